@@ -1,0 +1,143 @@
+"""Dtypes: torch's names for NumPy/JAX dtypes, the default dtype, and the 64-bit rule.
+
+funcgrad's dtypes *are* NumPy dtype objects, so ``x.dtype == jnp.float32`` holds and any JAX
+function accepts them. JAX only makes 64-bit arrays when ``jax_enable_x64`` is on; funcgrad never
+turns it on for you (importing a library must not change global configuration), so asking for a
+64-bit dtype without it is an error that says how to turn it on.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+float16 = half = np.dtype("float16")
+bfloat16 = jnp.dtype(jnp.bfloat16)
+float32 = float = np.dtype("float32")  # noqa: A001 - torch's public names
+float64 = double = np.dtype("float64")
+int8 = np.dtype("int8")
+uint8 = np.dtype("uint8")
+int16 = short = np.dtype("int16")
+int32 = int = np.dtype("int32")  # noqa: A001
+int64 = long = np.dtype("int64")
+bool = np.dtype("bool")  # noqa: A001
+complex64 = np.dtype("complex64")
+complex128 = np.dtype("complex128")
+
+_NAMES = {
+    float16: "float16", bfloat16: "bfloat16", float32: "float32", float64: "float64",
+    int8: "int8", uint8: "uint8", int16: "int16", int32: "int32", int64: "int64",
+    bool: "bool", complex64: "complex64", complex128: "complex128",
+}
+_default_float = [float32]
+
+
+def x64_enabled() -> bool:
+    return jax.config.jax_enable_x64
+
+
+def name(dtype) -> str:
+    """torch's spelling of a dtype, e.g. ``funcgrad.float64``."""
+    dtype = np.dtype(dtype)
+    return "funcgrad." + _NAMES.get(dtype, dtype.name)
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of tensors made from Python floats (float32 unless changed).
+
+    >>> import funcgrad
+    >>> funcgrad.get_default_dtype()
+    dtype('float32')
+    """
+    return _default_float[0]
+
+
+def set_default_dtype(dtype) -> None:
+    """Sets the dtype of tensors made from Python floats.
+
+    Args:
+        dtype: a floating dtype; float64 needs ``jax_enable_x64``.
+
+    Raises:
+        TypeError: if ``dtype`` is not a floating dtype.
+
+    >>> import funcgrad
+    >>> funcgrad.set_default_dtype(funcgrad.float16); funcgrad.tensor(1.5).dtype
+    dtype('float16')
+    >>> funcgrad.set_default_dtype(funcgrad.float32)
+    """
+    dtype = resolve(dtype)
+    if not is_floating(dtype):
+        raise TypeError(
+            f"set_default_dtype only supports floating point dtypes, got {name(dtype)}. "
+            "Pass funcgrad.float32, funcgrad.float64, funcgrad.float16 or funcgrad.bfloat16."
+        )
+    _default_float[0] = dtype
+
+
+def default_int() -> np.dtype:
+    """int64 as torch has it when JAX can make it, else int32."""
+    return int64 if x64_enabled() else int32
+
+
+def is_floating(dtype) -> builtins.bool:
+    return jnp.issubdtype(dtype, jnp.floating)
+
+
+def is_complex(dtype) -> builtins.bool:
+    return jnp.issubdtype(dtype, jnp.complexfloating)
+
+
+def is_default(dtype) -> builtins.bool:
+    """Whether a tensor of this dtype prints without a ``dtype=`` suffix (torch's rule)."""
+    return dtype in (get_default_dtype(), default_int(), bool)
+
+
+def resolve(dtype) -> np.dtype:
+    """Checks that JAX can make ``dtype`` as asked and returns it as a NumPy dtype.
+
+    Raises:
+        RuntimeError: for a 64-bit dtype while ``jax_enable_x64`` is off.
+    """
+    dtype = jnp.dtype(dtype)
+    if dtype.itemsize == 8 and dtype.kind in "fiuc" and dtype != complex64 and not x64_enabled():
+        raise RuntimeError(
+            f"{name(dtype)} needs 64-bit mode in JAX, and jax_enable_x64 is off, so JAX would "
+            f"silently make {name(jax.dtypes.canonicalize_dtype(dtype))} instead. Turn it on "
+            "before creating arrays: jax.config.update('jax_enable_x64', True), or set the "
+            "environment variable JAX_ENABLE_X64=1, or use a 32-bit dtype."
+        )
+    return dtype
+
+
+def infer(data) -> np.dtype:
+    """torch's dtype for data given without ``dtype=``: floats take the default dtype,
+    integers int64 (int32 without x64), NumPy and JAX arrays keep theirs (64-bit ones narrowed
+    to 32 bits without x64, as JAX itself does)."""
+    if hasattr(data, "dtype"):
+        return jax.dtypes.canonicalize_dtype(data.dtype)
+    kind = max((_kind(v) for v in _scalars(data)), default="f", key="biufc".index)
+    if kind == "b":
+        return bool
+    if kind in "iu":
+        return default_int()
+    if kind == "c":
+        return complex128 if x64_enabled() else complex64
+    return get_default_dtype()
+
+
+def _kind(value) -> str:
+    if hasattr(value, "dtype"):
+        return np.dtype(value.dtype).kind
+    return {builtins.bool: "b", builtins.int: "i", builtins.complex: "c"}.get(type(value), "f")
+
+
+def _scalars(data):
+    if isinstance(data, (list, tuple)):
+        for item in data:
+            yield from _scalars(item)
+    else:
+        yield data

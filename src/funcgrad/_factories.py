@@ -1,0 +1,248 @@
+"""Making tensors: ``tensor`` and the factories, each with ``dtype``, ``device`` and
+``requires_grad``; the random ones draw from one seeded JAX key."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _devices, _dtypes
+from ._tensor import Tensor, check_can_require_grad
+
+_key = [jax.random.key(0)]  # made lazily by JAX; seeding replaces it
+
+
+def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
+    jax_device = _devices.as_jax(device)
+    if jax_device is not None:
+        array = jax.device_put(array, jax_device)
+    t = Tensor._wrap(array)
+    if requires_grad:
+        check_can_require_grad(t.dtype)
+        t._requires_grad = True
+    return t
+
+
+def _to_numpy(data):
+    if isinstance(data, Tensor):
+        return data._read()
+    if isinstance(data, (list, tuple)):
+        return [_to_numpy(d) for d in data]
+    return data
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (a number, nested lists, a NumPy or JAX
+    array, or a Tensor).
+
+    Args:
+        data: the values.
+        dtype: the dtype; by default floats take ``get_default_dtype()``, integers int64
+            (int32 without ``jax_enable_x64``) and arrays keep theirs.
+        device: where to put it (``'cpu'``, ``'cuda'``, ``'cuda:1'`` …); by default
+            ``get_default_device()``.
+        requires_grad: whether autograd records ops on it.
+
+    Raises:
+        RuntimeError: for ``requires_grad`` on an integer dtype, a 64-bit dtype without
+            ``jax_enable_x64``, or a device that is not attached.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor(3.0, requires_grad=True)
+    tensor(3., requires_grad=True)
+    >>> funcgrad.tensor([1, 2])
+    tensor([1, 2])
+    """
+    if isinstance(data, Tensor):
+        warnings.warn(
+            "To copy construct from a tensor, it is recommended to use sourceTensor.clone()."
+            "detach() or sourceTensor.clone().detach().requires_grad_(True), rather than "
+            "torch.tensor(sourceTensor).", UserWarning, stacklevel=2,
+        )
+    dtype = _dtypes.infer(data) if dtype is None else _dtypes.resolve(dtype)
+    if requires_grad:
+        check_can_require_grad(dtype)
+    array = jnp.asarray(np.asarray(_to_numpy(data)) if not isinstance(data, jax.Array) else data,
+                        dtype=dtype)
+    return _finish(array, dtype, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor``, sharing ``data`` when it is already a Tensor of that dtype and device."""
+    if isinstance(data, Tensor) and dtype in (None, data.dtype) and device is None:
+        return data
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor with the values of a NumPy array (copied: JAX arrays are immutable)."""
+    return tensor(array)
+
+
+def _shape(size) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = size[0]
+    return tuple(int(s) for s in size)
+
+
+def _float_dtype(dtype):
+    return _dtypes.get_default_dtype() if dtype is None else _dtypes.resolve(dtype)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros.
+
+    >>> import funcgrad
+    >>> funcgrad.zeros(2, 3).shape
+    funcgrad.Size([2, 3])
+    """
+    dtype = _float_dtype(dtype)
+    return _finish(jnp.zeros(_shape(size), dtype), dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones.
+
+    >>> import funcgrad
+    >>> funcgrad.ones(2)
+    tensor([1., 1.])
+    """
+    dtype = _float_dtype(dtype)
+    return _finish(jnp.ones(_shape(size), dtype), dtype, device, requires_grad)
+
+
+empty = zeros
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value`` (its dtype follows the value, as in torch).
+
+    >>> import funcgrad
+    >>> funcgrad.full((2,), 7)
+    tensor([7, 7])
+    """
+    dtype = _dtypes.infer(fill_value) if dtype is None else _dtypes.resolve(dtype)
+    return _finish(jnp.full(_shape((size,)), fill_value, dtype), dtype, device, requires_grad)
+
+
+def _like(fn):
+    def like(input, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
+        dtype = input.dtype if dtype is None else dtype
+        device = input.device if device is None else device
+        return fn(*input.shape, dtype=dtype, device=device, requires_grad=requires_grad, **kwargs)
+
+    like.__name__ = fn.__name__ + "_like"
+    like.__doc__ = f"``{fn.__name__}`` with the shape, dtype and device of ``input``."
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = zeros_like
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``full`` with the shape, dtype and device of ``input``."""
+    return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; integers unless any is a float.
+
+    >>> import funcgrad
+    >>> funcgrad.arange(3)
+    tensor([0, 1, 2])
+    >>> funcgrad.arange(0, 1, 0.25)
+    tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
+    if end is None:
+        start, end = 0, start
+    dtype = _dtypes.infer([start, end, step]) if dtype is None else _dtypes.resolve(dtype)
+    return _finish(jnp.arange(start, end, step, dtype=dtype), dtype, device, requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    >>> import funcgrad
+    >>> funcgrad.linspace(0, 1, 3)
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    dtype = _float_dtype(dtype)
+    return _finish(jnp.linspace(start, end, steps, dtype=dtype), dtype, device, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """The identity matrix, ``n`` by ``m`` (square by default)."""
+    dtype = _float_dtype(dtype)
+    return _finish(jnp.eye(n, m, dtype=dtype), dtype, device, requires_grad)
+
+
+def manual_seed(seed: int) -> None:
+    """Seeds the generator behind ``rand``, ``randn``, ``randint``, ``randperm`` and dropout.
+
+    >>> import funcgrad
+    >>> funcgrad.manual_seed(0); a = funcgrad.rand(2)
+    >>> funcgrad.manual_seed(0); bool((a == funcgrad.rand(2)).all())
+    True
+    """
+    _key[0] = jax.random.key(int(seed))
+
+
+seed = manual_seed
+
+
+def next_key() -> jax.Array:
+    """A fresh JAX key from the global generator (advancing it)."""
+    _key[0], key = jax.random.split(_key[0])
+    return key
+
+
+def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    dtype = _float_dtype(dtype)
+    return _finish(jax.random.uniform(next_key(), _shape(size), dtype), dtype, device,
+                   requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    dtype = _float_dtype(dtype)
+    return _finish(jax.random.normal(next_key(), _shape(size), dtype), dtype, device,
+                   requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
+    """Uniform integers in ``[low, high)``."""
+    if high is None:
+        low, high = 0, low
+    dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
+    return _finish(jax.random.randint(next_key(), _shape((size,)), low, high, dtype), dtype,
+                   device, False)
+
+
+def randperm(n: int, dtype=None, device=None) -> Tensor:
+    """A random permutation of ``0 .. n-1``."""
+    dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
+    return _finish(jax.random.permutation(next_key(), n).astype(dtype), dtype, device, False)
+
+
+def _new(fn):
+    def method(self, *args, dtype=None, device=None, requires_grad: bool = False, **kw):
+        return fn(*args, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad, **kw)
+
+    return method
+
+
+Tensor.new_tensor = _new(tensor)
+Tensor.new_zeros = _new(zeros)
+Tensor.new_ones = _new(ones)
+Tensor.new_full = _new(full)

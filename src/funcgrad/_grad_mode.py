@@ -1,0 +1,149 @@
+"""Grad mode: whether ops record a graph. Per thread and per async task (contextvars)."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+
+_enabled = contextvars.ContextVar("funcgrad_grad_enabled", default=True)
+_inference = contextvars.ContextVar("funcgrad_inference_mode", default=False)
+
+
+def is_grad_enabled() -> bool:
+    """Returns True when ops record the graph that ``backward()`` walks.
+
+    >>> import funcgrad
+    >>> with funcgrad.no_grad():
+    ...     funcgrad.is_grad_enabled()
+    False
+    """
+    return _enabled.get()
+
+
+def is_inference_mode_enabled() -> bool:
+    """Returns True inside ``inference_mode()``."""
+    return _inference.get()
+
+
+class _GradModeContext:
+    """A context manager that is also a decorator, like torch's grad-mode classes."""
+
+    _mode: bool = True
+
+    def __new__(cls, orig_func=None, *args, **kwargs):
+        # `@no_grad` without parentheses decorates at once, as torch allows.
+        if callable(orig_func) and cls in (no_grad, enable_grad):
+            return cls()(orig_func)
+        return super().__new__(cls)
+
+    def __enter__(self) -> None:
+        self._token = _enabled.set(self._mode)
+
+    def __exit__(self, *exc) -> None:
+        _enabled.reset(self._token)
+
+    def _fresh(self) -> _GradModeContext:
+        return type(self)()
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self._fresh():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Disables graph recording inside the block or the decorated function.
+
+    >>> import funcgrad
+    >>> x = funcgrad.tensor(2.0, requires_grad=True)
+    >>> with funcgrad.no_grad():
+    ...     y = x ** 2
+    >>> y
+    tensor(4.)
+    """
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Enables graph recording inside the block, even within ``no_grad``.
+
+    >>> import funcgrad
+    >>> with funcgrad.no_grad():
+    ...     with funcgrad.enable_grad():
+    ...         funcgrad.is_grad_enabled()
+    True
+    """
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Sets grad mode to ``mode``: at once when called, and restores it when used with ``with``.
+
+    Args:
+        mode: True to record graphs, False not to.
+
+    >>> import funcgrad
+    >>> with funcgrad.set_grad_enabled(False):
+    ...     funcgrad.is_grad_enabled()
+    False
+    >>> funcgrad.is_grad_enabled()
+    True
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self._mode = bool(mode)
+        self._prev_token = _enabled.set(self._mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc) -> None:
+        _enabled.reset(self._prev_token)
+
+    def __call__(self, fn):
+        mode = self._mode
+        _enabled.reset(self._prev_token)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            token = _enabled.set(mode)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _enabled.reset(token)
+
+        return wrapper
+
+
+class inference_mode(_GradModeContext):
+    """Like ``no_grad``, for code that will never need gradients.
+
+    Args:
+        mode: True (the default) to enter inference mode; False makes this a no-op.
+
+    >>> import funcgrad
+    >>> with funcgrad.inference_mode():
+    ...     funcgrad.is_grad_enabled(), funcgrad.is_inference_mode_enabled()
+    (False, True)
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self._on = bool(mode)
+
+    def _fresh(self) -> inference_mode:
+        return inference_mode(self._on)
+
+    def __enter__(self) -> None:
+        self._tokens = (
+            (_enabled.set(False), _inference.set(True)) if self._on else None
+        )
+
+    def __exit__(self, *exc) -> None:
+        if self._tokens is not None:
+            _enabled.reset(self._tokens[0])
+            _inference.reset(self._tokens[1])

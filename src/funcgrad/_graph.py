@@ -1,0 +1,371 @@
+"""The graph and the backward engine.
+
+``apply`` runs an op eagerly and, when grad mode is on and an input requires grad, records a
+``Node``: the op, the input arrays it needs (immutable, so later in-place changes to a box cannot
+corrupt them) and an edge per input to where that input's gradient goes. ``backward`` walks the
+nodes in reverse topological order; each node's vector-Jacobian product comes from ``jax.vjp`` of
+the op's own function, compiled once per (op, static arguments, shapes, dtypes) and shared by
+every graph. With ``create_graph=True`` those VJPs are themselves recorded as ops, so the same
+engine gives derivatives of any order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from . import _dtypes
+from ._grad_mode import is_grad_enabled, set_grad_enabled
+from ._tensor import Size, Tensor
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Op:
+    """A row of the ops table.
+
+    Attributes:
+        name: the op's name.
+        fn: the JAX function computing it: positional operands (arrays or Python scalars),
+            keyword arguments static.
+        grad_fn: torch's name for the backward node, or a function of fn's arguments giving it.
+        differentiable: False for ops whose output never has a gradient (comparisons, argmax).
+        saves: False when the VJP needs only the inputs' shapes (linear ops); a second backward
+            through such a node works without ``retain_graph``, as in torch.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    grad_fn: str | Callable[..., str]
+    differentiable: bool = True
+    saves: bool = True
+
+
+def apply(op: Op, *args, **static) -> Tensor:
+    """Computes ``op`` on Tensors, arrays and numbers, recording a Node when a gradient can flow.
+
+    Keyword arguments are static (hashable); positional ones are operands.
+    """
+    arrays = tuple(a._read() if isinstance(a, Tensor) else a for a in args)
+    out = op.fn(*arrays, **static)
+    if not (op.differentiable and is_grad_enabled()):
+        return Tensor._wrap(out)
+    edges = tuple(a._edge() if isinstance(a, Tensor) else None for a in args)
+    if all(e is None for e in edges) or not _dtypes.is_floating(out.dtype):
+        return Tensor._wrap(out)
+    return Tensor._wrap(out, grad_fn=Node(op, tuple(sorted(static.items())), args, arrays, edges))
+
+
+class _Handle:
+    """What ``register_hook`` returns: ``.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: dict, key: int) -> None:
+        self._hooks, self._key = weakref.ref(hooks), key
+
+    def remove(self) -> None:
+        hooks = self._hooks()
+        if hooks is not None:
+            hooks.pop(self._key, None)
+
+
+class _GraphNode:
+    """What every node has: edges to its inputs' nodes, gradient pre-hooks and retained grads."""
+
+    edges: tuple = ()
+
+    def __init__(self) -> None:
+        self._prehooks: dict[int, Callable] = {}
+        self._retained: list[weakref.ref] = []
+        self.metadata: dict = {}
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((e, 0) for e in self.edges)
+
+    def register_prehook(self, hook: Callable) -> _Handle:
+        key = id(hook) ^ len(self._prehooks) << 48
+        self._prehooks[key] = hook
+        return _Handle(self._prehooks, key)
+
+    def register_hook(self, hook: Callable) -> _Handle:
+        return self.register_prehook(hook)
+
+    def _retain(self, tensor: Tensor) -> None:
+        self._retained.append(weakref.ref(tensor))
+
+    def _run_prehooks(self, ct: Tensor) -> Tensor:
+        for hook in list(self._prehooks.values()):
+            replaced = hook(ct)
+            if replaced is not None:
+                ct = replaced
+        return ct
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(_GraphNode):
+    """The node at a leaf that requires grad: sums the gradients arriving there into ``.grad``."""
+
+    def __init__(self, variable: Tensor) -> None:
+        super().__init__()
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+
+class Node(_GraphNode):
+    """A recorded op: what its backward needs, and where each input's gradient goes."""
+
+    def __init__(self, op: Op, static: tuple, inputs: tuple, arrays: tuple, edges: tuple) -> None:
+        super().__init__()
+        self.op, self.static, self.edges = op, static, edges
+        self._arrays = arrays
+        self._name = op.grad_fn if isinstance(op.grad_fn, str) else op.grad_fn(*arrays, **dict(static))
+        self._freed = False
+        # (storage, version) of each saved Tensor, to catch in-place changes before backward.
+        self._versions = tuple(
+            (t._storage, t._storage.version, t.grad_fn, i) for i, t in enumerate(inputs)
+            if isinstance(t, Tensor) and op.saves
+        )
+
+    def name(self) -> str:
+        return self._name
+
+    def _check_saved(self) -> None:
+        if self._freed and self.op.saves:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward."
+            )
+        for storage, version, grad_fn, i in self._versions:
+            if storage.version != version:
+                array = self._arrays[i]
+                where = f", which is output 0 of {grad_fn.name()}," if grad_fn is not None else ""
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{_type_name(array)} {list(Size(array.shape))}]"
+                    f"{where} is at version {storage.version}; expected version {version} "
+                    "instead. Hint: the backtrace further above can point to the operation that "
+                    "failed to compute its gradient. Clone the tensor before changing it in "
+                    "place, or change it after backward."
+                )
+
+    def _free(self) -> None:
+        """Drops the saved values; a linear op keeps only shapes, which is all its VJP needs."""
+        self._freed = True
+        self._versions = ()
+        if self.op.saves:
+            self._arrays = None
+        else:
+            self._arrays = tuple(
+                jax.ShapeDtypeStruct(a.shape, a.dtype) if isinstance(a, jax.Array) else a
+                for a in self._arrays
+            )
+
+    def _primals(self) -> tuple:
+        return tuple(
+            jnp.zeros(a.shape, a.dtype) if isinstance(a, jax.ShapeDtypeStruct) else a
+            for a in self._arrays
+        )
+
+    def _layout(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        diff = tuple(i for i, e in enumerate(self.edges) if e is not None)
+        scalars = tuple(i for i, a in enumerate(self._arrays) if not hasattr(a, "shape"))
+        return diff, scalars
+
+    def input_grads(self, ct: Tensor, create_graph: bool) -> list:
+        """The gradient for each input (None where no gradient flows), given the output's."""
+        diff, scalars = self._layout()
+        grads: list = [None] * len(self.edges)
+        if create_graph:
+            inputs = self._saved_inputs()
+            for k, i in enumerate(diff):
+                grads[i] = apply(_backward_op(self.op, self._name, self.static, diff, scalars, k),
+                                 *inputs, ct)
+        else:
+            rule = _vjp_rule(self.op, self.static, diff, scalars)
+            for i, g in zip(diff, rule(*self._primals(), ct._read())):
+                grads[i] = Tensor._wrap(g)
+        return grads
+
+    def _saved_inputs(self) -> list:
+        """The inputs as Tensors connected to the graph, so the VJP can itself be recorded."""
+        out = []
+        for array, edge in zip(self._primals(), self.edges):
+            if isinstance(edge, AccumulateGrad):
+                out.append(edge.variable)
+            elif edge is not None:
+                out.append(Tensor._wrap(array, grad_fn=edge))
+            else:
+                out.append(array)
+        return out
+
+
+def _type_name(array) -> str:
+    kinds = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
+    return f"funcgrad.{kinds.get(str(array.dtype), str(array.dtype))}Tensor"
+
+
+@functools.lru_cache(maxsize=4096)
+def _vjp_rule(op: Op, static: tuple, diff: tuple, scalars: tuple) -> Callable:
+    """``(*inputs, ct) -> grads of the inputs at diff``, compiled once per op and layout."""
+    kwargs = dict(static)
+
+    def rule(*args):
+        *primals, ct = args
+
+        def f(*wrt):
+            full = list(primals)
+            for i, value in zip(diff, wrt):
+                full[i] = value
+            return op.fn(*full, **kwargs)
+
+        return jax.vjp(f, *(primals[i] for i in diff))[1](ct)
+
+    return jax.jit(rule, static_argnums=scalars)
+
+
+@functools.lru_cache(maxsize=4096)
+def _backward_op(op: Op, name: str, static: tuple, diff: tuple, scalars: tuple, k: int) -> Op:
+    """The k-th input's VJP of ``op`` as an op of its own, so create_graph can record it."""
+    rule = _vjp_rule(op, static, diff, scalars)
+    return Op(f"{op.name}_vjp{k}", lambda *args: rule(*args)[k], f"{name}Backward")
+
+
+# ----- the engine ------------------------------------------------------------------------------
+def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
+    """Every node reachable from roots, each after all nodes it feeds (iterative: no depth limit)."""
+    order: list[_GraphNode] = []
+    seen: set[int] = set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((e, False) for e in node.edges if e is not None and id(e) not in seen)
+    order.reverse()
+    return order
+
+
+def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple[_GraphNode, Tensor]]:
+    roots = []
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward expects Tensors, but element {i} is {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        g = None if grads is None else grads[i]
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = Tensor._wrap(jnp.ones(t.shape, t.dtype))
+        else:
+            g = g if isinstance(g, Tensor) else Tensor._wrap(jnp.asarray(g, t.dtype))
+            if g.shape != t.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape!r} and "
+                    f"output[{i}] has a shape of {t.shape!r}."
+                )
+            if g.dtype != t.dtype:
+                g = g.to(t.dtype)
+        roots.append((t._edge(), g))
+    return roots
+
+
+def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph: bool,
+        capture: set[int] | None) -> dict[int, tuple[_GraphNode, Tensor, list[Tensor]]]:
+    """Runs backward from ``roots`` and returns, per node that gradients stop at, the gradient
+    that reached it: the leaves' AccumulateGrad nodes (``capture`` None) or the nodes whose
+    ids are in ``capture``; tensors that retain their grad come along with their node.
+
+    Nothing outside the graph changes here, so an error leaves every ``.grad`` as it was.
+    """
+    order = _topological([node for node, _ in roots])
+    for node in order:
+        if isinstance(node, Node):
+            node._check_saved()
+    cts: dict[int, Tensor] = {}
+    for node, g in roots:
+        cts[id(node)] = g if id(node) not in cts else cts[id(node)] + g
+    reached: dict[int, tuple[_GraphNode, Tensor, list[Tensor]]] = {}
+    with set_grad_enabled(create_graph):
+        for node in order:
+            ct = cts.pop(id(node), None)
+            if ct is None:
+                continue
+            ct = node._run_prehooks(ct)
+            retained = [t for t in (r() for r in node._retained) if t is not None]
+            is_target = isinstance(node, AccumulateGrad) if capture is None else id(node) in capture
+            if is_target or retained:
+                reached[id(node)] = (node, ct, retained)
+            if isinstance(node, AccumulateGrad):
+                continue
+            for edge, g in zip(node.edges, node.input_grads(ct, create_graph)):
+                if g is not None:
+                    cts[id(edge)] = g if id(edge) not in cts else cts[id(edge)] + g
+    if not retain_graph:
+        for node in order:
+            if isinstance(node, Node):
+                node._free()
+    return reached
+
+
+def accumulate(tensor: Tensor, g: Tensor, create_graph: bool) -> None:
+    """Adds ``g`` into ``tensor.grad``: in place into the existing box, as torch does, unless the
+    gradient is itself recorded (create_graph), where the sum is a new recorded tensor."""
+    if tensor._grad is None:
+        tensor._grad = g if create_graph else Tensor._wrap(g._read())
+    elif create_graph:
+        tensor._grad = tensor._grad + g
+    else:
+        tensor._grad._write(tensor._grad._read() + g._read())
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Accumulates gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``).
+
+    Args:
+        tensors: a Tensor or a sequence of them.
+        grad_tensors: gradients with respect to ``tensors`` (None for one-element tensors).
+        retain_graph: keep saved values for another backward (defaults to ``create_graph``).
+        create_graph: record the backward, for higher-order derivatives.
+        inputs: tensors whose ``.grad`` receives the result; by default every leaf.
+
+    >>> import funcgrad
+    >>> x = funcgrad.tensor(3.0, requires_grad=True)
+    >>> funcgrad.autograd.backward(x * x); x.grad
+    tensor(6.)
+    """
+    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    roots = _root_grads(tensors, grad_tensors)
+    targets = None
+    if inputs is not None:
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        targets = {id(t._edge()): t for t in inputs if t.requires_grad}
+    reached = run(roots, retain_graph, create_graph, None if targets is None else set(targets))
+    for key, (node, g, retained) in reached.items():
+        if targets is not None and key in targets:
+            accumulate(targets[key], g, create_graph)
+        elif targets is None and isinstance(node, AccumulateGrad):
+            accumulate(node.variable, g, create_graph)
+        for t in retained:
+            accumulate(t, g, create_graph)

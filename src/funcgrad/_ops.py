@@ -1,0 +1,1011 @@
+"""The ops table: each op's JAX function, torch's ``grad_fn`` name, and whether it is
+differentiable. Module functions (``funcgrad.sin``) and Tensor methods (``x.sin()``, ``x ** 2``)
+are generated from the table or are thin functions over it; every VJP comes from JAX.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import math
+import warnings
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _devices, _dtypes
+from ._graph import Op, apply
+from ._grad_mode import is_grad_enabled
+from ._tensor import Tensor, check_can_require_grad
+
+# ----- elementwise, one input ------------------------------------------------------------------
+_UNARY = {
+    "abs": (jnp.abs, "AbsBackward0"),
+    "neg": (jnp.negative, "NegBackward0"),
+    "exp": (jnp.exp, "ExpBackward0"),
+    "exp2": (jnp.exp2, "Exp2Backward0"),
+    "expm1": (jnp.expm1, "Expm1Backward0"),
+    "log": (jnp.log, "LogBackward0"),
+    "log1p": (jnp.log1p, "Log1PBackward0"),
+    "log2": (jnp.log2, "Log2Backward0"),
+    "log10": (jnp.log10, "Log10Backward0"),
+    "sqrt": (jnp.sqrt, "SqrtBackward0"),
+    "rsqrt": (jax.lax.rsqrt, "RsqrtBackward0"),
+    "square": (jnp.square, "PowBackward0"),
+    "reciprocal": (jnp.reciprocal, "ReciprocalBackward0"),
+    "sin": (jnp.sin, "SinBackward0"),
+    "cos": (jnp.cos, "CosBackward0"),
+    "tan": (jnp.tan, "TanBackward0"),
+    "sinh": (jnp.sinh, "SinhBackward0"),
+    "cosh": (jnp.cosh, "CoshBackward0"),
+    "tanh": (jnp.tanh, "TanhBackward0"),
+    "asin": (jnp.arcsin, "AsinBackward0"),
+    "acos": (jnp.arccos, "AcosBackward0"),
+    "atan": (jnp.arctan, "AtanBackward0"),
+    "asinh": (jnp.arcsinh, "AsinhBackward0"),
+    "acosh": (jnp.arccosh, "AcoshBackward0"),
+    "atanh": (jnp.arctanh, "AtanhBackward0"),
+    "erf": (jax.scipy.special.erf, "ErfBackward0"),
+    "sigmoid": (jax.nn.sigmoid, "SigmoidBackward0"),
+    "relu": (jax.nn.relu, "ReluBackward0"),
+    "sign": (jnp.sign, "SignBackward0"),
+    "floor": (jnp.floor, "FloorBackward0"),
+    "ceil": (jnp.ceil, "CeilBackward0"),
+    "round": (jnp.round, "RoundBackward0"),
+    "trunc": (jnp.trunc, "TruncBackward0"),
+}
+UNARY = {name: Op(name, fn, grad_fn, saves=name != "neg") for name, (fn, grad_fn) in _UNARY.items()}
+
+
+def _unary(name: str):
+    op = UNARY[name]
+
+    def fn(input):
+        return apply(op, input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise ``{name}``; its backward node is ``{op.grad_fn}``."
+    return fn
+
+
+# ----- elementwise, two inputs -----------------------------------------------------------------
+def _pow_name(x, y) -> str:
+    if not hasattr(x, "shape"):
+        return "PowBackward2"
+    return "PowBackward0" if not hasattr(y, "shape") else "PowBackward1"
+
+
+def _clamp(x, lo, hi):
+    # torch passes the gradient at the bounds themselves; jnp.clip would split it at ties.
+    if lo is not None:
+        x = jnp.where(x < lo, jnp.asarray(lo, x.dtype), x)
+    if hi is not None:
+        x = jnp.where(x > hi, jnp.asarray(hi, x.dtype), x)
+    return x
+
+
+def _scalar_or_tensor(tensor_name: str, scalar_name: str):
+    return lambda x, y, **_: tensor_name if hasattr(y, "shape") else scalar_name
+
+
+ADD = Op("add", lambda x, y, alpha=1: x + alpha * y if alpha != 1 else x + y, "AddBackward0", saves=False)
+SUB = Op("sub", lambda x, y, alpha=1: x - alpha * y if alpha != 1 else x - y, "SubBackward0", saves=False)
+RSUB = Op("rsub", lambda x, y: y - x, "RsubBackward1", saves=False)
+MUL = Op("mul", jnp.multiply, "MulBackward0")
+DIV = Op("div", jnp.true_divide, "DivBackward0")
+RDIV = Op("rdiv", lambda x, y: y / x, "MulBackward0")
+FLOOR_DIV = Op("floor_divide", jnp.floor_divide, "NotImplemented", differentiable=False)
+REMAINDER = Op("remainder", jnp.remainder, _scalar_or_tensor("RemainderBackward1", "RemainderBackward0"))
+POW = Op("pow", jnp.power, _pow_name)
+MAXIMUM = Op("maximum", jnp.maximum, "MaximumBackward0")
+MINIMUM = Op("minimum", jnp.minimum, "MinimumBackward0")
+ATAN2 = Op("atan2", jnp.arctan2, "Atan2Backward0")
+CLAMP = Op("clamp", lambda x, lo=None, hi=None: _clamp(x, lo, hi), "ClampBackward1")
+CLAMP_T = Op("clamp_tensor", _clamp, "ClampBackward0")
+WHERE = Op("where", jnp.where, "WhereBackward0")
+MASKED_FILL = Op("masked_fill", lambda x, mask, v: jnp.where(mask, jnp.asarray(v, x.dtype), x),
+                 "MaskedFillBackward0")
+COMPARE = {
+    name: Op(name, fn, "", differentiable=False)
+    for name, fn in dict(eq=jnp.equal, ne=jnp.not_equal, lt=jnp.less, le=jnp.less_equal,
+                         gt=jnp.greater, ge=jnp.greater_equal, logical_and=jnp.logical_and,
+                         logical_or=jnp.logical_or, logical_xor=jnp.logical_xor).items()
+}
+LOGICAL_NOT = Op("logical_not", jnp.logical_not, "", differentiable=False)
+ISNAN = Op("isnan", jnp.isnan, "", differentiable=False)
+ISFINITE = Op("isfinite", jnp.isfinite, "", differentiable=False)
+BITWISE_NOT = Op("bitwise_not", jnp.invert, "", differentiable=False)
+
+
+def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other``, broadcasting."""
+    return apply(ADD, input, other, alpha=alpha)
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other``, broadcasting."""
+    return apply(SUB, input, other, alpha=alpha)
+
+
+def mul(input, other) -> Tensor:
+    """``input * other``, broadcasting."""
+    return apply(MUL, input, other)
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """``input / other``; ``rounding_mode='floor'`` or ``'trunc'`` rounds the quotient."""
+    if rounding_mode == "floor":
+        return apply(FLOOR_DIV, input, other)
+    if rounding_mode == "trunc":
+        return trunc(apply(DIV, input, other))
+    return apply(DIV, input, other)
+
+
+def floor_divide(input, other) -> Tensor:
+    """``input // other`` (not differentiable, as in torch)."""
+    return apply(FLOOR_DIV, input, other)
+
+
+def remainder(input, other) -> Tensor:
+    """Python-style ``input % other``."""
+    return apply(REMAINDER, input, other)
+
+
+def pow(input, exponent) -> Tensor:
+    """``input ** exponent``; either may be a number.
+
+    >>> import funcgrad
+    >>> funcgrad.pow(funcgrad.tensor([1.0, 2.0]), 3)
+    tensor([1., 8.])
+    """
+    return apply(POW, input, exponent)
+
+
+def maximum(input, other) -> Tensor:
+    """Elementwise maximum; at ties the gradient is split, as in torch."""
+    return apply(MAXIMUM, input, other)
+
+
+def minimum(input, other) -> Tensor:
+    """Elementwise minimum; at ties the gradient is split, as in torch."""
+    return apply(MINIMUM, input, other)
+
+
+def atan2(input, other) -> Tensor:
+    """Elementwise ``atan2(input, other)``."""
+    return apply(ATAN2, input, other)
+
+
+def clamp(input, min=None, max=None) -> Tensor:
+    """Limits values to ``[min, max]`` (numbers or tensors); the gradient passes inside the
+    closed interval, as in torch.
+
+    >>> import funcgrad
+    >>> funcgrad.clamp(funcgrad.tensor([-1.0, 0.5, 2.0]), 0.0, 1.0)
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, (Tensor, jax.Array)) or isinstance(max, (Tensor, jax.Array)):
+        return apply(CLAMP_T, input, min, max)
+    return apply(CLAMP, input, lo=min, hi=max)
+
+
+clip = clamp
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other``; with one argument, the indices
+    where ``condition`` holds (as ``nonzero(as_tuple=True)``)."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    return apply(WHERE, condition, input, other)
+
+
+def masked_fill(input, mask, value) -> Tensor:
+    """``input`` with ``value`` where ``mask`` is True."""
+    return apply(MASKED_FILL, input, mask, value)
+
+
+# ----- reductions ------------------------------------------------------------------------------
+def _dims(dim):
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        return tuple(builtins.int(d) for d in dim) or None
+    return builtins.int(dim)
+
+
+def _reduce_name(plain: str, with_dim: str):
+    return lambda *a, axis=None, **_: plain if axis is None else with_dim
+
+
+def _sum_fn(x, axis=None, keepdims=False, dtype=None):
+    return jnp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+SUM = Op("sum", _sum_fn, _reduce_name("SumBackward0", "SumBackward1"), saves=False)
+MEAN = Op("mean", lambda x, axis=None, keepdims=False, dtype=None:
+          jnp.mean(x, axis=axis, keepdims=keepdims, dtype=dtype),
+          _reduce_name("MeanBackward0", "MeanBackward1"), saves=False)
+PROD = Op("prod", lambda x, axis=None, keepdims=False, dtype=None:
+          jnp.prod(x, axis=axis, keepdims=keepdims, dtype=dtype),
+          _reduce_name("ProdBackward0", "ProdBackward1"))
+AMAX = Op("amax", lambda x, axis=None, keepdims=False: jnp.max(x, axis=axis, keepdims=keepdims),
+          "AmaxBackward0")
+AMIN = Op("amin", lambda x, axis=None, keepdims=False: jnp.min(x, axis=axis, keepdims=keepdims),
+          "AminBackward0")
+MAX_ALL = Op("max", jnp.max, "MaxBackward1")
+MIN_ALL = Op("min", jnp.min, "MinBackward1")
+# max/min along a dim send the gradient to the index they return, not split between ties.
+MAX_DIM = Op("max_dim", lambda x, i, axis, keepdims: jnp.take_along_axis(
+    x, jnp.expand_dims(i, axis), axis) if keepdims else jnp.squeeze(
+    jnp.take_along_axis(x, jnp.expand_dims(i, axis), axis), axis), "MaxBackward0")
+ARGMAX = Op("argmax", lambda x, axis=None, keepdims=False: jnp.argmax(x, axis=axis, keepdims=keepdims),
+            "", differentiable=False)
+ARGMIN = Op("argmin", lambda x, axis=None, keepdims=False: jnp.argmin(x, axis=axis, keepdims=keepdims),
+            "", differentiable=False)
+VAR = Op("var", lambda x, axis=None, ddof=1, keepdims=False:
+         jnp.var(x, axis=axis, ddof=ddof, keepdims=keepdims), "VarBackward0")
+STD = Op("std", lambda x, axis=None, ddof=1, keepdims=False:
+         jnp.std(x, axis=axis, ddof=ddof, keepdims=keepdims), "StdBackward0")
+LOGSUMEXP = Op("logsumexp", lambda x, axis=None, keepdims=False:
+               jax.nn.logsumexp(x, axis=axis, keepdims=keepdims), "LogsumexpBackward0")
+CUMSUM = Op("cumsum", lambda x, axis: jnp.cumsum(x, axis=axis), "CumsumBackward0", saves=False)
+CUMPROD = Op("cumprod", lambda x, axis: jnp.cumprod(x, axis=axis), "CumprodBackward0")
+
+
+def _vector_norm(x, ord=2, axis=None, keepdims=False):
+    if ord == 2:
+        # sqrt(sum(x^2)) with a zero-safe gradient: torch's gradient of the norm at 0 is 0.
+        sq = jnp.sum(jnp.square(x), axis=axis, keepdims=keepdims)
+        safe = jnp.where(sq > 0, sq, 1)
+        return jnp.where(sq > 0, jnp.sqrt(safe), 0)
+    if ord == math.inf:
+        return jnp.max(jnp.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -math.inf:
+        return jnp.min(jnp.abs(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return jnp.sum(x != 0, axis=axis, keepdims=keepdims).astype(x.dtype)
+    return jnp.sum(jnp.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+NORM = Op("norm", _vector_norm, "LinalgVectorNormBackward0")
+
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
+
+
+def _check_mean_dtype(input, name: str) -> None:
+    dtype = input.dtype if hasattr(input, "dtype") else np.dtype(type(input))
+    if not (_dtypes.is_floating(dtype) or _dtypes.is_complex(dtype)):
+        kind = {"int32": "Int", "int64": "Long", "bool": "Bool"}.get(str(dtype), str(dtype))
+        raise RuntimeError(
+            f"{name}(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {kind}"
+        )
+
+
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum of all elements, or along ``dim`` (an int or a tuple).
+
+    >>> import funcgrad
+    >>> funcgrad.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(1)
+    tensor([3., 7.])
+    """
+    return apply(SUM, input, axis=_dims(dim), keepdims=keepdim, dtype=dtype)
+
+
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean of all elements, or along ``dim``.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor([1.0, 2.0, 4.0]).mean()
+    tensor(2.3333)
+    """
+    if dtype is None:
+        _check_mean_dtype(input, "mean")
+    return apply(MEAN, input, axis=_dims(dim), keepdims=keepdim, dtype=dtype)
+
+
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements, or along ``dim``."""
+    return apply(PROD, input, axis=_dims(dim), keepdims=keepdim, dtype=dtype)
+
+
+def _max_min(input, dim, keepdim, all_op, arg_op, result, name):
+    if dim is None:
+        return apply(all_op, input)
+    if isinstance(dim, (Tensor, jax.Array)):
+        return (maximum if name == "MaxBackward0" else minimum)(input, dim)
+    axis = builtins.int(dim)
+    indices = apply(arg_op, input, axis=axis, keepdims=False)
+    values = apply(_TAKE_DIM[name], input, indices, axis=axis, keepdims=keepdim)
+    if keepdim:
+        indices = unsqueeze(indices, axis)
+    return result(values, indices)
+
+
+_TAKE_DIM = {
+    "MaxBackward0": MAX_DIM,
+    "MinBackward0": Op("min_dim", MAX_DIM.fn, "MinBackward0"),
+}
+
+
+def max(input, dim=None, keepdim: bool = False):
+    """The largest element; along ``dim``, a ``(values, indices)`` named tuple; given a tensor
+    as second argument, the elementwise maximum."""
+    return _max_min(input, dim, keepdim, MAX_ALL, ARGMAX, MaxResult, "MaxBackward0")
+
+
+def min(input, dim=None, keepdim: bool = False):
+    """The smallest element; along ``dim``, a ``(values, indices)`` named tuple; given a tensor
+    as second argument, the elementwise minimum."""
+    return _max_min(input, dim, keepdim, MIN_ALL, ARGMIN, MinResult, "MinBackward0")
+
+
+def amax(input, dim=(), keepdim: bool = False) -> Tensor:
+    """Largest values along ``dim`` (all dims by default); ties share the gradient."""
+    return apply(AMAX, input, axis=_dims(dim), keepdims=keepdim)
+
+
+def amin(input, dim=(), keepdim: bool = False) -> Tensor:
+    """Smallest values along ``dim`` (all dims by default); ties share the gradient."""
+    return apply(AMIN, input, axis=_dims(dim), keepdims=keepdim)
+
+
+def argmax(input, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element (in the flattened tensor when ``dim`` is None)."""
+    return apply(ARGMAX, input, axis=_dims(dim), keepdims=keepdim and dim is not None)
+
+
+def argmin(input, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the smallest element (in the flattened tensor when ``dim`` is None)."""
+    return apply(ARGMIN, input, axis=_dims(dim), keepdims=keepdim and dim is not None)
+
+
+def _correction(unbiased, correction) -> int:
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Variance (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
+    return apply(VAR, input, axis=_dims(dim), ddof=_correction(unbiased, correction),
+                 keepdims=keepdim)
+
+
+def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Standard deviation (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
+    return apply(STD, input, axis=_dims(dim), ddof=_correction(unbiased, correction),
+                 keepdims=keepdim)
+
+
+def norm(input, p="fro", dim=None, keepdim: bool = False) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements by default); ``'fro'`` is the 2-norm."""
+    ord = 2 if p in ("fro", None) else p
+    return apply(NORM, input, ord=ord, axis=_dims(dim), keepdims=keepdim)
+
+
+def logsumexp(input, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input)))`` along ``dim``, computed stably."""
+    return apply(LOGSUMEXP, input, axis=_dims(dim), keepdims=keepdim)
+
+
+def cumsum(input, dim) -> Tensor:
+    """Cumulative sum along ``dim``."""
+    return apply(CUMSUM, input, axis=builtins.int(dim))
+
+
+def cumprod(input, dim) -> Tensor:
+    """Cumulative product along ``dim``."""
+    return apply(CUMPROD, input, axis=builtins.int(dim))
+
+
+# ----- linear algebra --------------------------------------------------------------------------
+def _matmul_name(a, b) -> str:
+    if a.ndim == 1 and b.ndim == 1:
+        return "DotBackward0"
+    if a.ndim == 2 and b.ndim == 2:
+        return "MmBackward0"
+    if a.ndim == 2 and b.ndim == 1:
+        return "MvBackward0"
+    if a.ndim == 1 and b.ndim == 2:
+        return "SqueezeBackward4"
+    return "BmmBackward0" if a.ndim == b.ndim == 3 else "UnsafeViewBackward0"
+
+
+MATMUL = Op("matmul", jnp.matmul, _matmul_name)
+OUTER = Op("outer", jnp.outer, "MulBackward0")
+EINSUM = Op("einsum", lambda *xs, equation: jnp.einsum(equation, *xs), "ViewBackward0")
+
+
+def _check_ndim(name: str, **tensors) -> None:
+    for label, (t, ndim) in tensors.items():
+        if t.ndim != ndim:
+            raise RuntimeError(f"{name}: {label} must be a {ndim}D tensor, got {t.ndim}D")
+
+
+def matmul(input, other) -> Tensor:
+    """Matrix product with NumPy's broadcasting rules (``input @ other``).
+
+    >>> import funcgrad
+    >>> funcgrad.eye(2) @ funcgrad.tensor([1.0, 2.0])
+    tensor([1., 2.])
+    """
+    if input.ndim == 0 or other.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
+            f"{other.ndim}D"
+        )
+    return apply(MATMUL, input, other)
+
+
+def mm(input, mat2) -> Tensor:
+    """Product of two 2-D tensors."""
+    _check_ndim("mm", self=(input, 2), mat2=(mat2, 2))
+    return apply(MATMUL, input, mat2)
+
+
+def bmm(input, mat2) -> Tensor:
+    """Batched product of two 3-D tensors."""
+    _check_ndim("bmm", batch1=(input, 3), batch2=(mat2, 3))
+    return apply(MATMUL, input, mat2)
+
+
+def mv(input, vec) -> Tensor:
+    """Product of a matrix and a vector."""
+    _check_ndim("mv", self=(input, 2), vec=(vec, 1))
+    return apply(MATMUL, input, vec)
+
+
+def dot(input, other) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
+        )
+    return apply(MATMUL, input, other)
+
+
+def outer(input, vec2) -> Tensor:
+    """Outer product of two 1-D tensors."""
+    return apply(OUTER, input, vec2)
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, as ``jnp.einsum``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return apply(EINSUM, *operands, equation=equation)
+
+
+# ----- shapes ----------------------------------------------------------------------------------
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+        shape = shape[0]
+    return tuple(builtins.int(s) for s in shape)
+
+
+def _squeeze_name(x, axis=None) -> str:
+    if axis is None:
+        return "SqueezeBackward0"
+    return "SqueezeBackward2" if isinstance(axis, tuple) else "SqueezeBackward1"
+
+
+RESHAPE = Op("reshape", lambda x, shape: jnp.reshape(x, shape), "ViewBackward0", saves=False)
+SQUEEZE = Op("squeeze", lambda x, axis=None, dims=(): jnp.squeeze(x, axis=dims),
+             _squeeze_name, saves=False)
+UNSQUEEZE = Op("unsqueeze", lambda x, axis: jnp.expand_dims(x, axis), "UnsqueezeBackward0",
+               saves=False)
+TRANSPOSE = Op("transpose", lambda x, a, b: jnp.swapaxes(x, a, b), "TransposeBackward0",
+               saves=False)
+PERMUTE = Op("permute", lambda x, axes: jnp.transpose(x, axes), "PermuteBackward0", saves=False)
+T_OP = Op("t", lambda x: x.T, "TBackward0", saves=False)
+EXPAND = Op("expand", lambda x, shape: jnp.broadcast_to(x, shape), "ExpandBackward0", saves=False)
+CAT = Op("cat", lambda *xs, axis: jnp.concatenate(xs, axis=axis), "CatBackward0", saves=False)
+STACK = Op("stack", lambda *xs, axis: jnp.stack(xs, axis=axis), "StackBackward0", saves=False)
+_slice = lambda x, start, stop, axis: jax.lax.slice_in_dim(x, start, stop, axis=axis)  # noqa: E731
+SPLIT = Op("split", _slice, "SplitBackward0", saves=False)
+SPLIT_SIZES = Op("split_with_sizes", _slice, "SplitWithSizesBackward0", saves=False)
+NARROW = Op("narrow", _slice, "SliceBackward0", saves=False)
+SELECT = Op("select", lambda x, axis, index: jnp.take(x, index, axis=axis), "SelectBackward0",
+            saves=False)
+UNBIND = Op("unbind", SELECT.fn, "UnbindBackward0", saves=False)
+FLIP = Op("flip", lambda x, axes: jnp.flip(x, axes), "FlipBackward0", saves=False)
+ROLL = Op("roll", lambda x, shifts, axes: jnp.roll(x, shifts, axes), "RollBackward0", saves=False)
+REPEAT = Op("repeat", lambda x, reps: jnp.tile(x, reps), "RepeatBackward0", saves=False)
+TRIL = Op("tril", lambda x, k: jnp.tril(x, k), "TrilBackward0", saves=False)
+TRIU = Op("triu", lambda x, k: jnp.triu(x, k), "TriuBackward0", saves=False)
+DIAG_EMBED = Op("diag", lambda x, k: jnp.diag(x, k), "DiagEmbedBackward0", saves=False)
+DIAGONAL = Op("diagonal", lambda x, k: jnp.diag(x, k), "DiagonalBackward0", saves=False)
+TRACE = Op("trace", jnp.trace, "TraceBackward0", saves=False)
+GATHER = Op("gather", lambda x, index, axis: jnp.take_along_axis(x, index, axis=axis),
+            "GatherBackward0")
+CLONE = Op("clone", lambda x: x, "CloneBackward0", saves=False)
+TO_DTYPE = Op("to_dtype", lambda x, dtype: x.astype(dtype), "ToCopyBackward0", saves=False)
+TO_DEVICE = Op("to_device", lambda x, device: jax.device_put(x, device), "ToCopyBackward0",
+               saves=False)
+
+
+def reshape(input, *shape) -> Tensor:
+    """The same values in a new shape; one dimension may be -1.
+
+    >>> import funcgrad
+    >>> funcgrad.arange(6).reshape(2, 3)
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    """
+    return apply(RESHAPE, input, shape=_shape_arg(shape))
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merges dimensions ``start_dim`` through ``end_dim`` into one."""
+    shape = tuple(input.shape)
+    if not shape:
+        return reshape(input, 1)
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    return reshape(input, shape[:start] + (-1,) + shape[end + 1:])
+
+
+def squeeze(input, dim=None) -> Tensor:
+    """Removes dimensions of size 1 (all of them, or those in ``dim`` that have size 1)."""
+    shape = tuple(input.shape)
+    if dim is None:
+        dims = tuple(i for i, s in enumerate(shape) if s == 1)
+        return apply(SQUEEZE, input, dims=dims)
+    wanted = _dims(dim)
+    wanted_t = (wanted,) if isinstance(wanted, builtins.int) else wanted
+    dims = tuple(d % builtins.max(len(shape), 1) for d in wanted_t
+                 if shape and shape[d % len(shape)] == 1)
+    return apply(SQUEEZE, input, axis=wanted, dims=dims)
+
+
+def unsqueeze(input, dim: int) -> Tensor:
+    """Inserts a dimension of size 1 at ``dim``."""
+    return apply(UNSQUEEZE, input, axis=builtins.int(dim))
+
+
+def transpose(input, dim0: int, dim1: int) -> Tensor:
+    """Swaps two dimensions."""
+    return apply(TRANSPOSE, input, a=builtins.int(dim0), b=builtins.int(dim1))
+
+
+swapaxes = transpose
+
+
+def permute(input, *dims) -> Tensor:
+    """Reorders the dimensions."""
+    return apply(PERMUTE, input, axes=_shape_arg(dims))
+
+
+def t(input) -> Tensor:
+    """Transpose of a tensor of at most 2 dimensions."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return apply(T_OP, input)
+
+
+def expand(input, *sizes) -> Tensor:
+    """Broadcasts to ``sizes``; -1 keeps a dimension as it is."""
+    sizes = _shape_arg(sizes)
+    shape = tuple(input.shape)
+    lead = len(sizes) - len(shape)
+    full = tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return apply(EXPAND, input, shape=full)
+
+
+def broadcast_to(input, shape) -> Tensor:
+    """Broadcasts to ``shape``."""
+    return expand(input, *shape)
+
+
+def _sequence(tensors, name: str) -> tuple:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(f"{name}(): expected a non-empty list or tuple of Tensors")
+    return tuple(tensors)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Joins tensors along an existing dimension."""
+    return apply(CAT, *_sequence(tensors, "cat"), axis=builtins.int(dim))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Joins tensors along a new dimension."""
+    return apply(STACK, *_sequence(tensors, "stack"), axis=builtins.int(dim))
+
+
+def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Splits into chunks of a size, or of the sizes in a list."""
+    n = tensor.shape[dim]
+    axis = dim % tensor.ndim
+    if isinstance(split_size_or_sections, builtins.int):
+        size = split_size_or_sections
+        sizes = [builtins.min(size, n - i) for i in range(0, n, size)] if n else [0]
+        op = SPLIT
+    else:
+        sizes = list(split_size_or_sections)
+        if builtins.sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                f"size at dimension {dim}), but got split_sizes={sizes}"
+            )
+        op = SPLIT_SIZES
+    bounds = np.cumsum([0] + sizes).tolist()
+    return tuple(apply(op, tensor, start=a, stop=b, axis=axis) for a, b in zip(bounds, bounds[1:]))
+
+
+def chunk(input, chunks: int, dim: int = 0) -> tuple:
+    """Splits into ``chunks`` pieces of equal size (the last may be smaller)."""
+    return split(input, -(-input.shape[dim] // chunks), dim)
+
+
+def unbind(input, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dimension."""
+    axis = dim % input.ndim
+    return tuple(apply(UNBIND, input, axis=axis, index=i) for i in range(input.shape[axis]))
+
+
+def narrow(input, dim: int, start: int, length: int) -> Tensor:
+    """The slice ``start:start + length`` along ``dim``."""
+    axis = dim % input.ndim
+    start = start % input.shape[axis] if start < 0 else start
+    return apply(NARROW, input, start=start, stop=start + length, axis=axis)
+
+
+def select(input, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, without that dimension."""
+    return apply(SELECT, input, axis=dim % input.ndim, index=builtins.int(index))
+
+
+def flip(input, dims) -> Tensor:
+    """Reverses the order along ``dims``."""
+    return apply(FLIP, input, axes=_dims(dims if isinstance(dims, (list, tuple)) else [dims]))
+
+
+def roll(input, shifts, dims=None) -> Tensor:
+    """Rolls elements along ``dims`` (the flattened tensor when None)."""
+    return apply(ROLL, input, shifts=_dims(shifts), axes=_dims(dims))
+
+
+def repeat(input, *sizes) -> Tensor:
+    """Tiles the tensor ``sizes`` times along each dimension."""
+    return apply(REPEAT, input, reps=_shape_arg(sizes))
+
+
+def tril(input, diagonal: int = 0) -> Tensor:
+    """The lower triangle (zeros above ``diagonal``)."""
+    return apply(TRIL, input, k=diagonal)
+
+
+def triu(input, diagonal: int = 0) -> Tensor:
+    """The upper triangle (zeros below ``diagonal``)."""
+    return apply(TRIU, input, k=diagonal)
+
+
+def diag(input, diagonal: int = 0) -> Tensor:
+    """A 1-D tensor as a diagonal matrix, or the diagonal of a 2-D tensor."""
+    return apply(DIAG_EMBED if input.ndim == 1 else DIAGONAL, input, k=diagonal)
+
+
+def trace(input) -> Tensor:
+    """Sum of the main diagonal of a 2-D tensor."""
+    return apply(TRACE, input)
+
+
+def gather(input, dim: int, index) -> Tensor:
+    """Values of ``input`` at ``index`` along ``dim``."""
+    return apply(GATHER, input, index, axis=builtins.int(dim))
+
+
+def clone(input) -> Tensor:
+    """A copy with its own storage; gradients flow back to ``input``."""
+    return apply(CLONE, input)
+
+
+def nonzero(input, *, as_tuple: bool = False):
+    """Indices of the non-zero elements: an ``(n, ndim)`` tensor, or a tuple of 1-D tensors."""
+    parts = jnp.nonzero(input._read() if isinstance(input, Tensor) else input)
+    if as_tuple:
+        return tuple(Tensor._wrap(p) for p in parts)
+    return Tensor._wrap(jnp.stack(parts, axis=1))
+
+
+# ----- indexing --------------------------------------------------------------------------------
+_ARRAY = ("array",)
+
+
+def _index(key) -> tuple[tuple, tuple]:
+    """Splits an index into a hashable spec and its array parts (a boolean mask becomes the
+    integer indices of its True elements, so every index has a static shape)."""
+    spec, arrays = [], []
+    for k in key if isinstance(key, tuple) else (key,):
+        if isinstance(k, Tensor):
+            k = k._read()
+        if isinstance(k, list):
+            k = jnp.asarray(k)
+        if isinstance(k, (np.ndarray, jax.Array)) and k.ndim == 0 and k.dtype.kind in "iu":
+            k = builtins.int(k)
+        if isinstance(k, (np.ndarray, jax.Array)):
+            parts = jnp.nonzero(k) if k.dtype == np.bool_ else (k,)
+            arrays.extend(parts)
+            spec.extend([_ARRAY] * len(parts))
+        elif isinstance(k, slice):
+            spec.append(("slice", *(None if v is None else builtins.int(v)
+                                    for v in (k.start, k.stop, k.step))))
+        elif k is None or k is Ellipsis:
+            spec.append(k)
+        else:
+            spec.append(builtins.int(k))
+    return tuple(spec), tuple(arrays)
+
+
+def _rebuild(spec: tuple, arrays: Sequence) -> tuple:
+    it = iter(arrays)
+    return tuple(next(it) if s == _ARRAY else slice(*s[1:]) if isinstance(s, tuple) else s
+                 for s in spec)
+
+
+def _index_name(*args, spec) -> str:
+    if _ARRAY in spec:
+        return "IndexBackward0"
+    real = [s for s in spec if s is not None and s is not Ellipsis]
+    if not real:
+        return "UnsqueezeBackward0" if None in spec else "AliasBackward0"
+    return "SelectBackward0" if isinstance(real[-1], builtins.int) else "SliceBackward0"
+
+
+GETITEM = Op("getitem", lambda x, *arrays, spec: x[_rebuild(spec, arrays)],
+             lambda x, *arrays, spec: _index_name(spec=spec))
+INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec:
+               x.at[_rebuild(spec, arrays)].set(jnp.asarray(v, x.dtype)), "CopySlices")
+
+
+def _getitem(self, key) -> Tensor:
+    spec, arrays = _index(key)
+    return apply(GETITEM, self, *arrays, spec=spec)
+
+
+def _setitem(self, key, value) -> None:
+    spec, arrays = _index(key)
+    _inplace(self, apply(INDEX_PUT, self, value, *arrays, spec=spec))
+
+
+# ----- softmax and friends ---------------------------------------------------------------------
+SOFTMAX = Op("softmax", lambda x, axis: jax.nn.softmax(x, axis=axis), "SoftmaxBackward0")
+LOG_SOFTMAX = Op("log_softmax", lambda x, axis: jax.nn.log_softmax(x, axis=axis),
+                 "LogSoftmaxBackward0")
+
+
+def _softmax_dim(input, dim, name: str) -> int:
+    if dim is not None:
+        return builtins.int(dim)
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.", UserWarning, stacklevel=3,
+    )
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``.
+
+    >>> import funcgrad
+    >>> funcgrad.softmax(funcgrad.tensor([0.0, 0.0]), dim=0)
+    tensor([0.5000, 0.5000])
+    """
+    x = input if dtype is None else to(input, dtype)
+    return apply(SOFTMAX, x, axis=_softmax_dim(input, dim, "softmax"))
+
+
+def log_softmax(input, dim=None, dtype=None) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed stably."""
+    x = input if dtype is None else to(input, dtype)
+    return apply(LOG_SOFTMAX, x, axis=_softmax_dim(input, dim, "log_softmax"))
+
+
+# ----- conversion ------------------------------------------------------------------------------
+def to(input, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False):
+    """Converts to another dtype and/or device: ``to(dtype)``, ``to(device)``,
+    ``to(device, dtype)``, ``to(other_tensor)``. Gradients flow back through the conversion.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor([1.5]).to(funcgrad.int32)
+    tensor([1], dtype=funcgrad.int32)
+    """
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, (str, _devices.device, jax.Device)):
+            device = a
+        else:
+            dtype = a
+    out = input
+    if dtype is not None and np.dtype(_dtypes.resolve(dtype)) != input.dtype:
+        out = apply(TO_DTYPE, out, dtype=_dtypes.resolve(dtype))
+    if device is not None:
+        target = _devices.device(device)
+        if target != input.device:
+            out = apply(TO_DEVICE, out, device=target.jax_device)
+    return clone(out) if copy and out is input else out
+
+
+def _converter(dtype):
+    return lambda self: to(self, dtype)
+
+
+def cuda(input, device=None) -> Tensor:
+    """A copy on the (first, or given) CUDA device."""
+    return to(input, "cuda" if device is None else f"cuda:{device}" if isinstance(device, builtins.int) else device)
+
+
+def cpu(input) -> Tensor:
+    """A copy on the CPU (the tensor itself when it is there already)."""
+    return to(input, "cpu")
+
+
+# ----- in place --------------------------------------------------------------------------------
+ZERO = Op("zero", jnp.zeros_like, "ZeroBackward0", saves=False)
+FILL = Op("fill", lambda x, value: jnp.full_like(x, value), "FillBackward2", saves=False)
+COPY = Op("copy", lambda x, src: jnp.broadcast_to(jnp.asarray(src).astype(x.dtype), x.shape),
+          "CopyBackwards", saves=False)
+
+_TORCH_KIND = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+               "int32": "Int", "int64": "Long", "int16": "Short", "int8": "Char",
+               "uint8": "Byte", "bool": "Bool"}
+
+
+def _inplace(self: Tensor, result: Tensor) -> Tensor:
+    """Makes ``self`` hold ``result`` (an op's output computed from ``self``), torch's rules
+    first: a leaf that requires grad cannot change in place while grad mode is on, and the
+    result must keep ``self``'s shape and be castable to its dtype."""
+    if self.requires_grad and self.grad_fn is None and is_grad_enabled():
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    if result.shape != self.shape:
+        raise RuntimeError(
+            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+            f"{list(result.shape)}"
+        )
+    if result.dtype != self.dtype:
+        if not np.can_cast(result.dtype, self.dtype, "same_kind") and not (
+            result.dtype.kind == self.dtype.kind == "f"
+        ):
+            raise RuntimeError(
+                f"result type {_TORCH_KIND.get(str(result.dtype), result.dtype)} can't be cast "
+                f"to the desired output type {_TORCH_KIND.get(str(self.dtype), self.dtype)}"
+            )
+        result = to(result, self.dtype)
+    self._write(result._read())
+    if result.grad_fn is not None:
+        self.grad_fn = result.grad_fn
+        self._requires_grad = True
+    return self
+
+
+def _make_inplace(fn):
+    def method(self, *args, **kwargs):
+        return _inplace(self, fn(self, *args, **kwargs))
+
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place ``{fn.__name__}``: rebinds this tensor and returns it."
+    return method
+
+
+def zero_(self) -> Tensor:
+    """Fills with zeros, in place.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor([1.0, 2.0]).zero_()
+    tensor([0., 0.])
+    """
+    return _inplace(self, apply(ZERO, self))
+
+
+def fill_(self, value) -> Tensor:
+    """Fills with ``value``, in place."""
+    return _inplace(self, apply(FILL, self, value=_python_scalar(value)))
+
+
+def copy_(self, src, non_blocking: bool = False) -> Tensor:
+    """Copies ``src`` (broadcast, cast) into this tensor, in place; gradients flow to ``src``."""
+    return _inplace(self, apply(COPY, self, src))
+
+
+def _python_scalar(value):
+    return value.item() if isinstance(value, Tensor) else value
+
+
+# ----- the Tensor's methods and operators, from the functions above ---------------------------
+for _name in UNARY:
+    globals()[_name] = _unary(_name)
+for _name, _op in COMPARE.items():
+    globals()[_name] = (lambda op: lambda input, other: apply(op, input, other))(_op)
+
+
+def logical_not(input) -> Tensor:
+    """Elementwise ``not``."""
+    return apply(LOGICAL_NOT, input)
+
+
+def isnan(input) -> Tensor:
+    """Where the elements are NaN."""
+    return apply(ISNAN, input)
+
+
+def isfinite(input) -> Tensor:
+    """Where the elements are finite."""
+    return apply(ISFINITE, input)
+
+
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _t_property(self) -> Tensor:
+    if self.ndim > 2:
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
+            "reverse the dimensions of a tensor.", UserWarning, stacklevel=2,
+        )
+    return permute(self, *range(self.ndim - 1, -1, -1))
+
+
+def _install() -> None:
+    m = globals()
+    methods = {name: m[name] for name in (
+        *UNARY, *COMPARE, "add", "sub", "mul", "div", "floor_divide", "remainder", "pow",
+        "maximum", "minimum", "atan2", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
+        "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "norm", "logsumexp",
+        "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "reshape", "flatten",
+        "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
+        "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
+        "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",
+        "to", "cuda", "cpu", "logical_not", "isnan", "isfinite", "zero_", "fill_", "copy_",
+    )}
+    methods.update(
+        view=reshape, multiply=mul, subtract=sub, divide=div, true_divide=div,
+        absolute=m["abs"], negative=m["neg"], arcsin=m["asin"], arccos=m["acos"],
+        arctan=m["atan"], greater=m["gt"], less=m["lt"], equal=None,
+        view_as=lambda self, other: reshape(self, *other.shape),
+        reshape_as=lambda self, other: reshape(self, *other.shape),
+        expand_as=lambda self, other: expand(self, *other.shape),
+        type_as=lambda self, other: to(self, other.dtype),
+        contiguous=lambda self, memory_format=None: self,
+        float=_converter(_dtypes.float32), double=_converter(_dtypes.float64),
+        half=_converter(_dtypes.float16), bfloat16=_converter(_dtypes.bfloat16),
+        int=_converter(_dtypes.int32), long=_converter(_dtypes.int64),
+        bool=_converter(_dtypes.bool),
+        __add__=add, __radd__=add, __sub__=sub, __rsub__=lambda self, o: apply(RSUB, self, o),
+        __mul__=mul, __rmul__=mul, __truediv__=div, __rtruediv__=lambda self, o: apply(RDIV, self, o),
+        __floordiv__=floor_divide, __rfloordiv__=_reflected(floor_divide),
+        __mod__=remainder, __rmod__=_reflected(remainder), __pow__=pow, __rpow__=_reflected(pow),
+        __matmul__=matmul, __rmatmul__=_reflected(matmul), __neg__=m["neg"],
+        __pos__=lambda self: self, __abs__=m["abs"], __eq__=m["eq"], __ne__=m["ne"],
+        __lt__=m["lt"], __le__=m["le"], __gt__=m["gt"], __ge__=m["ge"],
+        __and__=m["logical_and"], __or__=m["logical_or"], __xor__=m["logical_xor"],
+        __invert__=lambda self: apply(BITWISE_NOT, self),
+        __getitem__=_getitem, __setitem__=_setitem,
+        T=property(_t_property), mT=property(lambda self: transpose(self, -2, -1)),
+    )
+    del methods["equal"]
+    for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill"):
+        methods[name + "_"] = _make_inplace(methods[name])
+    for name, op in dict(__iadd__="add", __isub__="sub", __imul__="mul", __itruediv__="div",
+                         __ipow__="pow").items():
+        methods[name] = methods[op + "_"]
+    for name, fn in methods.items():
+        setattr(Tensor, name, fn)
+
+
+_install()

@@ -1,0 +1,409 @@
+"""Tensor: a mutable box around an immutable ``jax.Array``, plus autograd metadata.
+
+The array lives in a ``_Storage`` that ``detach()`` and ``.data`` share, as torch's storage is
+shared: an in-place op on either side rebinds the one array and bumps the one version counter.
+Every read of the array goes through ``Tensor._read()``, so a later engine can defer the work
+that produces it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _devices, _dtypes, _format
+from ._grad_mode import is_grad_enabled
+
+
+class _Storage:
+    __slots__ = ("array", "version")
+
+    def __init__(self, array) -> None:
+        self.array = array
+        self.version = 0
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as torch prints ``torch.Size``."""
+
+    def __repr__(self) -> str:
+        return f"funcgrad.Size({list(self)})"
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead. See github.com/pytorch/pytorch/pull/30531 for more information."
+)
+
+
+def check_can_require_grad(dtype) -> None:
+    if not (_dtypes.is_floating(dtype) or _dtypes.is_complex(dtype)):
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+
+
+class Tensor:
+    """A multi-dimensional array with PyTorch's autograd semantics, backed by a ``jax.Array``.
+
+    Make tensors with ``funcgrad.tensor`` and the other factories; ``Tensor(data)`` works too and
+    gives a float tensor, as torch's legacy constructor does.
+
+    >>> import funcgrad
+    >>> x = funcgrad.tensor(3.0, requires_grad=True)
+    >>> y = x ** 2
+    >>> y
+    tensor(9., grad_fn=<PowBackward0>)
+    >>> y.backward(); x.grad
+    tensor(6.)
+    """
+
+    __slots__ = ("_storage", "_requires_grad", "_grad", "grad_fn", "_accumulate",
+                 "_retains_grad", "_hooks", "__weakref__")
+    __array_priority__ = 1000  # NumPy defers `ndarray * tensor` to Tensor.__rmul__
+
+    def __init__(self, data: Any = (), *, requires_grad: bool = False) -> None:
+        array = jnp.asarray(np.asarray(data, dtype=np.float32), dtype=_dtypes.get_default_dtype())
+        self._init(_Storage(array), requires_grad, None)
+
+    def _init(self, storage: _Storage, requires_grad: bool, grad_fn) -> None:
+        self._storage = storage
+        self._requires_grad = requires_grad
+        self._grad = None
+        self.grad_fn = grad_fn
+        self._accumulate = None
+        self._retains_grad = False
+        self._hooks = None
+
+    @classmethod
+    def _wrap(cls, array, grad_fn=None, requires_grad: bool = False) -> Tensor:
+        """Boxes an array without checks: the path of ops, the engine and pytree unflattening."""
+        t = object.__new__(cls)
+        t._init(_Storage(array), requires_grad or grad_fn is not None, grad_fn)
+        return t
+
+    def _read(self):
+        """The current array. The one accessor every reader goes through."""
+        return self._storage.array
+
+    def _write(self, array) -> None:
+        """Rebinds the box to a new array: an in-place change, visible to every alias."""
+        self._storage.array = array
+        self._storage.version += 1
+
+    # ----- metadata ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._read().shape)
+
+    def size(self, dim: int | None = None):
+        """The shape, or its length along ``dim``."""
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._read().dtype
+
+    @property
+    def device(self) -> _devices.device:
+        return _devices.of(self._read())
+
+    @property
+    def ndim(self) -> int:
+        return self._read().ndim
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return self.shape.numel()
+
+    nelement = numel
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def is_floating_point(self) -> bool:
+        return bool(_dtypes.is_floating(self.dtype))
+
+    @property
+    def _version(self) -> int:
+        return self._storage.version
+
+    # ----- autograd metadata ------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Sets whether autograd records ops on this leaf tensor, in place.
+
+        Raises:
+            RuntimeError: on a non-leaf tensor, or asking an integer tensor to require grad.
+
+        >>> import funcgrad
+        >>> funcgrad.tensor(2.0, requires_grad=True).requires_grad_(False)
+        tensor(2.)
+        """
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if requires_grad:
+            check_can_require_grad(self.dtype)
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    @property
+    def grad(self) -> Tensor | None:
+        if self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: the grad has shape "
+                    f"{list(value.shape)} and the tensor {list(self.shape)}"
+                )
+        self._grad = value
+
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values without its history, sharing its storage (as torch's ``.data``)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._storage = _Storage(value._read() if isinstance(value, Tensor) else jnp.asarray(value))
+
+    def detach(self) -> Tensor:
+        """A tensor that shares this one's storage but has no history and requires no grad.
+
+        >>> import funcgrad
+        >>> funcgrad.tensor(2.0, requires_grad=True).detach()
+        tensor(2.)
+        """
+        t = object.__new__(Tensor)
+        t._init(self._storage, False, None)
+        return t
+
+    def detach_(self) -> Tensor:
+        """Detaches this tensor from the graph in place, making it a leaf that needs no grad."""
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def _accumulator(self):
+        """The graph node that accumulates this leaf's gradient (made once, like torch's)."""
+        if self._accumulate is None:
+            from ._graph import AccumulateGrad
+
+            self._accumulate = AccumulateGrad(self)
+        return self._accumulate
+
+    def _edge(self):
+        """Where a gradient for this tensor flows: its grad_fn, its accumulator, or nowhere."""
+        if not self._requires_grad:
+            return None
+        return self.grad_fn if self.grad_fn is not None else self._accumulator()
+
+    def retain_grad(self) -> None:
+        """Keeps ``.grad`` of a non-leaf tensor after backward (a no-op on leaves).
+
+        >>> import funcgrad
+        >>> x = funcgrad.tensor(2.0, requires_grad=True)
+        >>> y = x * 3; y.retain_grad(); (y ** 2).backward(); y.grad
+        tensor(12.)
+        """
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None and not self._retains_grad:
+            self.grad_fn._retain(self)
+            self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Registers ``hook(grad) -> Tensor | None``, called with this tensor's gradient each
+        backward; a returned tensor replaces the gradient. Returns a handle with ``.remove()``.
+
+        >>> import funcgrad
+        >>> x = funcgrad.tensor(2.0, requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> (x ** 2).backward(); x.grad
+        tensor(40.)
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return self._edge().register_prehook(hook)
+
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulates the gradient of this tensor into ``.grad`` of the leaves it depends on.
+
+        Args:
+            gradient: the gradient of some scalar with respect to this tensor; may be omitted
+                for a single-element tensor.
+            retain_graph: keep the graph's saved values for another backward (defaults to
+                ``create_graph``).
+            create_graph: record the backward itself, for higher-order gradients.
+            inputs: accumulate only into these tensors' ``.grad``.
+
+        Raises:
+            RuntimeError: if this tensor does not require grad, the graph was freed by an
+                earlier backward, or ``gradient`` is omitted for a multi-element tensor.
+
+        >>> import funcgrad
+        >>> x = funcgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> (x ** 2).mean().backward(); x.grad
+        tensor([0.6667, 1.3333, 2.0000])
+        """
+        from ._graph import backward
+
+        backward((self,), None if gradient is None else (gradient,), retain_graph,
+                 create_graph, inputs)
+
+    # ----- conversion -------------------------------------------------------------------------
+    def _concrete(self) -> np.ndarray:
+        return np.asarray(self._read())
+
+    def item(self):
+        """The value of a one-element tensor as a Python number.
+
+        >>> import funcgrad
+        >>> funcgrad.tensor([2.5]).item()
+        2.5
+        """
+        n = self.numel()
+        if n != 1:
+            raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
+        return self._concrete().reshape(()).item()
+
+    def tolist(self):
+        """The values as (nested) Python lists of numbers."""
+        return self._concrete().tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a NumPy array (a read-only copy: JAX arrays are immutable).
+
+        Raises:
+            RuntimeError: if the tensor requires grad (call ``detach()`` first), as in torch.
+        """
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        return self._concrete()
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        array = self._concrete()
+        return array if dtype is None else array.astype(dtype)
+
+    def __jax_array__(self):
+        return self._read()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        if _dtypes.is_floating(self.dtype):
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
+
+    __hash__ = object.__hash__
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self) -> str:
+        prefix = "tensor("
+        suffixes = []
+        array = self._read()
+        if isinstance(array, jax.core.Tracer):
+            body = f"<traced {array.aval.str_short()}>"
+        else:
+            dev = self.device
+            if dev != _devices.get_default_device():
+                suffixes.append(f"device='{dev}'")
+            floating = bool(_dtypes.is_floating(self.dtype))
+            body = _format.contents(np.asarray(array), floating, len(prefix))
+            if self.numel() == 0:
+                if self.ndim != 1:
+                    suffixes.append(f"size={tuple(self.shape)}")
+                if self.dtype != _dtypes.get_default_dtype():
+                    suffixes.append(f"dtype={_dtypes.name(self.dtype)}")
+            elif not _dtypes.is_default(self.dtype):
+                suffixes.append(f"dtype={_dtypes.name(self.dtype)}")
+        if self.grad_fn is not None:
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            suffixes.append("requires_grad=True")
+        return _format.with_suffixes(prefix + body, suffixes, len(prefix))
+
+    __str__ = __repr__
+
+
+def _flatten(t: Tensor):
+    return (t._read(),), None
+
+
+def _unflatten(_, children) -> Tensor:
+    return Tensor._wrap(children[0])
+
+
+# A Tensor is a pytree with one leaf, so jax.jit / vmap / grad and chex see through it. Its
+# autograd metadata does not cross a transform: inside one, a Tensor is a plain value.
+jax.tree_util.register_pytree_node(Tensor, _flatten, _unflatten)

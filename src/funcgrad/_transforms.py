@@ -1,0 +1,297 @@
+"""The functional face: JAX's transforms with JAX's signatures, over Tensors too.
+
+Arguments and results may be Tensors, arrays, Python numbers or pytrees of them. A Tensor is a
+pytree, so inside a transform the function sees Tensors wrapping JAX tracers and can use the
+stateful API (``funcgrad.sin(x ** 2)``, ``x.sum()``). Results mirror the inputs: if any input
+was a Tensor, every array in the result is a Tensor.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._tensor import Tensor
+
+
+def _is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
+
+
+def _has_tensor(tree) -> bool:
+    return any(map(_is_tensor, jax.tree_util.tree_leaves(tree, is_leaf=_is_tensor)))
+
+
+def _arrays(tree):
+    """The tree with each Tensor replaced by its array (what JAX's transforms return)."""
+    return jax.tree_util.tree_map(lambda x: x._read() if _is_tensor(x) else x, tree,
+                                  is_leaf=_is_tensor)
+
+
+def _mirror(tree, as_tensors: bool):
+    """Tensor in, Tensor out: boxes every array of the result when an input was a Tensor."""
+    tree = _arrays(tree)
+    if not as_tensors:
+        return tree
+    return jax.tree_util.tree_map(
+        lambda x: Tensor._wrap(x) if isinstance(x, (jax.Array, np.ndarray)) else x, tree)
+
+
+def _check_argnums(argnums) -> None:
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    if not isinstance(nums, Sequence) or not all(isinstance(i, int) for i in nums):
+        raise TypeError(
+            f"argnums must be an int or a tuple of ints, got {argnums!r}. Pass the positions "
+            "of the arguments to differentiate, e.g. argnums=0 or argnums=(0, 1)."
+        )
+
+
+def _check_argnums_fit(fun_name: str, argnums, args: tuple) -> None:
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    for i in nums:
+        if not -len(args) <= i < len(args):
+            raise ValueError(
+                f"{fun_name}: argnums={argnums!r} asks for argument {i}, but the function was "
+                f"called with {len(args)} positional argument(s). Pass an argnums within "
+                f"range({len(args)}), or pass the argument positionally."
+            )
+
+
+def _check_inexact(fun_name: str, argnums, args: tuple) -> None:
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    for i in nums:
+        for leaf in jax.tree_util.tree_leaves(_arrays(args[i])):
+            dtype = jnp.result_type(leaf)
+            if not jnp.issubdtype(dtype, jnp.inexact):
+                raise TypeError(
+                    f"{fun_name} requires floating-point inputs to differentiate, but argument "
+                    f"{i} has dtype {dtype}. Convert it with .float() (or pass a float literal "
+                    "such as 3.0 instead of 3), or leave it out of argnums."
+                )
+
+
+def _scalar_output(fun_name: str, out) -> jax.Array:
+    value = out._read() if _is_tensor(out) else out
+    shape = np.shape(value)
+    if not isinstance(value, (jax.Array, np.ndarray, float, int)) or shape != ():
+        raise TypeError(
+            f"{fun_name} needs a function that returns a scalar, but it returned a value of "
+            f"shape {shape if shape else type(out).__name__}. Reduce it to a scalar (e.g. "
+            "out.sum() or out.mean()), or use jacrev/jacfwd for the full Jacobian."
+        )
+    return value
+
+
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   **jax_kwargs) -> Callable:
+    """``fun``'s value and its gradient with respect to the arguments at ``argnums``.
+
+    Args:
+        fun: a function returning a scalar (or ``(scalar, aux)`` with ``has_aux``).
+        argnums: which positional arguments to differentiate.
+        has_aux: whether ``fun`` returns auxiliary data alongside the scalar.
+        **jax_kwargs: passed to ``jax.value_and_grad`` (``holomorphic``, ``allow_int``).
+
+    Returns:
+        A function returning ``(value, grad)`` or ``((value, aux), grad)``.
+
+    Raises:
+        TypeError: for a bad ``argnums``, integer inputs, or a non-scalar output.
+
+    >>> import funcgrad
+    >>> funcgrad.value_and_grad(lambda x: (x ** 2).sum())(funcgrad.tensor([1.0, 2.0]))
+    (tensor(5.), tensor([2., 4.]))
+    """
+    _check_argnums(argnums)
+    name = getattr(fun, "__name__", "fun")
+
+    def scalar_fun(*args, **kwargs):
+        out = fun(*args, **kwargs)
+        if has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError(
+                    "value_and_grad with has_aux=True needs a function that returns a pair "
+                    f"(output, aux), but {name} returned {type(out).__name__}. Return a tuple, "
+                    "or drop has_aux."
+                )
+            return _scalar_output("value_and_grad", out[0]), _arrays(out[1])
+        return _scalar_output("value_and_grad", out), None
+
+    inner = jax.value_and_grad(scalar_fun, argnums, has_aux=True, **jax_kwargs)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        _check_argnums_fit("value_and_grad", argnums, args)
+        if not jax_kwargs.get("allow_int", False):
+            _check_inexact("value_and_grad", argnums, args)
+        (value, aux), g = inner(*args, **kwargs)
+        tensors = _has_tensor((args, kwargs))
+        value = _mirror(value, tensors)
+        return ((value, _mirror(aux, tensors)) if has_aux else value), _mirror(g, tensors)
+
+    return wrapped
+
+
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         **jax_kwargs) -> Callable:
+    """The gradient of a scalar function, as ``jax.grad``; Tensor in, Tensor out.
+
+    Args:
+        fun: a function returning a scalar (or ``(scalar, aux)`` with ``has_aux``).
+        argnums: which positional arguments to differentiate.
+        has_aux: whether ``fun`` returns auxiliary data alongside the scalar.
+        **jax_kwargs: passed to ``jax.grad`` (``holomorphic``, ``allow_int``).
+
+    Returns:
+        A function returning the gradient (and aux, with ``has_aux``).
+
+    Raises:
+        TypeError: for a bad ``argnums``, integer inputs, or a non-scalar output.
+
+    >>> import funcgrad
+    >>> funcgrad.grad(lambda x: funcgrad.sin(x ** 2))(funcgrad.tensor(4.0))
+    tensor(-7.6613)
+    """
+    vg = value_and_grad(fun, argnums, has_aux, **jax_kwargs)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        (value_or_pair, g) = vg(*args, **kwargs)
+        return (g, value_or_pair[1]) if has_aux else g
+
+    return wrapped
+
+
+def vjp(fun: Callable, *primals, has_aux: bool = False):
+    """``fun``'s output and a function mapping an output cotangent to input cotangents.
+
+    >>> import funcgrad
+    >>> out, pullback = funcgrad.vjp(funcgrad.sin, funcgrad.tensor(0.0))
+    >>> pullback(funcgrad.tensor(1.0))
+    (tensor(1.),)
+    """
+    tensors = _has_tensor(primals)
+    result = jax.vjp(lambda *a: _arrays(fun(*a)), *_arrays(primals), has_aux=has_aux)
+    out, pullback = result[0], result[1]
+
+    def tensor_pullback(ct):
+        return _mirror(pullback(_arrays(ct)), tensors)
+
+    if has_aux:
+        return _mirror(out, tensors), tensor_pullback, _mirror(result[2], tensors)
+    return _mirror(out, tensors), tensor_pullback
+
+
+def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
+    """``fun``'s output and its directional derivative along ``tangents``.
+
+    >>> import funcgrad
+    >>> funcgrad.jvp(lambda x: x ** 2, (funcgrad.tensor(3.0),), (funcgrad.tensor(1.0),))
+    (tensor(9.), tensor(6.))
+    """
+    tensors = _has_tensor((primals, tangents))
+    out = jax.jvp(lambda *a: _arrays(fun(*a)), tuple(_arrays(tuple(primals))),
+                  tuple(_arrays(tuple(tangents))), has_aux=has_aux)
+    return tuple(_mirror(o, tensors) for o in out)
+
+
+def _jacobian(jax_transform: Callable, fun: Callable, argnums, has_aux: bool, **kwargs):
+    _check_argnums(argnums)
+    inner = jax_transform(lambda *a, **k: _arrays(fun(*a, **k)), argnums=argnums,
+                          has_aux=has_aux, **kwargs)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kw):
+        _check_argnums_fit(jax_transform.__name__, argnums, args)
+        _check_inexact(jax_transform.__name__, argnums, args)
+        return _mirror(inner(*_arrays(args), **kw), _has_tensor((args, kw)))
+
+    return wrapped
+
+
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           **kwargs) -> Callable:
+    """The Jacobian by reverse mode, as ``jax.jacrev``.
+
+    >>> import funcgrad
+    >>> funcgrad.jacrev(lambda x: x ** 2)(funcgrad.tensor([1.0, 2.0]))
+    tensor([[2., 0.],
+            [0., 4.]])
+    """
+    return _jacobian(jax.jacrev, fun, argnums, has_aux, **kwargs)
+
+
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           **kwargs) -> Callable:
+    """The Jacobian by forward mode, as ``jax.jacfwd``.
+
+    >>> import funcgrad
+    >>> funcgrad.jacfwd(lambda x: x.sum() * x)(funcgrad.tensor([1.0, 2.0]))
+    tensor([[4., 1.],
+            [2., 5.]])
+    """
+    return _jacobian(jax.jacfwd, fun, argnums, has_aux, **kwargs)
+
+
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            **kwargs) -> Callable:
+    """The Hessian of a scalar function, as ``jax.hessian``.
+
+    >>> import funcgrad
+    >>> funcgrad.hessian(lambda x: (x ** 3).sum())(funcgrad.tensor([1.0, 2.0]))
+    tensor([[ 6.,  0.],
+            [ 0., 12.]])
+    """
+    return _jacobian(jax.hessian, fun, argnums, has_aux, **kwargs)
+
+
+def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, **kwargs) -> Callable:
+    """Maps ``fun`` over an axis of its inputs, as ``jax.vmap``; Tensors are mapped like arrays.
+
+    >>> import funcgrad
+    >>> funcgrad.vmap(lambda row: row.sum())(funcgrad.ones(2, 3))
+    tensor([3., 3.])
+    """
+    inner = jax.vmap(lambda *a, **k: _arrays(fun(*a, **k)), in_axes, out_axes, **kwargs)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kw):
+        return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
+
+    return wrapped
+
+
+def jit(fun: Callable | None = None, **jax_kwargs) -> Callable:
+    """Compiles ``fun`` with XLA, as ``jax.jit``; usable as ``@jit`` or ``@jit(...)``.
+
+    >>> import funcgrad
+    >>> funcgrad.jit(lambda x: x * 2)(funcgrad.tensor([1.0]))
+    tensor([2.])
+    """
+    if fun is None:
+        return functools.partial(jit, **jax_kwargs)
+    inner = jax.jit(lambda *a, **k: _arrays(fun(*a, **k)), **jax_kwargs)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kw):
+        return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
+
+    return wrapped
+
+
+def stop_gradient(x):
+    """``x`` with no gradient flowing through it, under both faces (a detached Tensor for a
+    Tensor, ``jax.lax.stop_gradient`` for arrays and pytrees).
+
+    >>> import funcgrad
+    >>> funcgrad.grad(lambda x: x * funcgrad.stop_gradient(x))(funcgrad.tensor(3.0))
+    tensor(3.)
+    """
+    if _is_tensor(x):
+        return Tensor._wrap(jax.lax.stop_gradient(x._read()))
+    return jax.lax.stop_gradient(x)

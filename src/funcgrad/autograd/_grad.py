@@ -1,0 +1,69 @@
+"""``funcgrad.autograd.grad``: gradients of outputs with respect to chosen inputs, returned
+rather than accumulated into ``.grad``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .._graph import _root_grads, run
+from .._tensor import Tensor
+
+
+def _as_tuple(x) -> tuple:
+    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``; no ``.grad`` is touched.
+
+    Args:
+        outputs: a Tensor or a sequence of them.
+        inputs: the Tensors to differentiate with respect to.
+        grad_outputs: gradients with respect to ``outputs`` (None for one-element outputs).
+        retain_graph: keep the graph for another backward (defaults to ``create_graph``).
+        create_graph: record this backward so its result can be differentiated again.
+        allow_unused: return None for an input the outputs do not depend on, instead of
+            raising.
+        materialize_grads: return zeros instead of None for unused inputs.
+
+    Returns:
+        A tuple with one gradient per input.
+
+    Raises:
+        RuntimeError: if an input does not require grad, or is unused without
+            ``allow_unused``.
+
+    >>> import funcgrad
+    >>> x = funcgrad.tensor(2.0, requires_grad=True)
+    >>> (g,) = funcgrad.autograd.grad(x ** 3, x, create_graph=True)
+    >>> g
+    tensor(12., grad_fn=<PowBackward0Backward>)
+    >>> funcgrad.autograd.grad(g, x)
+    (tensor(12.),)
+    """
+    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
+    edges = [t._edge() for t in inputs]
+    reached = run(_root_grads(outputs, grad_outputs), retain_graph, create_graph,
+                  {id(e) for e in edges})
+    return tuple(_result(reached.get(id(e)), t, allow_unused, materialize_grads)
+                 for e, t in zip(edges, inputs))
+
+
+def _result(entry: Sequence | None, input: Tensor, allow_unused: bool, materialize: bool):
+    if entry is not None:
+        return entry[1]
+    if not allow_unused:
+        raise RuntimeError(
+            "One of the differentiated Tensors appears to not have been used in the graph. "
+            "Set allow_unused=True if this is the desired behavior."
+        )
+    return input.new_zeros(tuple(input.shape)) if materialize else None

@@ -1,0 +1,3 @@
+"""``funcgrad.nn``: neural-network building blocks."""
+
+from . import functional as functional
