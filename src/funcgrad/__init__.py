@@ -26,7 +26,7 @@ from ._grad_mode import (
     set_grad_enabled,
 )
 from ._ops import (  # noqa: F401 - generated in _ops from the table
-    abs, acos, acosh, add, amax, amin, argmax, argmin, asin, asinh, atan, atan2, atanh, bmm,
+    abs, acos, acosh, add, all, amax, amin, argmax, any, argmin, asin, asinh, atan, atan2, atanh, bmm,
     broadcast_to, cat, ceil, chunk, clamp, clip, clone, concat, concatenate, cos, cosh, cumprod,
     cumsum, diag, div, dot, einsum, eq, erf, exp, exp2, expm1, flatten, flip, floor,
     floor_divide, gather, ge, gt, isfinite, isnan, le, log, log1p, log2, log10, log_softmax,

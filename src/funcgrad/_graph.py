@@ -65,12 +65,10 @@ class _Handle:
     """What ``register_hook`` returns: ``.remove()`` unregisters the hook."""
 
     def __init__(self, hooks: dict, key: int) -> None:
-        self._hooks, self._key = weakref.ref(hooks), key
+        self._hooks, self._key = hooks, key
 
     def remove(self) -> None:
-        hooks = self._hooks()
-        if hooks is not None:
-            hooks.pop(self._key, None)
+        self._hooks.pop(self._key, None)
 
 
 class _GraphNode:

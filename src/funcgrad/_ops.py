@@ -247,6 +247,10 @@ ARGMAX = Op("argmax", lambda x, axis=None, keepdims=False: jnp.argmax(x, axis=ax
             "", differentiable=False)
 ARGMIN = Op("argmin", lambda x, axis=None, keepdims=False: jnp.argmin(x, axis=axis, keepdims=keepdims),
             "", differentiable=False)
+ALL = Op("all", lambda x, axis=None, keepdims=False: jnp.all(x, axis=axis, keepdims=keepdims),
+         "", differentiable=False)
+ANY = Op("any", lambda x, axis=None, keepdims=False: jnp.any(x, axis=axis, keepdims=keepdims),
+         "", differentiable=False)
 VAR = Op("var", lambda x, axis=None, ddof=1, keepdims=False:
          jnp.var(x, axis=axis, ddof=ddof, keepdims=keepdims), "VarBackward0")
 STD = Op("std", lambda x, axis=None, ddof=1, keepdims=False:
@@ -364,6 +368,16 @@ def argmax(input, dim=None, keepdim: bool = False) -> Tensor:
 def argmin(input, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the smallest element (in the flattened tensor when ``dim`` is None)."""
     return apply(ARGMIN, input, axis=_dims(dim), keepdims=keepdim and dim is not None)
+
+
+def all(input, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether every element (along ``dim``) is true."""
+    return apply(ALL, input, axis=_dims(dim), keepdims=keepdim)
+
+
+def any(input, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether some element (along ``dim``) is true."""
+    return apply(ANY, input, axis=_dims(dim), keepdims=keepdim)
 
 
 def _correction(unbiased, correction) -> int:
@@ -817,8 +831,8 @@ def to(input, *args, dtype=None, device=None, copy: bool = False, non_blocking: 
     ``to(device, dtype)``, ``to(other_tensor)``. Gradients flow back through the conversion.
 
     >>> import funcgrad
-    >>> funcgrad.tensor([1.5]).to(funcgrad.int32)
-    tensor([1], dtype=funcgrad.int32)
+    >>> funcgrad.tensor([1.5]).to(funcgrad.float16)
+    tensor([1.5000], dtype=funcgrad.float16)
     """
     for a in args:
         if isinstance(a, Tensor):
@@ -966,7 +980,7 @@ def _install() -> None:
     methods = {name: m[name] for name in (
         *UNARY, *COMPARE, "add", "sub", "mul", "div", "floor_divide", "remainder", "pow",
         "maximum", "minimum", "atan2", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
-        "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "norm", "logsumexp",
+        "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm", "logsumexp",
         "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "reshape", "flatten",
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
