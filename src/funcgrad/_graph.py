@@ -125,7 +125,8 @@ class Node(_GraphNode):
         super().__init__()
         self.op, self.static, self.edges = op, static, edges
         self._arrays = arrays
-        self._name = op.grad_fn if isinstance(op.grad_fn, str) else op.grad_fn(*arrays, **dict(static))
+        name = op.grad_fn
+        self._name = name if isinstance(name, str) else name(*arrays, **dict(static))
         self._freed = False
         # (storage, version) of each saved Tensor, to catch in-place changes before backward.
         self._versions = tuple(
@@ -242,7 +243,7 @@ def _backward_op(op: Op, name: str, static: tuple, diff: tuple, scalars: tuple, 
 
 # ----- the engine ------------------------------------------------------------------------------
 def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
-    """Every node reachable from roots, each after all nodes it feeds (iterative: no depth limit)."""
+    """Every node reachable from roots, each after the nodes it feeds (iterative: any depth)."""
     order: list[_GraphNode] = []
     seen: set[int] = set()
     stack = [(r, False) for r in roots]
@@ -258,7 +259,7 @@ def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
     return order
 
 
-def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple[_GraphNode, Tensor]]:
+def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple]:
     roots = []
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):

@@ -16,9 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _devices, _dtypes
-from ._graph import Op, apply
 from ._grad_mode import is_grad_enabled
-from ._tensor import Tensor, check_can_require_grad
+from ._graph import Op, apply
+from ._tensor import Tensor
 
 # ----- elementwise, one input ------------------------------------------------------------------
 _UNARY = {
@@ -90,14 +90,17 @@ def _scalar_or_tensor(tensor_name: str, scalar_name: str):
     return lambda x, y, **_: tensor_name if hasattr(y, "shape") else scalar_name
 
 
-ADD = Op("add", lambda x, y, alpha=1: x + alpha * y if alpha != 1 else x + y, "AddBackward0", saves=False)
-SUB = Op("sub", lambda x, y, alpha=1: x - alpha * y if alpha != 1 else x - y, "SubBackward0", saves=False)
+ADD = Op("add", lambda x, y, alpha=1: x + (y if alpha == 1 else alpha * y), "AddBackward0",
+         saves=False)
+SUB = Op("sub", lambda x, y, alpha=1: x - (y if alpha == 1 else alpha * y), "SubBackward0",
+         saves=False)
 RSUB = Op("rsub", lambda x, y: y - x, "RsubBackward1", saves=False)
 MUL = Op("mul", jnp.multiply, "MulBackward0")
 DIV = Op("div", jnp.true_divide, "DivBackward0")
 RDIV = Op("rdiv", lambda x, y: y / x, "MulBackward0")
 FLOOR_DIV = Op("floor_divide", jnp.floor_divide, "NotImplemented", differentiable=False)
-REMAINDER = Op("remainder", jnp.remainder, _scalar_or_tensor("RemainderBackward1", "RemainderBackward0"))
+REMAINDER = Op("remainder", jnp.remainder,
+               _scalar_or_tensor("RemainderBackward1", "RemainderBackward0"))
 POW = Op("pow", jnp.power, _pow_name)
 MAXIMUM = Op("maximum", jnp.maximum, "MaximumBackward0")
 MINIMUM = Op("minimum", jnp.minimum, "MinimumBackward0")
@@ -139,7 +142,7 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
     if rounding_mode == "floor":
         return apply(FLOOR_DIV, input, other)
     if rounding_mode == "trunc":
-        return trunc(apply(DIV, input, other))
+        return apply(UNARY["trunc"], apply(DIV, input, other))
     return apply(DIV, input, other)
 
 
@@ -222,41 +225,25 @@ def _reduce_name(plain: str, with_dim: str):
     return lambda *a, axis=None, **_: plain if axis is None else with_dim
 
 
-def _sum_fn(x, axis=None, keepdims=False, dtype=None):
-    return jnp.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
-
-
-SUM = Op("sum", _sum_fn, _reduce_name("SumBackward0", "SumBackward1"), saves=False)
-MEAN = Op("mean", lambda x, axis=None, keepdims=False, dtype=None:
-          jnp.mean(x, axis=axis, keepdims=keepdims, dtype=dtype),
-          _reduce_name("MeanBackward0", "MeanBackward1"), saves=False)
-PROD = Op("prod", lambda x, axis=None, keepdims=False, dtype=None:
-          jnp.prod(x, axis=axis, keepdims=keepdims, dtype=dtype),
-          _reduce_name("ProdBackward0", "ProdBackward1"))
-AMAX = Op("amax", lambda x, axis=None, keepdims=False: jnp.max(x, axis=axis, keepdims=keepdims),
-          "AmaxBackward0")
-AMIN = Op("amin", lambda x, axis=None, keepdims=False: jnp.min(x, axis=axis, keepdims=keepdims),
-          "AminBackward0")
+# Reductions take JAX's own keywords (axis, keepdims, ddof, dtype) as static arguments.
+SUM = Op("sum", jnp.sum, _reduce_name("SumBackward0", "SumBackward1"), saves=False)
+MEAN = Op("mean", jnp.mean, _reduce_name("MeanBackward0", "MeanBackward1"), saves=False)
+PROD = Op("prod", jnp.prod, _reduce_name("ProdBackward0", "ProdBackward1"))
+AMAX = Op("amax", jnp.max, "AmaxBackward0")
+AMIN = Op("amin", jnp.min, "AminBackward0")
 MAX_ALL = Op("max", jnp.max, "MaxBackward1")
 MIN_ALL = Op("min", jnp.min, "MinBackward1")
 # max/min along a dim send the gradient to the index they return, not split between ties.
 MAX_DIM = Op("max_dim", lambda x, i, axis, keepdims: jnp.take_along_axis(
     x, jnp.expand_dims(i, axis), axis) if keepdims else jnp.squeeze(
     jnp.take_along_axis(x, jnp.expand_dims(i, axis), axis), axis), "MaxBackward0")
-ARGMAX = Op("argmax", lambda x, axis=None, keepdims=False: jnp.argmax(x, axis=axis, keepdims=keepdims),
-            "", differentiable=False)
-ARGMIN = Op("argmin", lambda x, axis=None, keepdims=False: jnp.argmin(x, axis=axis, keepdims=keepdims),
-            "", differentiable=False)
-ALL = Op("all", lambda x, axis=None, keepdims=False: jnp.all(x, axis=axis, keepdims=keepdims),
-         "", differentiable=False)
-ANY = Op("any", lambda x, axis=None, keepdims=False: jnp.any(x, axis=axis, keepdims=keepdims),
-         "", differentiable=False)
-VAR = Op("var", lambda x, axis=None, ddof=1, keepdims=False:
-         jnp.var(x, axis=axis, ddof=ddof, keepdims=keepdims), "VarBackward0")
-STD = Op("std", lambda x, axis=None, ddof=1, keepdims=False:
-         jnp.std(x, axis=axis, ddof=ddof, keepdims=keepdims), "StdBackward0")
-LOGSUMEXP = Op("logsumexp", lambda x, axis=None, keepdims=False:
-               jax.nn.logsumexp(x, axis=axis, keepdims=keepdims), "LogsumexpBackward0")
+ARGMAX = Op("argmax", jnp.argmax, "", differentiable=False)
+ARGMIN = Op("argmin", jnp.argmin, "", differentiable=False)
+ALL = Op("all", jnp.all, "", differentiable=False)
+ANY = Op("any", jnp.any, "", differentiable=False)
+VAR = Op("var", jnp.var, "VarBackward0")
+STD = Op("std", jnp.std, "StdBackward0")
+LOGSUMEXP = Op("logsumexp", jax.nn.logsumexp, "LogsumexpBackward0")
 CUMSUM = Op("cumsum", lambda x, axis: jnp.cumsum(x, axis=axis), "CumsumBackward0", saves=False)
 CUMPROD = Op("cumprod", lambda x, axis: jnp.cumprod(x, axis=axis), "CumprodBackward0")
 
@@ -857,7 +844,9 @@ def _converter(dtype):
 
 def cuda(input, device=None) -> Tensor:
     """A copy on the (first, or given) CUDA device."""
-    return to(input, "cuda" if device is None else f"cuda:{device}" if isinstance(device, builtins.int) else device)
+    if isinstance(device, builtins.int):
+        device = f"cuda:{device}"
+    return to(input, "cuda" if device is None else device)
 
 
 def cpu(input) -> Tensor:
@@ -980,7 +969,8 @@ def _install() -> None:
     methods = {name: m[name] for name in (
         *UNARY, *COMPARE, "add", "sub", "mul", "div", "floor_divide", "remainder", "pow",
         "maximum", "minimum", "atan2", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
-        "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm", "logsumexp",
+        "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm",
+        "logsumexp",
         "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "reshape", "flatten",
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
@@ -1001,7 +991,8 @@ def _install() -> None:
         int=_converter(_dtypes.int32), long=_converter(_dtypes.int64),
         bool=_converter(_dtypes.bool),
         __add__=add, __radd__=add, __sub__=sub, __rsub__=lambda self, o: apply(RSUB, self, o),
-        __mul__=mul, __rmul__=mul, __truediv__=div, __rtruediv__=lambda self, o: apply(RDIV, self, o),
+        __mul__=mul, __rmul__=mul, __truediv__=div,
+        __rtruediv__=lambda self, o: apply(RDIV, self, o),
         __floordiv__=floor_divide, __rfloordiv__=_reflected(floor_divide),
         __mod__=remainder, __rmod__=_reflected(remainder), __pow__=pow, __rpow__=_reflected(pow),
         __matmul__=matmul, __rmatmul__=_reflected(matmul), __neg__=m["neg"],

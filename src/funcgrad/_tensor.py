@@ -16,7 +16,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _devices, _dtypes, _format
-from ._grad_mode import is_grad_enabled
 
 
 class _Storage:

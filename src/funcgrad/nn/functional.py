@@ -198,7 +198,8 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     valid = target != ignore_index
     smooth = _ops.where(valid, smooth, 0.0)
     if reduction == "mean":
-        denom = valid.sum() if weight is None else _ops.where(valid, weight[target * valid], 0.0).sum()
+        counted = valid if weight is None else _ops.where(valid, weight[target * valid], 0.0)
+        denom = counted.sum()
         smooth = smooth.sum() / denom
     elif reduction == "sum":
         smooth = smooth.sum()
