@@ -52,7 +52,12 @@ def apply(op: Op, *args, **static) -> Tensor:
     Keyword arguments are static (hashable); positional ones are operands.
     """
     arrays = tuple(a._read() if isinstance(a, Tensor) else a for a in args)
-    out = op.fn(*arrays, **static)
+    return record(op, args, arrays, op.fn(*arrays, **static), static)
+
+
+def record(op: Op, args: tuple, arrays: tuple, out, static: dict) -> Tensor:
+    """Boxes ``out``, computed by ``op`` from ``args`` (whose arrays are ``arrays``), with a
+    Node when grad mode is on and a gradient can flow to an input."""
     if not (op.differentiable and is_grad_enabled()):
         return Tensor._wrap(out)
     edges = tuple(a._edge() if isinstance(a, Tensor) else None for a in args)

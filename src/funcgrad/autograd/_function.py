@@ -1,0 +1,168 @@
+"""``funcgrad.autograd.Function``: user-defined forward and backward, as in torch.
+
+A Function becomes a ``jax.custom_vjp`` whose backward calls the user's ``backward``. That one
+function is then an op like any other: the stateful engine records it (its VJP is the user's
+backward), and under ``funcgrad.grad``, ``vmap`` or ``jit`` JAX uses the same custom rule. The
+user's backward is written with funcgrad ops, so it is itself differentiable: ``create_graph``
+and nested ``grad`` see through it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import numpy as np
+
+from .._graph import Op, record
+from .._grad_mode import no_grad
+from .._tensor import Tensor
+
+
+class FunctionCtx:
+    """The ``ctx`` handed to ``forward`` and ``backward``; attributes set on it in ``forward``
+    (numbers, strings, shapes) reach ``backward``; tensors go through ``save_for_backward``."""
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors: tuple = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keeps tensors (or None) for ``backward`` as ``ctx.saved_tensors``."""
+        self.saved_tensors = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Accepted for torch compatibility: gradients reaching ``backward`` are always
+        materialized (zeros, never None)."""
+        self.materialize_grads = value
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Accepted for torch compatibility: integer outputs never carry gradients here."""
+
+
+class _Opaque:
+    """Python-side attributes of a ctx, carried through JAX as static tree data."""
+
+    def __init__(self, attrs: dict) -> None:
+        self.attrs = attrs
+
+
+def _ctx_flatten(ctx: FunctionCtx):
+    saved = tuple(t._read() if isinstance(t, Tensor) else t for t in ctx.saved_tensors)
+    attrs = {k: v for k, v in vars(ctx).items() if k != "saved_tensors"}
+    return (saved,), _Opaque(attrs)
+
+
+def _ctx_unflatten(static: _Opaque, children) -> FunctionCtx:
+    ctx = FunctionCtx.__new__(FunctionCtx)
+    vars(ctx).update(static.attrs)
+    ctx.saved_tensors = tuple(None if a is None else Tensor._wrap(a) for a in children[0])
+    return ctx
+
+
+# The ctx is the residual of the custom VJP: its saved tensors are the leaves.
+jax.tree_util.register_pytree_node(FunctionCtx, _ctx_flatten, _ctx_unflatten)
+
+
+def _arrays(tree):
+    return jax.tree_util.tree_map(lambda t: t._read() if isinstance(t, Tensor) else t, tree,
+                                  is_leaf=lambda t: isinstance(t, Tensor))
+
+
+def _is_operand(a) -> bool:
+    return isinstance(a, (Tensor, jax.Array, np.ndarray))
+
+
+class Function:
+    """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``, then call
+    ``MyFunction.apply(*args)``. ``backward`` returns one gradient (or None) per argument of
+    ``forward``.
+
+    >>> import funcgrad
+    >>> class Exp(funcgrad.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         y = x.exp()
+    ...         ctx.save_for_backward(y)
+    ...         return y
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (y,) = ctx.saved_tensors
+    ...         return grad * y
+    >>> x = funcgrad.tensor(0.0, requires_grad=True)
+    >>> y = Exp.apply(x)
+    >>> y
+    tensor(1., grad_fn=<ExpBackward>)
+    >>> y.backward(); x.grad
+    tensor(1.)
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define a static backward(ctx, ...)")
+
+    @classmethod
+    def apply(cls, *args):
+        """Runs ``forward`` and records ``backward`` as its gradient; returns its output(s)."""
+        layout = tuple(_is_operand(a) for a in args)
+        consts = tuple(a for a, is_op in zip(args, layout) if not is_op)
+        try:
+            hash(consts)
+        except TypeError:
+            raise TypeError(
+                f"{cls.__name__}.apply: arguments that are not tensors must be hashable "
+                f"(numbers, strings, tuples), got {[type(c).__name__ for c in consts]}. Pass "
+                "tuples instead of lists, or tensors for array data."
+            ) from None
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        fn = _custom_vjp(cls, layout, consts, needs)
+        operands = tuple(a for a, is_op in zip(args, layout) if is_op)
+        arrays = tuple(a._read() if isinstance(a, Tensor) else a for a in operands)
+        out = fn(*arrays)
+        if isinstance(out, tuple):
+            return tuple(record(_output_op(cls, fn, k), operands, arrays, o, {})
+                         for k, o in enumerate(out))
+        return record(_output_op(cls, fn, None), operands, arrays, out, {})
+
+
+@functools.lru_cache(maxsize=1024)
+def _output_op(cls: type, fn, k: int | None) -> Op:
+    select = fn if k is None else lambda *arrays: fn(*arrays)[k]
+    return Op(f"{cls.__name__}.apply", select, f"{cls.__name__}Backward")
+
+
+@functools.lru_cache(maxsize=1024)
+def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple):
+    """``forward`` as a function of the tensor arguments' arrays, with ``backward`` as its VJP."""
+
+    def arguments(arrays) -> list:
+        it_arrays, it_consts = iter(arrays), iter(consts)
+        return [Tensor._wrap(next(it_arrays)) if is_op else next(it_consts) for is_op in layout]
+
+    def forward(*arrays):
+        ctx = FunctionCtx(needs)
+        with no_grad():
+            out = cls.forward(ctx, *arguments(arrays))
+        return _arrays(out), ctx
+
+    def backward(ctx: FunctionCtx, cts):
+        cts = cts if isinstance(cts, tuple) else (cts,)
+        grads = cls.backward(ctx, *(Tensor._wrap(c) for c in cts))
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        if len(grads) != len(layout):
+            raise RuntimeError(
+                f"function {cls.__name__}Backward returned an incorrect number of gradients "
+                f"(expected {len(layout)}, got {len(grads)})"
+            )
+        return tuple(None if g is None else _arrays(g)
+                     for g, is_op in zip(grads, layout) if is_op)
+
+    fn = jax.custom_vjp(lambda *arrays: forward(*arrays)[0])
+    fn.defvjp(forward, backward)
+    return fn
