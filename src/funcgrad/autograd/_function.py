@@ -15,8 +15,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._graph import Op, record
 from .._grad_mode import no_grad
+from .._graph import Op, record
 from .._tensor import Tensor
 
 
