@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,6 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _dtypes
+from ._anomaly import creation_stack, is_anomaly_check_nan_enabled, is_anomaly_enabled
 from ._grad_mode import is_grad_enabled, set_grad_enabled
 from ._tensor import Size, Tensor
 
@@ -63,7 +65,10 @@ def record(op: Op, args: tuple, arrays: tuple, out, static: dict) -> Tensor:
     edges = tuple(a._edge() if isinstance(a, Tensor) else None for a in args)
     if all(e is None for e in edges) or not _dtypes.is_floating(out.dtype):
         return Tensor._wrap(out)
-    return Tensor._wrap(out, grad_fn=Node(op, tuple(sorted(static.items())), args, arrays, edges))
+    node = Node(op, tuple(sorted(static.items())), args, arrays, edges)
+    if is_anomaly_enabled():
+        node.metadata["traceback_"] = creation_stack()
+    return Tensor._wrap(out, grad_fn=node)
 
 
 class _Handle:
@@ -76,13 +81,22 @@ class _Handle:
         self._hooks.pop(self._key, None)
 
 
+_hook_keys = itertools.count()
+
+
 class _GraphNode:
-    """What every node has: edges to its inputs' nodes, gradient pre-hooks and retained grads."""
+    """What every node has: edges to its inputs' nodes, hooks, and tensors retaining grads.
+
+    Hooks run in torch's order: the tensor's hooks (``Tensor.register_hook``), then retained
+    grads take the result, then the node's pre-hooks, the node itself, and its post-hooks.
+    """
 
     edges: tuple = ()
 
     def __init__(self) -> None:
+        self._tensor_hooks: dict[int, Callable] = {}
         self._prehooks: dict[int, Callable] = {}
+        self._posthooks: dict[int, Callable] = {}
         self._retained: list[weakref.ref] = []
         self.metadata: dict = {}
 
@@ -90,23 +104,43 @@ class _GraphNode:
     def next_functions(self) -> tuple:
         return tuple((e, 0) for e in self.edges)
 
+    @staticmethod
+    def _add(hooks: dict, hook: Callable) -> _Handle:
+        key = next(_hook_keys)
+        hooks[key] = hook
+        return _Handle(hooks, key)
+
     def register_prehook(self, hook: Callable) -> _Handle:
-        key = id(hook) ^ len(self._prehooks) << 48
-        self._prehooks[key] = hook
-        return _Handle(self._prehooks, key)
+        """Registers ``hook(grad_outputs) -> grad_outputs | None``, run before this node."""
+        return self._add(self._prehooks, hook)
 
     def register_hook(self, hook: Callable) -> _Handle:
-        return self.register_prehook(hook)
+        """Registers ``hook(grad_inputs, grad_outputs) -> grad_inputs | None``, run after."""
+        return self._add(self._posthooks, hook)
+
+    def _add_tensor_hook(self, hook: Callable) -> _Handle:
+        return self._add(self._tensor_hooks, hook)
 
     def _retain(self, tensor: Tensor) -> None:
         self._retained.append(weakref.ref(tensor))
 
-    def _run_prehooks(self, ct: Tensor) -> Tensor:
-        for hook in list(self._prehooks.values()):
+    def _before(self, ct: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """Runs the hooks due before this node: returns the gradient to use and the tensors
+        that retain (the tensor-hooked) gradient."""
+        for hook in list(self._tensor_hooks.values()):
             replaced = hook(ct)
-            if replaced is not None:
-                ct = replaced
-        return ct
+            ct = ct if replaced is None else replaced
+        retained = [t for t in (r() for r in self._retained) if t is not None]
+        for hook in list(self._prehooks.values()):
+            replaced = hook((ct,))
+            ct = ct if replaced is None else replaced[0]
+        return ct, retained
+
+    def _after(self, grads: list, ct: Tensor) -> list:
+        for hook in list(self._posthooks.values()):
+            replaced = hook(tuple(grads), (ct,))
+            grads = grads if replaced is None else list(replaced)
+        return grads
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
@@ -118,6 +152,7 @@ class AccumulateGrad(_GraphNode):
     def __init__(self, variable: Tensor) -> None:
         super().__init__()
         self.variable = variable
+        self._post_accumulate: dict[int, Callable] = {}
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
@@ -292,10 +327,10 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
 
 
 def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph: bool,
-        capture: set[int] | None) -> dict[int, tuple[_GraphNode, Tensor, list[Tensor]]]:
-    """Runs backward from ``roots`` and returns, per node that gradients stop at, the gradient
-    that reached it: the leaves' AccumulateGrad nodes (``capture`` None) or the nodes whose
-    ids are in ``capture``; tensors that retain their grad come along with their node.
+        capture: set[int] | None) -> tuple[dict[int, tuple[_GraphNode, Tensor]], list]:
+    """Runs backward from ``roots``. Returns, per node that gradients stop at, the gradient that
+    reached it (the leaves' AccumulateGrad nodes when ``capture`` is None, else the nodes whose
+    ids are in ``capture``), and the ``(tensor, grad)`` pairs of tensors that retain grads.
 
     Nothing outside the graph changes here, so an error leaves every ``.grad`` as it was.
     """
@@ -306,27 +341,44 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
     cts: dict[int, Tensor] = {}
     for node, g in roots:
         cts[id(node)] = g if id(node) not in cts else cts[id(node)] + g
-    reached: dict[int, tuple[_GraphNode, Tensor, list[Tensor]]] = {}
+    reached: dict[int, tuple[_GraphNode, Tensor]] = {}
+    retained: list[tuple[Tensor, Tensor]] = []
+    check_nan = is_anomaly_check_nan_enabled()
     with set_grad_enabled(create_graph):
         for node in order:
             ct = cts.pop(id(node), None)
             if ct is None:
                 continue
-            ct = node._run_prehooks(ct)
-            retained = [t for t in (r() for r in node._retained) if t is not None]
-            is_target = isinstance(node, AccumulateGrad) if capture is None else id(node) in capture
-            if is_target or retained:
-                reached[id(node)] = (node, ct, retained)
+            ct, retaining = node._before(ct)
+            retained.extend((t, ct) for t in retaining)
+            if isinstance(node, AccumulateGrad) if capture is None else id(node) in capture:
+                reached[id(node)] = (node, ct)
             if isinstance(node, AccumulateGrad):
                 continue
-            for edge, g in zip(node.edges, node.input_grads(ct, create_graph)):
-                if g is not None:
+            grads = node._after(node.input_grads(ct, create_graph), ct)
+            if check_nan:
+                _check_nan(node, grads)
+            for edge, g in zip(node.edges, grads):
+                if g is not None and edge is not None:
                     cts[id(edge)] = g if id(edge) not in cts else cts[id(edge)] + g
     if not retain_graph:
         for node in order:
             if isinstance(node, Node):
                 node._free()
-    return reached
+    return reached, retained
+
+
+def _check_nan(node: _GraphNode, grads: list) -> None:
+    for i, g in enumerate(grads):
+        array = None if g is None else g._read()
+        if array is None or isinstance(array, jax.core.Tracer) or not jnp.isnan(array).any():
+            continue
+        stack = "".join(node.metadata.get("traceback_", ["  (not recorded)\n"]))
+        raise RuntimeError(
+            f"Function '{node.name()}' returned nan values in its {i}th output. The forward "
+            f"call that created it:\n{stack}Look there for an input outside the op's domain "
+            "(e.g. sqrt or log at 0), or guard it with funcgrad.where."
+        )
 
 
 def accumulate(tensor: Tensor, g: Tensor, create_graph: bool) -> None:
@@ -365,11 +417,13 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     if inputs is not None:
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
         targets = {id(t._edge()): t for t in inputs if t.requires_grad}
-    reached = run(roots, retain_graph, create_graph, None if targets is None else set(targets))
-    for key, (node, g, retained) in reached.items():
-        if targets is not None and key in targets:
-            accumulate(targets[key], g, create_graph)
-        elif targets is None and isinstance(node, AccumulateGrad):
-            accumulate(node.variable, g, create_graph)
-        for t in retained:
-            accumulate(t, g, create_graph)
+    reached, retained = run(roots, retain_graph, create_graph,
+                            None if targets is None else set(targets))
+    for key, (node, g) in reached.items():
+        tensor = node.variable if targets is None else targets[key]
+        accumulate(tensor, g, create_graph)
+        if tensor.grad_fn is None:
+            for hook in list(tensor._accumulator()._post_accumulate.values()):
+                hook(tensor)
+    for tensor, g in retained:
+        accumulate(tensor, g, create_graph)

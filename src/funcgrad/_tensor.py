@@ -263,7 +263,29 @@ class Tensor:
         """
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        return self._edge().register_prehook(hook)
+        return self._edge()._add_tensor_hook(hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Registers ``hook(tensor)``, called after backward accumulated into this leaf's
+        ``.grad`` (e.g. to step an optimizer per parameter). Returns a handle with ``.remove()``.
+
+        Raises:
+            RuntimeError: on a tensor that does not require grad or is not a leaf.
+
+        >>> import funcgrad
+        >>> x = funcgrad.tensor(2.0, requires_grad=True)
+        >>> h = x.register_post_accumulate_grad_hook(lambda t: print("grad", t.grad))
+        >>> (x ** 2).backward()
+        grad tensor(4.)
+        """
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        accumulator = self._accumulator()
+        return accumulator._add(accumulator._post_accumulate, hook)
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:

@@ -1,6 +1,13 @@
 """``funcgrad.autograd``: the stateful engine's entry points, as in ``torch.autograd``."""
 
+from .._anomaly import detect_anomaly as detect_anomaly
+from .._anomaly import is_anomaly_check_nan_enabled as is_anomaly_check_nan_enabled
+from .._anomaly import is_anomaly_enabled as is_anomaly_enabled
+from .._anomaly import set_detect_anomaly as set_detect_anomaly
 from .._graph import backward as backward
 from ._function import Function as Function
 from ._function import FunctionCtx as FunctionCtx
 from ._grad import grad as grad
+from ._gradcheck import GradcheckError as GradcheckError
+from ._gradcheck import gradcheck as gradcheck
+from ._gradcheck import gradgradcheck as gradgradcheck

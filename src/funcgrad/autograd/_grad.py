@@ -52,8 +52,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     retain_graph = create_graph if retain_graph is None else retain_graph
     allow_unused = materialize_grads if allow_unused is None else allow_unused
     edges = [t._edge() for t in inputs]
-    reached = run(_root_grads(outputs, grad_outputs), retain_graph, create_graph,
-                  {id(e) for e in edges})
+    reached, _ = run(_root_grads(outputs, grad_outputs), retain_graph, create_graph,
+                     {id(e) for e in edges})
     return tuple(_result(reached.get(id(e)), t, allow_unused, materialize_grads)
                  for e, t in zip(edges, inputs))
 
