@@ -5,6 +5,7 @@ from .._anomaly import is_anomaly_check_nan_enabled as is_anomaly_check_nan_enab
 from .._anomaly import is_anomaly_enabled as is_anomaly_enabled
 from .._anomaly import set_detect_anomaly as set_detect_anomaly
 from .._graph import backward as backward
+from . import functional as functional
 from ._function import Function as Function
 from ._function import FunctionCtx as FunctionCtx
 from ._grad import grad as grad
