@@ -8,6 +8,7 @@ from .._graph import backward as backward
 from . import functional as functional
 from ._function import Function as Function
 from ._function import FunctionCtx as FunctionCtx
+from ._function import once_differentiable as once_differentiable
 from ._grad import grad as grad
 from ._gradcheck import GradcheckError as GradcheckError
 from ._gradcheck import gradcheck as gradcheck

@@ -10,6 +10,7 @@ and nested ``grad`` see through it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -166,3 +167,47 @@ def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple):
     fn = jax.custom_vjp(lambda *arrays: forward(*arrays)[0])
     fn.defvjp(forward, backward)
     return fn
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """Marks a Function's ``backward`` as not differentiable itself: its result is a gradient
+    as usual, but differentiating it again raises, as in torch.
+
+    >>> import funcgrad
+    >>> class Cube(funcgrad.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x ** 3
+    ...     @staticmethod
+    ...     @funcgrad.autograd.once_differentiable
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad * 3 * x ** 2
+    >>> x = funcgrad.tensor(2.0, requires_grad=True)
+    >>> (g,) = funcgrad.autograd.grad(Cube.apply(x), x, create_graph=True)
+    >>> g.backward()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    RuntimeError: trying to differentiate twice a function that was marked with ...
+    """
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        leaves, treedef = jax.tree_util.tree_flatten((ctx, grads))
+
+        @jax.custom_vjp
+        def run(*leaves):
+            inner_ctx, inner_grads = jax.tree_util.tree_unflatten(treedef, leaves)
+            return _arrays(backward(inner_ctx, *inner_grads))
+
+        def refuse(*_):
+            raise RuntimeError(
+                "trying to differentiate twice a function that was marked with "
+                "@once_differentiable"
+            )
+
+        run.defvjp(lambda *leaves: (run(*leaves), None), refuse)
+        return jax.tree_util.tree_map(Tensor._wrap, run(*leaves))
+
+    return wrapper
