@@ -6,6 +6,7 @@ This module defines nothing: it re-exports the public surface of the private mod
 from . import autograd as autograd
 from . import cuda as cuda
 from . import nn as nn
+from . import testing as testing
 from ._devices import device as device
 from ._devices import get_default_device as get_default_device
 from ._devices import set_default_device as set_default_device
@@ -180,6 +181,8 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
 from ._tensor import Size as Size
 from ._tensor import Tensor as Tensor
 from ._transforms import (
+    custom_jvp,
+    custom_vjp,
     grad,
     hessian,
     jacfwd,

@@ -15,6 +15,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import custom_jvp as custom_jvp  # Tensors are pytrees, so JAX's own work as they are
+from jax import custom_vjp as custom_vjp
 
 from ._tensor import Tensor
 
