@@ -12,7 +12,9 @@ import numpy as np
 from . import _devices, _dtypes
 from ._tensor import Tensor, check_can_require_grad
 
-_key = [jax.random.key(0)]  # made lazily by JAX; seeding replaces it
+# The generator's key lives in a Tensor box, so funcgrad.compile sees it as state and a compiled
+# step draws fresh numbers on every call. Made on first use: importing starts no JAX backend.
+_rng = Tensor._wrap(None)
 
 
 def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
@@ -193,7 +195,7 @@ def manual_seed(seed: int) -> None:
     >>> funcgrad.manual_seed(0); bool((a == funcgrad.rand(2)).all())
     True
     """
-    _key[0] = jax.random.key(int(seed))
+    _rng._write(jax.random.key(int(seed)))
 
 
 seed = manual_seed
@@ -201,7 +203,10 @@ seed = manual_seed
 
 def next_key() -> jax.Array:
     """A fresh JAX key from the global generator (advancing it)."""
-    _key[0], key = jax.random.split(_key[0])
+    if _rng._storage.array is None:
+        manual_seed(0)
+    state, key = jax.random.split(_rng._read())
+    _rng._write(state)
     return key
 
 

@@ -44,10 +44,20 @@ _NON_LEAF_GRAD_WARNING = (
     "instead. See github.com/pytorch/pytorch/pull/30531 for more information."
 )
 
+_TRACED_READ = (
+    "funcgrad cannot read a value inside a transform (jit, vmap, grad, compile): .item(), "
+    "float(), int(), bool(), .tolist(), .numpy() and Python `if`/`while` on a tensor need a "
+    "concrete value, and here the tensor holds a traced one. Return the value from the "
+    "transformed function instead, or use funcgrad.where for a choice that depends on it.\n"
+)
 
-def check_can_require_grad(dtype) -> None:
+
+def check_can_require_grad(dtype, who: str = "Only Tensors of floating point and complex dtype"
+                           ) -> None:
+    """Raises torch's error for an integer or bool dtype; ``who`` is the wording of the entry
+    point (factories, ``requires_grad_()`` and the ``requires_grad`` setter differ in torch)."""
     if not (_dtypes.is_floating(dtype) or _dtypes.is_complex(dtype)):
-        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        raise RuntimeError(f"{who} can require gradients")
 
 
 class Tensor:
@@ -89,8 +99,14 @@ class Tensor:
         t._init(_Storage(array), requires_grad or grad_fn is not None, grad_fn)
         return t
 
+    # Called with each tensor read while set: how funcgrad.compile finds the state a function
+    # uses. A class attribute, so the hot path pays one attribute check.
+    _observer = None
+
     def _read(self):
         """The current array. The one accessor every reader goes through."""
+        if Tensor._observer is not None:
+            Tensor._observer(self)
         return self._storage.array
 
     def _write(self, array) -> None:
@@ -145,26 +161,29 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        if flag:
+            check_can_require_grad(self.dtype, "only Tensors of floating point and complex dtype")
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Sets whether autograd records ops on this leaf tensor, in place.
 
         Raises:
-            RuntimeError: on a non-leaf tensor, or asking an integer tensor to require grad.
+            RuntimeError: turning it off on a non-leaf tensor, or asking an integer tensor to
+                require grad.
 
         >>> import funcgrad
         >>> funcgrad.tensor(2.0, requires_grad=True).requires_grad_(False)
         tensor(2.)
         """
-        if self.grad_fn is not None:
+        if self.grad_fn is not None and not requires_grad:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use "
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
         if requires_grad:
-            check_can_require_grad(self.dtype)
+            check_can_require_grad(self.dtype, "only Tensors of floating point dtype")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -192,8 +211,9 @@ class Tensor:
                 )
             if value.shape != self.shape:
                 raise RuntimeError(
-                    f"assigned grad has data of a different size: the grad has shape "
-                    f"{list(value.shape)} and the tensor {list(self.shape)}"
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
+                    f"of size '{list(self.shape)}'. Please ensure that the gradient and the "
+                    "tensor are the same size"
                 )
         self._grad = value
 
@@ -315,7 +335,12 @@ class Tensor:
 
     # ----- conversion -------------------------------------------------------------------------
     def _concrete(self) -> np.ndarray:
-        return np.asarray(self._read())
+        array = self._read()
+        try:
+            return np.asarray(array)
+        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+            # JAX's own error names neither the tensor method nor the way out.
+            raise jax.errors.ConcretizationTypeError(array, _TRACED_READ) from None
 
     def item(self):
         """The value of a one-element tensor as a Python number.
@@ -409,7 +434,7 @@ class Tensor:
             elif not _dtypes.is_default(self.dtype):
                 suffixes.append(f"dtype={_dtypes.name(self.dtype)}")
         if self.grad_fn is not None:
-            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+            suffixes.append(f"grad_fn=<{self.grad_fn.name().rsplit('::', 1)[-1]}>")
         elif self._requires_grad:
             suffixes.append("requires_grad=True")
         return _format.with_suffixes(prefix + body, suffixes, len(prefix))

@@ -1,0 +1,430 @@
+"""``funcgrad.compile`` and ``funcgrad.functionalize``: a stateful step as one XLA program.
+
+A step written against the stateful API reads and mutates Tensors it was not given: parameters
+held in modules, optimizer state, ``.grad`` slots, the random generator. Every read of a Tensor
+goes through ``Tensor._read()``, so tracing the step with an observer on that accessor finds
+them: a Tensor whose array is concrete while the step is being traced is state from outside.
+The step then becomes a pure function ``(state arrays, arguments) -> (outputs, new state)``:
+the state's arrays are swapped for tracers while it is traced, and put back afterwards, so
+tracing leaves no mark. ``compile`` jits that function and, after each call, writes the new
+arrays into the same storages and ``.grad`` slots, so code outside sees exactly what eager
+execution would have left.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+
+from ._tensor import Tensor, _Storage
+
+__all__ = ["compile", "functionalize", "CompiledFunction", "RecompileWarning"]
+
+
+class RecompileWarning(UserWarning):
+    """A compiled step has been traced again more often than ``warn_after`` allows."""
+
+
+class _Rediscover(Exception):
+    """Tracing met state it did not know yet; the state is extended and tracing starts over."""
+
+
+@dataclasses.dataclass
+class _State:
+    """The state a step touches: storages of outside Tensors and the leaves whose ``.grad`` it
+    may set (in the order first seen)."""
+
+    storages: list[_Storage] = dataclasses.field(default_factory=list)
+    leaves: list[Tensor] = dataclasses.field(default_factory=list)
+
+    def key(self) -> tuple:
+        """Identity and presence of everything: a change means a new program."""
+        grads = tuple(None if t._grad is None else id(t._grad._storage) for t in self.leaves)
+        return tuple(map(id, self.storages)), tuple(map(id, self.leaves)), grads
+
+    def include_grads(self) -> None:
+        """The current ``.grad`` of each leaf is state too (it may be accumulated into)."""
+        known = {id(s) for s in self.storages}
+        for t in self.leaves:
+            if t._grad is not None and id(t._grad._storage) not in known:
+                known.add(id(t._grad._storage))
+                self.storages.append(t._grad._storage)
+
+
+class _Observer:
+    """Installed as ``Tensor._observer`` while tracing: notes Tensors from outside, and what
+    they held when first seen, so that an aborted trace can put it back."""
+
+    def __init__(self, state: _State) -> None:
+        self.known = {id(s) for s in state.storages}
+        self.leaves = {id(t) for t in state.leaves}
+        self.found: list[_Storage] = []
+        self.found_leaves: list[Tensor] = []
+        self._originals: list[tuple[_Storage, Any]] = []
+        self._original_grads: list[tuple[Tensor, Any]] = []
+
+    def __call__(self, t: Tensor) -> None:
+        storage = t._storage
+        if t._requires_grad and t.grad_fn is None and id(t) not in self.leaves:
+            self.leaves.add(id(t))
+            self.found_leaves.append(t)
+            self._original_grads.append((t, t._grad))
+        if id(storage) in self.known or storage.array is None:
+            return
+        if not isinstance(storage.array, jax.core.Tracer):
+            self.known.add(id(storage))
+            self.found.append(storage)
+            self._originals.append((storage, storage.array))
+
+    def restore(self) -> None:
+        for storage, array in self._originals:
+            storage.array = array
+        for t, g in self._original_grads:
+            t._grad = g
+
+
+@dataclasses.dataclass
+class _Trace:
+    """What one trace learned that the call needs afterwards (static per compiled program)."""
+
+    written: tuple[bool, ...] = ()
+    grads: tuple[str, ...] = ()  # per leaf: 'same', 'none' or 'new'
+    out_tree: Any = None
+    out_tensors: tuple[bool, ...] = ()
+
+
+def _split_args(args: tuple, kwargs: dict):
+    """Tensors, arrays and floats are operands; everything else (modules, optimizers, flags)
+    is static and passed through by identity."""
+    leaves, tree = jax.tree_util.tree_flatten((args, kwargs),
+                                              is_leaf=lambda x: not _is_container(x))
+    dynamic = tuple(isinstance(x, (Tensor, jax.Array, np.ndarray, float)) for x in leaves)
+    operands = tuple(x._read() if isinstance(x, Tensor) else x
+                     for x, d in zip(leaves, dynamic) if d)
+    static = tuple(_Static(x) for x, d in zip(leaves, dynamic) if not d)
+    kinds = tuple(isinstance(x, Tensor) for x, d in zip(leaves, dynamic) if d)
+    return operands, (tree, dynamic, static, kinds)
+
+
+def _is_container(x) -> bool:
+    return type(x) in (tuple, list, dict)
+
+
+class _Static:
+    """A static argument in a cache key: by value when hashable, else by identity."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+        try:
+            self._hash = hash(value)
+        except TypeError:
+            self._hash = id(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, _Static):
+            return False
+        return self.value is other.value or (self._hash == other._hash
+                                             and type(self.value) is type(other.value)
+                                             and _safe_eq(self.value, other.value))
+
+
+def _safe_eq(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _join_args(operands, layout) -> tuple[tuple, dict]:
+    tree, dynamic, static, kinds = layout
+    ops, stat, kind = iter(operands), iter(static), iter(kinds)
+    leaves = []
+    for d in dynamic:
+        if d:
+            x = next(ops)
+            leaves.append(Tensor._wrap(x) if next(kind) else x)
+        else:
+            leaves.append(next(stat).value)
+    return jax.tree_util.tree_unflatten(tree, leaves)
+
+
+class _Pure:
+    """The step as a pure function of (state arrays, operands) for one state and argument
+    layout; ``learned`` keeps what tracing learned."""
+
+    def __init__(self, fn: Callable, state: _State, arg_layout, all_outputs: bool) -> None:
+        self.fn, self.state, self.arg_layout = fn, state, arg_layout
+        self.all_outputs = all_outputs
+        self.learned = _Trace()
+
+    def __call__(self, state_arrays, operands):
+        storages, leaves = self.state.storages, self.state.leaves
+        before = [s.array for s in storages]
+        grads_before = [t._grad for t in leaves]
+        observer = _Observer(self.state)
+        try:
+            for s, a in zip(storages, state_arrays):
+                s.array = a
+            args, kwargs = _join_args(operands, self.arg_layout)
+            Tensor._observer = observer
+            try:
+                out = self.fn(*args, **kwargs)
+            finally:
+                Tensor._observer = None
+            if observer.found or observer.found_leaves:
+                raise _Rediscover(observer.found, observer.found_leaves)
+            return self._outputs(state_arrays, grads_before, out)
+        finally:
+            observer.restore()
+            for s, a in zip(storages, before):
+                s.array = a
+            for t, g in zip(leaves, grads_before):
+                t._grad = g
+
+    def _outputs(self, state_arrays, grads_before, out):
+        written = tuple(s.array is not a for s, a in zip(self.state.storages, state_arrays))
+        new_state = tuple(s.array for s, w in zip(self.state.storages, written)
+                          if w or self.all_outputs)
+        kinds, new_grads = [], []
+        for t, g0 in zip(self.state.leaves, grads_before):
+            g = t._grad
+            kinds.append("same" if g is g0 else "none" if g is None else "new")
+            if kinds[-1] == "new":
+                new_grads.append(g._storage.array)
+        leaves, tree = jax.tree_util.tree_flatten(out, is_leaf=lambda x: isinstance(x, Tensor))
+        self.learned = _Trace(written, tuple(kinds), tree,
+                            tuple(isinstance(x, Tensor) for x in leaves))
+        out_arrays = tuple(x._storage.array if isinstance(x, Tensor) else x for x in leaves)
+        return new_state, tuple(new_grads), out_arrays
+
+
+class CompiledFunction:
+    """A stateful function run as one jitted XLA program; see ``funcgrad.compile``."""
+
+    def __init__(self, fn: Callable, *, warn_after: int = 8, fallback: str | None = None):
+        if fallback not in (None, "eager"):
+            raise ValueError(f"fallback must be None or 'eager', got {fallback!r}")
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.warn_after = warn_after
+        self.fallback = fallback
+        self.compiles = 0
+        self.recompile_reasons: list[str] = []
+        self._state = _State()
+        self._programs: dict = {}
+        self._donate = jax.default_backend() != "cpu"
+
+    def __call__(self, *args, **kwargs):
+        operands, arg_layout = _split_args(args, kwargs)
+        try:
+            return self._run(operands, arg_layout)
+        except jax.errors.ConcretizationTypeError:
+            if self.fallback != "eager":
+                raise
+            return self.fn(*args, **kwargs)
+
+    def _run(self, operands, arg_layout):
+        while True:
+            self._state.include_grads()
+            avals = tuple((np.shape(o), jax.dtypes.result_type(o)) for o in operands)
+            key = (self._state.key(), arg_layout, avals)
+            entry = self._programs.get(key)
+            pure, program = entry or self._new_program(arg_layout)
+            state_arrays = tuple(s.array for s in self._state.storages)
+            try:
+                new_state, new_grads, out = program(state_arrays, operands)
+            except _Rediscover as found:
+                self._extend(*found.args)
+                continue
+            if entry is None:
+                self._note_compile(key)
+                self._programs[key] = (pure, program)
+            self._write_back(pure.learned, new_state, new_grads)
+            return self._outputs(pure.learned, out)
+
+    def _new_program(self, arg_layout):
+        snapshot = _State(list(self._state.storages), list(self._state.leaves))
+        pure = _Pure(self.fn, snapshot, arg_layout, all_outputs=self._donate)
+        return pure, jax.jit(pure, donate_argnums=(0,) if self._donate else ())
+
+    def _note_compile(self, key) -> None:
+        self.compiles += 1
+        if self.compiles > 1:
+            previous = list(self._programs)[-1] if self._programs else None
+            self.recompile_reasons.append(_why(previous, key))
+        if self.compiles == self.warn_after + 1:
+            warnings.warn(
+                f"funcgrad.compile: {getattr(self.fn, '__name__', 'step')} has been compiled "
+                f"{self.compiles} times; the last reason: {self.recompile_reasons[-1]}. Keep "
+                "argument shapes and dtypes fixed, and the set of tensors the step touches "
+                "stable (e.g. zero_grad the same way every step).",
+                RecompileWarning, stacklevel=4,
+            )
+
+    def _extend(self, storages: list[_Storage], leaves: list[Tensor]) -> None:
+        self._state.storages.extend(storages)
+        self._state.leaves.extend(leaves)
+
+    def _write_back(self, trace: _Trace, new_state, new_grads) -> None:
+        changed = iter(new_state)
+        for s, written in zip(self._state.storages, trace.written):
+            if written or self._donate:
+                s.array = next(changed)
+            if written:
+                s.version += 1
+        grads = iter(new_grads)
+        for t, kind in zip(self._state.leaves, trace.grads):
+            if kind == "none":
+                t._grad = None
+            elif kind == "new":
+                t._grad = Tensor._wrap(next(grads))
+
+    @staticmethod
+    def _outputs(trace: _Trace, out):
+        leaves = [Tensor._wrap(x) if is_t else x for x, is_t in zip(out, trace.out_tensors)]
+        return jax.tree_util.tree_unflatten(trace.out_tree, leaves)
+
+
+def _why(previous, key) -> str:
+    if previous is None:
+        return "first call"
+    (p_state, p_layout, p_avals), (state, layout, avals) = previous, key
+    if p_avals != avals:
+        changed = [f"argument {i}: {a} -> {b}" for i, (a, b) in enumerate(zip(p_avals, avals))
+                   if a != b] or [f"{len(p_avals)} -> {len(avals)} operands"]
+        return "argument shapes/dtypes changed (" + "; ".join(changed) + ")"
+    if p_layout != layout:
+        return "a static argument changed"
+    added = len(set(state[0]) - set(p_state[0]))
+    removed = len(set(p_state[0]) - set(state[0]))
+    return (f"the set of touched tensors changed ({added} added, {removed} removed"
+            f"{', .grad slots changed' if p_state[2] != state[2] else ''})")
+
+
+def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | None = None):
+    """Runs a stateful function — forward, ``.backward()``, optimizer steps and in-place updates
+    under ``no_grad``, ``zero_grad`` — as one jitted XLA program.
+
+    The Tensors the function reads and mutates are found by tracing it, whether they are
+    arguments, held by modules and optimizers, or closed over; their arrays go in, their new
+    values come out and are written back into the same Tensor objects (and ``.grad`` slots)
+    after each call. Tensor, array and float arguments are operands; other arguments (modules,
+    optimizers, ints, strings) are static. It compiles again only when operand shapes or dtypes,
+    static arguments, or the set of touched Tensors change (``.recompile_reasons`` says why).
+
+    Python code runs while tracing only: reading a value (``.item()``, ``if loss > 0``) inside
+    raises; return the value instead, use ``funcgrad.where``, or pass ``fallback='eager'`` to
+    run such a function eagerly. Tensors returned carry no graph.
+
+    Args:
+        fn: the step; ``compile`` also works as a decorator, with or without arguments.
+        warn_after: warn (``RecompileWarning``) once it has compiled more than this many times.
+        fallback: ``'eager'`` to run ``fn`` eagerly when it cannot be traced.
+
+    Returns:
+        A ``CompiledFunction`` with ``fn``'s signature.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> @funcgrad.compile
+    ... def step(x):
+    ...     loss = ((w * x).sum() - 1.0) ** 2
+    ...     loss.backward()
+    ...     with funcgrad.no_grad():
+    ...         w.sub_(0.1 * w.grad)
+    ...     w.grad.zero_()
+    ...     return loss
+    >>> [round(step(funcgrad.tensor([1.0, 1.0])).item(), 4) for _ in range(3)]
+    [4.0, 1.44, 0.5184]
+    >>> w
+    tensor([ 1.7840, -1.2160], requires_grad=True)
+    """
+    if fn is None:
+        return functools.partial(compile, warn_after=warn_after, fallback=fallback)
+    return CompiledFunction(fn, warn_after=warn_after, fallback=fallback)
+
+
+class Functionalized:
+    """The pure function behind a stateful step; see ``funcgrad.functionalize``."""
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict) -> None:
+        self.fn = fn
+        operands, self._arg_layout = _split_args(args, kwargs)
+        self._state = _State()
+        while True:
+            self._state.include_grads()
+            pure = _Pure(fn, self._state, self._arg_layout, all_outputs=True)
+            try:
+                jax.eval_shape(pure, self.state(), operands)
+            except _Rediscover as found:
+                self._state.storages.extend(found.args[0])
+                self._state.leaves.extend(found.args[1])
+                continue
+            break
+        if any(kind != "same" for kind in pure.learned.grads):
+            raise RuntimeError(
+                "functionalize needs a step that leaves each .grad as it found it (present or "
+                f"None), but {fn.__name__} creates or removes some. Run one step eagerly first "
+                "so the gradients exist, and zero them with .zero_() (or zero_grad("
+                "set_to_none=False)) rather than setting them to None."
+            )
+        self._pure = pure
+
+    def state(self) -> tuple:
+        """The current arrays of the state, in the order the pure function takes them."""
+        return tuple(s.array for s in self._state.storages)
+
+    def load_state(self, state: tuple) -> None:
+        """Writes arrays (e.g. from ``jax.lax.scan``) back into the Tensors they came from."""
+        for s, a in zip(self._state.storages, state):
+            s.array = a
+            s.version += 1
+
+    def __call__(self, state: tuple, *args, **kwargs):
+        """``(state, *args) -> (output, new_state)``, with no effect on any Tensor."""
+        operands, layout = _split_args(args, kwargs)
+        if layout != self._arg_layout:
+            raise ValueError(
+                "functionalize: call the pure function with arguments laid out as the example "
+                "arguments were (same structure, same static values)."
+            )
+        new_state, _, out = self._pure(state, operands)
+        trace = self._pure.learned
+        leaves = [Tensor._wrap(x) if t else x for x, t in zip(out, trace.out_tensors)]
+        return jax.tree_util.tree_unflatten(trace.out_tree, leaves), new_state
+
+
+def functionalize(fn: Callable, *example_args, **example_kwargs) -> Functionalized:
+    """The pure function ``(state, *args) -> (output, new_state)`` behind a stateful step, for
+    ``jax.vmap``, ``jax.lax.scan`` or sharding by hand. The state is found by tracing ``fn``
+    with the example arguments; ``.state()`` reads it and ``.load_state`` writes it back.
+
+    >>> import jax, funcgrad
+    >>> w = funcgrad.tensor([1.0], requires_grad=True)
+    >>> def step(x):
+    ...     loss = ((w * x).sum() - 3.0) ** 2
+    ...     loss.backward()
+    ...     with funcgrad.no_grad():
+    ...         w.sub_(0.1 * w.grad)
+    ...     w.grad.zero_()
+    ...     return loss
+    >>> step(funcgrad.tensor([1.0]))  # one eager step makes w.grad
+    tensor(4., grad_fn=<PowBackward0>)
+    >>> f = funcgrad.functionalize(step, funcgrad.tensor([1.0]))
+    >>> def body(state, _):
+    ...     loss, state = f(state, funcgrad.tensor([1.0]))
+    ...     return state, loss
+    >>> state, losses = jax.lax.scan(body, f.state(), length=3)
+    >>> f.load_state(state); w
+    tensor([2.1808], requires_grad=True)
+    """
+    return Functionalized(fn, example_args, example_kwargs)
