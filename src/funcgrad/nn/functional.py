@@ -6,14 +6,16 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .. import _ops
+from .. import _factories, _ops
 from .._graph import Op, apply
 from .._ops import log_softmax, relu, sigmoid, softmax, tanh
+from .._tensor import Tensor
 
 __all__ = [
     "relu", "sigmoid", "tanh", "softmax", "log_softmax", "silu", "gelu", "softplus",
     "leaky_relu", "elu", "logsigmoid", "linear", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "nll_loss", "cross_entropy",
+    "dropout", "embedding", "layer_norm",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -84,6 +86,27 @@ BCE_LOGITS = Op("binary_cross_entropy_with_logits", _bce_logits,
                 "BinaryCrossEntropyWithLogitsBackward0")
 MSE = Op("mse_loss", _mse, "MseLossBackward0")
 NLL = Op("nll_loss", _nll, "NllLossBackward0")
+
+
+def _embedding(weight, indices, padding_idx=None):
+    rows = jnp.take(weight, indices, axis=0)
+    if padding_idx is None:
+        return rows
+    # torch's backward skips the padding row: its value is looked up, its gradient is cut.
+    return jnp.where((indices == padding_idx)[..., None], jax.lax.stop_gradient(rows), rows)
+
+
+def _layer_norm(x, w=None, b=None, ndim=1, eps=1e-5):
+    axes = tuple(range(x.ndim - ndim, x.ndim))
+    mean = jnp.mean(x, axis=axes, keepdims=True)
+    var = jnp.mean(jnp.square(x - mean), axis=axes, keepdims=True)
+    out = (x - mean) * jax.lax.rsqrt(var + eps)
+    out = out if w is None else out * w
+    return out if b is None else out + b
+
+
+EMBEDDING = Op("embedding", _embedding, "EmbeddingBackward0")
+LAYER_NORM = Op("layer_norm", _layer_norm, "NativeLayerNormBackward0")
 
 
 def silu(input):
@@ -204,3 +227,67 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     elif reduction == "sum":
         smooth = smooth.sum()
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zeroes each element with probability ``p`` and scales the rest by ``1 / (1 - p)``; the
+    identity when not ``training``. The mask comes from the generator ``funcgrad.manual_seed``
+    seeds.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.dropout(funcgrad.ones(3), p=0.5, training=False)
+    tensor([1., 1., 1.])
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        noise = jnp.zeros(input.shape, input.dtype)
+    else:
+        keep = jax.random.bernoulli(_factories.next_key(), 1.0 - p, tuple(input.shape))
+        noise = keep.astype(input.dtype) / (1.0 - p)
+    # torch's CPU kernel multiplies by a scaled noise tensor too (grad_fn MulBackward0).
+    return input.mul_(noise) if inplace else input * noise
+
+
+def embedding(input, weight, padding_idx: int | None = None):
+    """The rows of ``weight`` at the integer indices ``input``; row ``padding_idx`` (if given)
+    receives no gradient.
+
+    Raises:
+        IndexError: if an index is outside ``[0, weight.shape[0])``.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.embedding(funcgrad.tensor([1]), funcgrad.eye(2))
+    tensor([[0., 1.]])
+    """
+    indices = input._read() if isinstance(input, Tensor) else jnp.asarray(input)
+    rows = weight.shape[0]
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += rows
+    if not isinstance(indices, jax.core.Tracer) and indices.size and bool(
+        (indices.min() < 0) | (indices.max() >= rows)
+    ):
+        raise IndexError("index out of range in self")
+    return apply(EMBEDDING, weight, input, padding_idx=padding_idx)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalizes over the trailing ``normalized_shape`` dimensions (biased variance, ``eps``
+    inside the square root), then scales by ``weight`` and shifts by ``bias``.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.layer_norm(funcgrad.tensor([[1.0, 3.0]]), (2,))
+    tensor([[-1.0000,  1.0000]])
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if len(shape) > input.ndim or tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
+        )
+    return apply(LAYER_NORM, input, weight, bias, ndim=len(shape), eps=eps)

@@ -1,0 +1,772 @@
+"""``Module`` and the layers and losses built on it, with torch's registration rules, names,
+state dicts and printing.
+
+A Module is a JAX pytree: its Parameters, then its buffers, then its submodules are the
+children, and every other attribute (sizes, ``training``, ``p``) is static. So
+``jax.tree_util.tree_leaves(model)`` gives the parameter arrays and ``jax.jit`` / ``jax.grad``
+accept a model as an argument.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _dtypes, _factories
+from .._grad_mode import no_grad
+from .._graph import _type_name
+from .._tensor import Tensor, _Storage, check_can_require_grad
+from . import functional as F
+
+__all__ = [
+    "Parameter", "Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "Dropout",
+    "Embedding", "LayerNorm", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+]
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a parameter when assigned as its attribute; it
+    requires grad unless told otherwise, and shares ``data``'s storage as torch's does.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.Parameter(funcgrad.ones(2))
+    Parameter containing:
+    tensor([1., 1.], requires_grad=True)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:
+            storage = _Storage(jnp.zeros((0,), _dtypes.get_default_dtype()))
+        elif isinstance(data, Tensor):
+            storage = data._storage
+        else:
+            storage = _Storage(jnp.asarray(data))
+        if requires_grad:
+            check_can_require_grad(storage.array.dtype)
+        self._init(storage, bool(requires_grad), None)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
+
+
+# Unlike a plain Tensor's, a Parameter's requires_grad crosses a transform: a model rebuilt by
+# tree_map stays trainable.
+jax.tree_util.register_pytree_node(
+    Parameter,
+    lambda p: ((p._read(),), p._requires_grad),
+    lambda requires_grad, children: Parameter._wrap(children[0], requires_grad=requires_grad),
+)
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def _typename(obj) -> str:
+    """torch.typename: a tensor's type name, else the qualified name of the object's class."""
+    if isinstance(obj, Tensor):
+        return _type_name(obj._read())
+    cls = type(obj)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _zero_grad(params, set_to_none: bool) -> None:
+    """Drops (``set_to_none``) or zeroes in place the ``.grad`` of each tensor, as torch does."""
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            if p.grad.grad_fn is not None:
+                p.grad.detach_()
+            else:
+                p.grad.requires_grad_(False)
+            p.grad.zero_()
+
+
+def _add_indent(text: str, spaces: int) -> str:
+    first, *rest = text.split("\n")
+    return "\n".join([first, *(" " * spaces + line for line in rest)])
+
+
+_SLOTS = ("_parameters", "_buffers", "_modules")
+
+
+class _Static:
+    """A module's non-pytree attributes, as pytree aux data: compared by value, hashed by name
+    (values such as sets need not be hashable)."""
+
+    def __init__(self, attrs: dict) -> None:
+        self.attrs = attrs
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Static) and self.attrs == other.attrs
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.attrs))
+
+
+def _flatten_with_keys(module: Module):
+    children = [(jax.tree_util.GetAttrKey(k), v)
+                for slot in _SLOTS for k, v in module.__dict__[slot].items()]
+    names = tuple(tuple(module.__dict__[slot]) for slot in _SLOTS)
+    static = {k: v for k, v in module.__dict__.items() if k not in _SLOTS}
+    return children, (names, _Static(static))
+
+
+def _flatten(module: Module):
+    children, aux = _flatten_with_keys(module)
+    return [c for _, c in children], aux
+
+
+def _unflatten(cls, aux, children) -> Module:
+    names, static = aux
+    module = object.__new__(cls)
+    module.__dict__.update(static.attrs)
+    module.__dict__["_non_persistent_buffers_set"] = set(module._non_persistent_buffers_set)
+    children = iter(children)
+    for slot, keys in zip(_SLOTS, names):
+        module.__dict__[slot] = {k: next(children) for k in keys}
+    return module
+
+
+class Module:
+    """Base class of layers: assigning a Parameter, a Module or a registered buffer as an
+    attribute registers it, so ``parameters()``, ``state_dict()``, ``train()`` and ``to()`` reach
+    it. Subclasses call ``super().__init__()`` first and define ``forward``; calling the module
+    calls ``forward``. Every subclass is registered as a JAX pytree.
+
+    >>> import funcgrad
+    >>> class Affine(funcgrad.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = funcgrad.nn.Parameter(funcgrad.tensor(2.0))
+    ...     def forward(self, x):
+    ...         return self.scale * x
+    >>> m = Affine()
+    >>> [name for name, _ in m.named_parameters()]
+    ['scale']
+    >>> m(funcgrad.tensor(3.0))
+    tensor(6., grad_fn=<MulBackward0>)
+    """
+
+    training: bool
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_pytree_with_keys(
+            cls, _flatten_with_keys, lambda aux, children: _unflatten(cls, aux, children),
+            _flatten,
+        )
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
+        object.__setattr__(self, "_modules", {})
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ----- registration -----------------------------------------------------------------------
+    def _check_name(self, kind: str, name) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+
+    def _forget(self, name: str, *slots: str) -> None:
+        for slot in slots:
+            self.__dict__[slot].pop(name, None)
+        self.__dict__.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Registers ``param`` (a Parameter, or None for an absent one) under ``name``."""
+        self._check_name("parameter", name)
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                "(torch.nn.Parameter or None required)"
+            )
+        if param is not None and param.grad_fn is not None:
+            raise ValueError(
+                f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
+                f"created explicitly. To express '{name}' as a function of another Tensor, "
+                "compute the value in the forward() method."
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Registers a tensor that is state but not a parameter (saved in ``state_dict`` unless
+        ``persistent=False``, moved by ``to``, a pytree leaf).
+
+        >>> import funcgrad
+        >>> m = funcgrad.nn.Module()
+        >>> m.register_buffer("count", funcgrad.zeros(1))
+        >>> list(m.state_dict())
+        ['count']
+        """
+        self._check_name("buffer", name)
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                "(torch Tensor or None required)"
+            )
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Registers a child module under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        self._check_name("module", name)
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name: str, value) -> None:
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._forget(name, "_buffers", "_modules")
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            if params is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._forget(name, "_parameters", "_buffers")
+            self._modules[name] = value
+        elif params is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                                "(torch.nn.Module or None expected)")
+            self._modules[name] = None
+        elif params is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                                "(torch.nn.Buffer, torch.Tensor or None expected)")
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        for slot in _SLOTS:
+            members = self.__dict__.get(slot)
+            if members is not None and name in members:
+                return members[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for slot in _SLOTS:
+            if name in self.__dict__.get(slot, ()):
+                del self.__dict__[slot][name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    # ----- traversal --------------------------------------------------------------------------
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """This module and every module below it, with dotted names, each once."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        if remove_duplicate:
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module.named_modules(memo, prefix + ("." if prefix else "") + name,
+                                                remove_duplicate)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen: set[int] = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, slot: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
+        seen: set[int] = set()
+        for module_prefix, module in modules:
+            for name, value in module.__dict__[slot].items():
+                if value is None or id(value) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(value))
+                yield module_prefix + ("." if module_prefix else "") + name, value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, Parameter)`` pairs, this module's first, then its children's."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn) -> Module:
+        """Calls ``fn`` on every child (recursively), then on this module; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ----- state ------------------------------------------------------------------------------
+    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Tensor]:
+        """Parameters and persistent buffers by dotted name, detached (sharing storage, as in
+        torch) unless ``keep_vars``.
+
+        >>> import funcgrad
+        >>> list(funcgrad.nn.Linear(2, 1).state_dict())
+        ['weight', 'bias']
+        """
+        destination = OrderedDict() if destination is None else destination
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".",
+                                  keep_vars=keep_vars)
+        return destination
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True):
+        """Copies values (Tensors or array-likes) into the parameters and buffers in place.
+
+        Every key is checked before anything is written, so an error changes nothing.
+
+        Returns:
+            ``(missing_keys, unexpected_keys)`` as a named tuple.
+
+        Raises:
+            RuntimeError: torch's message, for a shape mismatch, or (with ``strict``) a missing
+                or unexpected key.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors, writes = [], []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            array = value._read() if isinstance(value, Tensor) else jnp.asarray(np.asarray(value))
+            if target.ndim == 0 and array.shape == (1,):
+                array = array[0]
+            if array.shape != tuple(target.shape):
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape "
+                    f"{type(target.shape)(array.shape)!r} from checkpoint, the shape in current "
+                    f"model is {target.shape!r}."
+                )
+                continue
+            current = target._read()
+            writes.append((target, jax.device_put(array.astype(current.dtype), current.sharding)))
+        if strict and unexpected:
+            errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
+                ", ".join(f'"{k}"' for k in unexpected)))
+        if strict and missing:
+            errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
+                ", ".join(f'"{k}"' for k in missing)))
+        if errors:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                type(self).__name__, "\n\t".join(errors)))
+        for target, array in writes:
+            target._write(array)
+        return _IncompatibleKeys(missing, unexpected)
+
+    def train(self, mode: bool = True) -> Module:
+        """Sets training mode (what Dropout looks at) on this module and all below it."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drops (or, with ``set_to_none=False``, zeroes) every parameter's ``.grad``."""
+        _zero_grad(self.parameters(), set_to_none)
+
+    def to(self, *args, **kwargs) -> Module:
+        """Moves and/or casts the parameters, their gradients and the buffers in place (each
+        box keeps its identity): ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)``. A dtype applies to floating-point tensors only.
+
+        >>> import funcgrad
+        >>> funcgrad.nn.Linear(2, 1).to(funcgrad.float16).weight.dtype == funcgrad.float16
+        True
+        """
+        tensors = [*self.parameters(), *self.buffers()]
+        tensors += [p.grad for p in self.parameters() if p.grad is not None]
+        with no_grad():
+            for t in tensors:
+                converted = t.to(*args, **kwargs)
+                if not t.is_floating_point():
+                    converted = t.to(converted.device)
+                elif not converted.is_floating_point():
+                    raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
+                                    f"but got desired dtype={converted.dtype}")
+                if converted is not t:
+                    t._write(converted._read())
+        return self
+
+    # ----- printing ---------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses, before its children."""
+        return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): {_add_indent(repr(module), 2)}"
+                       for name, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        body = ""
+        if len(extra_lines) == 1 and not child_lines:
+            body = extra_lines[0]
+        elif lines:
+            body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{self._get_name()}({body})"
+
+
+jax.tree_util.register_pytree_with_keys(
+    Module, _flatten_with_keys, lambda aux, children: _unflatten(Module, aux, children), _flatten
+)
+
+
+def _uniform(shape: tuple[int, ...], bound: float, dtype, device) -> Parameter:
+    """Uniform in [-bound, bound), from funcgrad's seeded generator."""
+    return Parameter(_factories.rand(*shape, dtype=dtype, device=device) * (2 * bound) - bound)
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``, initialized as torch does: weight and bias uniform in
+    ``±1/sqrt(in_features)`` (kaiming-uniform with ``a=sqrt(5)``), drawn from the generator
+    ``funcgrad.manual_seed`` seeds.
+
+    >>> import funcgrad
+    >>> layer = funcgrad.nn.Linear(3, 2)
+    >>> layer
+    Linear(in_features=3, out_features=2, bias=True)
+    >>> layer(funcgrad.ones(4, 3)).shape
+    funcgrad.Size([4, 2])
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
+        self.weight = _uniform((out_features, in_features), bound, dtype, device)
+        if bias:
+            self.bias = _uniform((out_features,), bound, dtype, device)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Sequential(Module):
+    """Modules applied in order; built from modules (named ``'0'``, ``'1'`` …) or from an
+    ``OrderedDict`` of names to modules.
+
+    >>> import funcgrad
+    >>> net = funcgrad.nn.Sequential(funcgrad.nn.Linear(2, 2), funcgrad.nn.ReLU())
+    >>> [name for name, _ in net.named_parameters()]
+    ['0.weight', '0.bias']
+    """
+
+    def __init__(self, *args: Module) -> None:
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(args):
+                self.add_module(str(i), module)
+
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+    def __getitem__(self, idx):
+        items = list(self._modules.items())
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(items[idx]))
+        if not -len(items) <= idx < len(items):
+            raise IndexError(f"index {idx} is out of range")
+        return items[idx][1]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class ReLU(Module):
+    """``max(x, 0)``, elementwise (in place with ``inplace=True``)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.relu_() if self.inplace else F.relu(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Tanh(Module):
+    """Hyperbolic tangent, elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanh(input)
+
+
+class Sigmoid(Module):
+    """Logistic sigmoid, elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.sigmoid(input)
+
+
+class Dropout(Module):
+    """In training mode, zeroes each element with probability ``p`` and scales the others by
+    ``1 / (1 - p)``; in eval mode, the identity. Masks come from the generator
+    ``funcgrad.manual_seed`` seeds.
+
+    >>> import funcgrad
+    >>> drop = funcgrad.nn.Dropout(0.5).eval()
+    >>> drop(funcgrad.ones(3))
+    tensor([1., 1., 1.])
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Embedding(Module):
+    """A lookup table: row ``i`` of ``weight`` (initialized standard normal) for index ``i``.
+    Row ``padding_idx``, if given, starts at zero and receives no gradient.
+
+    >>> import funcgrad
+    >>> emb = funcgrad.nn.Embedding(10, 3, padding_idx=0)
+    >>> emb(funcgrad.tensor([[0, 4]])).shape
+    funcgrad.Size([1, 2, 3])
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx %= num_embeddings
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = padding_idx
+        weight = _factories.randn(num_embeddings, embedding_dim, dtype=dtype, device=device)
+        if padding_idx is not None:
+            weight[padding_idx] = 0.0
+        self.weight = Parameter(weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        return text if self.padding_idx is None else f"{text}, padding_idx={self.padding_idx}"
+
+
+class LayerNorm(Module):
+    """Normalizes over the trailing ``normalized_shape`` dimensions, then applies a learned
+    elementwise scale (ones) and shift (zeros) when ``elementwise_affine``.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.LayerNorm(4)
+    LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(_factories.ones(*shape, dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(_factories.zeros(*shape, dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+
+class MSELoss(_Loss):
+    """Mean squared error (``reduction`` ``'mean'``, ``'sum'`` or ``'none'``).
+
+    >>> import funcgrad
+    >>> funcgrad.nn.MSELoss()(funcgrad.tensor([1.0, 2.0]), funcgrad.tensor([1.0, 4.0]))
+    tensor(2.)
+    """
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities; ``weight`` rescales each element."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross-entropy of ``sigmoid(input)``, computed stably from the logits;
+    ``pos_weight`` weighs the positive term."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean",
+                 pos_weight: Tensor | None = None) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
+                                                  self.pos_weight)
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy of logits against class indices or class probabilities, with torch's
+    ``weight``, ``ignore_index`` and ``label_smoothing``.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.CrossEntropyLoss()(funcgrad.tensor([[0.0, 0.0]]), funcgrad.tensor([0]))
+    tensor(0.6931)
+    """
+
+    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100,
+                 reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
+                               self.label_smoothing)

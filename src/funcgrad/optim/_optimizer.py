@@ -1,0 +1,431 @@
+"""Optimizers with torch's interface, whose update rules are optax transformations.
+
+Each ``step()`` runs one group's update as one cached ``jax.jit`` program over the arrays of its
+parameters, gradients and optax states, then writes the new arrays back into the same
+Parameter boxes. Hyperparameters (``lr``, ``momentum`` …) are operands of that program, read
+from ``param_groups`` at every step, so a scheduler changing ``lr`` does not recompile; the
+choices that change the state's shape (``nesterov``, ``amsgrad``, ``centered``, momentum on or
+off) select the program.
+
+Each parameter has its own optax state, as it has its own state in torch: a parameter whose
+``.grad`` is None is skipped, and its step count does not advance.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._grad_mode import enable_grad
+from .._tensor import Tensor
+from ..nn._modules import _typename, _zero_grad
+
+
+def _operand(value):
+    """A hyperparameter as a jit operand: a float (or tuple of them), so a new value (int,
+    float or one-element Tensor) never asks for a new program."""
+    return tuple(_operand(v) for v in value) if isinstance(value, tuple) else float(value)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _update(build: Callable, structure, hyper: dict, params: list, grads: list, states: list):
+    """One step for a group: each unit's new parameter arrays and optax state."""
+    transform = build(structure, **hyper)
+    new_params, new_states = [], []
+    for p, g, s in zip(params, grads, states):
+        updates, s = transform.update(g, s, p)
+        new_params.append(optax.apply_updates(p, updates))
+        new_states.append(s)
+    return new_params, new_states
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+class Optimizer:
+    """Base class: torch's ``param_groups``, ``state``, ``step``, ``zero_grad``,
+    ``state_dict`` and ``add_param_group`` over an optax transformation.
+
+    A subclass names the group keys that are operands (``_hyper``), says which of a group's
+    settings select the program (``_structure``) and builds the optax transformation from both
+    (``_build``, called while tracing).
+
+    Args:
+        params: an iterable of Tensors, or of dicts with a ``'params'`` entry and per-group
+            hyperparameters.
+        defaults: the hyperparameters of groups that do not set their own.
+    """
+
+    _hyper: tuple[str, ...] = ()
+
+    def __init__(self, params, defaults: dict) -> None:
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {_typename(params)}")
+        self.defaults = dict(defaults)
+        self.state: dict = {}
+        self.param_groups: list[dict] = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
+            self.add_param_group(group)
+
+    # ----- what a subclass defines ------------------------------------------------------------
+    @staticmethod
+    def _structure(group: dict):
+        """The hashable settings that select the program (the rest are operands)."""
+        return ()
+
+    @staticmethod
+    def _build(structure, **hyper) -> optax.GradientTransformation:
+        raise NotImplementedError
+
+    def _program(self, group: dict) -> tuple[Callable, object, dict]:
+        return type(self)._build, self._structure(group), {
+            k: _operand(group[k]) for k in self._hyper}
+
+    def _units(self, group: dict) -> list[tuple[Tensor, ...]]:
+        """The parameters that share one optax state: each alone, as torch keeps state."""
+        return [(p,) for p in group["params"]]
+
+    # ----- torch's interface ------------------------------------------------------------------
+    def add_param_group(self, param_group: dict) -> None:
+        """Adds a group of parameters, with its own hyperparameters (defaults fill the rest).
+
+        Raises:
+            TypeError: for a set of parameters or a non-Tensor.
+            ValueError: for a non-leaf tensor, or a parameter already in another group.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {_typename(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(p))
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        param_group["params"] = params
+        for name, default in self.defaults.items():
+            param_group.setdefault(name, default)
+        taken = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in taken for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drops every parameter's ``.grad`` (or, with ``set_to_none=False``, zeroes it in
+        place)."""
+        _zero_grad((p for group in self.param_groups for p in group["params"]), set_to_none)
+
+    def step(self, closure: Callable | None = None):
+        """Updates every parameter that has a ``.grad``, in place.
+
+        Args:
+            closure: recomputes and returns the loss (called with grad mode on).
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._step_group(group)
+        return loss
+
+    def _init_state(self, group: dict, unit: tuple[Tensor, ...]):
+        build, structure, hyper = self._program(group)
+        return build(structure, **hyper).init(tuple(p._read() for p in unit))
+
+    def _step_group(self, group: dict) -> None:
+        units = [u for u in self._units(group) if any(p.grad is not None for p in u)]
+        if not units:
+            return
+        for unit in units:
+            if unit[0] not in self.state:
+                self.state[unit[0]] = self._init_state(group, unit)
+        params = [tuple(p._read() for p in u) for u in units]
+        grads = [tuple(jnp.zeros_like(a) if p.grad is None else p.grad._read()
+                       for p, a in zip(u, arrays)) for u, arrays in zip(units, params)]
+        states = [self._state_for_step(group, self.state[u[0]]) for u in units]
+        new_params, new_states = _update(*self._program(group), params, grads, states)
+        for unit, arrays, state in zip(units, new_params, new_states):
+            self.state[unit[0]] = state
+            for p, array in zip(unit, arrays):
+                if p.grad is not None:
+                    p._write(array)
+
+    def _state_for_step(self, group: dict, state):
+        return state
+
+    def state_dict(self) -> dict:
+        """``{'state': {index: optax state}, 'param_groups': [group with 'params' as
+        indices]}``, parameters numbered in group order as torch numbers them."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        return {"state": {index[id(p)]: s for p, s in self.state.items()},
+                "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restores hyperparameters and state saved by ``state_dict`` (from an optimizer
+        over parameters of the same shapes, in the same groups).
+
+        Raises:
+            ValueError: if the group count or a group's size differs.
+        """
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(s["params"]) != len(g["params"]) for s, g in zip(saved, self.param_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+        params = {i: p for s, g in zip(saved, self.param_groups)
+                  for i, p in zip(s["params"], g["params"])}
+        self.state = {params[i]: s for i, s in state_dict["state"].items()}
+        for s, group in zip(saved, self.param_groups):
+            group.update({k: v for k, v in s.items() if k != "params"})
+
+    def __repr__(self) -> str:
+        text = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}\n"
+            text += "".join(f"    {k}: {group[k]}\n" for k in sorted(group) if k != "params")
+        return text + ")"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with torch's momentum, dampening, Nesterov and (L2) weight
+    decay: ``g += wd * p; buf = momentum * buf + (1 - dampening) * g`` (``buf = g`` at the
+    first step); ``p -= lr * (g + momentum * buf if nesterov else buf)``.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([0.8000, 1.6000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "momentum", "dampening", "weight_decay")
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False) -> None:
+        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+        _require(momentum >= 0.0, f"Invalid momentum value: {momentum}")
+        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        _require(not nesterov or (momentum > 0 and dampening == 0),
+                 "Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    @staticmethod
+    def _structure(group: dict):
+        return group["momentum"] != 0, bool(group["nesterov"])
+
+    @staticmethod
+    def _build(structure, lr, momentum, dampening, weight_decay):
+        use_momentum, nesterov = structure
+        steps = [optax.add_decayed_weights(weight_decay)]
+        if use_momentum:
+            # torch's buffer starts as the first gradient, undamped; optax.trace starts at zero.
+            steps.append(optax.scale_by_schedule(
+                lambda count: jnp.where(count == 0, 1.0, 1.0 - dampening)))
+            steps.append(optax.trace(decay=momentum, nesterov=nesterov))
+        steps.append(optax.scale_by_learning_rate(lr))
+        return optax.chain(*steps)
+
+
+def _scale_by_torch_amsgrad(b1, b2, eps) -> optax.GradientTransformation:
+    """torch's AMSGrad: the running maximum is of the raw second moment, bias-corrected after;
+    optax's scale_by_amsgrad takes the maximum of corrected moments (or never corrects)."""
+
+    def init(params):
+        zeros = optax.tree.zeros_like(params)
+        return optax.ScaleByAmsgradState(count=jnp.zeros([], jnp.int32), mu=zeros, nu=zeros,
+                                         nu_max=zeros)
+
+    def update(updates, state, params=None):
+        mu = optax.tree.update_moment(updates, state.mu, b1, 1)
+        nu = optax.tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count = optax.safe_increment(state.count)
+        nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu)
+        mu_hat = optax.tree.bias_correction(mu, b1, count)
+        nu_hat = optax.tree.bias_correction(nu_max, b2, count)
+        updates = jax.tree.map(lambda m, v: m / (jnp.sqrt(v) + eps), mu_hat, nu_hat)
+        return updates, optax.ScaleByAmsgradState(count=count, mu=mu, nu=nu, nu_max=nu_max)
+
+    return optax.GradientTransformation(init, update)
+
+
+def _scale_by_adam(amsgrad: bool, betas, eps) -> optax.GradientTransformation:
+    b1, b2 = betas
+    return _scale_by_torch_amsgrad(b1, b2, eps) if amsgrad else optax.scale_by_adam(b1, b2, eps)
+
+
+class Adam(Optimizer):
+    """Adam as torch computes it: L2 ``weight_decay`` added to the gradient, ``eps`` outside
+    the square root of the bias-corrected second moment, and torch's AMSGrad variant.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.Adam([w], lr=0.1)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.9000, -1.9000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "betas", "eps", "weight_decay")
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False) -> None:
+        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+        _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
+        _require(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+        _require(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad))
+
+    @staticmethod
+    def _structure(group: dict):
+        return bool(group["amsgrad"])
+
+    @staticmethod
+    def _build(amsgrad, lr, betas, eps, weight_decay):
+        return optax.chain(optax.add_decayed_weights(weight_decay),
+                           _scale_by_adam(amsgrad, betas, eps),
+                           optax.scale_by_learning_rate(lr))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, ``p -= lr * weight_decay * p``, as torch's AdamW.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0], requires_grad=True)
+    >>> opt = funcgrad.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([0.8500], requires_grad=True)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+    @staticmethod
+    def _build(amsgrad, lr, betas, eps, weight_decay):
+        return optax.chain(_scale_by_adam(amsgrad, betas, eps),
+                           optax.add_decayed_weights(weight_decay),
+                           optax.scale_by_learning_rate(lr))
+
+
+class RMSprop(Optimizer):
+    """RMSprop as torch computes it: ``eps`` outside the square root, no bias correction,
+    ``centered`` subtracting the squared mean gradient, and momentum applied before ``lr``.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0], requires_grad=True)
+    >>> opt = funcgrad.optim.RMSprop([w], lr=0.01)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([0.9000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "alpha", "eps", "weight_decay", "momentum")
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False) -> None:
+        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+        _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
+        _require(momentum >= 0.0, f"Invalid momentum value: {momentum}")
+        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        _require(alpha >= 0.0, f"Invalid alpha value: {alpha}")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    @staticmethod
+    def _structure(group: dict):
+        return bool(group["centered"]), group["momentum"] != 0
+
+    @staticmethod
+    def _build(structure, lr, alpha, eps, weight_decay, momentum):
+        centered, use_momentum = structure
+        scale = optax.scale_by_stddev if centered else optax.scale_by_rms
+        steps = [optax.add_decayed_weights(weight_decay),
+                 scale(decay=alpha, eps=eps, eps_in_sqrt=False)]
+        if use_momentum:
+            steps.append(optax.trace(decay=momentum))
+        steps.append(optax.scale_by_learning_rate(lr))
+        return optax.chain(*steps)
+
+
+def _given(transform, **_) -> optax.GradientTransformation:
+    return transform
+
+
+class _FromOptax(Optimizer):
+    """A whole optax transformation over each group's parameters as one pytree."""
+
+    def __init__(self, transform: optax.GradientTransformation, params) -> None:
+        self._transform = transform
+        super().__init__(params, {})
+
+    def _program(self, group: dict):
+        return _given, self._transform, {}
+
+    def _units(self, group: dict):
+        return [tuple(group["params"])]
+
+    def add_param_group(self, param_group: dict) -> None:
+        # The state is made now, so that an inject_hyperparams transformation's values (its
+        # learning_rate as 'lr') are in the group from the start, for schedulers to change.
+        super().add_param_group(param_group)
+        unit = self._units(param_group)[0]
+        state = self.state[unit[0]] = self._init_state(param_group, unit)
+        for name, value in getattr(state, "hyperparams", {}).items():
+            param_group.setdefault(_group_key(name), float(value))
+
+    def _state_for_step(self, group: dict, state):
+        if not isinstance(state, optax.InjectHyperparamsState):
+            return state
+        return state._replace(hyperparams={
+            name: jnp.asarray(group[_group_key(name)], jnp.result_type(value))
+            for name, value in state.hyperparams.items()})
+
+
+def _group_key(hyperparameter: str) -> str:
+    return "lr" if hyperparameter == "learning_rate" else hyperparameter
+
+
+def from_optax(transform: optax.GradientTransformation, params: Iterable) -> Optimizer:
+    """An Optimizer that applies any optax transformation to each group's parameters, taken
+    together as one pytree (so e.g. ``optax.clip_by_global_norm`` sees them all).
+
+    A parameter whose ``.grad`` is None is left unchanged (the transformation sees a zero
+    gradient for it). For a transformation made with ``optax.inject_hyperparams``, its
+    hyperparameters are group entries (``learning_rate`` as ``'lr'``), so schedulers and
+    ``param_group['lr'] = ...`` change them without recompiling.
+
+    >>> import funcgrad, optax
+    >>> w = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.from_optax(optax.sgd(0.5), [w])
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([0., 0.], requires_grad=True)
+    """
+    return _FromOptax(transform, params)
