@@ -5,6 +5,7 @@ This module defines nothing: it re-exports the public surface of the private mod
 
 from . import autograd as autograd
 from . import cuda as cuda
+from . import debug as debug
 from . import nn as nn
 from . import optim as optim
 from . import testing as testing
@@ -12,6 +13,7 @@ from ._compile import CompiledFunction as CompiledFunction
 from ._compile import RecompileWarning as RecompileWarning
 from ._compile import compile as compile
 from ._compile import functionalize as functionalize
+from ._config import config as config
 from ._devices import device as device
 from ._devices import get_default_device as get_default_device
 from ._devices import set_default_device as set_default_device

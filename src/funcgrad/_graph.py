@@ -11,8 +11,10 @@ engine gives derivatives of any order.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
+import heapq
 import itertools
 import weakref
 from collections.abc import Callable, Sequence
@@ -21,7 +23,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from . import _dtypes
+from . import _dtypes, _tiers
 from ._anomaly import creation_stack, is_anomaly_check_nan_enabled, is_anomaly_enabled
 from ._grad_mode import is_grad_enabled, set_grad_enabled
 from ._tensor import Size, Tensor
@@ -54,7 +56,40 @@ def apply(op: Op, *args, **static) -> Tensor:
     Keyword arguments are static (hashable); positional ones are operands.
     """
     arrays = tuple(a._read() if isinstance(a, Tensor) else a for a in args)
-    return record(op, args, arrays, op.fn(*arrays, **static), static)
+    try:
+        out = op.fn(*arrays, **static)
+    except (TypeError, ValueError) as e:
+        if "incompatible devices" in str(e):
+            _raise_mixed_devices(args)
+        if "incompatible shapes for broadcasting" in str(e).lower():
+            _raise_broadcast(arrays)
+        raise
+    return record(op, args, arrays, out, static)
+
+
+def _raise_broadcast(arrays: tuple) -> None:
+    """torch's error for operands whose shapes do not broadcast: the first pair that fails,
+    at its rightmost mismatched dimension."""
+    shapes = [tuple(a.shape) for a in arrays if hasattr(a, "shape")]
+    a = shapes[0]
+    for b in shapes[1:]:
+        ndim = max(len(a), len(b))
+        a, b = (1,) * (ndim - len(a)) + a, (1,) * (ndim - len(b)) + b
+        for i in reversed(range(ndim)):
+            if a[i] != b[i] and 1 not in (a[i], b[i]):
+                raise RuntimeError(
+                    f"The size of tensor a ({a[i]}) must match the size of tensor b ({b[i]}) at "
+                    f"non-singleton dimension {i}"
+                ) from None
+        a = tuple(max(x, y) for x, y in zip(a, b))
+
+
+def _raise_mixed_devices(args: tuple) -> None:
+    seen = list(dict.fromkeys(str(a.device) for a in args if isinstance(a, Tensor)))
+    raise RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{seen[0]} and {seen[-1]}! Move them to one device first, e.g. other.to(x.device)."
+    ) from None
 
 
 def record(op: Op, args: tuple, arrays: tuple, out, static: dict) -> Tensor:
@@ -82,6 +117,8 @@ class _Handle:
 
 
 _hook_keys = itertools.count()
+# torch's sequence number: of two nodes ready at once, backward runs the newer first.
+_creation = itertools.count()
 
 
 class _GraphNode:
@@ -99,6 +136,7 @@ class _GraphNode:
         self._posthooks: dict[int, Callable] = {}
         self._retained: list[weakref.ref] = []
         self.metadata: dict = {}
+        self._sequence = next(_creation)
 
     @property
     def next_functions(self) -> tuple:
@@ -143,7 +181,7 @@ class _GraphNode:
         return grads
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{self.name().rsplit('::', 1)[-1]} object at {hex(id(self))}>"
 
 
 class AccumulateGrad(_GraphNode):
@@ -158,6 +196,9 @@ class AccumulateGrad(_GraphNode):
         return "torch::autograd::AccumulateGrad"
 
 
+_WRAPS_NUMBERS = frozenset({"add", "sub", "mul", "div", "index_put"})
+
+
 class Node(_GraphNode):
     """A recorded op: what its backward needs, and where each input's gradient goes."""
 
@@ -168,14 +209,27 @@ class Node(_GraphNode):
         name = op.grad_fn
         self._name = name if isinstance(name, str) else name(*arrays, **dict(static))
         self._freed = False
-        # (storage, version) of each saved Tensor, to catch in-place changes before backward.
+        # torch lists an input in next_functions when it is a floating tensor, an absent
+        # optional one (None), or a number that torch wraps as a tensor (the operands of
+        # + - * / and assigned values); never indices, masks or scalar exponents.
+        self._listed = tuple(
+            i for i, a in enumerate(arrays)
+            if (jnp.issubdtype(a.dtype, jnp.inexact) if hasattr(a, "dtype")
+                else a is None or op.name in _WRAPS_NUMBERS)
+        )
+        # (storage, version) of each saved Tensor, to catch in-place changes before backward;
+        # the tensor itself (weakly) and its grad_fn name it in the error, as torch does.
         self._versions = tuple(
-            (t._storage, t._storage.version, t.grad_fn, i) for i, t in enumerate(inputs)
-            if isinstance(t, Tensor) and op.saves
+            (t._storage, t._storage.version, weakref.ref(t), t.grad_fn, i)
+            for i, t in enumerate(inputs) if isinstance(t, Tensor) and op.saves
         )
 
     def name(self) -> str:
         return self._name
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((self.edges[i], 0) for i in self._listed)
 
     def _check_saved(self) -> None:
         if self._freed and self.op.saves:
@@ -186,18 +240,31 @@ class Node(_GraphNode):
                 "retain_graph=True if you need to backward through the graph a second time or "
                 "if you need to access saved tensors after calling backward."
             )
-        for storage, version, grad_fn, i in self._versions:
+        for storage, version, ref, grad_fn, i in self._versions:
             if storage.version != version:
                 array = self._arrays[i]
-                where = f", which is output 0 of {grad_fn.name()}," if grad_fn is not None else ""
+                tensor = ref()
+                grad_fn = grad_fn if tensor is None else tensor.grad_fn
+                where = f", which is output 0 of {_short_name(grad_fn)}," if grad_fn else ""
+                hint = (
+                    "the backtrace further above shows the operation that failed to compute its "
+                    "gradient. The variable in question was changed in there or anywhere later. "
+                    "Good luck!" if is_anomaly_enabled() else
+                    "enable anomaly detection to find the operation that failed to compute its "
+                    "gradient, with funcgrad.autograd.set_detect_anomaly(True, check_nan=False)."
+                )
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: [{_type_name(array)} {list(Size(array.shape))}]"
                     f"{where} is at version {storage.version}; expected version {version} "
-                    "instead. Hint: the backtrace further above can point to the operation that "
-                    "failed to compute its gradient. Clone the tensor before changing it in "
-                    "place, or change it after backward."
+                    f"instead. Hint: {hint}"
                 )
+
+    def _snapshot_self(self) -> None:
+        """For an in-place op: input 0 is the tensor it overwrites, and what this node saved of
+        it is the value from before the write (an immutable array, as torch's clone of the
+        original self), so that write, and later ones, cannot stale it."""
+        self._versions = tuple(v for v in self._versions if v[-1] != 0)
 
     def _free(self) -> None:
         """Drops the saved values; a linear op keeps only shapes, which is all its VJP needs."""
@@ -218,8 +285,11 @@ class Node(_GraphNode):
         )
 
     def _layout(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        # Ints, bools and None are static; Python floats are operands, so a changing learning
+        # rate or scale does not compile the rule again.
         diff = tuple(i for i, e in enumerate(self.edges) if e is not None)
-        scalars = tuple(i for i, a in enumerate(self._arrays) if not hasattr(a, "shape"))
+        scalars = tuple(i for i, a in enumerate(self._arrays)
+                        if not hasattr(a, "shape") and not isinstance(a, float))
         return diff, scalars
 
     def input_grads(self, ct: Tensor, create_graph: bool) -> list:
@@ -248,6 +318,15 @@ class Node(_GraphNode):
             else:
                 out.append(array)
         return out
+
+
+def _short_name(grad_fn) -> str:
+    """torch's name for a node in the version error: ``AddBackward0`` -> ``Add``,
+    ``ClampBackward1`` -> ``Clamp1``; names without a Backward number stay whole."""
+    head, sep, number = grad_fn.name().rpartition("Backward")
+    if not (sep and number.isdigit()):
+        return grad_fn.name()
+    return head + ("" if number == "0" else number)
 
 
 def _type_name(array) -> str:
@@ -283,19 +362,35 @@ def _backward_op(op: Op, name: str, static: tuple, diff: tuple, scalars: tuple, 
 
 # ----- the engine ------------------------------------------------------------------------------
 def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
-    """Every node reachable from roots, each after the nodes it feeds (iterative: any depth)."""
-    order: list[_GraphNode] = []
-    seen: set[int] = set()
-    stack = [(r, False) for r in roots]
+    """Every node reachable from roots, each after every node that feeds it (iterative: any
+    depth). Of the nodes ready at once, leaves' accumulators go first, then the newest node,
+    as torch's engine picks them, so hooks on separate branches run in torch's order."""
+    nodes: dict[int, _GraphNode] = {}
+    waiting: dict[int, int] = collections.Counter()  # per node, the edges into it still to run
+    stack = list(roots)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((e, False) for e in node.edges if e is not None and id(e) not in seen)
-    order.reverse()
+        node = stack.pop()
+        if id(node) not in nodes:
+            nodes[id(node)] = node
+            for e in node.edges:
+                if e is not None:
+                    waiting[id(e)] += 1
+                    stack.append(e)
+
+    def priority(node: _GraphNode) -> tuple:
+        return not isinstance(node, AccumulateGrad), -node._sequence, id(node)
+
+    ready = [priority(n) for n in nodes.values() if not waiting[id(n)]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        node = nodes[heapq.heappop(ready)[2]]
+        order.append(node)
+        for e in node.edges:
+            if e is not None:
+                waiting[id(e)] -= 1
+                if not waiting[id(e)]:
+                    heapq.heappush(ready, priority(e))
     return order
 
 
@@ -338,6 +433,14 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
     for node in order:
         if isinstance(node, Node):
             node._check_saved()
+    if not create_graph and not is_anomaly_enabled():
+        targets = [n for n in order
+                   if (isinstance(n, AccumulateGrad) if capture is None else id(n) in capture)]
+        grads = _tiers.run(order, roots, targets)
+        if grads is not None:
+            _free_unless(retain_graph, order)
+            return {id(t): (t, Tensor._wrap(g)) for t, g in zip(targets, grads)
+                    if g is not None}, []
     cts: dict[int, Tensor] = {}
     for node, g in roots:
         cts[id(node)] = g if id(node) not in cts else cts[id(node)] + g
@@ -361,11 +464,15 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
             for edge, g in zip(node.edges, grads):
                 if g is not None and edge is not None:
                     cts[id(edge)] = g if id(edge) not in cts else cts[id(edge)] + g
+    _free_unless(retain_graph, order)
+    return reached, retained
+
+
+def _free_unless(retain_graph: bool, order: Sequence[_GraphNode]) -> None:
     if not retain_graph:
         for node in order:
             if isinstance(node, Node):
                 node._free()
-    return reached, retained
 
 
 def _check_nan(node: _GraphNode, grads: list) -> None:
@@ -416,7 +523,11 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     targets = None
     if inputs is not None:
         inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-        targets = {id(t._edge()): t for t in inputs if t.requires_grad}
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        if not all(t.requires_grad for t in inputs):
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        targets = {id(t._edge()): t for t in inputs}
     reached, retained = run(roots, retain_graph, create_graph,
                             None if targets is None else set(targets))
     for key, (node, g) in reached.items():

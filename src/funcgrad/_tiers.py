@@ -1,0 +1,129 @@
+"""The engine's compiled tier: the backward of a recurring graph *structure* as one jitted
+program.
+
+The interpreted engine (``_graph.run``) calls one compiled VJP rule per node. When the same
+structure comes back — the same ops with the same static arguments, shapes, dtypes and wiring,
+as in every step of a training loop — this tier replays the whole backward as one cached
+``jax.jit`` program instead: one dispatch, and XLA fuses across nodes. Python floats are
+operands of the replay, so changing values never compile again. Graphs with hooks, retained
+grads, anomaly checks or ``create_graph`` stay interpreted.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+
+import jax
+
+from . import _config
+
+
+class _LRU(collections.OrderedDict):
+    def get_or_none(self, key):
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def put(self, key, value, limit: int) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > limit:
+            self.popitem(last=False)
+
+
+_seen = _LRU()  # structure -> times seen, before it is worth compiling
+_programs = _LRU()  # structure -> jitted whole-graph backward
+stats = collections.Counter()
+
+
+def _eligible(order: Sequence) -> bool:
+    return not any(n._tensor_hooks or n._prehooks or n._posthooks or n._retained
+                   for n in order)
+
+
+def _aval(a):
+    if hasattr(a, "shape"):
+        return (a.shape, a.dtype, getattr(a, "weak_type", False))
+    return a if not isinstance(a, float) else float
+
+
+def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tuple, list]:
+    """The structure key of a graph and the operands its replay takes (node inputs, then the
+    root gradients)."""
+    index = {id(n): i for i, n in enumerate(order)}
+    key, operands = [], []
+    for node in order:
+        if not hasattr(node, "op"):
+            key.append(None)
+            continue
+        diff, scalars = node._layout()
+        primals = node._primals()
+        key.append((node.op, node.static, diff, scalars,
+                    tuple(-1 if e is None else index[id(e)] for e in node.edges),
+                    tuple(_aval(a) for a in primals)))
+        operands.extend(a for i, a in enumerate(primals) if i not in scalars)
+    root_key = tuple((index[id(n)], _aval(g._read())) for n, g in roots)
+    operands.extend(g._read() for _, g in roots)
+    target_key = tuple(index[id(t)] for t in targets)
+    return (tuple(key), root_key, target_key), operands
+
+
+def _replay(key: tuple):
+    """The jitted backward for one structure: operands in, one gradient per target out."""
+    from ._graph import _vjp_rule
+
+    nodes, root_key, target_key = key
+    def backward(*operands):
+        it = iter(operands)
+        primals_per_node = []
+        for sig in nodes:
+            if sig is None:
+                primals_per_node.append(None)
+                continue
+            static_positions = sig[3]
+            primals = [sig[5][j] if j in static_positions else next(it)
+                       for j in range(len(sig[5]))]
+            primals_per_node.append(primals)
+        cts: dict[int, jax.Array] = {}
+        for i, _ in root_key:
+            g = next(it)
+            cts[i] = g if i not in cts else cts[i] + g
+        out = {}
+        for i, sig in enumerate(nodes):
+            ct = cts.pop(i, None)
+            if ct is None:
+                continue
+            if sig is None:
+                out[i] = ct
+                continue
+            op, static, diff, scalars, edges, _ = sig
+            rule = _vjp_rule(op, static, diff, scalars)
+            for j, g in zip(diff, rule(*primals_per_node[i], ct)):
+                e = edges[j]
+                cts[e] = g if e not in cts else cts[e] + g
+        return tuple(out.get(t) for t in target_key)
+
+    return jax.jit(backward)
+
+
+def run(order: Sequence, roots: Sequence, targets: Sequence):
+    """Gradients at ``targets`` by one compiled program, or None when this graph should stay
+    interpreted (tier off, hooks present, or a structure not seen often enough yet)."""
+    if not _config.config.compiled_backward or not _eligible(order):
+        return None
+    key, operands = structure(order, roots, targets)
+    program = _programs.get_or_none(key)
+    if program is None:
+        seen = _seen.get(key, 0) + 1
+        _seen.put(key, seen, _config.config.cache_size)
+        if seen < _config.config.compile_after:
+            stats["backward_interpreted"] += 1
+            return None
+        program = _replay(key)
+        _programs.put(key, program, _config.config.cache_size)
+        stats["backward_compiles"] += 1
+    else:
+        stats["backward_hits"] += 1
+    return program(*operands)
