@@ -1,0 +1,150 @@
+"""Runs the funcgrad benchmark suite: every workload on torch eager, raw JAX, funcgrad eager
+and funcgrad compiled, each in its own process; prints a markdown table and writes
+results.json and benchmarks.png to --out.
+
+    python benchmarks/run.py [--quick] [--workloads W1,W3,soak] [--out DIR] [--device cpu]
+
+Exits with status 1 when the systems disagree on a result or a measurement failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from report import COMPILED_MISSING, chart, soak_line, table
+from worker import SYSTEMS
+from workloads import WORKLOADS
+
+HERE = Path(__file__).resolve().parent
+SETTINGS = {
+    "full": {"warmup": 20, "blocks": 21, "block_seconds": 0.25, "soak_steps": 10_000},
+    "quick": {"warmup": 5, "blocks": 5, "block_seconds": 0.05, "soak_steps": 1_000},
+}
+# Every system starts from the same values and takes the same steps, so their results may
+# differ only by float32 rounding, compounded over the warm-up steps.
+RTOL, ATOL = 1e-4, 1e-6
+
+
+def child_env(device: str) -> dict:
+    return os.environ | {"JAX_PLATFORMS": device}
+
+
+def run_worker(system: str, workload: str, settings: dict, device: str) -> dict:
+    command = [sys.executable, str(HERE / "worker.py"), "--system", system,
+               "--workload", workload, "--device", device]
+    for key, value in settings.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    proc = subprocess.run(command, capture_output=True, text=True, env=child_env(device))
+    if proc.returncode:
+        lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+        return {"error": lines[-1]}
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def compile_available(device: str) -> bool:
+    probe = "import funcgrad; print(hasattr(funcgrad, 'compile'))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=child_env(device), check=True)
+    return proc.stdout.strip() == "True"
+
+
+def agree(cells: dict) -> bool:
+    """True when no measurement failed and every value is close to torch eager's."""
+    if any("error" in c for c in cells.values()):
+        return False
+    values = [c["value"] for c in cells.values() if "value" in c]
+    return all(math.isclose(v, values[0], rel_tol=RTOL, abs_tol=ATOL) for v in values)
+
+
+def machine_info(device: str) -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    versions = {}
+    for package in ("funcgrad", "jax", "jaxlib", "torch", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "load_average": os.getloadavg(),
+            "device": device, "versions": versions}
+
+
+def measure_workload(name: str, settings: dict, device: str, compiled: bool) -> dict:
+    cells = {}
+    for system, label in SYSTEMS.items():
+        if system == "compiled" and not compiled:
+            cells[system] = {"unavailable": COMPILED_MISSING}
+            continue
+        cells[system] = run_worker(system, name, settings, device)
+        done = cells[system].get("median_s")
+        shown = f"{done * 1e3:.3g} ms" if done else cells[system]["error"]
+        print(f"  {name} {label}: {shown}", file=sys.stderr, flush=True)
+    return {"systems": cells, "agree": agree(cells)}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="a short smoke run: fewer warm-up steps, repeats and soak steps")
+    parser.add_argument("--workloads", default=",".join([*WORKLOADS, "soak"]),
+                        help="comma-separated subset of %(default)s")
+    parser.add_argument("--out", type=Path, default=HERE / "results",
+                        help="directory for results.json and benchmarks.png")
+    parser.add_argument("--device", choices=["cpu", "cuda", "gpu"], default="cpu",
+                        help="where torch and JAX compute (default cpu)")
+    args = parser.parse_args()
+    args.workloads = args.workloads.split(",")
+    unknown = set(args.workloads) - {*WORKLOADS, "soak"}
+    if unknown:
+        parser.error(f"unknown workloads {sorted(unknown)}; choose from {[*WORKLOADS, 'soak']}")
+    args.device = "cuda" if args.device == "gpu" else args.device
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    settings = SETTINGS["quick" if args.quick else "full"]
+    results = {"machine": machine_info(args.device), "settings": settings, "workloads": {}}
+    compiled = compile_available(args.device)
+    for name in args.workloads:
+        if name != "soak":
+            results["workloads"][name] = measure_workload(name, settings, args.device, compiled)
+    if "soak" in args.workloads:
+        soak = run_worker("funcgrad", "soak", settings, args.device)
+        full = SETTINGS["full"]["soak_steps"]
+        soak["note"] = f" (--quick: not {full:,})" if args.quick else ""
+        results["soak"] = soak
+
+    machine = results["machine"]
+    print(f"Machine: {machine['cpu']}, {machine['cpu_count']} CPUs, device {args.device}, "
+          f"load average {machine['load_average'][0]:.2f}; Python {machine['python']}; "
+          + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()))
+    print("Cells: median ms per step (IQR); W4: ms to the first gradient of a new structure."
+          f"{' Quick run.' if args.quick else ''}\n")
+    if results["workloads"]:
+        print(table(results))
+    if "soak" in results:
+        print("\n" + soak_line(results["soak"]))
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    if results["workloads"] and not chart(results, args.out / "benchmarks.png"):
+        print("\nmatplotlib is not installed, so no chart was drawn: "
+              "pip install 'funcgrad[bench]'", file=sys.stderr)
+    print(f"\nWrote {args.out / 'results.json'}", file=sys.stderr)
+    ok = all(row["agree"] for row in results["workloads"].values())
+    return 0 if ok and "error" not in results.get("soak", {}) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
