@@ -91,12 +91,14 @@ def _replay(key: tuple):
             g = next(it)
             cts[i] = g if i not in cts else cts[i] + g
         out = {}
+        wanted = set(target_key)
         for i, sig in enumerate(nodes):
             ct = cts.pop(i, None)
             if ct is None:
                 continue
-            if sig is None:
+            if i in wanted:
                 out[i] = ct
+            if sig is None:
                 continue
             op, static, diff, scalars, edges, _ = sig
             rule = _vjp_rule(op, static, diff, scalars)

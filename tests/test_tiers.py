@@ -1,0 +1,109 @@
+"""The engine's tiers change no result: the compiled whole-graph backward against the
+interpreted engine (the reference), plus compile counts and cache bounds."""
+
+import numpy as np
+import pytest
+
+import funcgrad
+import funcgrad.nn.functional as F
+
+
+@pytest.fixture
+def fresh_caches():
+    funcgrad.debug.clear_caches()
+    saved = (funcgrad.config.compiled_backward, funcgrad.config.cache_size,
+             funcgrad.config.compile_after)
+    yield
+    (funcgrad.config.compiled_backward, funcgrad.config.cache_size,
+     funcgrad.config.compile_after) = saved
+    funcgrad.debug.clear_caches()
+
+
+def _train(compiled: bool, steps: int = 6):
+    funcgrad.config.compiled_backward = compiled
+    funcgrad.manual_seed(0)
+    x = funcgrad.randn(32, 8)
+    y = funcgrad.randint(0, 3, (32,))
+    w1 = funcgrad.randn(8, 16, requires_grad=True)
+    w2 = funcgrad.randn(16, 3, requires_grad=True)
+    losses = []
+    for step in range(steps):
+        h = funcgrad.tanh(x @ w1)
+        loss = F.cross_entropy(h @ w2, y) + 0.01 * (w1 ** 2).sum() + (h * h).mean()
+        loss.backward()
+        with funcgrad.no_grad():
+            lr = 0.1 / (step + 1)  # a changing Python float
+            w1.sub_(lr * w1.grad)
+            w2.sub_(lr * w2.grad)
+        w1.grad.zero_()
+        w2.grad.zero_()
+        losses.append(loss.item())
+    return np.array(losses), w1.detach().numpy(), w2.detach().numpy()
+
+
+def test_compiled_backward_matches_the_interpreted_engine(fresh_caches):
+    reference = _train(compiled=False)
+    tiered = _train(compiled=True)
+    for a, b in zip(tiered, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    info = funcgrad.debug.cache_info()["backward"]
+    assert info["compiles"] == 1  # one structure, compiled once, on its second sighting
+    assert info["interpreted"] == 1
+    assert info["hits"] == 4
+
+
+def test_changing_python_floats_do_not_compile_again(fresh_caches):
+    w = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    for scale in (0.5, 1.5, 2.5, 3.5):
+        (w * scale).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [8.0, 8.0])
+    assert funcgrad.debug.cache_info()["backward"]["compiles"] == 1
+
+
+def test_autograd_grad_of_non_leaves_and_several_roots(fresh_caches):
+    def grads(compiled):
+        funcgrad.config.compiled_backward = compiled
+        out = []
+        for _ in range(3):
+            x = funcgrad.tensor([0.5, -1.0, 2.0], requires_grad=True)
+            h = x.sin() * x
+            y1, y2 = (h ** 2).sum(), h.exp().mean()
+            out.append(funcgrad.autograd.grad([y1, y2], [h, x]))
+        return out
+
+    for got, want in zip(grads(True), grads(False)):
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6)
+
+
+def test_a_freed_graph_still_raises_and_leaves_grads_alone(fresh_caches):
+    for _ in range(3):
+        x = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+        y = (x.exp() * x).sum()
+        y.backward()
+    before = x.grad.numpy().copy()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), before)
+
+
+def test_hooks_keep_the_interpreted_path_and_its_results(fresh_caches):
+    seen = []
+    for _ in range(3):
+        x = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 3
+        h.register_hook(lambda g: seen.append(g.tolist()) or g * 2)
+        (h ** 2).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), [36.0, 72.0])
+    assert seen == [[6.0, 12.0]] * 3
+    assert funcgrad.debug.cache_info()["backward"]["compiles"] == 0
+
+
+def test_the_structure_cache_is_bounded(fresh_caches):
+    funcgrad.config.cache_size = 3
+    for n in range(1, 9):
+        for _ in range(2):
+            x = funcgrad.ones(n, requires_grad=True)
+            (x * x).sum().backward()
+    assert funcgrad.debug.cache_info()["backward"]["size"] <= 3
+    assert funcgrad.debug.cache_info()["backward"]["compiles"] == 8
