@@ -38,23 +38,34 @@ class _Rediscover(Exception):
 @dataclasses.dataclass
 class _State:
     """The state a step touches: storages of outside Tensors and the leaves whose ``.grad`` it
-    may set (in the order first seen)."""
+    may set (in the order first seen). The leaves' current ``.grad`` storages are state too,
+    looked up afresh at each call, since a step may replace them."""
 
     storages: list[_Storage] = dataclasses.field(default_factory=list)
     leaves: list[Tensor] = dataclasses.field(default_factory=list)
 
+    def now(self) -> _State:
+        """This state with the leaves' current gradients' storages appended."""
+        known = {id(s) for s in self.storages}
+        grads = [t._grad._storage for t in self.leaves
+                 if t._grad is not None and id(t._grad._storage) not in known]
+        return _State(self.storages + grads, list(self.leaves))
+
     def key(self) -> tuple:
-        """Identity and presence of everything: a change means a new program."""
-        grads = tuple(None if t._grad is None else id(t._grad._storage) for t in self.leaves)
+        """What a program is specific to: which storages and leaves, and which leaves have a
+        gradient (by presence, not identity: a step may put a new one there every time)."""
+        known = {id(s) for s in self.storages}
+        grads = tuple(t._grad is not None and id(t._grad._storage) not in known
+                      for t in self.leaves)
         return tuple(map(id, self.storages)), tuple(map(id, self.leaves)), grads
 
-    def include_grads(self) -> None:
-        """The current ``.grad`` of each leaf is state too (it may be accumulated into)."""
-        known = {id(s) for s in self.storages}
-        for t in self.leaves:
-            if t._grad is not None and id(t._grad._storage) not in known:
-                known.add(id(t._grad._storage))
-                self.storages.append(t._grad._storage)
+    def copy(self) -> _State:
+        return _State(list(self.storages), list(self.leaves))
+
+    def extend(self, storages: list[_Storage], leaves: list[Tensor]) -> None:
+        self.leaves.extend(leaves)
+        grads = {id(t._grad._storage) for t in self.leaves if t._grad is not None}
+        self.storages.extend(s for s in storages if id(s) not in grads)
 
 
 class _Observer:
@@ -167,14 +178,20 @@ class _Pure:
         self.learned = _Trace()
 
     def __call__(self, state_arrays, operands):
-        storages, leaves = self.state.storages, self.state.leaves
+        state = self.state.now()
+        storages, leaves = state.storages, state.leaves
         before = [s.array for s in storages]
         grads_before = [t._grad for t in leaves]
-        observer = _Observer(self.state)
+        observer = _Observer(state)
         try:
             for s, a in zip(storages, state_arrays):
                 s.array = a
             args, kwargs = _join_args(operands, self.arg_layout)
+            # Argument tensors are operands even when their arrays are concrete (a constant
+            # under an outer jax.lax.scan, say): never state.
+            observer.known.update(id(t._storage) for t in jax.tree_util.tree_leaves(
+                (args, kwargs), is_leaf=lambda x: isinstance(x, Tensor))
+                if isinstance(t, Tensor))
             Tensor._observer = observer
             try:
                 out = self.fn(*args, **kwargs)
@@ -182,7 +199,7 @@ class _Pure:
                 Tensor._observer = None
             if observer.found or observer.found_leaves:
                 raise _Rediscover(observer.found, observer.found_leaves)
-            return self._outputs(state_arrays, grads_before, out)
+            return self._outputs(state, state_arrays, grads_before, out)
         finally:
             observer.restore()
             for s, a in zip(storages, before):
@@ -190,12 +207,12 @@ class _Pure:
             for t, g in zip(leaves, grads_before):
                 t._grad = g
 
-    def _outputs(self, state_arrays, grads_before, out):
-        written = tuple(s.array is not a for s, a in zip(self.state.storages, state_arrays))
-        new_state = tuple(s.array for s, w in zip(self.state.storages, written)
+    def _outputs(self, state: _State, state_arrays, grads_before, out):
+        written = tuple(s.array is not a for s, a in zip(state.storages, state_arrays))
+        new_state = tuple(s.array for s, w in zip(state.storages, written)
                           if w or self.all_outputs)
         kinds, new_grads = [], []
-        for t, g0 in zip(self.state.leaves, grads_before):
+        for t, g0 in zip(state.leaves, grads_before):
             g = t._grad
             kinds.append("same" if g is g0 else "none" if g is None else "new")
             if kinds[-1] == "new":
@@ -234,26 +251,25 @@ class CompiledFunction:
 
     def _run(self, operands, arg_layout):
         while True:
-            self._state.include_grads()
+            state = self._state.now()
             avals = tuple((np.shape(o), jax.dtypes.result_type(o)) for o in operands)
             key = (self._state.key(), arg_layout, avals)
             entry = self._programs.get(key)
             pure, program = entry or self._new_program(arg_layout)
-            state_arrays = tuple(s.array for s in self._state.storages)
+            state_arrays = tuple(s.array for s in state.storages)
             try:
                 new_state, new_grads, out = program(state_arrays, operands)
             except _Rediscover as found:
-                self._extend(*found.args)
+                self._state.extend(*found.args)
                 continue
             if entry is None:
                 self._note_compile(key)
                 self._programs[key] = (pure, program)
-            self._write_back(pure.learned, new_state, new_grads)
+            self._write_back(state, pure.learned, new_state, new_grads)
             return self._outputs(pure.learned, out)
 
     def _new_program(self, arg_layout):
-        snapshot = _State(list(self._state.storages), list(self._state.leaves))
-        pure = _Pure(self.fn, snapshot, arg_layout, all_outputs=self._donate)
+        pure = _Pure(self.fn, self._state.copy(), arg_layout, all_outputs=self._donate)
         return pure, jax.jit(pure, donate_argnums=(0,) if self._donate else ())
 
     def _note_compile(self, key) -> None:
@@ -270,19 +286,15 @@ class CompiledFunction:
                 RecompileWarning, stacklevel=4,
             )
 
-    def _extend(self, storages: list[_Storage], leaves: list[Tensor]) -> None:
-        self._state.storages.extend(storages)
-        self._state.leaves.extend(leaves)
-
-    def _write_back(self, trace: _Trace, new_state, new_grads) -> None:
+    def _write_back(self, state: _State, trace: _Trace, new_state, new_grads) -> None:
         changed = iter(new_state)
-        for s, written in zip(self._state.storages, trace.written):
+        for s, written in zip(state.storages, trace.written):
             if written or self._donate:
                 s.array = next(changed)
             if written:
                 s.version += 1
         grads = iter(new_grads)
-        for t, kind in zip(self._state.leaves, trace.grads):
+        for t, kind in zip(state.leaves, trace.grads):
             if kind == "none":
                 t._grad = None
             elif kind == "new":
@@ -306,8 +318,8 @@ def _why(previous, key) -> str:
         return "a static argument changed"
     added = len(set(state[0]) - set(p_state[0]))
     removed = len(set(p_state[0]) - set(state[0]))
-    return (f"the set of touched tensors changed ({added} added, {removed} removed"
-            f"{', .grad slots changed' if p_state[2] != state[2] else ''})")
+    return (f"the set of touched tensors (or of their .grad) changed ({added} added, "
+            f"{removed} removed)")
 
 
 def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | None = None):
@@ -361,13 +373,11 @@ class Functionalized:
         operands, self._arg_layout = _split_args(args, kwargs)
         self._state = _State()
         while True:
-            self._state.include_grads()
-            pure = _Pure(fn, self._state, self._arg_layout, all_outputs=True)
+            pure = _Pure(fn, self._state.copy(), self._arg_layout, all_outputs=True)
             try:
                 jax.eval_shape(pure, self.state(), operands)
             except _Rediscover as found:
-                self._state.storages.extend(found.args[0])
-                self._state.leaves.extend(found.args[1])
+                self._state.extend(*found.args)
                 continue
             break
         if any(kind != "same" for kind in pure.learned.grads):
@@ -381,11 +391,11 @@ class Functionalized:
 
     def state(self) -> tuple:
         """The current arrays of the state, in the order the pure function takes them."""
-        return tuple(s.array for s in self._state.storages)
+        return tuple(s.array for s in self._state.now().storages)
 
     def load_state(self, state: tuple) -> None:
         """Writes arrays (e.g. from ``jax.lax.scan``) back into the Tensors they came from."""
-        for s, a in zip(self._state.storages, state):
+        for s, a in zip(self._state.now().storages, state):
             s.array = a
             s.version += 1
 

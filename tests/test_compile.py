@@ -1,0 +1,180 @@
+"""funcgrad.compile and functionalize against eager execution of the same step (the
+reference), compile counts, and the errors for what cannot be compiled."""
+
+import jax
+import numpy as np
+import pytest
+
+import funcgrad
+import funcgrad.nn.functional as F
+
+
+class Model:
+    """Tensors held by an object, as a module holds them: compile must find them."""
+
+    def __init__(self):
+        funcgrad.manual_seed(0)
+        self.w1 = funcgrad.randn(8, 16, requires_grad=True)
+        self.w2 = funcgrad.randn(16, 3, requires_grad=True)
+        self.velocity = [funcgrad.zeros(8, 16), funcgrad.zeros(16, 3)]
+
+    def params(self):
+        return [self.w1, self.w2]
+
+
+def _step(model, x, y, lr):
+    h = funcgrad.tanh(x @ model.w1)
+    loss = F.cross_entropy(h @ model.w2, y)
+    loss.backward()
+    with funcgrad.no_grad():
+        for p, v in zip(model.params(), model.velocity):
+            v.mul_(0.9).add_(p.grad)
+            p.sub_(lr * v)
+    for p in model.params():
+        p.grad.zero_()
+    return loss
+
+
+def _data(seed):
+    funcgrad.manual_seed(seed)
+    return funcgrad.randn(32, 8), funcgrad.randint(0, 3, (32,))
+
+
+def _run(step, steps=20):
+    model = Model()
+    losses = [step(model, *_data(s), 0.05).item() for s in range(steps)]
+    return model, np.array(losses)
+
+
+def test_compiled_step_matches_eager_over_many_steps():
+    eager_model, eager_losses = _run(_step)
+    compiled = funcgrad.compile(_step)
+    model, losses = _run(compiled)
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-5, atol=1e-6)
+    for got, want in zip(model.params() + model.velocity,
+                         eager_model.params() + eager_model.velocity):
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    np.testing.assert_array_equal(model.w1.grad.numpy(), np.zeros((8, 16)))
+    # Once for the first step, once more when the .grad slots that step made became state.
+    assert compiled.compiles == 2
+    assert "grad" in compiled.recompile_reasons[0]
+
+
+def test_state_is_written_back_into_the_same_objects():
+    model = Model()
+    w1, grad_box = model.w1, None
+    step = funcgrad.compile(_step)
+    for s in range(3):
+        step(model, *_data(s), 0.05)
+        grad_box = model.w1.grad if grad_box is None else grad_box
+    assert model.w1 is w1 and model.w1.grad is grad_box
+    assert model.w1.is_leaf and model.w1.requires_grad
+    assert model.w1._version > 0
+
+
+def test_one_compile_per_shape_and_the_reason_is_reported():
+    w = funcgrad.zeros(4, requires_grad=True)
+
+    @funcgrad.compile
+    def step(x):
+        loss = ((x @ w) - 1.0).pow(2).mean()
+        loss.backward()
+        with funcgrad.no_grad():
+            w.sub_(0.1 * w.grad)
+        w.grad = None  # zero_grad(set_to_none=True): every call starts and ends the same way
+        return loss
+
+    for _ in range(4):
+        step(funcgrad.ones(8, 4))
+    assert step.compiles == 1
+    for _ in range(3):
+        step(funcgrad.ones(16, 4))
+    assert step.compiles == 2
+    assert "argument shapes/dtypes changed" in step.recompile_reasons[-1]
+    assert "(8, 4)" in step.recompile_reasons[-1] and "(16, 4)" in step.recompile_reasons[-1]
+
+
+def test_returned_tensors_carry_no_graph():
+    w = funcgrad.tensor([2.0], requires_grad=True)
+    out = funcgrad.compile(lambda: (w * 3).sum())()
+    assert out.grad_fn is None and not out.requires_grad
+    assert out.item() == 6.0
+
+
+def test_random_numbers_follow_the_eager_sequence():
+    def draw():
+        return funcgrad.rand(3)
+
+    funcgrad.manual_seed(7)
+    eager = [draw().tolist() for _ in range(3)]
+    funcgrad.manual_seed(7)
+    compiled = funcgrad.compile(draw)
+    got = [compiled().tolist() for _ in range(3)]
+    np.testing.assert_allclose(got, eager)
+    assert got[0] != got[1]
+
+
+def test_reading_a_value_inside_raises_a_clear_error():
+    w = funcgrad.tensor([1.0], requires_grad=True)
+
+    @funcgrad.compile
+    def step():
+        loss = (w * 2).sum()
+        if loss.item() > 0:
+            return loss
+        return -loss
+
+    with pytest.raises(jax.errors.ConcretizationTypeError, match="Return the value"):
+        step()
+    assert w.tolist() == [1.0] and w.grad is None  # the failed trace left nothing behind
+
+
+def test_eager_fallback_runs_what_cannot_be_traced():
+    w = funcgrad.tensor([1.0], requires_grad=True)
+
+    @funcgrad.compile(fallback="eager")
+    def step():
+        loss = (w * 2).sum()
+        return loss if loss.item() > 0 else -loss
+
+    assert step().item() == 2.0
+
+
+def test_functionalize_with_scan_matches_a_python_loop():
+    def make():
+        return funcgrad.tensor([0.5, -0.5], requires_grad=True)
+
+    def step_for(w):
+        def step(x):
+            loss = ((w * x).sum() - 2.0) ** 2
+            loss.backward()
+            with funcgrad.no_grad():
+                w.sub_(0.05 * w.grad)
+            w.grad.zero_()
+            return loss
+        return step
+
+    x = funcgrad.tensor([1.0, 2.0])
+    w_loop = make()
+    step = step_for(w_loop)
+    loop_losses = [step(x).item() for _ in range(6)]
+
+    w_scan = make()
+    step = step_for(w_scan)
+    first = step(x).item()  # an eager step makes w.grad, which the pure function then carries
+    f = funcgrad.functionalize(step, x)
+    state, losses = jax.lax.scan(lambda s, _: f(s, x)[::-1], f.state(), length=5)
+    f.load_state(state)
+    np.testing.assert_allclose([first, *np.asarray(losses).tolist()], loop_losses, rtol=1e-6)
+    np.testing.assert_allclose(w_scan.detach().numpy(), w_loop.detach().numpy(), rtol=1e-6)
+
+
+def test_functionalize_refuses_a_step_that_creates_grads():
+    w = funcgrad.tensor([1.0], requires_grad=True)
+
+    def step():
+        (w * 2).sum().backward()
+
+    with pytest.raises(RuntimeError, match="leaves each .grad as it found it"):
+        funcgrad.functionalize(step)
