@@ -44,6 +44,13 @@ def _mirror(tree, as_tensors: bool):
         lambda x: Tensor._wrap(x) if isinstance(x, (jax.Array, np.ndarray)) else x, tree)
 
 
+def _boxed_like(template, tree):
+    """``tree`` (``template`` with arrays for Tensors), boxed again where ``template`` had a
+    Tensor: so a function that JAX calls on arrays still sees the Tensors it was given."""
+    return jax.tree_util.tree_map(lambda t, a: Tensor._wrap(a) if _is_tensor(t) else a,
+                                  template, tree, is_leaf=_is_tensor)
+
+
 def _check_argnums(argnums) -> None:
     nums = (argnums,) if isinstance(argnums, int) else argnums
     if not isinstance(nums, Sequence) or not all(isinstance(i, int) for i in nums):
@@ -109,6 +116,12 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     >>> funcgrad.value_and_grad(lambda x: (x ** 2).sum())(funcgrad.tensor([1.0, 2.0]))
     (tensor(5.), tensor([2., 4.]))
     """
+    return _value_and_grad("value_and_grad", fun, argnums, has_aux, jax_kwargs)
+
+
+def _value_and_grad(transform: str, fun: Callable, argnums, has_aux: bool,
+                    jax_kwargs: dict) -> Callable:
+    """``value_and_grad``, its errors naming ``transform``: the function the user called."""
     _check_argnums(argnums)
     name = getattr(fun, "__name__", "fun")
 
@@ -117,20 +130,20 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError(
-                    "value_and_grad with has_aux=True needs a function that returns a pair "
+                    f"{transform} with has_aux=True needs a function that returns a pair "
                     f"(output, aux), but {name} returned {type(out).__name__}. Return a tuple, "
                     "or drop has_aux."
                 )
-            return _scalar_output("value_and_grad", out[0]), _arrays(out[1])
-        return _scalar_output("value_and_grad", out), None
+            return _scalar_output(transform, out[0]), _arrays(out[1])
+        return _scalar_output(transform, out), None
 
     inner = jax.value_and_grad(scalar_fun, argnums, has_aux=True, **jax_kwargs)
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
-        _check_argnums_fit("value_and_grad", argnums, args)
+        _check_argnums_fit(transform, argnums, args)
         if not jax_kwargs.get("allow_int", False):
-            _check_inexact("value_and_grad", argnums, args)
+            _check_inexact(transform, argnums, args)
         (value, aux), g = inner(*args, **kwargs)
         tensors = _has_tensor((args, kwargs))
         value = _mirror(value, tensors)
@@ -159,7 +172,7 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     >>> funcgrad.grad(lambda x: funcgrad.sin(x ** 2))(funcgrad.tensor(4.0))
     tensor(-7.6613)
     """
-    vg = value_and_grad(fun, argnums, has_aux, **jax_kwargs)
+    vg = _value_and_grad("grad", fun, argnums, has_aux, jax_kwargs)
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
@@ -178,7 +191,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     (tensor(1.),)
     """
     tensors = _has_tensor(primals)
-    result = jax.vjp(lambda *a: _arrays(fun(*a)), *_arrays(primals), has_aux=has_aux)
+    result = jax.vjp(lambda *a: _arrays(fun(*a)), *primals, has_aux=has_aux)
     out, pullback = result[0], result[1]
 
     def tensor_pullback(ct):
@@ -197,7 +210,10 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
     (tensor(9.), tensor(6.))
     """
     tensors = _has_tensor((primals, tangents))
-    out = jax.jvp(lambda *a: _arrays(fun(*a)), tuple(_arrays(tuple(primals))),
+    primals = tuple(primals)
+    # JAX needs primals and tangents of one structure, so both go in as arrays (a Tensor primal
+    # may come with an array tangent); fun still gets its Tensors back.
+    out = jax.jvp(lambda *a: _arrays(fun(*_boxed_like(primals, a))), tuple(_arrays(primals)),
                   tuple(_arrays(tuple(tangents))), has_aux=has_aux)
     return tuple(_mirror(o, tensors) for o in out)
 
@@ -211,7 +227,7 @@ def _jacobian(jax_transform: Callable, fun: Callable, argnums, has_aux: bool, **
     def wrapped(*args, **kw):
         _check_argnums_fit(jax_transform.__name__, argnums, args)
         _check_inexact(jax_transform.__name__, argnums, args)
-        return _mirror(inner(*_arrays(args), **kw), _has_tensor((args, kw)))
+        return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
 
     return wrapped
 
