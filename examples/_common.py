@@ -1,0 +1,57 @@
+"""The command line every example shares: ``--device`` picks funcgrad's default device."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import funcgrad
+
+
+def _device(spec: str) -> funcgrad.device:
+    try:
+        return funcgrad.device(spec)
+    except RuntimeError as e:  # argparse turns this into a usage error that lists the devices
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def setup(description: str | None) -> funcgrad.device | None:
+    """Parses ``--device`` and makes it funcgrad's default device.
+
+    Args:
+        description: what the script does, shown by ``--help``.
+
+    Returns:
+        The device asked for, or None when ``--device`` was not given (funcgrad's default, JAX's
+        default backend, stays).
+    """
+    return parse(description).device
+
+
+def parse(description: str | None, add_arguments=None) -> argparse.Namespace:
+    """Like ``setup``, with the script's own options: ``add_arguments(parser)`` adds them.
+
+    Returns:
+        The parsed options; ``.device`` is the device asked for, or None.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--device", type=_device, default=None,
+        help="cpu, cuda, gpu or cuda:N (default: funcgrad's default device)",
+    )
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args()
+    if args.device is not None:
+        funcgrad.set_default_device(args.device)
+    return args
+
+
+def progress(step: int, total: int, **values: float) -> None:
+    """A one-line progress bar on stderr, redrawn in place."""
+    width = 30
+    done = width * step // total
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in values.items())
+    end = "\n" if step == total else ""
+    print(f"\r[{'#' * done}{'.' * (width - done)}] {step}/{total}  {shown}", end=end,
+          file=sys.stderr, flush=True)
