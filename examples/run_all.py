@@ -20,7 +20,10 @@ def main() -> int:
           f"funcgrad device: {funcgrad.get_default_device()}", flush=True)
     device_flag = [] if device is None else ["--device", str(device)]
     failed = []
-    for script in sorted(Path(__file__).parent.glob("[0-9][0-9]_*.py")):
+    here = Path(__file__).parent
+    scripts = sorted(here.glob("[0-9][0-9]_*.py")) + sorted(
+        p for p in here.glob("[a-z]*.py") if p.name != "run_all.py")
+    for script in scripts:
         print(f"\n== {script.name} ==", flush=True)
         if subprocess.run([sys.executable, str(script), *device_flag]).returncode != 0:
             failed.append(script.name)

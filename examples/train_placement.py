@@ -7,16 +7,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _bce import binary_cross_entropy_loss
 from _common import parse, progress
 
 import funcgrad
-
-
-def binary_cross_entropy_loss(prediction, target):
-    """The notebook's loss, clamped so that log(0) never happens."""
-    epsilon = 1e-8
-    prediction = funcgrad.clamp(prediction, epsilon, 1 - epsilon)
-    return -(target * funcgrad.log(prediction) + (1 - target) * funcgrad.log(1 - prediction))
 
 
 def make_data(n: int = 400, seed: int = 0):

@@ -45,9 +45,27 @@ def test_run_all_names_backend_device_and_every_example(run_all):
     assert run_all.returncode == 0, run_all.stderr
     header = run_all.stdout.splitlines()[0]
     assert re.fullmatch(r"JAX backend: \w+, funcgrad device: cpu", header), header
-    scripts = sorted(p.stem for p in EXAMPLES.glob("[0-9][0-9]_*.py"))
-    assert list(sections(run_all.stdout)) == scripts
-    assert set(NOTEBOOK_EXAMPLES) < set(scripts)
+    names = list(sections(run_all.stdout))
+    numbered = sorted(p.stem for p in EXAMPLES.glob("[0-9][0-9]_*.py"))
+    assert names[:len(numbered)] == numbered
+    assert set(NOTEBOOK_EXAMPLES) < set(numbered)
+    assert set(TRAINING_EXAMPLES) <= set(names[len(numbered):])
+
+
+TRAINING_EXAMPLES = {
+    "train_placement": "eager and compiled agree: max parameter difference",
+    "train_mlp": "max parameter difference",
+    "plot_derivatives": "stateful   face: max |f' - closed form|",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRAINING_EXAMPLES))
+def test_training_examples_agree_and_save_their_pictures(run_all, name):
+    out = sections(run_all.stdout)[name]
+    assert TRAINING_EXAMPLES[name] in out
+    for line in out.splitlines():
+        if line.startswith("saved "):
+            assert (ROOT / line.removeprefix("saved ")).stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("name", NOTEBOOK_EXAMPLES)
