@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from worker import SYSTEMS
@@ -14,22 +15,28 @@ RATIOS = [("funcgrad", "torch"), ("funcgrad", "jax"), ("compiled", "torch"),
 
 def _ms(cell: dict) -> str:
     if "error" in cell:
-        return f"error: {cell['error']}"
+        return "error: " + textwrap.shorten(cell["error"], 80).replace("|", "\\|")
     if "unavailable" in cell:
         return cell["unavailable"]
     return f"{cell['median_s'] * 1e3:.3g} ({cell['iqr_s'] * 1e3:.2g})"
 
 
 def _ratio(cells: dict, num: str, den: str) -> str:
-    a, b = cells.get(num, {}), cells.get(den, {})
+    a, b = cells[num], cells[den]
     if "median_s" not in a or "median_s" not in b:
         return "n/a"
     return f"{a['median_s'] / b['median_s']:.3g}x"
 
 
+def _check(row: dict) -> str:
+    if row["failed"]:
+        return f"✗ ({', '.join(row['failed'])} failed)"
+    return "✓" if row["agree"] else "✗"
+
+
 def table(results: dict) -> str:
     """One row per workload: median time per step with its IQR for each system, the ratios
-    of funcgrad against torch eager and raw JAX, and whether every system agreed."""
+    of funcgrad against torch eager and raw JAX, and whether every system ran and agreed."""
     names = {"torch": "torch", "jax": "raw JAX", "funcgrad": "eager", "compiled": "compiled"}
     header = (["workload", *SYSTEMS.values()]
               + [f"{names[n]} / {names[d]}" for n, d in RATIOS] + ["same result"])
@@ -38,7 +45,7 @@ def table(results: dict) -> str:
         cells = row["systems"]
         lines.append("| " + " | ".join(
             [f"{name} {WORKLOADS[name].title}", *(_ms(cells[s]) for s in SYSTEMS)]
-            + [_ratio(cells, n, d) for n, d in RATIOS] + ["✓" if row["agree"] else "✗"]
+            + [_ratio(cells, n, d) for n, d in RATIOS] + [_check(row)]
         ) + " |")
     return "\n".join(lines)
 

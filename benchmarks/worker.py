@@ -9,7 +9,9 @@ import gc
 import json
 import platform
 import statistics
+import sys
 import time
+import traceback
 from collections.abc import Callable
 
 from workloads import WORKLOADS
@@ -118,12 +120,17 @@ def main() -> None:
     parser.add_argument("--block-seconds", type=float, required=True)
     parser.add_argument("--soak-steps", type=int, required=True)
     args = parser.parse_args()
-    if args.workload == "soak":
-        result = soak(args.soak_steps, args.warmup, args.device)
-    else:
-        result = measure(build(args.system, args.workload, args.device),
-                         WORKLOADS[args.workload].single_call, args.warmup, args.blocks,
-                         args.block_seconds)
+    try:
+        if args.workload == "soak":
+            result = soak(args.soak_steps, args.warmup, args.device)
+        else:
+            result = measure(build(args.system, args.workload, args.device),
+                             WORKLOADS[args.workload].single_call, args.warmup, args.blocks,
+                             args.block_seconds)
+    except Exception as e:  # reported as the cell's value; the traceback goes to stderr
+        traceback.print_exc()
+        print(json.dumps({"error": f"{type(e).__name__}: {e}".splitlines()[0]}))
+        sys.exit(1)
     result["env"] = describe(args.system, args.device) | {"python": platform.python_version()}
     print(json.dumps(result))
 
