@@ -178,3 +178,18 @@ def test_functionalize_refuses_a_step_that_creates_grads():
 
     with pytest.raises(RuntimeError, match="leaves each .grad as it found it"):
         funcgrad.functionalize(step)
+
+
+def test_leaves_made_inside_the_step_are_its_own_not_state():
+    @funcgrad.compile
+    def step(a):
+        x = funcgrad.tensor(2.0, requires_grad=True)
+        y = funcgrad.tensor(3.0, requires_grad=True)
+        (x * y * a).sin().sum().backward()
+        return x.grad, y.grad
+
+    for a in (1.0, 2.0):
+        gx, gy = step(funcgrad.tensor(a))
+        np.testing.assert_allclose([gx.item(), gy.item()],
+                                   [3 * a * np.cos(6 * a), 2 * a * np.cos(6 * a)], rtol=1e-5)
+    assert step.compiles == 1

@@ -79,9 +79,13 @@ class _Observer:
         self.found_leaves: list[Tensor] = []
         self._originals: list[tuple[_Storage, Any]] = []
         self._original_grads: list[tuple[Tensor, Any]] = []
+        _Storage.epoch += 1
+        self.epoch = _Storage.epoch
 
     def __call__(self, t: Tensor) -> None:
         storage = t._storage
+        if storage.born == self.epoch:  # made inside the step: its own, not outside state
+            return
         if t._requires_grad and t.grad_fn is None and id(t) not in self.leaves:
             self.leaves.add(id(t))
             self.found_leaves.append(t)

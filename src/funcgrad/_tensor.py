@@ -19,11 +19,16 @@ from . import _devices, _dtypes, _format
 
 
 class _Storage:
-    __slots__ = ("array", "version")
+    __slots__ = ("array", "version", "born")
+
+    # Bumped by funcgrad.compile at each trace: storages born during a trace are the step's
+    # own (made inside it), never state from outside.
+    epoch = 0
 
     def __init__(self, array) -> None:
         self.array = array
         self.version = 0
+        self.born = _Storage.epoch
 
 
 class Size(tuple):
