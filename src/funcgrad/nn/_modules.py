@@ -195,7 +195,8 @@ class Module:
         if not isinstance(name, str):
             raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
         if "." in name:
-            raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+            got = f", got: {name}" if kind == "module" else ""
+            raise KeyError(f'{kind} name can\'t contain "."{got}')
         if name == "":
             raise KeyError(f'{kind} name can\'t be empty string ""')
 
@@ -381,17 +382,36 @@ class Module:
         ['weight', 'bias']
         """
         destination = OrderedDict() if destination is None else destination
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buffer in self._buffers.items():
-            if buffer is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+        for module_prefix, module in self._walk(prefix):
+            for name, tensor in module._local_state().items():
+                destination[module_prefix + name] = tensor if keep_vars else tensor.detach()
+        return destination
+
+    def _walk(self, prefix: str) -> Iterator[tuple[str, Module]]:
+        """torch's state-dict order: a module, then each child's walk (aliases included)."""
+        yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        return destination
+                yield from module._walk(prefix + name + ".")
+
+    def _local_state(self) -> dict[str, Tensor]:
+        """This module's own parameters and persistent buffers."""
+        state = {k: v for k, v in self._parameters.items() if v is not None}
+        state.update((k, v) for k, v in self._buffers.items()
+                     if v is not None and k not in self._non_persistent_buffers_set)
+        return state
+
+    def _unexpected_keys(self, state_dict: Mapping[str, Any]) -> list[str]:
+        """Keys naming no entry, in the order torch reports them: module by module."""
+        unexpected = []
+        for prefix, module in self._walk(""):
+            local = module._local_state()
+            for key in state_dict:
+                if key.startswith(prefix):
+                    head, *rest = key[len(prefix):].split(".", 1)
+                    if head not in (module._modules if rest else local):
+                        unexpected.append(key)
+        return unexpected
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True):
         """Copies values (Tensors or array-likes) into the parameters and buffers in place.
@@ -409,7 +429,7 @@ class Module:
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        unexpected = self._unexpected_keys(state_dict)
         errors, writes = [], []
         for key, target in own.items():
             if key not in state_dict:

@@ -8,7 +8,9 @@ choices that change the state's shape (``nesterov``, ``amsgrad``, ``centered``, 
 off) select the program.
 
 Each parameter has its own optax state, as it has its own state in torch: a parameter whose
-``.grad`` is None is skipped, and its step count does not advance.
+``.grad`` is None is skipped, and its step count does not advance. The state's arrays live in
+Tensor boxes (rebound in place each step), so ``funcgrad.compile`` finds them as it finds
+parameters.
 """
 
 from __future__ import annotations
@@ -25,10 +27,55 @@ from .._tensor import Tensor
 from ..nn._modules import _typename, _zero_grad
 
 
-def _operand(value):
-    """A hyperparameter as a jit operand: a float (or tuple of them), so a new value (int,
-    float or one-element Tensor) never asks for a new program."""
-    return tuple(_operand(v) for v in value) if isinstance(value, tuple) else float(value)
+def _scalar(value) -> jax.Array:
+    """A hyperparameter's array, weakly typed as a Python float is in a jnp expression."""
+    return jnp.asarray(float(value))
+
+
+class _ParamGroup(dict):
+    """A param group (a dict, as in torch) that also keeps its operand hyperparameters in
+    Tensor boxes. The update reads the boxes and ``group['lr'] = x`` rewrites them in place,
+    so a new value reaches a program compiled by ``funcgrad.compile`` as well: that sees
+    boxes, not dict entries."""
+
+    def __init__(self, group: dict) -> None:
+        super().__init__(group)
+        self._boxes: dict = {}
+
+    def track(self, key: str) -> None:
+        """Keeps ``self[key]`` (a number or a tuple of numbers) in boxes from now on."""
+        value = self[key]
+        self._boxes[key] = (tuple(Tensor._wrap(_scalar(v)) for v in value)
+                            if isinstance(value, tuple) else Tensor._wrap(_scalar(value)))
+
+    def operand(self, key: str):
+        """The value of ``self[key]`` as the update program takes it: arrays."""
+        box = self._boxes[key]
+        return tuple(b._read() for b in box) if isinstance(box, tuple) else box._read()
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        box = self._boxes.get(key)
+        if box is not None:
+            for b, v in zip(box, value) if isinstance(box, tuple) else [(box, value)]:
+                b._write(_scalar(v))
+
+    def update(self, *args, **kwargs) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+
+def _is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
+
+
+def _box(state):
+    """An optax state with each array in a Tensor box of its own."""
+    return jax.tree.map(Tensor._wrap, state)
+
+
+def _unbox(state):
+    return jax.tree.map(Tensor._read, state, is_leaf=_is_tensor)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -89,7 +136,7 @@ class Optimizer:
 
     def _program(self, group: dict) -> tuple[Callable, object, dict]:
         return type(self)._build, self._structure(group), {
-            k: _operand(group[k]) for k in self._hyper}
+            k: group.operand(k) for k in self._hyper}
 
     def _units(self, group: dict) -> list[tuple[Tensor, ...]]:
         """The parameters that share one optax state: each alone, as torch keeps state."""
@@ -119,13 +166,16 @@ class Optimizer:
                                 + _typename(p))
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
-        param_group["params"] = params
-        for name, default in self.defaults.items():
-            param_group.setdefault(name, default)
         taken = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in taken for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
-        self.param_groups.append(param_group)
+        group = _ParamGroup({**param_group, "params": params})
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        for name in self._hyper:
+            group.track(name)
+        self.param_groups.append(group)
+        self._init_states(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Drops every parameter's ``.grad`` (or, with ``set_to_none=False``, zeroes it in
@@ -149,24 +199,39 @@ class Optimizer:
             self._step_group(group)
         return loss
 
-    def _init_state(self, group: dict, unit: tuple[Tensor, ...]):
+    def _init_states(self, group: dict, states: dict | None = None) -> None:
+        """Sets each unit's state: from ``states`` (keyed by the unit's first parameter) where
+        there, else made afresh. Unlike torch, which makes state at the first step, this runs
+        outside any trace, so ``funcgrad.compile`` meets the state as state from outside."""
         build, structure, hyper = self._program(group)
-        return build(structure, **hyper).init(tuple(p._read() for p in unit))
+        for unit in self._units(group):
+            state = (states or {}).get(unit[0])
+            if state is None:
+                state = build(structure, **hyper).init(tuple(p._read() for p in unit))
+            self._set_state(unit[0], state)
+
+    def _set_state(self, key: Tensor, state) -> None:
+        """Writes ``state``'s arrays into ``key``'s boxes in place (a compiled program holding
+        the boxes sees them), or boxes it anew when its structure is new."""
+        boxes = self.state.get(key)
+        if boxes is None or jax.tree.structure(boxes, is_leaf=_is_tensor) != jax.tree.structure(
+                state):
+            self.state[key] = _box(state)
+            return
+        for box, array in zip(jax.tree.leaves(boxes, is_leaf=_is_tensor), jax.tree.leaves(state)):
+            box._write(array)
 
     def _step_group(self, group: dict) -> None:
         units = [u for u in self._units(group) if any(p.grad is not None for p in u)]
         if not units:
             return
-        for unit in units:
-            if unit[0] not in self.state:
-                self.state[unit[0]] = self._init_state(group, unit)
         params = [tuple(p._read() for p in u) for u in units]
         grads = [tuple(jnp.zeros_like(a) if p.grad is None else p.grad._read()
                        for p, a in zip(u, arrays)) for u, arrays in zip(units, params)]
-        states = [self._state_for_step(group, self.state[u[0]]) for u in units]
+        states = [self._state_for_step(group, _unbox(self.state[u[0]])) for u in units]
         new_params, new_states = _update(*self._program(group), params, grads, states)
         for unit, arrays, state in zip(units, new_params, new_states):
-            self.state[unit[0]] = state
+            self._set_state(unit[0], state)
             for p, array in zip(unit, arrays):
                 if p.grad is not None:
                     p._write(array)
@@ -176,14 +241,15 @@ class Optimizer:
 
     def state_dict(self) -> dict:
         """``{'state': {index: optax state}, 'param_groups': [group with 'params' as
-        indices]}``, parameters numbered in group order as torch numbers them."""
+        indices]}``, parameters numbered in group order as torch numbers them. The state is a
+        snapshot of arrays (later steps do not change it)."""
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
             groups.append(packed)
-        return {"state": {index[id(p)]: s for p, s in self.state.items()},
+        return {"state": {index[id(p)]: _unbox(s) for p, s in self.state.items()},
                 "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -201,9 +267,10 @@ class Optimizer:
                              "the size of optimizer's group")
         params = {i: p for s, g in zip(saved, self.param_groups)
                   for i, p in zip(s["params"], g["params"])}
-        self.state = {params[i]: s for i, s in state_dict["state"].items()}
+        states = {params[i]: s for i, s in state_dict["state"].items()}
         for s, group in zip(saved, self.param_groups):
             group.update({k: v for k, v in s.items() if k != "params"})
+            self._init_states(group, states)
 
     def __repr__(self) -> str:
         text = type(self).__name__ + " ("
@@ -390,22 +457,24 @@ class _FromOptax(Optimizer):
         return _given, self._transform, {}
 
     def _units(self, group: dict):
-        return [tuple(group["params"])]
+        return [tuple(group["params"])] if group["params"] else []
 
     def add_param_group(self, param_group: dict) -> None:
-        # The state is made now, so that an inject_hyperparams transformation's values (its
-        # learning_rate as 'lr') are in the group from the start, for schedulers to change.
+        # An inject_hyperparams transformation's values become group entries (its
+        # learning_rate as 'lr'), for schedulers and users to change.
         super().add_param_group(param_group)
-        unit = self._units(param_group)[0]
-        state = self.state[unit[0]] = self._init_state(param_group, unit)
-        for name, value in getattr(state, "hyperparams", {}).items():
-            param_group.setdefault(_group_key(name), float(value))
+        group = self.param_groups[-1]
+        for unit in self._units(group):
+            state = _unbox(self.state[unit[0]])
+            for name, value in getattr(state, "hyperparams", {}).items():
+                group.setdefault(_group_key(name), float(value))
+                group.track(_group_key(name))
 
     def _state_for_step(self, group: dict, state):
-        if not isinstance(state, optax.InjectHyperparamsState):
+        if not hasattr(state, "hyperparams"):
             return state
         return state._replace(hyperparams={
-            name: jnp.asarray(group[_group_key(name)], jnp.result_type(value))
+            name: group.operand(_group_key(name)).astype(jnp.result_type(value))
             for name, value in state.hyperparams.items()})
 
 

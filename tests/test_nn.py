@@ -1,0 +1,372 @@
+"""funcgrad.nn against torch.nn: the same weights give the same outputs and gradients; names,
+state dicts, errors and printing are torch's; modules are JAX pytrees."""
+
+import jax
+import numpy as np
+import pytest
+
+import funcgrad
+from funcgrad import nn
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _np(t) -> np.ndarray:
+    return np.asarray(t.detach())
+
+
+def _close(ours, theirs, rtol=1e-5, atol=1e-6) -> None:
+    np.testing.assert_allclose(_np(ours), _np(theirs), rtol=rtol, atol=atol)
+
+
+def _twin(torch_module, module):
+    """``module`` holding ``torch_module``'s weights (loaded from its state dict)."""
+    module.load_state_dict(torch_module.state_dict())
+    return module
+
+
+def _compare(torch, torch_module, module, *inputs) -> None:
+    """Forward values, and gradients of float inputs and of every parameter, for a random
+    output cotangent."""
+    theirs = [torch.tensor(x, requires_grad=x.dtype.kind == "f") for x in inputs]
+    ours = [funcgrad.tensor(x, requires_grad=x.dtype.kind == "f") for x in inputs]
+    t_out, out = torch_module(*theirs), module(*ours)
+    _close(out, t_out)
+    cotangent = np.random.default_rng(1).standard_normal(tuple(t_out.shape)).astype(np.float32)
+    t_out.backward(torch.tensor(cotangent))
+    out.backward(funcgrad.tensor(cotangent))
+    for x, t_x in zip(ours, theirs):
+        if t_x.requires_grad:
+            _close(x.grad, t_x.grad)
+    named = list(module.named_parameters())
+    assert [n for n, _ in named] == [n for n, _ in torch_module.named_parameters()]
+    for (_, p), t_p in zip(named, torch_module.parameters()):
+        _close(p.grad, t_p.grad)
+
+
+def _randn(*shape, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch(torch, bias):
+    torch.manual_seed(0)
+    t_layer = torch.nn.Linear(4, 3, bias=bias)
+    _compare(torch, t_layer, _twin(t_layer, nn.Linear(4, 3, bias=bias)), _randn(5, 4))
+
+
+def test_mlp_matches_torch(torch):
+    torch.manual_seed(0)
+
+    def mlp(lib):
+        return lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.ReLU(), lib.nn.Linear(8, 8),
+                                 lib.nn.Tanh(), lib.nn.Linear(8, 1), lib.nn.Sigmoid())
+
+    t_mlp = mlp(torch)
+    _compare(torch, t_mlp, _twin(t_mlp, mlp(funcgrad)), _randn(6, 4))
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_matches_torch(torch, affine):
+    t_norm = torch.nn.LayerNorm((3, 4), elementwise_affine=affine)
+    if affine:
+        with torch.no_grad():
+            t_norm.weight.normal_()
+            t_norm.bias.normal_()
+    _compare(torch, t_norm, _twin(t_norm, nn.LayerNorm((3, 4), elementwise_affine=affine)),
+             _randn(2, 3, 4))
+
+
+def test_embedding_matches_torch_and_cuts_padding_gradient(torch):
+    torch.manual_seed(0)
+    t_emb = torch.nn.Embedding(6, 3, padding_idx=2)
+    emb = _twin(t_emb, nn.Embedding(6, 3, padding_idx=2))
+    _compare(torch, t_emb, emb, np.array([[0, 2, 5], [2, 1, 1]]))
+    assert not np.any(_np(emb.weight.grad)[2])
+    assert not np.any(_np(nn.Embedding(6, 3, padding_idx=-4).weight)[2])
+
+
+def _losses(lib, weight, pos_weight):
+    return {
+        "mse": lib.nn.MSELoss(),
+        "mse_sum": lib.nn.MSELoss(reduction="sum"),
+        "mse_none": lib.nn.MSELoss(reduction="none"),
+        "bce": lib.nn.BCELoss(weight=lib.tensor(weight)),
+        "bce_logits": lib.nn.BCEWithLogitsLoss(pos_weight=lib.tensor(pos_weight)),
+        "bce_logits_sum": lib.nn.BCEWithLogitsLoss(reduction="sum"),
+        "ce": lib.nn.CrossEntropyLoss(),
+        "ce_weighted": lib.nn.CrossEntropyLoss(weight=lib.tensor(weight), ignore_index=1,
+                                               label_smoothing=0.1),
+    }
+
+
+@pytest.mark.parametrize("name", list(_losses(funcgrad, [1.0], [1.0])))
+def test_loss_modules_match_torch(torch, name):
+    weight = np.array([0.5, 1.0, 2.0, 1.5], np.float32)
+    pos_weight = np.array([2.0, 0.5, 1.0, 3.0], np.float32)
+    t_loss = _losses(torch, weight, pos_weight)[name]
+    loss = _losses(funcgrad, weight, pos_weight)[name]
+    x = _randn(5, 4)
+    if name.startswith("ce"):
+        target = np.array([0, 3, 1, 2, 1])
+    elif name == "bce":
+        x, target = 1 / (1 + np.exp(-x)), np.random.default_rng(2).random((5, 4), np.float32)
+    else:
+        target = np.random.default_rng(2).random((5, 4), np.float32)
+    _compare(torch, t_loss, loss, x, target)
+    assert repr(loss) == repr(t_loss)
+
+
+def test_parameter_is_a_leaf_that_requires_grad_and_prints_as_torch(torch):
+    p = nn.Parameter(funcgrad.tensor([1.0, 2.0]))
+    assert p.requires_grad and p.is_leaf and isinstance(p, funcgrad.Tensor)
+    assert repr(p) == repr(torch.nn.Parameter(torch.tensor([1.0, 2.0])))
+    assert not nn.Parameter(funcgrad.zeros(2), requires_grad=False).requires_grad
+    with pytest.raises(RuntimeError, match="floating point"):
+        nn.Parameter(funcgrad.tensor([1, 2]))
+
+
+def _net(lib):
+    """One network definition, written once and built with torch or funcgrad."""
+
+    class Block(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = lib.nn.Linear(3, 3)
+            self.register_buffer("steps", lib.ones(1))
+            self.register_buffer("cache", lib.zeros(2), persistent=False)
+
+        def forward(self, x):
+            return self.fc(x) * self.steps
+
+    class Net(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+            self.again = self.block
+            self.head = lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Tanh(), lib.nn.Dropout(0.2))
+            self.scale = lib.nn.Parameter(lib.ones(2))
+            self.norm = lib.nn.LayerNorm(2)
+
+        def forward(self, x):
+            return self.norm(self.head(self.again(self.block(x))) * self.scale)
+
+    return Net()
+
+
+def test_registration_names_and_printing_match_torch(torch):
+    t_net, net = _net(torch), _net(funcgrad)
+    assert [n for n, _ in net.named_parameters()] == [n for n, _ in t_net.named_parameters()]
+    assert [n for n, _ in net.named_buffers()] == [n for n, _ in t_net.named_buffers()]
+    assert [n for n, _ in net.named_modules()] == [n for n, _ in t_net.named_modules()]
+    assert [n for n, _ in net.named_children()] == [n for n, _ in t_net.named_children()]
+    assert list(net.state_dict()) == list(t_net.state_dict())
+    assert [n for n, _ in net.named_parameters(recurse=False)] == ["scale"]
+    visited, t_visited = [], []
+    net.apply(lambda m: visited.append(type(m).__name__))
+    t_net.apply(lambda m: t_visited.append(type(m).__name__))
+    assert visited == t_visited
+    assert repr(net) == repr(t_net)
+
+
+def test_custom_network_matches_torch(torch):
+    torch.manual_seed(0)
+    t_net = _net(torch).eval()
+    net = _twin(t_net, _net(funcgrad)).eval()
+    _compare(torch, t_net, net, _randn(4, 3))
+
+
+def test_state_dict_round_trip_writes_in_place():
+    funcgrad.manual_seed(0)
+    source = _net(funcgrad)
+    funcgrad.manual_seed(1)
+    target = _net(funcgrad)
+    weight = target.block.fc.weight
+    assert target.load_state_dict(source.state_dict()) == ([], [])
+    assert target.block.fc.weight is weight
+    for (name, a), (_, b) in zip(source.state_dict().items(), target.state_dict().items()):
+        np.testing.assert_array_equal(_np(a), _np(b), err_msg=name)
+    assert "cache" not in str(list(target.state_dict()))
+
+
+@pytest.mark.parametrize("change", ["missing", "unexpected", "shape", "all"])
+def test_load_state_dict_errors_match_torch(torch, change):
+    t_net, net = _net(torch), _net(funcgrad)
+    state = {k: _np(v) for k, v in t_net.state_dict().items()}
+    if change in ("missing", "all"):
+        del state["head.0.bias"], state["scale"]
+    if change in ("unexpected", "all"):
+        state["block.fc.extra"] = np.zeros(1, np.float32)
+        state["other"] = np.zeros(1, np.float32)
+    if change in ("shape", "all"):
+        state["block.fc.weight"] = np.zeros((3, 4), np.float32)
+    before = {k: _np(v) for k, v in net.state_dict().items()}
+    with pytest.raises(RuntimeError) as theirs:
+        t_net.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    with pytest.raises(RuntimeError) as ours:
+        net.load_state_dict(state)
+    assert str(ours.value) == str(theirs.value).replace("torch.Size", "funcgrad.Size")
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(_np(v), before[k])
+    if change in ("missing", "unexpected"):
+        t_keys = t_net.load_state_dict({k: torch.tensor(v) for k, v in state.items()},
+                                       strict=False)
+        assert net.load_state_dict(state, strict=False) == tuple(t_keys)
+
+
+def test_assignment_rules_and_errors_match_torch(torch):
+    def error(lib, action):
+        with pytest.raises((TypeError, KeyError, AttributeError)) as info:
+            action(lib)
+        return type(info.value), str(info.value).replace("torch", "funcgrad")
+
+    class Early(funcgrad.nn.Module):
+        def __init__(self):
+            self.w = funcgrad.nn.Parameter(funcgrad.ones(1))
+
+    class TorchEarly(torch.nn.Module):
+        def __init__(self):
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+    assert error(funcgrad, lambda lib: Early()) == error(torch, lambda lib: TorchEarly())
+    actions = [
+        lambda lib: setattr(lib.nn.Linear(2, 2), "weight", lib.zeros(2, 2)),
+        lambda lib: setattr(lib.nn.Sequential(lib.nn.Tanh()), "0", 3),
+        lambda lib: lib.nn.Linear(2, 2).register_buffer("weight", lib.zeros(1)),
+        lambda lib: lib.nn.Linear(2, 2).register_buffer("a.b", lib.zeros(1)),
+        lambda lib: lib.nn.Linear(2, 2).add_module("x", 3),
+        lambda lib: lib.nn.Linear(2, 2).add_module("a.b", lib.nn.Tanh()),
+        lambda lib: lib.nn.Linear(2, 2).register_parameter("", None),
+    ]
+    for action in actions:
+        assert error(funcgrad, action) == error(torch, action)
+    layer = nn.Linear(2, 2)
+    layer.bias = None
+    assert [n for n, _ in layer.named_parameters()] == ["weight"]
+    layer.extra = nn.Tanh()
+    del layer.extra
+    assert list(layer.children()) == []
+    with pytest.raises(AttributeError, match="'Linear' object has no attribute 'extra'"):
+        layer.extra  # noqa: B018
+
+
+def test_train_and_eval_reach_every_module():
+    net = _net(funcgrad)
+    assert net.eval() is net
+    assert not any(m.training for m in net.modules())
+    net.train()
+    assert all(m.training for m in net.modules())
+    with pytest.raises(ValueError, match="training mode is expected to be boolean"):
+        net.train("yes")
+
+
+def test_dropout_is_seeded_scaled_and_identity_in_eval(torch):
+    drop = nn.Dropout(0.3)
+    x = funcgrad.ones(20000, requires_grad=True)
+    funcgrad.manual_seed(7)
+    first = drop(x)
+    funcgrad.manual_seed(7)
+    again = drop(x)
+    np.testing.assert_array_equal(_np(first), _np(again))
+    assert np.any(_np(drop(x)) != _np(first))
+    values = _np(first)
+    np.testing.assert_allclose(np.unique(values), [0.0, 1 / 0.7], rtol=1e-6)
+    assert abs(np.mean(values == 0) - 0.3) < 0.02
+    first.sum().backward()
+    np.testing.assert_array_equal(_np(x.grad), values)
+    assert drop.eval()(x) is x
+    assert nn.Dropout(0.0)(x) is x
+    assert not np.any(_np(nn.Dropout(1.0)(x)))
+    with pytest.raises(ValueError) as ours:
+        nn.Dropout(1.5)
+    with pytest.raises(ValueError) as theirs:
+        torch.nn.Dropout(1.5)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_modules_are_pytrees():
+    funcgrad.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    leaves = jax.tree_util.tree_leaves(mlp)
+    assert [leaf.shape for leaf in leaves] == [tuple(p.shape) for p in mlp.parameters()]
+    paths = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(mlp)]
+    assert paths[0].startswith(".0.weight")
+
+    doubled = jax.tree_util.tree_map(lambda a: 2 * a, mlp)
+    assert type(doubled) is nn.Sequential and isinstance(doubled[0].weight, nn.Parameter)
+    np.testing.assert_allclose(_np(doubled[2].bias), 2 * _np(mlp[2].bias))
+    assert repr(doubled) == repr(mlp)
+
+    x = funcgrad.randn(5, 3)
+    forward = jax.jit(lambda model, x: model(x))
+    np.testing.assert_allclose(_np(forward(mlp, x)), _np(mlp(x)), rtol=1e-6)
+
+    def loss(model):
+        return (model(x) ** 2).mean()
+
+    grads = funcgrad.grad(loss)(mlp)
+    loss(mlp).backward()
+    for g, p in zip(jax.tree_util.tree_leaves(grads), mlp.parameters()):
+        np.testing.assert_allclose(np.asarray(g), _np(p.grad), rtol=1e-5, atol=1e-7)
+
+
+def test_zero_grad_drops_or_zeroes_in_place():
+    layer = nn.Linear(2, 1)
+    layer(funcgrad.ones(1, 2)).sum().backward()
+    grad = layer.weight.grad
+    layer.zero_grad(set_to_none=False)
+    assert layer.weight.grad is grad
+    assert not np.any(_np(grad))
+    layer.zero_grad()
+    assert layer.weight.grad is None and layer.bias.grad is None
+
+
+def test_to_casts_floating_tensors_in_place():
+    layer = nn.Linear(2, 2)
+    layer.register_buffer("count", funcgrad.tensor([3]))
+    weight = layer.weight
+    assert layer.to(funcgrad.float16) is layer
+    assert layer.weight is weight and weight.dtype == funcgrad.float16
+    assert layer.count.dtype == funcgrad.tensor([3]).dtype
+    assert layer(funcgrad.ones(1, 2, dtype=funcgrad.float16)).dtype == funcgrad.float16
+
+
+def test_linear_init_is_torchs_uniform_and_seeded():
+    funcgrad.manual_seed(3)
+    first = nn.Linear(64, 256)
+    funcgrad.manual_seed(3)
+    again = nn.Linear(64, 256)
+    np.testing.assert_array_equal(_np(first.weight), _np(again.weight))
+    bound = 1 / np.sqrt(64)
+    for p in (_np(first.weight), _np(first.bias)):
+        assert np.all(np.abs(p) <= bound)
+    assert abs(_np(first.weight).std() - bound / np.sqrt(3)) < 0.05 * bound
+    assert _np(first.weight).max() > 0.99 * bound and _np(first.weight).min() < -0.99 * bound
+
+
+def test_sequential_indexing(torch):
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Tanh())
+    assert len(seq) == 3 and seq[-1] is list(seq)[2]
+    assert isinstance(seq[1:], nn.Sequential) and list(seq[1:]) == list(seq)[1:]
+    assert [n for n, _ in seq[1:].named_children()] == ["1", "2"]
+    with pytest.raises(IndexError) as ours:
+        seq[3]
+    with pytest.raises(IndexError) as theirs:
+        torch.nn.Sequential(torch.nn.ReLU(), torch.nn.ReLU(), torch.nn.ReLU())[3]
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_functional_errors_match_torch(torch):
+    cases = [
+        (lambda lib: lib.nn.functional.layer_norm(lib.ones(2, 3), (4,)), RuntimeError),
+        (lambda lib: lib.nn.functional.embedding(lib.tensor([5]), lib.ones(3, 2)), IndexError),
+    ]
+    for call, kind in cases:
+        with pytest.raises(kind) as ours:
+            call(funcgrad)
+        with pytest.raises(kind) as theirs:
+            call(torch)
+        assert str(ours.value) == str(theirs.value)

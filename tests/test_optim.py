@@ -1,0 +1,356 @@
+"""funcgrad.optim against torch.optim: the same model, data and hyperparameters give the same
+parameters after every step; groups, skipped parameters, state dicts and schedulers behave as
+torch's; changing the learning rate never recompiles the update."""
+
+import numpy as np
+import optax
+import pytest
+
+import funcgrad
+import funcgrad.nn.functional as F
+from funcgrad import optim
+from funcgrad.optim import lr_scheduler
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _np(t) -> np.ndarray:
+    return np.asarray(t.detach())
+
+
+def _mlp(lib):
+    return lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.Tanh(), lib.nn.Linear(8, 2))
+
+
+class _Problem:
+    """A small regression MLP, built in torch and in funcgrad with the same weights."""
+
+    def __init__(self, torch) -> None:
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal((16, 4)).astype(np.float32)
+        self.y = rng.standard_normal((16, 2)).astype(np.float32)
+        torch.manual_seed(0)
+        self.torch, self.t_model, self.model = torch, _mlp(torch), _mlp(funcgrad)
+        self.model.load_state_dict(self.t_model.state_dict())
+
+    def backward(self) -> None:
+        torch = self.torch
+        torch.nn.functional.mse_loss(self.t_model(torch.tensor(self.x)),
+                                     torch.tensor(self.y)).backward()
+        F.mse_loss(self.model(funcgrad.tensor(self.x)), funcgrad.tensor(self.y)).backward()
+
+    def step(self, t_opt, opt) -> None:
+        t_opt.zero_grad()
+        opt.zero_grad()
+        self.backward()
+        t_opt.step()
+        opt.step()
+
+    def assert_close(self, rtol=2e-5, atol=2e-6) -> None:
+        for (name, p), t_p in zip(self.model.named_parameters(), self.t_model.parameters()):
+            np.testing.assert_allclose(_np(p), _np(t_p), rtol=rtol, atol=atol, err_msg=name)
+
+
+CONFIGS = [  # one per program structure; the other hyperparameters are operands
+    ("SGD", dict(lr=0.1, weight_decay=0.05)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.1, momentum=0.8, dampening=0.3, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05, amsgrad=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.02, weight_decay=0.1, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01, weight_decay=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+    ("RMSprop", dict(lr=0.005, alpha=0.9, momentum=0.5, centered=True)),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CONFIGS,
+                         ids=[f"{n}-{'-'.join(kw)}" for n, kw in CONFIGS])
+def test_optimizer_matches_torch_step_for_step(torch, name, kwargs):
+    problem = _Problem(torch)
+    t_opt = getattr(torch.optim, name)(problem.t_model.parameters(), **kwargs)
+    opt = getattr(optim, name)(problem.model.parameters(), **kwargs)
+    # RMSprop divides by the root of a small running mean, which magnifies the float32
+    # rounding differences between the two engines' gradients.
+    tolerance = dict(rtol=1e-4, atol=1e-5) if name == "RMSprop" else {}
+    for _ in range(25):
+        problem.step(t_opt, opt)
+        problem.assert_close(**tolerance)
+
+
+def test_param_groups_with_their_own_hyperparameters_match_torch(torch):
+    problem = _Problem(torch)
+
+    def groups(model):
+        return [{"params": model[0].parameters(), "lr": 0.05, "momentum": 0.5},
+                {"params": model[2].parameters()}]
+
+    t_opt = torch.optim.SGD(groups(problem.t_model), lr=0.1, momentum=0.9, nesterov=True)
+    opt = optim.SGD(groups(problem.model), lr=0.1, momentum=0.9, nesterov=True)
+    assert [sorted(g) for g in opt.param_groups] == [
+        sorted(k for k in g if k in {"params", *opt.defaults}) for g in t_opt.param_groups]
+    for i in range(30):
+        if i == 10:
+            for group in (*opt.param_groups, *t_opt.param_groups):
+                group["lr"] *= 0.5
+        problem.step(t_opt, opt)
+    problem.assert_close()
+
+
+def test_add_param_group_matches_torch(torch):
+    problem = _Problem(torch)
+    t_opt = torch.optim.Adam(problem.t_model[0].parameters(), lr=0.01)
+    opt = optim.Adam(problem.model[0].parameters(), lr=0.01)
+    for i in range(20):
+        if i == 5:
+            t_opt.add_param_group({"params": problem.t_model[2].parameters(), "lr": 0.03})
+            opt.add_param_group({"params": problem.model[2].parameters(), "lr": 0.03})
+        problem.step(t_opt, opt)
+        problem.assert_close()
+    with pytest.raises(ValueError, match="some parameters appear in more than one"):
+        opt.add_param_group({"params": [problem.model[0].weight]})
+
+
+def test_parameters_without_grad_are_skipped_with_their_own_step_count(torch):
+    start = np.array([1.0, -2.0, 0.5], np.float32)
+    t_params = [torch.tensor(start * (i + 1), requires_grad=True) for i in range(3)]
+    params = [funcgrad.tensor(start * (i + 1), requires_grad=True) for i in range(3)]
+    t_opt = torch.optim.Adam(t_params, lr=0.1)
+    opt = optim.Adam(params, lr=0.1)
+    for step in range(12):
+        used = 2 if step < 4 else 3  # the last parameter joins late: its bias correction
+        for ps, o in ((t_params, t_opt), (params, opt)):  # restarts at step 1, as in torch
+            o.zero_grad()
+            sum((p ** 2 * (i + 1)).sum() for i, p in enumerate(ps[:used])).backward()
+            o.step()
+        for p, t_p in zip(params, t_params):
+            np.testing.assert_allclose(_np(p), _np(t_p), rtol=1e-5, atol=1e-6)
+    assert len(opt.state) == 3
+
+
+def test_zero_grad_drops_or_zeroes_in_place():
+    w = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    (w ** 2).sum().backward()
+    grad = w.grad
+    opt.zero_grad(set_to_none=False)
+    assert w.grad is grad and not np.any(_np(grad))
+    opt.zero_grad()
+    assert w.grad is None
+    opt.step()
+    np.testing.assert_array_equal(_np(w), [1.0, 2.0])
+
+
+def test_step_returns_the_closures_loss():
+    w = funcgrad.tensor([3.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 9.0
+    assert w.item() == 1.5
+
+
+def _train(problem, opt, steps) -> None:
+    for _ in range(steps):
+        opt.zero_grad()
+        F.mse_loss(problem.model(funcgrad.tensor(problem.x)),
+                   funcgrad.tensor(problem.y)).backward()
+        opt.step()
+
+
+def test_state_dict_resumes_training_exactly(torch):
+    whole = _Problem(torch)
+    _train(whole, optim.Adam(whole.model.parameters(), lr=0.05, amsgrad=True), 10)
+
+    first = _Problem(torch)
+    first_opt = optim.Adam(first.model.parameters(), lr=0.05, amsgrad=True)
+    _train(first, first_opt, 5)
+    saved = first_opt.state_dict()
+    assert list(saved["state"]) == [0, 1, 2, 3]
+    assert saved["param_groups"][0]["params"] == [0, 1, 2, 3]
+    second = _Problem(torch)
+    second.model.load_state_dict(first.model.state_dict())
+    _train(first, first_opt, 1)  # the saved optimizer state is a snapshot: this leaves it be
+
+    second_opt = optim.Adam(second.model.parameters(), lr=1.0)
+    second_opt.load_state_dict(saved)
+    assert second_opt.param_groups[0]["lr"] == 0.05 and second_opt.param_groups[0]["amsgrad"]
+    _train(second, second_opt, 5)
+    for a, b in zip(second.model.parameters(), whole.model.parameters()):
+        np.testing.assert_array_equal(_np(a), _np(b))
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        second_opt.load_state_dict({"state": {}, "param_groups": []})
+
+
+def test_invalid_arguments_raise_torchs_errors(torch):
+    cases = [("SGD", dict(lr=-1.0)), ("SGD", dict(lr=0.1, momentum=-0.5)),
+             ("SGD", dict(lr=0.1, nesterov=True)), ("SGD", dict(lr=0.1, weight_decay=-1)),
+             ("Adam", dict(betas=(1.0, 0.9))), ("Adam", dict(betas=(0.9, -0.1))),
+             ("Adam", dict(eps=-1.0)), ("AdamW", dict(weight_decay=-0.1)),
+             ("RMSprop", dict(alpha=-0.5)), ("RMSprop", dict(momentum=-1.0))]
+    for name, kwargs in cases:
+        with pytest.raises(ValueError) as ours:
+            getattr(optim, name)([funcgrad.zeros(1, requires_grad=True)], **kwargs)
+        with pytest.raises(ValueError) as theirs:
+            getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], **kwargs)
+        assert str(ours.value) == str(theirs.value)
+    for lib, opt in ((funcgrad, optim), (torch, torch.optim)):
+        with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
+            opt.SGD([], lr=0.1)
+        with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+            opt.SGD([lib.ones(1, requires_grad=True) * 2], lr=0.1)
+        with pytest.raises(TypeError, match="ordered collections"):
+            opt.SGD([lib.ones(1, requires_grad=True)]).add_param_group(
+                {"params": {lib.ones(1, requires_grad=True)}})
+
+
+def _lrs(torch, make, steps):
+    """The lr sequences of funcgrad's and torch's scheduler on two groups."""
+    out = []
+    for lib, opt_lib, sched_lib in ((funcgrad, optim, lr_scheduler),
+                                    (torch, torch.optim, torch.optim.lr_scheduler)):
+        opt = opt_lib.SGD([{"params": [lib.zeros(1, requires_grad=True)], "lr": 0.3},
+                           {"params": [lib.zeros(1, requires_grad=True)]}], lr=0.1)
+        sched = make(sched_lib, opt)
+        seq = [sched.get_last_lr()]
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            seq.append(sched.get_last_lr())
+        out.append(seq + [[g["lr"] for g in opt.param_groups]])
+    return out
+
+
+def test_step_lr_matches_torch(torch):
+    ours, theirs = _lrs(torch, lambda lib, opt: lib.StepLR(opt, step_size=3, gamma=0.5), 20)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("eta_min", [0.0, 0.01])
+def test_cosine_annealing_lr_matches_torch(torch, eta_min):
+    ours, theirs = _lrs(torch, lambda lib, opt: lib.CosineAnnealingLR(opt, 7, eta_min), 30)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_scheduler_state_dict_round_trip():
+    opt = optim.SGD([funcgrad.zeros(1, requires_grad=True)], lr=1.0)
+    sched = lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+    assert "optimizer" not in state and state["last_epoch"] == 3
+    other = lr_scheduler.StepLR(opt, step_size=5)
+    other.load_state_dict(state)
+    opt.step()
+    other.step()
+    assert other.get_last_lr() == [0.25]
+
+
+def test_changing_lr_does_not_recompile_the_update(torch, monkeypatch):
+    builds = []
+    build = optim.Adam._build
+
+    def counted(*args, **kwargs):
+        builds.append(1)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(optim.Adam, "_build", staticmethod(counted))
+    problem = _Problem(torch)
+    t_opt = torch.optim.Adam(problem.t_model.parameters(), lr=0.05)
+    opt = optim.Adam(problem.model.parameters(), lr=0.05)
+    t_sched = torch.optim.lr_scheduler.CosineAnnealingLR(t_opt, T_max=10)
+    sched = lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+    problem.step(t_opt, opt)
+    after_first = len(builds)  # the state's init (per parameter) and one trace
+    for i in range(15):
+        t_sched.step()
+        sched.step()
+        if i == 7:
+            opt.param_groups[0]["lr"] = t_opt.param_groups[0]["lr"] = 3e-3
+        problem.step(t_opt, opt)
+        problem.assert_close()
+    assert len(builds) == after_first
+
+
+def test_from_optax_matches_torch(torch):
+    problem = _Problem(torch)
+    t_opt = torch.optim.SGD(problem.t_model.parameters(), lr=0.1, momentum=0.9)
+    opt = optim.from_optax(optax.sgd(0.1, momentum=0.9), problem.model.parameters())
+    for _ in range(20):
+        problem.step(t_opt, opt)
+        problem.assert_close()
+
+
+def test_from_optax_takes_a_group_as_one_pytree(torch):
+    problem = _Problem(torch)
+    t_params = list(problem.t_model.parameters())
+    t_opt = torch.optim.SGD(t_params, lr=0.1)
+    opt = optim.from_optax(optax.chain(optax.clip_by_global_norm(0.1), optax.sgd(0.1)),
+                           problem.model.parameters())
+    for _ in range(10):
+        t_opt.zero_grad()
+        opt.zero_grad()
+        problem.backward()
+        torch.nn.utils.clip_grad_norm_(t_params, 0.1)
+        t_opt.step()
+        opt.step()
+        problem.assert_close(rtol=1e-4, atol=1e-5)
+
+
+def test_from_optax_injected_hyperparameters_follow_a_scheduler(torch):
+    traces = []
+    adam = optax.inject_hyperparams(optax.adam)(learning_rate=0.05)
+
+    def update(updates, state, params=None):
+        traces.append(1)
+        return adam.update(updates, state, params)
+
+    problem = _Problem(torch)
+    opt = optim.from_optax(optax.GradientTransformation(adam.init, update),
+                           problem.model.parameters())
+    t_opt = torch.optim.Adam(problem.t_model.parameters(), lr=0.05)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+    t_sched = torch.optim.lr_scheduler.StepLR(t_opt, step_size=3, gamma=0.5)
+    sched = lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+    for _ in range(12):
+        problem.step(t_opt, opt)
+        problem.assert_close()
+        t_sched.step()
+        sched.step()
+    assert len(traces) == 1
+
+
+def test_compiled_step_follows_lr_changes_as_eager_does():
+    # The hyperparameters live in Tensor boxes, so funcgrad.compile takes a new lr as an
+    # operand of the program it compiled once, rather than keeping the traced value.
+    x, y = funcgrad.randn(16, 4), funcgrad.randn(16, 2)
+    runs = []
+    for compiled in (False, True):
+        funcgrad.manual_seed(0)
+        model = _mlp(funcgrad)
+        opt = optim.Adam(model.parameters(), lr=0.05, amsgrad=True)
+        sched = lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+
+        def step(model=model, opt=opt):
+            opt.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            opt.step()
+
+        step = funcgrad.compile(step) if compiled else step
+        for _ in range(8):
+            step()
+            sched.step()
+        runs.append([_np(p) for p in model.parameters()])
+    for eager, compiled in zip(*runs):
+        np.testing.assert_allclose(compiled, eager, rtol=1e-5, atol=1e-6)
