@@ -43,29 +43,27 @@ class _State:
 
     storages: list[_Storage] = dataclasses.field(default_factory=list)
     leaves: list[Tensor] = dataclasses.field(default_factory=list)
+    generation: int = 0  # bumped whenever storages or leaves are added
 
-    def now(self) -> _State:
-        """This state with the leaves' current gradients' storages appended."""
+    def now(self) -> tuple[_State, tuple]:
+        """This state with the leaves' current gradients' storages appended, and the key of
+        what a program is specific to: which storages and leaves (the generation), and which
+        leaves have a gradient (by presence, not identity: a step may put a new one there
+        every time)."""
         known = {id(s) for s in self.storages}
-        grads = [t._grad._storage for t in self.leaves
-                 if t._grad is not None and id(t._grad._storage) not in known]
-        return _State(self.storages + grads, list(self.leaves))
-
-    def key(self) -> tuple:
-        """What a program is specific to: which storages and leaves, and which leaves have a
-        gradient (by presence, not identity: a step may put a new one there every time)."""
-        known = {id(s) for s in self.storages}
-        grads = tuple(t._grad is not None and id(t._grad._storage) not in known
-                      for t in self.leaves)
-        return tuple(map(id, self.storages)), tuple(map(id, self.leaves)), grads
+        grads = [None if t._grad is None or id(t._grad._storage) in known else t._grad._storage
+                 for t in self.leaves]
+        state = _State(self.storages + [g for g in grads if g is not None], list(self.leaves))
+        return state, (self.generation, tuple(g is not None for g in grads))
 
     def copy(self) -> _State:
-        return _State(list(self.storages), list(self.leaves))
+        return _State(list(self.storages), list(self.leaves), self.generation)
 
     def extend(self, storages: list[_Storage], leaves: list[Tensor]) -> None:
         self.leaves.extend(leaves)
         grads = {id(t._grad._storage) for t in self.leaves if t._grad is not None}
         self.storages.extend(s for s in storages if id(s) not in grads)
+        self.generation += 1
 
 
 class _Observer:
@@ -117,8 +115,11 @@ class _Trace:
 def _split_args(args: tuple, kwargs: dict):
     """Tensors, arrays and floats are operands; everything else (modules, optimizers, flags)
     is static and passed through by identity."""
-    leaves, tree = jax.tree_util.tree_flatten((args, kwargs),
-                                              is_leaf=lambda x: not _is_container(x))
+    if not kwargs and not any(map(_is_container, args)):
+        leaves, tree = args, len(args)  # the common case, without a pytree walk
+    else:
+        leaves, tree = jax.tree_util.tree_flatten((args, kwargs),
+                                                  is_leaf=lambda x: not _is_container(x))
     dynamic = tuple(isinstance(x, (Tensor, jax.Array, np.ndarray, float)) for x in leaves)
     operands = tuple(x._read() if isinstance(x, Tensor) else x
                      for x, d in zip(leaves, dynamic) if d)
@@ -129,6 +130,13 @@ def _split_args(args: tuple, kwargs: dict):
 
 def _is_container(x) -> bool:
     return type(x) in (tuple, list, dict)
+
+
+def _aval(x):
+    """What a program is specific to about an operand: shape, dtype and weak type."""
+    if hasattr(x, "shape"):
+        return x.shape, x.dtype, getattr(x, "weak_type", False)
+    return type(x)
 
 
 class _Static:
@@ -169,6 +177,8 @@ def _join_args(operands, layout) -> tuple[tuple, dict]:
             leaves.append(Tensor._wrap(x) if next(kind) else x)
         else:
             leaves.append(next(stat).value)
+    if isinstance(tree, int):
+        return tuple(leaves), {}
     return jax.tree_util.tree_unflatten(tree, leaves)
 
 
@@ -182,7 +192,7 @@ class _Pure:
         self.learned = _Trace()
 
     def __call__(self, state_arrays, operands):
-        state = self.state.now()
+        state, _ = self.state.now()
         storages, leaves = state.storages, state.leaves
         before = [s.array for s in storages]
         grads_before = [t._grad for t in leaves]
@@ -255,9 +265,8 @@ class CompiledFunction:
 
     def _run(self, operands, arg_layout):
         while True:
-            state = self._state.now()
-            avals = tuple((np.shape(o), jax.dtypes.result_type(o)) for o in operands)
-            key = (self._state.key(), arg_layout, avals)
+            state, state_key = self._state.now()
+            key = (state_key, arg_layout, tuple(map(_aval, operands)))
             entry = self._programs.get(key)
             pure, program = entry or self._new_program(arg_layout)
             state_arrays = tuple(s.array for s in state.storages)
@@ -313,17 +322,17 @@ class CompiledFunction:
 def _why(previous, key) -> str:
     if previous is None:
         return "first call"
-    (p_state, p_layout, p_avals), (state, layout, avals) = previous, key
+    ((p_generation, p_grads), p_layout, p_avals) = previous
+    ((generation, grads), layout, avals) = key
     if p_avals != avals:
         changed = [f"argument {i}: {a} -> {b}" for i, (a, b) in enumerate(zip(p_avals, avals))
                    if a != b] or [f"{len(p_avals)} -> {len(avals)} operands"]
         return "argument shapes/dtypes changed (" + "; ".join(changed) + ")"
     if p_layout != layout:
         return "a static argument changed"
-    added = len(set(state[0]) - set(p_state[0]))
-    removed = len(set(p_state[0]) - set(state[0]))
-    return (f"the set of touched tensors (or of their .grad) changed ({added} added, "
-            f"{removed} removed)")
+    if p_generation != generation:
+        return "the set of touched tensors changed (the step reached tensors it had not before)"
+    return "which tensors have a .grad changed (e.g. the first backward made them)"
 
 
 def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | None = None):
@@ -395,11 +404,11 @@ class Functionalized:
 
     def state(self) -> tuple:
         """The current arrays of the state, in the order the pure function takes them."""
-        return tuple(s.array for s in self._state.now().storages)
+        return tuple(s.array for s in self._state.now()[0].storages)
 
     def load_state(self, state: tuple) -> None:
         """Writes arrays (e.g. from ``jax.lax.scan``) back into the Tensors they came from."""
-        for s, a in zip(self._state.now().storages, state):
+        for s, a in zip(self._state.now()[0].storages, state):
             s.array = a
             s.version += 1
 
