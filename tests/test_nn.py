@@ -313,6 +313,21 @@ def test_modules_are_pytrees():
         np.testing.assert_allclose(np.asarray(g), _np(p.grad), rtol=1e-5, atol=1e-7)
 
 
+def test_plain_tensor_attributes_are_static_per_module():
+    class Shift(nn.Module):
+        def __init__(self, offset):
+            super().__init__()
+            self.offset = funcgrad.tensor(offset)  # not registered: static, baked into a trace
+
+        def forward(self, x):
+            return x + self.offset
+
+    shift = jax.jit(lambda module, x: module(x))
+    x = funcgrad.zeros(2)
+    np.testing.assert_array_equal(_np(shift(Shift([1.0, 2.0]), x)), [1.0, 2.0])
+    np.testing.assert_array_equal(_np(shift(Shift([3.0, 4.0]), x)), [3.0, 4.0])
+
+
 def test_zero_grad_drops_or_zeroes_in_place():
     layer = nn.Linear(2, 1)
     layer(funcgrad.ones(1, 2)).sum().backward()
@@ -370,3 +385,10 @@ def test_functional_errors_match_torch(torch):
         with pytest.raises(kind) as theirs:
             call(torch)
         assert str(ours.value) == str(theirs.value)
+
+
+def test_dropout_inside_a_jax_trace_leaves_the_generator_usable():
+    drop = nn.Dropout(0.5)
+    out = jax.jit(lambda module, x: module(x))(drop, funcgrad.ones(8))
+    assert set(np.unique(_np(out))) <= {0.0, 2.0}
+    funcgrad.rand(2)  # the generator holds a concrete key, not the trace's tracer

@@ -205,7 +205,11 @@ def next_key() -> jax.Array:
     """A fresh JAX key from the global generator (advancing it)."""
     if _rng._storage.array is None:
         manual_seed(0)
-    state, key = jax.random.split(_rng._read())
+    # Split eagerly while the generator holds a concrete key, even inside a jit, vjp or grad
+    # trace: a draw there must not leave a tracer in the global generator. (Under
+    # funcgrad.compile the key is itself traced state, and the split is staged as usual.)
+    with jax.ensure_compile_time_eval():
+        state, key = jax.random.split(_rng._read())
     _rng._write(state)
     return key
 

@@ -106,6 +106,17 @@ def _add_indent(text: str, spaces: int) -> str:
 _SLOTS = ("_parameters", "_buffers", "_modules")
 
 
+def _same(a, b) -> bool:
+    """Static values compare by value; arrays and Tensors (which a trace bakes in as
+    constants) by identity, as their ``==`` is elementwise."""
+    if a is b:
+        return True
+    if isinstance(a, (Tensor, jax.Array, np.ndarray)) or isinstance(b, (Tensor, jax.Array,
+                                                                        np.ndarray)):
+        return False
+    return bool(a == b)
+
+
 class _Static:
     """A module's non-pytree attributes, as pytree aux data: compared by value, hashed by name
     (values such as sets need not be hashable)."""
@@ -114,7 +125,8 @@ class _Static:
         self.attrs = attrs
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, _Static) and self.attrs == other.attrs
+        return (isinstance(other, _Static) and self.attrs.keys() == other.attrs.keys()
+                and all(_same(v, other.attrs[k]) for k, v in self.attrs.items()))
 
     def __hash__(self) -> int:
         return hash(tuple(self.attrs))
@@ -181,6 +193,7 @@ class Module:
         object.__setattr__(self, "_modules", {})
 
     def forward(self, *args, **kwargs):
+        """The computation; subclasses define it, and calling the module calls it."""
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
@@ -320,10 +333,12 @@ class Module:
                                                 remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
+        """This module and every module below it, each once."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for each direct child, each once."""
         seen: set[int] = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
@@ -331,6 +346,7 @@ class Module:
                 yield name, module
 
     def children(self) -> Iterator[Module]:
+        """The direct children, each once."""
         for _, module in self.named_children():
             yield module
 
@@ -353,14 +369,17 @@ class Module:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """The Parameters of this module (and, with ``recurse``, of all below it), each once."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` pairs, this module's first, then its children's."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """The buffers of this module (and, with ``recurse``, of all below it), each once."""
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
@@ -473,6 +492,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Sets ``requires_grad`` of every parameter, in place; returns self."""
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
@@ -607,6 +627,7 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
+        """Adds ``module`` at the end; returns self."""
         self.add_module(str(len(self)), module)
         return self
 

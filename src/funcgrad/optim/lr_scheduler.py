@@ -36,6 +36,7 @@ class LRScheduler:
         self._is_initial = False
 
     def get_lr(self) -> list[float]:
+        """The groups' learning rates for epoch ``last_epoch`` (called by ``step``)."""
         raise NotImplementedError
 
     def get_last_lr(self) -> list[float]:
@@ -55,6 +56,7 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restores what ``state_dict`` returned."""
         self.__dict__.update(state_dict)
 
 
