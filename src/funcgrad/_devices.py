@@ -33,7 +33,9 @@ class device:
         if isinstance(spec, jax.Device):
             self.jax_device = spec
             self.type = _TORCH_TYPE.get(spec.platform, spec.platform)
-            self.index = None if self.type == "cpu" else spec.id
+            # The first CPU is torch's index-less 'cpu'; JAX's other (e.g. forced host) CPU
+            # devices keep their number, so 'cpu:1' stays distinguishable from 'cpu'.
+            self.index = None if self.type == "cpu" and spec.id == 0 else spec.id
             return
         kind, _, num = str(spec).partition(":")
         if kind not in _JAX_PLATFORM or (num and not num.isdigit()):
@@ -44,8 +46,6 @@ class device:
         self.type = _TORCH_TYPE[kind]
         self.index = int(num) if num else index
         self.jax_device = _find(self.type, self.index, spec)
-        if self.type == "cpu":
-            self.index = None
 
     def __repr__(self) -> str:
         if self.index is None:

@@ -61,8 +61,6 @@ class _Formatter:
             self.max_width = max((len(f"{v}") for v in flat.tolist()), default=1)
         else:
             self._measure_floats(flat.astype(np.float64))
-        if PRINT_OPTS.sci_mode is not None:
-            self.sci_mode = PRINT_OPTS.sci_mode
 
     def _measure_floats(self, flat: np.ndarray) -> None:
         nonzero = flat[np.isfinite(flat) & (flat != 0)]
@@ -72,14 +70,16 @@ class _Formatter:
         lo, hi = magnitude.min(), magnitude.max()
         self.int_mode = bool(np.all(nonzero == np.ceil(nonzero)))
         p = PRINT_OPTS.precision
-        if self.int_mode:
-            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8
-            widths = ([len(f"{v:.{p}e}") for v in nonzero.tolist()] if self.sci_mode
-                      else [len(f"{v:.0f}") + 1 for v in nonzero.tolist()])
+        # A forced sci_mode counts before the widths are measured (torch >= 2.9), so columns
+        # and line breaks follow the notation actually printed.
+        self.sci_mode = (bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
+                         if PRINT_OPTS.sci_mode is None else PRINT_OPTS.sci_mode)
+        if self.sci_mode:
+            widths = [len(f"{v:.{p}e}") for v in nonzero.tolist()]
+        elif self.int_mode:
+            widths = [len(f"{v:.0f}") + 1 for v in nonzero.tolist()]
         else:
-            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
-            spec = f".{p}e" if self.sci_mode else f".{p}f"
-            widths = [len(format(v, spec)) for v in nonzero.tolist()]
+            widths = [len(f"{v:.{p}f}") for v in nonzero.tolist()]
         self.max_width = max(self.max_width, *widths)
 
     def format(self, value) -> str:

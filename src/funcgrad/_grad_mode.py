@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import threading
 
 _enabled = contextvars.ContextVar("funcgrad_grad_enabled", default=True)
 _inference = contextvars.ContextVar("funcgrad_inference_mode", default=False)
@@ -32,15 +33,23 @@ class _GradModeContext:
 
     def __new__(cls, orig_func=None, *args, **kwargs):
         # `@no_grad` without parentheses decorates at once, as torch allows.
-        if callable(orig_func) and cls in (no_grad, enable_grad):
+        if callable(orig_func) and cls in (no_grad, enable_grad, inference_mode):
             return cls()(orig_func)
         return super().__new__(cls)
 
     def __enter__(self) -> None:
-        self._token = _enabled.set(self._mode)
+        self._tokens().append(_enabled.set(self._mode))
 
     def __exit__(self, *exc) -> None:
-        _enabled.reset(self._token)
+        _enabled.reset(self._tokens().pop())
+
+    def _tokens(self) -> list:
+        """This thread's tokens for this object, innermost last: one object may be entered
+        again inside its own block, or by several threads at once."""
+        local = self.__dict__.setdefault("_local", threading.local())
+        if not hasattr(local, "tokens"):
+            local.tokens = []
+        return local.tokens
 
     def _fresh(self) -> _GradModeContext:
         return type(self)()
@@ -124,7 +133,8 @@ class inference_mode(_GradModeContext):
     """Like ``no_grad``, for code that will never need gradients.
 
     Args:
-        mode: True (the default) to enter inference mode; False makes this a no-op.
+        mode: True (the default) to enter inference mode; False leaves it and turns grad
+            mode on, as torch's ``inference_mode(False)`` does.
 
     >>> import funcgrad
     >>> with funcgrad.inference_mode():
@@ -139,11 +149,9 @@ class inference_mode(_GradModeContext):
         return inference_mode(self._on)
 
     def __enter__(self) -> None:
-        self._tokens = (
-            (_enabled.set(False), _inference.set(True)) if self._on else None
-        )
+        self._tokens().append((_enabled.set(not self._on), _inference.set(self._on)))
 
     def __exit__(self, *exc) -> None:
-        if self._tokens is not None:
-            _enabled.reset(self._tokens[0])
-            _inference.reset(self._tokens[1])
+        enabled, inference = self._tokens().pop()
+        _enabled.reset(enabled)
+        _inference.reset(inference)

@@ -41,6 +41,8 @@ class Op:
         differentiable: False for ops whose output never has a gradient (comparisons, argmax).
         saves: False when the VJP needs only the inputs' shapes (linear ops); a second backward
             through such a node works without ``retain_graph``, as in torch.
+        compiled: False when the VJP must run eagerly: a move between devices, whose gradient
+            moves back, which one compiled program (placed on one device) cannot do.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Op:
     grad_fn: str | Callable[..., str]
     differentiable: bool = True
     saves: bool = True
+    compiled: bool = True
 
 
 def apply(op: Op, *args, **static) -> Tensor:
@@ -350,14 +353,15 @@ def _vjp_rule(op: Op, static: tuple, diff: tuple, scalars: tuple) -> Callable:
 
         return jax.vjp(f, *(primals[i] for i in diff))[1](ct)
 
-    return jax.jit(rule, static_argnums=scalars)
+    return jax.jit(rule, static_argnums=scalars) if op.compiled else rule
 
 
 @functools.lru_cache(maxsize=4096)
 def _backward_op(op: Op, name: str, static: tuple, diff: tuple, scalars: tuple, k: int) -> Op:
     """The k-th input's VJP of ``op`` as an op of its own, so create_graph can record it."""
     rule = _vjp_rule(op, static, diff, scalars)
-    return Op(f"{op.name}_vjp{k}", lambda *args: rule(*args)[k], f"{name}Backward")
+    return Op(f"{op.name}_vjp{k}", lambda *args: rule(*args)[k], f"{name}Backward",
+              compiled=op.compiled)
 
 
 # ----- the engine ------------------------------------------------------------------------------
@@ -489,12 +493,15 @@ def _check_nan(node: _GraphNode, grads: list) -> None:
 
 
 def accumulate(tensor: Tensor, g: Tensor, create_graph: bool) -> None:
-    """Adds ``g`` into ``tensor.grad``: in place into the existing box, as torch does, unless the
-    gradient is itself recorded (create_graph), where the sum is a new recorded tensor."""
+    """Adds ``g`` into ``tensor.grad``: in place into a leaf's existing box, as torch does; a
+    retained grad of a non-leaf gets a new box (torch's retain_grad adds out of place), and so
+    does a gradient that is itself recorded (create_graph)."""
     if tensor._grad is None:
         tensor._grad = g if create_graph else Tensor._wrap(g._read())
     elif create_graph:
         tensor._grad = tensor._grad + g
+    elif tensor.grad_fn is not None:
+        tensor._grad = Tensor._wrap(tensor._grad._read() + g._read())
     else:
         tensor._grad._write(tensor._grad._read() + g._read())
 
@@ -537,4 +544,8 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
             for hook in list(tensor._accumulator()._post_accumulate.values()):
                 hook(tensor)
     for tensor, g in retained:
-        accumulate(tensor, g, create_graph)
+        if targets is None or targets.get(id(tensor.grad_fn)) is not tensor:
+            accumulate(tensor, g, create_graph)
+    for tensor in () if targets is None else targets.values():
+        if tensor.grad_fn is not None:
+            tensor.retain_grad()  # torch: a non-leaf input keeps its .grad from now on

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -56,7 +57,11 @@ _UNARY = {
     "round": (jnp.round, "RoundBackward0"),
     "trunc": (jnp.trunc, "TruncBackward0"),
 }
-UNARY = {name: Op(name, fn, grad_fn, saves=name != "neg") for name, (fn, grad_fn) in _UNARY.items()}
+# Their VJPs need only the input's shape (negation, and the zero gradient of the step
+# functions), so, as in torch, they save nothing and a second backward through them works.
+_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc"}
+UNARY = {name: Op(name, fn, grad_fn, saves=name not in _SHAPE_ONLY)
+         for name, (fn, grad_fn) in _UNARY.items()}
 
 
 def _unary(name: str):
@@ -97,10 +102,11 @@ SUB = Op("sub", lambda x, y, alpha=1: x - (y if alpha == 1 else alpha * y), "Sub
 RSUB = Op("rsub", lambda x, y: y - x, "RsubBackward1", saves=False)
 MUL = Op("mul", jnp.multiply, "MulBackward0")
 DIV = Op("div", jnp.true_divide, "DivBackward0")
-RDIV = Op("rdiv", lambda x, y: y / x, "MulBackward0")
 FLOOR_DIV = Op("floor_divide", jnp.floor_divide, "NotImplemented", differentiable=False)
 REMAINDER = Op("remainder", jnp.remainder,
                _scalar_or_tensor("RemainderBackward1", "RemainderBackward0"))
+# By a number: the gradient is 1, so nothing is saved (torch's RemainderBackward0).
+REMAINDER_SCALAR = Op("remainder", jnp.remainder, "RemainderBackward0", saves=False)
 POW = Op("pow", jnp.power, _pow_name)
 MAXIMUM = Op("maximum", jnp.maximum, "MaximumBackward0")
 MINIMUM = Op("minimum", jnp.minimum, "MinimumBackward0")
@@ -153,7 +159,7 @@ def floor_divide(input, other) -> Tensor:
 
 def remainder(input, other) -> Tensor:
     """Python-style ``input % other``."""
-    return apply(REMAINDER, input, other)
+    return apply(REMAINDER if hasattr(other, "shape") else REMAINDER_SCALAR, input, other)
 
 
 def pow(input, exponent) -> Tensor:
@@ -528,8 +534,9 @@ GATHER = Op("gather", lambda x, index, axis: jnp.take_along_axis(x, index, axis=
             "GatherBackward0")
 CLONE = Op("clone", lambda x: x, "CloneBackward0", saves=False)
 TO_DTYPE = Op("to_dtype", lambda x, dtype: x.astype(dtype), "ToCopyBackward0", saves=False)
-TO_DEVICE = Op("to_device", lambda x, device: jax.device_put(x, device), "ToCopyBackward0",
-               saves=False)
+# Its VJP runs eagerly and puts the gradient back on the source device (``src``).
+TO_DEVICE = Op("to_device", lambda x, device, source: jax.device_put(x, device, src=source),
+               "ToCopyBackward0", saves=False, compiled=False)
 
 
 def reshape(input, *shape) -> Tensor:
@@ -766,15 +773,22 @@ def _index_name(*args, spec) -> str:
 GETITEM = Op("getitem", lambda x, *arrays, spec: x[_rebuild(spec, arrays)],
              lambda x, *arrays, spec: _index_name(spec=spec))
 INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec:
-               x.at[_rebuild(spec, arrays)].set(jnp.asarray(v, x.dtype)), "CopySlices")
+               x.at[_rebuild(spec, arrays)].set(jnp.asarray(v, x.dtype)),
+               lambda *_, spec: "IndexPutBackward0" if _ARRAY in spec
+               else "torch::autograd::CopySlices")
+
+
+# Basic indexing (ints, slices, None, ...) needs only the input's shape; index arrays are saved.
+GETITEM_BASIC = dataclasses.replace(GETITEM, saves=False)
 
 
 def _getitem(self, key) -> Tensor:
     spec, arrays = _index(key)
-    return apply(GETITEM, self, *arrays, spec=spec)
+    return apply(GETITEM if arrays else GETITEM_BASIC, self, *arrays, spec=spec)
 
 
 def _setitem(self, key, value) -> None:
+    _check_not_leaf(self, "a view of a leaf Variable")  # torch writes through a view
     spec, arrays = _index(key)
     _inplace(self, apply(INDEX_PUT, self, value, *arrays, spec=spec))
 
@@ -834,7 +848,8 @@ def to(input, *args, dtype=None, device=None, copy: bool = False, non_blocking: 
     if device is not None:
         target = _devices.device(device)
         if target != input.device:
-            out = apply(TO_DEVICE, out, device=target.jax_device)
+            out = apply(TO_DEVICE, out, device=target.jax_device,
+                        source=input.device.jax_device)
     return clone(out) if copy and out is input else out
 
 
@@ -857,27 +872,33 @@ def cpu(input) -> Tensor:
 # ----- in place --------------------------------------------------------------------------------
 ZERO = Op("zero", jnp.zeros_like, "ZeroBackward0", saves=False)
 FILL = Op("fill", lambda x, value: jnp.full_like(x, value), "FillBackward2", saves=False)
-COPY = Op("copy", lambda x, src: jnp.broadcast_to(jnp.asarray(src).astype(x.dtype), x.shape),
-          "CopyBackwards", saves=False)
+# Broadcast against the destination, as torch does, so a mismatch gets torch's errors: apply's
+# for shapes that do not broadcast, _inplace's for a result larger than the destination.
+COPY = Op("copy", lambda x, src: jnp.broadcast_to(
+    jnp.asarray(src).astype(x.dtype), jnp.broadcast_shapes(x.shape, jnp.shape(src))),
+    "torch::autograd::CopyBackwards", saves=False)
 
 _TORCH_KIND = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                "int32": "Int", "int64": "Long", "int16": "Short", "int8": "Char",
                "uint8": "Byte", "bool": "Bool"}
 
 
+def _check_not_leaf(self: Tensor, what: str) -> None:
+    if self.requires_grad and self.grad_fn is None and is_grad_enabled():
+        raise RuntimeError(f"{what} that requires grad is being used in an in-place operation.")
+
+
 def _inplace(self: Tensor, result: Tensor) -> Tensor:
     """Makes ``self`` hold ``result`` (an op's output computed from ``self``), torch's rules
     first: a leaf that requires grad cannot change in place while grad mode is on, and the
     result must keep ``self``'s shape and be castable to its dtype."""
-    if self.requires_grad and self.grad_fn is None and is_grad_enabled():
-        raise RuntimeError(
-            "a leaf Variable that requires grad is being used in an in-place operation."
-        )
+    _check_not_leaf(self, "a leaf Variable")
     if result.shape != self.shape:
         raise RuntimeError(
             f"output with shape {list(self.shape)} doesn't match the broadcast shape "
             f"{list(result.shape)}"
         )
+    node = result.grad_fn  # the in-place op's own node, before any cast back to self's dtype
     if result.dtype != self.dtype:
         if not np.can_cast(result.dtype, self.dtype, "same_kind") and not (
             result.dtype.kind == self.dtype.kind == "f"
@@ -888,6 +909,8 @@ def _inplace(self: Tensor, result: Tensor) -> Tensor:
             )
         result = to(result, self.dtype)
     self._write(result._read())
+    if node is not None:
+        node._snapshot_self()
     if result.grad_fn is not None:
         self.grad_fn = result.grad_fn
         self._requires_grad = True
@@ -992,7 +1015,7 @@ def _install() -> None:
         bool=_converter(_dtypes.bool),
         __add__=add, __radd__=add, __sub__=sub, __rsub__=lambda self, o: apply(RSUB, self, o),
         __mul__=mul, __rmul__=mul, __truediv__=div,
-        __rtruediv__=lambda self, o: apply(RDIV, self, o),
+        __rtruediv__=lambda self, o: mul(m["reciprocal"](self), o),  # torch's graph for 2 / x
         __floordiv__=floor_divide, __rfloordiv__=_reflected(floor_divide),
         __mod__=remainder, __rmod__=_reflected(remainder), __pow__=pow, __rpow__=_reflected(pow),
         __matmul__=matmul, __rmatmul__=_reflected(matmul), __neg__=m["neg"],

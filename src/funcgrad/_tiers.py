@@ -6,7 +6,7 @@ structure comes back — the same ops with the same static arguments, shapes, dt
 as in every step of a training loop — this tier replays the whole backward as one cached
 ``jax.jit`` program instead: one dispatch, and XLA fuses across nodes. Python floats are
 operands of the replay, so changing values never compile again. Graphs with hooks, retained
-grads, anomaly checks or ``create_graph`` stay interpreted.
+grads, anomaly checks, ``create_graph`` or moves between devices stay interpreted.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ stats = collections.Counter()
 
 def _eligible(order: Sequence) -> bool:
     return not any(n._tensor_hooks or n._prehooks or n._posthooks or n._retained
-                   for n in order)
+                   or not getattr(getattr(n, "op", None), "compiled", True) for n in order)
 
 
 def _aval(a):

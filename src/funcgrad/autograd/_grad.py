@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .._graph import _root_grads, run
+from .._graph import _root_grads, _topological, run
 from .._tensor import Tensor
 
 
@@ -52,18 +52,27 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     retain_graph = create_graph if retain_graph is None else retain_graph
     allow_unused = materialize_grads if allow_unused is None else allow_unused
     edges = [t._edge() for t in inputs]
-    reached, _ = run(_root_grads(outputs, grad_outputs), retain_graph, create_graph,
-                     {id(e) for e in edges})
-    return tuple(_result(reached.get(id(e)), t, allow_unused, materialize_grads)
+    roots = _root_grads(outputs, grad_outputs)
+    if not allow_unused:
+        _check_used(roots, edges)
+    reached, _ = run(roots, retain_graph, create_graph, {id(e) for e in edges})
+    return tuple(_result(reached.get(id(e)), t, materialize_grads)
                  for e, t in zip(edges, inputs))
 
 
-def _result(entry: Sequence | None, input: Tensor, allow_unused: bool, materialize: bool):
+def _check_used(roots: list, edges: list) -> None:
+    """Raises torch's error for an input the outputs do not reach, before anything runs, so
+    the graph is still there for a corrected call."""
+    reachable = {id(node) for node in _topological([node for node, _ in roots])}
+    for i, edge in enumerate(edges):
+        if id(edge) not in reachable:
+            raise RuntimeError(
+                f"The differentiated Tensor at index {i} appears to not have been used in the "
+                "graph. Set allow_unused=True if this is the desired behavior."
+            )
+
+
+def _result(entry: Sequence | None, input: Tensor, materialize: bool):
     if entry is not None:
         return entry[1]
-    if not allow_unused:
-        raise RuntimeError(
-            "One of the differentiated Tensors appears to not have been used in the graph. "
-            "Set allow_unused=True if this is the desired behavior."
-        )
     return input.new_zeros(tuple(input.shape)) if materialize else None

@@ -1,0 +1,215 @@
+"""Devices: torch's names mapped onto JAX devices, ``device=`` on the factories, ``.to``,
+``.cpu()``, the default device, the error for a device that is not attached, and the repr's
+``device=`` suffix. Moves between two devices run in a subprocess that asks XLA for two CPU
+devices (``--xla_force_host_platform_device_count=2``), so any machine can run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import pytest
+
+import funcgrad
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture
+def default_device():
+    yield funcgrad.set_default_device
+    funcgrad.set_default_device(None)
+
+
+def first_cpu() -> jax.Device:
+    return jax.devices("cpu")[0]
+
+
+def test_names_as_torch(torch):
+    for spec in ["cpu", "cpu:0"]:
+        assert repr(funcgrad.device(spec)) == repr(torch.device(spec))
+        assert str(funcgrad.device(spec)) == str(torch.device(spec))
+    assert repr(funcgrad.device("cpu", 0)) == repr(torch.device("cpu", 0))
+    d = funcgrad.device("cpu")
+    assert (d.type, d.index) == ("cpu", None)
+
+
+def test_device_objects():
+    cpu = funcgrad.device("cpu")
+    assert funcgrad.device(cpu) == cpu
+    assert funcgrad.device(first_cpu()) == cpu
+    assert cpu.jax_device == first_cpu()
+    assert cpu == "cpu" and cpu == "cpu:0" and cpu == funcgrad.device("cpu:0")
+    assert hash(cpu) == hash(funcgrad.device("cpu:0"))
+    assert len({cpu, funcgrad.device("cpu:0"), funcgrad.device(first_cpu())}) == 1
+
+
+def test_tensor_device(torch):
+    x = funcgrad.tensor([1.0, 2.0], device="cpu")
+    assert x.device == funcgrad.device("cpu")
+    assert repr(x.device) == repr(torch.tensor([1.0]).device) == "device(type='cpu')"
+    assert x.device.jax_device in x._read().devices()
+    assert not x.is_cuda
+
+
+def test_to_and_cpu_return_the_tensor_itself_when_already_there(torch):
+    for lib in (funcgrad, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        assert x.to("cpu") is x
+        assert x.cpu() is x
+        assert x.to(lib.device("cpu")) is x
+
+
+def test_to_device_and_dtype():
+    x = funcgrad.tensor([1.5, 2.5], requires_grad=True)
+    y = x.to("cpu", funcgrad.float16)
+    assert y.dtype == funcgrad.float16 and y.device == "cpu"
+    assert y.grad_fn.name() == "ToCopyBackward0"
+    y.float().sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+FACTORIES = {
+    "tensor": lambda device: funcgrad.tensor([1.0, 2.0], device=device),
+    "zeros": lambda device: funcgrad.zeros(2, 3, device=device),
+    "ones": lambda device: funcgrad.ones(2, device=device),
+    "empty": lambda device: funcgrad.empty(2, device=device),
+    "full": lambda device: funcgrad.full((2,), 7.0, device=device),
+    "arange": lambda device: funcgrad.arange(4, device=device),
+    "linspace": lambda device: funcgrad.linspace(0, 1, 5, device=device),
+    "eye": lambda device: funcgrad.eye(3, device=device),
+    "rand": lambda device: funcgrad.rand(2, device=device),
+    "randn": lambda device: funcgrad.randn(2, device=device),
+    "randint": lambda device: funcgrad.randint(0, 5, (3,), device=device),
+    "randperm": lambda device: funcgrad.randperm(4, device=device),
+    "zeros_like": lambda device: funcgrad.zeros_like(funcgrad.ones(2), device=device),
+    "ones_like": lambda device: funcgrad.ones_like(funcgrad.ones(2), device=device),
+    "full_like": lambda device: funcgrad.full_like(funcgrad.ones(2), 3.0, device=device),
+    "new_zeros": lambda device: funcgrad.ones(2).new_zeros(3, device=device),
+}
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+@pytest.mark.parametrize("spec", ["cpu", "cpu:0", "device", "jax"])
+def test_factories_take_device(name, spec):
+    device = {"device": funcgrad.device("cpu"), "jax": first_cpu()}.get(spec, spec)
+    t = FACTORIES[name](device)
+    assert t.device == funcgrad.device("cpu")
+    assert t._read().devices() == {first_cpu()}
+
+
+def test_default_device(default_device):
+    assert funcgrad.get_default_device() == funcgrad.device(jax.devices()[0])
+    default_device("cpu")
+    assert funcgrad.get_default_device() == funcgrad.device("cpu")
+    for make in FACTORIES.values():
+        assert make(None).device == "cpu"
+    default_device(None)
+    assert funcgrad.get_default_device() == funcgrad.device(jax.devices()[0])
+
+
+def test_cuda_availability_matches_jax():
+    gpus = [d for d in jax.devices() if d.platform in ("gpu", "cuda", "rocm")]
+    assert funcgrad.cuda.is_available() is bool(gpus)
+    assert funcgrad.cuda.device_count() == len(gpus)
+
+
+@pytest.mark.parametrize("spec", ["cuda:7", "tpu", "cpu:5"])
+def test_absent_device_lists_the_devices_there_are(spec):
+    kind = spec.partition(":")[0]
+    platform = {"cuda": "gpu"}.get(kind, kind)
+    try:
+        there = jax.devices(platform)
+    except RuntimeError:
+        there = []
+    if (len(there) > 7 if kind == "cuda" else len(there) > 5 if kind == "cpu" else there):
+        pytest.skip(f"{spec} is attached here")
+    available = ", ".join(str(funcgrad.device(d)) for d in jax.devices())
+    for attempt in (lambda: funcgrad.device(spec), lambda: funcgrad.zeros(2, device=spec),
+                    lambda: funcgrad.tensor([1.0]).to(spec)):
+        with pytest.raises(RuntimeError) as info:
+            attempt()
+        assert f"device '{spec}' is not available" in str(info.value)
+        assert f"JAX sees these devices: {available}." in str(info.value)
+
+
+@pytest.mark.parametrize("spec", ["xpu", "cpu:x", "banana"])
+def test_malformed_device_names(spec):
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda, gpu, tpu device type"):
+        funcgrad.device(spec)
+
+
+def test_repr_has_no_suffix_on_the_default_device(default_device):
+    assert repr(funcgrad.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    default_device("cpu")
+    assert repr(funcgrad.zeros(2, device="cpu")) == "tensor([0., 0.])"
+
+
+# ----- two devices, in a subprocess ------------------------------------------------------------
+TWO_DEVICES = textwrap.dedent("""
+    import json
+    import jax
+    import funcgrad
+
+    out = {"devices": [str(funcgrad.device(d)) for d in jax.devices()]}
+    x = funcgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.to("cpu:1")
+    out["x"] = [str(x.device), repr(x.device)]
+    out["y"] = [str(y.device), repr(y.device), repr(y), y._read().devices() == {jax.devices()[1]}]
+    out["eq"] = [y.device == "cpu:1", y.device == x.device, y.device == funcgrad.device("cpu", 1)]
+    for _ in range(3):  # the third backward of one structure runs compiled where it can
+        x.grad = None
+        (y.to("cpu:1") * y + x.to("cpu:1")).sum().backward()
+    out["grad"] = [x.grad.tolist(), str(x.grad.device)]
+    g, = funcgrad.autograd.grad((x.to("cpu:1") ** 3).sum(), x, create_graph=True)
+    g.sum().backward()
+    out["second"] = [g.tolist(), str(g.device), x.grad.tolist(), str(x.grad.device)]
+    back = y.to("cpu:0")
+    out["back"] = [str(back.device), back.grad_fn.name(), repr(back),
+                   back.tolist() == x.tolist(), str(back.dtype)]
+    w = funcgrad.zeros(2, device="cpu:1")
+    out["factory"] = [str(w.device), repr(w), str(w.cpu().device), str(w.to("cpu").device)]
+    try:
+        funcgrad.ones(2, device="cpu") + w
+    except RuntimeError as e:
+        out["mixed"] = str(e)
+    try:
+        funcgrad.device("cpu:5")
+    except RuntimeError as e:
+        out["absent"] = str(e)
+    funcgrad.set_default_device("cpu:1")
+    out["default"] = [str(funcgrad.get_default_device()), repr(funcgrad.zeros(1)),
+                      repr(funcgrad.zeros(1, device="cpu"))]
+    print(json.dumps(out))
+""")
+
+
+def test_two_devices_in_a_subprocess():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu")
+    done = subprocess.run([sys.executable, "-W", "error", "-c", TWO_DEVICES], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["devices"] == ["cpu", "cpu:1"]
+    assert out["x"] == ["cpu", "device(type='cpu')"]
+    assert out["y"] == ["cpu:1", "device(type='cpu', index=1)",
+                        "tensor([1., 2., 3.], device='cpu:1', grad_fn=<ToCopyBackward0>)",
+                        True]
+    assert out["eq"] == [True, False, True]
+    assert out["grad"] == [[3.0, 5.0, 7.0], "cpu"]
+    assert out["second"] == [[3.0, 12.0, 27.0], "cpu", [9.0, 17.0, 25.0], "cpu"]
+    assert out["back"] == ["cpu", "ToCopyBackward0",
+                           "tensor([1., 2., 3.], grad_fn=<ToCopyBackward0>)", True, "float32"]
+    assert out["factory"] == ["cpu:1", "tensor([0., 0.], device='cpu:1')", "cpu", "cpu"]
+    assert "Expected all tensors to be on the same device" in out["mixed"]
+    assert "JAX sees these devices: cpu, cpu:1." in out["absent"]
+    assert out["default"] == ["cpu:1", "tensor([0.])", "tensor([0.], device='cpu')"]
+

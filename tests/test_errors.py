@@ -1,0 +1,549 @@
+"""Errors and warnings as torch raises them, and the contract that bad input loses nothing.
+
+Where torch has the error, the same code runs on both libraries and funcgrad's exception must
+have torch's type and, word for word, torch's message (with ``torch`` read as ``funcgrad`` and
+torch's ``(Triggered internally at ...)`` suffix dropped). Where torch has none (64-bit without
+``jax_enable_x64``), the message must state the rule and the fix.
+
+Then the contract: an op or a backward that raises leaves every ``.grad``, value, version and
+graph as it was, so the corrected call afterwards gives exactly the result it would have.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import funcgrad
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def message(text: str) -> str:
+    text = re.sub(r" \(Triggered internally at .*\)$", "", str(text), flags=re.S)
+    return text.replace("torch.", "funcgrad.")
+
+
+def raised(lib, scenario) -> BaseException:
+    with pytest.raises(Exception) as info:
+        scenario(lib)
+    return info.value
+
+
+def assert_raises_as_torch(torch, scenario) -> str:
+    ours, theirs = raised(funcgrad, scenario), raised(torch, scenario)
+    assert type(ours) is type(theirs)
+    assert message(ours) == message(theirs)
+    return str(ours)
+
+
+def assert_warns_as_torch(torch, scenario) -> None:
+    def caught(lib):
+        with pytest.warns(UserWarning) as record:
+            scenario(lib)
+        assert len(record) == 1
+        return record[0]
+
+    ours, theirs = caught(funcgrad), caught(torch)
+    assert ours.category is theirs.category
+    assert message(ours.message) == message(theirs.message)
+
+
+# ----- the errors of the issue -----------------------------------------------------------------
+def no_grad_backward(lib):
+    lib.tensor(1.0).backward()
+
+
+def no_grad_second_root(lib):
+    x = lib.tensor(1.0, requires_grad=True)
+    lib.autograd.backward([x * 2, lib.tensor(1.0) * 2])
+
+
+def freed_graph(lib):
+    x = lib.tensor(2.0, requires_grad=True)
+    y = x.exp() * x
+    y.backward()
+    y.backward()
+
+
+def freed_graph_autograd_grad(lib):
+    x = lib.tensor(2.0, requires_grad=True)
+    y = x.sin()
+    lib.autograd.grad(y, x)
+    lib.autograd.grad(y, x)
+
+
+def non_scalar(lib):
+    (lib.tensor([1.0, 2.0], requires_grad=True) * 2).backward()
+
+
+def int_requires_grad(lib):
+    lib.tensor([1, 2], requires_grad=True)
+
+
+def int_factory_requires_grad(lib):
+    lib.zeros(2, dtype=lib.int32, requires_grad=True)
+
+
+def arange_requires_grad(lib):
+    lib.arange(3, requires_grad=True)
+
+
+def bool_requires_grad(lib):
+    lib.tensor([True], requires_grad=True)
+
+
+def int_requires_grad_(lib):
+    lib.tensor([1, 2]).requires_grad_()
+
+
+def int_requires_grad_setter(lib):
+    lib.tensor([1, 2]).requires_grad = True
+
+
+def leaf_add_(lib):
+    lib.tensor([1.0], requires_grad=True).add_(1)
+
+
+def leaf_iadd(lib):
+    x = lib.tensor([1.0], requires_grad=True)
+    x += 1
+
+
+def leaf_zero_(lib):
+    lib.tensor([1.0], requires_grad=True).zero_()
+
+
+def leaf_copy_(lib):
+    lib.tensor([1.0], requires_grad=True).copy_(lib.tensor([2.0]))
+
+
+def leaf_setitem(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    x[0] = 5.0
+
+
+ISSUE_ERRORS = [no_grad_backward, no_grad_second_root, freed_graph, freed_graph_autograd_grad,
+                non_scalar, int_requires_grad, int_factory_requires_grad, arange_requires_grad,
+                bool_requires_grad, int_requires_grad_, int_requires_grad_setter, leaf_add_,
+                leaf_iadd, leaf_zero_, leaf_copy_, leaf_setitem]
+
+
+@pytest.mark.parametrize("scenario", ISSUE_ERRORS, ids=lambda f: f.__name__)
+def test_issue_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+def test_issue_errors_text():
+    """The key messages, spelled out, so they are checked where torch is not installed."""
+    cases = {
+        no_grad_backward: "element 0 of tensors does not require grad and does not have a "
+                          "grad_fn",
+        no_grad_second_root: "element 1 of tensors does not require grad",
+        freed_graph: "Trying to backward through the graph a second time",
+        non_scalar: "grad can be implicitly created only for scalar outputs",
+        int_requires_grad: "Only Tensors of floating point and complex dtype can require "
+                           "gradients",
+        int_requires_grad_: "only Tensors of floating point dtype can require gradients",
+        leaf_add_: "a leaf Variable that requires grad is being used in an in-place operation.",
+        leaf_setitem: "a view of a leaf Variable that requires grad is being used in an "
+                      "in-place operation.",
+    }
+    for scenario, text in cases.items():
+        with pytest.raises(RuntimeError, match=re.escape(text)):
+            scenario(funcgrad)
+
+
+def test_non_leaf_grad_warning(torch):
+    def scenario(lib):
+        y = lib.tensor(1.0, requires_grad=True) * 2
+        assert y.grad is None
+
+    assert_warns_as_torch(torch, scenario)
+    with pytest.warns(UserWarning, match="use .retain_grad\\(\\) on the non-leaf Tensor"):
+        scenario(funcgrad)
+
+
+def test_no_warning_for_leaves_and_retained_grads():
+    x = funcgrad.tensor(1.0, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    assert x.grad is None and y.grad is None  # filterwarnings=error turns a warning into a failure
+
+
+# ----- more of torch's errors ------------------------------------------------------------------
+def wrong_shape_gradient(lib):
+    (lib.tensor([1.0, 2.0], requires_grad=True) * 2).backward(lib.tensor([1.0, 2.0, 3.0]))
+
+
+def wrong_rank_gradient(lib):
+    (lib.tensor([1.0, 2.0], requires_grad=True) * 2).backward(lib.ones(2, 1))
+
+
+def grad_of_constant_input(lib):
+    lib.autograd.grad(lib.tensor(1.0, requires_grad=True) * 2, lib.tensor(1.0))
+
+
+def grad_of_unused_input(lib):
+    x, z = lib.tensor(2.0, requires_grad=True), lib.tensor(1.0, requires_grad=True)
+    lib.autograd.grad(x * 2, [x, z])
+
+
+def numpy_of_requires_grad(lib):
+    lib.tensor([1.0], requires_grad=True).numpy()
+
+
+def item_of_many(lib):
+    lib.tensor([1.0, 2.0]).item()
+
+
+def bool_of_many(lib):
+    bool(lib.tensor([1.0, 2.0]))
+
+
+def assign_grad_of_wrong_size(lib):
+    lib.tensor([1.0, 2.0], requires_grad=True).grad = lib.tensor([1.0])
+
+
+def assign_grad_of_wrong_type(lib):
+    lib.tensor([1.0, 2.0], requires_grad=True).grad = [1.0, 2.0]
+
+
+def retain_grad_without_grad(lib):
+    lib.tensor(1.0).retain_grad()
+
+
+def hook_without_grad(lib):
+    lib.tensor(1.0).register_hook(lambda g: g)
+
+
+def non_leaf_requires_grad_off(lib):
+    (lib.tensor([1.0], requires_grad=True) * 2).requires_grad_(False)
+
+
+def non_leaf_requires_grad_setter(lib):
+    y = lib.tensor([1.0], requires_grad=True) * 2
+    y.requires_grad = False
+
+
+def inplace_wrong_shape(lib):
+    lib.tensor([1.0, 2.0]).add_(lib.ones(3, 2))
+
+
+def broadcast_mismatch(lib):
+    lib.tensor([1.0, 2.0], requires_grad=True) + lib.ones(3)
+
+
+def broadcast_mismatch_inner(lib):
+    lib.ones(5, 2, 1) * lib.ones(3, 4)
+
+
+def where_mismatch(lib):
+    lib.where(lib.ones(2) > 0, lib.ones(3), lib.ones(4))
+
+
+def backward_inputs_empty(lib):
+    (lib.tensor(1.0, requires_grad=True) * 2).backward(inputs=[])
+
+
+def backward_inputs_without_grad(lib):
+    (lib.tensor(1.0, requires_grad=True) * 2).backward(inputs=[lib.tensor(1.0)])
+
+
+def len_of_0d(lib):
+    len(lib.tensor(1.0))
+
+
+def clamp_without_bounds(lib):
+    lib.clamp(lib.tensor([1.0]))
+
+
+MORE_ERRORS = [wrong_shape_gradient, wrong_rank_gradient, grad_of_constant_input,
+               grad_of_unused_input, numpy_of_requires_grad, item_of_many, bool_of_many,
+               assign_grad_of_wrong_size, assign_grad_of_wrong_type, retain_grad_without_grad,
+               hook_without_grad, non_leaf_requires_grad_off, non_leaf_requires_grad_setter,
+               inplace_wrong_shape, broadcast_mismatch, broadcast_mismatch_inner, where_mismatch,
+               backward_inputs_empty, backward_inputs_without_grad, len_of_0d,
+               clamp_without_bounds]
+
+
+@pytest.mark.parametrize("scenario", MORE_ERRORS, ids=lambda f: f.__name__)
+def test_more_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+@pytest.mark.parametrize("change", ["add_", "mul_", "+="])
+def test_inplace_cast_errors_match_torch(torch, change):
+    """int32 + a float gives float32 in both libraries, which int32 cannot hold."""
+
+    def scenario(lib):
+        y = lib.tensor([1, 2], dtype=lib.int32)
+        if change == "+=":
+            y += 1.5
+        else:
+            getattr(y, change)(1.5)
+
+    assert_raises_as_torch(torch, scenario)
+
+
+def test_copy_and_fill_cast_instead_of_raising(torch):
+    def scenario(lib):
+        y = lib.tensor([1, 2], dtype=lib.int32)
+        copied = y.copy_(lib.tensor([2.7, -1.2])).tolist()
+        return copied, y.fill_(3.5).tolist(), y.dtype == lib.int32
+
+    assert scenario(funcgrad) == scenario(torch) == ([2, -1], [3, 3], True)
+
+
+def test_inplace_cast_error_for_bool_matches_torch(torch):
+    with jax.enable_x64(True):  # bool + 1 is int64 in both libraries
+        assert_raises_as_torch(torch, lambda lib: lib.tensor([True, False]).add_(1))
+
+
+# ----- the version counter ---------------------------------------------------------------------
+def modified_saved_input(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y * y
+    y.add_(1)
+    z.sum().backward()
+
+
+def modified_saved_input_clamp(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x.sin()
+    z = y.cos()
+    y.clamp_(0, 1)
+    z.sum().backward()
+
+
+def modified_saved_leaf(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    z = x * x
+    with lib.no_grad():
+        x.mul_(2)
+    z.sum().backward()
+
+
+def modified_through_detach(lib):
+    x = lib.tensor([[1.0, 2.0]], requires_grad=True)
+    y = x * 2
+    z = y * y
+    y.detach().zero_()
+    z.sum().backward()
+
+
+def modified_twice(lib):
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    z = y.pow(2)
+    y.add_(1).mul_(2)
+    z.sum().backward()
+
+
+VERSION_ERRORS = [modified_saved_input, modified_saved_input_clamp, modified_saved_leaf,
+                  modified_through_detach, modified_twice]
+
+
+@pytest.mark.parametrize("scenario", VERSION_ERRORS, ids=lambda f: f.__name__)
+def test_version_errors_match_torch(torch, scenario):
+    text = assert_raises_as_torch(torch, scenario)
+    assert "funcgrad.autograd.set_detect_anomaly(True, check_nan=False)" in text
+
+
+@pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")
+@pytest.mark.filterwarnings("ignore:Error detected in")
+def test_version_error_in_anomaly_mode_matches_torch(torch):
+    """Anomaly mode swaps the hint for one pointing at the forward's traceback."""
+
+    def scenario(lib):
+        with lib.autograd.detect_anomaly(check_nan=False):
+            modified_saved_input(lib)
+
+    text = assert_raises_as_torch(torch, scenario)
+    assert text.endswith("Good luck!")
+
+
+# ----- 64-bit without jax_enable_x64 -----------------------------------------------------------
+@pytest.mark.parametrize("ask", [
+    lambda: funcgrad.tensor([1.0], dtype=funcgrad.float64),
+    lambda: funcgrad.zeros(2, dtype=funcgrad.float64),
+    lambda: funcgrad.tensor([1.0, 2.0]).double(),
+    lambda: funcgrad.tensor([1.0, 2.0], requires_grad=True).to(funcgrad.float64),
+    lambda: funcgrad.arange(3, dtype=funcgrad.int64),
+    lambda: funcgrad.set_default_dtype(funcgrad.float64),
+], ids=["tensor", "zeros", "double", "to", "int64", "set_default_dtype"])
+def test_float64_without_x64_says_how_to_enable_it(ask):
+    assert not jax.config.jax_enable_x64
+    with pytest.raises(RuntimeError) as info:
+        ask()
+    text = str(info.value)
+    assert "needs 64-bit mode in JAX, and jax_enable_x64 is off" in text
+    assert "jax.config.update('jax_enable_x64', True)" in text
+    assert "JAX_ENABLE_X64=1" in text
+    assert funcgrad.get_default_dtype() == funcgrad.float32
+
+
+def test_float64_with_x64():
+    with jax.enable_x64(True):
+        x = funcgrad.tensor([1.0, 2.0], dtype=funcgrad.float64, requires_grad=True)
+        (x * x).sum().backward()
+        assert x.grad.dtype == funcgrad.float64
+        assert x.grad.tolist() == [2.0, 4.0]
+
+
+def test_import_changes_no_jax_config_and_warns_nothing():
+    code = "import funcgrad, jax; print(jax.config.jax_enable_x64)"
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "False\n"
+    assert done.stderr == ""
+
+
+# ----- bad input loses nothing -----------------------------------------------------------------
+def snapshot(*tensors) -> list:
+    """Everything a failed call must leave alone: each tensor's values, version, grad_fn and
+    requires_grad, and its .grad box with that box's values."""
+    state = []
+    for t in tensors:
+        grad = t._grad
+        state.append((t.tolist(), t._version, t.grad_fn, t.requires_grad, grad,
+                      None if grad is None else (grad.tolist(), grad._version)))
+    return state
+
+
+def assert_unchanged(before, *tensors):
+    after = snapshot(*tensors)
+    for b, a in zip(before, after):
+        assert a[:2] == b[:2] and a[3] == b[3] and a[5] == b[5]
+        assert a[2] is b[2] and a[4] is b[4]
+
+
+def leaves():
+    a = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    b = funcgrad.tensor([0.5, -1.0], requires_grad=True)
+    (a * b).sum().backward()  # both start with a .grad, so accumulation could corrupt them
+    return a, b
+
+
+def test_backward_through_a_freed_graph_touches_no_grad():
+    a, b = leaves()
+    y = a.exp() * b
+    y.sum().backward()
+    before = snapshot(a, b)
+    z = (y + a * 3 + b).sum()  # fresh nodes for a and b in front of a freed one
+    with pytest.raises(RuntimeError, match="second time"):
+        z.backward()
+    assert_unchanged(before, a, b)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda y, lib: y.backward(lib.ones(3)),
+    lambda y, lib: y.backward(),
+    lambda y, lib: y.backward(inputs=[]),
+    lambda y, lib: y.backward(inputs=[lib.tensor(1.0)]),
+    lambda y, lib: lib.autograd.backward([y.sum(), lib.tensor(1.0)]),
+    lambda y, lib: lib.autograd.grad(y.sum(), [y, lib.tensor(1.0, requires_grad=True)]),
+    lambda y, lib: lib.autograd.grad(y.sum(), lib.tensor(1.0)),
+], ids=["wrong-shape", "non-scalar", "empty-inputs", "input-without-grad", "second-root",
+        "unused-input", "input-not-requiring-grad"])
+def test_a_rejected_backward_keeps_grads_and_graph(bad):
+    a, b = leaves()
+    y = a.sin() * b
+    before = snapshot(a, b)
+    with pytest.raises(RuntimeError):
+        bad(y, funcgrad)
+    assert_unchanged(before, a, b)
+    y.backward(funcgrad.ones(2))  # the graph is still whole: no 'second time' error
+    np.testing.assert_allclose(a.grad.tolist(), np.array([0.5, -1.0]) * (1 + np.cos([1.0, 2.0])),
+                               rtol=1e-6)
+
+
+def test_a_hook_that_raises_midway_touches_no_grad():
+    a, b = leaves()
+    y = a * b
+    z = (y.exp() + a).sum()
+
+    def hook(g):
+        raise ValueError("hook")
+
+    handle = y.register_hook(hook)
+    before = snapshot(a, b)
+    with pytest.raises(ValueError, match="hook"):
+        z.backward()
+    assert_unchanged(before, a, b)
+    handle.remove()
+    z.backward()
+    assert a.grad.tolist() == pytest.approx((np.array([0.5, -1.0]) * (1 + np.exp([0.5, -2.0]))
+                                             + 1.0).tolist())
+
+
+def test_a_version_error_touches_no_grad():
+    a, b = leaves()
+    y = a * 2
+    z = (y * y + b).sum()
+    y.add_(1)
+    before = snapshot(a, b)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()
+    assert_unchanged(before, a, b)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda t: t.add_(1),
+    lambda t: t.mul_(funcgrad.ones(2)),
+    lambda t: t.zero_(),
+    lambda t: t.__setitem__(0, 3.0),
+    lambda t: t.__iadd__(1),
+], ids=["add_", "mul_", "zero_", "setitem", "+="])
+def test_an_inplace_op_on_a_leaf_that_raises_changes_nothing(bad):
+    a, b = leaves()
+    before = snapshot(a, b)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        bad(a)
+    assert_unchanged(before, a, b)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda t: t.add_(funcgrad.ones(3, 2)),
+    lambda t: t.mul_(funcgrad.ones(3)),
+    lambda t: t.copy_(funcgrad.ones(2, 2)),
+], ids=["add_-broadcast", "mul_-mismatch", "copy_-broadcast"])
+def test_an_inplace_op_with_the_wrong_shape_changes_nothing(bad):
+    a, b = leaves()
+    y = a * b
+    before = snapshot(a, b, y)
+    with pytest.raises(RuntimeError):
+        bad(y)
+    assert_unchanged(before, a, b, y)
+    y.sum().backward()  # y's graph is untouched
+    assert a.grad.tolist() == [1.0, -2.0] and b.grad.tolist() == [2.0, 4.0]
+
+
+def test_an_inplace_cast_error_changes_nothing():
+    counts = funcgrad.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        counts.add_(1.5)
+    assert counts.tolist() == [1, 2] and counts._version == 0
+
+
+def test_a_failing_op_records_nothing():
+    a, b = leaves()
+    y = a * b
+    before = snapshot(a, b, y)
+    for bad in (lambda: a + funcgrad.ones(3), lambda: y @ funcgrad.ones(3, 3),
+                lambda: funcgrad.cat([y, funcgrad.ones(2, 2)]), lambda: y.reshape(3)):
+        with pytest.raises((RuntimeError, TypeError, ValueError)):
+            bad()
+    assert_unchanged(before, a, b, y)
+    y.sum().backward()
+    assert a.grad.tolist() == [1.0, -2.0] and b.grad.tolist() == [2.0, 4.0]
