@@ -103,6 +103,16 @@ RSUB = Op("rsub", lambda x, y: y - x, "RsubBackward1", saves=False)
 MUL = Op("mul", jnp.multiply, "MulBackward0")
 DIV = Op("div", jnp.true_divide, "DivBackward0")
 FLOOR_DIV = Op("floor_divide", jnp.floor_divide, "NotImplemented", differentiable=False)
+
+
+def _div_rounded(x, y, mode):
+    if mode == "floor":
+        return jnp.floor_divide(x, y)
+    return jnp.trunc(jnp.true_divide(x, y)).astype(jnp.result_type(x, y))
+
+
+# torch records a rounded division, with a zero gradient (as JAX's floor and trunc have).
+DIV_ROUNDED = Op("div_rounded", _div_rounded, "DivBackward2")
 REMAINDER = Op("remainder", jnp.remainder,
                _scalar_or_tensor("RemainderBackward1", "RemainderBackward0"))
 # By a number: the gradient is 1, so nothing is saved (torch's RemainderBackward0).
@@ -145,10 +155,8 @@ def mul(input, other) -> Tensor:
 
 def div(input, other, *, rounding_mode=None) -> Tensor:
     """``input / other``; ``rounding_mode='floor'`` or ``'trunc'`` rounds the quotient."""
-    if rounding_mode == "floor":
-        return apply(FLOOR_DIV, input, other)
-    if rounding_mode == "trunc":
-        return apply(UNARY["trunc"], apply(DIV, input, other))
+    if rounding_mode in ("floor", "trunc"):
+        return apply(DIV_ROUNDED, input, other, mode=rounding_mode)
     return apply(DIV, input, other)
 
 
@@ -227,6 +235,18 @@ def _dims(dim):
     return builtins.int(dim)
 
 
+def _axis(input, dim):
+    """``_dims(dim)``, where torch lets dim 0 or -1 name a 0-d tensor's one element: no axis."""
+    axes = _dims(dim)
+    if axes is None or input.ndim > 0:
+        return axes
+    if set(np.atleast_1d(axes).tolist()) - {0, -1}:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})"
+        )
+    return ()
+
+
 def _reduce_name(plain: str, with_dim: str):
     return lambda *a, axis=None, **_: plain if axis is None else with_dim
 
@@ -292,7 +312,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     >>> funcgrad.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(1)
     tensor([3., 7.])
     """
-    return apply(SUM, input, axis=_dims(dim), keepdims=keepdim, dtype=dtype)
+    return apply(SUM, input, axis=_axis(input, dim), keepdims=keepdim, dtype=dtype)
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -304,12 +324,12 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """
     if dtype is None:
         _check_mean_dtype(input, "mean")
-    return apply(MEAN, input, axis=_dims(dim), keepdims=keepdim, dtype=dtype)
+    return apply(MEAN, input, axis=_axis(input, dim), keepdims=keepdim, dtype=dtype)
 
 
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of all elements, or along ``dim``."""
-    return apply(PROD, input, axis=_dims(dim), keepdims=keepdim, dtype=dtype)
+    return apply(PROD, input, axis=_axis(input, dim), keepdims=keepdim, dtype=dtype)
 
 
 def _max_min(input, dim, keepdim, all_op, arg_op, result, name):
@@ -345,12 +365,12 @@ def min(input, dim=None, keepdim: bool = False):
 
 def amax(input, dim=(), keepdim: bool = False) -> Tensor:
     """Largest values along ``dim`` (all dims by default); ties share the gradient."""
-    return apply(AMAX, input, axis=_dims(dim), keepdims=keepdim)
+    return apply(AMAX, input, axis=_axis(input, dim), keepdims=keepdim)
 
 
 def amin(input, dim=(), keepdim: bool = False) -> Tensor:
     """Smallest values along ``dim`` (all dims by default); ties share the gradient."""
-    return apply(AMIN, input, axis=_dims(dim), keepdims=keepdim)
+    return apply(AMIN, input, axis=_axis(input, dim), keepdims=keepdim)
 
 
 def argmax(input, dim=None, keepdim: bool = False) -> Tensor:
@@ -365,12 +385,12 @@ def argmin(input, dim=None, keepdim: bool = False) -> Tensor:
 
 def all(input, dim=None, keepdim: bool = False) -> Tensor:
     """Whether every element (along ``dim``) is true."""
-    return apply(ALL, input, axis=_dims(dim), keepdims=keepdim)
+    return apply(ALL, input, axis=_axis(input, dim), keepdims=keepdim)
 
 
 def any(input, dim=None, keepdim: bool = False) -> Tensor:
     """Whether some element (along ``dim``) is true."""
-    return apply(ANY, input, axis=_dims(dim), keepdims=keepdim)
+    return apply(ANY, input, axis=_axis(input, dim), keepdims=keepdim)
 
 
 def _correction(unbiased, correction) -> int:
@@ -381,25 +401,25 @@ def _correction(unbiased, correction) -> int:
 
 def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
-    return apply(VAR, input, axis=_dims(dim), ddof=_correction(unbiased, correction),
+    return apply(VAR, input, axis=_axis(input, dim), ddof=_correction(unbiased, correction),
                  keepdims=keepdim)
 
 
 def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Standard deviation (Bessel-corrected unless ``unbiased=False`` or ``correction=0``)."""
-    return apply(STD, input, axis=_dims(dim), ddof=_correction(unbiased, correction),
+    return apply(STD, input, axis=_axis(input, dim), ddof=_correction(unbiased, correction),
                  keepdims=keepdim)
 
 
 def norm(input, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     """The vector p-norm over ``dim`` (all elements by default); ``'fro'`` is the 2-norm."""
     ord = 2 if p in ("fro", None) else p
-    return apply(NORM, input, ord=ord, axis=_dims(dim), keepdims=keepdim)
+    return apply(NORM, input, ord=ord, axis=_axis(input, dim), keepdims=keepdim)
 
 
 def logsumexp(input, dim, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(input)))`` along ``dim``, computed stably."""
-    return apply(LOGSUMEXP, input, axis=_dims(dim), keepdims=keepdim)
+    return apply(LOGSUMEXP, input, axis=_axis(input, dim), keepdims=keepdim)
 
 
 def cumsum(input, dim) -> Tensor:
@@ -422,12 +442,27 @@ def _matmul_name(a, b) -> str:
         return "MvBackward0"
     if a.ndim == 1 and b.ndim == 2:
         return "SqueezeBackward4"
-    return "BmmBackward0" if a.ndim == b.ndim == 3 else "UnsafeViewBackward0"
+    # Beyond 2-D, torch folds the operands into a bmm and views the result back.
+    return "UnsafeViewBackward0"
+
+
+def _einsum_name(*operands, equation: str) -> str:
+    """torch's einsum ends in a sum (one operand, an index summed out), a permute (one
+    operand), a multiply (no index summed out) or a bmm whose result is viewed back."""
+    lhs, arrow, out = equation.replace(" ", "").partition("->")
+    letters = [c for c in lhs if c.isalpha()]
+    if not arrow:
+        out = "".join(c for c in letters if letters.count(c) == 1)
+    summed = set(letters) - set(out)
+    if lhs.count(",") == 0:
+        return "SumBackward1" if summed else "PermuteBackward0"
+    return "ViewBackward0" if summed else "MulBackward0"
 
 
 MATMUL = Op("matmul", jnp.matmul, _matmul_name)
+BMM = Op("bmm", jnp.matmul, "BmmBackward0")
 OUTER = Op("outer", jnp.outer, "MulBackward0")
-EINSUM = Op("einsum", lambda *xs, equation: jnp.einsum(equation, *xs), "ViewBackward0")
+EINSUM = Op("einsum", lambda *xs, equation: jnp.einsum(equation, *xs), _einsum_name)
 
 
 def _check_ndim(name: str, **tensors) -> None:
@@ -460,7 +495,7 @@ def mm(input, mat2) -> Tensor:
 def bmm(input, mat2) -> Tensor:
     """Batched product of two 3-D tensors."""
     _check_ndim("bmm", batch1=(input, 3), batch2=(mat2, 3))
-    return apply(MATMUL, input, mat2)
+    return apply(BMM, input, mat2)
 
 
 def mv(input, vec) -> Tensor:
@@ -497,7 +532,7 @@ def _shape_arg(shape) -> tuple:
     return tuple(builtins.int(s) for s in shape)
 
 
-def _squeeze_name(x, axis=None) -> str:
+def _squeeze_name(x, axis=None, dims=()) -> str:
     if axis is None:
         return "SqueezeBackward0"
     return "SqueezeBackward2" if isinstance(axis, tuple) else "SqueezeBackward1"
@@ -528,7 +563,7 @@ REPEAT = Op("repeat", lambda x, reps: jnp.tile(x, reps), "RepeatBackward0", save
 TRIL = Op("tril", lambda x, k: jnp.tril(x, k), "TrilBackward0", saves=False)
 TRIU = Op("triu", lambda x, k: jnp.triu(x, k), "TriuBackward0", saves=False)
 DIAG_EMBED = Op("diag", lambda x, k: jnp.diag(x, k), "DiagEmbedBackward0", saves=False)
-DIAGONAL = Op("diagonal", lambda x, k: jnp.diag(x, k), "DiagonalBackward0", saves=False)
+DIAGONAL = Op("diagonal", lambda x, k: jnp.diag(x, k), "DiagonalBackward0_copy", saves=False)
 TRACE = Op("trace", jnp.trace, "TraceBackward0", saves=False)
 GATHER = Op("gather", lambda x, index, axis: jnp.take_along_axis(x, index, axis=axis),
             "GatherBackward0")
@@ -761,17 +796,31 @@ def _rebuild(spec: tuple, arrays: Sequence) -> tuple:
                  for s in spec)
 
 
-def _index_name(*args, spec) -> str:
+def _index_name(x, spec: tuple) -> str:
+    """The node of the last view torch's indexing makes, left to right: a lone slice is always
+    sliced, but within a tuple a slice that keeps the whole dimension is skipped."""
     if _ARRAY in spec:
         return "IndexBackward0"
-    real = [s for s in spec if s is not None and s is not Ellipsis]
-    if not real:
-        return "UnsqueezeBackward0" if None in spec else "AliasBackward0"
-    return "SelectBackward0" if isinstance(real[-1], builtins.int) else "SliceBackward0"
+    if len(spec) == 1 and isinstance(spec[0], tuple):
+        return "SliceBackward0"
+    name, dim = "AliasBackward0", 0
+    for i, s in enumerate(spec):
+        if s is None:
+            name = "UnsqueezeBackward0"
+        elif s is Ellipsis:
+            dim = x.ndim - builtins.sum(t is not None and t is not Ellipsis for t in spec[i + 1:])
+        elif isinstance(s, builtins.int):
+            name, dim = "SelectBackward0", dim + 1
+        else:
+            size = x.shape[dim]
+            if slice(*s[1:]).indices(size) != (0, size, 1):
+                name = "SliceBackward0"
+            dim += 1
+    return name
 
 
 GETITEM = Op("getitem", lambda x, *arrays, spec: x[_rebuild(spec, arrays)],
-             lambda x, *arrays, spec: _index_name(spec=spec))
+             lambda x, *arrays, spec: _index_name(x, spec))
 INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec:
                x.at[_rebuild(spec, arrays)].set(jnp.asarray(v, x.dtype)),
                lambda *_, spec: "IndexPutBackward0" if _ARRAY in spec

@@ -86,6 +86,12 @@ BCE_LOGITS = Op("binary_cross_entropy_with_logits", _bce_logits,
                 "BinaryCrossEntropyWithLogitsBackward0")
 MSE = Op("mse_loss", _mse, "MseLossBackward0")
 NLL = Op("nll_loss", _nll, "NllLossBackward0")
+# torch fuses the bias into one addmm (2-D input), or an addmm of the flattened input viewed back.
+LINEAR = Op("linear", lambda x, w, b: jnp.matmul(x, w.T) + b,
+            lambda x, w, b: "AddmmBackward0" if x.ndim == 2 else "ViewBackward0")
+# Division by a number inside a torch kernel records DivBackward1 (Python's `/` records
+# DivBackward0).
+DIV_SCALAR = Op("div_scalar", jnp.true_divide, "DivBackward1")
 
 
 def _embedding(weight, indices, padding_idx=None):
@@ -141,8 +147,9 @@ def logsigmoid(input):
 
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``."""
-    out = _ops.matmul(input, _ops.t(weight))
-    return out if bias is None else out + bias
+    if bias is None:
+        return _ops.matmul(input, _ops.t(weight))
+    return apply(LINEAR, input, weight, bias)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
@@ -208,10 +215,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / classes
         w = 1 if weight is None else weight
-        loss = -(logp * target * w).sum(1 if input.ndim > 1 else 0)
-        if reduction == "mean":
-            return loss.sum() / (loss.numel() if input.ndim > 1 else 1)
-        return loss.sum() if reduction == "sum" else loss
+        if reduction == "none":
+            return -(logp * target * w).sum(1 if input.ndim > 1 else 0)
+        total = -(logp * target * w).sum()
+        return total if reduction == "sum" else apply(DIV_SCALAR, total, input.numel() // classes)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return nll

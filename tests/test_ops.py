@@ -1,0 +1,439 @@
+"""Every op in the ops table, checked two ways from one table of cases:
+
+- against torch (when installed): forward value, dtype, shape, ``grad_fn`` name, and the
+  gradient of every input for a random upstream gradient;
+- against central finite differences in float64 (always): ``autograd.gradcheck``.
+
+A case is ``fn(lib, *inputs)`` where ``lib`` is ``funcgrad`` or ``torch``: the same code runs on
+both. Inputs are drawn from a seed derived from the case id, in a domain that keeps away from
+kinks and domain edges, so finite differences are meaningful.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import zlib
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import funcgrad
+from funcgrad.autograd import gradcheck
+
+
+@dataclasses.dataclass(frozen=True)
+class Arg:
+    """A float input: magnitudes uniform in [low, high], random sign when signed."""
+
+    shape: tuple
+    low: float = 0.2
+    high: float = 2.0
+    signed: bool = True
+    grad: bool = True
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        x = rng.uniform(self.low, self.high, self.shape)
+        if self.signed:
+            x *= rng.choice([-1.0, 1.0], self.shape)
+        return np.asarray(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fixed:
+    """An input given as is (indices, masks), never requiring grad."""
+
+    value: object
+    grad = False
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        return np.asarray(self.value)
+
+
+def real(*shape):
+    return Arg(shape)
+
+
+def pos(*shape):
+    return Arg(shape, 0.5, 2.0, signed=False)
+
+
+def unit(*shape):
+    return Arg(shape, 0.1, 0.9)
+
+
+def prob(*shape, grad=True):
+    return Arg(shape, 0.1, 0.9, signed=False, grad=grad)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    id: str
+    fn: Callable
+    args: tuple
+    gradcheck: bool = True
+    xfail: str | None = None  # why this case cannot match torch
+
+    def arrays(self) -> list[np.ndarray]:
+        rng = np.random.default_rng(zlib.crc32(self.id.encode()))
+        return [a.draw(rng) for a in self.args]
+
+
+CASES: list[Case] = []
+
+
+def _sid(shape: tuple) -> str:
+    return "x".join(map(str, shape)) or "0d"
+
+
+def case(id, fn, *args, gradcheck=True, xfail=None):
+    CASES.append(Case(id, fn, args, gradcheck, xfail))
+
+
+# ----- elementwise, one input: every UNARY op ---------------------------------------------------
+_DOMAIN = dict(log=pos, log1p=pos, log2=pos, log10=pos, sqrt=pos, rsqrt=pos, tan=unit,
+               asin=unit, acos=unit, atanh=unit, acosh=lambda *s: Arg(s, 1.2, 3.0, False))
+for _name in funcgrad._ops.UNARY:
+    case(f"{_name}", lambda m, x, n=_name: getattr(m, n)(x), _DOMAIN.get(_name, real)(2, 3))
+for _name in ("exp", "log", "sigmoid", "abs", "floor"):
+    case(f"{_name}-0d", lambda m, x, n=_name: getattr(x, n)(), _DOMAIN.get(_name, real)())
+case("neg-operator", lambda m, x: -x, real(3))
+
+# ----- elementwise, two inputs, broadcasting ---------------------------------------------------
+_BINARY = {
+    "add": lambda m, x, y: x + y, "add-alpha": lambda m, x, y: m.add(x, y, alpha=2),
+    "sub": lambda m, x, y: x - y, "sub-alpha": lambda m, x, y: m.sub(x, y, alpha=0.5),
+    "mul": lambda m, x, y: x * y, "div": lambda m, x, y: x / y,
+    "pow": lambda m, x, y: x.abs() ** y, "remainder": lambda m, x, y: x % y.abs(),
+    "maximum": lambda m, x, y: m.maximum(x, y), "minimum": lambda m, x, y: m.minimum(x, y),
+    "atan2": lambda m, x, y: m.atan2(x, y),
+    "div-floor": lambda m, x, y: m.div(x, y, rounding_mode="floor"),
+    "div-trunc": lambda m, x, y: m.div(x, y, rounding_mode="trunc"),
+}
+_PAIRS = [((3, 1), (1, 4)), ((4,), (3, 4)), ((), (2, 3)), ((2, 3), ())]
+for _i, (_name, _fn) in enumerate(_BINARY.items()):
+    # add and mul see every broadcast pair; the others take turns.
+    for _sa, _sb in _PAIRS if _name in ("add", "mul") else [_PAIRS[_i % len(_PAIRS)]]:
+        case(f"{_name}-{_sid(_sa)},{_sid(_sb)}", _fn, real(*_sa), real(*_sb))
+
+# ----- with a Python number, on either side ----------------------------------------------------
+_SCALAR = {
+    "x+2": lambda m, x: x + 2, "2-x": lambda m, x: 2 - x, "2*x": lambda m, x: 2 * x,
+    "x/2": lambda m, x: x / 2, "2/x": lambda m, x: 2 / x, "x**2": lambda m, x: x ** 2,
+    "x**0.5": lambda m, x: x.abs() ** 0.5, "2**x": lambda m, x: 2 ** x, "x%2": lambda m, x: x % 2,
+}
+for _name, _fn in _SCALAR.items():
+    case(_name, _fn, real(2, 3))
+case("2-x-0d", lambda m, x: 2 - x, real())
+case("2/x-0d", lambda m, x: 2 / x, real())
+# torch has no derivative for these: its grad_fn is NotImplemented and raises on backward.
+_NO_TORCH_GRAD = "torch records a NotImplemented grad_fn that raises on backward; funcgrad "
+case("floor_divide", lambda m, x, y: x // y, real(3, 1), pos(1, 4),
+     xfail=_NO_TORCH_GRAD + "leaves the (piecewise constant) result outside the graph")
+case("x//2", lambda m, x: x // 2, real(2, 3),
+     xfail=_NO_TORCH_GRAD + "leaves the (piecewise constant) result outside the graph")
+case("2%x", lambda m, x: 2 % x, pos(2, 3),
+     xfail=_NO_TORCH_GRAD + "records RemainderBackward1 with the true gradient, -floor(2 / x)")
+
+# ----- comparisons and logic: forward only -----------------------------------------------------
+_COMPARE = {
+    "lt": lambda m, x, y: x < y, "gt-scalar": lambda m, x, y: x > 0.5,
+    "ge": lambda m, x, y: m.ge(x, y), "eq": lambda m, x, y: x == y, "ne": lambda m, x, y: x != y,
+    "logical_xor": lambda m, x, y: m.logical_xor(x > 0, y > 0),
+    "logical_not": lambda m, x, y: m.logical_not(x > 0), "invert": lambda m, x, y: ~(x > y),
+    "and-operator": lambda m, x, y: (x > 0) & (y > 0), "isnan": lambda m, x, y: m.isnan(x / y),
+    "isfinite": lambda m, x, y: m.isfinite(x),
+}
+for _name, _fn in _COMPARE.items():
+    case(_name, _fn, real(3, 1), real(1, 4), gradcheck=False)
+
+# ----- clamp, where, masked_fill ---------------------------------------------------------------
+case("clamp", lambda m, x: m.clamp(x, -0.5, 0.5), real(2, 3))
+case("clamp-min", lambda m, x: x.clamp(min=0.3), real(2, 3))
+case("clip-0d", lambda m, x: m.clip(x, -1.0, 1.0), real())
+case("clamp-tensors", lambda m, x, lo, hi: m.clamp(x, lo, hi), real(2, 3), Arg((3,), -1.0, -0.1),
+     Arg((2, 1), 0.1, 1.0))
+case("clamp-tensor-min", lambda m, x, lo: x.clamp(min=lo), real(2, 3), real(3))
+case("clip-tensor-max", lambda m, x, hi: x.clip(max=hi), real(2, 3), real(2, 1))
+case("where", lambda m, x, y: m.where(x > 0, x, y), real(3, 1), real(1, 4))
+case("where-scalar", lambda m, x: m.where(x > 0, x, 0.0), real(2, 3))
+case("masked_fill", lambda m, x, mask: x.masked_fill(mask, 0.5), real(2, 3),
+     Fixed([[True, False, True], [False, False, True]]))
+case("masked_fill-broadcast", lambda m, x, mask: m.masked_fill(x, mask, -1.0), real(2, 3),
+     Fixed([True, False, True]))
+
+# ----- reductions ------------------------------------------------------------------------------
+_REDUCE = {
+    "sum": lambda m, x: x.sum(), "sum-dim": lambda m, x: x.sum(1),
+    "sum-dims-keepdim": lambda m, x: m.sum(x.reshape(2, 3, 1), (0, 2), keepdim=True),
+    "mean": lambda m, x: m.mean(x), "mean-dim-keepdim": lambda m, x: x.mean(-1, keepdim=True),
+    "prod": lambda m, x: x.prod(), "prod-dim-keepdim": lambda m, x: m.prod(x, 1, keepdim=True),
+    "max": lambda m, x: x.max(), "max-dim": lambda m, x: x.max(1),
+    "max-keepdim": lambda m, x: m.max(x, 0, keepdim=True), "min": lambda m, x: m.min(x),
+    "min-dim": lambda m, x: x.min(-1), "amax-dim": lambda m, x: x.amax(1),
+    "amax-dims": lambda m, x: m.amax(x, (0, 1)), "amin-keepdim": lambda m, x: x.amin(0, True),
+    "var": lambda m, x: x.var(), "var-dim": lambda m, x: x.var(1),
+    "var-biased-keepdim": lambda m, x: m.var(x, 0, unbiased=False, keepdim=True),
+    "var-correction": lambda m, x: x.var(1, correction=0),
+    "std-dim-keepdim": lambda m, x: m.std(x, 0, keepdim=True), "norm": lambda m, x: x.norm(),
+    "norm-p1": lambda m, x: x.norm(p=1), "norm-dim": lambda m, x: m.norm(x, dim=1),
+    "norm-inf-keepdim": lambda m, x: x.norm(p=math.inf, dim=0, keepdim=True),
+    "logsumexp": lambda m, x: x.logsumexp(1),
+    "logsumexp-keepdim": lambda m, x: m.logsumexp(x, 0, keepdim=True),
+    "cumsum": lambda m, x: m.cumsum(x, -1),
+    "cumprod": lambda m, x: x.cumprod(1),
+}
+for _name, _fn in _REDUCE.items():
+    case(_name, _fn, real(2, 3))
+_INDEX_REDUCE = {
+    "argmax": lambda m, x: x.argmax(), "argmax-keepdim": lambda m, x: m.argmax(x, 0, True),
+    "argmin-dim": lambda m, x: x.argmin(-1), "all": lambda m, x: (x > 0).all(),
+    "all-dim": lambda m, x: m.all(x > 0, 1), "any-keepdim": lambda m, x: (x > 0).any(0, True),
+}
+for _name, _fn in _INDEX_REDUCE.items():
+    case(_name, _fn, real(2, 3), gradcheck=False)
+# torch lets dim 0 or -1 name the one element of a 0-d tensor.
+_REDUCE_0D = {
+    "sum-dim": lambda m, x: x.sum(0), "mean-dim-keepdim": lambda m, x: x.mean(-1, keepdim=True),
+    "prod": lambda m, x: m.prod(x), "max": lambda m, x: x.max(), "amax-dim": lambda m, x: x.amax(0),
+    "logsumexp": lambda m, x: x.logsumexp(0), "norm-dim": lambda m, x: x.norm(dim=0),
+}
+for _name, _fn in _REDUCE_0D.items():
+    case(f"{_name}-0d", _fn, real())
+
+# ----- linear algebra --------------------------------------------------------------------------
+for _sa, _sb in [((3,), (3,)), ((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 4)),
+                 ((2, 2, 3), (2, 3, 4)), ((2, 2, 3), (3, 4))]:
+    case(f"matmul-{_sid(_sa)},{_sid(_sb)}", lambda m, a, b: a @ b, real(*_sa), real(*_sb))
+case("mm", lambda m, a, b: m.mm(a, b), real(2, 3), real(3, 4))
+case("bmm", lambda m, a, b: a.bmm(b), real(2, 2, 3), real(2, 3, 4))
+case("mv", lambda m, a, b: m.mv(a, b), real(2, 3), real(3))
+case("dot", lambda m, a, b: a.dot(b), real(3), real(3))
+case("outer", lambda m, a, b: m.outer(a, b), real(3), real(4))
+for _eq, _shapes in {"ij,jk->ik": ((2, 3), (3, 4)), "ii->": ((3, 3),), "i,j->ij": ((3,), (4,)),
+                     "ij->ji": ((2, 3),)}.items():
+    case(f"einsum-{_eq}", lambda m, *xs, eq=_eq: m.einsum(eq, *xs), *(real(*s) for s in _shapes))
+
+# ----- shapes ----------------------------------------------------------------------------------
+_SHAPES = [
+    ("reshape", lambda m, x: x.reshape(3, 2), (2, 3)),
+    ("reshape-0d", lambda m, x: x.reshape(1, 1), ()),
+    ("view", lambda m, x: x.view(3, -1), (2, 3)),
+    ("flatten", lambda m, x: x.flatten(), (2, 2, 3)),
+    ("flatten-start", lambda m, x: m.flatten(x, 1), (2, 2, 3)),
+    ("flatten-0d", lambda m, x: x.flatten(), ()),
+    ("squeeze", lambda m, x: x.squeeze(), (1, 3, 1)),
+    ("squeeze-dim", lambda m, x: m.squeeze(x, 0), (1, 3, 1)),
+    ("squeeze-dims", lambda m, x: x.squeeze((0, 2)), (1, 3, 1)),
+    ("squeeze-size-3", lambda m, x: x.squeeze(1), (1, 3, 1)),
+    ("unsqueeze", lambda m, x: x.unsqueeze(0), (2, 3)),
+    ("unsqueeze-0d", lambda m, x: x.unsqueeze(0), ()),
+    ("transpose-3d", lambda m, x: m.transpose(x, 0, 2), (2, 2, 3)),
+    ("permute", lambda m, x: x.permute(2, 0, 1), (2, 2, 3)),
+    ("T", lambda m, x: x.T, (2, 3)),
+    ("t", lambda m, x: x.t(), (2, 3)),
+    ("t-1d", lambda m, x: m.t(x), (3,)),
+    ("mT", lambda m, x: x.mT, (2, 2, 3)),
+    ("expand", lambda m, x: x.expand(3, 4), (3, 1)),
+    ("expand-new-dim", lambda m, x: x.expand(2, -1), (3,)),
+    ("expand-0d", lambda m, x: x.expand(2, 3), ()),
+    ("broadcast_to", lambda m, x: m.broadcast_to(x, (3, 4)), (1, 4)),
+    ("flip", lambda m, x: m.flip(x, (0, 1)), (2, 3)),
+    ("roll", lambda m, x: x.roll((1, -1), (0, 1)), (2, 3)),
+    ("roll-flat", lambda m, x: m.roll(x, 2), (2, 3)),
+    ("repeat", lambda m, x: x.repeat(2, 1, 2), (2, 3)),
+    ("tril", lambda m, x: x.tril(), (3, 3)),
+    ("triu", lambda m, x: m.triu(x, 1), (3, 4)),
+    ("diag-1d", lambda m, x: x.diag(), (3,)),
+    ("diag-2d", lambda m, x: m.diag(x), (3, 3)),
+    ("diag-offset", lambda m, x: x.diag(1), (3, 4)),
+    ("trace", lambda m, x: x.trace(), (3, 3)),
+    ("clone", lambda m, x: x.clone(), (2, 3)),
+    ("narrow", lambda m, x: x.narrow(1, 1, 2), (2, 3)),
+    ("narrow-neg", lambda m, x: m.narrow(x, 0, -2, 2), (3, 4)),
+    ("select", lambda m, x: x.select(0, 1), (2, 3)),
+    ("split", lambda m, x: x.split(2), (5, 2)),
+    ("split-sizes", lambda m, x: m.split(x, [1, 2], dim=1), (2, 3)),
+    ("chunk", lambda m, x: x.chunk(2, 1), (2, 3)),
+    ("unbind", lambda m, x: x.unbind(1), (2, 3)),
+]
+for _name, _fn, _shape in _SHAPES:
+    case(_name, _fn, real(*_shape))
+case("cat", lambda m, x, y: m.cat([x, y]), real(2, 3), real(1, 3))
+case("cat-dim", lambda m, x, y: m.cat((x, y), dim=1), real(2, 3), real(2, 1))
+case("stack", lambda m, x, y: m.stack([x, y]), real(2, 3), real(2, 3))
+case("stack-0d", lambda m, x, y: m.stack([x, y]), real(), real())
+case("gather", lambda m, x, i: x.gather(1, i), real(2, 3), Fixed([[0, 2], [1, 1]]))
+
+# ----- indexing --------------------------------------------------------------------------------
+_INDEX = [
+    ("int", lambda m, x: x[-1]), ("int-int", lambda m, x: x[1, 2]),
+    ("slice", lambda m, x: x[1:3]), ("slice-step-2d", lambda m, x: x[:, ::2]),
+    ("none", lambda m, x: x[None]), ("slice-none", lambda m, x: x[:, None]),
+    ("ellipsis", lambda m, x: x[..., 1]), ("ellipsis-only", lambda m, x: x[...]),
+    ("int-and-list", lambda m, x: x[1, [0, 2]]),
+    ("0d-tensor", lambda m, x: x[m.tensor(1)]),
+]
+for _name, _fn in _INDEX:
+    case(f"getitem-{_name}", _fn, real(4, 3))
+case("getitem-tensor", lambda m, x, i: x[i], real(4, 3), Fixed([3, 0, 3]))
+case("getitem-2d-tensor", lambda m, x, i: x[:, i], real(4, 3), Fixed([[0, 1], [2, 2]]))
+case("getitem-mask", lambda m, x, mask: x[mask], real(4, 3), Fixed([True, False, True, True]))
+case("getitem-2d-mask", lambda m, x, mask: x[mask], real(2, 3),
+     Fixed([[True, False, True], [False, True, True]]))
+
+# ----- softmax, conversion ---------------------------------------------------------------------
+case("softmax", lambda m, x: x.softmax(1), real(2, 3))
+case("softmax-1d", lambda m, x: m.softmax(x, dim=0), real(3))
+case("log_softmax", lambda m, x: m.log_softmax(x, -1), real(2, 3))
+case("log_softmax-dim0", lambda m, x: x.log_softmax(0), real(2, 3))
+# float64 -> float16 loses what central differences measure: torch's side only.
+case("to-float16", lambda m, x: x.to(m.float16), real(2, 3), gradcheck=False)
+case("to-bfloat16", lambda m, x: x.to(dtype=m.bfloat16), real(3), gradcheck=False)
+case("float-is-self", lambda m, x: x.float(), real(3), gradcheck=False)
+case("to-int32", lambda m, x: x.to(m.int32), real(3), gradcheck=False)
+case("to-same", lambda m, x: x.to(x.dtype) * 2, real(3))
+case("type_as", lambda m, x, y: x.type_as(y) * y, real(3), real(3))
+
+# ----- nn.functional: every function, every reduction ------------------------------------------
+_ACTIVATIONS = {
+    "relu": lambda F, x: F.relu(x), "sigmoid": lambda F, x: F.sigmoid(x),
+    "tanh": lambda F, x: F.tanh(x), "silu": lambda F, x: F.silu(x),
+    "gelu": lambda F, x: F.gelu(x), "gelu-tanh": lambda F, x: F.gelu(x, approximate="tanh"),
+    "softplus": lambda F, x: F.softplus(x),
+    "softplus-threshold": lambda F, x: F.softplus(x, beta=2, threshold=1.0),
+    "leaky_relu": lambda F, x: F.leaky_relu(x), "elu-alpha": lambda F, x: F.elu(x, alpha=0.5),
+    "logsigmoid": lambda F, x: F.logsigmoid(x), "softmax": lambda F, x: F.softmax(x, dim=1),
+    "log_softmax": lambda F, x: F.log_softmax(x, dim=0),
+}
+for _name, _fn in _ACTIVATIONS.items():
+    case(f"F.{_name}", lambda m, x, f=_fn: f(m.nn.functional, x), real(2, 3))
+
+case("F.linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(2, 3), real(4, 3),
+     real(4))
+case("F.linear-nobias", lambda m, x, w: m.nn.functional.linear(x, w), real(2, 3), real(4, 3))
+case("F.linear-1d", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(3), real(4, 3),
+     real(4))
+case("F.linear-3d", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(2, 2, 3),
+     real(4, 3), real(4))
+
+_TARGET = Fixed([1, 0, 3])
+_WEIGHT = Fixed([0.5, 1.0, 2.0, 1.5])
+for _red in ("none", "mean", "sum"):
+    case(f"F.binary_cross_entropy-{_red}",
+         lambda m, p, t, r=_red: m.nn.functional.binary_cross_entropy(p, t, reduction=r),
+         prob(2, 3), prob(2, 3, grad=False))
+    case(f"F.binary_cross_entropy_with_logits-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.binary_cross_entropy_with_logits(
+             x, t, reduction=r), real(2, 3), prob(2, 3, grad=False))
+    case(f"F.mse_loss-{_red}", lambda m, x, t, r=_red: m.nn.functional.mse_loss(x, t, reduction=r),
+         real(2, 3), real(2, 3))
+    case(f"F.l1_loss-{_red}", lambda m, x, t, r=_red: m.nn.functional.l1_loss(x, t, reduction=r),
+         real(2, 3), real(2, 3))
+    case(f"F.nll_loss-{_red}", lambda m, x, t, r=_red: m.nn.functional.nll_loss(x, t, reduction=r),
+         real(3, 4), _TARGET)
+    case(f"F.cross_entropy-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.cross_entropy(x, t, reduction=r),
+         real(3, 4), _TARGET)
+    case(f"F.cross_entropy-probs-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.cross_entropy(x, t.softmax(1), reduction=r),
+         real(3, 4), Arg((3, 4), grad=False))
+case("F.binary_cross_entropy-weight",
+     lambda m, p, t, w: m.nn.functional.binary_cross_entropy(p, t, w), prob(2, 3),
+     prob(2, 3, grad=False), prob(3, grad=False))
+case("F.binary_cross_entropy_with_logits-weights",
+     lambda m, x, t, w, pw: m.nn.functional.binary_cross_entropy_with_logits(
+         x, t, w, pos_weight=pw), real(2, 3), prob(2, 3, grad=False), prob(3, grad=False),
+     Arg((3,), 0.5, 2.0, signed=False, grad=False))
+case("F.nll_loss-weight-ignore",
+     lambda m, x, t, w: m.nn.functional.nll_loss(x, t, w, ignore_index=0), real(3, 4), _TARGET,
+     _WEIGHT)
+case("F.nll_loss-1d", lambda m, x: m.nn.functional.nll_loss(x, m.tensor(2)), real(4))
+case("F.cross_entropy-weight-smoothing",
+     lambda m, x, t, w: m.nn.functional.cross_entropy(x, t, w, label_smoothing=0.1), real(3, 4),
+     _TARGET, _WEIGHT)
+case("F.cross_entropy-smoothing-sum",
+     lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="sum", label_smoothing=0.2),
+     real(3, 4), _TARGET)
+case("F.cross_entropy-1d", lambda m, x: m.nn.functional.cross_entropy(x, m.tensor(1)), real(4))
+# Dropout draws from each library's own generator, so only its deterministic modes compare.
+case("F.dropout-eval", lambda m, x: m.nn.functional.dropout(x * 2, training=False), real(2, 3))
+case("F.dropout-p0", lambda m, x: m.nn.functional.dropout(x * 2, p=0.0), real(2, 3))
+case("F.embedding", lambda m, i, w: m.nn.functional.embedding(i, w), Fixed([[0, 2], [4, 2]]),
+     real(5, 3))
+# By torch's definition the padding row gets no gradient, which is not the derivative.
+case("F.embedding-padding", lambda m, i, w: m.nn.functional.embedding(i, w, padding_idx=2),
+     Fixed([0, 2, 4, 2]), real(5, 3), gradcheck=False)
+case("F.layer_norm", lambda m, x, w, b: m.nn.functional.layer_norm(x, (3,), w, b), real(2, 3),
+     real(3), real(3))
+case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
+
+
+def test_every_functional_has_a_case() -> None:
+    covered = {c.id.split("-")[0].removeprefix("F.") for c in CASES if c.id.startswith("F.")}
+    assert set(funcgrad.nn.functional.__all__) - covered == set()
+
+
+def _outputs(y) -> list:
+    return list(y) if isinstance(y, (tuple, list)) else [y]
+
+
+def _tensors(lib, case: Case, arrays: list, dtype) -> list:
+    return [lib.tensor(a, dtype=dtype if a.dtype.kind == "f" else None, requires_grad=arg.grad)
+            for a, arg in zip(arrays, case.args)]
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _expected_dtype(torch_dtype) -> np.dtype:
+    """torch's dtype as funcgrad has it: 64-bit integers are 32-bit without jax_enable_x64."""
+    return jax.dtypes.canonicalize_dtype(jnp.dtype(str(torch_dtype).removeprefix("torch.")))
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=c.xfail)] if c.xfail
+                 else []) for c in CASES])
+def test_matches_torch(case: Case, torch) -> None:
+    arrays = case.arrays()
+    ours = _tensors(funcgrad, case, arrays, funcgrad.float32)
+    theirs = _tensors(torch, case, arrays, torch.float32)
+    got, want = _outputs(case.fn(funcgrad, *ours)), _outputs(case.fn(torch, *theirs))
+    assert len(got) == len(want)
+    for y, t in zip(got, want):
+        assert (tuple(y.shape), y.dtype) == (tuple(t.shape), _expected_dtype(t.dtype))
+        np.testing.assert_allclose(np.asarray(y, np.float64), t.detach().double().numpy(),
+                                   rtol=1e-4 if y.dtype == np.float32 else 1e-2, atol=1e-5)
+        assert y.requires_grad == t.requires_grad
+        want_name = None if t.grad_fn is None else type(t.grad_fn).__name__
+        assert (None if y.grad_fn is None else y.grad_fn.name()) == want_name
+
+    differentiable = [(y, t) for y, t in zip(got, want) if t.requires_grad]
+    if not differentiable:
+        return
+    rng = np.random.default_rng(0)
+    upstream = [rng.standard_normal(tuple(t.shape)) for _, t in differentiable]
+    funcgrad.autograd.backward([y for y, _ in differentiable],
+                               [funcgrad.tensor(g).to(y.dtype)
+                                for g, (y, _) in zip(upstream, differentiable)])
+    torch.autograd.backward([t for _, t in differentiable],
+                            [torch.tensor(g).to(t.dtype)
+                             for g, (_, t) in zip(upstream, differentiable)])
+    for x, xt in zip(ours, theirs):
+        if xt.requires_grad:
+            assert (x.grad is None) == (xt.grad is None)
+            if xt.grad is not None:
+                np.testing.assert_allclose(np.asarray(x.grad, np.float64),
+                                           xt.grad.double().numpy(), rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.gradcheck], ids=lambda c: c.id)
+def test_gradcheck(case: Case) -> None:
+    with jax.enable_x64(True):
+        inputs = _tensors(funcgrad, case, case.arrays(), funcgrad.float64)
+        assert gradcheck(lambda *xs: case.fn(funcgrad, *xs), tuple(inputs))
