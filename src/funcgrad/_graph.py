@@ -22,6 +22,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.extend.core import Var
 
 from . import _dtypes, _tiers
 from ._anomaly import creation_stack, is_anomaly_check_nan_enabled, is_anomaly_enabled
@@ -244,7 +245,7 @@ class Node(_GraphNode):
                 "if you need to access saved tensors after calling backward."
             )
         for storage, version, ref, grad_fn, i in self._versions:
-            if storage.version != version:
+            if storage.version != version and i in self._reads():
                 array = self._arrays[i]
                 tensor = ref()
                 grad_fn = grad_fn if tensor is None else tensor.grad_fn
@@ -262,6 +263,13 @@ class Node(_GraphNode):
                     f"{where} is at version {storage.version}; expected version {version} "
                     f"instead. Hint: {hint}"
                 )
+
+    def _reads(self) -> frozenset:
+        diff, _ = self._layout()
+        operands = tuple(i for i, a in enumerate(self._arrays) if hasattr(a, "shape"))
+        avals = tuple((tuple(a.shape), a.dtype) if i in operands else a
+                      for i, a in enumerate(self._arrays))
+        return _vjp_reads(self.op, self.static, diff, operands, avals)
 
     def _snapshot_self(self) -> None:
         """For an in-place op: input 0 is the tensor it overwrites, and what this node saved of
@@ -340,6 +348,12 @@ def _type_name(array) -> str:
 @functools.lru_cache(maxsize=4096)
 def _vjp_rule(op: Op, static: tuple, diff: tuple, scalars: tuple) -> Callable:
     """``(*inputs, ct) -> grads of the inputs at diff``, compiled once per op and layout."""
+    rule = _pullback(op, static, diff)
+    return jax.jit(rule, static_argnums=scalars) if op.compiled else rule
+
+
+def _pullback(op: Op, static: tuple, diff: tuple) -> Callable:
+    """``(*inputs, ct) -> grads of the inputs at diff``, by ``jax.vjp`` of the op's function."""
     kwargs = dict(static)
 
     def rule(*args):
@@ -353,7 +367,32 @@ def _vjp_rule(op: Op, static: tuple, diff: tuple, scalars: tuple) -> Callable:
 
         return jax.vjp(f, *(primals[i] for i in diff))[1](ct)
 
-    return jax.jit(rule, static_argnums=scalars) if op.compiled else rule
+    return rule
+
+
+@functools.lru_cache(maxsize=1024)
+def _vjp_reads(op: Op, static: tuple, diff: tuple, operands: tuple, avals: tuple) -> frozenset:
+    """The array inputs the VJP of ``op`` reads, found in its jaxpr. As torch saves only those,
+    only their in-place change can fail a backward: ``x * 2`` or ``x + y`` keeps nothing of x.
+
+    ``avals`` has ``(shape, dtype)`` for each array input (at ``operands``), else the value.
+    """
+
+    def inputs(arrays) -> list:
+        full = list(avals)
+        for i, a in zip(operands, arrays):
+            full[i] = a
+        return full
+
+    rule = _pullback(op, static, diff)
+    specs = [jax.ShapeDtypeStruct(*avals[i]) for i in operands]
+    out = jax.eval_shape(lambda *a: op.fn(*inputs(a), **dict(static)), *specs)
+    jaxpr = jax.make_jaxpr(lambda *a: rule(*inputs(a[:-1]), a[-1]))(*specs, out).jaxpr
+    live = {v for v in jaxpr.outvars if isinstance(v, Var)}
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in live for v in eqn.outvars):
+            live.update(v for v in eqn.invars if isinstance(v, Var))
+    return frozenset(i for i, v in zip(operands, jaxpr.invars) if v in live)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,0 +1,254 @@
+"""retain_grad and hooks against torch: each scenario is written once against the shared API,
+run with ``torch`` and with ``funcgrad``, and the two logs of (event, value) must agree in order
+and in value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad
+
+
+def _value(v):
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (tuple, list)):
+        return [_value(x) for x in v]
+    return v.detach().tolist()
+
+
+class Log(list):
+    """Events of a scenario: ``log("name", value)``, values as plain lists."""
+
+    def __call__(self, name: str, value=None) -> None:
+        self.append((name, _value(value)))
+
+    def hook(self, name: str, result=None):
+        """A tensor hook that logs its gradient and returns ``result(grad)`` (None: keep it)."""
+        def hook(grad):
+            self(name, grad)
+            return None if result is None else result(grad)
+        return hook
+
+
+def assert_same_as_torch(scenario) -> Log:
+    """Runs ``scenario(lib, log)`` with torch and with funcgrad and compares the logs."""
+    torch = pytest.importorskip("torch")
+    expected, got = Log(), Log()
+    scenario(torch, expected)
+    scenario(funcgrad, got)
+    assert [name for name, _ in got] == [name for name, _ in expected], (got, expected)
+    for (name, g), (_, e) in zip(got, expected):
+        _assert_close(g, e, name)
+    return got
+
+
+def _assert_close(got, expected, name: str) -> None:
+    """Numbers (possibly nested, as in hook arguments) close; everything else equal."""
+    if isinstance(expected, list) and any(isinstance(e, (list, type(None))) for e in expected):
+        assert isinstance(got, list) and len(got) == len(expected), (name, got, expected)
+        for g, e in zip(got, expected):
+            _assert_close(g, e, name)
+    elif isinstance(expected, (list, float)):
+        np.testing.assert_allclose(np.asarray(got, float), np.asarray(expected, float),
+                                   rtol=1e-6, atol=1e-6, err_msg=name)
+    else:
+        assert got == expected, (name, got, expected)
+
+
+def test_tensor_hooks_then_retained_grad_then_node_pre_and_post_hooks():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        y.retain_grad()  # before the hooks, yet it sees their result, as in torch
+        y.register_hook(log.hook("y hook 1", lambda g: g * 2))
+        y.register_hook(log.hook("y hook 2"))
+        y.grad_fn.register_prehook(lambda go: log("y pre-hook", go))
+        y.grad_fn.register_hook(lambda gi, go: log("y post-hook", [gi, go]))
+        x.register_hook(log.hook("x hook"))
+        x.register_post_accumulate_grad_hook(lambda t: log("x post-accumulate", t.grad))
+        y.sin().sum().backward()
+        log("y.grad", y.grad)
+        log("x.grad", x.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_hooks_on_separate_branches_run_in_torch_order():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([0.5, -1.0], requires_grad=True)
+        a = x * 2
+        b = x * w
+        c = (a + 1).exp()
+        for name, t in [("a", a), ("b", b), ("c", c), ("x", x), ("w", w)]:
+            t.register_hook(log.hook(name))
+        (c.sum() + b.sum() + (a * b).sum()).backward()
+
+    assert_same_as_torch(scenario)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "funcgrad accumulates into .grad only once the whole backward has succeeded (a backward "
+    "that raises leaves every .grad as it was), so post-accumulate hooks run after every "
+    "node; torch runs each one when its leaf's accumulator runs, between other nodes' hooks"))
+def test_post_accumulate_hooks_interleave_with_other_nodes_as_in_torch():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([0.5, -1.0], requires_grad=True)
+        a = x * 2
+        a.register_hook(log.hook("a"))
+        w.register_post_accumulate_grad_hook(lambda t: log("w post-accumulate", t.grad))
+        (a * w).sum().backward()
+
+    assert_same_as_torch(scenario)
+
+
+@pytest.mark.parametrize("retain_first", [True, False])
+def test_replacing_hook_changes_what_flows_upstream_and_what_is_retained(retain_first):
+    def scenario(lib, log):
+        x = lib.tensor([0.5, -1.5, 2.0], requires_grad=True)
+        y = x ** 2
+        if retain_first:
+            y.retain_grad()
+        y.register_hook(log.hook("y", lambda g: g * 10))
+        if not retain_first:
+            y.retain_grad()
+        x.register_hook(log.hook("x", lambda g: g + 1))
+        (y * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        log("y.grad", y.grad)
+        log("x.grad", x.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_leaf_used_twice_calls_its_hook_once_with_the_summed_gradient():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.register_hook(log.hook("x"))
+        x.register_post_accumulate_grad_hook(lambda t: log("x post-accumulate", t.grad))
+        (x * x.sin() + x.exp()).sum().backward()
+        log("x.grad", x.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_hook_on_the_root_sees_the_given_gradient():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2
+        y.register_hook(log.hook("root", lambda g: -g))
+        y.backward(lib.tensor([1.0, -3.0]))
+        log("x.grad", x.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_node_hooks_may_replace_gradients():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, -1.0], requires_grad=True)
+        y = x * w
+        y.grad_fn.register_prehook(lambda go: (go[0] * 5,))
+        y.grad_fn.register_hook(lambda gi, go: (gi[0] + 1, gi[1] * 0))
+        y.grad_fn.register_hook(lambda gi, go: log("second post-hook sees", gi))
+        y.sum().backward()
+        log("x.grad", x.grad)
+        log("w.grad", w.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_removed_hooks_no_longer_run():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2
+        handles = [
+            x.register_hook(log.hook("x", lambda g: g * 100)),
+            x.register_post_accumulate_grad_hook(lambda t: log("x post-accumulate", t.grad)),
+            y.register_hook(log.hook("y")),
+            y.grad_fn.register_prehook(lambda go: log("pre", go)),
+            y.grad_fn.register_hook(lambda gi, go: log("post", gi)),
+        ]
+        (y ** 2).sum().backward(retain_graph=True)
+        log("x.grad", x.grad)
+        for h in handles:
+            h.remove()
+        handles[0].remove()  # removing twice is harmless
+        (y ** 2).sum().backward()
+        log("x.grad after removal", x.grad)
+
+    log = assert_same_as_torch(scenario)
+    assert [name for name, _ in log][-1:] == ["x.grad after removal"]
+
+
+def test_post_accumulate_hook_sees_the_accumulated_grad_each_backward():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        x.register_post_accumulate_grad_hook(lambda t: log("post", t.grad))
+        for _ in range(2):
+            (x ** 3).sum().backward()
+        x.grad.zero_()
+        (x * 4).sum().backward()
+
+    assert_same_as_torch(scenario)
+
+
+def test_hooks_run_on_every_backward_through_a_retained_graph():
+    def scenario(lib, log):
+        x = lib.tensor([0.5, 1.5], requires_grad=True)
+        y = x.tanh()
+        y.retain_grad()
+        y.register_hook(log.hook("y"))
+        z = (y ** 2).sum()
+        z.backward(retain_graph=True)
+        log("y.grad", y.grad)
+        z.backward()
+        log("y.grad", y.grad)
+        log("x.grad", x.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_retains_grad_property():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.retain_grad()  # a no-op on a leaf
+        y = x + 1
+        log("leaf", x.retains_grad)
+        log("non-leaf before", y.retains_grad)
+        y.retain_grad()
+        y.retain_grad()
+        log("non-leaf after", y.retains_grad)
+        (y * y).sum().backward()
+        log("y.grad", y.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_hooks_receive_funcgrad_tensors():
+    seen = []
+    x = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.register_hook(seen.append)
+    y.grad_fn.register_prehook(lambda go: seen.extend(go))
+    x.register_post_accumulate_grad_hook(seen.append)
+    y.sum().backward()
+    assert len(seen) == 3 and all(isinstance(t, funcgrad.Tensor) for t in seen)
+    assert seen[2] is x
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.tensor(1.0).retain_grad(),
+    lambda lib: lib.tensor(1.0).register_hook(lambda g: g),
+    lambda lib: (lib.tensor(1.0, requires_grad=True) * 2).register_post_accumulate_grad_hook(
+        lambda t: None),
+], ids=["retain_grad", "register_hook", "post_accumulate_on_non_leaf"])
+def test_hook_registration_errors_match_torch(call):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as expected:
+        call(torch)
+    with pytest.raises(RuntimeError) as got:
+        call(funcgrad)
+    assert str(got.value) == str(expected.value)
