@@ -567,7 +567,7 @@ DIAGONAL = Op("diagonal", lambda x, k: jnp.diag(x, k), "DiagonalBackward0_copy",
 TRACE = Op("trace", jnp.trace, "TraceBackward0", saves=False)
 GATHER = Op("gather", lambda x, index, axis: jnp.take_along_axis(x, index, axis=axis),
             "GatherBackward0")
-CLONE = Op("clone", lambda x: x, "CloneBackward0", saves=False)
+CLONE = Op("clone", jnp.copy, "CloneBackward0", saves=False)
 TO_DTYPE = Op("to_dtype", lambda x, dtype: x.astype(dtype), "ToCopyBackward0", saves=False)
 # Its VJP runs eagerly and puts the gradient back on the source device (``src``).
 TO_DEVICE = Op("to_device", lambda x, device, source: jax.device_put(x, device, src=source),
