@@ -99,8 +99,8 @@ def test_hessian_vector_products_match_the_closed_form():
         np.testing.assert_allclose(printed[label], expected, rtol=1e-5, err_msg=label)
 
 
-def test_the_higher_order_docs_run_as_shown():
-    page = EXAMPLES.parent / "docs" / "higher_order.md"
+def test_the_readme_examples_run_as_shown():
+    page = EXAMPLES.parent / "README.md"
     parser = doctest.DocTestParser()
     test = parser.get_doctest(page.read_text(), {}, page.name, str(page), 0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
