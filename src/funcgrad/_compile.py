@@ -44,17 +44,24 @@ class _State:
     storages: list[_Storage] = dataclasses.field(default_factory=list)
     leaves: list[Tensor] = dataclasses.field(default_factory=list)
     generation: int = 0  # bumped whenever storages or leaves are added
+    _last: tuple | None = None  # (generation, the leaves' .grad objects, the result of now())
 
     def now(self) -> tuple[_State, tuple]:
         """This state with the leaves' current gradients' storages appended, and the key of
         what a program is specific to: which storages and leaves (the generation), and which
         leaves have a gradient (by presence, not identity: a step may put a new one there
-        every time)."""
+        every time). Remembered while nothing changed, since steps call this every time."""
+        current = (self.generation, tuple(t._grad for t in self.leaves))
+        if self._last is not None and self._last[0] == current[0] and all(
+                a is b for a, b in zip(self._last[1], current[1])):
+            return self._last[2]
         known = {id(s) for s in self.storages}
         grads = [None if t._grad is None or id(t._grad._storage) in known else t._grad._storage
                  for t in self.leaves]
         state = _State(self.storages + [g for g in grads if g is not None], list(self.leaves))
-        return state, (self.generation, tuple(g is not None for g in grads))
+        result = state, (self.generation, tuple(g is not None for g in grads))
+        self._last = (*current, result)
+        return result
 
     def copy(self) -> _State:
         return _State(list(self.storages), list(self.leaves), self.generation)
