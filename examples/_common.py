@@ -55,3 +55,22 @@ def progress(step: int, total: int, **values: float) -> None:
     end = "\n" if step == total else ""
     print(f"\r[{'#' * done}{'.' * (width - done)}] {step}/{total}  {shown}", end=end,
           file=sys.stderr, flush=True)
+
+
+def pyplot():
+    """matplotlib's pyplot, drawing to files (no screen needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, out, name: str) -> None:
+    """Saves a figure as ``out/name`` and says where."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"saved {path}")

@@ -6,7 +6,7 @@ form, and plots all three curves to a PNG."""
 from pathlib import Path
 
 import numpy as np
-from _common import parse
+from _common import parse, pyplot, save
 
 import funcgrad
 
@@ -47,10 +47,7 @@ def main() -> None:
               f"max |f'' - closed form| {err2:.1e}")
         assert err1 < 1e-4 and err2 < 1e-4, f"{name} derivatives are off"
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     d1, d2 = functional_face(x)
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(x.numpy(), f(x).numpy(), label="f(x) = sin(x) x² / 4")
@@ -59,11 +56,7 @@ def main() -> None:
     ax.axhline(0, color="k", lw=0.5)
     ax.set(xlabel="x", title="a function and its derivatives (funcgrad, both faces agree)")
     ax.legend()
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "plot_derivatives.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    print(f"saved {path}")
+    save(fig, args.out, "plot_derivatives.png")
 
 
 if __name__ == "__main__":

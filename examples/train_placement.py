@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from _bce import binary_cross_entropy_loss
-from _common import parse, progress
+from _common import parse, progress, pyplot, save
 
 import funcgrad
 
@@ -70,10 +70,7 @@ def main() -> None:
     print(f"eager and compiled agree: max parameter difference {gap:.2e}")
     assert gap < 1e-4, "eager and compiled training diverged"
 
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     ax1.plot(eager, label="eager")
     ax1.plot(compiled, "--", label="compiled")
@@ -88,11 +85,7 @@ def main() -> None:
     ax2.axvline(boundary, color="k", ls=":", label=f"boundary {boundary:.2f}")
     ax2.set(xlabel="CGPA", ylabel="placed", title="decision boundary")
     ax2.legend()
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "train_placement.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    print(f"saved {path}")
+    save(fig, args.out, "train_placement.png")
 
 
 if __name__ == "__main__":
