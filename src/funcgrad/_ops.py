@@ -1052,7 +1052,7 @@ def _install() -> None:
     methods.update(
         view=reshape, multiply=mul, subtract=sub, divide=div, true_divide=div,
         absolute=m["abs"], negative=m["neg"], arcsin=m["asin"], arccos=m["acos"],
-        arctan=m["atan"], greater=m["gt"], less=m["lt"], equal=None,
+        arctan=m["atan"], greater=m["gt"], less=m["lt"],
         view_as=lambda self, other: reshape(self, *other.shape),
         reshape_as=lambda self, other: reshape(self, *other.shape),
         expand_as=lambda self, other: expand(self, *other.shape),
@@ -1075,7 +1075,6 @@ def _install() -> None:
         __getitem__=_getitem, __setitem__=_setitem,
         T=property(_t_property), mT=property(lambda self: transpose(self, -2, -1)),
     )
-    del methods["equal"]
     for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill"):
         methods[name + "_"] = _make_inplace(methods[name])
     for name, op in dict(__iadd__="add", __isub__="sub", __imul__="mul", __itruediv__="div",
