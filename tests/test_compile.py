@@ -125,9 +125,24 @@ def test_reading_a_value_inside_raises_a_clear_error():
             return loss
         return -loss
 
-    with pytest.raises(jax.errors.ConcretizationTypeError, match="Return the value"):
+    with pytest.raises(RuntimeError, match=r"test_compile.py:\d+ \(if loss.item\(\) > 0:\)"
+                       r" reads a tensor's value.*Return the value"):
         step()
     assert w.tolist() == [1.0] and w.grad is None  # the failed trace left nothing behind
+
+
+def test_printing_a_value_inside_raises_too(capsys):
+    w = funcgrad.tensor([1.0], requires_grad=True)
+
+    @funcgrad.compile
+    def step():
+        loss = (w * 2).sum()
+        print(loss)
+        return loss
+
+    with pytest.raises(RuntimeError, match=r"\(print\(loss\)\) reads a tensor's value"):
+        step()
+    assert capsys.readouterr().out == ""
 
 
 def test_eager_fallback_runs_what_cannot_be_traced():
@@ -193,3 +208,44 @@ def test_leaves_made_inside_the_step_are_its_own_not_state():
         np.testing.assert_allclose([gx.item(), gy.item()],
                                    [3 * a * np.cos(6 * a), 2 * a * np.cos(6 * a)], rtol=1e-5)
     assert step.compiles == 1
+
+
+OPTIMIZERS = {
+    "SGD-momentum": lambda p: funcgrad.optim.SGD(p, lr=0.05, momentum=0.9),
+    "SGD-nesterov-decay": lambda p: funcgrad.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True,
+                                                       weight_decay=1e-3),
+    "Adam": lambda p: funcgrad.optim.Adam(p, lr=1e-2),
+    "AdamW": lambda p: funcgrad.optim.AdamW(p, lr=1e-2, weight_decay=0.1),
+    "RMSprop-centered": lambda p: funcgrad.optim.RMSprop(p, lr=1e-3, momentum=0.5,
+                                                         centered=True),
+}
+
+
+def _train_with(make_optimizer, compiled: bool, steps: int = 100):
+    funcgrad.manual_seed(0)
+    model = funcgrad.nn.Sequential(funcgrad.nn.Linear(4, 16), funcgrad.nn.Tanh(),
+                                   funcgrad.nn.Linear(16, 3))
+    optimizer = make_optimizer(model.parameters())
+    x, y = funcgrad.randn(32, 4), funcgrad.randint(0, 3, (32,))
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    run = funcgrad.compile(step) if compiled else step
+    losses = [run(x, y).item() for _ in range(steps)]
+    state = [np.asarray(a) for a in jax.tree_util.tree_leaves(optimizer.state_dict()["state"])]
+    return losses, [p.detach().numpy() for p in model.parameters()], state, run
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_compiled_training_equals_eager_for_every_optimizer(name):
+    eager = _train_with(OPTIMIZERS[name], compiled=False)
+    compiled = _train_with(OPTIMIZERS[name], compiled=True)
+    np.testing.assert_allclose(compiled[0], eager[0], rtol=1e-5, atol=1e-6)
+    for got, want in zip(compiled[1] + compiled[2], eager[1] + eager[2], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    assert compiled[3].compiles <= 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import traceback
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -265,9 +266,15 @@ class CompiledFunction:
         operands, arg_layout = _split_args(args, kwargs)
         try:
             return self._run(operands, arg_layout)
-        except jax.errors.ConcretizationTypeError:
+        except jax.errors.ConcretizationTypeError as e:
             if self.fallback != "eager":
-                raise
+                raise RuntimeError(
+                    f"funcgrad.compile cannot compile {getattr(self.fn, '__name__', 'this')}: "
+                    f"{_user_line(e)} reads a tensor's value (.item(), print, float(), `if`), "
+                    "which exists only when the step runs, not while it is compiled. Return the "
+                    "value from the step instead, use funcgrad.where for a choice that depends "
+                    "on it, or pass compile(..., fallback='eager') to run this step eagerly."
+                ) from e
             return self.fn(*args, **kwargs)
 
     def _run(self, operands, arg_layout):
@@ -324,6 +331,16 @@ class CompiledFunction:
     def _outputs(trace: _Trace, out):
         leaves = [Tensor._wrap(x) if is_t else x for x, is_t in zip(out, trace.out_tensors)]
         return jax.tree_util.tree_unflatten(trace.out_tree, leaves)
+
+
+def _user_line(error: BaseException) -> str:
+    """``file:line (code)`` of the innermost frame of the user's code in a traceback."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if "/funcgrad/" not in f.filename and "/jax/" not in f.filename]
+    if not frames:
+        return "a line"
+    f = frames[-1]
+    return f"{f.filename}:{f.lineno} ({(f.line or '').strip()})"
 
 
 def _why(previous, key) -> str:

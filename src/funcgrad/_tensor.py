@@ -424,6 +424,8 @@ class Tensor:
         suffixes = []
         array = self._read()
         if isinstance(array, jax.core.Tracer):
+            if Tensor._observer is not None:  # inside funcgrad.compile: a print would run once
+                raise jax.errors.ConcretizationTypeError(array, _TRACED_READ)
             body = f"<traced {array.aval.str_short()}>"
         else:
             dev = self.device
