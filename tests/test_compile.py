@@ -249,3 +249,29 @@ def test_compiled_training_equals_eager_for_every_optimizer(name):
     for got, want in zip(compiled[1] + compiled[2], eager[1] + eager[2], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
     assert compiled[3].compiles <= 2
+
+
+def test_compiled_steps_keep_their_state_on_the_device():
+    """No host round trip per step: JAX's transfer guard refuses any implicit transfer (it
+    fires on the CPU backend too, and on a GPU this is the check that matters)."""
+    funcgrad.manual_seed(0)
+    model = funcgrad.nn.Sequential(funcgrad.nn.Linear(4, 8), funcgrad.nn.ReLU(),
+                                   funcgrad.nn.Linear(8, 2))
+    optimizer = funcgrad.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = funcgrad.randn(16, 4), funcgrad.randint(0, 2, (16,))
+
+    @funcgrad.compile
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    for _ in range(3):  # compile first: tracing itself moves constants
+        step(x, y)
+    with jax.transfer_guard("disallow"):
+        losses = [step(x, y) for _ in range(5)]
+        with pytest.raises(Exception, match="[Dd]isallowed"):
+            jax.numpy.asarray(np.ones(2))  # the guard is live: an implicit transfer is refused
+    assert losses[-1].item() < losses[0].item()
