@@ -27,15 +27,18 @@ J = SimpleNamespace(
 )
 
 
-def train_step(data: dict, loss_fn: Callable) -> Callable:
-    """``jax.jit`` of a pure ``value_and_grad`` and SGD update."""
-    params = [jnp.asarray(p) for p in data["params"]]
-    inputs = [jnp.asarray(a) for a in data["inputs"]]
+def train_step(data: dict, loss_fn: Callable, dtype: str | None = None,
+               lr: float = wl.LR) -> Callable:
+    """``jax.jit`` of a pure ``value_and_grad`` and SGD update; ``dtype`` (a name such as
+    ``"bfloat16"``) converts the parameters and float inputs."""
+    params = [jnp.asarray(p, dtype=dtype) for p in data["params"]]
+    inputs = [jnp.asarray(a, dtype=dtype if a.dtype.kind == "f" else None)
+              for a in data["inputs"]]
 
     @jax.jit
     def update(params, inputs):
         loss, grads = jax.value_and_grad(lambda p: loss_fn(J, p, inputs))(params)
-        return [p - wl.LR * g for p, g in zip(params, grads)], loss
+        return [p - lr * g for p, g in zip(params, grads)], loss
 
     def step():
         nonlocal params
@@ -70,10 +73,17 @@ def hvp_step() -> Callable:
     return lambda: hvp(a, x, v).sum()
 
 
+def wide_mlp_step(size: int, dtype: str) -> Callable:
+    return train_step(wl.wide_mlp_data(size), wl.mlp_loss, dtype=dtype, lr=wl.GPU_LR)
+
+
+# Each takes the GPU size (only G1 and G2 use it).
 STEPS = {
-    "W1": lambda: train_step(wl.seed_data(), wl.seed_loss),
-    "W2": lambda: train_step(wl.logistic_data(), wl.logistic_loss),
-    "W3": lambda: train_step(wl.mlp_data(), wl.mlp_loss),
-    "W4": chain_step,
-    "W5": hvp_step,
+    "W1": lambda n: train_step(wl.seed_data(), wl.seed_loss),
+    "W2": lambda n: train_step(wl.logistic_data(), wl.logistic_loss),
+    "W3": lambda n: train_step(wl.mlp_data(), wl.mlp_loss),
+    "W4": lambda n: chain_step(),
+    "W5": lambda n: hvp_step(),
+    "G1": lambda n: wide_mlp_step(n, "float32"),
+    "G2": lambda n: wide_mlp_step(n, "bfloat16"),
 }

@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 from worker import SYSTEMS
-from workloads import WORKLOADS
 
 COMPILED_MISSING = "n/a (funcgrad.compile not built yet)"
 RATIOS = [("funcgrad", "torch"), ("funcgrad", "jax"), ("compiled", "torch"),
@@ -44,7 +43,7 @@ def table(results: dict) -> str:
     for name, row in results["workloads"].items():
         cells = row["systems"]
         lines.append("| " + " | ".join(
-            [f"{name} {WORKLOADS[name].title}", *(_ms(cells[s]) for s in SYSTEMS)]
+            [f"{name} {row['title']}", *(_ms(cells[s]) for s in SYSTEMS)]
             + [_ratio(cells, n, d) for n, d in RATIOS] + [_check(row)]
         ) + " |")
     return "\n".join(lines)

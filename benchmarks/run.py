@@ -3,6 +3,8 @@ and funcgrad compiled, each in its own process; prints a markdown table and writ
 results.json and benchmarks.png to --out.
 
     python benchmarks/run.py [--quick] [--workloads W1,W3,soak] [--out DIR] [--device cpu]
+    python benchmarks/run.py --device cuda [--gpu-size 4096]    # G1, G2: sizes that fill a GPU
+    python benchmarks/run.py --gpu-sizes --quick                # their smoke version (size 64)
 
 Exits with status 1 when the systems disagree on a result or a measurement failed.
 """
@@ -21,22 +23,22 @@ from pathlib import Path
 
 from report import COMPILED_MISSING, chart, soak_line, table
 from worker import SYSTEMS
-from workloads import WORKLOADS
+from workloads import CPU_WORKLOADS, GPU_SIZE, GPU_WORKLOADS, WORKLOADS
 
 HERE = Path(__file__).resolve().parent
 SETTINGS = {
     "full": {"warmup": 20, "blocks": 21, "block_seconds": 0.25, "soak_steps": 10_000},
     "quick": {"warmup": 5, "blocks": 5, "block_seconds": 0.05, "soak_steps": 1_000},
 }
-# Every system starts from the same values and takes the same steps, so their results may
-# differ only by float32 rounding, compounded over the warm-up steps.
-RTOL, ATOL = 1e-4, 1e-6
+ATOL = 1e-6
 # A hung system costs this much and then shows as an error, so the suite always finishes.
 WORKER_TIMEOUT_S = 300
 
 
 def child_env(device: str) -> dict:
-    return os.environ | {"JAX_PLATFORMS": device}
+    # float32 matmuls in full float32 on JAX as in torch (whose CUDA default leaves TF32 off);
+    # JAX's GPU default would round them to TF32.
+    return os.environ | {"JAX_PLATFORMS": device, "JAX_DEFAULT_MATMUL_PRECISION": "float32"}
 
 
 def run_worker(system: str, workload: str, settings: dict, device: str) -> dict:
@@ -62,10 +64,10 @@ def compile_available(device: str) -> bool:
     return proc.stdout.strip() == "True"
 
 
-def agree(cells: dict) -> bool:
+def agree(cells: dict, rtol: float) -> bool:
     """True when every value measured is close to the first (torch eager's)."""
     values = [c["value"] for c in cells.values() if "value" in c]
-    return all(math.isclose(v, values[0], rel_tol=RTOL, abs_tol=ATOL) for v in values)
+    return all(math.isclose(v, values[0], rel_tol=rtol, abs_tol=ATOL) for v in values)
 
 
 def machine_info(device: str) -> dict:
@@ -93,7 +95,9 @@ def measure_workload(name: str, settings: dict, device: str, compiled: bool) -> 
         shown = f"{done * 1e3:.3g} ms" if done else cells[system]["error"]
         print(f"  {name} {label}: {shown}", file=sys.stderr, flush=True)
     failed = [SYSTEMS[s] for s, cell in cells.items() if "error" in cell]
-    return {"systems": cells, "agree": agree(cells), "failed": failed}
+    workload = WORKLOADS[name]
+    return {"title": workload.title.format(n=settings["gpu_size"]), "systems": cells,
+            "agree": agree(cells, workload.rtol), "rtol": workload.rtol, "failed": failed}
 
 
 def parse_args() -> argparse.Namespace:
@@ -101,24 +105,37 @@ def parse_args() -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="a short smoke run: fewer warm-up steps, repeats and soak steps")
-    parser.add_argument("--workloads", default=",".join([*WORKLOADS, "soak"]),
-                        help="comma-separated subset of %(default)s")
+    parser.add_argument("--workloads",
+                        help=f"comma-separated subset of {','.join([*WORKLOADS, 'soak'])} "
+                        f"(default {','.join([*CPU_WORKLOADS, 'soak'])}, or "
+                        f"{','.join(GPU_WORKLOADS)} with --gpu-sizes)")
+    parser.add_argument("--gpu-sizes", action="store_true",
+                        help="run the GPU workloads G1, G2 (implied by --device cuda)")
+    parser.add_argument("--gpu-size", type=int,
+                        help=f"width and batch of G1, G2 (default {GPU_SIZE['full']}, "
+                        f"or {GPU_SIZE['quick']} with --quick)")
     parser.add_argument("--out", type=Path, default=HERE / "results",
                         help="directory for results.json and benchmarks.png")
     parser.add_argument("--device", choices=["cpu", "cuda", "gpu"], default="cpu",
                         help="where torch and JAX compute (default cpu)")
     args = parser.parse_args()
-    args.workloads = args.workloads.split(",")
+    args.device = "cuda" if args.device == "gpu" else args.device
+    args.gpu_sizes = args.gpu_sizes or args.device == "cuda"
+    if args.workloads is None:
+        args.workloads = GPU_WORKLOADS if args.gpu_sizes else [*CPU_WORKLOADS, "soak"]
+    else:
+        args.workloads = args.workloads.split(",")
     unknown = set(args.workloads) - {*WORKLOADS, "soak"}
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}; choose from {[*WORKLOADS, 'soak']}")
-    args.device = "cuda" if args.device == "gpu" else args.device
+    if args.gpu_size is None:
+        args.gpu_size = GPU_SIZE["quick" if args.quick else "full"]
     return args
 
 
 def main() -> int:
     args = parse_args()
-    settings = SETTINGS["quick" if args.quick else "full"]
+    settings = SETTINGS["quick" if args.quick else "full"] | {"gpu_size": args.gpu_size}
     results = {"machine": machine_info(args.device), "settings": settings, "workloads": {}}
     compiled = compile_available(args.device)
     for name in args.workloads:

@@ -24,19 +24,20 @@ SYSTEMS = {
 }
 
 
-def build(system: str, workload: str, device: str) -> Callable:
-    """The step of ``workload`` for ``system``."""
+def build(system: str, workload: str, device: str, size: int) -> Callable:
+    """The step of ``workload`` for ``system``; ``size`` is the GPU workloads' width and
+    batch."""
     if system == "jax":
         import raw_jax
 
-        return raw_jax.STEPS[workload]()
+        return raw_jax.STEPS[workload](size)
     if system == "torch":
         import torch
 
-        return WORKLOADS[workload].torch_style(torch, device)
+        return WORKLOADS[workload].torch_style(torch, device, size)
     import funcgrad
 
-    step = WORKLOADS[workload].torch_style(funcgrad, device)
+    step = WORKLOADS[workload].torch_style(funcgrad, device, size)
     if system == "funcgrad":
         return step
     if WORKLOADS[workload].single_call:
@@ -96,7 +97,7 @@ def soak(steps: int, warmup: int, device: str) -> dict:
     """``steps`` funcgrad-eager W2 steps with nothing read in between; RSS before and after."""
     import funcgrad
 
-    step = WORKLOADS["W2"].torch_style(funcgrad, device)
+    step = WORKLOADS["W2"].torch_style(funcgrad, device, 0)
     for _ in range(warmup):
         step().item()
     gc.collect()
@@ -119,12 +120,13 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, required=True)
     parser.add_argument("--block-seconds", type=float, required=True)
     parser.add_argument("--soak-steps", type=int, required=True)
+    parser.add_argument("--gpu-size", type=int, required=True)
     args = parser.parse_args()
     try:
         if args.workload == "soak":
             result = soak(args.soak_steps, args.warmup, args.device)
         else:
-            result = measure(build(args.system, args.workload, args.device),
+            result = measure(build(args.system, args.workload, args.device, args.gpu_size),
                              WORKLOADS[args.workload].single_call, args.warmup, args.blocks,
                              args.block_seconds)
     except Exception as e:  # reported as the cell's value; the traceback goes to stderr

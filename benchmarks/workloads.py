@@ -22,6 +22,16 @@ LR = 0.1
 CHAIN_LENGTH = 20
 CHAIN_SIZE = 64
 HVP_SIZE = 512
+# The GPU workloads (G1, G2): an MLP whose width and batch are both ``size``, big enough to
+# fill a GPU by default, tiny for a --quick smoke run anywhere. Their learning rate is smaller
+# than LR because the stable step of a standard-parameterised MLP shrinks with its width.
+GPU_SIZE = {"full": 4096, "quick": 64}
+GPU_DEPTH = 3
+GPU_LR = 1e-3
+# Every system starts from the same values and takes the same steps, so their results may
+# differ only by rounding, compounded over the warm-up steps: float32's, or bfloat16's.
+RTOL, ATOL = 1e-4, 1e-6
+BF16_RTOL = 2e-2
 
 
 def seed_data() -> dict:
@@ -52,6 +62,20 @@ def mlp_data() -> dict:
     return {"params": params, "inputs": [x, rng.integers(0, 10, 128)]}
 
 
+def wide_mlp_data(size: int) -> dict:
+    """One batch of ``size`` inputs of width ``size`` and an He-initialised MLP with
+    GPU_DEPTH hidden layers of width ``size`` and 10 outputs."""
+    rng = np.random.default_rng(0)
+    sizes = [size] * (GPU_DEPTH + 1) + [10]
+    params = []
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
+        params.append(rng.standard_normal((fan_in, fan_out), dtype=np.float32)
+                      * np.float32(np.sqrt(2 / fan_in)))
+        params.append(np.zeros(fan_out, np.float32))
+    x = rng.standard_normal((size, size), dtype=np.float32)
+    return {"params": params, "inputs": [x, rng.integers(0, 10, size)]}
+
+
 def binary_cross_entropy_loss(T, prediction, target):
     """The seed notebook's loss, clamp and all."""
     epsilon = 1e-8
@@ -74,24 +98,30 @@ def logistic_loss(T, params, inputs):
 
 
 def mlp_loss(T, params, inputs):
-    w1, b1, w2, b2, w3, b3 = params
-    x, labels = inputs
-    h = T.relu(x @ w1 + b1)
-    h = T.relu(h @ w2 + b2)
-    return T.nn.functional.cross_entropy(h @ w3 + b3, labels)
+    """An MLP of any depth: ReLU after every layer but the last, then cross-entropy."""
+    h, labels = inputs
+    *hidden, w_out, b_out = params
+    for w, b in zip(hidden[::2], hidden[1::2]):
+        h = T.relu(h @ w + b)
+    return T.nn.functional.cross_entropy(h @ w_out + b_out, labels)
 
 
-def train_step(T, data: dict, loss_fn: Callable, device: str) -> Callable:
-    """The torch-style SGD step: forward, ``backward()``, update under ``no_grad``, ``zero_``."""
-    params = [T.tensor(p, device=device, requires_grad=True) for p in data["params"]]
-    inputs = [T.tensor(a, device=device) for a in data["inputs"]]
+def train_step(T, data: dict, loss_fn: Callable, device: str, dtype: str | None = None,
+               lr: float = LR) -> Callable:
+    """The torch-style SGD step: forward, ``backward()``, update under ``no_grad``, ``zero_``.
+    ``dtype`` (a name such as ``"bfloat16"``) converts the parameters and float inputs."""
+    dtype = getattr(T, dtype) if dtype else None
+    params = [T.tensor(p, dtype=dtype, device=device, requires_grad=True)
+              for p in data["params"]]
+    inputs = [T.tensor(a, dtype=dtype if a.dtype.kind == "f" else None, device=device)
+              for a in data["inputs"]]
 
     def step():
         loss = loss_fn(T, params, inputs)
         loss.backward()
         with T.no_grad():
             for p in params:
-                p -= LR * p.grad
+                p -= lr * p.grad
         for p in params:
             p.grad.zero_()
         return loss
@@ -170,23 +200,37 @@ def hvp_step(T, device: str) -> Callable:
     return step
 
 
+def wide_mlp_step(T, device: str, size: int, dtype: str) -> Callable:
+    return train_step(T, wide_mlp_data(size), mlp_loss, device, dtype=dtype, lr=GPU_LR)
+
+
 @dataclass(frozen=True)
 class Workload:
-    """A workload: its title, its torch-style step builder ``(T, device) -> step``, and
-    whether each call is timed alone (a first-call latency) rather than in a loop."""
+    """A workload: its title (``{n}`` stands for the GPU size), its torch-style step builder
+    ``(T, device, size) -> step`` (only G1 and G2 use ``size``), whether each call is timed
+    alone (a first-call latency) rather than in a loop, and the relative tolerance of the
+    agreement check."""
 
     title: str
-    torch_style: Callable[[object, str], Callable]
+    torch_style: Callable[[object, str, int], Callable]
     single_call: bool = False
+    rtol: float = RTOL
 
 
+_WIDE = "MLP " + "-".join(["{n}"] * (GPU_DEPTH + 1)) + "-10, batch {n}"
 WORKLOADS = {
     "W1": Workload("scalar BCE step (seed)",
-                   lambda T, d: train_step(T, seed_data(), seed_loss, d)),
+                   lambda T, d, n: train_step(T, seed_data(), seed_loss, d)),
     "W2": Workload("logistic regression 1024x16",
-                   lambda T, d: train_step(T, logistic_data(), logistic_loss, d)),
+                   lambda T, d, n: train_step(T, logistic_data(), logistic_loss, d)),
     "W3": Workload("MLP 784-256-256-10, batch 128",
-                   lambda T, d: train_step(T, mlp_data(), mlp_loss, d)),
-    "W4": Workload("first grad of a new 20-op chain", chain_step, single_call=True),
-    "W5": Workload("HVP, sum(tanh(Ax)^2), A 512x512", hvp_step),
+                   lambda T, d, n: train_step(T, mlp_data(), mlp_loss, d)),
+    "W4": Workload("first grad of a new 20-op chain", lambda T, d, n: chain_step(T, d),
+                   single_call=True),
+    "W5": Workload("HVP, sum(tanh(Ax)^2), A 512x512", lambda T, d, n: hvp_step(T, d)),
+    "G1": Workload(_WIDE + ", float32", lambda T, d, n: wide_mlp_step(T, d, n, "float32")),
+    "G2": Workload(_WIDE + ", bfloat16", lambda T, d, n: wide_mlp_step(T, d, n, "bfloat16"),
+                   rtol=BF16_RTOL),
 }
+CPU_WORKLOADS = ["W1", "W2", "W3", "W4", "W5"]
+GPU_WORKLOADS = ["G1", "G2"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU run: on a machine with an NVIDIA GPU, run the whole test suite with JAX on the GPU,
-# every example with --device cuda, and the GPU benchmark; write what they print to $OUT_DIR.
+# every example with --device cuda, and the GPU benchmark (G1, G2: an MLP at width and batch
+# 4096 in float32 and bfloat16, all four systems on the GPU); write what they print to $OUT_DIR.
 #
 #   bash scripts/gpu_check.sh            # installs jax[cuda12] into .venv-gpu first
 #   SKIP_INSTALL=1 bash scripts/gpu_check.sh   # use the python on PATH as it is
@@ -23,4 +24,4 @@ PY
 # The whole suite on the GPU: the gpu-marked tests run instead of skipping.
 python -m pytest -q -p no:cacheprovider 2>&1 | tee "$out/tests.txt"
 python examples/run_all.py --device cuda 2>&1 | tee "$out/examples.txt"
-python benchmarks/run.py --device cuda --out "$out" 2>&1 | tee "$out/benchmark.txt"
+python benchmarks/run.py --device cuda --gpu-sizes --out "$out" 2>&1 | tee "$out/benchmark.txt"
