@@ -221,12 +221,13 @@ OPTIMIZERS = {
 }
 
 
-def _train_with(make_optimizer, compiled: bool, steps: int = 100):
+def _classifier_step(make_optimizer, width: int = 16, classes: int = 3):
+    """A seeded MLP classifier, its optimizer, a batch, and a torch-style training step."""
     funcgrad.manual_seed(0)
-    model = funcgrad.nn.Sequential(funcgrad.nn.Linear(4, 16), funcgrad.nn.Tanh(),
-                                   funcgrad.nn.Linear(16, 3))
+    model = funcgrad.nn.Sequential(funcgrad.nn.Linear(4, width), funcgrad.nn.Tanh(),
+                                   funcgrad.nn.Linear(width, classes))
     optimizer = make_optimizer(model.parameters())
-    x, y = funcgrad.randn(32, 4), funcgrad.randint(0, 3, (32,))
+    x, y = funcgrad.randn(32, 4), funcgrad.randint(0, classes, (32,))
 
     def step(x, y):
         optimizer.zero_grad()
@@ -235,6 +236,11 @@ def _train_with(make_optimizer, compiled: bool, steps: int = 100):
         optimizer.step()
         return loss
 
+    return model, optimizer, x, y, step
+
+
+def _train_with(make_optimizer, compiled: bool, steps: int = 100):
+    model, optimizer, x, y, step = _classifier_step(make_optimizer)
     run = funcgrad.compile(step) if compiled else step
     losses = [run(x, y).item() for _ in range(steps)]
     state = [np.asarray(a) for a in jax.tree_util.tree_leaves(optimizer.state_dict()["state"])]
@@ -254,20 +260,9 @@ def test_compiled_training_equals_eager_for_every_optimizer(name):
 def test_compiled_steps_keep_their_state_on_the_device():
     """No host round trip per step: JAX's transfer guard refuses any implicit transfer (it
     fires on the CPU backend too, and on a GPU this is the check that matters)."""
-    funcgrad.manual_seed(0)
-    model = funcgrad.nn.Sequential(funcgrad.nn.Linear(4, 8), funcgrad.nn.ReLU(),
-                                   funcgrad.nn.Linear(8, 2))
-    optimizer = funcgrad.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    x, y = funcgrad.randn(16, 4), funcgrad.randint(0, 2, (16,))
-
-    @funcgrad.compile
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    *_, x, y, eager_step = _classifier_step(
+        lambda p: funcgrad.optim.SGD(p, lr=0.1, momentum=0.9), width=8, classes=2)
+    step = funcgrad.compile(eager_step)
     for _ in range(3):  # compile first: tracing itself moves constants
         step(x, y)
     with jax.transfer_guard("disallow"):
