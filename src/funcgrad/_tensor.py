@@ -460,3 +460,13 @@ def _unflatten(_, children) -> Tensor:
 # A Tensor is a pytree with one leaf, so jax.jit / vmap / grad and chex see through it. Its
 # autograd metadata does not cross a transform: inside one, a Tensor is a plain value.
 jax.tree_util.register_pytree_node(Tensor, _flatten, _unflatten)
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
+
+
+def arrays(tree):
+    """The tree with each Tensor replaced by its array."""
+    return jax.tree_util.tree_map(lambda x: x._read() if is_tensor(x) else x, tree,
+                                  is_leaf=is_tensor)

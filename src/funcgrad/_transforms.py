@@ -19,20 +19,12 @@ from jax import custom_jvp as custom_jvp  # Tensors are pytrees, so JAX's own wo
 from jax import custom_vjp as custom_vjp
 
 from ._tensor import Tensor
-
-
-def _is_tensor(x) -> bool:
-    return isinstance(x, Tensor)
+from ._tensor import arrays as _arrays
+from ._tensor import is_tensor as _is_tensor
 
 
 def _has_tensor(tree) -> bool:
     return any(map(_is_tensor, jax.tree_util.tree_leaves(tree, is_leaf=_is_tensor)))
-
-
-def _arrays(tree):
-    """The tree with each Tensor replaced by its array (what JAX's transforms return)."""
-    return jax.tree_util.tree_map(lambda x: x._read() if _is_tensor(x) else x, tree,
-                                  is_leaf=_is_tensor)
 
 
 def _mirror(tree, as_tensors: bool):

@@ -9,7 +9,7 @@ import jax
 import jax.test_util
 import numpy as np
 
-from ._tensor import Tensor
+from ._tensor import Tensor, arrays, is_tensor
 
 # torch.testing.assert_close's default tolerances, by dtype: (rtol, atol).
 _TOLERANCES = {
@@ -18,14 +18,8 @@ _TOLERANCES = {
 }
 
 
-def _is_tensor(x) -> bool:
-    return isinstance(x, Tensor)
-
-
 def _leaves(tree) -> tuple[list, jax.tree_util.PyTreeDef]:
-    tree = jax.tree_util.tree_map(lambda t: t._read() if _is_tensor(t) else t, tree,
-                                  is_leaf=_is_tensor)
-    return jax.tree_util.tree_flatten(tree)
+    return jax.tree_util.tree_flatten(arrays(tree))
 
 
 def assert_close(actual, expected, *, rtol: float | None = None, atol: float | None = None,
@@ -101,8 +95,8 @@ def check_grads(f: Callable, args: Sequence, order: int = 1, modes: Sequence[str
     """
     def pure(*arrays):
         out = f(*(Tensor._wrap(a) for a in arrays))
-        return out._read() if _is_tensor(out) else out
+        return out._read() if is_tensor(out) else out
 
-    arrays = [a._read() if _is_tensor(a) else a for a in args]
+    arrays = [a._read() if is_tensor(a) else a for a in args]
     jax.test_util.check_grads(pure, arrays, order=order, modes=modes, atol=atol, rtol=rtol,
                               eps=eps)

@@ -19,6 +19,7 @@ import numpy as np
 from .._grad_mode import no_grad
 from .._graph import Op, record
 from .._tensor import Tensor
+from .._tensor import arrays as _arrays
 
 
 class FunctionCtx:
@@ -65,11 +66,6 @@ def _ctx_unflatten(static: _Opaque, children) -> FunctionCtx:
 
 # The ctx is the residual of the custom VJP: its saved tensors are the leaves.
 jax.tree_util.register_pytree_node(FunctionCtx, _ctx_flatten, _ctx_unflatten)
-
-
-def _arrays(tree):
-    return jax.tree_util.tree_map(lambda t: t._read() if isinstance(t, Tensor) else t, tree,
-                                  is_leaf=lambda t: isinstance(t, Tensor))
 
 
 def _is_operand(a) -> bool:

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import optax
 
 from .._grad_mode import enable_grad
-from .._tensor import Tensor
+from .._tensor import Tensor, is_tensor
+from .._tensor import arrays as _unbox
 from ..nn._modules import _typename, _zero_grad
 
 
@@ -65,17 +66,9 @@ class _ParamGroup(dict):
             self[key] = value
 
 
-def _is_tensor(x) -> bool:
-    return isinstance(x, Tensor)
-
-
 def _box(state):
     """An optax state with each array in a Tensor box of its own."""
     return jax.tree.map(Tensor._wrap, state)
-
-
-def _unbox(state):
-    return jax.tree.map(Tensor._read, state, is_leaf=_is_tensor)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -214,11 +207,11 @@ class Optimizer:
         """Writes ``state``'s arrays into ``key``'s boxes in place (a compiled program holding
         the boxes sees them), or boxes it anew when its structure is new."""
         boxes = self.state.get(key)
-        if boxes is None or jax.tree.structure(boxes, is_leaf=_is_tensor) != jax.tree.structure(
+        if boxes is None or jax.tree.structure(boxes, is_leaf=is_tensor) != jax.tree.structure(
                 state):
             self.state[key] = _box(state)
             return
-        for box, array in zip(jax.tree.leaves(boxes, is_leaf=_is_tensor), jax.tree.leaves(state)):
+        for box, array in zip(jax.tree.leaves(boxes, is_leaf=is_tensor), jax.tree.leaves(state)):
             box._write(array)
 
     def _step_group(self, group: dict) -> None:
