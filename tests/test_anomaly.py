@@ -159,6 +159,7 @@ SAVES_A = {
 }
 
 
+@pytest.mark.torch_wording
 @pytest.mark.parametrize("modify", [_mul_, _add_under_no_grad, _setitem])
 @pytest.mark.parametrize("use", SAVES_A.values(), ids=SAVES_A.keys())
 def test_modifying_a_saved_input_fails_backward_with_torchs_error(use, modify):

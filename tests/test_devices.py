@@ -61,7 +61,7 @@ def test_tensor_device(torch):
 
 def test_to_and_cpu_return_the_tensor_itself_when_already_there(torch):
     for lib in (funcgrad, torch):
-        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x = lib.tensor([1.0, 2.0], requires_grad=True, device="cpu")
         assert x.to("cpu") is x
         assert x.cpu() is x
         assert x.to(lib.device("cpu")) is x

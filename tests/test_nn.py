@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import funcgrad
+from _compare import F32_ATOL
 from funcgrad import nn
 
 
@@ -18,7 +19,7 @@ def _np(t) -> np.ndarray:
     return np.asarray(t.detach())
 
 
-def _close(ours, theirs, rtol=1e-5, atol=1e-6) -> None:
+def _close(ours, theirs, rtol=1e-5, atol=F32_ATOL) -> None:
     np.testing.assert_allclose(_np(ours), _np(theirs), rtol=rtol, atol=atol)
 
 
@@ -157,6 +158,7 @@ def _net(lib):
     return Net()
 
 
+@pytest.mark.torch_wording
 def test_registration_names_and_printing_match_torch(torch):
     t_net, net = _net(torch), _net(funcgrad)
     assert [n for n, _ in net.named_parameters()] == [n for n, _ in t_net.named_parameters()]

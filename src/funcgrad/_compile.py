@@ -23,13 +23,10 @@ from typing import Any
 import jax
 import numpy as np
 
+from ._recompiles import RecompileWarning
 from ._tensor import Tensor, _Storage
 
 __all__ = ["compile", "functionalize", "CompiledFunction", "RecompileWarning"]
-
-
-class RecompileWarning(UserWarning):
-    """A compiled step has been traced again more often than ``warn_after`` allows."""
 
 
 class _Rediscover(Exception):
