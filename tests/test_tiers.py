@@ -12,10 +12,10 @@ import funcgrad.nn.functional as F
 def fresh_caches():
     funcgrad.debug.clear_caches()
     saved = (funcgrad.config.compiled_backward, funcgrad.config.cache_size,
-             funcgrad.config.compile_after)
+             funcgrad.config.compile_after, funcgrad.config.recompile_warn_after)
     yield
     (funcgrad.config.compiled_backward, funcgrad.config.cache_size,
-     funcgrad.config.compile_after) = saved
+     funcgrad.config.compile_after, funcgrad.config.recompile_warn_after) = saved
     funcgrad.debug.clear_caches()
 
 
@@ -107,3 +107,50 @@ def test_the_structure_cache_is_bounded(fresh_caches):
             (x * x).sum().backward()
     assert funcgrad.debug.cache_info()["backward"]["size"] <= 3
     assert funcgrad.debug.cache_info()["backward"]["compiles"] == 8
+
+
+def _square_sum_grads(sizes):
+    """``d/dx sum(x * x)`` at ones of each size, twice each (the second sighting compiles),
+    all from one line of code."""
+    grads = []
+    for n in sizes:
+        for _ in range(2):
+            x = funcgrad.ones(n, requires_grad=True)
+            (x * x).sum().backward()
+        grads.append(x.grad.numpy())
+    return grads
+
+
+def test_explain_recompiles_names_the_op_and_the_shapes_that_changed(fresh_caches):
+    for n, grad in zip((2, 3), _square_sum_grads((2, 3))):
+        np.testing.assert_array_equal(grad, np.full(n, 2.0))  # closed form: 2x
+    reasons = funcgrad.debug.explain_recompiles()
+    assert len(reasons) == 1  # the first structure at a line is no recompile
+    assert reasons[0].startswith(f"backward at {__file__}:")
+    assert "(sum): input shapes and dtypes (float32[3]), was (float32[2])" in reasons[0]
+    funcgrad.debug.clear_caches()
+    assert funcgrad.debug.explain_recompiles() == []
+
+
+def test_explain_recompiles_names_a_changed_op(fresh_caches):
+    derivative = {funcgrad.sin: np.cos, funcgrad.cos: lambda x: -np.sin(x)}
+    for op in (funcgrad.sin, funcgrad.cos, funcgrad.cos):
+        for _ in range(2):
+            x = funcgrad.tensor([0.5, 1.0], requires_grad=True)
+            op(x).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), derivative[op](x.detach().numpy()),
+                                   rtol=1e-6)
+    [reason] = funcgrad.debug.explain_recompiles()
+    assert "(cos): op cos, was sin" in reason
+
+
+def test_one_line_compiling_too_often_warns_once_with_the_reason(fresh_caches):
+    funcgrad.config.recompile_warn_after = 2
+    with pytest.warns(funcgrad.RecompileWarning) as caught:
+        grads = _square_sum_grads(range(1, 6))
+    for n, grad in zip(range(1, 6), grads):
+        np.testing.assert_array_equal(grad, np.full(n, 2.0))
+    [warning] = [w for w in caught if issubclass(w.category, funcgrad.RecompileWarning)]
+    assert "compiled 3 different structures for the backward at" in str(warning.message)
+    assert "input shapes and dtypes (float32[3]), was (float32[2])" in str(warning.message)
+    assert len(funcgrad.debug.explain_recompiles()) == 4

@@ -10,7 +10,7 @@ from . import nn as nn
 from . import optim as optim
 from . import testing as testing
 from ._compile import CompiledFunction as CompiledFunction
-from ._compile import RecompileWarning as RecompileWarning
+from ._recompiles import RecompileWarning as RecompileWarning
 from ._compile import compile as compile
 from ._compile import functionalize as functionalize
 from ._config import config as config

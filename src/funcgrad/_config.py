@@ -15,6 +15,17 @@ class Config:
         compile_after: how many times a structure must be seen before it is compiled (first
             backwards of one-off graphs stay interpreted, which starts faster).
         cache_size: how many compiled structures to keep (least recently used go first).
+        recompile_warn_after: how many different structures one line of code (a
+            ``.backward()`` call, say) may compile before a ``RecompileWarning`` says what
+            keeps changing; ``funcgrad.debug.explain_recompiles()`` lists every reason.
+        lazy: defer forward work, backward work and in-place updates until a value is read,
+            then run them as one program (compiled once the structure recurs); shapes, dtypes
+            and errors still come at each op. Results are the same either way; off runs every
+            op at once, which is for debugging and for timing single ops.
+        max_pending: the most pending ops behind one value before it is computed anyway, so
+            memory stays flat in a loop that never reads a value.
+        shape_cache_size: how many abstract evaluations (an op's output shape and dtype for
+            its inputs' shapes and dtypes) the lazy tier keeps.
 
     >>> import funcgrad
     >>> funcgrad.config.compiled_backward
@@ -24,6 +35,10 @@ class Config:
     compiled_backward: bool = True
     compile_after: int = 2
     cache_size: int = 256
+    recompile_warn_after: int = 8
+    lazy: bool = True
+    max_pending: int = 10_000
+    shape_cache_size: int = 4096
 
 
 config = Config()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import jax
 
-from . import _config
+from . import _config, _recompiles
 
 
 class _LRU(collections.OrderedDict):
@@ -68,6 +68,34 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
     operands.extend(g._read() for _, g in roots)
     target_key = tuple(index[id(t)] for t in targets)
     return (tuple(key), root_key, target_key), operands
+
+
+_NODE_FIELDS = ("op", "static arguments", "differentiable inputs", "Python-number inputs",
+                "wiring", "input shapes and dtypes")
+
+
+def _explain(previous: tuple, key: tuple) -> str:
+    """What differs between two structure keys, first difference first."""
+    show = _recompiles.show
+    (nodes0, roots0, _), (nodes1, roots1, _) = previous, key
+    if len(nodes0) != len(nodes1):
+        return (f"the graph has {len(nodes1)} nodes where the last one compiled here had "
+                f"{len(nodes0)}")
+    for i, (was, now) in enumerate(zip(nodes0, nodes1)):
+        if was == now:
+            continue
+        if was is None or now is None:
+            return (f"node {i} is {'a leaf' if now is None else now[0].name}, "
+                    f"was {'a leaf' if was is None else was[0].name}")
+        for field, a, b in zip(_NODE_FIELDS, was, now):
+            if a != b:
+                return f"node {i} ({now[0].name}): {field} {show(b)}, was {show(a)}"
+    if roots0 != roots1:
+        return f"the gradient backward starts from is {show(roots1)}, was {show(roots0)}"
+    return "other tensors' gradients are wanted"
+
+
+recompiles = _recompiles.Tracker("backward", _explain)
 
 
 def _replay(key: tuple):
@@ -126,6 +154,7 @@ def run(order: Sequence, roots: Sequence, targets: Sequence):
         program = _replay(key)
         _programs.put(key, program, _config.config.cache_size)
         stats["backward_compiles"] += 1
+        recompiles.compiled(key)
     else:
         stats["backward_hits"] += 1
     return program(*operands)

@@ -24,6 +24,21 @@ def cache_info() -> dict:
     }
 
 
+def explain_recompiles() -> list[str]:
+    """Why structures were compiled again, newest last: the tier, the user's line that asked
+    for it, and the first thing that differs from the structure compiled there before.
+
+    >>> import funcgrad
+    >>> funcgrad.debug.clear_caches()
+    >>> for n in (2, 2, 3, 3):  # the second of each size compiles
+    ...     x = funcgrad.ones(n, requires_grad=True)
+    ...     (x * x).sum().backward()
+    >>> print(funcgrad.debug.explain_recompiles()[0].split(": ", 1)[1])  # doctest: +ELLIPSIS
+    node ... (...): input shapes and dtypes (float32[3]...), was (float32[2]...)
+    """
+    return list(_tiers.recompiles.reasons)
+
+
 def clear_caches() -> None:
     """Empties the compiled caches (the next backwards compile again)."""
     _graph._vjp_rule.cache_clear()
@@ -31,3 +46,4 @@ def clear_caches() -> None:
     _tiers._seen.clear()
     _tiers._programs.clear()
     _tiers.stats.clear()
+    _tiers.recompiles.clear()
