@@ -9,7 +9,8 @@
 #                                              # hypothesis, matplotlib; funcgrad from src/)
 #
 # The test suite and the examples run side by side (pytest spreads over GPU_CHECK_WORKERS
-# processes where pytest-xdist is installed; GPU_CHECK_TEST_LIMIT=SECONDS interrupts it then,
+# processes where pytest-xdist is installed, without pytest-benchmark, which warns under xdist
+# and the suite turns warnings into errors; GPU_CHECK_TEST_LIMIT=SECONDS interrupts it then,
 # still printing its summary); the benchmark runs alone afterwards, so its timings have the
 # machine to themselves. Exits non-zero if any of the three failed.
 set -uo pipefail
@@ -44,7 +45,7 @@ if $py -c "import xdist" 2>/dev/null; then workers=(-n "${GPU_CHECK_WORKERS:-8}"
 # float32 tolerances, so its matmuls run in full float32; the gpu-marked tests
 # (tests/test_gpu.py) check the GPU's default math (TF32 matmuls) against the CPU instead.
 JAX_DEFAULT_MATMUL_PRECISION=highest ${GPU_CHECK_TEST_LIMIT:+timeout -s INT "$GPU_CHECK_TEST_LIMIT"} \
-  $py -m pytest -q -p no:cacheprovider -rfE "${workers[@]}" \
+  $py -m pytest -q -p no:cacheprovider -p no:benchmark -rfE "${workers[@]}" \
   >"$out/tests.txt" 2>&1 &
 tests=$!
 $py examples/run_all.py --device cuda >"$out/examples.txt" 2>&1
