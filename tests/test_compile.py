@@ -270,3 +270,167 @@ def test_compiled_steps_keep_their_state_on_the_device():
         with pytest.raises(Exception, match="[Dd]isallowed"):
             jax.numpy.asarray(np.ones(2))  # the guard is live: an implicit transfer is refused
     assert losses[-1].item() < losses[0].item()
+
+
+class Regression:
+    """A linear model and its data, all found by compile as state."""
+
+    def __init__(self):
+        funcgrad.manual_seed(1)
+        self.w = funcgrad.randn(3, requires_grad=True)
+        self.b = funcgrad.zeros((), requires_grad=True)
+        self.x, self.y = funcgrad.randn(8, 3), funcgrad.randn(8)
+
+
+def _regression_step(model):
+    loss = ((model.x @ model.w + model.b - model.y) ** 2).mean()
+    loss.backward()
+    with funcgrad.no_grad():
+        for p in (model.w, model.b):
+            if p.grad is not None:
+                p -= 0.1 * p.grad
+                p.grad.zero_()
+    return loss
+
+
+def _rebind_w(model):
+    model.w.data = model.w.detach() * 0.5  # a new storage under the same tensor
+
+
+def _w_grad_none(model):
+    model.w.grad = None
+
+
+def _w_grad_replaced(model):
+    model.w.grad = funcgrad.ones(3)
+
+
+def _w_changed_in_place(model):
+    with funcgrad.no_grad():
+        model.w.add_(1.0)
+
+
+def _x_replaced_in_place(model):
+    model.x.copy_(funcgrad.ones(8, 3))
+
+
+# Changes made between calls: step index -> what is done before it. Each must reach the
+# compiled step exactly as it reaches the eager one, whether or not it changes the signature.
+CHANGES = {
+    "nothing": {},
+    "storage rebound": {3: _rebind_w},
+    "requires_grad off and on": {2: lambda m: m.b.requires_grad_(False),
+                                 5: lambda m: m.b.requires_grad_(True)},
+    ".grad set to None": {3: _w_grad_none},
+    ".grad replaced": {3: _w_grad_replaced},
+    "value changed in place": {3: _w_changed_in_place},
+    "data changed in place": {2: _x_replaced_in_place},
+}
+
+
+def _snapshot(model, loss):
+    def grad(t):
+        return None if t.grad is None else t.grad.tolist()
+
+    return (loss.item(), model.w.tolist(), model.b.item(), grad(model.w), grad(model.b),
+            model.b.requires_grad)
+
+
+def _run_with_changes(step, changes: dict, steps: int = 8):
+    model = Regression()
+    seen = []
+    for i in range(steps):
+        if i in changes:
+            changes[i](model)
+        seen.append(_snapshot(model, step(model)))
+    return seen
+
+
+def _assert_same_runs(got, want):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert [x is None for x in g] == [x is None for x in w]
+        for a, b in zip(g, w):
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CHANGES)
+def test_changes_between_calls_reach_the_compiled_step_as_they_reach_eager(name):
+    eager = _run_with_changes(_regression_step, CHANGES[name])
+    compiled = _run_with_changes(funcgrad.compile(_regression_step), CHANGES[name])
+    _assert_same_runs(compiled, eager)
+
+
+def test_the_fast_path_gives_what_planning_every_call_gives(monkeypatch):
+    """A repeated call skips finding its program (the plan of the last call fits it); forcing
+    that search on every call changes no result, and the repeated calls really skip it."""
+    prepared = []
+    prepare = funcgrad.CompiledFunction._prepare
+    monkeypatch.setattr(funcgrad.CompiledFunction, "_prepare",
+                        lambda self, *a: prepared.append(1) or prepare(self, *a))
+    fast = funcgrad.compile(_regression_step)
+    fast_run = _run_with_changes(fast, {})
+    fast_plans = len(prepared)
+
+    slow = funcgrad.compile(_regression_step)
+    slow_run = _run_with_changes(lambda m: (setattr(slow, "_plan", None), slow(m))[1], {})
+    assert fast_run == slow_run  # the same programs on the same values: bit for bit
+    _assert_same_runs(fast_run, _run_with_changes(_regression_step, {}))
+    assert fast_plans == 2  # the first call, and the second, which finds the .grads made
+    assert len(prepared) == fast_plans + 8
+
+
+def test_a_tensor_first_touched_in_a_later_call_becomes_state():
+    def run(compiled):
+        model = Regression()
+        extra = funcgrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+
+        def step(model, use_extra):  # `extra` is closed over: state, found when first read
+            w = model.w + extra if use_extra else model.w
+            loss = ((model.x @ w - model.y) ** 2).mean()
+            loss.backward()
+            with funcgrad.no_grad():
+                for p in (model.w, extra):
+                    if p.grad is not None:
+                        p -= 0.1 * p.grad
+                        p.grad.zero_()
+            return loss
+
+        step = funcgrad.compile(step) if compiled else step
+        losses = [step(model, i >= 3).item() for i in range(6)]
+        return step, [losses, model.w.tolist(), extra.tolist(), extra.grad.tolist()]
+
+    compiled, got = run(compiled=True)
+    _, want = run(compiled=False)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert "static argument" in compiled.recompile_reasons[1]
+
+
+def test_outputs_of_every_kind_come_back_as_eager_returns_them():
+    def step(model):
+        loss = _regression_step(model)
+        return {"loss": loss, "double": loss * 2}, model.w.grad + 1, 7
+
+    def run(step):
+        model = Regression()
+        outs = [step(model) for _ in range(4)]
+        return [(d["loss"].item(), d["double"].item(), g.tolist(), int(n)) for d, g, n in outs]
+
+    got, want = run(funcgrad.compile(step)), run(step)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g[:2], w[:2], rtol=1e-5)
+        np.testing.assert_allclose(g[2], w[2], rtol=1e-5)
+        assert g[3] == w[3]
+
+
+def test_gradients_replaced_every_call_follow_eager():
+    """zero_grad(set_to_none=True) first, so each call makes new .grad tensors."""
+    def step(model):
+        model.w.grad = model.b.grad = None
+        return _regression_step(model)
+
+    eager = _run_with_changes(step, {})
+    compiled = _run_with_changes(funcgrad.compile(step), {})
+    _assert_same_runs(compiled, eager)

@@ -9,6 +9,11 @@ the state's arrays are swapped for tracers while it is traced, and put back afte
 tracing leaves no mark. ``compile`` jits that function and, after each call, writes the new
 arrays into the same storages and ``.grad`` slots, so code outside sees exactly what eager
 execution would have left.
+
+A call that repeats the previous one's signature takes a fast path (``_Plan``): a few identity
+checks, one call of the jitted program on a flat list of arrays, and a precomputed write-back.
+Results that do not depend on any input (the zeros ``.grad.zero_()`` leaves) are computed once
+and reused rather than written out by every call.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.extend.core import ClosedJaxpr, Literal, jaxpr_as_fun
 
 from ._recompiles import RecompileWarning
 from ._tensor import Tensor, _Storage
@@ -35,39 +41,53 @@ class _Rediscover(Exception):
 
 @dataclasses.dataclass
 class _State:
-    """The state a step touches: storages of outside Tensors and the leaves whose ``.grad`` it
-    may set (in the order first seen). The leaves' current ``.grad`` storages are state too,
-    looked up afresh at each call, since a step may replace them."""
+    """The state a step touches: storages of outside Tensors, each with the Tensor it was first
+    read through (its owner), and the leaves whose ``.grad`` it may set (in the order first
+    seen). The leaves' current ``.grad`` storages are state too, looked up afresh at each call,
+    since a step may replace them."""
 
     storages: list[_Storage] = dataclasses.field(default_factory=list)
+    owners: list[Tensor] = dataclasses.field(default_factory=list)
     leaves: list[Tensor] = dataclasses.field(default_factory=list)
-    generation: int = 0  # bumped whenever storages or leaves are added
-    _last: tuple | None = None  # (generation, the leaves' .grad objects, the result of now())
+    generation: int = 0  # bumped whenever storages or leaves are added or dropped
 
-    def now(self) -> tuple[_State, tuple]:
-        """This state with the leaves' current gradients' storages appended, and the key of
-        what a program is specific to: which storages and leaves (the generation), and which
-        leaves have a gradient (by presence, not identity: a step may put a new one there
-        every time). Remembered while nothing changed, since steps call this every time."""
-        current = (self.generation, tuple(t._grad for t in self.leaves))
-        if self._last is not None and self._last[0] == current[0] and all(
-                a is b for a, b in zip(self._last[1], current[1])):
-            return self._last[2]
-        known = {id(s) for s in self.storages}
-        grads = [None if t._grad is None or id(t._grad._storage) in known else t._grad._storage
-                 for t in self.leaves]
-        state = _State(self.storages + [g for g in grads if g is not None], list(self.leaves))
-        result = state, (self.generation, tuple(g is not None for g in grads))
-        self._last = (*current, result)
-        return result
+    def inputs(self) -> list[Tensor]:
+        """The tensors whose arrays a call passes in, in order: the owners, then the leaves'
+        current gradients (those whose storage is not passed already)."""
+        known = set(map(id, self.storages))
+        return self.owners + [t._grad for t in self.leaves
+                              if t._grad is not None and id(t._grad._storage) not in known]
 
-    def copy(self) -> _State:
-        return _State(list(self.storages), list(self.leaves), self.generation)
+    def now(self) -> tuple[list[Tensor], tuple]:
+        """``inputs()`` and the key of what a program is specific to: which storages and leaves
+        (the generation), which leaves have a gradient (by presence, not identity: a step may
+        put a new one there every time), which tensors require grad, and the shapes and dtypes
+        of the arrays."""
+        inputs = self.inputs()
+        key = (self.generation, tuple(t._grad is not None for t in self.leaves),
+               tuple(t._requires_grad for t in self.tensors()),
+               tuple((t.shape, t.dtype) for t in inputs))
+        return inputs, key
 
-    def extend(self, storages: list[_Storage], leaves: list[Tensor]) -> None:
+    def tensors(self) -> list[Tensor]:
+        """The owners and the leaves, each once."""
+        return list({id(t): t for t in self.owners + self.leaves}.values())
+
+    def prune(self) -> None:
+        """Forgets storages whose owners hold another one now (``.data = ...`` rebound them),
+        so that the next trace finds the new one."""
+        held = [(s, t) for s, t in zip(self.storages, self.owners) if t._storage is s]
+        if len(held) < len(self.storages):
+            self.storages, self.owners = [s for s, _ in held], [t for _, t in held]
+            self.generation += 1
+
+    def extend(self, found: list[tuple[Tensor, _Storage]], leaves: list[Tensor]) -> None:
         self.leaves.extend(leaves)
         grads = {id(t._grad._storage) for t in self.leaves if t._grad is not None}
-        self.storages.extend(s for s in storages if id(s) not in grads)
+        for t, s in found:
+            if id(s) not in grads:
+                self.storages.append(s)
+                self.owners.append(t)
         self.generation += 1
 
 
@@ -75,10 +95,10 @@ class _Observer:
     """Installed as ``Tensor._observer`` while tracing: notes Tensors from outside, and what
     they held when first seen, so that an aborted trace can put it back."""
 
-    def __init__(self, state: _State) -> None:
-        self.known = {id(s) for s in state.storages}
-        self.leaves = {id(t) for t in state.leaves}
-        self.found: list[_Storage] = []
+    def __init__(self, storages: list[_Storage], leaves: list[Tensor]) -> None:
+        self.known = set(map(id, storages))
+        self.leaves = set(map(id, leaves))
+        self.found: list[tuple[Tensor, _Storage]] = []
         self.found_leaves: list[Tensor] = []
         self._originals: list[tuple[_Storage, Any]] = []
         self._original_grads: list[tuple[Tensor, Any]] = []
@@ -97,7 +117,7 @@ class _Observer:
             return
         if not isinstance(storage.array, jax.core.Tracer):
             self.known.add(id(storage))
-            self.found.append(storage)
+            self.found.append((t, storage))
             self._originals.append((storage, storage.array))
 
     def restore(self) -> None:
@@ -131,6 +151,9 @@ def _split_args(args: tuple, kwargs: dict):
     static = tuple(_Static(x) for x, d in zip(leaves, dynamic) if not d)
     kinds = tuple(isinstance(x, Tensor) for x, d in zip(leaves, dynamic) if d)
     return operands, (tree, dynamic, static, kinds)
+
+
+_NO_ARGS = (0, (), (), ())  # the layout _split_args gives no arguments
 
 
 def _is_container(x) -> bool:
@@ -197,11 +220,11 @@ class _Pure:
         self.learned = _Trace()
 
     def __call__(self, state_arrays, operands):
-        state, _ = self.state.now()
-        storages, leaves = state.storages, state.leaves
+        storages = [t._storage for t in self.state.inputs()]
+        leaves = list(self.state.leaves)
         before = [s.array for s in storages]
         grads_before = [t._grad for t in leaves]
-        observer = _Observer(state)
+        observer = _Observer(storages, leaves)
         try:
             for s, a in zip(storages, state_arrays):
                 s.array = a
@@ -218,7 +241,7 @@ class _Pure:
                 Tensor._observer = None
             if observer.found or observer.found_leaves:
                 raise _Rediscover(observer.found, observer.found_leaves)
-            return self._outputs(state, state_arrays, grads_before, out)
+            return self._outputs(storages, leaves, state_arrays, grads_before, out)
         finally:
             observer.restore()
             for s, a in zip(storages, before):
@@ -226,21 +249,139 @@ class _Pure:
             for t, g in zip(leaves, grads_before):
                 t._grad = g
 
-    def _outputs(self, state: _State, state_arrays, grads_before, out):
-        written = tuple(s.array is not a for s, a in zip(state.storages, state_arrays))
-        new_state = tuple(s.array for s, w in zip(state.storages, written)
-                          if w or self.all_outputs)
+    def _outputs(self, storages, leaves, state_arrays, grads_before, out):
+        written = tuple(s.array is not a for s, a in zip(storages, state_arrays))
+        new_state = tuple(s.array for s, w in zip(storages, written) if w or self.all_outputs)
         kinds, new_grads = [], []
-        for t, g0 in zip(state.leaves, grads_before):
+        for t, g0 in zip(leaves, grads_before):
             g = t._grad
             kinds.append("same" if g is g0 else "none" if g is None else "new")
             if kinds[-1] == "new":
                 new_grads.append(g._storage.array)
-        leaves, tree = jax.tree_util.tree_flatten(out, is_leaf=lambda x: isinstance(x, Tensor))
+        out_leaves, tree = jax.tree_util.tree_flatten(out, is_leaf=lambda x: isinstance(x, Tensor))
         self.learned = _Trace(written, tuple(kinds), tree,
-                            tuple(isinstance(x, Tensor) for x in leaves))
-        out_arrays = tuple(x._storage.array if isinstance(x, Tensor) else x for x in leaves)
+                              tuple(isinstance(x, Tensor) for x in out_leaves))
+        out_arrays = tuple(x._storage.array if isinstance(x, Tensor) else x for x in out_leaves)
         return new_state, tuple(new_grads), out_arrays
+
+
+class _Program:
+    """One traced step, compiled: ``run(*state_arrays, *operands)`` returns the outputs that
+    vary from call to call; ``template`` (None when there are none) holds the others' values
+    in their places, computed once, since writing a constant out every call costs a buffer and
+    its fill (all the zeroed gradients of a training step)."""
+
+    def __init__(self, closed: ClosedJaxpr, trace: _Trace, inputs: list, donated: int) -> None:
+        self.trace = trace
+        jaxpr = closed.jaxpr
+        # Donated inputs are deleted by the call, so a constant handed back in as state (the
+        # next call's input) must not be one of them: donating steps keep every output.
+        fixed = [False] * len(jaxpr.outvars) if donated or jaxpr.effects else _fixed(jaxpr)
+
+        def jit(outvars: list, **options):
+            pruned = ClosedJaxpr(jaxpr.replace(outvars=outvars), closed.consts)
+            return jax.jit(jaxpr_as_fun(pruned), **options)
+
+        self.run = jit([v for v, f in zip(jaxpr.outvars, fixed) if not f],
+                       donate_argnums=tuple(range(donated)))
+        self.template = None
+        if any(fixed):
+            values = iter(jit([v for v, f in zip(jaxpr.outvars, fixed) if f])(*inputs))
+            self.template = [next(values) if f else None for f in fixed]
+
+
+def _fixed(jaxpr) -> list[bool]:
+    """Per output of ``jaxpr``, whether it depends on none of the inputs."""
+    varying = set(jaxpr.invars)
+    for eqn in jaxpr.eqns:
+        if any(v in varying for v in eqn.invars if not isinstance(v, Literal)):
+            varying.update(eqn.outvars)
+    return [isinstance(v, Literal) or v not in varying for v in jaxpr.outvars]
+
+
+class _Plan:
+    """A call of one program on one state, with everything decided in advance: the checks that
+    a new call has the same signature, the tensors to read, and where each result goes. Then a
+    repeated call costs little more than the program itself: a few flat loops."""
+
+    def __init__(self, program: _Program, state: _State, layout, avals, donate: bool) -> None:
+        self.program, self.state, self.layout, self.avals = program, state, layout, avals
+        self.run, self._donate = program.run, donate
+        trace = program.trace
+        self.tensors, self.leaves = state.tensors(), list(state.leaves)
+        self.regrads = [(t, kind) for t, kind in zip(self.leaves, trace.grads) if kind != "same"]
+        # Replacing each gradient by a new one keeps the signature, so the plan follows the
+        # new objects; adding or removing one changes it, and the next call plans afresh.
+        self.steady = all(kind == "new" and t._grad is not None for t, kind in self.regrads)
+        self._bind()
+        self.outputs = len(self.targets) + len(self.fixed) + sum(
+            kind == "new" for _, kind in self.regrads)
+        # The usual step: gradients kept in place, and one tensor returned (the loss).
+        self.simple = (not self.regrads and jax.tree_util.treedef_is_leaf(trace.out_tree)
+                       and trace.out_tensors == (True,)
+                       and (program.template is None or program.template[-1] is None))
+
+    def _bind(self) -> None:
+        """Takes what the state tensors hold now as what a call must find, and their storages
+        (the gradients' included) as the ones to pass in and write back to: ``targets`` from
+        the program's first results, ``fixed`` from its constants."""
+        self.inputs = self.state.inputs()
+        checked = {id(t): t for t in self.tensors + self.inputs}.values()
+        self.checks = [(t, t._storage, t._requires_grad, t._grad) for t in checked]
+        storages = [t._storage for t in self.inputs]
+        written = self.program.trace.written
+        targets = [s for s, w in zip(storages, written) if w or self._donate]
+        template = self.program.template or [None] * len(targets)
+        self.targets = [s for s, c in zip(targets, template) if c is None]
+        self.fixed = [(s, c) for s, c in zip(targets, template) if c is not None]
+        self.bumped = [s for s, w in zip(storages, written) if w]
+
+    def __call__(self, operands, layout):
+        """The call's outputs, or ``_MISS`` when it does not fit this plan: when its argument
+        layout or shapes differ, or a state tensor holds another storage, ``requires_grad`` or
+        ``.grad`` than when the plan was made (or last ran). Checks and write-back are plain
+        loops of identity checks and stores, the cheapest way in CPython (and never ``==``,
+        which is elementwise on Tensors)."""
+        if layout != self.layout:
+            return _MISS
+        for x, aval in zip(operands, self.avals):
+            if _aval(x) != aval:
+                return _MISS
+        for t, storage, requires_grad, grad in self.checks:
+            if (t._storage is not storage or t._requires_grad is not requires_grad
+                    or t._grad is not grad):
+                return _MISS
+        results = self.run(*map(Tensor._read, self.inputs), *operands)
+        for s, a in zip(self.targets, results):
+            s.array = a
+        for s, a in self.fixed:
+            s.array = a
+        for s in self.bumped:
+            s.version += 1
+        if self.simple:
+            return Tensor._wrap(results[-1])
+        return self._finish(results)
+
+    def _finish(self, results):
+        """The rest of a call that replaces or removes gradients or returns more than one
+        tensor: all results in order, constants included, then the gradients and outputs."""
+        template = self.program.template
+        if template is not None:
+            varying = iter(results)
+            results = [next(varying) if r is None else r for r in template]
+        if self.regrads:
+            grads = iter(results[len(self.targets) + len(self.fixed):self.outputs])
+            for t, kind in self.regrads:
+                t._grad = None if kind == "none" else Tensor._wrap(next(grads))
+            if self.steady:
+                self._bind()
+        trace = self.program.trace
+        out = [Tensor._wrap(x) if t else x
+               for x, t in zip(results[self.outputs:], trace.out_tensors)]
+        return jax.tree_util.tree_unflatten(trace.out_tree, out)
+
+
+_MISS = object()
 
 
 class CompiledFunction:
@@ -257,12 +398,17 @@ class CompiledFunction:
         self.recompile_reasons: list[str] = []
         self._state = _State()
         self._programs: dict = {}
+        self._plan: _Plan | None = None
         self._donate = jax.default_backend() != "cpu"
 
     def __call__(self, *args, **kwargs):
-        operands, arg_layout = _split_args(args, kwargs)
+        operands, arg_layout = _split_args(args, kwargs) if args or kwargs else ((), _NO_ARGS)
+        if self._plan is not None:
+            out = self._plan(operands, arg_layout)
+            if out is not _MISS:
+                return out
         try:
-            return self._run(operands, arg_layout)
+            self._plan = self._prepare(operands, arg_layout)
         except jax.errors.ConcretizationTypeError as e:
             if self.fallback != "eager":
                 raise RuntimeError(
@@ -273,28 +419,29 @@ class CompiledFunction:
                     "on it, or pass compile(..., fallback='eager') to run this step eagerly."
                 ) from e
             return self.fn(*args, **kwargs)
+        return self._plan(operands, arg_layout)  # made for this very call: it fits
 
-    def _run(self, operands, arg_layout):
+    def _prepare(self, operands, arg_layout) -> _Plan:
+        """The plan for this call: its program found by its key, or traced and compiled."""
+        self._state.prune()
+        avals = tuple(map(_aval, operands))
         while True:
-            state, state_key = self._state.now()
-            key = (state_key, arg_layout, tuple(map(_aval, operands)))
-            entry = self._programs.get(key)
-            pure, program = entry or self._new_program(arg_layout)
-            state_arrays = tuple(s.array for s in state.storages)
-            try:
-                new_state, new_grads, out = program(state_arrays, operands)
-            except _Rediscover as found:
-                self._state.extend(*found.args)
-                continue
-            if entry is None:
+            inputs, state_key = self._state.now()
+            key = (state_key, arg_layout, avals)
+            program = self._programs.get(key)
+            if program is None:
+                pure = _Pure(self.fn, self._state, arg_layout, all_outputs=self._donate)
+                arrays = [t._read() for t in inputs]
+                try:
+                    closed = jax.make_jaxpr(pure)(arrays, operands)
+                except _Rediscover as found:
+                    self._state.extend(*found.args)
+                    continue
+                program = _Program(closed, pure.learned, [*arrays, *operands],
+                                   donated=len(arrays) if self._donate else 0)
                 self._note_compile(key)
-                self._programs[key] = (pure, program)
-            self._write_back(state, pure.learned, new_state, new_grads)
-            return self._outputs(pure.learned, out)
-
-    def _new_program(self, arg_layout):
-        pure = _Pure(self.fn, self._state.copy(), arg_layout, all_outputs=self._donate)
-        return pure, jax.jit(pure, donate_argnums=(0,) if self._donate else ())
+                self._programs[key] = program
+            return _Plan(program, self._state, arg_layout, avals, self._donate)
 
     def _note_compile(self, key) -> None:
         self.compiles += 1
@@ -310,25 +457,6 @@ class CompiledFunction:
                 RecompileWarning, stacklevel=4,
             )
 
-    def _write_back(self, state: _State, trace: _Trace, new_state, new_grads) -> None:
-        changed = iter(new_state)
-        for s, written in zip(state.storages, trace.written):
-            if written or self._donate:
-                s.array = next(changed)
-            if written:
-                s.version += 1
-        grads = iter(new_grads)
-        for t, kind in zip(state.leaves, trace.grads):
-            if kind == "none":
-                t._grad = None
-            elif kind == "new":
-                t._grad = Tensor._wrap(next(grads))
-
-    @staticmethod
-    def _outputs(trace: _Trace, out):
-        leaves = [Tensor._wrap(x) if is_t else x for x, is_t in zip(out, trace.out_tensors)]
-        return jax.tree_util.tree_unflatten(trace.out_tree, leaves)
-
 
 def _user_line(error: BaseException) -> str:
     """``file:line (code)`` of the innermost frame of the user's code in a traceback."""
@@ -343,8 +471,8 @@ def _user_line(error: BaseException) -> str:
 def _why(previous, key) -> str:
     if previous is None:
         return "first call"
-    ((p_generation, p_grads), p_layout, p_avals) = previous
-    ((generation, grads), layout, avals) = key
+    ((p_generation, _, p_flags, p_shapes), p_layout, p_avals) = previous
+    ((generation, _, flags, shapes), layout, avals) = key
     if p_avals != avals:
         changed = [f"argument {i}: {a} -> {b}" for i, (a, b) in enumerate(zip(p_avals, avals))
                    if a != b] or [f"{len(p_avals)} -> {len(avals)} operands"]
@@ -352,7 +480,12 @@ def _why(previous, key) -> str:
     if p_layout != layout:
         return "a static argument changed"
     if p_generation != generation:
-        return "the set of touched tensors changed (the step reached tensors it had not before)"
+        return ("the set of touched tensors changed (the step reached tensors it had not "
+                "before, or a tensor it uses was given new storage)")
+    if p_flags != flags:
+        return "requires_grad of a tensor the step uses changed"
+    if p_shapes != shapes:
+        return "the shape or dtype of a state tensor or .grad changed"
     return "which tensors have a .grad changed (e.g. the first backward made them)"
 
 
@@ -407,7 +540,7 @@ class Functionalized:
         operands, self._arg_layout = _split_args(args, kwargs)
         self._state = _State()
         while True:
-            pure = _Pure(fn, self._state.copy(), self._arg_layout, all_outputs=True)
+            pure = _Pure(fn, self._state, self._arg_layout, all_outputs=True)
             try:
                 jax.eval_shape(pure, self.state(), operands)
             except _Rediscover as found:
@@ -425,13 +558,12 @@ class Functionalized:
 
     def state(self) -> tuple:
         """The current arrays of the state, in the order the pure function takes them."""
-        return tuple(s.array for s in self._state.now()[0].storages)
+        return tuple(t._read() for t in self._state.inputs())
 
     def load_state(self, state: tuple) -> None:
         """Writes arrays (e.g. from ``jax.lax.scan``) back into the Tensors they came from."""
-        for s, a in zip(self._state.now()[0].storages, state):
-            s.array = a
-            s.version += 1
+        for t, a in zip(self._state.inputs(), state):
+            t._write(a)
 
     def __call__(self, state: tuple, *args, **kwargs):
         """``(state, *args) -> (output, new_state)``, with no effect on any Tensor."""
