@@ -9,6 +9,7 @@ turns it on for you (importing a library must not change global configuration), 
 from __future__ import annotations
 
 import builtins
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -83,12 +84,20 @@ def default_int() -> np.dtype:
     return int64 if x64_enabled() else int32
 
 
+# Cached: the engine asks for every op it records, and jnp.issubdtype takes a microsecond.
+@functools.lru_cache(maxsize=64)
 def is_floating(dtype) -> builtins.bool:
     return jnp.issubdtype(dtype, jnp.floating)
 
 
+@functools.lru_cache(maxsize=64)
 def is_complex(dtype) -> builtins.bool:
     return jnp.issubdtype(dtype, jnp.complexfloating)
+
+
+@functools.lru_cache(maxsize=64)
+def is_inexact(dtype) -> builtins.bool:
+    return jnp.issubdtype(dtype, jnp.inexact)
 
 
 def is_default(dtype) -> builtins.bool:

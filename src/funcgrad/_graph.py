@@ -1,12 +1,16 @@
 """The graph and the backward engine.
 
-``apply`` runs an op eagerly and, when grad mode is on and an input requires grad, records a
-``Node``: the op, the input arrays it needs (immutable, so later in-place changes to a box cannot
-corrupt them) and an edge per input to where that input's gradient goes. ``backward`` walks the
-nodes in reverse topological order; each node's vector-Jacobian product comes from ``jax.vjp`` of
-the op's own function, compiled once per (op, static arguments, shapes, dtypes) and shared by
-every graph. With ``create_graph=True`` those VJPs are themselves recorded as ops, so the same
-engine gives derivatives of any order.
+``apply`` runs an op (or, with the lazy tier on, records it as a pending value: ``_lazy``) and,
+when grad mode is on and an input requires grad, records a ``Node``: the op, the input arrays it
+needs (immutable, so later in-place changes to a box cannot corrupt them) and an edge per input
+to where that input's gradient goes. ``backward`` walks the nodes in reverse topological order;
+each node's vector-Jacobian product comes from ``jax.vjp`` of the op's own function, compiled
+once per (op, static arguments, shapes, dtypes) and shared by every graph. With
+``create_graph=True`` those VJPs are themselves recorded as ops, so the same engine gives
+derivatives of any order. With the lazy tier on, the VJPs (or a recurring graph's whole
+backward) and the ``.grad`` accumulations are pending values too, and ``backward`` computes
+everything pending at its end, so a training step's previous update, forward and backward run
+as one program.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jax.extend.core import Var
 
-from . import _dtypes, _tiers
+from . import _config, _dtypes, _lazy, _tiers
 from ._anomaly import creation_stack, is_anomaly_check_nan_enabled, is_anomaly_enabled
 from ._grad_mode import is_grad_enabled, set_grad_enabled
 from ._tensor import Size, Tensor
@@ -59,16 +63,32 @@ def apply(op: Op, *args, **static) -> Tensor:
 
     Keyword arguments are static (hashable); positional ones are operands.
     """
-    arrays = tuple(a._read() if isinstance(a, Tensor) else a for a in args)
-    try:
-        out = op.fn(*arrays, **static)
-    except (TypeError, ValueError) as e:
-        if "incompatible devices" in str(e):
-            _raise_mixed_devices(args)
-        if "incompatible shapes for broadcasting" in str(e).lower():
-            _raise_broadcast(arrays)
-        raise
-    return record(op, args, arrays, out, static)
+    arrays = tuple([a._peek() if isinstance(a, Tensor) else a for a in args])
+    static_key = tuple(sorted(static.items())) if static else ()
+    out = _defer(op.fn, arrays, static_key) if op.compiled else None
+    if out is None:
+        arrays = _lazy.concrete(arrays)
+        try:
+            out = op.fn(*arrays, **static)
+        except (TypeError, ValueError) as e:
+            if "incompatible devices" in str(e):
+                _raise_mixed_devices(args)
+            if "incompatible shapes for broadcasting" in str(e).lower():
+                _raise_broadcast(arrays)
+            raise
+    return _record(op, args, arrays, out, static_key)
+
+
+def _lazy_on() -> bool:
+    """Whether the lazy tier records ops: it is on, except under anomaly detection (which wants
+    each op's values as they happen) and while funcgrad.compile traces a step (which must see
+    every op)."""
+    return _config.config.lazy and Tensor._observer is None and not is_anomaly_enabled()
+
+
+def _defer(fn, arrays: tuple, static: tuple = ()) -> _lazy.Pending | None:
+    """``fn(*arrays, **dict(static))`` as a pending value, or None: run it now."""
+    return _lazy.defer(fn, arrays, static) if _lazy_on() else None
 
 
 def _raise_broadcast(arrays: tuple) -> None:
@@ -99,12 +119,16 @@ def _raise_mixed_devices(args: tuple) -> None:
 def record(op: Op, args: tuple, arrays: tuple, out, static: dict) -> Tensor:
     """Boxes ``out``, computed by ``op`` from ``args`` (whose arrays are ``arrays``), with a
     Node when grad mode is on and a gradient can flow to an input."""
+    return _record(op, args, arrays, out, tuple(sorted(static.items())))
+
+
+def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple) -> Tensor:
     if not (op.differentiable and is_grad_enabled()):
         return Tensor._wrap(out)
-    edges = tuple(a._edge() if isinstance(a, Tensor) else None for a in args)
-    if all(e is None for e in edges) or not _dtypes.is_floating(out.dtype):
+    edges = tuple([a._edge() if isinstance(a, Tensor) else None for a in args])
+    if edges.count(None) == len(edges) or not _dtypes.is_floating(out.dtype):
         return Tensor._wrap(out)
-    node = Node(op, tuple(sorted(static.items())), args, arrays, edges)
+    node = Node(op, static, args, arrays, edges)
     if is_anomaly_enabled():
         node.metadata["traceback_"] = creation_stack()
     return Tensor._wrap(out, grad_fn=node)
@@ -169,6 +193,8 @@ class _GraphNode:
     def _before(self, ct: Tensor) -> tuple[Tensor, list[Tensor]]:
         """Runs the hooks due before this node: returns the gradient to use and the tensors
         that retain (the tensor-hooked) gradient."""
+        if not (self._tensor_hooks or self._retained or self._prehooks):
+            return ct, []
         for hook in list(self._tensor_hooks.values()):
             replaced = hook(ct)
             ct = ct if replaced is None else replaced
@@ -179,6 +205,8 @@ class _GraphNode:
         return ct, retained
 
     def _after(self, grads: list, ct: Tensor) -> list:
+        if not self._posthooks:
+            return grads
         for hook in list(self._posthooks.values()):
             replaced = hook(tuple(grads), (ct,))
             grads = grads if replaced is None else list(replaced)
@@ -213,12 +241,13 @@ class Node(_GraphNode):
         name = op.grad_fn
         self._name = name if isinstance(name, str) else name(*arrays, **dict(static))
         self._freed = False
+        self._plan = None
         # torch lists an input in next_functions when it is a floating tensor, an absent
         # optional one (None), or a number that torch wraps as a tensor (the operands of
         # + - * / and assigned values); never indices, masks or scalar exponents.
         self._listed = tuple(
             i for i, a in enumerate(arrays)
-            if (jnp.issubdtype(a.dtype, jnp.inexact) if hasattr(a, "dtype")
+            if (_dtypes.is_inexact(a.dtype) if hasattr(a, "dtype")
                 else a is None or op.name in _WRAPS_NUMBERS)
         )
         # (storage, version) of each saved Tensor, to catch in-place changes before backward;
@@ -284,16 +313,14 @@ class Node(_GraphNode):
         if self.op.saves:
             self._arrays = None
         else:
-            self._arrays = tuple(
-                jax.ShapeDtypeStruct(a.shape, a.dtype) if isinstance(a, jax.Array) else a
-                for a in self._arrays
-            )
+            self._arrays = tuple(a.aval if isinstance(a, (jax.Array, _lazy.Pending)) else a
+                                 for a in self._arrays)
 
     def _primals(self) -> tuple:
-        return tuple(
-            jnp.zeros(a.shape, a.dtype) if isinstance(a, jax.ShapeDtypeStruct) else a
-            for a in self._arrays
-        )
+        if not self._freed:
+            return self._arrays
+        return tuple(jnp.zeros(a.shape, a.dtype) if isinstance(a, jax.core.ShapedArray) else a
+                     for a in self._arrays)
 
     def _layout(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         # Ints, bools and None are static; Python floats are operands, so a changing learning
@@ -303,9 +330,16 @@ class Node(_GraphNode):
                         if not hasattr(a, "shape") and not isinstance(a, float))
         return diff, scalars
 
+    def _rule(self) -> tuple[tuple[int, ...], tuple[int, ...], Callable]:
+        """The layout and the VJP rule, found once per node (a backward asks once per step)."""
+        if self._plan is None:
+            diff, scalars = self._layout()
+            self._plan = diff, scalars, _vjp_rule(self.op, self.static, diff, scalars)
+        return self._plan
+
     def input_grads(self, ct: Tensor, create_graph: bool) -> list:
         """The gradient for each input (None where no gradient flows), given the output's."""
-        diff, scalars = self._layout()
+        diff, scalars, rule = self._rule()
         grads: list = [None] * len(self.edges)
         if create_graph:
             inputs = self._saved_inputs()
@@ -313,8 +347,9 @@ class Node(_GraphNode):
                 grads[i] = apply(_backward_op(self.op, self._name, self.static, diff, scalars, k),
                                  *inputs, ct)
         else:
-            rule = _vjp_rule(self.op, self.static, diff, scalars)
-            for i, g in zip(diff, rule(*self._primals(), ct._read())):
+            operands = (*self._primals(), ct._peek())
+            outs = _call(rule, operands) if self.op.compiled else rule(*_lazy.concrete(operands))
+            for i, g in zip(diff, outs):
                 grads[i] = Tensor._wrap(g)
         return grads
 
@@ -450,7 +485,9 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = Tensor._wrap(jnp.ones(t.shape, t.dtype))
+            # Under funcgrad.compile, a constant made in the trace, as any op's; else a cached one.
+            g = Tensor._wrap(_ones(tuple(t.shape), t.dtype) if _lazy_on()
+                             else jnp.ones(t.shape, t.dtype))
         else:
             g = g if isinstance(g, Tensor) else Tensor._wrap(jnp.asarray(g, t.dtype))
             if g.shape != t.shape:
@@ -479,8 +516,9 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
     if not create_graph and not is_anomaly_enabled():
         targets = [n for n in order
                    if (isinstance(n, AccumulateGrad) if capture is None else id(n) in capture)]
-        grads = _tiers.run(order, roots, targets)
-        if grads is not None:
+        compiled = _tiers.compiled(order, roots, targets)
+        if compiled is not None:
+            grads = _call(*compiled)
             _free_unless(retain_graph, order)
             return {id(t): (t, Tensor._wrap(g)) for t, g in zip(targets, grads)
                     if g is not None}, []
@@ -506,7 +544,11 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
                 _check_nan(node, grads)
             for edge, g in zip(node.edges, grads):
                 if g is not None and edge is not None:
-                    cts[id(edge)] = g if id(edge) not in cts else cts[id(edge)] + g
+                    key = id(edge)
+                    if key not in cts:
+                        cts[key] = g
+                    else:  # a sum of gradients is recorded only when the backward is
+                        cts[key] = cts[key] + g if create_graph else Tensor._wrap(_add(cts[key], g))
     _free_unless(retain_graph, order)
     return reached, retained
 
@@ -536,13 +578,36 @@ def accumulate(tensor: Tensor, g: Tensor, create_graph: bool) -> None:
     retained grad of a non-leaf gets a new box (torch's retain_grad adds out of place), and so
     does a gradient that is itself recorded (create_graph)."""
     if tensor._grad is None:
-        tensor._grad = g if create_graph else Tensor._wrap(g._read())
+        tensor._grad = g if create_graph else Tensor._wrap(g._peek())
     elif create_graph:
         tensor._grad = tensor._grad + g
     elif tensor.grad_fn is not None:
-        tensor._grad = Tensor._wrap(tensor._grad._read() + g._read())
+        tensor._grad = Tensor._wrap(_add(tensor._grad, g))
     else:
-        tensor._grad._write(tensor._grad._read() + g._read())
+        tensor._grad._write(_add(tensor._grad, g))
+
+
+def _add(a: Tensor, b: Tensor):
+    """The sum of two gradients' arrays."""
+    return _call(jnp.add, (a._peek(), b._peek()))
+
+
+def _call(fn, arrays: Sequence):
+    """``fn(*arrays)`` for the engine's own work outside the graph: pending (a tuple of pending
+    values for a tuple result) when the lazy tier is on."""
+    out = _defer(fn, tuple(arrays))
+    if out is None:
+        return fn(*_lazy.concrete(tuple(arrays)))
+    return _lazy.parts(out) if isinstance(out.aval, tuple) else out
+
+
+@functools.lru_cache(maxsize=64)
+def _ones(shape: tuple, dtype):
+    """The implicit gradient of a one-element output, made once per shape and dtype (arrays
+    are immutable, and making one costs more than a whole lazy step), concrete even when
+    first asked for inside a JAX trace."""
+    with jax.ensure_compile_time_eval():
+        return jnp.ones(shape, dtype)
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
@@ -588,3 +653,6 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     for tensor in () if targets is None else targets.values():
         if tensor.grad_fn is not None:
             tensor.retain_grad()  # torch: a non-leaf input keeps its .grad from now on
+    # The natural sync point: what is pending (the previous step's updates, this forward, this
+    # backward) runs now, as one program.
+    _lazy.flush()

@@ -957,7 +957,7 @@ def _inplace(self: Tensor, result: Tensor) -> Tensor:
                 f"to the desired output type {_TORCH_KIND.get(str(self.dtype), self.dtype)}"
             )
         result = to(result, self.dtype)
-    self._write(result._read())
+    self._write(result._peek())
     if node is not None:
         node._snapshot_self()
     if result.grad_fn is not None:

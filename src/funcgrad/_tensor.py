@@ -2,12 +2,14 @@
 
 The array lives in a ``_Storage`` that ``detach()`` and ``.data`` share, as torch's storage is
 shared: an in-place op on either side rebinds the one array and bumps the one version counter.
-Every read of the array goes through ``Tensor._read()``, so a later engine can defer the work
-that produces it.
+Every read of the array goes through ``Tensor._read()``, which computes it first when the lazy
+tier (``_lazy``) left it pending; metadata and the recording of further ops use
+``Tensor._peek()``, which answers from the pending value's abstract shape and dtype instead.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -15,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _devices, _dtypes, _format
+from . import _devices, _dtypes, _format, _lazy
 
 
 class _Storage:
@@ -38,7 +40,7 @@ class Size(tuple):
         return f"funcgrad.Size({list(self)})"
 
     def numel(self) -> int:
-        return int(np.prod(self, dtype=np.int64))
+        return math.prod(self)
 
 
 _NON_LEAF_GRAD_WARNING = (
@@ -109,7 +111,18 @@ class Tensor:
     _observer = None
 
     def _read(self):
-        """The current array. The one accessor every reader goes through."""
+        """The current array, computed if it is pending. The one accessor readers go through."""
+        if Tensor._observer is not None:
+            Tensor._observer(self)
+        array = self._storage.array
+        if type(array) is _lazy.Pending:
+            array = self._storage.array = _lazy.value(array)
+        return array
+
+    def _peek(self):
+        """The current array, or the pending value that will be it: for what needs only its
+        shape, dtype and device (metadata, recording another op), so reading them forces
+        nothing."""
         if Tensor._observer is not None:
             Tensor._observer(self)
         return self._storage.array
@@ -122,7 +135,7 @@ class Tensor:
     # ----- metadata ---------------------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self._read().shape)
+        return Size(self._peek().shape)
 
     def size(self, dim: int | None = None):
         """The shape, or its length along ``dim``."""
@@ -130,15 +143,15 @@ class Tensor:
 
     @property
     def dtype(self) -> np.dtype:
-        return self._read().dtype
+        return self._peek().dtype
 
     @property
     def device(self) -> _devices.device:
-        return _devices.of(self._read())
+        return _devices.of(self._peek())
 
     @property
     def ndim(self) -> int:
-        return self._read().ndim
+        return self._peek().ndim
 
     def dim(self) -> int:
         return self.ndim
@@ -229,7 +242,7 @@ class Tensor:
 
     @data.setter
     def data(self, value: Tensor) -> None:
-        self._storage = _Storage(value._read() if isinstance(value, Tensor) else jnp.asarray(value))
+        self._storage = _Storage(value._peek() if isinstance(value, Tensor) else jnp.asarray(value))
 
     def detach(self) -> Tensor:
         """A tensor that shares this one's storage but has no history and requires no grad.

@@ -138,9 +138,10 @@ def _replay(key: tuple):
     return jax.jit(backward)
 
 
-def run(order: Sequence, roots: Sequence, targets: Sequence):
-    """Gradients at ``targets`` by one compiled program, or None when this graph should stay
-    interpreted (tier off, hooks present, or a structure not seen often enough yet)."""
+def compiled(order: Sequence, roots: Sequence, targets: Sequence):
+    """The compiled program giving the gradients at ``targets`` and its operands (to run now, or
+    to record as one pending op), or None when this graph should stay interpreted (tier off,
+    hooks present, or a structure not seen often enough yet)."""
     if not _config.config.compiled_backward or not _eligible(order):
         return None
     key, operands = structure(order, roots, targets)
@@ -157,4 +158,4 @@ def run(order: Sequence, roots: Sequence, targets: Sequence):
         recompiles.compiled(key)
     else:
         stats["backward_hits"] += 1
-    return program(*operands)
+    return program, operands

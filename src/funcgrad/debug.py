@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from . import _graph, _tiers
+from . import _graph, _lazy, _tiers
 
 
 def cache_info() -> dict:
-    """Hits, misses and sizes of the per-op VJP rules and the compiled whole-graph backwards.
+    """Hits, misses and sizes of the per-op VJP rules, the compiled whole-graph backwards and
+    the lazy tier's programs (``shapes``: its cached abstract evaluations).
 
     >>> import funcgrad
     >>> sorted(funcgrad.debug.cache_info())
-    ['backward', 'rules']
+    ['backward', 'lazy', 'rules']
     """
     rules = _graph._vjp_rule.cache_info()
     return {
@@ -20,6 +21,13 @@ def cache_info() -> dict:
             "compiles": _tiers.stats["backward_compiles"],
             "interpreted": _tiers.stats["backward_interpreted"],
             "size": len(_tiers._programs),
+        },
+        "lazy": {
+            "hits": _lazy.stats["hits"],
+            "compiles": _lazy.stats["compiles"],
+            "interpreted": _lazy.stats["interpreted"],
+            "size": len(_lazy._programs),
+            "shapes": len(_lazy._sigs),
         },
     }
 
@@ -47,3 +55,5 @@ def clear_caches() -> None:
     _tiers._programs.clear()
     _tiers.stats.clear()
     _tiers.recompiles.clear()
+    for cache in (_lazy._sigs, _lazy._seen, _lazy._programs, _lazy.stats):
+        cache.clear()

@@ -1,0 +1,302 @@
+"""The lazy tier: forward work, backward work and in-place updates recorded as pending values
+and run together, as one cached ``jax.jit`` program, when something needs a value.
+
+A ``Pending`` is what a ``_Storage`` holds while its array is not computed yet: the function
+that makes it, the operands (concrete arrays, Python scalars, other pending values) and its
+abstract value, known at once from a cached ``jax.eval_shape``, so shapes, dtypes and shape
+errors never wait. Pending values join the *trace* of work recorded since the last flush, which
+builds, as it grows, the program's inputs and its *structure* (functions, static arguments,
+abstract values, wiring). Reading a value (``Tensor._read``), the end of ``backward`` or a full
+trace (``config.max_pending``, which keeps memory flat) flushes the trace: the structure, and
+which values are still referenced, key a cache of programs, so a training loop, whose every step
+has the same structure, compiles once and then runs each step as one dispatch. A structure seen
+fewer than ``compile_after`` times is run op by op instead, as the eager engine would, since
+compiling a one-off graph costs more than it saves. Python floats stay operands (never baked
+constants), so a changing learning rate does not compile again; ints, bools and None are
+static, as in the per-op VJP rules. The backward of a recurring graph joins the trace as one
+node: the compiled tier's whole-graph program (``_tiers``).
+"""
+
+from __future__ import annotations
+
+import collections
+import operator
+import sys
+import warnings
+
+import jax
+import jax.numpy as jnp
+
+from . import _config
+from ._tiers import _LRU
+
+_sigs = _LRU()  # (id(fn), static, operand avals) -> Sig, or None: run that op eagerly
+_seen = _LRU()  # structure -> times seen, before it is worth compiling
+_programs = _LRU()  # structure -> jitted program
+stats = collections.Counter()
+
+
+class Sig:
+    """What a pending node computes: ``fn`` with ``static`` keyword arguments, on operands of
+    abstract values ``avals`` (an aval; ``float`` for a Python float; ``(type, value)`` for a
+    static int, bool or None), giving ``aval``. One object per distinct signature (cached), so
+    structure keys hash and compare it by identity."""
+
+    __slots__ = ("fn", "static", "avals", "aval")
+
+    def __init__(self, fn, static: tuple, avals: tuple, aval) -> None:
+        self.fn, self.static, self.avals, self.aval = fn, static, avals, aval
+
+
+class Pending:
+    """A value not computed yet: ``sig.fn(*args, **dict(sig.static))``, node ``pos`` of
+    ``trace``. Once computed, ``value`` holds the array and ``args`` is dropped, so the graph
+    behind it can go."""
+
+    __slots__ = ("sig", "args", "aval", "sharding", "trace", "pos", "value")
+
+    def __init__(self, sig: Sig, args: tuple, sharding, trace: _Trace, pos: int) -> None:
+        self.sig, self.args, self.aval, self.sharding = sig, args, sig.aval, sharding
+        self.trace, self.pos, self.value = trace, pos, None
+
+    # What metadata reads of an array, answered without computing it.
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    def devices(self) -> set:
+        return self.sharding.device_set if self.sharding is not None else {_one_device()}
+
+    def __repr__(self) -> str:
+        return f"<pending {self.aval} from {getattr(self.sig.fn, '__name__', self.sig.fn)}>"
+
+
+class _Trace:
+    """The pending values recorded since the last flush, and what the program computing them
+    needs: per node ``(sig, wiring)``, where wiring has per operand the position of the node it
+    reads (>= 0), of a program input (< 0), or None for a static one; the inputs (each array or
+    float once, by identity); and per node its references from inside (see ``flush``)."""
+
+    __slots__ = ("pendings", "nodes", "inputs", "positions", "uses")
+
+    def __init__(self) -> None:
+        self.pendings, self.nodes, self.inputs, self.uses = [], [], [], []
+        self.positions: dict[int, int] = {}
+
+
+_trace = _Trace()
+_SCALAR, _FLOAT, _ARRAY = 0, 1, 2
+_kinds: dict[type, int | None] = {int: _SCALAR, bool: _SCALAR, type(None): _SCALAR,
+                                  float: _FLOAT, Pending: _ARRAY}
+_devices: list = []
+
+
+def _kind(a) -> int | None:
+    """What an operand is to a program; None (a tracer, a NumPy array…) means: run eagerly."""
+    kind = _kinds.get(type(a), -1)
+    if kind == -1:
+        concrete = isinstance(a, jax.Array) and not isinstance(a, jax.core.Tracer)
+        kind = _kinds[type(a)] = _ARRAY if concrete else None
+    return kind
+
+
+def _one_device():
+    """The only device attached, or None when there are several (then values carry theirs)."""
+    if not _devices:
+        attached = set(jax.devices()) | set(jax.devices("cpu"))
+        _devices.append(next(iter(attached)) if len(attached) == 1 else None)
+    return _devices[0]
+
+
+def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
+    """Records ``fn(*args, **dict(static))`` as a pending value, or returns None when it must
+    run now: an operand that is a tracer or not an array or number, operands on different
+    devices, or an op whose abstract evaluation fails or warns (running it eagerly raises the
+    error, or gives the warning, at this very op, as the eager engine would)."""
+    trace, avals, sharding, single = _trace, [], None, _one_device() is not None
+    for a in args:
+        kind = _kind(a)
+        if kind is None:
+            return None
+        if kind != _ARRAY:
+            avals.append(float if kind == _FLOAT else (type(a), a))
+            continue
+        if type(a) is Pending and a.value is None and a.trace is not trace:
+            value(a)
+        if not single:
+            s = a.sharding
+            if sharding is None:
+                sharding = s
+            elif s is not sharding and s != sharding:
+                return None
+        avals.append(a.aval)
+    if sharding is None and not single:
+        return None
+    key = (id(fn), static, tuple(avals))
+    try:
+        sig = _sigs.get_or_none(key)
+    except TypeError:  # an unhashable static argument
+        return None
+    if sig is None:
+        sig = _abstract(key, fn)
+        if sig is None:
+            return None
+    wiring, uses = [], trace.uses
+    for a in args:
+        if type(a) is Pending:
+            if a.value is None:
+                wiring.append(a.pos)
+                uses[a.pos] += 1
+                continue
+            a = a.value
+        elif _kinds[type(a)] == _SCALAR:
+            wiring.append(None)
+            continue
+        k = trace.positions.get(id(a))
+        if k is None:
+            k = trace.positions[id(a)] = len(trace.inputs)
+            trace.inputs.append(a)
+        wiring.append(-1 - k)
+    p = Pending(sig, args, sharding, trace, len(trace.pendings))
+    trace.pendings.append(p)
+    trace.nodes.append((sig, tuple(wiring)))
+    uses.append(2)  # the trace's own reference and getrefcount's argument
+    if len(trace.pendings) >= _config.config.max_pending:
+        flush()
+    return p
+
+
+def _static(a) -> bool:
+    return type(a) is tuple and type(a[0]) is type
+
+
+def _abstract(key: tuple, fn) -> Sig | None:
+    """The signature of a node key, its output aval from ``jax.eval_shape`` (cached), or None
+    when that fails or warns; a failure is cached too, so that op keeps running eagerly."""
+    if key in _sigs:
+        return None
+    _, static, avals = key
+
+    def call(*operands):
+        it = iter(operands)
+        return fn(*(a[1] if _static(a) else next(it) for a in avals), **dict(static))
+
+    specs = [_spec(a) for a in avals if not _static(a)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = jax.eval_shape(call, *specs)
+        except Exception:
+            out = None
+    sig = None if out is None or caught else Sig(fn, static, avals, jax.tree.map(
+        lambda s: jax.core.ShapedArray(s.shape, s.dtype, weak_type=s.weak_type), out))
+    _sigs.put(key, sig, _config.config.shape_cache_size)
+    return sig
+
+
+def _spec(a):
+    """The abstract operand for an aval, a Python float (weak, as JAX types it) or a tuple of
+    avals (a multi-output value)."""
+    if a is float:
+        return jax.ShapeDtypeStruct((), jnp.result_type(float), weak_type=True)
+    if isinstance(a, tuple):
+        return tuple(map(_spec, a))
+    return jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+
+
+def parts(p: Pending) -> tuple:
+    """The outputs of a multi-output pending value, each a pending value of its own (None for
+    an output that is None)."""
+    return tuple(None if aval is None else defer(operator.getitem, (p, i))
+                 for i, aval in enumerate(p.aval))
+
+
+def concrete(arrays: tuple) -> tuple:
+    """``arrays`` with each pending value computed."""
+    if not any(type(a) is Pending for a in arrays):
+        return arrays
+    return tuple(value(a) if type(a) is Pending else a for a in arrays)
+
+
+def value(p: Pending):
+    """The array of a pending value, computing it (and the rest of its trace) first."""
+    if p.value is None and p.trace is _trace:
+        flush()
+    if p.value is None:
+        _recompute(p)
+    return p.value
+
+
+def flush() -> None:
+    """Computes the trace as one program and stores the result in each pending value of it that
+    is still referenced from outside the trace (by a tensor, a saved value, a caller). Those
+    are found by reference counts: a node misjudged as unreferenced keeps its operands and is
+    recomputed if it is read after all, so the counts decide speed, never results."""
+    global _trace
+    trace, _trace = _trace, _Trace()
+    pendings, trace.pendings = trace.pendings, None
+    if not pendings:
+        return
+    uses = trace.uses
+    outputs = tuple(i for i in range(len(pendings)) if sys.getrefcount(pendings[i]) > uses[i])
+    if not outputs:  # nothing of it is wanted any more
+        return
+    program = _program((tuple(trace.nodes), outputs))
+    results = program(*trace.inputs)
+    if isinstance(results[0], jax.core.Tracer):
+        # Read inside a JAX trace (a stateful value used under grad or jit): the values must
+        # be computed now, not staged into that trace. (Asking first would slow every flush.)
+        with jax.ensure_compile_time_eval():
+            results = program(*trace.inputs)
+    for i, result in zip(outputs, results):
+        p = pendings[i]
+        p.value, p.args = result, None
+
+
+def _recompute(root: Pending) -> None:
+    """Computes a pending value that a flush left uncomputed, op by op from its operands."""
+    stack = [root]
+    with jax.ensure_compile_time_eval():
+        while stack:
+            p = stack[-1]
+            todo = [a for a in p.args or () if type(a) is Pending and a.value is None]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            if p.value is None:
+                operands = (a.value if type(a) is Pending else a for a in p.args)
+                p.value, p.args = p.sig.fn(*operands, **dict(p.sig.static)), None
+
+
+def _program(key: tuple):
+    """The function computing a structure: jitted once the structure recurs, else the plain
+    replay, whose ops (and per-op VJP rules) run eagerly one by one."""
+    program = _programs.get_or_none(key)
+    if program is not None:
+        stats["hits"] += 1
+        return program
+    seen = _seen.get(key, 0) + 1
+    _seen.put(key, seen, _config.config.cache_size)
+    if seen < _config.config.compile_after:
+        stats["interpreted"] += 1
+        return _replay(key)
+    program = jax.jit(_replay(key))
+    _programs.put(key, program, _config.config.cache_size)
+    stats["compiles"] += 1
+    return program
+
+
+def _replay(key: tuple):
+    nodes, outputs = key
+
+    def run(*inputs):
+        values = []
+        for sig, wiring in nodes:
+            args = [a[1] if w is None else values[w] if w >= 0 else inputs[-1 - w]
+                    for a, w in zip(sig.avals, wiring)]
+            values.append(sig.fn(*args, **dict(sig.static)))
+        return tuple(values[i] for i in outputs)
+
+    return run
