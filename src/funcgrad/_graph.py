@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import heapq
 import itertools
+import types
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -157,14 +158,23 @@ class _GraphNode:
     """
 
     edges: tuple = ()
+    # Few nodes ever get hooks, retained grads or metadata: they are made on first use, which
+    # keeps recording a node (once per op) cheap.
+    _tensor_hooks = _prehooks = _posthooks = types.MappingProxyType({})
+    _retained: tuple = ()
 
     def __init__(self) -> None:
-        self._tensor_hooks: dict[int, Callable] = {}
-        self._prehooks: dict[int, Callable] = {}
-        self._posthooks: dict[int, Callable] = {}
-        self._retained: list[weakref.ref] = []
-        self.metadata: dict = {}
         self._sequence = next(_creation)
+
+    @property
+    def metadata(self) -> dict:
+        return self.__dict__.setdefault("_metadata", {})
+
+    def _hooks(self, kind: str) -> dict:
+        """This node's hooks of one kind, a dict of its own from the first one on."""
+        if kind not in self.__dict__:
+            setattr(self, kind, {})
+        return getattr(self, kind)
 
     @property
     def next_functions(self) -> tuple:
@@ -178,17 +188,17 @@ class _GraphNode:
 
     def register_prehook(self, hook: Callable) -> _Handle:
         """Registers ``hook(grad_outputs) -> grad_outputs | None``, run before this node."""
-        return self._add(self._prehooks, hook)
+        return self._add(self._hooks("_prehooks"), hook)
 
     def register_hook(self, hook: Callable) -> _Handle:
         """Registers ``hook(grad_inputs, grad_outputs) -> grad_inputs | None``, run after."""
-        return self._add(self._posthooks, hook)
+        return self._add(self._hooks("_posthooks"), hook)
 
     def _add_tensor_hook(self, hook: Callable) -> _Handle:
-        return self._add(self._tensor_hooks, hook)
+        return self._add(self._hooks("_tensor_hooks"), hook)
 
     def _retain(self, tensor: Tensor) -> None:
-        self._retained.append(weakref.ref(tensor))
+        self._retained = (*self._retained, weakref.ref(tensor))
 
     def _before(self, ct: Tensor) -> tuple[Tensor, list[Tensor]]:
         """Runs the hooks due before this node: returns the gradient to use and the tensors
@@ -245,17 +255,17 @@ class Node(_GraphNode):
         # torch lists an input in next_functions when it is a floating tensor, an absent
         # optional one (None), or a number that torch wraps as a tensor (the operands of
         # + - * / and assigned values); never indices, masks or scalar exponents.
-        self._listed = tuple(
+        self._listed = tuple([
             i for i, a in enumerate(arrays)
             if (_dtypes.is_inexact(a.dtype) if hasattr(a, "dtype")
                 else a is None or op.name in _WRAPS_NUMBERS)
-        )
+        ])
         # (storage, version) of each saved Tensor, to catch in-place changes before backward;
         # the tensor itself (weakly) and its grad_fn name it in the error, as torch does.
-        self._versions = tuple(
+        self._versions = tuple([
             (t._storage, t._storage.version, weakref.ref(t), t.grad_fn, i)
-            for i, t in enumerate(inputs) if isinstance(t, Tensor) and op.saves
-        )
+            for i, t in enumerate(inputs) if isinstance(t, Tensor)
+        ]) if op.saves else ()
 
     def name(self) -> str:
         return self._name

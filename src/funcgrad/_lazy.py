@@ -103,9 +103,10 @@ def _kind(a) -> int | None:
 
 def _one_device():
     """The only device attached, or None when there are several (then values carry theirs)."""
-    if not _devices:
-        attached = set(jax.devices()) | set(jax.devices("cpu"))
-        _devices.append(next(iter(attached)) if len(attached) == 1 else None)
+    if _devices:
+        return _devices[0]
+    attached = set(jax.devices()) | set(jax.devices("cpu"))
+    _devices.append(next(iter(attached)) if len(attached) == 1 else None)
     return _devices[0]
 
 
@@ -114,50 +115,55 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
     run now: an operand that is a tracer or not an array or number, operands on different
     devices, or an op whose abstract evaluation fails or warns (running it eagerly raises the
     error, or gives the warning, at this very op, as the eager engine would)."""
-    trace, avals, sharding, single = _trace, [], None, _one_device() is not None
-    for a in args:
-        kind = _kind(a)
-        if kind is None:
-            return None
-        if kind != _ARRAY:
-            avals.append(float if kind == _FLOAT else (type(a), a))
+    trace, single = _trace, _one_device() is not None
+    inputs, positions, known = trace.inputs, trace.positions, len(trace.inputs)
+    avals, wiring, sharding = [], [], None
+    for a in args:  # one pass: the node's avals, and its wiring into the trace
+        t = type(a)
+        kind = _kinds.get(t, -1)
+        if kind == -1:
+            kind = _kind(a)
+        if kind == _SCALAR:
+            avals.append((t, a))
+            wiring.append(None)
             continue
-        if type(a) is Pending and a.value is None and a.trace is not trace:
-            value(a)
-        if not single:
-            s = a.sharding
-            if sharding is None:
-                sharding = s
-            elif s is not sharding and s != sharding:
-                return None
-        avals.append(a.aval)
+        if kind is None:
+            return _undo(trace, known)
+        if kind == _ARRAY:
+            if not single:
+                s = a.sharding
+                if sharding is None:
+                    sharding = s
+                elif s is not sharding and s != sharding:
+                    return _undo(trace, known)
+            avals.append(a.aval)
+            if t is Pending:
+                if a.value is None and a.trace is trace:
+                    wiring.append(a.pos)
+                    continue
+                a = value(a)
+        else:
+            avals.append(float)
+        k = positions.get(id(a))
+        if k is None:
+            k = positions[id(a)] = len(inputs)
+            inputs.append(a)
+        wiring.append(-1 - k)
     if sharding is None and not single:
-        return None
+        return _undo(trace, known)
     key = (id(fn), static, tuple(avals))
     try:
         sig = _sigs.get_or_none(key)
     except TypeError:  # an unhashable static argument
-        return None
+        return _undo(trace, known)
     if sig is None:
         sig = _abstract(key, fn)
         if sig is None:
-            return None
-    wiring, uses = [], trace.uses
-    for a in args:
-        if type(a) is Pending:
-            if a.value is None:
-                wiring.append(a.pos)
-                uses[a.pos] += 1
-                continue
-            a = a.value
-        elif _kinds[type(a)] == _SCALAR:
-            wiring.append(None)
-            continue
-        k = trace.positions.get(id(a))
-        if k is None:
-            k = trace.positions[id(a)] = len(trace.inputs)
-            trace.inputs.append(a)
-        wiring.append(-1 - k)
+            return _undo(trace, known)
+    uses = trace.uses
+    for w in wiring:
+        if w is not None and w >= 0:
+            uses[w] += 1
     p = Pending(sig, args, sharding, trace, len(trace.pendings))
     trace.pendings.append(p)
     trace.nodes.append((sig, tuple(wiring)))
@@ -165,6 +171,13 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
     if len(trace.pendings) >= _config.config.max_pending:
         flush()
     return p
+
+
+def _undo(trace: _Trace, known: int) -> None:
+    """Forgets the inputs a node that will not be recorded added to the trace."""
+    for a in trace.inputs[known:]:
+        del trace.positions[id(a)]
+    del trace.inputs[known:]
 
 
 def _static(a) -> bool:
