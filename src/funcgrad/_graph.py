@@ -251,7 +251,7 @@ class Node(_GraphNode):
         name = op.grad_fn
         self._name = name if isinstance(name, str) else name(*arrays, **dict(static))
         self._freed = False
-        self._plan = None
+        self._laid_out = None
         # torch lists an input in next_functions when it is a floating tensor, an absent
         # optional one (None), or a number that torch wraps as a tensor (the operands of
         # + - * / and assigned values); never indices, masks or scalar exponents.
@@ -333,23 +333,19 @@ class Node(_GraphNode):
                      for a in self._arrays)
 
     def _layout(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        # Ints, bools and None are static; Python floats are operands, so a changing learning
-        # rate or scale does not compile the rule again.
-        diff = tuple(i for i, e in enumerate(self.edges) if e is not None)
-        scalars = tuple(i for i, a in enumerate(self._arrays)
-                        if not hasattr(a, "shape") and not isinstance(a, float))
-        return diff, scalars
-
-    def _rule(self) -> tuple[tuple[int, ...], tuple[int, ...], Callable]:
-        """The layout and the VJP rule, found once per node (a backward asks once per step)."""
-        if self._plan is None:
-            diff, scalars = self._layout()
-            self._plan = diff, scalars, _vjp_rule(self.op, self.static, diff, scalars)
-        return self._plan
+        """Which inputs are differentiated and which are static (found once: every backward
+        through this node asks). Ints, bools and None are static; Python floats are operands,
+        so a changing learning rate or scale does not compile the rule again."""
+        if self._laid_out is None:
+            diff = tuple(i for i, e in enumerate(self.edges) if e is not None)
+            scalars = tuple(i for i, a in enumerate(self._arrays)
+                            if not hasattr(a, "shape") and not isinstance(a, float))
+            self._laid_out = diff, scalars
+        return self._laid_out
 
     def input_grads(self, ct: Tensor, create_graph: bool) -> list:
         """The gradient for each input (None where no gradient flows), given the output's."""
-        diff, scalars, rule = self._rule()
+        diff, scalars = self._layout()
         grads: list = [None] * len(self.edges)
         if create_graph:
             inputs = self._saved_inputs()
@@ -357,6 +353,7 @@ class Node(_GraphNode):
                 grads[i] = apply(_backward_op(self.op, self._name, self.static, diff, scalars, k),
                                  *inputs, ct)
         else:
+            rule = _vjp_rule(self.op, self.static, diff, scalars)
             operands = (*self._primals(), ct._peek())
             outs = _call(rule, operands) if self.op.compiled else rule(*_lazy.concrete(operands))
             for i, g in zip(diff, outs):
@@ -649,8 +646,17 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
         if not all(t.requires_grad for t in inputs):
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         targets = {id(t._edge()): t for t in inputs}
-    reached, retained = run(roots, retain_graph, create_graph,
-                            None if targets is None else set(targets))
+    _accumulate_all(*run(roots, retain_graph, create_graph,
+                         None if targets is None else set(targets)), targets, create_graph)
+    # The natural sync point: what is pending (the previous step's updates, this forward, this
+    # backward) runs now, as one program. (The gradients as they reached the leaves are gone by
+    # now, so the program does not keep them as outputs besides the sums in .grad.)
+    _lazy.flush()
+
+
+def _accumulate_all(reached: dict, retained: list, targets: dict | None,
+                    create_graph: bool) -> None:
+    """Accumulates what a backward's ``run`` gave into ``.grad``, running the leaves' hooks."""
     for key, (node, g) in reached.items():
         tensor = node.variable if targets is None else targets[key]
         accumulate(tensor, g, create_graph)
@@ -663,6 +669,3 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     for tensor in () if targets is None else targets.values():
         if tensor.grad_fn is not None:
             tensor.retain_grad()  # torch: a non-leaf input keeps its .grad from now on
-    # The natural sync point: what is pending (the previous step's updates, this forward, this
-    # backward) runs now, as one program.
-    _lazy.flush()
