@@ -362,6 +362,16 @@ def test_changes_between_calls_reach_the_compiled_step_as_they_reach_eager(name)
     _assert_same_runs(compiled, eager)
 
 
+@pytest.mark.parametrize("name", CHANGES)
+def test_donating_steps_follow_eager_too(name):
+    """The path of non-CPU backends, where the state's buffers are donated to the program:
+    the CPU backend donates too when asked, so this runs it for real."""
+    step = funcgrad.compile(_regression_step)
+    step._donate = True
+    eager = _run_with_changes(_regression_step, CHANGES[name])
+    _assert_same_runs(_run_with_changes(step, CHANGES[name]), eager)
+
+
 def test_the_fast_path_gives_what_planning_every_call_gives(monkeypatch):
     """A repeated call skips finding its program (the plan of the last call fits it); forcing
     that search on every call changes no result, and the repeated calls really skip it."""
