@@ -509,11 +509,15 @@ def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | 
     values come out and are written back into the same Tensor objects (and ``.grad`` slots)
     after each call. Tensor, array and float arguments are operands; other arguments (modules,
     optimizers, ints, strings) are static. It compiles again only when operand shapes or dtypes,
-    static arguments, or the set of touched Tensors change (``.recompile_reasons`` says why).
+    static arguments, the set of touched Tensors (a tensor given new storage by ``.data = ...``
+    counts), which of them require grad, or which ``.grad`` slots are filled change
+    (``.recompile_reasons`` says why).
 
     Python code runs while tracing only: reading a value (``.item()``, ``if loss > 0``) inside
     raises; return the value instead, use ``funcgrad.where``, or pass ``fallback='eager'`` to
-    run such a function eagerly. Tensors returned carry no graph.
+    run such a function eagerly. For the same reason an attribute or variable the step reads
+    that is later rebound to another Tensor object is not seen; change tensors in place
+    (``copy_``, ``.data = ...``) instead. Tensors returned carry no graph.
 
     Args:
         fn: the step; ``compile`` also works as a decorator, with or without arguments.
