@@ -257,7 +257,7 @@ def flush() -> None:
         return
     program = _program((tuple(trace.nodes), outputs))
     results = program(*trace.inputs)
-    if isinstance(results[0], jax.core.Tracer):
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(results)[:1]):
         # Read inside a JAX trace (a stateful value used under grad or jit): the values must
         # be computed now, not staged into that trace. (Asking first would slow every flush.)
         with jax.ensure_compile_time_eval():
@@ -302,6 +302,7 @@ def _program(key: tuple):
 
 
 def _replay(key: tuple):
+    """The function of a structure's inputs that computes its outputs, node by node."""
     nodes, outputs = key
 
     def run(*inputs):
