@@ -10,7 +10,6 @@ from . import nn as nn
 from . import optim as optim
 from . import testing as testing
 from ._compile import CompiledFunction as CompiledFunction
-from ._recompiles import RecompileWarning as RecompileWarning
 from ._compile import compile as compile
 from ._compile import functionalize as functionalize
 from ._config import config as config
@@ -185,6 +184,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     var,
     where,
 )
+from ._recompiles import RecompileWarning as RecompileWarning
 from ._tensor import Size as Size
 from ._tensor import Tensor as Tensor
 from ._transforms import (
