@@ -12,6 +12,11 @@ import funcgrad
 # torch versions word some of them differently (a GPU machine's image may carry another).
 REFERENCE_TORCH = "2.13."
 
+# The suite sweeps hundreds of graphs through a few shared helpers, each helper line compiling
+# many structures on purpose: the warning that flags that in a training loop stays out of the
+# way here (tests/test_tiers.py turns it back on to test it).
+funcgrad.config.recompile_warn_after = 1_000_000
+
 
 def _installed_torch() -> str | None:
     try:

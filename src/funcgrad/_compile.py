@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.extend.core import ClosedJaxpr, Literal, jaxpr_as_fun
 
@@ -358,9 +359,9 @@ class _Plan:
         try:
             # Straight from the storages: a Tensor._read call per tensor would add about a
             # fifth to what this method costs.
-            results = self.run(*map(_array_of, self.storages), *operands)
+            results = self._run(map(_array_of, self.storages), operands)
         except TypeError:  # a value the lazy tier left pending, not a JAX type until read
-            results = self.run(*map(Tensor._read, self.inputs), *operands)
+            results = self._run(map(Tensor._read, self.inputs), operands)
         for s, a in zip(self.targets, results):
             s.array = a
         for s, a in self.fixed:
@@ -371,6 +372,9 @@ class _Plan:
         if self.simple:
             return Tensor._wrap(results[-1])
         return self._finish(results)
+
+    def _run(self, state, operands):
+        return self.run(*(_once_each(state) if self._donate else state), *operands)
 
     def _finish(self, results):
         """The rest of a call that replaces or removes gradients or returns more than one
@@ -389,6 +393,19 @@ class _Plan:
         out = [Tensor._wrap(x) if t else x
                for x, t in zip(results[self.outputs:], trace.out_tensors)]
         return jax.tree_util.tree_unflatten(trace.out_tree, out)
+
+
+def _once_each(arrays) -> list:
+    """``arrays`` with each repeat of an array object replaced by a copy. A donated buffer may
+    be passed only once, and two tensors can well hold one (immutable) array: after
+    ``b.copy_(a)``, say, or optimizer states that start out equal."""
+    seen, once = set(), []
+    for a in arrays:
+        if id(a) in seen:
+            a = jnp.array(a, copy=True)
+        seen.add(id(a))
+        once.append(a)
+    return once
 
 
 _array_of = operator.attrgetter("array")
