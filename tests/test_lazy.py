@@ -232,3 +232,35 @@ def test_values_a_flush_left_behind_are_recomputed(fresh, monkeypatch):
     y.backward()
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
     assert y.item() == 5.0
+
+
+def _pending_under_x64_read_after():
+    """Float64 work recorded inside ``jax.enable_x64(True)`` and read after the block ends."""
+    with jax.enable_x64(True):
+        a = funcgrad.tensor(np.random.default_rng(0).standard_normal((2, 3)))
+        total, where = (a * 2).sum(), a.argmax(1)
+    other = funcgrad.tensor([1.0, 2.0]) * 2  # outside the block: a trace of its own
+    return other.tolist(), total.item(), where.tolist(), str(total.dtype)
+
+
+def test_work_runs_under_the_jax_settings_it_was_recorded_in(fresh):
+    got = _pending_under_x64_read_after()
+    funcgrad.config.lazy = False
+    assert got == _pending_under_x64_read_after()
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    assert got[1:] == (2 * x.sum(), x.argmax(1).tolist(), "float64")  # NumPy's float64
+
+
+def test_a_missing_cpu_backend_means_one_device(fresh, monkeypatch):
+    # Under JAX_PLATFORMS=cuda JAX has no CPU backend to ask about (seen on a GPU machine).
+    devices = jax.devices
+
+    def without_cpu(backend=None):
+        if backend == "cpu":
+            raise RuntimeError("Unknown backend cpu. Available backends are ['cuda']")
+        return devices(backend)
+
+    monkeypatch.setattr(jax, "devices", without_cpu)
+    monkeypatch.setattr(_lazy, "_devices", [])
+    assert _lazy._one_device() == devices()[0]
+    np.testing.assert_allclose((funcgrad.ones(3) * 2).numpy(), [2.0, 2.0, 2.0])

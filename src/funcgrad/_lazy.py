@@ -20,6 +20,7 @@ node: the compiled tier's whole-graph program (``_tiers``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import operator
 import sys
 import warnings
@@ -78,11 +79,29 @@ class _Trace:
     reads (>= 0), of a program input (< 0), or None for a static one; the inputs (each array or
     float once, by identity); and per node its references from inside (see ``flush``)."""
 
-    __slots__ = ("pendings", "nodes", "inputs", "positions", "uses")
+    __slots__ = ("pendings", "nodes", "inputs", "positions", "uses", "context")
 
     def __init__(self) -> None:
         self.pendings, self.nodes, self.inputs, self.uses = [], [], [], []
         self.positions: dict[int, int] = {}
+        self.context = None  # _context() of its work, set by its first node
+
+
+def _context() -> tuple:
+    """The JAX settings an op's result depends on. A trace holds work of one context and runs
+    it under that context whenever it runs: work recorded inside ``jax.enable_x64(True)`` or
+    ``jax.default_matmul_precision`` may well be computed after the ``with`` block ends."""
+    return jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision
+
+
+def _under(context: tuple):
+    """A context manager restoring ``context`` (a no-op when it is the current one)."""
+    stack = contextlib.ExitStack()
+    if context != _context():
+        x64, precision = context
+        stack.enter_context(jax.enable_x64(x64))
+        stack.enter_context(jax.default_matmul_precision(precision))
+    return stack
 
 
 _trace = _Trace()
@@ -105,7 +124,11 @@ def _one_device():
     """The only device attached, or None when there are several (then values carry theirs)."""
     if _devices:
         return _devices[0]
-    attached = set(jax.devices()) | set(jax.devices("cpu"))
+    attached = set(jax.devices())
+    try:
+        attached |= set(jax.devices("cpu"))
+    except RuntimeError:  # JAX_PLATFORMS leaves the CPU backend out
+        pass
     _devices.append(next(iter(attached)) if len(attached) == 1 else None)
     return _devices[0]
 
@@ -115,7 +138,12 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
     run now: an operand that is a tracer or not an array or number, operands on different
     devices, or an op whose abstract evaluation fails or warns (running it eagerly raises the
     error, or gives the warning, at this very op, as the eager engine would)."""
-    trace, single = _trace, _one_device() is not None
+    trace, single, context = _trace, _one_device() is not None, _context()
+    if context != trace.context:
+        if trace.pendings:
+            flush()
+            trace = _trace
+        trace.context = context
     inputs, positions, known = trace.inputs, trace.positions, len(trace.inputs)
     avals, wiring, sharding = [], [], None
     for a in args:  # one pass: the node's avals, and its wiring into the trace
@@ -151,7 +179,7 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
         wiring.append(-1 - k)
     if sharding is None and not single:
         return _undo(trace, known)
-    key = (id(fn), static, tuple(avals))
+    key = (id(fn), static, tuple(avals), context)
     try:
         sig = _sigs.get_or_none(key)
     except TypeError:  # an unhashable static argument
@@ -189,7 +217,7 @@ def _abstract(key: tuple, fn) -> Sig | None:
     when that fails or warns; a failure is cached too, so that op keeps running eagerly."""
     if key in _sigs:
         return None
-    _, static, avals = key
+    _, static, avals, _ = key
 
     def call(*operands):
         it = iter(operands)
@@ -256,12 +284,14 @@ def flush() -> None:
     if not outputs:  # nothing of it is wanted any more
         return
     program = _program((tuple(trace.nodes), outputs))
-    results = program(*trace.inputs)
-    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(results)[:1]):
-        # Read inside a JAX trace (a stateful value used under grad or jit): the values must
-        # be computed now, not staged into that trace. (Asking first would slow every flush.)
-        with jax.ensure_compile_time_eval():
-            results = program(*trace.inputs)
+    with _under(trace.context):
+        results = program(*trace.inputs)
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(results)[:1]):
+            # Read inside a JAX trace (a stateful value used under grad or jit): the values
+            # must be computed now, not staged into that trace. (Asking first would slow every
+            # flush.)
+            with jax.ensure_compile_time_eval():
+                results = program(*trace.inputs)
     for i, result in zip(outputs, results):
         p = pendings[i]
         p.value, p.args = result, None
@@ -270,7 +300,7 @@ def flush() -> None:
 def _recompute(root: Pending) -> None:
     """Computes a pending value that a flush left uncomputed, op by op from its operands."""
     stack = [root]
-    with jax.ensure_compile_time_eval():
+    with _under(root.trace.context), jax.ensure_compile_time_eval():
         while stack:
             p = stack[-1]
             todo = [a for a in p.args or () if type(a) is Pending and a.value is None]
