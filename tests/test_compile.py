@@ -7,6 +7,7 @@ import pytest
 
 import funcgrad
 import funcgrad.nn.functional as F
+from _compare import F32_ATOL
 
 
 class Model:
@@ -253,7 +254,7 @@ def test_compiled_training_equals_eager_for_every_optimizer(name):
     compiled = _train_with(OPTIMIZERS[name], compiled=True)
     np.testing.assert_allclose(compiled[0], eager[0], rtol=1e-5, atol=1e-6)
     for got, want in zip(compiled[1] + compiled[2], eager[1] + eager[2], strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=F32_ATOL)
     assert compiled[3].compiles <= 2
 
 
