@@ -264,3 +264,14 @@ def test_a_missing_cpu_backend_means_one_device(fresh, monkeypatch):
     monkeypatch.setattr(_lazy, "_devices", [])
     assert _lazy._one_device() == devices()[0]
     np.testing.assert_allclose((funcgrad.ones(3) * 2).numpy(), [2.0, 2.0, 2.0])
+
+
+def test_explain_recompiles_names_the_lazy_op_whose_shapes_changed(fresh):
+    for n in (2, 2, 2, 3, 3, 3):
+        x = funcgrad.ones(n, requires_grad=True)
+        (x * x).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), np.full(n, 2.0))  # closed form: 2x
+    [reason] = [r for r in funcgrad.debug.explain_recompiles() if r.startswith("lazy work")]
+    assert reason.startswith(f"lazy work at {__file__}:")
+    assert "(multiply): input shapes and dtypes (float32[3], float32[3]), was (float32[2]" \
+        in reason

@@ -28,7 +28,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
-from . import _config
+from . import _config, _recompiles
 from ._tiers import _LRU
 
 _sigs = _LRU()  # (id(fn), static, operand avals) -> Sig, or None: run that op eagerly
@@ -328,7 +328,32 @@ def _program(key: tuple):
     program = jax.jit(_replay(key))
     _programs.put(key, program, _config.config.cache_size)
     stats["compiles"] += 1
+    recompiles.compiled(key)
     return program
+
+
+def _explain(previous: tuple, key: tuple) -> str:
+    """What differs between two structures, first difference first."""
+    show = _recompiles.show
+    (nodes0, _), (nodes1, _) = previous, key
+    if len(nodes0) != len(nodes1):
+        return (f"the pending work has {len(nodes1)} ops where the last one compiled here had "
+                f"{len(nodes0)}")
+    for i, ((was, wiring0), (now, wiring1)) in enumerate(zip(nodes0, nodes1)):
+        name = getattr(now.fn, "__name__", repr(now.fn))
+        if was.fn is not now.fn:
+            return f"op {i} is {name}, was {getattr(was.fn, '__name__', repr(was.fn))}"
+        if was.static != now.static:
+            return f"op {i} ({name}): static arguments {now.static}, was {was.static}"
+        if was.avals != now.avals:
+            return (f"op {i} ({name}): input shapes and dtypes {show(now.avals)}, "
+                    f"was {show(was.avals)}")
+        if wiring0 != wiring1:
+            return f"op {i} ({name}): reads other values (wiring {wiring1}, was {wiring0})"
+    return "other values are still wanted after it (read, or held by tensors)"
+
+
+recompiles = _recompiles.Tracker("lazy work", _explain)
 
 
 def _replay(key: tuple):

@@ -33,6 +33,10 @@ def user_site() -> str:
     return "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
+# Every tier's reasons, newest last: what funcgrad.debug.explain_recompiles() returns.
+reasons: collections.deque[str] = collections.deque(maxlen=100)
+
+
 @dataclasses.dataclass
 class _Site:
     last: tuple
@@ -48,7 +52,6 @@ class Tracker:
     def __init__(self, tier: str, describe: Callable[[tuple, tuple], str]) -> None:
         self.tier, self._describe = tier, describe
         self._sites: collections.OrderedDict[str, _Site] = collections.OrderedDict()
-        self.reasons: collections.deque[str] = collections.deque(maxlen=100)
 
     def compiled(self, key: tuple) -> None:
         """Notes a compile of ``key``: records why it differs from the site's last one and warns
@@ -61,7 +64,7 @@ class Tracker:
         site.compiles += 1
         if site.compiles > 1:
             reason = f"{self.tier} at {where}: {self._describe(site.last, key)}"
-            self.reasons.append(reason)
+            reasons.append(reason)
             if site.compiles == _config.config.recompile_warn_after + 1:
                 warnings.warn(
                     f"funcgrad compiled {site.compiles} different structures for the "
@@ -73,14 +76,16 @@ class Tracker:
 
     def clear(self) -> None:
         self._sites.clear()
-        self.reasons.clear()
 
 
 def show(value) -> str:
-    """A structure key's part as a person reads it: avals as ``float32[8, 4]``."""
+    """A structure key's part as a person reads it: avals (a ``jax.core.ShapedArray`` or a
+    ``(shape, dtype, weak_type)`` tuple) as ``float32[8, 4]``."""
     if isinstance(value, tuple) and len(value) == 3 and hasattr(value[1], "name"):
         shape, dtype, weak = value
         return f"{'weak ' if weak else ''}{dtype.name}{list(shape)}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return show((value.shape, value.dtype, getattr(value, "weak_type", False)))
     if isinstance(value, tuple):
         return "(" + ", ".join(map(show, value)) + ")"
     if isinstance(value, type):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _graph, _lazy, _tiers
+from . import _graph, _lazy, _recompiles, _tiers
 
 
 def cache_info() -> dict:
@@ -38,13 +38,14 @@ def explain_recompiles() -> list[str]:
 
     >>> import funcgrad
     >>> funcgrad.debug.clear_caches()
-    >>> for n in (2, 2, 3, 3):  # the second of each size compiles
+    >>> for n in (2, 2, 2, 3, 3, 3):  # a structure compiles once it recurs
     ...     x = funcgrad.ones(n, requires_grad=True)
     ...     (x * x).sum().backward()
-    >>> print(funcgrad.debug.explain_recompiles()[0].split(": ", 1)[1])  # doctest: +ELLIPSIS
-    node ... (...): input shapes and dtypes (float32[3]...), was (float32[2]...)
+    >>> print(*funcgrad.debug.explain_recompiles(), sep="\\n")  # doctest: +ELLIPSIS
+    backward at ...: node 0 (sum): input shapes and dtypes (float32[3]), was (float32[2])
+    lazy work at ...: op 0 (multiply): input shapes and dtypes (float32[3], ...), was (...)
     """
-    return list(_tiers.recompiles.reasons)
+    return list(_recompiles.reasons)
 
 
 def clear_caches() -> None:
@@ -54,6 +55,6 @@ def clear_caches() -> None:
     _tiers._seen.clear()
     _tiers._programs.clear()
     _tiers.stats.clear()
-    _tiers.recompiles.clear()
-    for cache in (_lazy._sigs, _lazy._seen, _lazy._programs, _lazy.stats):
+    for cache in (_lazy._sigs, _lazy._seen, _lazy._programs, _lazy.stats,
+                  _tiers.recompiles, _lazy.recompiles, _recompiles.reasons):
         cache.clear()
