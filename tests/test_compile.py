@@ -306,6 +306,10 @@ def _w_grad_replaced(model):
     model.w.grad = funcgrad.ones(3)
 
 
+def _w_grad_from_eager_backward(model):
+    (model.w * model.w).sum().backward()  # accumulates into w.grad, or makes a new one
+
+
 def _w_changed_in_place(model):
     with funcgrad.no_grad():
         model.w.add_(1.0)
@@ -331,6 +335,8 @@ CHANGES = {
                                  5: lambda m: m.b.requires_grad_(True)},
     ".grad set to None": {3: _w_grad_none},
     ".grad replaced": {3: _w_grad_replaced},
+    ".grad made by an eager backward": {3: _w_grad_none, 5: _w_grad_from_eager_backward},
+    "detached in place": {3: lambda m: m.b.detach_()},
     "value changed in place": {3: _w_changed_in_place},
     "data changed in place": {2: _x_replaced_in_place},
     "two tensors holding one array": {3: _grad_copied_from_w},
@@ -362,6 +368,44 @@ def _assert_same_runs(got, want):
         for a, b in zip(g, w):
             if a is not None:
                 np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _retained_grad(t):
+    y = t * 2
+    y.retain_grad()
+    y.sum().backward()
+
+
+# Every way to give a tensor another storage, requires_grad or .grad object. The compiled
+# step's fast path looks at its state tensors again only when one of these happened.
+REBINDINGS = {
+    ".grad =": lambda t: setattr(t, "grad", funcgrad.ones(3)),
+    ".grad = None": lambda t: setattr(t, "grad", None),
+    "first backward": lambda t: (t * t).sum().backward(),
+    "retained grad": _retained_grad,
+    "create_graph backward": lambda t: (t * t).sum().backward(create_graph=True),
+    ".data =": lambda t: setattr(t, "data", funcgrad.zeros(3)),
+    "requires_grad_": lambda t: t.requires_grad_(False),
+    "detach_": lambda t: t.detach_(),
+    "in-place op with a grad": lambda t: t.detach_().mul_(funcgrad.ones(3, requires_grad=True)),
+}
+
+
+def test_gradients_the_last_call_zeroed_are_not_passed_in_again():
+    model, step = Regression(), funcgrad.compile(_regression_step)
+    for _ in range(3):
+        step(model)
+    _, passed, _ = step._plan.lean
+    zeroed = {id(model.w.grad._storage), id(model.b.grad._storage)}
+    assert zeroed.isdisjoint(map(id, passed)) and len(passed) == 4  # w, b, x, y
+
+
+@pytest.mark.parametrize("name", REBINDINGS)
+def test_each_rebinding_is_counted(name):
+    t = funcgrad.randn(3, requires_grad=True)
+    before = funcgrad.Tensor._rebinds
+    REBINDINGS[name](t)
+    assert funcgrad.Tensor._rebinds > before
 
 
 @pytest.mark.parametrize("name", CHANGES)

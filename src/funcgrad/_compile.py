@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import operator
 import traceback
 import warnings
 from collections.abc import Callable
@@ -127,6 +126,7 @@ class _Observer:
             storage.array = array
         for t, g in self._original_grads:
             t._grad = g
+            t._rebound()
 
 
 @dataclasses.dataclass
@@ -250,6 +250,7 @@ class _Pure:
                 s.array = a
             for t, g in zip(leaves, grads_before):
                 t._grad = g
+                t._rebound()
 
     def _outputs(self, storages, leaves, state_arrays, grads_before, out):
         written = tuple(s.array is not a for s, a in zip(storages, state_arrays))
@@ -290,6 +291,32 @@ class _Program:
         if any(fixed):
             values = iter(jit([v for v, f in zip(jaxpr.outvars, fixed) if f])(*inputs))
             self.template = [next(values) if f else None for f in fixed]
+        self._closed, self._fixed, self._lean = closed, fixed, {}
+
+    def lean(self, baked: tuple[tuple[int, int], ...]) -> Callable:
+        """``run`` for calls whose inputs at the positions ``i`` of ``baked``'s pairs ``(i, j)``
+        hold the constant output ``j`` (``template[j]``), as a state tensor does that the last
+        call wrote it into (a zeroed ``.grad``): those inputs are left out, and the constants
+        computed inside the program instead, where XLA folds them. A zeroed gradient then
+        costs no argument, and adding the next gradient to it no work."""
+        run = self._lean.get(baked)
+        if run is None:
+            whole, avals = jaxpr_as_fun(self._closed), self._closed.in_avals
+            left_out = dict(baked)
+            varying = [j for j, f in enumerate(self._fixed) if not f]
+
+            def program(*given):
+                given = iter(given)
+                args = [jnp.zeros(a.shape, a.dtype) if i in left_out else next(given)
+                        for i, a in enumerate(avals)]
+                constants = whole(*args)  # which depend on no input: any will do
+                for i, j in baked:
+                    args[i] = constants[j]
+                outputs = whole(*args)
+                return [outputs[j] for j in varying]
+
+            run = self._lean[baked] = jax.jit(program)
+        return run
 
 
 def _fixed(jaxpr) -> list[bool]:
@@ -309,6 +336,8 @@ class _Plan:
     def __init__(self, program: _Program, state: _State, layout, avals, donate: bool) -> None:
         self.program, self.state, self.layout, self.avals = program, state, layout, avals
         self.run, self._donate = program.run, donate
+        self.call = self._donating if donate else self.run
+        self.rebinds = -1  # check the state at the first call
         trace = program.trace
         self.tensors, self.leaves = state.tensors(), list(state.leaves)
         self.regrads = [(t, kind) for t, kind in zip(self.leaves, trace.grads) if kind != "same"]
@@ -336,6 +365,18 @@ class _Plan:
         template = self.program.template or [None] * len(targets)
         self.targets = [s for s, c in zip(targets, template) if c is None]
         self.fixed = [(s, c) for s, c in zip(targets, template) if c is not None]
+        # Inputs that the last call left holding a constant output: a call that finds them so
+        # runs the program without them.
+        constant_at = {id(s): j for j, (s, c) in enumerate(zip(targets, template))
+                       if c is not None}
+        baked = [(i, constant_at[id(s)]) for i, s in enumerate(storages) if id(s) in constant_at]
+        self.baked = [(storages[i], template[j]) for i, j in baked]
+        self.whole = (self.call, storages, self.inputs)
+        self.lean = self.whole
+        if baked:
+            kept = [i for i in range(len(storages)) if i not in dict(baked)]
+            self.lean = (self.program.lean(tuple(baked)), [storages[i] for i in kept],
+                         [self.inputs[i] for i in kept])
         # Constants are only ever written (passing an array through happens when donating,
         # and donating steps keep no constants), so ``fixed`` bumps its own versions.
         fixed = {id(s) for s, _ in self.fixed}
@@ -344,24 +385,32 @@ class _Plan:
     def __call__(self, operands, layout):
         """The call's outputs, or ``_MISS`` when it does not fit this plan: when its argument
         layout or shapes differ, or a state tensor holds another storage, ``requires_grad`` or
-        ``.grad`` than when the plan was made (or last ran). Checks and write-back are plain
-        loops of identity checks and stores, the cheapest way in CPython (and never ``==``,
-        which is elementwise on Tensors)."""
+        ``.grad`` than when the plan was made (or last ran). Those are looked at only when some
+        tensor was rebound since the last call (``Tensor._rebinds``); checks and write-back are
+        plain loops of identity checks and stores, the cheapest way in CPython (and never
+        ``==``, which is elementwise on Tensors)."""
         if layout != self.layout:
             return _MISS
         for x, aval in zip(operands, self.avals):
             if _aval(x) != aval:
                 return _MISS
-        for t, storage, requires_grad, grad in self.checks:
-            if (t._storage is not storage or t._requires_grad is not requires_grad
-                    or t._grad is not grad):
-                return _MISS
+        if Tensor._rebinds != self.rebinds:
+            for t, storage, requires_grad, grad in self.checks:
+                if (t._storage is not storage or t._requires_grad is not requires_grad
+                        or t._grad is not grad):
+                    return _MISS
+            self.rebinds = Tensor._rebinds
+        run, storages, inputs = self.lean
+        for s, constant in self.baked:
+            if s.array is not constant:
+                run, storages, inputs = self.whole
+                break
         try:
             # Straight from the storages: a Tensor._read call per tensor would add about a
             # fifth to what this method costs.
-            results = self._run(map(_array_of, self.storages), operands)
+            results = run(*[s.array for s in storages], *operands)
         except TypeError:  # a value the lazy tier left pending, not a JAX type until read
-            results = self._run(map(Tensor._read, self.inputs), operands)
+            results = run(*map(Tensor._read, inputs), *operands)
         for s, a in zip(self.targets, results):
             s.array = a
         for s, a in self.fixed:
@@ -373,8 +422,10 @@ class _Plan:
             return Tensor._wrap(results[-1])
         return self._finish(results)
 
-    def _run(self, state, operands):
-        return self.run(*(_once_each(state) if self._donate else state), *operands)
+    def _donating(self, *arrays):
+        """The program's call when it deletes its state inputs: each buffer passed once."""
+        state = len(self.storages)
+        return self.run(*_once_each(arrays[:state]), *arrays[state:])
 
     def _finish(self, results):
         """The rest of a call that replaces or removes gradients or returns more than one
@@ -387,6 +438,7 @@ class _Plan:
             grads = iter(results[len(self.targets) + len(self.fixed):self.outputs])
             for t, kind in self.regrads:
                 t._grad = None if kind == "none" else Tensor._wrap(next(grads))
+                t._rebound()
             if self.steady:
                 self._bind()
         trace = self.program.trace
@@ -408,7 +460,6 @@ def _once_each(arrays) -> list:
     return once
 
 
-_array_of = operator.attrgetter("array")
 _MISS = object()
 
 

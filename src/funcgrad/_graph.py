@@ -585,13 +585,16 @@ def accumulate(tensor: Tensor, g: Tensor, create_graph: bool) -> None:
     retained grad of a non-leaf gets a new box (torch's retain_grad adds out of place), and so
     does a gradient that is itself recorded (create_graph)."""
     if tensor._grad is None:
-        tensor._grad = g if create_graph else Tensor._wrap(g._peek())
+        grad = g if create_graph else Tensor._wrap(g._peek())
     elif create_graph:
-        tensor._grad = tensor._grad + g
+        grad = tensor._grad + g
     elif tensor.grad_fn is not None:
-        tensor._grad = Tensor._wrap(_add(tensor._grad, g))
+        grad = Tensor._wrap(_add(tensor._grad, g))
     else:
         tensor._grad._write(_add(tensor._grad, g))
+        return
+    tensor._grad = grad
+    tensor._rebound()
 
 
 def _add(a: Tensor, b: Tensor):

@@ -963,6 +963,7 @@ def _inplace(self: Tensor, result: Tensor) -> Tensor:
     if result.grad_fn is not None:
         self.grad_fn = result.grad_fn
         self._requires_grad = True
+        self._rebound()
     return self
 
 

@@ -109,6 +109,13 @@ class Tensor:
     # Called with each tensor read while set: how funcgrad.compile finds the state a function
     # uses. A class attribute, so the hot path pays one attribute check.
     _observer = None
+    # Counts the rebinding of any tensor's storage, requires_grad or .grad object (not the
+    # in-place writes of arrays into a storage): funcgrad.compile's fast path checks the state
+    # it planned for again only when this has moved.
+    _rebinds = 0
+
+    def _rebound(self) -> None:
+        Tensor._rebinds += 1
 
     def _read(self):
         """The current array, computed if it is pending. The one accessor readers go through."""
@@ -203,6 +210,7 @@ class Tensor:
         if requires_grad:
             check_can_require_grad(self.dtype, "only Tensors of floating point dtype")
         self._requires_grad = bool(requires_grad)
+        self._rebound()
         return self
 
     @property
@@ -234,6 +242,7 @@ class Tensor:
                     "tensor are the same size"
                 )
         self._grad = value
+        self._rebound()
 
     @property
     def data(self) -> Tensor:
@@ -243,6 +252,7 @@ class Tensor:
     @data.setter
     def data(self, value: Tensor) -> None:
         self._storage = _Storage(value._peek() if isinstance(value, Tensor) else jnp.asarray(value))
+        self._rebound()
 
     def detach(self) -> Tensor:
         """A tensor that shares this one's storage but has no history and requires no grad.
@@ -259,6 +269,7 @@ class Tensor:
         """Detaches this tensor from the graph in place, making it a leaf that needs no grad."""
         self.grad_fn = None
         self._requires_grad = False
+        self._rebound()
         return self
 
     def _accumulator(self):
