@@ -8,6 +8,7 @@ import threading
 
 _enabled = contextvars.ContextVar("funcgrad_grad_enabled", default=True)
 _inference = contextvars.ContextVar("funcgrad_inference_mode", default=False)
+_threads = threading.local()  # per thread: id(context object) -> its entries' tokens
 
 
 def is_grad_enabled() -> bool:
@@ -38,18 +39,24 @@ class _GradModeContext:
         return super().__new__(cls)
 
     def __enter__(self) -> None:
-        self._tokens().append(_enabled.set(self._mode))
+        self._push(_enabled.set(self._mode))
 
     def __exit__(self, *exc) -> None:
-        _enabled.reset(self._tokens().pop())
+        _enabled.reset(self._pop())
 
-    def _tokens(self) -> list:
-        """This thread's tokens for this object, innermost last: one object may be entered
-        again inside its own block, or by several threads at once."""
-        local = self.__dict__.setdefault("_local", threading.local())
-        if not hasattr(local, "tokens"):
-            local.tokens = []
-        return local.tokens
+    def _push(self, token) -> None:
+        """Keeps the token of an entry into this object, per thread and innermost last: one
+        object may be entered again inside its own block, or by several threads at once."""
+        _threads.__dict__.setdefault("tokens", {}).setdefault(id(self), []).append(token)
+
+    def _pop(self):
+        """The token of the innermost entry into this object on this thread."""
+        tokens = _threads.tokens
+        mine = tokens[id(self)]
+        token = mine.pop()
+        if not mine:
+            del tokens[id(self)]
+        return token
 
     def _fresh(self) -> _GradModeContext:
         return type(self)()
@@ -149,9 +156,9 @@ class inference_mode(_GradModeContext):
         return inference_mode(self._on)
 
     def __enter__(self) -> None:
-        self._tokens().append((_enabled.set(not self._on), _inference.set(self._on)))
+        self._push((_enabled.set(not self._on), _inference.set(self._on)))
 
     def __exit__(self, *exc) -> None:
-        enabled, inference = self._tokens().pop()
+        enabled, inference = self._pop()
         _enabled.reset(enabled)
         _inference.reset(inference)

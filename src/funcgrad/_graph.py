@@ -77,7 +77,8 @@ def apply(op: Op, *args, **static) -> Tensor:
             if "incompatible shapes for broadcasting" in str(e).lower():
                 _raise_broadcast(arrays)
             raise
-    return _record(op, args, arrays, out, static_key)
+    return _record(op, args, arrays, out, static_key,
+                   out.sig if type(out) is _lazy.Pending else None)
 
 
 def _lazy_on() -> bool:
@@ -123,13 +124,14 @@ def record(op: Op, args: tuple, arrays: tuple, out, static: dict) -> Tensor:
     return _record(op, args, arrays, out, tuple(sorted(static.items())))
 
 
-def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple) -> Tensor:
+def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) -> Tensor:
     if not (op.differentiable and is_grad_enabled()):
         return Tensor._wrap(out)
     edges = tuple([a._edge() if isinstance(a, Tensor) else None for a in args])
     if edges.count(None) == len(edges) or not _dtypes.is_floating(out.dtype):
         return Tensor._wrap(out)
     node = Node(op, static, args, arrays, edges)
+    node._sig = sig
     if is_anomaly_enabled():
         node.metadata["traceback_"] = creation_stack()
     return Tensor._wrap(out, grad_fn=node)
@@ -242,7 +244,11 @@ _WRAPS_NUMBERS = frozenset({"add", "sub", "mul", "div", "index_put"})
 
 
 class Node(_GraphNode):
-    """A recorded op: what its backward needs, and where each input's gradient goes."""
+    """A recorded op: what its backward needs, and where each input's gradient goes.
+    ``_sig`` is the lazy tier's signature of the op's forward call (function, static
+    arguments, input shapes and dtypes: one object per signature), when it was deferred."""
+
+    _sig = None
 
     def __init__(self, op: Op, static: tuple, inputs: tuple, arrays: tuple, edges: tuple) -> None:
         super().__init__()

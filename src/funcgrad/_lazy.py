@@ -96,12 +96,16 @@ def _context() -> tuple:
 
 def _under(context: tuple):
     """A context manager restoring ``context`` (a no-op when it is the current one)."""
+    if context == _context():
+        return _NO_CHANGE
     stack = contextlib.ExitStack()
-    if context != _context():
-        x64, precision = context
-        stack.enter_context(jax.enable_x64(x64))
-        stack.enter_context(jax.default_matmul_precision(precision))
+    x64, precision = context
+    stack.enter_context(jax.enable_x64(x64))
+    stack.enter_context(jax.default_matmul_precision(precision))
     return stack
+
+
+_NO_CHANGE = contextlib.nullcontext()
 
 
 _trace = _Trace()
@@ -286,7 +290,10 @@ def flush() -> None:
     program = _program((tuple(trace.nodes), outputs))
     with _under(trace.context):
         results = program(*trace.inputs)
-        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(results)[:1]):
+        first = results[0]
+        if type(first) is tuple:  # a multi-output op's value (with None for no output)
+            first = next(iter(jax.tree.leaves(results)), None)
+        if isinstance(first, jax.core.Tracer):
             # Read inside a JAX trace (a stateful value used under grad or jit): the values
             # must be computed now, not staged into that trace. (Asking first would slow every
             # flush.)

@@ -51,7 +51,10 @@ def _aval(a):
 
 def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tuple, list]:
     """The structure key of a graph and the operands its replay takes (node inputs, then the
-    root gradients)."""
+    root gradients). A node's part of the key is ``(op, static, diff, scalars, edges, avals)``
+    (see ``_full``), or ``(op, sig, edges)`` when the lazy tier recorded its forward call:
+    that signature, one object per (function, static arguments, avals), says the same and
+    hashes and compares by identity, so a recurring graph's key is cheap to look up."""
     index = {id(n): i for i, n in enumerate(order)}
     key, operands = [], []
     for node in order:
@@ -60,14 +63,31 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
             continue
         diff, scalars = node._layout()
         primals = node._primals()
-        key.append((node.op, node.static, diff, scalars,
-                    tuple(-1 if e is None else index[id(e)] for e in node.edges),
-                    tuple(_aval(a) for a in primals)))
+        edges = tuple(-1 if e is None else index[id(e)] for e in node.edges)
+        if node._sig is not None:
+            key.append((node.op, node._sig, edges))
+        else:
+            key.append((node.op, node.static, diff, scalars, edges,
+                        tuple(_aval(a) for a in primals)))
         operands.extend(a for i, a in enumerate(primals) if i not in scalars)
     root_key = tuple((index[id(n)], _aval(g._read())) for n, g in roots)
     operands.extend(g._read() for _, g in roots)
     target_key = tuple(index[id(t)] for t in targets)
     return (tuple(key), root_key, target_key), operands
+
+
+def _full(entry: tuple | None) -> tuple | None:
+    """A node's part of a structure key in full: ``(op, static, diff, scalars, edges, avals)``,
+    where ``avals`` has an aval (or ``float``) per operand and the value of each static one."""
+    from ._lazy import _static
+
+    if entry is None or len(entry) == 6:
+        return entry
+    op, sig, edges = entry
+    scalars = tuple(i for i, a in enumerate(sig.avals) if _static(a))
+    avals = tuple(a[1] if i in scalars else a for i, a in enumerate(sig.avals))
+    diff = tuple(i for i, e in enumerate(edges) if e != -1)
+    return op, sig.static, diff, scalars, edges, avals
 
 
 _NODE_FIELDS = ("op", "static arguments", "differentiable inputs", "Python-number inputs",
@@ -78,6 +98,7 @@ def _explain(previous: tuple, key: tuple) -> str:
     """What differs between two structure keys, first difference first."""
     show = _recompiles.show
     (nodes0, roots0, _), (nodes1, roots1, _) = previous, key
+    nodes0, nodes1 = tuple(map(_full, nodes0)), tuple(map(_full, nodes1))
     if len(nodes0) != len(nodes1):
         return (f"the graph has {len(nodes1)} nodes where the last one compiled here had "
                 f"{len(nodes0)}")
@@ -103,6 +124,8 @@ def _replay(key: tuple):
     from ._graph import _vjp_rule
 
     nodes, root_key, target_key = key
+    nodes = tuple(map(_full, nodes))
+
     def backward(*operands):
         it = iter(operands)
         primals_per_node = []
