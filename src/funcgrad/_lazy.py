@@ -77,14 +77,19 @@ class _Trace:
     """The pending values recorded since the last flush, and what the program computing them
     needs: per node ``(sig, wiring)``, where wiring has per operand the position of the node it
     reads (>= 0), of a program input (< 0), or None for a static one; the inputs (each array or
-    float once, by identity); and per node its references from inside (see ``flush``)."""
+    float once, by identity); and per node its references from inside (see ``flush``).
+    ``keys`` has each node's signature key; ``expected``, the keys and nodes of the trace
+    before, since a loop records the same ops in the same order again: a node whose key equals
+    the one at its position then takes that signature without a cache lookup."""
 
-    __slots__ = ("pendings", "nodes", "inputs", "positions", "uses", "context")
+    __slots__ = ("pendings", "nodes", "inputs", "positions", "uses", "context", "keys",
+                 "expected")
 
-    def __init__(self) -> None:
-        self.pendings, self.nodes, self.inputs, self.uses = [], [], [], []
+    def __init__(self, expected: tuple = ((), ())) -> None:
+        self.pendings, self.nodes, self.inputs, self.uses, self.keys = [], [], [], [], []
         self.positions: dict[int, int] = {}
         self.context = None  # _context() of its work, set by its first node
+        self.expected = expected
 
 
 def _context() -> tuple:
@@ -184,21 +189,27 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
     if sharding is None and not single:
         return _undo(trace, known)
     key = (id(fn), static, tuple(avals), context)
-    try:
-        sig = _sigs.get_or_none(key)
-    except TypeError:  # an unhashable static argument
-        return _undo(trace, known)
-    if sig is None:
-        sig = _abstract(key, fn)
-        if sig is None:
+    pos = len(trace.pendings)
+    keys, nodes = trace.expected
+    if pos < len(keys) and keys[pos] == key:  # elementwise, mostly by identity: no hashing
+        sig = nodes[pos][0]
+    else:
+        try:
+            sig = _sigs.get_or_none(key)
+        except TypeError:  # an unhashable static argument
             return _undo(trace, known)
+        if sig is None:
+            sig = _abstract(key, fn)
+            if sig is None:
+                return _undo(trace, known)
     uses = trace.uses
     for w in wiring:
         if w is not None and w >= 0:
             uses[w] += 1
-    p = Pending(sig, args, sharding, trace, len(trace.pendings))
+    p = Pending(sig, args, sharding, trace, pos)
     trace.pendings.append(p)
     trace.nodes.append((sig, tuple(wiring)))
+    trace.keys.append(key)
     uses.append(2)  # the trace's own reference and getrefcount's argument
     if len(trace.pendings) >= _config.config.max_pending:
         flush()
@@ -279,7 +290,8 @@ def flush() -> None:
     are found by reference counts: a node misjudged as unreferenced keeps its operands and is
     recomputed if it is read after all, so the counts decide speed, never results."""
     global _trace
-    trace, _trace = _trace, _Trace()
+    trace = _trace
+    _trace = _Trace((trace.keys, trace.nodes) if trace.keys else trace.expected)
     pendings, trace.pendings = trace.pendings, None
     if not pendings:
         return
