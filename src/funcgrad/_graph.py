@@ -15,7 +15,6 @@ as one program.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import heapq
@@ -457,7 +456,7 @@ def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
     depth). Of the nodes ready at once, leaves' accumulators go first, then the newest node,
     as torch's engine picks them, so hooks on separate branches run in torch's order."""
     nodes: dict[int, _GraphNode] = {}
-    waiting: dict[int, int] = collections.Counter()  # per node, the edges into it still to run
+    waiting: dict[int, int] = {}  # per node, the edges into it still to run
     stack = list(roots)
     while stack:
         node = stack.pop()
@@ -465,13 +464,11 @@ def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
             nodes[id(node)] = node
             for e in node.edges:
                 if e is not None:
-                    waiting[id(e)] += 1
+                    waiting[id(e)] = waiting.get(id(e), 0) + 1
                     stack.append(e)
-
-    def priority(node: _GraphNode) -> tuple:
-        return not isinstance(node, AccumulateGrad), -node._sequence, id(node)
-
-    ready = [priority(n) for n in nodes.values() if not waiting[id(n)]]
+    # Priorities: accumulators first, then the newest node; ids break ties.
+    ready = [(not isinstance(n, AccumulateGrad), -n._sequence, key)
+             for key, n in nodes.items() if key not in waiting]
     heapq.heapify(ready)
     order = []
     while ready:
@@ -479,9 +476,9 @@ def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
         order.append(node)
         for e in node.edges:
             if e is not None:
-                waiting[id(e)] -= 1
-                if not waiting[id(e)]:
-                    heapq.heappush(ready, priority(e))
+                left = waiting[id(e)] = waiting[id(e)] - 1
+                if not left:
+                    heapq.heappush(ready, (not isinstance(e, AccumulateGrad), -e._sequence, id(e)))
     return order
 
 

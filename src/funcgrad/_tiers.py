@@ -39,8 +39,13 @@ stats = collections.Counter()
 
 
 def _eligible(order: Sequence) -> bool:
-    return not any(n._tensor_hooks or n._prehooks or n._posthooks or n._retained
-                   or not getattr(getattr(n, "op", None), "compiled", True) for n in order)
+    for n in order:
+        if n._tensor_hooks or n._prehooks or n._posthooks or n._retained:
+            return False
+        op = getattr(n, "op", None)
+        if op is not None and not op.compiled:
+            return False
+    return True
 
 
 def _aval(a):
