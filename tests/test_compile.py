@@ -499,3 +499,24 @@ def test_gradients_replaced_every_call_follow_eager():
     eager = _run_with_changes(step, {})
     compiled = _run_with_changes(funcgrad.compile(step), {})
     _assert_same_runs(compiled, eager)
+
+
+def test_state_found_by_a_call_that_falls_back_to_eager_is_not_passed_to_other_programs():
+    """An evaluation call finds a new tensor, then cannot be compiled (it reads the value) and
+    runs eagerly; the training calls' plan stays, and binds its inputs again after each call
+    (it replaces the gradients), so it must not take up the tensor its program never saw."""
+    def run(compiled):
+        model = Regression()
+        scale = funcgrad.tensor(2.0)  # first read by the evaluation call, as a value
+
+        def step(model, train):
+            if not train:
+                with funcgrad.no_grad():
+                    return ((model.x @ model.w - model.y) ** 2).mean() * scale.item()
+            model.w.grad = model.b.grad = None
+            return _regression_step(model)
+
+        step = funcgrad.compile(step, fallback="eager") if compiled else step
+        return [_snapshot(model, step(model, i != 2)) for i in range(6)]
+
+    _assert_same_runs(run(compiled=True), run(compiled=False))

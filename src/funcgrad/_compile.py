@@ -70,6 +70,10 @@ class _State:
                tuple((t.shape, t.dtype) for t in inputs))
         return inputs, key
 
+    def copy(self) -> _State:
+        """The state as it is now, which later ``extend`` and ``prune`` calls leave alone."""
+        return _State(list(self.storages), list(self.owners), list(self.leaves), self.generation)
+
     def tensors(self) -> list[Tensor]:
         """The owners and the leaves, each once."""
         return list({id(t): t for t in self.owners + self.leaves}.values())
@@ -334,6 +338,10 @@ class _Plan:
     repeated call costs little more than the program itself: a few flat loops."""
 
     def __init__(self, program: _Program, state: _State, layout, avals, donate: bool) -> None:
+        # A copy of the state the program was traced for, since ``_bind`` reads it again: a
+        # later call may add tensors to the function's state and then fail to trace (or fall
+        # back to eager), leaving this plan in use with a program that never takes them.
+        state = state.copy()
         self.program, self.state, self.layout, self.avals = program, state, layout, avals
         self.run, self._donate = program.run, donate
         self.call = self._donating if donate else self.run
