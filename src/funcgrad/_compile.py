@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import traceback
 import warnings
 from collections.abc import Callable
@@ -373,22 +374,19 @@ class _Plan:
         template = self.program.template or [None] * len(targets)
         self.targets = [s for s, c in zip(targets, template) if c is None]
         self.fixed = [(s, c) for s, c in zip(targets, template) if c is not None]
-        # Inputs that the last call left holding a constant output: a call that finds them so
-        # runs the program without them.
-        constant_at = {id(s): j for j, (s, c) in enumerate(zip(targets, template))
-                       if c is not None}
-        baked = [(i, constant_at[id(s)]) for i, s in enumerate(storages) if id(s) in constant_at]
-        self.baked = [(storages[i], template[j]) for i, j in baked]
-        self.whole = (self.call, storages, self.inputs)
-        self.lean = self.whole
-        if baked:
+        self.written = [s for s, w in zip(storages, written) if w]
+        # A call that finds each ``fixed`` storage still holding the constant the last call
+        # left there (a zeroed .grad) runs the program without those inputs; every target is
+        # an input, so all of ``fixed`` is left out.
+        self.whole = self.lean = (self.call, storages, self.inputs)
+        if self.fixed:
+            constant_at = {id(s): j for j, (s, c) in enumerate(zip(targets, template))
+                           if c is not None}
+            baked = tuple((i, constant_at[id(s)]) for i, s in enumerate(storages)
+                          if id(s) in constant_at)
             kept = [i for i in range(len(storages)) if i not in dict(baked)]
-            self.lean = (self.program.lean(tuple(baked)), [storages[i] for i in kept],
+            self.lean = (self.program.lean(baked), [storages[i] for i in kept],
                          [self.inputs[i] for i in kept])
-        # Constants are only ever written (passing an array through happens when donating,
-        # and donating steps keep no constants), so ``fixed`` bumps its own versions.
-        fixed = {id(s) for s, _ in self.fixed}
-        self.bumped = [s for s, w in zip(storages, written) if w and id(s) not in fixed]
 
     def __call__(self, operands, layout):
         """The call's outputs, or ``_MISS`` when it does not fit this plan: when its argument
@@ -408,23 +406,23 @@ class _Plan:
                         or t._grad is not grad):
                     return _MISS
             self.rebinds = Tensor._rebinds
-        run, storages, inputs = self.lean
-        for s, constant in self.baked:
+        run, storages, inputs = lean = self.lean
+        for s, constant in self.fixed:
             if s.array is not constant:
                 run, storages, inputs = self.whole
                 break
         try:
             # Straight from the storages: a Tensor._read call per tensor would add about a
             # fifth to what this method costs.
-            results = run(*[s.array for s in storages], *operands)
+            results = run(*map(_array_of, storages), *operands)
         except TypeError:  # a value the lazy tier left pending, not a JAX type until read
             results = run(*map(Tensor._read, inputs), *operands)
         for s, a in zip(self.targets, results):
             s.array = a
-        for s, a in self.fixed:
-            s.array = a
-            s.version += 1
-        for s in self.bumped:
+        if storages is not lean[1]:
+            for s, a in self.fixed:
+                s.array = a
+        for s in self.written:
             s.version += 1
         if self.simple:
             return Tensor._wrap(results[-1])
@@ -468,6 +466,7 @@ def _once_each(arrays) -> list:
     return once
 
 
+_array_of = operator.attrgetter("array")
 _MISS = object()
 
 
