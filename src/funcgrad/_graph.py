@@ -129,8 +129,7 @@ def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) ->
     edges = tuple([a._edge() if isinstance(a, Tensor) else None for a in args])
     if edges.count(None) == len(edges) or not _dtypes.is_floating(out.dtype):
         return Tensor._wrap(out)
-    node = Node(op, static, args, arrays, edges)
-    node._sig = sig
+    node = Node(op, static, args, arrays, edges, sig)
     if is_anomaly_enabled():
         node.metadata["traceback_"] = creation_stack()
     return Tensor._wrap(out, grad_fn=node)
@@ -242,29 +241,32 @@ class AccumulateGrad(_GraphNode):
 _WRAPS_NUMBERS = frozenset({"add", "sub", "mul", "div", "index_put"})
 
 
+def _listed(op: Op, inputs: tuple) -> tuple[int, ...]:
+    """The inputs torch lists in next_functions, given each input's array or aval (or its
+    value, for a number or None): a floating tensor, an absent optional one (None), or a number
+    that torch wraps as a tensor (the operands of + - * / and assigned values); never indices,
+    masks or scalar exponents."""
+    return tuple([i for i, a in enumerate(inputs)
+                  if (_dtypes.is_inexact(a.dtype) if hasattr(a, "dtype")
+                      else a is None or op.name in _WRAPS_NUMBERS)])
+
+
 class Node(_GraphNode):
     """A recorded op: what its backward needs, and where each input's gradient goes.
     ``_sig`` is the lazy tier's signature of the op's forward call (function, static
     arguments, input shapes and dtypes: one object per signature), when it was deferred."""
 
-    _sig = None
-
-    def __init__(self, op: Op, static: tuple, inputs: tuple, arrays: tuple, edges: tuple) -> None:
+    def __init__(self, op: Op, static: tuple, inputs: tuple, arrays: tuple, edges: tuple,
+                 sig: _lazy.Sig | None = None) -> None:
         super().__init__()
-        self.op, self.static, self.edges = op, static, edges
+        self.op, self.static, self.edges, self._sig = op, static, edges, sig
         self._arrays = arrays
         name = op.grad_fn
         self._name = name if isinstance(name, str) else name(*arrays, **dict(static))
         self._freed = False
         self._laid_out = None
-        # torch lists an input in next_functions when it is a floating tensor, an absent
-        # optional one (None), or a number that torch wraps as a tensor (the operands of
-        # + - * / and assigned values); never indices, masks or scalar exponents.
-        self._listed = tuple([
-            i for i, a in enumerate(arrays)
-            if (_dtypes.is_inexact(a.dtype) if hasattr(a, "dtype")
-                else a is None or op.name in _WRAPS_NUMBERS)
-        ])
+        # With a signature, the inputs next_functions lists are found when it is asked for.
+        self._listed = None if sig is not None else _listed(op, arrays)
         # (storage, version) of each saved Tensor, to catch in-place changes before backward;
         # the tensor itself (weakly) and its grad_fn name it in the error, as torch does.
         self._versions = tuple([
@@ -277,6 +279,9 @@ class Node(_GraphNode):
 
     @property
     def next_functions(self) -> tuple:
+        if self._listed is None:
+            values = tuple(a[1] if _lazy._static(a) else a for a in self._sig.avals)
+            self._listed = _listed(self.op, values)
         return tuple((self.edges[i], 0) for i in self._listed)
 
     def _check_saved(self) -> None:

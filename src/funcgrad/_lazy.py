@@ -41,12 +41,14 @@ class Sig:
     """What a pending node computes: ``fn`` with ``static`` keyword arguments, on operands of
     abstract values ``avals`` (an aval; ``float`` for a Python float; ``(type, value)`` for a
     static int, bool or None), giving ``aval``. One object per distinct signature (cached), so
-    structure keys hash and compare it by identity."""
+    structure keys hash and compare it by identity. ``operands`` has the positions of the
+    operands that are not static."""
 
-    __slots__ = ("fn", "static", "avals", "aval")
+    __slots__ = ("fn", "static", "avals", "aval", "operands")
 
     def __init__(self, fn, static: tuple, avals: tuple, aval) -> None:
         self.fn, self.static, self.avals, self.aval = fn, static, avals, aval
+        self.operands = tuple(i for i, a in enumerate(avals) if not _static(a))
 
 
 class Pending:

@@ -66,15 +66,17 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
         if not hasattr(node, "op"):
             key.append(None)
             continue
-        diff, scalars = node._layout()
         primals = node._primals()
         edges = tuple(-1 if e is None else index[id(e)] for e in node.edges)
-        if node._sig is not None:
-            key.append((node.op, node._sig, edges))
+        sig = node._sig
+        if sig is not None:
+            key.append((node.op, sig, edges))
+            operands.extend([primals[i] for i in sig.operands])
         else:
+            diff, scalars = node._layout()
             key.append((node.op, node.static, diff, scalars, edges,
                         tuple(_aval(a) for a in primals)))
-        operands.extend(a for i, a in enumerate(primals) if i not in scalars)
+            operands.extend(a for i, a in enumerate(primals) if i not in scalars)
     root_key = tuple((index[id(n)], _aval(g._read())) for n, g in roots)
     operands.extend(g._read() for _, g in roots)
     target_key = tuple(index[id(t)] for t in targets)
