@@ -109,6 +109,25 @@ def test_the_structure_cache_is_bounded(fresh_caches):
     assert funcgrad.debug.cache_info()["backward"]["compiles"] == 8
 
 
+def test_a_structure_used_every_step_outlives_one_offs(fresh_caches):
+    """Least recently used goes first: a training step's graph, met again between graphs seen
+    once, stays compiled however many of those come and go."""
+    funcgrad.config.cache_size = 3
+
+    def train_step():
+        x = funcgrad.ones(4, requires_grad=True)
+        (x * x).sum().backward()
+
+    for n in range(5, 12):
+        train_step()
+        train_step()
+        x = funcgrad.ones(n, requires_grad=True)
+        for _ in range(2):  # a one-off graph, compiled at its second sighting
+            (x * x).sum().backward()
+    info = funcgrad.debug.cache_info()["backward"]
+    assert info["compiles"] == 1 + 7 and info["size"] <= 3
+
+
 def _backward_reasons() -> list[str]:
     """The backward tier's recompile reasons (the lazy tier gives its own)."""
     return [r for r in funcgrad.debug.explain_recompiles() if r.startswith("backward at")]

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _config, _recompiles
-from ._tiers import _LRU
+from ._tiers import _LRU, _same
 
 _sigs = _LRU()  # (id(fn), static, operand avals) -> Sig, or None: run that op eagerly
 _seen = _LRU()  # structure -> times seen, before it is worth compiling
@@ -193,7 +193,7 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
     key = (id(fn), static, tuple(avals), context)
     pos = len(trace.pendings)
     keys, nodes = trace.expected
-    if pos < len(keys) and keys[pos] == key:  # elementwise, mostly by identity: no hashing
+    if pos < len(keys) and _same(keys[pos], key):  # mostly identity checks: no hashing
         sig = nodes[pos][0]
     else:
         try:

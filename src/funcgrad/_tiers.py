@@ -20,10 +20,21 @@ from . import _config, _recompiles
 
 
 class _LRU(collections.OrderedDict):
+    """A bounded cache that evicts the least recently used entry. It remembers the entry used
+    last: a loop asks for the same structure key every step, and comparing a key (mostly
+    identity checks) costs less than hashing it twice, for the lookup and the move to the end.
+    (That entry is at the end already: it was the last one moved or inserted there.)"""
+
+    _last: tuple = (None, None)
+
     def get_or_none(self, key):
+        last_key, value = self._last
+        if _same(key, last_key):
+            return value
         value = self.get(key)
         if value is not None:
             self.move_to_end(key)
+            self._last = key, value
         return value
 
     def put(self, key, value, limit: int) -> None:
@@ -31,6 +42,20 @@ class _LRU(collections.OrderedDict):
         self.move_to_end(key)
         while len(self) > limit:
             self.popitem(last=False)
+        self._last = key, value
+
+    def clear(self) -> None:
+        super().clear()
+        self._last = (None, None)
+
+
+def _same(key, other) -> bool:
+    """``key == other`` for cache keys, False where comparing fails (a key holding a NumPy
+    array, say, which is never in a cache: it does not hash)."""
+    try:
+        return key == other
+    except (TypeError, ValueError):
+        return False
 
 
 _seen = _LRU()  # structure -> times seen, before it is worth compiling
