@@ -37,7 +37,7 @@ _default_float = [float32]
 
 
 def x64_enabled() -> bool:
-    return jax.config.jax_enable_x64
+    return jax.enable_x64.value
 
 
 def name(dtype) -> str:

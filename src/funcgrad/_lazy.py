@@ -98,7 +98,7 @@ def _context() -> tuple:
     """The JAX settings an op's result depends on. A trace holds work of one context and runs
     it under that context whenever it runs: work recorded inside ``jax.enable_x64(True)`` or
     ``jax.default_matmul_precision`` may well be computed after the ``with`` block ends."""
-    return jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision
+    return jax.enable_x64.value, jax.default_matmul_precision.value
 
 
 def _under(context: tuple):
