@@ -16,6 +16,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from importlib import metadata
@@ -30,6 +31,10 @@ SETTINGS = {
     "full": {"warmup": 20, "blocks": 21, "block_seconds": 0.25, "soak_steps": 10_000},
     "quick": {"warmup": 5, "blocks": 5, "block_seconds": 0.05, "soak_steps": 1_000},
 }
+# Processes per system and workload, taken in turns. On a shared machine one process can run
+# twice as slow as the next for its whole life (a raw JAX W1 step took 16 µs in one process
+# and 35 µs in the next); pooling the blocks of several makes one such process move no median.
+PROCESSES = {"full": 3, "quick": 1}
 ATOL = 1e-6
 # A hung system costs this much and then shows as an error, so the suite always finishes.
 WORKER_TIMEOUT_S = 300
@@ -65,8 +70,9 @@ def compile_available(device: str) -> bool:
 
 
 def agree(cells: dict, rtol: float) -> bool:
-    """True when every value measured is close to the first (torch eager's)."""
-    values = [c["value"] for c in cells.values() if "value" in c]
+    """True when every value measured, in every process, is close to the first (torch
+    eager's)."""
+    values = [r["value"] for c in cells.values() for r in c.get("runs", [c]) if "value" in r]
     return all(math.isclose(v, values[0], rel_tol=rtol, abs_tol=ATOL) for v in values)
 
 
@@ -84,16 +90,33 @@ def machine_info(device: str) -> dict:
             "device": device, "versions": versions}
 
 
-def measure_workload(name: str, settings: dict, device: str, compiled: bool) -> dict:
-    cells = {}
+def pooled(runs: list[dict]) -> dict:
+    """One cell from the runs of one system in several processes: the median and IQR of all
+    their timed blocks together, the first run's value, and each run as measured; the first
+    error, if any run failed."""
+    failed = [r for r in runs if "error" in r]
+    if failed:
+        return failed[0]
+    times = [t for r in runs for t in r["times_s"]]
+    q1, median, q3 = statistics.quantiles(times, n=4, method="inclusive")
+    return {"value": runs[0]["value"], "median_s": median, "iqr_s": q3 - q1,
+            "process_medians_s": [r["median_s"] for r in runs], "runs": runs}
+
+
+def measure_workload(name: str, settings: dict, device: str, compiled: bool,
+                     processes: int) -> dict:
+    runs: dict[str, list] = {s: [] for s in SYSTEMS if compiled or s != "compiled"}
+    for _ in range(processes):  # in turns, so a slow spell of the machine hits every system
+        for system in runs:
+            runs[system].append(run_worker(system, name, settings, device))
+    cells = {s: {"unavailable": COMPILED_MISSING} for s in SYSTEMS if s not in runs}
     for system, label in SYSTEMS.items():
-        if system == "compiled" and not compiled:
-            cells[system] = {"unavailable": COMPILED_MISSING}
-            continue
-        cells[system] = run_worker(system, name, settings, device)
-        done = cells[system].get("median_s")
-        shown = f"{done * 1e3:.3g} ms" if done else cells[system]["error"]
-        print(f"  {name} {label}: {shown}", file=sys.stderr, flush=True)
+        if system in runs:
+            cells[system] = pooled(runs[system])
+            done = cells[system].get("median_s")
+            shown = f"{done * 1e3:.3g} ms" if done else cells[system]["error"]
+            print(f"  {name} {label}: {shown}", file=sys.stderr, flush=True)
+    cells = {s: cells[s] for s in SYSTEMS}
     failed = [SYSTEMS[s] for s, cell in cells.items() if "error" in cell]
     workload = WORKLOADS[name]
     return {"title": workload.title.format(n=settings["gpu_size"]), "systems": cells,
@@ -118,6 +141,9 @@ def parse_args() -> argparse.Namespace:
                         help="directory for results.json and benchmarks.png")
     parser.add_argument("--device", choices=["cpu", "cuda", "gpu"], default="cpu",
                         help="where torch and JAX compute (default cpu)")
+    parser.add_argument("--processes", type=int,
+                        help=f"processes per system and workload, their timings pooled "
+                        f"(default {PROCESSES['full']}, or {PROCESSES['quick']} with --quick)")
     args = parser.parse_args()
     args.device = "cuda" if args.device == "gpu" else args.device
     args.gpu_sizes = args.gpu_sizes or args.device == "cuda"
@@ -130,17 +156,23 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"unknown workloads {sorted(unknown)}; choose from {[*WORKLOADS, 'soak']}")
     if args.gpu_size is None:
         args.gpu_size = GPU_SIZE["quick" if args.quick else "full"]
+    if args.processes is None:
+        args.processes = PROCESSES["quick" if args.quick else "full"]
+    if args.processes < 1:
+        parser.error(f"--processes must be at least 1, got {args.processes}")
     return args
 
 
 def main() -> int:
     args = parse_args()
     settings = SETTINGS["quick" if args.quick else "full"] | {"gpu_size": args.gpu_size}
-    results = {"machine": machine_info(args.device), "settings": settings, "workloads": {}}
+    results = {"machine": machine_info(args.device),
+               "settings": settings | {"processes": args.processes}, "workloads": {}}
     compiled = compile_available(args.device)
     for name in args.workloads:
         if name != "soak":
-            results["workloads"][name] = measure_workload(name, settings, args.device, compiled)
+            results["workloads"][name] = measure_workload(name, settings, args.device, compiled,
+                                                          args.processes)
     if "soak" in args.workloads:
         soak = run_worker("funcgrad", "soak", settings, args.device)
         full = SETTINGS["full"]["soak_steps"]
