@@ -63,17 +63,10 @@ def functions(lib, log: dict | None = None):
             (x,) = ctx.saved_tensors
             return grad * 3 * x ** 2
 
-    class OnceCube(lib.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
+    class OnceCube(Cube):
+        """Cube with its backward marked once-differentiable: first derivatives only."""
 
-        @staticmethod
-        @_once_differentiable(lib)
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad * 3 * x ** 2
+        backward = staticmethod(_once_differentiable(lib)(Cube.backward))
 
     class FirstOnly(lib.autograd.Function):
         """Returns None for its second input."""
@@ -86,10 +79,8 @@ def functions(lib, log: dict | None = None):
         def backward(ctx, grad):
             return grad * 2, None
 
-    class TooFewGrads(lib.autograd.Function):
-        @staticmethod
-        def forward(ctx, x, y):
-            return x * y
+    class TooFewGrads(FirstOnly):
+        """Returns one gradient for its two inputs."""
 
         @staticmethod
         def backward(ctx, grad):
@@ -187,17 +178,27 @@ def test_backward_returning_none_for_an_input_that_requires_grad_leaves_its_grad
     same_as_torch(scenario)
 
 
-def test_wrong_number_of_gradients_raises_torchs_error():
+def same_error_as_torch(prepare) -> str:
+    """``prepare(lib)`` returns a call that must raise; torch's and funcgrad's RuntimeError
+    messages must agree. Returns funcgrad's."""
     torch = pytest.importorskip("torch")
     messages = []
     for lib in (torch, funcgrad):
-        TooFewGrads = functions(lib)[5]
-        x = lib.tensor(1.0, requires_grad=True)
+        call = prepare(lib)
         with pytest.raises(RuntimeError) as e:
-            TooFewGrads.apply(x, x).backward()
+            call()
         messages.append(str(e.value))
     assert messages[1] == messages[0]
-    assert "expected 2, got 1" in messages[1]
+    return messages[1]
+
+
+def test_wrong_number_of_gradients_raises_torchs_error():
+    def prepare(lib):
+        TooFewGrads = functions(lib)[5]
+        x = lib.tensor(1.0, requires_grad=True)
+        return lambda: TooFewGrads.apply(x, x).backward()
+
+    assert "expected 2, got 1" in same_error_as_torch(prepare)
 
 
 def test_create_graph_differentiates_through_the_users_backward():
@@ -216,18 +217,15 @@ def test_create_graph_differentiates_through_the_users_backward():
 
 
 def test_once_differentiable_gives_first_derivatives_and_refuses_second_as_torch():
-    torch = pytest.importorskip("torch")
-    messages = []
-    for lib in (torch, funcgrad):
+    def prepare(lib):
         OnceCube = functions(lib)[3]
         x = lib.tensor(2.0, requires_grad=True)
         (g,) = lib.autograd.grad(OnceCube.apply(x).sin(), x)
         np.testing.assert_allclose(float(g), np.cos(8.0) * 12, rtol=1e-5)
         (g,) = lib.autograd.grad(OnceCube.apply(x).sin(), x, create_graph=True)
-        with pytest.raises(RuntimeError) as e:
-            g.backward()
-        messages.append(str(e.value))
-    assert messages[1] == messages[0]
+        return g.backward
+
+    same_error_as_torch(prepare)
 
 
 def test_non_hashable_non_tensor_argument_is_refused_with_a_fix():
