@@ -109,14 +109,15 @@ def measure_workload(name: str, settings: dict, device: str, compiled: bool,
     for _ in range(processes):  # in turns, so a slow spell of the machine hits every system
         for system in runs:
             runs[system].append(run_worker(system, name, settings, device))
-    cells = {s: {"unavailable": COMPILED_MISSING} for s in SYSTEMS if s not in runs}
+    cells = {}
     for system, label in SYSTEMS.items():
-        if system in runs:
-            cells[system] = pooled(runs[system])
-            done = cells[system].get("median_s")
-            shown = f"{done * 1e3:.3g} ms" if done else cells[system]["error"]
-            print(f"  {name} {label}: {shown}", file=sys.stderr, flush=True)
-    cells = {s: cells[s] for s in SYSTEMS}
+        if system not in runs:
+            cells[system] = {"unavailable": COMPILED_MISSING}
+            continue
+        cells[system] = pooled(runs[system])
+        done = cells[system].get("median_s")
+        shown = f"{done * 1e3:.3g} ms" if done else cells[system]["error"]
+        print(f"  {name} {label}: {shown}", file=sys.stderr, flush=True)
     failed = [SYSTEMS[s] for s, cell in cells.items() if "error" in cell]
     workload = WORKLOADS[name]
     return {"title": workload.title.format(n=settings["gpu_size"]), "systems": cells,

@@ -6,6 +6,7 @@ import pytest
 
 import funcgrad
 import funcgrad.nn.functional as F
+from funcgrad import _tiers
 
 
 @pytest.fixture
@@ -126,6 +127,16 @@ def test_a_structure_used_every_step_outlives_one_offs(fresh_caches):
             (x * x).sum().backward()
     info = funcgrad.debug.cache_info()["backward"]
     assert info["compiles"] == 1 + 7 and info["size"] <= 3
+
+
+def test_a_key_that_does_not_hash_misses_as_before():
+    """The cache answers a repeat of its last key by comparing; a key holding a NumPy array
+    (whose == is elementwise) must still fail as an unhashable key, not as a comparison."""
+    cache = _tiers._LRU()
+    cache.put((1, (2, 3)), "program", limit=4)
+    assert cache.get_or_none((1, (2, 3))) == "program"
+    with pytest.raises(TypeError, match="unhashable"):
+        cache.get_or_none((1, np.arange(2)))
 
 
 def _backward_reasons() -> list[str]:

@@ -384,7 +384,7 @@ class _Plan:
                            if c is not None}
             baked = tuple((i, constant_at[id(s)]) for i, s in enumerate(storages)
                           if id(s) in constant_at)
-            kept = [i for i in range(len(storages)) if i not in dict(baked)]
+            kept = [i for i, s in enumerate(storages) if id(s) not in constant_at]
             self.lean = (self.program.lean(baked), [storages[i] for i in kept],
                          [self.inputs[i] for i in kept])
 

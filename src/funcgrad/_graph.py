@@ -280,8 +280,7 @@ class Node(_GraphNode):
     @property
     def next_functions(self) -> tuple:
         if self._listed is None:
-            values = tuple(a[1] if _lazy._static(a) else a for a in self._sig.avals)
-            self._listed = _listed(self.op, values)
+            self._listed = _listed(self.op, self._sig.values())
         return tuple((self.edges[i], 0) for i in self._listed)
 
     def _check_saved(self) -> None:

@@ -50,6 +50,10 @@ class Sig:
         self.fn, self.static, self.avals, self.aval = fn, static, avals, aval
         self.operands = tuple(i for i, a in enumerate(avals) if not _static(a))
 
+    def values(self) -> tuple:
+        """``avals`` with each static operand's value in place of its ``(type, value)``."""
+        return tuple(a[1] if _static(a) else a for a in self.avals)
+
 
 class Pending:
     """A value not computed yet: ``sig.fn(*args, **dict(sig.static))``, node ``pos`` of

@@ -111,15 +111,12 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
 def _full(entry: tuple | None) -> tuple | None:
     """A node's part of a structure key in full: ``(op, static, diff, scalars, edges, avals)``,
     where ``avals`` has an aval (or ``float``) per operand and the value of each static one."""
-    from ._lazy import _static
-
     if entry is None or len(entry) == 6:
         return entry
     op, sig, edges = entry
-    scalars = tuple(i for i, a in enumerate(sig.avals) if _static(a))
-    avals = tuple(a[1] if i in scalars else a for i, a in enumerate(sig.avals))
+    scalars = tuple(i for i in range(len(sig.avals)) if i not in sig.operands)
     diff = tuple(i for i, e in enumerate(edges) if e != -1)
-    return op, sig.static, diff, scalars, edges, avals
+    return op, sig.static, diff, scalars, edges, sig.values()
 
 
 _NODE_FIELDS = ("op", "static arguments", "differentiable inputs", "Python-number inputs",
