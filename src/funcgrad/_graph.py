@@ -499,9 +499,7 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            # Under funcgrad.compile, a constant made in the trace, as any op's; else a cached one.
-            g = Tensor._wrap(_ones(tuple(t.shape), t.dtype) if _lazy_on()
-                             else jnp.ones(t.shape, t.dtype))
+            g = Tensor._wrap(_implicit_grad(tuple(t.shape), t.dtype))
         else:
             g = g if isinstance(g, Tensor) else Tensor._wrap(jnp.asarray(g, t.dtype))
             if g.shape != t.shape:
@@ -618,13 +616,12 @@ def _call(fn, arrays: Sequence):
     return _lazy.parts(out) if isinstance(out.aval, tuple) else out
 
 
-@functools.lru_cache(maxsize=64)
-def _ones(shape: tuple, dtype):
-    """The implicit gradient of a one-element output, made once per shape and dtype (arrays
-    are immutable, and making one costs more than a whole lazy step), concrete even when
-    first asked for inside a JAX trace."""
-    with jax.ensure_compile_time_eval():
-        return jnp.ones(shape, dtype)
+def _implicit_grad(shape: tuple, dtype):
+    """The gradient ``backward()`` starts from at a one-element output: with the lazy tier on,
+    a pending constant, which the program computes (XLA folds it) rather than takes as one more
+    input; under funcgrad.compile, a constant in the trace, as any op's; else made now."""
+    out = _defer(jnp.ones, (), (("dtype", dtype), ("shape", shape)))
+    return jnp.ones(shape, dtype) if out is None else out
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,

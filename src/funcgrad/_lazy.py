@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math
 import operator
 import sys
 import warnings
@@ -187,6 +188,8 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
                 a = value(a)
         else:
             avals.append(float)
+            if single:
+                a = _weak(a, context[0])
         k = positions.get(id(a))
         if k is None:
             k = positions[id(a)] = len(inputs)
@@ -220,6 +223,26 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
     if len(trace.pendings) >= _config.config.max_pending:
         flush()
     return p
+
+
+_floats: dict = {}  # (value, x64) -> the weak-typed array of a Python float
+_FLOATS = 1024  # at most this many: a learning-rate schedule makes a new float every step
+
+
+def _weak(x: float, x64: bool):
+    """The weak-typed array JAX makes of the Python float ``x``, made once per value: called
+    with a float, a program converts it at every call (about 4 µs), with an array it does not.
+    Concrete even when first asked for inside a JAX trace."""
+    key = (x, x64) if x else (x, x64, math.copysign(1.0, x))  # 0.0 == -0.0 as a key
+    array = _floats.get(key)
+    if array is None:
+        with jax.ensure_compile_time_eval():
+            array = jnp.asarray(x)
+        if x == x:  # NaN never finds its key again
+            if len(_floats) >= _FLOATS:
+                _floats.clear()
+            _floats[key] = array
+    return array
 
 
 def _undo(trace: _Trace, known: int) -> None:

@@ -102,8 +102,8 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
             key.append((node.op, node.static, diff, scalars, edges,
                         tuple(_aval(a) for a in primals)))
             operands.extend(a for i, a in enumerate(primals) if i not in scalars)
-    root_key = tuple((index[id(n)], _aval(g._read())) for n, g in roots)
-    operands.extend(g._read() for _, g in roots)
+    root_key = tuple((index[id(n)], _aval(g._peek())) for n, g in roots)
+    operands.extend(g._peek() for _, g in roots)
     target_key = tuple(index[id(t)] for t in targets)
     return (tuple(key), root_key, target_key), operands
 
