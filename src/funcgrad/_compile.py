@@ -395,11 +395,12 @@ class _Plan:
         tensor was rebound since the last call (``Tensor._rebinds``); checks and write-back are
         plain loops of identity checks and stores, the cheapest way in CPython (and never
         ``==``, which is elementwise on Tensors)."""
-        if layout != self.layout:
+        if layout is not self.layout and layout != self.layout:
             return _MISS
-        for x, aval in zip(operands, self.avals):
-            if _aval(x) != aval:
-                return _MISS
+        if operands:
+            for x, aval in zip(operands, self.avals):
+                if _aval(x) != aval:
+                    return _MISS
         if Tensor._rebinds != self.rebinds:
             for t, storage, requires_grad, grad in self.checks:
                 if (t._storage is not storage or t._requires_grad is not requires_grad
@@ -489,8 +490,9 @@ class CompiledFunction:
 
     def __call__(self, *args, **kwargs):
         operands, arg_layout = _split_args(args, kwargs) if args or kwargs else ((), _NO_ARGS)
-        if self._plan is not None:
-            out = self._plan(operands, arg_layout)
+        plan = self._plan
+        if plan is not None:
+            out = plan(operands, arg_layout)
             if out is not _MISS:
                 return out
         try:

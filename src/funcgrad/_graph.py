@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import heapq
 import itertools
+import operator
 import types
 import weakref
 from collections.abc import Callable, Sequence
@@ -158,13 +159,14 @@ class _GraphNode:
     """
 
     edges: tuple = ()
+    op: Op | None = None  # a Node's op; none at a leaf's accumulator
     # Few nodes ever get hooks, retained grads or metadata: they are made on first use, which
     # keeps recording a node (once per op) cheap.
     _tensor_hooks = _prehooks = _posthooks = types.MappingProxyType({})
     _retained: tuple = ()
 
     def __init__(self) -> None:
-        self._sequence = next(_creation)
+        self._sequence = self._rank = next(_creation)
 
     @property
     def metadata(self) -> dict:
@@ -231,6 +233,7 @@ class AccumulateGrad(_GraphNode):
 
     def __init__(self, variable: Tensor) -> None:
         super().__init__()
+        self._rank = self._sequence - _ACCUMULATORS_LAST
         self.variable = variable
         self._post_accumulate: dict[int, Callable] = {}
 
@@ -332,8 +335,8 @@ class Node(_GraphNode):
         if self.op.saves:
             self._arrays = None
         else:
-            self._arrays = tuple(a.aval if isinstance(a, (jax.Array, _lazy.Pending)) else a
-                                 for a in self._arrays)
+            self._arrays = tuple([a.aval if isinstance(a, (jax.Array, _lazy.Pending)) else a
+                                  for a in self._arrays])
 
     def _primals(self) -> tuple:
         if not self._freed:
@@ -455,21 +458,27 @@ def _backward_op(op: Op, name: str, static: tuple, diff: tuple, scalars: tuple, 
 
 
 # ----- the engine ------------------------------------------------------------------------------
-def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
-    """Every node reachable from roots, each after every node that feeds it (iterative: any
-    depth). Of the nodes ready at once, leaves' accumulators go first, then the newest node,
-    as torch's engine picks them, so hooks on separate branches run in torch's order."""
+def _reachable(roots: Sequence[_GraphNode]) -> dict[int, _GraphNode]:
+    """Every node reachable from roots, by id (iterative: any depth)."""
     nodes: dict[int, _GraphNode] = {}
-    waiting: dict[int, int] = {}  # per node, the edges into it still to run
     stack = list(roots)
     while stack:
         node = stack.pop()
         if id(node) not in nodes:
             nodes[id(node)] = node
-            for e in node.edges:
-                if e is not None:
-                    waiting[id(e)] = waiting.get(id(e), 0) + 1
-                    stack.append(e)
+            stack.extend([e for e in node.edges if e is not None])
+    return nodes
+
+
+def _topological(nodes: dict[int, _GraphNode]) -> list[_GraphNode]:
+    """The ``_reachable`` nodes in the order torch's engine runs them: each after every node
+    that feeds it, and of the nodes ready at once, leaves' accumulators first, then the newest
+    node, so hooks on separate branches run in torch's order."""
+    waiting: dict[int, int] = {}  # per node, the edges into it still to run
+    for node in nodes.values():
+        for e in node.edges:
+            if e is not None:
+                waiting[id(e)] = waiting.get(id(e), 0) + 1
     # Priorities: accumulators first, then the newest node; ids break ties.
     ready = [(not isinstance(n, AccumulateGrad), -n._sequence, key)
              for key, n in nodes.items() if key not in waiting]
@@ -486,6 +495,20 @@ def _topological(roots: Sequence[_GraphNode]) -> list[_GraphNode]:
     return order
 
 
+def _newest_first(nodes: dict[int, _GraphNode]) -> list[_GraphNode]:
+    """The ``_reachable`` Nodes newest first, then the leaves' accumulators newest first: a
+    topological order too, since a node is made after the nodes it reads and an accumulator
+    reads none; among the Nodes, torch's very order; and the same order for every graph of one
+    structure, although an accumulator, made when its leaf is first used, is older than the
+    graph from the second step on. One sort, where ``_topological`` pushes and pops a heap per
+    node."""
+    return sorted(nodes.values(), key=_rank, reverse=True)
+
+
+_rank = operator.attrgetter("_rank")
+_ACCUMULATORS_LAST = 1 << 62  # below any Node's rank, its sequence number
+
+
 def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple]:
     roots = []
     for i, t in enumerate(tensors):
@@ -499,7 +522,9 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = Tensor._wrap(_implicit_grad(tuple(t.shape), t.dtype))
+            # Under funcgrad.compile, a constant made in the trace, as any op's; else a cached one.
+            g = Tensor._wrap(_ones(tuple(t.shape), t.dtype) if _lazy_on()
+                             else jnp.ones(t.shape, t.dtype))
         else:
             g = g if isinstance(g, Tensor) else Tensor._wrap(jnp.asarray(g, t.dtype))
             if g.shape != t.shape:
@@ -521,19 +546,25 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
 
     Nothing outside the graph changes here, so an error leaves every ``.grad`` as it was.
     """
-    order = _topological([node for node, _ in roots])
-    for node in order:
+    nodes = _reachable([node for node, _ in roots])
+    newest_first = _newest_first(nodes)
+    for node in newest_first:
         if isinstance(node, Node):
             node._check_saved()
     if not create_graph and not is_anomaly_enabled():
-        targets = [n for n in order
+        targets = [n for n in newest_first
                    if (isinstance(n, AccumulateGrad) if capture is None else id(n) in capture)]
-        compiled = _tiers.compiled(order, roots, targets)
+        # What reaches the leaves is accumulated in this order, hooks after accumulation
+        # included: torch's, where a leaf has such hooks.
+        if capture is None and any(n._post_accumulate for n in targets):
+            targets = [n for n in _topological(nodes) if isinstance(n, AccumulateGrad)]
+        compiled = _tiers.compiled(newest_first, roots, targets)
         if compiled is not None:
             grads = _call(*compiled)
-            _free_unless(retain_graph, order)
+            _free_unless(retain_graph, newest_first)
             return {id(t): (t, Tensor._wrap(g)) for t, g in zip(targets, grads)
                     if g is not None}, []
+    order = _topological(nodes)
     cts: dict[int, Tensor] = {}
     for node, g in roots:
         cts[id(node)] = g if id(node) not in cts else cts[id(node)] + g
@@ -616,12 +647,14 @@ def _call(fn, arrays: Sequence):
     return _lazy.parts(out) if isinstance(out.aval, tuple) else out
 
 
-def _implicit_grad(shape: tuple, dtype):
-    """The gradient ``backward()`` starts from at a one-element output: with the lazy tier on,
-    a pending constant, which the program computes (XLA folds it) rather than takes as one more
-    input; under funcgrad.compile, a constant in the trace, as any op's; else made now."""
-    out = _defer(jnp.ones, (), (("dtype", dtype), ("shape", shape)))
-    return jnp.ones(shape, dtype) if out is None else out
+@functools.lru_cache(maxsize=64)
+def _ones(shape: tuple, dtype):
+    """The implicit gradient of a one-element output, made once per shape and dtype (arrays
+    are immutable, and making one costs more than a whole lazy step), concrete even when
+    first asked for inside a JAX trace. (A pending constant instead, folded by the program
+    rather than passed in, costs more to record than the input it saves.)"""
+    with jax.ensure_compile_time_eval():
+        return jnp.ones(shape, dtype)
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,

@@ -933,7 +933,7 @@ _TORCH_KIND = {"float32": "Float", "float64": "Double", "float16": "Half", "bflo
 
 
 def _check_not_leaf(self: Tensor, what: str) -> None:
-    if self.requires_grad and self.grad_fn is None and is_grad_enabled():
+    if self._requires_grad and self.grad_fn is None and is_grad_enabled():
         raise RuntimeError(f"{what} that requires grad is being used in an in-place operation.")
 
 
@@ -942,13 +942,14 @@ def _inplace(self: Tensor, result: Tensor) -> Tensor:
     first: a leaf that requires grad cannot change in place while grad mode is on, and the
     result must keep ``self``'s shape and be castable to its dtype."""
     _check_not_leaf(self, "a leaf Variable")
-    if result.shape != self.shape:
+    array, new = self._peek(), result._peek()  # (shape and dtype without a Size object each)
+    if new.shape != array.shape:
         raise RuntimeError(
             f"output with shape {list(self.shape)} doesn't match the broadcast shape "
             f"{list(result.shape)}"
         )
     node = result.grad_fn  # the in-place op's own node, before any cast back to self's dtype
-    if result.dtype != self.dtype:
+    if new.dtype != array.dtype:
         if not np.can_cast(result.dtype, self.dtype, "same_kind") and not (
             result.dtype.kind == self.dtype.kind == "f"
         ):

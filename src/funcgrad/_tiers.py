@@ -67,8 +67,7 @@ def _eligible(order: Sequence) -> bool:
     for n in order:
         if n._tensor_hooks or n._prehooks or n._posthooks or n._retained:
             return False
-        op = getattr(n, "op", None)
-        if op is not None and not op.compiled:
+        if n.op is not None and not n.op.compiled:
             return False
     return True
 
@@ -88,11 +87,11 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
     index = {id(n): i for i, n in enumerate(order)}
     key, operands = [], []
     for node in order:
-        if not hasattr(node, "op"):
+        if node.op is None:  # a leaf's accumulator
             key.append(None)
             continue
         primals = node._primals()
-        edges = tuple(-1 if e is None else index[id(e)] for e in node.edges)
+        edges = tuple([-1 if e is None else index[id(e)] for e in node.edges])
         sig = node._sig
         if sig is not None:
             key.append((node.op, sig, edges))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .._graph import _root_grads, _topological, run
+from .._graph import _reachable, _root_grads, run
 from .._tensor import Tensor
 
 
@@ -63,7 +63,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
 def _check_used(roots: list, edges: list) -> None:
     """Raises torch's error for an input the outputs do not reach, before anything runs, so
     the graph is still there for a corrected call."""
-    reachable = {id(node) for node in _topological([node for node, _ in roots])}
+    reachable = _reachable([node for node, _ in roots])
     for i, edge in enumerate(edges):
         if id(edge) not in reachable:
             raise RuntimeError(
