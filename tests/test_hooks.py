@@ -195,6 +195,21 @@ def test_post_accumulate_hook_sees_the_accumulated_grad_each_backward():
     assert_same_as_torch(scenario)
 
 
+def test_post_accumulate_hooks_of_several_leaves_keep_torch_order_on_every_step():
+    # From the second step on the compiled tier runs the backward; its leaves' accumulators are
+    # older than the graph by then, and the hooks must still run in torch's order.
+    def scenario(lib, log):
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        w = lib.tensor([0.5, 3.0], requires_grad=True)
+        b = lib.tensor(0.25, requires_grad=True)
+        for leaf, name in ((b, "b"), (x, "x"), (w, "w")):
+            leaf.register_post_accumulate_grad_hook(lambda t, name=name: log(name, t.grad))
+        for _ in range(4):
+            ((x.sin() * 2 + w) * b).sum().backward()
+
+    assert_same_as_torch(scenario)
+
+
 def test_hooks_run_on_every_backward_through_a_retained_graph():
     def scenario(lib, log):
         x = lib.tensor([0.5, 1.5], requires_grad=True)

@@ -275,3 +275,30 @@ def test_explain_recompiles_names_the_lazy_op_whose_shapes_changed(fresh):
     assert reason.startswith(f"lazy work at {__file__}:")
     assert "(multiply): input shapes and dtypes (float32[3], float32[3]), was (float32[2]" \
         in reason
+
+
+def test_python_float_operands_keep_torch_values_and_dtypes(fresh):
+    # A float operand reaches a lazy program as a weak-typed array made once per value: -0.0
+    # must not find 0.0's, NaN must not be cached, and promotion must stay a Python float's.
+    torch = pytest.importorskip("torch")
+
+    def results(lib):
+        x = lib.tensor([1.0, -2.0, 0.0])
+        half, ints = x.to(lib.float16), lib.tensor([1, 2, 3])
+        out = [x * 0.0, x * -0.0, x + float("nan"), x * float("inf"), half * 0.1, ints * 0.5]
+        return [(t.dtype, np.asarray(t.tolist()), np.signbit(np.asarray(t.tolist())))
+                for t in out]
+
+    for (dtype, value, sign), (ref_dtype, ref_value, ref_sign) in zip(results(funcgrad),
+                                                                      results(torch)):
+        assert str(dtype).split(".")[-1] == str(ref_dtype).split(".")[-1]
+        np.testing.assert_array_equal(value, ref_value)
+        np.testing.assert_array_equal(sign, ref_sign)
+
+
+def test_the_arrays_of_python_floats_are_bounded(fresh):
+    x = funcgrad.tensor([1.0, 2.0])
+    for i in range(_lazy._FLOATS + 10):
+        y = x * (1.0 + i / 4096)
+    assert y.tolist() == pytest.approx([v * (1.0 + (_lazy._FLOATS + 9) / 4096) for v in (1, 2)])
+    assert 0 < len(_lazy._floats) <= _lazy._FLOATS
