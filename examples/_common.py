@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import funcgrad
 
@@ -55,6 +56,21 @@ def progress(step: int, total: int, **values: float) -> None:
     end = "\n" if step == total else ""
     print(f"\r[{'#' * done}{'.' * (width - done)}] {step}/{total}  {shown}", end=end,
           file=sys.stderr, flush=True)
+
+
+def run_steps(step, steps: int, *args) -> tuple[list, float]:
+    """Calls ``step(*args)`` ``steps`` times under a progress bar. Returns what each call
+    returned and the seconds per step after the first quarter, since the first steps compile
+    (a compiled step at its first call, an eager loop's recurring step at its second
+    sighting)."""
+    losses, warm, began = [], steps // 4, None
+    for i in range(steps):
+        if i == warm:
+            began = time.perf_counter()
+        losses.append(step(*args))
+        if (i + 1) % max(1, steps // 20) == 0 or i + 1 == steps:
+            progress(i + 1, steps, loss=float(losses[-1]))
+    return losses, (time.perf_counter() - began) / (steps - warm)
 
 
 def pyplot():

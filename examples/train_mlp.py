@@ -2,11 +2,10 @@
 funcgrad.optim.Adam: eagerly and with funcgrad.compile, from the same start. Prints time per
 step for both, their final losses and accuracy (the two runs agree to float32 rounding)."""
 
-import time
 
 import jax
 import numpy as np
-from _common import parse, progress
+from _common import parse, run_steps
 
 import funcgrad
 import funcgrad.nn as nn
@@ -46,16 +45,7 @@ def train(x, y, steps: int, compiled: bool, start: dict):
     step = make_step(model, optimizer, nn.CrossEntropyLoss())
     if compiled:
         step = funcgrad.compile(step)
-    # The first steps compile (a compiled step at its first call, an eager loop's recurring
-    # step at its second sighting): time the steps after the first quarter.
-    losses, warm, began = [], steps // 4, None
-    for i in range(steps):
-        if i == warm:
-            began = time.perf_counter()
-        losses.append(step(x, y))
-        if (i + 1) % max(1, steps // 20) == 0 or i + 1 == steps:
-            progress(i + 1, steps, loss=float(losses[-1]))
-    per_step = (time.perf_counter() - began) / (steps - warm)
+    losses, per_step = run_steps(step, steps, x, y)
     with funcgrad.no_grad():
         accuracy = (model(x).argmax(1) == y).float().mean().item()
     label = "compiled" if compiled else "eager   "

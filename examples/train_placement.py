@@ -3,12 +3,11 @@ and with funcgrad.compile, from the same start. Prints both runs' final loss and
 (they agree to float32 rounding) and time per step, and saves the loss curves and the decision
 boundary to a PNG."""
 
-import time
 from pathlib import Path
 
 import numpy as np
 from _bce import binary_cross_entropy_loss
-from _common import parse, progress, pyplot, save
+from _common import parse, pyplot, run_steps, save
 
 import funcgrad
 
@@ -25,16 +24,7 @@ def train(step_fn, x, y, steps: int, label: str):
     w = funcgrad.tensor(1.0, requires_grad=True)
     b = funcgrad.tensor(0.0, requires_grad=True)
     step = step_fn(w, b)
-    # The first steps compile (a compiled step at its first call, an eager loop's recurring
-    # step at its second sighting): time the steps after the first quarter.
-    losses, warm, began = [], steps // 4, None
-    for i in range(steps):
-        if i == warm:
-            began = time.perf_counter()
-        losses.append(step(x, y))
-        if (i + 1) % max(1, steps // 20) == 0 or i + 1 == steps:
-            progress(i + 1, steps, loss=float(losses[-1]))
-    per_step = (time.perf_counter() - began) / (steps - warm)
+    losses, per_step = run_steps(step, steps, x, y)
     losses = [float(v) for v in losses]
     print(f"{label}: final loss {losses[-1]:.6f}, w {w.item():.6f}, b {b.item():.6f}, "
           f"{per_step * 1e6:.0f} us/step")
