@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import heapq
 import itertools
+import math
 import operator
 import types
 import weakref
@@ -470,29 +470,71 @@ def _reachable(roots: Sequence[_GraphNode]) -> dict[int, _GraphNode]:
     return nodes
 
 
-def _topological(nodes: dict[int, _GraphNode]) -> list[_GraphNode]:
+def _topological(nodes: dict[int, _GraphNode], roots: Sequence[_GraphNode]) -> list[_GraphNode]:
     """The ``_reachable`` nodes in the order torch's engine runs them: each after every node
-    that feeds it, and of the nodes ready at once, leaves' accumulators first, then the newest
-    node, so hooks on separate branches run in torch's order."""
+    that feeds it, and of the nodes ready at once the one of highest priority: leaves'
+    accumulators first, then the newest node. Accumulators tie, and torch's ready queue, a
+    ``std::priority_queue``, breaks their ties by where its heap happens to hold them, so the
+    queue is replayed here push by push (``_push``, ``_pop``): hooks on separate branches and
+    on the leaves then run in torch's very order. ``roots`` are made ready in their order, as
+    torch's graph root does."""
     waiting: dict[int, int] = {}  # per node, the edges into it still to run
-    for node in nodes.values():
-        for e in node.edges:
+    for edges in (*(n.edges for n in nodes.values()), roots):
+        for e in edges:
             if e is not None:
                 waiting[id(e)] = waiting.get(id(e), 0) + 1
-    # Priorities: accumulators first, then the newest node; ids break ties.
-    ready = [(not isinstance(n, AccumulateGrad), -n._sequence, key)
-             for key, n in nodes.items() if key not in waiting]
-    heapq.heapify(ready)
+    ready: list[tuple[float, _GraphNode]] = []
     order = []
-    while ready:
-        node = nodes[heapq.heappop(ready)[2]]
-        order.append(node)
-        for e in node.edges:
+    edges = roots
+    while True:
+        for e in edges:
             if e is not None:
                 left = waiting[id(e)] = waiting[id(e)] - 1
-                if not left:
-                    heapq.heappush(ready, (not isinstance(e, AccumulateGrad), -e._sequence, id(e)))
-    return order
+                if not left:  # its priority: an accumulator's is the highest (2**64 - 1)
+                    _push(ready, (math.inf if e.op is None else e._sequence, e))
+        if not ready:
+            return order
+        node = _pop(ready)
+        order.append(node)
+        edges = node.edges
+
+
+def _push(heap: list, entry: tuple) -> None:
+    """``std::priority_queue::push`` of a ``(priority, node)`` entry, as libstdc++ does it."""
+    heap.append(entry)
+    _sift_up(heap, len(heap) - 1, entry)
+
+
+def _sift_up(heap: list, hole: int, entry: tuple) -> None:
+    """libstdc++'s ``__push_heap``: ``entry`` moves up past every parent of lower priority."""
+    priority = entry[0]
+    parent = (hole - 1) // 2
+    while hole > 0 and heap[parent][0] < priority:
+        heap[hole] = heap[parent]
+        hole, parent = parent, (parent - 1) // 2
+    heap[hole] = entry
+
+
+def _pop(heap: list) -> _GraphNode:
+    """The node ``std::priority_queue`` gives by ``top`` and then ``pop``, as libstdc++ does it
+    (``__pop_heap``, ``__adjust_heap``): the hole the top leaves goes down the path of the
+    higher children (the right one on a tie), and the last entry fills it, moving up."""
+    top, last = heap[0], heap.pop()
+    length = len(heap)
+    if length:
+        hole = child = 0
+        while child < (length - 1) // 2:
+            child = 2 * (child + 1)
+            if heap[child][0] < heap[child - 1][0]:
+                child -= 1
+            heap[hole] = heap[child]
+            hole = child
+        if length % 2 == 0 and child == (length - 2) // 2:
+            child = 2 * (child + 1)
+            heap[hole] = heap[child - 1]
+            hole = child - 1
+        _sift_up(heap, hole, last)
+    return top[1]
 
 
 def _newest_first(nodes: dict[int, _GraphNode]) -> list[_GraphNode]:
@@ -546,7 +588,8 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
 
     Nothing outside the graph changes here, so an error leaves every ``.grad`` as it was.
     """
-    nodes = _reachable([node for node, _ in roots])
+    root_nodes = [node for node, _ in roots]
+    nodes = _reachable(root_nodes)
     newest_first = _newest_first(nodes)
     for node in newest_first:
         if isinstance(node, Node):
@@ -557,14 +600,15 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
         # What reaches the leaves is accumulated in this order, hooks after accumulation
         # included: torch's, where a leaf has such hooks.
         if capture is None and any(n._post_accumulate for n in targets):
-            targets = [n for n in _topological(nodes) if isinstance(n, AccumulateGrad)]
+            targets = [n for n in _topological(nodes, root_nodes)
+                       if isinstance(n, AccumulateGrad)]
         compiled = _tiers.compiled(newest_first, roots, targets)
         if compiled is not None:
             grads = _call(*compiled)
             _free_unless(retain_graph, newest_first)
             return {id(t): (t, Tensor._wrap(g)) for t, g in zip(targets, grads)
                     if g is not None}, []
-    order = _topological(nodes)
+    order = _topological(nodes, root_nodes)
     cts: dict[int, Tensor] = {}
     for node, g in roots:
         cts[id(node)] = g if id(node) not in cts else cts[id(node)] + g
