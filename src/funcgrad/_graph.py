@@ -66,7 +66,7 @@ def apply(op: Op, *args, **static) -> Tensor:
     """
     arrays = tuple([a._peek() if isinstance(a, Tensor) else a for a in args])
     static_key = tuple(sorted(static.items())) if static else ()
-    out = _defer(op.fn, arrays, static_key) if op.compiled else None
+    out = _lazy.defer(op.fn, arrays, static_key) if op.compiled and _lazy_on() else None
     if out is None:
         arrays = _lazy.concrete(arrays)
         try:

@@ -140,12 +140,12 @@ BITWISE_NOT = Op("bitwise_not", jnp.invert, "", differentiable=False)
 
 def add(input, other, *, alpha=1) -> Tensor:
     """``input + alpha * other``, broadcasting."""
-    return apply(ADD, input, other, alpha=alpha)
+    return apply(ADD, input, other) if alpha == 1 else apply(ADD, input, other, alpha=alpha)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other``, broadcasting."""
-    return apply(SUB, input, other, alpha=alpha)
+    return apply(SUB, input, other) if alpha == 1 else apply(SUB, input, other, alpha=alpha)
 
 
 def mul(input, other) -> Tensor:
