@@ -581,15 +581,18 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
 
 
 def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph: bool,
-        capture: set[int] | None) -> tuple[dict[int, tuple[_GraphNode, Tensor]], list]:
+        capture: set[int] | None, nodes: dict[int, _GraphNode] | None = None
+        ) -> tuple[dict[int, tuple[_GraphNode, Tensor]], list]:
     """Runs backward from ``roots``. Returns, per node that gradients stop at, the gradient that
     reached it (the leaves' AccumulateGrad nodes when ``capture`` is None, else the nodes whose
     ids are in ``capture``), and the ``(tensor, grad)`` pairs of tensors that retain grads.
+    ``nodes``: the roots' ``_reachable`` nodes, when the caller has them already.
 
     Nothing outside the graph changes here, so an error leaves every ``.grad`` as it was.
     """
     root_nodes = [node for node, _ in roots]
-    nodes = _reachable(root_nodes)
+    if nodes is None:
+        nodes = _reachable(root_nodes)
     newest_first = _newest_first(nodes)
     for node in newest_first:
         if isinstance(node, Node):

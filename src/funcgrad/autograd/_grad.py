@@ -53,17 +53,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     allow_unused = materialize_grads if allow_unused is None else allow_unused
     edges = [t._edge() for t in inputs]
     roots = _root_grads(outputs, grad_outputs)
+    nodes = _reachable([node for node, _ in roots])
     if not allow_unused:
-        _check_used(roots, edges)
-    reached, _ = run(roots, retain_graph, create_graph, {id(e) for e in edges})
+        _check_used(nodes, edges)
+    reached, _ = run(roots, retain_graph, create_graph, {id(e) for e in edges}, nodes)
     return tuple(_result(reached.get(id(e)), t, materialize_grads)
                  for e, t in zip(edges, inputs))
 
 
-def _check_used(roots: list, edges: list) -> None:
-    """Raises torch's error for an input the outputs do not reach, before anything runs, so
-    the graph is still there for a corrected call."""
-    reachable = _reachable([node for node, _ in roots])
+def _check_used(reachable: dict, edges: list) -> None:
+    """Raises torch's error for an input the outputs do not reach (``reachable``: the nodes
+    they reach), before anything runs, so the graph is still there for a corrected call."""
     for i, edge in enumerate(edges):
         if id(edge) not in reachable:
             raise RuntimeError(
