@@ -259,17 +259,20 @@ class Node(_GraphNode):
     ``_sig`` is the lazy tier's signature of the op's forward call (function, static
     arguments, input shapes and dtypes: one object per signature), when it was deferred."""
 
+    # Until set: recorded once per op, a node sets only what differs from these.
+    _freed = False
+    _laid_out: tuple | None = None
+    _listed: tuple | None = None  # with a signature, found when next_functions is asked for
+
     def __init__(self, op: Op, static: tuple, inputs: tuple, arrays: tuple, edges: tuple,
                  sig: _lazy.Sig | None = None) -> None:
-        super().__init__()
+        self._sequence = self._rank = next(_creation)  # _GraphNode.__init__, without a call
         self.op, self.static, self.edges, self._sig = op, static, edges, sig
         self._arrays = arrays
         name = op.grad_fn
         self._name = name if isinstance(name, str) else name(*arrays, **dict(static))
-        self._freed = False
-        self._laid_out = None
-        # With a signature, the inputs next_functions lists are found when it is asked for.
-        self._listed = None if sig is not None else _listed(op, arrays)
+        if sig is None:
+            self._listed = _listed(op, arrays)
         # (storage, version) of each saved Tensor, to catch in-place changes before backward;
         # the tensor itself (weakly) and its grad_fn name it in the error, as torch does.
         self._versions = tuple([
