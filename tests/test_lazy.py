@@ -277,6 +277,19 @@ def test_explain_recompiles_names_the_lazy_op_whose_shapes_changed(fresh):
         in reason
 
 
+def test_the_same_ops_wired_differently_are_another_structure(fresh):
+    # Each trace holds the objects of the one before where its ops match it; an op with the
+    # same signature that reads other values must not take that op's wiring.
+    funcgrad.config.compile_after = 2
+    a, b = np.float32([1.5, -2.0]), np.float32([0.5, 3.0])
+    for i in range(8):
+        x, y = funcgrad.tensor(a), funcgrad.tensor(b)
+        z = x * y
+        z = z + (x if i % 4 < 2 else y)  # the same ops; the add reads x, then y
+        np.testing.assert_array_equal(z.numpy(), a * b + (a if i % 4 < 2 else b))
+    assert funcgrad.debug.cache_info()["lazy"]["compiles"] == 2
+
+
 def test_python_float_operands_keep_torch_values_and_dtypes(fresh):
     # A float operand reaches a lazy program as a weak-typed array made once per value: -0.0
     # must not find 0.0's, NaN must not be cached, and promotion must stay a Python float's.

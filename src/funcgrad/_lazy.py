@@ -197,11 +197,19 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
         wiring.append(-1 - k)
     if sharding is None and not single:
         return _undo(trace, known)
-    key = (id(fn), static, tuple(avals), context)
+    key, wiring = (id(fn), static, tuple(avals), context), tuple(wiring)
     pos = len(trace.pendings)
     keys, nodes = trace.expected
     if pos < len(keys) and _same(keys[pos], key):  # mostly identity checks: no hashing
-        sig = nodes[pos][0]
+        # The trace keeps the objects of the trace before, not new equal ones: in a loop that
+        # reads nothing, what a trace holds grows with every op, and objects it keeps alive
+        # are ones the garbage collector walks again and again (each full pass over JAX's
+        # objects costs about 100 ms here). Equal nodes also make equal structures compare by
+        # identity.
+        key, node = keys[pos], nodes[pos]
+        sig = node[0]
+        if node[1] != wiring:
+            node = (sig, wiring)
     else:
         try:
             sig = _sigs.get_or_none(key)
@@ -211,13 +219,14 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
             sig = _abstract(key, fn)
             if sig is None:
                 return _undo(trace, known)
+        node = (sig, wiring)
     uses = trace.uses
     for w in wiring:
         if w is not None and w >= 0:
             uses[w] += 1
     p = Pending(sig, args, sharding, trace, pos)
     trace.pendings.append(p)
-    trace.nodes.append((sig, tuple(wiring)))
+    trace.nodes.append(node)
     trace.keys.append(key)
     uses.append(2)  # the trace's own reference and getrefcount's argument
     if len(trace.pendings) >= _config.config.max_pending:
