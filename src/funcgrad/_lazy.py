@@ -30,10 +30,10 @@ import jax
 import jax.numpy as jnp
 
 from . import _config, _recompiles
-from ._tiers import _LRU, _same
+from ._tiers import _LRU, _same, seen_again
 
 _sigs = _LRU()  # (id(fn), static, operand avals) -> Sig, or None: run that op eagerly
-_seen = _LRU()  # structure -> times seen, before it is worth compiling
+_seen = _LRU()  # hash of a structure -> times seen, before it is worth compiling
 _programs = _LRU()  # structure -> jitted program
 stats = collections.Counter()
 
@@ -377,9 +377,7 @@ def _program(key: tuple):
     if program is not None:
         stats["hits"] += 1
         return program
-    seen = _seen.get(key, 0) + 1
-    _seen.put(key, seen, _config.config.cache_size)
-    if seen < _config.config.compile_after:
+    if seen_again(_seen, key) < _config.config.compile_after:
         stats["interpreted"] += 1
         return _replay(key)
     program = jax.jit(_replay(key))
