@@ -9,7 +9,10 @@ the same code runs on both and ``same`` compares the results, tensors by value.
 
 from __future__ import annotations
 
+import copy
+import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -249,6 +252,65 @@ def test_accumulate_grad_node(torch):
                 acc.next_functions, repr(acc).split(" object")[0])
 
     same(torch, scenario)
+
+
+def _freed_without_the_collector(make) -> bool:
+    """Whether what ``make()`` returns is freed as soon as its last reference goes, with the
+    cyclic garbage collector off (a reference cycle would keep it until a collection)."""
+    gc.disable()
+    try:
+        ref = weakref.ref(make())
+        return ref() is None
+    finally:
+        gc.enable()
+
+
+def test_a_leaf_nothing_references_is_freed_at_once(torch):
+    def scenario(lib):
+        def used_leaf():
+            x = lib.tensor([1.0, 2.0], requires_grad=True)
+            (x * x).sum().backward()
+            return x
+
+        def leaf_of_a_live_graph():
+            x = lib.tensor([1.0, 2.0], requires_grad=True)
+            kept.append(x * 3)
+            return x
+
+        kept = []
+        # The graph keeps the leaf (through its accumulator) as long as the graph lives.
+        return (_freed_without_the_collector(used_leaf),
+                _freed_without_the_collector(leaf_of_a_live_graph),
+                kept[0].grad_fn.next_functions[0][0].variable.tolist())
+
+    assert same(torch, scenario)[:2] == (True, False)
+
+
+def test_leaf_hooks_outlive_the_graphs_they_ran_in(torch):
+    def scenario(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.register_hook(lambda g: g * 10)
+        seen = []
+        x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+        for _ in range(2):
+            (x * x).sum().backward()  # each graph is gone before the next is made
+            gc.collect()
+        return x.grad, seen
+
+    grad, seen = same(torch, scenario)
+    np.testing.assert_allclose(grad, [40.0, 80.0])  # closed form: twice 10 * 2x
+    assert seen == [[20.0, 40.0], [40.0, 80.0]]
+
+
+def test_a_deep_copy_of_a_leaf_accumulates_into_its_own_grad(torch):
+    def scenario(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2  # x's accumulator is alive while y is
+        x_copy = copy.deepcopy(x)
+        (x_copy * 3).sum().backward()
+        return x.grad is None, x_copy.grad, y.grad_fn.next_functions[0][0].variable is x
+
+    assert same(torch, scenario)[0] is True
 
 
 # ----- retain_grad and hooks -------------------------------------------------------------------

@@ -735,7 +735,8 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         if not all(t.requires_grad for t in inputs):
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        targets = {id(t._edge()): t for t in inputs}
+        edges = [t._edge() for t in inputs]  # alive until the end: their ids are keys
+        targets = {id(e): t for e, t in zip(edges, inputs)}
     _accumulate_all(*run(roots, retain_graph, create_graph,
                          None if targets is None else set(targets)), targets, create_graph)
     # The natural sync point: what is pending (the previous step's updates, this forward, this

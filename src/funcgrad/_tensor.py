@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from typing import Any
 
 import jax
@@ -85,7 +86,7 @@ class Tensor:
     """
 
     __slots__ = ("_storage", "_requires_grad", "_grad", "grad_fn", "_accumulate",
-                 "_retains_grad", "_hooks", "__weakref__")
+                 "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # NumPy defers `ndarray * tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any = (), *, requires_grad: bool = False) -> None:
@@ -99,7 +100,6 @@ class Tensor:
         self.grad_fn = grad_fn
         self._accumulate = None
         self._retains_grad = False
-        self._hooks = None
 
     @classmethod
     def _wrap(cls, array, grad_fn=None, requires_grad: bool = False) -> Tensor:
@@ -111,7 +111,7 @@ class Tensor:
         t = _new(cls)
         t._storage, t.grad_fn = storage, grad_fn
         t._requires_grad = requires_grad or grad_fn is not None
-        t._grad = t._accumulate = t._hooks = None
+        t._grad = t._accumulate = None
         t._retains_grad = False
         return t
 
@@ -282,12 +282,27 @@ class Tensor:
         return self
 
     def _accumulator(self):
-        """The graph node that accumulates this leaf's gradient (made once, like torch's)."""
-        if self._accumulate is None:
+        """The graph node that accumulates this leaf's gradient. As in torch, the tensor holds
+        it weakly and it holds the tensor: the graphs through the leaf keep both alive, and a
+        leaf that nothing else references is freed at once, with its ``.grad`` and the work it
+        keeps, rather than left in a reference cycle for the garbage collector. A leaf whose
+        accumulator is gone gets a new one, as does a copy (``copy.deepcopy``) of a leaf; one
+        that hooks were registered on is held for good (``_hold_accumulator``)."""
+        accumulator = self._accumulate
+        if type(accumulator) is weakref.ref:
+            accumulator = accumulator()
+        if accumulator is None or accumulator.variable is not self:
             from ._graph import AccumulateGrad
 
-            self._accumulate = AccumulateGrad(self)
-        return self._accumulate
+            accumulator = AccumulateGrad(self)
+            self._accumulate = weakref.ref(accumulator)
+        return accumulator
+
+    def _hold_accumulator(self):
+        """The leaf's accumulator, held strongly from now on: it carries hooks registered through
+        the tensor (torch keeps those on the tensor and gives them to each new accumulator)."""
+        accumulator = self._accumulate = self._accumulator()
+        return accumulator
 
     def _edge(self):
         """Where a gradient for this tensor flows: its grad_fn, its accumulator, or nowhere."""
@@ -321,7 +336,8 @@ class Tensor:
         """
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        return self._edge()._add_tensor_hook(hook)
+        node = self._hold_accumulator() if self.grad_fn is None else self.grad_fn
+        return node._add_tensor_hook(hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Registers ``hook(tensor)``, called after backward accumulated into this leaf's
@@ -342,7 +358,7 @@ class Tensor:
             raise RuntimeError(
                 "post accumulate grad hooks cannot be registered on non-leaf tensors"
             )
-        accumulator = self._accumulator()
+        accumulator = self._hold_accumulator()
         return accumulator._add(accumulator._post_accumulate, hook)
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
