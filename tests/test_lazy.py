@@ -2,7 +2,9 @@
 with laziness on against laziness off (and against torch where it is installed), plus compile
 counts, cache bounds, the bound on pending work, and values read inside JAX transforms."""
 
+import gc
 import warnings
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -288,6 +290,26 @@ def test_the_same_ops_wired_differently_are_another_structure(fresh):
         z = z + (x if i % 4 < 2 else y)  # the same ops; the add reads x, then y
         np.testing.assert_array_equal(z.numpy(), a * b + (a if i % 4 < 2 else b))
     assert funcgrad.debug.cache_info()["lazy"]["compiles"] == 2
+
+
+def test_a_computed_value_keeps_nothing_of_the_work_before_alive(fresh):
+    # Its trace (which it keeps, for the JAX settings it ran under) drops its inputs and
+    # structure when it runs; and a leaf's gradient, with its pending work, is freed with it.
+    def computed():
+        x = funcgrad.tensor(np.arange(3, dtype=np.float32), requires_grad=True)
+        arrays.append(weakref.ref(x._peek()))
+        y = (x * 2).exp()
+        y.sum().backward()  # runs the trace: y is computed, not read yet
+        return y.detach()
+
+    arrays = []
+    gc.disable()
+    try:
+        kept = computed()
+        assert arrays[0]() is None
+    finally:
+        gc.enable()
+    np.testing.assert_allclose(kept.numpy(), np.exp(2 * np.arange(3)), rtol=1e-6)
 
 
 def test_python_float_operands_keep_torch_values_and_dtypes(fresh):

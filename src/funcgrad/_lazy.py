@@ -330,16 +330,19 @@ def flush() -> None:
     global _trace
     trace = _trace
     _trace = _Trace((trace.keys, trace.nodes) if trace.keys else trace.expected)
-    pendings, trace.pendings = trace.pendings, None
+    pendings, inputs, uses, nodes = trace.pendings, trace.inputs, trace.uses, trace.nodes
+    # The values of this trace keep it for its context alone: not its inputs (arrays) or its
+    # structure, which would otherwise live as long as any of its values does.
+    trace.pendings = trace.inputs = trace.positions = trace.uses = None
+    trace.nodes = trace.keys = trace.expected = None
     if not pendings:
         return
-    uses = trace.uses
     outputs = tuple(i for i in range(len(pendings)) if sys.getrefcount(pendings[i]) > uses[i])
     if not outputs:  # nothing of it is wanted any more
         return
-    program = _program((tuple(trace.nodes), outputs))
+    program = _program((tuple(nodes), outputs))
     with _under(trace.context):
-        results = program(*trace.inputs)
+        results = program(*inputs)
         first = results[0]
         if type(first) is tuple:  # a multi-output op's value (with None for no output)
             first = next(iter(jax.tree.leaves(results)), None)
@@ -348,7 +351,7 @@ def flush() -> None:
             # must be computed now, not staged into that trace. (Asking first would slow every
             # flush.)
             with jax.ensure_compile_time_eval():
-                results = program(*trace.inputs)
+                results = program(*inputs)
     for i, result in zip(outputs, results):
         p = pendings[i]
         p.value, p.args = result, None
