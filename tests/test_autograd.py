@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import gc
 import math
+import pickle
 import weakref
 
 import numpy as np
@@ -311,6 +312,37 @@ def test_a_deep_copy_of_a_leaf_accumulates_into_its_own_grad(torch):
         return x.grad is None, x_copy.grad, y.grad_fn.next_functions[0][0].variable is x
 
     assert same(torch, scenario)[0] is True
+
+
+def test_deep_copies_copy_leaves_with_their_grads_and_shared_storages(torch):
+    def scenario(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward()
+        copied = copy.deepcopy({"x": x, "view": x.detach(), "n": lib.tensor([3, 4])})
+        copied["view"].add_(1)  # shares the copy of x's storage, not x's
+        error = None
+        try:
+            copy.deepcopy(x * 2)
+        except RuntimeError as e:
+            error = str(e).split(";")[0].split(".")[0]
+        return (x, copied["x"], copied["x"].grad, copied["x"].grad is x.grad,
+                copied["x"].requires_grad, copied["n"], copied["n"].is_floating_point(),
+                error)
+
+    same(torch, scenario)
+
+
+def test_pickled_tensors_come_back_as_leaves_with_their_values(torch):
+    def scenario(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward()
+        p = lib.nn.Parameter(lib.tensor([[0.5, -1.0]]))
+        back = pickle.loads(pickle.dumps([x, x * 2, lib.tensor([1, 2]), p, {"w": p.detach()}]))
+        # (Integers are int32 without jax_enable_x64, so only the kind of dtype is compared.)
+        return [(t, t.requires_grad, t.grad, t.grad_fn is None, type(t).__name__,
+                 t.is_floating_point()) for t in back[:4]] + [back[4]["w"]]
+
+    same(torch, scenario)
 
 
 # ----- retain_grad and hooks -------------------------------------------------------------------

@@ -497,6 +497,43 @@ class Tensor:
 
     __str__ = __repr__
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy as torch makes one: a leaf's values, ``requires_grad`` and ``.grad`` (copied
+        too), tensors that share a storage sharing one copy of it.
+
+        Raises:
+            RuntimeError: for a tensor made by an op that records a gradient (not a leaf).
+        """
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                f"protocol at the moment; this one is the output of {self.grad_fn.name()}. "
+                "Copy tensor.detach() instead, and call requires_grad_() on the copy if it "
+                "should require grad."
+            )
+        storage = memo.get(id(self._storage))
+        if storage is None:
+            storage = memo[id(self._storage)] = _Storage(self._read())
+        out = memo[id(self)] = object.__new__(type(self))
+        out._init(storage, self._requires_grad, None)
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
+        return out
+
+    def __reduce_ex__(self, protocol: int):
+        """Pickles as torch does: the values (copied to the host), device, ``requires_grad`` and
+        class (a Parameter stays one). What unpickles is a leaf, without ``.grad`` or graph."""
+        return _unpickle, (type(self), np.asarray(self._read()), str(self.device),
+                           self._requires_grad)
+
+
+def _unpickle(cls: type, array: np.ndarray, device: str, requires_grad: bool) -> Tensor:
+    from ._factories import tensor
+
+    out = object.__new__(cls)
+    out._init(tensor(array, device=device)._storage, requires_grad, None)
+    return out
+
 
 def _flatten(t: Tensor):
     return (t._read(),), None
