@@ -318,7 +318,8 @@ def test_deep_copies_copy_leaves_with_their_grads_and_shared_storages(torch):
     def scenario(lib):
         x = lib.tensor([1.0, 2.0], requires_grad=True)
         (x * x).sum().backward()
-        copied = copy.deepcopy({"x": x, "view": x.detach(), "n": lib.tensor([3, 4])})
+        copied = copy.deepcopy({"grad": x.grad, "x": x, "view": x.detach(),
+                                "n": lib.tensor([3, 4])})
         copied["view"].add_(1)  # shares the copy of x's storage, not x's
         error = None
         try:
@@ -326,6 +327,7 @@ def test_deep_copies_copy_leaves_with_their_grads_and_shared_storages(torch):
         except RuntimeError as e:
             error = str(e).split(";")[0].split(".")[0]
         return (x, copied["x"], copied["x"].grad, copied["x"].grad is x.grad,
+                copied["x"].grad is copied["grad"],
                 copied["x"].requires_grad, copied["n"], copied["n"].is_floating_point(),
                 error)
 

@@ -9,6 +9,7 @@ tier (``_lazy``) left it pending; metadata and the recording of further ops use
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 import weakref
@@ -517,7 +518,7 @@ class Tensor:
         out = memo[id(self)] = object.__new__(type(self))
         out._init(storage, self._requires_grad, None)
         if self._grad is not None:
-            out._grad = self._grad.__deepcopy__(memo)
+            out._grad = copy.deepcopy(self._grad, memo)  # once, if other tensors hold it
         return out
 
     def __reduce_ex__(self, protocol: int):
