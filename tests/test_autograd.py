@@ -334,6 +334,19 @@ def test_deep_copies_copy_leaves_with_their_grads_and_shared_storages(torch):
     same(torch, scenario)
 
 
+def test_shallow_copies_are_leaves_on_the_same_storage(torch):
+    def scenario(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        (x * x).sum().backward()
+        leaf, out = copy.copy(x), copy.copy(x * 2)
+        with lib.no_grad():
+            leaf.add_(1)  # shows in x too
+        return (x, leaf, leaf.grad, leaf.requires_grad, leaf.is_leaf, out, out.grad_fn is None,
+                out.requires_grad)
+
+    same(torch, scenario)
+
+
 def test_pickled_tensors_come_back_as_leaves_with_their_values(torch):
     def scenario(lib):
         x = lib.tensor([1.0, 2.0], requires_grad=True)

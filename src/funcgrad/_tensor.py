@@ -498,6 +498,13 @@ class Tensor:
 
     __str__ = __repr__
 
+    def __copy__(self) -> Tensor:
+        """A shallow copy as torch makes one: a leaf on the same storage (an in-place write to
+        either shows in both), with ``requires_grad`` but no ``.grad`` or graph."""
+        out = object.__new__(type(self))
+        out._init(self._storage, self._requires_grad, None)
+        return out
+
     def __deepcopy__(self, memo: dict) -> Tensor:
         """A copy as torch makes one: a leaf's values, ``requires_grad`` and ``.grad`` (copied
         too), tensors that share a storage sharing one copy of it.
