@@ -751,8 +751,8 @@ def _accumulate_all(reached: dict, retained: list, targets: dict | None,
     for key, (node, g) in reached.items():
         tensor = node.variable if targets is None else targets[key]
         accumulate(tensor, g, create_graph)
-        if tensor.grad_fn is None:
-            for hook in list(tensor._accumulator()._post_accumulate.values()):
+        if tensor.grad_fn is None:  # a leaf: node is its accumulator
+            for hook in list(node._post_accumulate.values()):
                 hook(tensor)
     for tensor, g in retained:
         if targets is None or targets.get(id(tensor.grad_fn)) is not tensor:

@@ -538,9 +538,7 @@ class Tensor:
 def _unpickle(cls: type, array: np.ndarray, device: str, requires_grad: bool) -> Tensor:
     from ._factories import tensor
 
-    out = object.__new__(cls)
-    out._init(tensor(array, device=device)._storage, requires_grad, None)
-    return out
+    return cls._wrap(tensor(array, device=device)._storage.array, requires_grad=requires_grad)
 
 
 def _flatten(t: Tensor):
