@@ -190,6 +190,25 @@ def test_hessian_vector_product_matches_jax(fresh):
         np.testing.assert_allclose(hv.numpy(), want, rtol=1e-5, atol=1e-5)
 
 
+def test_grad_runs_everything_pending_as_one_program(fresh):
+    """``autograd.grad`` is a sync point as ``backward`` is: a loop of Hessian-vector products
+    runs one program per step, rather than keeping every step pending until a read."""
+    rng = np.random.default_rng(2)
+    a, x0, v = (rng.standard_normal(s, dtype=np.float32) for s in ((5, 5), 5, 5))
+    want = jax.jvp(jax.grad(lambda x: (jnp.tanh(a @ x) ** 2).sum()), (x0,), (v,))[1]
+    x = funcgrad.tensor(x0, requires_grad=True)
+    for _ in range(4):
+        before = funcgrad.debug.cache_info()["lazy"]
+        (g,) = funcgrad.autograd.grad((funcgrad.tensor(a) @ x).tanh().pow(2).sum(), x,
+                                      create_graph=True)
+        assert _pending(g)  # a gradient to differentiate again is not a sync point
+        (hv,) = funcgrad.autograd.grad((g * funcgrad.tensor(v)).sum(), x)
+        after = funcgrad.debug.cache_info()["lazy"]
+        assert sum(after[k] - before[k] for k in ("hits", "compiles", "interpreted")) == 1
+        assert not _pending(hv) and not _lazy._trace.pendings
+    np.testing.assert_allclose(hv.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
 def test_pending_work_is_bounded(fresh):
     funcgrad.config.max_pending = 50
     x = funcgrad.ones(4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import _lazy
 from .._graph import _reachable, _root_grads, run
 from .._tensor import Tensor
 
@@ -57,8 +58,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     if not allow_unused:
         _check_used(nodes, edges)
     reached, _ = run(roots, retain_graph, create_graph, {id(e) for e in edges}, nodes)
-    return tuple(_result(reached.get(id(e)), t, materialize_grads)
-                 for e, t in zip(edges, inputs))
+    grads = tuple(_result(reached.get(id(e)), t, materialize_grads)
+                  for e, t in zip(edges, inputs))
+    if not create_graph:
+        _lazy.flush()
+    return grads
 
 
 def _check_used(reachable: dict, edges: list) -> None:
