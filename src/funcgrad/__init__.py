@@ -8,6 +8,7 @@ from . import cuda as cuda
 from . import debug as debug
 from . import nn as nn
 from . import optim as optim
+from . import serialization as serialization
 from . import testing as testing
 from ._compile import CompiledFunction as CompiledFunction
 from ._compile import compile as compile
@@ -201,5 +202,7 @@ from ._transforms import (
     vjp,
     vmap,
 )
+from .serialization import load as load
+from .serialization import save as save
 
 __version__ = "0.1.0"

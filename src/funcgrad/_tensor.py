@@ -9,6 +9,7 @@ tier (``_lazy``) left it pending; metadata and the recording of further ops use
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import math
 import warnings
@@ -535,10 +536,17 @@ class Tensor:
                            self._requires_grad)
 
 
+# Where funcgrad.load puts unpickled tensors: ``(host array, saved device name) -> array``;
+# unset (a plain pickle.load), each goes back to the device it was saved from.
+_placement: contextvars.ContextVar = contextvars.ContextVar("funcgrad_placement", default=None)
+
+
 def _unpickle(cls: type, array: np.ndarray, device: str, requires_grad: bool) -> Tensor:
     from ._factories import tensor
 
-    return cls._wrap(tensor(array, device=device)._storage.array, requires_grad=requires_grad)
+    place = _placement.get()
+    value = tensor(array, device=device)._storage.array if place is None else place(array, device)
+    return cls._wrap(value, requires_grad=requires_grad)
 
 
 def _flatten(t: Tensor):
