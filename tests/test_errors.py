@@ -266,6 +266,18 @@ def clamp_without_bounds(lib):
     lib.clamp(lib.tensor([1.0]))
 
 
+def inverse_of_a_non_square_matrix(lib):
+    lib.linalg.inv(lib.ones(2, 3))
+
+
+def det_of_a_vector(lib):
+    lib.det(lib.ones(3))
+
+
+def cholesky_of_a_non_square_batch(lib):
+    lib.linalg.cholesky(lib.ones(4, 2, 3))
+
+
 MORE_ERRORS = [wrong_shape_gradient, wrong_rank_gradient, grad_of_constant_input,
                pytest.param(grad_of_unused_input, marks=pytest.mark.torch_wording),
                numpy_of_requires_grad, item_of_many, bool_of_many,
@@ -273,7 +285,8 @@ MORE_ERRORS = [wrong_shape_gradient, wrong_rank_gradient, grad_of_constant_input
                hook_without_grad, non_leaf_requires_grad_off, non_leaf_requires_grad_setter,
                inplace_wrong_shape, broadcast_mismatch, broadcast_mismatch_inner, where_mismatch,
                backward_inputs_empty, backward_inputs_without_grad, len_of_0d,
-               clamp_without_bounds]
+               clamp_without_bounds, inverse_of_a_non_square_matrix, det_of_a_vector,
+               cholesky_of_a_non_square_batch]
 
 
 @pytest.mark.parametrize("scenario", MORE_ERRORS, ids=lambda f: f.__name__)

@@ -217,6 +217,33 @@ for _eq, _shapes in {"ij,jk->ik": ((2, 3), (3, 4)), "ii->": ((3, 3),), "i,j->ij"
                      "ij->ji": ((2, 3),)}.items():
     case(f"einsum-{_eq}", lambda m, *xs, eq=_eq: m.einsum(eq, *xs), *(real(*s) for s in _shapes))
 
+
+
+def _spd(m, a):
+    """A well-conditioned symmetric positive-definite matrix (batch) made from ``a``."""
+    return a @ a.mT + m.eye(a.shape[-1])
+
+
+case("linalg.inv", lambda m, a: m.linalg.inv(_spd(m, a)), real(3, 3))
+case("linalg.inv-batch", lambda m, a: m.linalg.inv(_spd(m, a)), real(2, 3, 3))
+case("inverse", lambda m, a: _spd(m, a).inverse(), real(3, 3))
+case("linalg.det", lambda m, a: m.linalg.det(a), real(3, 3))
+case("det-batch", lambda m, a: a.det(), real(2, 3, 3))
+case("logdet", lambda m, a: m.logdet(_spd(m, a)), real(3, 3))
+case("linalg.solve", lambda m, a, b: m.linalg.solve(_spd(m, a), b), real(3, 3), real(3))
+case("linalg.solve-matrix", lambda m, a, b: m.linalg.solve(_spd(m, a), b), real(3, 3),
+     real(3, 2))
+case("linalg.cholesky", lambda m, a: m.linalg.cholesky(_spd(m, a)), real(3, 3))
+case("linalg.cholesky-upper", lambda m, a: m.linalg.cholesky(_spd(m, a), upper=True),
+     real(2, 3, 3))
+case("linalg.vector_norm", lambda m, x: m.linalg.vector_norm(x, 3, dim=1), real(2, 3))
+case("linalg.matrix_norm", lambda m, a: m.linalg.matrix_norm(a), real(2, 3, 3))
+case("linalg.norm", lambda m, a: m.linalg.norm(a), real(3, 4))
+case("linalg.norm-ord", lambda m, x: m.linalg.norm(x, 1), real(4))
+case("linalg.cross", lambda m, a, b: m.linalg.cross(a, b), real(2, 3), real(2, 3))
+case("linalg.pinv", lambda m, a: m.linalg.pinv(a), real(3, 2))
+case("linalg.matrix_exp", lambda m, a: m.linalg.matrix_exp(a * 0.3), real(3, 3))
+
 # ----- shapes ----------------------------------------------------------------------------------
 _SHAPES = [
     ("reshape", lambda m, x: x.reshape(3, 2), (2, 3)),

@@ -6,6 +6,7 @@ This module defines nothing: it re-exports the public surface of the private mod
 from . import autograd as autograd
 from . import cuda as cuda
 from . import debug as debug
+from . import linalg as linalg
 from . import nn as nn
 from . import optim as optim
 from . import serialization as serialization
@@ -100,6 +101,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     cosh,
     cumprod,
     cumsum,
+    det,
     diag,
     div,
     dot,
@@ -116,6 +118,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     gather,
     ge,
     gt,
+    inverse,
     isfinite,
     isnan,
     le,
@@ -124,6 +127,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     log2,
     log10,
     log_softmax,
+    logdet,
     logical_and,
     logical_not,
     logical_or,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.linalg
 import numpy as np
 
 from . import _devices, _dtypes
@@ -459,10 +460,56 @@ def _einsum_name(*operands, equation: str) -> str:
     return "ViewBackward0" if summed else "MulBackward0"
 
 
+def _logdet(a):
+    sign, logabs = jnp.linalg.slogdet(a)
+    return jnp.where(sign < 0, jnp.nan, logabs)  # torch: nan for a negative determinant
+
+
+def _cholesky(a, upper: bool):
+    lower = jnp.linalg.cholesky(a)
+    return jnp.conj(jnp.swapaxes(lower, -1, -2)) if upper else lower
+
+
+# torch.linalg's: funcgrad.linalg calls them.
+INV = Op("inv", jnp.linalg.inv, "LinalgInvExBackward0")
+DET = Op("det", jnp.linalg.det, "LinalgDetBackward0")
+LOGDET = Op("logdet", _logdet, "WhereBackward0")
+SOLVE = Op("solve", jnp.linalg.solve, "LinalgSolveExBackward0")
+CHOLESKY = Op("cholesky", _cholesky, "LinalgCholeskyExBackward0")
+CROSS = Op("cross", lambda a, b, axis: jnp.cross(a, b, axis=axis), "LinalgCrossBackward0")
+PINV = Op("pinv", jnp.linalg.pinv, "LinalgPinvBackward0")
+MATRIX_EXP = Op("matrix_exp", jax.scipy.linalg.expm, "LinalgMatrixExpBackward0")
 MATMUL = Op("matmul", jnp.matmul, _matmul_name)
 BMM = Op("bmm", jnp.matmul, "BmmBackward0")
 OUTER = Op("outer", jnp.outer, "MulBackward0")
 EINSUM = Op("einsum", lambda *xs, equation: jnp.einsum(equation, *xs), _einsum_name)
+
+
+def _check_square(name: str, A) -> None:
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(
+            f"{name}: A must be batches of square matrices, but they are {A.shape[-2]} by "
+            f"{A.shape[-1]} matrices")
+
+
+def inverse(input) -> Tensor:
+    """The inverse of each square matrix (``funcgrad.linalg.inv``)."""
+    _check_square("linalg.inv", input)
+    return apply(INV, input)
+
+
+def det(input) -> Tensor:
+    """The determinant of each square matrix (``funcgrad.linalg.det``)."""
+    _check_square("linalg.det", input)
+    return apply(DET, input)
+
+
+def logdet(input) -> Tensor:
+    """The log of each square matrix's determinant: nan where it is negative."""
+    _check_square("logdet", input)
+    return apply(LOGDET, input)
 
 
 def _check_ndim(name: str, **tensors) -> None:
@@ -1045,7 +1092,8 @@ def _install() -> None:
         "maximum", "minimum", "atan2", "clamp", "clip", "masked_fill", "sum", "mean", "prod",
         "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm",
         "logsumexp",
-        "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "reshape", "flatten",
+        "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "inverse", "det",
+        "logdet", "reshape", "flatten",
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",

@@ -1,0 +1,89 @@
+"""``funcgrad.linalg``: torch.linalg's differentiable matrix functions, computed by
+``jax.numpy.linalg`` (derivatives included), with torch's ``grad_fn`` names.
+
+As in torch, a function of matrices takes batches of them (the last two dimensions). Unlike
+torch, a singular or not positive-definite input gives ``inf`` or ``nan`` rather than an error:
+torch checks the values, which would force lazily pending work to run at every call.
+
+>>> import funcgrad
+>>> a = funcgrad.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
+>>> funcgrad.linalg.det(a)
+tensor(5., grad_fn=<LinalgDetBackward0>)
+"""
+
+from __future__ import annotations
+
+from ._graph import apply
+from ._ops import CHOLESKY, CROSS, MATRIX_EXP, NORM, PINV, SOLVE, _axis, _check_square, det
+from ._ops import inverse as inv
+from ._tensor import Tensor
+
+__all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "norm", "cross",
+           "pinv", "matrix_exp"]
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """The solution ``X`` of ``A X = B``; ``B`` is a vector (or a batch of them) or a matrix.
+
+    Raises:
+        ValueError: for ``left=False``: solve the transposed system instead.
+    """
+    if not left:
+        raise ValueError(
+            "funcgrad.linalg.solve solves A X = B (left=True); for X A = B, solve the transposed "
+            "system: funcgrad.linalg.solve(A.mT, B.mT).mT")
+    _check_square("linalg.solve", A)
+    return apply(SOLVE, A, B)
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """The Cholesky factor of each symmetric positive-definite matrix: lower triangular
+    ``L`` with ``A = L L^H``, or its conjugate transpose with ``upper=True``."""
+    _check_square("linalg.cholesky", A)
+    return apply(CHOLESKY, A, upper=bool(upper))
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False) -> Tensor:
+    """The vector ``ord``-norm over ``dim`` (every element by default)."""
+    return apply(NORM, x, ord=ord, axis=_axis(x, dim), keepdims=keepdim)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Tensor:
+    """The Frobenius norm of each matrix.
+
+    Raises:
+        ValueError: for another ``ord``: its norms need singular values or row and column
+            sums, which ``vector_norm`` and ``funcgrad.sum`` give.
+    """
+    if ord != "fro":
+        raise ValueError(
+            f"funcgrad.linalg.matrix_norm computes ord='fro', not ord={ord!r}; for the others "
+            "use the singular values (funcgrad.linalg is missing svd) or, for ord=1 or inf, "
+            "A.abs().sum(-2).amax(-1) and A.abs().sum(-1).amax(-1)")
+    return vector_norm(A, 2, dim, keepdim)
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False) -> Tensor:
+    """``vector_norm`` of a vector (or over one ``dim``), else ``matrix_norm``; with ``ord``
+    None, the 2-norm of all the elements (over ``dim``)."""
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim)
+    if isinstance(dim, int) or (dim is None and A.ndim == 1):
+        return vector_norm(A, ord, dim, keepdim)
+    return matrix_norm(A, ord, (-2, -1) if dim is None else dim, keepdim)
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim``."""
+    return apply(CROSS, input, other, axis=dim)
+
+
+def pinv(A: Tensor) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of each matrix."""
+    return apply(PINV, A)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """The exponential of each square matrix."""
+    _check_square("linalg.matrix_exp", A)
+    return apply(MATRIX_EXP, A)
