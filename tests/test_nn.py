@@ -101,6 +101,11 @@ def _losses(lib, weight, pos_weight):
         "ce": lib.nn.CrossEntropyLoss(),
         "ce_weighted": lib.nn.CrossEntropyLoss(weight=lib.tensor(weight), ignore_index=1,
                                                label_smoothing=0.1),
+        "l1": lib.nn.L1Loss(),
+        "l1_none": lib.nn.L1Loss(reduction="none"),
+        "nll": lib.nn.NLLLoss(),
+        "nll_weighted": lib.nn.NLLLoss(weight=lib.tensor(weight), ignore_index=1,
+                                       reduction="sum"),
     }
 
 
@@ -111,7 +116,7 @@ def test_loss_modules_match_torch(torch, name):
     t_loss = _losses(torch, weight, pos_weight)[name]
     loss = _losses(funcgrad, weight, pos_weight)[name]
     x = _randn(5, 4)
-    if name.startswith("ce"):
+    if name.startswith(("ce", "nll")):
         target = np.array([0, 3, 1, 2, 1])
     elif name == "bce":
         x, target = 1 / (1 + np.exp(-x)), np.random.default_rng(2).random((5, 4), np.float32)
@@ -119,6 +124,62 @@ def test_loss_modules_match_torch(torch, name):
         target = np.random.default_rng(2).random((5, 4), np.float32)
     _compare(torch, t_loss, loss, x, target)
     assert repr(loss) == repr(t_loss)
+
+
+def _activations(lib) -> dict:
+    return {
+        "identity": lib.nn.Identity(54, unused="argument"),
+        "flatten": lib.nn.Flatten(),
+        "flatten_all": lib.nn.Flatten(0, -1),
+        "gelu": lib.nn.GELU(),
+        "gelu_tanh": lib.nn.GELU(approximate="tanh"),
+        "silu": lib.nn.SiLU(),
+        "leaky_relu": lib.nn.LeakyReLU(0.2),
+        "elu": lib.nn.ELU(alpha=0.5),
+        "softplus": lib.nn.Softplus(beta=2.0, threshold=1.0),
+        "softmax": lib.nn.Softmax(dim=1),
+        "log_softmax": lib.nn.LogSoftmax(dim=-1),
+    }
+
+
+@pytest.mark.parametrize("name", list(_activations(funcgrad)))
+def test_activation_modules_match_torch(torch, name):
+    module, t_module = _activations(funcgrad)[name], _activations(torch)[name]
+    _compare(torch, t_module, module, _randn(3, 2, 4))
+    assert repr(module) == repr(t_module)
+
+
+def _containers(lib):
+    layers = lib.nn.ModuleList([lib.nn.Linear(2, 3), lib.nn.ReLU()])
+    layers.append(lib.nn.Linear(3, 1))
+    layers.insert(1, lib.nn.Tanh())
+    layers.extend([lib.nn.Sigmoid()])
+    layers[-1] = lib.nn.Linear(1, 1)
+    heads = lib.nn.ModuleDict({"mean": lib.nn.Linear(1, 2)})
+    heads["scale"] = lib.nn.Linear(1, 2)
+    heads.update([("extra", lib.nn.Linear(1, 1)), ("gone", lib.nn.ReLU())])
+    del heads["gone"]
+    popped = heads.pop("extra")
+    net = lib.nn.Module()
+    net.layers, net.heads = layers, heads
+    return net, popped
+
+
+def test_module_list_and_dict_register_and_behave_as_torch(torch):
+    (ours, popped), (theirs, t_popped) = _containers(funcgrad), _containers(torch)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours) == repr(theirs) and repr(popped) == repr(t_popped)
+    for a, b in ((ours.layers, theirs.layers), (ours.heads, theirs.heads)):
+        assert len(a) == len(b) and [repr(m) for m in a] == [repr(m) for m in b]
+    assert list(ours.heads.keys()) == list(theirs.heads.keys()) and "mean" in ours.heads
+    assert [repr(m) for m in ours.layers[1:3]] == [repr(m) for m in theirs.layers[1:3]]
+    assert isinstance(ours.layers[1:3], nn.ModuleList) and ours.layers[-1] is ours.layers[4]
+    with pytest.raises(IndexError) as mine:
+        ours.layers[5]
+    with pytest.raises(IndexError) as torchs:
+        theirs.layers[5]
+    assert str(mine.value) == str(torchs.value)
 
 
 def test_parameter_is_a_leaf_that_requires_grad_and_prints_as_torch(torch):

@@ -1,0 +1,145 @@
+"""``funcgrad.nn.init``: torch.nn.init's initializers, filling a tensor in place (without
+recording a graph) from funcgrad's seeded generator and returning it.
+
+>>> import funcgrad
+>>> w = funcgrad.nn.init.constant_(funcgrad.empty(2, 3), 0.5)
+>>> w.sum()
+tensor(3.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+
+from .. import _factories
+from .._factories import next_key
+from .._grad_mode import no_grad
+from .._tensor import Tensor
+
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
+           "zeros_", "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+           "kaiming_normal_"]
+
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "sigmoid")
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended scale of initial weights for a nonlinearity, as torch's table has it.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.init.calculate_gain("tanh")
+    1.6666666666666667
+    """
+    if nonlinearity in _LINEAR:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
+            raise ValueError(f"negative_slope {slope} not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _fans(tensor: Tensor) -> tuple[int, int]:
+    if tensor.dim() < 2:
+        raise ValueError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def _fan(tensor: Tensor, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of {['fan_in', 'fan_out']}")
+    fan_in, fan_out = _fans(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _fill(tensor: Tensor, values) -> Tensor:
+    """Writes ``values`` (an array of the tensor's shape, or a number) into ``tensor``."""
+    with no_grad():
+        return tensor.copy_(values)
+
+
+def _sample(tensor: Tensor, draw) -> Tensor:
+    """Fills ``tensor`` with ``draw(key, shape, dtype)``, drawn where the tensor lives."""
+    sample = _factories.tensor(draw(next_key(), tuple(tensor.shape), tensor.dtype),
+                               dtype=tensor.dtype, device=tensor.device)
+    return _fill(tensor, sample)
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Samples from the uniform distribution on ``[a, b)``."""
+    return _sample(tensor, lambda key, shape, dtype: jax.random.uniform(
+        key, shape, dtype, minval=a, maxval=b))
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Samples from the normal distribution of ``mean`` and ``std``."""
+    return _sample(tensor, lambda key, shape, dtype: mean + std * jax.random.normal(
+        key, shape, dtype))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0) -> Tensor:
+    """Samples from the normal distribution of ``mean`` and ``std`` cut to ``[a, b]``."""
+    lower, upper = (a - mean) / std, (b - mean) / std
+    return _sample(tensor, lambda key, shape, dtype: mean + std * jax.random.truncated_normal(
+        key, lower, upper, shape, dtype))
+
+
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fills with ``val``."""
+    return _fill(tensor, val)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    """Fills with ones."""
+    return _fill(tensor, 1.0)
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fills with zeros."""
+    return _fill(tensor, 0.0)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fills a 2-D tensor with the identity (ones on the diagonal)."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, _factories.eye(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot's uniform initialization: bound ``gain * sqrt(6 / (fan_in + fan_out))``."""
+    fan_in, fan_out = _fans(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot's normal initialization: std ``gain * sqrt(2 / (fan_in + fan_out))``."""
+    fan_in, fan_out = _fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu") -> Tensor:
+    """He's uniform initialization: bound ``gain * sqrt(3 / fan)``."""
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu") -> Tensor:
+    """He's normal initialization: std ``gain / sqrt(fan)``."""
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))

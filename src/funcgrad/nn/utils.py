@@ -1,0 +1,63 @@
+"""``funcgrad.nn.utils``: gradient clipping, as torch.nn.utils has it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import _ops
+from .._factories import tensor as _tensor
+from .._grad_mode import no_grad
+from .._tensor import Tensor
+from ..linalg import vector_norm
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _grads(parameters) -> list[Tensor]:
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach=None) -> Tensor:
+    """Scales the ``.grad`` of ``parameters`` in place so that their norm, taken together as
+    one vector, is at most ``max_norm``; returns that norm from before the scaling.
+
+    Args:
+        parameters: a tensor or an iterable of them; those without ``.grad`` are skipped.
+        max_norm: the largest norm allowed.
+        norm_type: the norm's order (``float('inf')`` for the largest absolute value).
+        error_if_nonfinite: raise when the norm is nan or infinite (this reads its value).
+        foreach: accepted for torch's signature; funcgrad has one implementation.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([3.0, 4.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> funcgrad.nn.utils.clip_grad_norm_([w], max_norm=1.0)
+    tensor(10.)
+    >>> w.grad
+    tensor([0.6000, 0.8000])
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return _tensor(0.0)
+    with no_grad():
+        total = vector_norm(_ops.stack([vector_norm(g, norm_type) for g in grads]), norm_type)
+        if error_if_nonfinite and not _ops.isfinite(total).item():
+            raise RuntimeError(
+                f"The total norm of order {float(norm_type)} for gradients from `parameters` is "
+                "non-finite, so it cannot be clipped. To disable this error and scale the "
+                "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
+        scale = _ops.clamp(max_norm / (total + 1e-6), max=1.0)
+        for g in grads:
+            g.mul_(scale.to(g.dtype))
+    return total
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach=None) -> None:
+    """Clamps each ``.grad`` of ``parameters`` to ``[-clip_value, clip_value]`` in place."""
+    with no_grad():
+        for g in _grads(parameters):
+            g.clamp_(-clip_value, clip_value)

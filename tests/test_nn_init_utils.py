@@ -1,0 +1,155 @@
+"""funcgrad.nn.init and funcgrad.nn.utils against torch's: gains and fans as torch computes
+them, deterministic fills equal to torch's, random fills inside torch's bounds with the
+closed-form spread (the generators differ, so values cannot be compared), and gradient
+clipping equal to torch's, its errors included."""
+
+import math
+
+import numpy as np
+import pytest
+
+import funcgrad
+from funcgrad import nn
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+_GAINS = [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None),
+          ("relu", None), ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None)]
+
+
+@pytest.mark.parametrize(("nonlinearity", "param"), _GAINS)
+def test_gains_are_torchs(torch, nonlinearity, param):
+    assert nn.init.calculate_gain(nonlinearity, param) == torch.nn.init.calculate_gain(
+        nonlinearity, param)
+
+
+def _raised(lib, call):
+    with pytest.raises(Exception) as info:
+        call(lib)
+    return type(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.nn.init.calculate_gain("swish"),
+    lambda lib: lib.nn.init.calculate_gain("leaky_relu", "steep"),
+    lambda lib: lib.nn.init.xavier_uniform_(lib.ones(3)),
+    lambda lib: lib.nn.init.kaiming_normal_(lib.ones(3, 4), mode="fan_avg"),
+    lambda lib: lib.nn.init.eye_(lib.ones(2, 2, 2)),
+], ids=["unknown", "bad-slope", "1d-fans", "bad-mode", "eye-3d"])
+def test_errors_are_torchs(torch, call):
+    assert _raised(funcgrad, call) == _raised(torch, call)
+
+
+@pytest.mark.parametrize("fill", [
+    lambda lib, t: lib.nn.init.constant_(t, 0.25), lambda lib, t: lib.nn.init.zeros_(t),
+    lambda lib, t: lib.nn.init.ones_(t), lambda lib, t: lib.nn.init.eye_(t),
+], ids=["constant", "zeros", "ones", "eye"])
+def test_deterministic_fills_are_torchs_and_in_place(torch, fill):
+    p = nn.Parameter(funcgrad.randn(3, 4))
+    version = p._version
+    out = fill(funcgrad, p)
+    want = fill(torch, torch.nn.Parameter(torch.randn(3, 4)))
+    assert out is p and p.is_leaf and p.requires_grad and p.grad_fn is None
+    assert p._version > version
+    np.testing.assert_array_equal(p.detach().numpy(), want.detach().numpy())
+
+
+def _fans(shape):
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+_SHAPE = (300, 200, 2)  # fan_in 400, fan_out 600: enough samples for a 5% spread check
+
+
+@pytest.mark.parametrize(("init", "bound", "std"), [
+    (lambda t: nn.init.uniform_(t, -0.5, 1.5), None, 2 / math.sqrt(12)),
+    (lambda t: nn.init.normal_(t, 1.0, 0.3), None, 0.3),
+    (lambda t: nn.init.xavier_uniform_(t, gain=2.0), 2 * math.sqrt(6 / 1000), None),
+    (lambda t: nn.init.xavier_normal_(t), None, math.sqrt(2 / 1000)),
+    (lambda t: nn.init.kaiming_uniform_(t, a=math.sqrt(5)),
+     math.sqrt(2 / 6) * math.sqrt(3 / 400), None),
+    (lambda t: nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
+     None, math.sqrt(2) / math.sqrt(600)),
+    (lambda t: nn.init.trunc_normal_(t, 0.0, 1.0, -1.0, 1.5), None, None),
+], ids=["uniform", "normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+        "kaiming_normal", "trunc_normal"])
+def test_random_fills_have_torchs_bounds_and_spread(init, bound, std):
+    funcgrad.manual_seed(0)
+    p = nn.Parameter(funcgrad.zeros(*_SHAPE))
+    assert _fans(_SHAPE) == (400, 600)
+    values = init(p).detach().numpy()
+    assert p.is_leaf and p.grad_fn is None and values.shape == _SHAPE
+    if bound is not None:  # uniform in [-bound, bound): its std is bound / sqrt(3)
+        assert np.abs(values).max() <= bound and np.abs(values).max() > 0.99 * bound
+        std = bound / math.sqrt(3)
+    if std is not None:
+        assert abs(values.std() - std) < 0.05 * std
+    else:
+        assert values.min() >= -1.0 and values.max() <= 1.5 and values.min() < -0.99
+
+
+def _clip_case(lib, clip):
+    """Three parameters with gradients of known values (one left without), clipped."""
+    rng = np.random.default_rng(0)
+    params = [lib.nn.Parameter(lib.tensor(rng.standard_normal(s).astype(np.float32)))
+              for s in ((3, 4), (4,), (2,))]
+    (sum((p * p * 3).sum() for p in params[:2])).backward()
+    out = clip(lib, params)
+    return out, [None if p.grad is None else p.grad.detach().numpy() for p in params]
+
+
+@pytest.mark.parametrize("clip", [
+    lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps, 1.0),
+    lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps, 100.0),
+    lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps, 0.5, norm_type=1),
+    lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps, 2.0, norm_type=float("inf")),
+    lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[0], 1.0),
+    lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[2:], 1.0),
+    lambda lib, ps: lib.nn.utils.clip_grad_value_(ps, 0.5),
+], ids=["norm", "norm-no-clip", "norm-1", "norm-inf", "one-tensor", "no-grads", "value"])
+def test_clipping_is_torchs(torch, clip):
+    (out, grads), (t_out, t_grads) = _clip_case(funcgrad, clip), _clip_case(torch, clip)
+    assert (out is None) == (t_out is None)
+    if out is not None:
+        np.testing.assert_allclose(out.numpy(), t_out.numpy(), rtol=1e-6)
+    for g, t_g in zip(grads, t_grads):
+        assert (g is None) == (t_g is None)
+        if g is not None:
+            np.testing.assert_allclose(g, t_g, rtol=1e-6, atol=1e-7)
+
+
+def test_a_nonfinite_norm_raises_torchs_error_when_asked(torch):
+    def clip(lib):
+        p = lib.nn.Parameter(lib.tensor([1.0, 2.0]))
+        p.grad = lib.tensor([float("inf"), 1.0])
+        lib.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+
+    assert _raised(funcgrad, clip) == _raised(torch, clip)
+
+
+def test_clipping_in_a_compiled_step_is_the_eager_step():
+    x, y = funcgrad.randn(16, 3), funcgrad.randn(16, 1)
+    results = []
+    for compiled in (False, True):
+        funcgrad.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.GELU(), nn.Linear(8, 1))
+        optimizer = funcgrad.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(model=model, optimizer=optimizer):
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            optimizer.step()
+            return norm
+
+        run = funcgrad.compile(step) if compiled else step
+        norms = [run().item() for _ in range(4)]
+        assert norms[0] > 0.1  # the clipping bites
+        results.append([*norms, *(p.detach().numpy() for p in model.parameters())])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
