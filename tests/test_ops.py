@@ -218,6 +218,10 @@ for _eq, _shapes in {"ij,jk->ik": ((2, 3), (3, 4)), "ii->": ((3, 3),), "i,j->ij"
     case(f"einsum-{_eq}", lambda m, *xs, eq=_eq: m.einsum(eq, *xs), *(real(*s) for s in _shapes))
 
 
+case("addmm", lambda m, i, a, b: m.addmm(i, a, b, beta=0.5, alpha=2.0), real(2, 4), real(2, 3),
+     real(3, 4))
+case("addmm-broadcast", lambda m, i, a, b: i.addmm(a, b), real(4), real(2, 3), real(3, 4))
+
 
 def _spd(m, a):
     """A well-conditioned symmetric positive-definite matrix (batch) made from ``a``."""
@@ -243,6 +247,19 @@ case("linalg.norm-ord", lambda m, x: m.linalg.norm(x, 1), real(4))
 case("linalg.cross", lambda m, a, b: m.linalg.cross(a, b), real(2, 3), real(2, 3))
 case("linalg.pinv", lambda m, a: m.linalg.pinv(a), real(3, 2))
 case("linalg.matrix_exp", lambda m, a: m.linalg.matrix_exp(a * 0.3), real(3, 3))
+
+# ----- elementwise and sorting, more -----------------------------------------------------------
+case("hypot", lambda m, x, y: m.hypot(x, y), real(2, 3), real(3))
+case("fmod", lambda m, x, y: m.fmod(x, y), real(2, 3), pos(2, 3))
+case("fmod-scalar", lambda m, x: x.fmod(0.7), real(2, 3))
+case("lerp", lambda m, a, b: m.lerp(a, b, 0.3), real(2, 3), real(3))
+case("lerp-tensor", lambda m, a, b, w: a.lerp(b, w), real(3), real(3), unit(3))
+case("isclose", lambda m, x, y: m.isclose(x, y, atol=0.5), real(2, 3), real(2, 3))
+case("sort", lambda m, x: m.sort(x, dim=1, descending=True), real(2, 4))
+case("sort-default", lambda m, x: x.sort(), real(3, 2))
+case("argsort", lambda m, x: x.argsort(dim=0), real(3, 2))
+case("topk", lambda m, x: m.topk(x, 2), real(2, 5))
+case("topk-smallest", lambda m, x: x.topk(3, dim=0, largest=False), real(4, 2))
 
 # ----- shapes ----------------------------------------------------------------------------------
 _SHAPES = [
@@ -272,6 +289,11 @@ _SHAPES = [
     ("roll", lambda m, x: x.roll((1, -1), (0, 1)), (2, 3)),
     ("roll-flat", lambda m, x: m.roll(x, 2), (2, 3)),
     ("repeat", lambda m, x: x.repeat(2, 1, 2), (2, 3)),
+    ("tile", lambda m, x: m.tile(x, (2,)), (2, 3)),
+    ("tile-more", lambda m, x: x.tile((2, 1, 2)), (2, 3)),
+    ("movedim", lambda m, x: m.movedim(x, 0, 2), (2, 3, 4)),
+    ("movedim-many", lambda m, x: x.movedim((0, -1), (-1, 1)), (2, 3, 4)),
+    ("moveaxis", lambda m, x: x.moveaxis(1, 0), (2, 3, 4)),
     ("tril", lambda m, x: x.tril(), (3, 3)),
     ("triu", lambda m, x: m.triu(x, 1), (3, 4)),
     ("diag-1d", lambda m, x: x.diag(), (3,)),

@@ -267,6 +267,18 @@ def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
                    requires_grad)
 
 
+def rand_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``rand`` of ``input``'s shape, dtype and device (unless given)."""
+    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``randn`` of ``input``'s shape, dtype and device (unless given)."""
+    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
+
+
 def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     """Uniform integers in ``[low, high)``."""
     if high is None:

@@ -122,6 +122,11 @@ POW = Op("pow", jnp.power, _pow_name)
 MAXIMUM = Op("maximum", jnp.maximum, "MaximumBackward0")
 MINIMUM = Op("minimum", jnp.minimum, "MinimumBackward0")
 ATAN2 = Op("atan2", jnp.arctan2, "Atan2Backward0")
+HYPOT = Op("hypot", jnp.hypot, "HypotBackward0")
+FMOD = Op("fmod", jnp.fmod, _scalar_or_tensor("FmodBackward1", "FmodBackward0"))
+LERP = Op("lerp", lambda x, end, weight: x + weight * (end - x),
+          lambda x, end, weight: "LerpBackward1" if hasattr(weight, "shape") else "LerpBackward0")
+ISCLOSE = Op("isclose", jnp.isclose, "", differentiable=False)
 CLAMP = Op("clamp", lambda x, lo=None, hi=None: _clamp(x, lo, hi), "ClampBackward1")
 CLAMP_T = Op("clamp_tensor", _clamp, "ClampBackward0")
 WHERE = Op("where", jnp.where, "WhereBackward0")
@@ -194,6 +199,33 @@ def minimum(input, other) -> Tensor:
 def atan2(input, other) -> Tensor:
     """Elementwise ``atan2(input, other)``."""
     return apply(ATAN2, input, other)
+
+
+def hypot(input, other) -> Tensor:
+    """Elementwise ``sqrt(input**2 + other**2)``, without overflow in the squares."""
+    return apply(HYPOT, input, other)
+
+
+def fmod(input, other) -> Tensor:
+    """C-style remainder: the sign of ``input`` (``remainder`` takes the sign of ``other``)."""
+    return apply(FMOD, input, other)
+
+
+def lerp(input, end, weight) -> Tensor:
+    """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
+    return apply(LERP, input, end, weight)
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|input - other| <= atol + rtol * |other|``."""
+    return apply(ISCLOSE, input, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """Whether ``isclose`` holds everywhere (a Python bool: this reads the values)."""
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 
 def clamp(input, min=None, max=None) -> Tensor:
@@ -384,6 +416,40 @@ def argmin(input, dim=None, keepdim: bool = False) -> Tensor:
     return apply(ARGMIN, input, axis=_dims(dim), keepdims=keepdim and dim is not None)
 
 
+def _order(x, axis, descending, k=None):
+    """The indices sorting ``x`` along ``axis`` (ties in their order), the first ``k``."""
+    order = jnp.argsort(x, axis=axis, descending=descending, stable=True)
+    return order if k is None else jnp.take(order, jnp.arange(k), axis=axis)
+
+
+# The values of a sort or top-k are the input at the indices, so the gradient goes back there.
+ORDER = Op("argsort", _order, "", differentiable=False)
+SORTED = Op("sort", lambda x, i, axis: jnp.take_along_axis(x, i, axis=axis), "SortBackward0")
+TOPK = Op("topk", SORTED.fn, "TopkBackward0")
+SortResult = collections.namedtuple("sort", ["values", "indices"])
+TopkResult = collections.namedtuple("topk", ["values", "indices"])
+
+
+def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (always stably: equal elements keep
+    their order, which torch promises only with ``stable=True``)."""
+    return apply(ORDER, input, axis=builtins.int(dim), descending=builtins.bool(descending))
+
+
+def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+    """``(values, indices)`` of ``input`` sorted along ``dim`` (stably, as ``argsort``)."""
+    indices = argsort(input, dim, descending)
+    return SortResult(apply(SORTED, input, indices, axis=builtins.int(dim)), indices)
+
+
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``,
+    largest first."""
+    axis = builtins.int(dim)
+    indices = apply(ORDER, input, axis=axis, descending=builtins.bool(largest), k=builtins.int(k))
+    return TopkResult(apply(TOPK, input, indices, axis=axis), indices)
+
+
 def all(input, dim=None, keepdim: bool = False) -> Tensor:
     """Whether every element (along ``dim``) is true."""
     return apply(ALL, input, axis=_axis(input, dim), keepdims=keepdim)
@@ -482,6 +548,7 @@ MATRIX_EXP = Op("matrix_exp", jax.scipy.linalg.expm, "LinalgMatrixExpBackward0")
 MATMUL = Op("matmul", jnp.matmul, _matmul_name)
 BMM = Op("bmm", jnp.matmul, "BmmBackward0")
 OUTER = Op("outer", jnp.outer, "MulBackward0")
+ADDMM = Op("addmm", lambda x, a, b, beta, alpha: beta * x + alpha * (a @ b), "AddmmBackward0")
 EINSUM = Op("einsum", lambda *xs, equation: jnp.einsum(equation, *xs), _einsum_name)
 
 
@@ -563,6 +630,12 @@ def dot(input, other) -> Tensor:
 def outer(input, vec2) -> Tensor:
     """Outer product of two 1-D tensors."""
     return apply(OUTER, input, vec2)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``."""
+    _check_ndim("addmm", mat1=(mat1, 2), mat2=(mat2, 2))
+    return apply(ADDMM, input, mat1, mat2, beta=beta, alpha=alpha)
 
 
 def einsum(equation: str, *operands) -> Tensor:
@@ -768,6 +841,27 @@ def roll(input, shifts, dims=None) -> Tensor:
 def repeat(input, *sizes) -> Tensor:
     """Tiles the tensor ``sizes`` times along each dimension."""
     return apply(REPEAT, input, reps=_shape_arg(sizes))
+
+
+def tile(input, dims) -> Tensor:
+    """``repeat``, where fewer ``dims`` than dimensions repeat the last ones."""
+    dims = tuple(dims)
+    return repeat(input, *((1,) * (input.ndim - len(dims)) + dims))
+
+
+def movedim(input, source, destination) -> Tensor:
+    """Moves dimensions ``source`` to positions ``destination`` (ints or sequences)."""
+    ndim = input.ndim
+    source = [d % ndim for d in np.atleast_1d(source).tolist()]
+    destination = [d % ndim for d in np.atleast_1d(destination).tolist()]
+    placed = dict(zip(destination, source))
+    rest = iter([d for d in range(ndim) if d not in source])
+    return permute(input, *(placed[i] if i in placed else next(rest) for i in range(ndim)))
+
+
+def numel(input) -> int:
+    """The number of elements."""
+    return input.numel()
 
 
 def tril(input, diagonal: int = 0) -> Tensor:
@@ -1098,9 +1192,11 @@ def _install() -> None:
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",
         "to", "cuda", "cpu", "logical_not", "isnan", "isfinite", "zero_", "fill_", "copy_",
+        "hypot", "fmod", "lerp", "isclose", "allclose", "argsort", "sort", "topk", "addmm",
+        "tile", "movedim",
     )}
     methods.update(
-        view=reshape, multiply=mul, subtract=sub, divide=div, true_divide=div,
+        view=reshape, multiply=mul, moveaxis=movedim, subtract=sub, divide=div, true_divide=div,
         absolute=m["abs"], negative=m["neg"], arcsin=m["asin"], arccos=m["acos"],
         arctan=m["atan"], greater=m["gt"], less=m["lt"],
         view_as=lambda self, other: reshape(self, *other.shape),
