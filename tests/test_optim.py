@@ -242,6 +242,66 @@ def test_cosine_annealing_lr_matches_torch(torch, eta_min):
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
 
+class _Warmup:
+    """A callable object: a LambdaLR's state keeps its attributes, as torch's does."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def __call__(self, epoch: int) -> float:
+        return min(1.0, (epoch + 1) / self.epochs)
+
+
+_SCHEDULERS = {
+    "lambda": lambda lib, opt: lib.LambdaLR(opt, lambda e: 0.9 ** e + 0.1),
+    "lambda-per-group": lambda lib, opt: lib.LambdaLR(opt, [_Warmup(4), lambda e: 0.95 ** e]),
+    "multiplicative": lambda lib, opt: lib.MultiplicativeLR(opt, lambda e: 0.95),
+    "multistep": lambda lib, opt: lib.MultiStepLR(opt, [3, 7, 7, 12], gamma=0.5),
+    "exponential": lambda lib, opt: lib.ExponentialLR(opt, 0.9),
+    "constant": lambda lib, opt: lib.ConstantLR(opt, 0.25, total_iters=4),
+    "linear": lambda lib, opt: lib.LinearLR(opt, 0.2, 0.9, total_iters=6),
+    "polynomial": lambda lib, opt: lib.PolynomialLR(opt, total_iters=8, power=2.0),
+}
+
+
+@pytest.mark.parametrize("name", list(_SCHEDULERS))
+def test_more_schedulers_match_torch(torch, name):
+    ours, theirs = _lrs(torch, _SCHEDULERS[name], 20)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, opt: lib.LambdaLR(opt, [lambda e: 1.0]),
+    lambda lib, opt: lib.MultiplicativeLR(opt, [lambda e: 1.0, 2.0]),
+    lambda lib, opt: lib.ConstantLR(opt, factor=1.5),
+    lambda lib, opt: lib.LinearLR(opt, start_factor=0.0),
+], ids=["lambda-count", "not-callable", "constant-factor", "linear-start"])
+def test_scheduler_errors_match_torch(torch, make):
+    raised = []
+    for lib, opt_lib, sched_lib in ((funcgrad, optim, lr_scheduler),
+                                    (torch, torch.optim, torch.optim.lr_scheduler)):
+        opt = opt_lib.SGD([{"params": [lib.zeros(1, requires_grad=True)]},
+                           {"params": [lib.zeros(1, requires_grad=True)]}], lr=0.1)
+        with pytest.raises(Exception) as info:
+            make(sched_lib, opt)
+        raised.append((type(info.value), str(info.value)))
+    assert raised[0] == raised[1]
+
+
+def test_a_lambda_schedulers_state_keeps_callable_objects_attributes():
+    opt = optim.SGD([funcgrad.zeros(1, requires_grad=True)], lr=1.0)
+    sched = lr_scheduler.LambdaLR(opt, _Warmup(4))
+    opt.step()
+    sched.step()
+    state = sched.state_dict()
+    assert state["lr_lambdas"] == [{"epochs": 4}] and state["last_epoch"] == 1
+    fresh = lr_scheduler.LambdaLR(opt, _Warmup(10))
+    fresh.load_state_dict(state)
+    opt.step()
+    fresh.step()
+    assert fresh.lr_lambdas[0].epochs == 4 and fresh.get_last_lr() == [0.75]
+
+
 def test_scheduler_state_dict_round_trip():
     opt = optim.SGD([funcgrad.zeros(1, requires_grad=True)], lr=1.0)
     sched = lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
