@@ -294,6 +294,7 @@ _SHAPES = [
     ("movedim", lambda m, x: m.movedim(x, 0, 2), (2, 3, 4)),
     ("movedim-many", lambda m, x: x.movedim((0, -1), (-1, 1)), (2, 3, 4)),
     ("moveaxis", lambda m, x: x.moveaxis(1, 0), (2, 3, 4)),
+    ("moveaxis-fn", lambda m, x: m.moveaxis(x, -1, 0), (2, 3, 4)),
     ("tril", lambda m, x: x.tril(), (3, 3)),
     ("triu", lambda m, x: m.triu(x, 1), (3, 4)),
     ("diag-1d", lambda m, x: x.diag(), (3,)),
