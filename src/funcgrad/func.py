@@ -1,0 +1,140 @@
+"""``funcgrad.func``: torch.func's names and signatures over funcgrad's transforms, so code
+written against torch.func runs with ``torch`` replaced by ``funcgrad``: ``functional_call``
+(a module run with other parameters and buffers), ``grad``, ``grad_and_value``, ``vjp``,
+``jvp``, ``jacrev``, ``jacfwd``, ``hessian`` and ``vmap`` (``in_dims``, ``out_dims``).
+
+Per-sample gradients, torch.func's way:
+
+>>> import funcgrad
+>>> from funcgrad.func import functional_call, grad, vmap
+>>> model = funcgrad.nn.Linear(3, 1)
+>>> params = {k: v.detach() for k, v in model.named_parameters()}
+>>> def loss(params, x, y):
+...     return ((functional_call(model, params, (x,)) - y) ** 2).sum()
+>>> x, y = funcgrad.ones(8, 3), funcgrad.zeros(8, 1)
+>>> per_sample = vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
+>>> per_sample["weight"].shape, per_sample["bias"].shape
+(funcgrad.Size([8, 1, 3]), funcgrad.Size([8, 1]))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+
+from ._factories import as_tensor
+from ._tensor import Tensor
+from ._transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
+from ._transforms import vmap as _vmap
+
+__all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
+           "hessian", "vmap"]
+
+
+def grad_and_value(func: Callable, argnums: int | Sequence[int] = 0,
+                   has_aux: bool = False) -> Callable:
+    """``grad`` that also returns the value: ``(grad, value)``, or ``(grad, (value, aux))``
+    with ``has_aux`` (torch.func's order; ``funcgrad.value_and_grad`` is JAX's)."""
+    both = value_and_grad(func, argnums, has_aux)
+
+    def wrapped(*args, **kwargs):
+        value, gradient = both(*args, **kwargs)
+        return gradient, value
+
+    return wrapped
+
+
+def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
+         chunk_size: int | None = None) -> Callable:
+    """``func`` mapped over the ``in_dims`` axes of its arguments (None: not mapped), its
+    results stacked along ``out_dims``; ``funcgrad.vmap`` with torch.func's names.
+
+    Raises:
+        ValueError: for ``chunk_size`` or ``randomness='different'``: random draws inside are
+            the same for every element (``randomness='same'``), and the whole batch is one
+            vectorized call.
+    """
+    if chunk_size is not None:
+        raise ValueError("funcgrad.func.vmap maps the whole batch at once: chunk_size is not "
+                         f"supported (got {chunk_size}); split the batch yourself instead.")
+    if randomness not in ("error", "same"):
+        raise ValueError(
+            f"funcgrad.func.vmap draws the same random values for every element, so "
+            f"randomness={randomness!r} is not supported; use 'same', or draw per-element "
+            "values outside and pass them in.")
+    return _vmap(func, in_axes=in_dims, out_axes=out_dims)
+
+
+def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
+                    tie_weights: bool = True, strict: bool = False):
+    """Calls ``module`` with the given tensors in place of its parameters and buffers (by
+    dotted name, as ``named_parameters`` gives them), and puts its own back after.
+
+    Args:
+        module: the module to call.
+        parameter_and_buffer_dicts: a dict of names to tensors, or a sequence of such dicts
+            (no name in two of them).
+        args: the positional arguments (one that is not a tuple is the only one).
+        kwargs: the keyword arguments.
+        tie_weights: a tensor given for one of several names that share one parameter is used
+            for all of them.
+        strict: every parameter and buffer must be given, and nothing else.
+
+    Raises:
+        ValueError: for a name in two dicts.
+        RuntimeError: with ``strict``, for missing or unexpected names.
+    """
+    dicts = (list(parameter_and_buffer_dicts)
+             if isinstance(parameter_and_buffer_dicts, (list, tuple))
+             else [parameter_and_buffer_dicts])
+    names = [name for d in dicts for name in d]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional "
+                         "call is ambiguous")
+    values = {name: value for d in dicts for name, value in d.items()}
+    args = () if args is None else args if isinstance(args, tuple) else (args,)
+    with _reparametrized(module, values, tie_weights, strict):
+        return module(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def _reparametrized(module, values: Mapping, tie_weights: bool, strict: bool):
+    own = dict(itertools.chain(module.named_parameters(remove_duplicate=False),
+                               module.named_buffers(remove_duplicate=False)))
+    if strict:
+        missing = sorted(name for name in own if name not in values)
+        unexpected = sorted(name for name in values if name not in own)
+        if missing or unexpected:
+            lines = [f"Error(s) in reparametrizing for {type(module).__name__}:"]
+            if unexpected:
+                lines.append(f"\tUnexpected key(s): {', '.join(map(repr, unexpected))}.")
+            if missing:
+                lines.append(f"\tMissing key(s): {', '.join(map(repr, missing))}.")
+            raise RuntimeError("\n".join(lines))
+    if tie_weights:
+        given = {id(own[name]): value for name, value in values.items() if name in own}
+        values = {**{name: given[id(t)] for name, t in own.items() if id(t) in given}, **values}
+    modules = dict(module.named_modules(remove_duplicate=False))
+    undo = []
+    try:
+        for key, value in values.items():
+            path, _, name = key.rpartition(".")
+            if path not in modules:
+                raise AttributeError(f"functional_call: {type(module).__name__} has no submodule "
+                                     f"'{path}' (for '{key}')")
+            owner = modules[path]
+            value = value if isinstance(value, Tensor) else as_tensor(value)
+            slot = next((s for s in (owner._parameters, owner._buffers) if name in s), None)
+            if slot is None:  # not the module's: an attribute for the call, as torch's
+                object.__setattr__(owner, name, value)
+                undo.append(lambda owner=owner, name=name: object.__delattr__(owner, name))
+            else:
+                undo.append(lambda slot=slot, name=name, old=slot[name]: slot.__setitem__(
+                    name, old))
+                slot[name] = value
+        yield
+    finally:
+        for restore in reversed(undo):
+            restore()

@@ -1,0 +1,158 @@
+"""funcgrad.func against torch.func: functional_call (with buffers, tied weights, strictness
+and its errors), per-sample gradients by vmap of grad, grad_and_value's order, vmap's in_dims
+and out_dims, and Jacobians of a module's output with respect to its parameters."""
+
+import numpy as np
+import pytest
+
+import funcgrad
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _np(t) -> np.ndarray:
+    return np.asarray(t.detach() if hasattr(t, "detach") else t)
+
+
+class _Net:
+    """The same network in either library: Linear, tanh, Linear, times a buffer."""
+
+    @staticmethod
+    def build(lib):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = lib.nn.Linear(3, 4)
+                self.out = lib.nn.Linear(4, 2)
+                self.register_buffer("scale", lib.tensor([1.5, -0.5]))
+
+            def forward(self, x):
+                return self.out(lib.tanh(self.hidden(x))) * self.scale
+
+        net = Net()
+        rng = np.random.default_rng(0)
+        with lib.no_grad():
+            for _, p in net.named_parameters():
+                p.copy_(lib.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32)))
+        return net
+
+
+def _data():
+    rng = np.random.default_rng(1)
+    return (rng.standard_normal((6, 3)).astype(np.float32),
+            rng.standard_normal((6, 2)).astype(np.float32))
+
+
+def _per_sample_grads(lib):
+    net = _Net.build(lib)
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    buffers = dict(net.named_buffers())
+
+    def loss(params, x, y):
+        out = lib.func.functional_call(net, (params, buffers), (x[None],))
+        return ((out - y[None]) ** 2).sum()
+
+    x, y = (lib.tensor(a) for a in _data())
+    grads = lib.func.vmap(lib.func.grad(loss), in_dims=(None, 0, 0))(params, x, y)
+    return {k: _np(v) for k, v in grads.items()}
+
+
+def test_per_sample_gradients_are_torch_funcs(torch):
+    ours, theirs = _per_sample_grads(funcgrad), _per_sample_grads(torch)
+    assert sorted(ours) == sorted(theirs)
+    for name in theirs:
+        np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-5, atol=1e-6)
+
+
+def test_grad_and_value_returns_torch_funcs_order(torch):
+    def f(lib, x):
+        return (x.sin() ** 2).sum(), x.cos()
+
+    for has_aux in (False, True):
+        results = []
+        for lib in (funcgrad, torch):
+            fn = (lambda x, lib=lib: f(lib, x)) if has_aux else (lambda x, lib=lib: f(lib, x)[0])
+            gradient, value = lib.func.grad_and_value(fn, has_aux=has_aux)(
+                lib.tensor([0.3, -1.2, 2.0]))
+            results.append([_np(gradient), *map(_np, value if has_aux else (value,))])
+        for a, b in zip(*results):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_functional_call_puts_the_modules_own_tensors_back(torch):
+    net = _Net.build(funcgrad)
+    before = {**dict(net.named_parameters()), **dict(net.named_buffers())}
+    x = funcgrad.tensor(_data()[0])
+    zeros = {k: funcgrad.zeros_like(v) for k, v in before.items()}
+    np.testing.assert_array_equal(_np(funcgrad.func.functional_call(net, zeros, (x,))), 0)
+    with pytest.raises(TypeError):  # a weight of the wrong shape fails inside the call
+        funcgrad.func.functional_call(net, {"hidden.weight": funcgrad.zeros(2, 2)}, (x,))
+    after = {**dict(net.named_parameters()), **dict(net.named_buffers())}
+    assert all(after[k] is v for k, v in before.items())
+    t_net = _Net.build(torch)
+    np.testing.assert_allclose(_np(net(x)), _np(t_net(torch.tensor(_data()[0]))), rtol=1e-6)
+
+
+def _tied_and_loose(lib):
+    layer = lib.nn.Linear(2, 2, bias=False)
+    net = lib.nn.Sequential(layer, lib.nn.Tanh(), layer)  # one weight, two names
+    x = lib.tensor([[0.5, -1.0]])
+    w = lib.tensor([[1.0, 2.0], [-0.5, 0.25]])
+    tied = lib.func.functional_call(net, {"0.weight": w}, (x,))
+    loose = lib.func.functional_call(net, {"0.weight": w}, (x,), tie_weights=False)
+    extra = lib.func.functional_call(net, {"0.weight": w, "0.extra": lib.ones(1)}, x)
+    return [_np(tied), _np(loose), _np(extra), hasattr(net[0], "extra")]
+
+
+def test_tied_weights_and_extra_names_are_torch_funcs(torch):
+    ours, theirs = _tied_and_loose(funcgrad), _tied_and_loose(torch)
+    for a, b in zip(ours[:3], theirs[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert ours[3] == theirs[3] is False
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, net, x: lib.func.functional_call(
+        net, {"hidden.weight": lib.ones(4, 3), "bogus": lib.ones(1)}, (x,), strict=True),
+    lambda lib, net, x: lib.func.functional_call(
+        net, ({"out.bias": lib.ones(2)}, {"out.bias": lib.zeros(2)}), (x,)),
+], ids=["strict", "ambiguous"])
+def test_functional_call_errors_are_torch_funcs(torch, call):
+    raised = []
+    for lib in (funcgrad, torch):
+        with pytest.raises(Exception) as info:
+            call(lib, _Net.build(lib), lib.tensor(_data()[0]))
+        raised.append((type(info.value), str(info.value)))
+    assert raised[0] == raised[1]
+
+
+def test_vmap_in_dims_and_out_dims_are_torch_funcs(torch):
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.array([1.0, -2.0], np.float32)
+    results = []
+    for lib in (funcgrad, torch):
+        mapped = lib.func.vmap(lambda x, s: x * s + x.sum(), in_dims=(1, None), out_dims=1)
+        results.append(_np(mapped(lib.tensor(a), lib.tensor(b))))
+    np.testing.assert_allclose(*results, rtol=1e-6)
+    with pytest.raises(ValueError, match="chunk_size is not supported"):
+        funcgrad.func.vmap(lambda x: x, chunk_size=2)
+
+
+# torch.func.hessian goes through torch.jit.script, which warns that it is deprecated.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_jacobians_of_a_module_output_are_torch_funcs(torch):
+    results = []
+    for lib in (funcgrad, torch):
+        net = _Net.build(lib)
+        params = {k: v.detach() for k, v in net.named_parameters()}
+        x = lib.tensor(_data()[0][:2])
+        jac = lib.func.jacrev(lambda p: lib.func.functional_call(net, p, (x,)))(params)
+        hess = lib.func.hessian(
+            lambda p: (lib.func.functional_call(net, p, (x,)) ** 2).sum())(params)
+        results.append([_np(jac[k]) for k in sorted(jac)]
+                       + [_np(hess["out.bias"][k]) for k in sorted(hess["out.bias"])])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
