@@ -141,18 +141,22 @@ def test_vmap_in_dims_and_out_dims_are_torch_funcs(torch):
         funcgrad.func.vmap(lambda x: x, chunk_size=2)
 
 
+def _jacobians(lib) -> list[np.ndarray]:
+    net = _Net.build(lib)
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    x = lib.tensor(_data()[0][:2])
+
+    def out(p):
+        return lib.func.functional_call(net, p, (x,))
+
+    jac = lib.func.jacrev(out)(params)
+    hess = lib.func.hessian(lambda p: (out(p) ** 2).sum())(params)
+    return [_np(jac[k]) for k in sorted(jac)] + [_np(hess["out.bias"][k])
+                                                  for k in sorted(hess["out.bias"])]
+
+
 # torch.func.hessian goes through torch.jit.script, which warns that it is deprecated.
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 def test_jacobians_of_a_module_output_are_torch_funcs(torch):
-    results = []
-    for lib in (funcgrad, torch):
-        net = _Net.build(lib)
-        params = {k: v.detach() for k, v in net.named_parameters()}
-        x = lib.tensor(_data()[0][:2])
-        jac = lib.func.jacrev(lambda p: lib.func.functional_call(net, p, (x,)))(params)
-        hess = lib.func.hessian(
-            lambda p: (lib.func.functional_call(net, p, (x,)) ** 2).sum())(params)
-        results.append([_np(jac[k]) for k in sorted(jac)]
-                       + [_np(hess["out.bias"][k]) for k in sorted(hess["out.bias"])])
-    for a, b in zip(*results):
+    for a, b in zip(_jacobians(funcgrad), _jacobians(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
