@@ -153,3 +153,18 @@ def test_clipping_in_a_compiled_step_is_the_eager_step():
         results.append([*norms, *(p.detach().numpy() for p in model.parameters())])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_tensor_random_fills_are_in_place_with_torchs_rules(torch):
+    funcgrad.manual_seed(0)
+    x = funcgrad.empty(200, 100)
+    assert x.uniform_(-2.0, 3.0) is x
+    values = x.numpy()
+    assert values.min() >= -2.0 and values.max() < 3.0
+    assert abs(values.std() - 5 / math.sqrt(12)) < 0.05 * 5 / math.sqrt(12)
+    values = x.normal_(1.0, 0.5).numpy()
+    assert abs(values.mean() - 1.0) < 0.01 and abs(values.std() - 0.5) < 0.025
+    assert tuple(x.new_empty(3, 2).shape) == (3, 2)
+    for call in (lambda lib: lib.ones(2, requires_grad=True).uniform_(),
+                 lambda lib: lib.ones(2, requires_grad=True).normal_()):
+        assert _raised(funcgrad, call) == _raised(torch, call)

@@ -302,7 +302,21 @@ def _new(fn):
     return method
 
 
+def _uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
+    """Fills with uniform samples in ``[from_, to)``, in place (torch's ``uniform_(from, to)``:
+    ``from`` is a Python keyword)."""
+    return self.copy_(rand_like(self) * (to - from_) + from_)
+
+
+def _normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fills with normal samples of ``mean`` and ``std``, in place."""
+    return self.copy_(randn_like(self) * std + mean)
+
+
+Tensor.uniform_ = _uniform_
+Tensor.normal_ = _normal_
 Tensor.new_tensor = _new(tensor)
+Tensor.new_empty = _new(empty)
 Tensor.new_zeros = _new(zeros)
 Tensor.new_ones = _new(ones)
 Tensor.new_full = _new(full)

@@ -129,6 +129,13 @@ LERP = Op("lerp", lambda x, end, weight: x + weight * (end - x),
 ISCLOSE = Op("isclose", jnp.isclose, "", differentiable=False)
 CLAMP = Op("clamp", lambda x, lo=None, hi=None: _clamp(x, lo, hi), "ClampBackward1")
 CLAMP_T = Op("clamp_tensor", _clamp, "ClampBackward0")
+CLAMP_MIN = Op("clamp_min", lambda x, lo: _clamp(x, lo, None),
+               _scalar_or_tensor("ClampMinBackward1", "ClampMinBackward0"))
+CLAMP_MAX = Op("clamp_max", lambda x, hi: _clamp(x, None, hi),
+               _scalar_or_tensor("ClampMaxBackward1", "ClampMaxBackward0"))
+NAN_TO_NUM = Op("nan_to_num", jnp.nan_to_num, "NanToNumBackward0")
+ADDCMUL = Op("addcmul", lambda x, a, b, value: x + value * a * b, "AddcmulBackward0")
+ADDCDIV = Op("addcdiv", lambda x, a, b, value: x + value * a / b, "AddcdivBackward0")
 WHERE = Op("where", jnp.where, "WhereBackward0")
 MASKED_FILL = Op("masked_fill", lambda x, mask, v: jnp.where(mask, jnp.asarray(v, x.dtype), x),
                  "MaskedFillBackward0")
@@ -246,6 +253,38 @@ def clamp(input, min=None, max=None) -> Tensor:
 clip = clamp
 
 
+def clamp_min(input, min) -> Tensor:
+    """``clamp(input, min=min)``; ``min`` is a number or a tensor."""
+    return apply(CLAMP_MIN, input, min)
+
+
+def clamp_max(input, max) -> Tensor:
+    """``clamp(input, max=max)``; ``max`` is a number or a tensor."""
+    return apply(CLAMP_MAX, input, max)
+
+
+def nan_to_num(input, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """NaNs replaced by ``nan`` and infinities by ``posinf``/``neginf`` (the dtype's largest
+    and smallest finite values by default)."""
+    return apply(NAN_TO_NUM, input, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
+    return apply(ADDCMUL, input, tensor1, tensor2, value)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:
+    """``input + value * tensor1 / tensor2``."""
+    return apply(ADDCDIV, input, tensor1, tensor2, value)
+
+
+def dist(input, other, p=2) -> Tensor:
+    """The ``p``-norm of ``input - other``."""
+    return apply(DIST, input, other, ord=p)
+
+
 def where(condition, input=None, other=None):
     """``input`` where ``condition`` holds, else ``other``; with one argument, the indices
     where ``condition`` holds (as ``nonzero(as_tuple=True)``)."""
@@ -323,6 +362,11 @@ def _vector_norm(x, ord=2, axis=None, keepdims=False):
 
 
 NORM = Op("norm", _vector_norm, "LinalgVectorNormBackward0")
+DIST = Op("dist", lambda x, y, ord: _vector_norm(x - y, ord), "DistBackward0")
+NANSUM = Op("nansum", jnp.nansum, "NansumBackward0")
+COUNT_NONZERO = Op("count_nonzero", jnp.count_nonzero, "", differentiable=False)
+LOGCUMSUMEXP = Op("logcumsumexp", lambda x, axis: jax.lax.cumlogsumexp(x, axis=axis),
+                  "LogcumsumexpBackward0")
 
 MaxResult = collections.namedtuple("max", ["values", "indices"])
 MinResult = collections.namedtuple("min", ["values", "indices"])
@@ -492,6 +536,21 @@ def logsumexp(input, dim, keepdim: bool = False) -> Tensor:
 def cumsum(input, dim) -> Tensor:
     """Cumulative sum along ``dim``."""
     return apply(CUMSUM, input, axis=builtins.int(dim))
+
+
+def logcumsumexp(input, dim) -> Tensor:
+    """``log(cumsum(exp(input)))`` along ``dim``, computed stably."""
+    return apply(LOGCUMSUMEXP, input, axis=builtins.int(dim) % builtins.max(input.ndim, 1))
+
+
+def nansum(input, dim=None, keepdim: bool = False) -> Tensor:
+    """The sum, NaNs counted as zero (and given a zero gradient)."""
+    return apply(NANSUM, input, axis=_axis(input, dim), keepdims=keepdim)
+
+
+def count_nonzero(input, dim=None) -> Tensor:
+    """How many elements (along ``dim``) are not zero."""
+    return apply(COUNT_NONZERO, input, axis=_dims(dim))
 
 
 def cumprod(input, dim) -> Tensor:
@@ -688,6 +747,26 @@ TRACE = Op("trace", jnp.trace, "TraceBackward0", saves=False)
 GATHER = Op("gather", lambda x, index, axis: jnp.take_along_axis(x, index, axis=axis),
             "GatherBackward0")
 CLONE = Op("clone", jnp.copy, "CloneBackward0", saves=False)
+def _scatter_at(index, axis: int) -> tuple:
+    """The positions ``scatter`` writes to: ``index`` along ``axis``, its own position along
+    the other dimensions."""
+    grids = list(jnp.meshgrid(*(jnp.arange(n) for n in index.shape), indexing="ij"))
+    grids[axis] = index
+    return tuple(grids)
+
+
+def _scatter(x, index, src, axis: int, add: bool):
+    at = x.at[_scatter_at(index, axis)]
+    if hasattr(src, "shape") and src.ndim:  # only the part of src that index covers
+        src = src[tuple(slice(0, n) for n in index.shape)]
+    return at.add(src) if add else at.set(src)
+
+
+INDEX_SELECT = Op("index_select", lambda x, index, axis: jnp.take(x, index, axis=axis),
+                  "IndexSelectBackward0")
+SCATTER = Op("scatter", _scatter, lambda x, index, src, **_: "ScatterBackward0"
+             if hasattr(src, "shape") else "ScatterBackward1")
+SCATTER_ADD = Op("scatter_add", _scatter, "ScatterAddBackward0")
 TO_DTYPE = Op("to_dtype", lambda x, dtype: x.astype(dtype), "ToCopyBackward0", saves=False)
 # Its VJP runs eagerly and puts the gradient back on the source device (``src``).
 TO_DEVICE = Op("to_device", lambda x, device, source: jax.device_put(x, device, src=source),
@@ -712,6 +791,24 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(input, 1)
     start, end = start_dim % len(shape), end_dim % len(shape)
     return reshape(input, shape[:start] + (-1,) + shape[end + 1:])
+
+
+def unflatten(input, dim: int, sizes) -> Tensor:
+    """Splits dimension ``dim`` into ``sizes`` (one may be -1)."""
+    shape = tuple(input.shape)
+    axis = dim % len(shape)
+    return reshape(input, shape[:axis] + tuple(sizes) + shape[axis + 1:])
+
+
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The ``n``-th forward difference along ``dim``, after joining ``prepend`` and
+    ``append`` to ``input`` there."""
+    parts = [t for t in (prepend, input, append) if t is not None]
+    x = cat(parts, dim) if len(parts) > 1 else input
+    for _ in range(n):
+        length = x.shape[dim]
+        x = narrow(x, dim, 1, length - 1) - narrow(x, dim, 0, length - 1)
+    return x
 
 
 def squeeze(input, dim=None) -> Tensor:
@@ -887,6 +984,23 @@ def trace(input) -> Tensor:
 def gather(input, dim: int, index) -> Tensor:
     """Values of ``input`` at ``index`` along ``dim``."""
     return apply(GATHER, input, index, axis=builtins.int(dim))
+
+
+def index_select(input, dim: int, index) -> Tensor:
+    """The slices at ``index`` (a 1-D integer tensor) along ``dim``."""
+    return apply(INDEX_SELECT, input, index, axis=builtins.int(dim))
+
+
+def scatter(input, dim: int, index, src=None, *, value=None) -> Tensor:
+    """A copy of ``input`` with ``src`` (a tensor, or a number given as ``src`` or ``value``)
+    written at ``index`` along ``dim``."""
+    src = value if src is None else src
+    return apply(SCATTER, input, index, src, axis=builtins.int(dim), add=False)
+
+
+def scatter_add(input, dim: int, index, src) -> Tensor:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
+    return apply(SCATTER_ADD, input, index, src, axis=builtins.int(dim), add=True)
 
 
 def clone(input) -> Tensor:
@@ -1193,7 +1307,9 @@ def _install() -> None:
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",
         "to", "cuda", "cpu", "logical_not", "isnan", "isfinite", "zero_", "fill_", "copy_",
         "hypot", "fmod", "lerp", "isclose", "allclose", "argsort", "sort", "topk", "addmm",
-        "tile", "movedim",
+        "tile", "movedim", "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "dist",
+        "logcumsumexp", "nansum", "count_nonzero", "index_select", "scatter", "scatter_add",
+        "unflatten", "diff",
     )}
     methods.update(
         view=reshape, multiply=mul, moveaxis=movedim, subtract=sub, divide=div, true_divide=div,
@@ -1221,7 +1337,9 @@ def _install() -> None:
         __getitem__=_getitem, __setitem__=_setitem,
         T=property(_t_property), mT=property(lambda self: transpose(self, -2, -1)),
     )
-    for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill"):
+    for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill",
+                 "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "lerp", "cumsum",
+                 "scatter", "scatter_add"):
         methods[name + "_"] = _make_inplace(methods[name])
     for name, op in dict(__iadd__="add", __isub__="sub", __imul__="mul", __itruediv__="div",
                          __ipow__="pow").items():

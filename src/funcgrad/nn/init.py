@@ -70,31 +70,25 @@ def _fill(tensor: Tensor, values) -> Tensor:
         return tensor.copy_(values)
 
 
-def _sample(tensor: Tensor, draw) -> Tensor:
-    """Fills ``tensor`` with ``draw(key, shape, dtype)``, drawn where the tensor lives."""
-    sample = _factories.tensor(draw(next_key(), tuple(tensor.shape), tensor.dtype),
-                               dtype=tensor.dtype, device=tensor.device)
-    return _fill(tensor, sample)
-
-
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Samples from the uniform distribution on ``[a, b)``."""
-    return _sample(tensor, lambda key, shape, dtype: jax.random.uniform(
-        key, shape, dtype, minval=a, maxval=b))
+    with no_grad():
+        return tensor.uniform_(a, b)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Samples from the normal distribution of ``mean`` and ``std``."""
-    return _sample(tensor, lambda key, shape, dtype: mean + std * jax.random.normal(
-        key, shape, dtype))
+    with no_grad():
+        return tensor.normal_(mean, std)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0) -> Tensor:
     """Samples from the normal distribution of ``mean`` and ``std`` cut to ``[a, b]``."""
     lower, upper = (a - mean) / std, (b - mean) / std
-    return _sample(tensor, lambda key, shape, dtype: mean + std * jax.random.truncated_normal(
-        key, lower, upper, shape, dtype))
+    sample = jax.random.truncated_normal(next_key(), lower, upper, tuple(tensor.shape),
+                                         tensor.dtype)
+    return _fill(tensor, _factories.tensor(sample, device=tensor.device) * std + mean)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
