@@ -65,7 +65,7 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
-    """Writes ``values`` (an array of the tensor's shape, or a number) into ``tensor``."""
+    """Writes ``values`` (a tensor of its shape, or a number) into ``tensor``, unrecorded."""
     with no_grad():
         return tensor.copy_(values)
 
