@@ -149,6 +149,87 @@ def test_activation_modules_match_torch(torch, name):
     assert repr(module) == repr(t_module)
 
 
+def _layers(lib) -> dict:
+    return {
+        "conv2d": (lib.nn.Conv2d(3, 4, 3, stride=2, padding=1), (2, 3, 7, 7)),
+        "conv2d-groups": (lib.nn.Conv2d(4, 6, (3, 2), groups=2, dilation=(1, 2), bias=False),
+                          (2, 4, 6, 6)),
+        "conv2d-same-unbatched": (lib.nn.Conv2d(2, 3, 3, padding="same"), (2, 5, 5)),
+        "conv1d": (lib.nn.Conv1d(3, 2, 3, padding=1), (2, 3, 6)),
+        "max_pool2d": (lib.nn.MaxPool2d(3, stride=2, padding=1), (2, 3, 6, 6)),
+        "avg_pool2d": (lib.nn.AvgPool2d(2), (2, 3, 6, 6)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_layers(funcgrad)))
+def test_conv_and_pool_modules_match_torch(torch, name):
+    torch.manual_seed(0)
+    t_module, shape = _layers(torch)[name]
+    module = _twin(t_module, _layers(funcgrad)[name][0])
+    _compare(torch, t_module, module, _randn(*shape))
+    assert repr(module) == repr(t_module)
+
+
+def _batch_norm_run(lib, make, shape) -> list:
+    """Three training steps on different batches, then one in eval mode: outputs, input and
+    parameter gradients, and the running statistics after each step."""
+    norm = make(lib)
+    record = []
+    for step in range(4):
+        if step == 3:
+            norm.eval()
+        x = lib.tensor(_randn(*shape, seed=step) * (step + 1) + step, requires_grad=True)
+        out = norm(x)
+        (out * lib.tensor(_randn(*shape, seed=10 + step))).sum().backward()
+        record += [out, x.grad, *(p.grad for p in norm.parameters())]
+        record += [b for name, b in norm.named_buffers() if name != "num_batches_tracked"]
+        if lib is funcgrad:
+            for p in norm.parameters():
+                p.grad = None
+        else:
+            norm.zero_grad()
+    return [_np(t) for t in record] + [repr(norm)]
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.BatchNorm2d(3),
+    lambda lib: lib.nn.BatchNorm1d(3, momentum=None, affine=False),
+    lambda lib: lib.nn.BatchNorm1d(3, momentum=0.3, track_running_stats=False),
+], ids=["2d", "1d-cumulative-no-affine", "1d-untracked"])
+def test_batch_norm_modules_match_torch_in_training_and_eval(torch, make):
+    shape = (5, 3, 4, 4) if make(funcgrad).__class__.__name__ == "BatchNorm2d" else (6, 3)
+    ours, theirs = _batch_norm_run(funcgrad, make, shape), _batch_norm_run(torch, make, shape)
+    assert ours[-1] == theirs[-1] and len(ours) == len(theirs)
+    for a, b in zip(ours[:-1], theirs[:-1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_small_cnn_trains_the_same_eager_and_compiled():
+    def run(compiled: bool):
+        funcgrad.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16, 2))
+        optimizer = funcgrad.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        x, y = funcgrad.tensor(_randn(8, 1, 4, 4)), funcgrad.tensor(np.arange(8) % 2)
+
+        def step():
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(net(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        step = funcgrad.compile(step) if compiled else step
+        losses = [step().item() for _ in range(5)]
+        return losses, [_np(t) for t in net.state_dict().values()]
+
+    (eager, eager_state), (compiled, compiled_state) = run(False), run(True)
+    np.testing.assert_allclose(eager, compiled, rtol=1e-5)
+    assert eager[-1] < eager[0]
+    for a, b in zip(eager_state, compiled_state):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
 def _containers(lib):
     layers = lib.nn.ModuleList([lib.nn.Linear(2, 3), lib.nn.ReLU()])
     layers.append(lib.nn.Linear(3, 1))

@@ -448,6 +448,26 @@ case("F.embedding-padding", lambda m, i, w: m.nn.functional.embedding(i, w, padd
      Fixed([0, 2, 4, 2]), real(5, 3), gradcheck=False)
 case("F.layer_norm", lambda m, x, w, b: m.nn.functional.layer_norm(x, (3,), w, b), real(2, 3),
      real(3), real(3))
+case("F.conv2d", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=2, padding=1),
+     real(2, 3, 5, 5), real(4, 3, 3, 3), real(4))
+case("F.conv2d-groups-dilation", lambda m, x, w: m.nn.functional.conv2d(
+    x, w, groups=2, dilation=(1, 2), padding=(0, 1)), real(1, 4, 5, 5), real(2, 2, 2, 3))
+case("F.conv2d-unbatched-same", lambda m, x, w: m.nn.functional.conv2d(x, w, padding="same"),
+     real(2, 4, 4), real(3, 2, 3, 3))
+case("F.conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2),
+     real(2, 3, 7), real(2, 3, 3), real(2))
+case("F.max_pool2d", lambda m, x: m.nn.functional.max_pool2d(x, 2), real(2, 3, 4, 4))
+case("F.max_pool2d-stride-pad", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1),
+     real(1, 2, 5, 5))
+case("F.avg_pool2d", lambda m, x: m.nn.functional.avg_pool2d(x, 2), real(2, 3, 4, 4))
+case("F.avg_pool2d-pad-exclude", lambda m, x: m.nn.functional.avg_pool2d(
+    x, 3, 2, 1, count_include_pad=False), real(1, 2, 5, 5))
+case("F.batch_norm-train", lambda m, x, w, b: m.nn.functional.batch_norm(
+    x, m.zeros(3, dtype=x.dtype), m.ones(3, dtype=x.dtype), w, b, training=True),
+     real(4, 3, 2), real(3), real(3))
+case("F.batch_norm-eval", lambda m, x, mean, var, w: m.nn.functional.batch_norm(
+    x, mean, var, w, None), real(2, 3, 2, 2), Arg((3,), grad=False),
+    Arg((3,), 0.5, 2.0, signed=False, grad=False), real(3))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
 
 
@@ -556,6 +576,9 @@ def _second_and_third(lib, case: Case, dtype) -> list[np.ndarray] | None:
 _LAYER_NORM_GGG = ("torch's third derivative of native_layer_norm is wrong: its double backward "
                    "treats the saved mean and rstd as constants")
 _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYER_NORM_GGG,
+                       "F.batch_norm-train": "torch's third derivative of native_batch_norm "
+                       "with respect to its input is wrong in the same way as layer_norm's "
+                       "(its second derivatives match funcgrad's and pass gradgradcheck)",
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

@@ -6,8 +6,13 @@ from . import utils as utils
 from ._modules import (
     ELU,
     GELU,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
     BCELoss,
     BCEWithLogitsLoss,
+    Conv1d,
+    Conv2d,
     CrossEntropyLoss,
     Dropout,
     Embedding,
@@ -18,6 +23,7 @@ from ._modules import (
     LeakyReLU,
     Linear,
     LogSoftmax,
+    MaxPool2d,
     Module,
     ModuleDict,
     ModuleList,
@@ -34,7 +40,8 @@ from ._modules import (
 )
 
 __all__ = [
-    "functional", "init", "utils", "Parameter", "Module", "Linear", "Sequential", "ModuleList",
+    "functional", "init", "utils", "Parameter", "Module", "Linear", "Conv1d", "Conv2d",
+    "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Sequential", "ModuleList",
     "ModuleDict", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU",
     "ELU", "Softplus", "Softmax", "LogSoftmax", "Dropout", "Embedding", "LayerNorm", "MSELoss",
     "L1Loss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",

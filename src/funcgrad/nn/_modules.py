@@ -25,7 +25,8 @@ from .._tensor import Tensor, _Storage, check_can_require_grad
 from . import functional as F
 
 __all__ = [
-    "Parameter", "Module", "Linear", "Sequential", "ModuleList", "ModuleDict", "Identity",
+    "Parameter", "Module", "Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
+    "BatchNorm1d", "BatchNorm2d", "Sequential", "ModuleList", "ModuleDict", "Identity",
     "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus",
     "Softmax", "LogSoftmax", "Dropout", "Embedding", "LayerNorm", "MSELoss", "L1Loss", "NLLLoss",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
@@ -588,6 +589,181 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class _ConvNd(Module):
+    """A convolution layer over ``_dims`` spatial dimensions, initialized as torch does: weight
+    and bias uniform in ``±1/sqrt(fan_in)``, fan_in = in_channels / groups * kernel size."""
+
+    _dims: int
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        if padding_mode != "zeros":
+            raise ValueError(f"funcgrad's convolutions pad with zeros only, not {padding_mode!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError("in_channels and out_channels must be divisible by groups")
+        n = self._dims
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size, self.stride = F._tuple(kernel_size, n), F._tuple(stride, n)
+        self.padding = padding if isinstance(padding, str) else F._tuple(padding, n)
+        self.dilation = F._tuple(dilation, n)
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        fan_in = math.prod(shape[1:])
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        self.weight = _uniform(shape, bound, dtype, device)
+        if bias:
+            self.bias = _uniform((out_channels,), bound, dtype, device)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        conv = F.conv1d if self._dims == 1 else F.conv2d
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                    self.groups)
+
+    def extra_repr(self) -> str:
+        n = self._dims
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,) * n:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + (", bias=False" if self.bias is None else "")
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C, L) or (C, L) inputs.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.Conv1d(2, 4, 3, stride=2)
+    Conv1d(2, 4, kernel_size=(3,), stride=(2,))
+    """
+
+    _dims = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C, H, W) or (C, H, W) inputs.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.Conv2d(3, 8, 3, padding=1)(funcgrad.ones(2, 3, 5, 5)).shape
+    funcgrad.Size([2, 8, 5, 5])
+    """
+
+    _dims = 2
+
+
+class MaxPool2d(Module):
+    """The largest value of each window."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """The mean of each window."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _BatchNorm(Module):
+    """Batch normalization over channels (dimension 1) with running statistics, as torch's:
+    the batch's statistics in training (updating the running ones, by ``momentum``, or by a
+    cumulative average when it is None), the running ones in eval mode."""
+
+    _input_dims: tuple[int, ...]
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None,
+                 *, bias: bool = True) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(_factories.ones(num_features, dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(_factories.zeros(num_features, dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean",
+                                 _factories.zeros(num_features, dtype=dtype, device=device))
+            self.register_buffer("running_var",
+                                 _factories.ones(num_features, dtype=dtype, device=device))
+            self.register_buffer("num_batches_tracked", _factories.tensor(0, device=device))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self._input_dims:
+            raise ValueError(f"expected {' or '.join(f'{d}D' for d in self._input_dims)} "
+                             f"input (got {input.ndim}D input)")
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative average (this reads the count)
+                momentum = 1.0 / float(self.num_batches_tracked)
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None,
+                            self.running_var if track else None, self.weight, self.bias,
+                            use_batch, momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) inputs."""
+
+    _input_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) inputs.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.BatchNorm2d(3)
+    BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    """
+
+    _input_dims = (4,)
 
 
 class Sequential(Module):

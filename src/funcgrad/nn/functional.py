@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from .. import _factories, _ops
+from .. import _factories, _grad_mode, _ops
 from .._graph import Op, apply
 from .._ops import log_softmax, relu, sigmoid, softmax, tanh
 from .._tensor import Tensor
@@ -15,7 +16,8 @@ __all__ = [
     "relu", "sigmoid", "tanh", "softmax", "log_softmax", "silu", "gelu", "softplus",
     "leaky_relu", "elu", "logsigmoid", "linear", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "nll_loss", "cross_entropy",
-    "dropout", "embedding", "layer_norm",
+    "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
+    "batch_norm",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -298,3 +300,149 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
             f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
         )
     return apply(LAYER_NORM, input, weight, bias, ndim=len(shape), eps=eps)
+
+
+def _tuple(value, n: int) -> tuple:
+    """An int or a sequence of ints as an n-tuple (torch's ``_pair``, ``_single``)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else (int(value),) * n
+
+
+def _conv(x, w, b, *, stride, padding, dilation, groups):
+    n = w.ndim - 2
+    spatial = "DHW"[-n:]
+    out = jax.lax.conv_general_dilated(
+        x, w, stride, padding if isinstance(padding, str) else [(p, p) for p in padding],
+        rhs_dilation=dilation, feature_group_count=groups,
+        dimension_numbers=("NC" + spatial, "OI" + spatial, "NC" + spatial))
+    return out if b is None else out + b.reshape((1, -1) + (1,) * n)
+
+
+CONV = Op("conv", _conv, "ConvolutionBackward0")
+
+
+def _convolution(n: int, input, weight, bias, stride, padding, dilation, groups):
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to conv{n}d, but got "
+            f"input of size: {list(input.shape)}")
+    if input.ndim == n + 1:  # a batch of one, as torch does it
+        return _ops.squeeze(_convolution(n, input.unsqueeze(0), weight, bias, stride, padding,
+                                         dilation, groups), 0)
+    stride = _tuple(stride, n)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"Invalid padding string '{padding}', should be one of "
+                             "{'valid', 'same'}")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        padding = padding.upper()
+    else:
+        padding = _tuple(padding, n)
+    return apply(CONV, input, weight, bias, stride=stride, padding=padding,
+                 dilation=_tuple(dilation, n), groups=int(groups))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation, as torch's) of ``input`` (N, C, L) or (C, L) with
+    ``weight`` (out channels, C / groups, kernel); ``padding`` is an int or 'same'/'valid'."""
+    return _convolution(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as torch's) of ``input`` (N, C, H, W) or (C, H, W)
+    with ``weight`` (out channels, C / groups, kH, kW).
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.conv2d(funcgrad.ones(1, 1, 3, 3), funcgrad.ones(1, 1, 2, 2)).shape
+    funcgrad.Size([1, 1, 2, 2])
+    """
+    return _convolution(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _pool(x, kernel, stride, padding, init, op):
+    lead = x.ndim - len(kernel)
+    return jax.lax.reduce_window(x, init, op, (1,) * lead + kernel, (1,) * lead + stride,
+                                 [(0, 0)] * lead + [(p, p) for p in padding])
+
+
+def _max_pool(x, kernel, stride, padding):
+    return _pool(x, kernel, stride, padding, -jnp.inf, jax.lax.max)
+
+
+def _avg_pool(x, kernel, stride, padding, count_include_pad):
+    total = _pool(x, kernel, stride, padding, 0.0, jax.lax.add)
+    if count_include_pad:
+        return total / np.prod(kernel)
+    return total / _pool(jnp.ones_like(x), kernel, stride, padding, 0.0, jax.lax.add)
+
+
+MAX_POOL2D = Op("max_pool2d", _max_pool, "MaxPool2DWithIndicesBackward0")
+AVG_POOL2D = Op("avg_pool2d", _avg_pool, "AvgPool2DBackward0")
+
+
+def _pool_args(kernel_size, stride, padding, ceil_mode) -> dict:
+    if ceil_mode:
+        raise ValueError("funcgrad pools with ceil_mode=False only: pad the input instead")
+    kernel = _tuple(kernel_size, 2)
+    padding = _tuple(padding, 2)
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise RuntimeError("pad should be at most half of effective kernel size, but got "
+                           f"pad={padding[0]}, kernel_size={kernel[0]} and dilation=1")
+    return dict(kernel=kernel, stride=kernel if stride is None else _tuple(stride, 2),
+                padding=padding)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The largest value of each ``kernel_size`` window (``stride`` defaults to it); the
+    gradient goes to that value."""
+    if _tuple(dilation, 2) != (1, 1) or return_indices:
+        raise ValueError("funcgrad's max_pool2d has dilation=1 and return_indices=False only")
+    return apply(MAX_POOL2D, input, **_pool_args(kernel_size, stride, padding, ceil_mode))
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
+    """The mean of each ``kernel_size`` window (``stride`` defaults to it); with
+    ``count_include_pad=False`` padded positions do not count."""
+    return apply(AVG_POOL2D, input, **_pool_args(kernel_size, stride, padding, ceil_mode),
+                 count_include_pad=bool(count_include_pad))
+
+
+def _batch_norm(x, w, b, mean, var, eps):
+    """Normalizes over every axis but the channels (axis 1) with ``mean`` and ``var`` (the
+    batch's, computed here, when None), then scales and shifts."""
+    axes = (0, *range(2, x.ndim))
+    if mean is None:
+        mean, var = jnp.mean(x, axes), jnp.var(x, axes)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    out = (x - mean.reshape(shape)) * jax.lax.rsqrt(var.reshape(shape) + eps)
+    if w is not None:
+        out = out * w.reshape(shape)
+    if b is not None:
+        out = out + b.reshape(shape)
+    return out
+
+
+BATCH_NORM = Op("batch_norm", _batch_norm, "NativeBatchNormBackward0")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """Normalizes each channel (dimension 1): in training by the batch's mean and biased
+    variance, updating ``running_mean`` and ``running_var`` (unbiased) in place by
+    ``momentum``; otherwise by the running statistics."""
+    if not training:
+        return apply(BATCH_NORM, input, weight, bias, running_mean, running_var, eps)
+    count = input.numel() // input.shape[1]
+    if count <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {list(input.shape)}")
+    if running_mean is not None:
+        with _grad_mode.no_grad():
+            axes = (0, *range(2, input.ndim))
+            x = input.detach()
+            running_mean.mul_(1 - momentum).add_(x.mean(axes) * momentum)
+            running_var.mul_(1 - momentum).add_(x.var(axes) * momentum)
+    return apply(BATCH_NORM, input, weight, bias, None, None, eps)
