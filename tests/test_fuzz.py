@@ -133,6 +133,12 @@ BINARY = [
     Spec("minimum", 2, lambda lib, a, b: lib.minimum(a, b), jnp.minimum, _gap),
     Spec("atan2", 2, lambda lib, a, b: lib.atan2(a, b), jnp.arctan2,
          lambda a, b: bool(np.all(np.hypot(a, b) > MARGIN))),
+    Spec("hypot", 2, lambda lib, a, b: lib.hypot(a, b), jnp.hypot,
+         lambda a, b: bool(np.all(np.hypot(a, b) > MARGIN))),
+    Spec("lerp(0.3)", 2, lambda lib, a, b: lib.lerp(a, b, 0.3), lambda a, b: a + 0.3 * (b - a)),
+    Spec("clamp_min", 2, lambda lib, a, b: lib.clamp_min(a, b), jnp.maximum, _gap),
+    Spec("addcmul", 2, lambda lib, a, b: lib.addcmul(a, a, b, value=0.5),
+         lambda a, b: a + 0.5 * a * b),
 ]
 
 
