@@ -14,8 +14,9 @@ tensor(5., grad_fn=<LinalgDetBackward0>)
 from __future__ import annotations
 
 from ._graph import apply
-from ._ops import CHOLESKY, CROSS, MATRIX_EXP, NORM, PINV, SOLVE, _axis, _check_square, det
+from ._ops import CHOLESKY, CROSS, MATRIX_EXP, PINV, SOLVE, _check_square, det
 from ._ops import inverse as inv
+from ._ops import norm as norm_op
 from ._tensor import Tensor
 
 __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "norm", "cross",
@@ -45,7 +46,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (every element by default)."""
-    return apply(NORM, x, ord=ord, axis=_axis(x, dim), keepdims=keepdim)
+    return norm_op(x, ord, dim, keepdim)
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Tensor:
