@@ -160,6 +160,9 @@ class _GraphNode:
 
     edges: tuple = ()
     op: Op | None = None  # a Node's op; none at a leaf's accumulator
+    # What a Node saved and whether backward freed it (checked before each backward).
+    _versions: tuple = ()
+    _freed = False
     # Few nodes ever get hooks, retained grads or metadata: they are made on first use, which
     # keeps recording a node (once per op) cheap.
     _tensor_hooks = _prehooks = _posthooks = types.MappingProxyType({})
@@ -260,7 +263,6 @@ class Node(_GraphNode):
     arguments, input shapes and dtypes: one object per signature), when it was deferred."""
 
     # Until set: recorded once per op, a node sets only what differs from these.
-    _freed = False
     _laid_out: tuple | None = None
     _listed: tuple | None = None  # with a signature, found when next_functions is asked for
 
@@ -467,9 +469,9 @@ def _reachable(roots: Sequence[_GraphNode]) -> dict[int, _GraphNode]:
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if id(node) not in nodes:
+        if node is not None and id(node) not in nodes:
             nodes[id(node)] = node
-            stack.extend([e for e in node.edges if e is not None])
+            stack.extend(node.edges)
     return nodes
 
 
@@ -598,7 +600,7 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
         nodes = _reachable(root_nodes)
     newest_first = _newest_first(nodes)
     for node in newest_first:
-        if isinstance(node, Node):
+        if node._versions or node._freed:
             node._check_saved()
     if not create_graph and not is_anomaly_enabled():
         targets = [n for n in newest_first

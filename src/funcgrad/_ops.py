@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 import collections
 import dataclasses
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
-from . import _devices, _dtypes
+from . import _devices, _dtypes, _lazy
 from ._grad_mode import is_grad_enabled
 from ._graph import Op, apply
 from ._tensor import Tensor
@@ -1239,7 +1240,17 @@ def zero_(self) -> Tensor:
     >>> funcgrad.tensor([1.0, 2.0]).zero_()
     tensor([0., 0.])
     """
+    array = self._peek()
+    if not (self._requires_grad or array.weak_type) and _lazy._one_device() is not None:
+        self._write(_zeros(array.shape, array.dtype))
+        return self
     return _inplace(self, apply(ZERO, self))
+
+
+@functools.lru_cache(maxsize=256)
+def _zeros(shape: tuple, dtype):
+    with jax.ensure_compile_time_eval():
+        return jnp.zeros(shape, dtype)
 
 
 def fill_(self, value) -> Tensor:
