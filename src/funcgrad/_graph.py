@@ -570,7 +570,7 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             # Under funcgrad.compile, a constant made in the trace, as any op's; else a cached one.
-            g = Tensor._wrap(_ones(tuple(t.shape), t.dtype) if _lazy_on()
+            g = Tensor._wrap(filled(1, tuple(t.shape), t.dtype) if _lazy_on()
                              else jnp.ones(t.shape, t.dtype))
         else:
             g = g if isinstance(g, Tensor) else Tensor._wrap(jnp.asarray(g, t.dtype))
@@ -699,14 +699,15 @@ def _call(fn, arrays: Sequence):
     return _lazy.parts(out) if isinstance(out.aval, tuple) else out
 
 
-@functools.lru_cache(maxsize=64)
-def _ones(shape: tuple, dtype):
-    """The implicit gradient of a one-element output, made once per shape and dtype (arrays
-    are immutable, and making one costs more than a whole lazy step), concrete even when
-    first asked for inside a JAX trace. (A pending constant instead, folded by the program
-    rather than passed in, costs more to record than the input it saves.)"""
+@functools.lru_cache(maxsize=256)
+def filled(value, shape: tuple, dtype):
+    """An array of ``value`` (the implicit gradient of a one-element output, the zeros
+    ``zero_`` writes), made once per value, shape and dtype (arrays are immutable, and making
+    one costs more than a whole lazy step), concrete even when first asked for inside a JAX
+    trace. (A pending constant instead, folded by the program rather than passed in, costs more
+    to record than the input it saves.)"""
     with jax.ensure_compile_time_eval():
-        return jnp.ones(shape, dtype)
+        return jnp.full(shape, value, dtype)
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import builtins
 import collections
 import dataclasses
-import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ import numpy as np
 
 from . import _devices, _dtypes, _lazy
 from ._grad_mode import is_grad_enabled
-from ._graph import Op, apply
+from ._graph import Op, apply, filled
 from ._tensor import Tensor
 
 # ----- elementwise, one input ------------------------------------------------------------------
@@ -1241,16 +1240,14 @@ def zero_(self) -> Tensor:
     tensor([0., 0.])
     """
     array = self._peek()
+    # Outside the graph (the usual ``.grad.zero_()``), the new value is a constant that needs
+    # no op: one shared array per shape and dtype. It has no weak type and the one device's
+    # placement, so weakly typed tensors, and tensors where there are several devices, take
+    # the op.
     if not (self._requires_grad or array.weak_type) and _lazy._one_device() is not None:
-        self._write(_zeros(array.shape, array.dtype))
+        self._write(filled(0, array.shape, array.dtype))
         return self
     return _inplace(self, apply(ZERO, self))
-
-
-@functools.lru_cache(maxsize=256)
-def _zeros(shape: tuple, dtype):
-    with jax.ensure_compile_time_eval():
-        return jnp.zeros(shape, dtype)
 
 
 def fill_(self, value) -> Tensor:
