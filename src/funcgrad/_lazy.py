@@ -197,7 +197,17 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
         wiring.append(-1 - k)
     if sharding is None and not single:
         return _undo(trace, known)
-    key, wiring = (id(fn), static, tuple(avals), context), tuple(wiring)
+    p = _append(trace, fn, args, (id(fn), static, tuple(avals), context), tuple(wiring),
+                sharding)
+    if p is None:
+        _undo(trace, known)
+    return p
+
+
+def _append(trace: _Trace, fn, args: tuple, key: tuple, wiring: tuple, sharding
+            ) -> Pending | None:
+    """Appends to ``trace`` the node of ``key`` (see ``defer``) reading ``wiring``, or returns
+    None when its abstract evaluation fails or warns."""
     pos = len(trace.pendings)
     keys, nodes = trace.expected
     if pos < len(keys) and _same(keys[pos], key):  # mostly identity checks: no hashing
@@ -214,11 +224,11 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
         try:
             sig = _sigs.get_or_none(key)
         except TypeError:  # an unhashable static argument
-            return _undo(trace, known)
+            return None
         if sig is None:
             sig = _abstract(key, fn)
             if sig is None:
-                return _undo(trace, known)
+                return None
         node = (sig, wiring)
     uses = trace.uses
     for w in wiring:
@@ -301,9 +311,19 @@ def _spec(a):
 
 def parts(p: Pending) -> tuple:
     """The outputs of a multi-output pending value, each a pending value of its own (None for
-    an output that is None)."""
-    return tuple(None if aval is None else defer(operator.getitem, (p, i))
-                 for i, aval in enumerate(p.aval))
+    an output that is None). While ``p`` is pending in the current trace (it was recorded just
+    now), they are appended to it directly: their operands need no inspection."""
+    out = []
+    for i, aval in enumerate(p.aval):
+        if aval is None:
+            out.append(None)
+        elif p.trace is _trace and p.value is None:
+            key = (id(operator.getitem), (), (p.aval, (int, i)), _trace.context)
+            out.append(_append(_trace, operator.getitem, (p, i), key, (p.pos, None),
+                               p.sharding))
+        else:
+            out.append(defer(operator.getitem, (p, i)))
+    return tuple(out)
 
 
 def concrete(arrays: tuple) -> tuple:
