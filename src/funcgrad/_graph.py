@@ -20,6 +20,7 @@ import functools
 import itertools
 import math
 import operator
+import re
 import types
 import weakref
 from collections.abc import Callable, Sequence
@@ -75,7 +76,10 @@ def apply(op: Op, *args, **static) -> Tensor:
             if "incompatible devices" in str(e):
                 _raise_mixed_devices(args)
             if "incompatible shapes for broadcasting" in str(e).lower():
-                _raise_broadcast(arrays)
+                raise_broadcast([a.shape for a in arrays if hasattr(a, "shape")])
+            axis = _AXIS_ERROR.fullmatch(str(e))
+            if axis:
+                raise_dim_out_of_range(int(axis[1]), int(axis[2]))
             raise
     return _record(op, args, arrays, out, static_key,
                    out.sig if type(out) is _lazy.Pending else None)
@@ -93,10 +97,10 @@ def _defer(fn, arrays: tuple, static: tuple = ()) -> _lazy.Pending | None:
     return _lazy.defer(fn, arrays, static) if _lazy_on() else None
 
 
-def _raise_broadcast(arrays: tuple) -> None:
+def raise_broadcast(shapes: Sequence[tuple]) -> None:
     """torch's error for operands whose shapes do not broadcast: the first pair that fails,
     at its rightmost mismatched dimension."""
-    shapes = [tuple(a.shape) for a in arrays if hasattr(a, "shape")]
+    shapes = [tuple(s) for s in shapes]
     a = shapes[0]
     for b in shapes[1:]:
         ndim = max(len(a), len(b))
@@ -108,6 +112,20 @@ def _raise_broadcast(arrays: tuple) -> None:
                     f"non-singleton dimension {i}"
                 ) from None
         a = tuple(max(x, y) for x, y in zip(a, b))
+
+
+# JAX's error for an axis a tensor does not have, as jnp's functions word it.
+_AXIS_ERROR = re.compile(r"axis (-?\d+) is out of bounds for array of dimension (\d+)")
+
+
+def raise_dim_out_of_range(dim: int, ndim: int) -> None:
+    """torch's error for ``dim`` outside ``[-ndim, ndim - 1]`` (a 0-d tensor's range is that
+    of one dimension)."""
+    rank = max(ndim, 1)
+    raise IndexError(
+        f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got "
+        f"{dim})"
+    ) from None
 
 
 def _raise_mixed_devices(args: tuple) -> None:

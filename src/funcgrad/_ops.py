@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _devices, _dtypes, _lazy
 from ._grad_mode import is_grad_enabled
-from ._graph import Op, apply, filled
+from ._graph import Op, _type_name, apply, filled, raise_broadcast, raise_dim_out_of_range
 from ._tensor import Tensor
 
 # ----- elementwise, one input ------------------------------------------------------------------
@@ -299,6 +299,15 @@ def masked_fill(input, mask, value) -> Tensor:
 
 
 # ----- reductions ------------------------------------------------------------------------------
+def _wrap_dim(dim, ndim: int) -> int:
+    """``dim`` as an index into ``max(ndim, 1)`` dimensions (negative counts from the end), or
+    torch's error when the tensor has no such dimension."""
+    rank, dim = builtins.max(ndim, 1), builtins.int(dim)
+    if not -rank <= dim < rank:
+        raise_dim_out_of_range(dim, ndim)
+    return dim % rank
+
+
 def _dims(dim):
     if dim is None:
         return None
@@ -308,15 +317,14 @@ def _dims(dim):
 
 
 def _axis(input, dim):
-    """``_dims(dim)``, where torch lets dim 0 or -1 name a 0-d tensor's one element: no axis."""
+    """``_dims(dim)``, checked, where torch lets dim 0 or -1 name a 0-d tensor's one element:
+    no axis."""
     axes = _dims(dim)
-    if axes is None or input.ndim > 0:
-        return axes
-    if set(np.atleast_1d(axes).tolist()) - {0, -1}:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})"
-        )
-    return ()
+    if axes is None:
+        return None
+    for d in (axes,) if isinstance(axes, builtins.int) else axes:
+        _wrap_dim(d, input.ndim)
+    return axes if input.ndim > 0 else ()
 
 
 def _reduce_name(plain: str, with_dim: str):
@@ -415,6 +423,7 @@ def _max_min(input, dim, keepdim, all_op, arg_op, result, name):
     if isinstance(dim, (Tensor, jax.Array)):
         return (maximum if name == "MaxBackward0" else minimum)(input, dim)
     axis = builtins.int(dim)
+    _wrap_dim(axis, input.ndim)
     indices = apply(arg_op, input, axis=axis, keepdims=False)
     values = apply(_TAKE_DIM[name], input, indices, axis=axis, keepdims=keepdim)
     if keepdim:
@@ -452,11 +461,13 @@ def amin(input, dim=(), keepdim: bool = False) -> Tensor:
 
 def argmax(input, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the largest element (in the flattened tensor when ``dim`` is None)."""
+    _axis(input, dim)
     return apply(ARGMAX, input, axis=_dims(dim), keepdims=keepdim and dim is not None)
 
 
 def argmin(input, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the smallest element (in the flattened tensor when ``dim`` is None)."""
+    _axis(input, dim)
     return apply(ARGMIN, input, axis=_dims(dim), keepdims=keepdim and dim is not None)
 
 
@@ -489,8 +500,10 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``,
     largest first."""
-    axis = builtins.int(dim)
-    indices = apply(ORDER, input, axis=axis, descending=builtins.bool(largest), k=builtins.int(k))
+    axis, k = _wrap_dim(dim, input.ndim), builtins.int(k)
+    if not 0 <= k <= (input.shape[axis] if input.ndim else 1):
+        raise RuntimeError("selected index k out of range")
+    indices = apply(ORDER, input, axis=axis, descending=builtins.bool(largest), k=k)
     return TopkResult(apply(TOPK, input, indices, axis=axis), indices)
 
 
@@ -656,25 +669,63 @@ def matmul(input, other) -> Tensor:
             f"both arguments to matmul need to be at least 1D, but they are {input.ndim}D and "
             f"{other.ndim}D"
         )
-    return apply(MATMUL, input, other)
+    try:
+        return apply(MATMUL, input, other)
+    except (TypeError, ValueError):
+        _raise_unmultipliable(tuple(input.shape), tuple(other.shape))
+        raise
+
+
+def _raise_unmultipliable(a: tuple, b: tuple) -> None:
+    """torch's error for a matrix product of shapes ``a`` and ``b`` (at least 1-D each) whose
+    inner sizes differ (or whose batch dimensions do not broadcast); nothing if they fit."""
+    rows, k = math.prod(a[:-1]), a[-1]
+    if len(a) == len(b) == 1 and k != b[0]:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{k}] and src [{b[0]}] to have the same "
+            f"number of elements, but got {k} and {b[0]} elements respectively"
+        )
+    if len(b) == 1 and k != b[0]:
+        raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{k}), vec ({b[0]})")
+    if len(b) == 2 and k != b[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and {b[0]}x{b[1]})"
+        )
+    if len(b) > 2:
+        try:
+            batch = np.broadcast_shapes(a[:-2], b[:-2])
+        except ValueError:
+            raise_broadcast([a[:-2], b[:-2]])
+        if k != b[-2]:
+            n = math.prod(batch)
+            raise RuntimeError(
+                f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {k}] but "
+                f"got: [{n}, {b[-2]}]."
+            )
 
 
 def mm(input, mat2) -> Tensor:
     """Product of two 2-D tensors."""
     _check_ndim("mm", self=(input, 2), mat2=(mat2, 2))
-    return apply(MATMUL, input, mat2)
+    return matmul(input, mat2)
 
 
 def bmm(input, mat2) -> Tensor:
     """Batched product of two 3-D tensors."""
     _check_ndim("bmm", batch1=(input, 3), batch2=(mat2, 3))
+    a, b = tuple(input.shape), tuple(mat2.shape)
+    if a[0] != b[0] or a[2] != b[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{a[0]}, {a[2]}] "
+            f"but got: [{b[0]}, {b[1]}]."
+        )
     return apply(BMM, input, mat2)
 
 
 def mv(input, vec) -> Tensor:
     """Product of a matrix and a vector."""
     _check_ndim("mv", self=(input, 2), vec=(vec, 1))
-    return apply(MATMUL, input, vec)
+    return matmul(input, vec)
 
 
 def dot(input, other) -> Tensor:
@@ -683,7 +734,7 @@ def dot(input, other) -> Tensor:
         raise RuntimeError(
             f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
         )
-    return apply(MATMUL, input, other)
+    return matmul(input, other)
 
 
 def outer(input, vec2) -> Tensor:
@@ -694,6 +745,7 @@ def outer(input, vec2) -> Tensor:
 def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``."""
     _check_ndim("addmm", mat1=(mat1, 2), mat2=(mat2, 2))
+    _raise_unmultipliable(tuple(mat1.shape), tuple(mat2.shape))
     return apply(ADDMM, input, mat1, mat2, beta=beta, alpha=alpha)
 
 
@@ -781,28 +833,56 @@ def reshape(input, *shape) -> Tensor:
     tensor([[0, 1, 2],
             [3, 4, 5]])
     """
-    return apply(RESHAPE, input, shape=_shape_arg(shape))
+    shape = _shape_arg(shape)
+    try:
+        return apply(RESHAPE, input, shape=shape)
+    except (TypeError, ValueError, ZeroDivisionError):
+        _raise_bad_shape(shape, input.numel())
+        raise
+
+
+def _raise_bad_shape(shape: tuple, numel: int) -> None:
+    """torch's error for a ``shape`` that ``numel`` elements cannot take."""
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for i, size in enumerate(shape):
+        if size < -1:
+            raise RuntimeError(f"invalid shape dimension {size} at index {i} of shape "
+                               f"{list(shape)}")
+    known = math.prod(s for s in shape if s != -1)
+    if (known != numel) if -1 not in shape else (known == 0 or numel % known):
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merges dimensions ``start_dim`` through ``end_dim`` into one."""
     shape = tuple(input.shape)
+    start, end = _wrap_dim(start_dim, len(shape)), _wrap_dim(end_dim, len(shape))
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if not shape:
         return reshape(input, 1)
-    start, end = start_dim % len(shape), end_dim % len(shape)
     return reshape(input, shape[:start] + (-1,) + shape[end + 1:])
 
 
 def unflatten(input, dim: int, sizes) -> Tensor:
     """Splits dimension ``dim`` into ``sizes`` (one may be -1)."""
-    shape = tuple(input.shape)
-    axis = dim % len(shape)
-    return reshape(input, shape[:axis] + tuple(sizes) + shape[axis + 1:])
+    shape, sizes = tuple(input.shape), tuple(builtins.int(s) for s in sizes)
+    axis = _wrap_dim(dim, len(shape))
+    known = math.prod(s for s in sizes if s != -1)
+    if (sizes.count(-1) == 1 and (known == 0 or shape[axis] % known)
+            if -1 in sizes else known != shape[axis]):
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({shape[axis]}) in the input tensor")
+    return reshape(input, shape[:axis] + sizes + shape[axis + 1:])
 
 
 def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
     """The ``n``-th forward difference along ``dim``, after joining ``prepend`` and
     ``append`` to ``input`` there."""
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    _wrap_dim(dim, input.ndim)
     parts = [t for t in (prepend, input, append) if t is not None]
     x = cat(parts, dim) if len(parts) > 1 else input
     for _ in range(n):
@@ -819,8 +899,8 @@ def squeeze(input, dim=None) -> Tensor:
         return apply(SQUEEZE, input, dims=dims)
     wanted = _dims(dim)
     wanted_t = (wanted,) if isinstance(wanted, builtins.int) else wanted
-    dims = tuple(d % builtins.max(len(shape), 1) for d in wanted_t
-                 if shape and shape[d % len(shape)] == 1)
+    dims = tuple(d for d in (_wrap_dim(d, len(shape)) for d in wanted_t or ())
+                 if shape and shape[d] == 1)
     return apply(SQUEEZE, input, axis=wanted, dims=dims)
 
 
@@ -831,7 +911,7 @@ def unsqueeze(input, dim: int) -> Tensor:
 
 def transpose(input, dim0: int, dim1: int) -> Tensor:
     """Swaps two dimensions."""
-    return apply(TRANSPOSE, input, a=builtins.int(dim0), b=builtins.int(dim1))
+    return apply(TRANSPOSE, input, a=_wrap_dim(dim0, input.ndim), b=_wrap_dim(dim1, input.ndim))
 
 
 swapaxes = transpose
@@ -839,7 +919,17 @@ swapaxes = transpose
 
 def permute(input, *dims) -> Tensor:
     """Reorders the dimensions."""
-    return apply(PERMUTE, input, axes=_shape_arg(dims))
+    dims = _shape_arg(dims)
+    if len(dims) != input.ndim:
+        raise RuntimeError(
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {input.ndim} is "
+            f"not equal to len(dims) = {len(dims)}"
+        )
+    axes = tuple(_wrap_dim(d, input.ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return apply(PERMUTE, input, axes=axes)
 
 
 def t(input) -> Tensor:
@@ -854,6 +944,22 @@ def expand(input, *sizes) -> Tensor:
     sizes = _shape_arg(sizes)
     shape = tuple(input.shape)
     lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise RuntimeError(
+            f"expand({_type_name(input)}{{{list(shape)}}}, size={list(sizes)}): the number of "
+            f"sizes provided ({len(sizes)}) must be greater or equal to the number of "
+            f"dimensions in the tensor ({len(shape)})"
+        )
+    for i, size in enumerate(sizes):
+        if i < lead and size == -1:
+            raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a "
+                               f"leading, non-existing dimension {i}")
+        if i >= lead and size not in (-1, shape[i - lead]) and shape[i - lead] != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({size}) must match the existing size "
+                f"({shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: "
+                f"{list(sizes)}.  Tensor sizes: {list(shape)}"
+            )
     full = tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     return apply(EXPAND, input, shape=full)
 
@@ -871,7 +977,32 @@ def _sequence(tensors, name: str) -> tuple:
 
 def cat(tensors, dim: int = 0) -> Tensor:
     """Joins tensors along an existing dimension."""
-    return apply(CAT, *_sequence(tensors, "cat"), axis=builtins.int(dim))
+    tensors = _sequence(tensors, "cat")
+    try:
+        return apply(CAT, *tensors, axis=builtins.int(dim))
+    except (TypeError, ValueError):
+        _raise_uncatenable(tensors, builtins.int(dim))
+        raise
+
+
+def _raise_uncatenable(tensors: tuple, dim: int) -> None:
+    """torch's error for tensors that ``cat`` cannot join along ``dim``."""
+    shapes = [tuple(t.shape) for t in tensors]
+    for i, shape in enumerate(shapes):
+        if not shape:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
+        if len(shape) != len(shapes[0]):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got "
+                               f"{len(shapes[0])} and {len(shape)}")
+    axis = _wrap_dim(dim, len(shapes[0]))
+    for i, shape in enumerate(shapes):
+        for d, (want, got) in enumerate(zip(shapes[0], shape)):
+            if d != axis and want != got:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {axis}. Expected size "
+                    f"{want} but got size {got} for tensor number {i} in the list."
+                )
 
 
 concat = concatenate = cat
@@ -879,19 +1010,34 @@ concat = concatenate = cat
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Joins tensors along a new dimension."""
-    return apply(STACK, *_sequence(tensors, "stack"), axis=builtins.int(dim))
+    tensors = _sequence(tensors, "stack")
+    shapes = [tuple(t.shape) for t in tensors]
+    for i, shape in enumerate(shapes):
+        if shape != shapes[0]:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(shapes[0])} at entry 0 and {list(shape)} at entry {i}")
+    return apply(STACK, *tensors, axis=builtins.int(dim))
 
 
 def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Splits into chunks of a size, or of the sizes in a list."""
-    n = tensor.shape[dim]
-    axis = dim % tensor.ndim
+    axis = _wrap_dim(dim, tensor.ndim)
+    n = tensor.shape[axis]
     if isinstance(split_size_or_sections, builtins.int):
         size = split_size_or_sections
+        if size < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got "
+                               f"split_size={size}")
+        if size == 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
         sizes = [builtins.min(size, n - i) for i in range(0, n, size)] if n else [0]
         op = SPLIT
     else:
         sizes = list(split_size_or_sections)
+        if builtins.min(sizes, default=0) < 0:
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
+                               f"entries, but got split_sizes={sizes}")
         if builtins.sum(sizes) != n:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
@@ -904,25 +1050,49 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
     """Splits into ``chunks`` pieces of equal size (the last may be smaller)."""
-    return split(input, -(-input.shape[dim] // chunks), dim)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    return split(input, -(-input.shape[_wrap_dim(dim, input.ndim)] // chunks), dim)
 
 
 def unbind(input, dim: int = 0) -> tuple:
     """The slices along ``dim``, each without that dimension."""
-    axis = dim % input.ndim
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    axis = _wrap_dim(dim, input.ndim)
     return tuple(apply(UNBIND, input, axis=axis, index=i) for i in range(input.shape[axis]))
 
 
 def narrow(input, dim: int, start: int, length: int) -> Tensor:
     """The slice ``start:start + length`` along ``dim``."""
-    axis = dim % input.ndim
-    start = start % input.shape[axis] if start < 0 else start
+    _check_has_dims("narrow", input)
+    axis = _wrap_dim(dim, input.ndim)
+    size = input.shape[axis]
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                         f"but got {start})")
+    start = start % size if start < 0 else start
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
     return apply(NARROW, input, start=start, stop=start + length, axis=axis)
+
+
+def _check_has_dims(name: str, input) -> None:
+    if input.ndim == 0:
+        raise IndexError(f"{name}() cannot be applied to a 0-dim tensor.")
 
 
 def select(input, dim: int, index: int) -> Tensor:
     """The slice at ``index`` along ``dim``, without that dimension."""
-    return apply(SELECT, input, axis=dim % input.ndim, index=builtins.int(index))
+    _check_has_dims("select", input)
+    axis, index = _wrap_dim(dim, input.ndim), builtins.int(index)
+    if not -input.shape[axis] <= index < input.shape[axis]:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {axis}")
+    return apply(SELECT, input, axis=axis, index=index)
 
 
 def flip(input, dims) -> Tensor:
@@ -937,7 +1107,16 @@ def roll(input, shifts, dims=None) -> Tensor:
 
 def repeat(input, *sizes) -> Tensor:
     """Tiles the tensor ``sizes`` times along each dimension."""
-    return apply(REPEAT, input, reps=_shape_arg(sizes))
+    reps = _shape_arg(sizes)
+    if len(reps) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    shape = (1,) * (len(reps) - input.ndim) + tuple(input.shape)
+    result = [n * r for n, r in zip(shape, reps)]
+    if builtins.min(result, default=0) < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{builtins.min(result)}: {result}")
+    return apply(REPEAT, input, reps=reps)
 
 
 def tile(input, dims) -> Tensor:
@@ -949,8 +1128,19 @@ def tile(input, dims) -> Tensor:
 def movedim(input, source, destination) -> Tensor:
     """Moves dimensions ``source`` to positions ``destination`` (ints or sequences)."""
     ndim = input.ndim
-    source = [d % ndim for d in np.atleast_1d(source).tolist()]
-    destination = [d % ndim for d in np.atleast_1d(destination).tolist()]
+    given = {"source": np.atleast_1d(source).tolist(),
+             "destination": np.atleast_1d(destination).tolist()}
+    if len(given["source"]) != len(given["destination"]):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({given['source']} dims) "
+            f"should contain the same number of dims as destination "
+            f"({given['destination']} dims)"
+        )
+    for name, dims in given.items():
+        if len({_wrap_dim(d, ndim) for d in dims}) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+    source = [_wrap_dim(d, ndim) for d in given["source"]]
+    destination = [_wrap_dim(d, ndim) for d in given["destination"]]
     placed = dict(zip(destination, source))
     rest = iter([d for d in range(ndim) if d not in source])
     return permute(input, *(placed[i] if i in placed else next(rest) for i in range(ndim)))
@@ -983,11 +1173,24 @@ def trace(input) -> Tensor:
 
 def gather(input, dim: int, index) -> Tensor:
     """Values of ``input`` at ``index`` along ``dim``."""
+    _check_index("gather", index, "int32/int64")
+    if builtins.max(index.ndim, 1) != builtins.max(input.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input "
+                           "tensor")
     return apply(GATHER, input, index, axis=builtins.int(dim))
+
+
+def _check_index(name: str, index, wanted: str) -> None:
+    """torch's error for an index tensor that is not of 32- or 64-bit integers."""
+    if str(index.dtype) not in ("int32", "int64"):
+        raise RuntimeError(f"{name}(): Expected dtype {wanted} for index")
 
 
 def index_select(input, dim: int, index) -> Tensor:
     """The slices at ``index`` (a 1-D integer tensor) along ``dim``."""
+    _check_index("index_select", index, "int32 or int64")
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
     return apply(INDEX_SELECT, input, index, axis=builtins.int(dim))
 
 
@@ -995,11 +1198,21 @@ def scatter(input, dim: int, index, src=None, *, value=None) -> Tensor:
     """A copy of ``input`` with ``src`` (a tensor, or a number given as ``src`` or ``value``)
     written at ``index`` along ``dim``."""
     src = value if src is None else src
+    _check_scatter(input, index, src)
     return apply(SCATTER, input, index, src, axis=builtins.int(dim), add=False)
+
+
+def _check_scatter(input, index, src) -> None:
+    _check_index("scatter", index, "int32/int64")
+    for name, other in (("self", input), ("src", src)):
+        if isinstance(other, Tensor) and builtins.max(index.ndim, 1) != builtins.max(other.ndim, 1):
+            raise RuntimeError(f"Index tensor must have the same number of dimensions as {name} "
+                               "tensor")
 
 
 def scatter_add(input, dim: int, index, src) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
+    _check_scatter(input, index, src)
     return apply(SCATTER_ADD, input, index, src, axis=builtins.int(dim), add=True)
 
 
