@@ -666,3 +666,46 @@ def test_a_failing_op_records_nothing():
     assert_unchanged(before, a, b, y)
     y.sum().backward()
     assert a.grad.tolist() == [1.0, -2.0] and b.grad.tolist() == [2.0, 4.0]
+
+
+def _set(T, key, value=1.0):
+    x = T.zeros(2, 3)
+    x[key] = value
+
+
+INDEX_ERRORS = {
+    "int": lambda T: T.ones(3)[5],
+    "negative_int": lambda T: T.ones(3)[-4],
+    "int_in_dim_1": lambda T: T.ones(2, 3)[1, 3],
+    "int_after_ellipsis": lambda T: T.ones(2, 3)[..., -4],
+    "int_of_0d": lambda T: T.tensor(1.0)[0],
+    "too_many": lambda T: T.ones(3)[0, 0],
+    "too_many_with_ellipsis": lambda T: T.ones(3)[..., 0, 0],
+    "mask_too_many": lambda T: T.ones(3)[T.ones(3, 1, dtype=T.bool)],
+    "float": lambda T: T.ones(3)[1.0],
+    "float_tensor": lambda T: T.ones(3)[T.tensor([1.0])],
+    "tensor": lambda T: T.ones(3)[T.tensor([5])],
+    "negative_tensor": lambda T: T.ones(3)[T.tensor([-4])],
+    "tensor_in_dim_1": lambda T: T.ones(2, 3)[:, T.tensor([0, 7, 9])],
+    "list": lambda T: T.ones(3)[[0, 5]],
+    "mask_shape": lambda T: T.ones(3)[T.tensor([True, False])],
+    "mask_shape_2d": lambda T: T.ones(2, 3)[T.ones(2, 2, dtype=T.bool)],
+    "mask_after_int": lambda T: T.ones(4, 2, 3)[1, T.ones(2, 2, dtype=T.bool)],
+    "set_int": lambda T: _set(T, (0, 5)),
+    "set_tensor": lambda T: _set(T, (0, T.tensor([3]))),
+    "set_mask_shape": lambda T: _set(T, T.ones(2, 2, dtype=T.bool)),
+}
+
+
+@pytest.mark.parametrize("scenario", INDEX_ERRORS.values(), ids=INDEX_ERRORS)
+def test_index_errors_match_torch(torch, scenario):
+    # JAX clamps an index out of range (x[5] of 3 elements would be x[2]); torch raises.
+    assert_raises_as_torch(torch, scenario)
+
+
+def test_indices_in_range_still_index():
+    x = funcgrad.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert x[-1, -3].item() == 4.0 and x[1][2].item() == 6.0
+    assert x[..., -1].tolist() == [3.0, 6.0] and x[None, 1, :2].tolist() == [[4.0, 5.0]]
+    assert x[:, funcgrad.tensor([-3, 2])].tolist() == [[1.0, 3.0], [4.0, 6.0]]
+    assert x[x > 3].tolist() == [4.0, 5.0, 6.0] and x[np.int64(1), 0].item() == 4.0

@@ -1233,17 +1233,30 @@ def nonzero(input, *, as_tuple: bool = False):
 _ARRAY = ("array",)
 
 
-def _index(key) -> tuple[tuple, tuple]:
-    """Splits an index into a hashable spec and its array parts (a boolean mask becomes the
-    integer indices of its True elements, so every index has a static shape)."""
-    spec, arrays = [], []
+def _index(x: Tensor, key) -> tuple[tuple, tuple]:
+    """Splits an index of ``x`` into a hashable spec and its array parts (a boolean mask
+    becomes the integer indices of its True elements, so every index has a static shape),
+    after torch's checks: JAX would clamp an index out of range, torch raises."""
+    keys = []
     for k in key if isinstance(key, tuple) else (key,):
         if isinstance(k, Tensor):
             k = k._read()
         if isinstance(k, list):
             k = jnp.asarray(k)
-        if isinstance(k, (np.ndarray, jax.Array)) and k.ndim == 0 and k.dtype.kind in "iu":
+        if isinstance(k, np.integer) or (
+                isinstance(k, (np.ndarray, jax.Array)) and k.ndim == 0 and k.dtype.kind in "iu"):
             k = builtins.int(k)
+        if isinstance(k, (np.ndarray, jax.Array)) and k.dtype.kind not in "iub":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if isinstance(k, (builtins.float, builtins.complex, builtins.str)):
+            raise IndexError(
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                f"are valid indices (got {type(k).__name__})"
+            )
+        keys.append(k)
+    _check_key(tuple(x.shape), keys)
+    spec, arrays = [], []
+    for k in keys:
         if isinstance(k, (np.ndarray, jax.Array)):
             parts = jnp.nonzero(k) if k.dtype == np.bool_ else (k,)
             arrays.extend(parts)
@@ -1256,6 +1269,49 @@ def _index(key) -> tuple[tuple, tuple]:
         else:
             spec.append(builtins.int(k))
     return tuple(spec), tuple(arrays)
+
+
+def _check_key(shape: tuple, keys: list) -> None:
+    """torch's errors for an index of a tensor of ``shape``: more indices than dimensions, a
+    mask of another shape than the dimensions it covers, an index out of range (of an index
+    array too, when its values are at hand: not inside a JAX transform)."""
+    def width(k) -> int:
+        if k is None or k is Ellipsis:
+            return 0
+        return k.ndim if isinstance(k, (np.ndarray, jax.Array)) and k.dtype == np.bool_ else 1
+
+    used = builtins.sum(map(width, keys))
+    if used > len(shape):
+        if not shape and isinstance(keys[0], builtins.int):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    dim, arrays_seen = 0, 0
+    for i, k in enumerate(keys):
+        if k is Ellipsis:
+            dim = len(shape) - builtins.sum(map(width, keys[i + 1:]))
+            continue
+        if isinstance(k, builtins.int):
+            if not -shape[dim] <= k < shape[dim]:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size "
+                                 f"{shape[dim]}")
+        elif isinstance(k, (np.ndarray, jax.Array)) and not isinstance(k, jax.core.Tracer):
+            covered = shape[dim:dim + width(k)]
+            if k.dtype == np.bool_:
+                for j, (m, n) in enumerate(zip(k.shape, covered)):
+                    if m != n:
+                        raise IndexError(
+                            f"The shape of the mask {list(k.shape)} at index {j} does not "
+                            f"match the shape of the indexed tensor {list(covered)} at index {j}"
+                        )
+            elif k.size:
+                values = np.asarray(k)
+                bad = values[(values < -covered[0]) | (values >= covered[0])]
+                if bad.size:
+                    raise IndexError(f"index {bad[0]} is out of bounds for dimension "
+                                     f"{arrays_seen} with size {covered[0]}")
+            arrays_seen += 1
+        dim += width(k)
 
 
 def _rebuild(spec: tuple, arrays: Sequence) -> tuple:
@@ -1300,13 +1356,13 @@ GETITEM_BASIC = dataclasses.replace(GETITEM, saves=False)
 
 
 def _getitem(self, key) -> Tensor:
-    spec, arrays = _index(key)
+    spec, arrays = _index(self, key)
     return apply(GETITEM if arrays else GETITEM_BASIC, self, *arrays, spec=spec)
 
 
 def _setitem(self, key, value) -> None:
     _check_not_leaf(self, "a view of a leaf Variable")  # torch writes through a view
-    spec, arrays = _index(key)
+    spec, arrays = _index(self, key)
     _inplace(self, apply(INDEX_PUT, self, value, *arrays, spec=spec))
 
 
