@@ -709,3 +709,28 @@ def test_indices_in_range_still_index():
     assert x[..., -1].tolist() == [3.0, 6.0] and x[None, 1, :2].tolist() == [[4.0, 5.0]]
     assert x[:, funcgrad.tensor([-3, 2])].tolist() == [[1.0, 3.0], [4.0, 6.0]]
     assert x[x > 3].tolist() == [4.0, 5.0, 6.0] and x[np.int64(1), 0].item() == 4.0
+
+
+FACTORY_ERRORS = {
+    "zeros": lambda T: T.zeros(-1),
+    "ones": lambda T: T.ones(2, -1),
+    "empty": lambda T: T.empty(-1),
+    "full": lambda T: T.full((-1,), 1.0),
+    "rand": lambda T: T.rand(-1),
+    "randn": lambda T: T.randn(2, -1),
+    "randint_size": lambda T: T.randint(0, 5, (-1,)),
+    "randint_bounds": lambda T: T.randint(5, 5, (2,)),
+    "randperm": lambda T: T.randperm(-1),
+    "eye_n": lambda T: T.eye(-1),
+    "eye_m": lambda T: T.eye(2, -1),
+    "linspace": lambda T: T.linspace(0, 1, -1),
+    "arange_zero_step": lambda T: T.arange(0, 5, 0),
+    "arange_step_sign": lambda T: T.arange(0, 5, -1),
+    "arange_infinite": lambda T: T.arange(0, float("inf")),
+    "linear_negative_size": lambda T: T.nn.Linear(-1, 2),
+}
+
+
+@pytest.mark.parametrize("scenario", FACTORY_ERRORS.values(), ids=FACTORY_ERRORS)
+def test_factory_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)

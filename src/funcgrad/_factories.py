@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 
 import jax
@@ -123,10 +124,17 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return tensor(array)
 
 
-def _shape(size) -> tuple[int, ...]:
+def _shape(size, negative: str = "") -> tuple[int, ...]:
+    """The shape a factory is given, as ints; torch's error (or ``negative``) for a negative
+    size."""
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    shape = tuple(int(s) for s in size)
+    below = [s for s in shape if s < 0]
+    if below:
+        raise RuntimeError(negative or f"Trying to create tensor with negative dimension "
+                                        f"{below[0]}: {list(shape)}")
+    return shape
 
 
 def _float_dtype(dtype):
@@ -141,6 +149,13 @@ def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     funcgrad.Size([2, 3])
     """
     dtype = _float_dtype(dtype)
+    shape = _shape(size, "zeros: Dimension size must be non-negative.")
+    return _finish(jnp.zeros(shape, dtype), dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor: uninitialised in torch, zeros here (a JAX array always holds values)."""
+    dtype = _float_dtype(dtype)
     return _finish(jnp.zeros(_shape(size), dtype), dtype, device, requires_grad)
 
 
@@ -153,9 +168,6 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """
     dtype = _float_dtype(dtype)
     return _finish(jnp.ones(_shape(size), dtype), dtype, device, requires_grad)
-
-
-empty = zeros
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -203,6 +215,12 @@ def arange(start, end=None, step=1, dtype=None, device=None,
     """
     if end is None:
         start, end = 0, start
+    if not all(map(math.isfinite, (start, end))):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     dtype = _dtypes.infer([start, end, step]) if dtype is None else _dtypes.resolve(dtype)
     return _finish(jnp.arange(start, end, step, dtype=dtype), dtype, device, requires_grad)
 
@@ -215,6 +233,8 @@ def linspace(start, end, steps: int, dtype=None, device=None,
     >>> funcgrad.linspace(0, 1, 3)
     tensor([0.0000, 0.5000, 1.0000])
     """
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     dtype = _float_dtype(dtype)
     return _finish(jnp.linspace(start, end, steps, dtype=dtype), dtype, device, requires_grad)
 
@@ -222,6 +242,9 @@ def linspace(start, end, steps: int, dtype=None, device=None,
 def eye(n: int, m: int | None = None, dtype=None, device=None,
         requires_grad: bool = False) -> Tensor:
     """The identity matrix, ``n`` by ``m`` (square by default)."""
+    for name, size in (("n", n), ("m", m)):
+        if size is not None and size < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {size}")
     dtype = _float_dtype(dtype)
     return _finish(jnp.eye(n, m, dtype=dtype), dtype, device, requires_grad)
 
@@ -283,6 +306,9 @@ def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     """Uniform integers in ``[low, high)``."""
     if high is None:
         low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
     dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
     return _finish(jax.random.randint(next_key(), _shape((size,)), low, high, dtype), dtype,
                    device, False)
@@ -290,6 +316,7 @@ def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
 
 def randperm(n: int, dtype=None, device=None) -> Tensor:
     """A random permutation of ``0 .. n-1``."""
+    _shape((n,))
     dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
     return _finish(jax.random.permutation(next_key(), n).astype(dtype), dtype, device, False)
 
