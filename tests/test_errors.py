@@ -389,6 +389,15 @@ OP_ARGUMENT_ERRORS = {
     "index_select_index_int16": lambda T: T.index_select(
         T.ones(3), 0, T.tensor([0], dtype=T.int16)),
     "index_select_index_dims": lambda T: T.index_select(T.ones(3), 0, T.tensor([[0]])),
+    "max_of_nothing": lambda T: T.ones(0).max(),
+    "min_of_nothing": lambda T: T.ones(0).min(),
+    "amax_of_nothing": lambda T: T.ones(0).amax(),
+    "argmax_of_nothing": lambda T: T.ones(0).argmax(),
+    "argmin_of_nothing": lambda T: T.ones(2, 0).argmin(),
+    "max_along_an_empty_dim": lambda T: T.ones(0, 3).max(0),
+    "int_to_a_negative_power": lambda T: T.tensor([2]) ** -1,
+    "masked_fill_shapes": lambda T: T.ones(2, 3).masked_fill(T.ones(3, 3, dtype=T.bool), 0.0),
+    "masked_fill_shapes_1d": lambda T: T.ones(3).masked_fill(T.tensor([True, False]), 0.0),
 }
 
 

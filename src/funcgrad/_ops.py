@@ -190,6 +190,9 @@ def pow(input, exponent) -> Tensor:
     >>> funcgrad.pow(funcgrad.tensor([1.0, 2.0]), 3)
     tensor([1., 8.])
     """
+    if (type(exponent) is builtins.int and exponent < 0 and isinstance(input, Tensor)
+            and input.dtype.kind in "iu"):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return apply(POW, input, exponent)
 
 
@@ -295,7 +298,11 @@ def where(condition, input=None, other=None):
 
 def masked_fill(input, mask, value) -> Tensor:
     """``input`` with ``value`` where ``mask`` is True."""
-    return apply(MASKED_FILL, input, mask, value)
+    try:
+        return apply(MASKED_FILL, input, mask, value)
+    except RuntimeError:
+        raise_broadcast([mask.shape, input.shape])  # torch names the mask first
+        raise
 
 
 # ----- reductions ------------------------------------------------------------------------------
@@ -417,7 +424,21 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     return apply(PROD, input, axis=_axis(input, dim), keepdims=keepdim, dtype=dtype)
 
 
+def _check_reducible(name: str, input, dim, error=RuntimeError) -> None:
+    """torch's error for a reduction with no identity (max, argmax…) of no elements."""
+    if dim is None or dim == ():
+        if input.numel() == 0:
+            raise error(f"{name}(): Expected reduction dim to be specified for input.numel() == "
+                        "0." + (" Specify the reduction dim with the 'dim' argument."
+                                if error is RuntimeError else ""))
+    elif not isinstance(dim, (Tensor, jax.Array)):
+        for d in (dim,) if isinstance(dim, builtins.int) else dim:
+            if input.ndim and input.shape[_wrap_dim(d, input.ndim)] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 def _max_min(input, dim, keepdim, all_op, arg_op, result, name):
+    _check_reducible(name[:3].lower(), input, dim)
     if dim is None:
         return apply(all_op, input)
     if isinstance(dim, (Tensor, jax.Array)):
@@ -451,23 +472,27 @@ def min(input, dim=None, keepdim: bool = False):
 
 def amax(input, dim=(), keepdim: bool = False) -> Tensor:
     """Largest values along ``dim`` (all dims by default); ties share the gradient."""
+    _check_reducible("amax", input, dim)
     return apply(AMAX, input, axis=_axis(input, dim), keepdims=keepdim)
 
 
 def amin(input, dim=(), keepdim: bool = False) -> Tensor:
     """Smallest values along ``dim`` (all dims by default); ties share the gradient."""
+    _check_reducible("amin", input, dim)
     return apply(AMIN, input, axis=_axis(input, dim), keepdims=keepdim)
 
 
 def argmax(input, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the largest element (in the flattened tensor when ``dim`` is None)."""
     _axis(input, dim)
+    _check_reducible("argmax", input, dim, IndexError)
     return apply(ARGMAX, input, axis=_dims(dim), keepdims=keepdim and dim is not None)
 
 
 def argmin(input, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the smallest element (in the flattened tensor when ``dim`` is None)."""
     _axis(input, dim)
+    _check_reducible("argmin", input, dim, IndexError)
     return apply(ARGMIN, input, axis=_dims(dim), keepdims=keepdim and dim is not None)
 
 
