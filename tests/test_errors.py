@@ -703,6 +703,8 @@ INDEX_ERRORS = {
     "set_int": lambda T: _set(T, (0, 5)),
     "set_tensor": lambda T: _set(T, (0, T.tensor([3]))),
     "set_mask_shape": lambda T: _set(T, T.ones(2, 2, dtype=T.bool)),
+    "set_value_shape": lambda T: _set(T, (0, slice(0, 2)), T.ones(3)),
+    "set_value_dims": lambda T: _set(T, 0, T.ones(2, 3)),
 }
 
 

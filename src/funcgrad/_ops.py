@@ -967,6 +967,15 @@ def t(input) -> Tensor:
 def expand(input, *sizes) -> Tensor:
     """Broadcasts to ``sizes``; -1 keeps a dimension as it is."""
     sizes = _shape_arg(sizes)
+    _check_expand(input, sizes)
+    shape = tuple(input.shape)
+    lead = len(sizes) - len(shape)
+    full = tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return apply(EXPAND, input, shape=full)
+
+
+def _check_expand(input, sizes: tuple) -> None:
+    """torch's errors for ``input`` that cannot be broadcast to ``sizes`` (-1: as it is)."""
     shape = tuple(input.shape)
     lead = len(sizes) - len(shape)
     if lead < 0:
@@ -985,8 +994,6 @@ def expand(input, *sizes) -> Tensor:
                 f"({shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: "
                 f"{list(sizes)}.  Tensor sizes: {list(shape)}"
             )
-    full = tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    return apply(EXPAND, input, shape=full)
 
 
 def broadcast_to(input, shape) -> Tensor:
@@ -1388,7 +1395,14 @@ def _getitem(self, key) -> Tensor:
 def _setitem(self, key, value) -> None:
     _check_not_leaf(self, "a view of a leaf Variable")  # torch writes through a view
     spec, arrays = _index(self, key)
-    _inplace(self, apply(INDEX_PUT, self, value, *arrays, spec=spec))
+    try:
+        result = apply(INDEX_PUT, self, value, *arrays, spec=spec)
+    except ValueError:
+        if isinstance(value, Tensor):  # what torch says: value is expanded to the target
+            target = jax.eval_shape(lambda x, *a: x[_rebuild(spec, a)], self._peek(), *arrays)
+            _check_expand(value, tuple(target.shape))
+        raise
+    _inplace(self, result)
 
 
 # ----- softmax and friends ---------------------------------------------------------------------
