@@ -398,6 +398,8 @@ OP_ARGUMENT_ERRORS = {
     "int_to_a_negative_power": lambda T: T.tensor([2]) ** -1,
     "masked_fill_shapes": lambda T: T.ones(2, 3).masked_fill(T.ones(3, 3, dtype=T.bool), 0.0),
     "masked_fill_shapes_1d": lambda T: T.ones(3).masked_fill(T.tensor([True, False]), 0.0),
+    "softmax_without_dim": lambda T: T.ones(3).softmax(),
+    "log_softmax_without_dim": lambda T: T.log_softmax(T.ones(3)),
 }
 
 
@@ -745,3 +747,16 @@ FACTORY_ERRORS = {
 @pytest.mark.parametrize("scenario", FACTORY_ERRORS.values(), ids=FACTORY_ERRORS)
 def test_factory_errors_match_torch(torch, scenario):
     assert_raises_as_torch(torch, scenario)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_functional_softmax_without_dim_warns_and_picks_torchs_dim(torch, name):
+    # Only nn.functional's softmax picks a dim for you (dim 1 of a 2-D input, with a warning);
+    # funcgrad.softmax and the methods require it, as torch's do.
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert_warns_as_torch(torch, lambda lib: getattr(lib.nn.functional, name)(lib.tensor(x)))
+    with pytest.warns(UserWarning):
+        ours = getattr(funcgrad.nn.functional, name)(funcgrad.tensor(x))
+    with pytest.warns(UserWarning):
+        theirs = getattr(torch.nn.functional, name)(torch.tensor(x))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)

@@ -469,6 +469,10 @@ case("F.batch_norm-eval", lambda m, x, mean, var, w: m.nn.functional.batch_norm(
     x, mean, var, w, None), real(2, 3, 2, 2), Arg((3,), grad=False),
     Arg((3,), 0.5, 2.0, signed=False, grad=False), real(3))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
+case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]]),
+     gradcheck=False)
+case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),
+     gradcheck=False)
 
 
 def test_every_functional_has_a_case() -> None:

@@ -33,6 +33,12 @@ _NAMES = {
     int8: "int8", uint8: "uint8", int16: "int16", int32: "int32", int64: "int64",
     bool: "bool", complex64: "complex64", complex128: "complex128",
 }
+# torch's names for the scalar types, as its error messages spell them ("... Got Int").
+_SCALAR_NAMES = {
+    float16: "Half", bfloat16: "BFloat16", float32: "Float", float64: "Double", int8: "Char",
+    uint8: "Byte", int16: "Short", int32: "Int", int64: "Long", bool: "Bool",
+    complex64: "ComplexFloat", complex128: "ComplexDouble",
+}
 _default_float = [float32]
 
 
@@ -44,6 +50,12 @@ def name(dtype) -> str:
     """torch's spelling of a dtype, e.g. ``funcgrad.float64``."""
     dtype = np.dtype(dtype)
     return "funcgrad." + _NAMES.get(dtype, dtype.name)
+
+
+def scalar_name(dtype) -> str:
+    """torch's name of a dtype's scalar type in its error messages, e.g. ``Int`` for int32."""
+    dtype = np.dtype(dtype)
+    return _SCALAR_NAMES.get(dtype, dtype.name)
 
 
 def get_default_dtype() -> np.dtype:

@@ -418,8 +418,7 @@ def _short_name(grad_fn) -> str:
 
 
 def _type_name(array) -> str:
-    kinds = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
-    return f"funcgrad.{kinds.get(str(array.dtype), str(array.dtype))}Tensor"
+    return f"funcgrad.{_dtypes.scalar_name(array.dtype)}Tensor"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -390,10 +390,9 @@ MinResult = collections.namedtuple("min", ["values", "indices"])
 def _check_mean_dtype(input, name: str) -> None:
     dtype = input.dtype if hasattr(input, "dtype") else np.dtype(type(input))
     if not (_dtypes.is_floating(dtype) or _dtypes.is_complex(dtype)):
-        kind = {"int32": "Int", "int64": "Long", "bool": "Bool"}.get(str(dtype), str(dtype))
         raise RuntimeError(
             f"{name}(): could not infer output dtype. Input dtype must be either a floating "
-            f"point or complex dtype. Got: {kind}"
+            f"point or complex dtype. Got: {_dtypes.scalar_name(dtype)}"
         )
 
 
@@ -1411,14 +1410,12 @@ LOG_SOFTMAX = Op("log_softmax", lambda x, axis: jax.nn.log_softmax(x, axis=axis)
                  "LogSoftmaxBackward0")
 
 
-def _softmax_dim(input, dim, name: str) -> int:
-    if dim is not None:
-        return builtins.int(dim)
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-        "dim=X as an argument.", UserWarning, stacklevel=3,
-    )
-    return 0 if input.ndim in (0, 1, 3) else 1
+def _softmax_axis(input, dim, name: str) -> int:
+    """``dim``, required as torch requires it of ``funcgrad.softmax`` and the methods (only
+    ``nn.functional``'s picks one, with a warning, when it is None)."""
+    if dim is None:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+    return builtins.int(dim)
 
 
 def softmax(input, dim=None, dtype=None) -> Tensor:
@@ -1428,14 +1425,16 @@ def softmax(input, dim=None, dtype=None) -> Tensor:
     >>> funcgrad.softmax(funcgrad.tensor([0.0, 0.0]), dim=0)
     tensor([0.5000, 0.5000])
     """
+    axis = _softmax_axis(input, dim, "softmax")
     x = input if dtype is None else to(input, dtype)
-    return apply(SOFTMAX, x, axis=_softmax_dim(input, dim, "softmax"))
+    return apply(SOFTMAX, x, axis=axis)
 
 
 def log_softmax(input, dim=None, dtype=None) -> Tensor:
     """``log(softmax(x))`` along ``dim``, computed stably."""
+    axis = _softmax_axis(input, dim, "log_softmax")
     x = input if dtype is None else to(input, dtype)
-    return apply(LOG_SOFTMAX, x, axis=_softmax_dim(input, dim, "log_softmax"))
+    return apply(LOG_SOFTMAX, x, axis=axis)
 
 
 # ----- conversion ------------------------------------------------------------------------------
@@ -1490,11 +1489,6 @@ COPY = Op("copy", lambda x, src: jnp.broadcast_to(
     jnp.asarray(src).astype(x.dtype), jnp.broadcast_shapes(x.shape, jnp.shape(src))),
     "torch::autograd::CopyBackwards", saves=False)
 
-_TORCH_KIND = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-               "int32": "Int", "int64": "Long", "int16": "Short", "int8": "Char",
-               "uint8": "Byte", "bool": "Bool"}
-
-
 def _check_not_leaf(self: Tensor, what: str) -> None:
     if self._requires_grad and self.grad_fn is None and is_grad_enabled():
         raise RuntimeError(f"{what} that requires grad is being used in an in-place operation.")
@@ -1517,8 +1511,8 @@ def _inplace(self: Tensor, result: Tensor) -> Tensor:
             result.dtype.kind == self.dtype.kind == "f"
         ):
             raise RuntimeError(
-                f"result type {_TORCH_KIND.get(str(result.dtype), result.dtype)} can't be cast "
-                f"to the desired output type {_TORCH_KIND.get(str(self.dtype), self.dtype)}"
+                f"result type {_dtypes.scalar_name(result.dtype)} can't be cast "
+                f"to the desired output type {_dtypes.scalar_name(self.dtype)}"
             )
         result = to(result, self.dtype)
     self._write(result._peek())

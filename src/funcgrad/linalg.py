@@ -13,39 +13,98 @@ tensor(5., grad_fn=<LinalgDetBackward0>)
 
 from __future__ import annotations
 
-from ._graph import apply
-from ._ops import CHOLESKY, CROSS, MATRIX_EXP, PINV, SOLVE, _check_square, det
-from ._ops import inverse as inv
+import jax.numpy as jnp
+import numpy as np
+
+from . import _dtypes, _ops
+from ._graph import Op, apply, raise_broadcast
+from ._ops import CHOLESKY, CROSS, MATRIX_EXP, PINV, SOLVE, _check_square, _wrap_dim
 from ._ops import norm as norm_op
 from ._tensor import Tensor
 
 __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "norm", "cross",
            "pinv", "matrix_exp"]
 
+# torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
+# jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
+SOLVE_VECTORS = Op("solve_vectors", lambda A, B: jnp.linalg.solve(A, B[..., None])[..., 0],
+                   "LinalgSolveExBackward0")
+
+
+def _check_inexact(name: str, A: Tensor) -> None:
+    """torch's error for a tensor that is neither floating point nor complex."""
+    if not _dtypes.is_inexact(A.dtype):
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{_dtypes.scalar_name(A.dtype)}")
+
+
+def _check_matrices(name: str, A: Tensor) -> None:
+    """torch's checks of a function of square matrices: their shape, then their dtype."""
+    _check_square(name, A)
+    _check_inexact(name, A)
+
+
+def _check_broadcast(a: tuple, b: tuple) -> None:
+    """torch's error for shapes ``a`` and ``b`` that do not broadcast."""
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        raise_broadcast([a, b])
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of each square matrix (``funcgrad.inverse``, whose checks come first)."""
+    _check_matrices("linalg.inv", A)
+    return _ops.inverse(A)
+
+
+def det(A: Tensor) -> Tensor:
+    """The determinant of each square matrix (``funcgrad.det``, whose checks come first)."""
+    _check_matrices("linalg.det", A)
+    return _ops.det(A)
+
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
-    """The solution ``X`` of ``A X = B``; ``B`` is a vector (or a batch of them) or a matrix.
+    """The solution ``X`` of ``A X = B``; ``B`` is a vector or a batch of them (1-D, or with
+    ``A``'s shape less its last dimension, as torch reads it) or of matrices.
 
     Raises:
+        RuntimeError: torch's, for dtypes or shapes that do not fit.
         ValueError: for ``left=False``: solve the transposed system instead.
     """
     if not left:
         raise ValueError(
             "funcgrad.linalg.solve solves A X = B (left=True); for X A = B, solve the transposed "
             "system: funcgrad.linalg.solve(A.mT, B.mT).mT")
+    _check_inexact("linalg.solve", A)
+    if B.dtype != A.dtype:
+        raise RuntimeError(
+            "linalg.solve: Expected A and B to have the same dtype, but found A of type "
+            f"{_dtypes.scalar_name(A.dtype)} and B of type {_dtypes.scalar_name(B.dtype)} "
+            "instead")
+    vectors = B.ndim == 1 or tuple(B.shape) == tuple(A.shape[:-1])
     _check_square("linalg.solve", A)
-    return apply(SOLVE, A, B)
+    rows = B.shape + (1,) if vectors else B.shape  # B's matrices, as torch checks them
+    if len(rows) < 2:
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
+    if rows[-2] != A.shape[-1]:
+        raise RuntimeError(
+            "linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+            f"({A.shape[-2]}x{A.shape[-1]} and {rows[-2]}x{rows[-1]})")
+    _check_broadcast(rows[:-2], A.shape[:-2])
+    return apply(SOLVE_VECTORS if vectors and B.ndim > 1 else SOLVE, A, B)
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The Cholesky factor of each symmetric positive-definite matrix: lower triangular
     ``L`` with ``A = L L^H``, or its conjugate transpose with ``upper=True``."""
-    _check_square("linalg.cholesky", A)
+    _check_matrices("linalg.cholesky", A)
     return apply(CHOLESKY, A, upper=bool(upper))
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (every element by default)."""
+    _check_inexact("linalg.vector_norm", x)
     return norm_op(x, ord, dim, keepdim)
 
 
@@ -56,6 +115,10 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Te
         ValueError: for another ``ord``: its norms need singular values or row and column
             sums, which ``vector_norm`` and ``funcgrad.sum`` give.
     """
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    _check_inexact("linalg.matrix_norm", A)
     if ord != "fro":
         raise ValueError(
             f"funcgrad.linalg.matrix_norm computes ord='fro', not ord={ord!r}; for the others "
@@ -76,15 +139,34 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False) -> Tensor:
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim``."""
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    axis = _wrap_dim(dim, input.ndim)
+    if input.shape[axis] != 3 or other.shape[axis] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[axis]} and {other.shape[axis]}")
+    _check_broadcast(input.shape, other.shape)
+    if input.dtype != other.dtype:  # (torch casts neither)
+        raise RuntimeError(f"expected scalar type {_dtypes.scalar_name(input.dtype)} but found "
+                           f"{_dtypes.scalar_name(other.dtype)}")
+    if input.dtype == _dtypes.bool:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     return apply(CROSS, input, other, axis=dim)
 
 
 def pinv(A: Tensor) -> Tensor:
     """The Moore-Penrose pseudo-inverse of each matrix."""
+    if A.ndim < 2 or A.dtype not in (_dtypes.float32, _dtypes.float64, _dtypes.complex64,
+                                     _dtypes.complex128):
+        raise RuntimeError(
+            f"linalg.pinv({_dtypes.scalar_name(A.dtype)}{{{list(A.shape)}}}): expected a tensor "
+            "with 2 or more dimensions of float, double, cfloat or cdouble types")
     return apply(PINV, A)
 
 
 def matrix_exp(A: Tensor) -> Tensor:
     """The exponential of each square matrix."""
-    _check_square("linalg.matrix_exp", A)
+    _check_matrices("linalg.matrix_exp", A)
     return apply(MATRIX_EXP, A)

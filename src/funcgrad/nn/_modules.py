@@ -732,16 +732,17 @@ class _BatchNorm(Module):
         if input.ndim not in self._input_dims:
             raise ValueError(f"expected {' or '.join(f'{d}D' for d in self._input_dims)} "
                              f"input (got {input.ndim}D input)")
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        stats = (self.running_mean, self.running_var) if track else (None, None)
+        # torch's checks before the count changes, so that a bad input changes nothing
+        F._check_batch_norm(input, *stats, self.weight, self.bias, use_batch)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative average (this reads the count)
                 momentum = 1.0 / float(self.num_batches_tracked)
-        use_batch = self.training or self.running_mean is None
-        track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            use_batch, momentum, self.eps)
+        return F.batch_norm(input, *stats, self.weight, self.bias, use_batch, momentum, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -3,13 +3,16 @@ name, or a composition of table ops where torch composes too."""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _factories, _grad_mode, _ops
-from .._graph import Op, apply
-from .._ops import log_softmax, relu, sigmoid, softmax, tanh
+from .. import _dtypes, _factories, _grad_mode, _ops
+from .._graph import Op, apply, raise_broadcast, raise_dim_out_of_range
+from .._ops import relu, sigmoid, tanh
 from .._tensor import Tensor
 
 __all__ = [
@@ -17,7 +20,7 @@ __all__ = [
     "leaky_relu", "elu", "logsigmoid", "linear", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
-    "batch_norm",
+    "batch_norm", "one_hot",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -29,6 +32,12 @@ def _reduce(x, reduction: str):
     if reduction == "sum":
         return jnp.sum(x)
     return x
+
+
+def _is_long(dtype) -> bool:
+    """Whether ``dtype`` stands for torch's int64: int64, or funcgrad's default integer dtype
+    (int32 without ``jax_enable_x64``)."""
+    return dtype in (_dtypes.int64, _dtypes.default_int())
 
 
 def _check_reduction(reduction: str) -> str:
@@ -69,13 +78,13 @@ def _mse(x, t, reduction="mean"):
 
 
 def _nll(logp, target, w=None, ignore_index=-100, reduction="mean"):
-    classes = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
-    if logp.ndim == 1:
-        logp, target = logp[None], target[None]
+    if logp.ndim == 1:  # one sample (a 0-d target, or 1-D of one): its loss unbatched
+        loss = _nll(logp[None], jnp.reshape(target, (1,)), w, ignore_index, reduction)
+        return loss.reshape(()) if reduction == "none" else loss
     valid = target != ignore_index
     safe = jnp.where(valid, target, 0)
     picked = jnp.take_along_axis(logp, jnp.expand_dims(safe, 1), axis=1).squeeze(1)
-    weight = jnp.ones(classes, logp.dtype) if w is None else w
+    weight = jnp.ones(logp.shape[1], logp.dtype) if w is None else jnp.ravel(w)
     wt = jnp.where(valid, weight[safe], 0)
     loss = -picked * wt
     if reduction == "mean":
@@ -147,11 +156,72 @@ def logsigmoid(input):
     return apply(LOGSIGMOID, input)
 
 
+def _softmax_dim(input, dim, name: str) -> int:
+    """``dim``, or torch's legacy choice for it, with torch's warning, when it is None."""
+    if dim is not None:
+        return dim
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.", UserWarning, stacklevel=3,
+    )
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """``funcgrad.softmax``, where a missing ``dim`` is chosen (with a warning), as torch's
+    ``nn.functional`` does."""
+    return _ops.softmax(input, _softmax_dim(input, dim, "softmax"), dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """``funcgrad.log_softmax``, where a missing ``dim`` is chosen (with a warning)."""
+    return _ops.log_softmax(input, _softmax_dim(input, dim, "log_softmax"), dtype)
+
+
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``."""
+    """``input @ weight.T + bias``.
+
+    Raises:
+        RuntimeError: torch's, for shapes that do not fit; torch adds a bias with ``addmm``, to
+            the product of the input flattened to a matrix.
+    """
+    if input.ndim == 0 or weight.ndim == 0:
+        raise RuntimeError("both arguments to linear need to be at least 1D, but they are "
+                           f"{input.ndim}D and {weight.ndim}D")
     if bias is None:
         return _ops.matmul(input, _ops.t(weight))
-    return apply(LINEAR, input, weight, bias)
+    if weight.ndim != 2:
+        _ops.t(weight)  # torch's error for more than two dimensions
+        raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+    if bias.ndim > 1:  # torch's rules for it are not broadcasting's
+        _check_linear(input, weight, bias)
+    try:
+        return apply(LINEAR, input, weight, bias)
+    except (TypeError, ValueError, RuntimeError) as e:
+        failure = e
+    _check_linear(input, weight, bias)  # torch's error in place of JAX's (not chained to it)
+    raise failure
+
+
+def _check_linear(input, weight, bias) -> None:
+    """torch's errors for ``linear``'s shapes with a bias. Its ``addmm`` adds a bias of at
+    most one dimension, or any bias to a matrix input, to the product of the input flattened
+    to (rows, in_features), expanded to (rows, out_features); another bias torch adds in place
+    to the product, which it must not enlarge. (torch takes still other ways for a few biases
+    with leading dimensions of size 1.)"""
+    rows, out = math.prod(input.shape[:-1]), weight.shape[0]
+    _ops._raise_unmultipliable((rows, input.shape[-1]), tuple(weight.shape)[::-1])
+    if bias.ndim <= 1 or input.ndim == 2:
+        _ops.expand(bias, rows, out)
+        return
+    shape = (*input.shape[:-1], out)
+    try:
+        full = np.broadcast_shapes(shape, tuple(bias.shape))
+    except ValueError:
+        raise_broadcast([shape, tuple(bias.shape)])
+    if full != shape:
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                           f"{list(full)}")
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
@@ -193,17 +263,82 @@ def l1_loss(input, target, reduction: str = "mean"):
     return loss if reduction == "none" else getattr(loss, reduction)()
 
 
+def _check_target_dtype(target) -> None:
+    if not (_is_long(target.dtype) or target.dtype == _dtypes.uint8):
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{_dtypes.scalar_name(target.dtype)}")
+
+
+def _check_nll(input, target, weight) -> None:
+    """torch's checks of ``nll_loss``'s arguments (``nll_loss_nd``'s, then those of the
+    ``nll_loss`` or, with spatial dimensions, ``nll_loss2d`` it calls), in its order and with
+    its errors."""
+    if input.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    batch = target.shape[0] if target.ndim else 0  # (torch reads a 0-d target's as 0)
+    if input.ndim != 1 and input.shape[0] != batch:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({batch}).")
+    if input.ndim > 2:  # nll_loss2d's checks (other ranks are viewed as 4-D when they fit)
+        if input.ndim != 4 and target.shape[1:] != input.shape[2:]:
+            raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, "
+                               f"got {list(target.shape)}")
+        if target.ndim != input.ndim - 1:
+            raise RuntimeError("only batches of spatial targets supported (3D tensors) but got "
+                               f"targets of dimension: {target.ndim}")
+        _check_target_dtype(target)
+        if weight is not None and weight.numel() != input.shape[1]:
+            raise RuntimeError("weight tensor should be defined either for all or no classes")
+        if target.shape[1:] != input.shape[2:]:
+            raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: "
+                               f"{list(target.shape)}")
+        return
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    _check_target_dtype(target)
+    if input.ndim == 1 and target.ndim == 1 and target.shape[0] != 1:
+        raise ValueError("For 1D input, 1D target must have size 1, but got target size: "
+                         f"{target.shape[0]}")
+    classes = input.shape[-1]
+    if weight is not None and (weight.ndim != 1 or weight.numel() != classes):
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or "
+                           f"no classes but got weight tensor of shape: {list(weight.shape)}")
+
+
 def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
     """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``
-    of shape ``(N, C)`` or ``(C,)``."""
-    return apply(NLL, input, target, weight, ignore_index=ignore_index,
-                 reduction=_check_reduction(reduction))
+    of shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``.
+
+    Raises:
+        ValueError, RuntimeError: torch's, for shapes or a target dtype that do not fit. (An
+            index outside ``[0, C)`` is not checked: torch reads the targets to check them.)
+    """
+    reduction = _check_reduction(reduction)
+    _check_nll(input, target, weight)
+    return apply(NLL, input, target, weight, ignore_index=ignore_index, reduction=reduction)
+
+
+def _class_weight(weight, ndim: int, class_dim: int):
+    """``weight`` (one per class) shaped to multiply an ``ndim``-D tensor along
+    ``class_dim``, or 1 when there is none."""
+    return 1 if weight is None else weight.reshape((-1,) + (1,) * (ndim - class_dim - 1))
+
+
+def _check_label_smoothing(label_smoothing: float) -> None:
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                           f"{label_smoothing:g}")
 
 
 def cross_entropy(input, target, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0):
-    """Cross-entropy of logits ``input`` (``(N, C)`` or ``(C,)``) against class indices or
-    class probabilities ``target``.
+    """Cross-entropy of logits ``input`` (``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``) against
+    class indices or, when ``target`` has the shape of ``input`` (torch's rule), class
+    probabilities.
+
+    Raises:
+        RuntimeError, ValueError: torch's, for shapes or dtypes that do not fit (see
+            ``nll_loss`` for class indices).
 
     >>> import funcgrad
     >>> import funcgrad.nn.functional as F
@@ -211,22 +346,37 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     tensor(0.6931)
     """
     reduction = _check_reduction(reduction)
-    logp = log_softmax(input, dim=1 if input.ndim > 1 else 0)
-    if jnp.issubdtype(target.dtype, jnp.floating):
-        classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-        if label_smoothing:
+    class_dim = 0 if input.ndim == 1 else 1
+    if tuple(input.shape) == tuple(target.shape):
+        if not _dtypes.is_floating(target.dtype):
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {_dtypes.scalar_name(target.dtype)}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        if input.ndim == 0:
+            raise IndexError("Dimension specified as 1 but tensor has no dimensions")
+        classes = input.shape[class_dim]
+        if weight is not None and (weight.ndim != 1 or weight.numel() != classes):
+            raise RuntimeError(
+                f"cross_entropy: weight tensor should be defined either for all {classes} "
+                f"classes or no classes but got weight tensor of shape: {list(weight.shape)}")
+        if label_smoothing > 0:
+            _check_label_smoothing(label_smoothing)
             target = target * (1 - label_smoothing) + label_smoothing / classes
-        w = 1 if weight is None else weight
+        logp = log_softmax(input, dim=class_dim)
+        w = _class_weight(weight, input.ndim, class_dim)
         if reduction == "none":
-            return -(logp * target * w).sum(1 if input.ndim > 1 else 0)
+            return -(logp * target * w).sum(class_dim)
         total = -(logp * target * w).sum()
         return total if reduction == "sum" else apply(DIV_SCALAR, total, input.numel() // classes)
+    if label_smoothing > 0:
+        _check_label_smoothing(label_smoothing)
+    logp = log_softmax(input, dim=class_dim)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
-    if not label_smoothing:
+    if not label_smoothing > 0:
         return nll
-    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
-    w = 1 if weight is None else weight
-    smooth = -(logp * w).sum(1 if input.ndim > 1 else 0)
+    classes = input.shape[class_dim]
+    smooth = -(logp * _class_weight(weight, input.ndim, class_dim)).sum(class_dim)
     valid = target != ignore_index
     smooth = _ops.where(valid, smooth, 0.0)
     if reduction == "mean":
@@ -311,8 +461,7 @@ def _conv(x, w, b, *, stride, padding, dilation, groups):
     n = w.ndim - 2
     spatial = "DHW"[-n:]
     out = jax.lax.conv_general_dilated(
-        x, w, stride, padding if isinstance(padding, str) else [(p, p) for p in padding],
-        rhs_dilation=dilation, feature_group_count=groups,
+        x, w, stride, padding, rhs_dilation=dilation, feature_group_count=groups,
         dimension_numbers=("NC" + spatial, "OI" + spatial, "NC" + spatial))
     return out if b is None else out + b.reshape((1, -1) + (1,) * n)
 
@@ -320,26 +469,123 @@ def _conv(x, w, b, *, stride, padding, dilation, groups):
 CONV = Op("conv", _conv, "ConvolutionBackward0")
 
 
+def _conv_param(name: str, value: tuple, dim: int) -> tuple:
+    """``value`` for each of ``dim`` spatial dimensions: one value repeated, or ``dim`` values
+    (torch's ``expand_param_if_needed``)."""
+    if len(value) == 1:
+        return value * dim
+    if len(value) != dim:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {dim} values to match "
+            f"the convolution dimensions, but got {name}={list(value)}")
+    return value
+
+
+def _same_param(name: str, value: tuple, dim: int) -> tuple:
+    """``_conv_param`` as torch's ``padding='same'`` path words it."""
+    if len(value) not in (1, dim):
+        raise RuntimeError(f"{name} cannot broadcast to {dim} dimensions")
+    return value * dim if len(value) == 1 else value
+
+
+def _conv_padding(input, weight, bias, stride: tuple, padding, dilation: tuple,
+                  groups: int) -> tuple:
+    """Checks a batched convolution's arguments as torch does, in its order and with its
+    errors, and returns ``(stride, padding, dilation)`` for ``CONV``: ``padding`` as
+    (low, high) pairs, those of ``'same'`` included."""
+    k, shape, sizes = weight.ndim, list(weight.shape), list(input.shape)
+    if k < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    dim = k - 2
+    if padding == "same":
+        if k != input.ndim:
+            raise RuntimeError(
+                f"Expected {k}-dimensional input for {k}-dimensional weight{shape}, but got "
+                f"{input.ndim}-dimensional input of size {sizes} instead")
+        stride = _same_param("stride", stride, dim)
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        dilation = _same_param("dilation", dilation, dim)
+        totals = [d * (w - 1) for d, w in zip(dilation, shape[2:])]
+        # torch pads total // 2 on each side (C++ division: toward zero), the rest at the end
+        pairs = tuple((int(t / 2), t - int(t / 2)) for t in totals)
+    else:
+        stride = _conv_param("stride", stride, dim)
+        padding = _conv_param("padding", (0,) if padding == "valid" else padding, dim)
+        dilation = _conv_param("dilation", dilation, dim)
+        pairs = tuple((p, p) for p in padding)
+    if any(low < 0 for low, _ in pairs):
+        raise RuntimeError("negative padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d < 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if k != input.ndim:
+        raise RuntimeError(
+            f"Expected {k}-dimensional input for {k}-dimensional weight {shape}, but got "
+            f"{input.ndim}-dimensional input of size {sizes} instead")
+    if shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {shape} instead")
+    if shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{shape}] instead")
+    if sizes[1] != shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {shape}, expected input{sizes} to have "
+            f"{shape[1] * groups} channels, but got {sizes[1]} channels instead")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != shape[0]):
+        raise RuntimeError(
+            f"Given weight of size {shape}, expected bias to be 1-dimensional with {shape[0]} "
+            f"elements, but got bias of size {list(bias.shape)} instead")
+    padded = [n + low + high for n, (low, high) in zip(sizes[2:], pairs)]
+    kernel = [d * (w - 1) + 1 for d, w in zip(dilation, shape[2:])]
+    if any(p < w for p, w in zip(padded, kernel)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, kernel))}). Kernel size can't be greater than "
+            "actual input size")
+    if 0 not in sizes[:2]:  # (torch returns an empty batch, or no channels, before these)
+        _check_conv_kernel(sizes, shape[2:], dilation, groups)
+    return stride, pairs, dilation
+
+
+def _check_conv_kernel(sizes: list, kernel: list, dilation: tuple, groups: int) -> None:
+    """The checks of torch's CPU kernels, given a batch with channels: elements to convolve,
+    a kernel with elements and dilations above zero (a 1-D convolution seen as a 2-D one of
+    height 1). (With groups, torch's oneDNN kernel words an empty kernel in its own way.)"""
+    if 0 in sizes:
+        raise RuntimeError("Only zero batch or zero channel inputs are supported, but got input "
+                           f"shape: {sizes}")
+    kernel, dilation = [1] * (2 - len(kernel)) + kernel, [1] * (2 - len(dilation)) + [*dilation]
+    if 0 in kernel:
+        raise RuntimeError(
+            f"kernel size should be greater than zero, but got {kernel}" if dilation != [1, 1]
+            else "kernel size should be greater than zero, but got kernel_height: "
+                 f"{kernel[0]} kernel_width: {kernel[1]}")
+    if 0 in dilation:
+        raise RuntimeError("non-positive dilation is not supported" if groups > 1 else
+                           f"dilation should be greater than zero, but got {dilation}")
+
+
 def _convolution(n: int, input, weight, bias, stride, padding, dilation, groups):
     if input.ndim not in (n + 1, n + 2):
         raise RuntimeError(
             f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to conv{n}d, but got "
             f"input of size: {list(input.shape)}")
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
     if input.ndim == n + 1:  # a batch of one, as torch does it
         return _ops.squeeze(_convolution(n, input.unsqueeze(0), weight, bias, stride, padding,
                                          dilation, groups), 0)
-    stride = _tuple(stride, n)
-    if isinstance(padding, str):
-        if padding not in ("same", "valid"):
-            raise ValueError(f"Invalid padding string '{padding}', should be one of "
-                             "{'valid', 'same'}")
-        if padding == "same" and any(s != 1 for s in stride):
-            raise ValueError("padding='same' is not supported for strided convolutions")
-        padding = padding.upper()
-    else:
-        padding = _tuple(padding, n)
-    return apply(CONV, input, weight, bias, stride=stride, padding=padding,
-                 dilation=_tuple(dilation, n), groups=int(groups))
+    groups = int(groups)
+    stride, padding, dilation = _conv_padding(
+        input, weight, bias, _tuple(stride, n),
+        padding if isinstance(padding, str) else _tuple(padding, n), _tuple(dilation, n), groups)
+    return apply(CONV, input, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                 groups=groups)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -373,40 +619,110 @@ def _max_pool(x, kernel, stride, padding):
 def _avg_pool(x, kernel, stride, padding, count_include_pad):
     total = _pool(x, kernel, stride, padding, 0.0, jax.lax.add)
     if count_include_pad:
-        return total / np.prod(kernel)
-    return total / _pool(jnp.ones_like(x), kernel, stride, padding, 0.0, jax.lax.add)
+        mean = total / np.prod(kernel)
+    else:
+        mean = total / _pool(jnp.ones_like(x), kernel, stride, padding, 0.0, jax.lax.add)
+    return mean.astype(x.dtype)  # (torch's integer mean, of int64, rounds toward zero)
 
 
 MAX_POOL2D = Op("max_pool2d", _max_pool, "MaxPool2DWithIndicesBackward0")
 AVG_POOL2D = Op("avg_pool2d", _avg_pool, "AvgPool2DBackward0")
 
 
-def _pool_args(kernel_size, stride, padding, ceil_mode) -> dict:
+def _pool_pair(name: str, what: str, value, lengths: tuple) -> tuple:
+    """A pool's argument as the pair torch reads: an int for both dimensions, or a sequence of
+    one value for both or of two."""
+    value = tuple(value) if isinstance(value, (list, tuple)) else (int(value),) * 2
+    if len(value) not in lengths:
+        raise RuntimeError(f"{name}: {what}")
+    return value * 2 if len(value) == 1 else value
+
+
+def _pool_size(size: int, kernel: int, pad: int, stride: int, dilation: int,
+               ceil_mode: bool) -> int:
+    """One dimension of a pool's output, checked as torch's ``pooling_output_shape``."""
+    if stride == 0:
+        raise RuntimeError("stride should not be zero")
+    if pad < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {pad}")
+    if pad > int(((kernel - 1) * dilation + 1) / 2):  # (C++ division: toward zero)
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                           f"pad={pad}, kernel_size={kernel} and dilation={dilation}")
+    span = size + 2 * pad - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:  # the last window starts in the input
+        out -= 1
+    return out
+
+
+def _pool_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """Checks a 2-D pool's arguments as torch does (``name``'s meta function, then
+    ``pool2d_shape_check``), in its order and with its errors, and returns its window, stride,
+    padding and dilation as pairs."""
+    kernel = _pool_pair(name, "kernel_size must either be a single int, or a tuple of two ints",
+                        kernel_size, (1, 2))
+    omitted = stride is None or isinstance(stride, (list, tuple)) and not stride
+    stride = kernel if omitted else _pool_pair(
+        name, "stride must either be omitted, a single int, or a tuple of two ints", stride,
+        (1, 2))
+    padding = _pool_pair(name, "padding must either be a single int, or a tuple of two ints",
+                         padding, (1, 2))
+    dilation = _pool_pair(name, "dilation must be either a single int, or a tuple of two ints",
+                          dilation, (1, 2))
+    if name == "max_pool2d" and input.ndim not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    if input.ndim < 3:  # avg_pool2d reads the channels at dimension -3
+        if input.ndim == 0:
+            raise IndexError("Dimension specified as -3 but tensor has no dimensions")
+        raise_dim_out_of_range(-3, input.ndim)
+    channels, height, width = input.shape[-3:]
+    out = [_pool_size(*args, ceil_mode) for args in
+           zip((height, width), kernel, padding, stride, dilation)]
+    (kh, kw), (dh, dw), (ph, pw) = kernel, stride, padding
+    if kh <= 0 or kw <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
+    if dh <= 0 or dw <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {dh} dW: {dw}")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero, but got dilationH: "
+                           f"{dilation[0]} dilationW: {dilation[1]}")
+    if 0 in input.shape[input.ndim - 3:] or input.ndim not in (3, 4):  # (a batch may be empty)
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size "
+                           f"for input, but got:{list(input.shape)}")
+    if kw // 2 < pw or kh // 2 < ph:
+        raise RuntimeError("pad should be smaller than or equal to half of kernel size, but got "
+                           f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}")
+    if min(out) < 1:
+        raise RuntimeError(f"Given input size: ({channels}x{height}x{width}). Calculated output "
+                           f"size: ({channels}x{out[0]}x{out[1]}). Output size is too small")
     if ceil_mode:
         raise ValueError("funcgrad pools with ceil_mode=False only: pad the input instead")
-    kernel = _tuple(kernel_size, 2)
-    padding = _tuple(padding, 2)
-    if any(p > k // 2 for p, k in zip(padding, kernel)):
-        raise RuntimeError("pad should be at most half of effective kernel size, but got "
-                           f"pad={padding[0]}, kernel_size={kernel[0]} and dilation=1")
-    return dict(kernel=kernel, stride=kernel if stride is None else _tuple(stride, 2),
-                padding=padding)
+    return kernel, stride, padding, dilation
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
     """The largest value of each ``kernel_size`` window (``stride`` defaults to it); the
     gradient goes to that value."""
-    if _tuple(dilation, 2) != (1, 1) or return_indices:
+    kernel, stride, padding, dilation = _pool_args("max_pool2d", input, kernel_size, stride,
+                                                   padding, dilation, ceil_mode)
+    if dilation != (1, 1) or return_indices:
         raise ValueError("funcgrad's max_pool2d has dilation=1 and return_indices=False only")
-    return apply(MAX_POOL2D, input, **_pool_args(kernel_size, stride, padding, ceil_mode))
+    if input.dtype == _dtypes.bool:
+        raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
+    return apply(MAX_POOL2D, input, kernel=kernel, stride=stride, padding=padding)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True):
     """The mean of each ``kernel_size`` window (``stride`` defaults to it); with
     ``count_include_pad=False`` padded positions do not count."""
-    return apply(AVG_POOL2D, input, **_pool_args(kernel_size, stride, padding, ceil_mode),
+    kernel, stride, padding, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding,
+                                            1, ceil_mode)
+    if not (_dtypes.is_floating(input.dtype) or _is_long(input.dtype)):
+        raise NotImplementedError(
+            f"\"avg_pool2d\" not implemented for '{_dtypes.scalar_name(input.dtype)}'")
+    return apply(AVG_POOL2D, input, kernel=kernel, stride=stride, padding=padding,
                  count_include_pad=bool(count_include_pad))
 
 
@@ -426,23 +742,91 @@ def _batch_norm(x, w, b, mean, var, eps):
 
 
 BATCH_NORM = Op("batch_norm", _batch_norm, "NativeBatchNormBackward0")
+ONE_HOT = Op("one_hot", lambda x, num_classes: jax.nn.one_hot(x, num_classes, dtype=x.dtype), "",
+             differentiable=False)
+
+
+def _check_batch_norm(input, running_mean, running_var, weight, bias, training) -> None:
+    """torch's checks of ``batch_norm``'s arguments, in its order and with its errors: more
+    than one value per channel when training, then (for an input with elements) each given
+    vector's length against the channels, the running statistics in evaluation, and a
+    floating-point input."""
+    if training and input.shape[0] * math.prod(input.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {input.shape}")
+    if input.numel() == 0:  # torch returns the empty input as it is
+        return
+    channels = input.shape[1] if input.ndim > 1 else 0  # (torch reads a missing size as 0)
+    given = {"running_mean": running_mean, "running_var": running_var, "weight": weight,
+             "bias": bias}
+    for name, vector in given.items():
+        if vector is None and not training and name.startswith("running"):
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
+        if vector is not None and vector.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not "
+                               f"{vector.numel()}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be "
+                         "None")
+    if not _dtypes.is_floating(input.dtype):
+        raise NotImplementedError(
+            f"\"batch_norm\" not implemented for '{_dtypes.scalar_name(input.dtype)}'")
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum: float = 0.1, eps: float = 1e-5):
     """Normalizes each channel (dimension 1): in training by the batch's mean and biased
     variance, updating ``running_mean`` and ``running_var`` (unbiased) in place by
-    ``momentum``; otherwise by the running statistics."""
+    ``momentum``; otherwise by the running statistics.
+
+    Raises:
+        RuntimeError, ValueError: torch's, before anything changes, for vectors whose length
+            is not the number of channels, a single value per channel when training, or no
+            running statistics in evaluation.
+    """
+    _check_batch_norm(input, running_mean, running_var, weight, bias, training)
     if not training:
         return apply(BATCH_NORM, input, weight, bias, running_mean, running_var, eps)
-    count = input.numel() // input.shape[1]
-    if count <= 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                         f"size {list(input.shape)}")
-    if running_mean is not None:
+    if running_mean is not None and input.numel():  # (an empty batch leaves them as they are)
         with _grad_mode.no_grad():
             axes = (0, *range(2, input.ndim))
             x = input.detach()
             running_mean.mul_(1 - momentum).add_(x.mean(axes) * momentum)
             running_var.mul_(1 - momentum).add_(x.var(axes) * momentum)
     return apply(BATCH_NORM, input, weight, bias, None, None, eps)
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """Each class index of ``tensor`` as a row of ``num_classes`` integers, 1 at the index
+    (``-1``: one more than the largest index). The indices are read to check them, as torch
+    does; inside a transform (where they cannot be) give ``num_classes``, and they go
+    unchecked.
+
+    Raises:
+        RuntimeError: torch's, for indices not of int64 (funcgrad's default integer dtype),
+            negative or not below ``num_classes``.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.one_hot(funcgrad.tensor([0, 2]))
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    if not _is_long(tensor.dtype):
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    num_classes = int(num_classes)
+    if tensor.numel() == 0:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+    else:
+        indices = tensor._read()
+        if not isinstance(indices, jax.core.Tracer) or num_classes == -1:
+            # (one read of both bounds; a traced index has none, and int() raises JAX's error)
+            low, high = map(int, jax.device_get((jnp.min(indices), jnp.max(indices))))
+            if low < 0:
+                raise RuntimeError("Class values must be non-negative.")
+            if num_classes == -1:
+                num_classes = high + 1
+            elif num_classes <= high:
+                raise RuntimeError("Class values must be smaller than num_classes.")
+    return apply(ONE_HOT, tensor, num_classes=num_classes)

@@ -1,0 +1,385 @@
+"""Bad input to ``funcgrad.nn`` and ``funcgrad.linalg`` raises torch's errors, and changes
+nothing.
+
+As in tests/test_errors.py: where torch has the error, the same code runs on both libraries and
+funcgrad's exception must have torch's type and, word for word, torch's message (with
+``torch`` read as ``funcgrad``). No bad input may give a result where torch gives an error, and a
+call that raises leaves every module buffer, running statistic and ``.grad`` as it was. Then
+the results these checks came with: ``F.one_hot``, and the inputs whose results were wrong.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import funcgrad
+from test_errors import assert_raises_as_torch, assert_unchanged, snapshot
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def F(lib):
+    return lib.nn.functional
+
+
+def idx(lib, values):
+    """Class indices as each library has torch's int64 (funcgrad's int32, without x64)."""
+    return lib.tensor(values, dtype=lib.int32 if lib is funcgrad else lib.int64)
+
+
+# ----- convolutions ----------------------------------------------------------------------------
+CONV_ERRORS = {
+    "weight_3d_for_conv2d": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3)),
+    "weight_5d_for_conv2d": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3, 3)),
+    "weight_4d_for_conv1d": lambda T: F(T).conv1d(T.ones(1, 3, 8), T.ones(4, 3, 3, 3)),
+    "weight_2d": lambda T: F(T).conv1d(T.ones(1, 3, 8), T.ones(4, 3)),
+    "weight_3d_unbatched": lambda T: F(T).conv2d(T.ones(3, 8, 8), T.ones(4, 3, 3)),
+    "weight_3d_same": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3), padding="same"),
+    "weight_3d_valid": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3),
+                                             padding="valid"),
+    "channels": lambda T: F(T).conv2d(T.ones(1, 2, 8, 8), T.ones(4, 3, 3, 3)),
+    "channels_unbatched": lambda T: F(T).conv2d(T.ones(2, 8, 8), T.ones(4, 3, 3, 3)),
+    "channels_conv1d": lambda T: F(T).conv1d(T.ones(1, 2, 8), T.ones(4, 3, 3)),
+    "channels_groups": lambda T: F(T).conv2d(T.ones(1, 4, 8, 8), T.ones(4, 3, 3, 3), groups=2),
+    "channels_same": lambda T: F(T).conv2d(T.ones(1, 2, 8, 8), T.ones(4, 3, 3, 3),
+                                           padding="same"),
+    "out_channels_groups": lambda T: F(T).conv2d(T.ones(1, 6, 8, 8), T.ones(5, 3, 3, 3),
+                                                 groups=2),
+    "fewer_out_channels_than_groups": lambda T: F(T).conv2d(T.ones(1, 6, 8, 8),
+                                                            T.ones(1, 3, 3, 3), groups=2),
+    "groups_zero": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3), groups=0),
+    "bias_size": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3), T.ones(3)),
+    "bias_2d": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3), T.ones(4, 1)),
+    "kernel_larger_than_input": lambda T: F(T).conv2d(T.ones(1, 3, 2, 2), T.ones(4, 3, 3, 3)),
+    "kernel_larger_padded": lambda T: F(T).conv2d(T.ones(1, 3, 2, 2), T.ones(4, 3, 5, 5),
+                                                  padding=1),
+    "kernel_larger_dilated": lambda T: F(T).conv2d(T.ones(1, 3, 4, 4), T.ones(4, 3, 3, 3),
+                                                   dilation=2),
+    "kernel_larger_conv1d": lambda T: F(T).conv1d(T.ones(1, 3, 2), T.ones(4, 3, 3)),
+    "kernel_larger_unbatched": lambda T: F(T).conv2d(T.ones(3, 2, 2), T.ones(4, 3, 3, 3)),
+    "kernel_larger_valid": lambda T: F(T).conv2d(T.ones(1, 3, 2, 2), T.ones(4, 3, 3, 3),
+                                                 padding="valid"),
+    "kernel_empty": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 0, 3)),
+    "kernel_empty_conv1d": lambda T: F(T).conv1d(T.ones(1, 3, 8), T.ones(4, 3, 0)),
+    "input_empty": lambda T: F(T).conv2d(T.ones(1, 3, 0, 8), T.ones(4, 3, 3, 3), padding=2),
+    "stride_zero": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3), stride=0),
+    "stride_negative": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3), stride=-1),
+    "stride_length": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3),
+                                           stride=(1, 1, 1)),
+    "padding_negative": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3),
+                                              padding=-1),
+    "padding_length": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3),
+                                            padding=(1, 1, 1)),
+    "dilation_zero": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3), dilation=0),
+    "dilation_negative": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3),
+                                               dilation=-1),
+    "dilation_length": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3),
+                                             dilation=(1, 1, 1)),
+    "padding_string": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3),
+                                            padding="full"),
+    "same_strided": lambda T: F(T).conv2d(T.ones(1, 3, 8, 8), T.ones(4, 3, 3, 3),
+                                          padding="same", stride=2),
+    "same_stride_length": lambda T: F(T).conv1d(T.ones(1, 3, 8), T.ones(4, 3, 3),
+                                                padding="same", stride=(1, 1)),
+}
+
+
+# ----- pools -----------------------------------------------------------------------------------
+POOL_ERRORS = {
+    "max_output_empty": lambda T: F(T).max_pool2d(T.ones(1, 3, 2, 2), 3),
+    "max_output_empty_unbatched": lambda T: F(T).max_pool2d(T.ones(3, 2, 2), 3),
+    "max_output_empty_height": lambda T: F(T).max_pool2d(T.ones(1, 3, 2, 8), 3),
+    "avg_output_empty": lambda T: F(T).avg_pool2d(T.ones(1, 3, 2, 2), 3),
+    "avg_output_empty_unbatched": lambda T: F(T).avg_pool2d(T.ones(3, 2, 2), 3),
+    "max_padding_width": lambda T: F(T).max_pool2d(T.ones(1, 3, 8, 8), (3, 5), padding=(1, 3)),
+    "avg_padding_width": lambda T: F(T).avg_pool2d(T.ones(1, 3, 8, 8), (4, 2), padding=(0, 2)),
+    "max_padding_negative": lambda T: F(T).max_pool2d(T.ones(1, 3, 8, 8), 2, padding=-1),
+    "avg_padding_negative": lambda T: F(T).avg_pool2d(T.ones(1, 3, 8, 8), 2, padding=-1),
+    "max_2d_input": lambda T: F(T).max_pool2d(T.ones(8, 8), 3),
+    "max_5d_input": lambda T: F(T).max_pool2d(T.ones(1, 1, 1, 8, 8), 3),
+    "avg_2d_input": lambda T: F(T).avg_pool2d(T.ones(8, 8), 3),
+    "avg_0d_input": lambda T: F(T).avg_pool2d(T.tensor(1.0), 3),
+    "avg_5d_input": lambda T: F(T).avg_pool2d(T.ones(1, 1, 1, 8, 8), 3),
+    "max_no_channels": lambda T: F(T).max_pool2d(T.ones(1, 0, 8, 8), 2),
+    "max_stride_zero": lambda T: F(T).max_pool2d(T.ones(1, 3, 8, 8), 3, stride=0),
+    "avg_stride_negative": lambda T: F(T).avg_pool2d(T.ones(1, 3, 8, 8), 2, stride=-1),
+    "max_kernel_zero": lambda T: F(T).max_pool2d(T.ones(1, 3, 8, 8), 0, stride=1),
+    "max_kernel_length": lambda T: F(T).max_pool2d(T.ones(1, 3, 8, 8), (2, 2, 2)),
+    "avg_stride_length": lambda T: F(T).avg_pool2d(T.ones(1, 3, 8, 8), 2, stride=(1, 1, 1)),
+    "max_padding_length": lambda T: F(T).max_pool2d(T.ones(1, 3, 8, 8), 2, padding=(1, 1, 1)),
+    "max_bool": lambda T: F(T).max_pool2d(T.ones(1, 3, 8, 8, dtype=T.bool), 2),
+    "avg_bool": lambda T: F(T).avg_pool2d(T.ones(1, 3, 8, 8, dtype=T.bool), 2),
+    "avg_int16": lambda T: F(T).avg_pool2d(T.ones(1, 3, 8, 8, dtype=T.int16), 2),
+}
+
+
+# ----- batch_norm, linear, losses, one_hot -----------------------------------------------------
+NN_ERRORS = {
+    "batch_norm_module_features": lambda T: T.nn.BatchNorm1d(3)(T.ones(4, 5)),
+    "batch_norm_module_features_eval": lambda T: T.nn.BatchNorm1d(3).eval()(T.ones(4, 5)),
+    "batch_norm_module_one_value": lambda T: T.nn.BatchNorm1d(3)(T.ones(1, 3)),
+    "batch_norm_running_mean": lambda T: F(T).batch_norm(T.ones(4, 5), T.ones(3), T.ones(3)),
+    "batch_norm_running_mean_training": lambda T: F(T).batch_norm(
+        T.ones(4, 5), T.ones(3), T.ones(3), training=True),
+    "batch_norm_running_var": lambda T: F(T).batch_norm(T.ones(4, 3), T.ones(3), T.ones(5)),
+    "batch_norm_weight": lambda T: F(T).batch_norm(T.ones(4, 3), T.ones(3), T.ones(3),
+                                                   T.ones(2)),
+    "batch_norm_bias": lambda T: F(T).batch_norm(T.ones(4, 3), T.ones(3), T.ones(3), T.ones(3),
+                                                 T.ones(2)),
+    "batch_norm_1d_input": lambda T: F(T).batch_norm(T.ones(3), T.ones(3), T.ones(3)),
+    "batch_norm_eval_without_mean": lambda T: F(T).batch_norm(T.ones(4, 3), None, None),
+    "batch_norm_eval_without_var": lambda T: F(T).batch_norm(T.ones(4, 3), T.ones(3), None),
+    "batch_norm_training_without_var": lambda T: F(T).batch_norm(
+        T.ones(4, 3), T.ones(3), None, training=True),
+    "batch_norm_one_value": lambda T: F(T).batch_norm(T.ones(1, 3, 1), T.ones(3), T.ones(3),
+                                                      training=True),
+    "batch_norm_int": lambda T: F(T).batch_norm(T.ones(4, 3, dtype=T.int32), T.ones(3),
+                                                T.ones(3)),
+    "Linear": lambda T: T.nn.Linear(3, 2)(T.ones(4, 5)),
+    "linear_bias": lambda T: F(T).linear(T.ones(4, 5), T.ones(2, 3), T.ones(2)),
+    "linear_bias_3d": lambda T: F(T).linear(T.ones(2, 4, 5), T.ones(2, 3), T.ones(2)),
+    "linear_bias_1d": lambda T: F(T).linear(T.ones(5), T.ones(2, 3), T.ones(2)),
+    "linear_0d": lambda T: F(T).linear(T.tensor(1.0), T.ones(2, 3), T.ones(2)),
+    "linear_0d_weight": lambda T: F(T).linear(T.ones(4, 3), T.tensor(1.0)),
+    "linear_1d_weight_bias": lambda T: F(T).linear(T.ones(4, 3), T.ones(3), T.ones(1)),
+    "linear_3d_weight_bias": lambda T: F(T).linear(T.ones(4, 3), T.ones(2, 2, 3), T.ones(2)),
+    "linear_bias_size": lambda T: F(T).linear(T.ones(4, 3), T.ones(2, 3), T.ones(3)),
+    "linear_bias_size_3d": lambda T: F(T).linear(T.ones(2, 4, 3), T.ones(2, 3), T.ones(3)),
+    "linear_bias_3d_for_2d": lambda T: F(T).linear(T.ones(4, 3), T.ones(2, 3), T.ones(3, 4, 2)),
+    "linear_bias_2d_for_1d": lambda T: F(T).linear(T.ones(3), T.ones(2, 3), T.ones(4, 2)),
+    "linear_bias_2d_for_3d": lambda T: F(T).linear(T.ones(2, 4, 3), T.ones(2, 3), T.ones(3, 2)),
+    "cross_entropy_float_target": lambda T: F(T).cross_entropy(T.ones(4, 3), T.ones(4)),
+    "cross_entropy_float_target_2d": lambda T: F(T).cross_entropy(T.ones(4, 3), T.ones(4, 2)),
+    "cross_entropy_float_target_batch": lambda T: F(T).cross_entropy(T.ones(4, 3),
+                                                                     T.ones(3, 3)),
+    "cross_entropy_float_target_spatial": lambda T: F(T).cross_entropy(T.ones(4, 3, 5),
+                                                                       T.ones(4, 3)),
+    "cross_entropy_batch": lambda T: F(T).cross_entropy(T.ones(4, 3), idx(T, [0, 1, 2])),
+    "cross_entropy_batch_smoothing": lambda T: F(T).cross_entropy(
+        T.ones(4, 3), idx(T, [0, 1, 2]), label_smoothing=0.1),
+    "cross_entropy_batch_2d_target": lambda T: F(T).cross_entropy(T.ones(4, 3),
+                                                                  idx(T, [[0, 1, 2, 0]])),
+    "cross_entropy_smoothing_above_1": lambda T: F(T).cross_entropy(
+        T.ones(4, 3), idx(T, [0, 1, 2, 0]), label_smoothing=1.5),
+    "cross_entropy_weight": lambda T: F(T).cross_entropy(T.ones(4, 3), idx(T, [0, 1, 2, 0]),
+                                                         weight=T.ones(2)),
+    "cross_entropy_probabilities_weight": lambda T: F(T).cross_entropy(
+        T.ones(4, 3), T.ones(4, 3), weight=T.ones(2)),
+    "cross_entropy_probabilities_ignore_index": lambda T: F(T).cross_entropy(
+        T.ones(4, 3), T.ones(4, 3), ignore_index=0),
+    "cross_entropy_probabilities_int": lambda T: F(T).cross_entropy(
+        T.ones(4, 3), T.zeros(4, 3, dtype=T.int16)),
+    "nll_loss_batch": lambda T: F(T).nll_loss(T.ones(4, 3), idx(T, [0, 1, 2])),
+    "nll_loss_0d_target": lambda T: F(T).nll_loss(T.ones(4, 3), idx(T, 0)),
+    "nll_loss_0d_input": lambda T: F(T).nll_loss(T.tensor(1.0), idx(T, [0])),
+    "nll_loss_float_target": lambda T: F(T).nll_loss(T.ones(4, 3), T.ones(4)),
+    "nll_loss_int16_target": lambda T: F(T).nll_loss(T.ones(4, 3), T.ones(4, dtype=T.int16)),
+    "nll_loss_weight": lambda T: F(T).nll_loss(T.ones(4, 3), idx(T, [0, 1, 2, 0]),
+                                               weight=T.ones(2)),
+    "nll_loss_1d_target_size": lambda T: F(T).nll_loss(T.ones(3), idx(T, [0, 1])),
+    "nll_loss_spatial_target": lambda T: F(T).nll_loss(T.ones(2, 3, 5), idx(T, [[0] * 4] * 2)),
+    "nll_loss_spatial_weight": lambda T: F(T).nll_loss(T.ones(2, 3, 5), idx(T, [[0] * 5] * 2),
+                                                       weight=T.ones(2)),
+    "nll_loss_2d_spatial_target": lambda T: F(T).nll_loss(T.ones(2, 3, 4, 5),
+                                                          idx(T, [[0] * 5] * 2)),
+    "nll_loss_2d_spatial_size": lambda T: F(T).nll_loss(T.ones(2, 3, 4, 5),
+                                                        idx(T, [[[0] * 4] * 4] * 2)),
+    "one_hot_negative": lambda T: F(T).one_hot(idx(T, [0, -1])),
+    "one_hot_too_large": lambda T: F(T).one_hot(idx(T, [0, 3]), 3),
+    "one_hot_no_classes": lambda T: F(T).one_hot(idx(T, [0]), 0),
+    "one_hot_float": lambda T: F(T).one_hot(T.tensor([0.0, 1.0])),
+    "one_hot_int16": lambda T: F(T).one_hot(T.tensor([0, 1], dtype=T.int16)),
+    "one_hot_empty": lambda T: F(T).one_hot(idx(T, [])),
+}
+
+
+# ----- linalg ----------------------------------------------------------------------------------
+def _square_ints(T):
+    return T.ones(2, 2, dtype=T.int32)
+
+
+LINALG_ERRORS = {
+    "cross_length": lambda T: T.linalg.cross(T.ones(2), T.ones(2)),
+    "cross_length_one": lambda T: T.linalg.cross(T.ones(3), T.ones(2)),
+    "cross_length_dim": lambda T: T.linalg.cross(T.ones(2, 3), T.ones(2, 3), dim=0),
+    "cross_ndim": lambda T: T.linalg.cross(T.ones(3), T.ones(4, 3)),
+    "cross_length_before_broadcast": lambda T: T.linalg.cross(T.ones(2, 2), T.ones(4, 3)),
+    "cross_0d": lambda T: T.linalg.cross(T.tensor(1.0), T.tensor(1.0)),
+    "cross_dtypes": lambda T: T.linalg.cross(T.ones(3, dtype=T.int32), T.ones(3)),
+    "cholesky_int": lambda T: T.linalg.cholesky(_square_ints(T)),
+    "cholesky_bool": lambda T: T.linalg.cholesky(T.ones(2, 2, dtype=T.bool)),
+    "inv_int": lambda T: T.linalg.inv(_square_ints(T)),
+    "det_int": lambda T: T.linalg.det(_square_ints(T)),
+    "matrix_exp_int": lambda T: T.linalg.matrix_exp(_square_ints(T)),
+    "pinv_int": lambda T: T.linalg.pinv(T.ones(2, 3, dtype=T.int32)),
+    "pinv_1d": lambda T: T.linalg.pinv(T.ones(2)),
+    "vector_norm_int": lambda T: T.linalg.vector_norm(_square_ints(T)),
+    "matrix_norm_int": lambda T: T.linalg.matrix_norm(_square_ints(T)),
+    "matrix_norm_1d": lambda T: T.linalg.matrix_norm(T.ones(2)),
+    "norm_int": lambda T: T.linalg.norm(_square_ints(T)),
+    "norm_int_fro": lambda T: T.linalg.norm(_square_ints(T), "fro"),
+    "solve_int": lambda T: T.linalg.solve(_square_ints(T), T.ones(2)),
+    "solve_int_before_shape": lambda T: T.linalg.solve(T.ones(2, dtype=T.int32), T.ones(2)),
+    "solve_dtypes": lambda T: T.linalg.solve(T.eye(2), T.ones(2, dtype=T.int32)),
+    "solve_vector": lambda T: T.linalg.solve(T.eye(3), T.ones(2)),
+    "solve_matrix": lambda T: T.linalg.solve(T.eye(3), T.ones(2, 4)),
+    "solve_vectors": lambda T: T.linalg.solve(T.eye(3).expand(2, 3, 3), T.ones(4, 3)),
+    "solve_batch": lambda T: T.linalg.solve(T.eye(3).expand(2, 3, 3), T.ones(4, 3, 1)),
+    "solve_0d": lambda T: T.linalg.solve(T.eye(3), T.tensor(1.0)),
+}
+
+ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **LINALG_ERRORS}
+
+
+@pytest.mark.parametrize("scenario", ERRORS.values(), ids=ERRORS)
+def test_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+def test_errors_text():
+    """The key messages, spelled out, so they are checked where torch is not installed."""
+    cases = {
+        "channels": "Given groups=1, weight of size [4, 3, 3, 3], expected input[1, 2, 8, 8] to "
+                    "have 3 channels, but got 2 channels instead",
+        "kernel_larger_than_input": "Calculated padded input size per channel: (2 x 2). Kernel "
+                                    "size: (3 x 3). Kernel size can't be greater than actual "
+                                    "input size",
+        "max_output_empty": "Given input size: (3x2x2). Calculated output size: (3x0x0). Output "
+                            "size is too small",
+        "batch_norm_module_features": "running_mean should contain 5 elements not 3",
+        "linear_bias_3d": "mat1 and mat2 shapes cannot be multiplied (8x5 and 3x2)",
+        "nll_loss_batch": "Expected input batch_size (4) to match target batch_size (3).",
+        "one_hot_negative": "Class values must be non-negative.",
+        "cross_length": "linalg.cross: inputs dimension -1 must have length 3. Got 2 and 2",
+        "cholesky_int": "linalg.cholesky: Expected a floating point or complex tensor as input. "
+                        "Got Int",
+        "solve_vector": "linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+                        "(3x3 and 2x1)",
+    }
+    for name, text in cases.items():
+        with pytest.raises((RuntimeError, ValueError)) as info:
+            ERRORS[name](funcgrad)
+        assert str(info.value) == text
+
+
+# ----- bad input changes nothing ---------------------------------------------------------------
+def _buffers(module) -> list:
+    return [(name, b.tolist()) for name, b in module.named_buffers()]
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: funcgrad.ones(4, 5),  # the wrong number of features
+    lambda: funcgrad.ones(1, 3),  # one value per channel
+    lambda: funcgrad.ones(4, 3, dtype=funcgrad.int32),
+], ids=["features", "one_value", "int"])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batch_norm_module_error_changes_no_state(bad, momentum):
+    funcgrad.manual_seed(0)
+    norm, fresh = funcgrad.nn.BatchNorm1d(3, momentum=momentum), None
+    x = funcgrad.randn(4, 3)
+    norm(x)
+    fresh = funcgrad.nn.BatchNorm1d(3, momentum=momentum)
+    fresh.load_state_dict(norm.state_dict())
+    before = _buffers(norm)
+    with pytest.raises((RuntimeError, ValueError, NotImplementedError)):
+        norm(bad())
+    assert _buffers(norm) == before
+    np.testing.assert_allclose(norm(x).detach().numpy(), fresh(x).detach().numpy(), rtol=1e-6)
+    for (name, ours), (_, theirs) in zip(_buffers(norm), _buffers(fresh)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, err_msg=name)
+
+
+def test_batch_norm_error_changes_no_running_statistics_or_grad():
+    x = funcgrad.randn(4, 3, requires_grad=True)
+    mean, var = funcgrad.zeros(3), funcgrad.ones(3)
+    weight = funcgrad.ones(3, requires_grad=True)
+    (x.sum() + weight.sum()).backward()
+    before = snapshot(x, mean, var, weight)
+    with pytest.raises(RuntimeError, match="bias should contain 3 elements not 2"):
+        F(funcgrad).batch_norm(x, mean, var, weight, funcgrad.ones(2), training=True)
+    assert_unchanged(before, x, mean, var, weight)
+
+
+# ----- results -----------------------------------------------------------------------------------
+ONE_HOT = {
+    "inferred": ([0, 2, 1], -1),
+    "num_classes": ([0, 2, 1], 5),
+    "2d": ([[0, 3], [1, 1]], -1),
+    "2d_num_classes": ([[0, 3], [1, 1]], 4),
+    "0d": (2, -1),
+    "empty": ([], 3),
+}
+
+
+@pytest.mark.parametrize("values,num_classes", ONE_HOT.values(), ids=ONE_HOT)
+def test_one_hot_matches_torch(torch, values, num_classes):
+    ours = F(funcgrad).one_hot(idx(funcgrad, values), num_classes)
+    theirs = torch.nn.functional.one_hot(idx(torch, values), num_classes)
+    assert ours.dtype == funcgrad.int32 and not ours.requires_grad
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_one_hot_with_x64_takes_and_gives_int64():
+    with jax.enable_x64(True):
+        ours = F(funcgrad).one_hot(funcgrad.tensor([[1, 0]]), 3)
+        assert ours.dtype == funcgrad.int64 and ours.tolist() == [[[0, 1, 0], [1, 0, 0]]]
+        with pytest.raises(RuntimeError, match="index tensor of type LongTensor"):
+            F(funcgrad).one_hot(funcgrad.tensor([1, 0], dtype=funcgrad.int32))
+
+
+def test_one_hot_inside_a_transform_needs_num_classes():
+    one_hot = F(funcgrad).one_hot
+    out = jax.jit(lambda i: one_hot(i, 3))(funcgrad.tensor([2, 0]))
+    assert out.tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(jax.errors.ConcretizationTypeError):
+        jax.jit(lambda i: one_hot(i))(funcgrad.tensor([2, 0]))
+
+
+def _floats(*shape, seed=0):
+    return np.random.default_rng(seed).uniform(0.1, 1.0, shape).astype(np.float32)
+
+
+# Inputs torch accepts whose results were wrong (a weight along the wrong axis, a loss or
+# solution of the wrong shape, an integer mean in floating point).
+RESULTS = {
+    "cross_entropy_probabilities_spatial_weight": (
+        lambda T, x, t, w: F(T).cross_entropy(x, t, weight=w, reduction="none"),
+        _floats(2, 3, 3), _floats(2, 3, 3, seed=1), _floats(3, seed=2)),
+    "cross_entropy_smoothing_spatial_weight": (
+        lambda T, x, w: F(T).cross_entropy(x, idx(T, [[0, 2, 1], [2, 2, 0]]), weight=w,
+                                           label_smoothing=0.2),
+        _floats(2, 3, 3), _floats(3, seed=2)),
+    "cross_entropy_negative_smoothing": (
+        lambda T, x: F(T).cross_entropy(x, idx(T, [0, 2, 1, 2]), label_smoothing=-0.5),
+        _floats(4, 3)),
+    "nll_loss_unbatched_none": (
+        lambda T, x: F(T).nll_loss(x, idx(T, 1), reduction="none"), _floats(3)),
+    "nll_loss_spatial_weight_2d": (
+        lambda T, x, w: F(T).nll_loss(x, idx(T, np.ones((2, 4, 5), int)), weight=w),
+        _floats(2, 3, 4, 5), _floats(3, 1, seed=2)),
+    "solve_batch_of_vectors": (
+        lambda T, a, b: T.linalg.solve(a, b), _floats(2, 2, 2) + 2 * np.eye(2, dtype=np.float32),
+        _floats(2, 2, seed=1)),
+    "solve_batch_of_vectors_3": (
+        lambda T, a, b: T.linalg.solve(a, b), _floats(2, 3, 3) + 2 * np.eye(3, dtype=np.float32),
+        _floats(2, 3, seed=1)),
+    "avg_pool2d_int": (
+        lambda T, x: F(T).avg_pool2d(x.to(T.int64 if T is not funcgrad else T.int32), 3, 2, 1),
+        np.arange(-40, 32, dtype=np.float32).reshape(2, 1, 6, 6)),
+}
+
+
+@pytest.mark.parametrize("fn,arrays", [(c[0], c[1:]) for c in RESULTS.values()], ids=RESULTS)
+def test_results_match_torch(torch, fn, arrays):
+    ours = fn(funcgrad, *map(funcgrad.tensor, arrays))
+    theirs = fn(torch, *map(torch.tensor, arrays))
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+    if ours.dtype != funcgrad.float32:
+        assert (ours.dtype, theirs.dtype) == (funcgrad.int32, torch.int64)
