@@ -398,6 +398,10 @@ OP_ARGUMENT_ERRORS = {
     "int_to_a_negative_power": lambda T: T.tensor([2]) ** -1,
     "masked_fill_shapes": lambda T: T.ones(2, 3).masked_fill(T.ones(3, 3, dtype=T.bool), 0.0),
     "masked_fill_shapes_1d": lambda T: T.ones(3).masked_fill(T.tensor([True, False]), 0.0),
+    "inverse_of_ints": lambda T: T.inverse(T.ones(2, 2, dtype=T.int32)),
+    "det_of_ints": lambda T: T.ones(2, 2, dtype=T.int32).det(),
+    "logdet_of_ints": lambda T: T.logdet(T.ones(2, 2, dtype=T.int32)),
+    "norm_of_ints": lambda T: T.norm(T.ones(2, 2, dtype=T.int32)),
     "softmax_without_dim": lambda T: T.ones(3).softmax(),
     "log_softmax_without_dim": lambda T: T.log_softmax(T.ones(3)),
 }

@@ -561,6 +561,7 @@ def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
 
 def norm(input, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     """The vector p-norm over ``dim`` (all elements by default); ``'fro'`` is the 2-norm."""
+    _check_inexact("linalg.vector_norm", input)
     ord = 2 if p in ("fro", None) else p
     return apply(NORM, input, ord=ord, axis=_axis(input, dim), keepdims=keepdim)
 
@@ -657,21 +658,34 @@ def _check_square(name: str, A) -> None:
             f"{A.shape[-1]} matrices")
 
 
+def _check_inexact(name: str, A) -> None:
+    """torch's error for a tensor that is neither floating point nor complex."""
+    if not _dtypes.is_inexact(A.dtype):
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{_dtypes.scalar_name(A.dtype)}")
+
+
+def _check_matrices(name: str, A) -> None:
+    """torch's checks of a function of square matrices: their shape, then their dtype."""
+    _check_square(name, A)
+    _check_inexact(name, A)
+
+
 def inverse(input) -> Tensor:
     """The inverse of each square matrix (``funcgrad.linalg.inv``)."""
-    _check_square("linalg.inv", input)
+    _check_matrices("linalg.inv", input)
     return apply(INV, input)
 
 
 def det(input) -> Tensor:
     """The determinant of each square matrix (``funcgrad.linalg.det``)."""
-    _check_square("linalg.det", input)
+    _check_matrices("linalg.det", input)
     return apply(DET, input)
 
 
 def logdet(input) -> Tensor:
     """The log of each square matrix's determinant: nan where it is negative."""
-    _check_square("logdet", input)
+    _check_matrices("logdet", input)
     return apply(LOGDET, input)
 
 

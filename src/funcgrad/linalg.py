@@ -18,7 +18,17 @@ import numpy as np
 
 from . import _dtypes, _ops
 from ._graph import Op, apply, raise_broadcast
-from ._ops import CHOLESKY, CROSS, MATRIX_EXP, PINV, SOLVE, _check_square, _wrap_dim
+from ._ops import (
+    CHOLESKY,
+    CROSS,
+    MATRIX_EXP,
+    PINV,
+    SOLVE,
+    _check_inexact,
+    _check_matrices,
+    _check_square,
+    _wrap_dim,
+)
 from ._ops import norm as norm_op
 from ._tensor import Tensor
 
@@ -31,19 +41,6 @@ SOLVE_VECTORS = Op("solve_vectors", lambda A, B: jnp.linalg.solve(A, B[..., None
                    "LinalgSolveExBackward0")
 
 
-def _check_inexact(name: str, A: Tensor) -> None:
-    """torch's error for a tensor that is neither floating point nor complex."""
-    if not _dtypes.is_inexact(A.dtype):
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_dtypes.scalar_name(A.dtype)}")
-
-
-def _check_matrices(name: str, A: Tensor) -> None:
-    """torch's checks of a function of square matrices: their shape, then their dtype."""
-    _check_square(name, A)
-    _check_inexact(name, A)
-
-
 def _check_broadcast(a: tuple, b: tuple) -> None:
     """torch's error for shapes ``a`` and ``b`` that do not broadcast."""
     try:
@@ -52,16 +49,8 @@ def _check_broadcast(a: tuple, b: tuple) -> None:
         raise_broadcast([a, b])
 
 
-def inv(A: Tensor) -> Tensor:
-    """The inverse of each square matrix (``funcgrad.inverse``, whose checks come first)."""
-    _check_matrices("linalg.inv", A)
-    return _ops.inverse(A)
-
-
-def det(A: Tensor) -> Tensor:
-    """The determinant of each square matrix (``funcgrad.det``, whose checks come first)."""
-    _check_matrices("linalg.det", A)
-    return _ops.det(A)
+inv = _ops.inverse
+det = _ops.det
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
@@ -104,7 +93,6 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False) -> Tensor:
     """The vector ``ord``-norm over ``dim`` (every element by default)."""
-    _check_inexact("linalg.vector_norm", x)
     return norm_op(x, ord, dim, keepdim)
 
 
