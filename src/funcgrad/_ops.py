@@ -1278,28 +1278,16 @@ def nonzero(input, *, as_tuple: bool = False):
 _ARRAY = ("array",)
 
 
+_PLAIN_KEYS = frozenset({builtins.int, slice, type(None), type(Ellipsis)})
+
+
 def _index(x: Tensor, key) -> tuple[tuple, tuple]:
     """Splits an index of ``x`` into a hashable spec and its array parts (a boolean mask
     becomes the integer indices of its True elements, so every index has a static shape),
     after torch's checks: JAX would clamp an index out of range, torch raises."""
-    keys = []
-    for k in key if isinstance(key, tuple) else (key,):
-        if isinstance(k, Tensor):
-            k = k._read()
-        if isinstance(k, list):
-            k = jnp.asarray(k)
-        if isinstance(k, np.integer) or (
-                isinstance(k, (np.ndarray, jax.Array)) and k.ndim == 0 and k.dtype.kind in "iu"):
-            k = builtins.int(k)
-        if isinstance(k, (np.ndarray, jax.Array)) and k.dtype.kind not in "iub":
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        if isinstance(k, (builtins.float, builtins.complex, builtins.str)):
-            raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                f"are valid indices (got {type(k).__name__})"
-            )
-        keys.append(k)
-    _check_key(tuple(x.shape), keys)
+    keys = [k if type(k) in _PLAIN_KEYS else _index_part(k)
+            for k in (key if isinstance(key, tuple) else (key,))]
+    _check_key(x._peek().shape, keys)
     spec, arrays = [], []
     for k in keys:
         if isinstance(k, (np.ndarray, jax.Array)):
@@ -1316,17 +1304,39 @@ def _index(x: Tensor, key) -> tuple[tuple, tuple]:
     return tuple(spec), tuple(arrays)
 
 
+def _index_part(k):
+    """A part of an index other than an int, slice, None or ``...``: a tensor, list or array
+    (an integer one of no dimensions as an int), or torch's error for what cannot index."""
+    if isinstance(k, Tensor):
+        k = k._read()
+    if isinstance(k, list):
+        k = jnp.asarray(k)
+    if isinstance(k, (builtins.int, np.integer)) or (
+            isinstance(k, (np.ndarray, jax.Array)) and k.ndim == 0 and k.dtype.kind in "iu"):
+        return builtins.int(k)
+    if isinstance(k, (np.ndarray, jax.Array)) and k.dtype.kind not in "iub":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if isinstance(k, (builtins.float, builtins.complex, builtins.str)):
+        raise IndexError(
+            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+            f"are valid indices (got {type(k).__name__})"
+        )
+    return k
+
+
+def _width(k) -> int:
+    """How many of the tensor's dimensions an index part takes."""
+    if type(k) in _PLAIN_KEYS:
+        return 0 if k is None or k is Ellipsis else 1
+    return k.ndim if k.dtype == np.bool_ else 1
+
+
 def _check_key(shape: tuple, keys: list) -> None:
     """torch's errors for an index of a tensor of ``shape``: more indices than dimensions, a
     mask of another shape than the dimensions it covers, an index out of range (of an index
     array too, when its values are at hand: not inside a JAX transform)."""
-    def width(k) -> int:
-        if k is None or k is Ellipsis:
-            return 0
-        return k.ndim if isinstance(k, (np.ndarray, jax.Array)) and k.dtype == np.bool_ else 1
-
-    used = builtins.sum(map(width, keys))
-    if used > len(shape):
+    widths = [_width(k) for k in keys]
+    if builtins.sum(widths) > len(shape):
         if not shape and isinstance(keys[0], builtins.int):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
@@ -1334,14 +1344,14 @@ def _check_key(shape: tuple, keys: list) -> None:
     dim, arrays_seen = 0, 0
     for i, k in enumerate(keys):
         if k is Ellipsis:
-            dim = len(shape) - builtins.sum(map(width, keys[i + 1:]))
+            dim = len(shape) - builtins.sum(widths[i + 1:])
             continue
-        if isinstance(k, builtins.int):
+        if type(k) is builtins.int:
             if not -shape[dim] <= k < shape[dim]:
                 raise IndexError(f"index {k} is out of bounds for dimension {dim} with size "
                                  f"{shape[dim]}")
-        elif isinstance(k, (np.ndarray, jax.Array)) and not isinstance(k, jax.core.Tracer):
-            covered = shape[dim:dim + width(k)]
+        elif type(k) not in _PLAIN_KEYS and not isinstance(k, jax.core.Tracer):
+            covered = shape[dim:dim + widths[i]]
             if k.dtype == np.bool_:
                 for j, (m, n) in enumerate(zip(k.shape, covered)):
                     if m != n:
@@ -1356,7 +1366,7 @@ def _check_key(shape: tuple, keys: list) -> None:
                     raise IndexError(f"index {bad[0]} is out of bounds for dimension "
                                      f"{arrays_seen} with size {covered[0]}")
             arrays_seen += 1
-        dim += width(k)
+        dim += widths[i]
 
 
 def _rebuild(spec: tuple, arrays: Sequence) -> tuple:
