@@ -3,6 +3,7 @@ name, or a composition of table ops where torch composes too."""
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -488,22 +489,24 @@ def _same_param(name: str, value: tuple, dim: int) -> tuple:
     return value * dim if len(value) == 1 else value
 
 
-def _conv_padding(input, weight, bias, stride: tuple, padding, dilation: tuple,
-                  groups: int) -> tuple:
+@functools.lru_cache(maxsize=256)
+def _conv_padding(input_shape: tuple, weight_shape: tuple, bias_shape: tuple | None,
+                  stride: tuple, padding, dilation: tuple, groups: int) -> tuple:
     """Checks a batched convolution's arguments as torch does, in its order and with its
     errors, and returns ``(stride, padding, dilation)`` for ``CONV``: ``padding`` as
-    (low, high) pairs, those of ``'same'`` included."""
-    k, shape, sizes = weight.ndim, list(weight.shape), list(input.shape)
+    (low, high) pairs, those of ``'same'`` included. It needs only shapes, so it is cached: a
+    training loop asks the same every step."""
+    k, shape, sizes = len(weight_shape), list(weight_shape), list(input_shape)
     if k < 3:
         raise RuntimeError("weight should have at least three dimensions")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     dim = k - 2
     if padding == "same":
-        if k != input.ndim:
+        if k != len(sizes):
             raise RuntimeError(
                 f"Expected {k}-dimensional input for {k}-dimensional weight{shape}, but got "
-                f"{input.ndim}-dimensional input of size {sizes} instead")
+                f"{len(sizes)}-dimensional input of size {sizes} instead")
         stride = _same_param("stride", stride, dim)
         if any(s != 1 for s in stride):
             raise RuntimeError("padding='same' is not supported for strided convolutions")
@@ -522,10 +525,10 @@ def _conv_padding(input, weight, bias, stride: tuple, padding, dilation: tuple,
         raise RuntimeError("non-positive stride is not supported")
     if any(d < 0 for d in dilation):
         raise RuntimeError("dilation should be greater than zero")
-    if k != input.ndim:
+    if k != len(sizes):
         raise RuntimeError(
             f"Expected {k}-dimensional input for {k}-dimensional weight {shape}, but got "
-            f"{input.ndim}-dimensional input of size {sizes} instead")
+            f"{len(sizes)}-dimensional input of size {sizes} instead")
     if shape[0] < groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
                            f"dimension 0, but got weight of size {shape} instead")
@@ -536,10 +539,10 @@ def _conv_padding(input, weight, bias, stride: tuple, padding, dilation: tuple,
         raise RuntimeError(
             f"Given groups={groups}, weight of size {shape}, expected input{sizes} to have "
             f"{shape[1] * groups} channels, but got {sizes[1]} channels instead")
-    if bias is not None and (bias.ndim != 1 or bias.shape[0] != shape[0]):
+    if bias_shape is not None and (len(bias_shape) != 1 or bias_shape[0] != shape[0]):
         raise RuntimeError(
             f"Given weight of size {shape}, expected bias to be 1-dimensional with {shape[0]} "
-            f"elements, but got bias of size {list(bias.shape)} instead")
+            f"elements, but got bias of size {list(bias_shape)} instead")
     padded = [n + low + high for n, (low, high) in zip(sizes[2:], pairs)]
     kernel = [d * (w - 1) + 1 for d, w in zip(dilation, shape[2:])]
     if any(p < w for p, w in zip(padded, kernel)):
@@ -582,7 +585,8 @@ def _convolution(n: int, input, weight, bias, stride, padding, dilation, groups)
                                          dilation, groups), 0)
     groups = int(groups)
     stride, padding, dilation = _conv_padding(
-        input, weight, bias, _tuple(stride, n),
+        tuple(input.shape), tuple(weight.shape), None if bias is None else tuple(bias.shape),
+        _tuple(stride, n),
         padding if isinstance(padding, str) else _tuple(padding, n), _tuple(dilation, n), groups)
     return apply(CONV, input, weight, bias, stride=stride, padding=padding, dilation=dilation,
                  groups=groups)
