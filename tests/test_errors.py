@@ -315,6 +315,7 @@ OP_ARGUMENT_ERRORS = {
     "mean_negative_dim": lambda T: T.ones(2, 3).mean(-3),
     "sum_dims_of_0d": lambda T: T.tensor(1.0).sum((0, 1)),
     "cumsum_dim": lambda T: T.cumsum(T.ones(3), 1),
+    "logcumsumexp_dim": lambda T: T.logcumsumexp(T.ones(3), 1),
     "argmax_dim": lambda T: T.argmax(T.ones(3), 1),
     "max_dim": lambda T: T.max(T.ones(3), 1),
     "softmax_dim": lambda T: T.softmax(T.ones(2, 3), 2),

@@ -114,6 +114,14 @@ def raise_broadcast(shapes: Sequence[tuple]) -> None:
         a = tuple(max(x, y) for x, y in zip(a, b))
 
 
+def broadcast_shape(*shapes: tuple) -> tuple:
+    """The shape ``shapes`` broadcast to, or torch's error when they do not."""
+    try:
+        return jnp.broadcast_shapes(*shapes)
+    except ValueError:
+        raise_broadcast(shapes)
+
+
 # JAX's error for an axis a tensor does not have, as jnp's functions word it.
 _AXIS_ERROR = re.compile(r"axis (-?\d+) is out of bounds for array of dimension (\d+)")
 

@@ -19,7 +19,15 @@ import numpy as np
 
 from . import _devices, _dtypes, _lazy
 from ._grad_mode import is_grad_enabled
-from ._graph import Op, _type_name, apply, filled, raise_broadcast, raise_dim_out_of_range
+from ._graph import (
+    Op,
+    _type_name,
+    apply,
+    broadcast_shape,
+    filled,
+    raise_broadcast,
+    raise_dim_out_of_range,
+)
 from ._tensor import Tensor
 
 # ----- elementwise, one input ------------------------------------------------------------------
@@ -578,7 +586,7 @@ def cumsum(input, dim) -> Tensor:
 
 def logcumsumexp(input, dim) -> Tensor:
     """``log(cumsum(exp(input)))`` along ``dim``, computed stably."""
-    return apply(LOGCUMSUMEXP, input, axis=builtins.int(dim) % builtins.max(input.ndim, 1))
+    return apply(LOGCUMSUMEXP, input, axis=_wrap_dim(dim, input.ndim))
 
 
 def nansum(input, dim=None, keepdim: bool = False) -> Tensor:
@@ -730,10 +738,7 @@ def _raise_unmultipliable(a: tuple, b: tuple) -> None:
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and {b[0]}x{b[1]})"
         )
     if len(b) > 2:
-        try:
-            batch = np.broadcast_shapes(a[:-2], b[:-2])
-        except ValueError:
-            raise_broadcast([a[:-2], b[:-2]])
+        batch = broadcast_shape(a[:-2], b[:-2])
         if k != b[-2]:
             n = math.prod(batch)
             raise RuntimeError(

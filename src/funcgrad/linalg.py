@@ -14,10 +14,9 @@ tensor(5., grad_fn=<LinalgDetBackward0>)
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 
 from . import _dtypes, _ops
-from ._graph import Op, apply, raise_broadcast
+from ._graph import Op, apply, broadcast_shape
 from ._ops import (
     CHOLESKY,
     CROSS,
@@ -39,14 +38,6 @@ __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "nor
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
 SOLVE_VECTORS = Op("solve_vectors", lambda A, B: jnp.linalg.solve(A, B[..., None])[..., 0],
                    "LinalgSolveExBackward0")
-
-
-def _check_broadcast(a: tuple, b: tuple) -> None:
-    """torch's error for shapes ``a`` and ``b`` that do not broadcast."""
-    try:
-        np.broadcast_shapes(a, b)
-    except ValueError:
-        raise_broadcast([a, b])
 
 
 inv = _ops.inverse
@@ -80,7 +71,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
         raise RuntimeError(
             "linalg.solve: Incompatible shapes of A and B for the equation AX = B "
             f"({A.shape[-2]}x{A.shape[-1]} and {rows[-2]}x{rows[-1]})")
-    _check_broadcast(rows[:-2], A.shape[:-2])
+    broadcast_shape(rows[:-2], A.shape[:-2])
     return apply(SOLVE_VECTORS if vectors and B.ndim > 1 else SOLVE, A, B)
 
 
@@ -135,7 +126,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     if input.shape[axis] != 3 or other.shape[axis] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[axis]} and {other.shape[axis]}")
-    _check_broadcast(input.shape, other.shape)
+    broadcast_shape(input.shape, other.shape)
     if input.dtype != other.dtype:  # (torch casts neither)
         raise RuntimeError(f"expected scalar type {_dtypes.scalar_name(input.dtype)} but found "
                            f"{_dtypes.scalar_name(other.dtype)}")

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _dtypes, _factories, _grad_mode, _ops
-from .._graph import Op, apply, raise_broadcast, raise_dim_out_of_range
+from .._graph import Op, apply, broadcast_shape, raise_dim_out_of_range
 from .._ops import relu, sigmoid, tanh
 from .._tensor import Tensor
 
@@ -216,10 +216,7 @@ def _check_linear(input, weight, bias) -> None:
         _ops.expand(bias, rows, out)
         return
     shape = (*input.shape[:-1], out)
-    try:
-        full = np.broadcast_shapes(shape, tuple(bias.shape))
-    except ValueError:
-        raise_broadcast([shape, tuple(bias.shape)])
+    full = broadcast_shape(shape, tuple(bias.shape))
     if full != shape:
         raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
                            f"{list(full)}")
