@@ -296,6 +296,11 @@ def test_more_errors_match_torch(torch, scenario):
 
 # ----- bad arguments to ops: torch's errors, never a result from a wrapped-around dim ----------
 OP_ARGUMENT_ERRORS = {
+    "neg_bool": lambda T: -T.tensor([True, False]),
+    "sub_bools": lambda T: T.tensor([True]) - T.tensor([False]),
+    "sub_bool_number": lambda T: T.tensor([True]) - 1,
+    "rsub_bool": lambda T: 1 - T.tensor([True]),
+    "mT_1d": lambda T: T.ones(3).mT,
     "matmul_2d_2d": lambda T: T.ones(4, 5) @ T.ones(3, 2),
     "matmul_3d_2d": lambda T: T.ones(2, 4, 5) @ T.ones(3, 2),
     "matmul_1d_1d": lambda T: T.ones(3) @ T.ones(2),
@@ -729,6 +734,18 @@ def test_indices_in_range_still_index():
     assert x[x > 3].tolist() == [4.0, 5.0, 6.0] and x[np.int64(1), 0].item() == 4.0
 
 
+@pytest.mark.parametrize("key", [(None, True), (0, False), (True, ..., 1)])
+def test_a_bool_with_an_int_or_none_is_refused_and_two_steps_index(torch, key):
+    # JAX would place the new dimension of such an index elsewhere than torch does.
+    x = funcgrad.arange(6.0).reshape(2, 3)
+    with pytest.raises(IndexError, match="index in two steps"):
+        x[key]
+    split = [k for k in key if type(k) is not bool], [k for k in key if type(k) is bool]
+    x_t = torch.arange(6.0).reshape(2, 3)
+    assert x[tuple(split[0])][(..., *split[1])].tolist() == \
+        x_t[tuple(split[0])][(..., *split[1])].tolist()
+
+
 FACTORY_ERRORS = {
     "zeros": lambda T: T.zeros(-1),
     "ones": lambda T: T.ones(2, -1),
@@ -765,3 +782,10 @@ def test_functional_softmax_without_dim_warns_and_picks_torchs_dim(torch, name):
     with pytest.warns(UserWarning):
         theirs = getattr(torch.nn.functional, name)(torch.tensor(x))
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_mT_of_a_0d_tensor_warns_and_is_the_identity(torch):
+    assert_warns_as_torch(torch, lambda lib: lib.tensor(2.0).mT)
+    x = funcgrad.tensor(2.0, requires_grad=True)
+    with pytest.warns(UserWarning):
+        assert x.mT is x

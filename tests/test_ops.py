@@ -261,6 +261,13 @@ case("argsort", lambda m, x: x.argsort(dim=0), real(3, 2))
 case("topk", lambda m, x: m.topk(x, 2), real(2, 5))
 case("topk-smallest", lambda m, x: x.topk(3, dim=0, largest=False), real(4, 2))
 
+# Integers and bools go to a float dtype where torch's result is a float.
+case("sigmoid-int", lambda m, i: m.sigmoid(i), Fixed([[0, 1], [-2, 3]]), gradcheck=False)
+case("rsqrt-bool", lambda m, i: (i > 0).rsqrt(), Fixed([0, 1, 2]), gradcheck=False)
+case("clamp-int-float", lambda m, i: i.clamp(0.5, 1.5), Fixed([0, 1, 2]), gradcheck=False)
+case("clamp_min-int-float", lambda m, i: m.clamp_min(i, 0.5), Fixed([0, 1, 2]),
+     gradcheck=False)
+case("clamp-int-tensor", lambda m, i, x: i.clamp(max=x), Fixed([0, 1, 2]), real(3))
 case("clamp_min", lambda m, x: x.clamp_min(0.3), real(2, 3))
 case("clamp_min-tensor", lambda m, x, y: m.clamp_min(x, y), real(2, 3), real(3))
 case("clamp_max", lambda m, x: m.clamp_max(x, -0.2), real(2, 3))
@@ -355,6 +362,9 @@ _INDEX = [
     ("ellipsis", lambda m, x: x[..., 1]), ("ellipsis-only", lambda m, x: x[...]),
     ("int-and-list", lambda m, x: x[1, [0, 2]]),
     ("0d-tensor", lambda m, x: x[m.tensor(1)]),
+    # A bool is a mask of no dimensions: a new dimension of size 1 (True) or 0 (False).
+    ("bool", lambda m, x: x[True]), ("slice-bool-false", lambda m, x: x[:, False]),
+    ("ellipsis-bool", lambda m, x: x[..., True]),
 ]
 for _name, _fn in _INDEX:
     case(f"getitem-{_name}", _fn, real(4, 3))

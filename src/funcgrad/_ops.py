@@ -30,10 +30,37 @@ from ._graph import (
 )
 from ._tensor import Tensor
 
+
 # ----- elementwise, one input ------------------------------------------------------------------
+def _rsqrt(x):
+    # lax.rsqrt takes floats only; torch (and jnp's functions) compute integers and bools in a
+    # float dtype.
+    return jax.lax.rsqrt(x if jnp.issubdtype(x.dtype, jnp.inexact)
+                         else x.astype(jnp.result_type(x, 1.0)))
+
+
+def _refuse_bool(what: str, *operands) -> None:
+    # Checked where the op's function is traced (once per signature), so it costs no call
+    # anything: JAX would negate or subtract bools as integers.
+    bools = builtins.sum(getattr(a, "dtype", None) == jnp.bool_ for a in operands)
+    if bools == 2:
+        raise RuntimeError(f"{what}, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if bools:
+        how = "on" if what == "Negation" else "with"
+        raise RuntimeError(f"{what}, the `-` operator, {how} a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+
+
+def _neg(x):
+    _refuse_bool("Negation", x)
+    return jnp.negative(x)
+
+
 _UNARY = {
     "abs": (jnp.abs, "AbsBackward0"),
-    "neg": (jnp.negative, "NegBackward0"),
+    "neg": (_neg, "NegBackward0"),
     "exp": (jnp.exp, "ExpBackward0"),
     "exp2": (jnp.exp2, "Exp2Backward0"),
     "expm1": (jnp.expm1, "Expm1Backward0"),
@@ -42,7 +69,7 @@ _UNARY = {
     "log2": (jnp.log2, "Log2Backward0"),
     "log10": (jnp.log10, "Log10Backward0"),
     "sqrt": (jnp.sqrt, "SqrtBackward0"),
-    "rsqrt": (jax.lax.rsqrt, "RsqrtBackward0"),
+    "rsqrt": (_rsqrt, "RsqrtBackward0"),
     "square": (jnp.square, "PowBackward0"),
     "reciprocal": (jnp.reciprocal, "ReciprocalBackward0"),
     "sin": (jnp.sin, "SinBackward0"),
@@ -58,7 +85,7 @@ _UNARY = {
     "acosh": (jnp.arccosh, "AcoshBackward0"),
     "atanh": (jnp.arctanh, "AtanhBackward0"),
     "erf": (jax.scipy.special.erf, "ErfBackward0"),
-    "sigmoid": (jax.nn.sigmoid, "SigmoidBackward0"),
+    "sigmoid": (jax.scipy.special.expit, "SigmoidBackward0"),  # jax.nn's takes floats only
     "relu": (jax.nn.relu, "ReluBackward0"),
     "sign": (jnp.sign, "SignBackward0"),
     "floor": (jnp.floor, "FloorBackward0"),
@@ -93,6 +120,8 @@ def _pow_name(x, y) -> str:
 
 def _clamp(x, lo, hi):
     # torch passes the gradient at the bounds themselves; jnp.clip would split it at ties.
+    # The result has the promoted dtype: an integer tensor clamped to 0.5 is a float one.
+    x = x.astype(jnp.result_type(*(a for a in (x, lo, hi) if a is not None)))
     if lo is not None:
         x = jnp.where(x < lo, jnp.asarray(lo, x.dtype), x)
     if hi is not None:
@@ -106,9 +135,18 @@ def _scalar_or_tensor(tensor_name: str, scalar_name: str):
 
 ADD = Op("add", lambda x, y, alpha=1: x + (y if alpha == 1 else alpha * y), "AddBackward0",
          saves=False)
-SUB = Op("sub", lambda x, y, alpha=1: x - (y if alpha == 1 else alpha * y), "SubBackward0",
-         saves=False)
-RSUB = Op("rsub", lambda x, y: y - x, "RsubBackward1", saves=False)
+def _sub(x, y, alpha=1):
+    _refuse_bool("Subtraction", x, y)
+    return x - (y if alpha == 1 else alpha * y)
+
+
+def _rsub(x, y):
+    _refuse_bool("Subtraction", x, y)
+    return y - x
+
+
+SUB = Op("sub", _sub, "SubBackward0", saves=False)
+RSUB = Op("rsub", _rsub, "RsubBackward1", saves=False)
 MUL = Op("mul", jnp.multiply, "MulBackward0")
 DIV = Op("div", jnp.true_divide, "DivBackward0")
 FLOOR_DIV = Op("floor_divide", jnp.floor_divide, "NotImplemented", differentiable=False)
@@ -1281,6 +1319,7 @@ def nonzero(input, *, as_tuple: bool = False):
 
 # ----- indexing --------------------------------------------------------------------------------
 _ARRAY = ("array",)
+_BOOL = "bool"
 
 
 _PLAIN_KEYS = frozenset({builtins.int, slice, type(None), type(Ellipsis)})
@@ -1295,7 +1334,9 @@ def _index(x: Tensor, key) -> tuple[tuple, tuple]:
     _check_key(x._peek().shape, keys)
     spec, arrays = [], []
     for k in keys:
-        if isinstance(k, (np.ndarray, jax.Array)):
+        if type(k) is builtins.bool:  # a 0-d mask: a new dimension of size 1 or 0
+            spec.append((_BOOL, k))  # tagged: as static arguments, True == 1 and False == 0
+        elif isinstance(k, (np.ndarray, jax.Array)):
             parts = jnp.nonzero(k) if k.dtype == np.bool_ else (k,)
             arrays.extend(parts)
             spec.extend([_ARRAY] * len(parts))
@@ -1316,6 +1357,9 @@ def _index_part(k):
         k = k._read()
     if isinstance(k, list):
         k = jnp.asarray(k)
+    if isinstance(k, (builtins.bool, np.bool_)) or (
+            isinstance(k, (np.ndarray, jax.Array)) and k.ndim == 0 and k.dtype == np.bool_):
+        return builtins.bool(k)
     if isinstance(k, (builtins.int, np.integer)) or (
             isinstance(k, (np.ndarray, jax.Array)) and k.ndim == 0 and k.dtype.kind in "iu"):
         return builtins.int(k)
@@ -1333,6 +1377,8 @@ def _width(k) -> int:
     """How many of the tensor's dimensions an index part takes."""
     if type(k) in _PLAIN_KEYS:
         return 0 if k is None or k is Ellipsis else 1
+    if type(k) is builtins.bool:
+        return 0
     return k.ndim if k.dtype == np.bool_ else 1
 
 
@@ -1355,6 +1401,14 @@ def _check_key(shape: tuple, keys: list) -> None:
             if not -shape[dim] <= k < shape[dim]:
                 raise IndexError(f"index {k} is out of bounds for dimension {dim} with size "
                                  f"{shape[dim]}")
+        elif type(k) is builtins.bool:
+            # With a None, JAX puts the new dimensions elsewhere than torch; with an int, so
+            # does it when a slice lies between them (NumPy's rule for advanced indices).
+            if builtins.any(j is None or type(j) is builtins.int for j in keys):
+                raise IndexError(
+                    "funcgrad indexes with a bool only together with slices, ... and other "
+                    "bools, but this index also has an int or None; index in two steps, e.g. "
+                    "x[0][True] for x[0, True]")
         elif type(k) not in _PLAIN_KEYS and not isinstance(k, jax.core.Tracer):
             covered = shape[dim:dim + widths[i]]
             if k.dtype == np.bool_:
@@ -1376,14 +1430,14 @@ def _check_key(shape: tuple, keys: list) -> None:
 
 def _rebuild(spec: tuple, arrays: Sequence) -> tuple:
     it = iter(arrays)
-    return tuple(next(it) if s == _ARRAY else slice(*s[1:]) if isinstance(s, tuple) else s
-                 for s in spec)
+    return tuple(next(it) if s == _ARRAY else s if not isinstance(s, tuple)
+                 else s[1] if s[0] == _BOOL else slice(*s[1:]) for s in spec)
 
 
 def _index_name(x, spec: tuple) -> str:
     """The node of the last view torch's indexing makes, left to right: a lone slice is always
     sliced, but within a tuple a slice that keeps the whole dimension is skipped."""
-    if _ARRAY in spec:
+    if builtins.any(s == _ARRAY or isinstance(s, tuple) and s[0] == _BOOL for s in spec):
         return "IndexBackward0"
     if len(spec) == 1 and isinstance(spec[0], tuple):
         return "SliceBackward0"
@@ -1632,6 +1686,17 @@ def _t_property(self) -> Tensor:
     return permute(self, *range(self.ndim - 1, -1, -1))
 
 
+def _mt_property(self) -> Tensor:
+    if self.ndim == 1:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           "Got 1-D tensor.")
+    if self.ndim == 0:
+        warnings.warn("Tensor.mT is deprecated on 0-D tensors. This function is the identity "
+                      "in these cases.", UserWarning, stacklevel=2)
+        return self
+    return transpose(self, -2, -1)
+
+
 def _install() -> None:
     m = globals()
     methods = {name: m[name] for name in (
@@ -1674,7 +1739,7 @@ def _install() -> None:
         __and__=m["logical_and"], __or__=m["logical_or"], __xor__=m["logical_xor"],
         __invert__=lambda self: apply(BITWISE_NOT, self),
         __getitem__=_getitem, __setitem__=_setitem,
-        T=property(_t_property), mT=property(lambda self: transpose(self, -2, -1)),
+        T=property(_t_property), mT=property(_mt_property),
     )
     for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill",
                  "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "lerp", "cumsum",
