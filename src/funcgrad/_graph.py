@@ -193,6 +193,10 @@ class _GraphNode:
     # keeps recording a node (once per op) cheap.
     _tensor_hooks = _prehooks = _posthooks = types.MappingProxyType({})
     _retained: tuple = ()
+    # Whether the compiled tier must leave a graph with this node to the interpreted engine:
+    # once it has had hooks or retained grads (kept when they are removed: it decides speed,
+    # never results), or when its VJP must run eagerly.
+    _interpreted = False
 
     def __init__(self) -> None:
         self._sequence = self._rank = next(_creation)
@@ -205,6 +209,7 @@ class _GraphNode:
         """This node's hooks of one kind, a dict of its own from the first one on."""
         if kind not in self.__dict__:
             setattr(self, kind, {})
+            self._interpreted = True
         return getattr(self, kind)
 
     @property
@@ -230,6 +235,7 @@ class _GraphNode:
 
     def _retain(self, tensor: Tensor) -> None:
         self._retained = (*self._retained, weakref.ref(tensor))
+        self._interpreted = True
 
     def _before(self, ct: Tensor) -> tuple[Tensor, list[Tensor]]:
         """Runs the hooks due before this node: returns the gradient to use and the tensors
@@ -301,6 +307,8 @@ class Node(_GraphNode):
         self._name = name if isinstance(name, str) else name(*arrays, **dict(static))
         if sig is None:
             self._listed = _listed(op, arrays)
+        if not op.compiled:
+            self._interpreted = True
         # (storage, version) of each saved Tensor, to catch in-place changes before backward;
         # the tensor itself (weakly) and its grad_fn name it in the error, as torch does.
         self._versions = tuple([

@@ -77,9 +77,7 @@ def seen_again(seen: _LRU, key: tuple) -> int:
 
 def _eligible(order: Sequence) -> bool:
     for n in order:
-        if n._tensor_hooks or n._prehooks or n._posthooks or n._retained:
-            return False
-        if n.op is not None and not n.op.compiled:
+        if n._interpreted:
             return False
     return True
 
