@@ -66,6 +66,21 @@ CONFIGS = [  # one per program structure; the other hyperparameters are operands
     ("RMSprop", dict(lr=0.01, momentum=0.9)),
     ("RMSprop", dict(lr=0.01, centered=True)),
     ("RMSprop", dict(lr=0.005, alpha=0.9, momentum=0.5, centered=True)),
+    ("Adagrad", dict(lr=0.05)),
+    ("Adagrad", dict(lr=0.05, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1,
+                     eps=1e-6)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.05)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.05, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.5, etas=(0.3, 1.5), step_sizes=(1e-4, 0.02))),  # lr clamped at once
 ]
 
 
@@ -168,12 +183,20 @@ def _train(problem, opt, steps) -> None:
         opt.step()
 
 
-def test_state_dict_resumes_training_exactly(torch):
+RESUMED = [("Adam", dict(lr=0.05, amsgrad=True)), ("Adagrad", dict(lr=0.05, lr_decay=0.01)),
+           ("Adadelta", dict(weight_decay=0.01)), ("Adamax", dict(lr=0.01)),
+           ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+           ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.005))]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), RESUMED, ids=[n for n, _ in RESUMED])
+def test_state_dict_resumes_training_exactly(torch, name, kwargs):
+    make = getattr(optim, name)
     whole = _Problem(torch)
-    _train(whole, optim.Adam(whole.model.parameters(), lr=0.05, amsgrad=True), 10)
+    _train(whole, make(whole.model.parameters(), **kwargs), 10)
 
     first = _Problem(torch)
-    first_opt = optim.Adam(first.model.parameters(), lr=0.05, amsgrad=True)
+    first_opt = make(first.model.parameters(), **kwargs)
     _train(first, first_opt, 5)
     saved = first_opt.state_dict()
     assert list(saved["state"]) == [0, 1, 2, 3]
@@ -182,9 +205,9 @@ def test_state_dict_resumes_training_exactly(torch):
     second.model.load_state_dict(first.model.state_dict())
     _train(first, first_opt, 1)  # the saved optimizer state is a snapshot: this leaves it be
 
-    second_opt = optim.Adam(second.model.parameters(), lr=1.0)
+    second_opt = make(second.model.parameters())  # defaults, which the loaded groups replace
     second_opt.load_state_dict(saved)
-    assert second_opt.param_groups[0]["lr"] == 0.05 and second_opt.param_groups[0]["amsgrad"]
+    assert {k: second_opt.param_groups[0][k] for k in kwargs} == kwargs
     _train(second, second_opt, 5)
     for a, b in zip(second.model.parameters(), whole.model.parameters()):
         np.testing.assert_array_equal(_np(a), _np(b))
@@ -197,7 +220,16 @@ def test_invalid_arguments_raise_torchs_errors(torch):
              ("SGD", dict(lr=0.1, nesterov=True)), ("SGD", dict(lr=0.1, weight_decay=-1)),
              ("Adam", dict(betas=(1.0, 0.9))), ("Adam", dict(betas=(0.9, -0.1))),
              ("Adam", dict(eps=-1.0)), ("AdamW", dict(weight_decay=-0.1)),
-             ("RMSprop", dict(alpha=-0.5)), ("RMSprop", dict(momentum=-1.0))]
+             ("RMSprop", dict(alpha=-0.5)), ("RMSprop", dict(momentum=-1.0)),
+             ("Adagrad", dict(lr=-1.0)), ("Adagrad", dict(lr_decay=-0.1)),
+             ("Adagrad", dict(weight_decay=-0.1)), ("Adagrad", dict(initial_accumulator_value=-1)),
+             ("Adagrad", dict(eps=-1e-10)), ("Adadelta", dict(rho=1.5)),
+             ("Adadelta", dict(eps=-1.0)), ("Adadelta", dict(weight_decay=-1.0)),
+             ("Adamax", dict(lr=-0.1)), ("Adamax", dict(betas=(0.9, 1.0))),
+             ("NAdam", dict(eps=-1.0)), ("NAdam", dict(momentum_decay=-0.1)),
+             ("RAdam", dict(betas=(-0.1, 0.9))), ("RAdam", dict(weight_decay=-0.1)),
+             ("Rprop", dict(lr=-1.0)), ("Rprop", dict(etas=(0.5, 1.0))),
+             ("Rprop", dict(etas=(0.0, 1.2)))]
     for name, kwargs in cases:
         with pytest.raises(ValueError) as ours:
             getattr(optim, name)([funcgrad.zeros(1, requires_grad=True)], **kwargs)

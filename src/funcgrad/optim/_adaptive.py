@@ -1,0 +1,296 @@
+"""Optimizers that adapt each element's step size: torch's Adagrad, Adadelta, Adamax, NAdam,
+RAdam and Rprop, over optax's transformations where those compute what torch computes, and
+over small transformations of torch's formulas where optax's differ (each says how)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from ._optimizer import Optimizer, _require
+
+
+def _check_adam_like(lr, betas, eps, weight_decay) -> None:
+    """torch's checks, in torch's order, for the optimizers that take Adam's arguments."""
+    _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+    _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
+    _require(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    _require(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+
+
+def _weight_decay(decoupled: bool, direction, weight_decay, lr) -> optax.GradientTransformation:
+    """``direction`` then ``-lr``, with weight decay added to the gradient (L2, before) or to
+    the update (decoupled, after: ``p *= 1 - lr * weight_decay`` as torch's AdamW)."""
+    decay = optax.add_decayed_weights(weight_decay)
+    steps = (direction, decay) if decoupled else (decay, direction)
+    return optax.chain(*steps, optax.scale_by_learning_rate(lr))
+
+
+def _scale_by_torch_rss(initial_accumulator_value, eps) -> optax.GradientTransformation:
+    """torch's Adagrad: ``g / (sqrt(sum) + eps)``; optax's scale_by_rss puts eps inside the
+    square root."""
+
+    def update(updates, state, params=None):
+        total = jax.tree.map(lambda g, s: s + g * g, updates, state.sum_of_squares)
+        updates = jax.tree.map(lambda g, s: g / (jnp.sqrt(s) + eps), updates, total)
+        return updates, optax.ScaleByRssState(sum_of_squares=total)
+
+    return optax.GradientTransformation(optax.scale_by_rss(initial_accumulator_value).init,
+                                        update)
+
+
+class Adagrad(Optimizer):
+    """Adagrad as torch computes it: each element's step divided by the root of its summed
+    squared gradients (from ``initial_accumulator_value``) plus ``eps``, with lr decayed to
+    ``lr / (1 + (step - 1) * lr_decay)`` and L2 ``weight_decay``.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.Adagrad([w], lr=0.1)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.9000, -1.9000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10) -> None:
+        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+        _require(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay}")
+        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        _require(initial_accumulator_value >= 0.0,
+                 f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps))
+
+    @staticmethod
+    def _build(structure, lr, lr_decay, weight_decay, initial_accumulator_value, eps):
+        return optax.chain(optax.add_decayed_weights(weight_decay),
+                           _scale_by_torch_rss(initial_accumulator_value, eps),
+                           optax.scale_by_learning_rate(
+                               lambda count: lr / (1 + count * lr_decay)))
+
+
+class Adadelta(Optimizer):
+    """Adadelta as torch computes it (optax's scale_by_adadelta is the same rule), with L2
+    ``weight_decay`` and ``lr`` scaling the step.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0], requires_grad=True)
+    >>> opt = funcgrad.optim.Adadelta([w], lr=1.0, eps=1e-2)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([0.6877], requires_grad=True)
+    """
+
+    _hyper = ("lr", "rho", "eps", "weight_decay")
+
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0) -> None:
+        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+        _require(0.0 <= rho <= 1.0, f"Invalid rho value: {rho}")
+        _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
+        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+
+    @staticmethod
+    def _build(structure, lr, rho, eps, weight_decay):
+        return _weight_decay(False, optax.scale_by_adadelta(rho, eps), weight_decay, lr)
+
+
+class Adamax(Optimizer):
+    """Adamax as torch computes it (optax's scale_by_adamax is the same rule: the infinity
+    norm ``max(beta2 * u, |g| + eps)``, the first moment bias-corrected), with L2
+    ``weight_decay``.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.Adamax([w], lr=0.1)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.9000, -1.9000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "betas", "eps", "weight_decay")
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0) -> None:
+        _check_adam_like(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
+
+    @staticmethod
+    def _build(structure, lr, betas, eps, weight_decay):
+        return _weight_decay(False, optax.scale_by_adamax(*betas, eps), weight_decay, lr)
+
+
+class _NAdamState(NamedTuple):
+    count: jax.Array
+    mu_product: jax.Array
+    mu: optax.Updates
+    nu: optax.Updates
+
+
+def _scale_by_torch_nadam(betas, eps, momentum_decay) -> optax.GradientTransformation:
+    """torch's NAdam (Dozat's): the momentum coefficient warms up as
+    ``beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))`` and the first moment is corrected
+    by the product of those coefficients; optax's nadam uses beta1 throughout."""
+    b1, b2 = betas
+
+    def init(params):
+        zeros = optax.tree.zeros_like(params)
+        return _NAdamState(count=jnp.zeros([], jnp.int32), mu_product=jnp.ones([]), mu=zeros,
+                           nu=zeros)
+
+    def update(updates, state, params=None):
+        count = optax.safe_increment(state.count)
+        mu = optax.tree.update_moment(updates, state.mu, b1, 1)
+        nu = optax.tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        nu_hat = optax.tree.bias_correction(nu, b2, count)
+        coef, coef_next = (b1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+                           for t in (count, count + 1))
+        mu_product = state.mu_product * coef
+        g_scale = (1.0 - coef) / (1.0 - mu_product)
+        m_scale = coef_next / (1.0 - mu_product * coef_next)
+        updates = jax.tree.map(lambda g, m, v: (g_scale * g + m_scale * m) / (jnp.sqrt(v) + eps),
+                               updates, mu, nu_hat)
+        return updates, _NAdamState(count=count, mu_product=mu_product, mu=mu, nu=nu)
+
+    return optax.GradientTransformation(init, update)
+
+
+class NAdam(Optimizer):
+    """NAdam as torch computes it: Nesterov momentum with torch's ``momentum_decay`` warm-up,
+    L2 ``weight_decay``, or decoupled weight decay (as AdamW) with
+    ``decoupled_weight_decay=True``.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.NAdam([w], lr=0.1)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.8944, -1.8944], requires_grad=True)
+    """
+
+    _hyper = ("lr", "betas", "eps", "weight_decay", "momentum_decay")
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False) -> None:
+        _check_adam_like(lr, betas, eps, weight_decay)
+        _require(momentum_decay >= 0.0, f"Invalid momentum_decay value: {momentum_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    @staticmethod
+    def _structure(group: dict):
+        return bool(group["decoupled_weight_decay"])
+
+    @staticmethod
+    def _build(decoupled, lr, betas, eps, weight_decay, momentum_decay):
+        return _weight_decay(decoupled, _scale_by_torch_nadam(betas, eps, momentum_decay),
+                             weight_decay, lr)
+
+
+def _scale_by_torch_radam(betas, eps) -> optax.GradientTransformation:
+    """torch's RAdam: ``eps`` is added to the root of the raw second moment (the bias
+    correction multiplies after), and rectification starts when the SMA length exceeds 5;
+    optax's scale_by_radam adds eps to the corrected root and rectifies from 5 on."""
+    b1, b2 = betas
+    rho_inf = 2.0 / (1.0 - b2) - 1.0
+
+    def update(updates, state, params=None):
+        count = optax.safe_increment(state.count)
+        mu = optax.tree.update_moment(updates, state.mu, b1, 1)
+        nu = optax.tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        mu_hat = optax.tree.bias_correction(mu, b1, count)
+        correction2 = 1.0 - b2 ** count
+        rho = rho_inf - 2.0 * count * b2 ** count / correction2
+        rect = jnp.sqrt((rho - 4.0) * (rho - 2.0) * rho_inf
+                        / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho))
+        updates = jax.tree.map(
+            lambda m, v: jnp.where(rho > 5.0, m * jnp.sqrt(correction2) / (jnp.sqrt(v) + eps)
+                                   * rect, m), mu_hat, nu)
+        return updates, optax.ScaleByAdamState(count=count, mu=mu, nu=nu)
+
+    return optax.GradientTransformation(optax.scale_by_adam().init, update)
+
+
+class RAdam(Optimizer):
+    """RAdam as torch computes it: Adam's step rectified once the variance estimate is
+    tractable (plain bias-corrected momentum before), L2 ``weight_decay``, or decoupled weight
+    decay with ``decoupled_weight_decay=True``.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.RAdam([w], lr=0.1)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.8000, -1.6000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "betas", "eps", "weight_decay")
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0,
+                 decoupled_weight_decay: bool = False) -> None:
+        _check_adam_like(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    @staticmethod
+    def _structure(group: dict):
+        return bool(group["decoupled_weight_decay"])
+
+    @staticmethod
+    def _build(decoupled, lr, betas, eps, weight_decay):
+        return _weight_decay(decoupled, _scale_by_torch_radam(betas, eps), weight_decay, lr)
+
+
+def _scale_by_torch_rprop(lr, etas, step_sizes) -> optax.GradientTransformation:
+    """torch's Rprop. optax 0.2.8's scale_by_rprop returns the previous step's update (so its
+    first step is zero: google-deepmind/optax#1725) and leaves a step size unclamped while the
+    gradient's sign is unknown; its state keeps the same two trees."""
+    eta_minus, eta_plus = etas
+    low, high = step_sizes
+
+    def update(updates, state, params=None):
+        sign = jax.tree.map(lambda g, prev: jnp.sign(g * prev), updates, state.prev_updates)
+        sizes = jax.tree.map(
+            lambda s, size: jnp.clip(size * jnp.where(s > 0, eta_plus, jnp.where(
+                s < 0, eta_minus, 1.0)), low, high), sign, state.step_sizes)
+        # A gradient whose sign flipped is dropped: no step, and no flip seen next time.
+        grads = jax.tree.map(lambda s, g: jnp.where(s < 0, 0.0, g), sign, updates)
+        updates = jax.tree.map(lambda g, size: -jnp.sign(g) * size, grads, sizes)
+        return updates, optax.ScaleByRpropState(step_sizes=sizes, prev_updates=grads)
+
+    return optax.GradientTransformation(optax.scale_by_rprop(lr).init, update)
+
+
+class Rprop(Optimizer):
+    """Rprop as torch computes it: each element's step size grows by ``etas[1]`` while its
+    gradient keeps its sign and shrinks by ``etas[0]`` when it flips (that step is skipped),
+    within ``step_sizes``; ``lr`` is the initial step size, read when the state is made.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.Rprop([w], lr=0.1)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.9000, -1.9000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "etas", "step_sizes")
+
+    def __init__(self, params, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50)) -> None:
+        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+        _require(0.0 < etas[0] < 1.0 < etas[1], f"Invalid eta values: {etas[0]}, {etas[1]}")
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes)))
+
+    @staticmethod
+    def _build(structure, lr, etas, step_sizes):
+        return _scale_by_torch_rprop(lr, etas, step_sizes)
