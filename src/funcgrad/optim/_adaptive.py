@@ -10,24 +10,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._optimizer import Optimizer, _require
-
-
-def _check_adam_like(lr, betas, eps, weight_decay) -> None:
-    """torch's checks, in torch's order, for the optimizers that take Adam's arguments."""
-    _require(lr >= 0.0, f"Invalid learning rate: {lr}")
-    _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
-    _require(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-    _require(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-    _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-
-
-def _weight_decay(decoupled: bool, direction, weight_decay, lr) -> optax.GradientTransformation:
-    """``direction`` then ``-lr``, with weight decay added to the gradient (L2, before) or to
-    the update (decoupled, after: ``p *= 1 - lr * weight_decay`` as torch's AdamW)."""
-    decay = optax.add_decayed_weights(weight_decay)
-    steps = (direction, decay) if decoupled else (decay, direction)
-    return optax.chain(*steps, optax.scale_by_learning_rate(lr))
+from ._optimizer import Optimizer, _check_adam_like, _require, _with_weight_decay
 
 
 def _scale_by_torch_rss(initial_accumulator_value, eps) -> optax.GradientTransformation:
@@ -71,10 +54,8 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def _build(structure, lr, lr_decay, weight_decay, initial_accumulator_value, eps):
-        return optax.chain(optax.add_decayed_weights(weight_decay),
-                           _scale_by_torch_rss(initial_accumulator_value, eps),
-                           optax.scale_by_learning_rate(
-                               lambda count: lr / (1 + count * lr_decay)))
+        return _with_weight_decay(False, _scale_by_torch_rss(initial_accumulator_value, eps),
+                                  weight_decay, lambda count: lr / (1 + count * lr_decay))
 
 
 class Adadelta(Optimizer):
@@ -100,7 +81,7 @@ class Adadelta(Optimizer):
 
     @staticmethod
     def _build(structure, lr, rho, eps, weight_decay):
-        return _weight_decay(False, optax.scale_by_adadelta(rho, eps), weight_decay, lr)
+        return _with_weight_decay(False, optax.scale_by_adadelta(rho, eps), weight_decay, lr)
 
 
 class Adamax(Optimizer):
@@ -125,7 +106,7 @@ class Adamax(Optimizer):
 
     @staticmethod
     def _build(structure, lr, betas, eps, weight_decay):
-        return _weight_decay(False, optax.scale_by_adamax(*betas, eps), weight_decay, lr)
+        return _with_weight_decay(False, optax.scale_by_adamax(*betas, eps), weight_decay, lr)
 
 
 class _NAdamState(NamedTuple):
@@ -192,7 +173,7 @@ class NAdam(Optimizer):
 
     @staticmethod
     def _build(decoupled, lr, betas, eps, weight_decay, momentum_decay):
-        return _weight_decay(decoupled, _scale_by_torch_nadam(betas, eps, momentum_decay),
+        return _with_weight_decay(decoupled, _scale_by_torch_nadam(betas, eps, momentum_decay),
                              weight_decay, lr)
 
 
@@ -248,7 +229,7 @@ class RAdam(Optimizer):
 
     @staticmethod
     def _build(decoupled, lr, betas, eps, weight_decay):
-        return _weight_decay(decoupled, _scale_by_torch_radam(betas, eps), weight_decay, lr)
+        return _with_weight_decay(decoupled, _scale_by_torch_radam(betas, eps), weight_decay, lr)
 
 
 def _scale_by_torch_rprop(lr, etas, step_sizes) -> optax.GradientTransformation:

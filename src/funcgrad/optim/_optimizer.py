@@ -336,6 +336,25 @@ def _scale_by_torch_amsgrad(b1, b2, eps) -> optax.GradientTransformation:
     return optax.GradientTransformation(init, update)
 
 
+def _check_adam_like(lr, betas, eps, weight_decay) -> None:
+    """torch's checks, in torch's order, for the optimizers that take Adam's arguments."""
+    _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+    _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
+    _require(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    _require(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+
+
+def _with_weight_decay(decoupled: bool, direction: optax.GradientTransformation, weight_decay,
+                       lr) -> optax.GradientTransformation:
+    """``direction`` then ``-lr`` (a value, or an optax schedule of the step count), with
+    weight decay added to the gradient (L2, before) or to the update (decoupled, after:
+    ``p *= 1 - lr * weight_decay`` as torch's AdamW)."""
+    decay = optax.add_decayed_weights(weight_decay)
+    steps = (direction, decay) if decoupled else (decay, direction)
+    return optax.chain(*steps, optax.scale_by_learning_rate(lr))
+
+
 def _scale_by_adam(amsgrad: bool, betas, eps) -> optax.GradientTransformation:
     b1, b2 = betas
     return _scale_by_torch_amsgrad(b1, b2, eps) if amsgrad else optax.scale_by_adam(b1, b2, eps)
@@ -356,11 +375,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False) -> None:
-        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
-        _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
-        _require(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        _require(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        _check_adam_like(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
@@ -370,9 +385,7 @@ class Adam(Optimizer):
 
     @staticmethod
     def _build(amsgrad, lr, betas, eps, weight_decay):
-        return optax.chain(optax.add_decayed_weights(weight_decay),
-                           _scale_by_adam(amsgrad, betas, eps),
-                           optax.scale_by_learning_rate(lr))
+        return _with_weight_decay(False, _scale_by_adam(amsgrad, betas, eps), weight_decay, lr)
 
 
 class AdamW(Adam):
@@ -391,9 +404,7 @@ class AdamW(Adam):
 
     @staticmethod
     def _build(amsgrad, lr, betas, eps, weight_decay):
-        return optax.chain(_scale_by_adam(amsgrad, betas, eps),
-                           optax.add_decayed_weights(weight_decay),
-                           optax.scale_by_learning_rate(lr))
+        return _with_weight_decay(True, _scale_by_adam(amsgrad, betas, eps), weight_decay, lr)
 
 
 class RMSprop(Optimizer):
