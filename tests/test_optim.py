@@ -117,6 +117,20 @@ def test_param_groups_with_their_own_hyperparameters_match_torch(torch):
     problem.assert_close()
 
 
+def test_turning_momentum_on_and_off_matches_torch(torch):
+    # Momentum on or off selects the program and the state's shape: a new state starts, as
+    # torch makes the missing buffer at its first use.
+    problem = _Problem(torch)
+    t_opt = torch.optim.SGD(problem.t_model.parameters(), lr=0.1)
+    opt = optim.SGD(problem.model.parameters(), lr=0.1)
+    for i in range(12):
+        if i in (3, 8):
+            for group in (*opt.param_groups, *t_opt.param_groups):
+                group["momentum"] = 0.9 if i == 3 else 0.0
+        problem.step(t_opt, opt)
+        problem.assert_close()
+
+
 def test_add_param_group_matches_torch(torch):
     problem = _Problem(torch)
     t_opt = torch.optim.Adam(problem.t_model[0].parameters(), lr=0.01)

@@ -42,6 +42,7 @@ class _ParamGroup(dict):
     def __init__(self, group: dict) -> None:
         super().__init__(group)
         self._boxes: dict = {}
+        self.made_for = None  # the structure (see Optimizer._structure) its states were made for
 
     def track(self, key: str) -> None:
         """Keeps ``self[key]`` (a number or a tuple of numbers) in boxes from now on."""
@@ -197,6 +198,7 @@ class Optimizer:
         there, else made afresh. Unlike torch, which makes state at the first step, this runs
         outside any trace, so ``funcgrad.compile`` meets the state as state from outside."""
         build, structure, hyper = self._program(group)
+        group.made_for = self._structure(group)
         for unit in self._units(group):
             state = (states or {}).get(unit[0])
             if state is None:
@@ -218,6 +220,10 @@ class Optimizer:
         units = [u for u in self._units(group) if any(p.grad is not None for p in u)]
         if not units:
             return
+        if self._structure(group) != group.made_for:
+            # A setting that shapes the state changed (a scheduler cycling SGD's momentum on,
+            # say): the states start afresh, as torch makes a missing buffer at first use.
+            self._init_states(group)
         params = [tuple(p._read() for p in u) for u in units]
         grads = [tuple(jnp.zeros_like(a) if p.grad is None else p.grad._read()
                        for p, a in zip(u, arrays)) for u, arrays in zip(units, params)]
