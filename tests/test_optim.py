@@ -260,20 +260,34 @@ def test_invalid_arguments_raise_torchs_errors(torch):
                 {"params": {lib.ones(1, requires_grad=True)}})
 
 
-def _lrs(torch, make, steps):
-    """The lr sequences of funcgrad's and torch's scheduler on two groups."""
+def _libraries(torch):
+    return ((funcgrad, optim, lr_scheduler), (torch, torch.optim, torch.optim.lr_scheduler))
+
+
+def _two_groups(lib, opt_lib, name="SGD"):
+    return getattr(opt_lib, name)([{"params": [lib.zeros(1, requires_grad=True)], "lr": 0.3},
+                                   {"params": [lib.zeros(1, requires_grad=True)]}], lr=0.1)
+
+
+def _lrs(torch, make, steps, optimizer="SGD", also=None):
+    """Step by step, funcgrad's and torch's scheduler's last lrs and the groups' lrs (and
+    ``also(group)`` for each group when given), on two groups of ``optimizer``."""
     out = []
-    for lib, opt_lib, sched_lib in ((funcgrad, optim, lr_scheduler),
-                                    (torch, torch.optim, torch.optim.lr_scheduler)):
-        opt = opt_lib.SGD([{"params": [lib.zeros(1, requires_grad=True)], "lr": 0.3},
-                           {"params": [lib.zeros(1, requires_grad=True)]}], lr=0.1)
+    for lib, opt_lib, sched_lib in _libraries(torch):
+        opt = _two_groups(lib, opt_lib, optimizer)
         sched = make(sched_lib, opt)
-        seq = [sched.get_last_lr()]
+
+        def record(sched=sched, opt=opt):
+            groups = opt.param_groups
+            return sched.get_last_lr() + [g["lr"] for g in groups] + [also(g) for g in groups
+                                                                    if also]
+
+        seq = [record()]
         for _ in range(steps):
             opt.step()
             sched.step()
-            seq.append(sched.get_last_lr())
-        out.append(seq + [[g["lr"] for g in opt.param_groups]])
+            seq.append(record())
+        out.append(seq)
     return out
 
 
@@ -307,6 +321,29 @@ _SCHEDULERS = {
     "constant": lambda lib, opt: lib.ConstantLR(opt, 0.25, total_iters=4),
     "linear": lambda lib, opt: lib.LinearLR(opt, 0.2, 0.9, total_iters=6),
     "polynomial": lambda lib, opt: lib.PolynomialLR(opt, total_iters=8, power=2.0),
+    "warm-restarts": lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, 3, 2, eta_min=0.01),
+    "warm-restarts-fixed": lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, T_0=4),
+    "one-cycle": lambda lib, opt: lib.OneCycleLR(opt, max_lr=[1.0, 0.5], total_steps=20),
+    "one-cycle-three-phase": lambda lib, opt: lib.OneCycleLR(
+        opt, 0.8, epochs=4, steps_per_epoch=6, pct_start=0.25, anneal_strategy="linear",
+        div_factor=10.0, final_div_factor=100.0, three_phase=True),
+    "cyclic": lambda lib, opt: lib.CyclicLR(opt, 0.01, [0.1, 0.2], 3, step_size_down=5),
+    "cyclic-triangular2": lambda lib, opt: lib.CyclicLR(opt, 0.01, 0.1, 2, mode="triangular2"),
+    "cyclic-exp-range": lambda lib, opt: lib.CyclicLR(opt, 0.01, 0.1, 4, mode="exp_range",
+                                                      gamma=0.9),
+    "cyclic-scale-fn": lambda lib, opt: lib.CyclicLR(
+        opt, 0.01, 0.1, 3, scale_fn=lambda x: 0.5 ** x, scale_mode="iterations"),
+    "sequential": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.LinearLR(opt, 0.1, total_iters=4), lib.CosineAnnealingLR(opt, 10, 0.001)],
+        milestones=[5]),
+    "sequential-three": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.ConstantLR(opt, 0.5, total_iters=3), lib.ExponentialLR(opt, 0.9),
+              lib.StepLR(opt, 2, 0.5)], milestones=[4, 10]),
+    "sequential-restarts-at-epoch-0": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.MultiStepLR(opt, [1, 2]), lib.PolynomialLR(opt, 5, 2.0),
+              lib.LinearLR(opt, 0.5, 1.0, 4)], milestones=[3, 9]),
+    "chained": lambda lib, opt: lib.ChainedScheduler(
+        [lib.ConstantLR(opt, 0.5, total_iters=3), lib.ExponentialLR(opt, 0.9)]),
 }
 
 
@@ -316,12 +353,80 @@ def test_more_schedulers_match_torch(torch, name):
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
 
+def _momentum(group):
+    return group["momentum"]
+
+
+def _beta1(group):
+    return group["betas"][0]
+
+
+_MOMENTUM_CYCLES = {
+    "one-cycle-sgd": ("SGD", _momentum, lambda lib, opt: lib.OneCycleLR(opt, [1.0, 0.5], 20)),
+    "one-cycle-adam": ("Adam", _beta1, lambda lib, opt: lib.OneCycleLR(
+        opt, 1.0, 20, three_phase=True, base_momentum=[0.8, 0.7])),
+    "cyclic-sgd": ("SGD", _momentum, lambda lib, opt: lib.CyclicLR(opt, 0.01, 0.1, 3)),
+    "cyclic-adam": ("Adam", _beta1, lambda lib, opt: lib.CyclicLR(
+        opt, 0.01, 0.1, 2, mode="exp_range", gamma=0.95, max_momentum=[0.95, 0.9])),
+}
+
+
+@pytest.mark.parametrize("name", list(_MOMENTUM_CYCLES))
+def test_cycled_momentum_matches_torch(torch, name):
+    optimizer, momentum, make = _MOMENTUM_CYCLES[name]
+    ours, theirs = _lrs(torch, make, 20, optimizer, also=momentum)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(), dict(mode="max", factor=0.5, patience=2, threshold=0.1, cooldown=2),
+    dict(threshold_mode="abs", threshold=0.01, patience=1, factor=0.3, min_lr=[0.05, 0.01]),
+], ids=["default", "max-cooldown", "abs-min-lr"])
+def test_reduce_lr_on_plateau_matches_torch(torch, kwargs):
+    metrics = [1.0, 0.9, 0.95, 0.9, 0.91, 0.9, 0.89995, 0.7, 0.8, 0.8, 0.8, 0.8, 0.5, 0.6] * 3
+    runs = []
+    for lib, opt_lib, sched_lib in _libraries(torch):
+        opt = _two_groups(lib, opt_lib)
+        sched = sched_lib.ReduceLROnPlateau(opt, **kwargs)
+        seq = []
+        for metric in metrics:
+            opt.step()
+            sched.step(metric)
+            seq.append(sched.get_last_lr())
+        runs.append(seq)
+    assert runs[0] == runs[1]
+    assert runs[0][-1] != runs[0][0]
+
+
 @pytest.mark.parametrize("make", [
     lambda lib, opt: lib.LambdaLR(opt, [lambda e: 1.0]),
     lambda lib, opt: lib.MultiplicativeLR(opt, [lambda e: 1.0, 2.0]),
     lambda lib, opt: lib.ConstantLR(opt, factor=1.5),
     lambda lib, opt: lib.LinearLR(opt, start_factor=0.0),
-], ids=["lambda-count", "not-callable", "constant-factor", "linear-start"])
+    lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, T_0=0),
+    lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=0),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0, total_steps=0),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0, epochs=2, steps_per_epoch=0),
+    lambda lib, opt: lib.OneCycleLR(opt, [1.0], total_steps=10),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0, total_steps=10, pct_start=1),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0, total_steps=10, anneal_strategy="exp"),
+    lambda lib, opt: lib.CyclicLR(opt, 0.1, 1.0, mode="sawtooth"),
+    lambda lib, opt: lib.ReduceLROnPlateau(opt, factor=1.0),
+    lambda lib, opt: lib.ReduceLROnPlateau(opt, mode="avg"),
+    lambda lib, opt: lib.ReduceLROnPlateau(opt, threshold_mode="pct"),
+    lambda lib, opt: lib.ReduceLROnPlateau(opt, min_lr=[0.1]),
+    lambda lib, opt: lib.SequentialLR(opt, [], []),
+    lambda lib, opt: lib.SequentialLR(opt, [lib.ExponentialLR(opt, 0.9)], [3]),
+    lambda lib, opt: lib.SequentialLR(opt, [lib.ReduceLROnPlateau(opt)], []),
+    lambda lib, opt: lib.ChainedScheduler([]),
+    lambda lib, opt: lib.ChainedScheduler([lib.ExponentialLR(opt, 0.9), object()]),
+], ids=["lambda-count", "not-callable", "constant-factor", "linear-start", "restarts-T_0",
+        "restarts-T_mult", "one-cycle-no-length", "one-cycle-total", "one-cycle-epochs",
+        "one-cycle-max-lrs", "one-cycle-pct", "one-cycle-anneal", "cyclic-mode",
+        "plateau-factor", "plateau-mode", "plateau-threshold-mode", "plateau-min-lrs",
+        "sequential-empty", "sequential-milestones", "sequential-plateau", "chained-empty",
+        "chained-not-a-scheduler"])
 def test_scheduler_errors_match_torch(torch, make):
     raised = []
     for lib, opt_lib, sched_lib in ((funcgrad, optim, lr_scheduler),
@@ -361,6 +466,44 @@ def test_scheduler_state_dict_round_trip():
     opt.step()
     other.step()
     assert other.get_last_lr() == [0.25]
+
+
+class _Halving:
+    """A callable object: a CyclicLR's state keeps its attributes, as torch's does."""
+
+    def __init__(self, base: float) -> None:
+        self.base = base
+
+    def __call__(self, x: float) -> float:
+        return self.base ** x
+
+
+@pytest.mark.parametrize("name", ["sequential", "chained", "one-cycle", "warm-restarts", "cyclic"])
+def test_scheduler_state_dict_resumes_the_schedule(name):
+    makers = {**_SCHEDULERS, "cyclic": lambda lib, opt: lib.CyclicLR(
+        opt, 0.01, 0.1, 3, scale_fn=_Halving(0.5), scale_mode="iterations")}
+
+    def fresh():
+        opt = _two_groups(funcgrad, optim)
+        return opt, makers[name](lr_scheduler, opt)
+
+    def run(opt, sched, steps):
+        lrs = []
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr())
+        return lrs
+
+    whole = run(*fresh(), 16)
+    first_opt, first = fresh()
+    run(first_opt, first, 6)
+    opt, sched = fresh()  # made before loading the optimizer's state, as torch advises
+    if name == "cyclic":
+        sched._scale_fn_custom.base = 0.9  # the loaded state brings back 0.5
+    opt.load_state_dict(first_opt.state_dict())
+    sched.load_state_dict(first.state_dict())
+    assert run(opt, sched, 10) == whole[6:]
 
 
 def test_changing_lr_does_not_recompile_the_update(torch, monkeypatch):
