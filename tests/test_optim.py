@@ -506,6 +506,21 @@ def test_scheduler_state_dict_resumes_the_schedule(name):
     assert run(opt, sched, 10) == whole[6:]
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_training_under_one_cycle_matches_torch(torch, name):
+    # OneCycleLR turns SGD's momentum on (a new program and state) and moves Adam's beta1.
+    problem = _Problem(torch)
+    t_opt = getattr(torch.optim, name)(problem.t_model.parameters(), lr=0.01)
+    opt = getattr(optim, name)(problem.model.parameters(), lr=0.01)
+    t_sched = torch.optim.lr_scheduler.OneCycleLR(t_opt, max_lr=0.05, total_steps=15)
+    sched = lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=15)
+    for _ in range(15):
+        problem.step(t_opt, opt)
+        t_sched.step()
+        sched.step()
+        problem.assert_close()
+
+
 def test_changing_lr_does_not_recompile_the_update(torch, monkeypatch):
     builds = []
     build = optim.Adam._build
