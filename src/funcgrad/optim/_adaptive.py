@@ -174,7 +174,7 @@ class NAdam(Optimizer):
     @staticmethod
     def _build(decoupled, lr, betas, eps, weight_decay, momentum_decay):
         return _with_weight_decay(decoupled, _scale_by_torch_nadam(betas, eps, momentum_decay),
-                             weight_decay, lr)
+                                  weight_decay, lr)
 
 
 def _scale_by_torch_radam(betas, eps) -> optax.GradientTransformation:
