@@ -2,6 +2,7 @@
 parameters after every step; groups, skipped parameters, state dicts and schedulers behave as
 torch's; changing the learning rate never recompiles the update."""
 
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -77,7 +78,7 @@ CONFIGS = [  # one per program structure; the other hyperparameters are operands
     ("NAdam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.05, momentum_decay=0.01)),
     ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("RAdam", dict(lr=0.01)),
-    ("RAdam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9999), eps=1e-6, weight_decay=0.05)),
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("Rprop", dict(lr=0.01)),
     ("Rprop", dict(lr=0.5, etas=(0.3, 1.5), step_sizes=(1e-4, 0.02))),  # lr clamped at once
@@ -96,6 +97,19 @@ def test_optimizer_matches_torch_step_for_step(torch, name, kwargs):
     for _ in range(25):
         problem.step(t_opt, opt)
         problem.assert_close(**tolerance)
+
+
+def test_radams_sma_length_keeps_float32_precision():
+    # torch computes rho_t in float64; the naive float32 form cancels to 0.8 off at b2=0.9999.
+    from funcgrad.optim._adaptive import _sma_length
+
+    for b2 in (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999):
+        b = float(np.float32(b2))  # the operand's value
+        for t in [*range(1, 30), 100, 1000, 10000, 100000]:
+            rho, correction2 = _sma_length(jnp.float32(b2), jnp.int32(t))
+            want = 2 / (1 - b) - 1 - 2 * t * b ** t / (1 - b ** t)
+            np.testing.assert_allclose(float(rho), want, rtol=2e-6, err_msg=f"{b2}, {t}")
+            np.testing.assert_allclose(float(correction2), 1 - b ** t, rtol=2e-6)
 
 
 def test_param_groups_with_their_own_hyperparameters_match_torch(torch):
