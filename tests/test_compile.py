@@ -226,6 +226,7 @@ OPTIMIZERS = {
     "RAdam-decoupled": lambda p: funcgrad.optim.RAdam(p, lr=1e-2, weight_decay=0.1,
                                                       decoupled_weight_decay=True),
     "Rprop": lambda p: funcgrad.optim.Rprop(p, lr=1e-3),
+    "ASGD": lambda p: funcgrad.optim.ASGD(p, lr=1e-2, t0=10),
 }
 
 

@@ -82,6 +82,8 @@ CONFIGS = [  # one per program structure; the other hyperparameters are operands
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     ("Rprop", dict(lr=0.01)),
     ("Rprop", dict(lr=0.5, etas=(0.3, 1.5), step_sizes=(1e-4, 0.02))),  # lr clamped at once
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=5, weight_decay=0.05)),
 ]
 
 
@@ -111,6 +113,18 @@ def test_radams_sma_length_and_bias_correction_keep_float32_precision():
             np.testing.assert_allclose(float(_sma_length(b2_t, t_)), want, rtol=2e-6,
                                        err_msg=f"{b2}, {t}")
             np.testing.assert_allclose(float(_one_minus_power(b2_t, t_)), 1 - b ** t, rtol=2e-6)
+
+
+def test_asgd_averages_the_parameters_as_torch(torch):
+    problem = _Problem(torch)
+    t_opt = torch.optim.ASGD(problem.t_model.parameters(), lr=0.05, t0=3)
+    opt = optim.ASGD(problem.model.parameters(), lr=0.05, t0=3)
+    for _ in range(10):
+        problem.step(t_opt, opt)
+    state = opt.state_dict()["state"]  # per parameter: (weight decay's, ASGD's)
+    for i, t_p in enumerate(problem.t_model.parameters()):
+        np.testing.assert_allclose(np.asarray(state[i][1].ax[0]), _np(t_opt.state[t_p]["ax"]),
+                                   rtol=2e-5, atol=2e-6)
 
 
 def test_param_groups_with_their_own_hyperparameters_match_torch(torch):
@@ -215,7 +229,7 @@ def _train(problem, opt, steps) -> None:
 RESUMED = [("Adam", dict(lr=0.05, amsgrad=True)), ("Adagrad", dict(lr=0.05, lr_decay=0.01)),
            ("Adadelta", dict(weight_decay=0.01)), ("Adamax", dict(lr=0.01)),
            ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
-           ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.005))]
+           ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.005)), ("ASGD", dict(t0=3))]
 
 
 @pytest.mark.parametrize(("name", "kwargs"), RESUMED, ids=[n for n, _ in RESUMED])
@@ -258,7 +272,8 @@ def test_invalid_arguments_raise_torchs_errors(torch):
              ("NAdam", dict(eps=-1.0)), ("NAdam", dict(momentum_decay=-0.1)),
              ("RAdam", dict(betas=(-0.1, 0.9))), ("RAdam", dict(weight_decay=-0.1)),
              ("Rprop", dict(lr=-1.0)), ("Rprop", dict(etas=(0.5, 1.0))),
-             ("Rprop", dict(etas=(0.0, 1.2)))]
+             ("Rprop", dict(etas=(0.0, 1.2))), ("ASGD", dict(lr=-0.1)),
+             ("ASGD", dict(weight_decay=-1.0))]
     for name, kwargs in cases:
         with pytest.raises(ValueError) as ours:
             getattr(optim, name)([funcgrad.zeros(1, requires_grad=True)], **kwargs)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -318,6 +319,63 @@ class SGD(Optimizer):
             steps.append(optax.trace(decay=momentum, nesterov=nesterov))
         steps.append(optax.scale_by_learning_rate(lr))
         return optax.chain(*steps)
+
+
+class _ASGDState(NamedTuple):
+    count: jax.Array
+    eta: jax.Array
+    mu: jax.Array
+    ax: optax.Updates
+
+
+def _torch_asgd(lr, lambd, alpha, t0) -> optax.GradientTransformation:
+    """torch's ASGD, which optax lacks: ``p = p * (1 - lambd * eta) - eta * g`` with ``eta``
+    from the previous step (``lr`` at the first), and ``ax`` the running average of the
+    parameters from step ``t0`` on (before it, their latest value)."""
+
+    def init(params):
+        return _ASGDState(count=jnp.zeros([], jnp.int32), eta=jnp.asarray(lr, jnp.float32),
+                          mu=jnp.ones([]), ax=optax.tree.zeros_like(params))
+
+    def update(updates, state, params):
+        count = optax.safe_increment(state.count)
+        new = jax.tree.map(lambda p, g: p * (1 - lambd * state.eta) - state.eta * g, params,
+                           updates)
+        ax = jax.tree.map(lambda a, p: jnp.where(state.mu != 1, a + (p - a) * state.mu, p),
+                          state.ax, new)
+        eta = lr / (1 + lambd * lr * count) ** alpha
+        mu = 1 / jnp.maximum(1, count - t0)
+        return (jax.tree.map(jnp.subtract, new, params),
+                _ASGDState(count=count, eta=eta, mu=mu, ax=ax))
+
+    return optax.GradientTransformation(init, update)
+
+
+class ASGD(Optimizer):
+    """Averaged SGD as torch computes it: a step size decaying as
+    ``lr / (1 + lambd * lr * step) ** alpha``, the parameters shrunk by ``lambd`` times it,
+    L2 ``weight_decay``, and their average from step ``t0`` on kept in the state (``ax``).
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.ASGD([w], lr=0.1, lambd=0.0)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.8000, -1.6000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "lambd", "alpha", "t0", "weight_decay")
+
+    def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0) -> None:
+        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0,
+                                      weight_decay=weight_decay))
+
+    @staticmethod
+    def _build(structure, lr, lambd, alpha, t0, weight_decay):
+        return optax.chain(optax.add_decayed_weights(weight_decay),
+                           _torch_asgd(lr, lambd, alpha, t0))
 
 
 def _scale_by_torch_amsgrad(b1, b2, eps) -> optax.GradientTransformation:
