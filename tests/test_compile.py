@@ -227,6 +227,7 @@ OPTIMIZERS = {
                                                       decoupled_weight_decay=True),
     "Rprop": lambda p: funcgrad.optim.Rprop(p, lr=1e-3),
     "ASGD": lambda p: funcgrad.optim.ASGD(p, lr=1e-2, t0=10),
+    "Adafactor": lambda p: funcgrad.optim.Adafactor(p, lr=1e-2, weight_decay=0.01),
 }
 
 

@@ -84,6 +84,8 @@ CONFIGS = [  # one per program structure; the other hyperparameters are operands
     ("Rprop", dict(lr=0.5, etas=(0.3, 1.5), step_sizes=(1e-4, 0.02))),  # lr clamped at once
     ("ASGD", dict(lr=0.05)),
     ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=5, weight_decay=0.05)),
+    ("Adafactor", dict(lr=0.05)),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.6, eps=(1e-4, 1e-2), d=2.0, weight_decay=0.05)),
 ]
 
 
@@ -125,6 +127,24 @@ def test_asgd_averages_the_parameters_as_torch(torch):
     for i, t_p in enumerate(problem.t_model.parameters()):
         np.testing.assert_allclose(np.asarray(state[i][1].ax[0]), _np(t_opt.state[t_p]["ax"]),
                                    rtol=2e-5, atol=2e-6)
+
+
+def test_adafactor_factors_the_last_two_dims_as_torch(torch):
+    # A batch of matrices is factored per matrix; a scalar keeps its whole second moment.
+    rng = np.random.default_rng(1)
+    starts = [rng.standard_normal(shape).astype(np.float32) for shape in [(2, 3, 4), (), (5,)]]
+    weights = [rng.standard_normal(a.shape).astype(np.float32) for a in starts]
+    runs = []
+    for lib, opt_lib in ((funcgrad, optim), (torch, torch.optim)):
+        params = [lib.tensor(a, requires_grad=True) for a in starts]
+        opt = opt_lib.Adafactor(params, lr=0.05)
+        for _ in range(10):
+            opt.zero_grad()
+            sum((p ** 2 * lib.tensor(w)).sum() for p, w in zip(params, weights)).backward()
+            opt.step()
+        runs.append([_np(p) for p in params])
+    for ours, theirs in zip(*runs):
+        np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=2e-6)
 
 
 def test_param_groups_with_their_own_hyperparameters_match_torch(torch):
@@ -229,7 +249,8 @@ def _train(problem, opt, steps) -> None:
 RESUMED = [("Adam", dict(lr=0.05, amsgrad=True)), ("Adagrad", dict(lr=0.05, lr_decay=0.01)),
            ("Adadelta", dict(weight_decay=0.01)), ("Adamax", dict(lr=0.01)),
            ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
-           ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.005)), ("ASGD", dict(t0=3))]
+           ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.005)), ("ASGD", dict(t0=3)),
+           ("Adafactor", dict(lr=0.02, weight_decay=0.01))]
 
 
 @pytest.mark.parametrize(("name", "kwargs"), RESUMED, ids=[n for n, _ in RESUMED])
@@ -273,7 +294,10 @@ def test_invalid_arguments_raise_torchs_errors(torch):
              ("RAdam", dict(betas=(-0.1, 0.9))), ("RAdam", dict(weight_decay=-0.1)),
              ("Rprop", dict(lr=-1.0)), ("Rprop", dict(etas=(0.5, 1.0))),
              ("Rprop", dict(etas=(0.0, 1.2))), ("ASGD", dict(lr=-0.1)),
-             ("ASGD", dict(weight_decay=-1.0))]
+             ("ASGD", dict(weight_decay=-1.0)), ("Adafactor", dict(lr=-1.0)),
+             ("Adafactor", dict(beta2_decay=0.5)), ("Adafactor", dict(eps=(-1.0, 1e-3))),
+             ("Adafactor", dict(eps=(None, -1.0))), ("Adafactor", dict(d=0.5)),
+             ("Adafactor", dict(weight_decay=-0.1))]
     for name, kwargs in cases:
         with pytest.raises(ValueError) as ours:
             getattr(optim, name)([funcgrad.zeros(1, requires_grad=True)], **kwargs)

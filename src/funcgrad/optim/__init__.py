@@ -2,6 +2,7 @@
 
 from . import lr_scheduler as lr_scheduler
 from ._adaptive import Adadelta as Adadelta
+from ._adaptive import Adafactor as Adafactor
 from ._adaptive import Adagrad as Adagrad
 from ._adaptive import Adamax as Adamax
 from ._adaptive import NAdam as NAdam

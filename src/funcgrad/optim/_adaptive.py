@@ -305,3 +305,97 @@ class Rprop(Optimizer):
     @staticmethod
     def _build(structure, lr, etas, step_sizes):
         return _scale_by_torch_rprop(lr, etas, step_sizes)
+
+
+class _AdafactorState(NamedTuple):
+    count: jax.Array
+    # Per parameter: a matrix's (row, column) means of the squared gradient over its last two
+    # dims (each keeping its dim as 1), a vector's squared gradient itself, as running means.
+    moments: optax.Updates
+
+
+def _rms(x: jax.Array) -> jax.Array:
+    return jnp.linalg.norm(x.ravel()) / x.size ** 0.5
+
+
+def _torch_adafactor(eps, lr, beta2_decay, d, weight_decay) -> optax.GradientTransformation:
+    """torch's Adafactor, which differs from optax's: eps1 floors the variance estimate and
+    its row mean instead of being added to the squared gradient, the relative step is
+    ``min(lr, 1 / sqrt(t))`` times the parameter's RMS (at least eps2), and lr scales the
+    decoupled weight decay."""
+    eps1, eps2 = eps
+
+    def init(params):
+        def moments(p):
+            if p.ndim < 2:
+                return jnp.zeros_like(p)
+            return (jnp.zeros((*p.shape[:-1], 1), p.dtype),
+                    jnp.zeros((*p.shape[:-2], 1, p.shape[-1]), p.dtype))
+
+        return _AdafactorState(count=jnp.zeros([], jnp.int32),
+                               moments=jax.tree.map(moments, params))
+
+    def update(updates, state, params):
+        count = optax.safe_increment(state.count)
+        weight = count.astype(jnp.float32) ** beta2_decay  # 1 - beta2 at this step
+        rho = jnp.minimum(lr, 1 / jnp.sqrt(count.astype(jnp.float32)))
+
+        def one(g, moment, p):
+            floor = jnp.finfo(p.dtype).eps if eps1 is None else eps1
+            square = g * g
+            if p.ndim < 2:
+                moment = variance = moment + weight * (square - moment)
+            else:
+                row, col = moment
+                row = row + weight * (jnp.mean(square, axis=-1, keepdims=True) - row)
+                col = col + weight * (jnp.mean(square, axis=-2, keepdims=True) - col)
+                variance = row @ col / jnp.maximum(jnp.mean(row, axis=-2, keepdims=True), floor)
+                moment = (row, col)
+            step = g * jax.lax.rsqrt(jnp.maximum(variance, floor * floor))
+            alpha = jnp.maximum(eps2, _rms(p)) * rho / jnp.maximum(1.0, _rms(step) / d)
+            return -lr * weight_decay * p - alpha * step, moment
+
+        results = jax.tree.map(one, updates, state.moments, params)
+        return (jax.tree.map(lambda _, r: r[0], updates, results),
+                _AdafactorState(count=count,
+                                moments=jax.tree.map(lambda _, r: r[1], updates, results)))
+
+    return optax.GradientTransformation(init, update)
+
+
+class Adafactor(Optimizer):
+    """Adafactor as torch computes it: a matrix's second moment kept as row and column means
+    (a vector's whole), ``beta2 = 1 - t ** beta2_decay``, a relative step of
+    ``min(lr, 1 / sqrt(t))`` times the parameter's RMS (at least ``eps[1]``), the update's
+    RMS clipped to ``d``, and decoupled ``weight_decay`` scaled by lr. ``eps[0]`` None means
+    the parameter dtype's machine epsilon.
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -1.0], requires_grad=True)
+    >>> opt = funcgrad.optim.Adafactor([w], lr=0.1)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.9000, -0.9000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "beta2_decay", "d", "weight_decay")
+
+    def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
+                 eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
+                 weight_decay: float = 0.0) -> None:
+        _require(lr >= 0.0, f"Learning rate should be >= 0 but is: {lr}")
+        _require(beta2_decay <= 0.0, f"beta2_decay should be <= 0 but is: {beta2_decay}")
+        _require(eps[0] is None or eps[0] >= 0.0, f"epsilon1 should be >= 0 but is: {eps[0]}")
+        _require(eps[1] >= 0.0, f"epsilon2 should be >= 0 but is: {eps[1]}")
+        _require(d >= 1.0, f"Clipping threshold d should be >= 1 but is: {d}")
+        _require(weight_decay >= 0.0, f"weight_decay should be >= 0 but is: {weight_decay}")
+        super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d,
+                                      weight_decay=weight_decay))
+
+    @staticmethod
+    def _structure(group: dict):
+        # eps selects the program: eps[0] may be None, which no operand can carry.
+        return tuple(group["eps"])
+
+    @staticmethod
+    def _build(eps, lr, beta2_decay, d, weight_decay):
+        return _torch_adafactor(eps, lr, beta2_decay, d, weight_decay)
