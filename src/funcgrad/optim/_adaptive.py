@@ -1,6 +1,7 @@
 """Optimizers that adapt each element's step size: torch's Adagrad, Adadelta, Adamax, NAdam,
-RAdam and Rprop, over optax's transformations where those compute what torch computes, and
-over small transformations of torch's formulas where optax's differ (each says how)."""
+RAdam, Rprop and Adafactor, over optax's transformations where those compute what torch
+computes, and over small transformations of torch's formulas where optax's differ (each says
+how)."""
 
 from __future__ import annotations
 

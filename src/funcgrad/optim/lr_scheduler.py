@@ -347,6 +347,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def step(self) -> None:
+        """Advances one epoch, restarting the cosine when the period ends."""
         if self.last_epoch < 0:
             self.T_i, self.T_cur = self.T_0, 0
         else:
@@ -726,6 +727,7 @@ class ChainedScheduler(_Composite):
         self._last_lr = [group["lr"] for group in schedulers[-1].optimizer.param_groups]
 
     def step(self) -> None:
+        """Steps every scheduler, in order."""
         for scheduler in self._schedulers:
             scheduler.step()
         self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
@@ -781,6 +783,7 @@ class SequentialLR(_Composite):
         self._last_lr = first.get_last_lr()
 
     def step(self) -> None:
+        """Steps the scheduler whose turn it is (starting it at a milestone)."""
         self.last_epoch += 1
         i = bisect.bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[i]
