@@ -219,6 +219,15 @@ OPTIMIZERS = {
     "AdamW": lambda p: funcgrad.optim.AdamW(p, lr=1e-2, weight_decay=0.1),
     "RMSprop-centered": lambda p: funcgrad.optim.RMSprop(p, lr=1e-3, momentum=0.5,
                                                          centered=True),
+    "Adagrad": lambda p: funcgrad.optim.Adagrad(p, lr=1e-2, lr_decay=1e-3),
+    "Adadelta": lambda p: funcgrad.optim.Adadelta(p, weight_decay=1e-3),
+    "Adamax": lambda p: funcgrad.optim.Adamax(p, lr=1e-2),
+    "NAdam": lambda p: funcgrad.optim.NAdam(p, lr=1e-2),
+    "RAdam-decoupled": lambda p: funcgrad.optim.RAdam(p, lr=1e-2, weight_decay=0.1,
+                                                      decoupled_weight_decay=True),
+    "Rprop": lambda p: funcgrad.optim.Rprop(p, lr=1e-3),
+    "ASGD": lambda p: funcgrad.optim.ASGD(p, lr=1e-2, t0=10),
+    "Adafactor": lambda p: funcgrad.optim.Adafactor(p, lr=1e-2, weight_decay=0.01),
 }
 
 

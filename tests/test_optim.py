@@ -2,6 +2,7 @@
 parameters after every step; groups, skipped parameters, state dicts and schedulers behave as
 torch's; changing the learning rate never recompiles the update."""
 
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -66,6 +67,25 @@ CONFIGS = [  # one per program structure; the other hyperparameters are operands
     ("RMSprop", dict(lr=0.01, momentum=0.9)),
     ("RMSprop", dict(lr=0.01, centered=True)),
     ("RMSprop", dict(lr=0.005, alpha=0.9, momentum=0.5, centered=True)),
+    ("Adagrad", dict(lr=0.05)),
+    ("Adagrad", dict(lr=0.05, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1,
+                     eps=1e-6)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.05)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.9999), weight_decay=0.05, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9999), eps=1e-6, weight_decay=0.05)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Rprop", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.5, etas=(0.3, 1.5), step_sizes=(1e-4, 0.02))),  # lr clamped at once
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=5, weight_decay=0.05)),
+    ("Adafactor", dict(lr=0.05)),
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.6, eps=(1e-4, 1e-2), d=2.0, weight_decay=0.05)),
 ]
 
 
@@ -81,6 +101,50 @@ def test_optimizer_matches_torch_step_for_step(torch, name, kwargs):
     for _ in range(25):
         problem.step(t_opt, opt)
         problem.assert_close(**tolerance)
+
+
+def test_radams_sma_length_and_bias_correction_keep_float32_precision():
+    # torch computes them in float64; the naive float32 rho_t is 1.0 off at b2=0.9999, t=6.
+    from funcgrad.optim._adaptive import _one_minus_power, _sma_length
+
+    for b2 in (0.0, 0.5, 0.9, 0.99, 0.999, 0.9999):
+        b = float(np.float32(b2))  # the operand's value
+        for t in [*range(1, 30), 100, 1000, 10000, 100000]:
+            b2_t, t_ = jnp.float32(b2), jnp.int32(t)
+            want = 2 / (1 - b) - 1 - 2 * t * b ** t / (1 - b ** t)
+            np.testing.assert_allclose(float(_sma_length(b2_t, t_)), want, rtol=2e-6,
+                                       err_msg=f"{b2}, {t}")
+            np.testing.assert_allclose(float(_one_minus_power(b2_t, t_)), 1 - b ** t, rtol=2e-6)
+
+
+def test_asgd_averages_the_parameters_as_torch(torch):
+    problem = _Problem(torch)
+    t_opt = torch.optim.ASGD(problem.t_model.parameters(), lr=0.05, t0=3)
+    opt = optim.ASGD(problem.model.parameters(), lr=0.05, t0=3)
+    for _ in range(10):
+        problem.step(t_opt, opt)
+    state = opt.state_dict()["state"]  # per parameter: (weight decay's, ASGD's)
+    for i, t_p in enumerate(problem.t_model.parameters()):
+        np.testing.assert_allclose(np.asarray(state[i][1].ax[0]), _np(t_opt.state[t_p]["ax"]),
+                                   rtol=2e-5, atol=2e-6)
+
+
+def test_adafactor_factors_the_last_two_dims_as_torch(torch):
+    # A batch of matrices is factored per matrix; a scalar keeps its whole second moment.
+    rng = np.random.default_rng(1)
+    starts = [rng.standard_normal(shape).astype(np.float32) for shape in [(2, 3, 4), (), (5,)]]
+    weights = [rng.standard_normal(a.shape).astype(np.float32) for a in starts]
+    runs = []
+    for lib, opt_lib in ((funcgrad, optim), (torch, torch.optim)):
+        params = [lib.tensor(a, requires_grad=True) for a in starts]
+        opt = opt_lib.Adafactor(params, lr=0.05)
+        for _ in range(10):
+            opt.zero_grad()
+            sum((p ** 2 * lib.tensor(w)).sum() for p, w in zip(params, weights)).backward()
+            opt.step()
+        runs.append([_np(p) for p in params])
+    for ours, theirs in zip(*runs):
+        np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=2e-6)
 
 
 def test_param_groups_with_their_own_hyperparameters_match_torch(torch):
@@ -100,6 +164,20 @@ def test_param_groups_with_their_own_hyperparameters_match_torch(torch):
                 group["lr"] *= 0.5
         problem.step(t_opt, opt)
     problem.assert_close()
+
+
+def test_turning_momentum_on_and_off_matches_torch(torch):
+    # Momentum on or off selects the program and the state's shape: a new state starts, as
+    # torch makes the missing buffer at its first use.
+    problem = _Problem(torch)
+    t_opt = torch.optim.SGD(problem.t_model.parameters(), lr=0.1)
+    opt = optim.SGD(problem.model.parameters(), lr=0.1)
+    for i in range(12):
+        if i in (3, 8):
+            for group in (*opt.param_groups, *t_opt.param_groups):
+                group["momentum"] = 0.9 if i == 3 else 0.0
+        problem.step(t_opt, opt)
+        problem.assert_close()
 
 
 def test_add_param_group_matches_torch(torch):
@@ -168,12 +246,21 @@ def _train(problem, opt, steps) -> None:
         opt.step()
 
 
-def test_state_dict_resumes_training_exactly(torch):
+RESUMED = [("Adam", dict(lr=0.05, amsgrad=True)), ("Adagrad", dict(lr=0.05, lr_decay=0.01)),
+           ("Adadelta", dict(weight_decay=0.01)), ("Adamax", dict(lr=0.01)),
+           ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+           ("RAdam", dict(lr=0.01)), ("Rprop", dict(lr=0.005)), ("ASGD", dict(t0=3)),
+           ("Adafactor", dict(lr=0.02, weight_decay=0.01))]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), RESUMED, ids=[n for n, _ in RESUMED])
+def test_state_dict_resumes_training_exactly(torch, name, kwargs):
+    make = getattr(optim, name)
     whole = _Problem(torch)
-    _train(whole, optim.Adam(whole.model.parameters(), lr=0.05, amsgrad=True), 10)
+    _train(whole, make(whole.model.parameters(), **kwargs), 10)
 
     first = _Problem(torch)
-    first_opt = optim.Adam(first.model.parameters(), lr=0.05, amsgrad=True)
+    first_opt = make(first.model.parameters(), **kwargs)
     _train(first, first_opt, 5)
     saved = first_opt.state_dict()
     assert list(saved["state"]) == [0, 1, 2, 3]
@@ -182,9 +269,9 @@ def test_state_dict_resumes_training_exactly(torch):
     second.model.load_state_dict(first.model.state_dict())
     _train(first, first_opt, 1)  # the saved optimizer state is a snapshot: this leaves it be
 
-    second_opt = optim.Adam(second.model.parameters(), lr=1.0)
+    second_opt = make(second.model.parameters())  # defaults, which the loaded groups replace
     second_opt.load_state_dict(saved)
-    assert second_opt.param_groups[0]["lr"] == 0.05 and second_opt.param_groups[0]["amsgrad"]
+    assert {k: second_opt.param_groups[0][k] for k in kwargs} == kwargs
     _train(second, second_opt, 5)
     for a, b in zip(second.model.parameters(), whole.model.parameters()):
         np.testing.assert_array_equal(_np(a), _np(b))
@@ -197,7 +284,20 @@ def test_invalid_arguments_raise_torchs_errors(torch):
              ("SGD", dict(lr=0.1, nesterov=True)), ("SGD", dict(lr=0.1, weight_decay=-1)),
              ("Adam", dict(betas=(1.0, 0.9))), ("Adam", dict(betas=(0.9, -0.1))),
              ("Adam", dict(eps=-1.0)), ("AdamW", dict(weight_decay=-0.1)),
-             ("RMSprop", dict(alpha=-0.5)), ("RMSprop", dict(momentum=-1.0))]
+             ("RMSprop", dict(alpha=-0.5)), ("RMSprop", dict(momentum=-1.0)),
+             ("Adagrad", dict(lr=-1.0)), ("Adagrad", dict(lr_decay=-0.1)),
+             ("Adagrad", dict(weight_decay=-0.1)), ("Adagrad", dict(initial_accumulator_value=-1)),
+             ("Adagrad", dict(eps=-1e-10)), ("Adadelta", dict(rho=1.5)),
+             ("Adadelta", dict(eps=-1.0)), ("Adadelta", dict(weight_decay=-1.0)),
+             ("Adamax", dict(lr=-0.1)), ("Adamax", dict(betas=(0.9, 1.0))),
+             ("NAdam", dict(eps=-1.0)), ("NAdam", dict(momentum_decay=-0.1)),
+             ("RAdam", dict(betas=(-0.1, 0.9))), ("RAdam", dict(weight_decay=-0.1)),
+             ("Rprop", dict(lr=-1.0)), ("Rprop", dict(etas=(0.5, 1.0))),
+             ("Rprop", dict(etas=(0.0, 1.2))), ("ASGD", dict(lr=-0.1)),
+             ("ASGD", dict(weight_decay=-1.0)), ("Adafactor", dict(lr=-1.0)),
+             ("Adafactor", dict(beta2_decay=0.5)), ("Adafactor", dict(eps=(-1.0, 1e-3))),
+             ("Adafactor", dict(eps=(None, -1.0))), ("Adafactor", dict(d=0.5)),
+             ("Adafactor", dict(weight_decay=-0.1))]
     for name, kwargs in cases:
         with pytest.raises(ValueError) as ours:
             getattr(optim, name)([funcgrad.zeros(1, requires_grad=True)], **kwargs)
@@ -214,20 +314,34 @@ def test_invalid_arguments_raise_torchs_errors(torch):
                 {"params": {lib.ones(1, requires_grad=True)}})
 
 
-def _lrs(torch, make, steps):
-    """The lr sequences of funcgrad's and torch's scheduler on two groups."""
+def _libraries(torch):
+    return ((funcgrad, optim, lr_scheduler), (torch, torch.optim, torch.optim.lr_scheduler))
+
+
+def _two_groups(lib, opt_lib, name="SGD"):
+    return getattr(opt_lib, name)([{"params": [lib.zeros(1, requires_grad=True)], "lr": 0.3},
+                                   {"params": [lib.zeros(1, requires_grad=True)]}], lr=0.1)
+
+
+def _lrs(torch, make, steps, optimizer="SGD", also=None):
+    """Step by step, funcgrad's and torch's scheduler's last lrs and the groups' lrs (and
+    ``also(group)`` for each group when given), on two groups of ``optimizer``."""
     out = []
-    for lib, opt_lib, sched_lib in ((funcgrad, optim, lr_scheduler),
-                                    (torch, torch.optim, torch.optim.lr_scheduler)):
-        opt = opt_lib.SGD([{"params": [lib.zeros(1, requires_grad=True)], "lr": 0.3},
-                           {"params": [lib.zeros(1, requires_grad=True)]}], lr=0.1)
+    for lib, opt_lib, sched_lib in _libraries(torch):
+        opt = _two_groups(lib, opt_lib, optimizer)
         sched = make(sched_lib, opt)
-        seq = [sched.get_last_lr()]
+
+        def record(sched=sched, opt=opt):
+            groups = opt.param_groups
+            return sched.get_last_lr() + [g["lr"] for g in groups] + [also(g) for g in groups
+                                                                    if also]
+
+        seq = [record()]
         for _ in range(steps):
             opt.step()
             sched.step()
-            seq.append(sched.get_last_lr())
-        out.append(seq + [[g["lr"] for g in opt.param_groups]])
+            seq.append(record())
+        out.append(seq)
     return out
 
 
@@ -261,6 +375,29 @@ _SCHEDULERS = {
     "constant": lambda lib, opt: lib.ConstantLR(opt, 0.25, total_iters=4),
     "linear": lambda lib, opt: lib.LinearLR(opt, 0.2, 0.9, total_iters=6),
     "polynomial": lambda lib, opt: lib.PolynomialLR(opt, total_iters=8, power=2.0),
+    "warm-restarts": lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, 3, 2, eta_min=0.01),
+    "warm-restarts-fixed": lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, T_0=4),
+    "one-cycle": lambda lib, opt: lib.OneCycleLR(opt, max_lr=[1.0, 0.5], total_steps=20),
+    "one-cycle-three-phase": lambda lib, opt: lib.OneCycleLR(
+        opt, 0.8, epochs=4, steps_per_epoch=6, pct_start=0.25, anneal_strategy="linear",
+        div_factor=10.0, final_div_factor=100.0, three_phase=True),
+    "cyclic": lambda lib, opt: lib.CyclicLR(opt, 0.01, [0.1, 0.2], 3, step_size_down=5),
+    "cyclic-triangular2": lambda lib, opt: lib.CyclicLR(opt, 0.01, 0.1, 2, mode="triangular2"),
+    "cyclic-exp-range": lambda lib, opt: lib.CyclicLR(opt, 0.01, 0.1, 4, mode="exp_range",
+                                                      gamma=0.9),
+    "cyclic-scale-fn": lambda lib, opt: lib.CyclicLR(
+        opt, 0.01, 0.1, 3, scale_fn=lambda x: 0.5 ** x, scale_mode="iterations"),
+    "sequential": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.LinearLR(opt, 0.1, total_iters=4), lib.CosineAnnealingLR(opt, 10, 0.001)],
+        milestones=[5]),
+    "sequential-three": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.ConstantLR(opt, 0.5, total_iters=3), lib.ExponentialLR(opt, 0.9),
+              lib.StepLR(opt, 2, 0.5)], milestones=[4, 10]),
+    "sequential-restarts-at-epoch-0": lambda lib, opt: lib.SequentialLR(
+        opt, [lib.MultiStepLR(opt, [1, 2]), lib.PolynomialLR(opt, 5, 2.0),
+              lib.LinearLR(opt, 0.5, 1.0, 4)], milestones=[3, 9]),
+    "chained": lambda lib, opt: lib.ChainedScheduler(
+        [lib.ConstantLR(opt, 0.5, total_iters=3), lib.ExponentialLR(opt, 0.9)]),
 }
 
 
@@ -270,12 +407,80 @@ def test_more_schedulers_match_torch(torch, name):
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
 
 
+def _momentum(group):
+    return group["momentum"]
+
+
+def _beta1(group):
+    return group["betas"][0]
+
+
+_MOMENTUM_CYCLES = {
+    "one-cycle-sgd": ("SGD", _momentum, lambda lib, opt: lib.OneCycleLR(opt, [1.0, 0.5], 20)),
+    "one-cycle-adam": ("Adam", _beta1, lambda lib, opt: lib.OneCycleLR(
+        opt, 1.0, 20, three_phase=True, base_momentum=[0.8, 0.7])),
+    "cyclic-sgd": ("SGD", _momentum, lambda lib, opt: lib.CyclicLR(opt, 0.01, 0.1, 3)),
+    "cyclic-adam": ("Adam", _beta1, lambda lib, opt: lib.CyclicLR(
+        opt, 0.01, 0.1, 2, mode="exp_range", gamma=0.95, max_momentum=[0.95, 0.9])),
+}
+
+
+@pytest.mark.parametrize("name", list(_MOMENTUM_CYCLES))
+def test_cycled_momentum_matches_torch(torch, name):
+    optimizer, momentum, make = _MOMENTUM_CYCLES[name]
+    ours, theirs = _lrs(torch, make, 20, optimizer, also=momentum)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(), dict(mode="max", factor=0.5, patience=2, threshold=0.1, cooldown=2),
+    dict(threshold_mode="abs", threshold=0.01, patience=1, factor=0.3, min_lr=[0.05, 0.01]),
+], ids=["default", "max-cooldown", "abs-min-lr"])
+def test_reduce_lr_on_plateau_matches_torch(torch, kwargs):
+    metrics = [1.0, 0.9, 0.95, 0.9, 0.91, 0.9, 0.89995, 0.7, 0.8, 0.8, 0.8, 0.8, 0.5, 0.6] * 3
+    runs = []
+    for lib, opt_lib, sched_lib in _libraries(torch):
+        opt = _two_groups(lib, opt_lib)
+        sched = sched_lib.ReduceLROnPlateau(opt, **kwargs)
+        seq = []
+        for metric in metrics:
+            opt.step()
+            sched.step(metric)
+            seq.append(sched.get_last_lr())
+        runs.append(seq)
+    assert runs[0] == runs[1]
+    assert runs[0][-1] != runs[0][0]
+
+
 @pytest.mark.parametrize("make", [
     lambda lib, opt: lib.LambdaLR(opt, [lambda e: 1.0]),
     lambda lib, opt: lib.MultiplicativeLR(opt, [lambda e: 1.0, 2.0]),
     lambda lib, opt: lib.ConstantLR(opt, factor=1.5),
     lambda lib, opt: lib.LinearLR(opt, start_factor=0.0),
-], ids=["lambda-count", "not-callable", "constant-factor", "linear-start"])
+    lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, T_0=0),
+    lambda lib, opt: lib.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=0),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0, total_steps=0),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0, epochs=2, steps_per_epoch=0),
+    lambda lib, opt: lib.OneCycleLR(opt, [1.0], total_steps=10),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0, total_steps=10, pct_start=1),
+    lambda lib, opt: lib.OneCycleLR(opt, 1.0, total_steps=10, anneal_strategy="exp"),
+    lambda lib, opt: lib.CyclicLR(opt, 0.1, 1.0, mode="sawtooth"),
+    lambda lib, opt: lib.ReduceLROnPlateau(opt, factor=1.0),
+    lambda lib, opt: lib.ReduceLROnPlateau(opt, mode="avg"),
+    lambda lib, opt: lib.ReduceLROnPlateau(opt, threshold_mode="pct"),
+    lambda lib, opt: lib.ReduceLROnPlateau(opt, min_lr=[0.1]),
+    lambda lib, opt: lib.SequentialLR(opt, [], []),
+    lambda lib, opt: lib.SequentialLR(opt, [lib.ExponentialLR(opt, 0.9)], [3]),
+    lambda lib, opt: lib.SequentialLR(opt, [lib.ReduceLROnPlateau(opt)], []),
+    lambda lib, opt: lib.ChainedScheduler([]),
+    lambda lib, opt: lib.ChainedScheduler([lib.ExponentialLR(opt, 0.9), object()]),
+], ids=["lambda-count", "not-callable", "constant-factor", "linear-start", "restarts-T_0",
+        "restarts-T_mult", "one-cycle-no-length", "one-cycle-total", "one-cycle-epochs",
+        "one-cycle-max-lrs", "one-cycle-pct", "one-cycle-anneal", "cyclic-mode",
+        "plateau-factor", "plateau-mode", "plateau-threshold-mode", "plateau-min-lrs",
+        "sequential-empty", "sequential-milestones", "sequential-plateau", "chained-empty",
+        "chained-not-a-scheduler"])
 def test_scheduler_errors_match_torch(torch, make):
     raised = []
     for lib, opt_lib, sched_lib in ((funcgrad, optim, lr_scheduler),
@@ -315,6 +520,59 @@ def test_scheduler_state_dict_round_trip():
     opt.step()
     other.step()
     assert other.get_last_lr() == [0.25]
+
+
+class _Halving:
+    """A callable object: a CyclicLR's state keeps its attributes, as torch's does."""
+
+    def __init__(self, base: float) -> None:
+        self.base = base
+
+    def __call__(self, x: float) -> float:
+        return self.base ** x
+
+
+@pytest.mark.parametrize("name", ["sequential", "chained", "one-cycle", "warm-restarts", "cyclic"])
+def test_scheduler_state_dict_resumes_the_schedule(name):
+    makers = {**_SCHEDULERS, "cyclic": lambda lib, opt: lib.CyclicLR(
+        opt, 0.01, 0.1, 3, scale_fn=_Halving(0.5), scale_mode="iterations")}
+
+    def fresh():
+        opt = _two_groups(funcgrad, optim)
+        return opt, makers[name](lr_scheduler, opt)
+
+    def run(opt, sched, steps):
+        lrs = []
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr())
+        return lrs
+
+    whole = run(*fresh(), 16)
+    first_opt, first = fresh()
+    run(first_opt, first, 6)
+    opt, sched = fresh()  # made before loading the optimizer's state, as torch advises
+    if name == "cyclic":
+        sched._scale_fn_custom.base = 0.9  # the loaded state brings back 0.5
+    opt.load_state_dict(first_opt.state_dict())
+    sched.load_state_dict(first.state_dict())
+    assert run(opt, sched, 10) == whole[6:]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_training_under_one_cycle_matches_torch(torch, name):
+    # OneCycleLR turns SGD's momentum on (a new program and state) and moves Adam's beta1.
+    problem = _Problem(torch)
+    t_opt = getattr(torch.optim, name)(problem.t_model.parameters(), lr=0.01)
+    opt = getattr(optim, name)(problem.model.parameters(), lr=0.01)
+    t_sched = torch.optim.lr_scheduler.OneCycleLR(t_opt, max_lr=0.05, total_steps=15)
+    sched = lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=15)
+    for _ in range(15):
+        problem.step(t_opt, opt)
+        t_sched.step()
+        sched.step()
+        problem.assert_close()
 
 
 def test_changing_lr_does_not_recompile_the_update(torch, monkeypatch):

@@ -1,6 +1,14 @@
 """``funcgrad.optim``: torch's optimizers and schedulers, with optax computing the updates."""
 
 from . import lr_scheduler as lr_scheduler
+from ._adaptive import Adadelta as Adadelta
+from ._adaptive import Adafactor as Adafactor
+from ._adaptive import Adagrad as Adagrad
+from ._adaptive import Adamax as Adamax
+from ._adaptive import NAdam as NAdam
+from ._adaptive import RAdam as RAdam
+from ._adaptive import Rprop as Rprop
+from ._optimizer import ASGD as ASGD
 from ._optimizer import SGD as SGD
 from ._optimizer import Adam as Adam
 from ._optimizer import AdamW as AdamW

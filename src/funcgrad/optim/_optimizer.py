@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +43,7 @@ class _ParamGroup(dict):
     def __init__(self, group: dict) -> None:
         super().__init__(group)
         self._boxes: dict = {}
+        self.made_for = None  # the structure (see Optimizer._structure) its states were made for
 
     def track(self, key: str) -> None:
         """Keeps ``self[key]`` (a number or a tuple of numbers) in boxes from now on."""
@@ -197,6 +199,7 @@ class Optimizer:
         there, else made afresh. Unlike torch, which makes state at the first step, this runs
         outside any trace, so ``funcgrad.compile`` meets the state as state from outside."""
         build, structure, hyper = self._program(group)
+        group.made_for = self._structure(group)
         for unit in self._units(group):
             state = (states or {}).get(unit[0])
             if state is None:
@@ -218,6 +221,10 @@ class Optimizer:
         units = [u for u in self._units(group) if any(p.grad is not None for p in u)]
         if not units:
             return
+        if self._structure(group) != group.made_for:
+            # A setting that shapes the state changed (a scheduler cycling SGD's momentum on,
+            # say): the states start afresh, as torch makes a missing buffer at first use.
+            self._init_states(group)
         params = [tuple(p._read() for p in u) for u in units]
         grads = [tuple(jnp.zeros_like(a) if p.grad is None else p.grad._read()
                        for p, a in zip(u, arrays)) for u, arrays in zip(units, params)]
@@ -314,6 +321,63 @@ class SGD(Optimizer):
         return optax.chain(*steps)
 
 
+class _ASGDState(NamedTuple):
+    count: jax.Array
+    eta: jax.Array
+    mu: jax.Array
+    ax: optax.Updates
+
+
+def _torch_asgd(lr, lambd, alpha, t0) -> optax.GradientTransformation:
+    """torch's ASGD, which optax lacks: ``p = p * (1 - lambd * eta) - eta * g`` with ``eta``
+    from the previous step (``lr`` at the first), and ``ax`` the running average of the
+    parameters from step ``t0`` on (before it, their latest value)."""
+
+    def init(params):
+        return _ASGDState(count=jnp.zeros([], jnp.int32), eta=jnp.asarray(lr, jnp.float32),
+                          mu=jnp.ones([]), ax=optax.tree.zeros_like(params))
+
+    def update(updates, state, params):
+        count = optax.safe_increment(state.count)
+        new = jax.tree.map(lambda p, g: p * (1 - lambd * state.eta) - state.eta * g, params,
+                           updates)
+        ax = jax.tree.map(lambda a, p: jnp.where(state.mu != 1, a + (p - a) * state.mu, p),
+                          state.ax, new)
+        eta = lr / (1 + lambd * lr * count) ** alpha
+        mu = 1 / jnp.maximum(1, count - t0)
+        return (jax.tree.map(jnp.subtract, new, params),
+                _ASGDState(count=count, eta=eta, mu=mu, ax=ax))
+
+    return optax.GradientTransformation(init, update)
+
+
+class ASGD(Optimizer):
+    """Averaged SGD as torch computes it: a step size decaying as
+    ``lr / (1 + lambd * lr * step) ** alpha``, the parameters shrunk by ``lambd`` times it,
+    L2 ``weight_decay``, and their average from step ``t0`` on kept in the state (``ax``).
+
+    >>> import funcgrad
+    >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = funcgrad.optim.ASGD([w], lr=0.1, lambd=0.0)
+    >>> (w ** 2).sum().backward(); opt.step(); w
+    tensor([ 0.8000, -1.6000], requires_grad=True)
+    """
+
+    _hyper = ("lr", "lambd", "alpha", "t0", "weight_decay")
+
+    def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0) -> None:
+        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0,
+                                      weight_decay=weight_decay))
+
+    @staticmethod
+    def _build(structure, lr, lambd, alpha, t0, weight_decay):
+        return optax.chain(optax.add_decayed_weights(weight_decay),
+                           _torch_asgd(lr, lambd, alpha, t0))
+
+
 def _scale_by_torch_amsgrad(b1, b2, eps) -> optax.GradientTransformation:
     """torch's AMSGrad: the running maximum is of the raw second moment, bias-corrected after;
     optax's scale_by_amsgrad takes the maximum of corrected moments (or never corrects)."""
@@ -336,6 +400,25 @@ def _scale_by_torch_amsgrad(b1, b2, eps) -> optax.GradientTransformation:
     return optax.GradientTransformation(init, update)
 
 
+def _check_adam_like(lr, betas, eps, weight_decay) -> None:
+    """torch's checks, in torch's order, for the optimizers that take Adam's arguments."""
+    _require(lr >= 0.0, f"Invalid learning rate: {lr}")
+    _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
+    _require(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    _require(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+
+
+def _with_weight_decay(decoupled: bool, direction: optax.GradientTransformation, weight_decay,
+                       lr) -> optax.GradientTransformation:
+    """``direction`` then ``-lr`` (a value, or an optax schedule of the step count), with
+    weight decay added to the gradient (L2, before) or to the update (decoupled, after:
+    ``p *= 1 - lr * weight_decay`` as torch's AdamW)."""
+    decay = optax.add_decayed_weights(weight_decay)
+    steps = (direction, decay) if decoupled else (decay, direction)
+    return optax.chain(*steps, optax.scale_by_learning_rate(lr))
+
+
 def _scale_by_adam(amsgrad: bool, betas, eps) -> optax.GradientTransformation:
     b1, b2 = betas
     return _scale_by_torch_amsgrad(b1, b2, eps) if amsgrad else optax.scale_by_adam(b1, b2, eps)
@@ -356,11 +439,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False) -> None:
-        _require(lr >= 0.0, f"Invalid learning rate: {lr}")
-        _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
-        _require(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        _require(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        _check_adam_like(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad))
 
@@ -370,9 +449,7 @@ class Adam(Optimizer):
 
     @staticmethod
     def _build(amsgrad, lr, betas, eps, weight_decay):
-        return optax.chain(optax.add_decayed_weights(weight_decay),
-                           _scale_by_adam(amsgrad, betas, eps),
-                           optax.scale_by_learning_rate(lr))
+        return _with_weight_decay(False, _scale_by_adam(amsgrad, betas, eps), weight_decay, lr)
 
 
 class AdamW(Adam):
@@ -391,9 +468,7 @@ class AdamW(Adam):
 
     @staticmethod
     def _build(amsgrad, lr, betas, eps, weight_decay):
-        return optax.chain(_scale_by_adam(amsgrad, betas, eps),
-                           optax.add_decayed_weights(weight_decay),
-                           optax.scale_by_learning_rate(lr))
+        return _with_weight_decay(True, _scale_by_adam(amsgrad, betas, eps), weight_decay, lr)
 
 
 class RMSprop(Optimizer):
