@@ -139,6 +139,21 @@ def _activations(lib) -> dict:
         "softplus": lib.nn.Softplus(beta=2.0, threshold=1.0),
         "softmax": lib.nn.Softmax(dim=1),
         "log_softmax": lib.nn.LogSoftmax(dim=-1),
+        "hardtanh": lib.nn.Hardtanh(-0.5, 0.8),
+        "relu6": lib.nn.ReLU6(),
+        "selu": lib.nn.SELU(),
+        "celu": lib.nn.CELU(alpha=0.5),
+        "softsign": lib.nn.Softsign(),
+        "mish": lib.nn.Mish(),
+        "hardswish": lib.nn.Hardswish(),
+        "hardsigmoid": lib.nn.Hardsigmoid(),
+        "glu": lib.nn.GLU(),
+        "softmin": lib.nn.Softmin(dim=1),
+        "tanhshrink": lib.nn.Tanhshrink(),
+        "softshrink": lib.nn.Softshrink(0.3),
+        "hardshrink": lib.nn.Hardshrink(),
+        "threshold": lib.nn.Threshold(0.1, 20),
+        "logsigmoid": lib.nn.LogSigmoid(),
     }
 
 
@@ -147,6 +162,33 @@ def test_activation_modules_match_torch(torch, name):
     module, t_module = _activations(funcgrad)[name], _activations(torch)[name]
     _compare(torch, t_module, module, _randn(3, 2, 4))
     assert repr(module) == repr(t_module)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_inplace_activation_modules_print_and_compute_as_torch(torch, inplace):
+    def make(lib):
+        return [lib.nn.Hardtanh(inplace=inplace), lib.nn.ReLU6(inplace), lib.nn.SELU(inplace),
+                lib.nn.CELU(inplace=inplace), lib.nn.Mish(inplace), lib.nn.Hardswish(inplace),
+                lib.nn.Hardsigmoid(inplace), lib.nn.Threshold(0.1, 20, inplace)]
+
+    for module, t_module in zip(make(funcgrad), make(torch)):
+        assert repr(module) == repr(t_module)
+        x, t_x = funcgrad.tensor(_randn(3, 4) * 4), torch.tensor(_randn(3, 4) * 4)
+        out, t_out = module(x), t_module(t_x)
+        _close(out, t_out)
+        _close(x, t_x)  # changed in place, or not
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_prelu_module_matches_torch(torch, channels):
+    t_prelu = torch.nn.PReLU(channels, init=0.1)
+    prelu = nn.PReLU(channels, init=0.1)
+    assert repr(prelu) == repr(t_prelu)
+    assert list(prelu.state_dict()) == list(t_prelu.state_dict())
+    _close(prelu.weight, t_prelu.weight)
+    with torch.no_grad():
+        t_prelu.weight.uniform_()
+    _compare(torch, t_prelu, _twin(t_prelu, prelu), _randn(2, 3, 4))
 
 
 def _layers(lib) -> dict:

@@ -387,9 +387,25 @@ _ACTIVATIONS = {
     "leaky_relu": lambda F, x: F.leaky_relu(x), "elu-alpha": lambda F, x: F.elu(x, alpha=0.5),
     "logsigmoid": lambda F, x: F.logsigmoid(x), "softmax": lambda F, x: F.softmax(x, dim=1),
     "log_softmax": lambda F, x: F.log_softmax(x, dim=0),
+    "selu": lambda F, x: F.selu(x), "celu-alpha": lambda F, x: F.celu(x, alpha=0.5),
+    "hardtanh": lambda F, x: F.hardtanh(x),
+    "hardtanh-bounds": lambda F, x: F.hardtanh(x, -0.5, 1.5),
+    "relu6": lambda F, x: F.relu6(x * 4), "softsign": lambda F, x: F.softsign(x),
+    "mish": lambda F, x: F.mish(x), "hardswish": lambda F, x: F.hardswish(x * 2),
+    "hardsigmoid": lambda F, x: F.hardsigmoid(x * 2), "glu": lambda F, x: F.glu(x, 0),
+    "softmin": lambda F, x: F.softmin(x, dim=1), "tanhshrink": lambda F, x: F.tanhshrink(x),
+    "softshrink": lambda F, x: F.softshrink(x), "hardshrink": lambda F, x: F.hardshrink(x, 0.3),
+    "threshold": lambda F, x: F.threshold(x, 0.1, 20.0),
+    "elu-inplace": lambda F, x: F.elu(x * 1, inplace=True),
+    "celu-inplace": lambda F, x: F.celu(x * 1, inplace=True),
+    "threshold-inplace": lambda F, x: F.threshold(x * 1, 0.1, 20.0, inplace=True),
+    "hardtanh-inplace": lambda F, x: F.hardtanh(x * 1, inplace=True),
 }
 for _name, _fn in _ACTIVATIONS.items():
     case(f"F.{_name}", lambda m, x, f=_fn: f(m.nn.functional, x), real(2, 3))
+
+case("F.prelu", lambda m, x, w: m.nn.functional.prelu(x, w), real(2, 3, 2), real(3))
+case("F.prelu-shared", lambda m, x, w: m.nn.functional.prelu(x, w), real(4), real(1))
 
 case("F.linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(2, 3), real(4, 3),
      real(4))
@@ -583,6 +599,8 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        "F.batch_norm-train": "torch's third derivative of native_batch_norm "
                        "with respect to its input is wrong in the same way as layer_norm's "
                        "(its second derivatives match funcgrad's and pass gradgradcheck)",
+                       "F.hardsigmoid": "torch has no derivative of hardsigmoid_backward "
+                       "(the second derivative is zero away from the kinks, as funcgrad's is)",
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

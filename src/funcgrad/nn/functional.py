@@ -3,6 +3,7 @@ name, or a composition of table ops where torch composes too."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import warnings
@@ -18,7 +19,9 @@ from .._tensor import Tensor
 
 __all__ = [
     "relu", "sigmoid", "tanh", "softmax", "log_softmax", "silu", "gelu", "softplus",
-    "leaky_relu", "elu", "logsigmoid", "linear", "binary_cross_entropy",
+    "leaky_relu", "elu", "selu", "celu", "logsigmoid", "hardtanh", "relu6", "softsign", "mish",
+    "hardswish", "hardsigmoid", "glu", "softmin", "tanhshrink", "softshrink", "hardshrink",
+    "threshold", "prelu", "linear", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
     "batch_norm", "one_hot",
@@ -56,9 +59,43 @@ SOFTPLUS = Op("softplus", lambda x, beta, threshold: jnp.where(
     "SoftplusBackward0")
 LEAKY_RELU = Op("leaky_relu", lambda x, slope: jnp.where(x > 0, x, x * slope),
                 "LeakyReluBackward0")
-ELU = Op("elu", lambda x, alpha: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0))),
-         "EluBackward0")
+
+
+def _elu(x, alpha, scale=1.0, input_scale=1.0):
+    """torch's ``elu`` kernel, which ``selu`` and ``celu`` call with their constants."""
+    return scale * jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0) * input_scale))
+
+
+def _hardtanh(x, lo, hi):
+    # at the bounds the gradient is zero, as torch's hardtanh_backward has it (clip's is not)
+    return jnp.where(x <= lo, lo, jnp.where(x >= hi, hi, x))
+
+
+def _prelu(x, w):
+    # the weights go along dimension 1, the channels (a 1-D input has one channel)
+    w = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim > 1 else w
+    return jnp.where(x > 0, x, w * x)
+
+
+ELU = Op("elu", _elu, "EluBackward0")
+CELU = Op("celu", _elu, "CeluBackward0")
 LOGSIGMOID = Op("logsigmoid", jax.nn.log_sigmoid, "LogSigmoidBackward0")
+HARDTANH = Op("hardtanh", _hardtanh, "HardtanhBackward0")
+MISH = Op("mish", lambda x: x * jnp.tanh(jax.nn.softplus(x)), "MishBackward0")
+HARDSWISH = Op("hardswish", lambda x: x * _hardtanh(x + 3, 0, 6) / 6, "HardswishBackward0")
+HARDSIGMOID = Op("hardsigmoid", lambda x: _hardtanh(x / 6 + 0.5, 0, 1), "HardsigmoidBackward0")
+GLU = Op("glu", lambda x, axis: jax.nn.glu(x, axis), "GluBackward0")
+SOFTSHRINK = Op("softshrink", lambda x, lambd: jnp.where(
+    x > lambd, x - lambd, jnp.where(x < -lambd, x + lambd, jnp.zeros_like(x))),
+    "SoftshrinkBackward0")
+HARDSHRINK = Op("hardshrink", lambda x, lambd: jnp.where(jnp.abs(x) > lambd, x, 0),
+                "HardshrinkBackward0")
+THRESHOLD = Op("threshold", lambda x, threshold, value: jnp.where(
+    x > threshold, x, jnp.asarray(value, x.dtype)), "ThresholdBackward0")
+PRELU = Op("prelu", _prelu, "PreluKernelBackward0")
+# torch's in-place elu, celu and threshold take their gradients from the output: other nodes
+_INPLACE_OPS = {op: dataclasses.replace(op, grad_fn=op.grad_fn.replace("0", "1"))
+                for op in (ELU, CELU, THRESHOLD)}
 
 
 def _bce(p, t, w=None, reduction="mean"):
@@ -147,14 +184,135 @@ def leaky_relu(input, negative_slope: float = 0.01):
     return apply(LEAKY_RELU, input, slope=negative_slope)
 
 
-def elu(input, alpha: float = 1.0):
+def _activate(op: Op, input, inplace: bool, **static):
+    """``op`` of ``input``, or, ``inplace``, ``input`` made to hold it (with torch's node for
+    the in-place op)."""
+    if not inplace:
+        return apply(op, input, **static)
+    return _ops._inplace(input, apply(_INPLACE_OPS.get(op, op), input, **static))
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
-    return apply(ELU, input, alpha=alpha)
+    return _activate(ELU, input, inplace, alpha=alpha)
+
+
+# torch's constants for selu (Klambauer et al., 2017)
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace: bool = False):
+    """``scale * elu(x, alpha)`` with the self-normalizing constants (torch's ``elu`` node)."""
+    return _activate(ELU, input, inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False):
+    """``x`` where positive, ``alpha * (exp(x / alpha) - 1)`` elsewhere."""
+    return _activate(CELU, input, inplace, alpha=alpha, input_scale=1.0 / alpha)
 
 
 def logsigmoid(input):
     """``log(sigmoid(x))``, computed stably."""
     return apply(LOGSIGMOID, input)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """``x`` clamped to ``[min_val, max_val]``; no gradient at or beyond the bounds.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.hardtanh(funcgrad.tensor([-2.0, 0.5, 3.0]))
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _activate(HARDTANH, input, inplace, lo=min_val, hi=max_val)
+
+
+def relu6(input, inplace: bool = False):
+    """``min(max(x, 0), 6)`` (torch's ``hardtanh`` node)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def softsign(input):
+    """``x / (1 + |x|)``, composed as torch composes it."""
+    return input / (_ops.abs(input) + 1)
+
+
+def mish(input, inplace: bool = False):
+    """``x * tanh(softplus(x))``."""
+    return _activate(MISH, input, inplace)
+
+
+def hardswish(input, inplace: bool = False):
+    """``x * relu6(x + 3) / 6``."""
+    return _activate(HARDSWISH, input, inplace)
+
+
+def hardsigmoid(input, inplace: bool = False):
+    """``relu6(x + 3) / 6``."""
+    return _activate(HARDSIGMOID, input, inplace)
+
+
+def glu(input, dim: int = -1):
+    """Gated linear unit: ``a * sigmoid(b)``, ``a`` and ``b`` the halves of ``input`` along
+    ``dim``.
+
+    Raises:
+        RuntimeError: torch's, for a 0-d input or an odd ``dim``.
+    """
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = _ops._wrap_dim(dim, input.ndim)
+    if input.shape[axis] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size "
+                           f"{input.shape[axis]}")
+    return apply(GLU, input, axis=axis)
+
+
+def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """``softmax(-x)`` along ``dim`` (composed as torch composes it)."""
+    return _ops.softmax(-input, _softmax_dim(input, dim, "softmin"), dtype)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``."""
+    return input - tanh(input)
+
+
+def softshrink(input, lambd: float = 0.5):
+    """``x`` moved toward zero by ``lambd``, and zero within ``lambd`` of it."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd:g}.")
+    return apply(SOFTSHRINK, input, lambd=lambd)
+
+
+def hardshrink(input, lambd: float = 0.5):
+    """``x`` where ``|x| > lambd``, zero elsewhere."""
+    return apply(HARDSHRINK, input, lambd=lambd)
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False):
+    """``x`` where ``x > threshold``, ``value`` elsewhere."""
+    return _activate(THRESHOLD, input, inplace, threshold=threshold, value=value)
+
+
+def prelu(input, weight):
+    """``x`` where positive, ``weight * x`` elsewhere, with one weight, or one per channel
+    (dimension 1).
+
+    Raises:
+        RuntimeError: torch's, for a 0-d input or a weight count that is neither 1 nor the
+            number of channels.
+    """
+    if input.ndim == 0:
+        raise RuntimeError("Not allow zero-dim input tensor.")
+    channels = input.shape[1] if input.ndim > 1 else 1
+    if weight.numel() not in (1, channels):
+        raise RuntimeError("Mismatch of parameter numbers and input channel size. Found "
+                           f"parameter numbers = {weight.numel()} and channel size = {channels}.")
+    return apply(PRELU, input, weight)
 
 
 def _softmax_dim(input, dim, name: str) -> int:
