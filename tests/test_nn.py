@@ -126,6 +126,58 @@ def test_loss_modules_match_torch(torch, name):
     assert repr(loss) == repr(t_loss)
 
 
+def _more_losses(lib) -> dict:
+    """Each loss module with its inputs' shapes; the last input is the target, drawn in
+    (0, 1) (or a sign, or counts, where the loss asks)."""
+    return {
+        "smooth_l1": (lib.nn.SmoothL1Loss(beta=0.5), 2),
+        "smooth_l1_none": (lib.nn.SmoothL1Loss(reduction="none"), 2),
+        "huber": (lib.nn.HuberLoss(delta=0.5), 2),
+        "huber_sum": (lib.nn.HuberLoss(reduction="sum"), 2),
+        "soft_margin": (lib.nn.SoftMarginLoss(), 2),
+        "kl_div": (lib.nn.KLDivLoss(reduction="batchmean"), 2),
+        "kl_div_log_target": (lib.nn.KLDivLoss(reduction="sum", log_target=True), 2),
+        "margin_ranking": (lib.nn.MarginRankingLoss(margin=0.2), 3),
+        "cosine_embedding": (lib.nn.CosineEmbeddingLoss(margin=0.1, reduction="sum"), 3),
+        "gaussian_nll": (lib.nn.GaussianNLLLoss(full=True), 3),
+        "poisson_nll": (lib.nn.PoissonNLLLoss(), 2),
+        "poisson_nll_rates": (lib.nn.PoissonNLLLoss(log_input=False, full=True), 2),
+    }
+
+
+@pytest.mark.parametrize("name", list(_more_losses(funcgrad)))
+def test_more_loss_modules_match_torch(torch, name):
+    (loss, count), (t_loss, _) = _more_losses(funcgrad)[name], _more_losses(torch)[name]
+    rng = np.random.default_rng(3)
+    inputs = [_randn(5, 4, seed=i) for i in range(count)]
+    if name.startswith(("margin", "cosine")):
+        # (an integer label takes no gradient, as the cosine loss's cannot)
+        inputs[-1] = np.sign(_randn(5, seed=9)).astype(int) if name.startswith("cosine") else (
+            np.sign(inputs[-1]))
+    elif name.startswith("gaussian"):
+        inputs[-1] = rng.uniform(0.5, 2.0, (5, 4)).astype(np.float32)
+    elif name.startswith("poisson"):
+        inputs[-1] = rng.integers(0, 5, (5, 4)).astype(np.float32)
+        if name.endswith("rates"):
+            inputs[0] = np.exp(inputs[0])
+    elif name.startswith("kl"):
+        inputs = [np.log(rng.dirichlet(np.ones(4), 5)).astype(np.float32) for _ in inputs]
+        if "log_target" not in name:
+            inputs[-1] = np.exp(inputs[-1])
+    if name == "soft_margin":  # whose target cannot require grad
+        _close(loss(*map(funcgrad.tensor, inputs)), t_loss(*map(torch.tensor, inputs)))
+    else:
+        _compare(torch, t_loss, loss, *inputs)
+    assert repr(loss) == repr(t_loss)
+
+
+def test_loss_size_mismatch_warns_as_torch(torch):
+    for lib in (torch, funcgrad):
+        for fn in (lib.nn.functional.smooth_l1_loss, lib.nn.functional.huber_loss):
+            with pytest.warns(UserWarning, match="different to the input size"):
+                fn(lib.ones(2, 3), lib.ones(3))
+
+
 def _activations(lib) -> dict:
     return {
         "identity": lib.nn.Identity(54, unused="argument"),
@@ -564,6 +616,23 @@ def test_functional_errors_match_torch(torch):
     cases = [
         (lambda lib: lib.nn.functional.layer_norm(lib.ones(2, 3), (4,)), RuntimeError),
         (lambda lib: lib.nn.functional.embedding(lib.tensor([5]), lib.ones(3, 2)), IndexError),
+        (lambda lib: lib.nn.functional.smooth_l1_loss(lib.ones(2), lib.ones(2), beta=-1.0),
+         RuntimeError),
+        (lambda lib: lib.nn.functional.huber_loss(lib.ones(2), lib.ones(2), delta=0.0),
+         RuntimeError),
+        (lambda lib: lib.nn.functional.cosine_embedding_loss(lib.ones(2, 3), lib.ones(3),
+                                                             lib.ones(2)), RuntimeError),
+        (lambda lib: lib.nn.functional.cosine_embedding_loss(lib.ones(2, 3), lib.ones(2, 3),
+                                                             lib.ones(2, 1)), RuntimeError),
+        (lambda lib: lib.nn.functional.gaussian_nll_loss(lib.ones(2, 3), lib.ones(2, 3),
+                                                         lib.ones(3)), ValueError),
+        (lambda lib: lib.nn.functional.gaussian_nll_loss(lib.ones(2), lib.ones(2),
+                                                         -lib.ones(2)), ValueError),
+        (lambda lib: lib.nn.functional.poisson_nll_loss(lib.ones(2), lib.ones(2),
+                                                        reduction="any"), ValueError),
+        (lambda lib: lib.nn.functional.glu(lib.ones(2, 3)), RuntimeError),
+        (lambda lib: lib.nn.functional.prelu(lib.ones(2, 3), lib.ones(2)), RuntimeError),
+        (lambda lib: lib.nn.functional.softshrink(lib.ones(2), -1.0), RuntimeError),
     ]
     for call, kind in cases:
         with pytest.raises(kind) as ours:
@@ -571,6 +640,15 @@ def test_functional_errors_match_torch(torch):
         with pytest.raises(kind) as theirs:
             call(torch)
         assert str(ours.value) == str(theirs.value)
+
+
+def test_loss_argument_errors_match_torch(torch):
+    for lib in (torch, funcgrad):
+        with pytest.raises(RuntimeError, match="All input tensors should have same dimension"):
+            lib.nn.functional.margin_ranking_loss(lib.ones(2), lib.ones(2, 1), lib.ones(2))
+        with pytest.raises(RuntimeError, match="'soft_margin_loss' is not differentiable with "
+                                               "respect to argument 'target'"):
+            lib.nn.functional.soft_margin_loss(lib.ones(2), lib.ones(2, requires_grad=True))
 
 
 def test_dropout_inside_a_jax_trace_leaves_the_generator_usable():

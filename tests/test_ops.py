@@ -415,6 +415,18 @@ case("F.linear-1d", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(3),
 case("F.linear-3d", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(2, 2, 3),
      real(4, 3), real(4))
 
+
+
+def _kl_div(m, x, t, reduction):
+    """kl_div of distributions, which with 'mean' warns (torch's warning, from both)."""
+    def kl():
+        return m.nn.functional.kl_div(x.log_softmax(1), t.softmax(1), reduction=reduction)
+    if reduction != "mean":
+        return kl()
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        return kl()
+
+
 _TARGET = Fixed([1, 0, 3])
 _WEIGHT = Fixed([0.5, 1.0, 2.0, 1.5])
 for _red in ("none", "mean", "sum"):
@@ -436,6 +448,44 @@ for _red in ("none", "mean", "sum"):
     case(f"F.cross_entropy-probs-{_red}",
          lambda m, x, t, r=_red: m.nn.functional.cross_entropy(x, t.softmax(1), reduction=r),
          real(3, 4), Arg((3, 4), grad=False))
+    case(f"F.smooth_l1_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.smooth_l1_loss(x, t, reduction=r, beta=0.7),
+         real(2, 3), real(2, 3))
+    case(f"F.huber_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.huber_loss(x, t, reduction=r, delta=0.7),
+         real(2, 3), real(2, 3))
+    case(f"F.soft_margin_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.soft_margin_loss(x, t.sign(), reduction=r),
+         real(2, 3), Arg((2, 3), grad=False))
+    case(f"F.kl_div-{_red}", lambda m, x, t, r=_red: _kl_div(m, x, t, r), real(2, 3), real(2, 3))
+    case(f"F.margin_ranking_loss-{_red}",
+         lambda m, a, b, t, r=_red: m.nn.functional.margin_ranking_loss(
+             a, b, t.sign(), margin=0.1, reduction=r), real(4), real(4), Arg((4,), grad=False))
+    case(f"F.cosine_embedding_loss-{_red}",
+         lambda m, a, b, r=_red: m.nn.functional.cosine_embedding_loss(
+             a, b, m.tensor([1.0, -1.0, -1.0]), margin=-0.5, reduction=r), real(3, 4), real(3, 4))
+    case(f"F.gaussian_nll_loss-{_red}",
+         lambda m, x, t, v, r=_red: m.nn.functional.gaussian_nll_loss(x, t, v, reduction=r),
+         real(2, 3), real(2, 3), pos(2, 3))
+    case(f"F.poisson_nll_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.poisson_nll_loss(x, t, reduction=r),
+         real(2, 3), pos(2, 3))
+case("F.smooth_l1_loss-beta0", lambda m, x, t: m.nn.functional.smooth_l1_loss(x, t, beta=0.0),
+     real(2, 3), real(2, 3))
+case("F.huber_loss-weight", lambda m, x, t, w: m.nn.functional.huber_loss(x, t, weight=w),
+     real(2, 3), real(2, 3), pos(2, 3))
+case("F.kl_div-batchmean-log_target",
+     lambda m, x, t: m.nn.functional.kl_div(x, t, reduction="batchmean", log_target=True),
+     real(2, 3), real(2, 3))
+case("F.cosine_embedding_loss-1d",
+     lambda m, a, b: m.nn.functional.cosine_embedding_loss(a, b, m.tensor(-1.0), margin=-0.9),
+     real(4), real(4))
+case("F.gaussian_nll_loss-full-var-1d",
+     lambda m, x, t, v: m.nn.functional.gaussian_nll_loss(x, t, v, full=True), real(2, 3),
+     real(2, 3), pos(2))
+case("F.poisson_nll_loss-rates-full",
+     lambda m, x, t: m.nn.functional.poisson_nll_loss(x, t * 3, log_input=False, full=True,
+                                                      reduction="sum"), pos(2, 3), pos(2, 3))
 case("F.binary_cross_entropy-weight",
      lambda m, p, t, w: m.nn.functional.binary_cross_entropy(p, t, w), prob(2, 3),
      prob(2, 3, grad=False), prob(3, grad=False))

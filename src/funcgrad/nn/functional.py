@@ -22,7 +22,9 @@ __all__ = [
     "leaky_relu", "elu", "selu", "celu", "logsigmoid", "hardtanh", "relu6", "softsign", "mish",
     "hardswish", "hardsigmoid", "glu", "softmin", "tanhshrink", "softshrink", "hardshrink",
     "threshold", "prelu", "linear", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "nll_loss", "cross_entropy",
+    "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
+    "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
     "batch_norm", "one_hot",
 ]
@@ -130,10 +132,26 @@ def _nll(logp, target, w=None, ignore_index=-100, reduction="mean"):
     return jnp.sum(loss) if reduction == "sum" else loss
 
 
+def _smooth_l1(x, t, beta, reduction):
+    d = jnp.abs(x - t)
+    return _reduce(jnp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+
+
+def _huber(x, t, delta, reduction):
+    d = jnp.abs(x - t)
+    return _reduce(jnp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
+
+
 BCE = Op("binary_cross_entropy", _bce, "BinaryCrossEntropyBackward0")
 BCE_LOGITS = Op("binary_cross_entropy_with_logits", _bce_logits,
                 "BinaryCrossEntropyWithLogitsBackward0")
 MSE = Op("mse_loss", _mse, "MseLossBackward0")
+SMOOTH_L1 = Op("smooth_l1_loss", _smooth_l1, "SmoothL1LossBackward0")
+HUBER = Op("huber_loss", _huber, "HuberLossBackward0")
+SOFT_MARGIN = Op("soft_margin_loss", lambda x, t, reduction: _reduce(
+    jax.nn.softplus(-t * x), reduction), "SoftMarginLossBackward0")
+# kl_div's first term; torch.xlogy is not (yet) in funcgrad's table
+XLOGY = Op("xlogy", jax.scipy.special.xlogy, "XlogyBackward0")
 NLL = Op("nll_loss", _nll, "NllLossBackward0")
 # torch fuses the bias into one addmm (2-D input), or an addmm of the flattened input viewed back.
 LINEAR = Op("linear", lambda x, w, b: jnp.matmul(x, w.T) + b,
@@ -282,9 +300,14 @@ def tanhshrink(input):
 
 
 def softshrink(input, lambd: float = 0.5):
-    """``x`` moved toward zero by ``lambd``, and zero within ``lambd`` of it."""
+    """``x`` moved toward zero by ``lambd``, and zero within ``lambd`` of it.
+
+    Raises:
+        RuntimeError: torch's, for a negative ``lambd``.
+    """
     if lambd < 0:
-        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd:g}.")
+        raise RuntimeError(f"lambda must be in range [0, {jnp.finfo(input.dtype).max:g}] for "
+                           f"input dtype {_dtypes.scalar_name(input.dtype)}, but found {lambd:g}")
     return apply(SOFTSHRINK, input, lambd=lambd)
 
 
@@ -412,11 +435,186 @@ def mse_loss(input, target, reduction: str = "mean"):
     return apply(MSE, input, target, reduction=_check_reduction(reduction))
 
 
+def _reduced(loss, reduction: str):
+    """``loss`` reduced by the Tensor's own ``mean`` or ``sum`` (torch's
+    ``apply_loss_reduction``, whose nodes they are)."""
+    return loss if reduction == "none" else getattr(loss, reduction)()
+
+
 def l1_loss(input, target, reduction: str = "mean"):
     """Mean absolute error (composed as torch composes it: abs, then the reduction)."""
-    loss = _ops.abs(input - target)
+    return _reduced(_ops.abs(input - target), _check_reduction(reduction))
+
+
+def _warn_sizes(input, target) -> None:
+    """torch's warning for a target that broadcasts against the input."""
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+    """Squared error ``0.5 * d**2 / beta`` where ``|d| < beta``, ``|d| - 0.5 * beta`` beyond
+    (``l1_loss`` when ``beta`` is 0, as in torch).
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.smooth_l1_loss(funcgrad.tensor([0.0, 0.0]), funcgrad.tensor([0.5, 3.0]))
+    tensor(1.3125)
+    """
+    _warn_sizes(input, target)
     reduction = _check_reduction(reduction)
-    return loss if reduction == "none" else getattr(loss, reduction)()
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return apply(SMOOTH_L1, input, target, beta=beta, reduction=reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
+    """Squared error ``0.5 * d**2`` where ``|d| < delta``, ``delta * (|d| - 0.5 * delta)``
+    beyond; ``weight`` (input's shape) scales each element before the reduction."""
+    _warn_sizes(input, target)
+    reduction = _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is None:
+        return apply(HUBER, input, target, delta=delta, reduction=reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    return _reduced(apply(HUBER, input, target, delta=delta, reduction="none") * weight,
+                    reduction)
+
+
+def soft_margin_loss(input, target, reduction: str = "mean"):
+    """Logistic loss ``log(1 + exp(-target * input))`` of labels ``target`` in {-1, 1}.
+
+    Raises:
+        RuntimeError: torch's, for a target that requires grad (torch has no derivative for
+            it).
+    """
+    if target.requires_grad and _grad_mode.is_grad_enabled():
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
+                           "to argument 'target'. This input cannot have requires_grad True.")
+    return apply(SOFT_MARGIN, input, target, reduction=_check_reduction(reduction))
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
+    """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
+    log-probabilities with ``log_target``), pointwise; ``'batchmean'`` divides the sum by the
+    batch size (the true KL divergence), ``'mean'`` by every element, with torch's warning.
+    """
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.", UserWarning, stacklevel=2)
+    if reduction != "batchmean":
+        _check_reduction(reduction)
+    if log_target:
+        loss = _ops.exp(target) * (target - input)
+    else:
+        loss = apply(XLOGY, target, target) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduced(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: str = "mean"):
+    """``max(0, -target * (input1 - input2) + margin)``: ``target`` 1 asks ``input1`` to rank
+    higher, -1 lower.
+
+    Raises:
+        RuntimeError: torch's, for inputs of different numbers of dimensions.
+    """
+    reduction = _check_reduction(reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return _reduced(_ops.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
+                          reduction: str = "mean"):
+    """``1 - cos(input1, input2)`` where ``target`` is 1, ``max(0, cos - margin)`` where it
+    is -1, composed as torch composes it.
+
+    Raises:
+        RuntimeError: torch's, for a target of more than one dimension, or inputs not of one
+            dimension more.
+    """
+    reduction = _check_reduction(reduction)
+    dim = target.ndim
+    if dim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if not input1.ndim == input2.ndim == dim + 1:
+        raise RuntimeError(
+            f"{dim}D target tensor expects {dim + 1}D input tensors, but found inputs with "
+            f"sizes {list(input1.shape)} and {list(input2.shape)}.")
+    eps = 1e-12  # torch's EPSILON, which keeps a zero vector's magnitude off zero
+    prod = (input1 * input2).sum(dim)
+    denom = (((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)).sqrt()
+    cos = prod / denom
+    zeros = _factories.zeros_like(cos)
+    pos = _ops.where(target == 1, 1 - cos, zeros)
+    neg = _ops.where(target == -1, _ops.clamp_min(cos - margin, 0), zeros)
+    return _reduced(pos + neg, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean"):
+    """Negative log-likelihood of ``target`` under normal distributions of mean ``input`` and
+    variance ``var`` (input's shape, or one fewer dimension, or a size 1 in one dimension; or
+    a float), clamped at ``eps`` without stopping its gradient, as torch does.
+
+    Raises:
+        ValueError: torch's, for a negative variance, a ``var`` of another size, or an unknown
+            reduction.
+    """
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * _factories.ones_like(input)
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = _ops.unsqueeze(var, -1)
+        elif not (input.ndim == var.ndim and sum(
+                v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with _grad_mode.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (_ops.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss += 0.5 * math.log(2 * math.pi)
+    return _reduced(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean"):
+    """Negative log-likelihood of counts ``target`` under Poisson distributions of rate
+    ``exp(input)`` (``log_input``) or ``input``; ``full`` adds Stirling's approximation of
+    ``log(target!)`` where ``target > 1``."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = _ops.exp(input) - target * input
+    else:
+        loss = input - target * _ops.log(input + eps)
+    if full:
+        stirling = (target * _ops.log(target) - target
+                    + 0.5 * _ops.log(2 * math.pi * target))
+        loss = loss + _ops.masked_fill(stirling, target <= 1, 0)
+    return _reduced(loss, reduction)
 
 
 def _check_target_dtype(target) -> None:
