@@ -252,6 +252,20 @@ def _layers(lib) -> dict:
         "conv1d": (lib.nn.Conv1d(3, 2, 3, padding=1), (2, 3, 6)),
         "max_pool2d": (lib.nn.MaxPool2d(3, stride=2, padding=1), (2, 3, 6, 6)),
         "avg_pool2d": (lib.nn.AvgPool2d(2), (2, 3, 6, 6)),
+        "group_norm": (lib.nn.GroupNorm(2, 4), (2, 4, 3)),
+        "group_norm-plain": (lib.nn.GroupNorm(3, 6, eps=1e-3, affine=False), (2, 6, 2, 2)),
+        "group_norm-no-bias": (lib.nn.GroupNorm(1, 2, bias=False), (3, 2, 4)),
+        "zero_pad1d": (lib.nn.ZeroPad1d((1, 2)), (2, 3, 4)),
+        "zero_pad2d": (lib.nn.ZeroPad2d(1), (2, 3, 4)),
+        "constant_pad1d": (lib.nn.ConstantPad1d(2, 3.5), (2, 3, 4)),
+        "constant_pad2d": (lib.nn.ConstantPad2d((1, 0, 2, -1), -1.0), (2, 3, 4, 4)),
+        "reflection_pad1d": (lib.nn.ReflectionPad1d((3, 1)), (2, 3, 4)),
+        "reflection_pad2d": (lib.nn.ReflectionPad2d(2), (3, 4, 4)),
+        "replication_pad1d": (lib.nn.ReplicationPad1d(3), (3, 4)),
+        "replication_pad2d": (lib.nn.ReplicationPad2d((0, 1, 3, 2)), (2, 3, 4, 4)),
+        "circular_pad1d": (lib.nn.CircularPad1d((2, 3)), (2, 3, 4)),
+        "circular_pad2d": (lib.nn.CircularPad2d(1), (2, 3, 4, 4)),
+        "unflatten": (lib.nn.Unflatten(1, (2, 3)), (4, 6, 2)),
     }
 
 
@@ -262,6 +276,45 @@ def test_conv_and_pool_modules_match_torch(torch, name):
     module = _twin(t_module, _layers(funcgrad)[name][0])
     _compare(torch, t_module, module, _randn(*shape))
     assert repr(module) == repr(t_module)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.CosineSimilarity(), lambda lib: lib.nn.CosineSimilarity(dim=-1, eps=0.1),
+    lambda lib: lib.nn.PairwiseDistance(), lambda lib: lib.nn.PairwiseDistance(1.0, keepdim=True),
+], ids=["cosine", "cosine-dim-eps", "pairwise", "pairwise-p1-keepdim"])
+def test_distance_modules_match_torch(torch, make):
+    module, t_module = make(funcgrad), make(torch)
+    _compare(torch, t_module, module, _randn(3, 4, seed=1), _randn(3, 4, seed=2))
+    assert repr(module) == repr(t_module)
+
+
+def test_group_norm_and_pad_errors_match_torch(torch):
+    for make in (lambda lib: lib.nn.GroupNorm(3, 4),):
+        with pytest.raises(ValueError) as ours:
+            make(funcgrad)
+        with pytest.raises(ValueError) as theirs:
+            make(torch)
+        assert str(ours.value) == str(theirs.value)
+    F_calls = [
+        (lambda F, x: F.pad(x, (3, 3), mode="reflect"), RuntimeError),
+        (lambda F, x: F.pad(x, (1, 1, 3, 3), mode="reflect"), RuntimeError),
+        (lambda F, x: F.pad(x[0, 0], (1, 1), mode="replicate"), NotImplementedError),
+        (lambda F, x: F.pad(x, (4, 4), mode="circular"), RuntimeError),
+        (lambda F, x: F.pad(x, (1,)), RuntimeError),
+        (lambda F, x: F.pad(x, (1,) * 8), RuntimeError),
+        (lambda F, x: F.pad(x, (1, 1), mode="reflect", value=2.0), RuntimeError),
+        (lambda F, x: F.pad(x, (1, 1), mode="wrap"), NotImplementedError),
+        (lambda F, x: F.group_norm(x[0, 0], 1), RuntimeError),
+        (lambda F, x: F.group_norm(x, 3), RuntimeError),
+        (lambda F, x: F.group_norm(x[:, :, 0], 2), ValueError),
+        (lambda F, x: F.group_norm(x, 2, x[0, 0]), RuntimeError),
+    ]
+    for call, kind in F_calls:
+        with pytest.raises(kind) as ours:
+            call(funcgrad.nn.functional, funcgrad.ones(1, 2, 3))
+        with pytest.raises(kind) as theirs:
+            call(torch.nn.functional, torch.ones(1, 2, 3))
+        assert str(ours.value) == str(theirs.value)
 
 
 def _batch_norm_run(lib, make, shape) -> list:

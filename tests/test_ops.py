@@ -535,6 +535,32 @@ case("F.batch_norm-eval", lambda m, x, mean, var, w: m.nn.functional.batch_norm(
     x, mean, var, w, None), real(2, 3, 2, 2), Arg((3,), grad=False),
     Arg((3,), 0.5, 2.0, signed=False, grad=False), real(3))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
+case("F.normalize", lambda m, x: m.nn.functional.normalize(x), real(2, 3))
+case("F.normalize-p1-dim0", lambda m, x: m.nn.functional.normalize(x, p=1.0, dim=0), real(2, 3))
+case("F.cosine_similarity", lambda m, a, b: m.nn.functional.cosine_similarity(a, b),
+     real(2, 3, 2), real(2, 3, 2))
+case("F.cosine_similarity-broadcast",
+     lambda m, a, b: m.nn.functional.cosine_similarity(a, b, dim=-1), real(3, 4), real(1, 4))
+case("F.pairwise_distance", lambda m, a, b: m.nn.functional.pairwise_distance(a, b),
+     real(3, 4), real(3, 4))
+case("F.pairwise_distance-p1-keepdim",
+     lambda m, a, b: m.nn.functional.pairwise_distance(a, b, p=1.0, keepdim=True), real(3, 4),
+     real(4))
+for _mode in ("constant", "reflect", "replicate", "circular"):
+    case(f"F.pad-{_mode}-1d", lambda m, x, mo=_mode: m.nn.functional.pad(x, (2, 1), mode=mo),
+         real(2, 3, 4))
+    case(f"F.pad-{_mode}-2d-unbatched",
+         lambda m, x, mo=_mode: m.nn.functional.pad(x, (1, 0, 2, 1), mode=mo), real(2, 3, 4))
+    case(f"F.pad-{_mode}-crop",
+         lambda m, x, mo=_mode: m.nn.functional.pad(x, (-1, 2, 1, -1), mode=mo), real(1, 2, 3, 4))
+case("F.pad-constant-value-3d", lambda m, x: m.nn.functional.pad(x, (1, 1, 0, 2, 1, 0), value=2.5),
+     real(2, 3, 2))
+case("F.pad-reflect-3d", lambda m, x: m.nn.functional.pad(x, (1, 1, 0, 2, 1, 0), mode="reflect"),
+     real(1, 2, 3, 3, 3))
+case("F.group_norm", lambda m, x, w, b: m.nn.functional.group_norm(x, 2, w, b), real(2, 4, 3),
+     real(4), real(4))
+case("F.group_norm-plain", lambda m, x: m.nn.functional.group_norm(x, 3, eps=1e-3),
+     real(2, 6, 2, 2))
 case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]]),
      gradcheck=False)
 case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),

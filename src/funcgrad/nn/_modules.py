@@ -33,7 +33,9 @@ __all__ = [
     "Threshold", "LogSigmoid", "PReLU", "Embedding", "LayerNorm", "MSELoss", "L1Loss", "NLLLoss",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "SmoothL1Loss", "HuberLoss",
     "SoftMarginLoss", "KLDivLoss", "MarginRankingLoss", "CosineEmbeddingLoss", "GaussianNLLLoss",
-    "PoissonNLLLoss",
+    "PoissonNLLLoss", "GroupNorm", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d",
+    "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
+    "CircularPad2d", "Unflatten", "CosineSimilarity", "PairwiseDistance",
 ]
 
 
@@ -771,6 +773,144 @@ class BatchNorm2d(_BatchNorm):
     _input_dims = (4,)
 
 
+class GroupNorm(Module):
+    """Normalizes each group of channels of each sample, then applies a learned per-channel
+    scale (ones) and shift (zeros) when ``affine``.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.GroupNorm(2, 4)
+    GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        if affine:
+            self.weight = Parameter(_factories.ones(num_channels, dtype=dtype, device=device))
+            if bias:
+                self.bias = Parameter(_factories.zeros(num_channels, dtype=dtype, device=device))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class _PadNd(Module):
+    """Pads the last ``_dims`` dimensions in ``_mode`` by ``padding`` (an int for every
+    side, or torch's (left, right, top, bottom) order)."""
+
+    _mode: str
+    _dims: int
+
+    def __init__(self, padding) -> None:
+        super().__init__()
+        self.padding = F._tuple(padding, 2 * self._dims)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class _ConstantPadNd(_PadNd):
+    _mode = "constant"
+
+    def __init__(self, padding, value: float) -> None:
+        super().__init__(padding)
+        self.value = value
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    """Pads the last dimension with ``value``."""
+
+    _dims = 1
+
+
+class ConstantPad2d(_ConstantPadNd):
+    """Pads the last two dimensions with ``value``."""
+
+    _dims = 2
+
+
+class ZeroPad1d(ConstantPad1d):
+    """Pads the last dimension with zeros."""
+
+    def __init__(self, padding) -> None:
+        super().__init__(padding, 0.0)
+
+    extra_repr = _PadNd.extra_repr
+
+
+class ZeroPad2d(ConstantPad2d):
+    """Pads the last two dimensions with zeros.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.ZeroPad2d((1, 0, 0, 1))(funcgrad.ones(1, 1, 1)).shape
+    funcgrad.Size([1, 2, 2])
+    """
+
+    def __init__(self, padding) -> None:
+        super().__init__(padding, 0.0)
+
+    extra_repr = _PadNd.extra_repr
+
+
+class ReflectionPad1d(_PadNd):
+    """Pads the last dimension with its mirror image (without the edge)."""
+
+    _mode, _dims = "reflect", 1
+
+
+class ReflectionPad2d(_PadNd):
+    """Pads the last two dimensions with their mirror images (without the edges)."""
+
+    _mode, _dims = "reflect", 2
+
+
+class ReplicationPad1d(_PadNd):
+    """Pads the last dimension by repeating its edge."""
+
+    _mode, _dims = "replicate", 1
+
+
+class ReplicationPad2d(_PadNd):
+    """Pads the last two dimensions by repeating their edges."""
+
+    _mode, _dims = "replicate", 2
+
+
+class CircularPad1d(_PadNd):
+    """Pads the last dimension by wrapping it around."""
+
+    _mode, _dims = "circular", 1
+
+
+class CircularPad2d(_PadNd):
+    """Pads the last two dimensions by wrapping them around."""
+
+    _mode, _dims = "circular", 2
+
+
 class Sequential(Module):
     """Modules applied in order; built from modules (named ``'0'``, ``'1'`` …) or from an
     ``OrderedDict`` of names to modules.
@@ -969,6 +1109,42 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dimension ``dim`` into ``unflattened_size``."""
+
+    def __init__(self, dim: int, unflattened_size) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class CosineSimilarity(Module):
+    """The cosine similarity of two inputs along ``dim``."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """The ``p``-norm distance of two inputs along their last dimension."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
 class GELU(Module):

@@ -26,7 +26,8 @@ __all__ = [
     "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
     "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
-    "batch_norm", "one_hot",
+    "batch_norm", "one_hot", "normalize", "cosine_similarity", "pairwise_distance", "pad",
+    "group_norm",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1187,3 +1188,173 @@ def one_hot(tensor, num_classes: int = -1):
             elif num_classes <= high:
                 raise RuntimeError("Class values must be smaller than num_classes.")
     return apply(ONE_HOT, tensor, num_classes=num_classes)
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``).
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.normalize(funcgrad.tensor([[3.0, 4.0]]))
+    tensor([[0.6000, 0.8000]])
+    """
+    return input / _ops.norm(input, p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+
+
+def _clamped_norm(x, dim: int, eps: float):
+    """``x``'s 2-norm along ``dim``, raised to ``eps`` as torch does it: in place without
+    grad, so that the gradient flows as though it were not clamped."""
+    norm = _ops.norm(x, 2, dim, keepdim=True).clone()
+    with _grad_mode.no_grad():
+        norm.clamp_min_(eps)
+    return norm
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    """The cosine of the angle between ``x1`` and ``x2`` (broadcast) along ``dim``, each
+    normalized first (norms at least ``eps``), as torch computes it."""
+    shape = broadcast_shape(tuple(x1.shape), tuple(x2.shape))
+    x1, x2 = (x if tuple(x.shape) == shape else x.expand(*shape) for x in (x1, x2))
+    return ((x1 / _clamped_norm(x1, dim, eps)) * (x2 / _clamped_norm(x2, dim, eps))).sum(dim)
+
+
+# at::norm of a dimension (torch's pairwise_distance calls it) records NormBackward1
+NORM_DIM = dataclasses.replace(_ops.NORM, grad_fn="NormBackward1")
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    """The ``p``-norm of ``x1 - x2 + eps`` along the last dimension."""
+    dim = max(x1.ndim, x2.ndim) - 1
+    return apply(NORM_DIM, x1 - x2 + eps, ord=p, axis=dim, keepdims=keepdim)
+
+
+def _pad(x, pads: tuple, mode: str, value):
+    """``x`` padded by ``pads``, (low, high) pairs from the last dimension back. Another mode
+    than 'constant' gathers each padded dimension from the input positions it repeats (a
+    negative pad, which crops, included)."""
+    if mode == "constant":
+        config = [(0, 0, 0)] * (x.ndim - len(pads)) + [(lo, hi, 0) for lo, hi in pads[::-1]]
+        return jax.lax.pad(x, jnp.asarray(value, x.dtype), config)
+    for k, (lo, hi) in enumerate(pads):
+        axis = x.ndim - 1 - k
+        n = x.shape[axis]
+        index = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            index = np.abs(index)
+            index = np.where(index >= n, 2 * (n - 1) - index, index)
+        elif mode == "replicate":
+            index = np.clip(index, 0, n - 1)
+        else:  # torch wraps around what is left once the negative pads have cropped
+            start, kept = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+            index = start + np.arange(-max(lo, 0), kept + max(hi, 0)) % kept
+        x = jnp.take(x, index, axis=axis)
+    return x
+
+
+def _pad_name(x, pads: tuple, mode: str, value) -> str:
+    if mode == "constant":
+        return "ConstantPadNdBackward0"
+    if mode == "circular":  # torch pads circularly by copying slices into a new tensor
+        return "CopySlices"
+    return f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{len(pads)}DBackward0"
+
+
+PAD = Op("pad", _pad, _pad_name, saves=False)
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _check_pad(input, pad: tuple, mode: str, value) -> None:
+    """torch's checks of ``pad``'s arguments, with its errors."""
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{input.ndim}")
+    if mode == "constant":
+        return
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    n = len(pad) // 2
+    if n > 3 or input.ndim not in (n + 1, n + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    for k in range(n):
+        lo, hi, size = pad[2 * k], pad[2 * k + 1], input.shape[-1 - k]
+        if mode == "reflect" and not (lo < size and hi < size):
+            raise RuntimeError(
+                f"Argument #{4 + 2 * k}: Padding size should be less than the corresponding "
+                f"input dimension, but got: padding ({lo}, {hi}) at dimension "
+                f"{input.ndim - 1 - k} of input {list(input.shape)}")
+        if mode == "circular" and (lo > size or hi > size):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+
+
+def pad(input, pad, mode: str = "constant", value=None):
+    """``input`` padded by ``pad``: (left, right) sizes for the last dimension, then for the
+    one before, and so on (negative sizes crop), with ``value`` ('constant'), the input
+    mirrored without its edge ('reflect'), its edge repeated ('replicate'), or wrapped around
+    ('circular'; these three pad the last 1 to 3 dimensions of a batched or unbatched input).
+
+    Raises:
+        RuntimeError, NotImplementedError: torch's, for an odd or too long ``pad``, an unknown
+            mode, a ``value`` in another mode than 'constant', or sizes the mode cannot pad.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.pad(funcgrad.tensor([[1.0, 2.0, 3.0]]), (2, 1), mode="reflect")
+    tensor([[3., 2., 1., 2., 3., 2.]])
+    """
+    pad = tuple(int(p) for p in pad)
+    _check_pad(input, pad, mode, value)
+    pairs = tuple(zip(pad[::2], pad[1::2]))
+    return apply(PAD, input, pads=pairs, mode=mode, value=0 if value is None else value)
+
+
+def _group_norm(x, w, b, groups, eps):
+    grouped = x.reshape(x.shape[0], groups, -1)
+    mean = jnp.mean(grouped, axis=-1, keepdims=True)
+    var = jnp.mean(jnp.square(grouped - mean), axis=-1, keepdims=True)
+    out = ((grouped - mean) * jax.lax.rsqrt(var + eps)).reshape(x.shape)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    out = out if w is None else out * w.reshape(shape)
+    return out if b is None else out + b.reshape(shape)
+
+
+GROUP_NORM = Op("group_norm", _group_norm, "NativeGroupNormBackward0")
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """Normalizes each of ``num_groups`` groups of channels (dimension 1) of each sample over
+    the group's channels and every later dimension (biased variance), then scales and shifts
+    each channel by ``weight`` and ``bias``.
+
+    Raises:
+        RuntimeError, ValueError: torch's, for fewer than 2 dimensions, channels that
+            ``num_groups`` does not divide, one value per group, or a weight or bias of
+            another length than the channels.
+    """
+    if input.ndim < 2:
+        raise RuntimeError("Expected at least 2 dimensions for input tensor but received "
+                           f"{input.ndim}")
+    batch, channels = input.shape[:2]
+    if batch * channels // num_groups * math.prod(input.shape[2:]) == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size "
+                         f"{[batch * channels // num_groups, num_groups, *input.shape[2:]]}")
+    if channels % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    for name, vector in (("weight", weight), ("bias", bias)):
+        if vector is not None and (vector.ndim != 1 or vector.numel() != channels):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(vector.shape)} and input of shape "
+                f"{list(input.shape)}")
+    return apply(GROUP_NORM, input, weight, bias, groups=num_groups, eps=eps)
