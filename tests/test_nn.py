@@ -252,6 +252,11 @@ def _layers(lib) -> dict:
         "conv1d": (lib.nn.Conv1d(3, 2, 3, padding=1), (2, 3, 6)),
         "max_pool2d": (lib.nn.MaxPool2d(3, stride=2, padding=1), (2, 3, 6, 6)),
         "avg_pool2d": (lib.nn.AvgPool2d(2), (2, 3, 6, 6)),
+        "max_pool1d": (lib.nn.MaxPool1d(3, stride=2, padding=1), (2, 3, 7)),
+        "avg_pool1d": (lib.nn.AvgPool1d(3, 2, 1, count_include_pad=False), (3, 8)),
+        "adaptive_avg_pool1d": (lib.nn.AdaptiveAvgPool1d(4), (2, 3, 9)),
+        "adaptive_avg_pool2d": (lib.nn.AdaptiveAvgPool2d((2, None)), (2, 3, 5, 4)),
+        "adaptive_avg_pool2d-one": (lib.nn.AdaptiveAvgPool2d(1), (2, 3, 5, 4)),
         "group_norm": (lib.nn.GroupNorm(2, 4), (2, 4, 3)),
         "group_norm-plain": (lib.nn.GroupNorm(3, 6, eps=1e-3, affine=False), (2, 6, 2, 2)),
         "group_norm-no-bias": (lib.nn.GroupNorm(1, 2, bias=False), (3, 2, 4)),
@@ -288,7 +293,7 @@ def test_distance_modules_match_torch(torch, make):
     assert repr(module) == repr(t_module)
 
 
-def test_group_norm_and_pad_errors_match_torch(torch):
+def test_pad_norm_and_pool_errors_match_torch(torch):
     for make in (lambda lib: lib.nn.GroupNorm(3, 4),):
         with pytest.raises(ValueError) as ours:
             make(funcgrad)
@@ -304,6 +309,18 @@ def test_group_norm_and_pad_errors_match_torch(torch):
         (lambda F, x: F.pad(x, (1,) * 8), RuntimeError),
         (lambda F, x: F.pad(x, (1, 1), mode="reflect", value=2.0), RuntimeError),
         (lambda F, x: F.pad(x, (1, 1), mode="wrap"), NotImplementedError),
+        (lambda F, x: F.max_pool1d(x[None], 2), RuntimeError),
+        (lambda F, x: F.max_pool1d(x, (2, 2)), RuntimeError),
+        (lambda F, x: F.max_pool1d(x, 0), RuntimeError),
+        (lambda F, x: F.max_pool1d(x, 2, padding=2), RuntimeError),
+        (lambda F, x: F.max_pool1d(x, 5), RuntimeError),
+        (lambda F, x: F.avg_pool1d(x[None], 2), RuntimeError),
+        (lambda F, x: F.avg_pool1d(x, (2, 2)), RuntimeError),
+        (lambda F, x: F.avg_pool1d(x, 5), RuntimeError),
+        (lambda F, x: F.adaptive_avg_pool1d(x[None], 2), RuntimeError),
+        (lambda F, x: F.adaptive_avg_pool1d(x, (2, 2)), RuntimeError),
+        (lambda F, x: F.adaptive_avg_pool2d(x[0, 0], 2), RuntimeError),
+        (lambda F, x: F.adaptive_avg_pool2d(x[:, :0], 2), RuntimeError),
         (lambda F, x: F.group_norm(x[0, 0], 1), RuntimeError),
         (lambda F, x: F.group_norm(x, 3), RuntimeError),
         (lambda F, x: F.group_norm(x[:, :, 0], 2), ValueError),

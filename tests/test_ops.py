@@ -528,6 +528,22 @@ case("F.max_pool2d-stride-pad", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2,
 case("F.avg_pool2d", lambda m, x: m.nn.functional.avg_pool2d(x, 2), real(2, 3, 4, 4))
 case("F.avg_pool2d-pad-exclude", lambda m, x: m.nn.functional.avg_pool2d(
     x, 3, 2, 1, count_include_pad=False), real(1, 2, 5, 5))
+case("F.max_pool1d", lambda m, x: m.nn.functional.max_pool1d(x, 2), real(2, 3, 6))
+case("F.max_pool1d-stride-pad-unbatched",
+     lambda m, x: m.nn.functional.max_pool1d(x, 3, 2, 1), real(2, 7))
+case("F.avg_pool1d", lambda m, x: m.nn.functional.avg_pool1d(x, 2), real(2, 3, 6))
+case("F.avg_pool1d-pad-exclude", lambda m, x: m.nn.functional.avg_pool1d(
+    x, 3, 2, 1, count_include_pad=False), real(2, 7))
+case("F.adaptive_avg_pool1d", lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 3),
+     real(2, 3, 7))
+case("F.adaptive_avg_pool1d-one", lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 1),
+     real(2, 5))
+case("F.adaptive_avg_pool2d", lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (3, 2)),
+     real(2, 3, 5, 7))
+case("F.adaptive_avg_pool2d-one", lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 1),
+     real(2, 3, 4, 4))
+case("F.adaptive_avg_pool2d-none-larger",
+     lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (None, 6)), real(3, 2, 4))
 case("F.batch_norm-train", lambda m, x, w, b: m.nn.functional.batch_norm(
     x, m.zeros(3, dtype=x.dtype), m.ones(3, dtype=x.dtype), w, b, training=True),
      real(4, 3, 2), real(3), real(3))

@@ -35,7 +35,8 @@ __all__ = [
     "SoftMarginLoss", "KLDivLoss", "MarginRankingLoss", "CosineEmbeddingLoss", "GaussianNLLLoss",
     "PoissonNLLLoss", "GroupNorm", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d",
     "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
-    "CircularPad2d", "Unflatten", "CosineSimilarity", "PairwiseDistance",
+    "CircularPad2d", "Unflatten", "CosineSimilarity", "PairwiseDistance", "MaxPool1d",
+    "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
 ]
 
 
@@ -700,6 +701,54 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool1d(MaxPool2d):
+    """The largest value of each window along the last dimension."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class AvgPool1d(AvgPool2d):
+    """The mean of each window along the last dimension.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.AvgPool1d(3, stride=2)
+    AvgPool1d(kernel_size=(3,), stride=(2,), padding=(0,))
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__(F._tuple(kernel_size, 1), None if stride is None else F._tuple(stride, 1),
+                         F._tuple(padding, 1), ceil_mode, count_include_pad)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+
+class AdaptiveAvgPool1d(Module):
+    """Averages over ``output_size`` windows that split the last dimension evenly."""
+
+    def __init__(self, output_size) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
+    """Averages over windows that split the last two dimensions evenly into
+    ``output_size``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
 
 class _BatchNorm(Module):

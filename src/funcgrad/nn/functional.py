@@ -1084,6 +1084,130 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
                  count_include_pad=bool(count_include_pad))
 
 
+def _pool1d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """Checks a 1-D max pool's arguments as torch's ``check_max_pool1d`` does, with its
+    errors, and returns its window, stride, padding and dilation as ints."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got:{list(input.shape)}")
+    stride = () if stride is None else stride
+    args = {}
+    for arg, value, allowed in (("kernel_size", kernel_size, "an int, list of ints or tuple"),
+                                ("stride", stride, "None, an int, list of ints, or tuple"),
+                                ("padding", padding, "an int, list of ints, or tuple"),
+                                ("dilation", dilation, "an int, list of ints or tuple")):
+        value = _tuple(value, 1)
+        if len(value) != 1 and not (arg == "stride" and not value):
+            raise RuntimeError(f"{name}() {arg} must be {allowed} of ints of size 1 but got size "
+                               f"{len(value)}")
+        args[arg] = value[0] if value else args["kernel_size"]
+    kernel, stride, padding, dilation = args.values()
+    for arg, value in (("kernel_size", kernel), ("stride", stride)):
+        if value <= 0:
+            raise RuntimeError(f"{name}() {arg} must be greater than zero, but got {value}")
+    if padding < 0:
+        raise RuntimeError(f"{name}() padding must be non-negative, but got {padding}")
+    if padding > kernel // 2:
+        raise RuntimeError(f"{name}() padding should be at most half of kernel size, but got "
+                           f"padding={padding} and kernel_size={kernel}")
+    if dilation <= 0:
+        raise RuntimeError(f"{name}() dilation must be greater than zero, but got {dilation}")
+    out = _pool_size(input.shape[-1], kernel, padding, stride, dilation, ceil_mode)
+    if out <= 0:
+        raise RuntimeError(f"{name}() Invalid computed output size: {out}")
+    return kernel, stride, padding, dilation
+
+
+def _check_1d(name: str, input, **args) -> None:
+    """torch's ``checkDimRange`` and ``check1d`` for a 1-D pool that calls the 2-D one."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
+                           f"for argument #1 'self' (while checking arguments for {name})")
+    for arg, value in args.items():
+        if len(value) != 1:
+            raise RuntimeError(f"{name}() argument '{arg}' should contain one int (got "
+                               f"{len(value)})")
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The largest value of each ``kernel_size`` window along the last dimension (``stride``
+    defaults to it): torch's 2-D pool of a window of height 1."""
+    kernel, stride, padding, dilation = _pool1d_args("max_pool1d", input, kernel_size, stride,
+                                                     padding, dilation, ceil_mode)
+    out = max_pool2d(input.unsqueeze(-2), (1, kernel), (1, stride), (0, padding), (1, dilation),
+                     ceil_mode, return_indices)
+    return _ops.squeeze(out, -2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
+    """The mean of each ``kernel_size`` window along the last dimension (``stride`` defaults
+    to it): torch's 2-D pool of a window of height 1."""
+    kernel = _tuple(kernel_size, 1)
+    stride = kernel if stride is None else _tuple(stride, 1)
+    padding = _tuple(padding, 1)
+    _check_1d("avg_pool1d", input, kernel_size=kernel, stride=stride, padding=padding)
+    out = avg_pool2d(input.unsqueeze(-2), (1, *kernel), (1, *stride), (0, *padding), ceil_mode,
+                     count_include_pad)
+    return _ops.squeeze(out, -2)
+
+
+def _adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
+    """(out, size): row i averages torch's adaptive window ``[floor(i * size / out),
+    ceil((i + 1) * size / out))``."""
+    matrix = np.zeros((out, size), dtype)
+    for i in range(out):
+        start, end = i * size // out, -(-(i + 1) * size // out)
+        matrix[i, start:end] = 1 / (end - start)
+    return matrix
+
+
+def _adaptive_avg_pool2d(x, out):
+    rows, cols = (_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-2:], out))
+    return jnp.einsum("ih,...hw,jw->...ij", rows, x, cols)
+
+
+ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", _adaptive_avg_pool2d, "AdaptiveAvgPool2DBackward0")
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Averages over windows that split the last two dimensions into ``output_size`` (an int
+    for both, or a pair; None keeps that dimension's size) as evenly as torch's do.
+
+    Raises:
+        RuntimeError: torch's, for an input that is not 3-D or 4-D, or is empty but for the
+            batch.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.adaptive_avg_pool2d(funcgrad.arange(4.0).reshape(1, 2, 2), 1)
+    tensor([[[1.5000]]])
+    """
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{list(input.shape)}")
+    for dim in range(input.ndim - 3, input.ndim):
+        if input.shape[dim] == 0:
+            raise RuntimeError(
+                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but input has sizes {list(input.shape)} with dimension {dim} "
+                "being empty")
+    out = tuple(input.shape[-2 + i] if o is None else int(o)
+                for i, o in enumerate(_tuple(output_size, 2)))
+    if out == (1, 1):  # torch takes the mean
+        return input.mean((-2, -1), keepdim=True)
+    return apply(ADAPTIVE_AVG_POOL2D, input, out=out)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Averages over windows that split the last dimension into ``output_size``, as torch's
+    (its 2-D pool, of height 1)."""
+    size = _tuple(output_size, 1)
+    _check_1d("adaptive_avg_pool1d", input, output_size=size)
+    return _ops.squeeze(adaptive_avg_pool2d(input.unsqueeze(-2), (1, *size)), -2)
+
+
 def _batch_norm(x, w, b, mean, var, eps):
     """Normalizes over every axis but the channels (axis 1) with ``mean`` and ``var`` (the
     batch's, computed here, when None), then scales and shifts."""
