@@ -577,6 +577,22 @@ case("F.group_norm", lambda m, x, w, b: m.nn.functional.group_norm(x, 2, w, b), 
      real(4), real(4))
 case("F.group_norm-plain", lambda m, x: m.nn.functional.group_norm(x, 3, eps=1e-3),
      real(2, 6, 2, 2))
+case("F.scaled_dot_product_attention",
+     lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v), real(2, 2, 3, 4),
+     real(2, 2, 5, 4), real(2, 2, 5, 3))
+case("F.scaled_dot_product_attention-3d-causal",
+     lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True),
+     real(2, 3, 4), real(2, 3, 4), real(2, 3, 2))
+case("F.scaled_dot_product_attention-bool-mask",
+     lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
+         q, k, v, attn_mask=mask > 0, scale=0.3), real(1, 2, 3, 4), real(1, 2, 4, 4),
+     real(1, 2, 4, 4), Fixed([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 0]]))
+case("F.scaled_dot_product_attention-2d-float-mask",
+     lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
+         q, k, v, attn_mask=mask), real(3, 4), real(5, 4), real(5, 2), real(3, 5))
+case("F.scaled_dot_product_attention-gqa",
+     lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+     real(1, 4, 3, 2), real(1, 2, 3, 2), real(1, 2, 3, 2))
 case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]]),
      gradcheck=False)
 case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),
@@ -687,12 +703,16 @@ def _second_and_third(lib, case: Case, dtype) -> list[np.ndarray] | None:
 # matches torch differentiating the composite (x - mean) / sqrt(var + eps) three times.
 _LAYER_NORM_GGG = ("torch's third derivative of native_layer_norm is wrong: its double backward "
                    "treats the saved mean and rstd as constants")
+_FLASH_GG = ("torch's fused CPU attention kernel (4-D inputs of one head size) has no double "
+             "backward")
 _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYER_NORM_GGG,
                        "F.batch_norm-train": "torch's third derivative of native_batch_norm "
                        "with respect to its input is wrong in the same way as layer_norm's "
                        "(its second derivatives match funcgrad's and pass gradgradcheck)",
                        "F.hardsigmoid": "torch has no derivative of hardsigmoid_backward "
                        "(the second derivative is zero away from the kinks, as funcgrad's is)",
+                       "F.scaled_dot_product_attention-bool-mask": _FLASH_GG,
+                       "F.scaled_dot_product_attention-gqa": _FLASH_GG,
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

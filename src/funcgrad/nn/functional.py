@@ -27,7 +27,7 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
     "batch_norm", "one_hot", "normalize", "cosine_similarity", "pairwise_distance", "pad",
-    "group_norm",
+    "group_norm", "scaled_dot_product_attention",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1482,3 +1482,55 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
                 f"input, but got {name} of shape {list(vector.shape)} and input of shape "
                 f"{list(input.shape)}")
     return apply(GROUP_NORM, input, weight, bias, groups=num_groups, eps=eps)
+
+
+def _attention(q, k, v, mask=None, *, causal: bool, scale: float, groups: int):
+    if groups > 1:  # grouped-query attention: each key and value head serves `groups` heads
+        k, v = jnp.repeat(k, groups, axis=-3), jnp.repeat(v, groups, axis=-3)
+    scores = jnp.matmul(q, jnp.swapaxes(k, -1, -2)) * scale
+    if causal:  # (top-left aligned, as torch's tril of an L x S matrix)
+        scores = jnp.where(jnp.tril(jnp.ones(scores.shape[-2:], bool)), scores, -jnp.inf)
+    if mask is not None:
+        scores = jnp.where(mask, scores, -jnp.inf) if mask.dtype == bool else scores + mask
+    return jnp.matmul(jax.nn.softmax(scores, axis=-1), v)
+
+
+def _attention_name(q, k, v, *args, **static) -> str:
+    """torch's CPU node: its fused kernel's for 4-D inputs of one head size, else its math
+    path's last matmul's."""
+    if q.ndim == 4 and q.shape[-1] == k.shape[-1] == v.shape[-1]:
+        return "ScaledDotProductFlashAttentionForCpuBackward0"
+    return "MmBackward0" if q.ndim == 2 else "UnsafeViewBackward0"
+
+
+ATTENTION = Op("scaled_dot_product_attention", _attention, _attention_name)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False):
+    """``softmax(query @ key.T * scale + mask) @ value`` over the last two dimensions;
+    ``scale`` defaults to ``1 / sqrt(E)``. A boolean ``attn_mask`` keeps the positions where
+    it is True, a float one is added; ``is_causal`` keeps the lower triangle; with
+    ``enable_gqa`` each key/value head serves several query heads (dimension -3).
+
+    Raises:
+        RuntimeError: torch's, for ``attn_mask`` together with ``is_causal``.
+        ValueError: for ``dropout_p`` above 0, which funcgrad does not draw here.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.scaled_dot_product_attention(funcgrad.ones(1, 2, 4), funcgrad.ones(1, 3, 4),
+    ...                                funcgrad.ones(1, 3, 5)).shape
+    funcgrad.Size([1, 2, 5])
+    """
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
+                           "when is_causal=True")
+    if dropout_p > 0:
+        raise ValueError("funcgrad's scaled_dot_product_attention has dropout_p=0 only: apply "
+                         "F.dropout to the attention weights in a composed attention instead")
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    groups = query.shape[-3] // key.shape[-3] if enable_gqa and query.ndim >= 3 else 1
+    return apply(ATTENTION, query, key, value, attn_mask, causal=bool(is_causal), scale=scale,
+                 groups=groups)
