@@ -293,7 +293,7 @@ def test_distance_modules_match_torch(torch, make):
     assert repr(module) == repr(t_module)
 
 
-def test_pad_norm_and_pool_errors_match_torch(torch):
+def test_pad_norm_pool_and_resize_errors_match_torch(torch):
     for make in (lambda lib: lib.nn.GroupNorm(3, 4),):
         with pytest.raises(ValueError) as ours:
             make(funcgrad)
@@ -321,6 +321,15 @@ def test_pad_norm_and_pool_errors_match_torch(torch):
         (lambda F, x: F.adaptive_avg_pool1d(x, (2, 2)), RuntimeError),
         (lambda F, x: F.adaptive_avg_pool2d(x[0, 0], 2), RuntimeError),
         (lambda F, x: F.adaptive_avg_pool2d(x[:, :0], 2), RuntimeError),
+        (lambda F, x: F.interpolate(x, 2, 2.0), ValueError),
+        (lambda F, x: F.interpolate(x), ValueError),
+        (lambda F, x: F.interpolate(x, (2, 2)), ValueError),
+        (lambda F, x: F.interpolate(x, scale_factor=(2, 2)), ValueError),
+        (lambda F, x: F.interpolate(x, 4, align_corners=True), ValueError),
+        (lambda F, x: F.interpolate(x, 4, mode="bilinear"), NotImplementedError),
+        (lambda F, x: F.interpolate(x[None], 4, mode="linear"), NotImplementedError),
+        (lambda F, x: F.interpolate(x[0], 4), NotImplementedError),
+        (lambda F, x: F.interpolate(x, 4, recompute_scale_factor=True), ValueError),
         (lambda F, x: F.group_norm(x[0, 0], 1), RuntimeError),
         (lambda F, x: F.group_norm(x, 3), RuntimeError),
         (lambda F, x: F.group_norm(x[:, :, 0], 2), ValueError),

@@ -593,6 +593,27 @@ case("F.scaled_dot_product_attention-2d-float-mask",
 case("F.scaled_dot_product_attention-gqa",
      lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True),
      real(1, 4, 3, 2), real(1, 2, 3, 2), real(1, 2, 3, 2))
+case("F.interpolate-nearest-1d", lambda m, x: m.nn.functional.interpolate(x, scale_factor=2),
+     real(2, 3, 4))
+case("F.interpolate-nearest-2d-size",
+     lambda m, x: m.nn.functional.interpolate(x, size=(5, 3)), real(1, 2, 4, 4))
+case("F.interpolate-nearest-exact",
+     lambda m, x: m.nn.functional.interpolate(x, scale_factor=1.7, mode="nearest-exact"),
+     real(1, 2, 5))
+case("F.interpolate-nearest-down", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=(0.6, 1.3)), real(1, 1, 7, 5))
+case("F.interpolate-linear", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=2.5, mode="linear"), real(2, 3, 4))
+case("F.interpolate-linear-align", lambda m, x: m.nn.functional.interpolate(
+    x, size=7, mode="linear", align_corners=True), real(2, 3, 4))
+case("F.interpolate-bilinear", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=(1.5, 0.7), mode="bilinear"), real(1, 2, 4, 5))
+case("F.interpolate-bilinear-align-size", lambda m, x: m.nn.functional.interpolate(
+    x, size=(3, 8), mode="bilinear", align_corners=True), real(1, 2, 4, 5))
+case("F.interpolate-trilinear-recompute", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=1.5, mode="trilinear", recompute_scale_factor=True), real(1, 1, 2, 3, 2))
+case("F.interpolate-area", lambda m, x: m.nn.functional.interpolate(x, size=(2, 3), mode="area"),
+     real(1, 2, 5, 7))
 case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]]),
      gradcheck=False)
 case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),

@@ -27,7 +27,7 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
     "batch_norm", "one_hot", "normalize", "cosine_similarity", "pairwise_distance", "pad",
-    "group_norm", "scaled_dot_product_attention",
+    "group_norm", "scaled_dot_product_attention", "interpolate",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1534,3 +1534,108 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     groups = query.shape[-3] // key.shape[-3] if enable_gqa and query.ndim >= 3 else 1
     return apply(ATTENTION, query, key, value, attn_mask, causal=bool(is_causal), scale=scale,
                  groups=groups)
+
+
+def _resize_matrix(size: int, out: int, scale, mode: str, align_corners: bool) -> np.ndarray:
+    """(out, size): row i weighs the input positions torch's upsampling kernel reads for
+    output position i. ``scale`` is the caller's scale factor, or None (then size / out)."""
+    ratio = np.float32(1 / scale if scale else size / out)  # (torch's kernels: float)
+    matrix = np.zeros((out, size))
+    dst = np.arange(out)
+    if mode in ("nearest", "nearest-exact"):
+        offset = np.float32(0.5 if mode == "nearest-exact" else 0.0)
+        src = np.minimum(np.floor((dst.astype(np.float32) + offset) * ratio), size - 1)
+        matrix[dst, src.astype(int)] = 1.0
+        return matrix
+    if align_corners:
+        src = dst * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        src = np.maximum(ratio * (dst + 0.5) - 0.5, 0.0)
+    low = src.astype(int)
+    high = np.where(low < size - 1, low + 1, low)
+    weight = np.clip(src - low, 0.0, 1.0)
+    np.add.at(matrix, (dst, low), 1.0 - weight)
+    np.add.at(matrix, (dst, high), weight)
+    return matrix
+
+
+def _interpolate(x, *, sizes: tuple, scales: tuple, mode: str, align_corners: bool):
+    for k, (out, scale) in enumerate(zip(sizes, scales)):
+        axis = x.ndim - len(sizes) + k
+        matrix = _resize_matrix(x.shape[axis], out, scale, mode, align_corners)
+        x = jnp.moveaxis(jnp.tensordot(x, matrix.astype(x.dtype), ((axis,), (1,))), -1, axis)
+    return x
+
+
+_UPSAMPLE_NAMES = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
+                   "bilinear": "Bilinear", "trilinear": "Trilinear"}
+INTERPOLATE = Op("interpolate", _interpolate, lambda x, sizes, mode, **_: (
+    f"Upsample{_UPSAMPLE_NAMES[mode]}{len(sizes)}DBackward0"), saves=False)
+# the interpolating modes and the number of spatial dimensions each needs
+_INTERPOLATING = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False):
+    """Resizes the spatial dimensions (all after the first two) of ``input`` to ``size``, or
+    by ``scale_factor``, as torch's upsampling kernels do: modes 'nearest', 'nearest-exact',
+    'linear' (3-D input), 'bilinear' (4-D), 'trilinear' (5-D) and 'area' (adaptive average
+    pooling).
+
+    Raises:
+        ValueError, NotImplementedError: torch's, for both or neither of ``size`` and
+            ``scale_factor``, sizes for another number of dimensions, ``align_corners`` with
+            a mode that does not interpolate, or a mode the input's dimensions do not fit.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.interpolate(funcgrad.tensor([[[1.0, 2.0]]]), scale_factor=2, mode="linear")
+    tensor([[[1.0000, 1.2500, 1.7500, 2.0000]]])
+    """
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    dims = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    given = size if size is not None else scale_factor
+    if isinstance(given, (list, tuple)) and len(given) != dims:
+        what, of, form = (("output", "output size of", "output size in (o1, o2, ...,oK)")
+                          if size is not None else
+                          ("scale_factor", "scale_factor of shape",
+                           "scale_factor in (s1, s2, ...,sK)"))
+        raise ValueError(
+            f"Input and {what} must have the same number of spatial dimensions, but got input "
+            f"with spatial dimensions of {list(input.shape[2:])} and {of} {given}. Please "
+            f"provide input tensor in (N, C, d1, d2, ...,dK) format and {form} format.")
+    given = tuple(given) if isinstance(given, (list, tuple)) else (given,) * dims
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if antialias:
+        raise ValueError("funcgrad's interpolate does not antialias")
+    if size is not None:
+        sizes, scales = tuple(int(n) for n in given), (None,) * dims
+    else:
+        sizes = tuple(int(n * f) for n, f in zip(input.shape[2:], given))
+        # torch's kernels take the given factor, unless asked to recompute it from the sizes
+        scales = (None,) * dims if recompute_scale_factor or mode == "area" else given
+    if mode == "area" and dims in (1, 2):
+        pool = adaptive_avg_pool1d if dims == 1 else adaptive_avg_pool2d
+        return pool(input, sizes)
+    needs = _INTERPOLATING.get(mode, dims)
+    if mode not in _UPSAMPLE_NAMES or not 1 <= dims <= 3 or needs != dims:
+        if mode in _INTERPOLATING and 1 <= dims <= 3:
+            raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
+                                      f"{needs + 2}D input")
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})")
+    return apply(INTERPOLATE, input, sizes=sizes, scales=scales, mode=mode,
+                 align_corners=bool(align_corners))
