@@ -221,7 +221,8 @@ def test_inplace_activation_modules_print_and_compute_as_torch(torch, inplace):
     def make(lib):
         return [lib.nn.Hardtanh(inplace=inplace), lib.nn.ReLU6(inplace), lib.nn.SELU(inplace),
                 lib.nn.CELU(inplace=inplace), lib.nn.Mish(inplace), lib.nn.Hardswish(inplace),
-                lib.nn.Hardsigmoid(inplace), lib.nn.Threshold(0.1, 20, inplace)]
+                lib.nn.Hardsigmoid(inplace), lib.nn.Threshold(0.1, 20, inplace),
+                lib.nn.LeakyReLU(0.2, inplace), lib.nn.ELU(0.5, inplace)]
 
     for module, t_module in zip(make(funcgrad), make(torch)):
         assert repr(module) == repr(t_module)
@@ -294,10 +295,12 @@ def test_distance_modules_match_torch(torch, make):
 
 
 def test_pad_norm_pool_and_resize_errors_match_torch(torch):
-    for make in (lambda lib: lib.nn.GroupNorm(3, 4),):
-        with pytest.raises(ValueError) as ours:
+    for make, kind in ((lambda lib: lib.nn.GroupNorm(3, 4), ValueError),
+                       (lambda lib: lib.nn.Hardtanh(1.0, -1.0), AssertionError),
+                       (lambda lib: lib.nn.Unflatten(1, 3), TypeError)):
+        with pytest.raises(kind) as ours:
             make(funcgrad)
-        with pytest.raises(ValueError) as theirs:
+        with pytest.raises(kind) as theirs:
             make(torch)
         assert str(ours.value) == str(theirs.value)
     F_calls = [
@@ -710,6 +713,8 @@ def test_functional_errors_match_torch(torch):
         (lambda lib: lib.nn.functional.poisson_nll_loss(lib.ones(2), lib.ones(2),
                                                         reduction="any"), ValueError),
         (lambda lib: lib.nn.functional.glu(lib.ones(2, 3)), RuntimeError),
+        (lambda lib: lib.nn.functional.glu(lib.tensor(1.0)), RuntimeError),
+        (lambda lib: lib.nn.functional.hardtanh(lib.ones(2), 1.0, -1.0), ValueError),
         (lambda lib: lib.nn.functional.prelu(lib.ones(2, 3), lib.ones(2)), RuntimeError),
         (lambda lib: lib.nn.functional.softshrink(lib.ones(2), -1.0), RuntimeError),
     ]

@@ -398,6 +398,7 @@ _ACTIVATIONS = {
     "threshold": lambda F, x: F.threshold(x, 0.1, 20.0),
     "elu-inplace": lambda F, x: F.elu(x * 1, inplace=True),
     "celu-inplace": lambda F, x: F.celu(x * 1, inplace=True),
+    "leaky_relu-inplace": lambda F, x: F.leaky_relu(x * 1, 0.2, inplace=True),
     "threshold-inplace": lambda F, x: F.threshold(x * 1, 0.1, 20.0, inplace=True),
     "hardtanh-inplace": lambda F, x: F.hardtanh(x * 1, inplace=True),
 }
@@ -406,6 +407,7 @@ for _name, _fn in _ACTIVATIONS.items():
 
 case("F.prelu", lambda m, x, w: m.nn.functional.prelu(x, w), real(2, 3, 2), real(3))
 case("F.prelu-shared", lambda m, x, w: m.nn.functional.prelu(x, w), real(4), real(1))
+case("F.prelu-0d", lambda m, x, w: m.nn.functional.prelu(x, w), real(), real())
 
 case("F.linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(2, 3), real(4, 3),
      real(4))

@@ -75,8 +75,8 @@ def _hardtanh(x, lo, hi):
 
 
 def _prelu(x, w):
-    # the weights go along dimension 1, the channels (a 1-D input has one channel)
-    w = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim > 1 else w
+    # the weights go along dimension 1, the channels (a 0-d or 1-D input has one channel)
+    w = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim > 1 else w.reshape(w.shape[:x.ndim])
     return jnp.where(x > 0, x, w * x)
 
 
@@ -96,9 +96,10 @@ HARDSHRINK = Op("hardshrink", lambda x, lambd: jnp.where(jnp.abs(x) > lambd, x, 
 THRESHOLD = Op("threshold", lambda x, threshold, value: jnp.where(
     x > threshold, x, jnp.asarray(value, x.dtype)), "ThresholdBackward0")
 PRELU = Op("prelu", _prelu, "PreluKernelBackward0")
-# torch's in-place elu, celu and threshold take their gradients from the output: other nodes
+# torch's in-place leaky_relu, elu, celu and threshold take their gradients from the output:
+# other nodes
 _INPLACE_OPS = {op: dataclasses.replace(op, grad_fn=op.grad_fn.replace("0", "1"))
-                for op in (ELU, CELU, THRESHOLD)}
+                for op in (LEAKY_RELU, ELU, CELU, THRESHOLD)}
 
 
 def _bce(p, t, w=None, reduction="mean"):
@@ -198,9 +199,9 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     return apply(SOFTPLUS, input, beta=beta, threshold=threshold)
 
 
-def leaky_relu(input, negative_slope: float = 0.01):
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
-    return apply(LEAKY_RELU, input, slope=negative_slope)
+    return _activate(LEAKY_RELU, input, inplace, slope=negative_slope)
 
 
 def _activate(op: Op, input, inplace: bool, **static):
@@ -327,11 +328,9 @@ def prelu(input, weight):
     (dimension 1).
 
     Raises:
-        RuntimeError: torch's, for a 0-d input or a weight count that is neither 1 nor the
-            number of channels.
+        RuntimeError: torch's, for a weight count that is neither 1 nor the number of
+            channels.
     """
-    if input.ndim == 0:
-        raise RuntimeError("Not allow zero-dim input tensor.")
     channels = input.shape[1] if input.ndim > 1 else 1
     if weight.numel() not in (1, channels):
         raise RuntimeError("Mismatch of parameter numbers and input channel size. Found "
