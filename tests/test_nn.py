@@ -726,6 +726,17 @@ def test_functional_errors_match_torch(torch):
         assert str(ours.value) == str(theirs.value)
 
 
+def test_gaussian_nll_loss_goes_through_a_transform(torch):
+    """Its variance check reads the variances, which a trace cannot: there it is skipped.
+    (torch's vmap refuses the check; its loss row by row is the reference.)"""
+    x, t, v = _randn(3, 2, seed=1), _randn(3, 2, seed=2), np.exp(_randn(3, 2, seed=3))
+    ours = funcgrad.func.vmap(lambda xi, ti, vi: nn.functional.gaussian_nll_loss(xi, ti, vi))(
+        funcgrad.tensor(x), funcgrad.tensor(t), funcgrad.tensor(v))
+    theirs = torch.stack([torch.nn.functional.gaussian_nll_loss(*map(torch.tensor, row))
+                          for row in zip(x, t, v)])
+    _close(ours, theirs)
+
+
 def test_loss_argument_errors_match_torch(torch):
     for lib in (torch, funcgrad):
         with pytest.raises(RuntimeError, match="All input tensors should have same dimension"):

@@ -573,15 +573,18 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     a float), clamped at ``eps`` without stopping its gradient, as torch does.
 
     Raises:
-        ValueError: torch's, for a negative variance, a ``var`` of another size, or an unknown
-            reduction.
+        ValueError: torch's, for a negative variance (unchecked inside a transform, where it
+            cannot be read), a ``var`` of another size, or an unknown reduction.
     """
     if isinstance(var, float):
         if var < 0:
             raise ValueError("var has negative entry/entries")
         var = var * _factories.ones_like(input)
-    elif bool((var < 0).any()):
-        raise ValueError("var has negative entry/entries")
+    else:
+        negative = (var < 0).any()._read()
+        # (torch reads the variances to check them; a traced one cannot be, and goes unchecked)
+        if not isinstance(negative, jax.core.Tracer) and bool(negative):
+            raise ValueError("var has negative entry/entries")
     if tuple(var.shape) != tuple(input.shape):
         if tuple(input.shape[:-1]) == tuple(var.shape):
             var = _ops.unsqueeze(var, -1)
