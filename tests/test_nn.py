@@ -272,6 +272,9 @@ def _layers(lib) -> dict:
         "circular_pad1d": (lib.nn.CircularPad1d((2, 3)), (2, 3, 4)),
         "circular_pad2d": (lib.nn.CircularPad2d(1), (2, 3, 4, 4)),
         "unflatten": (lib.nn.Unflatten(1, (2, 3)), (4, 6, 2)),
+        "upsample": (lib.nn.Upsample(scale_factor=2), (2, 3, 4)),
+        "upsample-bilinear": (lib.nn.Upsample((5, 3), mode="bilinear", align_corners=True),
+                              (2, 3, 4, 4)),
     }
 
 

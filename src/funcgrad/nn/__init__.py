@@ -77,6 +77,7 @@ from ._modules import (
     Tanhshrink,
     Threshold,
     Unflatten,
+    Upsample,
     ZeroPad1d,
     ZeroPad2d,
 )
@@ -94,4 +95,5 @@ __all__ = [
     "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
     "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten", "CosineSimilarity",
     "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+    "Upsample",
 ]

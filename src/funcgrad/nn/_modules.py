@@ -36,7 +36,7 @@ __all__ = [
     "PoissonNLLLoss", "GroupNorm", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d",
     "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
     "CircularPad2d", "Unflatten", "CosineSimilarity", "PairwiseDistance", "MaxPool1d",
-    "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+    "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "Upsample",
 ]
 
 
@@ -749,6 +749,36 @@ class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class Upsample(Module):
+    """Resizes the spatial dimensions to ``size`` or by ``scale_factor`` with
+    ``F.interpolate``'s ``mode``.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.Upsample(scale_factor=2, mode="bilinear")
+    Upsample(scale_factor=2.0, mode='bilinear')
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
+                 align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        self.size, self.mode = size, mode
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(factor) for factor in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        if self.scale_factor is not None:
+            return f"scale_factor={self.scale_factor!r}, mode={self.mode!r}"
+        return f"size={self.size!r}, mode={self.mode!r}"
 
 
 class _BatchNorm(Module):

@@ -184,6 +184,14 @@ EMBEDDING = Op("embedding", _embedding, "EmbeddingBackward0")
 LAYER_NORM = Op("layer_norm", _layer_norm, "NativeLayerNormBackward0")
 
 
+def _activate(op: Op, input, inplace: bool, **static):
+    """``op`` of ``input``, or, ``inplace``, ``input`` made to hold it (with torch's node for
+    the in-place op)."""
+    if not inplace:
+        return apply(op, input, **static)
+    return _ops._inplace(input, apply(_INPLACE_OPS.get(op, op), input, **static))
+
+
 def silu(input):
     """``x * sigmoid(x)``."""
     return apply(SILU, input)
@@ -202,14 +210,6 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
     return _activate(LEAKY_RELU, input, inplace, slope=negative_slope)
-
-
-def _activate(op: Op, input, inplace: bool, **static):
-    """``op`` of ``input``, or, ``inplace``, ``input`` made to hold it (with torch's node for
-    the in-place op)."""
-    if not inplace:
-        return apply(op, input, **static)
-    return _ops._inplace(input, apply(_INPLACE_OPS.get(op, op), input, **static))
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
