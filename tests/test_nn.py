@@ -349,6 +349,26 @@ def test_pad_norm_pool_and_resize_errors_match_torch(torch):
         assert str(ours.value) == str(theirs.value)
 
 
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.pad(x, (1, 1)), lambda F, x: F.pad(x, (1, 1), mode="reflect"),
+    lambda F, x: F.pad(x, (1, 1, 1, 1), mode="circular"),
+    lambda F, x: F.interpolate(x, scale_factor=2, mode="linear"),
+    lambda F, x: F.adaptive_avg_pool1d(x, 3), lambda F, x: F.adaptive_avg_pool2d(x, 1),
+], ids=["pad", "pad-reflect", "pad-circular", "interpolate", "adaptive-pool", "adaptive-mean"])
+def test_second_backward_needs_retain_graph_as_in_torch(torch, call):
+    """Where torch's node keeps the input, a second backward without retain_graph fails."""
+    def second_backward_fails(lib) -> bool:
+        y = call(lib.nn.functional, lib.ones(1, 2, 4, requires_grad=True)).sum()
+        y.backward()
+        try:
+            y.backward()
+        except RuntimeError:
+            return True
+        return False
+
+    assert second_backward_fails(funcgrad) == second_backward_fails(torch)
+
+
 def _batch_norm_run(lib, make, shape) -> list:
     """Three training steps on different batches, then one in eval mode: outputs, input and
     parameter gradients, and the running statistics after each step."""

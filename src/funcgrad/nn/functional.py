@@ -1385,7 +1385,9 @@ def _pad_name(x, pads: tuple, mode: str, value) -> str:
     return f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{len(pads)}DBackward0"
 
 
-PAD = Op("pad", _pad, _pad_name, saves=False)
+PAD = Op("pad", _pad, _pad_name)
+# constant_pad_nd's backward needs only the pads (torch's others keep the input)
+CONSTANT_PAD = dataclasses.replace(PAD, saves=False)
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -1440,7 +1442,8 @@ def pad(input, pad, mode: str = "constant", value=None):
     pad = tuple(int(p) for p in pad)
     _check_pad(input, pad, mode, value)
     pairs = tuple(zip(pad[::2], pad[1::2]))
-    return apply(PAD, input, pads=pairs, mode=mode, value=0 if value is None else value)
+    return apply(CONSTANT_PAD if mode == "constant" else PAD, input, pads=pairs, mode=mode,
+                 value=0 if value is None else value)
 
 
 def _group_norm(x, w, b, groups, eps):
