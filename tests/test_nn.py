@@ -126,6 +126,58 @@ def test_loss_modules_match_torch(torch, name):
     assert repr(loss) == repr(t_loss)
 
 
+def _more_losses(lib) -> dict:
+    """Each loss module with its inputs' shapes; the last input is the target, drawn in
+    (0, 1) (or a sign, or counts, where the loss asks)."""
+    return {
+        "smooth_l1": (lib.nn.SmoothL1Loss(beta=0.5), 2),
+        "smooth_l1_none": (lib.nn.SmoothL1Loss(reduction="none"), 2),
+        "huber": (lib.nn.HuberLoss(delta=0.5), 2),
+        "huber_sum": (lib.nn.HuberLoss(reduction="sum"), 2),
+        "soft_margin": (lib.nn.SoftMarginLoss(), 2),
+        "kl_div": (lib.nn.KLDivLoss(reduction="batchmean"), 2),
+        "kl_div_log_target": (lib.nn.KLDivLoss(reduction="sum", log_target=True), 2),
+        "margin_ranking": (lib.nn.MarginRankingLoss(margin=0.2), 3),
+        "cosine_embedding": (lib.nn.CosineEmbeddingLoss(margin=0.1, reduction="sum"), 3),
+        "gaussian_nll": (lib.nn.GaussianNLLLoss(full=True), 3),
+        "poisson_nll": (lib.nn.PoissonNLLLoss(), 2),
+        "poisson_nll_rates": (lib.nn.PoissonNLLLoss(log_input=False, full=True), 2),
+    }
+
+
+@pytest.mark.parametrize("name", list(_more_losses(funcgrad)))
+def test_more_loss_modules_match_torch(torch, name):
+    (loss, count), (t_loss, _) = _more_losses(funcgrad)[name], _more_losses(torch)[name]
+    rng = np.random.default_rng(3)
+    inputs = [_randn(5, 4, seed=i) for i in range(count)]
+    if name.startswith(("margin", "cosine")):
+        # (an integer label takes no gradient, as the cosine loss's cannot)
+        inputs[-1] = np.sign(_randn(5, seed=9)).astype(int) if name.startswith("cosine") else (
+            np.sign(inputs[-1]))
+    elif name.startswith("gaussian"):
+        inputs[-1] = rng.uniform(0.5, 2.0, (5, 4)).astype(np.float32)
+    elif name.startswith("poisson"):
+        inputs[-1] = rng.integers(0, 5, (5, 4)).astype(np.float32)
+        if name.endswith("rates"):
+            inputs[0] = np.exp(inputs[0])
+    elif name.startswith("kl"):
+        inputs = [np.log(rng.dirichlet(np.ones(4), 5)).astype(np.float32) for _ in inputs]
+        if "log_target" not in name:
+            inputs[-1] = np.exp(inputs[-1])
+    if name == "soft_margin":  # whose target cannot require grad
+        _close(loss(*map(funcgrad.tensor, inputs)), t_loss(*map(torch.tensor, inputs)))
+    else:
+        _compare(torch, t_loss, loss, *inputs)
+    assert repr(loss) == repr(t_loss)
+
+
+def test_loss_size_mismatch_warns_as_torch(torch):
+    for lib in (torch, funcgrad):
+        for fn in (lib.nn.functional.smooth_l1_loss, lib.nn.functional.huber_loss):
+            with pytest.warns(UserWarning, match="different to the input size"):
+                fn(lib.ones(2, 3), lib.ones(3))
+
+
 def _activations(lib) -> dict:
     return {
         "identity": lib.nn.Identity(54, unused="argument"),
@@ -139,6 +191,21 @@ def _activations(lib) -> dict:
         "softplus": lib.nn.Softplus(beta=2.0, threshold=1.0),
         "softmax": lib.nn.Softmax(dim=1),
         "log_softmax": lib.nn.LogSoftmax(dim=-1),
+        "hardtanh": lib.nn.Hardtanh(-0.5, 0.8),
+        "relu6": lib.nn.ReLU6(),
+        "selu": lib.nn.SELU(),
+        "celu": lib.nn.CELU(alpha=0.5),
+        "softsign": lib.nn.Softsign(),
+        "mish": lib.nn.Mish(),
+        "hardswish": lib.nn.Hardswish(),
+        "hardsigmoid": lib.nn.Hardsigmoid(),
+        "glu": lib.nn.GLU(),
+        "softmin": lib.nn.Softmin(dim=1),
+        "tanhshrink": lib.nn.Tanhshrink(),
+        "softshrink": lib.nn.Softshrink(0.3),
+        "hardshrink": lib.nn.Hardshrink(),
+        "threshold": lib.nn.Threshold(0.1, 20),
+        "logsigmoid": lib.nn.LogSigmoid(),
     }
 
 
@@ -147,6 +214,34 @@ def test_activation_modules_match_torch(torch, name):
     module, t_module = _activations(funcgrad)[name], _activations(torch)[name]
     _compare(torch, t_module, module, _randn(3, 2, 4))
     assert repr(module) == repr(t_module)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_inplace_activation_modules_print_and_compute_as_torch(torch, inplace):
+    def make(lib):
+        return [lib.nn.Hardtanh(inplace=inplace), lib.nn.ReLU6(inplace), lib.nn.SELU(inplace),
+                lib.nn.CELU(inplace=inplace), lib.nn.Mish(inplace), lib.nn.Hardswish(inplace),
+                lib.nn.Hardsigmoid(inplace), lib.nn.Threshold(0.1, 20, inplace),
+                lib.nn.LeakyReLU(0.2, inplace), lib.nn.ELU(0.5, inplace)]
+
+    for module, t_module in zip(make(funcgrad), make(torch)):
+        assert repr(module) == repr(t_module)
+        x, t_x = funcgrad.tensor(_randn(3, 4) * 4), torch.tensor(_randn(3, 4) * 4)
+        out, t_out = module(x), t_module(t_x)
+        _close(out, t_out)
+        _close(x, t_x)  # changed in place, or not
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_prelu_module_matches_torch(torch, channels):
+    t_prelu = torch.nn.PReLU(channels, init=0.1)
+    prelu = nn.PReLU(channels, init=0.1)
+    assert repr(prelu) == repr(t_prelu)
+    assert list(prelu.state_dict()) == list(t_prelu.state_dict())
+    _close(prelu.weight, t_prelu.weight)
+    with torch.no_grad():
+        t_prelu.weight.uniform_()
+    _compare(torch, t_prelu, _twin(t_prelu, prelu), _randn(2, 3, 4))
 
 
 def _layers(lib) -> dict:
@@ -158,6 +253,28 @@ def _layers(lib) -> dict:
         "conv1d": (lib.nn.Conv1d(3, 2, 3, padding=1), (2, 3, 6)),
         "max_pool2d": (lib.nn.MaxPool2d(3, stride=2, padding=1), (2, 3, 6, 6)),
         "avg_pool2d": (lib.nn.AvgPool2d(2), (2, 3, 6, 6)),
+        "max_pool1d": (lib.nn.MaxPool1d(3, stride=2, padding=1), (2, 3, 7)),
+        "avg_pool1d": (lib.nn.AvgPool1d(3, 2, 1, count_include_pad=False), (3, 8)),
+        "adaptive_avg_pool1d": (lib.nn.AdaptiveAvgPool1d(4), (2, 3, 9)),
+        "adaptive_avg_pool2d": (lib.nn.AdaptiveAvgPool2d((2, None)), (2, 3, 5, 4)),
+        "adaptive_avg_pool2d-one": (lib.nn.AdaptiveAvgPool2d(1), (2, 3, 5, 4)),
+        "group_norm": (lib.nn.GroupNorm(2, 4), (2, 4, 3)),
+        "group_norm-plain": (lib.nn.GroupNorm(3, 6, eps=1e-3, affine=False), (2, 6, 2, 2)),
+        "group_norm-no-bias": (lib.nn.GroupNorm(1, 2, bias=False), (3, 2, 4)),
+        "zero_pad1d": (lib.nn.ZeroPad1d((1, 2)), (2, 3, 4)),
+        "zero_pad2d": (lib.nn.ZeroPad2d(1), (2, 3, 4)),
+        "constant_pad1d": (lib.nn.ConstantPad1d(2, 3.5), (2, 3, 4)),
+        "constant_pad2d": (lib.nn.ConstantPad2d((1, 0, 2, -1), -1.0), (2, 3, 4, 4)),
+        "reflection_pad1d": (lib.nn.ReflectionPad1d((3, 1)), (2, 3, 4)),
+        "reflection_pad2d": (lib.nn.ReflectionPad2d(2), (3, 4, 4)),
+        "replication_pad1d": (lib.nn.ReplicationPad1d(3), (3, 4)),
+        "replication_pad2d": (lib.nn.ReplicationPad2d((0, 1, 3, 2)), (2, 3, 4, 4)),
+        "circular_pad1d": (lib.nn.CircularPad1d((2, 3)), (2, 3, 4)),
+        "circular_pad2d": (lib.nn.CircularPad2d(1), (2, 3, 4, 4)),
+        "unflatten": (lib.nn.Unflatten(1, (2, 3)), (4, 6, 2)),
+        "upsample": (lib.nn.Upsample(scale_factor=2), (2, 3, 4)),
+        "upsample-bilinear": (lib.nn.Upsample((5, 3), mode="bilinear", align_corners=True),
+                              (2, 3, 4, 4)),
     }
 
 
@@ -168,6 +285,88 @@ def test_conv_and_pool_modules_match_torch(torch, name):
     module = _twin(t_module, _layers(funcgrad)[name][0])
     _compare(torch, t_module, module, _randn(*shape))
     assert repr(module) == repr(t_module)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.CosineSimilarity(), lambda lib: lib.nn.CosineSimilarity(dim=-1, eps=0.1),
+    lambda lib: lib.nn.PairwiseDistance(), lambda lib: lib.nn.PairwiseDistance(1.0, keepdim=True),
+], ids=["cosine", "cosine-dim-eps", "pairwise", "pairwise-p1-keepdim"])
+def test_distance_modules_match_torch(torch, make):
+    module, t_module = make(funcgrad), make(torch)
+    _compare(torch, t_module, module, _randn(3, 4, seed=1), _randn(3, 4, seed=2))
+    assert repr(module) == repr(t_module)
+
+
+def test_pad_norm_pool_and_resize_errors_match_torch(torch):
+    for make, kind in ((lambda lib: lib.nn.GroupNorm(3, 4), ValueError),
+                       (lambda lib: lib.nn.Hardtanh(1.0, -1.0), AssertionError),
+                       (lambda lib: lib.nn.Unflatten(1, 3), TypeError)):
+        with pytest.raises(kind) as ours:
+            make(funcgrad)
+        with pytest.raises(kind) as theirs:
+            make(torch)
+        assert str(ours.value) == str(theirs.value)
+    F_calls = [
+        (lambda F, x: F.pad(x, (3, 3), mode="reflect"), RuntimeError),
+        (lambda F, x: F.pad(x, (1, 1, 3, 3), mode="reflect"), RuntimeError),
+        (lambda F, x: F.pad(x[0, 0], (1, 1), mode="replicate"), NotImplementedError),
+        (lambda F, x: F.pad(x, (4, 4), mode="circular"), RuntimeError),
+        (lambda F, x: F.pad(x, (1,)), RuntimeError),
+        (lambda F, x: F.pad(x, (1,) * 8), RuntimeError),
+        (lambda F, x: F.pad(x, (1, 1), mode="reflect", value=2.0), RuntimeError),
+        (lambda F, x: F.pad(x, (1, 1), mode="wrap"), NotImplementedError),
+        (lambda F, x: F.max_pool1d(x[None], 2), RuntimeError),
+        (lambda F, x: F.max_pool1d(x, (2, 2)), RuntimeError),
+        (lambda F, x: F.max_pool1d(x, 0), RuntimeError),
+        (lambda F, x: F.max_pool1d(x, 2, padding=2), RuntimeError),
+        (lambda F, x: F.max_pool1d(x, 5), RuntimeError),
+        (lambda F, x: F.avg_pool1d(x[None], 2), RuntimeError),
+        (lambda F, x: F.avg_pool1d(x, (2, 2)), RuntimeError),
+        (lambda F, x: F.avg_pool1d(x, 5), RuntimeError),
+        (lambda F, x: F.adaptive_avg_pool1d(x[None], 2), RuntimeError),
+        (lambda F, x: F.adaptive_avg_pool1d(x, (2, 2)), RuntimeError),
+        (lambda F, x: F.adaptive_avg_pool2d(x[0, 0], 2), RuntimeError),
+        (lambda F, x: F.adaptive_avg_pool2d(x[:, :0], 2), RuntimeError),
+        (lambda F, x: F.interpolate(x, 2, 2.0), ValueError),
+        (lambda F, x: F.interpolate(x), ValueError),
+        (lambda F, x: F.interpolate(x, (2, 2)), ValueError),
+        (lambda F, x: F.interpolate(x, scale_factor=(2, 2)), ValueError),
+        (lambda F, x: F.interpolate(x, 4, align_corners=True), ValueError),
+        (lambda F, x: F.interpolate(x, 4, mode="bilinear"), NotImplementedError),
+        (lambda F, x: F.interpolate(x[None], 4, mode="linear"), NotImplementedError),
+        (lambda F, x: F.interpolate(x[0], 4), NotImplementedError),
+        (lambda F, x: F.interpolate(x, 4, recompute_scale_factor=True), ValueError),
+        (lambda F, x: F.group_norm(x[0, 0], 1), RuntimeError),
+        (lambda F, x: F.group_norm(x, 3), RuntimeError),
+        (lambda F, x: F.group_norm(x[:, :, 0], 2), ValueError),
+        (lambda F, x: F.group_norm(x, 2, x[0, 0]), RuntimeError),
+    ]
+    for call, kind in F_calls:
+        with pytest.raises(kind) as ours:
+            call(funcgrad.nn.functional, funcgrad.ones(1, 2, 3))
+        with pytest.raises(kind) as theirs:
+            call(torch.nn.functional, torch.ones(1, 2, 3))
+        assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.pad(x, (1, 1)), lambda F, x: F.pad(x, (1, 1), mode="reflect"),
+    lambda F, x: F.pad(x, (1, 1, 1, 1), mode="circular"),
+    lambda F, x: F.interpolate(x, scale_factor=2, mode="linear"),
+    lambda F, x: F.adaptive_avg_pool1d(x, 3), lambda F, x: F.adaptive_avg_pool2d(x, 1),
+], ids=["pad", "pad-reflect", "pad-circular", "interpolate", "adaptive-pool", "adaptive-mean"])
+def test_second_backward_needs_retain_graph_as_in_torch(torch, call):
+    """Where torch's node keeps the input, a second backward without retain_graph fails."""
+    def second_backward_fails(lib) -> bool:
+        y = call(lib.nn.functional, lib.ones(1, 2, 4, requires_grad=True)).sum()
+        y.backward()
+        try:
+            y.backward()
+        except RuntimeError:
+            return True
+        return False
+
+    assert second_backward_fails(funcgrad) == second_backward_fails(torch)
 
 
 def _batch_norm_run(lib, make, shape) -> list:
@@ -522,6 +721,25 @@ def test_functional_errors_match_torch(torch):
     cases = [
         (lambda lib: lib.nn.functional.layer_norm(lib.ones(2, 3), (4,)), RuntimeError),
         (lambda lib: lib.nn.functional.embedding(lib.tensor([5]), lib.ones(3, 2)), IndexError),
+        (lambda lib: lib.nn.functional.smooth_l1_loss(lib.ones(2), lib.ones(2), beta=-1.0),
+         RuntimeError),
+        (lambda lib: lib.nn.functional.huber_loss(lib.ones(2), lib.ones(2), delta=0.0),
+         RuntimeError),
+        (lambda lib: lib.nn.functional.cosine_embedding_loss(lib.ones(2, 3), lib.ones(3),
+                                                             lib.ones(2)), RuntimeError),
+        (lambda lib: lib.nn.functional.cosine_embedding_loss(lib.ones(2, 3), lib.ones(2, 3),
+                                                             lib.ones(2, 1)), RuntimeError),
+        (lambda lib: lib.nn.functional.gaussian_nll_loss(lib.ones(2, 3), lib.ones(2, 3),
+                                                         lib.ones(3)), ValueError),
+        (lambda lib: lib.nn.functional.gaussian_nll_loss(lib.ones(2), lib.ones(2),
+                                                         -lib.ones(2)), ValueError),
+        (lambda lib: lib.nn.functional.poisson_nll_loss(lib.ones(2), lib.ones(2),
+                                                        reduction="any"), ValueError),
+        (lambda lib: lib.nn.functional.glu(lib.ones(2, 3)), RuntimeError),
+        (lambda lib: lib.nn.functional.glu(lib.tensor(1.0)), RuntimeError),
+        (lambda lib: lib.nn.functional.hardtanh(lib.ones(2), 1.0, -1.0), ValueError),
+        (lambda lib: lib.nn.functional.prelu(lib.ones(2, 3), lib.ones(2)), RuntimeError),
+        (lambda lib: lib.nn.functional.softshrink(lib.ones(2), -1.0), RuntimeError),
     ]
     for call, kind in cases:
         with pytest.raises(kind) as ours:
@@ -529,6 +747,26 @@ def test_functional_errors_match_torch(torch):
         with pytest.raises(kind) as theirs:
             call(torch)
         assert str(ours.value) == str(theirs.value)
+
+
+def test_gaussian_nll_loss_goes_through_a_transform(torch):
+    """Its variance check reads the variances, which a trace cannot: there it is skipped.
+    (torch's vmap refuses the check; its loss row by row is the reference.)"""
+    x, t, v = _randn(3, 2, seed=1), _randn(3, 2, seed=2), np.exp(_randn(3, 2, seed=3))
+    ours = funcgrad.func.vmap(lambda xi, ti, vi: nn.functional.gaussian_nll_loss(xi, ti, vi))(
+        funcgrad.tensor(x), funcgrad.tensor(t), funcgrad.tensor(v))
+    theirs = torch.stack([torch.nn.functional.gaussian_nll_loss(*map(torch.tensor, row))
+                          for row in zip(x, t, v)])
+    _close(ours, theirs)
+
+
+def test_loss_argument_errors_match_torch(torch):
+    for lib in (torch, funcgrad):
+        with pytest.raises(RuntimeError, match="All input tensors should have same dimension"):
+            lib.nn.functional.margin_ranking_loss(lib.ones(2), lib.ones(2, 1), lib.ones(2))
+        with pytest.raises(RuntimeError, match="'soft_margin_loss' is not differentiable with "
+                                               "respect to argument 'target'"):
+            lib.nn.functional.soft_margin_loss(lib.ones(2), lib.ones(2, requires_grad=True))
 
 
 def test_dropout_inside_a_jax_trace_leaves_the_generator_usable():

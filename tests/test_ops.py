@@ -397,9 +397,27 @@ _ACTIVATIONS = {
     "leaky_relu": lambda F, x: F.leaky_relu(x), "elu-alpha": lambda F, x: F.elu(x, alpha=0.5),
     "logsigmoid": lambda F, x: F.logsigmoid(x), "softmax": lambda F, x: F.softmax(x, dim=1),
     "log_softmax": lambda F, x: F.log_softmax(x, dim=0),
+    "selu": lambda F, x: F.selu(x), "celu-alpha": lambda F, x: F.celu(x, alpha=0.5),
+    "hardtanh": lambda F, x: F.hardtanh(x),
+    "hardtanh-bounds": lambda F, x: F.hardtanh(x, -0.5, 1.5),
+    "relu6": lambda F, x: F.relu6(x * 4), "softsign": lambda F, x: F.softsign(x),
+    "mish": lambda F, x: F.mish(x), "hardswish": lambda F, x: F.hardswish(x * 2),
+    "hardsigmoid": lambda F, x: F.hardsigmoid(x * 2), "glu": lambda F, x: F.glu(x, 0),
+    "softmin": lambda F, x: F.softmin(x, dim=1), "tanhshrink": lambda F, x: F.tanhshrink(x),
+    "softshrink": lambda F, x: F.softshrink(x), "hardshrink": lambda F, x: F.hardshrink(x, 0.3),
+    "threshold": lambda F, x: F.threshold(x, 0.1, 20.0),
+    "elu-inplace": lambda F, x: F.elu(x * 1, inplace=True),
+    "celu-inplace": lambda F, x: F.celu(x * 1, inplace=True),
+    "leaky_relu-inplace": lambda F, x: F.leaky_relu(x * 1, 0.2, inplace=True),
+    "threshold-inplace": lambda F, x: F.threshold(x * 1, 0.1, 20.0, inplace=True),
+    "hardtanh-inplace": lambda F, x: F.hardtanh(x * 1, inplace=True),
 }
 for _name, _fn in _ACTIVATIONS.items():
     case(f"F.{_name}", lambda m, x, f=_fn: f(m.nn.functional, x), real(2, 3))
+
+case("F.prelu", lambda m, x, w: m.nn.functional.prelu(x, w), real(2, 3, 2), real(3))
+case("F.prelu-shared", lambda m, x, w: m.nn.functional.prelu(x, w), real(4), real(1))
+case("F.prelu-0d", lambda m, x, w: m.nn.functional.prelu(x, w), real(), real())
 
 case("F.linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(2, 3), real(4, 3),
      real(4))
@@ -408,6 +426,18 @@ case("F.linear-1d", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(3),
      real(4))
 case("F.linear-3d", lambda m, x, w, b: m.nn.functional.linear(x, w, b), real(2, 2, 3),
      real(4, 3), real(4))
+
+
+
+def _kl_div(m, x, t, reduction):
+    """kl_div of distributions, which with 'mean' warns (torch's warning, from both)."""
+    def kl():
+        return m.nn.functional.kl_div(x.log_softmax(1), t.softmax(1), reduction=reduction)
+    if reduction != "mean":
+        return kl()
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        return kl()
+
 
 _TARGET = Fixed([1, 0, 3])
 _WEIGHT = Fixed([0.5, 1.0, 2.0, 1.5])
@@ -430,6 +460,44 @@ for _red in ("none", "mean", "sum"):
     case(f"F.cross_entropy-probs-{_red}",
          lambda m, x, t, r=_red: m.nn.functional.cross_entropy(x, t.softmax(1), reduction=r),
          real(3, 4), Arg((3, 4), grad=False))
+    case(f"F.smooth_l1_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.smooth_l1_loss(x, t, reduction=r, beta=0.7),
+         real(2, 3), real(2, 3))
+    case(f"F.huber_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.huber_loss(x, t, reduction=r, delta=0.7),
+         real(2, 3), real(2, 3))
+    case(f"F.soft_margin_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.soft_margin_loss(x, t.sign(), reduction=r),
+         real(2, 3), Arg((2, 3), grad=False))
+    case(f"F.kl_div-{_red}", lambda m, x, t, r=_red: _kl_div(m, x, t, r), real(2, 3), real(2, 3))
+    case(f"F.margin_ranking_loss-{_red}",
+         lambda m, a, b, t, r=_red: m.nn.functional.margin_ranking_loss(
+             a, b, t.sign(), margin=0.1, reduction=r), real(4), real(4), Arg((4,), grad=False))
+    case(f"F.cosine_embedding_loss-{_red}",
+         lambda m, a, b, r=_red: m.nn.functional.cosine_embedding_loss(
+             a, b, m.tensor([1.0, -1.0, -1.0]), margin=-0.5, reduction=r), real(3, 4), real(3, 4))
+    case(f"F.gaussian_nll_loss-{_red}",
+         lambda m, x, t, v, r=_red: m.nn.functional.gaussian_nll_loss(x, t, v, reduction=r),
+         real(2, 3), real(2, 3), pos(2, 3))
+    case(f"F.poisson_nll_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.poisson_nll_loss(x, t, reduction=r),
+         real(2, 3), pos(2, 3))
+case("F.smooth_l1_loss-beta0", lambda m, x, t: m.nn.functional.smooth_l1_loss(x, t, beta=0.0),
+     real(2, 3), real(2, 3))
+case("F.huber_loss-weight", lambda m, x, t, w: m.nn.functional.huber_loss(x, t, weight=w),
+     real(2, 3), real(2, 3), pos(2, 3))
+case("F.kl_div-batchmean-log_target",
+     lambda m, x, t: m.nn.functional.kl_div(x, t, reduction="batchmean", log_target=True),
+     real(2, 3), real(2, 3))
+case("F.cosine_embedding_loss-1d",
+     lambda m, a, b: m.nn.functional.cosine_embedding_loss(a, b, m.tensor(-1.0), margin=-0.9),
+     real(4), real(4))
+case("F.gaussian_nll_loss-full-var-1d",
+     lambda m, x, t, v: m.nn.functional.gaussian_nll_loss(x, t, v, full=True), real(2, 3),
+     real(2, 3), pos(2))
+case("F.poisson_nll_loss-rates-full",
+     lambda m, x, t: m.nn.functional.poisson_nll_loss(x, t * 3, log_input=False, full=True,
+                                                      reduction="sum"), pos(2, 3), pos(2, 3))
 case("F.binary_cross_entropy-weight",
      lambda m, p, t, w: m.nn.functional.binary_cross_entropy(p, t, w), prob(2, 3),
      prob(2, 3, grad=False), prob(3, grad=False))
@@ -472,6 +540,22 @@ case("F.max_pool2d-stride-pad", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2,
 case("F.avg_pool2d", lambda m, x: m.nn.functional.avg_pool2d(x, 2), real(2, 3, 4, 4))
 case("F.avg_pool2d-pad-exclude", lambda m, x: m.nn.functional.avg_pool2d(
     x, 3, 2, 1, count_include_pad=False), real(1, 2, 5, 5))
+case("F.max_pool1d", lambda m, x: m.nn.functional.max_pool1d(x, 2), real(2, 3, 6))
+case("F.max_pool1d-stride-pad-unbatched",
+     lambda m, x: m.nn.functional.max_pool1d(x, 3, 2, 1), real(2, 7))
+case("F.avg_pool1d", lambda m, x: m.nn.functional.avg_pool1d(x, 2), real(2, 3, 6))
+case("F.avg_pool1d-pad-exclude", lambda m, x: m.nn.functional.avg_pool1d(
+    x, 3, 2, 1, count_include_pad=False), real(2, 7))
+case("F.adaptive_avg_pool1d", lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 3),
+     real(2, 3, 7))
+case("F.adaptive_avg_pool1d-one", lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 1),
+     real(2, 5))
+case("F.adaptive_avg_pool2d", lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (3, 2)),
+     real(2, 3, 5, 7))
+case("F.adaptive_avg_pool2d-one", lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, 1),
+     real(2, 3, 4, 4))
+case("F.adaptive_avg_pool2d-none-larger",
+     lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (None, 6)), real(3, 2, 4))
 case("F.batch_norm-train", lambda m, x, w, b: m.nn.functional.batch_norm(
     x, m.zeros(3, dtype=x.dtype), m.ones(3, dtype=x.dtype), w, b, training=True),
      real(4, 3, 2), real(3), real(3))
@@ -479,6 +563,69 @@ case("F.batch_norm-eval", lambda m, x, mean, var, w: m.nn.functional.batch_norm(
     x, mean, var, w, None), real(2, 3, 2, 2), Arg((3,), grad=False),
     Arg((3,), 0.5, 2.0, signed=False, grad=False), real(3))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
+case("F.normalize", lambda m, x: m.nn.functional.normalize(x), real(2, 3))
+case("F.normalize-p1-dim0", lambda m, x: m.nn.functional.normalize(x, p=1.0, dim=0), real(2, 3))
+case("F.cosine_similarity", lambda m, a, b: m.nn.functional.cosine_similarity(a, b),
+     real(2, 3, 2), real(2, 3, 2))
+case("F.cosine_similarity-broadcast",
+     lambda m, a, b: m.nn.functional.cosine_similarity(a, b, dim=-1), real(3, 4), real(1, 4))
+case("F.pairwise_distance", lambda m, a, b: m.nn.functional.pairwise_distance(a, b),
+     real(3, 4), real(3, 4))
+case("F.pairwise_distance-p1-keepdim",
+     lambda m, a, b: m.nn.functional.pairwise_distance(a, b, p=1.0, keepdim=True), real(3, 4),
+     real(4))
+for _mode in ("constant", "reflect", "replicate", "circular"):
+    case(f"F.pad-{_mode}-1d", lambda m, x, mo=_mode: m.nn.functional.pad(x, (2, 1), mode=mo),
+         real(2, 3, 4))
+    case(f"F.pad-{_mode}-2d-unbatched",
+         lambda m, x, mo=_mode: m.nn.functional.pad(x, (1, 0, 2, 1), mode=mo), real(2, 3, 4))
+    case(f"F.pad-{_mode}-crop",
+         lambda m, x, mo=_mode: m.nn.functional.pad(x, (-1, 2, 1, -1), mode=mo), real(1, 2, 3, 4))
+case("F.pad-constant-value-3d", lambda m, x: m.nn.functional.pad(x, (1, 1, 0, 2, 1, 0), value=2.5),
+     real(2, 3, 2))
+case("F.pad-reflect-3d", lambda m, x: m.nn.functional.pad(x, (1, 1, 0, 2, 1, 0), mode="reflect"),
+     real(1, 2, 3, 3, 3))
+case("F.group_norm", lambda m, x, w, b: m.nn.functional.group_norm(x, 2, w, b), real(2, 4, 3),
+     real(4), real(4))
+case("F.group_norm-plain", lambda m, x: m.nn.functional.group_norm(x, 3, eps=1e-3),
+     real(2, 6, 2, 2))
+case("F.scaled_dot_product_attention",
+     lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v), real(2, 2, 3, 4),
+     real(2, 2, 5, 4), real(2, 2, 5, 3))
+case("F.scaled_dot_product_attention-3d-causal",
+     lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True),
+     real(2, 3, 4), real(2, 3, 4), real(2, 3, 2))
+case("F.scaled_dot_product_attention-bool-mask",
+     lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
+         q, k, v, attn_mask=mask > 0, scale=0.3), real(1, 2, 3, 4), real(1, 2, 4, 4),
+     real(1, 2, 4, 4), Fixed([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 0]]))
+case("F.scaled_dot_product_attention-2d-float-mask",
+     lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
+         q, k, v, attn_mask=mask), real(3, 4), real(5, 4), real(5, 2), real(3, 5))
+case("F.scaled_dot_product_attention-gqa",
+     lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+     real(1, 4, 3, 2), real(1, 2, 3, 2), real(1, 2, 3, 2))
+case("F.interpolate-nearest-1d", lambda m, x: m.nn.functional.interpolate(x, scale_factor=2),
+     real(2, 3, 4))
+case("F.interpolate-nearest-2d-size",
+     lambda m, x: m.nn.functional.interpolate(x, size=(5, 3)), real(1, 2, 4, 4))
+case("F.interpolate-nearest-exact",
+     lambda m, x: m.nn.functional.interpolate(x, scale_factor=1.7, mode="nearest-exact"),
+     real(1, 2, 5))
+case("F.interpolate-nearest-down", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=(0.6, 1.3)), real(1, 1, 7, 5))
+case("F.interpolate-linear", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=2.5, mode="linear"), real(2, 3, 4))
+case("F.interpolate-linear-align", lambda m, x: m.nn.functional.interpolate(
+    x, size=7, mode="linear", align_corners=True), real(2, 3, 4))
+case("F.interpolate-bilinear", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=(1.5, 0.7), mode="bilinear"), real(1, 2, 4, 5))
+case("F.interpolate-bilinear-align-size", lambda m, x: m.nn.functional.interpolate(
+    x, size=(3, 8), mode="bilinear", align_corners=True), real(1, 2, 4, 5))
+case("F.interpolate-trilinear-recompute", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=1.5, mode="trilinear", recompute_scale_factor=True), real(1, 1, 2, 3, 2))
+case("F.interpolate-area", lambda m, x: m.nn.functional.interpolate(x, size=(2, 3), mode="area"),
+     real(1, 2, 5, 7))
 case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]]),
      gradcheck=False)
 case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),
@@ -589,10 +736,16 @@ def _second_and_third(lib, case: Case, dtype) -> list[np.ndarray] | None:
 # matches torch differentiating the composite (x - mean) / sqrt(var + eps) three times.
 _LAYER_NORM_GGG = ("torch's third derivative of native_layer_norm is wrong: its double backward "
                    "treats the saved mean and rstd as constants")
+_FLASH_GG = ("torch's fused CPU attention kernel (4-D inputs of one head size) has no double "
+             "backward")
 _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYER_NORM_GGG,
                        "F.batch_norm-train": "torch's third derivative of native_batch_norm "
                        "with respect to its input is wrong in the same way as layer_norm's "
                        "(its second derivatives match funcgrad's and pass gradgradcheck)",
+                       "F.hardsigmoid": "torch has no derivative of hardsigmoid_backward "
+                       "(the second derivative is zero away from the kinks, as funcgrad's is)",
+                       "F.scaled_dot_product_attention-bool-mask": _FLASH_GG,
+                       "F.scaled_dot_product_attention-gqa": _FLASH_GG,
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

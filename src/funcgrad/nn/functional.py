@@ -3,6 +3,7 @@ name, or a composition of table ops where torch composes too."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import warnings
@@ -18,10 +19,15 @@ from .._tensor import Tensor
 
 __all__ = [
     "relu", "sigmoid", "tanh", "softmax", "log_softmax", "silu", "gelu", "softplus",
-    "leaky_relu", "elu", "logsigmoid", "linear", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "nll_loss", "cross_entropy",
+    "leaky_relu", "elu", "selu", "celu", "logsigmoid", "hardtanh", "relu6", "softsign", "mish",
+    "hardswish", "hardsigmoid", "glu", "softmin", "tanhshrink", "softshrink", "hardshrink",
+    "threshold", "prelu", "linear", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
+    "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
-    "batch_norm", "one_hot",
+    "batch_norm", "one_hot", "normalize", "cosine_similarity", "pairwise_distance", "pad",
+    "group_norm", "scaled_dot_product_attention", "interpolate",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -56,9 +62,44 @@ SOFTPLUS = Op("softplus", lambda x, beta, threshold: jnp.where(
     "SoftplusBackward0")
 LEAKY_RELU = Op("leaky_relu", lambda x, slope: jnp.where(x > 0, x, x * slope),
                 "LeakyReluBackward0")
-ELU = Op("elu", lambda x, alpha: jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0))),
-         "EluBackward0")
+
+
+def _elu(x, alpha, scale=1.0, input_scale=1.0):
+    """torch's ``elu`` kernel, which ``selu`` and ``celu`` call with their constants."""
+    return scale * jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0) * input_scale))
+
+
+def _hardtanh(x, lo, hi):
+    # at the bounds the gradient is zero, as torch's hardtanh_backward has it (clip's is not)
+    return jnp.where(x <= lo, lo, jnp.where(x >= hi, hi, x))
+
+
+def _prelu(x, w):
+    # the weights go along dimension 1, the channels (a 0-d or 1-D input has one channel)
+    w = w.reshape((-1,) + (1,) * (x.ndim - 2)) if x.ndim > 1 else w.reshape(w.shape[:x.ndim])
+    return jnp.where(x > 0, x, w * x)
+
+
+ELU = Op("elu", _elu, "EluBackward0")
+CELU = Op("celu", _elu, "CeluBackward0")
 LOGSIGMOID = Op("logsigmoid", jax.nn.log_sigmoid, "LogSigmoidBackward0")
+HARDTANH = Op("hardtanh", _hardtanh, "HardtanhBackward0")
+MISH = Op("mish", lambda x: x * jnp.tanh(jax.nn.softplus(x)), "MishBackward0")
+HARDSWISH = Op("hardswish", lambda x: x * _hardtanh(x + 3, 0, 6) / 6, "HardswishBackward0")
+HARDSIGMOID = Op("hardsigmoid", lambda x: _hardtanh(x / 6 + 0.5, 0, 1), "HardsigmoidBackward0")
+GLU = Op("glu", lambda x, axis: jax.nn.glu(x, axis), "GluBackward0")
+SOFTSHRINK = Op("softshrink", lambda x, lambd: jnp.where(
+    x > lambd, x - lambd, jnp.where(x < -lambd, x + lambd, jnp.zeros_like(x))),
+    "SoftshrinkBackward0")
+HARDSHRINK = Op("hardshrink", lambda x, lambd: jnp.where(jnp.abs(x) > lambd, x, 0),
+                "HardshrinkBackward0")
+THRESHOLD = Op("threshold", lambda x, threshold, value: jnp.where(
+    x > threshold, x, jnp.asarray(value, x.dtype)), "ThresholdBackward0")
+PRELU = Op("prelu", _prelu, "PreluKernelBackward0")
+# torch's in-place leaky_relu, elu, celu and threshold take their gradients from the output:
+# other nodes
+_INPLACE_OPS = {op: dataclasses.replace(op, grad_fn=op.grad_fn.replace("0", "1"))
+                for op in (LEAKY_RELU, ELU, CELU, THRESHOLD)}
 
 
 def _bce(p, t, w=None, reduction="mean"):
@@ -93,10 +134,26 @@ def _nll(logp, target, w=None, ignore_index=-100, reduction="mean"):
     return jnp.sum(loss) if reduction == "sum" else loss
 
 
+def _smooth_l1(x, t, beta, reduction):
+    d = jnp.abs(x - t)
+    return _reduce(jnp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+
+
+def _huber(x, t, delta, reduction):
+    d = jnp.abs(x - t)
+    return _reduce(jnp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
+
+
 BCE = Op("binary_cross_entropy", _bce, "BinaryCrossEntropyBackward0")
 BCE_LOGITS = Op("binary_cross_entropy_with_logits", _bce_logits,
                 "BinaryCrossEntropyWithLogitsBackward0")
 MSE = Op("mse_loss", _mse, "MseLossBackward0")
+SMOOTH_L1 = Op("smooth_l1_loss", _smooth_l1, "SmoothL1LossBackward0")
+HUBER = Op("huber_loss", _huber, "HuberLossBackward0")
+SOFT_MARGIN = Op("soft_margin_loss", lambda x, t, reduction: _reduce(
+    jax.nn.softplus(-t * x), reduction), "SoftMarginLossBackward0")
+# kl_div's first term; torch.xlogy is not (yet) in funcgrad's table
+XLOGY = Op("xlogy", jax.scipy.special.xlogy, "XlogyBackward0")
 NLL = Op("nll_loss", _nll, "NllLossBackward0")
 # torch fuses the bias into one addmm (2-D input), or an addmm of the flattened input viewed back.
 LINEAR = Op("linear", lambda x, w, b: jnp.matmul(x, w.T) + b,
@@ -127,6 +184,14 @@ EMBEDDING = Op("embedding", _embedding, "EmbeddingBackward0")
 LAYER_NORM = Op("layer_norm", _layer_norm, "NativeLayerNormBackward0")
 
 
+def _activate(op: Op, input, inplace: bool, **static):
+    """``op`` of ``input``, or, ``inplace``, ``input`` made to hold it (with torch's node for
+    the in-place op)."""
+    if not inplace:
+        return apply(op, input, **static)
+    return _ops._inplace(input, apply(_INPLACE_OPS.get(op, op), input, **static))
+
+
 def silu(input):
     """``x * sigmoid(x)``."""
     return apply(SILU, input)
@@ -142,19 +207,135 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     return apply(SOFTPLUS, input, beta=beta, threshold=threshold)
 
 
-def leaky_relu(input, negative_slope: float = 0.01):
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
-    return apply(LEAKY_RELU, input, slope=negative_slope)
+    return _activate(LEAKY_RELU, input, inplace, slope=negative_slope)
 
 
-def elu(input, alpha: float = 1.0):
+def elu(input, alpha: float = 1.0, inplace: bool = False):
     """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
-    return apply(ELU, input, alpha=alpha)
+    return _activate(ELU, input, inplace, alpha=alpha)
+
+
+# torch's constants for selu (Klambauer et al., 2017)
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace: bool = False):
+    """``scale * elu(x, alpha)`` with the self-normalizing constants (torch's ``elu`` node)."""
+    return _activate(ELU, input, inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False):
+    """``x`` where positive, ``alpha * (exp(x / alpha) - 1)`` elsewhere."""
+    return _activate(CELU, input, inplace, alpha=alpha, input_scale=1.0 / alpha)
 
 
 def logsigmoid(input):
     """``log(sigmoid(x))``, computed stably."""
     return apply(LOGSIGMOID, input)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """``x`` clamped to ``[min_val, max_val]``; no gradient at or beyond the bounds.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.hardtanh(funcgrad.tensor([-2.0, 0.5, 3.0]))
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _activate(HARDTANH, input, inplace, lo=min_val, hi=max_val)
+
+
+def relu6(input, inplace: bool = False):
+    """``min(max(x, 0), 6)`` (torch's ``hardtanh`` node)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def softsign(input):
+    """``x / (1 + |x|)``, composed as torch composes it."""
+    return input / (_ops.abs(input) + 1)
+
+
+def mish(input, inplace: bool = False):
+    """``x * tanh(softplus(x))``."""
+    return _activate(MISH, input, inplace)
+
+
+def hardswish(input, inplace: bool = False):
+    """``x * relu6(x + 3) / 6``."""
+    return _activate(HARDSWISH, input, inplace)
+
+
+def hardsigmoid(input, inplace: bool = False):
+    """``relu6(x + 3) / 6``."""
+    return _activate(HARDSIGMOID, input, inplace)
+
+
+def glu(input, dim: int = -1):
+    """Gated linear unit: ``a * sigmoid(b)``, ``a`` and ``b`` the halves of ``input`` along
+    ``dim``.
+
+    Raises:
+        RuntimeError: torch's, for a 0-d input or an odd ``dim``.
+    """
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = _ops._wrap_dim(dim, input.ndim)
+    if input.shape[axis] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size "
+                           f"{input.shape[axis]}")
+    return apply(GLU, input, axis=axis)
+
+
+def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):
+    """``softmax(-x)`` along ``dim`` (composed as torch composes it)."""
+    return _ops.softmax(-input, _softmax_dim(input, dim, "softmin"), dtype)
+
+
+def tanhshrink(input):
+    """``x - tanh(x)``."""
+    return input - tanh(input)
+
+
+def softshrink(input, lambd: float = 0.5):
+    """``x`` moved toward zero by ``lambd``, and zero within ``lambd`` of it.
+
+    Raises:
+        RuntimeError: torch's, for a negative ``lambd``.
+    """
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be in range [0, {jnp.finfo(input.dtype).max:g}] for "
+                           f"input dtype {_dtypes.scalar_name(input.dtype)}, but found {lambd:g}")
+    return apply(SOFTSHRINK, input, lambd=lambd)
+
+
+def hardshrink(input, lambd: float = 0.5):
+    """``x`` where ``|x| > lambd``, zero elsewhere."""
+    return apply(HARDSHRINK, input, lambd=lambd)
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False):
+    """``x`` where ``x > threshold``, ``value`` elsewhere."""
+    return _activate(THRESHOLD, input, inplace, threshold=threshold, value=value)
+
+
+def prelu(input, weight):
+    """``x`` where positive, ``weight * x`` elsewhere, with one weight, or one per channel
+    (dimension 1).
+
+    Raises:
+        RuntimeError: torch's, for a weight count that is neither 1 nor the number of
+            channels.
+    """
+    channels = input.shape[1] if input.ndim > 1 else 1
+    if weight.numel() not in (1, channels):
+        raise RuntimeError("Mismatch of parameter numbers and input channel size. Found "
+                           f"parameter numbers = {weight.numel()} and channel size = {channels}.")
+    return apply(PRELU, input, weight)
 
 
 def _softmax_dim(input, dim, name: str) -> int:
@@ -254,11 +435,189 @@ def mse_loss(input, target, reduction: str = "mean"):
     return apply(MSE, input, target, reduction=_check_reduction(reduction))
 
 
+def _reduced(loss, reduction: str):
+    """``loss`` reduced by the Tensor's own ``mean`` or ``sum`` (torch's
+    ``apply_loss_reduction``, whose nodes they are)."""
+    return loss if reduction == "none" else getattr(loss, reduction)()
+
+
 def l1_loss(input, target, reduction: str = "mean"):
     """Mean absolute error (composed as torch composes it: abs, then the reduction)."""
-    loss = _ops.abs(input - target)
+    return _reduced(_ops.abs(input - target), _check_reduction(reduction))
+
+
+def _warn_sizes(input, target) -> None:
+    """torch's warning for a target that broadcasts against the input."""
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", UserWarning, stacklevel=3)
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+    """Squared error ``0.5 * d**2 / beta`` where ``|d| < beta``, ``|d| - 0.5 * beta`` beyond
+    (``l1_loss`` when ``beta`` is 0, as in torch).
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.smooth_l1_loss(funcgrad.tensor([0.0, 0.0]), funcgrad.tensor([0.5, 3.0]))
+    tensor(1.3125)
+    """
+    _warn_sizes(input, target)
     reduction = _check_reduction(reduction)
-    return loss if reduction == "none" else getattr(loss, reduction)()
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return apply(SMOOTH_L1, input, target, beta=beta, reduction=reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
+    """Squared error ``0.5 * d**2`` where ``|d| < delta``, ``delta * (|d| - 0.5 * delta)``
+    beyond; ``weight`` (input's shape) scales each element before the reduction."""
+    _warn_sizes(input, target)
+    reduction = _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is None:
+        return apply(HUBER, input, target, delta=delta, reduction=reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    return _reduced(apply(HUBER, input, target, delta=delta, reduction="none") * weight,
+                    reduction)
+
+
+def soft_margin_loss(input, target, reduction: str = "mean"):
+    """Logistic loss ``log(1 + exp(-target * input))`` of labels ``target`` in {-1, 1}.
+
+    Raises:
+        RuntimeError: torch's, for a target that requires grad (torch has no derivative for
+            it).
+    """
+    if target.requires_grad and _grad_mode.is_grad_enabled():
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
+                           "to argument 'target'. This input cannot have requires_grad True.")
+    return apply(SOFT_MARGIN, input, target, reduction=_check_reduction(reduction))
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
+    """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
+    log-probabilities with ``log_target``), pointwise; ``'batchmean'`` divides the sum by the
+    batch size (the true KL divergence), ``'mean'`` by every element, with torch's warning.
+    """
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.", UserWarning, stacklevel=2)
+    if reduction != "batchmean":
+        _check_reduction(reduction)
+    if log_target:
+        loss = _ops.exp(target) * (target - input)
+    else:
+        loss = apply(XLOGY, target, target) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduced(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: str = "mean"):
+    """``max(0, -target * (input1 - input2) + margin)``: ``target`` 1 asks ``input1`` to rank
+    higher, -1 lower.
+
+    Raises:
+        RuntimeError: torch's, for inputs of different numbers of dimensions.
+    """
+    reduction = _check_reduction(reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} ")
+    return _reduced(_ops.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
+                          reduction: str = "mean"):
+    """``1 - cos(input1, input2)`` where ``target`` is 1, ``max(0, cos - margin)`` where it
+    is -1, composed as torch composes it.
+
+    Raises:
+        RuntimeError: torch's, for a target of more than one dimension, or inputs not of one
+            dimension more.
+    """
+    reduction = _check_reduction(reduction)
+    dim = target.ndim
+    if dim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if not input1.ndim == input2.ndim == dim + 1:
+        raise RuntimeError(
+            f"{dim}D target tensor expects {dim + 1}D input tensors, but found inputs with "
+            f"sizes {list(input1.shape)} and {list(input2.shape)}.")
+    eps = 1e-12  # torch's EPSILON, which keeps a zero vector's magnitude off zero
+    prod = (input1 * input2).sum(dim)
+    denom = (((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)).sqrt()
+    cos = prod / denom
+    zeros = _factories.zeros_like(cos)
+    pos = _ops.where(target == 1, 1 - cos, zeros)
+    neg = _ops.where(target == -1, _ops.clamp_min(cos - margin, 0), zeros)
+    return _reduced(pos + neg, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean"):
+    """Negative log-likelihood of ``target`` under normal distributions of mean ``input`` and
+    variance ``var`` (input's shape, or one fewer dimension, or a size 1 in one dimension; or
+    a float), clamped at ``eps`` without stopping its gradient, as torch does.
+
+    Raises:
+        ValueError: torch's, for a negative variance (unchecked inside a transform, where it
+            cannot be read), a ``var`` of another size, or an unknown reduction.
+    """
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * _factories.ones_like(input)
+    else:
+        negative = (var < 0).any()._read()
+        # (torch reads the variances to check them; a traced one cannot be, and goes unchecked)
+        if not isinstance(negative, jax.core.Tracer) and bool(negative):
+            raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = _ops.unsqueeze(var, -1)
+        elif not (input.ndim == var.ndim and sum(
+                v for i, v in zip(input.shape, var.shape) if i != v) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with _grad_mode.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (_ops.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss += 0.5 * math.log(2 * math.pi)
+    return _reduced(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
+                     eps: float = 1e-8, reduction: str = "mean"):
+    """Negative log-likelihood of counts ``target`` under Poisson distributions of rate
+    ``exp(input)`` (``log_input``) or ``input``; ``full`` adds Stirling's approximation of
+    ``log(target!)`` where ``target > 1``."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = _ops.exp(input) - target * input
+    else:
+        loss = input - target * _ops.log(input + eps)
+    if full:
+        stirling = (target * _ops.log(target) - target
+                    + 0.5 * _ops.log(2 * math.pi * target))
+        loss = loss + _ops.masked_fill(stirling, target <= 1, 0)
+    return _reduced(loss, reduction)
 
 
 def _check_target_dtype(target) -> None:
@@ -727,6 +1086,130 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
                  count_include_pad=bool(count_include_pad))
 
 
+def _pool1d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """Checks a 1-D max pool's arguments as torch's ``check_max_pool1d`` does, with its
+    errors, and returns its window, stride, padding and dilation as ints."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got:{list(input.shape)}")
+    stride = () if stride is None else stride
+    args = {}
+    for arg, value, allowed in (("kernel_size", kernel_size, "an int, list of ints or tuple"),
+                                ("stride", stride, "None, an int, list of ints, or tuple"),
+                                ("padding", padding, "an int, list of ints, or tuple"),
+                                ("dilation", dilation, "an int, list of ints or tuple")):
+        value = _tuple(value, 1)
+        if len(value) != 1 and not (arg == "stride" and not value):
+            raise RuntimeError(f"{name}() {arg} must be {allowed} of ints of size 1 but got size "
+                               f"{len(value)}")
+        args[arg] = value[0] if value else args["kernel_size"]
+    kernel, stride, padding, dilation = args.values()
+    for arg, value in (("kernel_size", kernel), ("stride", stride)):
+        if value <= 0:
+            raise RuntimeError(f"{name}() {arg} must be greater than zero, but got {value}")
+    if padding < 0:
+        raise RuntimeError(f"{name}() padding must be non-negative, but got {padding}")
+    if padding > kernel // 2:
+        raise RuntimeError(f"{name}() padding should be at most half of kernel size, but got "
+                           f"padding={padding} and kernel_size={kernel}")
+    if dilation <= 0:
+        raise RuntimeError(f"{name}() dilation must be greater than zero, but got {dilation}")
+    out = _pool_size(input.shape[-1], kernel, padding, stride, dilation, ceil_mode)
+    if out <= 0:
+        raise RuntimeError(f"{name}() Invalid computed output size: {out}")
+    return kernel, stride, padding, dilation
+
+
+def _check_1d(name: str, input, **args) -> None:
+    """torch's ``checkDimRange`` and ``check1d`` for a 1-D pool that calls the 2-D one."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor "
+                           f"for argument #1 'self' (while checking arguments for {name})")
+    for arg, value in args.items():
+        if len(value) != 1:
+            raise RuntimeError(f"{name}() argument '{arg}' should contain one int (got "
+                               f"{len(value)})")
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The largest value of each ``kernel_size`` window along the last dimension (``stride``
+    defaults to it): torch's 2-D pool of a window of height 1."""
+    kernel, stride, padding, dilation = _pool1d_args("max_pool1d", input, kernel_size, stride,
+                                                     padding, dilation, ceil_mode)
+    out = max_pool2d(input.unsqueeze(-2), (1, kernel), (1, stride), (0, padding), (1, dilation),
+                     ceil_mode, return_indices)
+    return _ops.squeeze(out, -2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
+    """The mean of each ``kernel_size`` window along the last dimension (``stride`` defaults
+    to it): torch's 2-D pool of a window of height 1."""
+    kernel = _tuple(kernel_size, 1)
+    stride = kernel if stride is None else _tuple(stride, 1)
+    padding = _tuple(padding, 1)
+    _check_1d("avg_pool1d", input, kernel_size=kernel, stride=stride, padding=padding)
+    out = avg_pool2d(input.unsqueeze(-2), (1, *kernel), (1, *stride), (0, *padding), ceil_mode,
+                     count_include_pad)
+    return _ops.squeeze(out, -2)
+
+
+def _adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
+    """(out, size): row i averages torch's adaptive window ``[floor(i * size / out),
+    ceil((i + 1) * size / out))``."""
+    matrix = np.zeros((out, size), dtype)
+    for i in range(out):
+        start, end = i * size // out, -(-(i + 1) * size // out)
+        matrix[i, start:end] = 1 / (end - start)
+    return matrix
+
+
+def _adaptive_avg_pool2d(x, out):
+    rows, cols = (_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-2:], out))
+    return jnp.einsum("ih,...hw,jw->...ij", rows, x, cols)
+
+
+ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", _adaptive_avg_pool2d, "AdaptiveAvgPool2DBackward0")
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Averages over windows that split the last two dimensions into ``output_size`` (an int
+    for both, or a pair; None keeps that dimension's size) as evenly as torch's do.
+
+    Raises:
+        RuntimeError: torch's, for an input that is not 3-D or 4-D, or is empty but for the
+            batch.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.adaptive_avg_pool2d(funcgrad.arange(4.0).reshape(1, 2, 2), 1)
+    tensor([[[1.5000]]])
+    """
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{list(input.shape)}")
+    for dim in range(input.ndim - 3, input.ndim):
+        if input.shape[dim] == 0:
+            raise RuntimeError(
+                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but input has sizes {list(input.shape)} with dimension {dim} "
+                "being empty")
+    out = tuple(input.shape[-2 + i] if o is None else int(o)
+                for i, o in enumerate(_tuple(output_size, 2)))
+    if out == (1, 1):  # torch takes the mean
+        return input.mean((-2, -1), keepdim=True)
+    return apply(ADAPTIVE_AVG_POOL2D, input, out=out)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Averages over windows that split the last dimension into ``output_size``, as torch's
+    (its 2-D pool, of height 1)."""
+    size = _tuple(output_size, 1)
+    _check_1d("adaptive_avg_pool1d", input, output_size=size)
+    return _ops.squeeze(adaptive_avg_pool2d(input.unsqueeze(-2), (1, *size)), -2)
+
+
 def _batch_norm(x, w, b, mean, var, eps):
     """Normalizes over every axis but the channels (axis 1) with ``mean`` and ``var`` (the
     batch's, computed here, when None), then scales and shifts."""
@@ -831,3 +1314,333 @@ def one_hot(tensor, num_classes: int = -1):
             elif num_classes <= high:
                 raise RuntimeError("Class values must be smaller than num_classes.")
     return apply(ONE_HOT, tensor, num_classes=num_classes)
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``).
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.normalize(funcgrad.tensor([[3.0, 4.0]]))
+    tensor([[0.6000, 0.8000]])
+    """
+    return input / _ops.norm(input, p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+
+
+def _clamped_norm(x, dim: int, eps: float):
+    """``x``'s 2-norm along ``dim``, raised to ``eps`` as torch does it: in place without
+    grad, so that the gradient flows as though it were not clamped."""
+    norm = _ops.norm(x, 2, dim, keepdim=True).clone()
+    with _grad_mode.no_grad():
+        norm.clamp_min_(eps)
+    return norm
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    """The cosine of the angle between ``x1`` and ``x2`` (broadcast) along ``dim``, each
+    normalized first (norms at least ``eps``), as torch computes it."""
+    shape = broadcast_shape(tuple(x1.shape), tuple(x2.shape))
+    x1, x2 = (x if tuple(x.shape) == shape else x.expand(*shape) for x in (x1, x2))
+    return ((x1 / _clamped_norm(x1, dim, eps)) * (x2 / _clamped_norm(x2, dim, eps))).sum(dim)
+
+
+# at::norm of a dimension (torch's pairwise_distance calls it) records NormBackward1
+NORM_DIM = dataclasses.replace(_ops.NORM, grad_fn="NormBackward1")
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    """The ``p``-norm of ``x1 - x2 + eps`` along the last dimension."""
+    dim = max(x1.ndim, x2.ndim) - 1
+    return apply(NORM_DIM, x1 - x2 + eps, ord=p, axis=dim, keepdims=keepdim)
+
+
+def _pad(x, pads: tuple, mode: str, value):
+    """``x`` padded by ``pads``, (low, high) pairs from the last dimension back. Another mode
+    than 'constant' gathers each padded dimension from the input positions it repeats (a
+    negative pad, which crops, included)."""
+    if mode == "constant":
+        config = [(0, 0, 0)] * (x.ndim - len(pads)) + [(lo, hi, 0) for lo, hi in pads[::-1]]
+        return jax.lax.pad(x, jnp.asarray(value, x.dtype), config)
+    for k, (lo, hi) in enumerate(pads):
+        axis = x.ndim - 1 - k
+        n = x.shape[axis]
+        index = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            index = np.abs(index)
+            index = np.where(index >= n, 2 * (n - 1) - index, index)
+        elif mode == "replicate":
+            index = np.clip(index, 0, n - 1)
+        else:  # torch wraps around what is left once the negative pads have cropped
+            start, kept = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+            index = start + np.arange(-max(lo, 0), kept + max(hi, 0)) % kept
+        x = jnp.take(x, index, axis=axis)
+    return x
+
+
+def _pad_name(x, pads: tuple, mode: str, value) -> str:
+    if mode == "constant":
+        return "ConstantPadNdBackward0"
+    if mode == "circular":  # torch pads circularly by copying slices into a new tensor
+        return "CopySlices"
+    return f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{len(pads)}DBackward0"
+
+
+PAD = Op("pad", _pad, _pad_name)
+# constant_pad_nd's backward needs only the pads (torch's others keep the input)
+CONSTANT_PAD = dataclasses.replace(PAD, saves=False)
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _check_pad(input, pad: tuple, mode: str, value) -> None:
+    """torch's checks of ``pad``'s arguments, with its errors."""
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input "
+                           f"dimension but got padding length {len(pad)} and input of dimension "
+                           f"{input.ndim}")
+    if mode == "constant":
+        return
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    n = len(pad) // 2
+    if n > 3 or input.ndim not in (n + 1, n + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    for k in range(n):
+        lo, hi, size = pad[2 * k], pad[2 * k + 1], input.shape[-1 - k]
+        if mode == "reflect" and not (lo < size and hi < size):
+            raise RuntimeError(
+                f"Argument #{4 + 2 * k}: Padding size should be less than the corresponding "
+                f"input dimension, but got: padding ({lo}, {hi}) at dimension "
+                f"{input.ndim - 1 - k} of input {list(input.shape)}")
+        if mode == "circular" and (lo > size or hi > size):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+
+
+def pad(input, pad, mode: str = "constant", value=None):
+    """``input`` padded by ``pad``: (left, right) sizes for the last dimension, then for the
+    one before, and so on (negative sizes crop), with ``value`` ('constant'), the input
+    mirrored without its edge ('reflect'), its edge repeated ('replicate'), or wrapped around
+    ('circular'; these three pad the last 1 to 3 dimensions of a batched or unbatched input).
+
+    Raises:
+        RuntimeError, NotImplementedError: torch's, for an odd or too long ``pad``, an unknown
+            mode, a ``value`` in another mode than 'constant', or sizes the mode cannot pad.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.pad(funcgrad.tensor([[1.0, 2.0, 3.0]]), (2, 1), mode="reflect")
+    tensor([[3., 2., 1., 2., 3., 2.]])
+    """
+    pad = tuple(int(p) for p in pad)
+    _check_pad(input, pad, mode, value)
+    pairs = tuple(zip(pad[::2], pad[1::2]))
+    return apply(CONSTANT_PAD if mode == "constant" else PAD, input, pads=pairs, mode=mode,
+                 value=0 if value is None else value)
+
+
+def _group_norm(x, w, b, groups, eps):
+    grouped = x.reshape(x.shape[0], groups, -1)
+    mean = jnp.mean(grouped, axis=-1, keepdims=True)
+    var = jnp.mean(jnp.square(grouped - mean), axis=-1, keepdims=True)
+    out = ((grouped - mean) * jax.lax.rsqrt(var + eps)).reshape(x.shape)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    out = out if w is None else out * w.reshape(shape)
+    return out if b is None else out + b.reshape(shape)
+
+
+GROUP_NORM = Op("group_norm", _group_norm, "NativeGroupNormBackward0")
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """Normalizes each of ``num_groups`` groups of channels (dimension 1) of each sample over
+    the group's channels and every later dimension (biased variance), then scales and shifts
+    each channel by ``weight`` and ``bias``.
+
+    Raises:
+        RuntimeError, ValueError: torch's, for fewer than 2 dimensions, channels that
+            ``num_groups`` does not divide, one value per group, or a weight or bias of
+            another length than the channels.
+    """
+    if input.ndim < 2:
+        raise RuntimeError("Expected at least 2 dimensions for input tensor but received "
+                           f"{input.ndim}")
+    batch, channels = input.shape[:2]
+    if batch * channels // num_groups * math.prod(input.shape[2:]) == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size "
+                         f"{[batch * channels // num_groups, num_groups, *input.shape[2:]]}")
+    if channels % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    for name, vector in (("weight", weight), ("bias", bias)):
+        if vector is not None and (vector.ndim != 1 or vector.numel() != channels):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(vector.shape)} and input of shape "
+                f"{list(input.shape)}")
+    return apply(GROUP_NORM, input, weight, bias, groups=num_groups, eps=eps)
+
+
+def _attention(q, k, v, mask=None, *, causal: bool, scale: float, groups: int):
+    if groups > 1:  # grouped-query attention: each key and value head serves `groups` heads
+        k, v = jnp.repeat(k, groups, axis=-3), jnp.repeat(v, groups, axis=-3)
+    scores = jnp.matmul(q, jnp.swapaxes(k, -1, -2)) * scale
+    if causal:  # (top-left aligned, as torch's tril of an L x S matrix)
+        scores = jnp.where(jnp.tril(jnp.ones(scores.shape[-2:], bool)), scores, -jnp.inf)
+    if mask is not None:
+        scores = jnp.where(mask, scores, -jnp.inf) if mask.dtype == bool else scores + mask
+    return jnp.matmul(jax.nn.softmax(scores, axis=-1), v)
+
+
+def _attention_name(q, k, v, *args, **static) -> str:
+    """torch's CPU node: its fused kernel's for 4-D inputs of one head size, else its math
+    path's last matmul's."""
+    if q.ndim == 4 and q.shape[-1] == k.shape[-1] == v.shape[-1]:
+        return "ScaledDotProductFlashAttentionForCpuBackward0"
+    return "MmBackward0" if q.ndim == 2 else "UnsafeViewBackward0"
+
+
+ATTENTION = Op("scaled_dot_product_attention", _attention, _attention_name)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False):
+    """``softmax(query @ key.T * scale + mask) @ value`` over the last two dimensions;
+    ``scale`` defaults to ``1 / sqrt(E)``. A boolean ``attn_mask`` keeps the positions where
+    it is True, a float one is added; ``is_causal`` keeps the lower triangle; with
+    ``enable_gqa`` each key/value head serves several query heads (dimension -3).
+
+    Raises:
+        RuntimeError: torch's, for ``attn_mask`` together with ``is_causal``.
+        ValueError: for ``dropout_p`` above 0, which funcgrad does not draw here.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.scaled_dot_product_attention(funcgrad.ones(1, 2, 4), funcgrad.ones(1, 3, 4),
+    ...                                funcgrad.ones(1, 3, 5)).shape
+    funcgrad.Size([1, 2, 5])
+    """
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
+                           "when is_causal=True")
+    if dropout_p > 0:
+        raise ValueError("funcgrad's scaled_dot_product_attention has dropout_p=0 only: apply "
+                         "F.dropout to the attention weights in a composed attention instead")
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    groups = query.shape[-3] // key.shape[-3] if enable_gqa and query.ndim >= 3 else 1
+    return apply(ATTENTION, query, key, value, attn_mask, causal=bool(is_causal), scale=scale,
+                 groups=groups)
+
+
+def _resize_matrix(size: int, out: int, scale, mode: str, align_corners: bool) -> np.ndarray:
+    """(out, size): row i weighs the input positions torch's upsampling kernel reads for
+    output position i. ``scale`` is the caller's scale factor, or None (then size / out)."""
+    ratio = np.float32(1 / scale if scale else size / out)  # (torch's kernels: float)
+    matrix = np.zeros((out, size))
+    dst = np.arange(out)
+    if mode in ("nearest", "nearest-exact"):
+        offset = np.float32(0.5 if mode == "nearest-exact" else 0.0)
+        src = np.minimum(np.floor((dst.astype(np.float32) + offset) * ratio), size - 1)
+        matrix[dst, src.astype(int)] = 1.0
+        return matrix
+    if align_corners:
+        src = dst * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        src = np.maximum(ratio * (dst + 0.5) - 0.5, 0.0)
+    low = src.astype(int)
+    high = np.where(low < size - 1, low + 1, low)
+    weight = np.clip(src - low, 0.0, 1.0)
+    np.add.at(matrix, (dst, low), 1.0 - weight)
+    np.add.at(matrix, (dst, high), weight)
+    return matrix
+
+
+def _interpolate(x, *, sizes: tuple, scales: tuple, mode: str, align_corners: bool):
+    for k, (out, scale) in enumerate(zip(sizes, scales)):
+        axis = x.ndim - len(sizes) + k
+        matrix = _resize_matrix(x.shape[axis], out, scale, mode, align_corners)
+        x = jnp.moveaxis(jnp.tensordot(x, matrix.astype(x.dtype), ((axis,), (1,))), -1, axis)
+    return x
+
+
+_UPSAMPLE_NAMES = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
+                   "bilinear": "Bilinear", "trilinear": "Trilinear"}
+INTERPOLATE = Op("interpolate", _interpolate, lambda x, sizes, mode, **_: (
+    f"Upsample{_UPSAMPLE_NAMES[mode]}{len(sizes)}DBackward0"), saves=False)
+# the interpolating modes and the number of spatial dimensions each needs
+_INTERPOLATING = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False):
+    """Resizes the spatial dimensions (all after the first two) of ``input`` to ``size``, or
+    by ``scale_factor``, as torch's upsampling kernels do: modes 'nearest', 'nearest-exact',
+    'linear' (3-D input), 'bilinear' (4-D), 'trilinear' (5-D) and 'area' (adaptive average
+    pooling).
+
+    Raises:
+        ValueError, NotImplementedError: torch's, for both or neither of ``size`` and
+            ``scale_factor``, sizes for another number of dimensions, ``align_corners`` with
+            a mode that does not interpolate, or a mode the input's dimensions do not fit.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.interpolate(funcgrad.tensor([[[1.0, 2.0]]]), scale_factor=2, mode="linear")
+    tensor([[[1.0000, 1.2500, 1.7500, 2.0000]]])
+    """
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    dims = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    given = size if size is not None else scale_factor
+    if isinstance(given, (list, tuple)) and len(given) != dims:
+        what, of, form = (("output", "output size of", "output size in (o1, o2, ...,oK)")
+                          if size is not None else
+                          ("scale_factor", "scale_factor of shape",
+                           "scale_factor in (s1, s2, ...,sK)"))
+        raise ValueError(
+            f"Input and {what} must have the same number of spatial dimensions, but got input "
+            f"with spatial dimensions of {list(input.shape[2:])} and {of} {given}. Please "
+            f"provide input tensor in (N, C, d1, d2, ...,dK) format and {form} format.")
+    given = tuple(given) if isinstance(given, (list, tuple)) else (given,) * dims
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if antialias:
+        raise ValueError("funcgrad's interpolate does not antialias")
+    if size is not None:
+        sizes, scales = tuple(int(n) for n in given), (None,) * dims
+    else:
+        sizes = tuple(int(n * f) for n, f in zip(input.shape[2:], given))
+        # torch's kernels take the given factor, unless asked to recompute it from the sizes
+        scales = (None,) * dims if recompute_scale_factor or mode == "area" else given
+    if mode == "area" and dims in (1, 2):
+        pool = adaptive_avg_pool1d if dims == 1 else adaptive_avg_pool2d
+        return pool(input, sizes)
+    needs = _INTERPOLATING.get(mode, dims)
+    if mode not in _UPSAMPLE_NAMES or not 1 <= dims <= 3 or needs != dims:
+        if mode in _INTERPOLATING and 1 <= dims <= 3:
+            raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
+                                      f"{needs + 2}D input")
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})")
+    return apply(INTERPOLATE, input, sizes=sizes, scales=scales, mode=mode,
+                 align_corners=bool(align_corners))
