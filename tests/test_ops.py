@@ -95,7 +95,8 @@ def case(id, fn, *args, gradcheck=True, xfail=None):
 
 # ----- elementwise, one input: every UNARY op ---------------------------------------------------
 _DOMAIN = dict(log=pos, log1p=pos, log2=pos, log10=pos, sqrt=pos, rsqrt=pos, tan=unit,
-               asin=unit, acos=unit, atanh=unit, acosh=lambda *s: Arg(s, 1.2, 3.0, False))
+               asin=unit, acos=unit, atanh=unit, acosh=lambda *s: Arg(s, 1.2, 3.0, False),
+               erfinv=unit, lgamma=pos, digamma=pos)
 for _name in funcgrad._ops.UNARY:
     case(f"{_name}", lambda m, x, n=_name: getattr(m, n)(x), _DOMAIN.get(_name, real)(2, 3))
 for _name in ("exp", "log", "sigmoid", "abs", "floor"):
@@ -137,6 +138,48 @@ case("x//2", lambda m, x: x // 2, real(2, 3),
      xfail=_NO_TORCH_GRAD + "leaves the (piecewise constant) result outside the graph")
 case("2%x", lambda m, x: 2 % x, pos(2, 3),
      xfail=_NO_TORCH_GRAD + "records RemainderBackward1 with the true gradient, -floor(2 / x)")
+
+# ----- torch's NumPy-style aliases --------------------------------------------------------------
+_ALIASES = {
+    "absolute": lambda m, x: m.absolute(x), "negative": lambda m, x: x.negative(),
+    "arccos": lambda m, x: m.arccos(x), "arcsin": lambda m, x: x.arcsin(),
+    "arctan": lambda m, x: m.arctan(x), "arcsinh": lambda m, x: x.arcsinh(),
+    "arctanh": lambda m, x: m.arctanh(x), "arccosh": lambda m, x: (x.abs() + 1.5).arccosh(),
+    "ravel": lambda m, x: x.t().ravel(), "ravel-fn": lambda m, x: m.ravel(x),
+}
+for _name, _fn in _ALIASES.items():
+    case(f"{_name}-alias", _fn, unit(2, 3))
+_BINARY_ALIASES = {
+    "multiply": lambda m, x, y: m.multiply(x, y), "divide": lambda m, x, y: x.divide(y),
+    "true_divide": lambda m, x, y: m.true_divide(x, y),
+    "subtract": lambda m, x, y: m.subtract(x, y, alpha=2),
+    "arctan2": lambda m, x, y: x.arctan2(y), "arctan2-fn": lambda m, x, y: m.arctan2(x, y),
+    "swapdims": lambda m, x, y: m.swapdims(x * y, 0, 1),
+}
+for _name, _fn in _BINARY_ALIASES.items():
+    case(f"{_name}-alias", _fn, unit(3, 1), unit(1, 4))
+for _name in ("greater", "greater_equal", "less", "less_equal", "not_equal"):
+    case(f"{_name}-alias", lambda m, x, y, n=_name: getattr(m, n)(x, y) & getattr(x, n)(y),
+         real(3, 1), real(1, 4), gradcheck=False)
+
+# ----- elementwise, more -----------------------------------------------------------------------
+case("logaddexp", lambda m, x, y: m.logaddexp(x, y), real(3, 1), real(1, 4))
+case("logaddexp2", lambda m, x, y: x.logaddexp2(y), real(2, 3), real(3))
+case("xlogy", lambda m, x, y: m.xlogy(x, y), real(3, 1), pos(1, 4))
+case("xlogy-number-self", lambda m, y: m.xlogy(2.0, y), pos(2, 3))
+case("xlogy-number-other", lambda m, x: x.xlogy(3.0), real(2, 3))
+case("xlogy_", lambda m, x, y: x.clone().xlogy_(y), real(2, 3), pos(3))
+case("copysign", lambda m, x, y: m.copysign(x, y), real(3, 1), real(1, 4))
+case("copysign-number", lambda m, x: x.copysign(-1.0), real(2, 3))
+case("logit", lambda m, p: m.logit(p), prob(2, 3))
+case("logit-eps", lambda m, p: p.logit(eps=0.3), prob(2, 3))
+case("signbit", lambda m, x: m.signbit(x) & x.signbit(), real(2, 3), gradcheck=False)
+case("isinf", lambda m, x: m.isinf(x / (x > 0)) | x.isinf(), real(2, 3), gradcheck=False)
+case("heaviside", lambda m, x, v: m.heaviside(x.floor(), v), real(2, 3), real(3),
+     xfail=_NO_TORCH_GRAD + "leaves the (piecewise constant) result outside the graph")
+case("heaviside-method", lambda m, x, v: x.detach().round().heaviside(v), real(2, 3),
+     Arg((3,), grad=False),
+     gradcheck=False)
 
 # ----- comparisons and logic: forward only -----------------------------------------------------
 _COMPARE = {

@@ -92,10 +92,20 @@ _UNARY = {
     "ceil": (jnp.ceil, "CeilBackward0"),
     "round": (jnp.round, "RoundBackward0"),
     "trunc": (jnp.trunc, "TruncBackward0"),
+    "erfc": (jax.scipy.special.erfc, "ErfcBackward0"),
+    "erfinv": (jax.scipy.special.erfinv, "ErfinvBackward0"),
+    "lgamma": (jax.scipy.special.gammaln, "LgammaBackward0"),
+    "digamma": (jax.scipy.special.digamma, "DigammaBackward0"),
+    "sinc": (jnp.sinc, "SincBackward0"),
+    "deg2rad": (jnp.deg2rad, "Deg2RadBackward0"),
+    "rad2deg": (jnp.rad2deg, "Rad2DegBackward0"),
+    "frac": (lambda x: x - jnp.trunc(x), "FracBackward0"),
+    "sgn": (jnp.sign, "SgnBackward0"),
 }
-# Their VJPs need only the input's shape (negation, and the zero gradient of the step
+# Their VJPs need only the input's shape (negation, scaling, and the zero gradient of the step
 # functions), so, as in torch, they save nothing and a second backward through them works.
-_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc"}
+_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc", "deg2rad", "rad2deg", "frac",
+               "sgn"}
 UNARY = {name: Op(name, fn, grad_fn, saves=name not in _SHAPE_ONLY)
          for name, (fn, grad_fn) in _UNARY.items()}
 
@@ -195,6 +205,18 @@ LOGICAL_NOT = Op("logical_not", jnp.logical_not, "", differentiable=False)
 ISNAN = Op("isnan", jnp.isnan, "", differentiable=False)
 ISFINITE = Op("isfinite", jnp.isfinite, "", differentiable=False)
 BITWISE_NOT = Op("bitwise_not", jnp.invert, "", differentiable=False)
+ISINF = Op("isinf", jnp.isinf, "", differentiable=False)
+SIGNBIT = Op("signbit", jnp.signbit, "", differentiable=False)
+LOGADDEXP = Op("logaddexp", jnp.logaddexp, "LogaddexpBackward0")
+LOGADDEXP2 = Op("logaddexp2", jnp.logaddexp2, "Logaddexp2Backward0")
+XLOGY = Op("xlogy", jax.scipy.special.xlogy, lambda x, y: "XlogyBackward1" if not hasattr(
+    x, "shape") else "XlogyBackward2" if not hasattr(y, "shape") else "XlogyBackward0")
+COPYSIGN = Op("copysign", jnp.copysign, _scalar_or_tensor("CopysignBackward0",
+                                                          "CopysignBackward1"))
+HEAVISIDE = Op("heaviside", jnp.heaviside, "NotImplemented", differentiable=False)
+# torch clamps to [eps, 1 - eps] first; the gradient passes at the bounds, as clamp's does.
+LOGIT = Op("logit", lambda x, eps: jax.scipy.special.logit(
+    x if eps is None else _clamp(x, eps, 1 - eps)), "LogitBackward0")
 
 
 def add(input, other, *, alpha=1) -> Tensor:
@@ -349,6 +371,44 @@ def masked_fill(input, mask, value) -> Tensor:
     except RuntimeError:
         raise_broadcast([mask.shape, input.shape])  # torch names the mask first
         raise
+
+
+def logaddexp(input, other) -> Tensor:
+    """``log(exp(input) + exp(other))``, computed stably."""
+    return apply(LOGADDEXP, input, other)
+
+
+def logaddexp2(input, other) -> Tensor:
+    """``log2(2**input + 2**other)``, computed stably."""
+    return apply(LOGADDEXP2, input, other)
+
+
+def xlogy(input, other) -> Tensor:
+    """``input * log(other)``, zero where ``input`` is zero; either may be a number."""
+    return apply(XLOGY, input, other)
+
+
+def copysign(input, other) -> Tensor:
+    """``|input|`` with the sign of ``other`` (a tensor or a number); no gradient flows to
+    ``other``."""
+    return apply(COPYSIGN, input, other)
+
+
+def heaviside(input, values) -> Tensor:
+    """The step function: 0 below zero, 1 above, ``values`` at zero (not differentiable)."""
+    if input.dtype != values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    return apply(HEAVISIDE, input, values)
+
+
+def logit(input, eps=None) -> Tensor:
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given."""
+    return apply(LOGIT, input, eps=eps)
+
+
+def signbit(input) -> Tensor:
+    """Where the sign bit is set (negative numbers, and -0.0)."""
+    return apply(SIGNBIT, input)
 
 
 # ----- reductions ------------------------------------------------------------------------------
@@ -1671,6 +1731,25 @@ def isfinite(input) -> Tensor:
     return apply(ISFINITE, input)
 
 
+def isinf(input) -> Tensor:
+    """Where the elements are infinite."""
+    return apply(ISINF, input)
+
+
+# torch's NumPy-style names for the functions above.
+_ALIASES = dict(absolute="abs", negative="neg", arccos="acos", arccosh="acosh", arcsin="asin",
+                arcsinh="asinh", arctan="atan", arctanh="atanh", greater="gt",
+                greater_equal="ge", less="lt", less_equal="le", not_equal="ne")
+for _alias, _name in _ALIASES.items():
+    globals()[_alias] = globals()[_name]
+multiply, divide, true_divide, subtract, arctan2, swapdims = mul, div, div, sub, atan2, transpose
+
+
+def ravel(input) -> Tensor:
+    """The elements as a 1-D tensor."""
+    return reshape(input, -1)
+
+
 def _reflected(fn):
     return lambda self, other: fn(other, self)
 
@@ -1713,12 +1792,13 @@ def _install() -> None:
         "hypot", "fmod", "lerp", "isclose", "allclose", "argsort", "sort", "topk", "addmm",
         "tile", "movedim", "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "dist",
         "logcumsumexp", "nansum", "count_nonzero", "index_select", "scatter", "scatter_add",
-        "unflatten", "diff",
+        "unflatten", "diff", "logaddexp", "logaddexp2", "xlogy", "copysign", "heaviside",
+        "logit", "signbit", "isinf",
     )}
+    methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
         view=reshape, multiply=mul, moveaxis=movedim, subtract=sub, divide=div, true_divide=div,
-        absolute=m["abs"], negative=m["neg"], arcsin=m["asin"], arccos=m["acos"],
-        arctan=m["atan"], greater=m["gt"], less=m["lt"],
+        arctan2=atan2, swapdims=transpose, ravel=ravel,
         view_as=lambda self, other: reshape(self, *other.shape),
         reshape_as=lambda self, other: reshape(self, *other.shape),
         expand_as=lambda self, other: expand(self, *other.shape),
@@ -1743,7 +1823,7 @@ def _install() -> None:
     )
     for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill",
                  "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "lerp", "cumsum",
-                 "scatter", "scatter_add"):
+                 "scatter", "scatter_add", "xlogy", "copysign", "logit"):
         methods[name + "_"] = _make_inplace(methods[name])
     for name, op in dict(__iadd__="add", __isub__="sub", __imul__="mul", __itruediv__="div",
                          __ipow__="pow").items():
