@@ -396,6 +396,55 @@ case("cat-dim", lambda m, x, y: m.cat((x, y), dim=1), real(2, 3), real(2, 1))
 case("stack", lambda m, x, y: m.stack([x, y]), real(2, 3), real(2, 3))
 case("stack-0d", lambda m, x, y: m.stack([x, y]), real(), real())
 case("gather", lambda m, x, i: x.gather(1, i), real(2, 3), Fixed([[0, 2], [1, 1]]))
+case("hstack", lambda m, x, y: m.hstack([x, y]), real(2, 3), real(2, 1))
+case("hstack-1d", lambda m, x, y: m.hstack((x, y)), real(3), real(2))
+case("vstack", lambda m, x, y: m.vstack([x, y]), real(2, 3), real(3))
+case("row_stack", lambda m, x, y: m.row_stack([x, y]), real(), real(1))
+case("dstack", lambda m, x, y: m.dstack([x, y]), real(2, 3), real(2, 3, 2))
+case("column_stack", lambda m, x, y, z: m.column_stack([x, y, z]), real(3), real(3, 2), real(3))
+for _n in (1, 2, 3):
+    for _shape in ((), (3,), (2, 3), (2, 1, 3)):
+        case(f"atleast_{_n}d-{_sid(_shape)}", lambda m, x, n=_n: getattr(m, f"atleast_{n}d")(x * 2),
+             real(*_shape))
+case("atleast_2d-many", lambda m, x, y: m.atleast_2d(x, y), real(), real(3))
+case("atleast_3d-list", lambda m, x, y: m.atleast_3d([x, y]), real(2, 3), real(3))
+case("diagonal", lambda m, x: m.diagonal(x), real(3, 4))
+case("diagonal-offset-dims", lambda m, x: x.diagonal(-1, 2, 0), real(3, 2, 4))
+case("diag_embed", lambda m, x: m.diag_embed(x), real(2, 3))
+case("diag_embed-offset-dims", lambda m, x: x.diag_embed(1, 0, 2), real(2, 3))
+case("diag_embed-neg-offset", lambda m, x: x.diag_embed(-2, -1, 0), real(3))
+case("diagflat", lambda m, x: m.diagflat(x), real(2, 2))
+case("diagflat-offset", lambda m, x: x.diagflat(-1), real(3))
+case("broadcast_tensors", lambda m, x, y, z: m.broadcast_tensors(x, y, z * 2), real(3, 1),
+     real(4), real(3, 4))
+case("meshgrid-ij", lambda m, x, y: m.meshgrid(x, y, indexing="ij"), real(3), real(2))
+case("meshgrid-xy", lambda m, x, y, z: m.meshgrid([x, y, z], indexing="xy"), real(3), real(2),
+     real())
+case("cartesian_prod", lambda m, x, y: m.cartesian_prod(x, y), real(3), real(2))
+case("tensor_split", lambda m, x: m.tensor_split(x, 3, dim=1), real(2, 5))
+case("tensor_split-indices", lambda m, x: x.tensor_split([1, 4, 2, -1]), real(5, 2))
+case("hsplit", lambda m, x: m.hsplit(x, 2), real(3, 4))
+case("hsplit-1d", lambda m, x: x.hsplit([1]), real(4))
+case("vsplit", lambda m, x: x.vsplit(2), real(4, 3))
+case("dsplit", lambda m, x: m.dsplit(x, [1]), real(2, 2, 3))
+case("rot90", lambda m, x: m.rot90(x), real(2, 3))
+case("rot90-k-dims", lambda m, x: x.rot90(-3, (2, 0)), real(2, 3, 4))
+case("rot90-k2", lambda m, x: x.rot90(2), real(2, 3))
+case("fliplr", lambda m, x: m.fliplr(x), real(2, 3))
+case("flipud", lambda m, x: x.flipud(), real(3))
+case("take", lambda m, x, i: m.take(x, i), real(2, 3), Fixed([[5, 0], [-1, 5]]))
+case("take_along_dim", lambda m, x, i: m.take_along_dim(x, i, 1), real(2, 3),
+     Fixed([[0, 2], [1, 1]]))
+case("take_along_dim-broadcast", lambda m, x, i: x.take_along_dim(i, dim=0), real(3, 1),
+     Fixed([[2, 0, 1, 0]]))
+case("take_along_dim-flat", lambda m, x, i: x.take_along_dim(i), real(2, 3), Fixed([4, 0]))
+case("block_diag", lambda m, x, y, z: m.block_diag(x, y, z), real(2, 3), real(), real(2))
+case("repeat_interleave", lambda m, x: m.repeat_interleave(x, 2), real(2, 3))
+case("repeat_interleave-dim", lambda m, x: x.repeat_interleave(3, dim=-1), real(2, 2))
+case("repeat_interleave-tensor", lambda m, x, r: x.repeat_interleave(r, 0), real(3, 2),
+     Fixed([2, 0, 1]))
+case("repeat_interleave-counts", lambda m, r: m.repeat_interleave(r), Fixed([2, 0, 1]),
+     gradcheck=False)
 
 # ----- indexing --------------------------------------------------------------------------------
 _INDEX = [

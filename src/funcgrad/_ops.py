@@ -28,7 +28,7 @@ from ._graph import (
     raise_broadcast,
     raise_dim_out_of_range,
 )
-from ._tensor import Tensor
+from ._tensor import Size, Tensor
 
 
 # ----- elementwise, one input ------------------------------------------------------------------
@@ -934,7 +934,22 @@ ROLL = Op("roll", lambda x, shifts, axes: jnp.roll(x, shifts, axes), "RollBackwa
 REPEAT = Op("repeat", lambda x, reps: jnp.tile(x, reps), "RepeatBackward0", saves=False)
 TRIL = Op("tril", lambda x, k: jnp.tril(x, k), "TrilBackward0", saves=False)
 TRIU = Op("triu", lambda x, k: jnp.triu(x, k), "TriuBackward0", saves=False)
-DIAG_EMBED = Op("diag", lambda x, k: jnp.diag(x, k), "DiagEmbedBackward0", saves=False)
+def _diag_embed(x, offset: int, axis1: int, axis2: int):
+    """Matrices along ``axis1`` and ``axis2`` with ``x``'s last dimension on diagonal
+    ``offset``."""
+    i = jnp.arange(x.shape[-1])
+    n = x.shape[-1] + builtins.abs(offset)
+    out = jnp.zeros(x.shape[:-1] + (n, n), x.dtype)
+    out = out.at[..., i + builtins.max(-offset, 0), i + builtins.max(offset, 0)].set(x)
+    return jnp.moveaxis(out, (-2, -1), (axis1, axis2))
+
+
+DIAG_EMBED = Op("diag_embed", _diag_embed, "DiagEmbedBackward0", saves=False)
+DIAGONAL_VIEW = Op("diagonal_view", lambda x, offset, axis1, axis2: jnp.diagonal(
+    x, offset, axis1, axis2), "DiagonalBackward0", saves=False)
+ROT90 = Op("rot90", lambda x, k, axes: jnp.rot90(x, k, axes), "Rot90Backward0", saves=False)
+TAKE = Op("take", lambda x, index: jnp.take(x.ravel(), index), "TakeBackward0")
+BLOCK_DIAG = Op("block_diag", jax.scipy.linalg.block_diag, "BlockDiagBackward0", saves=False)
 DIAGONAL = Op("diagonal", lambda x, k: jnp.diag(x, k), "DiagonalBackward0_copy", saves=False)
 TRACE = Op("trace", jnp.trace, "TraceBackward0", saves=False)
 GATHER = Op("gather", lambda x, index, axis: jnp.take_along_axis(x, index, axis=axis),
@@ -1311,7 +1326,32 @@ def triu(input, diagonal: int = 0) -> Tensor:
 
 def diag(input, diagonal: int = 0) -> Tensor:
     """A 1-D tensor as a diagonal matrix, or the diagonal of a 2-D tensor."""
-    return apply(DIAG_EMBED if input.ndim == 1 else DIAGONAL, input, k=diagonal)
+    if input.ndim == 1:
+        return apply(DIAG_EMBED, input, offset=diagonal, axis1=0, axis2=1)
+    return apply(DIAGONAL, input, k=diagonal)
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``offset`` of the matrices along ``dim1`` and ``dim2``, as the last
+    dimension."""
+    axis1, axis2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
+    if axis1 == axis2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return apply(DIAGONAL_VIEW, input, offset=builtins.int(offset), axis1=axis1, axis2=axis2)
+
+
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices along ``dim1`` and ``dim2`` (of the result) with the last dimension of
+    ``input`` on diagonal ``offset``, zeros elsewhere."""
+    axis1, axis2 = _wrap_dim(dim1, input.ndim + 1), _wrap_dim(dim2, input.ndim + 1)
+    if axis1 == axis2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return apply(DIAG_EMBED, input, offset=builtins.int(offset), axis1=axis1, axis2=axis2)
+
+
+def diagflat(input, offset: int = 0) -> Tensor:
+    """The flattened ``input`` as diagonal ``offset`` of a square matrix."""
+    return diag_embed(ravel(input), offset)
 
 
 def trace(input) -> Tensor:
@@ -1367,6 +1407,251 @@ def scatter_add(input, dim: int, index, src) -> Tensor:
 def clone(input) -> Tensor:
     """A copy with its own storage; gradients flow back to ``input``."""
     return apply(CLONE, input)
+
+
+def _with_dims(input, ndim: int) -> Tensor:
+    """``input`` with at least ``ndim`` (at most 3) dimensions, as torch's atleast_*d adds
+    them: a vector becomes a row, a matrix gets a last dimension."""
+    if input.ndim == 0:
+        return reshape(input, *(1,) * ndim)
+    if input.ndim == 1 and ndim >= 2:
+        input = unsqueeze(input, 0)
+    if input.ndim == 2 and ndim == 3:
+        input = unsqueeze(input, -1)
+    return input
+
+
+def _at_least(tensors: tuple, ndim: int):
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return _with_dims(tensors[0], ndim)
+    if len(tensors) == 1:  # one sequence of tensors
+        tensors = tensors[0]
+    return tuple(_with_dims(t, ndim) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dimension: one tensor, or a tuple for several."""
+    return _at_least(tensors, 1)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dimensions (a vector becomes a row)."""
+    return _at_least(tensors, 2)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dimensions (a vector ``(n,)`` becomes ``(1, n, 1)``)."""
+    return _at_least(tensors, 3)
+
+
+def hstack(tensors) -> Tensor:
+    """Joins tensors column-wise: along dimension 1, or 0 for vectors."""
+    tensors = [_with_dims(t, 1) for t in _sequence(tensors, "hstack")]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Joins tensors row-wise, vectors as rows."""
+    return cat([_with_dims(t, 2) for t in _sequence(tensors, "vstack")], 0)
+
+
+def dstack(tensors) -> Tensor:
+    """Joins tensors along dimension 2, after ``atleast_3d``."""
+    return cat([_with_dims(t, 3) for t in _sequence(tensors, "dstack")], 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """Joins tensors column-wise, vectors (and numbers) as columns."""
+    tensors = _sequence(tensors, "column_stack")
+    return cat([reshape(t, -1, 1) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+row_stack = vstack
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape tensors of ``shapes`` broadcast to (an int is a 1-D shape)."""
+    result: list = []
+    for i, shape in enumerate(shapes):
+        shape = (shape,) if isinstance(shape, builtins.int) else tuple(shape)
+        result = [1] * (len(shape) - len(result)) + result
+        for d in range(-1, -len(shape) - 1, -1):
+            if shape[d] == 1:
+                continue
+            if result[d] not in (1, shape[d]):
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {shape[d]} at {d}! "
+                    f"Mismatching argument at index {i} had {shape}; but expected shape should "
+                    f"be broadcastable to {result}")
+            result[d] = shape[d]
+    return Size(result)
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """The tensors broadcast to one shape (a tensor already of that shape as it is)."""
+    shape = broadcast_shape(*(tuple(t.shape) for t in tensors))
+    return tuple(t if tuple(t.shape) == shape else expand(t, *shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids from 1-D tensors: with ``indexing='ij'`` (the default) tensor ``i``
+    varies along dimension ``i``; with ``'xy'`` the first two swap."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list "
+                               f"but got: {t}")
+    dims = list(range(len(tensors)))
+    if indexing == "xy" and len(dims) > 1:
+        dims[:2] = [1, 0]
+    shape = [0] * len(dims)
+    for t, d in zip(tensors, dims):
+        shape[d] = t.numel()
+    return tuple(expand(reshape(t, *(-1 if i == d else 1 for i in range(len(dims)))), *shape)
+                 for t, d in zip(tensors, dims))
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element from each 1-D tensor, a row each."""
+    for t in tensors:
+        if t.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([ravel(g) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
+    """Splits along ``dim`` into ``n`` nearly equal parts (the first ones one longer), or at
+    the given indices."""
+    axis = _wrap_dim(dim, input.ndim)
+    n = input.shape[axis]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, builtins.int):
+        k = indices_or_sections
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+        bounds = [i * (n // k) + builtins.min(i, n % k) for i in range(k + 1)]
+    else:
+        bounds = [0, *indices_or_sections, n]
+    parts = []
+    for a, b in zip(bounds, bounds[1:]):
+        start, stop, _ = slice(a, b).indices(n)
+        parts.append(narrow(input, axis, start, builtins.max(stop - start, 0)))
+    return tuple(parts)
+
+
+def _split_along(name: str, input, indices_or_sections, dim: int, min_dims: int) -> tuple:
+    """hsplit, vsplit and dsplit: ``tensor_split``, where a number of sections must divide the
+    dimension."""
+    if input.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {input.ndim} dimensions!")
+    size = input.shape[dim]
+    if isinstance(indices_or_sections, builtins.int) and (
+            indices_or_sections == 0 or size % indices_or_sections):
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the "
+                           f"size of the dimension {size} is not divisible by the split_size "
+                           f"{indices_or_sections}!")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input, indices_or_sections) -> tuple:
+    """``tensor_split`` along dimension 1 (0 for a vector), into equal parts."""
+    return _split_along("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+
+
+def vsplit(input, indices_or_sections) -> tuple:
+    """``tensor_split`` along dimension 0, into equal parts."""
+    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input, indices_or_sections) -> tuple:
+    """``tensor_split`` along dimension 2, into equal parts."""
+    return _split_along("dsplit", input, indices_or_sections, 2, 3)
+
+
+def rot90(input, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotates by 90 degrees ``k`` times, from dimension ``dims[0]`` towards ``dims[1]``."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    axes = tuple(_wrap_dim(d, input.ndim) for d in dims)
+    if axes[0] == axes[1]:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} "
+                           f"and dim1 = {dims[1]}")
+    return apply(ROT90, input, k=builtins.int(k), axes=axes)
+
+
+def fliplr(input) -> Tensor:
+    """Reverses dimension 1 (left to right)."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, 1)
+
+
+def flipud(input) -> Tensor:
+    """Reverses dimension 0 (up to down)."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, 0)
+
+
+def take(input, index) -> Tensor:
+    """The elements of the flattened ``input`` at ``index``, in ``index``'s shape."""
+    return apply(TAKE, input, index)
+
+
+def take_along_dim(input, indices, dim=None) -> Tensor:
+    """``gather`` along ``dim`` after broadcasting ``input`` and ``indices`` in the other
+    dimensions; with ``dim=None``, of the flattened tensors."""
+    if dim is None:
+        return gather(ravel(input), 0, ravel(indices))
+    if input.ndim != indices.ndim:
+        raise RuntimeError(
+            "torch.take_along_dim(): input and indices should have the same number of "
+            f"dimensions, but got {input.ndim} dimensions for input, and {indices.ndim} "
+            "dimensions for indices")
+    axis = _wrap_dim(dim, input.ndim)
+    rest = broadcast_shape(*(tuple(t.shape[:axis]) + (1,) + tuple(t.shape[axis + 1:])
+                             for t in (input, indices)))
+    input, indices = (t if tuple(t.shape[:axis] + t.shape[axis + 1:]) == rest[:axis] +
+                      rest[axis + 1:] else expand(t, *rest[:axis], t.shape[axis],
+                                                  *rest[axis + 1:]) for t in (input, indices))
+    return gather(input, axis, indices)
+
+
+def block_diag(*tensors) -> Tensor:
+    """A block-diagonal matrix from matrices (vectors are rows, numbers 1 x 1)."""
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {i} has {t.ndim} dimensions")
+    return apply(BLOCK_DIAG, *tensors)
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Tensor:
+    """Each element (each slice along ``dim``) repeated ``repeats`` times in place; with no
+    ``repeats``, ``input`` holds the counts and the result repeats their indices."""
+    if repeats is None:
+        counts = np.asarray(input)
+        return Tensor._wrap(jnp.asarray(np.repeat(np.arange(counts.size), counts)))
+    if dim is None:
+        input, dim = ravel(input), 0
+    axis = _wrap_dim(dim, input.ndim)
+    shape = tuple(input.shape)
+    if isinstance(repeats, builtins.int):
+        spread = expand(unsqueeze(input, axis + 1), *shape[:axis + 1], repeats, *shape[axis + 1:])
+        return reshape(spread, *shape[:axis], shape[axis] * repeats, *shape[axis + 1:])
+    index = np.repeat(np.arange(shape[axis]), np.asarray(repeats))
+    return index_select(input, axis, Tensor._wrap(jnp.asarray(index)))
 
 
 def nonzero(input, *, as_tuple: bool = False):
@@ -1793,7 +2078,9 @@ def _install() -> None:
         "tile", "movedim", "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "dist",
         "logcumsumexp", "nansum", "count_nonzero", "index_select", "scatter", "scatter_add",
         "unflatten", "diff", "logaddexp", "logaddexp2", "xlogy", "copysign", "heaviside",
-        "logit", "signbit", "isinf",
+        "logit", "signbit", "isinf", "diagonal", "diag_embed", "diagflat", "tensor_split",
+        "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim",
+        "repeat_interleave",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
