@@ -259,7 +259,16 @@ case("outer", lambda m, a, b: m.outer(a, b), real(3), real(4))
 for _eq, _shapes in {"ij,jk->ik": ((2, 3), (3, 4)), "ii->": ((3, 3),), "i,j->ij": ((3,), (4,)),
                      "ij->ji": ((2, 3),)}.items():
     case(f"einsum-{_eq}", lambda m, *xs, eq=_eq: m.einsum(eq, *xs), *(real(*s) for s in _shapes))
-
+case("kron", lambda m, a, b: m.kron(a, b), real(2, 3), real(3, 2))
+case("kron-ndim", lambda m, a, b: a.kron(b), real(3), real(2, 2))
+case("tensordot", lambda m, a, b: m.tensordot(a, b), real(2, 3, 4), real(3, 4, 2))
+case("tensordot-lists", lambda m, a, b: m.tensordot(a, b, dims=([0, 2], [2, 1])), real(2, 3, 4),
+     real(3, 4, 2))
+case("tensordot-0", lambda m, a, b: m.tensordot(a, b, 0), real(2), real(3))
+case("inner", lambda m, a, b: m.inner(a, b), real(2, 3), real(4, 3))
+case("inner-1d", lambda m, a, b: a.inner(b), real(3), real(3))
+case("inner-number", lambda m, a, b: m.inner(a, b), real(), real(2, 3))
+case("vdot", lambda m, a, b: a.vdot(b), real(3), real(3))
 
 case("addmm", lambda m, i, a, b: m.addmm(i, a, b, beta=0.5, alpha=2.0), real(2, 4), real(2, 3),
      real(3, 4))

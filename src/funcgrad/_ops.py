@@ -753,6 +753,11 @@ BMM = Op("bmm", jnp.matmul, "BmmBackward0")
 OUTER = Op("outer", jnp.outer, "MulBackward0")
 ADDMM = Op("addmm", lambda x, a, b, beta, alpha: beta * x + alpha * (a @ b), "AddmmBackward0")
 EINSUM = Op("einsum", lambda *xs, equation: jnp.einsum(equation, *xs), _einsum_name)
+# torch computes these as a matrix product of reshaped operands, viewed back.
+KRON = Op("kron", jnp.kron, "UnsafeViewBackward0")
+TENSORDOT = Op("tensordot", lambda a, b, axes: jnp.tensordot(a, b, axes), "ViewBackward0")
+INNER = Op("inner", jnp.inner, "ViewBackward0")
+VDOT = Op("vdot", jnp.vdot, "VdotBackward0")
 
 
 def _check_square(name: str, A) -> None:
@@ -895,6 +900,47 @@ def einsum(equation: str, *operands) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     return apply(EINSUM, *operands, equation=equation)
+
+
+def kron(input, other) -> Tensor:
+    """The Kronecker product: ``other`` scaled by each element of ``input``, in blocks."""
+    return apply(KRON, input, other)
+
+
+def tensordot(a, b, dims=2) -> Tensor:
+    """Contracts the last ``dims`` dimensions of ``a`` with the first of ``b``, or the
+    dimensions listed in ``dims = (dims_a, dims_b)``."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if not isinstance(dims, builtins.int):
+        dims = tuple(tuple(np.atleast_1d(d).tolist()) for d in dims)
+    pairs = zip(range(-dims, 0), range(dims)) if isinstance(dims, builtins.int) else zip(*dims)
+    for da, db in pairs:
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[da]} in dim "
+                f"{da} and second has size {b.shape[db]} in dim {db}")
+    return apply(TENSORDOT, a, b, axes=dims)
+
+
+def inner(input, other) -> Tensor:
+    """Sums the products over the last dimension of each (a product, for a number)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return mul(input, other)
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
+                           f"got shapes {list(input.shape)} and {list(other.shape)}")
+    return apply(INNER, input, other)
+
+
+def vdot(input, other) -> Tensor:
+    """Inner product of two 1-D tensors, the first conjugated."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
+        )
+    _raise_unmultipliable(tuple(input.shape), tuple(other.shape))
+    return apply(VDOT, input, other)
 
 
 # ----- shapes ----------------------------------------------------------------------------------
@@ -2080,7 +2126,7 @@ def _install() -> None:
         "unflatten", "diff", "logaddexp", "logaddexp2", "xlogy", "copysign", "heaviside",
         "logit", "signbit", "isinf", "diagonal", "diag_embed", "diagflat", "tensor_split",
         "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim",
-        "repeat_interleave",
+        "repeat_interleave", "kron", "inner", "vdot",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
