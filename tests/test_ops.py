@@ -334,6 +334,59 @@ case("lerp_", lambda m, a, b: a.clone().lerp_(b, 0.25), real(3), real(3))
 case("dist", lambda m, x, y: m.dist(x, y), real(2, 3), real(2, 3))
 case("dist-p3", lambda m, x, y: x.dist(y, 3), real(4), real(4))
 case("logcumsumexp", lambda m, x: m.logcumsumexp(x, 1), real(2, 4))
+case("median", lambda m, x: m.median(x), real(2, 3))
+case("median-even", lambda m, x: x.median(), real(2, 2))
+case("median-dim", lambda m, x: x.median(1), real(2, 4))
+case("median-dim-keepdim", lambda m, x: m.median(x, 0, keepdim=True), real(3, 2))
+case("median-0d", lambda m, x: x.median(0), real())
+case("median-nan", lambda m, x: m.median(x.log(), 1), real(3, 4), gradcheck=False)
+case("nanmedian", lambda m, x: m.nanmedian(x.log()), real(3, 4), gradcheck=False)
+case("nanmedian-dim", lambda m, x: x.log().nanmedian(-1, True), real(3, 4), gradcheck=False)
+case("nanmedian-plain", lambda m, x: x.nanmedian(0), real(3, 2))
+case("kthvalue", lambda m, x: m.kthvalue(x, 2), real(2, 4))
+case("kthvalue-dim-keepdim", lambda m, x: x.kthvalue(3, 0, True), real(3, 2))
+case("cummax", lambda m, x: m.cummax(x, 1), real(2, 5))
+case("cummax-ties", lambda m, x: x.round().cummax(0), Arg((6, 2), 0.2, 3.0), gradcheck=False)
+case("cummin", lambda m, x: x.cummin(0), real(4, 3))
+case("cummin-0d", lambda m, x: m.cummin(x, -1), real())
+# NaNs where the mask is True, none in some row: torch's gradient of a mean of no values is
+# NaN (nansum's backward multiplies grad / 0 by 0), funcgrad's 0.
+_NANS = Fixed([[True, False, False, True], [False, False, False, False], [True, True, False, True]])
+case("nanmean", lambda m, x, nan: m.nanmean(x.masked_fill(nan, math.nan)), real(3, 4), _NANS,
+     gradcheck=False)
+case("nanmean-dim", lambda m, x, nan: x.masked_fill(nan, math.nan).nanmean(1, keepdim=True),
+     real(3, 4), _NANS, gradcheck=False)
+case("nanmean-plain", lambda m, x: x.nanmean(0), real(2, 3))
+case("quantile", lambda m, x: m.quantile(x, 0.3), real(2, 3))
+case("quantile-dim", lambda m, x, q: x.quantile(q, dim=1), real(2, 5), Fixed([0.2, 0.5, 0.9]))
+case("quantile-keepdim", lambda m, x: x.quantile(0.7, 0, keepdim=True), real(4, 3))
+case("quantile-all-keepdim", lambda m, x: m.quantile(x, 0.5, keepdim=True), real(2, 3))
+for _mode in ("lower", "higher", "midpoint", "nearest"):
+    case(f"quantile-{_mode}", lambda m, x, i=_mode: x.quantile(0.4, 1, interpolation=i),
+         real(2, 6))
+case("nanquantile", lambda m, x, nan: m.nanquantile(x.masked_fill(nan, math.nan), 0.5, 1),
+     real(3, 4), _NANS, gradcheck=False)
+case("var_mean", lambda m, x: m.var_mean(x), real(2, 3))
+case("var_mean-dim", lambda m, x: m.var_mean(x, 1, keepdim=True, correction=0), real(2, 3))
+case("std_mean", lambda m, x: m.std_mean(x, 0), real(2, 3))
+case("std_mean-unbiased", lambda m, x: m.std_mean(x, (0, 1), unbiased=False), real(2, 3))
+case("aminmax", lambda m, x: m.aminmax(x), real(2, 3))
+case("aminmax-dim", lambda m, x: x.aminmax(dim=1, keepdim=True), real(2, 3))
+case("searchsorted", lambda m, s, v: m.searchsorted(s, v), Fixed([0.0, 0.5, 1.0]), real(2, 3),
+     gradcheck=False)
+case("searchsorted-right", lambda m, s, v: m.searchsorted(s, v.round(), right=True),
+     Fixed([-1.0, 0.0, 1.0]), real(2, 3), gradcheck=False)
+case("searchsorted-batch", lambda m, s, v: m.searchsorted(s, v, side="right", out_int32=True),
+     Fixed([[0.0, 1.0, 2.0], [-1.0, -0.5, 0.0]]), real(2, 4), gradcheck=False)
+case("searchsorted-sorter", lambda m, s, v, i: m.searchsorted(s, v, sorter=i),
+     Fixed([1.0, -1.0, 0.0]), real(4), Fixed([1, 2, 0]), gradcheck=False)
+case("bucketize", lambda m, x, b: m.bucketize(x, b), real(2, 3), Fixed([-1.0, 0.0, 1.0]),
+     gradcheck=False)
+case("bucketize-right", lambda m, x, b: m.bucketize(x.round(), b, right=True), real(2, 3),
+     Fixed([-1.0, 0.0, 1.0]), gradcheck=False)
+case("cdist", lambda m, a, b: m.cdist(a, b), real(3, 2), real(4, 2))
+case("cdist-p1-batch", lambda m, a, b: m.cdist(a, b, p=1), real(2, 3, 2), real(1, 4, 2))
+case("cdist-inf", lambda m, a, b: m.cdist(a, b, math.inf), real(3, 2), real(2, 2))
 case("cumsum_", lambda m, x: x.clone().cumsum_(1), real(2, 3))
 case("nansum", lambda m, x: x.nansum(), real(2, 3))
 case("nansum-dim", lambda m, x: m.nansum(x, 1, keepdim=True), real(2, 3))
@@ -694,6 +747,9 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        "F.batch_norm-train": "torch's third derivative of native_batch_norm "
                        "with respect to its input is wrong in the same way as layer_norm's "
                        "(its second derivatives match funcgrad's and pass gradgradcheck)",
+                       **dict.fromkeys(("cdist", "cdist-p1-batch", "cdist-inf"),
+                                       "torch has no double backward of cdist: the derivative "
+                                       "for '_cdist_backward' is not implemented"),
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

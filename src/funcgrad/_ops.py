@@ -702,6 +702,216 @@ def cumprod(input, dim) -> Tensor:
     return apply(CUMPROD, input, axis=builtins.int(dim))
 
 
+def _median_index(x, axis, ignore_nan: bool):
+    """The index of the median (the lower one of an even count) along ``axis`` (of the
+    flattened ``x`` when None): of the non-NaN values with ``ignore_nan``, else of the first
+    NaN where there is one, as torch's median propagates NaN."""
+    if axis is None:
+        x, axis = x.ravel(), 0
+    nan = jnp.isnan(x)
+    count = jnp.sum(~nan, axis) if ignore_nan else x.shape[axis]
+    k = jnp.broadcast_to(jnp.maximum((count - 1) // 2, 0), nan.shape[:axis] + nan.shape[axis + 1:])
+    order = _order(x, axis, False)  # NaNs last
+    i = jnp.squeeze(jnp.take_along_axis(order, jnp.expand_dims(k, axis), axis), axis)
+    return i if ignore_nan else jnp.where(jnp.any(nan, axis), jnp.argmax(nan, axis), i)
+
+
+def _cum_extreme_index(x, axis: int, largest: bool):
+    """The index of the running maximum (minimum) along ``axis``: the last of equal values
+    (a 0-d ``x``'s one element is its own)."""
+    flat = jnp.atleast_1d(x)
+    best = jax.lax.cummax(flat, axis) if largest else jax.lax.cummin(flat, axis)
+    position = jnp.arange(flat.shape[axis]).reshape((-1,) + (1,) * (flat.ndim - axis - 1))
+    return jax.lax.cummax(jnp.where(flat == best, position, 0), axis).reshape(x.shape)
+
+
+def _searchsorted(seq, values, side: str, dtype):
+    if seq.ndim == 1:
+        return jnp.searchsorted(seq, values, side=side).astype(dtype)
+    # One search per leading index: torch requires seq's and values' leading dims equal.
+    rows = jax.vmap(lambda s, v: jnp.searchsorted(s, v, side=side))(
+        seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1]))
+    return rows.reshape(values.shape).astype(dtype)
+
+
+MEDIAN_INDEX = Op("median_index", _median_index, "", differentiable=False)
+KTH_INDEX = Op("kth_index", lambda x, axis, k: jnp.take(_order(x, axis, False), k, axis=axis),
+               "", differentiable=False)
+CUM_EXTREME_INDEX = Op("cum_extreme_index", _cum_extreme_index, "", differentiable=False)
+# The values are the input at the indices, so the gradient goes back there, as for max(dim).
+MEDIAN = Op("median", lambda x, i: x.ravel()[i], "MedianBackward0")
+NANMEDIAN = Op("nanmedian", MEDIAN.fn, "NanmedianBackward0")
+_AT_INDEX = {name: Op(name, MAX_DIM.fn, grad_fn) for name, grad_fn in dict(
+    median="MedianBackward1", nanmedian="NanmedianBackward1", kthvalue="KthvalueBackward0").items()}
+CUMMAX = Op("cummax", lambda x, i, axis: jnp.take_along_axis(
+    jnp.atleast_1d(x), jnp.atleast_1d(i), axis).reshape(x.shape), "CummaxBackward0")
+CUMMIN = dataclasses.replace(CUMMAX, name="cummin", grad_fn="CumminBackward0")
+QUANTILE = Op("quantile", lambda x, q, axis, keepdims, method, ignore_nan: (
+    jnp.nanquantile if ignore_nan else jnp.quantile)(x, q, axis=axis, keepdims=keepdims,
+                                                     method=method), "SqueezeBackward4")
+VAR_MEAN = (dataclasses.replace(VAR, grad_fn="VarMeanBackward0"),
+            dataclasses.replace(MEAN, grad_fn="VarMeanBackward0"))
+STD_MEAN = (dataclasses.replace(STD, grad_fn="StdMeanBackward0"),
+            dataclasses.replace(MEAN, grad_fn="StdMeanBackward0"))
+AMINMAX = (dataclasses.replace(AMIN, grad_fn="AminmaxBackward0"),
+           dataclasses.replace(AMAX, grad_fn="AminmaxBackward0"))
+SEARCHSORTED = Op("searchsorted", _searchsorted, "", differentiable=False)
+CDIST = Op("cdist", lambda a, b, ord: _vector_norm(a[..., :, None, :] - b[..., None, :, :], ord,
+                                                   axis=-1), "CdistBackward0")
+_RESULTS = {name: collections.namedtuple(name, fields) for name, fields in dict(
+    median=["values", "indices"], nanmedian=["values", "indices"],
+    kthvalue=["values", "indices"], cummax=["values", "indices"], cummin=["values", "indices"],
+    aminmax=["min", "max"]).items()}
+
+
+def _at_index(name: str, input, dim, keepdim: bool, index_op: Op, **index_args):
+    """``(values, indices)`` along ``dim``, the indices from ``index_op``: as ``max(dim)``,
+    a 0-d tensor's dim 0 being its one element."""
+    _check_reducible(name, input, dim)
+    axis = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        input, keepdim = reshape(input, 1), False
+    indices = apply(index_op, input, axis=axis, **index_args)
+    values = apply(_AT_INDEX[name], input, indices, axis=axis, keepdims=keepdim)
+    return _RESULTS[name](values, unsqueeze(indices, axis) if keepdim else indices)
+
+
+def median(input, dim=None, keepdim: bool = False):
+    """The median (the lower of the two middle values of an even count), NaN where there is
+    one; along ``dim``, a ``(values, indices)`` named tuple."""
+    if dim is None:
+        return apply(MEDIAN, input, apply(MEDIAN_INDEX, input, axis=None, ignore_nan=False))
+    return _at_index("median", input, dim, keepdim, MEDIAN_INDEX, ignore_nan=False)
+
+
+def nanmedian(input, dim=None, keepdim: bool = False):
+    """``median`` of the values that are not NaN."""
+    if dim is None:
+        return apply(NANMEDIAN, input, apply(MEDIAN_INDEX, input, axis=None, ignore_nan=True))
+    return _at_index("nanmedian", input, dim, keepdim, MEDIAN_INDEX, ignore_nan=True)
+
+
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
+    """``(values, indices)`` of the ``k``-th smallest element (from 1) along ``dim``."""
+    axis = _wrap_dim(dim, input.ndim)
+    if not 1 <= k <= (input.shape[axis] if input.ndim else 1):
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
+    return _at_index("kthvalue", input, dim, keepdim, KTH_INDEX, k=builtins.int(k) - 1)
+
+
+def _cum_extreme(name: str, op: Op, input, dim):
+    axis = _wrap_dim(dim, input.ndim)
+    indices = apply(CUM_EXTREME_INDEX, input, axis=axis, largest=name == "cummax")
+    return _RESULTS[name](apply(op, input, indices, axis=axis), indices)
+
+
+def cummax(input, dim: int):
+    """``(values, indices)`` of the running maximum along ``dim`` (ties: the last index)."""
+    return _cum_extreme("cummax", CUMMAX, input, dim)
+
+
+def cummin(input, dim: int):
+    """``(values, indices)`` of the running minimum along ``dim`` (ties: the last index)."""
+    return _cum_extreme("cummin", CUMMIN, input, dim)
+
+
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean of the values that are not NaN (along ``dim``)."""
+    if dtype is None and not _dtypes.is_inexact(input.dtype):
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {_dtypes.scalar_name(input.dtype)}")
+    x = input if dtype is None else to(input, dtype)
+    return div(nansum(x, dim, keepdim), sum(logical_not(isnan(x)), dim, keepdim))
+
+
+def _quantile(name: str, input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
+    if not _dtypes.is_floating(input.dtype):
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if isinstance(q, (builtins.int, builtins.float)) and not 0 <= q <= 1:
+        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {q}")
+    axis = None if dim is None else _wrap_dim(dim, input.ndim)
+    return apply(QUANTILE, input, q, axis=axis, keepdims=keepdim, method=interpolation,
+                 ignore_nan=ignore_nan)
+
+
+def quantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
+    """The ``q``-th quantiles (``q`` a number or a 1-D tensor, in [0, 1]) along ``dim`` (of
+    all elements when None); several ``q`` make the first dimension."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
+    """``quantile`` of the values that are not NaN."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(var, mean)``, as ``var`` and ``mean`` compute them."""
+    axis, ddof = _axis(input, dim), _correction(unbiased, correction)
+    return (apply(VAR_MEAN[0], input, axis=axis, ddof=ddof, keepdims=keepdim),
+            apply(VAR_MEAN[1], input, axis=axis, keepdims=keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(std, mean)``, as ``std`` and ``mean`` compute them."""
+    axis, ddof = _axis(input, dim), _correction(unbiased, correction)
+    return (apply(STD_MEAN[0], input, axis=axis, ddof=ddof, keepdims=keepdim),
+            apply(STD_MEAN[1], input, axis=axis, keepdims=keepdim))
+
+
+def aminmax(input, *, dim=None, keepdim: bool = False):
+    """``(min, max)`` named tuple: ``amin`` and ``amax`` in one call."""
+    if input.numel() == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    axis = _axis(input, dim)
+    return _RESULTS["aminmax"](apply(AMINMAX[0], input, axis=axis, keepdims=keepdim),
+                               apply(AMINMAX[1], input, axis=axis, keepdims=keepdim))
+
+
+def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False,
+                 side=None, sorter=None) -> Tensor:
+    """Where ``input``'s values would go in ``sorted_sequence`` (its last dimension) to keep
+    it sorted: before equal values, or after them with ``right=True`` or ``side='right'``."""
+    if right and side == "left":
+        raise RuntimeError(f"torch.searchsorted(): side and right can't be set to opposites, "
+                           f"got side of {side} while right was True")
+    seq_shape = tuple(sorted_sequence.shape)
+    value_shape = tuple(input.shape) if isinstance(input, Tensor) else ()
+    if len(seq_shape) > 1 and seq_shape[:-1] != value_shape[:-1]:
+        raise RuntimeError(
+            "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+            "dimensions of boundaries tensor and input value tensor must match, but we got "
+            f"boundaries tensor {list(seq_shape)} and input value tensor {list(value_shape)}")
+    if sorter is not None:
+        sorted_sequence = gather(sorted_sequence, -1, sorter)
+    dtype = np.dtype(np.int32) if out_int32 else jax.dtypes.canonicalize_dtype(np.int64)
+    return apply(SEARCHSORTED, sorted_sequence, input,
+                 side="right" if right or side == "right" else "left", dtype=dtype)
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The index of each value's bucket between the 1-D ``boundaries``: ``searchsorted``
+    with the arguments swapped."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
+    """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batches
+    broadcast)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        which, t = ("X1", x1) if x1.ndim < 2 else ("X2", x2)
+        raise RuntimeError(f"cdist only supports at least 2D tensors, {which} got: {t.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    return apply(CDIST, x1, x2, ord=p)
+
+
 # ----- linear algebra --------------------------------------------------------------------------
 def _matmul_name(a, b) -> str:
     if a.ndim == 1 and b.ndim == 1:
@@ -2126,7 +2336,8 @@ def _install() -> None:
         "unflatten", "diff", "logaddexp", "logaddexp2", "xlogy", "copysign", "heaviside",
         "logit", "signbit", "isinf", "diagonal", "diag_embed", "diagflat", "tensor_split",
         "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim",
-        "repeat_interleave", "kron", "inner", "vdot",
+        "repeat_interleave", "kron", "inner", "vdot", "median", "nanmedian", "kthvalue",
+        "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
