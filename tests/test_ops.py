@@ -203,6 +203,7 @@ case("clamp-tensor-min", lambda m, x, lo: x.clamp(min=lo), real(2, 3), real(3))
 case("clip-tensor-max", lambda m, x, hi: x.clip(max=hi), real(2, 3), real(2, 1))
 case("where", lambda m, x, y: m.where(x > 0, x, y), real(3, 1), real(1, 4))
 case("where-scalar", lambda m, x: m.where(x > 0, x, 0.0), real(2, 3))
+case("where-method", lambda m, x, y: x.where(y > 0, y), real(3, 1), real(1, 4))
 case("masked_fill", lambda m, x, mask: x.masked_fill(mask, 0.5), real(2, 3),
      Fixed([[True, False, True], [False, False, True]]))
 case("masked_fill-broadcast", lambda m, x, mask: m.masked_fill(x, mask, -1.0), real(2, 3),
@@ -297,6 +298,8 @@ case("linalg.matrix_norm", lambda m, a: m.linalg.matrix_norm(a), real(2, 3, 3))
 case("linalg.norm", lambda m, a: m.linalg.norm(a), real(3, 4))
 case("linalg.norm-ord", lambda m, x: m.linalg.norm(x, 1), real(4))
 case("linalg.cross", lambda m, a, b: m.linalg.cross(a, b), real(2, 3), real(2, 3))
+case("cross", lambda m, a, b: m.cross(a, b, dim=0), real(3, 2), real(3, 1))
+case("cross-method", lambda m, a, b: a.cross(b, -1), real(2, 3), real(2, 3))
 case("linalg.pinv", lambda m, a: m.linalg.pinv(a), real(3, 2))
 case("linalg.matrix_exp", lambda m, a: m.linalg.matrix_exp(a * 0.3), real(3, 3))
 

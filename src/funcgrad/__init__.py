@@ -130,6 +130,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     cos,
     cosh,
     count_nonzero,
+    cross,
     cummax,
     cummin,
     cumprod,

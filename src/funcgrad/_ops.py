@@ -1153,6 +1153,34 @@ def vdot(input, other) -> Tensor:
     return apply(VDOT, input, other)
 
 
+def cross(input, other, dim=None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (``funcgrad.linalg.cross``); without
+    ``dim``, along the first dimension of size 3, with torch's deprecation warning."""
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
+                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
+                      "default value of dim will change to agree with that of linalg.cross in a "
+                      "future release.", UserWarning, stacklevel=2)
+        dim = next((i for i, n in enumerate(input.shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    axis = _wrap_dim(dim, input.ndim)
+    if input.shape[axis] != 3 or other.shape[axis] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[axis]} and {other.shape[axis]}")
+    broadcast_shape(input.shape, other.shape)
+    if input.dtype != other.dtype:  # (torch casts neither)
+        raise RuntimeError(f"expected scalar type {_dtypes.scalar_name(input.dtype)} but found "
+                           f"{_dtypes.scalar_name(other.dtype)}")
+    if input.dtype == _dtypes.bool:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
+    return apply(CROSS, input, other, axis=dim)
+
+
 # ----- shapes ----------------------------------------------------------------------------------
 def _shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
@@ -2337,12 +2365,13 @@ def _install() -> None:
         "logit", "signbit", "isinf", "diagonal", "diag_embed", "diagflat", "tensor_split",
         "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim",
         "repeat_interleave", "kron", "inner", "vdot", "median", "nanmedian", "kthvalue",
-        "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax",
+        "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax", "cross",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
         view=reshape, multiply=mul, moveaxis=movedim, subtract=sub, divide=div, true_divide=div,
         arctan2=atan2, swapdims=transpose, ravel=ravel,
+        where=lambda self, condition, other: where(condition, self, other),
         view_as=lambda self, other: reshape(self, *other.shape),
         reshape_as=lambda self, other: reshape(self, *other.shape),
         expand_as=lambda self, other: expand(self, *other.shape),
