@@ -397,7 +397,7 @@ def copysign(input, other) -> Tensor:
 def heaviside(input, values) -> Tensor:
     """The step function: 0 below zero, 1 above, ``values`` at zero (not differentiable)."""
     if input.dtype != values.dtype:
-        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return apply(HEAVISIDE, input, values)
 
 
