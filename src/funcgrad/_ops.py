@@ -707,6 +707,8 @@ def _median_index(x, axis, ignore_nan: bool):
     flattened ``x`` when None): of the non-NaN values with ``ignore_nan``, else of the first
     NaN where there is one, as torch's median propagates NaN."""
     if axis is None:
+        if x.size == 0:
+            return jnp.asarray(0)  # of nothing: MEDIAN makes the value NaN
         x, axis = x.ravel(), 0
     nan = jnp.isnan(x)
     count = jnp.sum(~nan, axis) if ignore_nan else x.shape[axis]
@@ -739,7 +741,8 @@ KTH_INDEX = Op("kth_index", lambda x, axis, k: jnp.take(_order(x, axis, False), 
                "", differentiable=False)
 CUM_EXTREME_INDEX = Op("cum_extreme_index", _cum_extreme_index, "", differentiable=False)
 # The values are the input at the indices, so the gradient goes back there, as for max(dim).
-MEDIAN = Op("median", lambda x, i: x.ravel()[i], "MedianBackward0")
+MEDIAN = Op("median", lambda x, i: x.ravel()[i] if x.size else jnp.full((), jnp.nan, x.dtype),
+            "MedianBackward0")
 NANMEDIAN = Op("nanmedian", MEDIAN.fn, "NanmedianBackward0")
 _AT_INDEX = {name: Op(name, MAX_DIM.fn, grad_fn) for name, grad_fn in dict(
     median="MedianBackward1", nanmedian="NanmedianBackward1", kthvalue="KthvalueBackward0").items()}
@@ -827,6 +830,8 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 def _quantile(name: str, input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
     if not _dtypes.is_floating(input.dtype):
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if input.numel() == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
     if isinstance(q, (builtins.int, builtins.float)) and not 0 <= q <= 1:
         raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {q}")
     axis = None if dim is None else _wrap_dim(dim, input.ndim)
@@ -1889,7 +1894,19 @@ def flipud(input) -> Tensor:
 
 
 def take(input, index) -> Tensor:
-    """The elements of the flattened ``input`` at ``index``, in ``index``'s shape."""
+    """The elements of the flattened ``input`` at ``index``, in ``index``'s shape.
+
+    Raises:
+        IndexError: torch's, for an index out of range when its values are at hand (not
+            inside a JAX transform): JAX would fill in NaN.
+    """
+    n, values = input.numel(), index._read()
+    if not isinstance(values, jax.core.Tracer):
+        values = np.asarray(values)
+        bad = values[(values < -n) | (values >= n)]
+        if bad.size:
+            raise IndexError(f"out of range: tried to access index {bad[0]} on a tensor of {n} "
+                             "elements.")
     return apply(TAKE, input, index)
 
 
