@@ -710,6 +710,34 @@ def test_gradcheck(case: Case) -> None:
         assert gradcheck(lambda *xs: case.fn(funcgrad, *xs), tuple(inputs))
 
 
+@pytest.mark.parametrize("fn", [
+    lambda m, x, y: m.float_power(x.abs(), y), lambda m, x, y: x.abs().float_power(2),
+    lambda m, x, y: m.float_power(2, y)], ids=["tensors", "number-exponent", "number-base"])
+def test_float_power_matches_torch(fn, torch) -> None:
+    """float_power computes in float64, so it needs jax_enable_x64 (the cases above run
+    without it): its value, dtype, grad_fn and gradients against torch's."""
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0.5, 2.0, (2, 3)), rng.uniform(-1.0, 1.0, (3,))
+    with jax.enable_x64(True):
+        ours = [funcgrad.tensor(a, dtype=funcgrad.float32, requires_grad=True) for a in (x, y)]
+        got = fn(funcgrad, *ours)
+        got.sum().backward()
+    theirs = [torch.tensor(a, dtype=torch.float32, requires_grad=True) for a in (x, y)]
+    want = fn(torch, *theirs)
+    want.sum().backward()
+    assert (got.dtype, got.grad_fn.name()) == (np.float64, type(want.grad_fn).__name__)
+    np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-12)
+    for a, b in zip(ours, theirs):
+        assert (a.grad is None) == (b.grad is None)
+        if b.grad is not None:
+            np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-6)
+
+
+def test_float_power_without_x64_says_how_to_enable_it() -> None:
+    with pytest.raises(RuntimeError, match="jax_enable_x64"):
+        funcgrad.float_power(funcgrad.ones(2), 2)
+
+
 def _grad_or_zeros(lib, scalar, inputs: list, create_graph: bool = False) -> tuple:
     """``autograd.grad`` of ``scalar``, or zeros where nothing it depends on requires grad (then
     torch refuses to differentiate: the derivative is identically zero)."""

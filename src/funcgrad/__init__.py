@@ -161,6 +161,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     flip,
     fliplr,
     flipud,
+    float_power,
     floor,
     floor_divide,
     fmod,

@@ -264,6 +264,19 @@ def pow(input, exponent) -> Tensor:
     return apply(POW, input, exponent)
 
 
+def float_power(input, exponent) -> Tensor:
+    """``pow`` in double precision: float64, or complex128 when either operand is complex.
+
+    Raises:
+        RuntimeError: while ``jax_enable_x64`` is off, which rules out 64-bit dtypes.
+    """
+    operands = (input, exponent)
+    complex_ = builtins.any(_dtypes.is_complex(v.dtype) if isinstance(v, Tensor)
+                            else isinstance(v, builtins.complex) for v in operands)
+    dtype = _dtypes.complex128 if complex_ else _dtypes.float64
+    return pow(*(to(v, dtype) if isinstance(v, Tensor) else v for v in operands))
+
+
 def maximum(input, other) -> Tensor:
     """Elementwise maximum; at ties the gradient is split, as in torch."""
     return apply(MAXIMUM, input, other)
@@ -2383,6 +2396,7 @@ def _install() -> None:
         "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim",
         "repeat_interleave", "kron", "inner", "vdot", "median", "nanmedian", "kthvalue",
         "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax", "cross",
+        "float_power",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
