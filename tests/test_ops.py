@@ -177,6 +177,8 @@ case("signbit", lambda m, x: m.signbit(x) & x.signbit(), real(2, 3), gradcheck=F
 case("isinf", lambda m, x: m.isinf(x / (x > 0)) | x.isinf(), real(2, 3), gradcheck=False)
 case("heaviside", lambda m, x, v: m.heaviside(x.floor(), v), real(2, 3), real(3),
      xfail=_NO_TORCH_GRAD + "leaves the (piecewise constant) result outside the graph")
+case("heaviside-ints", lambda m, x, v: m.heaviside(x, v), Fixed([-2, 0, 3]), Fixed([5, 5, 5]),
+     gradcheck=False)
 case("heaviside-method", lambda m, x, v: x.detach().round().heaviside(v), real(2, 3),
      Arg((3,), grad=False),
      gradcheck=False)

@@ -58,6 +58,20 @@ def _neg(x):
     return jnp.negative(x)
 
 
+def _inexact_only(name: str, fn):
+    """``fn``, refusing integer and bool results with the error of torch's CPU kernel, which
+    has none for them (JAX would compute in a float dtype or in integers). Checked where the
+    op's function is traced, as ``_refuse_bool``."""
+    def checked(*operands):
+        dtype = jnp.result_type(*operands)
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                      f"'{_dtypes.scalar_name(dtype)}'")
+        return fn(*operands)
+
+    return checked
+
+
 _UNARY = {
     "abs": (jnp.abs, "AbsBackward0"),
     "neg": (_neg, "NegBackward0"),
@@ -99,7 +113,7 @@ _UNARY = {
     "sinc": (jnp.sinc, "SincBackward0"),
     "deg2rad": (jnp.deg2rad, "Deg2RadBackward0"),
     "rad2deg": (jnp.rad2deg, "Rad2DegBackward0"),
-    "frac": (lambda x: x - jnp.trunc(x), "FracBackward0"),
+    "frac": (_inexact_only("frac", lambda x: x - jnp.trunc(x)), "FracBackward0"),
     "sgn": (jnp.sign, "SgnBackward0"),
 }
 # Their VJPs need only the input's shape (negation, scaling, and the zero gradient of the step
@@ -207,13 +221,16 @@ ISFINITE = Op("isfinite", jnp.isfinite, "", differentiable=False)
 BITWISE_NOT = Op("bitwise_not", jnp.invert, "", differentiable=False)
 ISINF = Op("isinf", jnp.isinf, "", differentiable=False)
 SIGNBIT = Op("signbit", jnp.signbit, "", differentiable=False)
-LOGADDEXP = Op("logaddexp", jnp.logaddexp, "LogaddexpBackward0")
-LOGADDEXP2 = Op("logaddexp2", jnp.logaddexp2, "Logaddexp2Backward0")
+LOGADDEXP = Op("logaddexp", _inexact_only("logaddexp", jnp.logaddexp), "LogaddexpBackward0")
+LOGADDEXP2 = Op("logaddexp2", _inexact_only("logaddexp2", jnp.logaddexp2),
+                "Logaddexp2Backward0")
 XLOGY = Op("xlogy", jax.scipy.special.xlogy, lambda x, y: "XlogyBackward1" if not hasattr(
     x, "shape") else "XlogyBackward2" if not hasattr(y, "shape") else "XlogyBackward0")
 COPYSIGN = Op("copysign", jnp.copysign, _scalar_or_tensor("CopysignBackward0",
                                                           "CopysignBackward1"))
-HEAVISIDE = Op("heaviside", jnp.heaviside, "NotImplemented", differentiable=False)
+# (jnp.heaviside computes integers in a float dtype; torch keeps theirs.)
+HEAVISIDE = Op("heaviside", lambda x, v: jnp.heaviside(x, v).astype(jnp.result_type(x, v)),
+               "NotImplemented", differentiable=False)
 # torch clamps to [eps, 1 - eps] first; the gradient passes at the bounds, as clamp's does.
 LOGIT = Op("logit", lambda x, eps: jax.scipy.special.logit(
     x if eps is None else _clamp(x, eps, 1 - eps)), "LogitBackward0")
@@ -925,6 +942,10 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    for name, x in (("X1", x1), ("X2", x2)):
+        if not _dtypes.is_floating(x.dtype):
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{_dtypes.scalar_name(x.dtype)}")
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
     return apply(CDIST, x1, x2, ord=p)
