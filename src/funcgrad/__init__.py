@@ -62,6 +62,8 @@ from ._factories import (
     randperm,
     seed,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
