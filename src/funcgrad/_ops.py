@@ -404,7 +404,12 @@ def masked_fill(input, mask, value) -> Tensor:
 
 
 def logaddexp(input, other) -> Tensor:
-    """``log(exp(input) + exp(other))``, computed stably."""
+    """``log(exp(input) + exp(other))``, computed stably.
+
+    >>> import funcgrad
+    >>> funcgrad.logaddexp(funcgrad.tensor([0.0, 100.0]), funcgrad.tensor([0.0, 100.0]))
+    tensor([  0.6931, 100.6931])
+    """
     return apply(LOGADDEXP, input, other)
 
 
@@ -811,7 +816,12 @@ def _at_index(name: str, input, dim, keepdim: bool, index_op: Op, **index_args):
 
 def median(input, dim=None, keepdim: bool = False):
     """The median (the lower of the two middle values of an even count), NaN where there is
-    one; along ``dim``, a ``(values, indices)`` named tuple."""
+    one; along ``dim``, a ``(values, indices)`` named tuple.
+
+    >>> import funcgrad
+    >>> funcgrad.median(funcgrad.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 0.0]]), 1)
+    median(values=tensor([2., 3.]), indices=tensor([2, 1]))
+    """
     if dim is None:
         return apply(MEDIAN, input, apply(MEDIAN_INDEX, input, axis=None, ignore_nan=False))
     return _at_index("median", input, dim, keepdim, MEDIAN_INDEX, ignore_nan=False)
@@ -839,7 +849,12 @@ def _cum_extreme(name: str, op: Op, input, dim):
 
 
 def cummax(input, dim: int):
-    """``(values, indices)`` of the running maximum along ``dim`` (ties: the last index)."""
+    """``(values, indices)`` of the running maximum along ``dim`` (ties: the last index).
+
+    >>> import funcgrad
+    >>> funcgrad.cummax(funcgrad.tensor([1.0, 3.0, 2.0, 5.0]), 0)
+    cummax(values=tensor([1., 3., 3., 5.]), indices=tensor([0, 1, 1, 3]))
+    """
     return _cum_extreme("cummax", CUMMAX, input, dim)
 
 
@@ -907,7 +922,12 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
 def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False,
                  side=None, sorter=None) -> Tensor:
     """Where ``input``'s values would go in ``sorted_sequence`` (its last dimension) to keep
-    it sorted: before equal values, or after them with ``right=True`` or ``side='right'``."""
+    it sorted: before equal values, or after them with ``right=True`` or ``side='right'``.
+
+    >>> import funcgrad
+    >>> funcgrad.searchsorted(funcgrad.tensor([1.0, 2.0, 3.0]), funcgrad.tensor([0.5, 2.0, 2.5]))
+    tensor([0, 1, 2])
+    """
     if right and side == "left":
         raise RuntimeError(f"torch.searchsorted(): side and right can't be set to opposites, "
                            f"got side of {side} while right was True")
@@ -1768,7 +1788,12 @@ def atleast_3d(*tensors):
 
 
 def hstack(tensors) -> Tensor:
-    """Joins tensors column-wise: along dimension 1, or 0 for vectors."""
+    """Joins tensors column-wise: along dimension 1, or 0 for vectors.
+
+    >>> import funcgrad
+    >>> funcgrad.hstack([funcgrad.tensor([1, 2]), funcgrad.tensor([3])])
+    tensor([1, 2, 3])
+    """
     tensors = [_with_dims(t, 1) for t in _sequence(tensors, "hstack")]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
@@ -1850,7 +1875,12 @@ def cartesian_prod(*tensors) -> Tensor:
 
 def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
     """Splits along ``dim`` into ``n`` nearly equal parts (the first ones one longer), or at
-    the given indices."""
+    the given indices.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor_split(funcgrad.arange(5), 3)
+    (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+    """
     axis = _wrap_dim(dim, input.ndim)
     n = input.shape[axis]
     if isinstance(indices_or_sections, Tensor):
