@@ -476,6 +476,10 @@ def test_op_argument_errors_match_torch(torch, scenario):
     assert_raises_as_torch(torch, scenario)
 
 
+def test_meshgrid_without_indexing_warns_as_torch(torch):
+    assert_warns_as_torch(torch, lambda T: T.meshgrid(T.ones(2), T.ones(3)))
+
+
 def test_cross_without_dim_warns_as_torch(torch):
     assert_warns_as_torch(torch, lambda T: T.cross(T.ones(3, 2), T.ones(3, 2)))
 
