@@ -410,12 +410,83 @@ OP_ARGUMENT_ERRORS = {
     "norm_of_ints": lambda T: T.norm(T.ones(2, 2, dtype=T.int32)),
     "softmax_without_dim": lambda T: T.ones(3).softmax(),
     "log_softmax_without_dim": lambda T: T.log_softmax(T.ones(3)),
+    "frac_of_ints": lambda T: T.frac(T.ones(2, dtype=T.int32)),
+    "frac_of_bools": lambda T: T.tensor([True]).frac(),
+    "logaddexp_of_ints": lambda T: T.logaddexp(T.ones(2, dtype=T.int32), T.ones(2, dtype=T.int32)),
+    "logaddexp2_of_ints": lambda T: T.ones(2, dtype=T.int32).logaddexp2(T.tensor([True])),
+    "cdist_of_ints": lambda T: T.cdist(T.ones(2, 2), T.ones(2, 2, dtype=T.int32)),
+    "heaviside_dtypes": lambda T: T.heaviside(T.ones(3), T.ones(3, dtype=T.int32)),
+    "diagonal_same_dims": lambda T: T.diagonal(T.ones(2, 3), 0, 1, -1),
+    "diagonal_dim": lambda T: T.ones(2, 3).diagonal(0, 0, 2),
+    "diag_embed_same_dims": lambda T: T.diag_embed(T.ones(2, 3), 0, 1, -2),
+    "diag_embed_dim": lambda T: T.ones(2, 3).diag_embed(0, 0, 3),
+    "broadcast_shapes": lambda T: T.broadcast_shapes((2, 3), (4,)),
+    "broadcast_shapes_later_arg": lambda T: T.broadcast_shapes((2, 3), 1, (1, 3), (0, 1)),
+    "broadcast_tensors": lambda T: T.broadcast_tensors(T.ones(2, 3), T.ones(4)),
+    "cartesian_prod_2d": lambda T: T.cartesian_prod(T.ones(2, 3), T.ones(3)),
+    "tensor_split_no_sections": lambda T: T.tensor_split(T.ones(2, 3), 0, 1),
+    "tensor_split_dim": lambda T: T.ones(2, 3).tensor_split(2, 2),
+    "hsplit_indivisible": lambda T: T.hsplit(T.ones(2, 3), 4),
+    "hsplit_zero": lambda T: T.ones(2, 3).hsplit(0),
+    "hsplit_0d": lambda T: T.hsplit(T.tensor(1.0), 4),
+    "vsplit_1d": lambda T: T.vsplit(T.ones(3), 3),
+    "dsplit_2d": lambda T: T.ones(2, 3).dsplit(2),
+    "rot90_one_dim": lambda T: T.rot90(T.ones(2, 3), 1, (0,)),
+    "rot90_1d": lambda T: T.ones(3).rot90(),
+    "rot90_same_dims": lambda T: T.rot90(T.ones(2, 3), 1, (1, -1)),
+    "fliplr_1d": lambda T: T.fliplr(T.ones(3)),
+    "flipud_0d": lambda T: T.tensor(1.0).flipud(),
+    "take_along_dim_ndims": lambda T: T.take_along_dim(T.ones(2, 3), T.tensor([0]), 1),
+    "tril_indices_negative_row": lambda T: T.tril_indices(-1, 3),
+    "triu_indices_negative_col": lambda T: T.triu_indices(3, -2),
+    "tril_indices_float": lambda T: T.tril_indices(3, 3, dtype=T.float32),
+    "take_out_of_range": lambda T: T.take(T.ones(2, 3), T.tensor([0, 6])),
+    "take_negative_out_of_range": lambda T: T.ones(2, 3).take(T.tensor([-7])),
+    "block_diag_3d": lambda T: T.block_diag(T.ones(1, 2, 3)),
+    "repeat_interleave_dim": lambda T: T.ones(2, 3).repeat_interleave(2, 2),
+    "tensordot_sizes": lambda T: T.tensordot(T.ones(2, 3, 4), T.ones(3, 5, 2), 2),
+    "tensordot_dims_sizes": lambda T: T.tensordot(T.ones(2, 3, 4), T.ones(3, 5, 2),
+                                                  ([1, 2], [0, 1])),
+    "inner_sizes": lambda T: T.inner(T.ones(2, 3), T.ones(2, 4)),
+    "vdot_2d": lambda T: T.vdot(T.ones(2, 3), T.ones(3)),
+    "vdot_sizes": lambda T: T.ones(3).vdot(T.ones(4)),
+    "kthvalue_k": lambda T: T.kthvalue(T.ones(2, 3), 4, 1),
+    "kthvalue_zero": lambda T: T.ones(2, 3).kthvalue(0),
+    "median_dim": lambda T: T.median(T.ones(2, 3), 2),
+    "median_empty_dim": lambda T: T.ones(2, 0).median(1),
+    "quantile_q": lambda T: T.quantile(T.ones(2, 3), 1.5),
+    "quantile_of_nothing": lambda T: T.quantile(T.ones(0), 0.5),
+    "quantile_ints": lambda T: T.ones(3, dtype=T.int32).quantile(0.5),
+    "nanmean_ints": lambda T: T.nanmean(T.ones(3, dtype=T.int32)),
+    "aminmax_of_nothing": lambda T: T.aminmax(T.ones(0)),
+    "cummax_dim": lambda T: T.ones(2, 3).cummax(2),
+    "searchsorted_side_and_right": lambda T: T.searchsorted(T.tensor([1.0, 2.0]),
+                                                            T.tensor([1.0]), side="left",
+                                                            right=True),
+    "searchsorted_shapes": lambda T: T.searchsorted(T.ones(2, 2), T.ones(3, 2)),
+    "bucketize_2d": lambda T: T.bucketize(T.ones(3), T.ones(2, 2)),
+    "cdist_1d": lambda T: T.cdist(T.ones(3), T.ones(2, 3)),
+    "cdist_columns": lambda T: T.cdist(T.ones(2, 3), T.ones(2, 4)),
+    "cdist_negative_p": lambda T: T.cdist(T.ones(2, 3), T.ones(2, 3), -1),
 }
 
 
 @pytest.mark.parametrize("scenario", OP_ARGUMENT_ERRORS.values(), ids=OP_ARGUMENT_ERRORS)
 def test_op_argument_errors_match_torch(torch, scenario):
     assert_raises_as_torch(torch, scenario)
+
+
+def test_meshgrid_without_indexing_warns_as_torch(torch):
+    assert_warns_as_torch(torch, lambda T: T.meshgrid(T.ones(2), T.ones(3)))
+
+
+def test_cross_without_dim_warns_as_torch(torch):
+    assert_warns_as_torch(torch, lambda T: T.cross(T.ones(3, 2), T.ones(3, 2)))
+
+
+@pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim")
+def test_cross_without_a_dim_of_size_3_raises_as_torch(torch):
+    assert_raises_as_torch(torch, lambda T: T.cross(T.ones(2, 4), T.ones(2, 4)))
 
 
 @pytest.mark.parametrize("change", ["add_", "mul_", "+="])

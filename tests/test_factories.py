@@ -77,3 +77,15 @@ def test_tensor_on_a_named_device_is_committed_there():
     assert t._read().devices() == {jax.devices("cpu")[0]}
     assert t._read().committed
     assert not funcgrad.tensor(np.ones(3))._read().committed
+
+
+@pytest.mark.parametrize("name", ["tril_indices", "triu_indices"])
+@pytest.mark.parametrize("row, col, offset", [(3, 4, 0), (3, 4, 1), (4, 3, -2), (0, 3, 0),
+                                              (3, 3, 5)])
+def test_triangle_indices_match_torch(name, row, col, offset):
+    torch = pytest.importorskip("torch")
+    got = getattr(funcgrad, name)(row, col, offset)
+    want = getattr(torch, name)(row, col, offset)
+    assert got.dtype == jax.dtypes.canonicalize_dtype(np.int64)
+    np.testing.assert_array_equal(np.asarray(got), want.numpy())
+    assert tuple(got.shape) == tuple(want.shape)

@@ -95,7 +95,8 @@ def case(id, fn, *args, gradcheck=True, xfail=None):
 
 # ----- elementwise, one input: every UNARY op ---------------------------------------------------
 _DOMAIN = dict(log=pos, log1p=pos, log2=pos, log10=pos, sqrt=pos, rsqrt=pos, tan=unit,
-               asin=unit, acos=unit, atanh=unit, acosh=lambda *s: Arg(s, 1.2, 3.0, False))
+               asin=unit, acos=unit, atanh=unit, acosh=lambda *s: Arg(s, 1.2, 3.0, False),
+               erfinv=unit, lgamma=pos, digamma=pos)
 for _name in funcgrad._ops.UNARY:
     case(f"{_name}", lambda m, x, n=_name: getattr(m, n)(x), _DOMAIN.get(_name, real)(2, 3))
 for _name in ("exp", "log", "sigmoid", "abs", "floor"):
@@ -138,6 +139,50 @@ case("x//2", lambda m, x: x // 2, real(2, 3),
 case("2%x", lambda m, x: 2 % x, pos(2, 3),
      xfail=_NO_TORCH_GRAD + "records RemainderBackward1 with the true gradient, -floor(2 / x)")
 
+# ----- torch's NumPy-style aliases --------------------------------------------------------------
+_ALIASES = {
+    "absolute": lambda m, x: m.absolute(x), "negative": lambda m, x: x.negative(),
+    "arccos": lambda m, x: m.arccos(x), "arcsin": lambda m, x: x.arcsin(),
+    "arctan": lambda m, x: m.arctan(x), "arcsinh": lambda m, x: x.arcsinh(),
+    "arctanh": lambda m, x: m.arctanh(x), "arccosh": lambda m, x: (x.abs() + 1.5).arccosh(),
+    "ravel": lambda m, x: x.t().ravel(), "ravel-fn": lambda m, x: m.ravel(x),
+}
+for _name, _fn in _ALIASES.items():
+    case(f"{_name}-alias", _fn, unit(2, 3))
+_BINARY_ALIASES = {
+    "multiply": lambda m, x, y: m.multiply(x, y), "divide": lambda m, x, y: x.divide(y),
+    "true_divide": lambda m, x, y: m.true_divide(x, y),
+    "subtract": lambda m, x, y: m.subtract(x, y, alpha=2),
+    "arctan2": lambda m, x, y: x.arctan2(y), "arctan2-fn": lambda m, x, y: m.arctan2(x, y),
+    "swapdims": lambda m, x, y: m.swapdims(x * y, 0, 1),
+}
+for _name, _fn in _BINARY_ALIASES.items():
+    case(f"{_name}-alias", _fn, unit(3, 1), unit(1, 4))
+for _name in ("greater", "greater_equal", "less", "less_equal", "not_equal"):
+    case(f"{_name}-alias", lambda m, x, y, n=_name: getattr(m, n)(x, y) & getattr(x, n)(y),
+         real(3, 1), real(1, 4), gradcheck=False)
+
+# ----- elementwise, more -----------------------------------------------------------------------
+case("logaddexp", lambda m, x, y: m.logaddexp(x, y), real(3, 1), real(1, 4))
+case("logaddexp2", lambda m, x, y: x.logaddexp2(y), real(2, 3), real(3))
+case("xlogy", lambda m, x, y: m.xlogy(x, y), real(3, 1), pos(1, 4))
+case("xlogy-number-self", lambda m, y: m.xlogy(2.0, y), pos(2, 3))
+case("xlogy-number-other", lambda m, x: x.xlogy(3.0), real(2, 3))
+case("xlogy_", lambda m, x, y: x.clone().xlogy_(y), real(2, 3), pos(3))
+case("copysign", lambda m, x, y: m.copysign(x, y), real(3, 1), real(1, 4))
+case("copysign-number", lambda m, x: x.copysign(-1.0), real(2, 3))
+case("logit", lambda m, p: m.logit(p), prob(2, 3))
+case("logit-eps", lambda m, p: p.logit(eps=0.3), prob(2, 3))
+case("signbit", lambda m, x: m.signbit(x) & x.signbit(), real(2, 3), gradcheck=False)
+case("isinf", lambda m, x: m.isinf(x / (x > 0)) | x.isinf(), real(2, 3), gradcheck=False)
+case("heaviside", lambda m, x, v: m.heaviside(x.floor(), v), real(2, 3), real(3),
+     xfail=_NO_TORCH_GRAD + "leaves the (piecewise constant) result outside the graph")
+case("heaviside-ints", lambda m, x, v: m.heaviside(x, v), Fixed([-2, 0, 3]), Fixed([5, 5, 5]),
+     gradcheck=False)
+case("heaviside-method", lambda m, x, v: x.detach().round().heaviside(v), real(2, 3),
+     Arg((3,), grad=False),
+     gradcheck=False)
+
 # ----- comparisons and logic: forward only -----------------------------------------------------
 _COMPARE = {
     "lt": lambda m, x, y: x < y, "gt-scalar": lambda m, x, y: x > 0.5,
@@ -160,6 +205,7 @@ case("clamp-tensor-min", lambda m, x, lo: x.clamp(min=lo), real(2, 3), real(3))
 case("clip-tensor-max", lambda m, x, hi: x.clip(max=hi), real(2, 3), real(2, 1))
 case("where", lambda m, x, y: m.where(x > 0, x, y), real(3, 1), real(1, 4))
 case("where-scalar", lambda m, x: m.where(x > 0, x, 0.0), real(2, 3))
+case("where-method", lambda m, x, y: x.where(y > 0, y), real(3, 1), real(1, 4))
 case("masked_fill", lambda m, x, mask: x.masked_fill(mask, 0.5), real(2, 3),
      Fixed([[True, False, True], [False, False, True]]))
 case("masked_fill-broadcast", lambda m, x, mask: m.masked_fill(x, mask, -1.0), real(2, 3),
@@ -216,7 +262,16 @@ case("outer", lambda m, a, b: m.outer(a, b), real(3), real(4))
 for _eq, _shapes in {"ij,jk->ik": ((2, 3), (3, 4)), "ii->": ((3, 3),), "i,j->ij": ((3,), (4,)),
                      "ij->ji": ((2, 3),)}.items():
     case(f"einsum-{_eq}", lambda m, *xs, eq=_eq: m.einsum(eq, *xs), *(real(*s) for s in _shapes))
-
+case("kron", lambda m, a, b: m.kron(a, b), real(2, 3), real(3, 2))
+case("kron-ndim", lambda m, a, b: a.kron(b), real(3), real(2, 2))
+case("tensordot", lambda m, a, b: m.tensordot(a, b), real(2, 3, 4), real(3, 4, 2))
+case("tensordot-lists", lambda m, a, b: m.tensordot(a, b, dims=([0, 2], [2, 1])), real(2, 3, 4),
+     real(3, 4, 2))
+case("tensordot-0", lambda m, a, b: m.tensordot(a, b, 0), real(2), real(3))
+case("inner", lambda m, a, b: m.inner(a, b), real(2, 3), real(4, 3))
+case("inner-1d", lambda m, a, b: a.inner(b), real(3), real(3))
+case("inner-number", lambda m, a, b: m.inner(a, b), real(), real(2, 3))
+case("vdot", lambda m, a, b: a.vdot(b), real(3), real(3))
 
 case("addmm", lambda m, i, a, b: m.addmm(i, a, b, beta=0.5, alpha=2.0), real(2, 4), real(2, 3),
      real(3, 4))
@@ -245,6 +300,8 @@ case("linalg.matrix_norm", lambda m, a: m.linalg.matrix_norm(a), real(2, 3, 3))
 case("linalg.norm", lambda m, a: m.linalg.norm(a), real(3, 4))
 case("linalg.norm-ord", lambda m, x: m.linalg.norm(x, 1), real(4))
 case("linalg.cross", lambda m, a, b: m.linalg.cross(a, b), real(2, 3), real(2, 3))
+case("cross", lambda m, a, b: m.cross(a, b, dim=0), real(3, 2), real(3, 1))
+case("cross-method", lambda m, a, b: a.cross(b, -1), real(2, 3), real(2, 3))
 case("linalg.pinv", lambda m, a: m.linalg.pinv(a), real(3, 2))
 case("linalg.matrix_exp", lambda m, a: m.linalg.matrix_exp(a * 0.3), real(3, 3))
 
@@ -282,6 +339,60 @@ case("lerp_", lambda m, a, b: a.clone().lerp_(b, 0.25), real(3), real(3))
 case("dist", lambda m, x, y: m.dist(x, y), real(2, 3), real(2, 3))
 case("dist-p3", lambda m, x, y: x.dist(y, 3), real(4), real(4))
 case("logcumsumexp", lambda m, x: m.logcumsumexp(x, 1), real(2, 4))
+case("median", lambda m, x: m.median(x), real(2, 3))
+case("median-even", lambda m, x: x.median(), real(2, 2))
+case("median-dim", lambda m, x: x.median(1), real(2, 4))
+case("median-dim-keepdim", lambda m, x: m.median(x, 0, keepdim=True), real(3, 2))
+case("median-0d", lambda m, x: x.median(0), real())
+case("median-empty", lambda m, x: m.median(x), real(0))
+case("median-nan", lambda m, x: m.median(x.log(), 1), real(3, 4), gradcheck=False)
+case("nanmedian", lambda m, x: m.nanmedian(x.log()), real(3, 4), gradcheck=False)
+case("nanmedian-dim", lambda m, x: x.log().nanmedian(-1, True), real(3, 4), gradcheck=False)
+case("nanmedian-plain", lambda m, x: x.nanmedian(0), real(3, 2))
+case("kthvalue", lambda m, x: m.kthvalue(x, 2), real(2, 4))
+case("kthvalue-dim-keepdim", lambda m, x: x.kthvalue(3, 0, True), real(3, 2))
+case("cummax", lambda m, x: m.cummax(x, 1), real(2, 5))
+case("cummax-ties", lambda m, x: x.round().cummax(0), Arg((6, 2), 0.2, 3.0), gradcheck=False)
+case("cummin", lambda m, x: x.cummin(0), real(4, 3))
+case("cummin-0d", lambda m, x: m.cummin(x, -1), real())
+# NaNs where the mask is True, none in some row: torch's gradient of a mean of no values is
+# NaN (nansum's backward multiplies grad / 0 by 0), funcgrad's 0.
+_NANS = Fixed([[True, False, False, True], [False, False, False, False], [True, True, False, True]])
+case("nanmean", lambda m, x, nan: m.nanmean(x.masked_fill(nan, math.nan)), real(3, 4), _NANS,
+     gradcheck=False)
+case("nanmean-dim", lambda m, x, nan: x.masked_fill(nan, math.nan).nanmean(1, keepdim=True),
+     real(3, 4), _NANS, gradcheck=False)
+case("nanmean-plain", lambda m, x: x.nanmean(0), real(2, 3))
+case("quantile", lambda m, x: m.quantile(x, 0.3), real(2, 3))
+case("quantile-dim", lambda m, x, q: x.quantile(q, dim=1), real(2, 5), Fixed([0.2, 0.5, 0.9]))
+case("quantile-keepdim", lambda m, x: x.quantile(0.7, 0, keepdim=True), real(4, 3))
+case("quantile-all-keepdim", lambda m, x: m.quantile(x, 0.5, keepdim=True), real(2, 3))
+for _mode in ("lower", "higher", "midpoint", "nearest"):
+    case(f"quantile-{_mode}", lambda m, x, i=_mode: x.quantile(0.4, 1, interpolation=i),
+         real(2, 6))
+case("nanquantile", lambda m, x, nan: m.nanquantile(x.masked_fill(nan, math.nan), 0.5, 1),
+     real(3, 4), _NANS, gradcheck=False)
+case("var_mean", lambda m, x: m.var_mean(x), real(2, 3))
+case("var_mean-dim", lambda m, x: m.var_mean(x, 1, keepdim=True, correction=0), real(2, 3))
+case("std_mean", lambda m, x: m.std_mean(x, 0), real(2, 3))
+case("std_mean-unbiased", lambda m, x: m.std_mean(x, (0, 1), unbiased=False), real(2, 3))
+case("aminmax", lambda m, x: m.aminmax(x), real(2, 3))
+case("aminmax-dim", lambda m, x: x.aminmax(dim=1, keepdim=True), real(2, 3))
+case("searchsorted", lambda m, s, v: m.searchsorted(s, v), Fixed([0.0, 0.5, 1.0]), real(2, 3),
+     gradcheck=False)
+case("searchsorted-right", lambda m, s, v: m.searchsorted(s, v.round(), right=True),
+     Fixed([-1.0, 0.0, 1.0]), real(2, 3), gradcheck=False)
+case("searchsorted-batch", lambda m, s, v: m.searchsorted(s, v, side="right", out_int32=True),
+     Fixed([[0.0, 1.0, 2.0], [-1.0, -0.5, 0.0]]), real(2, 4), gradcheck=False)
+case("searchsorted-sorter", lambda m, s, v, i: m.searchsorted(s, v, sorter=i),
+     Fixed([1.0, -1.0, 0.0]), real(4), Fixed([1, 2, 0]), gradcheck=False)
+case("bucketize", lambda m, x, b: m.bucketize(x, b), real(2, 3), Fixed([-1.0, 0.0, 1.0]),
+     gradcheck=False)
+case("bucketize-right", lambda m, x, b: m.bucketize(x.round(), b, right=True), real(2, 3),
+     Fixed([-1.0, 0.0, 1.0]), gradcheck=False)
+case("cdist", lambda m, a, b: m.cdist(a, b), real(3, 2), real(4, 2))
+case("cdist-p1-batch", lambda m, a, b: m.cdist(a, b, p=1), real(2, 3, 2), real(1, 4, 2))
+case("cdist-inf", lambda m, a, b: m.cdist(a, b, math.inf), real(3, 2), real(2, 2))
 case("cumsum_", lambda m, x: x.clone().cumsum_(1), real(2, 3))
 case("nansum", lambda m, x: x.nansum(), real(2, 3))
 case("nansum-dim", lambda m, x: m.nansum(x, 1, keepdim=True), real(2, 3))
@@ -353,6 +464,55 @@ case("cat-dim", lambda m, x, y: m.cat((x, y), dim=1), real(2, 3), real(2, 1))
 case("stack", lambda m, x, y: m.stack([x, y]), real(2, 3), real(2, 3))
 case("stack-0d", lambda m, x, y: m.stack([x, y]), real(), real())
 case("gather", lambda m, x, i: x.gather(1, i), real(2, 3), Fixed([[0, 2], [1, 1]]))
+case("hstack", lambda m, x, y: m.hstack([x, y]), real(2, 3), real(2, 1))
+case("hstack-1d", lambda m, x, y: m.hstack((x, y)), real(3), real(2))
+case("vstack", lambda m, x, y: m.vstack([x, y]), real(2, 3), real(3))
+case("row_stack", lambda m, x, y: m.row_stack([x, y]), real(), real(1))
+case("dstack", lambda m, x, y: m.dstack([x, y]), real(2, 3), real(2, 3, 2))
+case("column_stack", lambda m, x, y, z: m.column_stack([x, y, z]), real(3), real(3, 2), real(3))
+for _n in (1, 2, 3):
+    for _shape in ((), (3,), (2, 3), (2, 1, 3)):
+        case(f"atleast_{_n}d-{_sid(_shape)}", lambda m, x, n=_n: getattr(m, f"atleast_{n}d")(x * 2),
+             real(*_shape))
+case("atleast_2d-many", lambda m, x, y: m.atleast_2d(x, y), real(), real(3))
+case("atleast_3d-list", lambda m, x, y: m.atleast_3d([x, y]), real(2, 3), real(3))
+case("diagonal", lambda m, x: m.diagonal(x), real(3, 4))
+case("diagonal-offset-dims", lambda m, x: x.diagonal(-1, 2, 0), real(3, 2, 4))
+case("diag_embed", lambda m, x: m.diag_embed(x), real(2, 3))
+case("diag_embed-offset-dims", lambda m, x: x.diag_embed(1, 0, 2), real(2, 3))
+case("diag_embed-neg-offset", lambda m, x: x.diag_embed(-2, -1, 0), real(3))
+case("diagflat", lambda m, x: m.diagflat(x), real(2, 2))
+case("diagflat-offset", lambda m, x: x.diagflat(-1), real(3))
+case("broadcast_tensors", lambda m, x, y, z: m.broadcast_tensors(x, y, z * 2), real(3, 1),
+     real(4), real(3, 4))
+case("meshgrid-ij", lambda m, x, y: m.meshgrid(x, y, indexing="ij"), real(3), real(2))
+case("meshgrid-xy", lambda m, x, y, z: m.meshgrid([x, y, z], indexing="xy"), real(3), real(2),
+     real())
+case("cartesian_prod", lambda m, x, y: m.cartesian_prod(x, y), real(3), real(2))
+case("tensor_split", lambda m, x: m.tensor_split(x, 3, dim=1), real(2, 5))
+case("tensor_split-indices", lambda m, x: x.tensor_split([1, 4, 2, -1]), real(5, 2))
+case("hsplit", lambda m, x: m.hsplit(x, 2), real(3, 4))
+case("hsplit-1d", lambda m, x: x.hsplit([1]), real(4))
+case("vsplit", lambda m, x: x.vsplit(2), real(4, 3))
+case("dsplit", lambda m, x: m.dsplit(x, [1]), real(2, 2, 3))
+case("rot90", lambda m, x: m.rot90(x), real(2, 3))
+case("rot90-k-dims", lambda m, x: x.rot90(-3, (2, 0)), real(2, 3, 4))
+case("rot90-k2", lambda m, x: x.rot90(2), real(2, 3))
+case("fliplr", lambda m, x: m.fliplr(x), real(2, 3))
+case("flipud", lambda m, x: x.flipud(), real(3))
+case("take", lambda m, x, i: m.take(x, i), real(2, 3), Fixed([[5, 0], [-1, 5]]))
+case("take_along_dim", lambda m, x, i: m.take_along_dim(x, i, 1), real(2, 3),
+     Fixed([[0, 2], [1, 1]]))
+case("take_along_dim-broadcast", lambda m, x, i: x.take_along_dim(i, dim=0), real(3, 1),
+     Fixed([[2, 0, 1, 0]]))
+case("take_along_dim-flat", lambda m, x, i: x.take_along_dim(i), real(2, 3), Fixed([4, 0]))
+case("block_diag", lambda m, x, y, z: m.block_diag(x, y, z), real(2, 3), real(), real(2))
+case("repeat_interleave", lambda m, x: m.repeat_interleave(x, 2), real(2, 3))
+case("repeat_interleave-dim", lambda m, x: x.repeat_interleave(3, dim=-1), real(2, 2))
+case("repeat_interleave-tensor", lambda m, x, r: x.repeat_interleave(r, 0), real(3, 2),
+     Fixed([2, 0, 1]))
+case("repeat_interleave-counts", lambda m, r: m.repeat_interleave(r), Fixed([2, 0, 1]),
+     gradcheck=False)
 
 # ----- indexing --------------------------------------------------------------------------------
 _INDEX = [
@@ -699,6 +859,34 @@ def test_gradcheck(case: Case) -> None:
         assert gradcheck(lambda *xs: case.fn(funcgrad, *xs), tuple(inputs))
 
 
+@pytest.mark.parametrize("fn", [
+    lambda m, x, y: m.float_power(x.abs(), y), lambda m, x, y: x.abs().float_power(2),
+    lambda m, x, y: m.float_power(2, y)], ids=["tensors", "number-exponent", "number-base"])
+def test_float_power_matches_torch(fn, torch) -> None:
+    """float_power computes in float64, so it needs jax_enable_x64 (the cases above run
+    without it): its value, dtype, grad_fn and gradients against torch's."""
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0.5, 2.0, (2, 3)), rng.uniform(-1.0, 1.0, (3,))
+    with jax.enable_x64(True):
+        ours = [funcgrad.tensor(a, dtype=funcgrad.float32, requires_grad=True) for a in (x, y)]
+        got = fn(funcgrad, *ours)
+        got.sum().backward()
+    theirs = [torch.tensor(a, dtype=torch.float32, requires_grad=True) for a in (x, y)]
+    want = fn(torch, *theirs)
+    want.sum().backward()
+    assert (got.dtype, got.grad_fn.name()) == (np.float64, type(want.grad_fn).__name__)
+    np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-12)
+    for a, b in zip(ours, theirs):
+        assert (a.grad is None) == (b.grad is None)
+        if b.grad is not None:
+            np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-6)
+
+
+def test_float_power_without_x64_says_how_to_enable_it() -> None:
+    with pytest.raises(RuntimeError, match="jax_enable_x64"):
+        funcgrad.float_power(funcgrad.ones(2), 2)
+
+
 def _grad_or_zeros(lib, scalar, inputs: list, create_graph: bool = False) -> tuple:
     """``autograd.grad`` of ``scalar``, or zeros where nothing it depends on requires grad (then
     torch refuses to differentiate: the derivative is identically zero)."""
@@ -746,6 +934,9 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        "(the second derivative is zero away from the kinks, as funcgrad's is)",
                        "F.scaled_dot_product_attention-bool-mask": _FLASH_GG,
                        "F.scaled_dot_product_attention-gqa": _FLASH_GG,
+                       **dict.fromkeys(("cdist", "cdist-p1-batch", "cdist-inf"),
+                                       "torch has no double backward of cdist: the derivative "
+                                       "for '_cdist_backward' is not implemented"),
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

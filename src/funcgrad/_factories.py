@@ -321,6 +321,28 @@ def randperm(n: int, dtype=None, device=None) -> Tensor:
     return _finish(jax.random.permutation(next_key(), n).astype(dtype), dtype, device, False)
 
 
+def _triangle_indices(name: str, fn, row: int, col: int, offset: int, dtype, device) -> Tensor:
+    for label, size in (("row", row), ("col", col)):
+        if size < 0:
+            raise RuntimeError(f"{label} must be non-negative, got{size}")  # (torch's spacing)
+    dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
+    if dtype.kind not in "iu":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_dtypes.scalar_name(dtype)}'")
+    return _finish(np.stack(fn(row, offset, col)).astype(dtype), dtype, device, False)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The ``(2, n)`` row and column indices of the lower triangle of a ``row`` by ``col``
+    matrix (on and below diagonal ``offset``), row by row."""
+    return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The ``(2, n)`` row and column indices of the upper triangle of a ``row`` by ``col``
+    matrix (on and above diagonal ``offset``), row by row."""
+    return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+
+
 def _new(fn):
     def method(self, *args, dtype=None, device=None, requires_grad: bool = False, **kw):
         return fn(*args, dtype=dtype or self.dtype, device=device or self.device,

@@ -28,7 +28,7 @@ from ._graph import (
     raise_broadcast,
     raise_dim_out_of_range,
 )
-from ._tensor import Tensor
+from ._tensor import Size, Tensor
 
 
 # ----- elementwise, one input ------------------------------------------------------------------
@@ -56,6 +56,20 @@ def _refuse_bool(what: str, *operands) -> None:
 def _neg(x):
     _refuse_bool("Negation", x)
     return jnp.negative(x)
+
+
+def _inexact_only(name: str, fn):
+    """``fn``, refusing integer and bool results with the error of torch's CPU kernel, which
+    has none for them (JAX would compute in a float dtype or in integers). Checked where the
+    op's function is traced, as ``_refuse_bool``."""
+    def checked(*operands):
+        dtype = jnp.result_type(*operands)
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                      f"'{_dtypes.scalar_name(dtype)}'")
+        return fn(*operands)
+
+    return checked
 
 
 _UNARY = {
@@ -92,10 +106,20 @@ _UNARY = {
     "ceil": (jnp.ceil, "CeilBackward0"),
     "round": (jnp.round, "RoundBackward0"),
     "trunc": (jnp.trunc, "TruncBackward0"),
+    "erfc": (jax.scipy.special.erfc, "ErfcBackward0"),
+    "erfinv": (jax.scipy.special.erfinv, "ErfinvBackward0"),
+    "lgamma": (jax.scipy.special.gammaln, "LgammaBackward0"),
+    "digamma": (jax.scipy.special.digamma, "DigammaBackward0"),
+    "sinc": (jnp.sinc, "SincBackward0"),
+    "deg2rad": (jnp.deg2rad, "Deg2RadBackward0"),
+    "rad2deg": (jnp.rad2deg, "Rad2DegBackward0"),
+    "frac": (_inexact_only("frac", lambda x: x - jnp.trunc(x)), "FracBackward0"),
+    "sgn": (jnp.sign, "SgnBackward0"),
 }
-# Their VJPs need only the input's shape (negation, and the zero gradient of the step
+# Their VJPs need only the input's shape (negation, scaling, and the zero gradient of the step
 # functions), so, as in torch, they save nothing and a second backward through them works.
-_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc"}
+_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc", "deg2rad", "rad2deg", "frac",
+               "sgn"}
 UNARY = {name: Op(name, fn, grad_fn, saves=name not in _SHAPE_ONLY)
          for name, (fn, grad_fn) in _UNARY.items()}
 
@@ -195,6 +219,21 @@ LOGICAL_NOT = Op("logical_not", jnp.logical_not, "", differentiable=False)
 ISNAN = Op("isnan", jnp.isnan, "", differentiable=False)
 ISFINITE = Op("isfinite", jnp.isfinite, "", differentiable=False)
 BITWISE_NOT = Op("bitwise_not", jnp.invert, "", differentiable=False)
+ISINF = Op("isinf", jnp.isinf, "", differentiable=False)
+SIGNBIT = Op("signbit", jnp.signbit, "", differentiable=False)
+LOGADDEXP = Op("logaddexp", _inexact_only("logaddexp", jnp.logaddexp), "LogaddexpBackward0")
+LOGADDEXP2 = Op("logaddexp2", _inexact_only("logaddexp2", jnp.logaddexp2),
+                "Logaddexp2Backward0")
+XLOGY = Op("xlogy", jax.scipy.special.xlogy, lambda x, y: "XlogyBackward1" if not hasattr(
+    x, "shape") else "XlogyBackward2" if not hasattr(y, "shape") else "XlogyBackward0")
+COPYSIGN = Op("copysign", jnp.copysign, _scalar_or_tensor("CopysignBackward0",
+                                                          "CopysignBackward1"))
+# (jnp.heaviside computes integers in a float dtype; torch keeps theirs.)
+HEAVISIDE = Op("heaviside", lambda x, v: jnp.heaviside(x, v).astype(jnp.result_type(x, v)),
+               "NotImplemented", differentiable=False)
+# torch clamps to [eps, 1 - eps] first; the gradient passes at the bounds, as clamp's does.
+LOGIT = Op("logit", lambda x, eps: jax.scipy.special.logit(
+    x if eps is None else _clamp(x, eps, 1 - eps)), "LogitBackward0")
 
 
 def add(input, other, *, alpha=1) -> Tensor:
@@ -240,6 +279,19 @@ def pow(input, exponent) -> Tensor:
             and input.dtype.kind in "iu"):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     return apply(POW, input, exponent)
+
+
+def float_power(input, exponent) -> Tensor:
+    """``pow`` in double precision: float64, or complex128 when either operand is complex.
+
+    Raises:
+        RuntimeError: while ``jax_enable_x64`` is off, which rules out 64-bit dtypes.
+    """
+    operands = (input, exponent)
+    complex_ = builtins.any(_dtypes.is_complex(v.dtype) if isinstance(v, Tensor)
+                            else isinstance(v, builtins.complex) for v in operands)
+    dtype = _dtypes.complex128 if complex_ else _dtypes.float64
+    return pow(*(to(v, dtype) if isinstance(v, Tensor) else v for v in operands))
 
 
 def maximum(input, other) -> Tensor:
@@ -349,6 +401,49 @@ def masked_fill(input, mask, value) -> Tensor:
     except RuntimeError:
         raise_broadcast([mask.shape, input.shape])  # torch names the mask first
         raise
+
+
+def logaddexp(input, other) -> Tensor:
+    """``log(exp(input) + exp(other))``, computed stably.
+
+    >>> import funcgrad
+    >>> funcgrad.logaddexp(funcgrad.tensor([0.0, 100.0]), funcgrad.tensor([0.0, 100.0]))
+    tensor([  0.6931, 100.6931])
+    """
+    return apply(LOGADDEXP, input, other)
+
+
+def logaddexp2(input, other) -> Tensor:
+    """``log2(2**input + 2**other)``, computed stably."""
+    return apply(LOGADDEXP2, input, other)
+
+
+def xlogy(input, other) -> Tensor:
+    """``input * log(other)``, zero where ``input`` is zero; either may be a number."""
+    return apply(XLOGY, input, other)
+
+
+def copysign(input, other) -> Tensor:
+    """``|input|`` with the sign of ``other`` (a tensor or a number); no gradient flows to
+    ``other``."""
+    return apply(COPYSIGN, input, other)
+
+
+def heaviside(input, values) -> Tensor:
+    """The step function: 0 below zero, 1 above, ``values`` at zero (not differentiable)."""
+    if input.dtype != values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    return apply(HEAVISIDE, input, values)
+
+
+def logit(input, eps=None) -> Tensor:
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given."""
+    return apply(LOGIT, input, eps=eps)
+
+
+def signbit(input) -> Tensor:
+    """Where the sign bit is set (negative numbers, and -0.0)."""
+    return apply(SIGNBIT, input)
 
 
 # ----- reductions ------------------------------------------------------------------------------
@@ -642,6 +737,240 @@ def cumprod(input, dim) -> Tensor:
     return apply(CUMPROD, input, axis=builtins.int(dim))
 
 
+def _median_index(x, axis, ignore_nan: bool):
+    """The index of the median (the lower one of an even count) along ``axis`` (of the
+    flattened ``x`` when None): of the non-NaN values with ``ignore_nan``, else of the first
+    NaN where there is one, as torch's median propagates NaN."""
+    if axis is None:
+        if x.size == 0:
+            return jnp.asarray(0)  # of nothing: MEDIAN makes the value NaN
+        x, axis = x.ravel(), 0
+    nan = jnp.isnan(x)
+    count = jnp.sum(~nan, axis) if ignore_nan else x.shape[axis]
+    k = jnp.broadcast_to(jnp.maximum((count - 1) // 2, 0), nan.shape[:axis] + nan.shape[axis + 1:])
+    order = _order(x, axis, False)  # NaNs last
+    i = jnp.squeeze(jnp.take_along_axis(order, jnp.expand_dims(k, axis), axis), axis)
+    return i if ignore_nan else jnp.where(jnp.any(nan, axis), jnp.argmax(nan, axis), i)
+
+
+def _cum_extreme_index(x, axis: int, largest: bool):
+    """The index of the running maximum (minimum) along ``axis``: the last of equal values
+    (a 0-d ``x``'s one element is its own)."""
+    flat = jnp.atleast_1d(x)
+    best = jax.lax.cummax(flat, axis) if largest else jax.lax.cummin(flat, axis)
+    position = jnp.arange(flat.shape[axis]).reshape((-1,) + (1,) * (flat.ndim - axis - 1))
+    return jax.lax.cummax(jnp.where(flat == best, position, 0), axis).reshape(x.shape)
+
+
+def _searchsorted(seq, values, side: str, dtype):
+    if seq.ndim == 1:
+        return jnp.searchsorted(seq, values, side=side).astype(dtype)
+    # One search per leading index: torch requires seq's and values' leading dims equal.
+    rows = jax.vmap(lambda s, v: jnp.searchsorted(s, v, side=side))(
+        seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1]))
+    return rows.reshape(values.shape).astype(dtype)
+
+
+MEDIAN_INDEX = Op("median_index", _median_index, "", differentiable=False)
+KTH_INDEX = Op("kth_index", lambda x, axis, k: jnp.take(_order(x, axis, False), k, axis=axis),
+               "", differentiable=False)
+CUM_EXTREME_INDEX = Op("cum_extreme_index", _cum_extreme_index, "", differentiable=False)
+# The values are the input at the indices, so the gradient goes back there, as for max(dim).
+MEDIAN = Op("median", lambda x, i: x.ravel()[i] if x.size else jnp.full((), jnp.nan, x.dtype),
+            "MedianBackward0")
+NANMEDIAN = Op("nanmedian", MEDIAN.fn, "NanmedianBackward0")
+_AT_INDEX = {name: Op(name, MAX_DIM.fn, grad_fn) for name, grad_fn in dict(
+    median="MedianBackward1", nanmedian="NanmedianBackward1", kthvalue="KthvalueBackward0").items()}
+CUMMAX = Op("cummax", lambda x, i, axis: jnp.take_along_axis(
+    jnp.atleast_1d(x), jnp.atleast_1d(i), axis).reshape(x.shape), "CummaxBackward0")
+CUMMIN = dataclasses.replace(CUMMAX, name="cummin", grad_fn="CumminBackward0")
+QUANTILE = Op("quantile", lambda x, q, axis, keepdims, method, ignore_nan: (
+    jnp.nanquantile if ignore_nan else jnp.quantile)(x, q, axis=axis, keepdims=keepdims,
+                                                     method=method), "SqueezeBackward4")
+VAR_MEAN = (dataclasses.replace(VAR, grad_fn="VarMeanBackward0"),
+            dataclasses.replace(MEAN, grad_fn="VarMeanBackward0"))
+STD_MEAN = (dataclasses.replace(STD, grad_fn="StdMeanBackward0"),
+            dataclasses.replace(MEAN, grad_fn="StdMeanBackward0"))
+AMINMAX = (dataclasses.replace(AMIN, grad_fn="AminmaxBackward0"),
+           dataclasses.replace(AMAX, grad_fn="AminmaxBackward0"))
+SEARCHSORTED = Op("searchsorted", _searchsorted, "", differentiable=False)
+CDIST = Op("cdist", lambda a, b, ord: _vector_norm(a[..., :, None, :] - b[..., None, :, :], ord,
+                                                   axis=-1), "CdistBackward0")
+_RESULTS = {name: collections.namedtuple(name, fields) for name, fields in dict(
+    median=["values", "indices"], nanmedian=["values", "indices"],
+    kthvalue=["values", "indices"], cummax=["values", "indices"], cummin=["values", "indices"],
+    aminmax=["min", "max"]).items()}
+
+
+def _at_index(name: str, input, dim, keepdim: bool, index_op: Op, **index_args):
+    """``(values, indices)`` along ``dim``, the indices from ``index_op``: as ``max(dim)``,
+    a 0-d tensor's dim 0 being its one element."""
+    _check_reducible(name, input, dim)
+    axis = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        input, keepdim = reshape(input, 1), False
+    indices = apply(index_op, input, axis=axis, **index_args)
+    values = apply(_AT_INDEX[name], input, indices, axis=axis, keepdims=keepdim)
+    return _RESULTS[name](values, unsqueeze(indices, axis) if keepdim else indices)
+
+
+def median(input, dim=None, keepdim: bool = False):
+    """The median (the lower of the two middle values of an even count), NaN where there is
+    one; along ``dim``, a ``(values, indices)`` named tuple.
+
+    >>> import funcgrad
+    >>> funcgrad.median(funcgrad.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 0.0]]), 1)
+    median(values=tensor([2., 3.]), indices=tensor([2, 1]))
+    """
+    if dim is None:
+        return apply(MEDIAN, input, apply(MEDIAN_INDEX, input, axis=None, ignore_nan=False))
+    return _at_index("median", input, dim, keepdim, MEDIAN_INDEX, ignore_nan=False)
+
+
+def nanmedian(input, dim=None, keepdim: bool = False):
+    """``median`` of the values that are not NaN."""
+    if dim is None:
+        return apply(NANMEDIAN, input, apply(MEDIAN_INDEX, input, axis=None, ignore_nan=True))
+    return _at_index("nanmedian", input, dim, keepdim, MEDIAN_INDEX, ignore_nan=True)
+
+
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
+    """``(values, indices)`` of the ``k``-th smallest element (from 1) along ``dim``."""
+    axis = _wrap_dim(dim, input.ndim)
+    if not 1 <= k <= (input.shape[axis] if input.ndim else 1):
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
+    return _at_index("kthvalue", input, dim, keepdim, KTH_INDEX, k=builtins.int(k) - 1)
+
+
+def _cum_extreme(name: str, op: Op, input, dim):
+    axis = _wrap_dim(dim, input.ndim)
+    indices = apply(CUM_EXTREME_INDEX, input, axis=axis, largest=name == "cummax")
+    return _RESULTS[name](apply(op, input, indices, axis=axis), indices)
+
+
+def cummax(input, dim: int):
+    """``(values, indices)`` of the running maximum along ``dim`` (ties: the last index).
+
+    >>> import funcgrad
+    >>> funcgrad.cummax(funcgrad.tensor([1.0, 3.0, 2.0, 5.0]), 0)
+    cummax(values=tensor([1., 3., 3., 5.]), indices=tensor([0, 1, 1, 3]))
+    """
+    return _cum_extreme("cummax", CUMMAX, input, dim)
+
+
+def cummin(input, dim: int):
+    """``(values, indices)`` of the running minimum along ``dim`` (ties: the last index)."""
+    return _cum_extreme("cummin", CUMMIN, input, dim)
+
+
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean of the values that are not NaN (along ``dim``)."""
+    if dtype is None and not _dtypes.is_inexact(input.dtype):
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {_dtypes.scalar_name(input.dtype)}")
+    x = input if dtype is None else to(input, dtype)
+    return div(nansum(x, dim, keepdim), sum(logical_not(isnan(x)), dim, keepdim))
+
+
+def _quantile(name: str, input, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool):
+    if not _dtypes.is_floating(input.dtype):
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if input.numel() == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
+    if isinstance(q, (builtins.int, builtins.float)) and not 0 <= q <= 1:
+        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {q}")
+    axis = None if dim is None else _wrap_dim(dim, input.ndim)
+    return apply(QUANTILE, input, q, axis=axis, keepdims=keepdim, method=interpolation,
+                 ignore_nan=ignore_nan)
+
+
+def quantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
+    """The ``q``-th quantiles (``q`` a number or a 1-D tensor, in [0, 1]) along ``dim`` (of
+    all elements when None); several ``q`` make the first dimension."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
+    """``quantile`` of the values that are not NaN."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(var, mean)``, as ``var`` and ``mean`` compute them."""
+    axis, ddof = _axis(input, dim), _correction(unbiased, correction)
+    return (apply(VAR_MEAN[0], input, axis=axis, ddof=ddof, keepdims=keepdim),
+            apply(VAR_MEAN[1], input, axis=axis, keepdims=keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(std, mean)``, as ``std`` and ``mean`` compute them."""
+    axis, ddof = _axis(input, dim), _correction(unbiased, correction)
+    return (apply(STD_MEAN[0], input, axis=axis, ddof=ddof, keepdims=keepdim),
+            apply(STD_MEAN[1], input, axis=axis, keepdims=keepdim))
+
+
+def aminmax(input, *, dim=None, keepdim: bool = False):
+    """``(min, max)`` named tuple: ``amin`` and ``amax`` in one call."""
+    if input.numel() == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    axis = _axis(input, dim)
+    return _RESULTS["aminmax"](apply(AMINMAX[0], input, axis=axis, keepdims=keepdim),
+                               apply(AMINMAX[1], input, axis=axis, keepdims=keepdim))
+
+
+def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False,
+                 side=None, sorter=None) -> Tensor:
+    """Where ``input``'s values would go in ``sorted_sequence`` (its last dimension) to keep
+    it sorted: before equal values, or after them with ``right=True`` or ``side='right'``.
+
+    >>> import funcgrad
+    >>> funcgrad.searchsorted(funcgrad.tensor([1.0, 2.0, 3.0]), funcgrad.tensor([0.5, 2.0, 2.5]))
+    tensor([0, 1, 2])
+    """
+    if right and side == "left":
+        raise RuntimeError(f"torch.searchsorted(): side and right can't be set to opposites, "
+                           f"got side of {side} while right was True")
+    seq_shape = tuple(sorted_sequence.shape)
+    value_shape = tuple(input.shape) if isinstance(input, Tensor) else ()
+    if len(seq_shape) > 1 and seq_shape[:-1] != value_shape[:-1]:
+        raise RuntimeError(
+            "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+            "dimensions of boundaries tensor and input value tensor must match, but we got "
+            f"boundaries tensor {list(seq_shape)} and input value tensor {list(value_shape)}")
+    if sorter is not None:
+        sorted_sequence = gather(sorted_sequence, -1, sorter)
+    dtype = np.dtype(np.int32) if out_int32 else jax.dtypes.canonicalize_dtype(np.int64)
+    return apply(SEARCHSORTED, sorted_sequence, input,
+                 side="right" if right or side == "right" else "left", dtype=dtype)
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The index of each value's bucket between the 1-D ``boundaries``: ``searchsorted``
+    with the arguments swapped."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
+    """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batches
+    broadcast)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        which, t = ("X1", x1) if x1.ndim < 2 else ("X2", x2)
+        raise RuntimeError(f"cdist only supports at least 2D tensors, {which} got: {t.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    for name, x in (("X1", x1), ("X2", x2)):
+        if not _dtypes.is_floating(x.dtype):
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{_dtypes.scalar_name(x.dtype)}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    return apply(CDIST, x1, x2, ord=p)
+
+
 # ----- linear algebra --------------------------------------------------------------------------
 def _matmul_name(a, b) -> str:
     if a.ndim == 1 and b.ndim == 1:
@@ -693,6 +1022,11 @@ BMM = Op("bmm", jnp.matmul, "BmmBackward0")
 OUTER = Op("outer", jnp.outer, "MulBackward0")
 ADDMM = Op("addmm", lambda x, a, b, beta, alpha: beta * x + alpha * (a @ b), "AddmmBackward0")
 EINSUM = Op("einsum", lambda *xs, equation: jnp.einsum(equation, *xs), _einsum_name)
+# torch computes these as a matrix product of reshaped operands, viewed back.
+KRON = Op("kron", jnp.kron, "UnsafeViewBackward0")
+TENSORDOT = Op("tensordot", lambda a, b, axes: jnp.tensordot(a, b, axes), "ViewBackward0")
+INNER = Op("inner", jnp.inner, "ViewBackward0")
+VDOT = Op("vdot", jnp.vdot, "VdotBackward0")
 
 
 def _check_square(name: str, A) -> None:
@@ -837,6 +1171,75 @@ def einsum(equation: str, *operands) -> Tensor:
     return apply(EINSUM, *operands, equation=equation)
 
 
+def kron(input, other) -> Tensor:
+    """The Kronecker product: ``other`` scaled by each element of ``input``, in blocks."""
+    return apply(KRON, input, other)
+
+
+def tensordot(a, b, dims=2) -> Tensor:
+    """Contracts the last ``dims`` dimensions of ``a`` with the first of ``b``, or the
+    dimensions listed in ``dims = (dims_a, dims_b)``."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if not isinstance(dims, builtins.int):
+        dims = tuple(tuple(np.atleast_1d(d).tolist()) for d in dims)
+    pairs = zip(range(-dims, 0), range(dims)) if isinstance(dims, builtins.int) else zip(*dims)
+    for da, db in pairs:
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[da]} in dim "
+                f"{da} and second has size {b.shape[db]} in dim {db}")
+    return apply(TENSORDOT, a, b, axes=dims)
+
+
+def inner(input, other) -> Tensor:
+    """Sums the products over the last dimension of each (a product, for a number)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return mul(input, other)
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
+                           f"got shapes {list(input.shape)} and {list(other.shape)}")
+    return apply(INNER, input, other)
+
+
+def vdot(input, other) -> Tensor:
+    """Inner product of two 1-D tensors, the first conjugated."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
+        )
+    _raise_unmultipliable(tuple(input.shape), tuple(other.shape))
+    return apply(VDOT, input, other)
+
+
+def cross(input, other, dim=None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (``funcgrad.linalg.cross``); without
+    ``dim``, along the first dimension of size 3, with torch's deprecation warning."""
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
+                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
+                      "default value of dim will change to agree with that of linalg.cross in a "
+                      "future release.", UserWarning, stacklevel=2)
+        dim = next((i for i, n in enumerate(input.shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    axis = _wrap_dim(dim, input.ndim)
+    if input.shape[axis] != 3 or other.shape[axis] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[axis]} and {other.shape[axis]}")
+    broadcast_shape(input.shape, other.shape)
+    if input.dtype != other.dtype:  # (torch casts neither)
+        raise RuntimeError(f"expected scalar type {_dtypes.scalar_name(input.dtype)} but found "
+                           f"{_dtypes.scalar_name(other.dtype)}")
+    if input.dtype == _dtypes.bool:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
+    return apply(CROSS, input, other, axis=dim)
+
+
 # ----- shapes ----------------------------------------------------------------------------------
 def _shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
@@ -874,7 +1277,22 @@ ROLL = Op("roll", lambda x, shifts, axes: jnp.roll(x, shifts, axes), "RollBackwa
 REPEAT = Op("repeat", lambda x, reps: jnp.tile(x, reps), "RepeatBackward0", saves=False)
 TRIL = Op("tril", lambda x, k: jnp.tril(x, k), "TrilBackward0", saves=False)
 TRIU = Op("triu", lambda x, k: jnp.triu(x, k), "TriuBackward0", saves=False)
-DIAG_EMBED = Op("diag", lambda x, k: jnp.diag(x, k), "DiagEmbedBackward0", saves=False)
+def _diag_embed(x, offset: int, axis1: int, axis2: int):
+    """Matrices along ``axis1`` and ``axis2`` with ``x``'s last dimension on diagonal
+    ``offset``."""
+    i = jnp.arange(x.shape[-1])
+    n = x.shape[-1] + builtins.abs(offset)
+    out = jnp.zeros(x.shape[:-1] + (n, n), x.dtype)
+    out = out.at[..., i + builtins.max(-offset, 0), i + builtins.max(offset, 0)].set(x)
+    return jnp.moveaxis(out, (-2, -1), (axis1, axis2))
+
+
+DIAG_EMBED = Op("diag_embed", _diag_embed, "DiagEmbedBackward0", saves=False)
+DIAGONAL_VIEW = Op("diagonal_view", lambda x, offset, axis1, axis2: jnp.diagonal(
+    x, offset, axis1, axis2), "DiagonalBackward0", saves=False)
+ROT90 = Op("rot90", lambda x, k, axes: jnp.rot90(x, k, axes), "Rot90Backward0", saves=False)
+TAKE = Op("take", lambda x, index: jnp.take(x.ravel(), index), "TakeBackward0")
+BLOCK_DIAG = Op("block_diag", jax.scipy.linalg.block_diag, "BlockDiagBackward0", saves=False)
 DIAGONAL = Op("diagonal", lambda x, k: jnp.diag(x, k), "DiagonalBackward0_copy", saves=False)
 TRACE = Op("trace", jnp.trace, "TraceBackward0", saves=False)
 GATHER = Op("gather", lambda x, index, axis: jnp.take_along_axis(x, index, axis=axis),
@@ -1251,7 +1669,32 @@ def triu(input, diagonal: int = 0) -> Tensor:
 
 def diag(input, diagonal: int = 0) -> Tensor:
     """A 1-D tensor as a diagonal matrix, or the diagonal of a 2-D tensor."""
-    return apply(DIAG_EMBED if input.ndim == 1 else DIAGONAL, input, k=diagonal)
+    if input.ndim == 1:
+        return apply(DIAG_EMBED, input, offset=diagonal, axis1=0, axis2=1)
+    return apply(DIAGONAL, input, k=diagonal)
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``offset`` of the matrices along ``dim1`` and ``dim2``, as the last
+    dimension."""
+    axis1, axis2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
+    if axis1 == axis2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return apply(DIAGONAL_VIEW, input, offset=builtins.int(offset), axis1=axis1, axis2=axis2)
+
+
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices along ``dim1`` and ``dim2`` (of the result) with the last dimension of
+    ``input`` on diagonal ``offset``, zeros elsewhere."""
+    axis1, axis2 = _wrap_dim(dim1, input.ndim + 1), _wrap_dim(dim2, input.ndim + 1)
+    if axis1 == axis2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return apply(DIAG_EMBED, input, offset=builtins.int(offset), axis1=axis1, axis2=axis2)
+
+
+def diagflat(input, offset: int = 0) -> Tensor:
+    """The flattened ``input`` as diagonal ``offset`` of a square matrix."""
+    return diag_embed(ravel(input), offset)
 
 
 def trace(input) -> Tensor:
@@ -1307,6 +1750,273 @@ def scatter_add(input, dim: int, index, src) -> Tensor:
 def clone(input) -> Tensor:
     """A copy with its own storage; gradients flow back to ``input``."""
     return apply(CLONE, input)
+
+
+def _with_dims(input, ndim: int) -> Tensor:
+    """``input`` with at least ``ndim`` (at most 3) dimensions, as torch's atleast_*d adds
+    them: a vector becomes a row, a matrix gets a last dimension."""
+    if input.ndim == 0:
+        return reshape(input, *(1,) * ndim)
+    if input.ndim == 1 and ndim >= 2:
+        input = unsqueeze(input, 0)
+    if input.ndim == 2 and ndim == 3:
+        input = unsqueeze(input, -1)
+    return input
+
+
+def _at_least(tensors: tuple, ndim: int):
+    if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+        return _with_dims(tensors[0], ndim)
+    if len(tensors) == 1:  # one sequence of tensors
+        tensors = tensors[0]
+    return tuple(_with_dims(t, ndim) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dimension: one tensor, or a tuple for several."""
+    return _at_least(tensors, 1)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dimensions (a vector becomes a row)."""
+    return _at_least(tensors, 2)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dimensions (a vector ``(n,)`` becomes ``(1, n, 1)``)."""
+    return _at_least(tensors, 3)
+
+
+def hstack(tensors) -> Tensor:
+    """Joins tensors column-wise: along dimension 1, or 0 for vectors.
+
+    >>> import funcgrad
+    >>> funcgrad.hstack([funcgrad.tensor([1, 2]), funcgrad.tensor([3])])
+    tensor([1, 2, 3])
+    """
+    tensors = [_with_dims(t, 1) for t in _sequence(tensors, "hstack")]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Joins tensors row-wise, vectors as rows."""
+    return cat([_with_dims(t, 2) for t in _sequence(tensors, "vstack")], 0)
+
+
+def dstack(tensors) -> Tensor:
+    """Joins tensors along dimension 2, after ``atleast_3d``."""
+    return cat([_with_dims(t, 3) for t in _sequence(tensors, "dstack")], 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """Joins tensors column-wise, vectors (and numbers) as columns."""
+    tensors = _sequence(tensors, "column_stack")
+    return cat([reshape(t, -1, 1) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+row_stack = vstack
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape tensors of ``shapes`` broadcast to (an int is a 1-D shape)."""
+    result: list = []
+    for i, shape in enumerate(shapes):
+        shape = (shape,) if isinstance(shape, builtins.int) else tuple(shape)
+        result = [1] * (len(shape) - len(result)) + result
+        for d in range(-1, -len(shape) - 1, -1):
+            if shape[d] == 1:
+                continue
+            if result[d] not in (1, shape[d]):
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {shape[d]} at {d}! "
+                    f"Mismatching argument at index {i} had {shape}; but expected shape should "
+                    f"be broadcastable to {result}")
+            result[d] = shape[d]
+    return Size(result)
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """The tensors broadcast to one shape (a tensor already of that shape as it is)."""
+    shape = broadcast_shape(*(tuple(t.shape) for t in tensors))
+    return tuple(t if tuple(t.shape) == shape else expand(t, *shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids from 1-D tensors: with ``indexing='ij'`` (the default) tensor ``i``
+    varies along dimension ``i``; with ``'xy'`` the first two swap."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list "
+                               f"but got: {t}")
+    dims = list(range(len(tensors)))
+    if indexing == "xy" and len(dims) > 1:
+        dims[:2] = [1, 0]
+    shape = [0] * len(dims)
+    for t, d in zip(tensors, dims):
+        shape[d] = t.numel()
+    return tuple(expand(reshape(t, *(-1 if i == d else 1 for i in range(len(dims)))), *shape)
+                 for t, d in zip(tensors, dims))
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element from each 1-D tensor, a row each."""
+    for t in tensors:
+        if t.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([ravel(g) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
+    """Splits along ``dim`` into ``n`` nearly equal parts (the first ones one longer), or at
+    the given indices.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor_split(funcgrad.arange(5), 3)
+    (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+    """
+    axis = _wrap_dim(dim, input.ndim)
+    n = input.shape[axis]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, builtins.int):
+        k = indices_or_sections
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+        bounds = [i * (n // k) + builtins.min(i, n % k) for i in range(k + 1)]
+    else:
+        bounds = [0, *indices_or_sections, n]
+    parts = []
+    for a, b in zip(bounds, bounds[1:]):
+        start, stop, _ = slice(a, b).indices(n)
+        parts.append(narrow(input, axis, start, builtins.max(stop - start, 0)))
+    return tuple(parts)
+
+
+def _split_along(name: str, input, indices_or_sections, dim: int, min_dims: int) -> tuple:
+    """hsplit, vsplit and dsplit: ``tensor_split``, where a number of sections must divide the
+    dimension."""
+    if input.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {input.ndim} dimensions!")
+    size = input.shape[dim]
+    if isinstance(indices_or_sections, builtins.int) and (
+            indices_or_sections == 0 or size % indices_or_sections):
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the "
+                           f"size of the dimension {size} is not divisible by the split_size "
+                           f"{indices_or_sections}!")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input, indices_or_sections) -> tuple:
+    """``tensor_split`` along dimension 1 (0 for a vector), into equal parts."""
+    return _split_along("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+
+
+def vsplit(input, indices_or_sections) -> tuple:
+    """``tensor_split`` along dimension 0, into equal parts."""
+    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input, indices_or_sections) -> tuple:
+    """``tensor_split`` along dimension 2, into equal parts."""
+    return _split_along("dsplit", input, indices_or_sections, 2, 3)
+
+
+def rot90(input, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotates by 90 degrees ``k`` times, from dimension ``dims[0]`` towards ``dims[1]``."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    axes = tuple(_wrap_dim(d, input.ndim) for d in dims)
+    if axes[0] == axes[1]:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} "
+                           f"and dim1 = {dims[1]}")
+    return apply(ROT90, input, k=builtins.int(k), axes=axes)
+
+
+def fliplr(input) -> Tensor:
+    """Reverses dimension 1 (left to right)."""
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, 1)
+
+
+def flipud(input) -> Tensor:
+    """Reverses dimension 0 (up to down)."""
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, 0)
+
+
+def take(input, index) -> Tensor:
+    """The elements of the flattened ``input`` at ``index``, in ``index``'s shape.
+
+    Raises:
+        IndexError: torch's, for an index out of range when its values are at hand (not
+            inside a JAX transform): JAX would fill in NaN.
+    """
+    n, values = input.numel(), index._read()
+    if not isinstance(values, jax.core.Tracer):
+        values = np.asarray(values)
+        bad = values[(values < -n) | (values >= n)]
+        if bad.size:
+            raise IndexError(f"out of range: tried to access index {bad[0]} on a tensor of {n} "
+                             "elements.")
+    return apply(TAKE, input, index)
+
+
+def take_along_dim(input, indices, dim=None) -> Tensor:
+    """``gather`` along ``dim`` after broadcasting ``input`` and ``indices`` in the other
+    dimensions; with ``dim=None``, of the flattened tensors."""
+    if dim is None:
+        return gather(ravel(input), 0, ravel(indices))
+    if input.ndim != indices.ndim:
+        raise RuntimeError(
+            "torch.take_along_dim(): input and indices should have the same number of "
+            f"dimensions, but got {input.ndim} dimensions for input, and {indices.ndim} "
+            "dimensions for indices")
+    axis = _wrap_dim(dim, input.ndim)
+    rest = broadcast_shape(*(tuple(t.shape[:axis]) + (1,) + tuple(t.shape[axis + 1:])
+                             for t in (input, indices)))
+    input, indices = (t if tuple(t.shape[:axis] + t.shape[axis + 1:]) == rest[:axis] +
+                      rest[axis + 1:] else expand(t, *rest[:axis], t.shape[axis],
+                                                  *rest[axis + 1:]) for t in (input, indices))
+    return gather(input, axis, indices)
+
+
+def block_diag(*tensors) -> Tensor:
+    """A block-diagonal matrix from matrices (vectors are rows, numbers 1 x 1)."""
+    for i, t in enumerate(tensors):
+        if t.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                               f"dimensions. Input {i} has {t.ndim} dimensions")
+    return apply(BLOCK_DIAG, *tensors)
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Tensor:
+    """Each element (each slice along ``dim``) repeated ``repeats`` times in place; with no
+    ``repeats``, ``input`` holds the counts and the result repeats their indices."""
+    if repeats is None:
+        counts = np.asarray(input)
+        return Tensor._wrap(jnp.asarray(np.repeat(np.arange(counts.size), counts)))
+    if dim is None:
+        input, dim = ravel(input), 0
+    axis = _wrap_dim(dim, input.ndim)
+    shape = tuple(input.shape)
+    if isinstance(repeats, builtins.int):
+        spread = expand(unsqueeze(input, axis + 1), *shape[:axis + 1], repeats, *shape[axis + 1:])
+        return reshape(spread, *shape[:axis], shape[axis] * repeats, *shape[axis + 1:])
+    index = np.repeat(np.arange(shape[axis]), np.asarray(repeats))
+    return index_select(input, axis, Tensor._wrap(jnp.asarray(index)))
 
 
 def nonzero(input, *, as_tuple: bool = False):
@@ -1671,6 +2381,25 @@ def isfinite(input) -> Tensor:
     return apply(ISFINITE, input)
 
 
+def isinf(input) -> Tensor:
+    """Where the elements are infinite."""
+    return apply(ISINF, input)
+
+
+# torch's NumPy-style names for the functions above.
+_ALIASES = dict(absolute="abs", negative="neg", arccos="acos", arccosh="acosh", arcsin="asin",
+                arcsinh="asinh", arctan="atan", arctanh="atanh", greater="gt",
+                greater_equal="ge", less="lt", less_equal="le", not_equal="ne")
+for _alias, _name in _ALIASES.items():
+    globals()[_alias] = globals()[_name]
+multiply, divide, true_divide, subtract, arctan2, swapdims = mul, div, div, sub, atan2, transpose
+
+
+def ravel(input) -> Tensor:
+    """The elements as a 1-D tensor."""
+    return reshape(input, -1)
+
+
 def _reflected(fn):
     return lambda self, other: fn(other, self)
 
@@ -1713,12 +2442,18 @@ def _install() -> None:
         "hypot", "fmod", "lerp", "isclose", "allclose", "argsort", "sort", "topk", "addmm",
         "tile", "movedim", "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "dist",
         "logcumsumexp", "nansum", "count_nonzero", "index_select", "scatter", "scatter_add",
-        "unflatten", "diff",
+        "unflatten", "diff", "logaddexp", "logaddexp2", "xlogy", "copysign", "heaviside",
+        "logit", "signbit", "isinf", "diagonal", "diag_embed", "diagflat", "tensor_split",
+        "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim",
+        "repeat_interleave", "kron", "inner", "vdot", "median", "nanmedian", "kthvalue",
+        "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax", "cross",
+        "float_power",
     )}
+    methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
         view=reshape, multiply=mul, moveaxis=movedim, subtract=sub, divide=div, true_divide=div,
-        absolute=m["abs"], negative=m["neg"], arcsin=m["asin"], arccos=m["acos"],
-        arctan=m["atan"], greater=m["gt"], less=m["lt"],
+        arctan2=atan2, swapdims=transpose, ravel=ravel,
+        where=lambda self, condition, other: where(condition, self, other),
         view_as=lambda self, other: reshape(self, *other.shape),
         reshape_as=lambda self, other: reshape(self, *other.shape),
         expand_as=lambda self, other: expand(self, *other.shape),
@@ -1743,7 +2478,7 @@ def _install() -> None:
     )
     for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill",
                  "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "lerp", "cumsum",
-                 "scatter", "scatter_add"):
+                 "scatter", "scatter_add", "xlogy", "copysign", "logit"):
         methods[name + "_"] = _make_inplace(methods[name])
     for name, op in dict(__iadd__="add", __isub__="sub", __imul__="mul", __itruediv__="div",
                          __ipow__="pow").items():

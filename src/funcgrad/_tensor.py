@@ -180,6 +180,30 @@ class Tensor:
     nelement = numel
 
     @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of all the elements."""
+        return self.numel() * self.itemsize
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Always True: a JAX array has no strides of its own, so a tensor reads as laid out
+        row-major, as a contiguous torch tensor is."""
+        return True
+
+    def stride(self, dim: int | None = None):
+        """The row-major strides (in elements), or the one of ``dim``."""
+        strides = tuple(int(np.prod(self.shape[i + 1:])) for i in range(self.ndim))
+        return strides if dim is None else strides[dim]
+
+    @property
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 

@@ -19,14 +19,12 @@ from . import _dtypes, _ops
 from ._graph import Op, apply, broadcast_shape
 from ._ops import (
     CHOLESKY,
-    CROSS,
     MATRIX_EXP,
     PINV,
     SOLVE,
     _check_inexact,
     _check_matrices,
     _check_square,
-    _wrap_dim,
 )
 from ._ops import norm as norm_op
 from ._tensor import Tensor
@@ -118,21 +116,7 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False) -> Tensor:
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim``."""
-    if input.ndim != other.ndim:
-        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    if input.ndim == 0:
-        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    axis = _wrap_dim(dim, input.ndim)
-    if input.shape[axis] != 3 or other.shape[axis] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-                           f"{input.shape[axis]} and {other.shape[axis]}")
-    broadcast_shape(input.shape, other.shape)
-    if input.dtype != other.dtype:  # (torch casts neither)
-        raise RuntimeError(f"expected scalar type {_dtypes.scalar_name(input.dtype)} but found "
-                           f"{_dtypes.scalar_name(other.dtype)}")
-    if input.dtype == _dtypes.bool:
-        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
-    return apply(CROSS, input, other, axis=dim)
+    return _ops.cross(input, other, dim)
 
 
 def pinv(A: Tensor) -> Tensor:
