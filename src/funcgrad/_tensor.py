@@ -92,7 +92,9 @@ class Tensor:
     __array_priority__ = 1000  # NumPy defers `ndarray * tensor` to Tensor.__rmul__
 
     def __init__(self, data: Any = (), *, requires_grad: bool = False) -> None:
-        array = jnp.asarray(np.asarray(data, dtype=np.float32), dtype=_dtypes.get_default_dtype())
+        # A private host copy (np.array copies) for JAX to take: it may alias the host memory it
+        # is given, or read it after this returns, and the caller may write to it.
+        array = jnp.asarray(np.array(data, dtype=np.float32), dtype=_dtypes.get_default_dtype())
         self._init(_Storage(array), requires_grad, None)
 
     def _init(self, storage: _Storage, requires_grad: bool, grad_fn) -> None:
@@ -286,7 +288,8 @@ class Tensor:
 
     @data.setter
     def data(self, value: Tensor) -> None:
-        self._storage = _Storage(value._peek() if isinstance(value, Tensor) else jnp.asarray(value))
+        self._storage = _Storage(value._peek() if isinstance(value, Tensor)
+                                 else jnp.asarray(np.array(value)))  # a private copy, as above
         self._rebound()
 
     def detach(self) -> Tensor:

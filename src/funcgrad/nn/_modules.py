@@ -464,7 +464,11 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value._read() if isinstance(value, Tensor) else jnp.asarray(np.asarray(value))
+            # A private host copy of a foreign array (a torch tensor's, a NumPy one): JAX may
+            # alias the host memory it is given, or read it after this returns, and torch's
+            # optimizer, say, writes to its tensors in place.
+            array = (value._read() if isinstance(value, Tensor)
+                     else jnp.asarray(np.asarray(value).copy()))
             if target.ndim == 0 and array.shape == (1,):
                 array = array[0]
             if array.shape != tuple(target.shape):
