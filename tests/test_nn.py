@@ -349,6 +349,13 @@ def test_pad_norm_pool_and_resize_errors_match_torch(torch):
         assert str(ours.value) == str(theirs.value)
 
 
+@pytest.mark.parametrize("mode, shape", [("bicubic", (1, 1, 4, 4)), ("area", (1, 1, 2, 2, 2))])
+def test_interpolate_modes_not_there_yet_say_so(mode, shape):
+    # torch computes these; funcgrad refuses in words rather than with a misleading torch error.
+    with pytest.raises(ValueError, match=f"no {mode} mode"):
+        funcgrad.nn.functional.interpolate(funcgrad.ones(*shape), scale_factor=2, mode=mode)
+
+
 @pytest.mark.parametrize("call", [
     lambda F, x: F.pad(x, (1, 1)), lambda F, x: F.pad(x, (1, 1), mode="reflect"),
     lambda F, x: F.pad(x, (1, 1, 1, 1), mode="circular"),

@@ -1622,6 +1622,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
     if antialias:
         raise ValueError("funcgrad's interpolate does not antialias")
+    if mode in ("bicubic", "lanczos") or (mode == "area" and dims == 3):
+        raise ValueError(f"funcgrad's interpolate has no {mode} mode for {input.ndim}-D input "
+                         "yet: use bilinear (or trilinear), or resize with jax.image.resize")
     if size is not None:
         sizes, scales = tuple(int(n) for n in given), (None,) * dims
     else:
