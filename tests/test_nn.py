@@ -29,18 +29,37 @@ def _twin(torch_module, module):
     return module
 
 
+def _leaves(tree) -> list:
+    """The tensors of a tensor or a nested tuple of them (a recurrent layer's outputs)."""
+    if isinstance(tree, tuple):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    return [tree]
+
+
+def _tensors(lib, x):
+    """``x`` (an array, None or a tuple of them) as ``lib``'s tensors; floats require grad."""
+    if isinstance(x, tuple):
+        return tuple(_tensors(lib, item) for item in x)
+    return None if x is None else lib.tensor(x, requires_grad=x.dtype.kind == "f")
+
+
 def _compare(torch, torch_module, module, *inputs) -> None:
     """Forward values, and gradients of float inputs and of every parameter, for a random
-    output cotangent."""
-    theirs = [torch.tensor(x, requires_grad=x.dtype.kind == "f") for x in inputs]
-    ours = [funcgrad.tensor(x, requires_grad=x.dtype.kind == "f") for x in inputs]
-    t_out, out = torch_module(*theirs), module(*ours)
-    _close(out, t_out)
-    cotangent = np.random.default_rng(1).standard_normal(tuple(t_out.shape)).astype(np.float32)
-    t_out.backward(torch.tensor(cotangent))
-    out.backward(funcgrad.tensor(cotangent))
-    for x, t_x in zip(ours, theirs):
-        if t_x.requires_grad:
+    cotangent of each output."""
+    theirs, ours = _tensors(torch, inputs), _tensors(funcgrad, inputs)
+    t_outs, outs = _leaves(torch_module(*theirs)), _leaves(module(*ours))
+    assert len(outs) == len(t_outs)
+    rng = np.random.default_rng(1)
+    t_loss, loss = 0, 0
+    for out, t_out in zip(outs, t_outs):
+        _close(out, t_out)
+        cotangent = rng.standard_normal(tuple(t_out.shape)).astype(np.float32)
+        t_loss = t_loss + (t_out * torch.tensor(cotangent)).sum()
+        loss = loss + (out * funcgrad.tensor(cotangent)).sum()
+    t_loss.backward()
+    loss.backward()
+    for x, t_x in zip(_leaves(ours), _leaves(theirs)):
+        if t_x is not None and t_x.requires_grad:
             _close(x.grad, t_x.grad)
     named = list(module.named_parameters())
     assert [n for n, _ in named] == [n for n, _ in torch_module.named_parameters()]
@@ -285,6 +304,66 @@ def test_conv_and_pool_modules_match_torch(torch, name):
     module = _twin(t_module, _layers(funcgrad)[name][0])
     _compare(torch, t_module, module, _randn(*shape))
     assert repr(module) == repr(t_module)
+
+
+def _recurrent(lib) -> dict:
+    """Each recurrent module with its inputs: (T, N, H_in) unless batch_first or unbatched,
+    then initial states (None for zeros)."""
+    return {
+        "rnn_cell": (lib.nn.RNNCell(3, 4), [(5, 3), (5, 4)]),
+        "rnn_cell-relu-unbatched": (lib.nn.RNNCell(3, 4, bias=False, nonlinearity="relu"),
+                                    [(3,)]),
+        "gru_cell": (lib.nn.GRUCell(3, 4), [(5, 3), (5, 4)]),
+        "lstm_cell": (lib.nn.LSTMCell(3, 4), [(5, 3), ((5, 4), (5, 4))]),
+        "lstm_cell-no-state": (lib.nn.LSTMCell(3, 2, bias=False), [(5, 3)]),
+        "rnn": (lib.nn.RNN(3, 4), [(6, 2, 3)]),
+        "rnn-relu-stacked-bidirectional": (
+            lib.nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True),
+            [(6, 2, 3), (4, 2, 4)]),
+        "gru": (lib.nn.GRU(3, 4, num_layers=2, batch_first=True), [(2, 6, 3), (2, 2, 4)]),
+        "gru-bidirectional-unbatched": (lib.nn.GRU(3, 4, bidirectional=True), [(6, 3), (2, 4)]),
+        "lstm": (lib.nn.LSTM(3, 4), [(6, 2, 3), ((1, 2, 4), (1, 2, 4))]),
+        "lstm-stacked-bidirectional-no-bias": (
+            lib.nn.LSTM(3, 4, num_layers=3, bias=False, bidirectional=True, batch_first=True),
+            [(2, 5, 3)]),
+        "lstm-unbatched-batch-first": (lib.nn.LSTM(3, 4, 2, batch_first=True),
+                                       [(5, 3), ((2, 4), (2, 4))]),
+        "lstm-dropout-eval": (lib.nn.LSTM(3, 4, 2, dropout=0.5).eval(), [(5, 2, 3)]),
+    }
+
+
+def _arrays(shapes, seed=0):
+    """Standard-normal arrays of the given (nested) shapes."""
+    if isinstance(shapes[0], tuple):
+        return tuple(_arrays(shape, seed + i) for i, shape in enumerate(shapes))
+    return _randn(*shapes, seed=seed)
+
+
+@pytest.mark.parametrize("name", list(_recurrent(funcgrad)))
+def test_recurrent_modules_match_torch(torch, name):
+    torch.manual_seed(0)
+    t_module, shapes = _recurrent(torch)[name]
+    module = _twin(t_module, _recurrent(funcgrad)[name][0])
+    assert list(module.state_dict()) == list(t_module.state_dict())
+    assert repr(module) == repr(t_module)
+    _compare(torch, t_module, module, *(_arrays(s, 10 * i) for i, s in enumerate(shapes)))
+
+
+def test_recurrent_init_is_uniform_within_torchs_bound():
+    lstm = nn.LSTM(5, 16, num_layers=2, bidirectional=True)
+    for name, p in lstm.named_parameters():
+        values = _np(p)
+        assert np.abs(values).max() <= 0.25 and values.std() > 0.1, name
+
+
+def test_recurrent_dropout_acts_between_layers_in_training_only():
+    funcgrad.manual_seed(0)
+    gru = nn.GRU(3, 4, num_layers=2, dropout=0.5)
+    x = funcgrad.randn(7, 2, 3)
+    trained, _ = gru(x)
+    evaluated, _ = gru.eval()(x)
+    assert not np.allclose(_np(trained), _np(evaluated))
+    assert np.allclose(_np(gru(x)[0]), _np(evaluated))
 
 
 @pytest.mark.parametrize("make", [

@@ -81,6 +81,7 @@ from ._modules import (
     ZeroPad1d,
     ZeroPad2d,
 )
+from ._rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "Linear", "Conv1d", "Conv2d",
@@ -95,5 +96,5 @@ __all__ = [
     "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
     "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten", "CosineSimilarity",
     "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-    "Upsample",
+    "Upsample", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
 ]
