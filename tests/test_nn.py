@@ -270,6 +270,12 @@ def _layers(lib) -> dict:
                           (2, 4, 6, 6)),
         "conv2d-same-unbatched": (lib.nn.Conv2d(2, 3, 3, padding="same"), (2, 5, 5)),
         "conv1d": (lib.nn.Conv1d(3, 2, 3, padding=1), (2, 3, 6)),
+        "conv_transpose2d": (lib.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
+                                                    output_padding=1), (2, 3, 4, 4)),
+        "conv_transpose2d-groups-unbatched": (
+            lib.nn.ConvTranspose2d(4, 6, (2, 3), groups=2, dilation=(1, 2), bias=False),
+            (4, 3, 5)),
+        "conv_transpose1d": (lib.nn.ConvTranspose1d(2, 3, 4, stride=3, padding=2), (2, 2, 5)),
         "max_pool2d": (lib.nn.MaxPool2d(3, stride=2, padding=1), (2, 3, 6, 6)),
         "avg_pool2d": (lib.nn.AvgPool2d(2), (2, 3, 6, 6)),
         "max_pool1d": (lib.nn.MaxPool1d(3, stride=2, padding=1), (2, 3, 7)),
@@ -846,6 +852,37 @@ def test_functional_errors_match_torch(torch):
         with pytest.raises(kind) as theirs:
             call(torch)
         assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(2, 5, 4, 4), lib.ones(4, 3, 3, 3)),
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(2, 4, 4), lib.ones(4, 3, 3, 3)),
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 4, 4, 4), lib.ones(4, 3, 3, 3),
+                                                   lib.ones(4)),
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 4, 4, 4), lib.ones(4, 3, 3, 3),
+                                                   stride=2, output_padding=2),
+    lambda lib: lib.nn.functional.conv_transpose1d(lib.ones(1, 4, 4), lib.ones(4, 3, 3),
+                                                   output_padding=1),
+    lambda lib: lib.nn.functional.conv_transpose1d(lib.ones(1, 4, 4), lib.ones(4, 3, 3),
+                                                   groups=3),
+    lambda lib: lib.nn.LSTM(3, 4)(lib.ones(5, 2, 2)),
+    lambda lib: lib.nn.GRU(3, 4)(lib.ones(5, 1, 2, 3)),
+    lambda lib: lib.nn.RNN(3, 4)(lib.ones(5, 2, 3), lib.ones(2, 2, 4)),
+    lambda lib: lib.nn.RNN(3, 4)(lib.ones(5, 3), lib.ones(1, 2, 4)),
+    lambda lib: lib.nn.LSTM(3, 4, 2)(lib.ones(5, 2, 3), (lib.ones(2, 2, 4), lib.ones(2, 3, 4))),
+    lambda lib: lib.nn.LSTM(3, 4)(lib.ones(5, 3), (lib.ones(1, 4), lib.ones(1, 1, 4))),
+    lambda lib: lib.nn.LSTMCell(3, 4)(lib.ones(2, 2)),
+], ids=["conv_transpose-channels", "conv_transpose-unbatched-channels", "conv_transpose-bias",
+        "conv_transpose-output-padding", "conv_transpose1d-output-padding",
+        "conv_transpose-groups", "lstm-input-size", "gru-4d", "rnn-hidden-size",
+        "rnn-unbatched-hidden-dims", "lstm-cell-size", "lstm-unbatched-state-dims",
+        "lstm-cell-input-size"])
+def test_conv_transpose_and_recurrent_errors_match_torch(torch, call):
+    with pytest.raises(Exception) as theirs:
+        call(torch)
+    with pytest.raises(type(theirs.value)) as ours:
+        call(funcgrad)
+    assert str(ours.value) == str(theirs.value)
 
 
 def test_gaussian_nll_loss_goes_through_a_transform(torch):

@@ -249,34 +249,39 @@ class _RNNBase(Module):
                     setattr(self, f"bias_hh_{name}", _uniform((gates,), bound, dtype, device))
 
     def _states(self, input: Tensor, hx, batched: bool) -> tuple:
-        """The initial ``(h0, c0)`` as batched (layers * directions, N, H) tensors."""
+        """The initial ``(h0, c0)`` as batched (layers * directions, N, H) tensors, checked
+        (with the input's size) in torch's order and words."""
+        lstm = self._mode == "LSTM"
+        hx = None if hx is None else tuple(hx) if lstm else (hx,)
+        want = 3 if batched else 2
+        if hx is not None and any(h.ndim != want for h in hx):
+            which = "batched 3" if batched else "unbatched 2"
+            got = (f"({hx[0].ndim}-D, {hx[1].ndim}-D) tensors" if lstm
+                   else f"{hx[0].ndim}-D tensor")
+            raise RuntimeError(f"For {which}-D input, hx{' and cx' if lstm else ''} should also "
+                               f"be {want}-D but got {got}")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError("input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.shape[-1]}")
         dirs = 2 if self.bidirectional else 1
         batch = input.shape[0 if self.batch_first else 1]
         shape = (self.num_layers * dirs, batch, self.hidden_size)
         if hx is None:
             zeros = _factories.zeros(*shape, dtype=input.dtype, device=input.device)
             return zeros, zeros
-        hx = tuple(hx) if self._mode == "LSTM" else (hx, hx)
-        want = 3 if batched else 2
-        if any(h.ndim != want for h in hx):
-            raise RuntimeError(
-                f"For {'batched 3' if batched else 'unbatched 2'}-D input, hx should also be "
-                f"{want}-D but got {hx[0].ndim}-D tensor")
         if not batched:
             hx = tuple(h.unsqueeze(1) for h in hx)
-        for h in hx:
+        for i, h in enumerate(hx):
             if tuple(h.shape) != shape:
-                raise RuntimeError(f"Expected hidden size {shape}, got {tuple(h.shape)}")
-        return hx
+                which = f"hidden[{i}]" if lstm else "hidden"
+                raise RuntimeError(f"Expected {which} size {shape}, got {list(h.shape)}")
+        return hx if lstm else hx * 2
 
     def forward(self, input: Tensor, hx=None):
         if input.ndim not in (2, 3):
             name = "RNN" if self._mode.startswith("RNN") else self._mode
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D "
-                             "tensor instead")
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError("input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input.shape[-1]}")
+                             f"{'tensor ' if name == 'RNN' else ''}instead")
         batched = input.ndim == 3
         if not batched:
             input = input.unsqueeze(0 if self.batch_first else 1)
