@@ -84,6 +84,7 @@ from ._modules import (
     ZeroPad2d,
 )
 from ._rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from ._transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "Linear", "Conv1d", "Conv2d",
@@ -99,4 +100,5 @@ __all__ = [
     "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten",
     "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "Upsample", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
+    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
 ]

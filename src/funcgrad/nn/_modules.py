@@ -1142,6 +1142,21 @@ class ModuleList(Module):
         self._modules.clear()
         self.extend(modules)
 
+    def __repr__(self) -> str:
+        # torch prints a run of modules that print alike once: "(0-2): 3 x Linear(...)"
+        runs: list[list] = []
+        for i, module in enumerate(self):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        if not runs:
+            return self._get_name() + "()"
+        lines = [_add_indent(f"({a}): {text}" if a == b else f"({a}-{b}): {b - a + 1} x {text}",
+                             2) for a, b, text in runs]
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """Modules held in a dict and registered under their keys, in insertion order.
