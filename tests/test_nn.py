@@ -338,6 +338,10 @@ def _recurrent(lib) -> dict:
         "lstm-unbatched-batch-first": (lib.nn.LSTM(3, 4, 2, batch_first=True),
                                        [(5, 3), ((2, 4), (2, 4))]),
         "lstm-dropout-eval": (lib.nn.LSTM(3, 4, 2, dropout=0.5).eval(), [(5, 2, 3)]),
+        "lstm-proj-stacked-bidirectional": (
+            lib.nn.LSTM(3, 5, 2, bidirectional=True, proj_size=2),
+            [(6, 2, 3), ((4, 2, 2), (4, 2, 5))]),
+        "lstm-proj-no-bias-unbatched": (lib.nn.LSTM(3, 4, bias=False, proj_size=3), [(5, 3)]),
     }
 
 
@@ -349,6 +353,7 @@ def _arrays(shapes, seed=0):
 
 
 @pytest.mark.parametrize("name", list(_recurrent(funcgrad)))
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 def test_recurrent_modules_match_torch(torch, name):
     torch.manual_seed(0)
     t_module, shapes = _recurrent(torch)[name]
@@ -931,11 +936,14 @@ def test_functional_errors_match_torch(torch):
     lambda lib: lib.nn.LSTM(3, 4, 2)(lib.ones(5, 2, 3), (lib.ones(2, 2, 4), lib.ones(2, 3, 4))),
     lambda lib: lib.nn.LSTM(3, 4)(lib.ones(5, 3), (lib.ones(1, 4), lib.ones(1, 1, 4))),
     lambda lib: lib.nn.LSTMCell(3, 4)(lib.ones(2, 2)),
+    lambda lib: lib.nn.LSTM(3, 4, proj_size=2)(lib.ones(5, 2, 3), (lib.ones(1, 2, 4),) * 2),
+    lambda lib: lib.nn.LSTM(3, 4, proj_size=4),
+    lambda lib: lib.nn.GRU(3, 4, proj_size=2),
 ], ids=["conv_transpose-channels", "conv_transpose-unbatched-channels", "conv_transpose-bias",
         "conv_transpose-output-padding", "conv_transpose1d-output-padding",
         "conv_transpose-groups", "lstm-input-size", "gru-4d", "rnn-hidden-size",
         "rnn-unbatched-hidden-dims", "lstm-cell-size", "lstm-unbatched-state-dims",
-        "lstm-cell-input-size"])
+        "lstm-cell-input-size", "lstm-proj-hidden-size", "lstm-proj-too-large", "gru-proj"])
 def test_conv_transpose_and_recurrent_errors_match_torch(torch, call):
     with pytest.raises(Exception) as theirs:
         call(torch)

@@ -27,16 +27,18 @@ __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _step(mode: str, x_gates, h, c, w_hh, b_hh):
+def _step(mode: str, x_gates, h, c, w_hh, b_hh, w_hr=None):
     """One time step from the input's projection ``x_gates`` (bias included) and the state
-    ``(h, c)`` (``c`` is used by LSTM only): the new ``(h, c)``, in torch's gate order."""
+    ``(h, c)`` (``c`` is used by LSTM only): the new ``(h, c)``, in torch's gate order. An
+    LSTM with ``w_hr`` projects its new ``h`` by it (torch's ``proj_size``)."""
     h_gates = jnp.matmul(h, w_hh.T)
     if b_hh is not None:
         h_gates = h_gates + b_hh
     if mode == "LSTM":
         i, f, g, o = jnp.split(x_gates + h_gates, 4, axis=-1)
         c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-        return jax.nn.sigmoid(o) * jnp.tanh(c), c
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (h if w_hr is None else jnp.matmul(h, w_hr.T)), c
     if mode == "GRU":
         x_r, x_z, x_n = jnp.split(x_gates, 3, axis=-1)
         h_r, h_z, h_n = jnp.split(h_gates, 3, axis=-1)
@@ -57,20 +59,22 @@ def _cell(x, h, c, w_ih, w_hh, b_ih, b_hh, *, mode: str):
     return jnp.stack([h, c]) if mode == "LSTM" else h
 
 
-def _direction(mode: str, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse: bool):
+def _direction(mode: str, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, reverse: bool):
     """One layer in one direction over time-major ``x``: outputs (T, B, H) and final state."""
     def body(state, x_gates):
-        state = _step(mode, x_gates, *state, w_hh, b_hh)
+        state = _step(mode, x_gates, *state, w_hh, b_hh, w_hr)
         return state, state[0]
 
     (h, c), out = jax.lax.scan(body, (h, c), _project(x, w_ih, b_ih), reverse=reverse)
     return out, h, c
 
 
-def _rnn(x, h0, c0, masks, *weights, mode: str, num_layers: int, dirs: int, batch_first: bool):
+def _rnn(x, h0, c0, masks, *weights, mode: str, num_layers: int, dirs: int, batch_first: bool,
+         bias: bool, proj: bool):
     """The output and the final states, raveled and concatenated. ``weights`` are torch's
-    flat weights (per layer, per direction: w_ih, w_hh, then b_ih, b_hh if there are biases);
-    ``masks`` are the scaled dropout masks applied to each layer's output but the last."""
+    flat weights (per layer, per direction: w_ih, w_hh, then b_ih, b_hh with ``bias``, then
+    w_hr with ``proj``); ``masks`` are the scaled dropout masks applied to each layer's output
+    but the last."""
     if batch_first:
         x = jnp.swapaxes(x, 0, 1)
     per = len(weights) // (num_layers * dirs)
@@ -80,8 +84,9 @@ def _rnn(x, h0, c0, masks, *weights, mode: str, num_layers: int, dirs: int, batc
         for d in range(dirs):
             k = layer * dirs + d
             w = weights[k * per:(k + 1) * per]
-            w_ih, w_hh, b_ih, b_hh = (*w, None, None) if per == 2 else w
-            out, h, c = _direction(mode, x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, d == 1)
+            b_ih, b_hh = w[2:4] if bias else (None, None)
+            out, h, c = _direction(mode, x, h0[k], c0[k], w[0], w[1], b_ih, b_hh,
+                                   w[-1] if proj else None, d == 1)
             outs.append(out)
             hs.append(h)
             cs.append(c)
@@ -217,7 +222,8 @@ class _RNNBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device=None, dtype=None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0, device=None,
+                 dtype=None) -> None:
         super().__init__()
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError("dropout should be a number in range [0, 1] representing the "
@@ -230,23 +236,35 @@ class _RNNBase(Module):
             raise ValueError("hidden_size must be a positive integer")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than or equal to 1")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and self._mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, 0
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.proj_size = proj_size
         gates = _GATES[self._mode] * hidden_size
         dirs = 2 if bidirectional else 1
+        out_size = proj_size or hidden_size  # (h's size)
         bound = 1 / math.sqrt(hidden_size)
         for layer in range(num_layers):
             for suffix in ("", "_reverse")[:dirs]:
-                size_in = input_size if layer == 0 else hidden_size * dirs
+                size_in = input_size if layer == 0 else out_size * dirs
                 name = f"l{layer}{suffix}"
                 setattr(self, f"weight_ih_{name}", _uniform((gates, size_in), bound, dtype,
                                                             device))
-                setattr(self, f"weight_hh_{name}", _uniform((gates, hidden_size), bound, dtype,
+                setattr(self, f"weight_hh_{name}", _uniform((gates, out_size), bound, dtype,
                                                             device))
                 if bias:
                     setattr(self, f"bias_ih_{name}", _uniform((gates,), bound, dtype, device))
                     setattr(self, f"bias_hh_{name}", _uniform((gates,), bound, dtype, device))
+                if proj_size:
+                    setattr(self, f"weight_hr_{name}", _uniform((proj_size, hidden_size), bound,
+                                                                dtype, device))
 
     def _states(self, input: Tensor, hx, batched: bool) -> tuple:
         """The initial ``(h0, c0)`` as batched (layers * directions, N, H) tensors, checked
@@ -265,13 +283,14 @@ class _RNNBase(Module):
                                f"{self.input_size}, got {input.shape[-1]}")
         dirs = 2 if self.bidirectional else 1
         batch = input.shape[0 if self.batch_first else 1]
-        shape = (self.num_layers * dirs, batch, self.hidden_size)
+        shapes = [(self.num_layers * dirs, batch, size)
+                  for size in (self.proj_size or self.hidden_size, self.hidden_size)]
         if hx is None:
-            zeros = _factories.zeros(*shape, dtype=input.dtype, device=input.device)
-            return zeros, zeros
+            return tuple(_factories.zeros(*shape, dtype=input.dtype, device=input.device)
+                         for shape in shapes)
         if not batched:
             hx = tuple(h.unsqueeze(1) for h in hx)
-        for i, h in enumerate(hx):
+        for i, (h, shape) in enumerate(zip(hx, shapes)):
             if tuple(h.shape) != shape:
                 which = f"hidden[{i}]" if lstm else "hidden"
                 raise RuntimeError(f"Expected {which} size {shape}, got {list(h.shape)}")
@@ -289,15 +308,15 @@ class _RNNBase(Module):
         dirs = 2 if self.bidirectional else 1
         masks = None
         if self.training and self.dropout > 0 and self.num_layers > 1:
-            shape = (self.num_layers - 1, *input.shape[:-1], self.hidden_size * dirs)
+            shape = (self.num_layers - 1, *input.shape[:-1], h0.shape[-1] * dirs)
             keep = jax.random.bernoulli(_factories.next_key(), 1.0 - self.dropout, shape)
             masks = keep.astype(input.dtype) / (1.0 - self.dropout) if self.dropout < 1 \
                 else jnp.zeros(shape, input.dtype)
         flat = apply(RNN_LAYERS, input, h0, c0, masks, *self._flat_weights(), mode=self._mode,
-                     num_layers=self.num_layers, dirs=dirs, batch_first=self.batch_first)
-        states = (self._mode == "LSTM") + 1
-        output, *final = _cut(flat, (*input.shape[:-1], self.hidden_size * dirs),
-                              *[tuple(h0.shape)] * states)
+                     num_layers=self.num_layers, dirs=dirs, batch_first=self.batch_first,
+                     bias=self.bias, proj=self.proj_size > 0)
+        states = [tuple(h0.shape), tuple(c0.shape)][:(self._mode == "LSTM") + 1]
+        output, *final = _cut(flat, (*input.shape[:-1], h0.shape[-1] * dirs), *states)
         if not batched:
             output = output.squeeze(0 if self.batch_first else 1)
             final = [h.squeeze(1) for h in final]
@@ -309,6 +328,8 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -341,7 +362,7 @@ class RNN(_RNNBase):
                              "'relu'.")
         self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device, dtype)
+                         bidirectional, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 
@@ -353,7 +374,8 @@ class GRU(_RNNBase):
 
 class LSTM(_RNNBase):
     """Stacked long short-term memory layers (``LSTMCell``'s step); takes ``(h_0, c_0)`` and
-    returns ``(output, (h_n, c_n))``. (torch's ``proj_size`` is not there yet.)
+    returns ``(output, (h_n, c_n))``; with ``proj_size``, ``h`` is projected to that size by
+    ``weight_hr``.
 
     >>> import funcgrad
     >>> lstm = funcgrad.nn.LSTM(3, 4, batch_first=True)
@@ -365,9 +387,3 @@ class LSTM(_RNNBase):
     """
 
     _mode = "LSTM"
-
-    def __init__(self, *args, proj_size: int = 0, **kwargs) -> None:
-        if proj_size:
-            raise ValueError("funcgrad's LSTM has no proj_size yet: project the output with an "
-                             "nn.Linear instead")
-        super().__init__(*args, **kwargs)
