@@ -585,6 +585,48 @@ def test_a_small_cnn_trains_the_same_eager_and_compiled():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("output_size", [(7, 8), [2, 3, 8, 7], (9, 9)])
+def test_conv_transpose_output_size_matches_torch(torch, output_size):
+    def run(lib):
+        lib.manual_seed(0)
+        up = lib.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
+        return up(lib.ones(2, 3, 4, 4), output_size).shape
+
+    if output_size == (9, 9):
+        with pytest.raises(ValueError, match=r"valid sizes range from \[7, 7\] to \[8, 8\]"):
+            run(torch)
+        with pytest.raises(ValueError, match=r"valid sizes range from \[7, 7\] to \[8, 8\]"):
+            run(funcgrad)
+    else:
+        assert tuple(run(funcgrad)) == tuple(run(torch))
+
+
+def test_recurrent_and_attention_layers_train_the_same_eager_and_compiled():
+    def run(compiled: bool):
+        funcgrad.manual_seed(0)
+        up = nn.ConvTranspose1d(4, 4, 2, stride=2)
+        encoder = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+        lstm, head = nn.LSTM(4, 8, 2, batch_first=True), nn.Linear(8, 1)
+        modules = [up, encoder, lstm, head]
+        optimizer = funcgrad.optim.SGD([p for m in modules for p in m.parameters()], lr=0.1)
+        x, y = funcgrad.tensor(_randn(3, 4, 3)), funcgrad.tensor(_randn(3, 1, seed=1))
+
+        def step():
+            optimizer.zero_grad()
+            out, _ = lstm(encoder(up(x).transpose(1, 2)))
+            loss = ((head(out[:, -1]) - y) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        step = funcgrad.compile(step) if compiled else step
+        return [step().item() for _ in range(4)]
+
+    eager, compiled = run(False), run(True)
+    np.testing.assert_allclose(eager, compiled, rtol=1e-5)
+    assert eager[-1] < eager[0]
+
+
 def _containers(lib):
     layers = lib.nn.ModuleList([lib.nn.Linear(2, 3), lib.nn.ReLU()])
     layers.append(lib.nn.Linear(3, 1))

@@ -692,10 +692,30 @@ class _ConvTransposeNd(_ConvNd):
                          groups, bias, padding_mode, device, dtype)
         self.output_padding = F._tuple(output_padding, self._dims)
 
-    def forward(self, input: Tensor) -> Tensor:
+    def _output_padding(self, input: Tensor, output_size) -> tuple:
+        """The output padding that gives the spatial ``output_size`` (which may lead with the
+        batch and channel sizes), as torch's: one within a stride of the smallest output."""
+        n, lead = self._dims, input.ndim - self._dims
+        sizes = list(output_size)
+        if len(sizes) == lead + n:
+            sizes = sizes[lead:]
+        if len(sizes) != n:
+            raise ValueError(f"ConvTranspose{n}D: for {input.ndim}D input, output_size must have "
+                             f"{n} or {lead + n} elements (got {len(sizes)})")
+        low = [(input.shape[lead + d] - 1) * self.stride[d] - 2 * self.padding[d]
+               + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n)]
+        high = [size + stride - 1 for size, stride in zip(low, self.stride)]
+        if any(not lo <= size <= hi for size, lo, hi in zip(sizes, low, high)):
+            raise ValueError(f"requested an output size of {list(output_size)}, but valid sizes "
+                             f"range from {low} to {high} (for an input of {input.shape[2:]})")
+        return tuple(size - lo for size, lo in zip(sizes, low))
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
         conv = F.conv_transpose1d if self._dims == 1 else F.conv_transpose2d
-        return conv(input, self.weight, self.bias, self.stride, self.padding,
-                    self.output_padding, self.groups, self.dilation)
+        output_padding = (self.output_padding if output_size is None
+                          else self._output_padding(input, output_size))
+        return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                    self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
@@ -711,7 +731,7 @@ class ConvTranspose1d(_ConvTransposeNd):
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution over (N, C, H, W) or (C, H, W) inputs: with stride 2 it
-    doubles the spatial size of a ``Conv2d`` with stride 2's output.
+    doubles the spatial size (``output_size`` picks among the sizes a stride allows).
 
     >>> import funcgrad
     >>> up = funcgrad.nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1)
