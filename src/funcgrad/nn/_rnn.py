@@ -99,6 +99,8 @@ def _rnn(x, h0, c0, masks, *weights, mode: str, num_layers: int, dirs: int, batc
     return jnp.concatenate([p.ravel() for p in parts])
 
 
+# torch's nodes here depend on its kernel (oneDNN's or its own, cell by cell); these name the
+# one op funcgrad records.
 RNN_CELL = Op("rnn_cell", _cell, "RnnCellBackward0")
 RNN_LAYERS = Op("rnn", _rnn, "RnnBackward0")
 

@@ -200,7 +200,8 @@ class TransformerEncoderLayer(Module):
 
 class TransformerEncoder(Module):
     """``num_layers`` copies (deep, each with its own parameters) of ``encoder_layer`` applied
-    in order, then ``norm`` if given.
+    in order, then ``norm`` if given. (``enable_nested_tensor`` and ``mask_check`` are there for
+    torch's signature: funcgrad has no nested tensors.)
 
     >>> import funcgrad
     >>> layer = funcgrad.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16)
