@@ -981,11 +981,16 @@ def test_functional_errors_match_torch(torch):
     lambda lib: lib.nn.LSTM(3, 4, proj_size=2)(lib.ones(5, 2, 3), (lib.ones(1, 2, 4),) * 2),
     lambda lib: lib.nn.LSTM(3, 4, proj_size=4),
     lambda lib: lib.nn.GRU(3, 4, proj_size=2),
+    lambda lib: lib.nn.GRUCell(3, 4)(lib.ones(2, 3), lib.ones(3, 4)),
+    lambda lib: lib.nn.RNNCell(3, 4)(lib.ones(2, 3), lib.ones(2, 2, 4)),
+    lambda lib: lib.nn.LSTMCell(3, 4)(lib.ones(3), (lib.ones(4), lib.ones(2, 4))),
+    lambda lib: lib.nn.LSTMCell(3, 4)(lib.ones(2, 3), (lib.ones(2, 5), lib.ones(2, 4))),
 ], ids=["conv_transpose-channels", "conv_transpose-unbatched-channels", "conv_transpose-bias",
         "conv_transpose-output-padding", "conv_transpose1d-output-padding",
         "conv_transpose-groups", "lstm-input-size", "gru-4d", "rnn-hidden-size",
         "rnn-unbatched-hidden-dims", "lstm-cell-size", "lstm-unbatched-state-dims",
-        "lstm-cell-input-size", "lstm-proj-hidden-size", "lstm-proj-too-large", "gru-proj"])
+        "lstm-cell-input-size", "lstm-proj-hidden-size", "lstm-proj-too-large", "gru-proj",
+        "gru-cell-batch", "rnn-cell-hidden-dims", "lstm-cell-hx-dims", "lstm-cell-hidden-size"])
 def test_conv_transpose_and_recurrent_errors_match_torch(torch, call):
     with pytest.raises(Exception) as theirs:
         call(torch)

@@ -135,21 +135,46 @@ class _RNNCellBase(Module):
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
 
-    def _check_input(self, input: Tensor) -> None:
+    def _prepare(self, input: Tensor, states: tuple | None) -> tuple:
+        """``(input, states, batched)``: the input and states as a batch (states zeros when
+        None), checked in torch's order and words."""
+        name, lstm = type(self).__name__, self._mode == "LSTM"
         if input.ndim not in (1, 2):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
-                             f"{input.ndim}D instead")
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} "
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
+        for i, h in enumerate(states or ()):
+            if h.ndim not in (1, 2):
+                which = f"hx[{i}]" if lstm else "hidden"
+                raise ValueError(f"{name}: Expected {which} to be 1D or 2D, got {h.ndim}D "
+                                 "instead")
+        batched = input.ndim == 2
+        if not batched:
+            input = input.unsqueeze(0)
+            states = states and tuple(h.unsqueeze(0) for h in states)
+        if input.shape[1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[1]} "
                                f"expected {self.input_size}")
-
-    def _zeros(self, input: Tensor) -> Tensor:
-        return _factories.zeros(*input.shape[:-1], self.hidden_size, dtype=input.dtype,
-                                device=input.device)
+        if states is None:
+            zeros = _factories.zeros(input.shape[0], self.hidden_size, dtype=input.dtype,
+                                     device=input.device)
+            states = (zeros,) * (lstm + 1)
+        for i, h in enumerate(states):
+            if h.shape[0] != input.shape[0]:
+                raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{i} "
+                                   f"batch size {h.shape[0]}")
+            size = h.shape[min(h.ndim - 1, 1)]  # (torch reads dimension 1, of any rank)
+            if size != self.hidden_size:
+                raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {size}, "
+                                   f"expected {self.hidden_size}")
+        return input, states, batched
 
     def _run(self, input: Tensor, h: Tensor, c: Tensor) -> Tensor:
         return apply(RNN_CELL, input, h, c, self.weight_ih, self.weight_hh, self.bias_ih,
                      self.bias_hh, mode=self._mode)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        input, (h,), batched = self._prepare(input, None if hx is None else (hx,))
+        h = self._run(input, h, h)
+        return h if batched else h.squeeze(0)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -179,10 +204,6 @@ class RNNCell(_RNNCellBase):
         super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        self._check_input(input)
-        hx = self._zeros(input) if hx is None else hx
-        return self._run(input, hx, hx)
 
 
 class GRUCell(_RNNCellBase):
@@ -190,11 +211,6 @@ class GRUCell(_RNNCellBase):
     reset gate applied after the hidden projection."""
 
     _mode = "GRU"
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        self._check_input(input)
-        hx = self._zeros(input) if hx is None else hx
-        return self._run(input, hx, hx)
 
 
 class LSTMCell(_RNNCellBase):
@@ -210,10 +226,10 @@ class LSTMCell(_RNNCellBase):
     _mode = "LSTM"
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
-        self._check_input(input)
-        h, c = (self._zeros(input),) * 2 if hx is None else hx
+        input, (h, c), batched = self._prepare(input, None if hx is None else tuple(hx))
         both = self._run(input, h, c)
-        return both[0], both[1]
+        h, c = both[0], both[1]
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
 class _RNNBase(Module):
