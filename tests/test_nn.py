@@ -419,6 +419,17 @@ def test_attention_without_weights_and_with_dropout_in_training():
                        atol=1e-6)
 
 
+def test_recurrent_second_derivatives_match_torch(torch):
+    t_gru = torch.nn.GRU(2, 3, bidirectional=True)
+    gru = _twin(t_gru, nn.GRU(2, 3, bidirectional=True))
+    results = []
+    for lib, module in ((torch, t_gru), (funcgrad, gru)):
+        x = lib.tensor(_randn(4, 1, 2), requires_grad=True)
+        (grad,) = lib.autograd.grad(module(x)[0].pow(2).sum(), x, create_graph=True)
+        results.append(lib.autograd.grad(grad.pow(2).sum(), x)[0])
+    _close(results[1], results[0], atol=1e-5)
+
+
 def test_recurrent_init_is_uniform_within_torchs_bound():
     lstm = nn.LSTM(5, 16, num_layers=2, bidirectional=True)
     for name, p in lstm.named_parameters():
