@@ -408,6 +408,19 @@ def test_attention_modules_match_torch(torch, name):
     _compare(torch, t_module, module, *inputs, atol=1e-5)
 
 
+@pytest.mark.parametrize("call", [
+    lambda lib, x: lib.nn.MultiheadAttention(6, 2)(x, x, x),
+    lambda lib, x: lib.nn.MultiheadAttention(8, 2)(x, x, x, attn_mask=lib.zeros(3, 3)),
+    lambda lib, x: lib.nn.MultiheadAttention(8, 2)(x, x, x, attn_mask=lib.zeros(2, 4, 4)),
+], ids=["embed-dim", "2d-mask", "3d-mask"])
+def test_attention_errors_match_torch(torch, call):
+    with pytest.raises(Exception) as theirs:
+        call(torch, torch.ones(4, 2, 8))
+    with pytest.raises(type(theirs.value)) as ours:
+        call(funcgrad, funcgrad.ones(4, 2, 8))
+    assert str(ours.value).replace("funcgrad.", "torch.") == str(theirs.value)
+
+
 def test_attention_without_weights_and_with_dropout_in_training():
     funcgrad.manual_seed(0)
     attn = nn.MultiheadAttention(8, 2, dropout=0.5)

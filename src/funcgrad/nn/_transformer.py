@@ -93,15 +93,20 @@ class MultiheadAttention(Module):
             weights = [self.q_proj_weight, self.k_proj_weight, self.v_proj_weight]
         return [F.linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases)]
 
-    def _mask(self, attn_mask, key_padding_mask, batch: int, length: int, dtype):
+    def _mask(self, attn_mask, key_padding_mask, batch: int, length: int, source: int, dtype):
         """The float mask added to the (N * heads, L, S) scores, or None."""
         attn_mask = _additive(attn_mask, dtype)
         key_padding_mask = _additive(key_padding_mask, dtype)
-        if attn_mask is not None and attn_mask.ndim == 2:
-            attn_mask = attn_mask.unsqueeze(0)
+        if attn_mask is not None:
+            want = (length, source) if attn_mask.ndim == 2 else \
+                (batch * self.num_heads, length, source)
+            if tuple(attn_mask.shape) != want:
+                raise RuntimeError(f"The shape of the {attn_mask.ndim}D attn_mask is "
+                                   f"{attn_mask.shape}, but should be {want}.")
+            if attn_mask.ndim == 2:
+                attn_mask = attn_mask.unsqueeze(0)
         if key_padding_mask is None:
             return attn_mask
-        source = key_padding_mask.shape[-1]
         padding = key_padding_mask.reshape(batch, 1, 1, source).expand(
             batch, self.num_heads, 1, source).reshape(batch * self.num_heads, 1, source)
         return padding if attn_mask is None else attn_mask + padding
@@ -122,11 +127,14 @@ class MultiheadAttention(Module):
         elif self.batch_first:
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         length, batch, e = query.shape
+        if e != self.embed_dim:
+            raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
+                                 f"got {e}")
         heads, head_dim = self.num_heads, self.head_dim
         q, k, v = (x.reshape(x.shape[0], batch * heads, head_dim).transpose(0, 1)
                    for x in self._project(query, key, value))
         scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)
-        mask = self._mask(attn_mask, key_padding_mask, batch, length, query.dtype)
+        mask = self._mask(attn_mask, key_padding_mask, batch, length, k.shape[1], query.dtype)
         if mask is not None:
             scores = scores + mask
         weights = F.dropout(F.softmax(scores, -1), self.dropout, self.training)
