@@ -694,6 +694,16 @@ case("F.conv2d-unbatched-same", lambda m, x, w: m.nn.functional.conv2d(x, w, pad
      real(2, 4, 4), real(3, 2, 3, 3))
 case("F.conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2),
      real(2, 3, 7), real(2, 3, 3), real(2))
+case("F.conv_transpose2d", lambda m, x, w, b: m.nn.functional.conv_transpose2d(
+    x, w, b, stride=2, padding=1, output_padding=1), real(2, 3, 4, 4), real(3, 2, 3, 3), real(2))
+case("F.conv_transpose2d-groups-dilation", lambda m, x, w: m.nn.functional.conv_transpose2d(
+    x, w, stride=(1, 2), padding=(0, 3), groups=2, dilation=(2, 1)), real(1, 4, 3, 4),
+    real(4, 3, 2, 3))
+case("F.conv_transpose2d-unbatched", lambda m, x, w: m.nn.functional.conv_transpose2d(x, w),
+     real(2, 3, 3), real(2, 1, 2, 2))
+case("F.conv_transpose1d", lambda m, x, w, b: m.nn.functional.conv_transpose1d(
+    x, w, b, stride=3, padding=2, output_padding=2, dilation=2), real(2, 2, 5), real(2, 3, 3),
+    real(3))
 case("F.max_pool2d", lambda m, x: m.nn.functional.max_pool2d(x, 2), real(2, 3, 4, 4))
 case("F.max_pool2d-stride-pad", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1),
      real(1, 2, 5, 5))
