@@ -62,12 +62,12 @@ def _inexact_only(name: str, fn):
     """``fn``, refusing integer and bool results with the error of torch's CPU kernel, which
     has none for them (JAX would compute in a float dtype or in integers). Checked where the
     op's function is traced, as ``_refuse_bool``."""
-    def checked(*operands):
+    def checked(*operands, **static):
         dtype = jnp.result_type(*operands)
         if not jnp.issubdtype(dtype, jnp.inexact):
             raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                       f"'{_dtypes.scalar_name(dtype)}'")
-        return fn(*operands)
+        return fn(*operands, **static)
 
     return checked
 
@@ -1017,6 +1017,8 @@ CHOLESKY = Op("cholesky", _cholesky, "LinalgCholeskyExBackward0")
 CROSS = Op("cross", lambda a, b, axis: jnp.cross(a, b, axis=axis), "LinalgCrossBackward0")
 PINV = Op("pinv", jnp.linalg.pinv, "LinalgPinvBackward0")
 MATRIX_EXP = Op("matrix_exp", jax.scipy.linalg.expm, "LinalgMatrixExpBackward0")
+SLOGDET = (Op("slogdet_sign", lambda a: jnp.linalg.slogdet(a)[0], "LinalgSlogdetBackward0"),
+           Op("slogdet_logabsdet", lambda a: jnp.linalg.slogdet(a)[1], "LinalgSlogdetBackward0"))
 MATMUL = Op("matmul", jnp.matmul, _matmul_name)
 BMM = Op("bmm", jnp.matmul, "BmmBackward0")
 OUTER = Op("outer", jnp.outer, "MulBackward0")
@@ -1067,6 +1069,50 @@ def logdet(input) -> Tensor:
     """The log of each square matrix's determinant: nan where it is negative."""
     _check_matrices("logdet", input)
     return apply(LOGDET, input)
+
+
+SlogdetResult = collections.namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+def slogdet(input):
+    """``(sign, logabsdet)`` of each square matrix's determinant: its sign (0 when singular) and
+    the log of its absolute value.
+
+    >>> import funcgrad
+    >>> funcgrad.slogdet(funcgrad.tensor([[0.0, 2.0], [3.0, 0.0]]))
+    slogdet(sign=tensor(-1.), logabsdet=tensor(1.7918))
+    """
+    _check_matrices("linalg.slogdet", input)
+    return SlogdetResult(apply(SLOGDET[0], input), apply(SLOGDET[1], input))
+
+
+def matrix_power(input, n: int) -> Tensor:
+    """Each square matrix to the integer power ``n`` (of its inverse when ``n`` is negative), by
+    repeated squaring as torch computes it, so the graph has torch's nodes.
+
+    >>> import funcgrad
+    >>> funcgrad.matrix_power(funcgrad.tensor([[1.0, 1.0], [0.0, 1.0]]), 3)
+    tensor([[1., 3.],
+            [0., 1.]])
+    """
+    _check_square("linalg.matrix_power", input)
+    if n == 0:  # torch copies the identity into a tensor shaped as the input: a zero gradient
+        return apply(COPY, input, jnp.eye(input.shape[-1], dtype=input.dtype))
+    if n == 1:
+        return clone(input)
+    if n == -1:
+        return inverse(input)
+    a = inverse(input) if n < 0 else input
+    n = builtins.abs(n)
+    if n <= 3:
+        return matmul(matmul(a, a), a) if n == 3 else matmul(a, a)
+    square = result = None
+    while n:
+        n, bit = divmod(n, 2)
+        square = a if square is None else matmul(square, square)
+        if bit:
+            result = square if result is None else matmul(result, square)
+    return result
 
 
 def _check_ndim(name: str, **tensors) -> None:
@@ -2434,7 +2480,7 @@ def _install() -> None:
         "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm",
         "logsumexp",
         "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "inverse", "det",
-        "logdet", "reshape", "flatten",
+        "logdet", "slogdet", "matrix_power", "reshape", "flatten",
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",

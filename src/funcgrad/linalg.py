@@ -13,9 +13,14 @@ tensor(5., grad_fn=<LinalgDetBackward0>)
 
 from __future__ import annotations
 
+import collections
+import math
+
+import jax
 import jax.numpy as jnp
 
 from . import _dtypes, _ops
+from ._factories import zeros
 from ._graph import Op, apply, broadcast_shape
 from ._ops import (
     CHOLESKY,
@@ -25,12 +30,15 @@ from ._ops import (
     _check_inexact,
     _check_matrices,
     _check_square,
+    _inexact_only,
 )
 from ._ops import norm as norm_op
 from ._tensor import Tensor
 
 __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "norm", "cross",
-           "pinv", "matrix_exp"]
+           "pinv", "matrix_exp", "eigh", "eigvalsh", "svd", "svdvals", "qr", "slogdet",
+           "matrix_power", "solve_triangular", "lstsq", "multi_dot", "vecdot", "matmul",
+           "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex"]
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
@@ -38,8 +46,100 @@ SOLVE_VECTORS = Op("solve_vectors", lambda A, B: jnp.linalg.solve(A, B[..., None
                    "LinalgSolveExBackward0")
 
 
+
+
+def _hermitian(a, lower: bool):
+    """The Hermitian matrix torch's eigh reads from ``a``'s lower (or upper) triangle, with the
+    derivative of ``(a + a^H) / 2``: torch's gradient, which assumes a Hermitian input, is
+    that Hermitian part."""
+    a_h = jnp.conj(jnp.swapaxes(a, -1, -2))
+    triangle = jnp.tri(a.shape[-1], dtype=bool)
+    read = jnp.where(triangle if lower else triangle.T, a, a_h)
+    mean = (a + a_h) / 2
+    return mean + jax.lax.stop_gradient(read - mean)
+
+
+def _eigh(a, lower: bool):
+    return jnp.linalg.eigh(_hermitian(a, lower), symmetrize_input=False)
+
+
+def _svd(a, full_matrices: bool):
+    """torch's SVD; with ``full_matrices``, U's and Vh's columns past the k-th (a basis of the
+    complement, which has no derivative) do not take part in the gradient, as in torch."""
+    u, s, vh = jnp.linalg.svd(a, full_matrices=False)
+    if full_matrices and a.shape[-1] != a.shape[-2]:
+        k = s.shape[-1]
+        u_full, _, vh_full = jnp.linalg.svd(jax.lax.stop_gradient(a), full_matrices=True)
+        u = jnp.concatenate([u, u_full[..., k:]], -1)
+        vh = jnp.concatenate([vh, vh_full[..., k:, :]], -2)
+    return u, s, vh
+
+
+def _qr(a, complete: bool):
+    m, n = a.shape[-2:]
+    if m < n:
+        # JAX differentiates the QR of tall and square matrices only; R's columns past the m-th
+        # are Q^H times A's, which is how torch's derivative reads a wide matrix too.
+        q, r = jnp.linalg.qr(a[..., :m])
+        return q, jnp.concatenate([r, jnp.conj(jnp.swapaxes(q, -1, -2)) @ a[..., m:]], -1)
+    return jnp.linalg.qr(a, mode="complete" if complete else "reduced")
+
+
+def _solve_triangular(a, b, upper: bool, left: bool, unitriangular: bool):
+    batch = jnp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return jax.lax.linalg.triangular_solve(
+        jnp.broadcast_to(a, batch + a.shape[-2:]), jnp.broadcast_to(b, batch + b.shape[-2:]),
+        left_side=left, lower=not upper, unit_diagonal=unitriangular)
+
+
+def _rank(a, atol: float, rtol: float, hermitian: bool):
+    s = jnp.abs(jnp.linalg.eigvalsh(a)) if hermitian else jnp.linalg.svd(a, compute_uv=False)
+    largest = jnp.max(s, -1, keepdims=True, initial=0.0)
+    return jnp.sum(s > jnp.maximum(atol, rtol * largest), -1)
+
+
+def _empty(name: str, grad_fn: str) -> Op:
+    """An op giving the empty tensor torch returns for an output it does not compute, in its
+    node."""
+    return Op(name, lambda a, *_: jnp.zeros((0,), a.dtype), grad_fn)
+
+
+EIGH = tuple(Op(f"eigh_{i}", _inexact_only("linalg_eigh", lambda a, lower, i=i: _eigh(a, lower)[i]),
+                "LinalgEighBackward0") for i in range(2))
+SVD = tuple(Op(f"svd_{i}", lambda a, full_matrices, i=i: _svd(a, full_matrices)[i],
+               "LinalgSvdBackward0") for i in range(3))
+SVDVALS = Op("svdvals", lambda a: jnp.linalg.svd(a, compute_uv=False), "LinalgSvdBackward0")
+QR = tuple(Op(f"qr_{i}", lambda a, complete, i=i: _qr(a, complete)[i], "LinalgQrBackward0")
+           for i in range(2))
+QR_NO_Q = _empty("qr_no_q", "LinalgQrBackward0")
+SOLVE_TRIANGULAR = Op("solve_triangular",
+                      _inexact_only("triangular_solve", _solve_triangular),
+                      "LinalgSolveTriangularBackward0")
+# torch's CPU driver (gelsy) gives the minimum-norm solution of full-rank systems: the
+# pseudo-inverse's. It computes neither residuals nor singular values.
+LSTSQ = Op("lstsq", lambda a, b: jnp.linalg.pinv(a) @ b, "LinalgLstsqBackward0")
+LSTSQ_VECTORS = Op("lstsq_vectors", lambda a, b: (jnp.linalg.pinv(a) @ b[..., None])[..., 0],
+                   "LinalgLstsqBackward0")
+LSTSQ_NO_RESIDUALS = _empty("lstsq_no_residuals", "LinalgLstsqBackward0")
+MATRIX_RANK = Op("matrix_rank", _rank, "", differentiable=False)
+# torch conjugates lazily (a flag, no node): its graph is a product and a sum, as for reals.
+CONJ_MUL = Op("conj_mul", lambda x, y: jnp.conj(x) * y, "MulBackward0")
+MULTI_DOT = Op("multi_dot", lambda *xs: jnp.linalg.multi_dot(xs), "ViewBackward0")
+
+EighResult = collections.namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+SvdResult = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
+QrResult = collections.namedtuple("linalg_qr", ["Q", "R"])
+SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
+LstsqResult = collections.namedtuple("linalg_lstsq",
+                                     ["solution", "residuals", "rank", "singular_values"])
+InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
+CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
+SolveExResult = collections.namedtuple("linalg_solve_ex", ["result", "info"])
+
 inv = _ops.inverse
 det = _ops.det
+matmul = _ops.matmul
+matrix_power = _ops.matrix_power
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
@@ -133,3 +233,235 @@ def matrix_exp(A: Tensor) -> Tensor:
     """The exponential of each square matrix."""
     _check_matrices("linalg.matrix_exp", A)
     return apply(MATRIX_EXP, A)
+
+
+def eigh(A: Tensor, UPLO: str = "L"):
+    """``(eigenvalues, eigenvectors)`` of each Hermitian matrix, read from its lower (``UPLO``
+    ``"L"``) or upper triangle; the eigenvalues ascending, the eigenvectors as columns.
+
+    As in torch, the gradient assumes ``A`` Hermitian, and the eigenvectors' signs (phases)
+    are arbitrary: a differentiable loss must not depend on them.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.eigh(funcgrad.tensor([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
+    tensor([1., 3.])
+    """
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    _check_square("linalg.eigh", A)
+    lower = UPLO == "L"
+    return EighResult(apply(EIGH[0], A, lower=lower), apply(EIGH[1], A, lower=lower))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The eigenvalues of each Hermitian matrix, ascending (``eigh``'s first output)."""
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    _check_square("linalg.eigh", A)
+    return apply(EIGH[0], A, lower=UPLO == "L")
+
+
+def _check_decomposable(name: str, A) -> None:
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    _check_inexact(name, A)
+
+
+def svd(A: Tensor, full_matrices: bool = True):
+    """``(U, S, Vh)`` with ``A = U diag(S) Vh``, the singular values ``S`` descending; with
+    ``full_matrices`` (torch's default) ``U`` and ``Vh`` are square.
+
+    The singular vectors' signs are arbitrary: a differentiable loss must not depend on them.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.svd(funcgrad.tensor([[3.0, 0.0], [0.0, -4.0]])).S
+    tensor([4., 3.])
+    """
+    _check_decomposable("linalg.svd", A)
+    full = bool(full_matrices)
+    return SvdResult(*(apply(op, A, full_matrices=full) for op in SVD))
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """The singular values of each matrix, descending."""
+    _check_decomposable("linalg.svd", A)
+    return apply(SVDVALS, A)
+
+
+def qr(A: Tensor, mode: str = "reduced"):
+    """``(Q, R)`` with ``A = Q R``, ``Q`` orthonormal columns and ``R`` upper triangular; with
+    ``mode="complete"`` ``Q`` is square, with ``"r"`` only ``R`` is computed (``Q`` is empty).
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.qr(funcgrad.tensor([[3.0], [4.0]]), mode="r").R.abs()
+    tensor([[5.]])
+    """
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    _check_decomposable("linalg.qr", A)
+    complete = mode == "complete"
+    r = apply(QR[1], A, complete=complete)
+    return QrResult(apply(QR_NO_Q, A) if mode == "r" else apply(QR[0], A, complete=complete), r)
+
+
+def slogdet(A: Tensor):
+    """``(sign, logabsdet)`` of each square matrix's determinant (``funcgrad.slogdet``)."""
+    return SlogdetResult(*_ops.slogdet(A))
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``) for triangular
+    ``A``, read from its upper (or lower) triangle, its diagonal taken as ones with
+    ``unitriangular``.
+
+    >>> import funcgrad
+    >>> A = funcgrad.tensor([[2.0, 1.0], [0.0, 4.0]])
+    >>> funcgrad.linalg.solve_triangular(A, funcgrad.tensor([[3.0], [4.0]]), upper=True)
+    tensor([[1.],
+            [1.]])
+    """
+    _check_square("linalg.solve_triangular", A)
+    if B.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
+                           "dimensions.")
+    n = B.shape[-2] if left else B.shape[-1]
+    if n != A.shape[-1]:
+        equation = "AX = B" if left else "XA = B"
+        raise RuntimeError(
+            f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
+            f"{equation} ({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
+    broadcast_shape(A.shape[:-2], B.shape[:-2])
+    return apply(SOLVE_TRIANGULAR, A, B, upper=bool(upper), left=bool(left),
+                 unitriangular=bool(unitriangular))
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None):
+    """The least-squares solution ``X`` minimizing ``||A X - B||``, as torch's CPU default
+    driver ``gelsy`` returns it: ``(solution, residuals, rank, singular_values)`` with
+    residuals and singular values empty. ``B`` is a matrix or, with one dimension less than
+    ``A``, a vector (batch).
+
+    Raises:
+        ValueError: for another ``driver``: its residuals and singular values are
+            ``((A @ X - B) ** 2).sum(-2)`` and ``funcgrad.linalg.svdvals(A)``.
+    """
+    if driver not in (None, "gelsy"):
+        raise ValueError(
+            f"funcgrad.linalg.lstsq computes the outputs of the driver 'gelsy', not {driver!r}; "
+            "for residuals and singular values use ((A @ X - B) ** 2).sum(-2) and "
+            "funcgrad.linalg.svdvals(A)")
+    _check_decomposable("linalg.lstsq", A)
+    vectors = B.ndim == A.ndim - 1
+    return LstsqResult(apply(LSTSQ_VECTORS if vectors else LSTSQ, A, B),
+                       apply(LSTSQ_NO_RESIDUALS, A, B),
+                       matrix_rank(A, rtol=rcond),
+                       zeros(0, dtype=A.dtype))
+
+
+def multi_dot(tensors) -> Tensor:
+    """The product of the matrices in ``tensors``, in the order of fewest operations; the
+    first may be a row vector and the last a column vector (1-D).
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.multi_dot([funcgrad.ones(2), funcgrad.eye(2), funcgrad.ones(2)])
+    tensor(2.)
+    """
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        if i in (0, len(tensors) - 1) and t.ndim not in (1, 2):
+            which = "first" if i == 0 else "last"
+            raise RuntimeError(f"multi_dot(): the {which} tensor must be 1D or 2D but got "
+                               f"{t.ndim}D")
+        if 0 < i < len(tensors) - 1 and t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    for i, (a, b) in enumerate(zip(tensors, tensors[1:])):
+        if a.shape[-1] != b.shape[0]:
+            raise RuntimeError(
+                f"multi_dot(): tensors {i} and {i + 1} with shapes {list(a.shape)} and "
+                f"{list(b.shape)} cannot be multiplied")
+    return apply(MULTI_DOT, *tensors)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of vectors along ``dim`` (``x`` conjugated), broadcasting the rest."""
+    _check_inexact("linalg.vecdot", x)
+    if x.dtype != y.dtype:
+        raise RuntimeError(
+            "linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+            f"{_dtypes.scalar_name(x.dtype)} and y of type {_dtypes.scalar_name(y.dtype)} "
+            "instead")
+    products = apply(CONJ_MUL, x, y) if _dtypes.is_complex(x.dtype) else x * y
+    return _ops.sum(products, dim)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonal ``offset`` of each matrix (``funcgrad.diagonal`` with the last two
+    dimensions as default)."""
+    return _ops.diagonal(A, offset, dim1, dim2)
+
+
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
+                hermitian: bool = False, tol: float | None = None) -> Tensor:
+    """The number of singular values (eigenvalue magnitudes with ``hermitian``) of each matrix
+    above ``max(atol, rtol * largest)``; ``rtol`` is ``eps * max(rows, cols)`` by default, zero
+    when only ``atol`` (or its old name ``tol``) is given.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.matrix_rank(funcgrad.ones(3, 3))
+    tensor(1)
+    """
+    _check_decomposable("linalg.matrix_rank", A)
+    atol = tol if atol is None else atol
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else (
+            float(jnp.finfo(A.dtype).eps) * max(A.shape[-2:]))
+    return apply(MATRIX_RANK, A, atol=float(atol or 0.0), rtol=float(rtol),
+                 hermitian=bool(hermitian))
+
+
+def cond(A: Tensor, p=None) -> Tensor:
+    """The condition number of each matrix in the ``p``-norm: with ``p`` None, 2 or -2 the
+    ratio of its extreme singular values, else ``norm(A) * norm(inv(A))`` of square ``A``.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.cond(funcgrad.tensor([[2.0, 0.0], [0.0, 0.5]]))
+    tensor(4.)
+    """
+    if A.ndim < 2:
+        raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        largest, smallest = _ops.narrow(s, -1, 0, 1), _ops.narrow(s, -1, -1, 1)
+        ratio = largest / smallest if p != -2 else smallest / largest
+        return _ops.squeeze(ratio, -1)
+    _check_square(f"linalg.cond(ord={p})", A)
+    # torch's nan_to_num: a singular matrix's condition number is inf, not nan.
+    return _ops.nan_to_num(matrix_norm(A, p) * matrix_norm(inv(A), p), math.inf)
+
+
+def _info(A: Tensor) -> Tensor:
+    """The ``info`` of torch's ``_ex`` functions: zeros, for funcgrad does not check the values
+    (see this module's docstring)."""
+    return zeros(*A.shape[:-2], dtype=_dtypes.int32)
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False):
+    """``(inverse, info)``: ``inv(A)`` and zeros, as funcgrad does not check for singular
+    matrices (a singular one gives inf or nan)."""
+    return InvExResult(inv(A), _info(A))
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
+    """``(L, info)``: ``cholesky(A, upper=upper)`` and zeros, as funcgrad does not check for
+    matrices that are not positive-definite (they give nan)."""
+    return CholeskyExResult(cholesky(A, upper=upper), _info(A))
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
+    """``(result, info)``: ``solve(A, B, left=left)`` and zeros, as funcgrad does not check for
+    singular matrices (they give inf or nan)."""
+    return SolveExResult(solve(A, B, left=left), _info(A))
