@@ -231,6 +231,44 @@ LINALG_ERRORS = {
     "solve_vectors": lambda T: T.linalg.solve(T.eye(3).expand(2, 3, 3), T.ones(4, 3)),
     "solve_batch": lambda T: T.linalg.solve(T.eye(3).expand(2, 3, 3), T.ones(4, 3, 1)),
     "solve_0d": lambda T: T.linalg.solve(T.eye(3), T.tensor(1.0)),
+    "eigh_int": lambda T: T.linalg.eigh(_square_ints(T)),
+    "eigh_1d": lambda T: T.linalg.eigh(T.ones(3)),
+    "eigh_rectangular": lambda T: T.linalg.eigh(T.ones(3, 2)),
+    "eigh_uplo": lambda T: T.linalg.eigh(T.eye(2), UPLO="X"),
+    "eigvalsh_int": lambda T: T.linalg.eigvalsh(_square_ints(T)),
+    "svd_int": lambda T: T.linalg.svd(_square_ints(T)),
+    "svd_1d": lambda T: T.linalg.svd(T.ones(3)),
+    "svdvals_1d": lambda T: T.linalg.svdvals(T.ones(3)),
+    "qr_int": lambda T: T.linalg.qr(_square_ints(T)),
+    "qr_1d": lambda T: T.linalg.qr(T.ones(3)),
+    "qr_mode": lambda T: T.linalg.qr(T.eye(3), mode="full"),
+    "slogdet_int": lambda T: T.linalg.slogdet(_square_ints(T)),
+    "slogdet_rectangular": lambda T: T.slogdet(T.ones(3, 2)),
+    "matrix_power_rectangular": lambda T: T.linalg.matrix_power(T.ones(3, 2), 2),
+    "matrix_power_1d": lambda T: T.ones(3).matrix_power(2),
+    "matrix_power_int_inverse": lambda T: T.linalg.matrix_power(_square_ints(T), -1),
+    "solve_triangular_int": lambda T: T.linalg.solve_triangular(
+        _square_ints(T), _square_ints(T), upper=True),
+    "solve_triangular_b_1d": lambda T: T.linalg.solve_triangular(T.eye(3), T.ones(3), upper=True),
+    "solve_triangular_rectangular": lambda T: T.linalg.solve_triangular(
+        T.ones(3, 2), T.ones(3, 2), upper=True),
+    "solve_triangular_shapes": lambda T: T.linalg.solve_triangular(
+        T.eye(3), T.ones(2, 2), upper=True),
+    "solve_triangular_shapes_right": lambda T: T.linalg.solve_triangular(
+        T.eye(3), T.ones(3, 2), upper=True, left=False),
+    "solve_triangular_batch": lambda T: T.linalg.solve_triangular(
+        T.eye(3).expand(2, 3, 3), T.ones(4, 3, 1), upper=False),
+    "multi_dot_one": lambda T: T.linalg.multi_dot([T.ones(2, 2)]),
+    "multi_dot_first_3d": lambda T: T.linalg.multi_dot([T.ones(2, 2, 2), T.ones(2, 2)]),
+    "multi_dot_last_0d": lambda T: T.linalg.multi_dot([T.ones(2, 2), T.tensor(1.0)]),
+    "multi_dot_middle_1d": lambda T: T.linalg.multi_dot([T.ones(2, 2), T.ones(2), T.ones(2)]),
+    "multi_dot_shapes": lambda T: T.linalg.multi_dot([T.ones(2, 3), T.ones(2, 2)]),
+    "vecdot_int": lambda T: T.linalg.vecdot(T.ones(3, dtype=T.int32), T.ones(3, dtype=T.int32)),
+    "vecdot_dtypes": lambda T: T.linalg.vecdot(T.ones(3), T.ones(3, dtype=T.float16)),
+    "cond_1d": lambda T: T.linalg.cond(T.ones(3)),
+    "cond_fro_rectangular": lambda T: T.linalg.cond(T.ones(3, 2), "fro"),
+    "inv_ex_rectangular": lambda T: T.linalg.inv_ex(T.ones(3, 2)),
+    "cholesky_ex_int": lambda T: T.linalg.cholesky_ex(_square_ints(T)),
 }
 
 ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **LINALG_ERRORS}

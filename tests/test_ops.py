@@ -871,6 +871,29 @@ case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed(
      gradcheck=False)
 
 
+@pytest.mark.parametrize("fn", [
+    lambda m, a: m.linalg.eigh(a), lambda m, a: m.linalg.svd(a),
+    lambda m, a: m.linalg.svd(a[:2], full_matrices=False), lambda m, a: m.linalg.qr(a),
+    lambda m, a: m.linalg.qr(a[:, :2], mode="complete"), lambda m, a: m.linalg.qr(a, mode="r"),
+    lambda m, a: m.linalg.slogdet(a), lambda m, a: m.slogdet(a),
+    lambda m, a: m.linalg.lstsq(a, a[:, :2]), lambda m, a: m.linalg.inv_ex(a),
+    lambda m, a: m.linalg.cholesky_ex(a), lambda m, a: m.linalg.solve_ex(a, a)],
+    ids=["eigh", "svd", "svd-reduced", "qr", "qr-complete", "qr-r", "linalg.slogdet", "slogdet",
+         "lstsq", "inv_ex", "cholesky_ex", "solve_ex"])
+def test_linalg_results_are_torchs_named_tuples(fn, torch) -> None:
+    """What the cases see only through sign-invariant functions: each output's grad_fn, dtype
+    and shape as torch's, in a named tuple of torch's name and fields."""
+    a = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
+    got = fn(funcgrad, funcgrad.tensor(a, dtype=funcgrad.float32, requires_grad=True))
+    want = fn(torch, torch.tensor(a, dtype=torch.float32, requires_grad=True))
+    assert (type(got).__name__, len(got)) == (type(want).__name__, len(want))
+    assert all(getattr(want, field) is t for field, t in zip(got._fields, want))
+    for y, t in zip(got, want):
+        assert (tuple(y.shape), y.dtype) == (tuple(t.shape), _expected_dtype(t.dtype))
+        want_name = None if t.grad_fn is None else type(t.grad_fn).__name__
+        assert (None if y.grad_fn is None else y.grad_fn.name()) == want_name
+
+
 def test_every_functional_has_a_case() -> None:
     covered = {c.id.split("-")[0].removeprefix("F.") for c in CASES if c.id.startswith("F.")}
     assert set(funcgrad.nn.functional.__all__) - covered == set()

@@ -332,7 +332,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
         raise RuntimeError(
             f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
             f"{equation} ({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
-    broadcast_shape(A.shape[:-2], B.shape[:-2])
+    broadcast_shape(B.shape[:-2], A.shape[:-2])
     return apply(SOLVE_TRIANGULAR, A, B, upper=bool(upper), left=bool(left),
                  unitriangular=bool(unitriangular))
 
