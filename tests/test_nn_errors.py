@@ -269,6 +269,10 @@ LINALG_ERRORS = {
     "cond_fro_rectangular": lambda T: T.linalg.cond(T.ones(3, 2), "fro"),
     "inv_ex_rectangular": lambda T: T.linalg.inv_ex(T.ones(3, 2)),
     "cholesky_ex_int": lambda T: T.linalg.cholesky_ex(_square_ints(T)),
+    "lu_factor_int": lambda T: T.linalg.lu_factor(_square_ints(T)),
+    "lu_factor_1d": lambda T: T.linalg.lu_factor(T.ones(3)),
+    "lu_solve_b_1d": lambda T: T.linalg.lu_solve(*T.linalg.lu_factor(T.eye(3)), T.ones(3)),
+    "lu_solve_shapes": lambda T: T.linalg.lu_solve(*T.linalg.lu_factor(T.eye(3)), T.ones(2, 2)),
 }
 
 ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **LINALG_ERRORS}

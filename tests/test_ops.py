@@ -382,6 +382,12 @@ case("linalg.cond-fro", lambda m, a: m.linalg.cond(_spd(m, a), "fro"), real(3, 3
      "in place")
 case("linalg.inv_ex", lambda m, a: m.linalg.inv_ex(_spd(m, a)), real(2, 3, 3))
 case("linalg.cholesky_ex", lambda m, a: m.linalg.cholesky_ex(_spd(m, a), upper=True), real(3, 3))
+case("linalg.lu_factor", lambda m, a: m.linalg.lu_factor(a), real(2, 3, 3))
+case("linalg.lu_factor-wide", lambda m, a: m.linalg.lu_factor(a), real(3, 4))
+case("linalg.lu_solve", lambda m, a, b: m.linalg.lu_solve(*m.linalg.lu_factor(a), b),
+     real(3, 3), real(2, 3, 2))
+case("linalg.lu_solve-right-adjoint", lambda m, a, b: m.linalg.lu_solve(
+    *m.linalg.lu_factor(a), b, left=False, adjoint=True), real(2, 3, 3), real(4, 3))
 case("linalg.solve_ex", lambda m, a, b: m.linalg.solve_ex(_spd(m, a), b), real(3, 3), real(3, 2))
 
 # ----- elementwise and sorting, more -----------------------------------------------------------

@@ -38,7 +38,8 @@ from ._tensor import Tensor
 __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "norm", "cross",
            "pinv", "matrix_exp", "eigh", "eigvalsh", "svd", "svdvals", "qr", "slogdet",
            "matrix_power", "solve_triangular", "lstsq", "multi_dot", "vecdot", "matmul",
-           "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex"]
+           "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex", "lu_factor",
+           "lu_solve"]
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
@@ -92,6 +93,20 @@ def _solve_triangular(a, b, upper: bool, left: bool, unitriangular: bool):
         left_side=left, lower=not upper, unit_diagonal=unitriangular)
 
 
+def _lu_solve(lu, pivots, b, left: bool, adjoint: bool):
+    """torch's ``lu_solve``: its pivots count from 1; ``X A = B`` is solved as
+    ``A^H X^H = B^H``."""
+    batch = jnp.broadcast_shapes(lu.shape[:-2], b.shape[:-2])
+    lu, pivots = jnp.broadcast_to(lu, batch + lu.shape[-2:]), jnp.broadcast_to(
+        pivots, batch + pivots.shape[-1:])
+    if left:
+        return jax.scipy.linalg.lu_solve((lu, pivots - 1), jnp.broadcast_to(
+            b, batch + b.shape[-2:]), trans=2 if adjoint else 0)
+    b_h = jnp.broadcast_to(jnp.conj(jnp.swapaxes(b, -1, -2)), batch + b.shape[-1:-3:-1])
+    x_h = jax.scipy.linalg.lu_solve((lu, pivots - 1), b_h, trans=0 if adjoint else 2)
+    return jnp.conj(jnp.swapaxes(x_h, -1, -2))
+
+
 def _rank(a, atol: float, rtol: float, hermitian: bool):
     s = jnp.abs(jnp.linalg.eigvalsh(a)) if hermitian else jnp.linalg.svd(a, compute_uv=False)
     largest = jnp.max(s, -1, keepdims=True, initial=0.0)
@@ -121,6 +136,10 @@ LSTSQ = Op("lstsq", lambda a, b: jnp.linalg.pinv(a) @ b, "LinalgLstsqBackward0")
 LSTSQ_VECTORS = Op("lstsq_vectors", lambda a, b: (jnp.linalg.pinv(a) @ b[..., None])[..., 0],
                    "LinalgLstsqBackward0")
 LSTSQ_NO_RESIDUALS = _empty("lstsq_no_residuals", "LinalgLstsqBackward0")
+LU_FACTOR = Op("lu_factor", _inexact_only("lu", lambda a: jax.lax.linalg.lu(a)[0]),
+               "LinalgLuFactorExBackward0")
+LU_PIVOTS = Op("lu_pivots", lambda a: jax.lax.linalg.lu(a)[1] + 1, "", differentiable=False)
+LU_SOLVE = Op("lu_solve", _lu_solve, "LinalgLuSolveBackward0")
 MATRIX_RANK = Op("matrix_rank", _rank, "", differentiable=False)
 # torch conjugates lazily (a flag, no node): its graph is a product and a sum, as for reals.
 CONJ_MUL = Op("conj_mul", lambda x, y: jnp.conj(x) * y, "MulBackward0")
@@ -135,6 +154,7 @@ LstsqResult = collections.namedtuple("linalg_lstsq",
 InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
 CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
 SolveExResult = collections.namedtuple("linalg_solve_ex", ["result", "info"])
+LuFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
 
 inv = _ops.inverse
 det = _ops.det
@@ -190,7 +210,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Te
 
     Raises:
         ValueError: for another ``ord``: its norms need singular values or row and column
-            sums, which ``vector_norm`` and ``funcgrad.sum`` give.
+            sums, which ``svdvals`` and ``funcgrad.sum`` give.
     """
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
@@ -199,7 +219,8 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Te
     if ord != "fro":
         raise ValueError(
             f"funcgrad.linalg.matrix_norm computes ord='fro', not ord={ord!r}; for the others "
-            "use the singular values (funcgrad.linalg is missing svd) or, for ord=1 or inf, "
+            "use the singular values, funcgrad.linalg.svdvals(A) (their sum for 'nuc', the "
+            "largest for 2), or, for ord=1 or inf, "
             "A.abs().sum(-2).amax(-1) and A.abs().sum(-1).amax(-1)")
     return vector_norm(A, 2, dim, keepdim)
 
@@ -465,3 +486,48 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     """``(result, info)``: ``solve(A, B, left=left)`` and zeros, as funcgrad does not check for
     singular matrices (they give inf or nan)."""
     return SolveExResult(solve(A, B, left=left), _info(A))
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True):
+    """``(LU, pivots)``: the LU factorization with partial pivoting of each matrix, ``L``
+    (unit diagonal, not stored) and ``U`` packed in one matrix, and the row swaps (counted
+    from 1, as LAPACK and torch count them), for ``lu_solve``.
+
+    Raises:
+        ValueError: for ``pivot=False``, which torch computes on CUDA only.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.lu_factor(funcgrad.tensor([[1.0, 2.0], [3.0, 4.0]])).pivots
+    tensor([2, 2])
+    """
+    if not pivot:
+        raise ValueError("funcgrad.linalg.lu_factor pivots (pivot=True), as torch on the CPU")
+    if A.ndim < 2:
+        raise RuntimeError("funcgrad.lu_factor: Expected tensor with 2 or more dimensions. Got "
+                           f"size: {list(A.shape)} instead")
+    return LuFactorResult(apply(LU_FACTOR, A), apply(LU_PIVOTS, A))
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
+             adjoint: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``; ``A^H`` in place of
+    ``A`` with ``adjoint``) from ``A``'s ``lu_factor``.
+
+    >>> import funcgrad
+    >>> A = funcgrad.tensor([[2.0, 0.0], [0.0, 4.0]])
+    >>> funcgrad.linalg.lu_solve(*funcgrad.linalg.lu_factor(A), funcgrad.tensor([[2.0], [2.0]]))
+    tensor([[1.0000],
+            [0.5000]])
+    """
+    _check_square("linalg.lu_solve", LU)
+    if B.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 "
+                           "dimensions.")
+    n = B.shape[-2] if left else B.shape[-1]
+    if n != LU.shape[-1]:
+        equation = "AX = B" if left else "XA = B"
+        raise RuntimeError(
+            f"linalg.lu_solve: Incompatible shapes of A and B for the equation {equation} "
+            f"({LU.shape[-2]}x{LU.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
+    broadcast_shape(B.shape[:-2], LU.shape[:-2])
+    return apply(LU_SOLVE, LU, pivots, B, left=bool(left), adjoint=bool(adjoint))
