@@ -239,6 +239,8 @@ LINALG_ERRORS = {
     "svd_int": lambda T: T.linalg.svd(_square_ints(T)),
     "svd_1d": lambda T: T.linalg.svd(T.ones(3)),
     "svdvals_1d": lambda T: T.linalg.svdvals(T.ones(3)),
+    "torch_svd_1d": lambda T: T.svd(T.ones(3)),
+    "torch_svd_int": lambda T: _square_ints(T).svd(),
     "qr_int": lambda T: T.linalg.qr(_square_ints(T)),
     "qr_1d": lambda T: T.linalg.qr(T.ones(3)),
     "qr_mode": lambda T: T.linalg.qr(T.eye(3), mode="full"),

@@ -335,6 +335,10 @@ case("linalg.svd-wide-reduced", lambda m, a: _svd(m, a, full_matrices=False), re
 # U's last column spans the complement of A's columns, which moves with A; torch leaves it out
 # of the derivative (as funcgrad does), so finite differences disagree with both.
 case("linalg.svd-tall-full", lambda m, a: _svd(m, a), real(4, 3), gradcheck=False)
+case("svd", lambda m, a: (lambda u, s, v: (u.abs(), s, v.abs()))(*m.svd(a)), real(2, 4, 3))
+case("svd-method-full", lambda m, a: (lambda u, s, v: (u[:, :3].abs(), s, v.abs()))(
+    *a.svd(some=False)), real(4, 3))
+case("svd-values-only", lambda m, a: m.svd(a, compute_uv=False), real(3, 4))
 case("linalg.svdvals", lambda m, a: m.linalg.svdvals(a), real(2, 4, 3))
 case("linalg.qr", lambda m, a: _qr(m, a), real(4, 3))
 case("linalg.qr-wide", lambda m, a: _qr(m, a), real(2, 3, 5))
@@ -883,9 +887,12 @@ case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed(
     lambda m, a: m.linalg.qr(a[:, :2], mode="complete"), lambda m, a: m.linalg.qr(a, mode="r"),
     lambda m, a: m.linalg.slogdet(a), lambda m, a: m.slogdet(a),
     lambda m, a: m.linalg.lstsq(a, a[:, :2]), lambda m, a: m.linalg.inv_ex(a),
-    lambda m, a: m.linalg.cholesky_ex(a), lambda m, a: m.linalg.solve_ex(a, a)],
+    lambda m, a: m.linalg.cholesky_ex(a), lambda m, a: m.linalg.solve_ex(a, a),
+    lambda m, a: m.svd(a), lambda m, a: a[:2].svd(compute_uv=False),
+    lambda m, a: m.linalg.lu_factor(a)],
     ids=["eigh", "svd", "svd-reduced", "qr", "qr-complete", "qr-r", "linalg.slogdet", "slogdet",
-         "lstsq", "inv_ex", "cholesky_ex", "solve_ex"])
+         "lstsq", "inv_ex", "cholesky_ex", "solve_ex", "torch.svd", "torch.svd-values",
+         "lu_factor"])
 def test_linalg_results_are_torchs_named_tuples(fn, torch) -> None:
     """What the cases see only through sign-invariant functions: each output's grad_fn, dtype
     and shape as torch's, in a named tuple of torch's name and fields."""

@@ -277,6 +277,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     sub,
     subtract,
     sum,
+    svd,
     swapaxes,
     swapdims,
     t,

@@ -18,6 +18,7 @@ import jax.scipy.linalg
 import numpy as np
 
 from . import _devices, _dtypes, _lazy
+from ._factories import zeros
 from ._grad_mode import is_grad_enabled
 from ._graph import (
     Op,
@@ -1008,6 +1009,19 @@ def _cholesky(a, upper: bool):
     return jnp.conj(jnp.swapaxes(lower, -1, -2)) if upper else lower
 
 
+def _svd(a, full_matrices: bool):
+    """torch's SVD; with ``full_matrices``, U's and Vh's columns past the k-th (a basis of the
+    complement, arbitrary where that has more than one dimension) take no part in the gradient,
+    as in torch."""
+    u, s, vh = jnp.linalg.svd(a, full_matrices=False)
+    if full_matrices and a.shape[-1] != a.shape[-2]:
+        k = s.shape[-1]
+        u_full, _, vh_full = jnp.linalg.svd(jax.lax.stop_gradient(a), full_matrices=True)
+        u = jnp.concatenate([u, u_full[..., k:]], -1)
+        vh = jnp.concatenate([vh, vh_full[..., k:, :]], -2)
+    return u, s, vh
+
+
 # torch.linalg's: funcgrad.linalg calls them.
 INV = Op("inv", jnp.linalg.inv, "LinalgInvExBackward0")
 DET = Op("det", jnp.linalg.det, "LinalgDetBackward0")
@@ -1017,6 +1031,12 @@ CHOLESKY = Op("cholesky", _cholesky, "LinalgCholeskyExBackward0")
 CROSS = Op("cross", lambda a, b, axis: jnp.cross(a, b, axis=axis), "LinalgCrossBackward0")
 PINV = Op("pinv", jnp.linalg.pinv, "LinalgPinvBackward0")
 MATRIX_EXP = Op("matrix_exp", jax.scipy.linalg.expm, "LinalgMatrixExpBackward0")
+# U, S, Vh (linalg.svd) and V (torch.svd), whose node torch names for the transpose.
+SVD = (*(Op(f"svd_{i}", lambda a, full_matrices, i=i: _svd(a, full_matrices)[i],
+            "LinalgSvdBackward0") for i in range(3)),
+       Op("svd_v", lambda a, full_matrices: jnp.conj(jnp.swapaxes(_svd(a, full_matrices)[2], -1,
+                                                                  -2)), "TransposeBackward0"))
+SVDVALS = Op("svdvals", lambda a: jnp.linalg.svd(a, compute_uv=False), "LinalgSvdBackward0")
 SLOGDET = (Op("slogdet_sign", lambda a: jnp.linalg.slogdet(a)[0], "LinalgSlogdetBackward0"),
            Op("slogdet_logabsdet", lambda a: jnp.linalg.slogdet(a)[1], "LinalgSlogdetBackward0"))
 MATMUL = Op("matmul", jnp.matmul, _matmul_name)
@@ -1084,6 +1104,31 @@ def slogdet(input):
     """
     _check_matrices("linalg.slogdet", input)
     return SlogdetResult(apply(SLOGDET[0], input), apply(SLOGDET[1], input))
+
+
+SvdResult = collections.namedtuple("svd", ["U", "S", "V"])
+
+
+def svd(input, some: bool = True, compute_uv: bool = True):
+    """torch.svd's ``(U, S, V)``, ``input = U diag(S) V^H``: ``V``, not ``linalg.svd``'s
+    ``Vh``, and reduced (``some``) by default; without ``compute_uv``, ``U`` and ``V`` are
+    square zeros.
+
+    >>> import funcgrad
+    >>> funcgrad.svd(funcgrad.tensor([[3.0, 0.0], [0.0, -4.0]])).S
+    tensor([4., 3.])
+    """
+    if input.ndim < 2:
+        raise RuntimeError("linalg.svd: input should have at least 2 dimensions, but has "
+                           f"{input.ndim} dimensions instead")
+    _check_inexact("linalg.svd", input)
+    if not compute_uv:
+        m, n = input.shape[-2:]
+        batch = tuple(input.shape[:-2])
+        return SvdResult(zeros(*batch, m, m, dtype=input.dtype), apply(SVDVALS, input),
+                         zeros(*batch, n, n, dtype=input.dtype))
+    full = not some
+    return SvdResult(*(apply(op, input, full_matrices=full) for op in (SVD[0], SVD[1], SVD[3])))
 
 
 def matrix_power(input, n: int) -> Tensor:
@@ -2480,7 +2525,7 @@ def _install() -> None:
         "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm",
         "logsumexp",
         "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "inverse", "det",
-        "logdet", "slogdet", "matrix_power", "reshape", "flatten",
+        "logdet", "slogdet", "matrix_power", "svd", "reshape", "flatten",
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",

@@ -27,6 +27,8 @@ from ._ops import (
     MATRIX_EXP,
     PINV,
     SOLVE,
+    SVD,
+    SVDVALS,
     _check_inexact,
     _check_matrices,
     _check_square,
@@ -62,18 +64,6 @@ def _hermitian(a, lower: bool):
 
 def _eigh(a, lower: bool):
     return jnp.linalg.eigh(_hermitian(a, lower), symmetrize_input=False)
-
-
-def _svd(a, full_matrices: bool):
-    """torch's SVD; with ``full_matrices``, U's and Vh's columns past the k-th (a basis of the
-    complement, which has no derivative) do not take part in the gradient, as in torch."""
-    u, s, vh = jnp.linalg.svd(a, full_matrices=False)
-    if full_matrices and a.shape[-1] != a.shape[-2]:
-        k = s.shape[-1]
-        u_full, _, vh_full = jnp.linalg.svd(jax.lax.stop_gradient(a), full_matrices=True)
-        u = jnp.concatenate([u, u_full[..., k:]], -1)
-        vh = jnp.concatenate([vh, vh_full[..., k:, :]], -2)
-    return u, s, vh
 
 
 def _qr(a, complete: bool):
@@ -121,9 +111,6 @@ def _empty(name: str, grad_fn: str) -> Op:
 
 EIGH = tuple(Op(f"eigh_{i}", _inexact_only("linalg_eigh", lambda a, lower, i=i: _eigh(a, lower)[i]),
                 "LinalgEighBackward0") for i in range(2))
-SVD = tuple(Op(f"svd_{i}", lambda a, full_matrices, i=i: _svd(a, full_matrices)[i],
-               "LinalgSvdBackward0") for i in range(3))
-SVDVALS = Op("svdvals", lambda a: jnp.linalg.svd(a, compute_uv=False), "LinalgSvdBackward0")
 QR = tuple(Op(f"qr_{i}", lambda a, complete, i=i: _qr(a, complete)[i], "LinalgQrBackward0")
            for i in range(2))
 QR_NO_Q = _empty("qr_no_q", "LinalgQrBackward0")
@@ -146,7 +133,7 @@ CONJ_MUL = Op("conj_mul", lambda x, y: jnp.conj(x) * y, "MulBackward0")
 MULTI_DOT = Op("multi_dot", lambda *xs: jnp.linalg.multi_dot(xs), "ViewBackward0")
 
 EighResult = collections.namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
-SvdResult = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
+LinalgSvdResult = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
 QrResult = collections.namedtuple("linalg_qr", ["Q", "R"])
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 LstsqResult = collections.namedtuple("linalg_lstsq",
@@ -300,7 +287,7 @@ def svd(A: Tensor, full_matrices: bool = True):
     """
     _check_decomposable("linalg.svd", A)
     full = bool(full_matrices)
-    return SvdResult(*(apply(op, A, full_matrices=full) for op in SVD))
+    return LinalgSvdResult(*(apply(op, A, full_matrices=full) for op in SVD[:3]))
 
 
 def svdvals(A: Tensor) -> Tensor:
