@@ -908,6 +908,25 @@ def test_linalg_results_are_torchs_named_tuples(fn, torch) -> None:
         assert (None if y.grad_fn is None else y.grad_fn.name()) == want_name
 
 
+def test_qr_legacy_spelling_warns_and_computes_as_torch(torch) -> None:
+    """torch.qr and Tensor.qr, deprecated with a warning (torch gives it once per process, so
+    it is called once here): linalg.qr's factors and gradient, in a named tuple ``qr``."""
+    a = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0], [1.0, -1.0, 0.3]])
+    got_x = funcgrad.tensor(a, dtype=funcgrad.float32, requires_grad=True)
+    want_x = torch.tensor(a, dtype=torch.float32, requires_grad=True)
+    with pytest.warns(UserWarning, match="funcgrad.qr is deprecated"):
+        got = got_x.qr()
+    with pytest.warns(UserWarning, match="torch.qr is deprecated"):
+        want = torch.qr(want_x)
+    assert type(got).__name__ == type(want).__name__
+    for y, t in zip(got, want):
+        assert y.grad_fn.name() == type(t.grad_fn).__name__
+        np.testing.assert_allclose(np.asarray(y.abs()), t.detach().abs().numpy(), rtol=1e-5)
+    for q, r in (got, want):
+        (q.abs().sum() + r.abs().sum()).backward()
+    np.testing.assert_allclose(np.asarray(got_x.grad), want_x.grad.numpy(), rtol=1e-4)
+
+
 def test_every_functional_has_a_case() -> None:
     covered = {c.id.split("-")[0].removeprefix("F.") for c in CASES if c.id.startswith("F.")}
     assert set(funcgrad.nn.functional.__all__) - covered == set()

@@ -239,6 +239,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     permute,
     pow,
     prod,
+    qr,
     quantile,
     rad2deg,
     ravel,

@@ -1022,6 +1022,16 @@ def _svd(a, full_matrices: bool):
     return u, s, vh
 
 
+def _qr(a, complete: bool):
+    m, n = a.shape[-2:]
+    if m < n:
+        # JAX differentiates the QR of tall and square matrices only; R's columns past the m-th
+        # are Q^H times A's, which is how torch's derivative reads a wide matrix too.
+        q, r = jnp.linalg.qr(a[..., :m])
+        return q, jnp.concatenate([r, jnp.conj(jnp.swapaxes(q, -1, -2)) @ a[..., m:]], -1)
+    return jnp.linalg.qr(a, mode="complete" if complete else "reduced")
+
+
 # torch.linalg's: funcgrad.linalg calls them.
 INV = Op("inv", jnp.linalg.inv, "LinalgInvExBackward0")
 DET = Op("det", jnp.linalg.det, "LinalgDetBackward0")
@@ -1037,6 +1047,8 @@ SVD = (*(Op(f"svd_{i}", lambda a, full_matrices, i=i: _svd(a, full_matrices)[i],
        Op("svd_v", lambda a, full_matrices: jnp.conj(jnp.swapaxes(_svd(a, full_matrices)[2], -1,
                                                                   -2)), "TransposeBackward0"))
 SVDVALS = Op("svdvals", lambda a: jnp.linalg.svd(a, compute_uv=False), "LinalgSvdBackward0")
+QR = tuple(Op(f"qr_{i}", lambda a, complete, i=i: _qr(a, complete)[i], "LinalgQrBackward0")
+           for i in range(2))
 SLOGDET = (Op("slogdet_sign", lambda a: jnp.linalg.slogdet(a)[0], "LinalgSlogdetBackward0"),
            Op("slogdet_logabsdet", lambda a: jnp.linalg.slogdet(a)[1], "LinalgSlogdetBackward0"))
 MATMUL = Op("matmul", jnp.matmul, _matmul_name)
@@ -1129,6 +1141,24 @@ def svd(input, some: bool = True, compute_uv: bool = True):
                          zeros(*batch, n, n, dtype=input.dtype))
     full = not some
     return SvdResult(*(apply(op, input, full_matrices=full) for op in (SVD[0], SVD[1], SVD[3])))
+
+
+QrResult = collections.namedtuple("qr", ["Q", "R"])
+
+
+def qr(input, some: bool = True):
+    """torch.qr's ``(Q, R)``, deprecated as torch's is: ``linalg.qr(input, "reduced" if some
+    else "complete")``."""
+    warnings.warn(
+        "funcgrad.qr is deprecated in favor of funcgrad.linalg.qr and will be removed in a future "
+        "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
+        "parameter 'mode'.\nQ, R = funcgrad.qr(A, some)\nshould be replaced with\nQ, R = "
+        "funcgrad.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
+    if input.ndim < 2:
+        raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
+    _check_inexact("linalg.qr", input)
+    complete = not some
+    return QrResult(apply(QR[0], input, complete=complete), apply(QR[1], input, complete=complete))
 
 
 def matrix_power(input, n: int) -> Tensor:
@@ -2525,7 +2555,7 @@ def _install() -> None:
         "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm",
         "logsumexp",
         "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "inverse", "det",
-        "logdet", "slogdet", "matrix_power", "svd", "reshape", "flatten",
+        "logdet", "slogdet", "matrix_power", "svd", "qr", "reshape", "flatten",
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",

@@ -26,6 +26,7 @@ from ._ops import (
     CHOLESKY,
     MATRIX_EXP,
     PINV,
+    QR,
     SOLVE,
     SVD,
     SVDVALS,
@@ -66,16 +67,6 @@ def _eigh(a, lower: bool):
     return jnp.linalg.eigh(_hermitian(a, lower), symmetrize_input=False)
 
 
-def _qr(a, complete: bool):
-    m, n = a.shape[-2:]
-    if m < n:
-        # JAX differentiates the QR of tall and square matrices only; R's columns past the m-th
-        # are Q^H times A's, which is how torch's derivative reads a wide matrix too.
-        q, r = jnp.linalg.qr(a[..., :m])
-        return q, jnp.concatenate([r, jnp.conj(jnp.swapaxes(q, -1, -2)) @ a[..., m:]], -1)
-    return jnp.linalg.qr(a, mode="complete" if complete else "reduced")
-
-
 def _solve_triangular(a, b, upper: bool, left: bool, unitriangular: bool):
     batch = jnp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     return jax.lax.linalg.triangular_solve(
@@ -111,8 +102,6 @@ def _empty(name: str, grad_fn: str) -> Op:
 
 EIGH = tuple(Op(f"eigh_{i}", _inexact_only("linalg_eigh", lambda a, lower, i=i: _eigh(a, lower)[i]),
                 "LinalgEighBackward0") for i in range(2))
-QR = tuple(Op(f"qr_{i}", lambda a, complete, i=i: _qr(a, complete)[i], "LinalgQrBackward0")
-           for i in range(2))
 QR_NO_Q = _empty("qr_no_q", "LinalgQrBackward0")
 SOLVE_TRIANGULAR = Op("solve_triangular",
                       _inexact_only("triangular_solve", _solve_triangular),
@@ -134,7 +123,7 @@ MULTI_DOT = Op("multi_dot", lambda *xs: jnp.linalg.multi_dot(xs), "ViewBackward0
 
 EighResult = collections.namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 LinalgSvdResult = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
-QrResult = collections.namedtuple("linalg_qr", ["Q", "R"])
+LinalgQrResult = collections.namedtuple("linalg_qr", ["Q", "R"])
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 LstsqResult = collections.namedtuple("linalg_lstsq",
                                      ["solution", "residuals", "rank", "singular_values"])
@@ -309,8 +298,8 @@ def qr(A: Tensor, mode: str = "reduced"):
                            "'reduced' (default), 'r', or 'complete'")
     _check_decomposable("linalg.qr", A)
     complete = mode == "complete"
-    r = apply(QR[1], A, complete=complete)
-    return QrResult(apply(QR_NO_Q, A) if mode == "r" else apply(QR[0], A, complete=complete), r)
+    q = apply(QR_NO_Q, A) if mode == "r" else apply(QR[0], A, complete=complete)
+    return LinalgQrResult(q, apply(QR[1], A, complete=complete))
 
 
 def slogdet(A: Tensor):
