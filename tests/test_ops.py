@@ -927,6 +927,24 @@ def test_qr_legacy_spelling_warns_and_computes_as_torch(torch) -> None:
     np.testing.assert_allclose(np.asarray(got_x.grad), want_x.grad.numpy(), rtol=1e-4)
 
 
+def test_cholesky_legacy_spelling_warns_and_computes_as_torch(torch) -> None:
+    """torch.cholesky and Tensor.cholesky, deprecated with a warning (once per process in
+    torch): linalg.cholesky's factor, in torch's own node, and its gradient."""
+    a = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
+    got_x = funcgrad.tensor(a, dtype=funcgrad.float32, requires_grad=True)
+    want_x = torch.tensor(a, dtype=torch.float32, requires_grad=True)
+    with pytest.warns(UserWarning, match="funcgrad.cholesky is deprecated"):
+        got = got_x.cholesky(upper=True)
+    with pytest.warns(UserWarning, match="torch.cholesky is deprecated"):
+        want = torch.cholesky(want_x, upper=True)
+    assert got.grad_fn.name() == type(want.grad_fn).__name__
+    np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-5)
+    upstream = np.arange(9.0).reshape(3, 3)
+    got.backward(funcgrad.tensor(upstream, dtype=funcgrad.float32))
+    want.backward(torch.tensor(upstream, dtype=torch.float32))
+    np.testing.assert_allclose(np.asarray(got_x.grad), want_x.grad.numpy(), rtol=1e-4)
+
+
 def test_every_functional_has_a_case() -> None:
     covered = {c.id.split("-")[0].removeprefix("F.") for c in CASES if c.id.startswith("F.")}
     assert set(funcgrad.nn.functional.__all__) - covered == set()

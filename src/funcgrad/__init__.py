@@ -119,6 +119,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     cat,
     cdist,
     ceil,
+    cholesky,
     chunk,
     clamp,
     clamp_max,

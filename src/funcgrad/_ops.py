@@ -1038,6 +1038,8 @@ DET = Op("det", jnp.linalg.det, "LinalgDetBackward0")
 LOGDET = Op("logdet", _logdet, "WhereBackward0")
 SOLVE = Op("solve", jnp.linalg.solve, "LinalgSolveExBackward0")
 CHOLESKY = Op("cholesky", _cholesky, "LinalgCholeskyExBackward0")
+# torch.cholesky's (deprecated): its own node.
+CHOLESKY_LEGACY = Op("cholesky_legacy", _inexact_only("cholesky", _cholesky), "CholeskyBackward0")
 CROSS = Op("cross", lambda a, b, axis: jnp.cross(a, b, axis=axis), "LinalgCrossBackward0")
 PINV = Op("pinv", jnp.linalg.pinv, "LinalgPinvBackward0")
 MATRIX_EXP = Op("matrix_exp", jax.scipy.linalg.expm, "LinalgMatrixExpBackward0")
@@ -1159,6 +1161,20 @@ def qr(input, some: bool = True):
     _check_inexact("linalg.qr", input)
     complete = not some
     return QrResult(apply(QR[0], input, complete=complete), apply(QR[1], input, complete=complete))
+
+
+def cholesky(input, upper: bool = False) -> Tensor:
+    """torch.cholesky, deprecated with torch's warning: ``linalg.cholesky(input)``, or its
+    conjugate transpose with ``upper``."""
+    warnings.warn(
+        "funcgrad.cholesky is deprecated in favor of funcgrad.linalg.cholesky and will be removed "
+        "in a future PyTorch release.\nL = funcgrad.cholesky(A)\nshould be replaced with\nL = "
+        "funcgrad.linalg.cholesky(A)\nand\nU = funcgrad.cholesky(A, upper=True)\nshould be "
+        "replaced with\nU = funcgrad.linalg.cholesky(A).mH\nThis transform will produce "
+        "equivalent results for all valid (symmetric positive definite) inputs.", UserWarning,
+        stacklevel=2)
+    _check_square("cholesky", input)
+    return apply(CHOLESKY_LEGACY, input, upper=builtins.bool(upper))
 
 
 def matrix_power(input, n: int) -> Tensor:
@@ -2555,7 +2571,7 @@ def _install() -> None:
         "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm",
         "logsumexp",
         "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "inverse", "det",
-        "logdet", "slogdet", "matrix_power", "svd", "qr", "reshape", "flatten",
+        "logdet", "slogdet", "matrix_power", "svd", "qr", "cholesky", "reshape", "flatten",
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",
