@@ -1087,6 +1087,13 @@ def _check_matrices(name: str, A) -> None:
     _check_inexact(name, A)
 
 
+def _check_decomposable(name: str, A) -> None:
+    """torch's checks of a function of matrices of any shape: at least 2-D, then the dtype."""
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    _check_inexact(name, A)
+
+
 def inverse(input) -> Tensor:
     """The inverse of each square matrix (``funcgrad.linalg.inv``)."""
     _check_matrices("linalg.inv", input)
@@ -1156,9 +1163,7 @@ def qr(input, some: bool = True):
         "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
         "parameter 'mode'.\nQ, R = funcgrad.qr(A, some)\nshould be replaced with\nQ, R = "
         "funcgrad.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
-    if input.ndim < 2:
-        raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
-    _check_inexact("linalg.qr", input)
+    _check_decomposable("linalg.qr", input)
     complete = not some
     return QrResult(apply(QR[0], input, complete=complete), apply(QR[1], input, complete=complete))
 

@@ -30,6 +30,7 @@ from ._ops import (
     SOLVE,
     SVD,
     SVDVALS,
+    _check_decomposable,
     _check_inexact,
     _check_matrices,
     _check_square,
@@ -188,10 +189,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Te
         ValueError: for another ``ord``: its norms need singular values or row and column
             sums, which ``svdvals`` and ``funcgrad.sum`` give.
     """
-    if A.ndim < 2:
-        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                           "dimensions.")
-    _check_inexact("linalg.matrix_norm", A)
+    _check_decomposable("linalg.matrix_norm", A)
     if ord != "fro":
         raise ValueError(
             f"funcgrad.linalg.matrix_norm computes ord='fro', not ord={ord!r}; for the others "
@@ -256,12 +254,6 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     _check_square("linalg.eigh", A)
     return apply(EIGH[0], A, lower=UPLO == "L")
-
-
-def _check_decomposable(name: str, A) -> None:
-    if A.ndim < 2:
-        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
-    _check_inexact(name, A)
 
 
 def svd(A: Tensor, full_matrices: bool = True):
