@@ -51,8 +51,6 @@ SOLVE_VECTORS = Op("solve_vectors", lambda A, B: jnp.linalg.solve(A, B[..., None
                    "LinalgSolveExBackward0")
 
 
-
-
 def _hermitian(a, lower: bool):
     """The Hermitian matrix torch's eigh reads from ``a``'s lower (or upper) triangle, with the
     derivative of ``(a + a^H) / 2``: torch's gradient, which assumes a Hermitian input, is
@@ -107,8 +105,9 @@ QR_NO_Q = _empty("qr_no_q", "LinalgQrBackward0")
 SOLVE_TRIANGULAR = Op("solve_triangular",
                       _inexact_only("triangular_solve", _solve_triangular),
                       "LinalgSolveTriangularBackward0")
-# torch's CPU driver (gelsy) gives the minimum-norm solution of full-rank systems: the
-# pseudo-inverse's. It computes neither residuals nor singular values.
+# torch's CPU driver (gelsy) gives the minimum-norm least-squares solution, the
+# pseudo-inverse's (each ignoring singular values below its own tolerance), and computes
+# neither residuals nor singular values.
 LSTSQ = Op("lstsq", lambda a, b: jnp.linalg.pinv(a) @ b, "LinalgLstsqBackward0")
 LSTSQ_VECTORS = Op("lstsq_vectors", lambda a, b: (jnp.linalg.pinv(a) @ b[..., None])[..., 0],
                    "LinalgLstsqBackward0")
