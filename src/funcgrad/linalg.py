@@ -298,6 +298,20 @@ def slogdet(A: Tensor):
     return SlogdetResult(*_ops.slogdet(A))
 
 
+def _check_right_side(name: str, A, B, left: bool) -> None:
+    """torch's checks for solving ``AX = B`` (or ``XA = B``) with square matrices ``A`` (or
+    their factorisation) and matrices ``B``, batches broadcasting."""
+    _check_square(name, A)
+    if B.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor B must have at least 2 dimensions.")
+    if (B.shape[-2] if left else B.shape[-1]) != A.shape[-1]:
+        equation = "AX = B" if left else "XA = B"
+        raise RuntimeError(
+            f"{name}: Incompatible shapes of A and B for the equation {equation} "
+            f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
+    broadcast_shape(B.shape[:-2], A.shape[:-2])
+
+
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                      unitriangular: bool = False) -> Tensor:
     """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``) for triangular
@@ -310,17 +324,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
     tensor([[1.],
             [1.]])
     """
-    _check_square("linalg.solve_triangular", A)
-    if B.ndim < 2:
-        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
-                           "dimensions.")
-    n = B.shape[-2] if left else B.shape[-1]
-    if n != A.shape[-1]:
-        equation = "AX = B" if left else "XA = B"
-        raise RuntimeError(
-            f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
-            f"{equation} ({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
-    broadcast_shape(B.shape[:-2], A.shape[:-2])
+    _check_right_side("linalg.solve_triangular", A, B, left)
     return apply(SOLVE_TRIANGULAR, A, B, upper=bool(upper), left=bool(left),
                  unitriangular=bool(unitriangular))
 
@@ -486,15 +490,5 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     tensor([[1.0000],
             [0.5000]])
     """
-    _check_square("linalg.lu_solve", LU)
-    if B.ndim < 2:
-        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 "
-                           "dimensions.")
-    n = B.shape[-2] if left else B.shape[-1]
-    if n != LU.shape[-1]:
-        equation = "AX = B" if left else "XA = B"
-        raise RuntimeError(
-            f"linalg.lu_solve: Incompatible shapes of A and B for the equation {equation} "
-            f"({LU.shape[-2]}x{LU.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
-    broadcast_shape(B.shape[:-2], LU.shape[:-2])
+    _check_right_side("linalg.lu_solve", LU, B, left)
     return apply(LU_SOLVE, LU, pivots, B, left=bool(left), adjoint=bool(adjoint))
