@@ -1,9 +1,11 @@
-"""Shared test setup: the ``gpu`` marker skips cleanly on machines without a GPU, and the
+"""Shared test setup: the ``gpu`` marker skips cleanly on machines without a GPU, the
 ``torch_wording`` marker where the installed torch is not the version whose words funcgrad
-copies."""
+copies, and the compiled caches are emptied now and then so one process can run the whole
+suite."""
 
 import importlib.metadata
 
+import jax
 import pytest
 
 import funcgrad
@@ -16,6 +18,31 @@ REFERENCE_TORCH = "2.13."
 # many structures on purpose: the warning that flags that in a training loop stays out of the
 # way here (tests/test_tiers.py turns it back on to test it).
 funcgrad.config.recompile_warn_after = 1_000_000
+
+# Every program XLA compiles for the CPU holds about a dozen memory maps for as long as a cache
+# keeps it, and a process past Linux's vm.max_map_count (65530 by default, about 5,000
+# programs) crashes inside XLA's compiler. The suite compiles far more than that in one process
+# (test_ops.py alone does), so after every COMPILES_BEFORE_CLEAR compiles the teardown of the
+# current test empties funcgrad's caches and JAX's; later tests compile again what they need.
+COMPILES_BEFORE_CLEAR = 2_000
+_compiles = 0
+
+
+def _count_compile(event: str, duration: float, **kwargs) -> None:
+    global _compiles
+    if event == "/jax/core/compile/backend_compile_duration":
+        _compiles += 1
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compile)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    global _compiles
+    if _compiles >= COMPILES_BEFORE_CLEAR:
+        funcgrad.debug.clear_caches()
+        jax.clear_caches()
+        _compiles = 0
 
 
 def _installed_torch() -> str | None:
