@@ -29,23 +29,45 @@ def _twin(torch_module, module):
     return module
 
 
-def _compare(torch, torch_module, module, *inputs) -> None:
+def _leaves(tree) -> list:
+    """The tensors of a tensor or a nested tuple of them (a recurrent layer's outputs)."""
+    if isinstance(tree, tuple):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    return [tree]
+
+
+def _tensors(lib, x):
+    """``x`` (an array, or a tuple of them) as ``lib``'s tensors (floats require grad); other
+    values (None, flags) as they are."""
+    if isinstance(x, tuple):
+        return tuple(_tensors(lib, item) for item in x)
+    if not isinstance(x, np.ndarray):
+        return x
+    return lib.tensor(x, requires_grad=x.dtype.kind == "f")
+
+
+def _compare(torch, torch_module, module, *inputs, atol=F32_ATOL) -> None:
     """Forward values, and gradients of float inputs and of every parameter, for a random
-    output cotangent."""
-    theirs = [torch.tensor(x, requires_grad=x.dtype.kind == "f") for x in inputs]
-    ours = [funcgrad.tensor(x, requires_grad=x.dtype.kind == "f") for x in inputs]
-    t_out, out = torch_module(*theirs), module(*ours)
-    _close(out, t_out)
-    cotangent = np.random.default_rng(1).standard_normal(tuple(t_out.shape)).astype(np.float32)
-    t_out.backward(torch.tensor(cotangent))
-    out.backward(funcgrad.tensor(cotangent))
-    for x, t_x in zip(ours, theirs):
-        if t_x.requires_grad:
-            _close(x.grad, t_x.grad)
+    cotangent of each output."""
+    theirs, ours = _tensors(torch, inputs), _tensors(funcgrad, inputs)
+    t_outs, outs = _leaves(torch_module(*theirs)), _leaves(module(*ours))
+    assert len(outs) == len(t_outs)
+    rng = np.random.default_rng(1)
+    t_loss, loss = 0, 0
+    for out, t_out in zip(outs, t_outs):
+        _close(out, t_out, atol=atol)
+        cotangent = rng.standard_normal(tuple(t_out.shape)).astype(np.float32)
+        t_loss = t_loss + (t_out * torch.tensor(cotangent)).sum()
+        loss = loss + (out * funcgrad.tensor(cotangent)).sum()
+    t_loss.backward()
+    loss.backward()
+    for x, t_x in zip(_leaves(ours), _leaves(theirs)):
+        if isinstance(t_x, torch.Tensor) and t_x.requires_grad:
+            _close(x.grad, t_x.grad, atol=atol)
     named = list(module.named_parameters())
     assert [n for n, _ in named] == [n for n, _ in torch_module.named_parameters()]
     for (_, p), t_p in zip(named, torch_module.parameters()):
-        _close(p.grad, t_p.grad)
+        _close(p.grad, t_p.grad, atol=atol)
 
 
 def _randn(*shape, seed=0) -> np.ndarray:
@@ -251,6 +273,12 @@ def _layers(lib) -> dict:
                           (2, 4, 6, 6)),
         "conv2d-same-unbatched": (lib.nn.Conv2d(2, 3, 3, padding="same"), (2, 5, 5)),
         "conv1d": (lib.nn.Conv1d(3, 2, 3, padding=1), (2, 3, 6)),
+        "conv_transpose2d": (lib.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
+                                                    output_padding=1), (2, 3, 4, 4)),
+        "conv_transpose2d-groups-unbatched": (
+            lib.nn.ConvTranspose2d(4, 6, (2, 3), groups=2, dilation=(1, 2), bias=False),
+            (4, 3, 5)),
+        "conv_transpose1d": (lib.nn.ConvTranspose1d(2, 3, 4, stride=3, padding=2), (2, 2, 5)),
         "max_pool2d": (lib.nn.MaxPool2d(3, stride=2, padding=1), (2, 3, 6, 6)),
         "avg_pool2d": (lib.nn.AvgPool2d(2), (2, 3, 6, 6)),
         "max_pool1d": (lib.nn.MaxPool1d(3, stride=2, padding=1), (2, 3, 7)),
@@ -285,6 +313,151 @@ def test_conv_and_pool_modules_match_torch(torch, name):
     module = _twin(t_module, _layers(funcgrad)[name][0])
     _compare(torch, t_module, module, _randn(*shape))
     assert repr(module) == repr(t_module)
+
+
+def _recurrent(lib) -> dict:
+    """Each recurrent module with its inputs: (T, N, H_in) unless batch_first or unbatched,
+    then initial states (None for zeros)."""
+    return {
+        "rnn_cell": (lib.nn.RNNCell(3, 4), [(5, 3), (5, 4)]),
+        "rnn_cell-relu-unbatched": (lib.nn.RNNCell(3, 4, bias=False, nonlinearity="relu"),
+                                    [(3,)]),
+        "gru_cell": (lib.nn.GRUCell(3, 4), [(5, 3), (5, 4)]),
+        "lstm_cell": (lib.nn.LSTMCell(3, 4), [(5, 3), ((5, 4), (5, 4))]),
+        "lstm_cell-no-state": (lib.nn.LSTMCell(3, 2, bias=False), [(5, 3)]),
+        "rnn": (lib.nn.RNN(3, 4), [(6, 2, 3)]),
+        "rnn-relu-stacked-bidirectional": (
+            lib.nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True),
+            [(6, 2, 3), (4, 2, 4)]),
+        "gru": (lib.nn.GRU(3, 4, num_layers=2, batch_first=True), [(2, 6, 3), (2, 2, 4)]),
+        "gru-bidirectional-unbatched": (lib.nn.GRU(3, 4, bidirectional=True), [(6, 3), (2, 4)]),
+        "lstm": (lib.nn.LSTM(3, 4), [(6, 2, 3), ((1, 2, 4), (1, 2, 4))]),
+        "lstm-stacked-bidirectional-no-bias": (
+            lib.nn.LSTM(3, 4, num_layers=3, bias=False, bidirectional=True, batch_first=True),
+            [(2, 5, 3)]),
+        "lstm-unbatched-batch-first": (lib.nn.LSTM(3, 4, 2, batch_first=True),
+                                       [(5, 3), ((2, 4), (2, 4))]),
+        "lstm-dropout-eval": (lib.nn.LSTM(3, 4, 2, dropout=0.5).eval(), [(5, 2, 3)]),
+        "lstm-proj-stacked-bidirectional": (
+            lib.nn.LSTM(3, 5, 2, bidirectional=True, proj_size=2),
+            [(6, 2, 3), ((4, 2, 2), (4, 2, 5))]),
+        "lstm-proj-no-bias-unbatched": (lib.nn.LSTM(3, 4, bias=False, proj_size=3), [(5, 3)]),
+    }
+
+
+def _arrays(shapes, seed=0):
+    """Standard-normal arrays of the given (nested) shapes."""
+    if isinstance(shapes[0], tuple):
+        return tuple(_arrays(shape, seed + i) for i, shape in enumerate(shapes))
+    return _randn(*shapes, seed=seed)
+
+
+@pytest.mark.parametrize("name", list(_recurrent(funcgrad)))
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_recurrent_modules_match_torch(torch, name):
+    torch.manual_seed(0)
+    t_module, shapes = _recurrent(torch)[name]
+    module = _twin(t_module, _recurrent(funcgrad)[name][0])
+    assert list(module.state_dict()) == list(t_module.state_dict())
+    assert repr(module) == repr(t_module)
+    _compare(torch, t_module, module, *(_arrays(s, 10 * i) for i, s in enumerate(shapes)))
+
+
+def _attention(lib) -> dict:
+    """Each attention module with its inputs (None for an absent mask); the modules have no
+    dropout, or are in eval mode."""
+    padding = np.array([[False, False, True, False, True], [False] * 5])
+    causal = np.triu(np.ones((4, 4), bool), 1)
+    return {
+        "mha": (lib.nn.MultiheadAttention(8, 2), [(4, 2, 8), (5, 2, 8), (5, 2, 8)]),
+        "mha-kdim-vdim-masks": (
+            lib.nn.MultiheadAttention(8, 4, kdim=3, vdim=5),
+            [(4, 2, 8), (5, 2, 3), (5, 2, 5), padding, True, np.triu(np.ones((4, 5), bool), 2)]),
+        "mha-batch-first-per-head-weights": (
+            lib.nn.MultiheadAttention(6, 3, bias=False, batch_first=True),
+            [(2, 4, 6), (2, 5, 6), (2, 5, 6), None, True, None, False]),
+        "mha-unbatched-bool-mask": (
+            lib.nn.MultiheadAttention(8, 2), [(4, 8), (4, 8), (4, 8), None, True, causal]),
+        "encoder_layer": (lib.nn.TransformerEncoderLayer(8, 2, 16).eval(),
+                          [(4, 2, 8), _randn(4, 4, seed=3)]),
+        "encoder_layer-norm-first-gelu-batch-first": (
+            lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True),
+            [(2, 4, 8), causal, padding[:, :4]]),
+        "encoder": (lib.nn.TransformerEncoder(
+            lib.nn.TransformerEncoderLayer(8, 4, 16, batch_first=True), 2,
+            norm=lib.nn.LayerNorm(8), enable_nested_tensor=False).eval(),
+            [(2, 4, 8), causal, padding[:, :4]]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_attention(funcgrad)))
+def test_attention_modules_match_torch(torch, name):
+    torch.manual_seed(0)
+    t_module, shapes = _attention(torch)[name]
+    with torch.no_grad():  # (torch starts the biases and the norms at constants)
+        for p in t_module.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    module = _twin(t_module, _attention(funcgrad)[name][0])
+    assert list(module.state_dict()) == list(t_module.state_dict())
+    assert repr(module) == repr(t_module)
+    inputs = [_randn(*s, seed=10 * i) if isinstance(s, tuple) else s
+              for i, s in enumerate(shapes)]
+    # the key bias's gradient is zero (a softmax does not see a shift), and rounding leaves
+    # a few 1e-7 there, torch's and ours apart
+    _compare(torch, t_module, module, *inputs, atol=1e-5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, x: lib.nn.MultiheadAttention(6, 2)(x, x, x),
+    lambda lib, x: lib.nn.MultiheadAttention(8, 2)(x, x, x, attn_mask=lib.zeros(3, 3)),
+    lambda lib, x: lib.nn.MultiheadAttention(8, 2)(x, x, x, attn_mask=lib.zeros(2, 4, 4)),
+], ids=["embed-dim", "2d-mask", "3d-mask"])
+def test_attention_errors_match_torch(torch, call):
+    with pytest.raises(Exception) as theirs:
+        call(torch, torch.ones(4, 2, 8))
+    with pytest.raises(type(theirs.value)) as ours:
+        call(funcgrad, funcgrad.ones(4, 2, 8))
+    assert str(ours.value).replace("funcgrad.", "torch.") == str(theirs.value)
+
+
+def test_attention_without_weights_and_with_dropout_in_training():
+    funcgrad.manual_seed(0)
+    attn = nn.MultiheadAttention(8, 2, dropout=0.5)
+    x = funcgrad.randn(4, 2, 8)
+    out, weights = attn(x, x, x, need_weights=False)
+    assert weights is None
+    assert not np.allclose(_np(out), _np(attn.eval()(x, x, x)[0]))
+    assert np.allclose(_np(attn(x, x, x)[0]), _np(attn(x, x, x, need_weights=False)[0]),
+                       atol=1e-6)
+
+
+def test_recurrent_second_derivatives_match_torch(torch):
+    t_gru = torch.nn.GRU(2, 3, bidirectional=True)
+    gru = _twin(t_gru, nn.GRU(2, 3, bidirectional=True))
+    results = []
+    for lib, module in ((torch, t_gru), (funcgrad, gru)):
+        x = lib.tensor(_randn(4, 1, 2), requires_grad=True)
+        (grad,) = lib.autograd.grad(module(x)[0].pow(2).sum(), x, create_graph=True)
+        results.append(lib.autograd.grad(grad.pow(2).sum(), x)[0])
+    _close(results[1], results[0], atol=1e-5)
+
+
+def test_recurrent_init_is_uniform_within_torchs_bound():
+    lstm = nn.LSTM(5, 16, num_layers=2, bidirectional=True)
+    for name, p in lstm.named_parameters():
+        values = _np(p)
+        assert np.abs(values).max() <= 0.25 and values.std() > 0.1, name
+
+
+def test_recurrent_dropout_acts_between_layers_in_training_only():
+    funcgrad.manual_seed(0)
+    gru = nn.GRU(3, 4, num_layers=2, dropout=0.5)
+    x = funcgrad.randn(7, 2, 3)
+    trained, _ = gru(x)
+    evaluated, _ = gru.eval()(x)
+    assert not np.allclose(_np(trained), _np(evaluated))
+    assert np.allclose(_np(gru(x)[0]), _np(evaluated))
 
 
 @pytest.mark.parametrize("make", [
@@ -434,6 +607,48 @@ def test_a_small_cnn_trains_the_same_eager_and_compiled():
     assert eager[-1] < eager[0]
     for a, b in zip(eager_state, compiled_state):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("output_size", [(7, 8), [2, 3, 8, 7], (9, 9)])
+def test_conv_transpose_output_size_matches_torch(torch, output_size):
+    def run(lib):
+        lib.manual_seed(0)
+        up = lib.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
+        return up(lib.ones(2, 3, 4, 4), output_size).shape
+
+    if output_size == (9, 9):
+        with pytest.raises(ValueError, match=r"valid sizes range from \[7, 7\] to \[8, 8\]"):
+            run(torch)
+        with pytest.raises(ValueError, match=r"valid sizes range from \[7, 7\] to \[8, 8\]"):
+            run(funcgrad)
+    else:
+        assert tuple(run(funcgrad)) == tuple(run(torch))
+
+
+def test_recurrent_and_attention_layers_train_the_same_eager_and_compiled():
+    def run(compiled: bool):
+        funcgrad.manual_seed(0)
+        up = nn.ConvTranspose1d(4, 4, 2, stride=2)
+        encoder = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+        lstm, head = nn.LSTM(4, 8, 2, batch_first=True), nn.Linear(8, 1)
+        modules = [up, encoder, lstm, head]
+        optimizer = funcgrad.optim.SGD([p for m in modules for p in m.parameters()], lr=0.1)
+        x, y = funcgrad.tensor(_randn(3, 4, 3)), funcgrad.tensor(_randn(3, 1, seed=1))
+
+        def step():
+            optimizer.zero_grad()
+            out, _ = lstm(encoder(up(x).transpose(1, 2)))
+            loss = ((head(out[:, -1]) - y) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        step = funcgrad.compile(step) if compiled else step
+        return [step().item() for _ in range(4)]
+
+    eager, compiled = run(False), run(True)
+    np.testing.assert_allclose(eager, compiled, rtol=1e-5)
+    assert eager[-1] < eager[0]
 
 
 def _containers(lib):
@@ -767,6 +982,45 @@ def test_functional_errors_match_torch(torch):
         with pytest.raises(kind) as theirs:
             call(torch)
         assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(2, 5, 4, 4), lib.ones(4, 3, 3, 3)),
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(2, 4, 4), lib.ones(4, 3, 3, 3)),
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 4, 4, 4), lib.ones(4, 3, 3, 3),
+                                                   lib.ones(4)),
+    lambda lib: lib.nn.functional.conv_transpose2d(lib.ones(1, 4, 4, 4), lib.ones(4, 3, 3, 3),
+                                                   stride=2, output_padding=2),
+    lambda lib: lib.nn.functional.conv_transpose1d(lib.ones(1, 4, 4), lib.ones(4, 3, 3),
+                                                   output_padding=1),
+    lambda lib: lib.nn.functional.conv_transpose1d(lib.ones(1, 4, 4), lib.ones(4, 3, 3),
+                                                   groups=3),
+    lambda lib: lib.nn.LSTM(3, 4)(lib.ones(5, 2, 2)),
+    lambda lib: lib.nn.GRU(3, 4)(lib.ones(5, 1, 2, 3)),
+    lambda lib: lib.nn.RNN(3, 4)(lib.ones(5, 2, 3), lib.ones(2, 2, 4)),
+    lambda lib: lib.nn.RNN(3, 4)(lib.ones(5, 3), lib.ones(1, 2, 4)),
+    lambda lib: lib.nn.LSTM(3, 4, 2)(lib.ones(5, 2, 3), (lib.ones(2, 2, 4), lib.ones(2, 3, 4))),
+    lambda lib: lib.nn.LSTM(3, 4)(lib.ones(5, 3), (lib.ones(1, 4), lib.ones(1, 1, 4))),
+    lambda lib: lib.nn.LSTMCell(3, 4)(lib.ones(2, 2)),
+    lambda lib: lib.nn.LSTM(3, 4, proj_size=2)(lib.ones(5, 2, 3), (lib.ones(1, 2, 4),) * 2),
+    lambda lib: lib.nn.LSTM(3, 4, proj_size=4),
+    lambda lib: lib.nn.GRU(3, 4, proj_size=2),
+    lambda lib: lib.nn.GRUCell(3, 4)(lib.ones(2, 3), lib.ones(3, 4)),
+    lambda lib: lib.nn.RNNCell(3, 4)(lib.ones(2, 3), lib.ones(2, 2, 4)),
+    lambda lib: lib.nn.LSTMCell(3, 4)(lib.ones(3), (lib.ones(4), lib.ones(2, 4))),
+    lambda lib: lib.nn.LSTMCell(3, 4)(lib.ones(2, 3), (lib.ones(2, 5), lib.ones(2, 4))),
+], ids=["conv_transpose-channels", "conv_transpose-unbatched-channels", "conv_transpose-bias",
+        "conv_transpose-output-padding", "conv_transpose1d-output-padding",
+        "conv_transpose-groups", "lstm-input-size", "gru-4d", "rnn-hidden-size",
+        "rnn-unbatched-hidden-dims", "lstm-cell-size", "lstm-unbatched-state-dims",
+        "lstm-cell-input-size", "lstm-proj-hidden-size", "lstm-proj-too-large", "gru-proj",
+        "gru-cell-batch", "rnn-cell-hidden-dims", "lstm-cell-hx-dims", "lstm-cell-hidden-size"])
+def test_conv_transpose_and_recurrent_errors_match_torch(torch, call):
+    with pytest.raises(Exception) as theirs:
+        call(torch)
+    with pytest.raises(type(theirs.value)) as ours:
+        call(funcgrad)
+    assert str(ours.value) == str(theirs.value)
 
 
 def test_gaussian_nll_loss_goes_through_a_transform(torch):

@@ -305,6 +305,96 @@ case("cross-method", lambda m, a, b: a.cross(b, -1), real(2, 3), real(2, 3))
 case("linalg.pinv", lambda m, a: m.linalg.pinv(a), real(3, 2))
 case("linalg.matrix_exp", lambda m, a: m.linalg.matrix_exp(a * 0.3), real(3, 3))
 
+
+# Eigenvectors, singular vectors and QR's factors are unique up to the sign of each (paired)
+# column: the cases compare and differentiate their magnitudes, which do not depend on it.
+def _eigh(m, a, **kwargs):
+    w, v = m.linalg.eigh(a, **kwargs)
+    return w, v.abs()
+
+
+def _svd(m, a, **kwargs):
+    u, s, vh = m.linalg.svd(a, **kwargs)
+    return u.abs(), s, vh.abs()
+
+
+def _qr(m, a, **kwargs):
+    q, r = m.linalg.qr(a, **kwargs)
+    return q.abs(), r.abs()
+
+
+case("linalg.eigh", lambda m, a: _eigh(m, a + a.mT), real(3, 3))
+case("linalg.eigh-batch", lambda m, a: _eigh(m, a + a.mT), real(2, 3, 3))
+# One triangle is read, but the gradient is torch's for a symmetric input (the symmetric part
+# of the true one), which finite differences of a non-symmetric input do not give.
+case("linalg.eigh-upper", lambda m, a: _eigh(m, a, UPLO="U"), real(3, 3), gradcheck=False)
+case("linalg.eigvalsh", lambda m, a: m.linalg.eigvalsh(a + a.mT, UPLO="U"), real(2, 3, 3))
+case("linalg.svd", lambda m, a: _svd(m, a), real(3, 3))
+case("linalg.svd-tall-reduced", lambda m, a: _svd(m, a, full_matrices=False), real(4, 3))
+case("linalg.svd-wide-reduced", lambda m, a: _svd(m, a, full_matrices=False), real(2, 3, 4))
+# U's last column spans the complement of A's columns, which moves with A; torch leaves it out
+# of the derivative (as funcgrad does), so finite differences disagree with both.
+case("linalg.svd-tall-full", lambda m, a: _svd(m, a), real(4, 3), gradcheck=False)
+case("svd", lambda m, a: (lambda u, s, v: (u.abs(), s, v.abs()))(*m.svd(a)), real(2, 4, 3))
+case("svd-method-full", lambda m, a: (lambda u, s, v: (u[:, :3].abs(), s, v.abs()))(
+    *a.svd(some=False)), real(4, 3))
+case("svd-values-only", lambda m, a: m.svd(a, compute_uv=False), real(3, 4))
+case("linalg.svdvals", lambda m, a: m.linalg.svdvals(a), real(2, 4, 3))
+case("linalg.qr", lambda m, a: _qr(m, a), real(4, 3))
+case("linalg.qr-wide", lambda m, a: _qr(m, a), real(2, 3, 5))
+case("linalg.qr-complete-wide", lambda m, a: _qr(m, a, mode="complete"), real(3, 4))
+case("linalg.qr-complete-tall", lambda m, a: _qr(m, a, mode="complete"), real(4, 3),
+     xfail="torch's backward raises: 'The QR decomposition is not differentiable when "
+     "mode='complete' and nrows > ncols'")
+case("linalg.qr-r", lambda m, a: m.linalg.qr(a, mode="r").R.abs(), real(4, 3),
+     xfail="torch's backward raises: 'The derivative of linalg.qr depends on Q, which is not "
+     "computed when mode='r''")
+case("linalg.slogdet", lambda m, a: m.linalg.slogdet(a), real(3, 3))
+case("slogdet", lambda m, a: m.slogdet(a), real(2, 3, 3))
+case("slogdet-method", lambda m, a: a.slogdet(), real(3, 3))
+for _n in (2, 3, 6, -1, -3):
+    case(f"linalg.matrix_power-{_n}", lambda m, a, n=_n: m.linalg.matrix_power(_spd(m, a * 0.5), n),
+         real(3, 3))
+# torch copies the identity in (a CopyBackwards node): its gradient is zero.
+case("linalg.matrix_power-0", lambda m, a: m.linalg.matrix_power(a, 0) + a, real(3, 3))
+case("matrix_power-batch", lambda m, a: m.matrix_power(a * 0.5, 5), real(2, 3, 3))
+case("matrix_power-method", lambda m, a: a.matrix_power(4), unit(3, 3))
+case("linalg.solve_triangular", lambda m, a, b: m.linalg.solve_triangular(_spd(m, a), b,
+                                                                        upper=True),
+     real(3, 3), real(3, 2))
+case("linalg.solve_triangular-right-lower", lambda m, a, b: m.linalg.solve_triangular(
+    _spd(m, a), b, upper=False, left=False), real(3, 3), real(2, 4, 3))
+case("linalg.solve_triangular-unitriangular", lambda m, a, b: m.linalg.solve_triangular(
+    a, b, upper=True, unitriangular=True), real(2, 3, 3), real(3, 2))
+case("linalg.lstsq", lambda m, a, b: m.linalg.lstsq(a, b), real(4, 3), real(4, 2))
+case("linalg.lstsq-vector-batch", lambda m, a, b: m.linalg.lstsq(a, b).solution, real(2, 4, 3),
+     real(2, 4))
+case("linalg.multi_dot", lambda m, a, b, c: m.linalg.multi_dot([a, b, c]), real(2, 3),
+     real(3, 4), real(4, 2))
+case("linalg.multi_dot-vectors", lambda m, x, a, y: m.linalg.multi_dot([x, a, a.mT, y]),
+     real(3), real(3, 4), real(3))
+case("linalg.vecdot", lambda m, x, y: m.linalg.vecdot(x, y, dim=0), real(3, 1), real(3, 4))
+case("linalg.matmul", lambda m, a, b: m.linalg.matmul(a, b), real(2, 3, 4), real(4, 2))
+case("linalg.diagonal", lambda m, a: m.linalg.diagonal(a, offset=-1), real(2, 3, 4))
+case("linalg.matrix_rank", lambda m, a, b: m.linalg.matrix_rank(a @ b), real(2, 4, 2),
+     real(2, 3), gradcheck=False)
+case("linalg.matrix_rank-hermitian", lambda m, a: m.linalg.matrix_rank(
+    a @ a.mT, hermitian=True, atol=0.5), real(3, 2), gradcheck=False)
+case("linalg.cond", lambda m, a: m.linalg.cond(a), real(2, 4, 3))
+case("linalg.cond-minus-2", lambda m, a: m.linalg.cond(a, -2), real(3, 3))
+case("linalg.cond-fro", lambda m, a: m.linalg.cond(_spd(m, a), "fro"), real(3, 3),
+     xfail="torch's backward of linalg.cond(ord='fro') raises: it fills the inverse it saved "
+     "in place")
+case("linalg.inv_ex", lambda m, a: m.linalg.inv_ex(_spd(m, a)), real(2, 3, 3))
+case("linalg.cholesky_ex", lambda m, a: m.linalg.cholesky_ex(_spd(m, a), upper=True), real(3, 3))
+case("linalg.lu_factor", lambda m, a: m.linalg.lu_factor(a), real(2, 3, 3))
+case("linalg.lu_factor-wide", lambda m, a: m.linalg.lu_factor(a), real(3, 4))
+case("linalg.lu_solve", lambda m, a, b: m.linalg.lu_solve(*m.linalg.lu_factor(a), b),
+     real(3, 3), real(2, 3, 2))
+case("linalg.lu_solve-right-adjoint", lambda m, a, b: m.linalg.lu_solve(
+    *m.linalg.lu_factor(a), b, left=False, adjoint=True), real(2, 3, 3), real(4, 3))
+case("linalg.solve_ex", lambda m, a, b: m.linalg.solve_ex(_spd(m, a), b), real(3, 3), real(3, 2))
+
 # ----- elementwise and sorting, more -----------------------------------------------------------
 case("hypot", lambda m, x, y: m.hypot(x, y), real(2, 3), real(3))
 case("fmod", lambda m, x, y: m.fmod(x, y), real(2, 3), pos(2, 3))
@@ -694,6 +784,16 @@ case("F.conv2d-unbatched-same", lambda m, x, w: m.nn.functional.conv2d(x, w, pad
      real(2, 4, 4), real(3, 2, 3, 3))
 case("F.conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2),
      real(2, 3, 7), real(2, 3, 3), real(2))
+case("F.conv_transpose2d", lambda m, x, w, b: m.nn.functional.conv_transpose2d(
+    x, w, b, stride=2, padding=1, output_padding=1), real(2, 3, 4, 4), real(3, 2, 3, 3), real(2))
+case("F.conv_transpose2d-groups-dilation", lambda m, x, w: m.nn.functional.conv_transpose2d(
+    x, w, stride=(1, 2), padding=(0, 3), groups=2, dilation=(2, 1)), real(1, 4, 3, 4),
+    real(4, 3, 2, 3))
+case("F.conv_transpose2d-unbatched", lambda m, x, w: m.nn.functional.conv_transpose2d(x, w),
+     real(2, 3, 3), real(2, 1, 2, 2))
+case("F.conv_transpose1d", lambda m, x, w, b: m.nn.functional.conv_transpose1d(
+    x, w, b, stride=3, padding=2, output_padding=2, dilation=2), real(2, 2, 5), real(2, 3, 3),
+    real(3))
 case("F.max_pool2d", lambda m, x: m.nn.functional.max_pool2d(x, 2), real(2, 3, 4, 4))
 case("F.max_pool2d-stride-pad", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1),
      real(1, 2, 5, 5))
@@ -790,6 +890,69 @@ case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]
      gradcheck=False)
 case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),
      gradcheck=False)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, a: m.linalg.eigh(a), lambda m, a: m.linalg.svd(a),
+    lambda m, a: m.linalg.svd(a[:2], full_matrices=False), lambda m, a: m.linalg.qr(a),
+    lambda m, a: m.linalg.qr(a[:, :2], mode="complete"), lambda m, a: m.linalg.qr(a, mode="r"),
+    lambda m, a: m.linalg.slogdet(a), lambda m, a: m.slogdet(a),
+    lambda m, a: m.linalg.lstsq(a, a[:, :2]), lambda m, a: m.linalg.inv_ex(a),
+    lambda m, a: m.linalg.cholesky_ex(a), lambda m, a: m.linalg.solve_ex(a, a),
+    lambda m, a: m.svd(a), lambda m, a: a[:2].svd(compute_uv=False),
+    lambda m, a: m.linalg.lu_factor(a)],
+    ids=["eigh", "svd", "svd-reduced", "qr", "qr-complete", "qr-r", "linalg.slogdet", "slogdet",
+         "lstsq", "inv_ex", "cholesky_ex", "solve_ex", "torch.svd", "torch.svd-values",
+         "lu_factor"])
+def test_linalg_results_are_torchs_named_tuples(fn, torch) -> None:
+    """What the cases see only through sign-invariant functions: each output's grad_fn, dtype
+    and shape as torch's, in a named tuple of torch's name and fields."""
+    a = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
+    got = fn(funcgrad, funcgrad.tensor(a, dtype=funcgrad.float32, requires_grad=True))
+    want = fn(torch, torch.tensor(a, dtype=torch.float32, requires_grad=True))
+    assert (type(got).__name__, len(got)) == (type(want).__name__, len(want))
+    assert all(getattr(want, field) is t for field, t in zip(got._fields, want))
+    for y, t in zip(got, want):
+        assert (tuple(y.shape), y.dtype) == (tuple(t.shape), _expected_dtype(t.dtype))
+        want_name = None if t.grad_fn is None else type(t.grad_fn).__name__
+        assert (None if y.grad_fn is None else y.grad_fn.name()) == want_name
+
+
+def test_qr_legacy_spelling_warns_and_computes_as_torch(torch) -> None:
+    """torch.qr and Tensor.qr, deprecated with a warning (torch gives it once per process, so
+    it is called once here): linalg.qr's factors and gradient, in a named tuple ``qr``."""
+    a = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0], [1.0, -1.0, 0.3]])
+    got_x = funcgrad.tensor(a, dtype=funcgrad.float32, requires_grad=True)
+    want_x = torch.tensor(a, dtype=torch.float32, requires_grad=True)
+    with pytest.warns(UserWarning, match="funcgrad.qr is deprecated"):
+        got = got_x.qr()
+    with pytest.warns(UserWarning, match="torch.qr is deprecated"):
+        want = torch.qr(want_x)
+    assert type(got).__name__ == type(want).__name__
+    for y, t in zip(got, want):
+        assert y.grad_fn.name() == type(t.grad_fn).__name__
+        np.testing.assert_allclose(np.asarray(y.abs()), t.detach().abs().numpy(), rtol=1e-5)
+    for q, r in (got, want):
+        (q.abs().sum() + r.abs().sum()).backward()
+    np.testing.assert_allclose(np.asarray(got_x.grad), want_x.grad.numpy(), rtol=1e-4)
+
+
+def test_cholesky_legacy_spelling_warns_and_computes_as_torch(torch) -> None:
+    """torch.cholesky and Tensor.cholesky, deprecated with a warning (once per process in
+    torch): linalg.cholesky's factor, in torch's own node, and its gradient."""
+    a = np.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
+    got_x = funcgrad.tensor(a, dtype=funcgrad.float32, requires_grad=True)
+    want_x = torch.tensor(a, dtype=torch.float32, requires_grad=True)
+    with pytest.warns(UserWarning, match="funcgrad.cholesky is deprecated"):
+        got = got_x.cholesky(upper=True)
+    with pytest.warns(UserWarning, match="torch.cholesky is deprecated"):
+        want = torch.cholesky(want_x, upper=True)
+    assert got.grad_fn.name() == type(want.grad_fn).__name__
+    np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-5)
+    upstream = np.arange(9.0).reshape(3, 3)
+    got.backward(funcgrad.tensor(upstream, dtype=funcgrad.float32))
+    want.backward(torch.tensor(upstream, dtype=torch.float32))
+    np.testing.assert_allclose(np.asarray(got_x.grad), want_x.grad.numpy(), rtol=1e-4)
 
 
 def test_every_functional_has_a_case() -> None:

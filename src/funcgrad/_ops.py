@@ -18,6 +18,7 @@ import jax.scipy.linalg
 import numpy as np
 
 from . import _devices, _dtypes, _lazy
+from ._factories import zeros
 from ._grad_mode import is_grad_enabled
 from ._graph import (
     Op,
@@ -62,12 +63,12 @@ def _inexact_only(name: str, fn):
     """``fn``, refusing integer and bool results with the error of torch's CPU kernel, which
     has none for them (JAX would compute in a float dtype or in integers). Checked where the
     op's function is traced, as ``_refuse_bool``."""
-    def checked(*operands):
+    def checked(*operands, **static):
         dtype = jnp.result_type(*operands)
         if not jnp.issubdtype(dtype, jnp.inexact):
             raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                       f"'{_dtypes.scalar_name(dtype)}'")
-        return fn(*operands)
+        return fn(*operands, **static)
 
     return checked
 
@@ -1008,15 +1009,50 @@ def _cholesky(a, upper: bool):
     return jnp.conj(jnp.swapaxes(lower, -1, -2)) if upper else lower
 
 
+def _svd(a, full_matrices: bool):
+    """torch's SVD; with ``full_matrices``, U's and Vh's columns past the k-th (a basis of the
+    complement, arbitrary where that has more than one dimension) take no part in the gradient,
+    as in torch."""
+    u, s, vh = jnp.linalg.svd(a, full_matrices=False)
+    if full_matrices and a.shape[-1] != a.shape[-2]:
+        k = s.shape[-1]
+        u_full, _, vh_full = jnp.linalg.svd(jax.lax.stop_gradient(a), full_matrices=True)
+        u = jnp.concatenate([u, u_full[..., k:]], -1)
+        vh = jnp.concatenate([vh, vh_full[..., k:, :]], -2)
+    return u, s, vh
+
+
+def _qr(a, complete: bool):
+    m, n = a.shape[-2:]
+    if m < n:
+        # JAX differentiates the QR of tall and square matrices only; R's columns past the m-th
+        # are Q^H times A's, which is how torch's derivative reads a wide matrix too.
+        q, r = jnp.linalg.qr(a[..., :m])
+        return q, jnp.concatenate([r, jnp.conj(jnp.swapaxes(q, -1, -2)) @ a[..., m:]], -1)
+    return jnp.linalg.qr(a, mode="complete" if complete else "reduced")
+
+
 # torch.linalg's: funcgrad.linalg calls them.
 INV = Op("inv", jnp.linalg.inv, "LinalgInvExBackward0")
 DET = Op("det", jnp.linalg.det, "LinalgDetBackward0")
 LOGDET = Op("logdet", _logdet, "WhereBackward0")
 SOLVE = Op("solve", jnp.linalg.solve, "LinalgSolveExBackward0")
 CHOLESKY = Op("cholesky", _cholesky, "LinalgCholeskyExBackward0")
+# torch.cholesky's (deprecated): its own node.
+CHOLESKY_LEGACY = Op("cholesky_legacy", _inexact_only("cholesky", _cholesky), "CholeskyBackward0")
 CROSS = Op("cross", lambda a, b, axis: jnp.cross(a, b, axis=axis), "LinalgCrossBackward0")
 PINV = Op("pinv", jnp.linalg.pinv, "LinalgPinvBackward0")
 MATRIX_EXP = Op("matrix_exp", jax.scipy.linalg.expm, "LinalgMatrixExpBackward0")
+# U, S, Vh (linalg.svd) and V (torch.svd), whose node torch names for the transpose.
+SVD = (*(Op(f"svd_{i}", lambda a, full_matrices, i=i: _svd(a, full_matrices)[i],
+            "LinalgSvdBackward0") for i in range(3)),
+       Op("svd_v", lambda a, full_matrices: jnp.conj(jnp.swapaxes(_svd(a, full_matrices)[2], -1,
+                                                                  -2)), "TransposeBackward0"))
+SVDVALS = Op("svdvals", lambda a: jnp.linalg.svd(a, compute_uv=False), "LinalgSvdBackward0")
+QR = tuple(Op(f"qr_{i}", lambda a, complete, i=i: _qr(a, complete)[i], "LinalgQrBackward0")
+           for i in range(2))
+SLOGDET = (Op("slogdet_sign", lambda a: jnp.linalg.slogdet(a)[0], "LinalgSlogdetBackward0"),
+           Op("slogdet_logabsdet", lambda a: jnp.linalg.slogdet(a)[1], "LinalgSlogdetBackward0"))
 MATMUL = Op("matmul", jnp.matmul, _matmul_name)
 BMM = Op("bmm", jnp.matmul, "BmmBackward0")
 OUTER = Op("outer", jnp.outer, "MulBackward0")
@@ -1051,6 +1087,13 @@ def _check_matrices(name: str, A) -> None:
     _check_inexact(name, A)
 
 
+def _check_decomposable(name: str, A) -> None:
+    """torch's checks of a function of matrices of any shape: at least 2-D, then the dtype."""
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    _check_inexact(name, A)
+
+
 def inverse(input) -> Tensor:
     """The inverse of each square matrix (``funcgrad.linalg.inv``)."""
     _check_matrices("linalg.inv", input)
@@ -1067,6 +1110,105 @@ def logdet(input) -> Tensor:
     """The log of each square matrix's determinant: nan where it is negative."""
     _check_matrices("logdet", input)
     return apply(LOGDET, input)
+
+
+SlogdetResult = collections.namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+def slogdet(input):
+    """``(sign, logabsdet)`` of each square matrix's determinant: its sign (0 when singular) and
+    the log of its absolute value.
+
+    >>> import funcgrad
+    >>> funcgrad.slogdet(funcgrad.tensor([[0.0, 2.0], [3.0, 0.0]]))
+    slogdet(sign=tensor(-1.), logabsdet=tensor(1.7918))
+    """
+    _check_matrices("linalg.slogdet", input)
+    return SlogdetResult(apply(SLOGDET[0], input), apply(SLOGDET[1], input))
+
+
+SvdResult = collections.namedtuple("svd", ["U", "S", "V"])
+
+
+def svd(input, some: bool = True, compute_uv: bool = True):
+    """torch.svd's ``(U, S, V)``, ``input = U diag(S) V^H``: ``V``, not ``linalg.svd``'s
+    ``Vh``, and reduced (``some``) by default; without ``compute_uv``, ``U`` and ``V`` are
+    square zeros.
+
+    >>> import funcgrad
+    >>> funcgrad.svd(funcgrad.tensor([[3.0, 0.0], [0.0, -4.0]])).S
+    tensor([4., 3.])
+    """
+    if input.ndim < 2:
+        raise RuntimeError("linalg.svd: input should have at least 2 dimensions, but has "
+                           f"{input.ndim} dimensions instead")
+    _check_inexact("linalg.svd", input)
+    if not compute_uv:
+        m, n = input.shape[-2:]
+        batch = tuple(input.shape[:-2])
+        return SvdResult(zeros(*batch, m, m, dtype=input.dtype), apply(SVDVALS, input),
+                         zeros(*batch, n, n, dtype=input.dtype))
+    full = not some
+    return SvdResult(*(apply(op, input, full_matrices=full) for op in (SVD[0], SVD[1], SVD[3])))
+
+
+QrResult = collections.namedtuple("qr", ["Q", "R"])
+
+
+def qr(input, some: bool = True):
+    """torch.qr's ``(Q, R)``, deprecated as torch's is: ``linalg.qr(input, "reduced" if some
+    else "complete")``."""
+    warnings.warn(
+        "funcgrad.qr is deprecated in favor of funcgrad.linalg.qr and will be removed in a future "
+        "PyTorch release.\nThe boolean parameter 'some' has been replaced with a string "
+        "parameter 'mode'.\nQ, R = funcgrad.qr(A, some)\nshould be replaced with\nQ, R = "
+        "funcgrad.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
+    _check_decomposable("linalg.qr", input)
+    complete = not some
+    return QrResult(apply(QR[0], input, complete=complete), apply(QR[1], input, complete=complete))
+
+
+def cholesky(input, upper: bool = False) -> Tensor:
+    """torch.cholesky, deprecated with torch's warning: ``linalg.cholesky(input)``, or its
+    conjugate transpose with ``upper``."""
+    warnings.warn(
+        "funcgrad.cholesky is deprecated in favor of funcgrad.linalg.cholesky and will be removed "
+        "in a future PyTorch release.\nL = funcgrad.cholesky(A)\nshould be replaced with\nL = "
+        "funcgrad.linalg.cholesky(A)\nand\nU = funcgrad.cholesky(A, upper=True)\nshould be "
+        "replaced with\nU = funcgrad.linalg.cholesky(A).mH\nThis transform will produce "
+        "equivalent results for all valid (symmetric positive definite) inputs.", UserWarning,
+        stacklevel=2)
+    _check_square("cholesky", input)
+    return apply(CHOLESKY_LEGACY, input, upper=builtins.bool(upper))
+
+
+def matrix_power(input, n: int) -> Tensor:
+    """Each square matrix to the integer power ``n`` (of its inverse when ``n`` is negative), by
+    repeated squaring as torch computes it, so the graph has torch's nodes.
+
+    >>> import funcgrad
+    >>> funcgrad.matrix_power(funcgrad.tensor([[1.0, 1.0], [0.0, 1.0]]), 3)
+    tensor([[1., 3.],
+            [0., 1.]])
+    """
+    _check_square("linalg.matrix_power", input)
+    if n == 0:  # torch copies the identity into a tensor shaped as the input: a zero gradient
+        return apply(COPY, input, jnp.eye(input.shape[-1], dtype=input.dtype))
+    if n == 1:
+        return clone(input)
+    if n == -1:
+        return inverse(input)
+    a = inverse(input) if n < 0 else input
+    n = builtins.abs(n)
+    if n <= 3:
+        return matmul(matmul(a, a), a) if n == 3 else matmul(a, a)
+    square = result = None
+    while n:
+        n, bit = divmod(n, 2)
+        square = a if square is None else matmul(square, square)
+        if bit:
+            result = square if result is None else matmul(result, square)
+    return result
 
 
 def _check_ndim(name: str, **tensors) -> None:
@@ -2434,7 +2576,7 @@ def _install() -> None:
         "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "var", "std", "norm",
         "logsumexp",
         "cumsum", "cumprod", "matmul", "mm", "bmm", "mv", "dot", "outer", "inverse", "det",
-        "logdet", "reshape", "flatten",
+        "logdet", "slogdet", "matrix_power", "svd", "qr", "cholesky", "reshape", "flatten",
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",

@@ -13,24 +13,37 @@ tensor(5., grad_fn=<LinalgDetBackward0>)
 
 from __future__ import annotations
 
+import collections
+import math
+
+import jax
 import jax.numpy as jnp
 
 from . import _dtypes, _ops
+from ._factories import zeros
 from ._graph import Op, apply, broadcast_shape
 from ._ops import (
     CHOLESKY,
     MATRIX_EXP,
     PINV,
+    QR,
     SOLVE,
+    SVD,
+    SVDVALS,
+    _check_decomposable,
     _check_inexact,
     _check_matrices,
     _check_square,
+    _inexact_only,
 )
 from ._ops import norm as norm_op
 from ._tensor import Tensor
 
 __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "norm", "cross",
-           "pinv", "matrix_exp"]
+           "pinv", "matrix_exp", "eigh", "eigvalsh", "svd", "svdvals", "qr", "slogdet",
+           "matrix_power", "solve_triangular", "lstsq", "multi_dot", "vecdot", "matmul",
+           "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex", "lu_factor",
+           "lu_solve"]
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
@@ -38,8 +51,91 @@ SOLVE_VECTORS = Op("solve_vectors", lambda A, B: jnp.linalg.solve(A, B[..., None
                    "LinalgSolveExBackward0")
 
 
+def _hermitian(a, lower: bool):
+    """The Hermitian matrix torch's eigh reads from ``a``'s lower (or upper) triangle, with the
+    derivative of ``(a + a^H) / 2``: torch's gradient, which assumes a Hermitian input, is
+    that Hermitian part."""
+    a_h = jnp.conj(jnp.swapaxes(a, -1, -2))
+    triangle = jnp.tri(a.shape[-1], dtype=bool)
+    read = jnp.where(triangle if lower else triangle.T, a, a_h)
+    mean = (a + a_h) / 2
+    return mean + jax.lax.stop_gradient(read - mean)
+
+
+def _eigh(a, lower: bool):
+    return jnp.linalg.eigh(_hermitian(a, lower), symmetrize_input=False)
+
+
+def _solve_triangular(a, b, upper: bool, left: bool, unitriangular: bool):
+    batch = jnp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return jax.lax.linalg.triangular_solve(
+        jnp.broadcast_to(a, batch + a.shape[-2:]), jnp.broadcast_to(b, batch + b.shape[-2:]),
+        left_side=left, lower=not upper, unit_diagonal=unitriangular)
+
+
+def _lu_solve(lu, pivots, b, left: bool, adjoint: bool):
+    """torch's ``lu_solve``: its pivots count from 1; ``X A = B`` is solved as
+    ``A^H X^H = B^H``."""
+    batch = jnp.broadcast_shapes(lu.shape[:-2], b.shape[:-2])
+    lu, pivots = jnp.broadcast_to(lu, batch + lu.shape[-2:]), jnp.broadcast_to(
+        pivots, batch + pivots.shape[-1:])
+    if left:
+        return jax.scipy.linalg.lu_solve((lu, pivots - 1), jnp.broadcast_to(
+            b, batch + b.shape[-2:]), trans=2 if adjoint else 0)
+    b_h = jnp.broadcast_to(jnp.conj(jnp.swapaxes(b, -1, -2)), batch + b.shape[-1:-3:-1])
+    x_h = jax.scipy.linalg.lu_solve((lu, pivots - 1), b_h, trans=0 if adjoint else 2)
+    return jnp.conj(jnp.swapaxes(x_h, -1, -2))
+
+
+def _rank(a, atol: float, rtol: float, hermitian: bool):
+    s = jnp.abs(jnp.linalg.eigvalsh(a)) if hermitian else jnp.linalg.svd(a, compute_uv=False)
+    largest = jnp.max(s, -1, keepdims=True, initial=0.0)
+    return jnp.sum(s > jnp.maximum(atol, rtol * largest), -1)
+
+
+def _empty(name: str, grad_fn: str) -> Op:
+    """An op giving the empty tensor torch returns for an output it does not compute, in its
+    node."""
+    return Op(name, lambda a, *_: jnp.zeros((0,), a.dtype), grad_fn)
+
+
+EIGH = tuple(Op(f"eigh_{i}", _inexact_only("linalg_eigh", lambda a, lower, i=i: _eigh(a, lower)[i]),
+                "LinalgEighBackward0") for i in range(2))
+QR_NO_Q = _empty("qr_no_q", "LinalgQrBackward0")
+SOLVE_TRIANGULAR = Op("solve_triangular",
+                      _inexact_only("triangular_solve", _solve_triangular),
+                      "LinalgSolveTriangularBackward0")
+# torch's CPU driver (gelsy) gives the minimum-norm least-squares solution, the
+# pseudo-inverse's (each ignoring singular values below its own tolerance), and computes
+# neither residuals nor singular values.
+LSTSQ = Op("lstsq", lambda a, b: jnp.linalg.pinv(a) @ b, "LinalgLstsqBackward0")
+LSTSQ_VECTORS = Op("lstsq_vectors", lambda a, b: (jnp.linalg.pinv(a) @ b[..., None])[..., 0],
+                   "LinalgLstsqBackward0")
+LSTSQ_NO_RESIDUALS = _empty("lstsq_no_residuals", "LinalgLstsqBackward0")
+LU_FACTOR = Op("lu_factor", _inexact_only("lu", lambda a: jax.lax.linalg.lu(a)[0]),
+               "LinalgLuFactorExBackward0")
+LU_PIVOTS = Op("lu_pivots", lambda a: jax.lax.linalg.lu(a)[1] + 1, "", differentiable=False)
+LU_SOLVE = Op("lu_solve", _lu_solve, "LinalgLuSolveBackward0")
+MATRIX_RANK = Op("matrix_rank", _rank, "", differentiable=False)
+# torch conjugates lazily (a flag, no node): its graph is a product and a sum, as for reals.
+CONJ_MUL = Op("conj_mul", lambda x, y: jnp.conj(x) * y, "MulBackward0")
+MULTI_DOT = Op("multi_dot", lambda *xs: jnp.linalg.multi_dot(xs), "ViewBackward0")
+
+EighResult = collections.namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+LinalgSvdResult = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
+LinalgQrResult = collections.namedtuple("linalg_qr", ["Q", "R"])
+SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
+LstsqResult = collections.namedtuple("linalg_lstsq",
+                                     ["solution", "residuals", "rank", "singular_values"])
+InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
+CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
+SolveExResult = collections.namedtuple("linalg_solve_ex", ["result", "info"])
+LuFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
+
 inv = _ops.inverse
 det = _ops.det
+matmul = _ops.matmul
+matrix_power = _ops.matrix_power
 
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
@@ -90,16 +186,14 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Te
 
     Raises:
         ValueError: for another ``ord``: its norms need singular values or row and column
-            sums, which ``vector_norm`` and ``funcgrad.sum`` give.
+            sums, which ``svdvals`` and ``funcgrad.sum`` give.
     """
-    if A.ndim < 2:
-        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
-                           "dimensions.")
-    _check_inexact("linalg.matrix_norm", A)
+    _check_decomposable("linalg.matrix_norm", A)
     if ord != "fro":
         raise ValueError(
             f"funcgrad.linalg.matrix_norm computes ord='fro', not ord={ord!r}; for the others "
-            "use the singular values (funcgrad.linalg is missing svd) or, for ord=1 or inf, "
+            "use the singular values, funcgrad.linalg.svdvals(A) (their sum for 'nuc', the "
+            "largest for 2), or, for ord=1 or inf, "
             "A.abs().sum(-2).amax(-1) and A.abs().sum(-1).amax(-1)")
     return vector_norm(A, 2, dim, keepdim)
 
@@ -133,3 +227,268 @@ def matrix_exp(A: Tensor) -> Tensor:
     """The exponential of each square matrix."""
     _check_matrices("linalg.matrix_exp", A)
     return apply(MATRIX_EXP, A)
+
+
+def eigh(A: Tensor, UPLO: str = "L"):
+    """``(eigenvalues, eigenvectors)`` of each Hermitian matrix, read from its lower (``UPLO``
+    ``"L"``) or upper triangle; the eigenvalues ascending, the eigenvectors as columns.
+
+    As in torch, the gradient assumes ``A`` Hermitian, and the eigenvectors' signs (phases)
+    are arbitrary: a differentiable loss must not depend on them.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.eigh(funcgrad.tensor([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
+    tensor([1., 3.])
+    """
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    _check_square("linalg.eigh", A)
+    lower = UPLO == "L"
+    return EighResult(apply(EIGH[0], A, lower=lower), apply(EIGH[1], A, lower=lower))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The eigenvalues of each Hermitian matrix, ascending (``eigh``'s first output)."""
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    _check_square("linalg.eigh", A)
+    return apply(EIGH[0], A, lower=UPLO == "L")
+
+
+def svd(A: Tensor, full_matrices: bool = True):
+    """``(U, S, Vh)`` with ``A = U diag(S) Vh``, the singular values ``S`` descending; with
+    ``full_matrices`` (torch's default) ``U`` and ``Vh`` are square.
+
+    The singular vectors' signs are arbitrary: a differentiable loss must not depend on them.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.svd(funcgrad.tensor([[3.0, 0.0], [0.0, -4.0]])).S
+    tensor([4., 3.])
+    """
+    _check_decomposable("linalg.svd", A)
+    full = bool(full_matrices)
+    return LinalgSvdResult(*(apply(op, A, full_matrices=full) for op in SVD[:3]))
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """The singular values of each matrix, descending."""
+    _check_decomposable("linalg.svd", A)
+    return apply(SVDVALS, A)
+
+
+def qr(A: Tensor, mode: str = "reduced"):
+    """``(Q, R)`` with ``A = Q R``, ``Q`` orthonormal columns and ``R`` upper triangular; with
+    ``mode="complete"`` ``Q`` is square, with ``"r"`` only ``R`` is computed (``Q`` is empty).
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.qr(funcgrad.tensor([[3.0], [4.0]]), mode="r").R.abs()
+    tensor([[5.]])
+    """
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    _check_decomposable("linalg.qr", A)
+    complete = mode == "complete"
+    q = apply(QR_NO_Q, A) if mode == "r" else apply(QR[0], A, complete=complete)
+    return LinalgQrResult(q, apply(QR[1], A, complete=complete))
+
+
+def slogdet(A: Tensor):
+    """``(sign, logabsdet)`` of each square matrix's determinant (``funcgrad.slogdet``)."""
+    return SlogdetResult(*_ops.slogdet(A))
+
+
+def _check_right_side(name: str, A, B, left: bool) -> None:
+    """torch's checks for solving ``AX = B`` (or ``XA = B``) with square matrices ``A`` (or
+    their factorisation) and matrices ``B``, batches broadcasting."""
+    _check_square(name, A)
+    if B.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor B must have at least 2 dimensions.")
+    if (B.shape[-2] if left else B.shape[-1]) != A.shape[-1]:
+        equation = "AX = B" if left else "XA = B"
+        raise RuntimeError(
+            f"{name}: Incompatible shapes of A and B for the equation {equation} "
+            f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})")
+    broadcast_shape(B.shape[:-2], A.shape[:-2])
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
+                     unitriangular: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``) for triangular
+    ``A``, read from its upper (or lower) triangle, its diagonal taken as ones with
+    ``unitriangular``.
+
+    >>> import funcgrad
+    >>> A = funcgrad.tensor([[2.0, 1.0], [0.0, 4.0]])
+    >>> funcgrad.linalg.solve_triangular(A, funcgrad.tensor([[3.0], [4.0]]), upper=True)
+    tensor([[1.],
+            [1.]])
+    """
+    _check_right_side("linalg.solve_triangular", A, B, left)
+    return apply(SOLVE_TRIANGULAR, A, B, upper=bool(upper), left=bool(left),
+                 unitriangular=bool(unitriangular))
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None):
+    """The least-squares solution ``X`` minimizing ``||A X - B||``, as torch's CPU default
+    driver ``gelsy`` returns it: ``(solution, residuals, rank, singular_values)`` with
+    residuals and singular values empty. ``B`` is a matrix or, with one dimension less than
+    ``A``, a vector (batch).
+
+    Raises:
+        ValueError: for another ``driver``: its residuals and singular values are
+            ``((A @ X - B) ** 2).sum(-2)`` and ``funcgrad.linalg.svdvals(A)``.
+    """
+    if driver not in (None, "gelsy"):
+        raise ValueError(
+            f"funcgrad.linalg.lstsq computes the outputs of the driver 'gelsy', not {driver!r}; "
+            "for residuals and singular values use ((A @ X - B) ** 2).sum(-2) and "
+            "funcgrad.linalg.svdvals(A)")
+    _check_decomposable("linalg.lstsq", A)
+    vectors = B.ndim == A.ndim - 1
+    return LstsqResult(apply(LSTSQ_VECTORS if vectors else LSTSQ, A, B),
+                       apply(LSTSQ_NO_RESIDUALS, A, B),
+                       matrix_rank(A, rtol=rcond),
+                       zeros(0, dtype=A.dtype))
+
+
+def multi_dot(tensors) -> Tensor:
+    """The product of the matrices in ``tensors``, in the order of fewest operations; the
+    first may be a row vector and the last a column vector (1-D).
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.multi_dot([funcgrad.ones(2), funcgrad.eye(2), funcgrad.ones(2)])
+    tensor(2.)
+    """
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        if i in (0, len(tensors) - 1) and t.ndim not in (1, 2):
+            which = "first" if i == 0 else "last"
+            raise RuntimeError(f"multi_dot(): the {which} tensor must be 1D or 2D but got "
+                               f"{t.ndim}D")
+        if 0 < i < len(tensors) - 1 and t.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    for i, (a, b) in enumerate(zip(tensors, tensors[1:])):
+        if a.shape[-1] != b.shape[0]:
+            raise RuntimeError(
+                f"multi_dot(): tensors {i} and {i + 1} with shapes {list(a.shape)} and "
+                f"{list(b.shape)} cannot be multiplied")
+    return apply(MULTI_DOT, *tensors)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of vectors along ``dim`` (``x`` conjugated), broadcasting the rest."""
+    _check_inexact("linalg.vecdot", x)
+    if x.dtype != y.dtype:
+        raise RuntimeError(
+            "linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+            f"{_dtypes.scalar_name(x.dtype)} and y of type {_dtypes.scalar_name(y.dtype)} "
+            "instead")
+    products = apply(CONJ_MUL, x, y) if _dtypes.is_complex(x.dtype) else x * y
+    return _ops.sum(products, dim)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonal ``offset`` of each matrix (``funcgrad.diagonal`` with the last two
+    dimensions as default)."""
+    return _ops.diagonal(A, offset, dim1, dim2)
+
+
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
+                hermitian: bool = False, tol: float | None = None) -> Tensor:
+    """The number of singular values (eigenvalue magnitudes with ``hermitian``) of each matrix
+    above ``max(atol, rtol * largest)``; ``rtol`` is ``eps * max(rows, cols)`` by default, zero
+    when only ``atol`` (or its old name ``tol``) is given.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.matrix_rank(funcgrad.ones(3, 3))
+    tensor(1)
+    """
+    _check_decomposable("linalg.matrix_rank", A)
+    atol = tol if atol is None else atol
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else (
+            float(jnp.finfo(A.dtype).eps) * max(A.shape[-2:]))
+    return apply(MATRIX_RANK, A, atol=float(atol or 0.0), rtol=float(rtol),
+                 hermitian=bool(hermitian))
+
+
+def cond(A: Tensor, p=None) -> Tensor:
+    """The condition number of each matrix in the ``p``-norm: with ``p`` None, 2 or -2 the
+    ratio of its extreme singular values, else ``norm(A) * norm(inv(A))`` of square ``A``.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.cond(funcgrad.tensor([[2.0, 0.0], [0.0, 0.5]]))
+    tensor(4.)
+    """
+    if A.ndim < 2:
+        raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        largest, smallest = _ops.narrow(s, -1, 0, 1), _ops.narrow(s, -1, -1, 1)
+        ratio = largest / smallest if p != -2 else smallest / largest
+        return _ops.squeeze(ratio, -1)
+    _check_square(f"linalg.cond(ord={p})", A)
+    # torch's nan_to_num: a singular matrix's condition number is inf, not nan.
+    return _ops.nan_to_num(matrix_norm(A, p) * matrix_norm(inv(A), p), math.inf)
+
+
+def _info(A: Tensor) -> Tensor:
+    """The ``info`` of torch's ``_ex`` functions: zeros, for funcgrad does not check the values
+    (see this module's docstring)."""
+    return zeros(*A.shape[:-2], dtype=_dtypes.int32)
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False):
+    """``(inverse, info)``: ``inv(A)`` and zeros, as funcgrad does not check for singular
+    matrices (a singular one gives inf or nan)."""
+    return InvExResult(inv(A), _info(A))
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
+    """``(L, info)``: ``cholesky(A, upper=upper)`` and zeros, as funcgrad does not check for
+    matrices that are not positive-definite (they give nan)."""
+    return CholeskyExResult(cholesky(A, upper=upper), _info(A))
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
+    """``(result, info)``: ``solve(A, B, left=left)`` and zeros, as funcgrad does not check for
+    singular matrices (they give inf or nan)."""
+    return SolveExResult(solve(A, B, left=left), _info(A))
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True):
+    """``(LU, pivots)``: the LU factorization with partial pivoting of each matrix, ``L``
+    (unit diagonal, not stored) and ``U`` packed in one matrix, and the row swaps (counted
+    from 1, as LAPACK and torch count them), for ``lu_solve``.
+
+    Raises:
+        ValueError: for ``pivot=False``, which torch computes on CUDA only.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.lu_factor(funcgrad.tensor([[1.0, 2.0], [3.0, 4.0]])).pivots
+    tensor([2, 2])
+    """
+    if not pivot:
+        raise ValueError("funcgrad.linalg.lu_factor pivots (pivot=True), as torch on the CPU")
+    if A.ndim < 2:
+        raise RuntimeError("funcgrad.lu_factor: Expected tensor with 2 or more dimensions. Got "
+                           f"size: {list(A.shape)} instead")
+    return LuFactorResult(apply(LU_FACTOR, A), apply(LU_PIVOTS, A))
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
+             adjoint: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``; ``A^H`` in place of
+    ``A`` with ``adjoint``) from ``A``'s ``lu_factor``.
+
+    >>> import funcgrad
+    >>> A = funcgrad.tensor([[2.0, 0.0], [0.0, 4.0]])
+    >>> funcgrad.linalg.lu_solve(*funcgrad.linalg.lu_factor(A), funcgrad.tensor([[2.0], [2.0]]))
+    tensor([[1.0000],
+            [0.5000]])
+    """
+    _check_right_side("linalg.lu_solve", LU, B, left)
+    return apply(LU_SOLVE, LU, pivots, B, left=bool(left), adjoint=bool(adjoint))

@@ -23,6 +23,8 @@ from ._modules import (
     ConstantPad2d,
     Conv1d,
     Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
     CosineEmbeddingLoss,
     CosineSimilarity,
     CrossEntropyLoss,
@@ -81,19 +83,22 @@ from ._modules import (
     ZeroPad1d,
     ZeroPad2d,
 )
+from ._rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from ._transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "Linear", "Conv1d", "Conv2d",
-    "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Sequential", "ModuleList",
-    "ModuleDict", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU",
-    "ELU", "Softplus", "Softmax", "LogSoftmax", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign",
-    "Mish", "Hardswish", "Hardsigmoid", "GLU", "Softmin", "Tanhshrink", "Softshrink", "Hardshrink",
-    "Threshold", "LogSigmoid", "PReLU", "Dropout", "Embedding", "LayerNorm", "MSELoss",
-    "L1Loss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "SmoothL1Loss",
-    "HuberLoss", "SoftMarginLoss", "KLDivLoss", "MarginRankingLoss", "CosineEmbeddingLoss",
-    "GaussianNLLLoss", "PoissonNLLLoss", "GroupNorm", "ConstantPad1d", "ConstantPad2d",
-    "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
-    "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten", "CosineSimilarity",
-    "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-    "Upsample",
+    "ConvTranspose1d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid",
+    "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "Softmax", "LogSoftmax", "Hardtanh", "ReLU6",
+    "SELU", "CELU", "Softsign", "Mish", "Hardswish", "Hardsigmoid", "GLU", "Softmin", "Tanhshrink",
+    "Softshrink", "Hardshrink", "Threshold", "LogSigmoid", "PReLU", "Dropout", "Embedding",
+    "LayerNorm", "MSELoss", "L1Loss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "SmoothL1Loss", "HuberLoss", "SoftMarginLoss", "KLDivLoss", "MarginRankingLoss",
+    "CosineEmbeddingLoss", "GaussianNLLLoss", "PoissonNLLLoss", "GroupNorm", "ConstantPad1d",
+    "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d",
+    "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten",
+    "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "Upsample", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
+    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
 ]

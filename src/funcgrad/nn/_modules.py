@@ -25,8 +25,9 @@ from .._tensor import Tensor, _Storage, check_can_require_grad
 from . import functional as F
 
 __all__ = [
-    "Parameter", "Module", "Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
-    "BatchNorm1d", "BatchNorm2d", "Sequential", "ModuleList", "ModuleDict", "Identity",
+    "Parameter", "Module", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Sequential", "ModuleList",
+    "ModuleDict", "Identity",
     "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus",
     "Softmax", "LogSoftmax", "Dropout", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign", "Mish",
     "Hardswish", "Hardsigmoid", "GLU", "Softmin", "Tanhshrink", "Softshrink", "Hardshrink",
@@ -604,9 +605,12 @@ class Linear(Module):
 
 class _ConvNd(Module):
     """A convolution layer over ``_dims`` spatial dimensions, initialized as torch does: weight
-    and bias uniform in ``±1/sqrt(fan_in)``, fan_in = in_channels / groups * kernel size."""
+    and bias uniform in ``±1/sqrt(fan_in)``, fan_in = the weight's size but its first
+    dimension's (in_channels / groups * kernel size; out_channels / groups * kernel size for a
+    transposed one, whose weight is (in, out / groups, kernel...))."""
 
     _dims: int
+    _transposed = False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -620,8 +624,9 @@ class _ConvNd(Module):
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride = F._tuple(kernel_size, n), F._tuple(stride, n)
         self.padding = padding if isinstance(padding, str) else F._tuple(padding, n)
-        self.dilation = F._tuple(dilation, n)
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.dilation, self.output_padding = F._tuple(dilation, n), (0,) * n
+        shape = ((in_channels, out_channels // groups) if self._transposed
+                 else (out_channels, in_channels // groups)) + self.kernel_size
         fan_in = math.prod(shape[1:])
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         self.weight = _uniform(shape, bound, dtype, device)
@@ -643,6 +648,8 @@ class _ConvNd(Module):
             text += f", padding={self.padding}"
         if self.dilation != (1,) * n:
             text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         return text + (", bias=False" if self.bias is None else "")
@@ -665,6 +672,71 @@ class Conv2d(_ConvNd):
     >>> import funcgrad
     >>> funcgrad.nn.Conv2d(3, 8, 3, padding=1)(funcgrad.ones(2, 3, 5, 5)).shape
     funcgrad.Size([2, 8, 5, 5])
+    """
+
+    _dims = 2
+
+
+class _ConvTransposeNd(_ConvNd):
+    """A transposed convolution layer (the gradient of a convolution with respect to its
+    input), with torch's argument order and weight layout (in, out / groups, kernel...)."""
+
+    _transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        self.output_padding = F._tuple(output_padding, self._dims)
+
+    def _output_padding(self, input: Tensor, output_size) -> tuple:
+        """The output padding that gives the spatial ``output_size`` (which may lead with the
+        batch and channel sizes), as torch's: one within a stride of the smallest output."""
+        n, lead = self._dims, input.ndim - self._dims
+        sizes = list(output_size)
+        if len(sizes) == lead + n:
+            sizes = sizes[lead:]
+        if len(sizes) != n:
+            raise ValueError(f"ConvTranspose{n}D: for {input.ndim}D input, output_size must have "
+                             f"{n} or {lead + n} elements (got {len(sizes)})")
+        low = [(input.shape[lead + d] - 1) * self.stride[d] - 2 * self.padding[d]
+               + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n)]
+        high = [size + stride - 1 for size, stride in zip(low, self.stride)]
+        if any(not lo <= size <= hi for size, lo, hi in zip(sizes, low, high)):
+            raise ValueError(f"requested an output size of {list(output_size)}, but valid sizes "
+                             f"range from {low} to {high} (for an input of {input.shape[2:]})")
+        return tuple(size - lo for size, lo in zip(sizes, low))
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        conv = F.conv_transpose1d if self._dims == 1 else F.conv_transpose2d
+        output_padding = (self.output_padding if output_size is None
+                          else self._output_padding(input, output_size))
+        return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                    self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C, L) or (C, L) inputs.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.ConvTranspose1d(4, 2, 3, stride=2, output_padding=1)
+    ConvTranspose1d(4, 2, kernel_size=(3,), stride=(2,), output_padding=(1,))
+    """
+
+    _dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution over (N, C, H, W) or (C, H, W) inputs: with stride 2 it
+    doubles the spatial size (``output_size`` picks among the sizes a stride allows).
+
+    >>> import funcgrad
+    >>> up = funcgrad.nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1)
+    >>> up(funcgrad.ones(2, 8, 5, 5)).shape
+    funcgrad.Size([2, 3, 10, 10])
     """
 
     _dims = 2
@@ -1089,6 +1161,21 @@ class ModuleList(Module):
         modules.insert(index, module)
         self._modules.clear()
         self.extend(modules)
+
+    def __repr__(self) -> str:
+        # torch prints a run of modules that print alike once: "(0-2): 3 x Linear(...)"
+        runs: list[list] = []
+        for i, module in enumerate(self):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        if not runs:
+            return self._get_name() + "()"
+        lines = [_add_indent(f"({a}): {text}" if a == b else f"({a}-{b}): {b - a + 1} x {text}",
+                             2) for a, b, text in runs]
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

@@ -25,7 +25,8 @@ __all__ = [
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
     "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
-    "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "max_pool2d", "avg_pool2d",
+    "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv_transpose1d",
+    "conv_transpose2d", "max_pool2d", "avg_pool2d",
     "batch_norm", "one_hot", "normalize", "cosine_similarity", "pairwise_distance", "pad",
     "group_norm", "scaled_dot_product_attention", "interpolate",
 ]
@@ -962,6 +963,113 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     funcgrad.Size([1, 1, 2, 2])
     """
     return _convolution(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(x, w, b, *, stride, padding, output_padding, dilation, groups):
+    # The gradient of a convolution with respect to its input: a convolution of the input
+    # dilated by the stride, padded so that every kernel tap reaches it, with the kernel
+    # flipped and each group's (in, out) weight swapped to (out, in).
+    n = w.ndim - 2
+    spatial = "DHW"[-n:]
+    w = jnp.flip(w, tuple(range(2, w.ndim)))
+    w = w.reshape(groups, w.shape[0] // groups, *w.shape[1:]).swapaxes(1, 2)
+    w = w.reshape(-1, *w.shape[2:])
+    pads = [(d * (k - 1) - p, d * (k - 1) - p + o)
+            for k, p, o, d in zip(w.shape[2:], padding, output_padding, dilation)]
+    out = jax.lax.conv_general_dilated(
+        x, w, (1,) * n, pads, lhs_dilation=stride, rhs_dilation=dilation,
+        feature_group_count=groups, dimension_numbers=("NC" + spatial, "OI" + spatial,
+                                                       "NC" + spatial))
+    return out if b is None else out + b.reshape((1, -1) + (1,) * n)
+
+
+CONV_TRANSPOSE = Op("conv_transpose", _conv_transpose, "ConvolutionBackward0")
+
+
+def _check_conv_transpose(n: int, input, weight, bias, stride, padding, output_padding,
+                          dilation, groups) -> None:
+    """torch's errors for a transposed convolution's arguments (after ``_tuple``)."""
+    if weight.ndim != n + 2:
+        raise RuntimeError(f"weight should have {n + 2} dimensions for conv_transpose{n}d, but "
+                           f"got weight of size {list(weight.shape)}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if any(o < 0 or (o >= s and o >= d) for o, s, d in zip(output_padding, stride, dilation)):
+        # (torch's kernel sees a 1-D convolution as a 2-D one of height 1)
+        o, s, d = ([fill] * (2 - n) + list(v)
+                   for v, fill in ((output_padding, 0), (stride, 1), (dilation, 1)))
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            f"output_padding_height: {o[0]} output_padding_width: {o[1]} stride_height: {s[0]} "
+            f"stride_width: {s[1]} dilation_height: {d[0]} dilation_width: {d[1]}")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
+    if input.shape[1] != weight.shape[0]:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+            f"input{list(input.shape)} to have {weight.shape[0]} channels, but got "
+            f"{input.shape[1]} channels instead")
+    out = weight.shape[1] * groups
+    if bias is not None and tuple(bias.shape) != (out,):
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+            f"1-dimensional with {out} elements, but got bias of size {list(bias.shape)} "
+            "instead")
+
+
+def _conv_transposed(n: int, input, weight, bias, stride, padding, output_padding, groups,
+                     dilation):
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to "
+            f"conv_transpose{n}d, but got input of size: {list(input.shape)}")
+    if input.ndim == n + 1:  # a batch of one, as torch does it
+        return _ops.squeeze(_conv_transposed(n, input.unsqueeze(0), weight, bias, stride,
+                                             padding, output_padding, groups, dilation), 0)
+    args = dict(stride=_tuple(stride, n), padding=_tuple(padding, n),
+                output_padding=_tuple(output_padding, n), dilation=_tuple(dilation, n),
+                groups=int(groups))
+    _check_conv_transpose(n, input, weight, bias, **args)
+    return apply(CONV_TRANSPOSE, input, weight, bias, **args)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """1-D transposed convolution (the gradient of ``conv1d`` with respect to its input) of
+    ``input`` (N, C, L) or (C, L) with ``weight`` (C, out channels / groups, kernel); the
+    output has length ``(L - 1) * stride - 2 * padding + dilation * (kernel - 1) +
+    output_padding + 1``.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.conv_transpose1d(funcgrad.ones(1, 2, 4), funcgrad.ones(2, 3, 3), stride=2).shape
+    funcgrad.Size([1, 3, 9])
+    """
+    return _conv_transposed(1, input, weight, bias, stride, padding, output_padding, groups,
+                            dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """2-D transposed convolution (the gradient of ``conv2d`` with respect to its input) of
+    ``input`` (N, C, H, W) or (C, H, W) with ``weight`` (C, out channels / groups, kH, kW).
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.conv_transpose2d(funcgrad.ones(1, 2, 3, 3), funcgrad.ones(2, 1, 2, 2),
+    ...                    stride=2).shape
+    funcgrad.Size([1, 1, 6, 6])
+    """
+    return _conv_transposed(2, input, weight, bias, stride, padding, output_padding, groups,
+                            dilation)
 
 
 def _pool(x, kernel, stride, padding, init, op):

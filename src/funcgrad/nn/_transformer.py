@@ -1,0 +1,235 @@
+"""Attention layers: ``MultiheadAttention``, ``TransformerEncoderLayer`` and
+``TransformerEncoder``, with torch's parameter names, initialization, masks and printing,
+composed of funcgrad's ops (so their graph nodes are those ops', not torch's fused ones)."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from .. import _factories
+from .._tensor import Tensor
+from . import functional as F
+from . import init
+from ._modules import Dropout, LayerNorm, Linear, Module, ModuleList, Parameter
+
+__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """``Linear`` under the name torch gives ``MultiheadAttention.out_proj`` (which prints)."""
+
+
+def _additive(mask: Tensor | None, dtype) -> Tensor | None:
+    """A mask as the float added to the scores: a boolean one is -inf where True (a position
+    not attended to, as torch's ``MultiheadAttention`` reads it)."""
+    if mask is None or mask.is_floating_point():
+        return mask
+    return _factories.zeros(*mask.shape, dtype=dtype).masked_fill(mask, -math.inf)
+
+
+class MultiheadAttention(Module):
+    """Attention of ``num_heads`` heads over (L, N, E) query and (S, N, E) key and value
+    ((N, L, E) with ``batch_first``, or unbatched (L, E)); returns the output and, when
+    ``need_weights``, the attention weights (averaged over heads unless told otherwise).
+    Boolean masks are True where attention is not allowed.
+
+    >>> import funcgrad
+    >>> attn = funcgrad.nn.MultiheadAttention(8, 2, batch_first=True)
+    >>> out, weights = attn(*(funcgrad.ones(3, 5, 8),) * 3)
+    >>> out.shape, weights.shape
+    (funcgrad.Size([3, 5, 8]), funcgrad.Size([3, 5, 5]))
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, device=None,
+                 dtype=None) -> None:
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
+                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+        if add_bias_kv or add_zero_attn:
+            raise ValueError("funcgrad's MultiheadAttention has no add_bias_kv or add_zero_attn "
+                             "yet")
+        super().__init__()
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.batch_first = batch_first
+        self.head_dim = embed_dim // num_heads
+        if self.head_dim * num_heads != embed_dim:
+            raise AssertionError("embed_dim must be divisible by num_heads")
+        empty = {"dtype": dtype, "device": device}
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(_factories.empty(3 * embed_dim, embed_dim, **empty))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = Parameter(_factories.empty(embed_dim, embed_dim, **empty))
+            self.k_proj_weight = Parameter(_factories.empty(embed_dim, self.kdim, **empty))
+            self.v_proj_weight = Parameter(_factories.empty(embed_dim, self.vdim, **empty))
+            self.register_parameter("in_proj_weight", None)
+        if bias:
+            self.in_proj_bias = Parameter(_factories.zeros(3 * embed_dim, **empty))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias, **empty)
+        for weight in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
+                       self.v_proj_weight):
+            if weight is not None:
+                init.xavier_uniform_(weight)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+
+    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> list[Tensor]:
+        """The query, key and value projections (each (length, N, E))."""
+        e = self.embed_dim
+        biases = [None] * 3 if self.in_proj_bias is None else \
+            [self.in_proj_bias[i * e:(i + 1) * e] for i in range(3)]
+        if self._qkv_same_embed_dim:
+            weights = [self.in_proj_weight[i * e:(i + 1) * e] for i in range(3)]
+        else:
+            weights = [self.q_proj_weight, self.k_proj_weight, self.v_proj_weight]
+        return [F.linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases)]
+
+    def _mask(self, attn_mask, key_padding_mask, batch: int, length: int, source: int, dtype):
+        """The float mask added to the (N * heads, L, S) scores, or None."""
+        attn_mask = _additive(attn_mask, dtype)
+        key_padding_mask = _additive(key_padding_mask, dtype)
+        if attn_mask is not None:
+            want = (length, source) if attn_mask.ndim == 2 else \
+                (batch * self.num_heads, length, source)
+            if tuple(attn_mask.shape) != want:
+                raise RuntimeError(f"The shape of the {attn_mask.ndim}D attn_mask is "
+                                   f"{attn_mask.shape}, but should be {want}.")
+            if attn_mask.ndim == 2:
+                attn_mask = attn_mask.unsqueeze(0)
+        if key_padding_mask is None:
+            return attn_mask
+        padding = key_padding_mask.reshape(batch, 1, 1, source).expand(
+            batch, self.num_heads, 1, source).reshape(batch * self.num_heads, 1, source)
+        return padding if attn_mask is None else attn_mask + padding
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor,
+                key_padding_mask: Tensor | None = None, need_weights: bool = True,
+                attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False):
+        if is_causal and attn_mask is None:
+            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                               "Transformer module method `generate_square_subsequent_mask` to "
+                               "create this mask.")
+        batched = query.ndim == 3
+        if not batched:
+            query, key, value = (x.unsqueeze(1) for x in (query, key, value))
+            if key_padding_mask is not None:
+                key_padding_mask = key_padding_mask.unsqueeze(0)
+        elif self.batch_first:
+            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+        length, batch, e = query.shape
+        if e != self.embed_dim:
+            raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
+                                 f"got {e}")
+        heads, head_dim = self.num_heads, self.head_dim
+        q, k, v = (x.reshape(x.shape[0], batch * heads, head_dim).transpose(0, 1)
+                   for x in self._project(query, key, value))
+        scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)
+        mask = self._mask(attn_mask, key_padding_mask, batch, length, k.shape[1], query.dtype)
+        if mask is not None:
+            scores = scores + mask
+        weights = F.dropout(F.softmax(scores, -1), self.dropout, self.training)
+        out = (weights @ v).transpose(0, 1).reshape(length * batch, e)
+        out = self.out_proj(out).reshape(length, batch, e)
+        if batched and self.batch_first:
+            out = out.transpose(0, 1)
+        elif not batched:
+            out = out.squeeze(1)
+        if not need_weights:
+            return out, None
+        weights = weights.reshape(batch, heads, length, weights.shape[-1])
+        if average_attn_weights:
+            weights = weights.mean(1)
+        return out, (weights if batched else weights.squeeze(0))
+
+
+_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a feed-forward block (``linear2(dropout(activation(linear1(x))))``),
+    each added to its input and layer-normalized, after (or, ``norm_first``, before) the
+    block; dropout acts in training only.
+
+    >>> import funcgrad
+    >>> layer = funcgrad.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+    >>> layer(funcgrad.ones(3, 5, 8)).shape
+    funcgrad.Size([3, 5, 8])
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation="relu", layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        where = {"device": device, "dtype": dtype}
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                            batch_first=batch_first, **where)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **where)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **where)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where)
+        self.dropout1 = Dropout(dropout)
+        self.dropout2 = Dropout(dropout)
+        if isinstance(activation, str):
+            if activation not in _ACTIVATIONS:
+                raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+            activation = _ACTIVATIONS[activation]
+        self.activation = activation
+
+    def _attend(self, x: Tensor, mask, key_padding_mask, is_causal: bool) -> Tensor:
+        x = self.self_attn(x, x, x, key_padding_mask=key_padding_mask, need_weights=False,
+                           attn_mask=mask, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(self, src: Tensor, src_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
+        x = src
+        if self.norm_first:
+            x = x + self._attend(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._feed_forward(self.norm2(x))
+        x = self.norm1(x + self._attend(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._feed_forward(x))
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` copies (deep, each with its own parameters) of ``encoder_layer`` applied
+    in order, then ``norm`` if given. (``enable_nested_tensor`` and ``mask_check`` are there for
+    torch's signature: funcgrad has no nested tensors.)
+
+    >>> import funcgrad
+    >>> layer = funcgrad.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16)
+    >>> encoder = funcgrad.nn.TransformerEncoder(layer, num_layers=2)
+    >>> encoder(funcgrad.ones(5, 3, 8)).shape
+    funcgrad.Size([5, 3, 8])
+    """
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
+                 norm: Module | None = None, enable_nested_tensor: bool = True,
+                 mask_check: bool = True) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, src: Tensor, mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                      is_causal=bool(is_causal))
+        return x if self.norm is None else self.norm(x)
