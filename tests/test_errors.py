@@ -395,6 +395,18 @@ OP_ARGUMENT_ERRORS = {
     "index_select_index_int16": lambda T: T.index_select(
         T.ones(3), 0, T.tensor([0], dtype=T.int16)),
     "index_select_index_dims": lambda T: T.index_select(T.ones(3), 0, T.tensor([[0]])),
+    # JAX would fill in NaN, or drop the write, for an index out of range; torch raises.
+    "gather_out_of_range": lambda T: T.gather(T.ones(2, 3), 1, T.tensor([[0], [3]])),
+    "gather_negative": lambda T: T.gather(T.ones(2, 3), -1, T.tensor([[-1], [0]])),
+    "scatter_out_of_range": lambda T: T.zeros(2, 3).scatter(0, T.tensor([[2, 0, 0]]), 1.0),
+    "scatter_add_negative": lambda T: T.zeros(2, 3).scatter_add(1, T.tensor([[-1]]),
+                                                                T.ones(1, 1)),
+    "index_select_out_of_range": lambda T: T.index_select(T.ones(2, 3), 0, T.tensor([0, 3])),
+    "index_select_dim_1_out_of_range": lambda T: T.index_select(T.ones(2, 3, 2), 1,
+                                                                T.tensor([0, 5, 7])),
+    "index_select_last_dim_out_of_range": lambda T: T.ones(2, 3, 2).index_select(-1,
+                                                                              T.tensor([2])),
+    "index_select_negative": lambda T: T.ones(2, 3).index_select(0, T.tensor([-1])),
     "max_of_nothing": lambda T: T.ones(0).max(),
     "min_of_nothing": lambda T: T.ones(0).min(),
     "amax_of_nothing": lambda T: T.ones(0).amax(),

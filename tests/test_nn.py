@@ -167,6 +167,15 @@ def _more_losses(lib) -> dict:
     }
 
 
+@pytest.mark.parametrize("ignore_index", [-100, 9])
+def test_ignored_targets_may_lie_outside_the_classes(torch, ignore_index):
+    # Only targets that count are checked against the classes, as torch checks them.
+    x, target = _randn(3, 4), np.array([ignore_index, 3, 1])
+    for name in ("CrossEntropyLoss", "NLLLoss"):
+        _compare(torch, getattr(torch.nn, name)(ignore_index=ignore_index),
+                 getattr(nn, name)(ignore_index=ignore_index), x, target)
+
+
 @pytest.mark.parametrize("name", list(_more_losses(funcgrad)))
 def test_more_loss_modules_match_torch(torch, name):
     (loss, count), (t_loss, _) = _more_losses(funcgrad)[name], _more_losses(torch)[name]

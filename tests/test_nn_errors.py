@@ -189,6 +189,14 @@ NN_ERRORS = {
                                                           idx(T, [[0] * 5] * 2)),
     "nll_loss_2d_spatial_size": lambda T: F(T).nll_loss(T.ones(2, 3, 4, 5),
                                                         idx(T, [[[0] * 4] * 4] * 2)),
+    # JAX would give NaN for a class out of range; torch reads the targets and raises.
+    "nll_loss_target_out_of_range": lambda T: F(T).nll_loss(T.ones(2, 3), idx(T, [0, 3])),
+    "nll_loss_target_negative": lambda T: F(T).nll_loss(T.ones(2, 3), idx(T, [-1, 0])),
+    "nll_loss_spatial_target_out_of_range": lambda T: F(T).nll_loss(
+        T.ones(2, 3, 4), idx(T, [[0, 0, 0, 0], [0, 5, 0, 0]])),
+    "cross_entropy_target_out_of_range": lambda T: F(T).cross_entropy(T.ones(2, 3),
+                                                                      idx(T, [7, 0])),
+    "embedding_out_of_range": lambda T: F(T).embedding(idx(T, [0, 4]), T.ones(4, 2)),
     "one_hot_negative": lambda T: F(T).one_hot(idx(T, [0, -1])),
     "one_hot_too_large": lambda T: F(T).one_hot(idx(T, [0, 3]), 3),
     "one_hot_no_classes": lambda T: F(T).one_hot(idx(T, [0]), 0),

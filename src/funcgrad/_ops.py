@@ -1850,7 +1850,17 @@ def gather(input, dim: int, index) -> Tensor:
     if builtins.max(index.ndim, 1) != builtins.max(input.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input "
                            "tensor")
+    _check_range(input, dim, index)
     return apply(GATHER, input, index, axis=builtins.int(dim))
+
+
+def _check_range(input, dim: int, index) -> None:
+    """gather's and scatter's error for an index outside ``[0, size)`` along ``dim``."""
+    axis = _wrap_dim(dim, builtins.max(input.ndim, 1))
+    size = input.shape[axis] if input.ndim else 1
+    bad = _outside(index._read(), 0, size)
+    if bad is not None:
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {size}")
 
 
 def _check_index(name: str, index, wanted: str) -> None:
@@ -1859,11 +1869,32 @@ def _check_index(name: str, index, wanted: str) -> None:
         raise RuntimeError(f"{name}(): Expected dtype {wanted} for index")
 
 
+def _outside(values, low: int, high: int, skip: int | None = None):
+    """The first of the integer array ``values`` outside ``[low, high)`` (``skip`` aside), or
+    None. Torch reads an index's values to check them on the CPU, and so does funcgrad, where JAX
+    would clamp the index or fill in NaN; traced values (inside a JAX transform) are not
+    checked."""
+    if isinstance(values, jax.core.Tracer) or not values.size:
+        return None
+    values = np.asarray(values)
+    bad = (values < low) | (values >= high)
+    if skip is not None:
+        bad &= values != skip
+    return values[bad][0] if bad.any() else None
+
+
 def index_select(input, dim: int, index) -> Tensor:
     """The slices at ``index`` (a 1-D integer tensor) along ``dim``."""
     _check_index("index_select", index, "int32 or int64")
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
+    axis = _wrap_dim(dim, builtins.max(input.ndim, 1))
+    size = input.shape[axis] if input.ndim else 1
+    bad = _outside(index._read(), 0, size)
+    if bad is not None and axis == 1:  # torch's kernel for dim 1 words it otherwise
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}")
+    if bad is not None:
+        raise IndexError("index out of range in self")
     return apply(INDEX_SELECT, input, index, axis=builtins.int(dim))
 
 
@@ -1871,21 +1902,22 @@ def scatter(input, dim: int, index, src=None, *, value=None) -> Tensor:
     """A copy of ``input`` with ``src`` (a tensor, or a number given as ``src`` or ``value``)
     written at ``index`` along ``dim``."""
     src = value if src is None else src
-    _check_scatter(input, index, src)
+    _check_scatter(input, dim, index, src)
     return apply(SCATTER, input, index, src, axis=builtins.int(dim), add=False)
 
 
-def _check_scatter(input, index, src) -> None:
+def _check_scatter(input, dim: int, index, src) -> None:
     _check_index("scatter", index, "int32/int64")
     for name, other in (("self", input), ("src", src)):
         if isinstance(other, Tensor) and builtins.max(index.ndim, 1) != builtins.max(other.ndim, 1):
             raise RuntimeError(f"Index tensor must have the same number of dimensions as {name} "
                                "tensor")
+    _check_range(input, dim, index)
 
 
 def scatter_add(input, dim: int, index, src) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
-    _check_scatter(input, index, src)
+    _check_scatter(input, dim, index, src)
     return apply(SCATTER_ADD, input, index, src, axis=builtins.int(dim), add=True)
 
 
@@ -2106,13 +2138,11 @@ def take(input, index) -> Tensor:
         IndexError: torch's, for an index out of range when its values are at hand (not
             inside a JAX transform): JAX would fill in NaN.
     """
-    n, values = input.numel(), index._read()
-    if not isinstance(values, jax.core.Tracer):
-        values = np.asarray(values)
-        bad = values[(values < -n) | (values >= n)]
-        if bad.size:
-            raise IndexError(f"out of range: tried to access index {bad[0]} on a tensor of {n} "
-                             "elements.")
+    n = input.numel()
+    bad = _outside(index._read(), -n, n)
+    if bad is not None:
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
     return apply(TAKE, input, index)
 
 
@@ -2270,11 +2300,10 @@ def _check_key(shape: tuple, keys: list) -> None:
                             f"The shape of the mask {list(k.shape)} at index {j} does not "
                             f"match the shape of the indexed tensor {list(covered)} at index {j}"
                         )
-            elif k.size:
-                values = np.asarray(k)
-                bad = values[(values < -covered[0]) | (values >= covered[0])]
-                if bad.size:
-                    raise IndexError(f"index {bad[0]} is out of bounds for dimension "
+            else:
+                bad = _outside(k, -covered[0], covered[0])
+                if bad is not None:
+                    raise IndexError(f"index {bad} is out of bounds for dimension "
                                      f"{arrays_seen} with size {covered[0]}")
             arrays_seen += 1
         dim += widths[i]

@@ -666,11 +666,16 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     of shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``.
 
     Raises:
-        ValueError, RuntimeError: torch's, for shapes or a target dtype that do not fit. (An
-            index outside ``[0, C)`` is not checked: torch reads the targets to check them.)
+        ValueError, RuntimeError: torch's, for shapes or a target dtype that do not fit.
+        IndexError: torch's, for a target outside ``[0, C)`` other than ``ignore_index`` (read
+            as torch reads it, see ``_ops._outside``).
     """
     reduction = _check_reduction(reduction)
     _check_nll(input, target, weight)
+    classes = input.shape[0 if input.ndim == 1 else 1]
+    bad = _ops._outside(target._read(), 0, classes, skip=ignore_index)
+    if bad is not None:
+        raise IndexError(f"Target {bad} is out of bounds.")
     return apply(NLL, input, target, weight, ignore_index=ignore_index, reduction=reduction)
 
 
@@ -783,9 +788,7 @@ def embedding(input, weight, padding_idx: int | None = None):
     rows = weight.shape[0]
     if padding_idx is not None and padding_idx < 0:
         padding_idx += rows
-    if not isinstance(indices, jax.core.Tracer) and indices.size and bool(
-        (indices.min() < 0) | (indices.max() >= rows)
-    ):
+    if _ops._outside(indices, 0, rows) is not None:
         raise IndexError("index out of range in self")
     return apply(EMBEDDING, weight, input, padding_idx=padding_idx)
 
