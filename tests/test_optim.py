@@ -2,6 +2,8 @@
 parameters after every step; groups, skipped parameters, state dicts and schedulers behave as
 torch's; changing the learning rate never recompiles the update."""
 
+import inspect
+
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -101,6 +103,54 @@ def test_optimizer_matches_torch_step_for_step(torch, name, kwargs):
     for _ in range(25):
         problem.step(t_opt, opt)
         problem.assert_close(**tolerance)
+
+
+ALL_OPTIMIZERS = sorted({name for name, _ in CONFIGS})
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+def test_maximize_ascends_as_torch(torch, name):
+    problem = _Problem(torch)
+    kwargs = dict(lr=0.01, maximize=True)
+    t_opt = getattr(torch.optim, name)(problem.t_model.parameters(), **kwargs)
+    opt = getattr(optim, name)(problem.model.parameters(), **kwargs)
+    for _ in range(5):
+        problem.step(t_opt, opt)
+        problem.assert_close(rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_with_decoupled_weight_decay_is_adamw_as_in_torch(torch, amsgrad):
+    problem = _Problem(torch)
+    kwargs = dict(lr=0.01, weight_decay=0.1, amsgrad=amsgrad, decoupled_weight_decay=True)
+    t_opt = torch.optim.Adam(problem.t_model.parameters(), **kwargs)
+    opt = optim.Adam(problem.model.parameters(), **kwargs)
+    for _ in range(10):
+        problem.step(t_opt, opt)
+        problem.assert_close()
+
+
+@pytest.mark.parametrize("name", ALL_OPTIMIZERS)
+def test_optimizers_take_and_print_torchs_switches(torch, name):
+    # foreach, fused and capturable choose among torch's kernels: funcgrad's step is one
+    # program whatever they say, and they print and save as torch's group entries.
+    ours, theirs = getattr(optim, name), getattr(torch.optim, name)
+    assert ([(p.name, p.kind, p.default) for p in inspect.signature(ours).parameters.values()]
+            == [(p.name, p.kind, p.default) for p in inspect.signature(theirs).parameters.values()])
+    switches = {k: True for k in ("foreach", "capturable") if k in inspect.signature(theirs)
+                .parameters}
+    opt = ours([funcgrad.zeros(1, requires_grad=True)], **switches)
+    t_opt = theirs([torch.zeros(1, requires_grad=True)], **switches)
+    assert repr(opt) == repr(t_opt)
+    assert opt.state_dict()["param_groups"] == t_opt.state_dict()["param_groups"]
+
+
+def test_foreach_with_fused_and_differentiable_are_refused():
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together."):
+        optim.Adam([funcgrad.zeros(1, requires_grad=True)], foreach=True, fused=True)
+    w = funcgrad.zeros(1, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="differentiable=True is not supported.*functional_call"):
+        optim.SGD([w], differentiable=True)
 
 
 def test_radams_sma_length_and_bias_correction_keep_float32_precision():

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._optimizer import Optimizer, _check_adam_like, _require, _with_weight_decay
+from ._optimizer import Optimizer, _check_adam_like, _require, _switches, _with_weight_decay
 
 
 def _scale_by_torch_rss(initial_accumulator_value, eps) -> optax.GradientTransformation:
@@ -42,16 +42,20 @@ class Adagrad(Optimizer):
     _hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10) -> None:
+                 initial_accumulator_value: float = 0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         _require(lr >= 0.0, f"Invalid learning rate: {lr}")
         _require(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay}")
         _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
         _require(initial_accumulator_value >= 0.0,
                  f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps))
+        super().__init__(params, dict(
+            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value, eps=eps,
+            **_switches(foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        fused=fused)))
 
     @staticmethod
     def _build(structure, lr, lr_decay, weight_decay, initial_accumulator_value, eps):
@@ -73,12 +77,17 @@ class Adadelta(Optimizer):
     _hyper = ("lr", "rho", "eps", "weight_decay")
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0) -> None:
+                 weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         _require(lr >= 0.0, f"Invalid learning rate: {lr}")
         _require(0.0 <= rho <= 1.0, f"Invalid rho value: {rho}")
         _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
         _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+        super().__init__(params, dict(
+            lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+            **_switches(foreach=foreach, capturable=capturable, maximize=maximize,
+                        differentiable=differentiable)))
 
     @staticmethod
     def _build(structure, lr, rho, eps, weight_decay):
@@ -100,10 +109,14 @@ class Adamax(Optimizer):
     _hyper = ("lr", "betas", "eps", "weight_decay")
 
     def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False) -> None:
         _check_adam_like(lr, betas, eps, weight_decay)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay))
+        super().__init__(params, dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+            **_switches(foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)))
 
     @staticmethod
     def _build(structure, lr, betas, eps, weight_decay):
@@ -169,12 +182,16 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False) -> None:
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
         _check_adam_like(lr, betas, eps, weight_decay)
         _require(momentum_decay >= 0.0, f"Invalid momentum_decay value: {momentum_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+        super().__init__(params, dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+            momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+            **_switches(foreach=foreach, maximize=maximize, capturable=capturable,
+                        differentiable=differentiable)))
 
     @staticmethod
     def _structure(group: dict):
@@ -248,11 +265,15 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0,
-                 decoupled_weight_decay: bool = False) -> None:
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
         _check_adam_like(lr, betas, eps, weight_decay)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+        super().__init__(params, dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            **_switches(foreach=foreach, maximize=maximize, capturable=capturable,
+                        differentiable=differentiable)))
 
     @staticmethod
     def _structure(group: dict):
@@ -298,10 +319,15 @@ class Rprop(Optimizer):
     _hyper = ("lr", "etas", "step_sizes")
 
     def __init__(self, params, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
-                 step_sizes: tuple[float, float] = (1e-6, 50)) -> None:
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         _require(lr >= 0.0, f"Invalid learning rate: {lr}")
         _require(0.0 < etas[0] < 1.0 < etas[1], f"Invalid eta values: {etas[0]}, {etas[1]}")
-        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes)))
+        super().__init__(params, dict(
+            lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
+            **_switches(capturable=capturable, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable)))
 
     @staticmethod
     def _build(structure, lr, etas, step_sizes):
@@ -382,7 +408,8 @@ class Adafactor(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
-                 weight_decay: float = 0.0) -> None:
+                 weight_decay: float = 0.0, *, foreach: bool | None = None,
+                 maximize: bool = False) -> None:
         _require(lr >= 0.0, f"Learning rate should be >= 0 but is: {lr}")
         _require(beta2_decay <= 0.0, f"beta2_decay should be <= 0 but is: {beta2_decay}")
         _require(eps[0] is None or eps[0] >= 0.0, f"epsilon1 should be >= 0 but is: {eps[0]}")
@@ -390,7 +417,8 @@ class Adafactor(Optimizer):
         _require(d >= 1.0, f"Clipping threshold d should be >= 1 but is: {d}")
         _require(weight_decay >= 0.0, f"weight_decay should be >= 0 but is: {weight_decay}")
         super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d,
-                                      weight_decay=weight_decay))
+                                      weight_decay=weight_decay,
+                                      **_switches(foreach=foreach, maximize=maximize)))
 
     @staticmethod
     def _structure(group: dict):

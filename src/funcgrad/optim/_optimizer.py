@@ -73,12 +73,16 @@ def _box(state):
     return jax.tree.map(Tensor._wrap, state)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _update(build: Callable, structure, hyper: dict, params: list, grads: list, states: list):
-    """One step for a group: each unit's new parameter arrays and optax state."""
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _update(build: Callable, structure, maximize: bool, hyper: dict, params: list, grads: list,
+            states: list):
+    """One step for a group: each unit's new parameter arrays and optax state (``maximize``:
+    for the negated gradients, as torch negates them before anything else)."""
     transform = build(structure, **hyper)
     new_params, new_states = [], []
     for p, g, s in zip(params, grads, states):
+        if maximize:
+            g = jax.tree.map(jnp.negative, g)
         updates, s = transform.update(g, s, p)
         new_params.append(optax.apply_updates(p, updates))
         new_states.append(s)
@@ -88,6 +92,28 @@ def _update(build: Callable, structure, hyper: dict, params: list, grads: list, 
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
+
+
+def _switches(**switches) -> dict:
+    """torch's switches of how a step runs, those an optimizer takes, as group entries (so they
+    print and save as torch's): ``maximize`` ascends the objective; ``foreach``, ``fused`` and
+    ``capturable`` choose among torch's kernels, while funcgrad's step is one XLA program
+    either way.
+
+    Raises:
+        RuntimeError: torch's, for ``foreach`` and ``fused`` both True.
+        NotImplementedError: for ``differentiable=True``: the step writes the parameters outside
+            the graph, so no gradient could flow through it.
+    """
+    if switches.get("foreach") and switches.get("fused"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if switches.get("differentiable"):
+        raise NotImplementedError(
+            "differentiable=True is not supported: funcgrad's optimizers update the parameters "
+            "outside the graph, so no gradient flows through step(). To differentiate through "
+            "an update, write it as a function of the parameters (funcgrad.func.functional_call "
+            "under funcgrad.grad).")
+    return switches
 
 
 class Optimizer:
@@ -229,7 +255,9 @@ class Optimizer:
         grads = [tuple(jnp.zeros_like(a) if p.grad is None else p.grad._read()
                        for p, a in zip(u, arrays)) for u, arrays in zip(units, params)]
         states = [self._state_for_step(group, _unbox(self.state[u[0]])) for u in units]
-        new_params, new_states = _update(*self._program(group), params, grads, states)
+        build, structure, hyper = self._program(group)
+        new_params, new_states = _update(build, structure, bool(group.get("maximize")), hyper,
+                                         params, grads, states)
         for unit, arrays, state in zip(units, new_params, new_states):
             self._set_state(unit[0], state)
             for p, array in zip(unit, arrays):
@@ -295,14 +323,18 @@ class SGD(Optimizer):
     _hyper = ("lr", "momentum", "dampening", "weight_decay")
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False) -> None:
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
         _require(lr >= 0.0, f"Invalid learning rate: {lr}")
         _require(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
         _require(not nesterov or (momentum > 0 and dampening == 0),
                  "Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+        super().__init__(params, dict(
+            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov, **_switches(maximize=maximize, foreach=foreach,
+                                           differentiable=differentiable, fused=fused)))
 
     @staticmethod
     def _structure(group: dict):
@@ -366,11 +398,15 @@ class ASGD(Optimizer):
     _hyper = ("lr", "lambd", "alpha", "t0", "weight_decay")
 
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
-                 t0: float = 1e6, weight_decay: float = 0) -> None:
+                 t0: float = 1e6, weight_decay: float = 0, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False) -> None:
         _require(lr >= 0.0, f"Invalid learning rate: {lr}")
         _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0,
-                                      weight_decay=weight_decay))
+        super().__init__(params, dict(
+            lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+            **_switches(foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)))
 
     @staticmethod
     def _build(structure, lr, lambd, alpha, t0, weight_decay):
@@ -425,8 +461,9 @@ def _scale_by_adam(amsgrad: bool, betas, eps) -> optax.GradientTransformation:
 
 
 class Adam(Optimizer):
-    """Adam as torch computes it: L2 ``weight_decay`` added to the gradient, ``eps`` outside
-    the square root of the bias-corrected second moment, and torch's AMSGrad variant.
+    """Adam as torch computes it: L2 ``weight_decay`` added to the gradient (decoupled, as
+    AdamW, with ``decoupled_weight_decay=True``), ``eps`` outside the square root of the
+    bias-corrected second moment, and torch's AMSGrad variant.
 
     >>> import funcgrad
     >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
@@ -438,18 +475,26 @@ class Adam(Optimizer):
     _hyper = ("lr", "betas", "eps", "weight_decay")
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
         _check_adam_like(lr, betas, eps, weight_decay)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad))
+        super().__init__(params, dict(
+            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            **_switches(foreach=foreach, maximize=maximize, capturable=capturable,
+                        differentiable=differentiable, fused=fused),
+            decoupled_weight_decay=decoupled_weight_decay))
 
     @staticmethod
     def _structure(group: dict):
-        return bool(group["amsgrad"])
+        return bool(group["amsgrad"]), bool(group["decoupled_weight_decay"])
 
     @staticmethod
-    def _build(amsgrad, lr, betas, eps, weight_decay):
-        return _with_weight_decay(False, _scale_by_adam(amsgrad, betas, eps), weight_decay, lr)
+    def _build(structure, lr, betas, eps, weight_decay):
+        amsgrad, decoupled = structure
+        return _with_weight_decay(decoupled, _scale_by_adam(amsgrad, betas, eps), weight_decay,
+                                  lr)
 
 
 class AdamW(Adam):
@@ -463,12 +508,13 @@ class AdamW(Adam):
     """
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
-
-    @staticmethod
-    def _build(amsgrad, lr, betas, eps, weight_decay):
-        return _with_weight_decay(True, _scale_by_adam(amsgrad, betas, eps), weight_decay, lr)
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
 
 class RMSprop(Optimizer):
@@ -485,14 +531,18 @@ class RMSprop(Optimizer):
     _hyper = ("lr", "alpha", "eps", "weight_decay", "momentum")
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False) -> None:
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         _require(lr >= 0.0, f"Invalid learning rate: {lr}")
         _require(eps >= 0.0, f"Invalid epsilon value: {eps}")
         _require(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         _require(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
         _require(alpha >= 0.0, f"Invalid alpha value: {alpha}")
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+        super().__init__(params, dict(
+            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+            centered=centered, **_switches(capturable=capturable, foreach=foreach,
+                                           maximize=maximize, differentiable=differentiable)))
 
     @staticmethod
     def _structure(group: dict):
