@@ -47,7 +47,7 @@ def default_collate(batch):
             raise TypeError(_COLLATE_ERROR.format(elem.dtype))
         return default_collate([as_tensor(b) for b in batch])
     if isinstance(elem, (np.bool_, np.number, np.object_)):
-        return as_tensor(batch)
+        return as_tensor(np.asarray(batch))  # a NumPy array keeps the scalars' dtype
     if isinstance(elem, float):
         return tensor(batch, dtype=_dtypes.default_double())
     if isinstance(elem, int):
@@ -58,11 +58,11 @@ def default_collate(batch):
         return _same_mapping(elem, {key: default_collate([d[key] for d in batch])
                                     for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a namedtuple
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         if any(len(sample) != len(elem) for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields = [default_collate(list(samples)) for samples in zip(*batch)]
+        fields = [default_collate(samples) for samples in zip(*batch)]
         return fields if isinstance(elem, tuple) else _same_sequence(elem, fields)
     raise TypeError(_COLLATE_ERROR.format(type(elem)))
 
