@@ -113,15 +113,16 @@ def test_collated_python_numbers_are_32_bit_without_x64():
 
 
 COLLATE_ERRORS = {
-    "unequal lengths": [[1, 2], [3]],
-    "an object": [object(), object()],
-    "string arrays": [np.array(["a"]), np.array(["b"])],
+    "unequal lengths": lambda lib: [[1, 2], [3]],
+    "an object": lambda lib: [object(), object()],
+    "string arrays": lambda lib: [np.array(["a"]), np.array(["b"])],
+    "tensor shapes": lambda lib: [lib.zeros(2), lib.zeros(3)],
 }
 
 
-@pytest.mark.parametrize("batch", COLLATE_ERRORS.values(), ids=COLLATE_ERRORS.keys())
-def test_default_collate_errors_match_torch(torch, batch):
-    assert_raises_as_torch(torch, lambda lib: lib.utils.data.default_collate(batch))
+@pytest.mark.parametrize("make", COLLATE_ERRORS.values(), ids=COLLATE_ERRORS.keys())
+def test_default_collate_errors_match_torch(torch, make):
+    assert_raises_as_torch(torch, lambda lib: lib.utils.data.default_collate(make(lib)))
 
 
 # ----- datasets -------------------------------------------------------------------------------
@@ -268,6 +269,7 @@ def test_weighted_random_sampler_follows_its_weights():
 SAMPLER_ERRORS = {
     "replacement type": lambda lib: lib.utils.data.RandomSampler(range(3), replacement=1),
     "num_samples zero": lambda lib: lib.utils.data.RandomSampler(range(3), num_samples=0),
+    "num_samples float": lambda lib: lib.utils.data.RandomSampler(range(3), num_samples=2.0),
     "empty source": lambda lib: lib.utils.data.RandomSampler([]),
     "weighted num_samples": lambda lib: lib.utils.data.WeightedRandomSampler([1.0], True),
     "weighted replacement": lambda lib: lib.utils.data.WeightedRandomSampler([1.0], 1, 0),

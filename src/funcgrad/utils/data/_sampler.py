@@ -37,7 +37,8 @@ class SequentialSampler(Sampler):
 
 
 def _check_positive(name: str, value) -> None:
-    """torch's check of a sampler's ``num_samples`` or ``batch_size``."""
+    """torch's check of ``WeightedRandomSampler``'s ``num_samples`` or ``BatchSampler``'s
+    ``batch_size``."""
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} should be a positive integer value, but got {name}={value}")
 
@@ -64,7 +65,9 @@ class RandomSampler(Sampler):
         self._num_samples = num_samples
         self.generator = generator
         _check_bool("replacement", replacement, TypeError)
-        _check_positive("num_samples", self.num_samples)
+        if not isinstance(self.num_samples, int) or self.num_samples <= 0:  # (bools pass here)
+            raise ValueError(f"num_samples should be a positive integer value, but got "
+                             f"num_samples={self.num_samples}")
 
     @property
     def num_samples(self) -> int:
