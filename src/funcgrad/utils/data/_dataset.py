@@ -9,7 +9,7 @@ import itertools
 import math
 import warnings
 
-from ..._factories import Generator, randperm
+from ..._factories import Generator, as_tensor, randperm
 
 
 class Dataset:
@@ -52,6 +52,18 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         return tuple(tensor[index] for tensor in self.tensors)
+
+    def __getitems__(self, indices: list[int]) -> list[tuple]:
+        """The samples at ``indices``, as ``[self[i] for i in indices]`` (the ``DataLoader``
+        asks for this when it exists).
+
+        One gather per tensor with the indices as a tensor operand, then ``unbind``: a batch's
+        ops are then the same every step, so the lazy engine compiles them once. Indexing with
+        each int would make every batch a new program (its ints are static), run op by op,
+        about ten times slower for batches of 32."""
+        columns = [tensor[as_tensor(indices, device=tensor.device)].unbind(0)
+                   for tensor in self.tensors]
+        return list(zip(*columns))
 
     def __len__(self) -> int:
         return self.tensors[0].size(0)
