@@ -139,6 +139,12 @@ def test_tensor_subset_and_concat_datasets_index_as_torch(torch):
         _assert_same(items(funcgrad), theirs)
 
 
+def test_tensor_dataset_fetches_a_batch_as_its_items():
+    """The DataLoader's one-call fetch gives what indexing item by item gives."""
+    dataset, indices = _tensor_dataset(funcgrad, 6), [5, 0, -1, 2, 2]
+    _assert_same(dataset.__getitems__(indices), [dataset[i] for i in indices])
+
+
 DATASET_ERRORS = {
     "tensor sizes": lambda lib: lib.utils.data.TensorDataset(lib.zeros(3), lib.zeros(4)),
     "no datasets": lambda lib: lib.utils.data.ConcatDataset([]),
