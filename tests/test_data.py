@@ -6,6 +6,8 @@ are not torch's; and a small model trained through a DataLoader follows torch's 
 from __future__ import annotations
 
 import collections
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -421,6 +423,18 @@ def test_generator_seeds_as_torch(torch):
     assert isinstance(seed, int) and ours.initial_seed() == seed
     assert funcgrad.manual_seed(3) is funcgrad.default_generator
     assert funcgrad.default_generator.initial_seed() == 3
+    assert str(ours.device) == str(theirs.device) == "cpu"
+
+
+def test_importing_funcgrad_starts_no_jax_backend():
+    """The global generator is made at import; its key and device wait for first use, so
+    configuring JAX after importing funcgrad still works."""
+    code = ("import funcgrad, jax._src.xla_bridge as xb; "
+            "print(xb.backends_are_initialized())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("draw", [

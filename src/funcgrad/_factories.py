@@ -269,11 +269,17 @@ class Generator:
     _DEFAULT_SEED = 67280421310721
 
     def __init__(self, device="cpu") -> None:
-        self.device = _devices.device(device)
+        self._device = device
         self._initial_seed = self._DEFAULT_SEED
         # The key lives in a Tensor box, so funcgrad.compile sees it as state and a compiled
-        # step draws fresh numbers on every call. Made on first draw: no JAX backend before.
+        # step draws fresh numbers on every call. Made on first draw: importing funcgrad, which
+        # makes the global generator, starts no JAX backend.
         self._state = Tensor._wrap(None)
+
+    @property
+    def device(self) -> _devices.device:
+        """The device named at construction (looked up when asked: that starts JAX)."""
+        return _devices.device(self._device)
 
     def manual_seed(self, seed: int) -> Generator:
         """Restarts the stream from ``seed`` and returns this generator."""
