@@ -131,13 +131,13 @@ def _check_workers(num_workers: int, timeout: float, prefetch_factor, persistent
     if num_workers < 0:
         raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
                          "disable multiprocessing.")
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
     if num_workers > 0:
         raise NotImplementedError(
             f"funcgrad's DataLoader loads in the calling process, but got num_workers="
             f"{num_workers}. Pass num_workers=0: JAX arrays do not travel between processes "
             "as torch's shared-memory tensors do, and XLA already uses every CPU core.")
-    if timeout < 0:
-        raise ValueError("timeout option should be non-negative")
     if prefetch_factor is not None:
         raise ValueError("prefetch_factor option could only be specified in multiprocessing."
                          "let num_workers > 0 to enable multiprocessing, otherwise set "
