@@ -453,3 +453,11 @@ def test_factories_draw_from_a_given_generator(draw):
     assert bool((draw(g) == first).all())
     funcgrad.manual_seed(0)
     assert bool((draw(None) == global_draw).all())  # the generator left the global stream
+
+
+def test_a_compiled_step_draws_from_its_generator_as_eager_code_does():
+    g = funcgrad.Generator().manual_seed(1)
+    step = funcgrad.compile(lambda: funcgrad.rand(2, generator=g))
+    compiled = [step().tolist() for _ in range(3)]
+    g.manual_seed(1)
+    assert compiled == [funcgrad.rand(2, generator=g).tolist() for _ in range(3)]
