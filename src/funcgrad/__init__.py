@@ -12,6 +12,7 @@ from . import nn as nn
 from . import optim as optim
 from . import serialization as serialization
 from . import testing as testing
+from . import utils as utils
 from ._compile import CompiledFunction as CompiledFunction
 from ._compile import compile as compile
 from ._compile import functionalize as functionalize
@@ -42,8 +43,10 @@ from ._dtypes import (
 from ._dtypes import get_default_dtype as get_default_dtype
 from ._dtypes import set_default_dtype as set_default_dtype
 from ._factories import (
+    Generator,
     arange,
     as_tensor,
+    default_generator,
     empty,
     empty_like,
     eye,

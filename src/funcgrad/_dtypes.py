@@ -96,6 +96,12 @@ def default_int() -> np.dtype:
     return int64 if x64_enabled() else int32
 
 
+def default_double() -> np.dtype:
+    """float64 where torch makes it whatever the default dtype (Python floats collated into a
+    batch, sampler weights) when JAX can make it, else float32."""
+    return float64 if x64_enabled() else float32
+
+
 # Cached: the engine asks for every op it records, and jnp.issubdtype takes a microsecond.
 @functools.lru_cache(maxsize=64)
 def is_floating(dtype) -> builtins.bool:

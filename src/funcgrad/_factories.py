@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import secrets
 import warnings
 
 import jax
@@ -13,10 +14,6 @@ import numpy as np
 
 from . import _devices, _dtypes
 from ._tensor import Tensor, check_can_require_grad
-
-# The generator's key lives in a Tensor box, so funcgrad.compile sees it as state and a compiled
-# step draws fresh numbers on every call. Made on first use: importing starts no JAX backend.
-_rng = Tensor._wrap(None)
 
 
 def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
@@ -249,44 +246,108 @@ def eye(n: int, m: int | None = None, dtype=None, device=None,
     return _finish(jnp.eye(n, m, dtype=dtype), dtype, device, requires_grad)
 
 
-def manual_seed(seed: int) -> None:
-    """Seeds the generator behind ``rand``, ``randn``, ``randint``, ``randperm`` and dropout.
+class Generator:
+    """A stream of random numbers, as ``torch.Generator``: a JAX key that each draw splits.
+
+    Pass one as ``generator=`` to ``rand``, ``randn``, ``randint``, ``randperm``, the samplers
+    of ``funcgrad.utils.data`` or ``random_split`` to draw from it instead of the global stream.
+    The numbers are JAX's, not torch's: the same seed gives the same numbers in funcgrad only.
+
+    Args:
+        device: accepted for torch's signature; JAX's keys work on every device.
 
     >>> import funcgrad
-    >>> funcgrad.manual_seed(0); a = funcgrad.rand(2)
-    >>> funcgrad.manual_seed(0); bool((a == funcgrad.rand(2)).all())
+    >>> g = funcgrad.Generator().manual_seed(42)
+    >>> g.initial_seed()
+    42
+    >>> a = funcgrad.rand(2, generator=g)
+    >>> bool((a == funcgrad.rand(2, generator=g.manual_seed(42))).all())
     True
     """
-    _rng._write(jax.random.key(int(seed)))
+
+    # torch's default seed of a new generator.
+    _DEFAULT_SEED = 67280421310721
+
+    def __init__(self, device="cpu") -> None:
+        self._device = device
+        self._initial_seed = self._DEFAULT_SEED
+        # The key lives in a Tensor box, so funcgrad.compile sees it as state and a compiled
+        # step draws fresh numbers on every call. Made on first draw: importing funcgrad, which
+        # makes the global generator, starts no JAX backend.
+        self._state = Tensor._wrap(None)
+
+    @property
+    def device(self) -> _devices.device:
+        """The device named at construction (looked up when asked: that starts JAX)."""
+        return _devices.device(self._device)
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Restarts the stream from ``seed`` and returns this generator."""
+        self._initial_seed = int(seed)
+        self._state._write(jax.random.key(self._initial_seed))
+        return self
+
+    def seed(self) -> int:
+        """Restarts the stream from a fresh seed taken from the operating system; returns it."""
+        seed = secrets.randbits(63)  # jax.random.key takes a signed 64-bit seed
+        self.manual_seed(seed)
+        return seed
+
+    def initial_seed(self) -> int:
+        """The seed the stream last started from."""
+        return self._initial_seed
+
+    def next_key(self) -> jax.Array:
+        """A fresh JAX key (advancing the stream)."""
+        if self._state._storage.array is None:
+            self.manual_seed(self._initial_seed)
+        # Split eagerly while the generator holds a concrete key, even inside a jit, vjp or
+        # grad trace: a draw there must not leave a tracer in the generator. (Under
+        # funcgrad.compile the key is itself traced state, and the split is staged as usual.)
+        with jax.ensure_compile_time_eval():
+            state, key = jax.random.split(self._state._read())
+        self._state._write(state)
+        return key
+
+
+# The global stream starts from seed 0 (as funcgrad always has), not torch's default seed.
+default_generator = Generator()
+default_generator._initial_seed = 0
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seeds the generator behind ``rand``, ``randn``, ``randint``, ``randperm`` and dropout;
+    returns it.
+
+    >>> import funcgrad
+    >>> g = funcgrad.manual_seed(0); a = funcgrad.rand(2)
+    >>> g = funcgrad.manual_seed(0); bool((a == funcgrad.rand(2)).all())
+    True
+    """
+    return default_generator.manual_seed(seed)
 
 
 seed = manual_seed
 
 
-def next_key() -> jax.Array:
-    """A fresh JAX key from the global generator (advancing it)."""
-    if _rng._storage.array is None:
-        manual_seed(0)
-    # Split eagerly while the generator holds a concrete key, even inside a jit, vjp or grad
-    # trace: a draw there must not leave a tracer in the global generator. (Under
-    # funcgrad.compile the key is itself traced state, and the split is staged as usual.)
-    with jax.ensure_compile_time_eval():
-        state, key = jax.random.split(_rng._read())
-    _rng._write(state)
-    return key
+def next_key(generator: Generator | None = None) -> jax.Array:
+    """A fresh JAX key from ``generator`` (by default the global one), advancing it."""
+    return (generator or default_generator).next_key()
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1)."""
+def rand(*size, generator: Generator | None = None, dtype=None, device=None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1), from ``generator`` (by default the global one)."""
     dtype = _float_dtype(dtype)
-    return _finish(jax.random.uniform(next_key(), _shape(size), dtype), dtype, device,
+    return _finish(jax.random.uniform(next_key(generator), _shape(size), dtype), dtype, device,
                    requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
+def randn(*size, generator: Generator | None = None, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples, from ``generator`` (by default the global one)."""
     dtype = _float_dtype(dtype)
-    return _finish(jax.random.normal(next_key(), _shape(size), dtype), dtype, device,
+    return _finish(jax.random.normal(next_key(generator), _shape(size), dtype), dtype, device,
                    requires_grad)
 
 
@@ -302,23 +363,25 @@ def randn_like(input, *, dtype=None, device=None, requires_grad: bool = False) -
                  requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
-    """Uniform integers in ``[low, high)``."""
+def randint(low, high=None, size=(), *, generator: Generator | None = None, dtype=None,
+            device=None) -> Tensor:
+    """Uniform integers in ``[low, high)``, from ``generator`` (by default the global one)."""
     if high is None:
         low, high = 0, low
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
     dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
-    return _finish(jax.random.randint(next_key(), _shape((size,)), low, high, dtype), dtype,
-                   device, False)
+    draws = jax.random.randint(next_key(generator), _shape((size,)), low, high, dtype)
+    return _finish(draws, dtype, device, False)
 
 
-def randperm(n: int, dtype=None, device=None) -> Tensor:
-    """A random permutation of ``0 .. n-1``."""
+def randperm(n: int, dtype=None, device=None, *, generator: Generator | None = None) -> Tensor:
+    """A random permutation of ``0 .. n-1``, from ``generator`` (by default the global one)."""
     _shape((n,))
     dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
-    return _finish(jax.random.permutation(next_key(), n).astype(dtype), dtype, device, False)
+    permutation = jax.random.permutation(next_key(generator), n).astype(dtype)
+    return _finish(permutation, dtype, device, False)
 
 
 def _triangle_indices(name: str, fn, row: int, col: int, offset: int, dtype, device) -> Tensor:

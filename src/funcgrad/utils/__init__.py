@@ -1,0 +1,3 @@
+"""torch.utils's counterparts: ``data`` (datasets, samplers and ``DataLoader``)."""
+
+from . import data as data
