@@ -55,6 +55,34 @@ def _train(lib, steps: int = 6):
     return [np.array(losses), w1.detach().numpy(), w2.detach().numpy()]
 
 
+def _per_sample(lib, rows: int):
+    """SGD over the rows of a data matrix, one ``x[i]`` at a time; the losses and weights."""
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((rows, 4), dtype=np.float32))
+    y = lib.tensor(rng.standard_normal(rows, dtype=np.float32))
+    w = lib.zeros(4, requires_grad=True)
+    losses = []
+    for i in range(rows):
+        loss = ((x[i] * w).sum() - y[i]) ** 2
+        loss.backward()
+        with lib.no_grad():
+            w -= 0.1 * w.grad
+        w.grad.zero_()
+        losses.append(loss.item())
+    return [np.array(losses), w.detach().numpy()]
+
+
+def test_a_loop_over_rows_compiles_once_whatever_the_index(fresh):
+    # An int index is an operand, not a static argument: a static one made each i a new
+    # structure, compiled once per row.
+    ours = _per_sample(funcgrad, 12)
+    info = funcgrad.debug.cache_info()
+    assert info["lazy"]["compiles"] == 1 and info["lazy"]["hits"] >= 8
+    torch = pytest.importorskip("torch")
+    for a, b in zip(ours, _per_sample(torch, 12)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_training_matches_eager_and_torch_and_compiles_once(fresh):
     with jax.default_matmul_precision("float32"):  # a GPU's default rounds matmuls to TF32
         funcgrad.config.lazy = False

@@ -368,14 +368,16 @@ class Node(_GraphNode):
         self._versions = tuple(v for v in self._versions if v[-1] != 0)
 
     def _free(self) -> None:
-        """Drops the saved values; a linear op keeps only shapes, which is all its VJP needs."""
+        """Drops the saved values; a linear op keeps only shapes, which is all its VJP needs,
+        and its integer operands (the ints of ``x[i]``, which say where its gradient goes)."""
         self._freed = True
         self._versions = ()
         if self.op.saves:
             self._arrays = None
         else:
-            self._arrays = tuple([a.aval if isinstance(a, (jax.Array, _lazy.Pending)) else a
-                                  for a in self._arrays])
+            self._arrays = tuple([
+                a.aval if isinstance(a, (jax.Array, _lazy.Pending))
+                and not jnp.issubdtype(a.dtype, jnp.integer) else a for a in self._arrays])
 
     def _primals(self) -> tuple:
         if not self._freed:

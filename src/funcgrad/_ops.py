@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 import collections
 import dataclasses
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -2201,6 +2202,7 @@ def nonzero(input, *, as_tuple: bool = False):
 
 # ----- indexing --------------------------------------------------------------------------------
 _ARRAY = ("array",)
+_INT = ("int",)
 _BOOL = "bool"
 
 
@@ -2209,8 +2211,9 @@ _PLAIN_KEYS = frozenset({builtins.int, slice, type(None), type(Ellipsis)})
 
 def _index(x: Tensor, key) -> tuple[tuple, tuple]:
     """Splits an index of ``x`` into a hashable spec and its array parts (a boolean mask
-    becomes the integer indices of its True elements, so every index has a static shape),
-    after torch's checks: JAX would clamp an index out of range, torch raises."""
+    becomes the integer indices of its True elements, so every index has a static shape; an
+    int becomes an operand, see ``_int_operand``), after torch's checks: JAX would clamp an
+    index out of range, torch raises."""
     keys = [k if type(k) in _PLAIN_KEYS else _index_part(k)
             for k in (key if isinstance(key, tuple) else (key,))]
     _check_key(x._peek().shape, keys)
@@ -2228,8 +2231,18 @@ def _index(x: Tensor, key) -> tuple[tuple, tuple]:
         elif k is None or k is Ellipsis:
             spec.append(k)
         else:
-            spec.append(builtins.int(k))
+            spec.append(_INT)
+            arrays.append(_int_operand(builtins.int(k)))
     return tuple(spec), tuple(arrays)
+
+
+@functools.lru_cache(maxsize=4096)
+def _int_operand(k: int) -> jax.Array:
+    """The int index ``k`` as an array operand, made once per value: as a static argument,
+    each new index compiled another program (a loop reading ``x[i]`` compiled one per i).
+    Concrete even when first asked for inside a JAX trace."""
+    with jax.ensure_compile_time_eval():
+        return jnp.asarray(k, np.int32)
 
 
 def _index_part(k):
@@ -2311,7 +2324,7 @@ def _check_key(shape: tuple, keys: list) -> None:
 
 def _rebuild(spec: tuple, arrays: Sequence) -> tuple:
     it = iter(arrays)
-    return tuple(next(it) if s == _ARRAY else s if not isinstance(s, tuple)
+    return tuple(next(it) if s == _ARRAY or s == _INT else s if not isinstance(s, tuple)
                  else s[1] if s[0] == _BOOL else slice(*s[1:]) for s in spec)
 
 
@@ -2320,7 +2333,7 @@ def _index_name(x, spec: tuple) -> str:
     sliced, but within a tuple a slice that keeps the whole dimension is skipped."""
     if builtins.any(s == _ARRAY or isinstance(s, tuple) and s[0] == _BOOL for s in spec):
         return "IndexBackward0"
-    if len(spec) == 1 and isinstance(spec[0], tuple):
+    if len(spec) == 1 and isinstance(spec[0], tuple) and spec[0][0] == "slice":
         return "SliceBackward0"
     name, dim = "AliasBackward0", 0
     for i, s in enumerate(spec):
@@ -2328,7 +2341,7 @@ def _index_name(x, spec: tuple) -> str:
             name = "UnsqueezeBackward0"
         elif s is Ellipsis:
             dim = x.ndim - builtins.sum(t is not None and t is not Ellipsis for t in spec[i + 1:])
-        elif isinstance(s, builtins.int):
+        elif s == _INT:
             name, dim = "SelectBackward0", dim + 1
         else:
             size = x.shape[dim]
@@ -2346,13 +2359,14 @@ INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec:
                else "torch::autograd::CopySlices")
 
 
-# Basic indexing (ints, slices, None, ...) needs only the input's shape; index arrays are saved.
+# Basic indexing (ints, slices, None, ...) needs only the input's shape and the ints (kept when
+# the graph is freed, see _GraphNode._free); index arrays are saved.
 GETITEM_BASIC = dataclasses.replace(GETITEM, saves=False)
 
 
 def _getitem(self, key) -> Tensor:
     spec, arrays = _index(self, key)
-    return apply(GETITEM if arrays else GETITEM_BASIC, self, *arrays, spec=spec)
+    return apply(GETITEM if _ARRAY in spec else GETITEM_BASIC, self, *arrays, spec=spec)
 
 
 def _setitem(self, key, value) -> None:
