@@ -55,15 +55,17 @@ def _train(lib, steps: int = 6):
     return [np.array(losses), w1.detach().numpy(), w2.detach().numpy()]
 
 
-def _per_sample(lib, rows: int):
-    """SGD over the rows of a data matrix, one ``x[i]`` at a time; the losses and weights."""
+def _per_batch(lib, steps: int, batch: int | None):
+    """SGD over a data matrix, reading row ``x[i]`` (batch None) or rows
+    ``x[i * batch:(i + 1) * batch]`` at step i; the losses and the weights."""
     rng = np.random.default_rng(0)
-    x = lib.tensor(rng.standard_normal((rows, 4), dtype=np.float32))
-    y = lib.tensor(rng.standard_normal(rows, dtype=np.float32))
+    x = lib.tensor(rng.standard_normal((steps * (batch or 1), 4), dtype=np.float32))
+    y = lib.tensor(rng.standard_normal(steps * (batch or 1), dtype=np.float32))
     w = lib.zeros(4, requires_grad=True)
     losses = []
-    for i in range(rows):
-        loss = ((x[i] * w).sum() - y[i]) ** 2
+    for i in range(steps):
+        rows = i if batch is None else slice(i * batch, (i + 1) * batch)
+        loss = ((x[rows] * w).sum(-1) - y[rows]).pow(2).mean()
         loss.backward()
         with lib.no_grad():
             w -= 0.1 * w.grad
@@ -72,14 +74,15 @@ def _per_sample(lib, rows: int):
     return [np.array(losses), w.detach().numpy()]
 
 
-def test_a_loop_over_rows_compiles_once_whatever_the_index(fresh):
-    # An int index is an operand, not a static argument: a static one made each i a new
-    # structure, compiled once per row.
-    ours = _per_sample(funcgrad, 12)
+@pytest.mark.parametrize("batch", [None, 3])
+def test_a_loop_over_rows_compiles_once_whatever_the_index(fresh, batch):
+    # Ints and slice starts are operands, not static arguments: static ones made each step
+    # a new structure, compiled once per row or batch.
+    ours = _per_batch(funcgrad, 12, batch)
     info = funcgrad.debug.cache_info()
     assert info["lazy"]["compiles"] == 1 and info["lazy"]["hits"] >= 8
     torch = pytest.importorskip("torch")
-    for a, b in zip(ours, _per_sample(torch, 12)):
+    for a, b in zip(ours, _per_batch(torch, 12, batch)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 

@@ -2216,9 +2216,10 @@ def _index(x: Tensor, key) -> tuple[tuple, tuple]:
     index out of range, torch raises."""
     keys = [k if type(k) in _PLAIN_KEYS else _index_part(k)
             for k in (key if isinstance(key, tuple) else (key,))]
-    _check_key(x._peek().shape, keys)
+    shape = x._peek().shape
+    dims = _check_key(shape, keys)
     spec, arrays = [], []
-    for k in keys:
+    for k, dim in zip(keys, dims):
         if type(k) is builtins.bool:  # a 0-d mask: a new dimension of size 1 or 0
             spec.append((_BOOL, k))  # tagged: as static arguments, True == 1 and False == 0
         elif isinstance(k, (np.ndarray, jax.Array)):
@@ -2226,8 +2227,18 @@ def _index(x: Tensor, key) -> tuple[tuple, tuple]:
             arrays.extend(parts)
             spec.extend([_ARRAY] * len(parts))
         elif isinstance(k, slice):
-            spec.append(("slice", *(None if v is None else builtins.int(v)
-                                    for v in (k.start, k.stop, k.step))))
+            k = slice(*(None if v is None else builtins.int(v)
+                        for v in (k.start, k.stop, k.step)))
+            start, stop, step = k.indices(shape[dim]) if k.step is None or k.step > 0 else (
+                None, None, None)
+            length = len(range(start, stop, step)) if step else 0
+            if (start, stop, step) == (0, shape[dim], 1):
+                spec.append(("slice", None, None, None))
+            elif length:  # its start an operand (see _int_operand): a mini-batch loop's x[i:j]
+                spec.append(("dslice", dim, length, step))
+                arrays.append(_int_operand(start))
+            else:
+                spec.append(("slice", k.start, k.stop, k.step))
         elif k is None or k is Ellipsis:
             spec.append(k)
         else:
@@ -2277,18 +2288,20 @@ def _width(k) -> int:
     return k.ndim if k.dtype == np.bool_ else 1
 
 
-def _check_key(shape: tuple, keys: list) -> None:
+def _check_key(shape: tuple, keys: list) -> list[int]:
     """torch's errors for an index of a tensor of ``shape``: more indices than dimensions, a
     mask of another shape than the dimensions it covers, an index out of range (of an index
-    array too, when its values are at hand: not inside a JAX transform)."""
+    array too, when its values are at hand: not inside a JAX transform). Returns the first
+    dimension each part indexes."""
     widths = [_width(k) for k in keys]
     if builtins.sum(widths) > len(shape):
         if not shape and isinstance(keys[0], builtins.int):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-    dim, arrays_seen = 0, 0
+    dim, arrays_seen, dims = 0, 0, []
     for i, k in enumerate(keys):
+        dims.append(dim)
         if k is Ellipsis:
             dim = len(shape) - builtins.sum(widths[i + 1:])
             continue
@@ -2320,12 +2333,42 @@ def _check_key(shape: tuple, keys: list) -> None:
                                      f"{arrays_seen} with size {covered[0]}")
             arrays_seen += 1
         dim += widths[i]
+    return dims
 
 
-def _rebuild(spec: tuple, arrays: Sequence) -> tuple:
+def _cut(x, spec: tuple, arrays: Sequence) -> tuple:
+    """``x`` cut to the spec's slices whose start is an operand (one ``lax.dynamic_slice``),
+    the start indices of the cut (None when there are none) and the index that remains: each
+    such slice a static ``::step`` of the cut, the other parts as they are."""
     it = iter(arrays)
-    return tuple(next(it) if s == _ARRAY or s == _INT else s if not isinstance(s, tuple)
-                 else s[1] if s[0] == _BOOL else slice(*s[1:]) for s in spec)
+    starts, sizes, rest = [np.int32(0)] * x.ndim, list(x.shape), []  # as _int_operand's
+    for s in spec:
+        if s == _ARRAY or s == _INT:
+            rest.append(next(it))
+        elif not isinstance(s, tuple):
+            rest.append(s)
+        elif s[0] == _BOOL:
+            rest.append(s[1])
+        elif s[0] == "dslice":
+            _, dim, length, step = s
+            starts[dim], sizes[dim] = next(it), (length - 1) * step + 1
+            rest.append(slice(None, None, step))
+        else:
+            rest.append(slice(*s[1:]))
+    if not builtins.any(isinstance(s, tuple) and s[0] == "dslice" for s in spec):
+        return x, None, tuple(rest)
+    return jax.lax.dynamic_slice(x, starts, sizes), starts, tuple(rest)
+
+
+def _get(x, *arrays, spec):
+    cut, _, rest = _cut(x, spec, arrays)
+    return cut[rest]
+
+
+def _put(x, v, *arrays, spec):
+    cut, starts, rest = _cut(x, spec, arrays)
+    cut = cut.at[rest].set(jnp.asarray(v, x.dtype))
+    return cut if starts is None else jax.lax.dynamic_update_slice(x, cut, starts)
 
 
 def _index_name(x, spec: tuple) -> str:
@@ -2333,7 +2376,7 @@ def _index_name(x, spec: tuple) -> str:
     sliced, but within a tuple a slice that keeps the whole dimension is skipped."""
     if builtins.any(s == _ARRAY or isinstance(s, tuple) and s[0] == _BOOL for s in spec):
         return "IndexBackward0"
-    if len(spec) == 1 and isinstance(spec[0], tuple) and spec[0][0] == "slice":
+    if len(spec) == 1 and isinstance(spec[0], tuple) and spec[0][0] in ("slice", "dslice"):
         return "SliceBackward0"
     name, dim = "AliasBackward0", 0
     for i, s in enumerate(spec):
@@ -2343,6 +2386,8 @@ def _index_name(x, spec: tuple) -> str:
             dim = x.ndim - builtins.sum(t is not None and t is not Ellipsis for t in spec[i + 1:])
         elif s == _INT:
             name, dim = "SelectBackward0", dim + 1
+        elif s[0] == "dslice":  # never the whole dimension, see _index
+            name, dim = "SliceBackward0", dim + 1
         else:
             size = x.shape[dim]
             if slice(*s[1:]).indices(size) != (0, size, 1):
@@ -2351,11 +2396,8 @@ def _index_name(x, spec: tuple) -> str:
     return name
 
 
-GETITEM = Op("getitem", lambda x, *arrays, spec: x[_rebuild(spec, arrays)],
-             lambda x, *arrays, spec: _index_name(x, spec))
-INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec:
-               x.at[_rebuild(spec, arrays)].set(jnp.asarray(v, x.dtype)),
-               lambda *_, spec: "IndexPutBackward0" if _ARRAY in spec
+GETITEM = Op("getitem", _get, lambda x, *arrays, spec: _index_name(x, spec))
+INDEX_PUT = Op("index_put", _put, lambda *_, spec: "IndexPutBackward0" if _ARRAY in spec
                else "torch::autograd::CopySlices")
 
 
@@ -2376,7 +2418,7 @@ def _setitem(self, key, value) -> None:
         result = apply(INDEX_PUT, self, value, *arrays, spec=spec)
     except ValueError:
         if isinstance(value, Tensor):  # what torch says: value is expanded to the target
-            target = jax.eval_shape(lambda x, *a: x[_rebuild(spec, a)], self._peek(), *arrays)
+            target = jax.eval_shape(functools.partial(_get, spec=spec), self._peek(), *arrays)
             _check_expand(value, tuple(target.shape))
         raise
     _inplace(self, result)
