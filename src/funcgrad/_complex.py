@@ -20,11 +20,10 @@ import jax
 import jax.numpy as jnp
 
 from . import _dtypes
-from ._graph import Op, apply
+from ._graph import CONJ, Op, apply
 from ._ops import select
 from ._tensor import Tensor
 
-CONJ = Op("conj", jnp.conj, "ConjBackward0", saves=False)
 CONJ_PHYSICAL = Op("conj_physical", jnp.conj, "ConjPhysicalBackward0", saves=False)
 ANGLE = Op("angle", jnp.angle, "AngleBackward0")
 COMPLEX = Op("complex", jax.lax.complex, "ComplexBackward0", saves=False)

@@ -60,6 +60,10 @@ class Op:
     compiled: bool = True
 
 
+# torch conjugates lazily, with no node of its own; here a conjugate is an op.
+CONJ = Op("conj", jnp.conj, "ConjBackward0", saves=False)
+
+
 def apply(op: Op, *args, **static) -> Tensor:
     """Computes ``op`` on Tensors, arrays and numbers, recording a Node when a gradient can flow.
 
@@ -136,6 +140,15 @@ def raise_dim_out_of_range(dim: int, ndim: int) -> None:
     ) from None
 
 
+def torch_convention(g: Tensor) -> Tensor:
+    """A gradient in torch's convention, given it in JAX's, or the reverse. For a complex
+    tensor z and a real loss L, JAX's VJP carries dL/dRe(z) - i dL/dIm(z), torch's gradient
+    is the conjugate: so the engine works in JAX's and conjugates each complex gradient where
+    it meets the user (given, hooked, retained, accumulated or returned). Real gradients are
+    the same in both, and pass through at the cost of a dtype check."""
+    return apply(CONJ, g) if g.dtype.kind == "c" else g
+
+
 def _raise_mixed_devices(args: tuple) -> None:
     seen = list(dict.fromkeys(str(a.device) for a in args if isinstance(a, Tensor)))
     raise RuntimeError(
@@ -154,7 +167,7 @@ def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) ->
     if not (op.differentiable and is_grad_enabled()):
         return Tensor._wrap(out)
     edges = tuple([a._edge() if isinstance(a, Tensor) else None for a in args])
-    if edges.count(None) == len(edges) or not _dtypes.is_floating(out.dtype):
+    if edges.count(None) == len(edges) or not _dtypes.is_inexact(out.dtype):
         return Tensor._wrap(out)
     node = Node(op, static, args, arrays, edges, sig)
     if is_anomaly_enabled():
@@ -242,6 +255,7 @@ class _GraphNode:
         that retain (the tensor-hooked) gradient."""
         if not (self._tensor_hooks or self._retained or self._prehooks):
             return ct, []
+        ct = torch_convention(ct)
         for hook in list(self._tensor_hooks.values()):
             replaced = hook(ct)
             ct = ct if replaced is None else replaced
@@ -249,15 +263,16 @@ class _GraphNode:
         for hook in list(self._prehooks.values()):
             replaced = hook((ct,))
             ct = ct if replaced is None else replaced[0]
-        return ct, retained
+        return torch_convention(ct), retained
 
     def _after(self, grads: list, ct: Tensor) -> list:
         if not self._posthooks:
             return grads
+        grads = [None if g is None else torch_convention(g) for g in grads]
         for hook in list(self._posthooks.values()):
-            replaced = hook(tuple(grads), (ct,))
+            replaced = hook(tuple(grads), (torch_convention(ct),))
             grads = grads if replaced is None else list(replaced)
-        return grads
+        return [None if g is None else torch_convention(g) for g in grads]
 
     def __repr__(self) -> str:
         return f"<{self.name().rsplit('::', 1)[-1]} object at {hex(id(self))}>"
@@ -602,6 +617,9 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if _dtypes.is_complex(t.dtype):
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"but got {_dtypes.name(t.dtype)}")
             # Under funcgrad.compile, a constant made in the trace, as any op's; else a cached one.
             g = Tensor._wrap(filled(1, tuple(t.shape), t.dtype) if _lazy_on()
                              else jnp.ones(t.shape, t.dtype))
@@ -614,6 +632,7 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
                 )
             if g.dtype != t.dtype:
                 g = g.to(t.dtype)
+            g = torch_convention(g)
         roots.append((t._edge(), g))
     return roots
 
@@ -704,7 +723,9 @@ def _check_nan(node: _GraphNode, grads: list) -> None:
 def accumulate(tensor: Tensor, g: Tensor, create_graph: bool) -> None:
     """Adds ``g`` into ``tensor.grad``: in place into a leaf's existing box, as torch does; a
     retained grad of a non-leaf gets a new box (torch's retain_grad adds out of place), and so
-    does a gradient that is itself recorded (create_graph)."""
+    does a gradient that is itself recorded (create_graph). ``g`` is in the engine's (JAX's)
+    convention."""
+    g = torch_convention(g)
     if tensor._grad is None:
         grad = g if create_graph else Tensor._wrap(g._peek())
     elif create_graph:
