@@ -82,11 +82,16 @@ def view_as_complex(input) -> Tensor:
     """Real pairs (a last dimension of size 2) as complex numbers.
 
     Raises:
-        RuntimeError: if the last dimension is not of size 2, or the dtype not float32/64.
+        RuntimeError: if the last dimension is not of size 2, or the dtype not float32/64
+            (JAX has no complex dtype of half precision, torch's ComplexHalf).
     """
+    if input.dtype == _dtypes.float16:
+        raise RuntimeError("view_as_complex of a Half tensor would make a ComplexHalf tensor, "
+                           "which JAX has no dtype for: convert it with .float() first.")
     if input.dtype not in (_dtypes.float32, _dtypes.float64):
-        raise RuntimeError("view_as_complex is only supported for float and double tensors, "
-                           f"but got a tensor of scalar type: {_dtypes.scalar_name(input.dtype)}")
+        raise RuntimeError("view_as_complex is only supported for half, float and double "
+                           "tensors, but got a tensor of scalar type: "
+                           f"{_dtypes.scalar_name(input.dtype)}")
     if input.ndim == 0 or input.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
     return apply(VIEW_AS_COMPLEX, input)

@@ -59,6 +59,15 @@ def _neg(x):
     return jnp.negative(x)
 
 
+def _sgn(x):
+    """torch's ``sgn``: the sign of a real, ``x / |x|`` (0 at 0) of a complex number. jnp.sign
+    computes both, but its derivative is zero, right for reals only."""
+    if not jnp.issubdtype(x.dtype, jnp.complexfloating):
+        return jnp.sign(x)
+    magnitude = jnp.abs(x)
+    return jnp.where(magnitude == 0, 0, x / jnp.where(magnitude == 0, 1, magnitude))
+
+
 def _inexact_only(name: str, fn):
     """``fn``, refusing integer and bool results with the error of torch's CPU kernel, which
     has none for them (JAX would compute in a float dtype or in integers). Checked where the
@@ -115,12 +124,12 @@ _UNARY = {
     "deg2rad": (jnp.deg2rad, "Deg2RadBackward0"),
     "rad2deg": (jnp.rad2deg, "Rad2DegBackward0"),
     "frac": (_inexact_only("frac", lambda x: x - jnp.trunc(x)), "FracBackward0"),
-    "sgn": (jnp.sign, "SgnBackward0"),
+    "sgn": (_sgn, "SgnBackward0"),
 }
 # Their VJPs need only the input's shape (negation, scaling, and the zero gradient of the step
 # functions), so, as in torch, they save nothing and a second backward through them works.
-_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc", "deg2rad", "rad2deg", "frac",
-               "sgn"}
+# (Not sgn: of a complex input its gradient needs the input, and torch saves it.)
+_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc", "deg2rad", "rad2deg", "frac"}
 UNARY = {name: Op(name, fn, grad_fn, saves=name not in _SHAPE_ONLY)
          for name, (fn, grad_fn) in _UNARY.items()}
 
