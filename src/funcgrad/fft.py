@@ -11,7 +11,7 @@ here each is one node, named as torch's last one.
 >>> funcgrad.fft.rfft(x)
 tensor([10.+0.j, -2.+2.j, -2.+0.j], grad_fn=<FftR2CBackward0>)
 >>> (funcgrad.fft.rfft(x).abs() ** 2).sum().backward(); x.grad
-tensor([ 32.,  -8., -24.,  -8.])
+tensor([12., 20., 20., 28.])
 """
 
 from __future__ import annotations
