@@ -145,7 +145,8 @@ def torch_convention(g: Tensor) -> Tensor:
     tensor z and a real loss L, JAX's VJP carries dL/dRe(z) - i dL/dIm(z), torch's gradient
     is the conjugate: so the engine works in JAX's and conjugates each complex gradient where
     it meets the user (given, hooked, retained, accumulated or returned). Real gradients are
-    the same in both, and pass through at the cost of a dtype check."""
+    the same in both, and pass through at the cost of a dtype check (none at all for a real
+    leaf's, whose accumulator knows its dtype)."""
     return apply(CONJ, g) if g.dtype.kind == "c" else g
 
 
@@ -286,6 +287,9 @@ class AccumulateGrad(_GraphNode):
         self._rank = self._sequence - _ACCUMULATORS_LAST
         self.variable = variable
         self._post_accumulate: dict[int, Callable] = {}
+        # Found once per leaf, so that a backward checks no dtype to see that the gradients of
+        # real leaves need no change of convention (torch_convention).
+        self.complex = variable.dtype.kind == "c"
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
@@ -723,9 +727,7 @@ def _check_nan(node: _GraphNode, grads: list) -> None:
 def accumulate(tensor: Tensor, g: Tensor, create_graph: bool) -> None:
     """Adds ``g`` into ``tensor.grad``: in place into a leaf's existing box, as torch does; a
     retained grad of a non-leaf gets a new box (torch's retain_grad adds out of place), and so
-    does a gradient that is itself recorded (create_graph). ``g`` is in the engine's (JAX's)
-    convention."""
-    g = torch_convention(g)
+    does a gradient that is itself recorded (create_graph)."""
     if tensor._grad is None:
         grad = g if create_graph else Tensor._wrap(g._peek())
     elif create_graph:
@@ -807,13 +809,14 @@ def _accumulate_all(reached: dict, retained: list, targets: dict | None,
     """Accumulates what a backward's ``run`` gave into ``.grad``, running the leaves' hooks."""
     for key, (node, g) in reached.items():
         tensor = node.variable if targets is None else targets[key]
-        accumulate(tensor, g, create_graph)
+        accumulate(tensor, torch_convention(g) if targets is not None or node.complex else g,
+                   create_graph)
         if tensor.grad_fn is None:  # a leaf: node is its accumulator
             for hook in list(node._post_accumulate.values()):
                 hook(tensor)
     for tensor, g in retained:
         if targets is None or targets.get(id(tensor.grad_fn)) is not tensor:
-            accumulate(tensor, g, create_graph)
+            accumulate(tensor, torch_convention(g), create_graph)
     for tensor in () if targets is None else targets.values():
         if tensor.grad_fn is not None:
             tensor.retain_grad()  # torch: a non-leaf input keeps its .grad from now on
