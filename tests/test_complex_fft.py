@@ -149,6 +149,11 @@ def test_complex_second_derivative_matches_torch(torch) -> None:
         np.testing.assert_allclose(ours, theirs, rtol=1e-4)
 
 
+def _of_complex(name: str, operands: int):
+    """A scenario calling ``name`` on complex tensors, which torch refuses."""
+    return lambda T: getattr(T, name)(*[T.tensor([1j, 2.0])] * operands)
+
+
 COMPLEX_ERRORS = {
     "imag_of_real": lambda T: T.tensor([1.0]).imag,
     "view_as_real_of_real": lambda T: T.view_as_real(T.tensor([1.0])),
@@ -158,6 +163,12 @@ COMPLEX_ERRORS = {
     "complex_mixed": lambda T: T.complex(T.ones(2), T.ones(2, dtype=T.float16)),
     "polar_of_complex": lambda T: T.polar(T.tensor([1j]), T.tensor([1j])),
     "implicit_complex_backward": lambda T: (T.tensor(1j, requires_grad=True) * 2).backward(),
+    **{f"{name}_of_complex": _of_complex(name, 1)
+       for name in ("floor", "ceil", "round", "trunc", "sign", "relu")},
+    **{f"{name}_of_complex": _of_complex(name, 2)
+       for name in ("lt", "le", "gt", "ge", "maximum", "minimum")},
+    "clamp_of_complex": lambda T: T.tensor([1j]).clamp(0, 1),
+    "lt_operator_of_complex": lambda T: T.tensor([1j], dtype=T.complex64) < 0,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 import collections
 import dataclasses
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -57,6 +58,20 @@ def _refuse_bool(what: str, *operands) -> None:
 def _neg(x):
     _refuse_bool("Negation", x)
     return jnp.negative(x)
+
+
+def _real_only(fn, message: str, error: type[Exception] = NotImplementedError):
+    """``fn``, refusing complex operands with torch's error (``{dtype}`` in ``message`` names
+    their scalar type): JAX orders, rounds and clamps complex numbers by their real parts, where
+    torch refuses them. Checked where the op's function is traced, as ``_refuse_bool``."""
+    def checked(*operands, **static):
+        for a in operands:
+            dtype = getattr(a, "dtype", None)
+            if dtype is not None and _dtypes.is_complex(dtype):
+                raise error(message.format(dtype=_dtypes.scalar_name(dtype)))
+        return fn(*operands, **static)
+
+    return checked
 
 
 def _sgn(x):
@@ -110,12 +125,17 @@ _UNARY = {
     "atanh": (jnp.arctanh, "AtanhBackward0"),
     "erf": (jax.scipy.special.erf, "ErfBackward0"),
     "sigmoid": (jax.scipy.special.expit, "SigmoidBackward0"),  # jax.nn's takes floats only
-    "relu": (jax.nn.relu, "ReluBackward0"),
-    "sign": (jnp.sign, "SignBackward0"),
-    "floor": (jnp.floor, "FloorBackward0"),
-    "ceil": (jnp.ceil, "CeilBackward0"),
-    "round": (jnp.round, "RoundBackward0"),
-    "trunc": (jnp.trunc, "TruncBackward0"),
+    "relu": (_real_only(jax.nn.relu, "clamp is not supported for complex types"),
+             "ReluBackward0"),
+    "sign": (_real_only(jnp.sign, "Unlike NumPy, torch.sign is not intended to support complex "
+                        "numbers. Please use torch.sgn instead."), "SignBackward0"),
+    "floor": (_real_only(jnp.floor, "floor is not supported for complex inputs"),
+              "FloorBackward0"),
+    "ceil": (_real_only(jnp.ceil, "ceil is not supported for complex inputs"), "CeilBackward0"),
+    "round": (_real_only(jnp.round, "\"round_vml_cpu\" not implemented for '{dtype}'"),
+              "RoundBackward0"),
+    "trunc": (_real_only(jnp.trunc, "trunc is not supported for complex inputs"),
+              "TruncBackward0"),
     "erfc": (jax.scipy.special.erfc, "ErfcBackward0"),
     "erfinv": (jax.scipy.special.erfinv, "ErfinvBackward0"),
     "lgamma": (jax.scipy.special.gammaln, "LgammaBackward0"),
@@ -152,6 +172,7 @@ def _pow_name(x, y) -> str:
     return "PowBackward0" if not hasattr(y, "shape") else "PowBackward1"
 
 
+@functools.partial(_real_only, message="clamp is not supported for complex types")
 def _clamp(x, lo, hi):
     # torch passes the gradient at the bounds themselves; jnp.clip would split it at ties.
     # The result has the promoted dtype: an integer tensor clamped to 0.5 is a float one.
@@ -199,8 +220,10 @@ REMAINDER = Op("remainder", jnp.remainder,
 # By a number: the gradient is 1, so nothing is saved (torch's RemainderBackward0).
 REMAINDER_SCALAR = Op("remainder", jnp.remainder, "RemainderBackward0", saves=False)
 POW = Op("pow", jnp.power, _pow_name)
-MAXIMUM = Op("maximum", jnp.maximum, "MaximumBackward0")
-MINIMUM = Op("minimum", jnp.minimum, "MinimumBackward0")
+MAXIMUM = Op("maximum", _real_only(jnp.maximum, "maximum not implemented for complex tensors.",
+                                   RuntimeError), "MaximumBackward0")
+MINIMUM = Op("minimum", _real_only(jnp.minimum, "minimum not implemented for complex tensors.",
+                                   RuntimeError), "MinimumBackward0")
 ATAN2 = Op("atan2", jnp.arctan2, "Atan2Backward0")
 HYPOT = Op("hypot", jnp.hypot, "HypotBackward0")
 FMOD = Op("fmod", jnp.fmod, _scalar_or_tensor("FmodBackward1", "FmodBackward0"))
@@ -219,10 +242,13 @@ ADDCDIV = Op("addcdiv", lambda x, a, b, value: x + value * a / b, "AddcdivBackwa
 WHERE = Op("where", jnp.where, "WhereBackward0")
 MASKED_FILL = Op("masked_fill", lambda x, mask, v: jnp.where(mask, jnp.asarray(v, x.dtype), x),
                  "MaskedFillBackward0")
+_ORDERINGS = {name: _real_only(fn, f"\"{name}_cpu\" not implemented for '{{dtype}}'")
+              for name, fn in dict(lt=jnp.less, le=jnp.less_equal, gt=jnp.greater,
+                                   ge=jnp.greater_equal).items()}
 COMPARE = {
     name: Op(name, fn, "", differentiable=False)
-    for name, fn in dict(eq=jnp.equal, ne=jnp.not_equal, lt=jnp.less, le=jnp.less_equal,
-                         gt=jnp.greater, ge=jnp.greater_equal, logical_and=jnp.logical_and,
+    for name, fn in dict(eq=jnp.equal, ne=jnp.not_equal, **_ORDERINGS,
+                         logical_and=jnp.logical_and,
                          logical_or=jnp.logical_or, logical_xor=jnp.logical_xor).items()
 }
 LOGICAL_NOT = Op("logical_not", jnp.logical_not, "", differentiable=False)
