@@ -289,3 +289,27 @@ def test_complex_grads_are_the_same_in_every_tier(monkeypatch, lazy, compiled) -
         z.grad = None
         loss.backward(inputs=[z])
         np.testing.assert_allclose(values(z.grad), 2 * z0, rtol=1e-6)
+
+
+def _custom_square(lib):
+    """A Function whose backward is written in torch's convention: the incoming gradient
+    times the conjugate derivative."""
+
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            ctx.save_for_backward(z)
+            return z * z
+
+        @staticmethod
+        def backward(ctx, grad):
+            (z,) = ctx.saved_tensors
+            return grad * 2 * z.conj()
+
+    z = lib.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    (Square.apply(z).exp().abs() ** 2).sum().backward()
+    return values(z.grad)
+
+
+def test_function_backward_takes_and_gives_torch_convention(torch) -> None:
+    np.testing.assert_allclose(_custom_square(funcgrad), _custom_square(torch), rtol=1e-4)
