@@ -313,3 +313,18 @@ def _custom_square(lib):
 
 def test_function_backward_takes_and_gives_torch_convention(torch) -> None:
     np.testing.assert_allclose(_custom_square(funcgrad), _custom_square(torch), rtol=1e-4)
+
+
+def _func_gradients(lib):
+    """torch.func's grad, grad_and_value and vjp of complex functions, under vmap too."""
+    z = lib.tensor([[1 + 2j, 3 - 1j], [0.5j, -2.0 + 0j]])
+    loss = lambda z: (z.abs() ** 2 + z.imag * z.real).sum()  # noqa: E731
+    _, pullback = lib.func.vjp(lambda z: z * z.exp(), z)
+    return [values(lib.func.grad(loss)(z)), values(lib.func.grad_and_value(loss)(z)[0]),
+            values(pullback(lib.ones_like(z) * (1 - 2j))[0]),
+            values(lib.func.vmap(lib.func.grad(loss))(z))]
+
+
+def test_func_transforms_give_torch_convention(torch) -> None:
+    for ours, theirs in zip(_func_gradients(funcgrad), _func_gradients(torch)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4)
