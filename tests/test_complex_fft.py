@@ -167,6 +167,9 @@ COMPLEX_ERRORS = {
        for name in ("floor", "ceil", "round", "trunc", "sign", "relu")},
     **{f"{name}_of_complex": _of_complex(name, 2)
        for name in ("lt", "le", "gt", "ge", "maximum", "minimum")},
+    **{f"{name}_of_complex": _of_complex(name, 1)
+       for name in ("max", "min", "amax", "amin", "argmax", "argmin", "sort", "argsort")},
+    "max_dim_of_complex": lambda T: T.tensor([1j, 2.0]).max(0),
     "clamp_of_complex": lambda T: T.tensor([1j]).clamp(0, 1),
     "lt_operator_of_complex": lambda T: T.tensor([1j], dtype=T.complex64) < 0,
 }

@@ -519,16 +519,22 @@ def _reduce_name(plain: str, with_dim: str):
 SUM = Op("sum", jnp.sum, _reduce_name("SumBackward0", "SumBackward1"), saves=False)
 MEAN = Op("mean", jnp.mean, _reduce_name("MeanBackward0", "MeanBackward1"), saves=False)
 PROD = Op("prod", jnp.prod, _reduce_name("ProdBackward0", "ProdBackward1"))
-AMAX = Op("amax", jnp.max, "AmaxBackward0")
-AMIN = Op("amin", jnp.min, "AminBackward0")
-MAX_ALL = Op("max", jnp.max, "MaxBackward1")
-MIN_ALL = Op("min", jnp.min, "MinBackward1")
+AMAX = Op("amax", _real_only(jnp.max, "\"max_values_cpu\" not implemented for '{dtype}'"),
+          "AmaxBackward0")
+AMIN = Op("amin", _real_only(jnp.min, "\"min_values_cpu\" not implemented for '{dtype}'"),
+          "AminBackward0")
+MAX_ALL = Op("max", _real_only(jnp.max, "\"max_all\" not implemented for '{dtype}'"),
+             "MaxBackward1")
+MIN_ALL = Op("min", _real_only(jnp.min, "\"min_all\" not implemented for '{dtype}'"),
+             "MinBackward1")
 # max/min along a dim send the gradient to the index they return, not split between ties.
 MAX_DIM = Op("max_dim", lambda x, i, axis, keepdims: jnp.take_along_axis(
     x, jnp.expand_dims(i, axis), axis) if keepdims else jnp.squeeze(
     jnp.take_along_axis(x, jnp.expand_dims(i, axis), axis), axis), "MaxBackward0")
-ARGMAX = Op("argmax", jnp.argmax, "", differentiable=False)
-ARGMIN = Op("argmin", jnp.argmin, "", differentiable=False)
+ARGMAX = Op("argmax", _real_only(jnp.argmax, "argmax(): does not support complex input",
+                                 RuntimeError), "", differentiable=False)
+ARGMIN = Op("argmin", _real_only(jnp.argmin, "argmin(): does not support complex input",
+                                 RuntimeError), "", differentiable=False)
 ALL = Op("all", jnp.all, "", differentiable=False)
 ANY = Op("any", jnp.any, "", differentiable=False)
 VAR = Op("var", jnp.var, "VarBackward0")
@@ -615,6 +621,9 @@ def _check_reducible(name: str, input, dim, error=RuntimeError) -> None:
 
 def _max_min(input, dim, keepdim, all_op, arg_op, result, name):
     _check_reducible(name[:3].lower(), input, dim)
+    if dim is not None and not isinstance(dim, (Tensor, jax.Array)) and _dtypes.is_complex(
+            input.dtype):
+        raise RuntimeError(f"{name[:3].lower()}(): does not support complex input")
     if dim is None:
         return apply(all_op, input)
     if isinstance(dim, (Tensor, jax.Array)):
@@ -679,7 +688,8 @@ def _order(x, axis, descending, k=None):
 
 
 # The values of a sort or top-k are the input at the indices, so the gradient goes back there.
-ORDER = Op("argsort", _order, "", differentiable=False)
+ORDER = Op("argsort", _real_only(_order, " Sort does not support complex dtypes on CPU",
+                                 RuntimeError), "", differentiable=False)
 SORTED = Op("sort", lambda x, i, axis: jnp.take_along_axis(x, i, axis=axis), "SortBackward0")
 TOPK = Op("topk", SORTED.fn, "TopkBackward0")
 SortResult = collections.namedtuple("sort", ["values", "indices"])
