@@ -49,10 +49,24 @@ def test_long_and_grad_tracking_complex_print_as_torch(torch) -> None:
     assert repr(make(funcgrad)) == repr(make(torch))
 
 
-def test_complex128_prints_its_dtype(torch) -> None:
+def _complex_reprs(lib) -> list[str]:
+    """Complex reprs under each default float dtype: the default complex dtype follows it."""
+    reprs = []
+    for default in (lib.float32, lib.float64):
+        lib.set_default_dtype(default)
+        try:
+            reprs += [repr(lib.tensor([1j])), repr(lib.tensor([1j], dtype=lib.complex64)),
+                      repr(lib.tensor([1j], dtype=lib.complex128)),
+                      repr(lib.fft.rfft(lib.tensor([1.0, 2.0])))]
+        finally:
+            lib.set_default_dtype(lib.float32)
+    return [r.replace("torch", "funcgrad") for r in reprs]
+
+
+def test_default_complex_dtype_follows_the_default_float_as_torch(torch) -> None:
     with jax.enable_x64(True):
-        assert (repr(funcgrad.tensor([1j], dtype=funcgrad.complex128))
-                == repr(torch.tensor([1j], dtype=torch.complex128)).replace("torch", "funcgrad"))
+        ours = _complex_reprs(funcgrad)
+    assert ours == _complex_reprs(torch)
 
 
 # ----- the complex ops -------------------------------------------------------------------------
