@@ -6,6 +6,7 @@ This module defines nothing: it re-exports the public surface of the private mod
 from . import autograd as autograd
 from . import cuda as cuda
 from . import debug as debug
+from . import fft as fft
 from . import func as func
 from . import linalg as linalg
 from . import nn as nn
@@ -16,6 +17,21 @@ from . import utils as utils
 from ._compile import CompiledFunction as CompiledFunction
 from ._compile import compile as compile
 from ._compile import functionalize as functionalize
+from ._complex import (
+    angle,
+    complex,
+    conj,
+    conj_physical,
+    imag,
+    is_complex,
+    is_conj,
+    isreal,
+    polar,
+    real,
+    resolve_conj,
+    view_as_complex,
+    view_as_real,
+)
 from ._config import config as config
 from ._devices import device as device
 from ._devices import get_default_device as get_default_device

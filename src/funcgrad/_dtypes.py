@@ -118,9 +118,15 @@ def is_inexact(dtype) -> builtins.bool:
     return jnp.issubdtype(dtype, jnp.inexact)
 
 
+def default_complex() -> np.dtype:
+    """The complex dtype matching the default float dtype: complex128 for float64, else
+    complex64 (torch's default complex dtype)."""
+    return complex128 if get_default_dtype() == float64 else complex64
+
+
 def is_default(dtype) -> builtins.bool:
     """Whether a tensor of this dtype prints without a ``dtype=`` suffix (torch's rule)."""
-    return dtype in (get_default_dtype(), default_int(), bool)
+    return dtype in (get_default_dtype(), default_complex(), default_int(), bool)
 
 
 def resolve(dtype) -> np.dtype:
@@ -152,7 +158,7 @@ def infer(data) -> np.dtype:
     if kind in "iu":
         return default_int()
     if kind == "c":
-        return complex128 if x64_enabled() else complex64
+        return default_complex()
     return get_default_dtype()
 
 

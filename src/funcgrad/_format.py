@@ -95,6 +95,20 @@ class _Formatter:
         return (self.max_width - len(text)) * " " + text
 
 
+class _ComplexFormatter:
+    """torch's pair of formatters for a complex tensor: one measures the real parts, one the
+    imaginary parts, and a value prints as ``real`` then ``imag`` with its sign and a ``j``."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.real = _Formatter(values.real, floating=True)
+        self.imag = _Formatter(values.imag, floating=True)
+        self.max_width = self.real.max_width + self.imag.max_width + 1  # and the "j"
+
+    def format(self, value) -> str:
+        imag = (self.imag.format(value.imag) + "j").lstrip()
+        return self.real.format(value.real) + ("" if imag[0] in "+-" else "+") + imag
+
+
 def _summarized(values: np.ndarray) -> np.ndarray:
     e = PRINT_OPTS.edgeitems
     if values.ndim == 0:
@@ -139,7 +153,9 @@ def contents(values: np.ndarray, floating: bool, indent: int) -> str:
     summarize = values.size > PRINT_OPTS.threshold
     if values.dtype.kind == "f" and values.dtype.itemsize < 4 or values.dtype.name == "bfloat16":
         values = values.astype(np.float32)
-    fmt = _Formatter(_summarized(values) if summarize else values, floating)
+    measured = _summarized(values) if summarize else values
+    fmt = (_ComplexFormatter(measured) if values.dtype.kind == "c"
+           else _Formatter(measured, floating))
     return _nested(values, indent, summarize, fmt)
 
 

@@ -60,6 +60,10 @@ class Op:
     compiled: bool = True
 
 
+# torch conjugates lazily, with no node of its own; here a conjugate is an op.
+CONJ = Op("conj", jnp.conj, "ConjBackward0", saves=False)
+
+
 def apply(op: Op, *args, **static) -> Tensor:
     """Computes ``op`` on Tensors, arrays and numbers, recording a Node when a gradient can flow.
 
@@ -136,6 +140,16 @@ def raise_dim_out_of_range(dim: int, ndim: int) -> None:
     ) from None
 
 
+def torch_convention(g: Tensor) -> Tensor:
+    """A gradient in torch's convention, given it in JAX's, or the reverse. For a complex
+    tensor z and a real loss L, JAX's VJP carries dL/dRe(z) - i dL/dIm(z), torch's gradient
+    is the conjugate: so the engine works in JAX's and conjugates each complex gradient where
+    it meets the user (given, hooked, retained, accumulated or returned). Real gradients are
+    the same in both, and pass through at the cost of a dtype check (none at all for a real
+    leaf's, whose accumulator knows its dtype)."""
+    return apply(CONJ, g) if g.dtype.kind == "c" else g
+
+
 def _raise_mixed_devices(args: tuple) -> None:
     seen = list(dict.fromkeys(str(a.device) for a in args if isinstance(a, Tensor)))
     raise RuntimeError(
@@ -154,7 +168,7 @@ def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) ->
     if not (op.differentiable and is_grad_enabled()):
         return Tensor._wrap(out)
     edges = tuple([a._edge() if isinstance(a, Tensor) else None for a in args])
-    if edges.count(None) == len(edges) or not _dtypes.is_floating(out.dtype):
+    if edges.count(None) == len(edges) or not _dtypes.is_inexact(out.dtype):
         return Tensor._wrap(out)
     node = Node(op, static, args, arrays, edges, sig)
     if is_anomaly_enabled():
@@ -242,6 +256,7 @@ class _GraphNode:
         that retain (the tensor-hooked) gradient."""
         if not (self._tensor_hooks or self._retained or self._prehooks):
             return ct, []
+        ct = torch_convention(ct)
         for hook in list(self._tensor_hooks.values()):
             replaced = hook(ct)
             ct = ct if replaced is None else replaced
@@ -249,15 +264,16 @@ class _GraphNode:
         for hook in list(self._prehooks.values()):
             replaced = hook((ct,))
             ct = ct if replaced is None else replaced[0]
-        return ct, retained
+        return torch_convention(ct), retained
 
     def _after(self, grads: list, ct: Tensor) -> list:
         if not self._posthooks:
             return grads
+        grads = [None if g is None else torch_convention(g) for g in grads]
         for hook in list(self._posthooks.values()):
-            replaced = hook(tuple(grads), (ct,))
+            replaced = hook(tuple(grads), (torch_convention(ct),))
             grads = grads if replaced is None else list(replaced)
-        return grads
+        return [None if g is None else torch_convention(g) for g in grads]
 
     def __repr__(self) -> str:
         return f"<{self.name().rsplit('::', 1)[-1]} object at {hex(id(self))}>"
@@ -271,6 +287,9 @@ class AccumulateGrad(_GraphNode):
         self._rank = self._sequence - _ACCUMULATORS_LAST
         self.variable = variable
         self._post_accumulate: dict[int, Callable] = {}
+        # Found once per leaf, so that a backward checks no dtype to see that the gradients of
+        # real leaves need no change of convention (torch_convention).
+        self.complex = variable.dtype.kind == "c"
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
@@ -604,6 +623,9 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if _dtypes.is_complex(t.dtype):
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"but got {_dtypes.name(t.dtype)}")
             # Under funcgrad.compile, a constant made in the trace, as any op's; else a cached one.
             g = Tensor._wrap(filled(1, tuple(t.shape), t.dtype) if _lazy_on()
                              else jnp.ones(t.shape, t.dtype))
@@ -616,6 +638,7 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple
                 )
             if g.dtype != t.dtype:
                 g = g.to(t.dtype)
+            g = torch_convention(g)
         roots.append((t._edge(), g))
     return roots
 
@@ -788,13 +811,14 @@ def _accumulate_all(reached: dict, retained: list, targets: dict | None,
     """Accumulates what a backward's ``run`` gave into ``.grad``, running the leaves' hooks."""
     for key, (node, g) in reached.items():
         tensor = node.variable if targets is None else targets[key]
-        accumulate(tensor, g, create_graph)
+        accumulate(tensor, torch_convention(g) if targets is not None or node.complex else g,
+                   create_graph)
         if tensor.grad_fn is None:  # a leaf: node is its accumulator
             for hook in list(node._post_accumulate.values()):
                 hook(tensor)
     for tensor, g in retained:
         if targets is None or targets.get(id(tensor.grad_fn)) is not tensor:
-            accumulate(tensor, g, create_graph)
+            accumulate(tensor, torch_convention(g), create_graph)
     for tensor in () if targets is None else targets.values():
         if tensor.grad_fn is not None:
             tensor.retain_grad()  # torch: a non-leaf input keeps its .grad from now on

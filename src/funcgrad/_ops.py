@@ -60,6 +60,29 @@ def _neg(x):
     return jnp.negative(x)
 
 
+def _real_only(fn, message: str, error: type[Exception] = NotImplementedError):
+    """``fn``, refusing complex operands with torch's error (``{dtype}`` in ``message`` names
+    their scalar type): JAX orders, rounds and clamps complex numbers by their real parts, where
+    torch refuses them. Checked where the op's function is traced, as ``_refuse_bool``."""
+    def checked(*operands, **static):
+        for a in operands:
+            dtype = getattr(a, "dtype", None)
+            if dtype is not None and _dtypes.is_complex(dtype):
+                raise error(message.format(dtype=_dtypes.scalar_name(dtype)))
+        return fn(*operands, **static)
+
+    return checked
+
+
+def _sgn(x):
+    """torch's ``sgn``: the sign of a real, ``x / |x|`` (0 at 0) of a complex number. jnp.sign
+    computes both, but its derivative is zero, right for reals only."""
+    if not jnp.issubdtype(x.dtype, jnp.complexfloating):
+        return jnp.sign(x)
+    magnitude = jnp.abs(x)
+    return jnp.where(magnitude == 0, 0, x / jnp.where(magnitude == 0, 1, magnitude))
+
+
 def _inexact_only(name: str, fn):
     """``fn``, refusing integer and bool results with the error of torch's CPU kernel, which
     has none for them (JAX would compute in a float dtype or in integers). Checked where the
@@ -102,12 +125,17 @@ _UNARY = {
     "atanh": (jnp.arctanh, "AtanhBackward0"),
     "erf": (jax.scipy.special.erf, "ErfBackward0"),
     "sigmoid": (jax.scipy.special.expit, "SigmoidBackward0"),  # jax.nn's takes floats only
-    "relu": (jax.nn.relu, "ReluBackward0"),
-    "sign": (jnp.sign, "SignBackward0"),
-    "floor": (jnp.floor, "FloorBackward0"),
-    "ceil": (jnp.ceil, "CeilBackward0"),
-    "round": (jnp.round, "RoundBackward0"),
-    "trunc": (jnp.trunc, "TruncBackward0"),
+    "relu": (_real_only(jax.nn.relu, "clamp is not supported for complex types"),
+             "ReluBackward0"),
+    "sign": (_real_only(jnp.sign, "Unlike NumPy, torch.sign is not intended to support complex "
+                        "numbers. Please use torch.sgn instead."), "SignBackward0"),
+    "floor": (_real_only(jnp.floor, "floor is not supported for complex inputs"),
+              "FloorBackward0"),
+    "ceil": (_real_only(jnp.ceil, "ceil is not supported for complex inputs"), "CeilBackward0"),
+    "round": (_real_only(jnp.round, "\"round_vml_cpu\" not implemented for '{dtype}'"),
+              "RoundBackward0"),
+    "trunc": (_real_only(jnp.trunc, "trunc is not supported for complex inputs"),
+              "TruncBackward0"),
     "erfc": (jax.scipy.special.erfc, "ErfcBackward0"),
     "erfinv": (jax.scipy.special.erfinv, "ErfinvBackward0"),
     "lgamma": (jax.scipy.special.gammaln, "LgammaBackward0"),
@@ -116,12 +144,12 @@ _UNARY = {
     "deg2rad": (jnp.deg2rad, "Deg2RadBackward0"),
     "rad2deg": (jnp.rad2deg, "Rad2DegBackward0"),
     "frac": (_inexact_only("frac", lambda x: x - jnp.trunc(x)), "FracBackward0"),
-    "sgn": (jnp.sign, "SgnBackward0"),
+    "sgn": (_sgn, "SgnBackward0"),
 }
 # Their VJPs need only the input's shape (negation, scaling, and the zero gradient of the step
 # functions), so, as in torch, they save nothing and a second backward through them works.
-_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc", "deg2rad", "rad2deg", "frac",
-               "sgn"}
+# (Not sgn: of a complex input its gradient needs the input, and torch saves it.)
+_SHAPE_ONLY = {"neg", "sign", "floor", "ceil", "round", "trunc", "deg2rad", "rad2deg", "frac"}
 UNARY = {name: Op(name, fn, grad_fn, saves=name not in _SHAPE_ONLY)
          for name, (fn, grad_fn) in _UNARY.items()}
 
@@ -144,6 +172,7 @@ def _pow_name(x, y) -> str:
     return "PowBackward0" if not hasattr(y, "shape") else "PowBackward1"
 
 
+@functools.partial(_real_only, message="clamp is not supported for complex types")
 def _clamp(x, lo, hi):
     # torch passes the gradient at the bounds themselves; jnp.clip would split it at ties.
     # The result has the promoted dtype: an integer tensor clamped to 0.5 is a float one.
@@ -191,8 +220,10 @@ REMAINDER = Op("remainder", jnp.remainder,
 # By a number: the gradient is 1, so nothing is saved (torch's RemainderBackward0).
 REMAINDER_SCALAR = Op("remainder", jnp.remainder, "RemainderBackward0", saves=False)
 POW = Op("pow", jnp.power, _pow_name)
-MAXIMUM = Op("maximum", jnp.maximum, "MaximumBackward0")
-MINIMUM = Op("minimum", jnp.minimum, "MinimumBackward0")
+MAXIMUM = Op("maximum", _real_only(jnp.maximum, "maximum not implemented for complex tensors.",
+                                   RuntimeError), "MaximumBackward0")
+MINIMUM = Op("minimum", _real_only(jnp.minimum, "minimum not implemented for complex tensors.",
+                                   RuntimeError), "MinimumBackward0")
 ATAN2 = Op("atan2", jnp.arctan2, "Atan2Backward0")
 HYPOT = Op("hypot", jnp.hypot, "HypotBackward0")
 FMOD = Op("fmod", jnp.fmod, _scalar_or_tensor("FmodBackward1", "FmodBackward0"))
@@ -211,10 +242,13 @@ ADDCDIV = Op("addcdiv", lambda x, a, b, value: x + value * a / b, "AddcdivBackwa
 WHERE = Op("where", jnp.where, "WhereBackward0")
 MASKED_FILL = Op("masked_fill", lambda x, mask, v: jnp.where(mask, jnp.asarray(v, x.dtype), x),
                  "MaskedFillBackward0")
+_ORDERINGS = {name: _real_only(fn, f"\"{name}_cpu\" not implemented for '{{dtype}}'")
+              for name, fn in dict(lt=jnp.less, le=jnp.less_equal, gt=jnp.greater,
+                                   ge=jnp.greater_equal).items()}
 COMPARE = {
     name: Op(name, fn, "", differentiable=False)
-    for name, fn in dict(eq=jnp.equal, ne=jnp.not_equal, lt=jnp.less, le=jnp.less_equal,
-                         gt=jnp.greater, ge=jnp.greater_equal, logical_and=jnp.logical_and,
+    for name, fn in dict(eq=jnp.equal, ne=jnp.not_equal, **_ORDERINGS,
+                         logical_and=jnp.logical_and,
                          logical_or=jnp.logical_or, logical_xor=jnp.logical_xor).items()
 }
 LOGICAL_NOT = Op("logical_not", jnp.logical_not, "", differentiable=False)
@@ -485,16 +519,22 @@ def _reduce_name(plain: str, with_dim: str):
 SUM = Op("sum", jnp.sum, _reduce_name("SumBackward0", "SumBackward1"), saves=False)
 MEAN = Op("mean", jnp.mean, _reduce_name("MeanBackward0", "MeanBackward1"), saves=False)
 PROD = Op("prod", jnp.prod, _reduce_name("ProdBackward0", "ProdBackward1"))
-AMAX = Op("amax", jnp.max, "AmaxBackward0")
-AMIN = Op("amin", jnp.min, "AminBackward0")
-MAX_ALL = Op("max", jnp.max, "MaxBackward1")
-MIN_ALL = Op("min", jnp.min, "MinBackward1")
+AMAX = Op("amax", _real_only(jnp.max, "\"max_values_cpu\" not implemented for '{dtype}'"),
+          "AmaxBackward0")
+AMIN = Op("amin", _real_only(jnp.min, "\"min_values_cpu\" not implemented for '{dtype}'"),
+          "AminBackward0")
+MAX_ALL = Op("max", _real_only(jnp.max, "\"max_all\" not implemented for '{dtype}'"),
+             "MaxBackward1")
+MIN_ALL = Op("min", _real_only(jnp.min, "\"min_all\" not implemented for '{dtype}'"),
+             "MinBackward1")
 # max/min along a dim send the gradient to the index they return, not split between ties.
 MAX_DIM = Op("max_dim", lambda x, i, axis, keepdims: jnp.take_along_axis(
     x, jnp.expand_dims(i, axis), axis) if keepdims else jnp.squeeze(
     jnp.take_along_axis(x, jnp.expand_dims(i, axis), axis), axis), "MaxBackward0")
-ARGMAX = Op("argmax", jnp.argmax, "", differentiable=False)
-ARGMIN = Op("argmin", jnp.argmin, "", differentiable=False)
+ARGMAX = Op("argmax", _real_only(jnp.argmax, "argmax(): does not support complex input",
+                                 RuntimeError), "", differentiable=False)
+ARGMIN = Op("argmin", _real_only(jnp.argmin, "argmin(): does not support complex input",
+                                 RuntimeError), "", differentiable=False)
 ALL = Op("all", jnp.all, "", differentiable=False)
 ANY = Op("any", jnp.any, "", differentiable=False)
 VAR = Op("var", jnp.var, "VarBackward0")
@@ -581,6 +621,9 @@ def _check_reducible(name: str, input, dim, error=RuntimeError) -> None:
 
 def _max_min(input, dim, keepdim, all_op, arg_op, result, name):
     _check_reducible(name[:3].lower(), input, dim)
+    if dim is not None and not isinstance(dim, (Tensor, jax.Array)) and _dtypes.is_complex(
+            input.dtype):
+        raise RuntimeError(f"{name[:3].lower()}(): does not support complex input")
     if dim is None:
         return apply(all_op, input)
     if isinstance(dim, (Tensor, jax.Array)):
@@ -645,7 +688,8 @@ def _order(x, axis, descending, k=None):
 
 
 # The values of a sort or top-k are the input at the indices, so the gradient goes back there.
-ORDER = Op("argsort", _order, "", differentiable=False)
+ORDER = Op("argsort", _real_only(_order, " Sort does not support complex dtypes on CPU",
+                                 RuntimeError), "", differentiable=False)
 SORTED = Op("sort", lambda x, i, axis: jnp.take_along_axis(x, i, axis=axis), "SortBackward0")
 TOPK = Op("topk", SORTED.fn, "TopkBackward0")
 SortResult = collections.namedtuple("sort", ["values", "indices"])

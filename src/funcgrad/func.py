@@ -2,6 +2,8 @@
 written against torch.func runs with ``torch`` replaced by ``funcgrad``: ``functional_call``
 (a module run with other parameters and buffers), ``grad``, ``grad_and_value``, ``vjp``,
 ``jvp``, ``jacrev``, ``jacfwd``, ``hessian`` and ``vmap`` (``in_dims``, ``out_dims``).
+As torch.func's, ``grad``, ``grad_and_value`` and ``vjp`` give (and ``vjp`` takes) complex
+gradients in torch's convention, the conjugate of JAX's that ``funcgrad.grad`` keeps.
 
 Per-sample gradients, torch.func's way:
 
@@ -23,13 +25,41 @@ import contextlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 
+import jax
+
+from . import _transforms
 from ._factories import as_tensor
+from ._graph import torch_convention
 from ._tensor import Tensor
-from ._transforms import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
+from ._transforms import hessian, jacfwd, jacrev, jvp, value_and_grad
 from ._transforms import vmap as _vmap
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
            "hessian", "vmap"]
+
+
+def _converted(tree):
+    """``tree`` with each complex Tensor conjugated: gradients between JAX's convention and
+    torch's (``torch_convention``)."""
+    return jax.tree_util.tree_map(lambda g: torch_convention(g) if isinstance(g, Tensor) else g,
+                                  tree, is_leaf=lambda x: isinstance(x, Tensor))
+
+
+def grad(func: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The gradient of a scalar function (``(grad, aux)`` with ``has_aux``), torch.func's:
+    ``funcgrad.grad`` with complex gradients in torch's convention.
+
+    >>> import funcgrad
+    >>> funcgrad.func.grad(lambda z: (z.abs() ** 2).sum())(funcgrad.tensor([1 + 2j]))
+    tensor([2.+4.j])
+    """
+    gradient = _transforms.grad(func, argnums, has_aux)
+
+    def wrapped(*args, **kwargs):
+        out = gradient(*args, **kwargs)
+        return (_converted(out[0]), out[1]) if has_aux else _converted(out)
+
+    return wrapped
 
 
 def grad_and_value(func: Callable, argnums: int | Sequence[int] = 0,
@@ -40,9 +70,20 @@ def grad_and_value(func: Callable, argnums: int | Sequence[int] = 0,
 
     def wrapped(*args, **kwargs):
         value, gradient = both(*args, **kwargs)
-        return gradient, value
+        return _converted(gradient), value
 
     return wrapped
+
+
+def vjp(func: Callable, *primals, has_aux: bool = False):
+    """``func``'s output and a function mapping an output cotangent to the inputs' (and the
+    aux output, with ``has_aux``), torch.func's: complex cotangents in torch's convention."""
+    out, pullback, *aux = _transforms.vjp(func, *primals, has_aux=has_aux)
+
+    def torch_pullback(ct):
+        return _converted(pullback(_converted(ct)))
+
+    return (out, torch_pullback, *aux)
 
 
 def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,

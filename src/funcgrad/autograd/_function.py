@@ -17,7 +17,7 @@ import jax
 import numpy as np
 
 from .._grad_mode import no_grad
-from .._graph import Op, record
+from .._graph import Op, record, torch_convention
 from .._tensor import Tensor
 from .._tensor import arrays as _arrays
 
@@ -150,14 +150,16 @@ def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple):
 
     def backward(ctx: FunctionCtx, cts):
         cts = cts if isinstance(cts, tuple) else (cts,)
-        grads = cls.backward(ctx, *(Tensor._wrap(c) for c in cts))
+        # The user's backward takes and gives complex gradients in torch's convention.
+        grads = cls.backward(ctx, *(torch_convention(Tensor._wrap(c)) for c in cts))
         grads = grads if isinstance(grads, tuple) else (grads,)
         if len(grads) != len(layout):
             raise RuntimeError(
                 f"function {cls.__name__}Backward returned an incorrect number of gradients "
                 f"(expected {len(layout)}, got {len(grads)})"
             )
-        return tuple(None if g is None else _arrays(g)
+        return tuple(None if g is None else
+                     _arrays(torch_convention(g) if isinstance(g, Tensor) else g)
                      for g, is_op in zip(grads, layout) if is_op)
 
     fn = jax.custom_vjp(lambda *arrays: forward(*arrays)[0])

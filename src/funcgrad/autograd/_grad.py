@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import _lazy
-from .._graph import _reachable, _root_grads, run
+from .._graph import _reachable, _root_grads, run, torch_convention
 from .._tensor import Tensor
 
 
@@ -78,5 +78,5 @@ def _check_used(reachable: dict, edges: list) -> None:
 
 def _result(entry: Sequence | None, input: Tensor, materialize: bool):
     if entry is not None:
-        return entry[1]
+        return torch_convention(entry[1])
     return input.new_zeros(tuple(input.shape)) if materialize else None
