@@ -110,6 +110,7 @@ _BINARY = {
     "mul": lambda m, x, y: x * y, "div": lambda m, x, y: x / y,
     "pow": lambda m, x, y: x.abs() ** y, "remainder": lambda m, x, y: x % y.abs(),
     "maximum": lambda m, x, y: m.maximum(x, y), "minimum": lambda m, x, y: m.minimum(x, y),
+    "max-of-two": lambda m, x, y: m.max(x, y), "min-of-two": lambda m, x, y: x.min(y),
     "atan2": lambda m, x, y: m.atan2(x, y),
     "div-floor": lambda m, x, y: m.div(x, y, rounding_mode="floor"),
     "div-trunc": lambda m, x, y: m.div(x, y, rounding_mode="trunc"),

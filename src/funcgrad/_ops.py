@@ -620,14 +620,13 @@ def _check_reducible(name: str, input, dim, error=RuntimeError) -> None:
 
 
 def _max_min(input, dim, keepdim, all_op, arg_op, result, name):
+    if isinstance(dim, (Tensor, jax.Array)):  # max(a, b): elementwise
+        return (maximum if name == "MaxBackward0" else minimum)(input, dim)
     _check_reducible(name[:3].lower(), input, dim)
-    if dim is not None and not isinstance(dim, (Tensor, jax.Array)) and _dtypes.is_complex(
-            input.dtype):
+    if dim is not None and _dtypes.is_complex(input.dtype):
         raise RuntimeError(f"{name[:3].lower()}(): does not support complex input")
     if dim is None:
         return apply(all_op, input)
-    if isinstance(dim, (Tensor, jax.Array)):
-        return (maximum if name == "MaxBackward0" else minimum)(input, dim)
     axis = builtins.int(dim)
     _wrap_dim(axis, input.ndim)
     indices = apply(arg_op, input, axis=axis, keepdims=False)
