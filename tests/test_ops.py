@@ -732,6 +732,26 @@ for _red in ("none", "mean", "sum"):
     case(f"F.poisson_nll_loss-{_red}",
          lambda m, x, t, r=_red: m.nn.functional.poisson_nll_loss(x, t, reduction=r),
          real(2, 3), pos(2, 3))
+for _red in ("none", "mean", "sum"):
+    case(f"F.hinge_embedding_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.hinge_embedding_loss(
+             x, t.sign(), margin=0.5, reduction=r), real(3, 4), Arg((3, 4), grad=False))
+    case(f"F.multilabel_soft_margin_loss-{_red}",
+         lambda m, x, t, w, r=_red: m.nn.functional.multilabel_soft_margin_loss(
+             x, (t > 0).to(x.dtype), w, reduction=r), real(3, 4), Arg((3, 4), grad=False),
+         pos(4))
+    case(f"F.triplet_margin_loss-{_red}",
+         lambda m, a, p, n, r=_red: m.nn.functional.triplet_margin_loss(
+             a, p, n, margin=2.0, reduction=r), real(3, 4), real(3, 4), real(3, 4))
+    case(f"F.multi_margin_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.multi_margin_loss(x, t, reduction=r),
+         real(3, 4), _TARGET)
+case("F.triplet_margin_loss-swap-p1", lambda m, a, p, n: m.nn.functional.triplet_margin_loss(
+    a, p, n, margin=1.5, p=1.0, swap=True), real(4), real(4), real(4))
+case("F.multi_margin_loss-p2-weight", lambda m, x, t, w: m.nn.functional.multi_margin_loss(
+    x, t, p=2, margin=0.5, weight=w), real(3, 4), _TARGET, _WEIGHT)
+case("F.multi_margin_loss-1d", lambda m, x, t: m.nn.functional.multi_margin_loss(
+    x, t, reduction="none"), real(4), Fixed([2]))
 case("F.smooth_l1_loss-beta0", lambda m, x, t: m.nn.functional.smooth_l1_loss(x, t, beta=0.0),
      real(2, 3), real(2, 3))
 case("F.huber_loss-weight", lambda m, x, t, w: m.nn.functional.huber_loss(x, t, weight=w),
@@ -794,6 +814,20 @@ case("F.conv_transpose2d-unbatched", lambda m, x, w: m.nn.functional.conv_transp
 case("F.conv_transpose1d", lambda m, x, w, b: m.nn.functional.conv_transpose1d(
     x, w, b, stride=3, padding=2, output_padding=2, dilation=2), real(2, 2, 5), real(2, 3, 3),
     real(3))
+case("F.conv3d", lambda m, x, w, b: m.nn.functional.conv3d(x, w, b, stride=(1, 2, 1), padding=1),
+     real(2, 2, 3, 4, 3), real(3, 2, 2, 3, 2), real(3))
+case("F.conv3d-unbatched-groups", lambda m, x, w: m.nn.functional.conv3d(
+    x, w, groups=2, dilation=(1, 1, 2)), real(4, 3, 3, 5), real(2, 2, 2, 2, 2))
+case("F.bilinear", lambda m, a, b, w, c: m.nn.functional.bilinear(a, b, w, c), real(2, 3, 2),
+     real(2, 3, 4), real(5, 2, 4), real(5))
+case("F.bilinear-nobias", lambda m, a, b, w: m.nn.functional.bilinear(a, b, w), real(3),
+     real(4), real(2, 3, 4))
+case("F.pixel_shuffle", lambda m, x: m.nn.functional.pixel_shuffle(x, 2), real(2, 8, 2, 3))
+case("F.pixel_shuffle-5d", lambda m, x: m.nn.functional.pixel_shuffle(x, 3),
+     real(2, 1, 9, 1, 2))
+case("F.pixel_unshuffle", lambda m, x: m.nn.functional.pixel_unshuffle(x, 2), real(2, 4, 6))
+case("F.channel_shuffle", lambda m, x: m.nn.functional.channel_shuffle(x, 3),
+     real(2, 6, 2, 2))
 case("F.max_pool2d", lambda m, x: m.nn.functional.max_pool2d(x, 2), real(2, 3, 4, 4))
 case("F.max_pool2d-stride-pad", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1),
      real(1, 2, 5, 5))
@@ -1100,6 +1134,11 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        **dict.fromkeys(("cdist", "cdist-p1-batch", "cdist-inf"),
                                        "torch has no double backward of cdist: the derivative "
                                        "for '_cdist_backward' is not implemented"),
+                       **dict.fromkeys(
+                           [f"F.multi_margin_loss-{k}" for k in ("none", "mean", "sum",
+                                                                   "p2-weight", "1d")],
+                           "torch has no double backward of multi_margin_loss: the derivative "
+                           "for 'multi_margin_loss_backward' is not implemented"),
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

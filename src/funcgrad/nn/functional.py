@@ -25,10 +25,12 @@ __all__ = [
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
     "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
-    "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv_transpose1d",
+    "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "max_pool2d", "avg_pool2d",
     "batch_norm", "one_hot", "normalize", "cosine_similarity", "pairwise_distance", "pad",
-    "group_norm", "scaled_dot_product_attention", "interpolate",
+    "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
+    "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
+    "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -384,6 +386,38 @@ def linear(input, weight, bias=None):
     raise failure
 
 
+TRILINEAR = Op("bilinear", lambda a, b, w: jnp.einsum("ni,oij,nj->no", a, w, b),
+               "TrilinearBackward0")
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``input1[..., i] * weight[o, i, j] * input2[..., j]`` summed over ``i`` and ``j``, plus
+    ``bias[o]``; composed as torch's: one product of the inputs flattened to matrices, viewed
+    back to the batch's shape.
+
+    Raises:
+        RuntimeError: torch's, for batch dimensions, feature sizes or a bias that do not fit.
+    """
+    out = weight.shape[0] if weight.ndim else 0
+    for dim, (a, b) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
+        if a != b:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {dim}: "
+                               f"got {a} and {b}")
+    for name, x, dim in (("input1", input1, 1), ("input2", input2, 2)):
+        if weight.ndim <= dim:
+            raise_dim_out_of_range(dim, weight.ndim)
+        if x.shape[-1] != weight.shape[dim]:
+            raise RuntimeError(f"bilinear(): {name} size does not match weight size: got "
+                               f"{x.shape[-1]} but expected {weight.shape[dim]}")
+    if bias is not None and bias.shape[-1] != out:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                           f"{bias.shape[-1]} but expected {out}")
+    flat = apply(TRILINEAR, input1.reshape(-1, input1.shape[-1]),
+                 input2.reshape(-1, input2.shape[-1]), weight)
+    flat = flat.reshape(*input1.shape[:-1], out)
+    return flat if bias is None else flat + bias
+
+
 def _check_linear(input, weight, bias) -> None:
     """torch's errors for ``linear``'s shapes with a bias. Its ``addmm`` adds a bias of at
     most one dimension, or any bias to a matrix input, to the product of the input flattened
@@ -563,6 +597,101 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
     pos = _ops.where(target == 1, 1 - cos, zeros)
     neg = _ops.where(target == -1, _ops.clamp_min(cos - margin, 0), zeros)
     return _reduced(pos + neg, reduction)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+    """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1 (elsewhere
+    both), composed as torch composes it."""
+    reduction = _check_reduction(reduction)
+    zeros = _factories.zeros_like(input)
+    below = _ops.where(target != 1, _ops.clamp_min(margin - input, 0), zeros)
+    return _reduced(below + _ops.where(target != -1, input, zeros), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "mean"):
+    """Logistic loss of each of ``C`` labels in {0, 1} (the last dimension), averaged over
+    them and optionally weighted, composed as torch composes it."""
+    reduction = _check_reduction(reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    return _reduced(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean"):
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with ``d`` the
+    ``p``-norm distance of ``pairwise_distance``; ``swap`` takes the smaller of
+    ``d(anchor, negative)`` and ``d(positive, negative)``.
+
+    Raises:
+        RuntimeError, ValueError: torch's, for inputs of different numbers of dimensions or a
+            margin that is not positive.
+    """
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    reduction = _check_reduction(reduction)
+    near = pairwise_distance(anchor, positive, p, eps)
+    far = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        far = _ops.minimum(far, pairwise_distance(positive, negative, p, eps))
+    return _reduced(_ops.clamp_min(margin + near - far, 0), reduction)
+
+
+def _multi_margin(x, target, w=None, *, p, margin, reduction):
+    shape, target = target.shape, target.reshape(x.shape[:-1])  # (torch's 'none' has its shape)
+    picked = jnp.take_along_axis(x, target[..., None], -1)
+    hinge = jnp.maximum(margin - picked + x, 0) ** p
+    if w is not None:
+        hinge = hinge * w[target][..., None]
+    others = jnp.arange(x.shape[-1]) != target[..., None]
+    loss = jnp.sum(jnp.where(others, hinge, 0), -1) / x.shape[-1]
+    return _reduce(loss.reshape(shape), reduction)
+
+
+MULTI_MARGIN = Op("multi_margin_loss", _multi_margin, "MultiMarginLossBackward0")
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
+                      reduction: str = "mean"):
+    """Multi-class hinge loss: for each sample, the mean over the other classes ``i`` of
+    ``max(0, margin - input[y] + input[i]) ** p``, scaled by ``weight[y]``, for the class
+    index ``y`` of ``target``.
+
+    Raises:
+        ValueError, RuntimeError: torch's, for ``p`` other than 1 or 2, shapes, weights or a
+            target dtype that do not fit, or a weight that requires grad. (A class index
+            outside ``[0, C)`` is not checked: torch reads the targets to check them.)
+    """
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    reduction = _check_reduction(reduction)
+    if input.ndim > 2 or input.numel() == 0 and input.ndim != 2 or input.ndim and (
+            input.shape[-1] == 0):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(input.shape)}")
+    batch = input.shape[0] if input.ndim == 2 else 1
+    if target.ndim > 1 or target.numel() != batch:
+        raise RuntimeError(
+            "multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+            f"input samples (batch size). Expected target size [{batch}], but got "
+            f"{list(target.shape)}. Input has shape {list(input.shape)}.")
+    if weight is not None and (weight.ndim != 1 or weight.numel() != input.shape[-1]):
+        raise RuntimeError(f"inconsistent weight size, expected {input.shape[-1]} but got "
+                           f"{list(weight.shape)}")
+    if not _is_long(target.dtype):
+        raise RuntimeError("expected scalar type Long but found "
+                           f"{_dtypes.scalar_name(target.dtype)}")
+    if weight is not None and weight.requires_grad and _grad_mode.is_grad_enabled():
+        raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect "
+                           "to argument 'weight'. This input cannot have requires_grad True.")
+    return apply(MULTI_MARGIN, input, target, weight, p=p, margin=margin, reduction=reduction)
 
 
 def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
@@ -963,6 +1092,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     funcgrad.Size([1, 1, 2, 2])
     """
     return _convolution(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution (cross-correlation, as torch's) of ``input`` (N, C, D, H, W) or
+    (C, D, H, W) with ``weight`` (out channels, C / groups, kD, kH, kW)."""
+    return _convolution(3, input, weight, bias, stride, padding, dilation, groups)
 
 
 def _conv_transpose(x, w, b, *, stride, padding, output_padding, dilation, groups):
@@ -1753,3 +1888,100 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             f"nearest-exact (got {mode})")
     return apply(INTERPOLATE, input, sizes=sizes, scales=scales, mode=mode,
                  align_corners=bool(align_corners))
+
+
+def _pixel_shuffle(x, r):
+    *lead, c, h, w = x.shape
+    x = x.reshape(*lead, c // (r * r), r, r, h, w)
+    n = len(lead)
+    x = jnp.transpose(x, (*range(n), n, n + 3, n + 1, n + 4, n + 2))
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def _pixel_unshuffle(x, r):
+    *lead, c, h, w = x.shape
+    x = x.reshape(*lead, c, h // r, r, w // r, r)
+    n = len(lead)
+    x = jnp.transpose(x, (*range(n), n, n + 2, n + 4, n + 1, n + 3))
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def _channel_shuffle(x, groups):
+    n, c, *rest = x.shape
+    return x.reshape(n, groups, c // groups, *rest).swapaxes(1, 2).reshape(x.shape)
+
+
+PIXEL_SHUFFLE = Op("pixel_shuffle", _pixel_shuffle, "PixelShuffleBackward0", saves=False)
+PIXEL_UNSHUFFLE = Op("pixel_unshuffle", _pixel_unshuffle, "PixelUnshuffleBackward0", saves=False)
+CHANNEL_SHUFFLE = Op("channel_shuffle", _channel_shuffle, "ChannelShuffleBackward0", saves=False)
+
+
+def _check_shuffle(name: str, input, factor: int, what: str) -> None:
+    """torch's checks shared by ``pixel_shuffle`` and ``pixel_unshuffle``."""
+    if input.ndim < 3:
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got input "
+                           f"with {input.ndim} dimension(s)")
+    if factor <= 0:
+        raise RuntimeError(f"{name} expects a positive {what}, but got {factor}")
+
+
+def pixel_shuffle(input, upscale_factor: int):
+    """Rearranges (*, C * r * r, H, W) into (*, C, H * r, W * r), ``r`` the
+    ``upscale_factor``: each channel's ``r * r`` block becomes an ``r`` by ``r`` patch.
+
+    Raises:
+        RuntimeError: torch's, for fewer than three dimensions, a factor that is not positive,
+            or channels not divisible by its square.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.pixel_shuffle(funcgrad.arange(4.0).reshape(4, 1, 1), 2)
+    tensor([[[0., 1.],
+             [2., 3.]]])
+    """
+    r = int(upscale_factor)
+    _check_shuffle("pixel_shuffle", input, r, "upscale_factor")
+    if input.shape[-3] % (r * r):
+        raise RuntimeError(
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input.size(-3)={input.shape[-3]} is not divisible "
+            f"by {r * r}")
+    return apply(PIXEL_SHUFFLE, input, r=r)
+
+
+def pixel_unshuffle(input, downscale_factor: int):
+    """Undoes ``pixel_shuffle``: (*, C, H * r, W * r) into (*, C * r * r, H, W).
+
+    Raises:
+        RuntimeError: torch's, for fewer than three dimensions, a factor that is not positive,
+            or a height or width not divisible by it.
+    """
+    r = int(downscale_factor)
+    _check_shuffle("pixel_unshuffle", input, r, "downscale_factor")
+    for dim, what in ((-2, "height"), (-1, "width")):
+        if input.shape[dim] % r:
+            raise RuntimeError(
+                f"pixel_unshuffle expects {what} to be divisible by downscale_factor, but "
+                f"input.size({dim})={input.shape[dim]} is not divisible by {r}")
+    return apply(PIXEL_UNSHUFFLE, input, r=r)
+
+
+def channel_shuffle(input, groups: int):
+    """Interleaves the channels (dimension 1) of ``groups`` groups: (N, g * k, *) seen as
+    (N, g, k, *), transposed to (N, k, g, *).
+
+    Raises:
+        RuntimeError: torch's, for fewer than three dimensions, groups that are not positive
+            or do not divide the channels.
+    """
+    groups = int(groups)
+    if input.ndim <= 2:
+        raise RuntimeError("channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError("Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    if input.shape[1] % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got "
+                           f"{input.shape[1]} channels and {groups} groups.")
+    return apply(CHANNEL_SHUFFLE, input, groups=groups)
