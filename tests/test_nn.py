@@ -193,6 +193,49 @@ def test_more_loss_modules_match_torch(torch, name):
     assert repr(loss) == repr(t_loss)
 
 
+def _margin_losses(lib) -> dict:
+    """Each margin loss module with its inputs: scores, then other embeddings or labels."""
+    # (integer labels, which take no gradient: torch's hinge loss gives its label none)
+    scores, labels = _randn(5, 4, seed=1), np.sign(_randn(5, 4, seed=2)).astype(int)
+    classes = np.array([0, 3, 1, 1, 2])
+    return {
+        "hinge_embedding": (lib.nn.HingeEmbeddingLoss(margin=0.5), scores, labels),
+        "hinge_embedding_none": (lib.nn.HingeEmbeddingLoss(reduction="none"), scores, labels),
+        "multilabel_soft_margin": (
+            lib.nn.MultiLabelSoftMarginLoss(weight=lib.tensor([0.5, 1.0, 2.0, 1.5])), scores,
+            (labels > 0).astype(np.float32)),
+        "triplet_margin": (lib.nn.TripletMarginLoss(margin=1.5, p=1.0, swap=True), scores,
+                           _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
+        "triplet_margin_sum": (lib.nn.TripletMarginLoss(reduction="sum"), scores,
+                               _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
+        "multi_margin": (lib.nn.MultiMarginLoss(), scores, classes),
+        "multi_margin_weighted": (
+            lib.nn.MultiMarginLoss(p=2, margin=0.5, weight=lib.tensor([0.5, 1.0, 2.0, 1.5]),
+                                   reduction="none"), scores, classes),
+    }
+
+
+@pytest.mark.parametrize("name", list(_margin_losses(funcgrad)))
+def test_margin_loss_modules_match_torch(torch, name):
+    (loss, *inputs), t_loss = _margin_losses(funcgrad)[name], _margin_losses(torch)[name][0]
+    _compare(torch, t_loss, loss, *inputs)
+    assert repr(loss) == repr(t_loss)
+    assert list(loss.state_dict()) == list(t_loss.state_dict())
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_bilinear_matches_torch(torch, bias):
+    torch.manual_seed(0)
+    t_layer = torch.nn.Bilinear(3, 2, 4, bias=bias)
+    layer = nn.Bilinear(3, 2, 4, bias=bias)
+    assert repr(layer) == repr(t_layer)
+    assert [tuple(p.shape) for p in layer.parameters()] == [
+        tuple(p.shape) for p in t_layer.parameters()]
+    bound = 1 / np.sqrt(3)
+    assert all(np.abs(_np(p)).max() <= bound for p in layer.parameters())
+    _compare(torch, t_layer, _twin(t_layer, layer), _randn(2, 5, 3), _randn(2, 5, 2, seed=1))
+
+
 def test_loss_size_mismatch_warns_as_torch(torch):
     for lib in (torch, funcgrad):
         for fn in (lib.nn.functional.smooth_l1_loss, lib.nn.functional.huber_loss):
@@ -273,6 +316,13 @@ def _layers(lib) -> dict:
                           (2, 4, 6, 6)),
         "conv2d-same-unbatched": (lib.nn.Conv2d(2, 3, 3, padding="same"), (2, 5, 5)),
         "conv1d": (lib.nn.Conv1d(3, 2, 3, padding=1), (2, 3, 6)),
+        "conv3d": (lib.nn.Conv3d(2, 4, (2, 3, 2), stride=(2, 1, 1), padding=(0, 1, 1),
+                                 dilation=(1, 1, 2)), (2, 2, 5, 4, 5)),
+        "conv3d-groups-unbatched": (lib.nn.Conv3d(4, 2, 2, groups=2, bias=False),
+                                    (4, 3, 3, 3)),
+        "pixel_shuffle": (lib.nn.PixelShuffle(2), (2, 8, 3, 2)),
+        "pixel_unshuffle": (lib.nn.PixelUnshuffle(3), (2, 6, 3)),
+        "channel_shuffle": (lib.nn.ChannelShuffle(2), (2, 6, 3, 2)),
         "conv_transpose2d": (lib.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
                                                     output_padding=1), (2, 3, 4, 4)),
         "conv_transpose2d-groups-unbatched": (

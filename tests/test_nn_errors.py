@@ -198,6 +198,57 @@ NN_ERRORS = {
 }
 
 
+# ----- shuffles, bilinear, margin losses -------------------------------------------------------
+MORE_NN_ERRORS = {
+    "conv3d_4d_weight": lambda T: F(T).conv3d(T.ones(1, 2, 4, 4, 4), T.ones(3, 2, 2, 2)),
+    "conv3d_channels": lambda T: F(T).conv3d(T.ones(1, 3, 4, 4, 4), T.ones(3, 2, 2, 2, 2)),
+    "conv3d_3d_input": lambda T: F(T).conv3d(T.ones(2, 4, 4), T.ones(3, 2, 2, 2, 2)),
+    "conv3d_kernel_larger": lambda T: F(T).conv3d(T.ones(1, 2, 4, 1, 4), T.ones(3, 2, 2, 2, 2)),
+    "pixel_shuffle_channels": lambda T: F(T).pixel_shuffle(T.ones(2, 8, 3, 3), 3),
+    "pixel_shuffle_2d": lambda T: F(T).pixel_shuffle(T.ones(8, 3), 2),
+    "pixel_shuffle_factor_zero": lambda T: F(T).pixel_shuffle(T.ones(2, 8, 3, 3), 0),
+    "pixel_unshuffle_height": lambda T: F(T).pixel_unshuffle(T.ones(2, 8, 3, 4), 2),
+    "pixel_unshuffle_width": lambda T: F(T).pixel_unshuffle(T.ones(2, 8, 4, 3), 2),
+    "pixel_unshuffle_2d": lambda T: F(T).pixel_unshuffle(T.ones(8, 3), 2),
+    "pixel_unshuffle_factor_negative": lambda T: F(T).pixel_unshuffle(T.ones(2, 8, 4, 4), -2),
+    "channel_shuffle_groups": lambda T: F(T).channel_shuffle(T.ones(2, 8, 3), 3),
+    "channel_shuffle_groups_zero": lambda T: F(T).channel_shuffle(T.ones(2, 8, 3), 0),
+    "channel_shuffle_2d": lambda T: F(T).channel_shuffle(T.ones(2, 8), 2),
+    "bilinear_batch": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(3, 4), T.ones(5, 3, 4)),
+    "bilinear_input1": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 2, 4)),
+    "bilinear_input2": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3, 3)),
+    "bilinear_bias": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3, 4),
+                                             T.ones(4)),
+    "bilinear_2d_weight": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3)),
+    "bilinear_module_features": lambda T: T.nn.Bilinear(3, 4, 5)(T.ones(2, 4), T.ones(2, 4)),
+    "hinge_embedding_reduction": lambda T: F(T).hinge_embedding_loss(T.ones(3), T.ones(3),
+                                                                     reduction="all"),
+    "multilabel_soft_margin_size": lambda T: F(T).multilabel_soft_margin_loss(T.ones(4, 5),
+                                                                              T.ones(4, 3)),
+    "triplet_margin_dims": lambda T: F(T).triplet_margin_loss(T.ones(4, 5), T.ones(4, 5),
+                                                              T.ones(5)),
+    "triplet_margin_negative": lambda T: F(T).triplet_margin_loss(
+        T.ones(4, 5), T.ones(4, 5), T.ones(4, 5), margin=-1.0),
+    "multi_margin_p": lambda T: F(T).multi_margin_loss(T.ones(4, 5), idx(T, [0, 1, 2, 3]), p=3),
+    "multi_margin_module_p": lambda T: T.nn.MultiMarginLoss(p=3),
+    "multi_margin_module_weight": lambda T: T.nn.MultiMarginLoss(weight=T.ones(2, 2)),
+    "multi_margin_target_size": lambda T: F(T).multi_margin_loss(T.ones(4, 5), idx(T, [0, 1])),
+    "multi_margin_target_2d": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
+                                                               idx(T, [[0, 1, 2, 3]])),
+    "multi_margin_weight": lambda T: F(T).multi_margin_loss(T.ones(4, 5), idx(T, [0, 1, 2, 3]),
+                                                            weight=T.ones(4)),
+    "multi_margin_weight_grad": lambda T: F(T).multi_margin_loss(
+        T.ones(4, 5), idx(T, [0, 1, 2, 3]), weight=T.ones(5, requires_grad=True)),
+    "multi_margin_float_target": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
+                                                                  T.tensor([0.0, 1, 2, 3])),
+    "multi_margin_3d": lambda T: F(T).multi_margin_loss(T.ones(2, 3, 5), idx(T, [1, 2])),
+    "multi_margin_no_classes": lambda T: F(T).multi_margin_loss(T.ones(4, 0),
+                                                                idx(T, [0, 1, 2, 3])),
+    "multi_margin_reduction": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
+                                                               idx(T, [0, 1, 2, 3]),
+                                                               reduction="all"),
+}
+
 # ----- linalg ----------------------------------------------------------------------------------
 def _square_ints(T):
     return T.ones(2, 2, dtype=T.int32)
@@ -277,7 +328,7 @@ LINALG_ERRORS = {
     "lu_solve_shapes": lambda T: T.linalg.lu_solve(*T.linalg.lu_factor(T.eye(3)), T.ones(2, 2)),
 }
 
-ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **LINALG_ERRORS}
+ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **MORE_NN_ERRORS, **LINALG_ERRORS}
 
 
 @pytest.mark.parametrize("scenario", ERRORS.values(), ids=ERRORS)

@@ -52,8 +52,7 @@ def _is_long(dtype) -> bool:
 
 def _check_reduction(reduction: str) -> str:
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction; use one of "
-                         f"{', '.join(_REDUCTIONS)}")
+        raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
 
 
