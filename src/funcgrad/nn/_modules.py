@@ -1702,7 +1702,8 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 device=None, dtype=None) -> None:
+                 device=None, dtype=None, *, _weight: Tensor | None = None,
+                 _freeze: bool = False) -> None:
         super().__init__()
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -1710,10 +1711,32 @@ class Embedding(Module):
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx
+        if _weight is not None:  # given weights are kept as they are, padding row included
+            if list(_weight.shape) != [num_embeddings, embedding_dim]:
+                raise AssertionError(
+                    "Shape of weight does not match num_embeddings and embedding_dim")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+            return
         weight = _factories.randn(num_embeddings, embedding_dim, dtype=dtype, device=device)
         if padding_idx is not None:
             weight[padding_idx] = 0.0
         self.weight = Parameter(weight)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        padding_idx: int | None = None) -> Embedding:
+        """An Embedding whose weight shares the storage of the 2-D ``embeddings`` and, with
+        ``freeze``, requires no grad.
+
+        >>> import funcgrad
+        >>> emb = funcgrad.nn.Embedding.from_pretrained(funcgrad.eye(3), padding_idx=0)
+        >>> emb, emb.weight.requires_grad
+        (Embedding(3, 3, padding_idx=0), False)
+        """
+        if embeddings.dim() != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx, _weight=embeddings, _freeze=freeze)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx)
