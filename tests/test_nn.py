@@ -620,13 +620,24 @@ def _batch_norm_run(lib, make, shape) -> list:
     return [_np(t) for t in record] + [repr(norm)]
 
 
+_NORM_SHAPES = {"BatchNorm1d": (6, 3), "BatchNorm2d": (5, 3, 4, 4), "BatchNorm3d": (2, 3, 2, 3, 2),
+                "InstanceNorm1d": (4, 3, 5), "InstanceNorm2d": (3, 4, 4),
+                "InstanceNorm3d": (2, 3, 2, 2, 3)}
+
+
 @pytest.mark.parametrize("make", [
     lambda lib: lib.nn.BatchNorm2d(3),
     lambda lib: lib.nn.BatchNorm1d(3, momentum=None, affine=False),
     lambda lib: lib.nn.BatchNorm1d(3, momentum=0.3, track_running_stats=False),
-], ids=["2d", "1d-cumulative-no-affine", "1d-untracked"])
+    lambda lib: lib.nn.BatchNorm3d(3, eps=1e-3),
+    lambda lib: lib.nn.InstanceNorm1d(3),
+    lambda lib: lib.nn.InstanceNorm1d(3, momentum=0.3, affine=True, track_running_stats=True),
+    lambda lib: lib.nn.InstanceNorm2d(3, momentum=None, track_running_stats=True),
+    lambda lib: lib.nn.InstanceNorm3d(3, affine=True),
+], ids=["2d", "1d-cumulative-no-affine", "1d-untracked", "3d", "instance-1d",
+        "instance-1d-tracked-affine", "instance-2d-unbatched-cumulative", "instance-3d-affine"])
 def test_batch_norm_modules_match_torch_in_training_and_eval(torch, make):
-    shape = (5, 3, 4, 4) if make(funcgrad).__class__.__name__ == "BatchNorm2d" else (6, 3)
+    shape = _NORM_SHAPES[type(make(funcgrad)).__name__]
     ours, theirs = _batch_norm_run(funcgrad, make, shape), _batch_norm_run(torch, make, shape)
     assert ours[-1] == theirs[-1] and len(ours) == len(theirs)
     for a, b in zip(ours[:-1], theirs[:-1]):

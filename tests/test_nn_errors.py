@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import funcgrad
-from test_errors import assert_raises_as_torch, assert_unchanged, snapshot
+from test_errors import assert_raises_as_torch, assert_unchanged, assert_warns_as_torch, snapshot
 
 
 @pytest.fixture
@@ -244,10 +244,22 @@ MORE_NN_ERRORS = {
     "multi_margin_3d": lambda T: F(T).multi_margin_loss(T.ones(2, 3, 5), idx(T, [1, 2])),
     "multi_margin_no_classes": lambda T: F(T).multi_margin_loss(T.ones(4, 0),
                                                                 idx(T, [0, 1, 2, 3])),
+    "batch_norm_3d_module_4d": lambda T: T.nn.BatchNorm3d(3)(T.ones(2, 3, 4, 4)),
+    "instance_norm_one_position": lambda T: F(T).instance_norm(T.ones(2, 3, 1)),
+    "instance_norm_module_one_position": lambda T: T.nn.InstanceNorm2d(3)(T.ones(2, 3, 1, 1)),
+    "instance_norm_module_2d": lambda T: T.nn.InstanceNorm2d(3)(T.ones(2, 3)),
+    "instance_norm_module_features": lambda T: T.nn.InstanceNorm1d(3, affine=True)(
+        T.ones(2, 4, 5)),
+    "instance_norm_eval_without_stats": lambda T: F(T).instance_norm(T.ones(2, 3, 4),
+                                                                     use_input_stats=False),
     "multi_margin_reduction": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
                                                                idx(T, [0, 1, 2, 3]),
                                                                reduction="all"),
 }
+
+def test_instance_norm_warns_as_torch_of_features_it_does_not_use(torch):
+    assert_warns_as_torch(torch, lambda T: T.nn.InstanceNorm1d(3)(T.ones(2, 4, 5)))
+
 
 # ----- linalg ----------------------------------------------------------------------------------
 def _square_ints(T):

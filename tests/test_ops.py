@@ -856,6 +856,10 @@ case("F.batch_norm-train", lambda m, x, w, b: m.nn.functional.batch_norm(
 case("F.batch_norm-eval", lambda m, x, mean, var, w: m.nn.functional.batch_norm(
     x, mean, var, w, None), real(2, 3, 2, 2), Arg((3,), grad=False),
     Arg((3,), 0.5, 2.0, signed=False, grad=False), real(3))
+case("F.instance_norm", lambda m, x, w, b: m.nn.functional.instance_norm(x, weight=w, bias=b),
+     real(2, 3, 4), real(3), real(3))
+case("F.instance_norm-2d", lambda m, x: m.nn.functional.instance_norm(x, eps=1e-3),
+     real(2, 2, 3, 2))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
 case("F.normalize", lambda m, x: m.nn.functional.normalize(x), real(2, 3))
 case("F.normalize-p1-dim0", lambda m, x: m.nn.functional.normalize(x, p=1.0, dim=0), real(2, 3))
@@ -1127,6 +1131,9 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        "F.batch_norm-train": "torch's third derivative of native_batch_norm "
                        "with respect to its input is wrong in the same way as layer_norm's "
                        "(its second derivatives match funcgrad's and pass gradgradcheck)",
+                       **dict.fromkeys(("F.instance_norm", "F.instance_norm-2d"),
+                                       "torch's instance_norm is its native_batch_norm, whose "
+                                       "third derivative is wrong as above"),
                        "F.hardsigmoid": "torch has no derivative of hardsigmoid_backward "
                        "(the second derivative is zero away from the kinks, as funcgrad's is)",
                        "F.scaled_dot_product_attention-bool-mask": _FLASH_GG,

@@ -27,7 +27,8 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "max_pool2d", "avg_pool2d",
-    "batch_norm", "one_hot", "normalize", "cosine_similarity", "pairwise_distance", "pad",
+    "batch_norm", "instance_norm", "one_hot", "normalize", "cosine_similarity",
+    "pairwise_distance", "pad",
     "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss",
@@ -1518,6 +1519,38 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             running_mean.mul_(1 - momentum).add_(x.mean(axes) * momentum)
             running_var.mul_(1 - momentum).add_(x.var(axes) * momentum)
     return apply(BATCH_NORM, input, weight, bias, None, None, eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalizes each channel of each sample (N, C, *) over its own spatial positions, as
+    torch composes it: ``batch_norm`` of the input viewed as one sample of N * C channels,
+    viewed back. Running statistics, when given, are updated by the mean over the batch of
+    each sample's statistics (and used instead of them when not ``use_input_stats``).
+
+    Raises:
+        ValueError, RuntimeError: torch's, for a single spatial position when using the
+            input's statistics, or no running statistics when not.
+    """
+    if use_input_stats and math.prod(input.shape[2:]) == 1:
+        raise ValueError("Expected more than 1 spatial element when training, got input size "
+                         f"{input.shape}")
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
+    batch, channels = input.shape[:2]
+
+    def repeated(vector):
+        return None if vector is None else vector.repeat(batch)
+
+    stats = repeated(running_mean), repeated(running_var)
+    out = batch_norm(input.reshape(1, batch * channels, *input.shape[2:]), *stats,
+                     repeated(weight), repeated(bias), use_input_stats, momentum, eps)
+    with _grad_mode.no_grad():
+        for vector, updated in zip((running_mean, running_var), stats):
+            if vector is not None:
+                vector.copy_(updated.view(batch, channels).mean(0))
+    return out.view(input.shape)
 
 
 def one_hot(tensor, num_classes: int = -1):
