@@ -323,6 +323,9 @@ def _layers(lib) -> dict:
         "pixel_shuffle": (lib.nn.PixelShuffle(2), (2, 8, 3, 2)),
         "pixel_unshuffle": (lib.nn.PixelUnshuffle(3), (2, 6, 3)),
         "channel_shuffle": (lib.nn.ChannelShuffle(2), (2, 6, 3, 2)),
+        "unfold": (lib.nn.Unfold((2, 3), dilation=(2, 1), padding=1, stride=2), (2, 3, 5, 6)),
+        "fold": (lib.nn.Fold((4, 5), 2, stride=(2, 1)), (2, 8, 8)),
+        "fold-unbatched": (lib.nn.Fold(4, 3, padding=1, dilation=2), (18, 4)),
         "conv_transpose2d": (lib.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
                                                     output_padding=1), (2, 3, 4, 4)),
         "conv_transpose2d-groups-unbatched": (

@@ -828,6 +828,12 @@ case("F.pixel_shuffle-5d", lambda m, x: m.nn.functional.pixel_shuffle(x, 3),
 case("F.pixel_unshuffle", lambda m, x: m.nn.functional.pixel_unshuffle(x, 2), real(2, 4, 6))
 case("F.channel_shuffle", lambda m, x: m.nn.functional.channel_shuffle(x, 3),
      real(2, 6, 2, 2))
+case("F.unfold", lambda m, x: m.nn.functional.unfold(x, (2, 3), dilation=(1, 2), padding=1,
+                                                      stride=(2, 1)), real(2, 3, 4, 5))
+case("F.unfold-unbatched", lambda m, x: m.nn.functional.unfold(x, 2), real(2, 3, 3))
+case("F.fold", lambda m, x: m.nn.functional.fold(x, (4, 5), 2), real(2, 8, 12))
+case("F.fold-unbatched-stride", lambda m, x: m.nn.functional.fold(
+    x, (5, 4), (3, 2), padding=1, stride=2), real(6, 9))
 case("F.max_pool2d", lambda m, x: m.nn.functional.max_pool2d(x, 2), real(2, 3, 4, 4))
 case("F.max_pool2d-stride-pad", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1),
      real(1, 2, 5, 5))

@@ -35,6 +35,7 @@ from ._modules import (
     Dropout,
     Embedding,
     Flatten,
+    Fold,
     GaussianNLLLoss,
     GroupNorm,
     Hardshrink,
@@ -92,6 +93,7 @@ from ._modules import (
     Threshold,
     TripletMarginLoss,
     Unflatten,
+    Unfold,
     Upsample,
     ZeroPad1d,
     ZeroPad2d,
@@ -116,5 +118,5 @@ __all__ = [
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "Conv3d", "Bilinear",
     "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "HingeEmbeddingLoss",
     "MultiLabelSoftMarginLoss", "TripletMarginLoss", "MultiMarginLoss", "BatchNorm3d",
-    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Unfold", "Fold",
 ]

@@ -31,7 +31,7 @@ __all__ = [
     "pairwise_distance", "pad",
     "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
-    "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss",
+    "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "unfold", "fold",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -2017,3 +2017,124 @@ def channel_shuffle(input, groups: int):
         raise RuntimeError(f"Number of channels must be divisible by groups. Got "
                            f"{input.shape[1]} channels and {groups} groups.")
     return apply(CHANNEL_SHUFFLE, input, groups=groups)
+
+
+def _im2col(x, *, kernel, dilation, padding, stride):
+    """(N, C, H, W) or (C, H, W) to columns (N, C * kH * kW, L) or (C * kH * kW, L)."""
+    patches = jax.lax.conv_general_dilated_patches(
+        x.reshape(-1, *x.shape[-3:]), kernel, stride, [(p, p) for p in padding],
+        rhs_dilation=dilation)
+    return patches.reshape(*x.shape[:-3], patches.shape[1], -1)
+
+
+def _col2im(x, *, size, kernel, dilation, padding, stride):
+    # fold is unfold's transpose: each block's values are summed back where they came from
+    image = jax.ShapeDtypeStruct((*x.shape[:-2], x.shape[-2] // math.prod(kernel), *size),
+                                 x.dtype)
+    unfold = functools.partial(_im2col, kernel=kernel, dilation=dilation, padding=padding,
+                               stride=stride)
+    return jax.linear_transpose(unfold, image)(x)[0]
+
+
+IM2COL = Op("im2col", _im2col, "Im2ColBackward0", saves=False)
+COL2IM = Op("col2im", _col2im, "Col2ImBackward0", saves=False)
+
+
+def _block_args(kernel_size, dilation, padding, stride) -> dict:
+    """``unfold``'s and ``fold``'s window arguments as pairs, checked as torch's ``im2col``
+    and ``col2im`` check them."""
+    args = {"kernel_size": kernel_size, "dilation": dilation, "padding": padding,
+            "stride": stride}
+    pairs = {}
+    for name, value in args.items():
+        value = _tuple(value, 2)
+        if len(value) != 2:
+            raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(value)}")
+        pairs[name] = value
+    for name, low, rule in (("kernel_size", 1, "kernel size should be greater than zero"),
+                            ("dilation", 1, "dilation should be greater than zero"),
+                            ("padding", 0, "padding should be non-negative"),
+                            ("stride", 1, "stride should be greater than zero")):
+        height, width = pairs[name]
+        if min(height, width) < low:
+            word = {"kernel_size": "kernel", "padding": "pad"}.get(name, name)
+            raise RuntimeError(f"{rule}, but got {word}_height: {height} {word}_width: {width}")
+    return {"kernel": pairs["kernel_size"], "dilation": pairs["dilation"],
+            "padding": pairs["padding"], "stride": pairs["stride"]}
+
+
+def _blocks(size: tuple, kernel, dilation, padding, stride) -> tuple:
+    """The number of sliding blocks along each spatial dimension (torch's ``div_rtn``)."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, d, p, s in zip(size, kernel, dilation, padding, stride))
+
+
+def _pairs_text(args: dict) -> str:
+    return ", ".join(f"{name}=({', '.join(map(str, args[key]))})" for name, key in (
+        ("kernel_size", "kernel"), ("dilation", "dilation"), ("padding", "padding")))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding ``kernel_size`` blocks of a batch of images (N, C, H, W) or (C, H, W) as
+    columns: (N, C * kH * kW, L), L the number of blocks (torch's ``im2col``).
+
+    Raises:
+        RuntimeError: torch's, for arguments of other than two values, windows, dilations,
+            strides or paddings out of range, inputs not 3-D or 4-D, or no block that fits.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.unfold(funcgrad.ones(1, 2, 3, 3), 2).shape
+    funcgrad.Size([1, 8, 4])
+    """
+    args = _block_args(kernel_size, dilation, padding, stride)
+    for dim in (1, 2):
+        if input.ndim <= dim:
+            raise_dim_out_of_range(dim, input.ndim)
+    if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+                           f"other non-zero dimensions for input, but got: {list(input.shape)}")
+    blocks = _blocks(input.shape[-2:], **args)
+    if min(blocks) < 1:
+        raise RuntimeError(
+            f"Given input with spatial size ({', '.join(map(str, input.shape[-2:]))}), "
+            f"{_pairs_text(args)}, calculated shape of the array of sliding blocks as "
+            f"({', '.join(map(str, blocks))}), but its components must be at least one.")
+    return apply(IM2COL, input, **args)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sums columns of sliding blocks (N, C * kH * kW, L) or (C * kH * kW, L) back into
+    images of ``output_size``: the transpose of ``unfold`` (torch's ``col2im``).
+
+    Raises:
+        RuntimeError: torch's, for arguments of other than two values, windows, dilations,
+            strides or paddings out of range, inputs not 2-D or 3-D, channels not a multiple
+            of the window, or a number of blocks that is not the output's.
+    """
+    size = _tuple(output_size, 2)
+    if len(size) != 2:
+        raise RuntimeError(f"It is expected output_size equals to 2, but got size {len(size)}")
+    args = _block_args(kernel_size, dilation, padding, stride)
+    if input.ndim not in (2, 3) or 0 in input.shape[-2:]:
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           "batch size and non-zero dimensions for input, but got: "
+                           f"{list(input.shape)}")
+    kernel = args["kernel"]
+    if input.shape[-2] % math.prod(kernel):
+        raise RuntimeError(
+            "Expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={input.shape[-2]} and "
+            f"kernel_size=({kernel[0]}, {kernel[1]}).")
+    blocks = _blocks(size, **args)
+    given = (f"Given output_size=({size[0]}, {size[1]}), {_pairs_text(args)}, "
+             f"stride=({', '.join(map(str, args['stride']))}), ")
+    if input.shape[-1] != blocks[0] * blocks[1]:
+        raise RuntimeError(
+            f"{given}expected size of input's dimension 2 to match the calculated number of "
+            f"sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got "
+            f"input.size(2)={input.shape[-1]}.")
+    if min(blocks) < 1:
+        raise RuntimeError(f"{given}calculated shape of the array of sliding blocks as "
+                           f"({blocks[0]}, {blocks[1]}), which is too small (non-positive)")
+    return apply(COL2IM, input, size=size, **args)
