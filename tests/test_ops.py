@@ -856,6 +856,18 @@ case("F.adaptive_avg_pool2d-one", lambda m, x: m.nn.functional.adaptive_avg_pool
      real(2, 3, 4, 4))
 case("F.adaptive_avg_pool2d-none-larger",
      lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (None, 6)), real(3, 2, 4))
+case("F.adaptive_avg_pool3d", lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, (2, 3, 2)),
+     real(2, 2, 3, 4, 5))
+case("F.adaptive_max_pool2d", lambda m, x: m.nn.functional.adaptive_max_pool2d(
+    x, (2, 3), return_indices=True), real(2, 3, 5, 7))
+case("F.adaptive_max_pool2d-larger", lambda m, x: m.nn.functional.adaptive_max_pool2d(x, 5),
+     real(2, 3, 4))
+case("F.adaptive_max_pool1d", lambda m, x: m.nn.functional.adaptive_max_pool1d(x, 3),
+     real(2, 3, 7))
+case("F.max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2, padding=1),
+     real(1, 2, 3, 4, 3))
+case("F.avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(
+    x, (2, 3, 2), stride=1, padding=1, count_include_pad=False), real(2, 3, 4, 3))
 case("F.batch_norm-train", lambda m, x, w, b: m.nn.functional.batch_norm(
     x, m.zeros(3, dtype=x.dtype), m.ones(3, dtype=x.dtype), w, b, training=True),
      real(4, 3, 2), real(3), real(3))

@@ -846,6 +846,22 @@ class AvgPool1d(AvgPool2d):
                             self.count_include_pad)
 
 
+class MaxPool3d(MaxPool2d):
+    """The largest value of each window of the last three dimensions."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """The mean of each window of the last three dimensions."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+
 class AdaptiveAvgPool1d(Module):
     """Averages over ``output_size`` windows that split the last dimension evenly."""
 
@@ -866,6 +882,34 @@ class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool1d):
+    """Averages over windows that split the last three dimensions evenly into
+    ``output_size``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool1d(AdaptiveAvgPool1d):
+    """The largest value of each of ``output_size`` windows that split the last dimension
+    evenly (and its index, with ``return_indices``)."""
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
+    """The largest value of each of the windows that split the last two dimensions evenly
+    into ``output_size`` (and its flat index in its plane, with ``return_indices``)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class PixelShuffle(Module):

@@ -26,7 +26,8 @@ __all__ = [
     "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
     "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-    "conv_transpose2d", "max_pool2d", "avg_pool2d",
+    "conv_transpose2d", "max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d",
+    "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "batch_norm", "instance_norm", "one_hot", "normalize", "cosine_similarity",
     "pairwise_distance", "pad",
     "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
@@ -1228,15 +1229,18 @@ def _avg_pool(x, kernel, stride, padding, count_include_pad):
 
 MAX_POOL2D = Op("max_pool2d", _max_pool, "MaxPool2DWithIndicesBackward0")
 AVG_POOL2D = Op("avg_pool2d", _avg_pool, "AvgPool2DBackward0")
+MAX_POOL3D = Op("max_pool3d", _max_pool, "MaxPool3DWithIndicesBackward0")
+AVG_POOL3D = Op("avg_pool3d", _avg_pool, "AvgPool3DBackward0")
 
 
 def _pool_pair(name: str, what: str, value, lengths: tuple) -> tuple:
-    """A pool's argument as the pair torch reads: an int for both dimensions, or a sequence of
-    one value for both or of two."""
-    value = tuple(value) if isinstance(value, (list, tuple)) else (int(value),) * 2
+    """A pool's argument as the pair (or triple, for ``lengths`` (1, 3)) torch reads: an int
+    for every dimension, or a sequence of one value for all or of one per dimension."""
+    n = max(lengths)
+    value = tuple(value) if isinstance(value, (list, tuple)) else (int(value),) * n
     if len(value) not in lengths:
         raise RuntimeError(f"{name}: {what}")
-    return value * 2 if len(value) == 1 else value
+    return value * n if len(value) == 1 else value
 
 
 def _pool_size(size: int, kernel: int, pad: int, stride: int, dilation: int,
@@ -1327,6 +1331,61 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
                  count_include_pad=bool(count_include_pad))
 
 
+def _pool3d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """Checks a 3-D pool's arguments as torch does (``name``'s meta function, then
+    ``pool3d_shape_check``), in its order and with its errors, and returns its window,
+    stride, padding and dilation as triples."""
+    verb = "must either be" if name == "max_pool3d" else "must be"
+    kernel = _pool_pair(name, f"kernel_size {verb} a single int, or a tuple of three ints",
+                        kernel_size, (1, 3))
+    omitted = stride is None or isinstance(stride, (list, tuple)) and not stride
+    stride = kernel if omitted else _pool_pair(
+        name, f"stride {verb} omitted, a single int, or a tuple of three ints", stride, (1, 3))
+    padding = _pool_pair(name, f"padding {verb} a single int, or a tuple of three ints",
+                         padding, (1, 3))
+    dilation = _pool_pair(name, "dilation must be either a single int, or a tuple of three ints",
+                          dilation, (1, 3))
+    if input.ndim not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    sizes = input.shape[-3:]
+    out = [_pool_size(*args, ceil_mode) for args in zip(sizes, kernel, padding, stride, dilation)]
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero, but got dilationT: "
+                           f"{dilation[0]} dilationH: {dilation[1]} dilationW: {dilation[2]}")
+    if name == "avg_pool3d" and any(n < k for n, k in zip(sizes, kernel)):
+        raise RuntimeError(f"input image (T: {sizes[0]} H: {sizes[1]} W: {sizes[2]}) smaller "
+                           f"than kernel size (kT: {kernel[0]} kH: {kernel[1]} kW: {kernel[2]})")
+    if min(out) < 1:
+        channels = input.shape[-4]
+        raise RuntimeError(
+            f"Given input size: ({channels}x{'x'.join(map(str, sizes))}). Calculated output "
+            f"size: ({channels}x{'x'.join(map(str, out))}). Output size is too small")
+    if ceil_mode:
+        raise ValueError("funcgrad pools with ceil_mode=False only: pad the input instead")
+    return kernel, stride, padding, dilation
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The largest value of each ``kernel_size`` window of the last three dimensions
+    (``stride`` defaults to it); the gradient goes to that value."""
+    kernel, stride, padding, dilation = _pool3d_args("max_pool3d", input, kernel_size, stride,
+                                                     padding, dilation, ceil_mode)
+    if dilation != (1, 1, 1) or return_indices:
+        raise ValueError("funcgrad's max_pool3d has dilation=1 and return_indices=False only")
+    return apply(MAX_POOL3D, input, kernel=kernel, stride=stride, padding=padding)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
+    """The mean of each ``kernel_size`` window of the last three dimensions (``stride``
+    defaults to it); with ``count_include_pad=False`` padded positions do not count."""
+    kernel, stride, padding, _ = _pool3d_args("avg_pool3d", input, kernel_size, stride, padding,
+                                              1, ceil_mode)
+    return apply(AVG_POOL3D, input, kernel=kernel, stride=stride, padding=padding,
+                 count_include_pad=bool(count_include_pad))
+
+
 def _pool1d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """Checks a 1-D max pool's arguments as torch's ``check_max_pool1d`` does, with its
     errors, and returns its window, stride, padding and dilation as ints."""
@@ -1406,12 +1465,36 @@ def _adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
     return matrix
 
 
-def _adaptive_avg_pool2d(x, out):
-    rows, cols = (_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-2:], out))
-    return jnp.einsum("ih,...hw,jw->...ij", rows, x, cols)
+def _adaptive_avg_pool(x, out):
+    """Averages the last ``len(out)`` dimensions, one matrix product per dimension."""
+    for axis, (n, o) in enumerate(zip(x.shape[-len(out):], out), x.ndim - len(out)):
+        x = jnp.moveaxis(jnp.tensordot(x, _adaptive_matrix(n, o, x.dtype), ((axis,), (1,))),
+                         -1, axis)
+    return x
 
 
-ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", _adaptive_avg_pool2d, "AdaptiveAvgPool2DBackward0")
+def _adaptive_argmax(x, out):
+    """The flat index in each (H, W) plane of the largest value of each of torch's adaptive
+    windows, found one dimension at a time."""
+    rows, cols = (jnp.asarray(_adaptive_matrix(n, o, np.float32) > 0)
+                  for n, o in zip(x.shape[-2:], out))
+    across = jnp.where(cols, x[..., :, None, :], -jnp.inf)  # (..., H, out W, W)
+    column, widest = jnp.argmax(across, -1), jnp.max(across, -1)
+    row = jnp.argmax(jnp.where(rows[:, :, None], widest[..., None, :, :], -jnp.inf), -2)
+    return row * x.shape[-1] + jnp.take_along_axis(column, row, -2)
+
+
+def _plane_take(x, indices):
+    """The values at ``indices``, flat indices into each plane of the last two dimensions."""
+    flat = x.reshape(*x.shape[:-2], -1)
+    taken = jnp.take_along_axis(flat, indices.reshape(*indices.shape[:-2], -1), -1)
+    return taken.reshape(indices.shape)
+
+
+ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", _adaptive_avg_pool, "AdaptiveAvgPool2DBackward0")
+ADAPTIVE_AVG_POOL3D = Op("adaptive_avg_pool3d", _adaptive_avg_pool, "AdaptiveAvgPool3DBackward0")
+ADAPTIVE_ARGMAX = Op("adaptive_max_pool2d_indices", _adaptive_argmax, "", differentiable=False)
+ADAPTIVE_MAX_POOL2D = Op("adaptive_max_pool2d", _plane_take, "AdaptiveMaxPool2DBackward0")
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -1427,20 +1510,64 @@ def adaptive_avg_pool2d(input, output_size):
     >>> F.adaptive_avg_pool2d(funcgrad.arange(4.0).reshape(1, 2, 2), 1)
     tensor([[[1.5000]]])
     """
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
-                           f"{list(input.shape)}")
-    for dim in range(input.ndim - 3, input.ndim):
-        if input.shape[dim] == 0:
-            raise RuntimeError(
-                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
-                f"dimensions, but input has sizes {list(input.shape)} with dimension {dim} "
-                "being empty")
-    out = tuple(input.shape[-2 + i] if o is None else int(o)
-                for i, o in enumerate(_tuple(output_size, 2)))
+    out = _adaptive_size("adaptive_avg_pool2d", 2, input, output_size, "")
     if out == (1, 1):  # torch takes the mean
         return input.mean((-2, -1), keepdim=True)
     return apply(ADAPTIVE_AVG_POOL2D, input, out=out)
+
+
+def _adaptive_size(name: str, n: int, input, output_size, colon: str) -> tuple:
+    """Checks an ``n``-D adaptive pool's input as torch does, with its errors (whose
+    ``got`` some follow by a colon), and returns its output size, None read as the input's."""
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got{colon} "
+                           f"{list(input.shape)}")
+    for dim in range(input.ndim - n - 1, input.ndim):
+        if input.shape[dim] == 0:
+            raise RuntimeError(
+                f"{name}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {list(input.shape)} with dimension {dim} being empty")
+    size = _tuple(output_size, n)
+    if len(size) != n:
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be {n}")
+    return tuple(input.shape[-n + i] if o is None else int(o) for i, o in enumerate(size))
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Averages over windows that split the last three dimensions into ``output_size`` as
+    evenly as torch's do."""
+    out = _adaptive_size("adaptive_avg_pool3d", 3, input, output_size, "")
+    if out == (1, 1, 1):  # torch takes the mean
+        return input.mean((-3, -2, -1), keepdim=True)
+    return apply(ADAPTIVE_AVG_POOL3D, input, out=out)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
+    """The largest value of each of the windows that split the last two dimensions into
+    ``output_size`` as torch's do; with ``return_indices``, also its flat index in its plane.
+    The gradient goes to that value.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.adaptive_max_pool2d(funcgrad.arange(12.0).reshape(1, 3, 4), 2, return_indices=True)
+    (tensor([[[ 5.,  7.],
+             [ 9., 11.]]]), tensor([[[ 5,  7],
+             [ 9, 11]]]))
+    """
+    out = _adaptive_size("adaptive_max_pool2d", 2, input, output_size, ":")
+    indices = apply(ADAPTIVE_ARGMAX, input, out=out)
+    values = apply(ADAPTIVE_MAX_POOL2D, input, indices)
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    """The largest value of each of the windows that split the last dimension into
+    ``output_size``, as torch's (its 2-D pool, of height 1)."""
+    size = _tuple(output_size, 1)
+    _check_1d("adaptive_max_pool1d", input, output_size=size)
+    values, indices = adaptive_max_pool2d(input.unsqueeze(-2), (1, *size), True)
+    values, indices = _ops.squeeze(values, -2), _ops.squeeze(indices, -2)
+    return (values, indices) if return_indices else values
 
 
 def adaptive_avg_pool1d(input, output_size):
