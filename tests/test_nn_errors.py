@@ -296,6 +296,18 @@ MORE_NN_ERRORS = {
     "adaptive_max_pool1d_1d": lambda T: F(T).adaptive_max_pool1d(T.ones(7), 2),
     "adaptive_avg_pool3d_3d": lambda T: F(T).adaptive_avg_pool3d(T.ones(4, 5, 6), 2),
     "adaptive_avg_pool3d_empty": lambda T: F(T).adaptive_avg_pool3d(T.ones(2, 4, 0, 5, 6), 2),
+    "affine_grid_theta_shape": lambda T: F(T).affine_grid(T.ones(2, 3, 3), (2, 3, 4, 5), False),
+    "affine_grid_3d_size": lambda T: F(T).affine_grid(T.ones(2, 2, 3), (2, 3, 4), False),
+    "affine_grid_batch": lambda T: F(T).affine_grid(T.ones(2, 2, 3), (3, 3, 4, 5), False),
+    "affine_grid_empty": lambda T: F(T).affine_grid(T.ones(2, 2, 3), (2, 3, 0, 5), False),
+    "grid_sample_mode": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(1, 2, 2, 2),
+                                                   mode="area", align_corners=False),
+    "grid_sample_padding_mode": lambda T: F(T).grid_sample(
+        T.ones(1, 2, 3, 3), T.zeros(1, 2, 2, 2), padding_mode="circular", align_corners=False),
+    "grid_sample_grid_last": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(1, 2, 2, 3),
+                                                        align_corners=False),
+    "grid_sample_batch": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(2, 2, 2, 2),
+                                                    align_corners=True),
     "multi_margin_reduction": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
                                                                idx(T, [0, 1, 2, 3]),
                                                                reduction="all"),
@@ -303,6 +315,15 @@ MORE_NN_ERRORS = {
 
 def test_instance_norm_warns_as_torch_of_features_it_does_not_use(torch):
     assert_warns_as_torch(torch, lambda T: T.nn.InstanceNorm1d(3)(T.ones(2, 4, 5)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: F(T).affine_grid(T.zeros(1, 2, 3), (1, 1, 2, 2)),
+    lambda T: F(T).grid_sample(T.ones(1, 1, 2, 2), T.zeros(1, 1, 1, 2)),
+    lambda T: F(T).affine_grid(T.zeros(1, 2, 3), (1, 1, 1, 3), align_corners=True),
+], ids=["affine_grid-default", "grid_sample-default", "affine_grid-unit-size"])
+def test_grid_warnings_are_torchs(torch, call):
+    assert_warns_as_torch(torch, call)
 
 
 # ----- linalg ----------------------------------------------------------------------------------

@@ -942,6 +942,15 @@ case("F.interpolate-trilinear-recompute", lambda m, x: m.nn.functional.interpola
     x, scale_factor=1.5, mode="trilinear", recompute_scale_factor=True), real(1, 1, 2, 3, 2))
 case("F.interpolate-area", lambda m, x: m.nn.functional.interpolate(x, size=(2, 3), mode="area"),
      real(1, 2, 5, 7))
+for _align in (False, True):
+    case(f"F.affine_grid-{_align}", lambda m, t, a=_align: m.nn.functional.affine_grid(
+        t, (2, 3, 4, 5), align_corners=a), real(2, 2, 3))
+for _mode, _pad, _align in (("bilinear", "zeros", False), ("bilinear", "border", True),
+                            ("bilinear", "reflection", False), ("bilinear", "reflection", True),
+                            ("nearest", "zeros", True), ("nearest", "reflection", False)):
+    case(f"F.grid_sample-{_mode}-{_pad}-{_align}",
+         lambda m, x, g, mo=_mode, p=_pad, a=_align: m.nn.functional.grid_sample(
+             x, g * 0.8, mo, p, a), real(2, 3, 4, 5), real(2, 3, 2, 2))
 case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]]),
      gradcheck=False)
 case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),

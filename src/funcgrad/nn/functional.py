@@ -33,6 +33,7 @@ __all__ = [
     "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "unfold", "fold",
+    "affine_grid", "grid_sample",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -2265,3 +2266,137 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         raise RuntimeError(f"{given}calculated shape of the array of sliding blocks as "
                            f"({blocks[0]}, {blocks[1]}), which is too small (non-positive)")
     return apply(COL2IM, input, size=size, **args)
+
+
+def _base_grid(size: int, align_corners: bool) -> np.ndarray:
+    """The normalized coordinates of ``size`` pixels' centres (of the corner pixels' centres
+    at -1 and 1 with ``align_corners``, else of their outer edges)."""
+    points = np.linspace(-1.0, 1.0, size) if size > 1 else np.zeros(1)
+    return points if align_corners else points * (size - 1) / size
+
+
+def _affine_grid(theta, *, size, align_corners):
+    height, width = size
+    xs, ys = (_base_grid(n, align_corners) for n in (width, height))
+    base = np.stack([*np.meshgrid(xs, ys), np.ones((height, width))], -1)  # (H, W, 3)
+    return jnp.einsum("hwk,njk->nhwj", base.astype(theta.dtype), theta)
+
+
+AFFINE_GRID = Op("affine_grid", _affine_grid, "AffineGridGeneratorBackward0")
+
+
+def _warn_align_corners(align_corners) -> bool:
+    if align_corners is None:
+        warnings.warn(
+            "Default grid_sample and affine_grid behavior has changed to align_corners=False "
+            "since 1.3.0. Please specify align_corners=True if the old behavior is desired. See "
+            "the documentation of grid_sample for details.", UserWarning, stacklevel=3)
+    return bool(align_corners)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid (N, H, W, 2) of the 2-D affine maps ``theta`` (N, 2, 3) for outputs
+    of ``size`` (N, C, H, W): each output pixel's normalized (x, y) position in the input, for
+    ``grid_sample``.
+
+    Raises:
+        ValueError, NotImplementedError, RuntimeError: torch's, for ``theta`` not of shape
+            (N, 2, 3), a size not of four values (funcgrad has no 3-D grids), or batch sizes
+            that differ.
+    """
+    align_corners = _warn_align_corners(align_corners)
+    size = tuple(int(n) for n in size)
+    if len(size) == 4 and (theta.ndim != 3 or tuple(theta.shape[-2:]) != (2, 3)):
+        raise ValueError("Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+                         f"{size}. Got {theta.shape}.")
+    if len(size) != 4:
+        raise NotImplementedError(
+            "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+            f"respectively. Got size {size}." if len(size) != 5 else
+            "funcgrad's affine_grid has 2-D transforms (4-D sizes) only")
+    if min(size[2:]) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if align_corners and min(size[2:]) == 1:
+        warnings.warn(
+            "Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+            "align_corners=True. This is not an intended use case of affine_grid. See the "
+            "documentation of affine_grid for details.", UserWarning, stacklevel=2)
+    if theta.shape[0] != size[0]:
+        raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{size[0]}, 3] but got: [{theta.shape[0]}, 3].")
+    return apply(AFFINE_GRID, theta, size=size[2:], align_corners=align_corners)
+
+
+def _reflect(coord, low2: int, high2: int):
+    """torch's ``reflect_coordinates``: ``coord`` folded into [low2 / 2, high2 / 2]."""
+    if low2 == high2:
+        return jnp.zeros_like(coord)
+    low, span = low2 / 2, (high2 - low2) / 2
+    coord = jnp.abs(coord - low)
+    extra, flips = jnp.fmod(coord, span), jnp.floor(coord / span)
+    return jnp.where(flips % 2 == 0, extra + low, span - extra + low)
+
+
+def _source(coord, size: int, padding_mode: str, align_corners: bool):
+    """A normalized grid coordinate as a pixel coordinate, padded as ``padding_mode`` asks."""
+    coord = (coord + 1) / 2 * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+    if padding_mode == "reflection":
+        coord = (_reflect(coord, 0, 2 * (size - 1)) if align_corners
+                 else _reflect(coord, -1, 2 * size - 1))
+    if padding_mode in ("border", "reflection"):
+        coord = jnp.clip(coord, 0, size - 1)
+    return coord
+
+
+def _grid_sample(x, grid, *, mode, padding_mode, align_corners):
+    height, width = x.shape[-2:]
+    xs = _source(grid[..., 0], width, padding_mode, align_corners)
+    ys = _source(grid[..., 1], height, padding_mode, align_corners)
+
+    def pixels(iy, ix):  # (N, C, Ho, Wo); zero outside the input
+        inside = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
+        taken = jax.vmap(lambda image, y, x: image[:, y, x])(
+            x, jnp.clip(iy, 0, height - 1), jnp.clip(ix, 0, width - 1))
+        return jnp.where(inside[:, None], taken, 0)
+
+    if mode == "nearest":  # (rounding half to even, as torch's nearbyint)
+        return pixels(jnp.round(ys).astype(jnp.int32), jnp.round(xs).astype(jnp.int32))
+    x0, y0 = jnp.floor(xs), jnp.floor(ys)
+    wx, wy = (xs - x0)[:, None], (ys - y0)[:, None]
+    x0, y0 = x0.astype(jnp.int32), y0.astype(jnp.int32)
+    return ((1 - wy) * ((1 - wx) * pixels(y0, x0) + wx * pixels(y0, x0 + 1))
+            + wy * ((1 - wx) * pixels(y0 + 1, x0) + wx * pixels(y0 + 1, x0 + 1)))
+
+
+GRID_SAMPLE = Op("grid_sample", _grid_sample, "GridSampler2DBackward0")
+
+
+def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners=None):
+    """Samples ``input`` (N, C, H, W) at the normalized (x, y) positions of ``grid``
+    (N, Ho, Wo, 2), -1 and 1 the input's edges (its corner pixels' centres with
+    ``align_corners``), by ``mode`` 'bilinear' or 'nearest'; positions outside read zeros,
+    the nearest border value, or the input reflected (``padding_mode``).
+
+    Raises:
+        ValueError, RuntimeError: torch's, for an unknown mode or padding mode, or a grid
+            whose last dimension is not 2 or whose batch differs from the input's.
+    """
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    align_corners = _warn_align_corners(align_corners)
+    shapes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    if grid.shape[-1] != input.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in last "
+                           f"dimension, but got grid with sizes {list(grid.shape)}")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got {shapes}")
+    if input.ndim != 4 or grid.ndim != 4 or mode == "bicubic":
+        raise ValueError("funcgrad's grid_sample samples 4-D inputs, bilinear or nearest, only")
+    return apply(GRID_SAMPLE, input, grid, mode=mode, padding_mode=padding_mode,
+                 align_corners=align_corners)
