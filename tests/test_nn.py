@@ -112,6 +112,17 @@ def test_embedding_matches_torch_and_cuts_padding_gradient(torch):
     assert not np.any(_np(nn.Embedding(6, 3, padding_idx=-4).weight)[2])
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_matches_torch(torch, mode):
+    torch.manual_seed(0)
+    t_bag = torch.nn.EmbeddingBag(6, 3, mode=mode, padding_idx=1)
+    bag = _twin(t_bag, nn.EmbeddingBag(6, 3, mode=mode, padding_idx=1))
+    assert repr(bag) == repr(t_bag)
+    assert not np.any(_np(nn.EmbeddingBag(6, 3, padding_idx=-5).weight)[1])
+    _compare(torch, t_bag, bag, np.array([0, 1, 5, 2, 1, 3, 4]), np.array([0, 2, 2, 6]))
+    _compare(torch, t_bag, bag, np.array([[0, 1, 5], [2, 1, 1]]))
+
+
 def _losses(lib, weight, pos_weight):
     return {
         "mse": lib.nn.MSELoss(),

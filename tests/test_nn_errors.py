@@ -308,6 +308,16 @@ MORE_NN_ERRORS = {
                                                         align_corners=False),
     "grid_sample_batch": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(2, 2, 2, 2),
                                                     align_corners=True),
+    "embedding_bag_2d_offsets": lambda T: F(T).embedding_bag(idx(T, [[0, 1]]), T.ones(3, 2),
+                                                             [0]),
+    "embedding_bag_no_offsets": lambda T: F(T).embedding_bag(idx(T, [0, 1]), T.ones(3, 2)),
+    "embedding_bag_2d_offsets_tensor": lambda T: F(T).embedding_bag(
+        idx(T, [0, 1]), T.ones(3, 2), idx(T, [[0]])),
+    "embedding_bag_3d": lambda T: F(T).embedding_bag(idx(T, [[[0]]]), T.ones(3, 2)),
+    "embedding_bag_mode": lambda T: F(T).embedding_bag(idx(T, [[0, 1]]), T.ones(3, 2),
+                                                       mode="min"),
+    "embedding_bag_weights_mean": lambda T: F(T).embedding_bag(
+        idx(T, [[0, 1]]), T.ones(3, 2), per_sample_weights=T.ones(1, 2)),
     "multi_margin_reduction": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
                                                                idx(T, [0, 1, 2, 3]),
                                                                reduction="all"),

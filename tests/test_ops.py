@@ -794,6 +794,16 @@ case("F.embedding", lambda m, i, w: m.nn.functional.embedding(i, w), Fixed([[0, 
 # By torch's definition the padding row gets no gradient, which is not the derivative.
 case("F.embedding-padding", lambda m, i, w: m.nn.functional.embedding(i, w, padding_idx=2),
      Fixed([0, 2, 4, 2]), real(5, 3), gradcheck=False)
+for _mode in ("sum", "mean", "max"):
+    case(f"F.embedding_bag-{_mode}", lambda m, w, mo=_mode: m.nn.functional.embedding_bag(
+        m.tensor([[1, 2, 4], [4, 3, 0]]), w, mode=mo), real(5, 3))
+    case(f"F.embedding_bag-offsets-padding-{_mode}",
+         lambda m, w, mo=_mode: m.nn.functional.embedding_bag(
+             m.tensor([1, 2, 2, 4, 0, 2, 3]), w, m.tensor([0, 3, 3, 5]), mode=mo,
+             padding_idx=2), real(5, 3))
+case("F.embedding_bag-weights-last", lambda m, w, p: m.nn.functional.embedding_bag(
+    m.tensor([1, 2, 4, 0, 3]), w, m.tensor([0, 2, 5]), mode="sum", per_sample_weights=p,
+    include_last_offset=True), real(5, 3), real(5))
 case("F.layer_norm", lambda m, x, w, b: m.nn.functional.layer_norm(x, (3,), w, b), real(2, 3),
      real(3), real(3))
 case("F.conv2d", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=2, padding=1),
@@ -1173,6 +1183,9 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                                                                    "p2-weight", "1d")],
                            "torch has no double backward of multi_margin_loss: the derivative "
                            "for 'multi_margin_loss_backward' is not implemented"),
+                       "F.embedding_bag-weights-last": "torch has no double backward of "
+                       "embedding_bag's per-sample weights: the derivative for "
+                       "'_embedding_bag_per_sample_weights_backward' is not implemented",
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

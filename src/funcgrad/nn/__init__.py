@@ -38,6 +38,7 @@ from ._modules import (
     CrossEntropyLoss,
     Dropout,
     Embedding,
+    EmbeddingBag,
     Flatten,
     Fold,
     GaussianNLLLoss,
@@ -125,4 +126,5 @@ __all__ = [
     "MultiLabelSoftMarginLoss", "TripletMarginLoss", "MultiMarginLoss", "BatchNorm3d",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Unfold", "Fold",
     "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "EmbeddingBag",
 ]

@@ -1882,6 +1882,38 @@ class Embedding(Module):
         return text if self.padding_idx is None else f"{text}, padding_idx={self.padding_idx}"
 
 
+class EmbeddingBag(Module):
+    """``F.embedding_bag`` with a table (initialized standard normal, row ``padding_idx``
+    zero): the sum, mean or max of the rows of each bag of indices.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.EmbeddingBag(10, 3, mode="sum")
+    EmbeddingBag(10, 3, mode='sum')
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm=None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                 sparse: bool = False, include_last_offset: bool = False,
+                 padding_idx: int | None = None, device=None, dtype=None) -> None:
+        embedding = Embedding(num_embeddings, embedding_dim, padding_idx, device, dtype)
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
+        self.include_last_offset, self.padding_idx = include_last_offset, embedding.padding_idx
+        self.weight = embedding.weight
+
+    def forward(self, input: Tensor, offsets: Tensor | None = None,
+                per_sample_weights: Tensor | None = None) -> Tensor:
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}, mode='{self.mode}'"
+        return text if self.padding_idx is None else f"{text}, padding_idx={self.padding_idx}"
+
+
 class LayerNorm(Module):
     """Normalizes over the trailing ``normalized_shape`` dimensions, then applies a learned
     elementwise scale (ones) and shift (zeros) when ``elementwise_affine``.

@@ -33,7 +33,7 @@ __all__ = [
     "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "unfold", "fold",
-    "affine_grid", "grid_sample",
+    "affine_grid", "grid_sample", "embedding_bag",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -919,6 +919,74 @@ def embedding(input, weight, padding_idx: int | None = None):
     ):
         raise IndexError("index out of range in self")
     return apply(EMBEDDING, weight, input, padding_idx=padding_idx)
+
+
+def _embedding_bag(weight, indices, offsets, scale=None, *, bags, mode, padding_idx):
+    """Reduces the rows of ``weight`` at ``indices`` over bags, bag ``b`` starting at
+    ``offsets[b]``; an empty bag (or one of padding only) gives zeros."""
+    rows = _embedding(weight, indices, padding_idx)
+    bag = jnp.searchsorted(offsets, jnp.arange(indices.shape[0]), side="right") - 1
+    counted = (jnp.ones_like(indices, weight.dtype) if padding_idx is None
+               else (indices != padding_idx).astype(weight.dtype))
+    if mode == "max":
+        rows = jnp.where(counted[:, None] > 0, rows, -jnp.inf)
+        out = jax.ops.segment_max(rows, bag, bags)
+        return jnp.where(jnp.isneginf(out), 0, out)
+    rows = rows * counted[:, None] * (1 if scale is None else scale[:, None])
+    total = jax.ops.segment_sum(rows, bag, bags)
+    if mode == "sum":
+        return total
+    return total / jnp.maximum(jax.ops.segment_sum(counted, bag, bags), 1)[:, None]
+
+
+EMBEDDING_BAG = Op("embedding_bag", _embedding_bag, "EmbeddingBagBackward0")
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights=None, include_last_offset: bool = False,
+                  padding_idx: int | None = None):
+    """The sum, mean or max of the rows of ``weight`` at the indices of each bag: each row of
+    a 2-D ``input``, or the runs of a 1-D ``input`` that start at ``offsets``. Indices equal
+    to ``padding_idx`` are left out; ``per_sample_weights`` scales each row (mode 'sum').
+    (``sparse`` gives the same gradient, dense.)
+
+    Raises:
+        ValueError, NotImplementedError: torch's, for an input not of 1 or 2 dimensions,
+            offsets that do not fit it, an unknown mode, or per-sample weights outside mode
+            'sum'; funcgrad's, for ``max_norm`` or ``scale_grad_by_freq``, which it lacks.
+    """
+    if max_norm is not None or scale_grad_by_freq:
+        raise ValueError("funcgrad's embedding_bag has no max_norm or scale_grad_by_freq")
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{type(offsets)}")
+        bag_size = input.shape[1]
+        offsets = _factories.arange(0, input.numel(), bag_size, dtype=input.dtype)
+        input = input.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub.")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    bags = offsets.shape[0] - 1 if include_last_offset else offsets.shape[0]
+    return apply(EMBEDDING_BAG, weight, input, offsets, per_sample_weights, bags=bags,
+                 mode=mode, padding_idx=padding_idx)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
