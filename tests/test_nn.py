@@ -220,6 +220,8 @@ def _margin_losses(lib) -> dict:
         "triplet_margin_sum": (lib.nn.TripletMarginLoss(reduction="sum"), scores,
                                _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
         "multi_margin": (lib.nn.MultiMarginLoss(), scores, classes),
+        "multilabel_margin": (lib.nn.MultiLabelMarginLoss(reduction="sum"), scores,
+                              np.array([[3, 0, -1, 1]] * 3 + [[0, 1, 2, 3], [2, -1, 0, 0]])),
         "multi_margin_weighted": (
             lib.nn.MultiMarginLoss(p=2, margin=0.5, weight=lib.tensor([0.5, 1.0, 2.0, 1.5]),
                                    reduction="none"), scores, classes),

@@ -318,6 +318,14 @@ MORE_NN_ERRORS = {
                                                        mode="min"),
     "embedding_bag_weights_mean": lambda T: F(T).embedding_bag(
         idx(T, [[0, 1]]), T.ones(3, 2), per_sample_weights=T.ones(1, 2)),
+    "multilabel_margin_target_size": lambda T: F(T).multilabel_margin_loss(
+        T.ones(2, 3), idx(T, [[0, 1, -1]])),
+    "multilabel_margin_target_1d": lambda T: F(T).multilabel_margin_loss(T.ones(3),
+                                                                         idx(T, [0, -1])),
+    "multilabel_margin_3d": lambda T: F(T).multilabel_margin_loss(T.ones(1, 2, 3),
+                                                                  idx(T, [[[0, 1, 2]] * 2])),
+    "multilabel_margin_float_target": lambda T: F(T).multilabel_margin_loss(
+        T.ones(2, 3), T.zeros(2, 3)),
     "multi_margin_reduction": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
                                                                idx(T, [0, 1, 2, 3]),
                                                                reduction="all"),

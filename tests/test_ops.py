@@ -746,6 +746,12 @@ for _red in ("none", "mean", "sum"):
     case(f"F.multi_margin_loss-{_red}",
          lambda m, x, t, r=_red: m.nn.functional.multi_margin_loss(x, t, reduction=r),
          real(3, 4), _TARGET)
+    case(f"F.multilabel_margin_loss-{_red}",
+         lambda m, x, r=_red: m.nn.functional.multilabel_margin_loss(
+             x, m.tensor([[3, 0, -1, 1], [0, 1, 2, 3], [1, 1, -1, -1]]), reduction=r),
+         real(3, 4))
+case("F.multilabel_margin_loss-1d", lambda m, x: m.nn.functional.multilabel_margin_loss(
+    x, m.tensor([2, -1, 0, 1])), real(4))
 case("F.triplet_margin_loss-swap-p1", lambda m, a, p, n: m.nn.functional.triplet_margin_loss(
     a, p, n, margin=1.5, p=1.0, swap=True), real(4), real(4), real(4))
 case("F.multi_margin_loss-p2-weight", lambda m, x, t, w: m.nn.functional.multi_margin_loss(
@@ -1183,6 +1189,12 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                                                                    "p2-weight", "1d")],
                            "torch has no double backward of multi_margin_loss: the derivative "
                            "for 'multi_margin_loss_backward' is not implemented"),
+                       **dict.fromkeys(
+                           [f"F.multilabel_margin_loss-{k}" for k in ("none", "mean", "sum",
+                                                                        "1d")],
+                           "torch has no double backward of multilabel_margin_loss: the "
+                           "derivative for 'multilabel_margin_loss_backward' is not "
+                           "implemented"),
                        "F.embedding_bag-weights-last": "torch has no double backward of "
                        "embedding_bag's per-sample weights: the derivative for "
                        "'_embedding_bag_per_sample_weights_backward' is not implemented",

@@ -33,7 +33,7 @@ __all__ = [
     "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "unfold", "fold",
-    "affine_grid", "grid_sample", "embedding_bag",
+    "affine_grid", "grid_sample", "embedding_bag", "multilabel_margin_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -694,6 +694,42 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect "
                            "to argument 'weight'. This input cannot have requires_grad True.")
     return apply(MULTI_MARGIN, input, target, weight, p=p, margin=margin, reduction=reduction)
+
+
+def _multilabel_margin(x, target, *, reduction):
+    classes = x.shape[-1]
+    listed = jnp.cumprod(target != -1, -1)  # the targets before the first -1
+    counts = jnp.sum(jax.nn.one_hot(target, classes, dtype=x.dtype) * listed[..., None], -2)
+    hinge = jnp.maximum(1 - x[..., :, None] + x[..., None, :], 0)  # [j, i]: target j, other i
+    loss = jnp.einsum("...j,...ji,...i->...", counts, hinge, (counts == 0).astype(x.dtype))
+    return _reduce(loss / classes, reduction)
+
+
+MULTILABEL_MARGIN = Op("multilabel_margin_loss", _multilabel_margin,
+                       "MultilabelMarginLossBackward0")
+
+
+def multilabel_margin_loss(input, target, reduction: str = "mean"):
+    """Multi-label hinge loss: for each sample, ``max(0, 1 - (input[j] - input[i]))`` summed
+    over its target classes ``j`` and the other classes ``i``, over the number of classes.
+    ``target`` lists each sample's classes, ended by the first -1.
+
+    Raises:
+        RuntimeError: torch's, for an empty input, or a target of another shape or dtype.
+    """
+    reduction = _check_reduction(reduction)
+    if input.ndim > 2 or input.ndim and input.shape[-1] == 0:
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(input.shape)}")
+    fits = (target.ndim <= 1 and target.numel() == max(input.numel(), 1) if input.ndim <= 1
+            else tuple(target.shape) == tuple(input.shape))
+    if not fits:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    if not _is_long(target.dtype):
+        raise RuntimeError("expected scalar type Long but found "
+                           f"{_dtypes.scalar_name(target.dtype)}")
+    return apply(MULTILABEL_MARGIN, input, target.reshape(input.shape), reduction=reduction)
 
 
 def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
