@@ -361,6 +361,7 @@ def _layers(lib) -> dict:
                        (2, 3, 4, 5, 6)),
         "avg_pool3d": (lib.nn.AvgPool3d(3, 2, 1, count_include_pad=False), (3, 4, 5, 6)),
         "group_norm": (lib.nn.GroupNorm(2, 4), (2, 4, 3)),
+        "local_response_norm": (lib.nn.LocalResponseNorm(3, alpha=0.1), (2, 5, 3, 2)),
         "group_norm-plain": (lib.nn.GroupNorm(3, 6, eps=1e-3, affine=False), (2, 6, 2, 2)),
         "group_norm-no-bias": (lib.nn.GroupNorm(1, 2, bias=False), (3, 2, 4)),
         "zero_pad1d": (lib.nn.ZeroPad1d((1, 2)), (2, 3, 4)),

@@ -326,6 +326,7 @@ MORE_NN_ERRORS = {
                                                                   idx(T, [[[0, 1, 2]] * 2])),
     "multilabel_margin_float_target": lambda T: F(T).multilabel_margin_loss(
         T.ones(2, 3), T.zeros(2, 3)),
+    "local_response_norm_2d": lambda T: F(T).local_response_norm(T.ones(2, 3), 2),
     "multi_margin_reduction": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
                                                                idx(T, [0, 1, 2, 3]),
                                                                reduction="all"),

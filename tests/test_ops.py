@@ -894,6 +894,10 @@ case("F.instance_norm", lambda m, x, w, b: m.nn.functional.instance_norm(x, weig
      real(2, 3, 4), real(3), real(3))
 case("F.instance_norm-2d", lambda m, x: m.nn.functional.instance_norm(x, eps=1e-3),
      real(2, 2, 3, 2))
+case("F.local_response_norm", lambda m, x: m.nn.functional.local_response_norm(x, 3, 0.1, 0.6),
+     real(2, 5, 3))
+case("F.local_response_norm-4d", lambda m, x: m.nn.functional.local_response_norm(
+    x, 2, alpha=0.2, k=2.0), real(2, 4, 3, 2))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
 case("F.normalize", lambda m, x: m.nn.functional.normalize(x), real(2, 3))
 case("F.normalize-p1-dim0", lambda m, x: m.nn.functional.normalize(x, p=1.0, dim=0), real(2, 3))

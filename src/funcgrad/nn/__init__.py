@@ -58,6 +58,7 @@ from ._modules import (
     LayerNorm,
     LeakyReLU,
     Linear,
+    LocalResponseNorm,
     LogSigmoid,
     LogSoftmax,
     MarginRankingLoss,
@@ -127,5 +128,5 @@ __all__ = [
     "MultiLabelSoftMarginLoss", "TripletMarginLoss", "MultiMarginLoss", "BatchNorm3d",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Unfold", "Fold",
     "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "EmbeddingBag", "MultiLabelMarginLoss",
+    "EmbeddingBag", "MultiLabelMarginLoss", "LocalResponseNorm",
 ]

@@ -1146,6 +1146,22 @@ class InstanceNorm3d(_InstanceNorm):
     _input_dims = (4, 5)
 
 
+class LocalResponseNorm(Module):
+    """``F.local_response_norm``: each value over a power of its neighbouring channels' mean
+    square."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 class GroupNorm(Module):
     """Normalizes each group of channels of each sample, then applies a learned per-channel
     scale (ones) and shift (zeros) when ``affine``.

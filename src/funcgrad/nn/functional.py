@@ -34,6 +34,7 @@ __all__ = [
     "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "unfold", "fold",
     "affine_grid", "grid_sample", "embedding_bag", "multilabel_margin_loss",
+    "local_response_norm",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1783,6 +1784,31 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             if vector is not None:
                 vector.copy_(updated.view(batch, channels).mean(0))
     return out.view(input.shape)
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0):
+    """Divides each value by ``(k + alpha * m) ** beta``, ``m`` the mean square over ``size``
+    neighbouring channels (dimension 1, zero-padded), composed as torch composes it.
+
+    Raises:
+        ValueError: torch's, for an input of fewer than three dimensions.
+    """
+    if input.ndim < 3:
+        raise ValueError(  # (torch's message has this run of spaces in it)
+            f"Expected 3D or higher dimensionality{' ' * 26}input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input.mul(input)
+    if input.ndim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = div.view(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).view(sizes)
+    return input / div.mul(alpha).add(k).pow(beta)
 
 
 def one_hot(tensor, num_classes: int = -1):
