@@ -112,6 +112,17 @@ def test_embedding_matches_torch_and_cuts_padding_gradient(torch):
     assert not np.any(_np(nn.Embedding(6, 3, padding_idx=-4).weight)[2])
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_matches_torch(torch, mode):
+    torch.manual_seed(0)
+    t_bag = torch.nn.EmbeddingBag(6, 3, mode=mode, padding_idx=1)
+    bag = _twin(t_bag, nn.EmbeddingBag(6, 3, mode=mode, padding_idx=1))
+    assert repr(bag) == repr(t_bag)
+    assert not np.any(_np(nn.EmbeddingBag(6, 3, padding_idx=-5).weight)[1])
+    _compare(torch, t_bag, bag, np.array([0, 1, 5, 2, 1, 3, 4]), np.array([0, 2, 2, 6]))
+    _compare(torch, t_bag, bag, np.array([[0, 1, 5], [2, 1, 1]]))
+
+
 def _losses(lib, weight, pos_weight):
     return {
         "mse": lib.nn.MSELoss(),
@@ -202,6 +213,51 @@ def test_more_loss_modules_match_torch(torch, name):
     assert repr(loss) == repr(t_loss)
 
 
+def _margin_losses(lib) -> dict:
+    """Each margin loss module with its inputs: scores, then other embeddings or labels."""
+    # (integer labels, which take no gradient: torch's hinge loss gives its label none)
+    scores, labels = _randn(5, 4, seed=1), np.sign(_randn(5, 4, seed=2)).astype(int)
+    classes = np.array([0, 3, 1, 1, 2])
+    return {
+        "hinge_embedding": (lib.nn.HingeEmbeddingLoss(margin=0.5), scores, labels),
+        "hinge_embedding_none": (lib.nn.HingeEmbeddingLoss(reduction="none"), scores, labels),
+        "multilabel_soft_margin": (
+            lib.nn.MultiLabelSoftMarginLoss(weight=lib.tensor([0.5, 1.0, 2.0, 1.5])), scores,
+            (labels > 0).astype(np.float32)),
+        "triplet_margin": (lib.nn.TripletMarginLoss(margin=1.5, p=1.0, swap=True), scores,
+                           _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
+        "triplet_margin_sum": (lib.nn.TripletMarginLoss(reduction="sum"), scores,
+                               _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
+        "multi_margin": (lib.nn.MultiMarginLoss(), scores, classes),
+        "multilabel_margin": (lib.nn.MultiLabelMarginLoss(reduction="sum"), scores,
+                              np.array([[3, 0, -1, 1]] * 3 + [[0, 1, 2, 3], [2, -1, 0, 0]])),
+        "multi_margin_weighted": (
+            lib.nn.MultiMarginLoss(p=2, margin=0.5, weight=lib.tensor([0.5, 1.0, 2.0, 1.5]),
+                                   reduction="none"), scores, classes),
+    }
+
+
+@pytest.mark.parametrize("name", list(_margin_losses(funcgrad)))
+def test_margin_loss_modules_match_torch(torch, name):
+    (loss, *inputs), t_loss = _margin_losses(funcgrad)[name], _margin_losses(torch)[name][0]
+    _compare(torch, t_loss, loss, *inputs)
+    assert repr(loss) == repr(t_loss)
+    assert list(loss.state_dict()) == list(t_loss.state_dict())
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_bilinear_matches_torch(torch, bias):
+    torch.manual_seed(0)
+    t_layer = torch.nn.Bilinear(3, 2, 4, bias=bias)
+    layer = nn.Bilinear(3, 2, 4, bias=bias)
+    assert repr(layer) == repr(t_layer)
+    assert [tuple(p.shape) for p in layer.parameters()] == [
+        tuple(p.shape) for p in t_layer.parameters()]
+    bound = 1 / np.sqrt(3)
+    assert all(np.abs(_np(p)).max() <= bound for p in layer.parameters())
+    _compare(torch, t_layer, _twin(t_layer, layer), _randn(2, 5, 3), _randn(2, 5, 2, seed=1))
+
+
 def test_loss_size_mismatch_warns_as_torch(torch):
     for lib in (torch, funcgrad):
         for fn in (lib.nn.functional.smooth_l1_loss, lib.nn.functional.huber_loss):
@@ -282,6 +338,16 @@ def _layers(lib) -> dict:
                           (2, 4, 6, 6)),
         "conv2d-same-unbatched": (lib.nn.Conv2d(2, 3, 3, padding="same"), (2, 5, 5)),
         "conv1d": (lib.nn.Conv1d(3, 2, 3, padding=1), (2, 3, 6)),
+        "conv3d": (lib.nn.Conv3d(2, 4, (2, 3, 2), stride=(2, 1, 1), padding=(0, 1, 1),
+                                 dilation=(1, 1, 2)), (2, 2, 5, 4, 5)),
+        "conv3d-groups-unbatched": (lib.nn.Conv3d(4, 2, 2, groups=2, bias=False),
+                                    (4, 3, 3, 3)),
+        "pixel_shuffle": (lib.nn.PixelShuffle(2), (2, 8, 3, 2)),
+        "pixel_unshuffle": (lib.nn.PixelUnshuffle(3), (2, 6, 3)),
+        "channel_shuffle": (lib.nn.ChannelShuffle(2), (2, 6, 3, 2)),
+        "unfold": (lib.nn.Unfold((2, 3), dilation=(2, 1), padding=1, stride=2), (2, 3, 5, 6)),
+        "fold": (lib.nn.Fold((4, 5), 2, stride=(2, 1)), (2, 8, 8)),
+        "fold-unbatched": (lib.nn.Fold(4, 3, padding=1, dilation=2), (18, 4)),
         "conv_transpose2d": (lib.nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1,
                                                     output_padding=1), (2, 3, 4, 4)),
         "conv_transpose2d-groups-unbatched": (
@@ -295,7 +361,16 @@ def _layers(lib) -> dict:
         "adaptive_avg_pool1d": (lib.nn.AdaptiveAvgPool1d(4), (2, 3, 9)),
         "adaptive_avg_pool2d": (lib.nn.AdaptiveAvgPool2d((2, None)), (2, 3, 5, 4)),
         "adaptive_avg_pool2d-one": (lib.nn.AdaptiveAvgPool2d(1), (2, 3, 5, 4)),
+        "adaptive_avg_pool3d": (lib.nn.AdaptiveAvgPool3d((2, None, 3)), (2, 3, 4, 3, 5)),
+        "adaptive_max_pool1d": (lib.nn.AdaptiveMaxPool1d(3, return_indices=True), (2, 3, 8)),
+        "adaptive_max_pool2d": (lib.nn.AdaptiveMaxPool2d((3, 2)), (3, 5, 7)),
+        "adaptive_max_pool2d-indices": (lib.nn.AdaptiveMaxPool2d((4, None), True),
+                                        (2, 3, 5, 3)),
+        "max_pool3d": (lib.nn.MaxPool3d((2, 3, 2), stride=(1, 2, 2), padding=(1, 1, 0)),
+                       (2, 3, 4, 5, 6)),
+        "avg_pool3d": (lib.nn.AvgPool3d(3, 2, 1, count_include_pad=False), (3, 4, 5, 6)),
         "group_norm": (lib.nn.GroupNorm(2, 4), (2, 4, 3)),
+        "local_response_norm": (lib.nn.LocalResponseNorm(3, alpha=0.1), (2, 5, 3, 2)),
         "group_norm-plain": (lib.nn.GroupNorm(3, 6, eps=1e-3, affine=False), (2, 6, 2, 2)),
         "group_norm-no-bias": (lib.nn.GroupNorm(1, 2, bias=False), (3, 2, 4)),
         "zero_pad1d": (lib.nn.ZeroPad1d((1, 2)), (2, 3, 4)),
@@ -579,13 +654,24 @@ def _batch_norm_run(lib, make, shape) -> list:
     return [_np(t) for t in record] + [repr(norm)]
 
 
+_NORM_SHAPES = {"BatchNorm1d": (6, 3), "BatchNorm2d": (5, 3, 4, 4), "BatchNorm3d": (2, 3, 2, 3, 2),
+                "InstanceNorm1d": (4, 3, 5), "InstanceNorm2d": (3, 4, 4),
+                "InstanceNorm3d": (2, 3, 2, 2, 3)}
+
+
 @pytest.mark.parametrize("make", [
     lambda lib: lib.nn.BatchNorm2d(3),
     lambda lib: lib.nn.BatchNorm1d(3, momentum=None, affine=False),
     lambda lib: lib.nn.BatchNorm1d(3, momentum=0.3, track_running_stats=False),
-], ids=["2d", "1d-cumulative-no-affine", "1d-untracked"])
+    lambda lib: lib.nn.BatchNorm3d(3, eps=1e-3),
+    lambda lib: lib.nn.InstanceNorm1d(3),
+    lambda lib: lib.nn.InstanceNorm1d(3, momentum=0.3, affine=True, track_running_stats=True),
+    lambda lib: lib.nn.InstanceNorm2d(3, momentum=None, track_running_stats=True),
+    lambda lib: lib.nn.InstanceNorm3d(3, affine=True),
+], ids=["2d", "1d-cumulative-no-affine", "1d-untracked", "3d", "instance-1d",
+        "instance-1d-tracked-affine", "instance-2d-unbatched-cumulative", "instance-3d-affine"])
 def test_batch_norm_modules_match_torch_in_training_and_eval(torch, make):
-    shape = (5, 3, 4, 4) if make(funcgrad).__class__.__name__ == "BatchNorm2d" else (6, 3)
+    shape = _NORM_SHAPES[type(make(funcgrad)).__name__]
     ours, theirs = _batch_norm_run(funcgrad, make, shape), _batch_norm_run(torch, make, shape)
     assert ours[-1] == theirs[-1] and len(ours) == len(theirs)
     for a, b in zip(ours[:-1], theirs[:-1]):

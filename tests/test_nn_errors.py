@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import funcgrad
-from test_errors import assert_raises_as_torch, assert_unchanged, snapshot
+from test_errors import assert_raises_as_torch, assert_unchanged, assert_warns_as_torch, snapshot
 
 
 @pytest.fixture
@@ -206,6 +206,153 @@ NN_ERRORS = {
 }
 
 
+# ----- shuffles, bilinear, margin losses -------------------------------------------------------
+MORE_NN_ERRORS = {
+    "conv3d_4d_weight": lambda T: F(T).conv3d(T.ones(1, 2, 4, 4, 4), T.ones(3, 2, 2, 2)),
+    "conv3d_channels": lambda T: F(T).conv3d(T.ones(1, 3, 4, 4, 4), T.ones(3, 2, 2, 2, 2)),
+    "conv3d_3d_input": lambda T: F(T).conv3d(T.ones(2, 4, 4), T.ones(3, 2, 2, 2, 2)),
+    "conv3d_kernel_larger": lambda T: F(T).conv3d(T.ones(1, 2, 4, 1, 4), T.ones(3, 2, 2, 2, 2)),
+    "pixel_shuffle_channels": lambda T: F(T).pixel_shuffle(T.ones(2, 8, 3, 3), 3),
+    "pixel_shuffle_2d": lambda T: F(T).pixel_shuffle(T.ones(8, 3), 2),
+    "pixel_shuffle_factor_zero": lambda T: F(T).pixel_shuffle(T.ones(2, 8, 3, 3), 0),
+    "pixel_unshuffle_height": lambda T: F(T).pixel_unshuffle(T.ones(2, 8, 3, 4), 2),
+    "pixel_unshuffle_width": lambda T: F(T).pixel_unshuffle(T.ones(2, 8, 4, 3), 2),
+    "pixel_unshuffle_2d": lambda T: F(T).pixel_unshuffle(T.ones(8, 3), 2),
+    "pixel_unshuffle_factor_negative": lambda T: F(T).pixel_unshuffle(T.ones(2, 8, 4, 4), -2),
+    "channel_shuffle_groups": lambda T: F(T).channel_shuffle(T.ones(2, 8, 3), 3),
+    "channel_shuffle_groups_zero": lambda T: F(T).channel_shuffle(T.ones(2, 8, 3), 0),
+    "channel_shuffle_2d": lambda T: F(T).channel_shuffle(T.ones(2, 8), 2),
+    "bilinear_batch": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(3, 4), T.ones(5, 3, 4)),
+    "bilinear_input1": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 2, 4)),
+    "bilinear_input2": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3, 3)),
+    "bilinear_bias": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3, 4),
+                                             T.ones(4)),
+    "bilinear_2d_weight": lambda T: F(T).bilinear(T.ones(2, 3), T.ones(2, 4), T.ones(5, 3)),
+    "bilinear_module_features": lambda T: T.nn.Bilinear(3, 4, 5)(T.ones(2, 4), T.ones(2, 4)),
+    "hinge_embedding_reduction": lambda T: F(T).hinge_embedding_loss(T.ones(3), T.ones(3),
+                                                                     reduction="all"),
+    "multilabel_soft_margin_size": lambda T: F(T).multilabel_soft_margin_loss(T.ones(4, 5),
+                                                                              T.ones(4, 3)),
+    "triplet_margin_dims": lambda T: F(T).triplet_margin_loss(T.ones(4, 5), T.ones(4, 5),
+                                                              T.ones(5)),
+    "triplet_margin_negative": lambda T: F(T).triplet_margin_loss(
+        T.ones(4, 5), T.ones(4, 5), T.ones(4, 5), margin=-1.0),
+    "multi_margin_p": lambda T: F(T).multi_margin_loss(T.ones(4, 5), idx(T, [0, 1, 2, 3]), p=3),
+    "multi_margin_module_p": lambda T: T.nn.MultiMarginLoss(p=3),
+    "multi_margin_module_weight": lambda T: T.nn.MultiMarginLoss(weight=T.ones(2, 2)),
+    "multi_margin_target_size": lambda T: F(T).multi_margin_loss(T.ones(4, 5), idx(T, [0, 1])),
+    "multi_margin_target_2d": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
+                                                               idx(T, [[0, 1, 2, 3]])),
+    "multi_margin_weight": lambda T: F(T).multi_margin_loss(T.ones(4, 5), idx(T, [0, 1, 2, 3]),
+                                                            weight=T.ones(4)),
+    "multi_margin_weight_grad": lambda T: F(T).multi_margin_loss(
+        T.ones(4, 5), idx(T, [0, 1, 2, 3]), weight=T.ones(5, requires_grad=True)),
+    "multi_margin_float_target": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
+                                                                  T.tensor([0.0, 1, 2, 3])),
+    "multi_margin_3d": lambda T: F(T).multi_margin_loss(T.ones(2, 3, 5), idx(T, [1, 2])),
+    "multi_margin_no_classes": lambda T: F(T).multi_margin_loss(T.ones(4, 0),
+                                                                idx(T, [0, 1, 2, 3])),
+    "batch_norm_3d_module_4d": lambda T: T.nn.BatchNorm3d(3)(T.ones(2, 3, 4, 4)),
+    "instance_norm_one_position": lambda T: F(T).instance_norm(T.ones(2, 3, 1)),
+    "instance_norm_module_one_position": lambda T: T.nn.InstanceNorm2d(3)(T.ones(2, 3, 1, 1)),
+    "instance_norm_module_2d": lambda T: T.nn.InstanceNorm2d(3)(T.ones(2, 3)),
+    "instance_norm_module_features": lambda T: T.nn.InstanceNorm1d(3, affine=True)(
+        T.ones(2, 4, 5)),
+    "instance_norm_eval_without_stats": lambda T: F(T).instance_norm(T.ones(2, 3, 4),
+                                                                     use_input_stats=False),
+    "unfold_kernel_length": lambda T: F(T).unfold(T.ones(1, 2, 5, 5), (2, 2, 2)),
+    "unfold_stride_length": lambda T: F(T).unfold(T.ones(1, 2, 5, 5), 2, stride=(1, 1, 1)),
+    "unfold_kernel_zero": lambda T: F(T).unfold(T.ones(1, 2, 5, 5), 0),
+    "unfold_dilation_zero": lambda T: F(T).unfold(T.ones(1, 2, 5, 5), 2, dilation=(1, 0)),
+    "unfold_padding_negative": lambda T: F(T).unfold(T.ones(1, 2, 5, 5), 2, padding=-1),
+    "unfold_stride_zero": lambda T: F(T).unfold(T.ones(1, 2, 5, 5), 2, stride=0),
+    "unfold_2d": lambda T: F(T).unfold(T.ones(5, 6), 2),
+    "unfold_5d": lambda T: F(T).unfold(T.ones(1, 1, 2, 5, 6), 2),
+    "unfold_no_channels": lambda T: F(T).unfold(T.ones(1, 0, 5, 6), 2),
+    "unfold_kernel_larger": lambda T: F(T).unfold(T.ones(1, 2, 5, 6), 7),
+    "fold_output_size_length": lambda T: F(T).fold(T.ones(1, 8, 4), (3, 3, 3), 2),
+    "fold_kernel_zero": lambda T: F(T).fold(T.ones(1, 8, 4), 3, 0),
+    "fold_padding_negative": lambda T: F(T).fold(T.ones(1, 8, 4), 3, 2, padding=-1),
+    "fold_4d": lambda T: F(T).fold(T.ones(1, 8, 4, 1), 3, 2),
+    "fold_channels": lambda T: F(T).fold(T.ones(1, 9, 4), 3, 2),
+    "fold_blocks": lambda T: F(T).fold(T.ones(1, 8, 5), 3, 2),
+    "fold_too_small": lambda T: F(T).fold(T.ones(1, 8, 0), 3, 2),
+    "fold_no_blocks": lambda T: F(T).fold(T.ones(1, 8, 1), 1, 2),
+    "max_pool3d_kernel_length": lambda T: F(T).max_pool3d(T.ones(1, 2, 4, 5, 6), (2, 2)),
+    "avg_pool3d_kernel_length": lambda T: F(T).avg_pool3d(T.ones(1, 2, 4, 5, 6), (2, 2)),
+    "max_pool3d_stride_length": lambda T: F(T).max_pool3d(T.ones(1, 2, 4, 5, 6), 2,
+                                                          stride=(1, 1)),
+    "avg_pool3d_padding_length": lambda T: F(T).avg_pool3d(T.ones(1, 2, 4, 5, 6), 2,
+                                                           padding=(1, 1)),
+    "max_pool3d_dilation_length": lambda T: F(T).max_pool3d(T.ones(1, 2, 4, 5, 6), 2,
+                                                            dilation=(1, 1)),
+    "max_pool3d_3d_input": lambda T: F(T).max_pool3d(T.ones(3, 4, 5), 2),
+    "avg_pool3d_3d_input": lambda T: F(T).avg_pool3d(T.ones(3, 4, 5), 2),
+    "max_pool3d_kernel_zero": lambda T: F(T).max_pool3d(T.ones(1, 2, 4, 5, 6), 0),
+    "max_pool3d_padding_half": lambda T: F(T).max_pool3d(T.ones(1, 2, 4, 5, 6), 2, padding=2),
+    "avg_pool3d_padding_negative": lambda T: F(T).avg_pool3d(T.ones(1, 2, 4, 5, 6), 2,
+                                                             padding=-1),
+    "max_pool3d_dilation_zero": lambda T: F(T).max_pool3d(T.ones(1, 2, 4, 5, 6), 2, dilation=0),
+    "max_pool3d_output_empty": lambda T: F(T).max_pool3d(T.ones(1, 2, 4, 5, 6), 5),
+    "avg_pool3d_kernel_larger": lambda T: F(T).avg_pool3d(T.ones(1, 2, 4, 5, 6), 5),
+    "adaptive_max_pool2d_1d": lambda T: F(T).adaptive_max_pool2d(T.ones(7), 2),
+    "adaptive_max_pool2d_no_channels": lambda T: F(T).adaptive_max_pool2d(T.ones(2, 0, 4, 4), 2),
+    "adaptive_max_pool2d_size_length": lambda T: F(T).adaptive_max_pool2d(T.ones(2, 3, 4, 4),
+                                                                          (2, 3, 4)),
+    "adaptive_max_pool1d_size_length": lambda T: F(T).adaptive_max_pool1d(T.ones(2, 3, 7),
+                                                                          (2, 3)),
+    "adaptive_max_pool1d_1d": lambda T: F(T).adaptive_max_pool1d(T.ones(7), 2),
+    "adaptive_avg_pool3d_3d": lambda T: F(T).adaptive_avg_pool3d(T.ones(4, 5, 6), 2),
+    "adaptive_avg_pool3d_empty": lambda T: F(T).adaptive_avg_pool3d(T.ones(2, 4, 0, 5, 6), 2),
+    "affine_grid_theta_shape": lambda T: F(T).affine_grid(T.ones(2, 3, 3), (2, 3, 4, 5), False),
+    "affine_grid_3d_size": lambda T: F(T).affine_grid(T.ones(2, 2, 3), (2, 3, 4), False),
+    "affine_grid_batch": lambda T: F(T).affine_grid(T.ones(2, 2, 3), (3, 3, 4, 5), False),
+    "affine_grid_empty": lambda T: F(T).affine_grid(T.ones(2, 2, 3), (2, 3, 0, 5), False),
+    "grid_sample_mode": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(1, 2, 2, 2),
+                                                   mode="area", align_corners=False),
+    "grid_sample_padding_mode": lambda T: F(T).grid_sample(
+        T.ones(1, 2, 3, 3), T.zeros(1, 2, 2, 2), padding_mode="circular", align_corners=False),
+    "grid_sample_grid_last": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(1, 2, 2, 3),
+                                                        align_corners=False),
+    "grid_sample_batch": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(2, 2, 2, 2),
+                                                    align_corners=True),
+    "embedding_bag_2d_offsets": lambda T: F(T).embedding_bag(idx(T, [[0, 1]]), T.ones(3, 2),
+                                                             [0]),
+    "embedding_bag_no_offsets": lambda T: F(T).embedding_bag(idx(T, [0, 1]), T.ones(3, 2)),
+    "embedding_bag_2d_offsets_tensor": lambda T: F(T).embedding_bag(
+        idx(T, [0, 1]), T.ones(3, 2), idx(T, [[0]])),
+    "embedding_bag_3d": lambda T: F(T).embedding_bag(idx(T, [[[0]]]), T.ones(3, 2)),
+    "embedding_bag_mode": lambda T: F(T).embedding_bag(idx(T, [[0, 1]]), T.ones(3, 2),
+                                                       mode="min"),
+    "embedding_bag_weights_mean": lambda T: F(T).embedding_bag(
+        idx(T, [[0, 1]]), T.ones(3, 2), per_sample_weights=T.ones(1, 2)),
+    "multilabel_margin_target_size": lambda T: F(T).multilabel_margin_loss(
+        T.ones(2, 3), idx(T, [[0, 1, -1]])),
+    "multilabel_margin_target_1d": lambda T: F(T).multilabel_margin_loss(T.ones(3),
+                                                                         idx(T, [0, -1])),
+    "multilabel_margin_3d": lambda T: F(T).multilabel_margin_loss(T.ones(1, 2, 3),
+                                                                  idx(T, [[[0, 1, 2]] * 2])),
+    "multilabel_margin_float_target": lambda T: F(T).multilabel_margin_loss(
+        T.ones(2, 3), T.zeros(2, 3)),
+    "local_response_norm_2d": lambda T: F(T).local_response_norm(T.ones(2, 3), 2),
+    "multi_margin_reduction": lambda T: F(T).multi_margin_loss(T.ones(4, 5),
+                                                               idx(T, [0, 1, 2, 3]),
+                                                               reduction="all"),
+}
+
+def test_instance_norm_warns_as_torch_of_features_it_does_not_use(torch):
+    assert_warns_as_torch(torch, lambda T: T.nn.InstanceNorm1d(3)(T.ones(2, 4, 5)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda T: F(T).affine_grid(T.zeros(1, 2, 3), (1, 1, 2, 2)),
+    lambda T: F(T).grid_sample(T.ones(1, 1, 2, 2), T.zeros(1, 1, 1, 2)),
+    lambda T: F(T).affine_grid(T.zeros(1, 2, 3), (1, 1, 1, 3), align_corners=True),
+], ids=["affine_grid-default", "grid_sample-default", "affine_grid-unit-size"])
+def test_grid_warnings_are_torchs(torch, call):
+    assert_warns_as_torch(torch, call)
+
+
 # ----- linalg ----------------------------------------------------------------------------------
 def _square_ints(T):
     return T.ones(2, 2, dtype=T.int32)
@@ -285,7 +432,7 @@ LINALG_ERRORS = {
     "lu_solve_shapes": lambda T: T.linalg.lu_solve(*T.linalg.lu_factor(T.eye(3)), T.ones(2, 2)),
 }
 
-ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **LINALG_ERRORS}
+ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **MORE_NN_ERRORS, **LINALG_ERRORS}
 
 
 @pytest.mark.parametrize("scenario", ERRORS.values(), ids=ERRORS)

@@ -10,6 +10,7 @@ import pytest
 
 import funcgrad
 from funcgrad import nn
+from test_errors import assert_raises_as_torch
 
 
 @pytest.fixture
@@ -39,9 +40,17 @@ def _raised(lib, call):
     lambda lib: lib.nn.init.xavier_uniform_(lib.ones(3)),
     lambda lib: lib.nn.init.kaiming_normal_(lib.ones(3, 4), mode="fan_avg"),
     lambda lib: lib.nn.init.eye_(lib.ones(2, 2, 2)),
-], ids=["unknown", "bad-slope", "1d-fans", "bad-mode", "eye-3d"])
+    lambda lib: lib.nn.init.orthogonal_(lib.ones(3)),
+    lambda lib: lib.nn.init.sparse_(lib.ones(2, 3, 4), 0.5),
+    lambda lib: lib.nn.init.dirac_(lib.ones(3, 3)),
+    lambda lib: lib.nn.init.dirac_(lib.ones(4, 2, 3), groups=3),
+    lambda lib: lib.nn.utils.vector_to_parameters([1.0, 2.0], [lib.nn.Parameter(lib.ones(2))]),
+    lambda lib: lib.nn.utils.vector_to_parameters(lib.ones(3), [lib.nn.Parameter(lib.ones(2, 2))]),
+    lambda lib: lib.nn.Embedding.from_pretrained(lib.ones(3)),
+], ids=["unknown", "bad-slope", "1d-fans", "bad-mode", "eye-3d", "orthogonal-1d", "sparse-3d",
+        "dirac-2d", "dirac-groups", "vector-list", "vector-short", "pretrained-1d"])
 def test_errors_are_torchs(torch, call):
-    assert _raised(funcgrad, call) == _raised(torch, call)
+    assert_raises_as_torch(torch, call)
 
 
 @pytest.mark.parametrize("fill", [
@@ -91,6 +100,69 @@ def test_random_fills_have_torchs_bounds_and_spread(init, bound, std):
         assert abs(values.std() - std) < 0.05 * std
     else:
         assert values.min() >= -1.0 and values.max() <= 1.5 and values.min() < -0.99
+
+
+@pytest.mark.parametrize(("shape", "groups"), [((4, 2, 3), 2), ((6, 3, 3, 2), 3),
+                                               ((2, 4, 1, 2, 3), 1), ((3, 5, 4, 4), 1)])
+def test_dirac_is_torchs(torch, shape, groups):
+    p = nn.Parameter(funcgrad.randn(*shape))
+    assert nn.init.dirac_(p, groups) is p and p.requires_grad and p.grad_fn is None
+    np.testing.assert_array_equal(p.detach().numpy(),
+                                  torch.nn.init.dirac_(torch.empty(shape), groups).numpy())
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (4, 2, 3), (6, 2, 1)])
+def test_orthogonal_fills_a_scaled_semi_orthogonal_matrix(shape):
+    funcgrad.manual_seed(0)
+    p = nn.Parameter(funcgrad.zeros(*shape))
+    values = nn.init.orthogonal_(p, gain=2.0).detach().numpy().reshape(shape[0], -1)
+    small = min(values.shape)
+    gram = values @ values.T if values.shape[0] == small else values.T @ values
+    np.testing.assert_allclose(gram, 4 * np.eye(small), atol=1e-5)
+
+
+def test_sparse_zeroes_the_same_share_of_every_column():
+    funcgrad.manual_seed(0)
+    values = nn.init.sparse_(funcgrad.empty(400, 30), 0.25, std=0.5).numpy()
+    assert ((values == 0).sum(0) == 100).all()
+    assert abs(values[values != 0].std() - 0.5) < 0.05 * 0.5
+    columns = [np.flatnonzero(values[:, j] == 0) for j in range(2)]
+    assert not np.array_equal(*columns)  # chosen anew for each column
+
+
+def test_parameters_round_trip_through_a_vector_as_torchs(torch):
+    def run(lib):
+        layer = lib.nn.Linear(3, 2)
+        vec = lib.nn.utils.parameters_to_vector(layer.parameters())
+        lib.nn.utils.vector_to_parameters(lib.arange(8.0), layer.parameters())
+        return vec, [p.detach().numpy() for p in layer.parameters()]
+
+    (vec, params), (t_vec, t_params) = run(funcgrad), run(torch)
+    assert vec.grad_fn.name() == type(t_vec.grad_fn).__name__
+    assert tuple(vec.shape) == tuple(t_vec.shape) == (8,)
+    for p, t_p in zip(params, t_params):
+        np.testing.assert_array_equal(p, t_p)
+
+
+def test_from_pretrained_shares_the_weights_and_freezes_as_torch(torch):
+    def run(lib, freeze):
+        table = lib.arange(6.0).reshape(3, 2)
+        emb = lib.nn.Embedding.from_pretrained(table, freeze=freeze, padding_idx=1)
+        out = emb(lib.tensor([[1, 2], [0, 1]]))
+        if not freeze:
+            out.sum().backward()
+        with lib.no_grad():
+            table.mul_(10)  # the weight is the same storage
+        grad = None if emb.weight.grad is None else emb.weight.grad.numpy()
+        return (repr(emb), emb.weight.requires_grad, out.detach().numpy(),
+                emb.weight.detach().numpy(), grad)
+
+    for freeze in (True, False):
+        for ours, theirs in zip(run(funcgrad, freeze), run(torch, freeze)):
+            if isinstance(ours, np.ndarray):
+                np.testing.assert_array_equal(ours, theirs)
+            else:
+                assert ours == theirs
 
 
 def _clip_case(lib, clip):

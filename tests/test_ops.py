@@ -733,6 +733,32 @@ for _red in ("none", "mean", "sum"):
     case(f"F.poisson_nll_loss-{_red}",
          lambda m, x, t, r=_red: m.nn.functional.poisson_nll_loss(x, t, reduction=r),
          real(2, 3), pos(2, 3))
+for _red in ("none", "mean", "sum"):
+    case(f"F.hinge_embedding_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.hinge_embedding_loss(
+             x, t.sign(), margin=0.5, reduction=r), real(3, 4), Arg((3, 4), grad=False))
+    case(f"F.multilabel_soft_margin_loss-{_red}",
+         lambda m, x, t, w, r=_red: m.nn.functional.multilabel_soft_margin_loss(
+             x, (t > 0).to(x.dtype), w, reduction=r), real(3, 4), Arg((3, 4), grad=False),
+         pos(4))
+    case(f"F.triplet_margin_loss-{_red}",
+         lambda m, a, p, n, r=_red: m.nn.functional.triplet_margin_loss(
+             a, p, n, margin=2.0, reduction=r), real(3, 4), real(3, 4), real(3, 4))
+    case(f"F.multi_margin_loss-{_red}",
+         lambda m, x, t, r=_red: m.nn.functional.multi_margin_loss(x, t, reduction=r),
+         real(3, 4), _TARGET)
+    case(f"F.multilabel_margin_loss-{_red}",
+         lambda m, x, r=_red: m.nn.functional.multilabel_margin_loss(
+             x, m.tensor([[3, 0, -1, 1], [0, 1, 2, 3], [1, 1, -1, -1]]), reduction=r),
+         real(3, 4))
+case("F.multilabel_margin_loss-1d", lambda m, x: m.nn.functional.multilabel_margin_loss(
+    x, m.tensor([2, -1, 0, 1])), real(4))
+case("F.triplet_margin_loss-swap-p1", lambda m, a, p, n: m.nn.functional.triplet_margin_loss(
+    a, p, n, margin=1.5, p=1.0, swap=True), real(4), real(4), real(4))
+case("F.multi_margin_loss-p2-weight", lambda m, x, t, w: m.nn.functional.multi_margin_loss(
+    x, t, p=2, margin=0.5, weight=w), real(3, 4), _TARGET, _WEIGHT)
+case("F.multi_margin_loss-1d", lambda m, x, t: m.nn.functional.multi_margin_loss(
+    x, t, reduction="none"), real(4), Fixed([2]))
 case("F.smooth_l1_loss-beta0", lambda m, x, t: m.nn.functional.smooth_l1_loss(x, t, beta=0.0),
      real(2, 3), real(2, 3))
 case("F.huber_loss-weight", lambda m, x, t, w: m.nn.functional.huber_loss(x, t, weight=w),
@@ -775,6 +801,16 @@ case("F.embedding", lambda m, i, w: m.nn.functional.embedding(i, w), Fixed([[0, 
 # By torch's definition the padding row gets no gradient, which is not the derivative.
 case("F.embedding-padding", lambda m, i, w: m.nn.functional.embedding(i, w, padding_idx=2),
      Fixed([0, 2, 4, 2]), real(5, 3), gradcheck=False)
+for _mode in ("sum", "mean", "max"):
+    case(f"F.embedding_bag-{_mode}", lambda m, w, mo=_mode: m.nn.functional.embedding_bag(
+        m.tensor([[1, 2, 4], [4, 3, 0]]), w, mode=mo), real(5, 3))
+    case(f"F.embedding_bag-offsets-padding-{_mode}",
+         lambda m, w, mo=_mode: m.nn.functional.embedding_bag(
+             m.tensor([1, 2, 2, 4, 0, 2, 3]), w, m.tensor([0, 3, 3, 5]), mode=mo,
+             padding_idx=2), real(5, 3))
+case("F.embedding_bag-weights-last", lambda m, w, p: m.nn.functional.embedding_bag(
+    m.tensor([1, 2, 4, 0, 3]), w, m.tensor([0, 2, 5]), mode="sum", per_sample_weights=p,
+    include_last_offset=True), real(5, 3), real(5))
 case("F.layer_norm", lambda m, x, w, b: m.nn.functional.layer_norm(x, (3,), w, b), real(2, 3),
      real(3), real(3))
 case("F.conv2d", lambda m, x, w, b: m.nn.functional.conv2d(x, w, b, stride=2, padding=1),
@@ -795,6 +831,26 @@ case("F.conv_transpose2d-unbatched", lambda m, x, w: m.nn.functional.conv_transp
 case("F.conv_transpose1d", lambda m, x, w, b: m.nn.functional.conv_transpose1d(
     x, w, b, stride=3, padding=2, output_padding=2, dilation=2), real(2, 2, 5), real(2, 3, 3),
     real(3))
+case("F.conv3d", lambda m, x, w, b: m.nn.functional.conv3d(x, w, b, stride=(1, 2, 1), padding=1),
+     real(2, 2, 3, 4, 3), real(3, 2, 2, 3, 2), real(3))
+case("F.conv3d-unbatched-groups", lambda m, x, w: m.nn.functional.conv3d(
+    x, w, groups=2, dilation=(1, 1, 2)), real(4, 3, 3, 5), real(2, 2, 2, 2, 2))
+case("F.bilinear", lambda m, a, b, w, c: m.nn.functional.bilinear(a, b, w, c), real(2, 3, 2),
+     real(2, 3, 4), real(5, 2, 4), real(5))
+case("F.bilinear-nobias", lambda m, a, b, w: m.nn.functional.bilinear(a, b, w), real(3),
+     real(4), real(2, 3, 4))
+case("F.pixel_shuffle", lambda m, x: m.nn.functional.pixel_shuffle(x, 2), real(2, 8, 2, 3))
+case("F.pixel_shuffle-5d", lambda m, x: m.nn.functional.pixel_shuffle(x, 3),
+     real(2, 1, 9, 1, 2))
+case("F.pixel_unshuffle", lambda m, x: m.nn.functional.pixel_unshuffle(x, 2), real(2, 4, 6))
+case("F.channel_shuffle", lambda m, x: m.nn.functional.channel_shuffle(x, 3),
+     real(2, 6, 2, 2))
+case("F.unfold", lambda m, x: m.nn.functional.unfold(x, (2, 3), dilation=(1, 2), padding=1,
+                                                      stride=(2, 1)), real(2, 3, 4, 5))
+case("F.unfold-unbatched", lambda m, x: m.nn.functional.unfold(x, 2), real(2, 3, 3))
+case("F.fold", lambda m, x: m.nn.functional.fold(x, (4, 5), 2), real(2, 8, 12))
+case("F.fold-unbatched-stride", lambda m, x: m.nn.functional.fold(
+    x, (5, 4), (3, 2), padding=1, stride=2), real(6, 9))
 case("F.max_pool2d", lambda m, x: m.nn.functional.max_pool2d(x, 2), real(2, 3, 4, 4))
 case("F.max_pool2d-stride-pad", lambda m, x: m.nn.functional.max_pool2d(x, 3, 2, 1),
      real(1, 2, 5, 5))
@@ -817,12 +873,32 @@ case("F.adaptive_avg_pool2d-one", lambda m, x: m.nn.functional.adaptive_avg_pool
      real(2, 3, 4, 4))
 case("F.adaptive_avg_pool2d-none-larger",
      lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (None, 6)), real(3, 2, 4))
+case("F.adaptive_avg_pool3d", lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, (2, 3, 2)),
+     real(2, 2, 3, 4, 5))
+case("F.adaptive_max_pool2d", lambda m, x: m.nn.functional.adaptive_max_pool2d(
+    x, (2, 3), return_indices=True), real(2, 3, 5, 7))
+case("F.adaptive_max_pool2d-larger", lambda m, x: m.nn.functional.adaptive_max_pool2d(x, 5),
+     real(2, 3, 4))
+case("F.adaptive_max_pool1d", lambda m, x: m.nn.functional.adaptive_max_pool1d(x, 3),
+     real(2, 3, 7))
+case("F.max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2, padding=1),
+     real(1, 2, 3, 4, 3))
+case("F.avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(
+    x, (2, 3, 2), stride=1, padding=1, count_include_pad=False), real(2, 3, 4, 3))
 case("F.batch_norm-train", lambda m, x, w, b: m.nn.functional.batch_norm(
     x, m.zeros(3, dtype=x.dtype), m.ones(3, dtype=x.dtype), w, b, training=True),
      real(4, 3, 2), real(3), real(3))
 case("F.batch_norm-eval", lambda m, x, mean, var, w: m.nn.functional.batch_norm(
     x, mean, var, w, None), real(2, 3, 2, 2), Arg((3,), grad=False),
     Arg((3,), 0.5, 2.0, signed=False, grad=False), real(3))
+case("F.instance_norm", lambda m, x, w, b: m.nn.functional.instance_norm(x, weight=w, bias=b),
+     real(2, 3, 4), real(3), real(3))
+case("F.instance_norm-2d", lambda m, x: m.nn.functional.instance_norm(x, eps=1e-3),
+     real(2, 2, 3, 2))
+case("F.local_response_norm", lambda m, x: m.nn.functional.local_response_norm(x, 3, 0.1, 0.6),
+     real(2, 5, 3))
+case("F.local_response_norm-4d", lambda m, x: m.nn.functional.local_response_norm(
+    x, 2, alpha=0.2, k=2.0), real(2, 4, 3, 2))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
 case("F.normalize", lambda m, x: m.nn.functional.normalize(x), real(2, 3))
 case("F.normalize-p1-dim0", lambda m, x: m.nn.functional.normalize(x, p=1.0, dim=0), real(2, 3))
@@ -887,6 +963,15 @@ case("F.interpolate-trilinear-recompute", lambda m, x: m.nn.functional.interpola
     x, scale_factor=1.5, mode="trilinear", recompute_scale_factor=True), real(1, 1, 2, 3, 2))
 case("F.interpolate-area", lambda m, x: m.nn.functional.interpolate(x, size=(2, 3), mode="area"),
      real(1, 2, 5, 7))
+for _align in (False, True):
+    case(f"F.affine_grid-{_align}", lambda m, t, a=_align: m.nn.functional.affine_grid(
+        t, (2, 3, 4, 5), align_corners=a), real(2, 2, 3))
+for _mode, _pad, _align in (("bilinear", "zeros", False), ("bilinear", "border", True),
+                            ("bilinear", "reflection", False), ("bilinear", "reflection", True),
+                            ("nearest", "zeros", True), ("nearest", "reflection", False)):
+    case(f"F.grid_sample-{_mode}-{_pad}-{_align}",
+         lambda m, x, g, mo=_mode, p=_pad, a=_align: m.nn.functional.grid_sample(
+             x, g * 0.8, mo, p, a), real(2, 3, 4, 5), real(2, 3, 2, 2))
 case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]]),
      gradcheck=False)
 case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),
@@ -1094,6 +1179,9 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        "F.batch_norm-train": "torch's third derivative of native_batch_norm "
                        "with respect to its input is wrong in the same way as layer_norm's "
                        "(its second derivatives match funcgrad's and pass gradgradcheck)",
+                       **dict.fromkeys(("F.instance_norm", "F.instance_norm-2d"),
+                                       "torch's instance_norm is its native_batch_norm, whose "
+                                       "third derivative is wrong as above"),
                        "F.hardsigmoid": "torch has no derivative of hardsigmoid_backward "
                        "(the second derivative is zero away from the kinks, as funcgrad's is)",
                        "F.scaled_dot_product_attention-bool-mask": _FLASH_GG,
@@ -1101,6 +1189,20 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        **dict.fromkeys(("cdist", "cdist-p1-batch", "cdist-inf"),
                                        "torch has no double backward of cdist: the derivative "
                                        "for '_cdist_backward' is not implemented"),
+                       **dict.fromkeys(
+                           [f"F.multi_margin_loss-{k}" for k in ("none", "mean", "sum",
+                                                                   "p2-weight", "1d")],
+                           "torch has no double backward of multi_margin_loss: the derivative "
+                           "for 'multi_margin_loss_backward' is not implemented"),
+                       **dict.fromkeys(
+                           [f"F.multilabel_margin_loss-{k}" for k in ("none", "mean", "sum",
+                                                                        "1d")],
+                           "torch has no double backward of multilabel_margin_loss: the "
+                           "derivative for 'multilabel_margin_loss_backward' is not "
+                           "implemented"),
+                       "F.embedding_bag-weights-last": "torch has no double backward of "
+                       "embedding_bag's per-sample weights: the derivative for "
+                       "'_embedding_bag_per_sample_weights_backward' is not implemented",
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

@@ -25,10 +25,16 @@ __all__ = [
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
     "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
-    "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv_transpose1d",
-    "conv_transpose2d", "max_pool2d", "avg_pool2d",
-    "batch_norm", "one_hot", "normalize", "cosine_similarity", "pairwise_distance", "pad",
-    "group_norm", "scaled_dot_product_attention", "interpolate",
+    "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+    "conv_transpose2d", "max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d",
+    "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "batch_norm", "instance_norm", "one_hot", "normalize", "cosine_similarity",
+    "pairwise_distance", "pad",
+    "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
+    "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
+    "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "unfold", "fold",
+    "affine_grid", "grid_sample", "embedding_bag", "multilabel_margin_loss",
+    "local_response_norm",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -50,8 +56,7 @@ def _is_long(dtype) -> bool:
 
 def _check_reduction(reduction: str) -> str:
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction; use one of "
-                         f"{', '.join(_REDUCTIONS)}")
+        raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
 
 
@@ -384,6 +389,38 @@ def linear(input, weight, bias=None):
     raise failure
 
 
+TRILINEAR = Op("bilinear", lambda a, b, w: jnp.einsum("ni,oij,nj->no", a, w, b),
+               "TrilinearBackward0")
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``input1[..., i] * weight[o, i, j] * input2[..., j]`` summed over ``i`` and ``j``, plus
+    ``bias[o]``; composed as torch's: one product of the inputs flattened to matrices, viewed
+    back to the batch's shape.
+
+    Raises:
+        RuntimeError: torch's, for batch dimensions, feature sizes or a bias that do not fit.
+    """
+    out = weight.shape[0] if weight.ndim else 0
+    for dim, (a, b) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
+        if a != b:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {dim}: "
+                               f"got {a} and {b}")
+    for name, x, dim in (("input1", input1, 1), ("input2", input2, 2)):
+        if weight.ndim <= dim:
+            raise_dim_out_of_range(dim, weight.ndim)
+        if x.shape[-1] != weight.shape[dim]:
+            raise RuntimeError(f"bilinear(): {name} size does not match weight size: got "
+                               f"{x.shape[-1]} but expected {weight.shape[dim]}")
+    if bias is not None and bias.shape[-1] != out:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                           f"{bias.shape[-1]} but expected {out}")
+    flat = apply(TRILINEAR, input1.reshape(-1, input1.shape[-1]),
+                 input2.reshape(-1, input2.shape[-1]), weight)
+    flat = flat.reshape(*input1.shape[:-1], out)
+    return flat if bias is None else flat + bias
+
+
 def _check_linear(input, weight, bias) -> None:
     """torch's errors for ``linear``'s shapes with a bias. Its ``addmm`` adds a bias of at
     most one dimension, or any bias to a matrix input, to the product of the input flattened
@@ -563,6 +600,137 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
     pos = _ops.where(target == 1, 1 - cos, zeros)
     neg = _ops.where(target == -1, _ops.clamp_min(cos - margin, 0), zeros)
     return _reduced(pos + neg, reduction)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+    """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1 (elsewhere
+    both), composed as torch composes it."""
+    reduction = _check_reduction(reduction)
+    zeros = _factories.zeros_like(input)
+    below = _ops.where(target != 1, _ops.clamp_min(margin - input, 0), zeros)
+    return _reduced(below + _ops.where(target != -1, input, zeros), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "mean"):
+    """Logistic loss of each of ``C`` labels in {0, 1} (the last dimension), averaged over
+    them and optionally weighted, composed as torch composes it."""
+    reduction = _check_reduction(reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    return _reduced(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean"):
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with ``d`` the
+    ``p``-norm distance of ``pairwise_distance``; ``swap`` takes the smaller of
+    ``d(anchor, negative)`` and ``d(positive, negative)``.
+
+    Raises:
+        RuntimeError, ValueError: torch's, for inputs of different numbers of dimensions or a
+            margin that is not positive.
+    """
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
+            f"negative {negative.ndim}D inputs")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    reduction = _check_reduction(reduction)
+    near = pairwise_distance(anchor, positive, p, eps)
+    far = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        far = _ops.minimum(far, pairwise_distance(positive, negative, p, eps))
+    return _reduced(_ops.clamp_min(margin + near - far, 0), reduction)
+
+
+def _multi_margin(x, target, w=None, *, p, margin, reduction):
+    shape, target = target.shape, target.reshape(x.shape[:-1])  # (torch's 'none' has its shape)
+    picked = jnp.take_along_axis(x, target[..., None], -1)
+    hinge = jnp.maximum(margin - picked + x, 0) ** p
+    if w is not None:
+        hinge = hinge * w[target][..., None]
+    others = jnp.arange(x.shape[-1]) != target[..., None]
+    loss = jnp.sum(jnp.where(others, hinge, 0), -1) / x.shape[-1]
+    return _reduce(loss.reshape(shape), reduction)
+
+
+MULTI_MARGIN = Op("multi_margin_loss", _multi_margin, "MultiMarginLossBackward0")
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
+                      reduction: str = "mean"):
+    """Multi-class hinge loss: for each sample, the mean over the other classes ``i`` of
+    ``max(0, margin - input[y] + input[i]) ** p``, scaled by ``weight[y]``, for the class
+    index ``y`` of ``target``.
+
+    Raises:
+        ValueError, RuntimeError: torch's, for ``p`` other than 1 or 2, shapes, weights or a
+            target dtype that do not fit, or a weight that requires grad. (A class index
+            outside ``[0, C)`` is not checked: torch reads the targets to check them.)
+    """
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    reduction = _check_reduction(reduction)
+    if input.ndim > 2 or input.numel() == 0 and input.ndim != 2 or input.ndim and (
+            input.shape[-1] == 0):
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(input.shape)}")
+    batch = input.shape[0] if input.ndim == 2 else 1
+    if target.ndim > 1 or target.numel() != batch:
+        raise RuntimeError(
+            "multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+            f"input samples (batch size). Expected target size [{batch}], but got "
+            f"{list(target.shape)}. Input has shape {list(input.shape)}.")
+    if weight is not None and (weight.ndim != 1 or weight.numel() != input.shape[-1]):
+        raise RuntimeError(f"inconsistent weight size, expected {input.shape[-1]} but got "
+                           f"{list(weight.shape)}")
+    if not _is_long(target.dtype):
+        raise RuntimeError("expected scalar type Long but found "
+                           f"{_dtypes.scalar_name(target.dtype)}")
+    if weight is not None and weight.requires_grad and _grad_mode.is_grad_enabled():
+        raise RuntimeError("The function 'multi_margin_loss' is not differentiable with respect "
+                           "to argument 'weight'. This input cannot have requires_grad True.")
+    return apply(MULTI_MARGIN, input, target, weight, p=p, margin=margin, reduction=reduction)
+
+
+def _multilabel_margin(x, target, *, reduction):
+    classes = x.shape[-1]
+    listed = jnp.cumprod(target != -1, -1)  # the targets before the first -1
+    counts = jnp.sum(jax.nn.one_hot(target, classes, dtype=x.dtype) * listed[..., None], -2)
+    hinge = jnp.maximum(1 - x[..., :, None] + x[..., None, :], 0)  # [j, i]: target j, other i
+    loss = jnp.einsum("...j,...ji,...i->...", counts, hinge, (counts == 0).astype(x.dtype))
+    return _reduce(loss / classes, reduction)
+
+
+MULTILABEL_MARGIN = Op("multilabel_margin_loss", _multilabel_margin,
+                       "MultilabelMarginLossBackward0")
+
+
+def multilabel_margin_loss(input, target, reduction: str = "mean"):
+    """Multi-label hinge loss: for each sample, ``max(0, 1 - (input[j] - input[i]))`` summed
+    over its target classes ``j`` and the other classes ``i``, over the number of classes.
+    ``target`` lists each sample's classes, ended by the first -1.
+
+    Raises:
+        RuntimeError: torch's, for an empty input, or a target of another shape or dtype.
+    """
+    reduction = _check_reduction(reduction)
+    if input.ndim > 2 or input.ndim and input.shape[-1] == 0:
+        raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(input.shape)}")
+    fits = (target.ndim <= 1 and target.numel() == max(input.numel(), 1) if input.ndim <= 1
+            else tuple(target.shape) == tuple(input.shape))
+    if not fits:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    if not _is_long(target.dtype):
+        raise RuntimeError("expected scalar type Long but found "
+                           f"{_dtypes.scalar_name(target.dtype)}")
+    return apply(MULTILABEL_MARGIN, input, target.reshape(input.shape), reduction=reduction)
 
 
 def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
@@ -793,6 +961,74 @@ def embedding(input, weight, padding_idx: int | None = None):
     return apply(EMBEDDING, weight, input, padding_idx=padding_idx)
 
 
+def _embedding_bag(weight, indices, offsets, scale=None, *, bags, mode, padding_idx):
+    """Reduces the rows of ``weight`` at ``indices`` over bags, bag ``b`` starting at
+    ``offsets[b]``; an empty bag (or one of padding only) gives zeros."""
+    rows = _embedding(weight, indices, padding_idx)
+    bag = jnp.searchsorted(offsets, jnp.arange(indices.shape[0]), side="right") - 1
+    counted = (jnp.ones_like(indices, weight.dtype) if padding_idx is None
+               else (indices != padding_idx).astype(weight.dtype))
+    if mode == "max":
+        rows = jnp.where(counted[:, None] > 0, rows, -jnp.inf)
+        out = jax.ops.segment_max(rows, bag, bags)
+        return jnp.where(jnp.isneginf(out), 0, out)
+    rows = rows * counted[:, None] * (1 if scale is None else scale[:, None])
+    total = jax.ops.segment_sum(rows, bag, bags)
+    if mode == "sum":
+        return total
+    return total / jnp.maximum(jax.ops.segment_sum(counted, bag, bags), 1)[:, None]
+
+
+EMBEDDING_BAG = Op("embedding_bag", _embedding_bag, "EmbeddingBagBackward0")
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights=None, include_last_offset: bool = False,
+                  padding_idx: int | None = None):
+    """The sum, mean or max of the rows of ``weight`` at the indices of each bag: each row of
+    a 2-D ``input``, or the runs of a 1-D ``input`` that start at ``offsets``. Indices equal
+    to ``padding_idx`` are left out; ``per_sample_weights`` scales each row (mode 'sum').
+    (``sparse`` gives the same gradient, dense.)
+
+    Raises:
+        ValueError, NotImplementedError: torch's, for an input not of 1 or 2 dimensions,
+            offsets that do not fit it, an unknown mode, or per-sample weights outside mode
+            'sum'; funcgrad's, for ``max_norm`` or ``scale_grad_by_freq``, which it lacks.
+    """
+    if max_norm is not None or scale_grad_by_freq:
+        raise ValueError("funcgrad's embedding_bag has no max_norm or scale_grad_by_freq")
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{type(offsets)}")
+        bag_size = input.shape[1]
+        offsets = _factories.arange(0, input.numel(), bag_size, dtype=input.dtype)
+        input = input.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub.")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    bags = offsets.shape[0] - 1 if include_last_offset else offsets.shape[0]
+    return apply(EMBEDDING_BAG, weight, input, offsets, per_sample_weights, bags=bags,
+                 mode=mode, padding_idx=padding_idx)
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalizes over the trailing ``normalized_shape`` dimensions (biased variance, ``eps``
     inside the square root), then scales by ``weight`` and shifts by ``bias``.
@@ -968,6 +1204,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolution(2, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution (cross-correlation, as torch's) of ``input`` (N, C, D, H, W) or
+    (C, D, H, W) with ``weight`` (out channels, C / groups, kD, kH, kW)."""
+    return _convolution(3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transpose(x, w, b, *, stride, padding, output_padding, dilation, groups):
     # The gradient of a convolution with respect to its input: a convolution of the input
     # dilated by the stride, padded so that every kernel tap reaches it, with the kernel
@@ -1096,15 +1338,18 @@ def _avg_pool(x, kernel, stride, padding, count_include_pad):
 
 MAX_POOL2D = Op("max_pool2d", _max_pool, "MaxPool2DWithIndicesBackward0")
 AVG_POOL2D = Op("avg_pool2d", _avg_pool, "AvgPool2DBackward0")
+MAX_POOL3D = Op("max_pool3d", _max_pool, "MaxPool3DWithIndicesBackward0")
+AVG_POOL3D = Op("avg_pool3d", _avg_pool, "AvgPool3DBackward0")
 
 
 def _pool_pair(name: str, what: str, value, lengths: tuple) -> tuple:
-    """A pool's argument as the pair torch reads: an int for both dimensions, or a sequence of
-    one value for both or of two."""
-    value = tuple(value) if isinstance(value, (list, tuple)) else (int(value),) * 2
+    """A pool's argument as the pair (or triple, for ``lengths`` (1, 3)) torch reads: an int
+    for every dimension, or a sequence of one value for all or of one per dimension."""
+    n = max(lengths)
+    value = tuple(value) if isinstance(value, (list, tuple)) else (int(value),) * n
     if len(value) not in lengths:
         raise RuntimeError(f"{name}: {what}")
-    return value * 2 if len(value) == 1 else value
+    return value * n if len(value) == 1 else value
 
 
 def _pool_size(size: int, kernel: int, pad: int, stride: int, dilation: int,
@@ -1195,6 +1440,61 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
                  count_include_pad=bool(count_include_pad))
 
 
+def _pool3d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
+    """Checks a 3-D pool's arguments as torch does (``name``'s meta function, then
+    ``pool3d_shape_check``), in its order and with its errors, and returns its window,
+    stride, padding and dilation as triples."""
+    verb = "must either be" if name == "max_pool3d" else "must be"
+    kernel = _pool_pair(name, f"kernel_size {verb} a single int, or a tuple of three ints",
+                        kernel_size, (1, 3))
+    omitted = stride is None or isinstance(stride, (list, tuple)) and not stride
+    stride = kernel if omitted else _pool_pair(
+        name, f"stride {verb} omitted, a single int, or a tuple of three ints", stride, (1, 3))
+    padding = _pool_pair(name, f"padding {verb} a single int, or a tuple of three ints",
+                         padding, (1, 3))
+    dilation = _pool_pair(name, "dilation must be either a single int, or a tuple of three ints",
+                          dilation, (1, 3))
+    if input.ndim not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    sizes = input.shape[-3:]
+    out = [_pool_size(*args, ceil_mode) for args in zip(sizes, kernel, padding, stride, dilation)]
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero, but got dilationT: "
+                           f"{dilation[0]} dilationH: {dilation[1]} dilationW: {dilation[2]}")
+    if name == "avg_pool3d" and any(n < k for n, k in zip(sizes, kernel)):
+        raise RuntimeError(f"input image (T: {sizes[0]} H: {sizes[1]} W: {sizes[2]}) smaller "
+                           f"than kernel size (kT: {kernel[0]} kH: {kernel[1]} kW: {kernel[2]})")
+    if min(out) < 1:
+        channels = input.shape[-4]
+        raise RuntimeError(
+            f"Given input size: ({channels}x{'x'.join(map(str, sizes))}). Calculated output "
+            f"size: ({channels}x{'x'.join(map(str, out))}). Output size is too small")
+    if ceil_mode:
+        raise ValueError("funcgrad pools with ceil_mode=False only: pad the input instead")
+    return kernel, stride, padding, dilation
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The largest value of each ``kernel_size`` window of the last three dimensions
+    (``stride`` defaults to it); the gradient goes to that value."""
+    kernel, stride, padding, dilation = _pool3d_args("max_pool3d", input, kernel_size, stride,
+                                                     padding, dilation, ceil_mode)
+    if dilation != (1, 1, 1) or return_indices:
+        raise ValueError("funcgrad's max_pool3d has dilation=1 and return_indices=False only")
+    return apply(MAX_POOL3D, input, kernel=kernel, stride=stride, padding=padding)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True):
+    """The mean of each ``kernel_size`` window of the last three dimensions (``stride``
+    defaults to it); with ``count_include_pad=False`` padded positions do not count."""
+    kernel, stride, padding, _ = _pool3d_args("avg_pool3d", input, kernel_size, stride, padding,
+                                              1, ceil_mode)
+    return apply(AVG_POOL3D, input, kernel=kernel, stride=stride, padding=padding,
+                 count_include_pad=bool(count_include_pad))
+
+
 def _pool1d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """Checks a 1-D max pool's arguments as torch's ``check_max_pool1d`` does, with its
     errors, and returns its window, stride, padding and dilation as ints."""
@@ -1274,12 +1574,36 @@ def _adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
     return matrix
 
 
-def _adaptive_avg_pool2d(x, out):
-    rows, cols = (_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-2:], out))
-    return jnp.einsum("ih,...hw,jw->...ij", rows, x, cols)
+def _adaptive_avg_pool(x, out):
+    """Averages the last ``len(out)`` dimensions, one matrix product per dimension."""
+    for axis, (n, o) in enumerate(zip(x.shape[-len(out):], out), x.ndim - len(out)):
+        x = jnp.moveaxis(jnp.tensordot(x, _adaptive_matrix(n, o, x.dtype), ((axis,), (1,))),
+                         -1, axis)
+    return x
 
 
-ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", _adaptive_avg_pool2d, "AdaptiveAvgPool2DBackward0")
+def _adaptive_argmax(x, out):
+    """The flat index in each (H, W) plane of the largest value of each of torch's adaptive
+    windows, found one dimension at a time."""
+    rows, cols = (jnp.asarray(_adaptive_matrix(n, o, np.float32) > 0)
+                  for n, o in zip(x.shape[-2:], out))
+    across = jnp.where(cols, x[..., :, None, :], -jnp.inf)  # (..., H, out W, W)
+    column, widest = jnp.argmax(across, -1), jnp.max(across, -1)
+    row = jnp.argmax(jnp.where(rows[:, :, None], widest[..., None, :, :], -jnp.inf), -2)
+    return row * x.shape[-1] + jnp.take_along_axis(column, row, -2)
+
+
+def _plane_take(x, indices):
+    """The values at ``indices``, flat indices into each plane of the last two dimensions."""
+    flat = x.reshape(*x.shape[:-2], -1)
+    taken = jnp.take_along_axis(flat, indices.reshape(*indices.shape[:-2], -1), -1)
+    return taken.reshape(indices.shape)
+
+
+ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", _adaptive_avg_pool, "AdaptiveAvgPool2DBackward0")
+ADAPTIVE_AVG_POOL3D = Op("adaptive_avg_pool3d", _adaptive_avg_pool, "AdaptiveAvgPool3DBackward0")
+ADAPTIVE_ARGMAX = Op("adaptive_max_pool2d_indices", _adaptive_argmax, "", differentiable=False)
+ADAPTIVE_MAX_POOL2D = Op("adaptive_max_pool2d", _plane_take, "AdaptiveMaxPool2DBackward0")
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -1295,20 +1619,64 @@ def adaptive_avg_pool2d(input, output_size):
     >>> F.adaptive_avg_pool2d(funcgrad.arange(4.0).reshape(1, 2, 2), 1)
     tensor([[[1.5000]]])
     """
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
-                           f"{list(input.shape)}")
-    for dim in range(input.ndim - 3, input.ndim):
-        if input.shape[dim] == 0:
-            raise RuntimeError(
-                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
-                f"dimensions, but input has sizes {list(input.shape)} with dimension {dim} "
-                "being empty")
-    out = tuple(input.shape[-2 + i] if o is None else int(o)
-                for i, o in enumerate(_tuple(output_size, 2)))
+    out = _adaptive_size("adaptive_avg_pool2d", 2, input, output_size, "")
     if out == (1, 1):  # torch takes the mean
         return input.mean((-2, -1), keepdim=True)
     return apply(ADAPTIVE_AVG_POOL2D, input, out=out)
+
+
+def _adaptive_size(name: str, n: int, input, output_size, colon: str) -> tuple:
+    """Checks an ``n``-D adaptive pool's input as torch does, with its errors (whose
+    ``got`` some follow by a colon), and returns its output size, None read as the input's."""
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"{name}(): Expected {n + 1}D or {n + 2}D tensor, but got{colon} "
+                           f"{list(input.shape)}")
+    for dim in range(input.ndim - n - 1, input.ndim):
+        if input.shape[dim] == 0:
+            raise RuntimeError(
+                f"{name}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {list(input.shape)} with dimension {dim} being empty")
+    size = _tuple(output_size, n)
+    if len(size) != n:
+        raise RuntimeError(f"{name}(): internal error: output_size.size() must be {n}")
+    return tuple(input.shape[-n + i] if o is None else int(o) for i, o in enumerate(size))
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Averages over windows that split the last three dimensions into ``output_size`` as
+    evenly as torch's do."""
+    out = _adaptive_size("adaptive_avg_pool3d", 3, input, output_size, "")
+    if out == (1, 1, 1):  # torch takes the mean
+        return input.mean((-3, -2, -1), keepdim=True)
+    return apply(ADAPTIVE_AVG_POOL3D, input, out=out)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
+    """The largest value of each of the windows that split the last two dimensions into
+    ``output_size`` as torch's do; with ``return_indices``, also its flat index in its plane.
+    The gradient goes to that value.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.adaptive_max_pool2d(funcgrad.arange(12.0).reshape(1, 3, 4), 2, return_indices=True)
+    (tensor([[[ 5.,  7.],
+             [ 9., 11.]]]), tensor([[[ 5,  7],
+             [ 9, 11]]]))
+    """
+    out = _adaptive_size("adaptive_max_pool2d", 2, input, output_size, ":")
+    indices = apply(ADAPTIVE_ARGMAX, input, out=out)
+    values = apply(ADAPTIVE_MAX_POOL2D, input, indices)
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    """The largest value of each of the windows that split the last dimension into
+    ``output_size``, as torch's (its 2-D pool, of height 1)."""
+    size = _tuple(output_size, 1)
+    _check_1d("adaptive_max_pool1d", input, output_size=size)
+    values, indices = adaptive_max_pool2d(input.unsqueeze(-2), (1, *size), True)
+    values, indices = _ops.squeeze(values, -2), _ops.squeeze(indices, -2)
+    return (values, indices) if return_indices else values
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -1387,6 +1755,63 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             running_mean.mul_(1 - momentum).add_(x.mean(axes) * momentum)
             running_var.mul_(1 - momentum).add_(x.var(axes) * momentum)
     return apply(BATCH_NORM, input, weight, bias, None, None, eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalizes each channel of each sample (N, C, *) over its own spatial positions, as
+    torch composes it: ``batch_norm`` of the input viewed as one sample of N * C channels,
+    viewed back. Running statistics, when given, are updated by the mean over the batch of
+    each sample's statistics (and used instead of them when not ``use_input_stats``).
+
+    Raises:
+        ValueError, RuntimeError: torch's, for a single spatial position when using the
+            input's statistics, or no running statistics when not.
+    """
+    if use_input_stats and math.prod(input.shape[2:]) == 1:
+        raise ValueError("Expected more than 1 spatial element when training, got input size "
+                         f"{input.shape}")
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when "
+                           "use_input_stats is false")
+    batch, channels = input.shape[:2]
+
+    def repeated(vector):
+        return None if vector is None else vector.repeat(batch)
+
+    stats = repeated(running_mean), repeated(running_var)
+    out = batch_norm(input.reshape(1, batch * channels, *input.shape[2:]), *stats,
+                     repeated(weight), repeated(bias), use_input_stats, momentum, eps)
+    with _grad_mode.no_grad():
+        for vector, updated in zip((running_mean, running_var), stats):
+            if vector is not None:
+                vector.copy_(updated.view(batch, channels).mean(0))
+    return out.view(input.shape)
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0):
+    """Divides each value by ``(k + alpha * m) ** beta``, ``m`` the mean square over ``size``
+    neighbouring channels (dimension 1, zero-padded), composed as torch composes it.
+
+    Raises:
+        ValueError: torch's, for an input of fewer than three dimensions.
+    """
+    if input.ndim < 3:
+        raise ValueError(  # (torch's message has this run of spaces in it)
+            f"Expected 3D or higher dimensionality{' ' * 26}input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input.mul(input)
+    if input.ndim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = div.view(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).view(sizes)
+    return input / div.mul(alpha).add(k).pow(beta)
 
 
 def one_hot(tensor, num_classes: int = -1):
@@ -1756,3 +2181,355 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             f"nearest-exact (got {mode})")
     return apply(INTERPOLATE, input, sizes=sizes, scales=scales, mode=mode,
                  align_corners=bool(align_corners))
+
+
+def _pixel_shuffle(x, r):
+    *lead, c, h, w = x.shape
+    x = x.reshape(*lead, c // (r * r), r, r, h, w)
+    n = len(lead)
+    x = jnp.transpose(x, (*range(n), n, n + 3, n + 1, n + 4, n + 2))
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def _pixel_unshuffle(x, r):
+    *lead, c, h, w = x.shape
+    x = x.reshape(*lead, c, h // r, r, w // r, r)
+    n = len(lead)
+    x = jnp.transpose(x, (*range(n), n, n + 2, n + 4, n + 1, n + 3))
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def _channel_shuffle(x, groups):
+    n, c, *rest = x.shape
+    return x.reshape(n, groups, c // groups, *rest).swapaxes(1, 2).reshape(x.shape)
+
+
+PIXEL_SHUFFLE = Op("pixel_shuffle", _pixel_shuffle, "PixelShuffleBackward0", saves=False)
+PIXEL_UNSHUFFLE = Op("pixel_unshuffle", _pixel_unshuffle, "PixelUnshuffleBackward0", saves=False)
+CHANNEL_SHUFFLE = Op("channel_shuffle", _channel_shuffle, "ChannelShuffleBackward0", saves=False)
+
+
+def _check_shuffle(name: str, input, factor: int, what: str) -> None:
+    """torch's checks shared by ``pixel_shuffle`` and ``pixel_unshuffle``."""
+    if input.ndim < 3:
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got input "
+                           f"with {input.ndim} dimension(s)")
+    if factor <= 0:
+        raise RuntimeError(f"{name} expects a positive {what}, but got {factor}")
+
+
+def pixel_shuffle(input, upscale_factor: int):
+    """Rearranges (*, C * r * r, H, W) into (*, C, H * r, W * r), ``r`` the
+    ``upscale_factor``: each channel's ``r * r`` block becomes an ``r`` by ``r`` patch.
+
+    Raises:
+        RuntimeError: torch's, for fewer than three dimensions, a factor that is not positive,
+            or channels not divisible by its square.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.pixel_shuffle(funcgrad.arange(4.0).reshape(4, 1, 1), 2)
+    tensor([[[0., 1.],
+             [2., 3.]]])
+    """
+    r = int(upscale_factor)
+    _check_shuffle("pixel_shuffle", input, r, "upscale_factor")
+    if input.shape[-3] % (r * r):
+        raise RuntimeError(
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input.size(-3)={input.shape[-3]} is not divisible "
+            f"by {r * r}")
+    return apply(PIXEL_SHUFFLE, input, r=r)
+
+
+def pixel_unshuffle(input, downscale_factor: int):
+    """Undoes ``pixel_shuffle``: (*, C, H * r, W * r) into (*, C * r * r, H, W).
+
+    Raises:
+        RuntimeError: torch's, for fewer than three dimensions, a factor that is not positive,
+            or a height or width not divisible by it.
+    """
+    r = int(downscale_factor)
+    _check_shuffle("pixel_unshuffle", input, r, "downscale_factor")
+    for dim, what in ((-2, "height"), (-1, "width")):
+        if input.shape[dim] % r:
+            raise RuntimeError(
+                f"pixel_unshuffle expects {what} to be divisible by downscale_factor, but "
+                f"input.size({dim})={input.shape[dim]} is not divisible by {r}")
+    return apply(PIXEL_UNSHUFFLE, input, r=r)
+
+
+def channel_shuffle(input, groups: int):
+    """Interleaves the channels (dimension 1) of ``groups`` groups: (N, g * k, *) seen as
+    (N, g, k, *), transposed to (N, k, g, *).
+
+    Raises:
+        RuntimeError: torch's, for fewer than three dimensions, groups that are not positive
+            or do not divide the channels.
+    """
+    groups = int(groups)
+    if input.ndim <= 2:
+        raise RuntimeError("channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError("Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    if input.shape[1] % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got "
+                           f"{input.shape[1]} channels and {groups} groups.")
+    return apply(CHANNEL_SHUFFLE, input, groups=groups)
+
+
+def _im2col(x, *, kernel, dilation, padding, stride):
+    """(N, C, H, W) or (C, H, W) to columns (N, C * kH * kW, L) or (C * kH * kW, L)."""
+    patches = jax.lax.conv_general_dilated_patches(
+        x.reshape(-1, *x.shape[-3:]), kernel, stride, [(p, p) for p in padding],
+        rhs_dilation=dilation)
+    return patches.reshape(*x.shape[:-3], patches.shape[1], -1)
+
+
+def _col2im(x, *, size, kernel, dilation, padding, stride):
+    # fold is unfold's transpose: each block's values are summed back where they came from
+    image = jax.ShapeDtypeStruct((*x.shape[:-2], x.shape[-2] // math.prod(kernel), *size),
+                                 x.dtype)
+    unfold = functools.partial(_im2col, kernel=kernel, dilation=dilation, padding=padding,
+                               stride=stride)
+    return jax.linear_transpose(unfold, image)(x)[0]
+
+
+IM2COL = Op("im2col", _im2col, "Im2ColBackward0", saves=False)
+COL2IM = Op("col2im", _col2im, "Col2ImBackward0", saves=False)
+
+
+def _block_args(kernel_size, dilation, padding, stride) -> dict:
+    """``unfold``'s and ``fold``'s window arguments as pairs, checked as torch's ``im2col``
+    and ``col2im`` check them."""
+    args = {"kernel_size": kernel_size, "dilation": dilation, "padding": padding,
+            "stride": stride}
+    pairs = {}
+    for name, value in args.items():
+        value = _tuple(value, 2)
+        if len(value) != 2:
+            raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(value)}")
+        pairs[name] = value
+    for name, low, rule in (("kernel_size", 1, "kernel size should be greater than zero"),
+                            ("dilation", 1, "dilation should be greater than zero"),
+                            ("padding", 0, "padding should be non-negative"),
+                            ("stride", 1, "stride should be greater than zero")):
+        height, width = pairs[name]
+        if min(height, width) < low:
+            word = {"kernel_size": "kernel", "padding": "pad"}.get(name, name)
+            raise RuntimeError(f"{rule}, but got {word}_height: {height} {word}_width: {width}")
+    return {"kernel": pairs["kernel_size"], "dilation": pairs["dilation"],
+            "padding": pairs["padding"], "stride": pairs["stride"]}
+
+
+def _blocks(size: tuple, kernel, dilation, padding, stride) -> tuple:
+    """The number of sliding blocks along each spatial dimension (torch's ``div_rtn``)."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, d, p, s in zip(size, kernel, dilation, padding, stride))
+
+
+def _pairs_text(args: dict) -> str:
+    return ", ".join(f"{name}=({', '.join(map(str, args[key]))})" for name, key in (
+        ("kernel_size", "kernel"), ("dilation", "dilation"), ("padding", "padding")))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """The sliding ``kernel_size`` blocks of a batch of images (N, C, H, W) or (C, H, W) as
+    columns: (N, C * kH * kW, L), L the number of blocks (torch's ``im2col``).
+
+    Raises:
+        RuntimeError: torch's, for arguments of other than two values, windows, dilations,
+            strides or paddings out of range, inputs not 3-D or 4-D, or no block that fits.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.unfold(funcgrad.ones(1, 2, 3, 3), 2).shape
+    funcgrad.Size([1, 8, 4])
+    """
+    args = _block_args(kernel_size, dilation, padding, stride)
+    for dim in (1, 2):
+        if input.ndim <= dim:
+            raise_dim_out_of_range(dim, input.ndim)
+    if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+                           f"other non-zero dimensions for input, but got: {list(input.shape)}")
+    blocks = _blocks(input.shape[-2:], **args)
+    if min(blocks) < 1:
+        raise RuntimeError(
+            f"Given input with spatial size ({', '.join(map(str, input.shape[-2:]))}), "
+            f"{_pairs_text(args)}, calculated shape of the array of sliding blocks as "
+            f"({', '.join(map(str, blocks))}), but its components must be at least one.")
+    return apply(IM2COL, input, **args)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sums columns of sliding blocks (N, C * kH * kW, L) or (C * kH * kW, L) back into
+    images of ``output_size``: the transpose of ``unfold`` (torch's ``col2im``).
+
+    Raises:
+        RuntimeError: torch's, for arguments of other than two values, windows, dilations,
+            strides or paddings out of range, inputs not 2-D or 3-D, channels not a multiple
+            of the window, or a number of blocks that is not the output's.
+    """
+    size = _tuple(output_size, 2)
+    if len(size) != 2:
+        raise RuntimeError(f"It is expected output_size equals to 2, but got size {len(size)}")
+    args = _block_args(kernel_size, dilation, padding, stride)
+    if input.ndim not in (2, 3) or 0 in input.shape[-2:]:
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                           "batch size and non-zero dimensions for input, but got: "
+                           f"{list(input.shape)}")
+    kernel = args["kernel"]
+    if input.shape[-2] % math.prod(kernel):
+        raise RuntimeError(
+            "Expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={input.shape[-2]} and "
+            f"kernel_size=({kernel[0]}, {kernel[1]}).")
+    blocks = _blocks(size, **args)
+    given = (f"Given output_size=({size[0]}, {size[1]}), {_pairs_text(args)}, "
+             f"stride=({', '.join(map(str, args['stride']))}), ")
+    if input.shape[-1] != blocks[0] * blocks[1]:
+        raise RuntimeError(
+            f"{given}expected size of input's dimension 2 to match the calculated number of "
+            f"sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got "
+            f"input.size(2)={input.shape[-1]}.")
+    if min(blocks) < 1:
+        raise RuntimeError(f"{given}calculated shape of the array of sliding blocks as "
+                           f"({blocks[0]}, {blocks[1]}), which is too small (non-positive)")
+    return apply(COL2IM, input, size=size, **args)
+
+
+def _base_grid(size: int, align_corners: bool) -> np.ndarray:
+    """The normalized coordinates of ``size`` pixels' centres (of the corner pixels' centres
+    at -1 and 1 with ``align_corners``, else of their outer edges)."""
+    points = np.linspace(-1.0, 1.0, size) if size > 1 else np.zeros(1)
+    return points if align_corners else points * (size - 1) / size
+
+
+def _affine_grid(theta, *, size, align_corners):
+    height, width = size
+    xs, ys = (_base_grid(n, align_corners) for n in (width, height))
+    base = np.stack([*np.meshgrid(xs, ys), np.ones((height, width))], -1)  # (H, W, 3)
+    return jnp.einsum("hwk,njk->nhwj", base.astype(theta.dtype), theta)
+
+
+AFFINE_GRID = Op("affine_grid", _affine_grid, "AffineGridGeneratorBackward0")
+
+
+def _warn_align_corners(align_corners) -> bool:
+    if align_corners is None:
+        warnings.warn(
+            "Default grid_sample and affine_grid behavior has changed to align_corners=False "
+            "since 1.3.0. Please specify align_corners=True if the old behavior is desired. See "
+            "the documentation of grid_sample for details.", UserWarning, stacklevel=3)
+    return bool(align_corners)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid (N, H, W, 2) of the 2-D affine maps ``theta`` (N, 2, 3) for outputs
+    of ``size`` (N, C, H, W): each output pixel's normalized (x, y) position in the input, for
+    ``grid_sample``.
+
+    Raises:
+        ValueError, NotImplementedError, RuntimeError: torch's, for ``theta`` not of shape
+            (N, 2, 3), a size not of four values (funcgrad has no 3-D grids), or batch sizes
+            that differ.
+    """
+    align_corners = _warn_align_corners(align_corners)
+    size = tuple(int(n) for n in size)
+    if len(size) == 4 and (theta.ndim != 3 or tuple(theta.shape[-2:]) != (2, 3)):
+        raise ValueError("Expected a batch of 2D affine matrices of shape Nx2x3 for size "
+                         f"{size}. Got {theta.shape}.")
+    if len(size) != 4:
+        raise NotImplementedError(
+            "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+            f"respectively. Got size {size}." if len(size) != 5 else
+            "funcgrad's affine_grid has 2-D transforms (4-D sizes) only")
+    if min(size[2:]) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if align_corners and min(size[2:]) == 1:
+        warnings.warn(
+            "Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+            "align_corners=True. This is not an intended use case of affine_grid. See the "
+            "documentation of affine_grid for details.", UserWarning, stacklevel=2)
+    if theta.shape[0] != size[0]:
+        raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{size[0]}, 3] but got: [{theta.shape[0]}, 3].")
+    return apply(AFFINE_GRID, theta, size=size[2:], align_corners=align_corners)
+
+
+def _reflect(coord, low2: int, high2: int):
+    """torch's ``reflect_coordinates``: ``coord`` folded into [low2 / 2, high2 / 2]."""
+    if low2 == high2:
+        return jnp.zeros_like(coord)
+    low, span = low2 / 2, (high2 - low2) / 2
+    coord = jnp.abs(coord - low)
+    extra, flips = jnp.fmod(coord, span), jnp.floor(coord / span)
+    return jnp.where(flips % 2 == 0, extra + low, span - extra + low)
+
+
+def _source(coord, size: int, padding_mode: str, align_corners: bool):
+    """A normalized grid coordinate as a pixel coordinate, padded as ``padding_mode`` asks."""
+    coord = (coord + 1) / 2 * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+    if padding_mode == "reflection":
+        coord = (_reflect(coord, 0, 2 * (size - 1)) if align_corners
+                 else _reflect(coord, -1, 2 * size - 1))
+    if padding_mode in ("border", "reflection"):
+        coord = jnp.clip(coord, 0, size - 1)
+    return coord
+
+
+def _grid_sample(x, grid, *, mode, padding_mode, align_corners):
+    height, width = x.shape[-2:]
+    xs = _source(grid[..., 0], width, padding_mode, align_corners)
+    ys = _source(grid[..., 1], height, padding_mode, align_corners)
+
+    def pixels(iy, ix):  # (N, C, Ho, Wo); zero outside the input
+        inside = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
+        taken = jax.vmap(lambda image, y, x: image[:, y, x])(
+            x, jnp.clip(iy, 0, height - 1), jnp.clip(ix, 0, width - 1))
+        return jnp.where(inside[:, None], taken, 0)
+
+    if mode == "nearest":  # (rounding half to even, as torch's nearbyint)
+        return pixels(jnp.round(ys).astype(jnp.int32), jnp.round(xs).astype(jnp.int32))
+    x0, y0 = jnp.floor(xs), jnp.floor(ys)
+    wx, wy = (xs - x0)[:, None], (ys - y0)[:, None]
+    x0, y0 = x0.astype(jnp.int32), y0.astype(jnp.int32)
+    return ((1 - wy) * ((1 - wx) * pixels(y0, x0) + wx * pixels(y0, x0 + 1))
+            + wy * ((1 - wx) * pixels(y0 + 1, x0) + wx * pixels(y0 + 1, x0 + 1)))
+
+
+GRID_SAMPLE = Op("grid_sample", _grid_sample, "GridSampler2DBackward0")
+
+
+def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners=None):
+    """Samples ``input`` (N, C, H, W) at the normalized (x, y) positions of ``grid``
+    (N, Ho, Wo, 2), -1 and 1 the input's edges (its corner pixels' centres with
+    ``align_corners``), by ``mode`` 'bilinear' or 'nearest'; positions outside read zeros,
+    the nearest border value, or the input reflected (``padding_mode``).
+
+    Raises:
+        ValueError, RuntimeError: torch's, for an unknown mode or padding mode, or a grid
+            whose last dimension is not 2 or whose batch differs from the input's.
+    """
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    align_corners = _warn_align_corners(align_corners)
+    shapes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    if grid.shape[-1] != input.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in last "
+                           f"dimension, but got grid with sizes {list(grid.shape)}")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got {shapes}")
+    if input.ndim != 4 or grid.ndim != 4 or mode == "bicubic":
+        raise ValueError("funcgrad's grid_sample samples 4-D inputs, bilinear or nearest, only")
+    return apply(GRID_SAMPLE, input, grid, mode=mode, padding_mode=padding_mode,
+                 align_corners=align_corners)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from .. import _factories
 from .._factories import next_key
@@ -20,7 +22,7 @@ from .._tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-           "kaiming_normal_"]
+           "kaiming_normal_", "orthogonal_", "sparse_", "dirac_"]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "sigmoid")
@@ -137,3 +139,67 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Tensor:
     """He's normal initialization: std ``gain / sqrt(fan)``."""
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Fills with a (semi-)orthogonal matrix times ``gain``, the tensor seen as (rows, the
+    rest): the Q of a normal sample's QR decomposition, its columns' signs made those of R's
+    diagonal so that Q is uniform over orthogonal matrices, as torch's.
+
+    Raises:
+        ValueError: torch's, for fewer than two dimensions.
+    """
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    sample = jax.random.normal(next_key(), (max(rows, cols), min(rows, cols)), tensor.dtype)
+    q, r = jnp.linalg.qr(sample)
+    q = q * jnp.sign(jnp.diagonal(r))
+    q = q.T if rows < cols else q
+    values = _factories.tensor(q.reshape(tensor.shape) * gain, device=tensor.device)
+    return _fill(tensor, values)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+    """Fills a 2-D tensor with normal values of ``std``, then zeroes ``ceil(sparsity *
+    rows)`` of each column's entries, chosen at random.
+
+    Raises:
+        ValueError: torch's, for a tensor not of two dimensions.
+    """
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros = int(math.ceil(sparsity * rows))
+    normal, order = jax.random.split(next_key())
+    values = jax.random.normal(normal, (rows, cols), tensor.dtype) * std
+    # each column a random order of the rows; the first ``zeros`` of it are zeroed
+    ranks = jax.random.permutation(order, jnp.broadcast_to(jnp.arange(rows)[:, None],
+                                                           (rows, cols)), 0, independent=True)
+    values = jnp.where(ranks < zeros, 0, values)
+    return _fill(tensor, _factories.tensor(values, device=tensor.device))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fills a 3-, 4- or 5-D convolution weight with the Dirac delta: a convolution that
+    passes each of the first input channels of each of ``groups`` groups to an output channel.
+
+    Raises:
+        ValueError: torch's, for other numbers of dimensions, or output channels not divisible
+            by ``groups``.
+    """
+    if tensor.dim() not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    out, channels, *kernel = tensor.shape
+    if out % groups:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = out // groups
+    values = np.zeros(tuple(tensor.shape), jnp.dtype(tensor.dtype))
+    centre = tuple(k // 2 for k in kernel)
+    for g in range(groups):
+        for d in range(min(per_group, channels)):
+            values[(g * per_group + d, d, *centre)] = 1
+    return _fill(tensor, _factories.tensor(values, device=tensor.device))

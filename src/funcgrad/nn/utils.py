@@ -1,4 +1,5 @@
-"""``funcgrad.nn.utils``: gradient clipping, as torch.nn.utils has it."""
+"""``funcgrad.nn.utils``: gradient clipping and flattening parameters into one vector, as
+torch.nn.utils has them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from .._factories import tensor as _tensor
 from .._grad_mode import no_grad
 from .._tensor import Tensor
 from ..linalg import vector_norm
+from ._modules import _typename
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
+           "vector_to_parameters"]
 
 
 def _grads(parameters) -> list[Tensor]:
@@ -61,3 +64,30 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
     with no_grad():
         for g in _grads(parameters):
             g.clamp_(-clip_value, clip_value)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """The parameters flattened and joined into one vector (recorded, as torch's ``cat``).
+
+    >>> import funcgrad
+    >>> funcgrad.nn.utils.parameters_to_vector([funcgrad.ones(2, 2), funcgrad.zeros(1)])
+    tensor([1., 1., 1., 1., 0.])
+    """
+    return _ops.cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Gives each parameter, in turn, the next ``numel`` values of ``vec`` as its ``.data``
+    (the inverse of ``parameters_to_vector``; unrecorded, as torch's).
+
+    Raises:
+        TypeError: torch's, for a ``vec`` that is not a tensor.
+        RuntimeError: torch's, for a ``vec`` shorter than the parameters.
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected funcgrad.Tensor, but got: {_typename(vec)}")
+    start = 0
+    for param in parameters:
+        count = param.numel()
+        param.data = vec[start:start + count].view_as(param).data
+        start += count
