@@ -774,8 +774,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     """Negative log-likelihood of counts ``target`` under Poisson distributions of rate
     ``exp(input)`` (``log_input``) or ``input``; ``full`` adds Stirling's approximation of
     ``log(target!)`` where ``target > 1``."""
-    if reduction not in _REDUCTIONS:
-        raise ValueError(reduction + " is not a valid value for reduction")
+    _check_reduction(reduction)
     if log_input:
         loss = _ops.exp(input) - target * input
     else:
