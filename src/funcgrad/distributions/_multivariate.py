@@ -151,8 +151,9 @@ class Dirichlet(Distribution):
         excess = (self.concentration - 1).clamp(min=0.0)
         mode = excess / excess.sum(-1, True)
         # with every concentration below 1 the density peaks at a corner
-        corner = F.one_hot(mode.argmax(-1), excess.shape[-1]).type_as(mode)
-        return _ops.where((self.concentration < 1).all(-1, keepdim=True), corner, mode)
+        mask = (self.concentration < 1).all(dim=-1)
+        mode[mask] = F.one_hot(mode[mask].argmax(dim=-1), excess.shape[-1]).to(mode)
+        return mode
 
     @property
     def variance(self) -> Tensor:
@@ -218,7 +219,8 @@ class MultivariateNormal(Distribution):
                              "scale_tril may be specified.")
         ((name, matrix),) = given.items()
         if matrix.ndim < 2:
-            raise ValueError(f"{name} matrix must be at least two-dimensional, with optional "
+            what = "scale_tril matrix" if name == "scale_tril" else name  # (torch's words)
+            raise ValueError(f"{what} must be at least two-dimensional, with optional "
                              "leading batch dimensions")
         batch = Size(_ops.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1]))
         n = loc.shape[-1]

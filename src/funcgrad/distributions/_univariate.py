@@ -10,6 +10,7 @@ import jax
 
 from .. import _ops
 from .._factories import zeros_like
+from .._graph import Op, apply
 from .._tensor import Tensor
 from ..nn import functional as F
 from . import constraints
@@ -240,6 +241,11 @@ class Laplace(_Scalar):
         return 1 + (2 * self.scale).log()
 
 
+# The regularized lower incomplete gamma function: JAX differentiates it in both arguments,
+# where torch's backward has no derivative in the first (the concentration).
+GAMMAINC = Op("gammainc", jax.scipy.special.gammainc, "IgammaBackward0")
+
+
 class Gamma(_Scalar):
     """The gamma distribution of shape ``concentration`` and inverse scale ``rate``;
     ``rsample`` is differentiable in both (implicit reparameterization, as torch)."""
@@ -267,6 +273,10 @@ class Gamma(_Scalar):
         return (_ops.xlogy(self.concentration, self.rate)
                 + _ops.xlogy(self.concentration - 1, value)
                 - self.rate * value - self.concentration.lgamma())
+
+    def cdf(self, value) -> Tensor:
+        value = self._checked(value)
+        return apply(GAMMAINC, self.concentration, self.rate * value)
 
     def entropy(self) -> Tensor:
         c = self.concentration

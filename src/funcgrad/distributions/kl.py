@@ -96,17 +96,19 @@ def _kl_lognormal_lognormal(p, q):
 @register_kl(Bernoulli, Bernoulli)
 def _kl_bernoulli_bernoulli(p, q):
     t1 = p.probs * (F.softplus(-q.logits) - F.softplus(-p.logits))
-    t1 = _ops.where(p.probs == 0, 0.0, _ops.where(q.probs == 0, _INF, t1))
+    t1[q.probs == 0] = _INF
+    t1[p.probs == 0] = 0
     t2 = (1 - p.probs) * (F.softplus(q.logits) - F.softplus(p.logits))
-    t2 = _ops.where(p.probs == 1, 0.0, _ops.where(q.probs == 1, _INF, t2))
+    t2[q.probs == 1] = _INF
+    t2[p.probs == 1] = 0
     return t1 + t2
 
 
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p, q):
     t = p.probs * (p.logits - q.logits)
-    t = _ops.where((p.probs == 0).expand_as(t), 0.0,
-                   _ops.where((q.probs == 0).expand_as(t), _INF, t))
+    t[(q.probs == 0).expand_as(t)] = _INF
+    t[(p.probs == 0).expand_as(t)] = 0
     return t.sum(-1)
 
 
@@ -150,7 +152,8 @@ def _kl_dirichlet_dirichlet(p, q):
 @register_kl(Uniform, Uniform)
 def _kl_uniform_uniform(p, q):
     result = ((q.high - q.low) / (p.high - p.low)).log()
-    return _ops.where((q.low > p.low) | (q.high < p.high), _INF, result)
+    result[(q.low > p.low) | (q.high < p.high)] = _INF
+    return result
 
 
 @register_kl(Exponential, Exponential)
@@ -177,8 +180,8 @@ def _kl_poisson_poisson(p, q):
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_mvn_mvn(p, q):
     if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two Multivariate Normals with different event "
-                         "shapes cannot be computed")
+        raise ValueError("KL-divergence between two Multivariate Normals with"  # torch's spaces
+                         "                          different event shapes cannot be computed")
     p_tril, q_tril = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
     half_term1 = q._half_log_det() - p._half_log_det()
     n = p.event_shape[0]
