@@ -6,6 +6,7 @@ This module defines nothing: it re-exports the public surface of the private mod
 from . import autograd as autograd
 from . import cuda as cuda
 from . import debug as debug
+from . import distributions as distributions
 from . import fft as fft
 from . import func as func
 from . import linalg as linalg

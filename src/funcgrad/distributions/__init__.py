@@ -1,0 +1,33 @@
+"""``funcgrad.distributions``: torch.distributions on funcgrad tensors.
+
+Each distribution computes ``log_prob``, ``entropy``, ``cdf`` and its moments with funcgrad's
+ops, as torch does, so gradients reach the parameters; ``sample`` and ``rsample`` draw from
+funcgrad's generator (``funcgrad.manual_seed`` makes them reproducible), and ``rsample``'s
+gradients flow to the parameters (for Gamma, Beta and Dirichlet by JAX's implicit
+reparameterization of its gamma sampler).
+
+>>> import funcgrad
+>>> from funcgrad.distributions import Normal
+>>> loc = funcgrad.tensor(0.0, requires_grad=True)
+>>> Normal(loc, 1.0).log_prob(funcgrad.tensor(1.0))
+tensor(-1.4189, grad_fn=<SubBackward0>)
+"""
+
+from . import constraints as constraints
+from ._distribution import Distribution as Distribution
+from ._multivariate import Categorical as Categorical
+from ._multivariate import Dirichlet as Dirichlet
+from ._multivariate import Independent as Independent
+from ._multivariate import MultivariateNormal as MultivariateNormal
+from ._multivariate import OneHotCategorical as OneHotCategorical
+from ._univariate import Bernoulli as Bernoulli
+from ._univariate import Beta as Beta
+from ._univariate import Exponential as Exponential
+from ._univariate import Gamma as Gamma
+from ._univariate import Laplace as Laplace
+from ._univariate import LogNormal as LogNormal
+from ._univariate import Normal as Normal
+from ._univariate import Poisson as Poisson
+from ._univariate import Uniform as Uniform
+from .kl import kl_divergence as kl_divergence
+from .kl import register_kl as register_kl

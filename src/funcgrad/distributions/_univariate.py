@@ -1,0 +1,401 @@
+"""Distributions over scalars (``event_shape == ()``), written with funcgrad's ops as torch
+writes them, so values, gradients and ``grad_fn`` names are torch's."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+
+from .. import _ops
+from .._factories import zeros_like
+from .._graph import Op, apply
+from .._tensor import Tensor
+from ..nn import functional as F
+from . import constraints
+from ._distribution import (
+    Distribution,
+    broadcast_all,
+    draw,
+    eps,
+    standard_gamma,
+    tiny,
+)
+from ._multivariate import Dirichlet
+
+
+class _Scalar(Distribution):
+    """A distribution whose parameters, broadcast together, give its batch shape."""
+
+    def __init__(self, validate_args, **params):
+        tensors = broadcast_all(*params.values())
+        self.__dict__.update(zip(params, tensors))
+        super().__init__(tensors[0].shape, validate_args=validate_args)
+
+    def _checked(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return value
+
+
+class Normal(_Scalar):
+    """The normal distribution of mean ``loc`` and standard deviation ``scale``.
+
+    >>> import funcgrad
+    >>> from funcgrad.distributions import Normal
+    >>> Normal(0.0, 1.0).log_prob(funcgrad.tensor(1.0))
+    tensor(-1.4189)
+    """
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        super().__init__(validate_args, loc=loc, scale=scale)
+
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
+    stddev = property(lambda self: self.scale)
+    variance = property(lambda self: self.stddev.pow(2))
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        return self.loc + draw(jax.random.normal, shape, self.loc.dtype) * self.scale
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        var = self.scale ** 2
+        return (-((value - self.loc) ** 2) / (2 * var) - self.scale.log()
+                - math.log(math.sqrt(2 * math.pi)))
+
+    def cdf(self, value) -> Tensor:
+        value = self._checked(value)
+        return 0.5 * (1 + ((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)).erf())
+
+    def icdf(self, value) -> Tensor:
+        return self.loc + self.scale * (2 * value - 1).erfinv() * math.sqrt(2)
+
+    def entropy(self) -> Tensor:
+        return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+
+class LogNormal(_Scalar):
+    """The distribution of ``exp(x)`` for ``x ~ Normal(loc, scale)``."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        # torch builds it as a TransformedDistribution, whose repr names no parameter
+        self.base_dist = Normal(loc, scale, validate_args=validate_args)
+        Distribution.__init__(self, self.base_dist.batch_shape, validate_args=validate_args)
+
+    loc = property(lambda self: self.base_dist.loc)
+    scale = property(lambda self: self.base_dist.scale)
+    mean = property(lambda self: (self.loc + self.scale.pow(2) / 2).exp())
+    mode = property(lambda self: (self.loc - self.scale.square()).exp())
+
+    @property
+    def variance(self) -> Tensor:
+        scale_sq = self.scale.pow(2)
+        return scale_sq.expm1() * (2 * self.loc + scale_sq).exp()
+
+    def expand(self, batch_shape, _instance=None) -> LogNormal:
+        new = type(self).__new__(type(self))
+        new.base_dist = self.base_dist.expand(batch_shape)
+        Distribution.__init__(new, new.base_dist.batch_shape, validate_args=False)
+        return new
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.rsample(sample_shape).exp()
+
+    def log_prob(self, value) -> Tensor:
+        x = self._checked(value).log()
+        return -x + self.base_dist.log_prob(x)
+
+    def cdf(self, value) -> Tensor:
+        return self.base_dist.cdf(self._checked(value).log())
+
+    def icdf(self, value) -> Tensor:
+        return self.base_dist.icdf(value).exp()
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() + self.loc
+
+    _checked = _Scalar._checked
+
+
+class Uniform(_Scalar):
+    """The uniform distribution on ``[low, high)``."""
+
+    has_rsample = True
+
+    def __init__(self, low, high, validate_args=None):
+        super().__init__(validate_args, low=low, high=high)
+
+    @property
+    def arg_constraints(self) -> dict:
+        return {"low": constraints.less_than(self.high),
+                "high": constraints.greater_than(self.low)}
+
+    support = property(lambda self: constraints.interval(self.low, self.high))
+    mean = property(lambda self: (self.high + self.low) / 2)
+    mode = property(lambda self: float("nan") * self.high)
+    stddev = property(lambda self: (self.high - self.low) / 12 ** 0.5)
+    variance = property(lambda self: (self.high - self.low).pow(2) / 12)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        return self.low + draw(jax.random.uniform, shape, self.low.dtype) * (self.high - self.low)
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        lb = (self.low <= value).type_as(self.low)
+        ub = (self.high > value).type_as(self.low)
+        return (lb * ub).log() - (self.high - self.low).log()
+
+    def cdf(self, value) -> Tensor:
+        value = self._checked(value)
+        return ((value - self.low) / (self.high - self.low)).clamp(min=0, max=1)
+
+    def icdf(self, value) -> Tensor:
+        return value * (self.high - self.low) + self.low
+
+    def entropy(self) -> Tensor:
+        return (self.high - self.low).log()
+
+
+class Exponential(_Scalar):
+    """The exponential distribution of rate ``rate`` (mean ``1 / rate``)."""
+
+    arg_constraints = {"rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, rate, validate_args=None):
+        super().__init__(validate_args, rate=rate)
+
+    mean = property(lambda self: self.rate.reciprocal())
+    mode = property(lambda self: zeros_like(self.rate))
+    stddev = property(lambda self: self.rate.reciprocal())
+    variance = property(lambda self: self.rate.pow(-2))
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        return draw(jax.random.exponential, shape, self.rate.dtype) / self.rate
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        return self.rate.log() - self.rate * value
+
+    def cdf(self, value) -> Tensor:
+        value = self._checked(value)
+        return 1 - (-self.rate * value).exp()
+
+    def icdf(self, value) -> Tensor:
+        return -(-value).log1p() / self.rate
+
+    def entropy(self) -> Tensor:
+        return 1.0 - self.rate.log()
+
+
+class Laplace(_Scalar):
+    """The Laplace distribution of location ``loc`` and scale ``scale``."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        super().__init__(validate_args, loc=loc, scale=scale)
+
+    mean = property(lambda self: self.loc)
+    mode = property(lambda self: self.loc)
+    stddev = property(lambda self: 2 ** 0.5 * self.scale)
+    variance = property(lambda self: 2 * self.scale.pow(2))
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        dtype = self.loc.dtype
+        u = draw(functools.partial(jax.random.uniform, minval=eps(dtype) - 1, maxval=1),
+                 shape, dtype)
+        return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        return -(2 * self.scale).log() - (value - self.loc).abs() / self.scale
+
+    def cdf(self, value) -> Tensor:
+        value = self._checked(value)
+        return 0.5 - 0.5 * (value - self.loc).sign() * (
+            -(value - self.loc).abs() / self.scale).expm1()
+
+    def icdf(self, value) -> Tensor:
+        term = value - 0.5
+        return self.loc - self.scale * term.sign() * (-2 * term.abs()).log1p()
+
+    def entropy(self) -> Tensor:
+        return 1 + (2 * self.scale).log()
+
+
+# The regularized lower incomplete gamma function: JAX differentiates it in both arguments,
+# where torch's backward has no derivative in the first (the concentration).
+GAMMAINC = Op("gammainc", jax.scipy.special.gammainc, "IgammaBackward0")
+
+
+class Gamma(_Scalar):
+    """The gamma distribution of shape ``concentration`` and inverse scale ``rate``;
+    ``rsample`` is differentiable in both (implicit reparameterization, as torch)."""
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, concentration, rate, validate_args=None):
+        super().__init__(validate_args, concentration=concentration, rate=rate)
+
+    mean = property(lambda self: self.concentration / self.rate)
+    mode = property(lambda self: ((self.concentration - 1) / self.rate).clamp(min=0))
+    variance = property(lambda self: self.concentration / self.rate.pow(2))
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        value = standard_gamma(self.concentration.expand(*shape)) / self.rate.expand(*shape)
+        # torch clamps the value (not its graph) away from 0, where log_prob is -inf
+        value.detach().clamp_(min=tiny(value.dtype))
+        return value
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        return (_ops.xlogy(self.concentration, self.rate)
+                + _ops.xlogy(self.concentration - 1, value)
+                - self.rate * value - self.concentration.lgamma())
+
+    def cdf(self, value) -> Tensor:
+        value = self._checked(value)
+        return apply(GAMMAINC, self.concentration, self.rate * value)
+
+    def entropy(self) -> Tensor:
+        c = self.concentration
+        return c - self.rate.log() + c.lgamma() + (1.0 - c) * c.digamma()
+
+
+class Beta(Distribution):
+    """The beta distribution on ``[0, 1]``, of ``concentration1`` (alpha) and
+    ``concentration0`` (beta); computed, as in torch, as a two-class Dirichlet."""
+
+    arg_constraints = {"concentration1": constraints.positive,
+                       "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        c1, c0 = broadcast_all(concentration1, concentration0)
+        self._dirichlet = Dirichlet(_ops.stack([c1, c0], -1), validate_args=validate_args)
+        super().__init__(self._dirichlet.batch_shape, validate_args=validate_args)
+
+    concentration1 = property(lambda self: self._dirichlet.concentration[..., 0])
+    concentration0 = property(lambda self: self._dirichlet.concentration[..., 1])
+    mean = property(lambda self: self.concentration1 / (self.concentration1
+                                                         + self.concentration0))
+    mode = property(lambda self: self._dirichlet.mode[..., 0])
+
+    @property
+    def variance(self) -> Tensor:
+        total = self.concentration1 + self.concentration0
+        return self.concentration1 * self.concentration0 / (total.pow(2) * (total + 1))
+
+    def expand(self, batch_shape, _instance=None) -> Beta:
+        new = type(self).__new__(type(self))
+        new._dirichlet = self._dirichlet.expand(batch_shape)
+        Distribution.__init__(new, new._dirichlet.batch_shape, validate_args=False)
+        return new
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self._dirichlet.rsample(sample_shape).select(-1, 0)
+
+    def log_prob(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return self._dirichlet.log_prob(_ops.stack([value, 1.0 - value], -1))
+
+    def entropy(self) -> Tensor:
+        return self._dirichlet.entropy()
+
+
+class Poisson(_Scalar):
+    """The Poisson distribution of mean ``rate``; samples are floats, as in torch."""
+
+    arg_constraints = {"rate": constraints.nonnegative}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, rate, validate_args=None):
+        super().__init__(validate_args, rate=rate)
+
+    mean = property(lambda self: self.rate)
+    mode = property(lambda self: self.rate.floor())
+    variance = property(lambda self: self.rate)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        rate = self.rate.detach().expand(*shape)
+        return draw(lambda key, lam, shape, dtype: jax.random.poisson(key, lam, shape)
+                    .astype(dtype), shape, rate.dtype, rate)
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        return _ops.xlogy(value, self.rate) - self.rate - (value + 1).lgamma()
+
+
+class Bernoulli(Distribution):
+    """The Bernoulli distribution of ``probs`` (or ``logits``, log-odds) of drawing 1."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.boolean
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+        else:
+            (self.logits,) = broadcast_all(logits)
+        given = self.probs if probs is not None else self.logits
+        super().__init__(given.shape, validate_args=validate_args)
+
+    @functools.cached_property
+    def logits(self) -> Tensor:
+        p = self.probs.clamp(min=eps(self.probs.dtype), max=1 - eps(self.probs.dtype))
+        return p.log() - (-p).log1p()
+
+    @functools.cached_property
+    def probs(self) -> Tensor:
+        return self.logits.sigmoid()
+
+    mean = property(lambda self: self.probs)
+    variance = property(lambda self: self.probs * (1 - self.probs))
+
+    @property
+    def mode(self) -> Tensor:
+        mode = (self.probs >= 0.5).type_as(self.probs)
+        return _ops.where(self.probs == 0.5, float("nan"), mode)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        probs = self.probs.detach().expand(*shape)
+        return draw(lambda key, p, shape, dtype: jax.random.bernoulli(key, p, shape)
+                    .astype(dtype), shape, probs.dtype, probs)
+
+    def log_prob(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        logits, value = _ops.broadcast_tensors(self.logits, value)
+        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none")
+
+    def entropy(self) -> Tensor:
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
