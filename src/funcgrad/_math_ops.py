@@ -280,6 +280,9 @@ def renorm(input, p, dim: int, maxnorm) -> Tensor:
     to norm ``maxnorm``."""
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
+                           "dimensions")
     return apply(RENORM, input, p=p, axis=_wrap_dim(dim, input.ndim), maxnorm=maxnorm)
 
 
