@@ -146,7 +146,9 @@ def masked_scatter(input, mask, source) -> Tensor:
 
 
 # ----- scatter with a reduction ----------------------------------------------------------------
-_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+# torch also takes "max" and "min" for amax and amin, though its message does not say so.
+_REDUCTIONS = dict(sum="sum", prod="prod", mean="mean", amax="amax", amin="amin", max="amax",
+                   min="amin")
 
 
 def _scatter_prod(x, index, src, axis: int):
@@ -198,7 +200,7 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
                            f"{reduce}")
     _check_scatter(input, dim, index, src)
     return apply(SCATTER_REDUCE, input, index, src, axis=_wrap_dim(dim, input.ndim),
-                 reduce=reduce, include_self=builtins.bool(include_self))
+                 reduce=_REDUCTIONS[reduce], include_self=builtins.bool(include_self))
 
 
 # ----- shapes that depend on values -----------------------------------------------------------
