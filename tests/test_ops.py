@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 import zlib
 from collections.abc import Callable
 
@@ -1180,6 +1181,36 @@ def test_float_power_matches_torch(fn, torch) -> None:
 def test_float_power_without_x64_says_how_to_enable_it() -> None:
     with pytest.raises(RuntimeError, match="jax_enable_x64"):
         funcgrad.float_power(funcgrad.ones(2), 2)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_chain_matmul_warns_and_computes_as_torch(count, torch) -> None:
+    """chain_matmul is deprecated (its warning, which torch gives once a process, would fail
+    the table): value, grad_fn and gradients against torch's."""
+    rng = np.random.default_rng(count)
+    arrays = [rng.standard_normal(s) for s in [(2, 3), (3, 4), (4, 2)][:count]]
+    results = []
+    for lib, expect in ((funcgrad, pytest.warns(UserWarning, match="chain_matmul is deprecated")),
+                        (torch, warnings.catch_warnings(action="ignore"))):
+        inputs = [lib.tensor(a, dtype=lib.float32, requires_grad=True) for a in arrays]
+        with expect:
+            out = lib.chain_matmul(*inputs)
+        out.sum().backward()
+        results.append((out, inputs))
+    (got, ours), (want, theirs) = results
+    assert got.grad_fn.name() == want.grad_fn.name()
+    np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-5, atol=1e-6)
+    for x, xt in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(x.grad), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("other", [lambda m: m.tensor([1.0, 2.0]), lambda m: m.tensor([1.0, 3.0]),
+                                   lambda m: m.tensor([1.0, 2.0, 3.0]),
+                                   lambda m: m.tensor([[1.0, 2.0]])],
+                         ids=["same", "one-differs", "longer", "other-shape"])
+def test_equal_is_torchs(other, torch) -> None:
+    assert funcgrad.equal(funcgrad.tensor([1.0, 2.0]), other(funcgrad)) is torch.equal(
+        torch.tensor([1.0, 2.0]), other(torch))
 
 
 def _grad_or_zeros(lib, scalar, inputs: list, create_graph: bool = False) -> tuple:

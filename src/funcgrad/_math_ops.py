@@ -26,6 +26,7 @@ from ._ops import (
     _make_inplace,
     _vector_norm,
     _wrap_dim,
+    clone,
     sort,
     stack,
     tril,
@@ -159,7 +160,7 @@ def chain_matmul(*matrices) -> Tensor:
     warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
                   "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
                   "more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
-    return matrices[0] if len(matrices) == 1 else multi_dot(matrices)
+    return clone(matrices[0]) if len(matrices) == 1 else multi_dot(matrices)
 
 
 # ----- integration and statistics --------------------------------------------------------------
