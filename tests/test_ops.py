@@ -614,7 +614,7 @@ case("polygamma-0", lambda m, x: m.polygamma(0, x), pos(3))
 case("mvlgamma", lambda m, x: m.mvlgamma(x + 2, 3), pos(2, 3))
 case("i0", lambda m, x: m.i0(x), real(2, 3))
 for _name in ("erf", "erfc", "expit", "gammaln", "digamma", "psi", "i0", "i0e", "i1", "i1e",
-              "ndtr", "log_ndtr", "sinc", "expm1", "exp2", "log1p"):
+              "ndtr", "log_ndtr", "sinc", "expm1", "exp2", "log1p", "erfcx"):
     case(f"special.{_name}", lambda m, x, n=_name: getattr(m.special, n)(x), real(2, 3))
 for _name in ("erfinv", "logit", "ndtri", "entr"):
     case(f"special.{_name}", lambda m, p, n=_name: getattr(m.special, n)(p), prob(2, 3))
@@ -623,6 +623,9 @@ case("special.xlogy", lambda m, x, y: m.special.xlogy(x, y), real(2, 3), pos(3))
 case("special.xlog1py", lambda m, x, y: m.special.xlog1py(x, y), real(2, 3), pos(3))
 case("special.zeta", lambda m, x, q: m.special.zeta(x + 1, q),
      Arg((2, 3), 0.5, 2.0, signed=False, grad=False), pos(3))
+for _name in ("gammainc", "gammaincc"):
+    case(f"special.{_name}", lambda m, a, x, n=_name: getattr(m.special, n)(a, x),
+         Arg((3,), 0.5, 2.0, signed=False, grad=False), pos(2, 3))
 case("special.multigammaln", lambda m, x: m.special.multigammaln(x + 2, 2), pos(3))
 case("special.polygamma", lambda m, x: m.special.polygamma(2, x), pos(3))
 case("special.logsumexp", lambda m, x: m.special.logsumexp(x, 1), real(2, 3))

@@ -333,7 +333,7 @@ def _install() -> None:
                    index_put=index_put, put=put, masked_scatter=masked_scatter,
                    scatter_reduce=scatter_reduce, masked_select=masked_select,
                    argwhere=argwhere, unique=unique, unique_consecutive=unique_consecutive,
-                   bincount=bincount, histc=histc, isin=isin, put_=put_, index_put_=index_put_)
+                   bincount=bincount, histc=histc, put_=put_, index_put_=index_put_)
     for name in ("index_add", "index_copy", "index_fill", "masked_scatter", "scatter_reduce"):
         methods[name + "_"] = _make_inplace(methods[name])
     for name, fn in methods.items():

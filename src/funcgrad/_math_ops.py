@@ -363,7 +363,8 @@ def _install() -> None:
                    tril_=_make_inplace(tril), triu_=_make_inplace(triu),
                    __lshift__=bitwise_left_shift, __rshift__=bitwise_right_shift)
     for name in ("i0", "mvlgamma", "addmv", "addbmm", "baddbmm", "renorm", "gcd", "lcm",
-                 "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"):
+                 "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+                 "bitwise_right_shift"):
         methods[name + "_"] = _make_inplace(methods[name])
     methods["polygamma_"] = lambda self, n: _inplace(self, polygamma(n, self))
     for name, fn in methods.items():

@@ -36,10 +36,10 @@ from ._ops import softmax as softmax
 from ._ops import xlogy as xlogy
 from ._tensor import Tensor
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
-           "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
-           "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc", "softmax",
-           "xlog1py", "xlogy", "zeta"]
+__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
+           "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
+           "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+           "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
 
 _UNARY = {
     "i0e": (jss.i0e, "SpecialI0EBackward0"),
@@ -49,10 +49,14 @@ _UNARY = {
     "ndtri": (jss.ndtri, "SpecialNdtriBackward0"),
     "log_ndtr": (jss.log_ndtr, "SpecialLogNdtrBackward0"),
     "entr": (jss.entr, "SpecialEntrBackward0"),
+    "erfcx": (jss.erfcx, "SpecialErfcxBackward0"),
 }
 UNARY = {name: Op(f"special_{name}", fn, grad_fn) for name, (fn, grad_fn) in _UNARY.items()}
 XLOG1PY = Op("special_xlog1py", jss.xlog1py, "SpecialXlog1PyBackward0")
 ZETA = Op("special_zeta", jss.zeta, "SpecialZetaBackward0")
+# torch has no derivative with respect to ``a`` for these; JAX's is there.
+GAMMAINC = Op("special_gammainc", jss.gammainc, "IgammaBackward0")
+GAMMAINCC = Op("special_gammaincc", jss.gammaincc, "IgammacBackward0")
 # torch.special.round is round(decimals=0), which torch records as RoundBackward1.
 ROUND = Op("special_round", lambda x, decimals: jnp.round(x, decimals), "RoundBackward1",
            saves=False)
@@ -69,7 +73,7 @@ def _unary(name: str):
     return fn
 
 
-i0e, i1, i1e, ndtr, ndtri, log_ndtr, entr = (_unary(name) for name in UNARY)
+i0e, i1, i1e, ndtr, ndtri, log_ndtr, entr, erfcx = (_unary(name) for name in UNARY)
 
 
 def xlog1py(input, other) -> Tensor:
@@ -80,6 +84,16 @@ def xlog1py(input, other) -> Tensor:
 def zeta(input, other) -> Tensor:
     """The Hurwitz zeta function of ``input`` at ``other``."""
     return apply(ZETA, input, other)
+
+
+def gammainc(input, other) -> Tensor:
+    """The regularized lower incomplete gamma function of ``input`` (``a``) at ``other``."""
+    return apply(GAMMAINC, input, other)
+
+
+def gammaincc(input, other) -> Tensor:
+    """The regularized upper incomplete gamma function of ``input`` (``a``) at ``other``."""
+    return apply(GAMMAINCC, input, other)
 
 
 def round(input, *, decimals: int = 0) -> Tensor:
