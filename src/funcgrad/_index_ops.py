@@ -10,7 +10,6 @@ a fixed ``size``-style formulation there, such as ``where`` with a mask).
 from __future__ import annotations
 
 import builtins
-import collections
 
 import jax
 import jax.numpy as jnp
@@ -45,12 +44,17 @@ INDEX_COPY = Op("index_copy", lambda x, index, src, axis: x.at[_along(axis, inde
 INDEX_FILL = Op("index_fill", lambda x, index, value, axis: x.at[_along(axis, index)].set(
     jnp.asarray(value, x.dtype)), lambda x, index, value, **_: "IndexFillBackward1"
     if hasattr(value, "shape") else "IndexFillBackward0")
-INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec, accumulate: (
-    x.at[_rebuild(spec, arrays)].add if accumulate else x.at[_rebuild(spec, arrays)].set)(
-    jnp.asarray(v, x.dtype)), "IndexPutBackward0")
-PUT = Op("put", lambda x, index, src, accumulate: (
-    x.ravel().at[index.ravel()].add if accumulate else x.ravel().at[index.ravel()].set)(
-    src.ravel()).reshape(x.shape), "PutBackward0")
+
+
+def _write(at, values, accumulate: bool):
+    """``at.add(values)`` or ``at.set(values)``: writes that add up or overwrite."""
+    return at.add(values) if accumulate else at.set(values)
+
+
+INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec, accumulate: _write(
+    x.at[_rebuild(spec, arrays)], jnp.asarray(v, x.dtype), accumulate), "IndexPutBackward0")
+PUT = Op("put", lambda x, index, src, accumulate: _write(
+    x.ravel().at[index.ravel()], src.ravel(), accumulate).reshape(x.shape), "PutBackward0")
 
 
 def _masked_scatter(x, mask, src):
@@ -154,7 +158,6 @@ _REDUCTIONS = dict(sum="sum", prod="prod", mean="mean", amax="amax", amin="amin"
 def _scatter_prod(x, index, src, axis: int):
     """``x`` times the product of the ``src`` values scattered to each position, from a mask
     of hits along ``axis`` (JAX has gradients for ``.at[].multiply`` of unique indices only)."""
-    src = src[tuple(slice(0, n) for n in index.shape)]
     hits = jnp.expand_dims(index, -1) == jnp.arange(x.shape[axis])  # index.shape + (size,)
     factors = jnp.where(hits, jnp.expand_dims(src, -1), jnp.ones((), src.dtype))
     product = jnp.moveaxis(jnp.prod(factors, axis=axis), -1, axis)
@@ -206,8 +209,6 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
 # ----- shapes that depend on values -----------------------------------------------------------
 MASKED_SELECT = Op("masked_select", lambda x, positions, shape: jnp.broadcast_to(
     x, shape).ravel()[positions], "MaskedSelectBackward0")
-# torch records unique with a node whose backward raises; funcgrad leaves it out of the graph.
-_UNIQUE_RESULT = collections.namedtuple("unique", ["values", "inverse", "counts"])
 
 
 def masked_select(input, mask) -> Tensor:
@@ -229,7 +230,8 @@ def unique(input, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim=None):
     """The distinct values of ``input`` (or, along ``dim``, its distinct slices), sorted
     (torch's CPU kernel sorts whatever ``sorted`` says), with the inverse indices and counts
-    when asked. Read from the values: not inside a JAX transform, and outside the graph.
+    when asked. Read from the values: not inside a JAX transform. Outside the graph (torch
+    records a node whose backward raises).
 
     >>> import funcgrad
     >>> funcgrad.unique(funcgrad.tensor([3, 1, 3]), return_counts=True)
@@ -296,7 +298,8 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
 
 def histc(input, bins: int = 100, min=0, max=0) -> Tensor:
     """A histogram of ``input``'s values in ``bins`` equal bins over ``[min, max]`` (the
-    values' own range where both are 0); values outside are left out. Not differentiable."""
+    values' own range where both are 0, which a JAX transform cannot read); values outside
+    are left out. Outside the graph: torch's is not differentiable."""
     x = input._read()
     if not jnp.issubdtype(x.dtype, jnp.inexact):
         raise NotImplementedError(f'"histogram_cpu" not implemented for '
@@ -311,10 +314,10 @@ def histc(input, bins: int = 100, min=0, max=0) -> Tensor:
 
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
     """Where the elements of ``elements`` are among ``test_elements`` (either may be a
-    number)."""
+    number); outside the graph, as torch's."""
     read = [e._read() if isinstance(e, Tensor) else jnp.asarray(e)
             for e in (elements, test_elements)]
-    return Tensor._wrap(jnp.isin(*read, invert=invert))
+    return Tensor._wrap(jnp.isin(*read, assume_unique=assume_unique, invert=invert))
 
 
 # ----- in place --------------------------------------------------------------------------------

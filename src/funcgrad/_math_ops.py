@@ -170,9 +170,12 @@ def _trapezoid(y, x, dx, axis: int):
 
 def _cumulative_trapezoid(y, x, dx, axis: int):
     y = jnp.moveaxis(y, axis, -1)
-    widths = jnp.diff(jnp.moveaxis(x, axis, -1) if hasattr(x, "ndim") and x.ndim > 1
-                      else x) if x is not None else (1.0 if dx is None else dx)
-    return jnp.moveaxis(jnp.cumsum(widths * (y[..., 1:] + y[..., :-1]) / 2, axis=-1), -1, axis)
+    if x is None:
+        widths = 1.0 if dx is None else dx
+    else:
+        widths = jnp.diff(x if x.ndim == 1 else jnp.moveaxis(x, axis, -1))
+    areas = widths * (y[..., 1:] + y[..., :-1]) / 2
+    return jnp.moveaxis(jnp.cumsum(areas, axis=-1), -1, axis)
 
 
 def _integral_name(last: str):
