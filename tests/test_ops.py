@@ -1216,6 +1216,34 @@ def test_equal_is_torchs(other, torch) -> None:
         torch.tensor([1.0, 2.0]), other(torch))
 
 
+_INDEX_WRITES = {
+    "index_add": lambda x: x.index_add(1, funcgrad.tensor([2, 0, 2]), x[:, :3]),
+    "index_fill": lambda x: x.index_fill(0, funcgrad.tensor([-1]), 2.0),
+    "put": lambda x: x.put(funcgrad.tensor([0, -1]), x[0, :2], accumulate=True),
+    "masked_scatter": lambda x: x.masked_scatter(x > 0, x.flip(0)),
+    "scatter_reduce": lambda x: x.scatter_reduce(0, funcgrad.tensor([[1, 0, 1, 0]]), x[:1],
+                                                 "prod", include_self=False),
+}
+
+
+@pytest.mark.parametrize("write", _INDEX_WRITES.values(), ids=_INDEX_WRITES)
+def test_index_writes_compute_the_same_under_jit(write) -> None:
+    """Index values are only checked where they are at hand; traced, the ops still compute."""
+    x = funcgrad.tensor(np.random.default_rng(0).standard_normal((3, 4)), dtype=funcgrad.float32)
+    np.testing.assert_allclose(np.asarray(funcgrad.jit(write)(x)), np.asarray(write(x)),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.masked_select(x > 0), lambda x: x.unique(),
+                                lambda x: funcgrad.bincount((x > 0).int()),
+                                lambda x: funcgrad.argwhere(x)],
+                         ids=["masked_select", "unique", "bincount", "argwhere"])
+def test_value_shaped_ops_cannot_run_inside_a_transform(fn) -> None:
+    """Their output's shape is read from values, which a JAX transform does not have."""
+    with pytest.raises(jax.errors.ConcretizationTypeError):
+        funcgrad.jit(fn)(funcgrad.tensor([1.0, -2.0, 3.0]))
+
+
 def _grad_or_zeros(lib, scalar, inputs: list, create_graph: bool = False) -> tuple:
     """``autograd.grad`` of ``scalar``, or zeros where nothing it depends on requires grad (then
     torch refuses to differentiate: the derivative is identically zero)."""
