@@ -555,6 +555,15 @@ INPLACE = {
     "twice-mul_": lambda lib, y, w: y.mul_(w).mul_(w),
     "pow_": lambda lib, y, w: y.pow_(2),
     "neg_": lambda lib, y, w: y.neg_(),
+    "index_add_": lambda lib, y, w: y.index_add_(0, lib.tensor([2, 0, 2]), w, alpha=2),
+    "index_fill_": lambda lib, y, w: y.index_fill_(0, lib.tensor([1]), 4.0),
+    "index_copy_": lambda lib, y, w: y.index_copy_(0, lib.tensor([1, 2]), w[:2]),
+    "index_put_": lambda lib, y, w: y.index_put_((lib.tensor([0, 0]),), w[1:], accumulate=True),
+    "put_": lambda lib, y, w: y.put_(lib.tensor([-1]), w[:1]),
+    "masked_scatter_": lambda lib, y, w: y.masked_scatter_(w > 0, w),
+    "scatter_": lambda lib, y, w: y.scatter_(0, lib.tensor([2, 0]), w[:2]),
+    "scatter_add_": lambda lib, y, w: y.scatter_add_(0, lib.tensor([1, 1]), w[1:]),
+    "scatter_reduce_": lambda lib, y, w: y.scatter_reduce_(0, lib.tensor([0, 0, 1]), w, "amax"),
 }
 
 
@@ -569,6 +578,20 @@ def test_inplace_on_a_non_leaf(torch, op):
                    value=y, version=y._version, graph=structure(y.grad_fn, 2))
         (y * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
         return dict(out, x=x.grad, w=w.grad)
+
+    same(torch, scenario)
+
+
+def test_fill_diagonal_on_a_non_leaf(torch):
+    """fill_diagonal_ needs a matrix, which INPLACE's vectors are not."""
+
+    def scenario(lib):
+        x = lib.tensor([[1.0, -2.0, 3.0], [0.5, 2.0, -1.0]], requires_grad=True)
+        y = x * x
+        returned = y.fill_diagonal_(7.0)
+        out = dict(returned=returned is y, name=y.grad_fn.name(), value=y, version=y._version)
+        (y * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        return dict(out, x=x.grad)
 
     same(torch, scenario)
 

@@ -13,6 +13,7 @@ from . import linalg as linalg
 from . import nn as nn
 from . import optim as optim
 from . import serialization as serialization
+from . import special as special
 from . import testing as testing
 from . import utils as utils
 from ._compile import CompiledFunction as CompiledFunction
@@ -95,6 +96,50 @@ from ._grad_mode import (
     is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
+)
+from ._index_ops import (
+    argwhere,
+    bincount,
+    histc,
+    index_add,
+    index_copy,
+    index_fill,
+    index_put,
+    isin,
+    masked_scatter,
+    masked_select,
+    put,
+    scatter_reduce,
+    unique,
+    unique_consecutive,
+)
+from ._math_ops import (
+    addbmm,
+    addmv,
+    baddbmm,
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    chain_matmul,
+    combinations,
+    corrcoef,
+    cov,
+    cumulative_trapezoid,
+    equal,
+    gcd,
+    i0,
+    isneginf,
+    isposinf,
+    lcm,
+    mode,
+    msort,
+    mvlgamma,
+    polygamma,
+    renorm,
+    trapezoid,
 )
 from ._ops import (  # noqa: F401 - generated in _ops from the table
     abs,

@@ -1,0 +1,346 @@
+"""Ops that write at index positions (``index_add``, ``index_put``, ``put_``, ``masked_scatter``,
+``scatter_reduce`` …) and ops whose output shape depends on their input's values (``unique``,
+``masked_select``, ``bincount``, ``argwhere``), with torch's ``grad_fn`` names and errors.
+
+Value-dependent shapes are read from the input's values as torch does on the CPU: inside a
+JAX transform, where the values are tracers, JAX raises its ``ConcretizationTypeError`` (use
+a fixed ``size``-style formulation there, such as ``where`` with a mask).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import jax
+import jax.numpy as jnp
+
+from . import _dtypes
+from ._graph import Op, apply
+from ._ops import (
+    _check_scatter,
+    _index,
+    _inplace,
+    _make_inplace,
+    _outside,
+    _rebuild,
+    _scatter_at,
+    _wrap_dim,
+    nonzero,
+)
+from ._tensor import Tensor
+
+
+# ----- writes at index positions --------------------------------------------------------------
+def _along(axis: int, index) -> tuple:
+    """The key that picks ``index`` along ``axis`` and everything along the other dims."""
+    return (slice(None),) * axis + (index,)
+
+
+INDEX_ADD = Op("index_add", lambda x, index, src, axis, alpha: x.at[_along(axis, index)].add(
+    src if alpha == 1 else alpha * src), "IndexAddBackward0")
+INDEX_COPY = Op("index_copy", lambda x, index, src, axis: x.at[_along(axis, index)].set(src),
+                "IndexCopyBackward0")
+# A number is filled in by IndexFillBackward0, a 0-d tensor (which gets a gradient) by ...1.
+INDEX_FILL = Op("index_fill", lambda x, index, value, axis: x.at[_along(axis, index)].set(
+    jnp.asarray(value, x.dtype)), lambda x, index, value, **_: "IndexFillBackward1"
+    if hasattr(value, "shape") else "IndexFillBackward0")
+
+
+def _write(at, values, accumulate: bool):
+    """``at.add(values)`` or ``at.set(values)``: writes that add up or overwrite."""
+    return at.add(values) if accumulate else at.set(values)
+
+
+INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec, accumulate: _write(
+    x.at[_rebuild(spec, arrays)], jnp.asarray(v, x.dtype), accumulate), "IndexPutBackward0")
+PUT = Op("put", lambda x, index, src, accumulate: _write(
+    x.ravel().at[index.ravel()], src.ravel(), accumulate).reshape(x.shape), "PutBackward0")
+
+
+def _masked_scatter(x, mask, src):
+    mask = jnp.broadcast_to(mask, x.shape).ravel()
+    taken = src.ravel()[jnp.clip(jnp.cumsum(mask) - 1, 0, None)]  # the k-th True takes src[k]
+    return jnp.where(mask, taken, x.ravel()).reshape(x.shape)
+
+
+MASKED_SCATTER = Op("masked_scatter", _masked_scatter, "MaskedScatterBackward0")
+
+
+def _index_vector(name: str, input, dim: int, index, size_of=None) -> int:
+    """The checks torch's ``index_*`` ops share: an integer index of at most one dimension,
+    its values in range (``_outside``), and as many of them as ``size_of`` (the source) has
+    along ``dim``. Returns ``dim`` as an axis."""
+    axis = _wrap_dim(dim, input.ndim)
+    if str(index.dtype) not in ("int32", "int64"):
+        raise RuntimeError(f"{name}_(): Expected dtype int32/int64 for index but got: "
+                           f"{_dtypes.scalar_name(index.dtype)}")
+    if index.ndim > 1:
+        raise RuntimeError("Index has to be a vector/scalar")
+    if size_of is not None and size_of.ndim and index.numel() != size_of.shape[axis]:
+        raise RuntimeError(f"{name}_(): Number of indices ({index.numel()}) should be equal to "
+                           f"source.size(dim): ({size_of.shape[axis]}), for dim: {axis}")
+    size = input.shape[axis] if input.ndim else 1
+    bad = _outside(index._read(), -size if name == "index_fill" else 0, size)
+    if bad is not None:
+        error = RuntimeError if name == "index_add" else IndexError
+        prefix = "index_copy_(): " if name == "index_copy" else ""
+        raise error(f"{prefix}index {bad} is out of bounds for dimension {axis} with size {size}")
+    return axis
+
+
+def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added at ``index`` (a vector) along ``dim``;
+    repeated indices add up.
+
+    >>> import funcgrad
+    >>> funcgrad.zeros(3).index_add(0, funcgrad.tensor([0, 2, 0]), funcgrad.ones(3))
+    tensor([2., 0., 1.])
+
+    Raises:
+        RuntimeError: torch's, for an index that is not a vector of integers, whose length is
+            not ``source``'s size along ``dim``, or (values at hand) out of range.
+    """
+    axis = _index_vector("index_add", input, dim, index, source)
+    return apply(INDEX_ADD, input, index, source, axis=axis, alpha=alpha)
+
+
+def index_copy(input, dim: int, index, source) -> Tensor:
+    """A copy of ``input`` with ``source``'s slices written at ``index`` along ``dim``."""
+    axis = _index_vector("index_copy", input, dim, index, source)
+    return apply(INDEX_COPY, input, index, source, axis=axis)
+
+
+def index_fill(input, dim: int, index, value) -> Tensor:
+    """A copy of ``input`` with ``value`` (a number or a 0-d tensor) at ``index`` along
+    ``dim``; negative indices count from the end, as in torch."""
+    axis = _index_vector("index_fill", input, dim, index)
+    return apply(INDEX_FILL, input, index, value, axis=axis)
+
+
+def index_put(input, indices, values, accumulate: bool = False) -> Tensor:
+    """``input`` with ``values`` written (or, with ``accumulate``, added) at ``input[indices]``,
+    ``indices`` a tuple of integer or bool tensors, as ``x[indices] = values``."""
+    spec, arrays = _index(input, tuple(indices))
+    return apply(INDEX_PUT, input, values, *arrays, spec=spec, accumulate=builtins.bool(accumulate))
+
+
+def put(input, index, source, accumulate: bool = False) -> Tensor:
+    """``input`` with ``source``'s elements written (or added) at ``index`` of the flattened
+    tensor; negative indices count from the end."""
+    n = input.numel()
+    bad = _outside(index._read(), -n, n)
+    if bad is not None:
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
+    return apply(PUT, input, index, source, accumulate=builtins.bool(accumulate))
+
+
+def masked_scatter(input, mask, source) -> Tensor:
+    """``input`` with the elements of ``source``, in order, where ``mask`` (broadcast to
+    ``input``) is True.
+
+    Raises:
+        RuntimeError: torch's, when ``source`` has fewer elements than ``mask`` has True values
+            (checked where the mask's values are at hand, not inside a JAX transform).
+    """
+    count = jnp.broadcast_to(mask._read(), input.shape).sum()
+    if not isinstance(count, jax.core.Tracer) and builtins.int(count) > source.numel():
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    return apply(MASKED_SCATTER, input, mask, source)
+
+
+# ----- scatter with a reduction ----------------------------------------------------------------
+# torch also takes "max" and "min" for amax and amin, though its message does not say so.
+_REDUCTIONS = dict(sum="sum", prod="prod", mean="mean", amax="amax", amin="amin", max="amax",
+                   min="amin")
+
+
+def _scatter_prod(x, index, src, axis: int):
+    """``x`` times the product of the ``src`` values scattered to each position, from a mask
+    of hits along ``axis`` (JAX has gradients for ``.at[].multiply`` of unique indices only)."""
+    hits = jnp.expand_dims(index, -1) == jnp.arange(x.shape[axis])  # index.shape + (size,)
+    factors = jnp.where(hits, jnp.expand_dims(src, -1), jnp.ones((), src.dtype))
+    product = jnp.moveaxis(jnp.prod(factors, axis=axis), -1, axis)
+    return x.at[tuple(slice(0, n) for n in product.shape)].multiply(product)
+
+
+def _scatter_reduce(x, index, src, axis: int, reduce: str, include_self: bool):
+    at = _scatter_at(index, axis)
+    src = src[tuple(slice(0, n) for n in index.shape)]
+    if not include_self:  # the reduction's identity where something is scattered
+        identity = {"sum": 0, "mean": 0, "prod": 1, "amax": -jnp.inf, "amin": jnp.inf}[reduce]
+        if not jnp.issubdtype(x.dtype, jnp.inexact) and reduce in ("amax", "amin"):
+            info = jnp.iinfo(x.dtype)
+            identity = info.min if reduce == "amax" else info.max
+        x = x.at[at].set(jnp.asarray(identity, x.dtype))
+    if reduce == "prod":
+        return _scatter_prod(x, index, src, axis)
+    if reduce in ("amax", "amin"):
+        return (x.at[at].max if reduce == "amax" else x.at[at].min)(src)
+    total = x.at[at].add(src)
+    if reduce == "sum":
+        return total
+    count = jnp.zeros(x.shape, x.dtype).at[at].add(1) + (1 if include_self else 0)
+    count = jnp.maximum(count, 1)
+    return total / count if jnp.issubdtype(x.dtype, jnp.inexact) else total // count
+
+
+SCATTER_REDUCE = Op("scatter_reduce", _scatter_reduce, "ScatterReduceBackward0")
+
+
+def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+    """A copy of ``input`` with ``src``'s values at ``index`` along ``dim`` reduced into it
+    with ``reduce`` (``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``), counting
+    ``input``'s own value unless ``include_self`` is False.
+
+    >>> import funcgrad
+    >>> x = funcgrad.tensor([1.0, 5.0])
+    >>> x.scatter_reduce(0, funcgrad.tensor([0, 0, 1]), funcgrad.tensor([4.0, 2.0, 3.0]), "amax")
+    tensor([4., 5.])
+    """
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    _check_scatter(input, dim, index, src)
+    return apply(SCATTER_REDUCE, input, index, src, axis=_wrap_dim(dim, input.ndim),
+                 reduce=_REDUCTIONS[reduce], include_self=builtins.bool(include_self))
+
+
+# ----- shapes that depend on values -----------------------------------------------------------
+MASKED_SELECT = Op("masked_select", lambda x, positions, shape: jnp.broadcast_to(
+    x, shape).ravel()[positions], "MaskedSelectBackward0")
+
+
+def masked_select(input, mask) -> Tensor:
+    """The elements of ``input`` where ``mask`` (broadcast with it) is True, as a 1-D tensor.
+    Its length is read from the mask's values (not possible inside a JAX transform)."""
+    if mask.dtype != jnp.bool_:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    shape = jnp.broadcast_shapes(input.shape, mask.shape)
+    positions = jnp.flatnonzero(jnp.broadcast_to(mask._read(), shape))
+    return apply(MASKED_SELECT, input, positions, shape=shape)
+
+
+def argwhere(input) -> Tensor:
+    """The indices of the non-zero elements, one row each: ``nonzero(input)``."""
+    return nonzero(input)
+
+
+def unique(input, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim=None):
+    """The distinct values of ``input`` (or, along ``dim``, its distinct slices), sorted
+    (torch's CPU kernel sorts whatever ``sorted`` says), with the inverse indices and counts
+    when asked. Read from the values: not inside a JAX transform. Outside the graph (torch
+    records a node whose backward raises).
+
+    >>> import funcgrad
+    >>> funcgrad.unique(funcgrad.tensor([3, 1, 3]), return_counts=True)
+    (tensor([1, 3]), tensor([1, 2]))
+    """
+    axis = None if dim is None else _wrap_dim(dim, input.ndim)
+    values, inverse, counts = jnp.unique(input._read(), return_inverse=True,
+                                         return_counts=True, axis=axis)
+    return _unique_results(values, inverse.reshape(input.shape if axis is None else -1),
+                           counts, return_inverse, return_counts)
+
+
+def _unique_results(values, inverse, counts, return_inverse: bool, return_counts: bool):
+    dtype = _dtypes.default_int()
+    out = [Tensor._wrap(values)]
+    if return_inverse:
+        out.append(Tensor._wrap(inverse.astype(dtype)))
+    if return_counts:
+        out.append(Tensor._wrap(counts.astype(dtype)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(input, return_inverse: bool = False, return_counts: bool = False,
+                       dim=None):
+    """``input`` with each run of equal consecutive values (or slices along ``dim``) kept
+    once, with the inverse indices and the runs' lengths when asked. Read from the values."""
+    x = input._read()
+    axis = None if dim is None else _wrap_dim(dim, input.ndim)
+    rows = x.reshape(-1, 1) if axis is None else jnp.moveaxis(x, axis, 0).reshape(x.shape[axis], -1)
+    starts = jnp.concatenate([jnp.ones(builtins.min(len(rows), 1), bool),
+                              jnp.any(rows[1:] != rows[:-1], axis=1)])
+    firsts = jnp.flatnonzero(starts)
+    inverse = jnp.cumsum(starts) - 1
+    counts = jnp.diff(jnp.append(firsts, len(rows)))
+    values = x.ravel()[firsts] if axis is None else jnp.take(x, firsts, axis=axis)
+    return _unique_results(values, inverse.reshape(x.shape) if axis is None else inverse,
+                           counts, return_inverse, return_counts)
+
+
+def bincount(input, weights=None, minlength: int = 0) -> Tensor:
+    """How often each value of the 1-D non-negative integer ``input`` occurs (or the sum of
+    their ``weights``), ``max(input) + 1`` or ``minlength`` long, whichever is more. The length
+    is read from the values (not possible inside a JAX transform); the result is outside the
+    graph, as torch's is not differentiable.
+
+    >>> import funcgrad
+    >>> funcgrad.bincount(funcgrad.tensor([0, 2, 2]))
+    tensor([1, 0, 2])
+    """
+    x = input._read()
+    if not jnp.issubdtype(x.dtype, jnp.integer):
+        raise NotImplementedError(f'"bincount_cpu" not implemented for '
+                                  f"'{_dtypes.scalar_name(x.dtype)}'")
+    if x.ndim != 1 or (x.size and builtins.int(x.min()) < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    length = builtins.max(builtins.int(x.max()) + 1 if x.size else 0, minlength)
+    if weights is None:
+        return Tensor._wrap(jnp.bincount(x, length=length).astype(_dtypes.default_int()))
+    w = weights._read()
+    # torch sums float32 weights in float32 and every other dtype in float64.
+    dtype = w.dtype if w.dtype == jnp.float32 else jax.dtypes.canonicalize_dtype(jnp.float64)
+    return Tensor._wrap(jnp.bincount(x, w.astype(dtype), length=length))
+
+
+def histc(input, bins: int = 100, min=0, max=0) -> Tensor:
+    """A histogram of ``input``'s values in ``bins`` equal bins over ``[min, max]`` (the
+    values' own range where both are 0, which a JAX transform cannot read); values outside
+    are left out. Outside the graph: torch's is not differentiable."""
+    x = input._read()
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        raise NotImplementedError(f'"histogram_cpu" not implemented for '
+                                  f"'{_dtypes.scalar_name(x.dtype)}'")
+    if min > max:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    lo, hi = (x.min(), x.max()) if min == max and x.size else (min, max)
+    lo, hi = (lo - 1, hi + 1) if lo == hi else (lo, hi)
+    counts, _ = jnp.histogram(x, bins, (lo, hi))
+    return Tensor._wrap(counts.astype(x.dtype))
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """Where the elements of ``elements`` are among ``test_elements`` (either may be a
+    number); outside the graph, as torch's."""
+    read = [e._read() if isinstance(e, Tensor) else jnp.asarray(e)
+            for e in (elements, test_elements)]
+    return Tensor._wrap(jnp.isin(*read, assume_unique=assume_unique, invert=invert))
+
+
+# ----- in place --------------------------------------------------------------------------------
+def put_(self, index, source, accumulate: bool = False) -> Tensor:
+    """In-place ``put``."""
+    return _inplace(self, put(self, index, source, accumulate))
+
+
+def index_put_(self, indices, values, accumulate: bool = False) -> Tensor:
+    """In-place ``index_put``."""
+    return _inplace(self, index_put(self, indices, values, accumulate))
+
+
+def _install() -> None:
+    methods = dict(index_add=index_add, index_copy=index_copy, index_fill=index_fill,
+                   index_put=index_put, put=put, masked_scatter=masked_scatter,
+                   scatter_reduce=scatter_reduce, masked_select=masked_select,
+                   argwhere=argwhere, unique=unique, unique_consecutive=unique_consecutive,
+                   bincount=bincount, histc=histc, put_=put_, index_put_=index_put_)
+    for name in ("index_add", "index_copy", "index_fill", "masked_scatter", "scatter_reduce"):
+        methods[name + "_"] = _make_inplace(methods[name])
+    for name, fn in methods.items():
+        setattr(Tensor, name, fn)
+
+
+_install()

@@ -1,0 +1,377 @@
+"""More of torch's math: integer and bitwise ops, special functions (``polygamma``,
+``mvlgamma``, ``i0``), batched products (``addmv``, ``addbmm``, ``baddbmm``), integration
+(``trapezoid``), statistics (``cov``, ``corrcoef``, ``mode``), ``renorm``, ``unfold``,
+``combinations`` and a few in-place ops, each with torch's ``grad_fn`` name.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import itertools
+import warnings
+
+import jax.numpy as jnp
+import jax.scipy.special
+
+from . import _dtypes
+from ._graph import Op, apply
+from ._ops import (
+    _AT_INDEX,
+    _RESULTS,
+    MAX_DIM,
+    _at_index,
+    _check_not_leaf,
+    _inplace,
+    _make_inplace,
+    _vector_norm,
+    _wrap_dim,
+    clone,
+    sort,
+    stack,
+    tril,
+    triu,
+)
+from ._tensor import Tensor
+
+
+# ----- integers and bits: outside the graph ----------------------------------------------------
+def _integers_only(name: str, fn, bools: bool = True):
+    """``fn``, refusing what torch's CPU kernel has no case for: floats (and, unless
+    ``bools``, bools), with torch's error."""
+    def checked(*operands):
+        dtype = jnp.result_type(*operands)
+        if jnp.issubdtype(dtype, jnp.inexact) or (dtype == jnp.bool_ and not bools):
+            raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                      f"'{_dtypes.scalar_name(dtype)}'")
+        return fn(*operands)
+
+    return checked
+
+
+_INTEGER_OPS = {
+    "gcd": _integers_only("gcd", jnp.gcd, bools=False),
+    "lcm": _integers_only("lcm", jnp.lcm, bools=False),
+    "bitwise_and": _integers_only("bitwise_and", jnp.bitwise_and),
+    "bitwise_or": _integers_only("bitwise_or", jnp.bitwise_or),
+    "bitwise_xor": _integers_only("bitwise_xor", jnp.bitwise_xor),
+    "bitwise_left_shift": _integers_only("lshift", jnp.left_shift, bools=False),
+    "bitwise_right_shift": _integers_only("rshift", jnp.right_shift, bools=False),
+}
+INTEGER_OPS = {name: Op(name, fn, "", differentiable=False) for name, fn in _INTEGER_OPS.items()}
+BITWISE_NOT = Op("bitwise_not", _integers_only("bitwise_not", jnp.invert), "",
+                 differentiable=False)
+ISPOSINF = Op("isposinf", jnp.isposinf, "", differentiable=False)
+ISNEGINF = Op("isneginf", jnp.isneginf, "", differentiable=False)
+
+
+def _binary(name: str):
+    op = INTEGER_OPS[name]
+
+    def fn(input, other) -> Tensor:
+        return apply(op, input, other)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise ``{name}`` of integers (and bools where torch takes them)."
+    return fn
+
+
+gcd, lcm, bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = (
+    _binary(name) for name in INTEGER_OPS)
+
+
+def bitwise_not(input) -> Tensor:
+    """Elementwise bitwise ``not`` of integers (``not`` of bools)."""
+    return apply(BITWISE_NOT, input)
+
+
+def isposinf(input) -> Tensor:
+    """Where the elements are +inf."""
+    return apply(ISPOSINF, input)
+
+
+def isneginf(input) -> Tensor:
+    """Where the elements are -inf."""
+    return apply(ISNEGINF, input)
+
+
+def equal(input, other) -> bool:
+    """Whether the two tensors have the same shape and the same elements."""
+    return tuple(input.shape) == tuple(other.shape) and builtins.bool(
+        jnp.all(input._read() == other._read()))
+
+
+# ----- special functions -----------------------------------------------------------------------
+POLYGAMMA = Op("polygamma", lambda x, n: jax.scipy.special.polygamma(n, x), "PolygammaBackward0")
+MVLGAMMA = Op("mvlgamma", lambda x, p: jax.scipy.special.multigammaln(x, p), "MvlgammaBackward0")
+I0 = Op("i0", jax.scipy.special.i0, "I0Backward0")
+
+
+def polygamma(n: int, input) -> Tensor:
+    """The ``n``-th derivative of the digamma function at ``input``.
+
+    >>> import funcgrad
+    >>> funcgrad.polygamma(1, funcgrad.tensor([1.0]))  # pi ** 2 / 6
+    tensor([1.6449])
+    """
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return apply(POLYGAMMA, input, n=builtins.int(n))
+
+
+def mvlgamma(input, p: int) -> Tensor:
+    """The log of the multivariate gamma function of dimension ``p``."""
+    return apply(MVLGAMMA, input, p=builtins.int(p))
+
+
+def i0(input) -> Tensor:
+    """The modified Bessel function of the first kind, of order 0."""
+    return apply(I0, input)
+
+
+# ----- products with an added term -------------------------------------------------------------
+ADDMV = Op("addmv", lambda x, a, v, beta, alpha: beta * x + alpha * (a @ v), "AddmvBackward0")
+ADDBMM = Op("addbmm", lambda x, a, b, beta, alpha: beta * x + alpha * jnp.einsum(
+    "bij,bjk->ik", a, b), "AddbmmBackward0")
+BADDBMM = Op("baddbmm", lambda x, a, b, beta, alpha: beta * x + alpha * (a @ b),
+             "BaddbmmBackward0")
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``."""
+    return apply(ADDMV, input, mat, vec, beta=beta, alpha=alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha`` times the sum over the batch of ``batch1[i] @ batch2[i]``."""
+    return apply(ADDBMM, input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (batch1 @ batch2)``, batch by batch."""
+    return apply(BADDBMM, input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+def chain_matmul(*matrices) -> Tensor:
+    """The product of the matrices, in the cheapest order (deprecated in torch, which warns,
+    for ``linalg.multi_dot``)."""
+    from .linalg import multi_dot
+
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
+                  "release. Use torch.linalg.multi_dot instead, which accepts a list of two or "
+                  "more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
+    return clone(matrices[0]) if len(matrices) == 1 else multi_dot(matrices)
+
+
+# ----- integration and statistics --------------------------------------------------------------
+def _trapezoid(y, x, dx, axis: int):
+    return jnp.trapezoid(y, x, dx=1.0 if dx is None else dx, axis=axis)
+
+
+def _cumulative_trapezoid(y, x, dx, axis: int):
+    y = jnp.moveaxis(y, axis, -1)
+    if x is None:
+        widths = 1.0 if dx is None else dx
+    else:
+        widths = jnp.diff(x if x.ndim == 1 else jnp.moveaxis(x, axis, -1))
+    areas = widths * (y[..., 1:] + y[..., :-1]) / 2
+    return jnp.moveaxis(jnp.cumsum(areas, axis=-1), -1, axis)
+
+
+def _integral_name(last: str):
+    return lambda y, x, dx, **_: "DivBackward1" if x is not None else last
+
+
+TRAPEZOID = Op("trapezoid", _trapezoid, _integral_name("MulBackward1"))
+CUMULATIVE_TRAPEZOID = Op("cumulative_trapezoid", _cumulative_trapezoid,
+                          _integral_name("CumsumBackward0"))
+
+
+def _integral(op: Op, y, x, dx, dim: int) -> Tensor:
+    axis = _wrap_dim(dim, y.ndim)
+    if x is not None and x.ndim == 1 and x.shape[0] != y.shape[axis]:
+        raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+    return apply(op, y, x, dx, axis=axis)
+
+
+def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The integral of ``y`` along ``dim`` by the trapezoid rule, at points ``x`` or spaced
+    ``dx`` (default 1).
+
+    >>> import funcgrad
+    >>> funcgrad.trapezoid(funcgrad.tensor([1.0, 2.0, 3.0]))
+    tensor(4.)
+    """
+    return _integral(TRAPEZOID, y, x, dx, dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """The running ``trapezoid`` integral of ``y`` along ``dim`` (one element shorter)."""
+    return _integral(CUMULATIVE_TRAPEZOID, y, x, dx, dim)
+
+
+def _cov(x, fweights, aweights, correction: int):
+    return jnp.cov(x, ddof=correction, fweights=fweights, aweights=aweights)
+
+
+COV = Op("cov", _cov, "SqueezeBackward0")
+# torch clips the correlations to [-1, 1], the last node of its graph.
+CORRCOEF = Op("corrcoef", lambda x: jnp.clip(jnp.corrcoef(x), -1, 1), "ClampBackward1")
+
+
+def _check_observations(name: str, input) -> None:
+    if input.ndim > 2:
+        raise RuntimeError(f"{name}(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.ndim} dimensions")
+
+
+def cov(input, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
+    """The covariance matrix of the variables in ``input``'s rows (observations in its
+    columns), with ``correction`` subtracted from the number of observations."""
+    _check_observations("cov", input)
+    return apply(COV, input, fweights, aweights, correction=builtins.int(correction))
+
+
+def corrcoef(input) -> Tensor:
+    """The Pearson correlation coefficients of the variables in ``input``'s rows."""
+    _check_observations("corrcoef", input)
+    return apply(CORRCOEF, input)
+
+
+def _mode_index(x, axis: int):
+    """Where the most frequent value along ``axis`` last occurs, the smallest of equally
+    frequent ones, as torch's CPU kernel picks it."""
+    x = jnp.moveaxis(x, axis, -1)
+    counts = jnp.sum(x[..., :, None] == x[..., None, :], axis=-1)
+    frequent = counts == counts.max(axis=-1, keepdims=True)
+    value = jnp.min(jnp.where(frequent, x, jnp.inf), axis=-1, keepdims=True)
+    return x.shape[-1] - 1 - jnp.argmax(jnp.flip(x == value, -1), axis=-1)
+
+
+MODE_INDEX = Op("mode_index", _mode_index, "", differentiable=False)
+# mode is one more (values, indices) op of _ops' table, sharing its value-at-index rows.
+_AT_INDEX["mode"] = Op("mode", MAX_DIM.fn, "ModeBackward0")
+_RESULTS["mode"] = collections.namedtuple("mode", ["values", "indices"])
+
+
+def mode(input, dim: int = -1, keepdim: bool = False):
+    """``(values, indices)``: the most frequent value along ``dim`` (the smallest of a tie)
+    and where it last occurs.
+
+    >>> import funcgrad
+    >>> funcgrad.mode(funcgrad.tensor([2.0, 1.0, 2.0, 1.0]))
+    mode(values=tensor(1.), indices=tensor(3))
+    """
+    return _at_index("mode", input, dim, keepdim, MODE_INDEX)
+
+
+def msort(input) -> Tensor:
+    """``input`` sorted along its first dimension."""
+    return sort(input, dim=0).values
+
+
+# ----- shapes ----------------------------------------------------------------------------------
+def _renorm(x, p, axis: int, maxnorm):
+    others = tuple(d for d in range(x.ndim) if d != axis)
+    norms = _vector_norm(x, p, axis=others, keepdims=True)
+    return x * jnp.where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+
+
+RENORM = Op("renorm", _renorm, "RenormBackward0")
+
+
+def renorm(input, p, dim: int, maxnorm) -> Tensor:
+    """``input`` with each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down
+    to norm ``maxnorm``."""
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
+                           "dimensions")
+    return apply(RENORM, input, p=p, axis=_wrap_dim(dim, input.ndim), maxnorm=maxnorm)
+
+
+UNFOLD = Op("unfold", lambda x, axis, size, step: jnp.moveaxis(jnp.take(
+    x, jnp.arange(0, x.shape[axis] - size + 1, step)[:, None] + jnp.arange(size), axis=axis),
+    axis + 1, -1), "UnfoldBackward0", saves=False)
+
+
+def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+    """The windows of ``size`` elements along ``dimension``, ``step`` apart, in a new last
+    dimension.
+
+    >>> import funcgrad
+    >>> funcgrad.arange(5.0).unfold(0, 2, 2)
+    tensor([[0., 1.],
+            [2., 3.]])
+    """
+    axis = _wrap_dim(dimension, self.ndim)
+    length = self.shape[axis] if self.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {axis} is {length} but size "
+                           f"is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if not self.ndim:
+        return self.reshape(1)
+    return apply(UNFOLD, self, axis=axis, size=builtins.int(size), step=builtins.int(step))
+
+
+def combinations(input, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-``r`` combinations of the elements of the 1-D ``input``, one a row (as
+    ``itertools.combinations``, or ``combinations_with_replacement``)."""
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = jnp.asarray(list(pick(range(input.shape[0]), r)), jnp.int32).reshape(-1, r)
+    if r == 0 or not len(rows):
+        return Tensor._wrap(jnp.zeros((0,) if r == 0 else (0, r), input.dtype))
+    return stack([input[Tensor._wrap(rows[:, k])] for k in range(r)], 1)
+
+
+# ----- in place --------------------------------------------------------------------------------
+def _diagonal_positions(shape: tuple, wrap: bool) -> tuple:
+    """The positions ``fill_diagonal_`` writes: ``(i, i, ...)``, and, with ``wrap``, on down a
+    tall matrix after every ``columns + 1`` rows, as NumPy's ``fill_diagonal``."""
+    if len(shape) == 2 and wrap:
+        flat = jnp.arange(0, shape[0] * shape[1], shape[1] + 1)
+        return jnp.unravel_index(flat, shape)
+    return (jnp.arange(builtins.min(shape)),) * len(shape)
+
+
+FILL_DIAGONAL = Op("fill_diagonal", lambda x, value, wrap: x.at[
+    _diagonal_positions(x.shape, wrap)].set(jnp.asarray(value, x.dtype)),
+    "torch::autograd::CopySlices", saves=False)
+
+
+def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
+    """Fills the main diagonal with ``fill_value``, in place (a matrix's, or a tensor's with
+    all dimensions of one length)."""
+    if self.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if self.ndim > 2 and len(set(self.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    _check_not_leaf(self, "a view of a leaf Variable")  # torch writes through a diagonal view
+    return _inplace(self, apply(FILL_DIAGONAL, self, fill_value, wrap=builtins.bool(wrap)))
+
+
+def _install() -> None:
+    methods = dict(gcd=gcd, lcm=lcm, bitwise_and=bitwise_and, bitwise_or=bitwise_or,
+                   bitwise_xor=bitwise_xor, bitwise_not=bitwise_not,
+                   bitwise_left_shift=bitwise_left_shift, bitwise_right_shift=bitwise_right_shift,
+                   isposinf=isposinf, isneginf=isneginf, equal=equal, i0=i0, mvlgamma=mvlgamma,
+                   polygamma=lambda self, n: polygamma(n, self), addmv=addmv, addbmm=addbmm,
+                   baddbmm=baddbmm, cov=cov, corrcoef=corrcoef, mode=mode, msort=msort,
+                   renorm=renorm, unfold=unfold, fill_diagonal_=fill_diagonal_,
+                   tril_=_make_inplace(tril), triu_=_make_inplace(triu),
+                   __lshift__=bitwise_left_shift, __rshift__=bitwise_right_shift)
+    for name in ("i0", "mvlgamma", "addmv", "addbmm", "baddbmm", "renorm", "gcd", "lcm",
+                 "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+                 "bitwise_right_shift"):
+        methods[name + "_"] = _make_inplace(methods[name])
+    methods["polygamma_"] = lambda self, n: _inplace(self, polygamma(n, self))
+    for name, fn in methods.items():
+        setattr(Tensor, name, fn)
+
+
+_install()
