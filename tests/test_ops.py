@@ -1302,6 +1302,25 @@ def test_equal_is_torchs(other, torch) -> None:
         torch.tensor([1.0, 2.0]), other(torch))
 
 
+_BIT_OPERATORS = {
+    "and": lambda m, a, b: a & 3, "or": lambda m, a, b: a | b, "xor": lambda m, a, b: a ^ b,
+    "rand": lambda m, a, b: 6 & a, "ror": lambda m, a, b: 1 | a, "invert": lambda m, a, b: ~a,
+    "bool-and": lambda m, a, b: (a > 2) & (b < 1), "bool-xor": lambda m, a, b: (a > 2) ^ True,
+    "bool-invert": lambda m, a, b: ~(a > 2),
+}
+
+
+@pytest.mark.parametrize("expr", _BIT_OPERATORS.values(), ids=_BIT_OPERATORS)
+def test_bit_operators_are_bitwise_as_torchs(expr, torch) -> None:
+    # &, |, ^ and ~ are bitwise in torch (for bools, the logical operations).
+    a, b = [5, -3, 0, 12], [1, 0, -1, 7]
+    got = expr(funcgrad, funcgrad.tensor(a, dtype=funcgrad.int32),
+               funcgrad.tensor(b, dtype=funcgrad.int32))
+    want = expr(torch, torch.tensor(a, dtype=torch.int32), torch.tensor(b, dtype=torch.int32))
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch.")
+    assert got.tolist() == want.tolist()
+
+
 _INDEX_WRITES = {
     "index_add": lambda x: x.index_add(1, funcgrad.tensor([2, 0, 2]), x[:, :3]),
     "index_fill": lambda x: x.index_fill(0, funcgrad.tensor([-1]), 2.0),

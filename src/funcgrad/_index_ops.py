@@ -22,9 +22,10 @@ from ._ops import (
     _inplace,
     _make_inplace,
     _outside,
-    _rebuild,
+    _put,
     _scatter_at,
     _wrap_dim,
+    _write,
     nonzero,
 )
 from ._tensor import Tensor
@@ -46,13 +47,7 @@ INDEX_FILL = Op("index_fill", lambda x, index, value, axis: x.at[_along(axis, in
     if hasattr(value, "shape") else "IndexFillBackward0")
 
 
-def _write(at, values, accumulate: bool):
-    """``at.add(values)`` or ``at.set(values)``: writes that add up or overwrite."""
-    return at.add(values) if accumulate else at.set(values)
-
-
-INDEX_PUT = Op("index_put", lambda x, v, *arrays, spec, accumulate: _write(
-    x.at[_rebuild(spec, arrays)], jnp.asarray(v, x.dtype), accumulate), "IndexPutBackward0")
+INDEX_PUT = Op("index_put", _put, "IndexPutBackward0")
 PUT = Op("put", lambda x, index, src, accumulate: _write(
     x.ravel().at[index.ravel()], src.ravel(), accumulate).reshape(x.shape), "PutBackward0")
 

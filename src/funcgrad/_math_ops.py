@@ -364,7 +364,11 @@ def _install() -> None:
                    baddbmm=baddbmm, cov=cov, corrcoef=corrcoef, mode=mode, msort=msort,
                    renorm=renorm, unfold=unfold, fill_diagonal_=fill_diagonal_,
                    tril_=_make_inplace(tril), triu_=_make_inplace(triu),
-                   __lshift__=bitwise_left_shift, __rshift__=bitwise_right_shift)
+                   __lshift__=bitwise_left_shift, __rshift__=bitwise_right_shift,
+                   # torch's &, |, ^ and ~ are bitwise (logical for bools, the same thing)
+                   __and__=bitwise_and, __rand__=bitwise_and, __or__=bitwise_or,
+                   __ror__=bitwise_or, __xor__=bitwise_xor, __rxor__=bitwise_xor,
+                   __invert__=bitwise_not)
     for name in ("i0", "mvlgamma", "addmv", "addbmm", "baddbmm", "renorm", "gcd", "lcm",
                  "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
                  "bitwise_right_shift"):

@@ -254,7 +254,6 @@ COMPARE = {
 LOGICAL_NOT = Op("logical_not", jnp.logical_not, "", differentiable=False)
 ISNAN = Op("isnan", jnp.isnan, "", differentiable=False)
 ISFINITE = Op("isfinite", jnp.isfinite, "", differentiable=False)
-BITWISE_NOT = Op("bitwise_not", jnp.invert, "", differentiable=False)
 ISINF = Op("isinf", jnp.isinf, "", differentiable=False)
 SIGNBIT = Op("signbit", jnp.signbit, "", differentiable=False)
 LOGADDEXP = Op("logaddexp", _inexact_only("logaddexp", jnp.logaddexp), "LogaddexpBackward0")
@@ -2408,10 +2407,15 @@ def _get(x, *arrays, spec):
     return cut[rest]
 
 
-def _put(x, v, *arrays, spec):
+def _put(x, v, *arrays, spec, accumulate: bool = False):
     cut, starts, rest = _cut(x, spec, arrays)
-    cut = cut.at[rest].set(jnp.asarray(v, x.dtype))
+    cut = _write(cut.at[rest], jnp.asarray(v, x.dtype), accumulate)
     return cut if starts is None else jax.lax.dynamic_update_slice(x, cut, starts)
+
+
+def _write(at, values, accumulate: bool):
+    """``at.add(values)`` or ``at.set(values)``: writes that add up or overwrite."""
+    return at.add(values) if accumulate else at.set(values)
 
 
 def _index_name(x, spec: tuple) -> str:
@@ -2741,8 +2745,6 @@ def _install() -> None:
         __matmul__=matmul, __rmatmul__=_reflected(matmul), __neg__=m["neg"],
         __pos__=lambda self: self, __abs__=m["abs"], __eq__=m["eq"], __ne__=m["ne"],
         __lt__=m["lt"], __le__=m["le"], __gt__=m["gt"], __ge__=m["ge"],
-        __and__=m["logical_and"], __or__=m["logical_or"], __xor__=m["logical_xor"],
-        __invert__=lambda self: apply(BITWISE_NOT, self),
         __getitem__=_getitem, __setitem__=_setitem,
         T=property(_t_property), mT=property(_mt_property),
     )
