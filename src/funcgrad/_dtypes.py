@@ -118,6 +118,11 @@ def is_inexact(dtype) -> builtins.bool:
     return jnp.issubdtype(dtype, jnp.inexact)
 
 
+@functools.lru_cache(maxsize=64)
+def is_integer(dtype) -> builtins.bool:
+    return jnp.issubdtype(dtype, jnp.integer)
+
+
 def default_complex() -> np.dtype:
     """The complex dtype matching the default float dtype: complex128 for float64, else
     complex64 (torch's default complex dtype)."""

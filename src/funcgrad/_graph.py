@@ -69,24 +69,27 @@ def apply(op: Op, *args, **static) -> Tensor:
 
     Keyword arguments are static (hashable); positional ones are operands.
     """
-    arrays = tuple([a._peek() if isinstance(a, Tensor) else a for a in args])
     static_key = tuple(sorted(static.items())) if static else ()
-    out = _lazy.defer(op.fn, arrays, static_key) if op.compiled and _lazy_on() else None
-    if out is None:
-        arrays = _lazy.concrete(arrays)
-        try:
-            out = op.fn(*arrays, **static)
-        except (TypeError, ValueError) as e:
-            if "incompatible devices" in str(e):
-                _raise_mixed_devices(args)
-            if "incompatible shapes for broadcasting" in str(e).lower():
-                raise_broadcast([a.shape for a in arrays if hasattr(a, "shape")])
-            axis = _AXIS_ERROR.fullmatch(str(e))
-            if axis:
-                raise_dim_out_of_range(int(axis[1]), int(axis[2]))
-            raise
-    return _record(op, args, arrays, out, static_key,
-                   out.sig if type(out) is _lazy.Pending else None)
+    if op.compiled and _lazy_on():  # the hot path: no observer, so no _peek calls
+        arrays = tuple([a._storage.array if isinstance(a, Tensor) else a for a in args])
+        out = _lazy.defer(op.fn, arrays, static_key)
+        if out is not None:
+            return _record(op, args, arrays, out, static_key, out.sig)
+    else:
+        arrays = tuple([a._peek() if isinstance(a, Tensor) else a for a in args])
+    arrays = _lazy.concrete(arrays)
+    try:
+        out = op.fn(*arrays, **static)
+    except (TypeError, ValueError) as e:
+        if "incompatible devices" in str(e):
+            _raise_mixed_devices(args)
+        if "incompatible shapes for broadcasting" in str(e).lower():
+            raise_broadcast([a.shape for a in arrays if hasattr(a, "shape")])
+        axis = _AXIS_ERROR.fullmatch(str(e))
+        if axis:
+            raise_dim_out_of_range(int(axis[1]), int(axis[2]))
+        raise
+    return _record(op, args, arrays, out, static_key)
 
 
 def _lazy_on() -> bool:
@@ -165,13 +168,16 @@ def record(op: Op, args: tuple, arrays: tuple, out, static: dict) -> Tensor:
 
 
 def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) -> Tensor:
+    """``record`` of an op whose lazy-tier signature is ``sig`` (None when it ran eagerly:
+    only then can anomaly mode be on, as it keeps the lazy tier off)."""
     if not (op.differentiable and is_grad_enabled()):
         return Tensor._wrap(out)
     edges = tuple([a._edge() if isinstance(a, Tensor) else None for a in args])
-    if edges.count(None) == len(edges) or not _dtypes.is_inexact(out.dtype):
+    if edges.count(None) == len(edges) or not (
+            _dtypes.is_inexact(out.dtype) if sig is None else sig.inexact):
         return Tensor._wrap(out)
     node = Node(op, static, args, arrays, edges, sig)
-    if is_anomaly_enabled():
+    if sig is None and is_anomaly_enabled():
         node.metadata["traceback_"] = creation_stack()
     return Tensor._wrap(out, grad_fn=node)
 
@@ -396,7 +402,7 @@ class Node(_GraphNode):
         else:
             self._arrays = tuple([
                 a.aval if isinstance(a, (jax.Array, _lazy.Pending))
-                and not jnp.issubdtype(a.dtype, jnp.integer) else a for a in self._arrays])
+                and not _dtypes.is_integer(a.dtype) else a for a in self._arrays])
 
     def _primals(self) -> tuple:
         if not self._freed:

@@ -29,7 +29,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
-from . import _config, _recompiles
+from . import _config, _dtypes, _recompiles
 from ._tiers import _LRU, _same, seen_again
 
 _sigs = _LRU()  # (id(fn), static, operand avals) -> Sig, or None: run that op eagerly
@@ -43,13 +43,15 @@ class Sig:
     abstract values ``avals`` (an aval; ``float`` for a Python float; ``(type, value)`` for a
     static int, bool or None), giving ``aval``. One object per distinct signature (cached), so
     structure keys hash and compare it by identity. ``operands`` has the positions of the
-    operands that are not static."""
+    operands that are not static; ``inexact``, whether the value is floating or complex (a
+    gradient can flow from it), for a single-output one."""
 
-    __slots__ = ("fn", "static", "avals", "aval", "operands")
+    __slots__ = ("fn", "static", "avals", "aval", "operands", "inexact")
 
     def __init__(self, fn, static: tuple, avals: tuple, aval) -> None:
         self.fn, self.static, self.avals, self.aval = fn, static, avals, aval
         self.operands = tuple(i for i, a in enumerate(avals) if not _static(a))
+        self.inexact = isinstance(aval, jax.core.ShapedArray) and _dtypes.is_inexact(aval.dtype)
 
     def values(self) -> tuple:
         """``avals`` with each static operand's value in place of its ``(type, value)``."""
