@@ -86,6 +86,45 @@ def test_a_loop_over_rows_compiles_once_whatever_the_index(fresh, batch):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def _int_schedule(lib, steps: int):
+    """Training whose arithmetic reads the step's Python int (``x * i``, ``i - x``, ``x / i``,
+    ``x % i``), and the integer tensors it makes from it; the losses, weights and ints."""
+    w = lib.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    counts = lib.tensor([5, 250, 7], dtype=lib.uint8)
+    losses, ints = [], []
+    for i in range(1, steps + 1):
+        loss = ((w * i - i / (w + 4)) ** 2 + (i - w) % 3).mean()
+        loss.backward()
+        with lib.no_grad():
+            w -= 0.01 * w.grad
+        w.grad.zero_()
+        ints.append((counts + 40 * i - i).tolist())
+        losses.append(loss.item())
+    return [np.array(losses), w.detach().numpy(), np.array(ints)]
+
+
+def test_a_python_int_that_changes_every_step_compiles_once(fresh):
+    # The ints of arithmetic are operands, as floats are: static, each step was a structure
+    # never seen, run op by op for good. Results stay torch's, wrapping uint8 included.
+    ours = _int_schedule(funcgrad, 12)
+    info = funcgrad.debug.cache_info()
+    # Two structures a step, each compiled once: the training step (backward flushes it) and
+    # the integer ops that tolist reads.
+    assert info["lazy"]["compiles"] == 2 and info["lazy"]["hits"] >= 16
+    assert info["backward"]["compiles"] == 1
+    torch = pytest.importorskip("torch")
+    for a, b in zip(ours, _int_schedule(torch, 12)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_an_int_operand_keeps_an_int_type_and_a_float_one_a_float_type(fresh):
+    # 1 == 1.0 (and hashes alike): their cached arrays must not be taken for one another.
+    x = funcgrad.tensor([3, 4])
+    assert (x * 1).dtype == x.dtype and (x * 1).tolist() == [3, 4]
+    assert (x * 1.0).dtype == funcgrad.float32
+    assert (x + 0).dtype == x.dtype and (x + 0.0).dtype == funcgrad.float32
+
+
 def test_training_matches_eager_and_torch_and_compiles_once(fresh):
     with jax.default_matmul_precision("float32"):  # a GPU's default rounds matmuls to TF32
         funcgrad.config.lazy = False

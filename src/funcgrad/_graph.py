@@ -50,6 +50,9 @@ class Op:
             through such a node works without ``retain_graph``, as in torch.
         compiled: False when the VJP must run eagerly: a move between devices, whose gradient
             moves back, which one compiled program (placed on one device) cannot do.
+        numbers: True when a Python int operand is data, as in ``x * i`` (where torch wraps
+            the number in a tensor), not a dim or size: compiled programs then take it as an
+            operand, so a changing int compiles nothing again (``_lazy.int_operand``).
     """
 
     name: str
@@ -58,6 +61,7 @@ class Op:
     differentiable: bool = True
     saves: bool = True
     compiled: bool = True
+    numbers: bool = False
 
 
 # torch conjugates lazily, with no node of its own; here a conjugate is an op.
@@ -72,7 +76,7 @@ def apply(op: Op, *args, **static) -> Tensor:
     static_key = tuple(sorted(static.items())) if static else ()
     if op.compiled and _lazy_on():  # the hot path: no observer, so no _peek calls
         arrays = tuple([a._storage.array if isinstance(a, Tensor) else a for a in args])
-        out = _lazy.defer(op.fn, arrays, static_key)
+        out = _lazy.defer(op.fn, arrays, static_key, op.numbers)
         if out is not None:
             return _record(op, args, arrays, out, static_key, out.sig)
     else:
@@ -97,11 +101,6 @@ def _lazy_on() -> bool:
     each op's values as they happen) and while funcgrad.compile traces a step (which must see
     every op)."""
     return _config.config.lazy and Tensor._observer is None and not is_anomaly_enabled()
-
-
-def _defer(fn, arrays: tuple, static: tuple = ()) -> _lazy.Pending | None:
-    """``fn(*arrays, **dict(static))`` as a pending value, or None: run it now."""
-    return _lazy.defer(fn, arrays, static) if _lazy_on() else None
 
 
 def raise_broadcast(shapes: Sequence[tuple]) -> None:
@@ -416,8 +415,10 @@ class Node(_GraphNode):
         so a changing learning rate or scale does not compile the rule again."""
         if self._laid_out is None:
             diff = tuple(i for i, e in enumerate(self.edges) if e is not None)
+            numbers = self.op.numbers
             scalars = tuple(i for i, a in enumerate(self._arrays)
-                            if not hasattr(a, "shape") and not isinstance(a, float))
+                            if not hasattr(a, "shape") and not isinstance(a, float)
+                            and not _lazy.int_operand(a, numbers))
             self._laid_out = diff, scalars
         return self._laid_out
 
@@ -433,7 +434,8 @@ class Node(_GraphNode):
         else:
             rule = _vjp_rule(self.op, self.static, diff, scalars)
             operands = (*self._primals(), ct._peek())
-            outs = _call(rule, operands) if self.op.compiled else rule(*_lazy.concrete(operands))
+            outs = (_call(rule, operands, self.op.numbers) if self.op.compiled
+                    else rule(*_lazy.concrete(operands)))
             for i, g in zip(diff, outs):
                 grads[i] = Tensor._wrap(g)
         return grads
@@ -519,7 +521,7 @@ def _backward_op(op: Op, name: str, static: tuple, diff: tuple, scalars: tuple, 
     """The k-th input's VJP of ``op`` as an op of its own, so create_graph can record it."""
     rule = _vjp_rule(op, static, diff, scalars)
     return Op(f"{op.name}_vjp{k}", lambda *args: rule(*args)[k], f"{name}Backward",
-              compiled=op.compiled)
+              compiled=op.compiled, numbers=op.numbers)
 
 
 # ----- the engine ------------------------------------------------------------------------------
@@ -676,7 +678,7 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
                        if isinstance(n, AccumulateGrad)]
         compiled = _tiers.compiled(newest_first, roots, targets)
         if compiled is not None:
-            grads = _call(*compiled)
+            grads = _call(*compiled, ints=True)  # its every operand is traced
             _free_unless(retain_graph, newest_first)
             return {id(t): (t, Tensor._wrap(g)) for t, g in zip(targets, grads)
                     if g is not None}, []
@@ -754,12 +756,13 @@ def _add(a: Tensor, b: Tensor):
     return _call(jnp.add, (a._peek(), b._peek()))
 
 
-def _call(fn, arrays: Sequence):
+def _call(fn, arrays: Sequence, ints: bool = False):
     """``fn(*arrays)`` for the engine's own work outside the graph: pending (a tuple of pending
-    values for a tuple result) when the lazy tier is on."""
-    out = _defer(fn, tuple(arrays))
+    values for a tuple result) when the lazy tier is on; ``ints`` as ``_lazy.defer``'s."""
+    arrays = tuple(arrays)
+    out = _lazy.defer(fn, arrays, (), ints) if _lazy_on() else None
     if out is None:
-        return fn(*_lazy.concrete(tuple(arrays)))
+        return fn(*_lazy.concrete(arrays))
     return _lazy.parts(out) if isinstance(out.aval, tuple) else out
 
 

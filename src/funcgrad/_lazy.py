@@ -12,7 +12,8 @@ which values are still referenced, key a cache of programs, so a training loop, 
 has the same structure, compiles once and then runs each step as one dispatch. A structure seen
 fewer than ``compile_after`` times is run op by op instead, as the eager engine would, since
 compiling a one-off graph costs more than it saves. Python floats stay operands (never baked
-constants), so a changing learning rate does not compile again; ints, bools and None are
+constants), so a changing learning rate does not compile again, and so do the ints of
+arithmetic (``x * i``: ops with ``Op.numbers``); other ints (dims, sizes), bools and None are
 static, as in the per-op VJP rules. The backward of a recurring graph joins the trace as one
 node: the compiled tier's whole-graph program (``_tiers``).
 """
@@ -40,11 +41,11 @@ stats = collections.Counter()
 
 class Sig:
     """What a pending node computes: ``fn`` with ``static`` keyword arguments, on operands of
-    abstract values ``avals`` (an aval; ``float`` for a Python float; ``(type, value)`` for a
-    static int, bool or None), giving ``aval``. One object per distinct signature (cached), so
-    structure keys hash and compare it by identity. ``operands`` has the positions of the
-    operands that are not static; ``inexact``, whether the value is floating or complex (a
-    gradient can flow from it), for a single-output one."""
+    abstract values ``avals`` (an aval; ``float`` or ``int`` for a Python number operand;
+    ``(type, value)`` for a static int, bool or None), giving ``aval``. One object per
+    distinct signature (cached), so structure keys hash and compare it by identity.
+    ``operands`` has the positions of the operands that are not static; ``inexact``, whether
+    the value is floating or complex (a gradient can flow from it), for a single-output one."""
 
     __slots__ = ("fn", "static", "avals", "aval", "operands", "inexact")
 
@@ -151,11 +152,22 @@ def _one_device():
     return _devices[0]
 
 
-def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
+_INT32 = range(-2**31, 2**31)
+
+
+def int_operand(a, ints: bool) -> bool:
+    """Whether ``a`` is a Python int that an op taking ints as data (``ints``: the numbers of
+    ``x * i``, never the dims or sizes that shape a result) gets as an operand, as it gets a
+    Python float, so a changing value compiles nothing again. One beyond int32 stays static."""
+    return ints and type(a) is int and a in _INT32
+
+
+def defer(fn, args: tuple, static: tuple = (), ints: bool = False) -> Pending | None:
     """Records ``fn(*args, **dict(static))`` as a pending value, or returns None when it must
     run now: an operand that is a tracer or not an array or number, operands on different
     devices, or an op whose abstract evaluation fails or warns (running it eagerly raises the
-    error, or gives the warning, at this very op, as the eager engine would)."""
+    error, or gives the warning, at this very op, as the eager engine would). ``ints``: Python
+    ints are operands (``int_operand``), not static arguments."""
     trace, single, context = _trace, _one_device() is not None, _context()
     if context != trace.context:
         if trace.pendings:
@@ -170,9 +182,11 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
         if kind == -1:
             kind = _kind(a)
         if kind == _SCALAR:
-            avals.append((t, a))
-            wiring.append(None)
-            continue
+            if not int_operand(a, ints):
+                avals.append((t, a))
+                wiring.append(None)
+                continue
+            kind = _FLOAT  # an operand, as a Python float is
         if kind is None:
             return _undo(trace, known)
         if kind == _ARRAY:
@@ -189,7 +203,7 @@ def defer(fn, args: tuple, static: tuple = ()) -> Pending | None:
                     continue
                 a = value(a)
         else:
-            avals.append(float)
+            avals.append(t)  # float or int
             if single:
                 a = _weak(a, context[0])
         k = positions.get(id(a))
@@ -246,15 +260,16 @@ def _append(trace: _Trace, fn, args: tuple, key: tuple, wiring: tuple, sharding
     return p
 
 
-_floats: dict = {}  # (value, x64) -> the weak-typed array of a Python float
+_floats: dict = {}  # (value, x64, type) -> the weak-typed array of a Python float or int
 _FLOATS = 1024  # at most this many: a learning-rate schedule makes a new float every step
 
 
-def _weak(x: float, x64: bool):
-    """The weak-typed array JAX makes of the Python float ``x``, made once per value: called
-    with a float, a program converts it at every call (about 4 µs), with an array it does not.
-    Concrete even when first asked for inside a JAX trace."""
-    key = (x, x64) if x else (x, x64, math.copysign(1.0, x))  # 0.0 == -0.0 as a key
+def _weak(x: float | int, x64: bool):
+    """The weak-typed array JAX makes of the Python float or int ``x``, made once per value:
+    called with a number, a program converts it at every call (about 4 µs), with an array it
+    does not. Concrete even when first asked for inside a JAX trace."""
+    # 1 == 1.0 and 0.0 == -0.0 as keys: the type and the sign of a zero tell them apart.
+    key = (x, x64, type(x)) if x else (x, x64, type(x), math.copysign(1.0, x))
     array = _floats.get(key)
     if array is None:
         with jax.ensure_compile_time_eval():
@@ -302,10 +317,10 @@ def _abstract(key: tuple, fn) -> Sig | None:
 
 
 def _spec(a):
-    """The abstract operand for an aval, a Python float (weak, as JAX types it) or a tuple of
-    avals (a multi-output value)."""
-    if a is float:
-        return jax.ShapeDtypeStruct((), jnp.result_type(float), weak_type=True)
+    """The abstract operand for an aval, a Python float or int (weak, as JAX types it) or a
+    tuple of avals (a multi-output value)."""
+    if a is float or a is int:
+        return jax.ShapeDtypeStruct((), jnp.result_type(a), weak_type=True)
     if isinstance(a, tuple):
         return tuple(map(_spec, a))
     return jax.ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)

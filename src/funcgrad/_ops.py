@@ -189,7 +189,7 @@ def _scalar_or_tensor(tensor_name: str, scalar_name: str):
 
 
 ADD = Op("add", lambda x, y, alpha=1: x + (y if alpha == 1 else alpha * y), "AddBackward0",
-         saves=False)
+         saves=False, numbers=True)
 def _sub(x, y, alpha=1):
     _refuse_bool("Subtraction", x, y)
     return x - (y if alpha == 1 else alpha * y)
@@ -200,10 +200,10 @@ def _rsub(x, y):
     return y - x
 
 
-SUB = Op("sub", _sub, "SubBackward0", saves=False)
-RSUB = Op("rsub", _rsub, "RsubBackward1", saves=False)
-MUL = Op("mul", jnp.multiply, "MulBackward0")
-DIV = Op("div", jnp.true_divide, "DivBackward0")
+SUB = Op("sub", _sub, "SubBackward0", saves=False, numbers=True)
+RSUB = Op("rsub", _rsub, "RsubBackward1", saves=False, numbers=True)
+MUL = Op("mul", jnp.multiply, "MulBackward0", numbers=True)
+DIV = Op("div", jnp.true_divide, "DivBackward0", numbers=True)
 FLOOR_DIV = Op("floor_divide", jnp.floor_divide, "NotImplemented", differentiable=False)
 
 
@@ -218,7 +218,8 @@ DIV_ROUNDED = Op("div_rounded", _div_rounded, "DivBackward2")
 REMAINDER = Op("remainder", jnp.remainder,
                _scalar_or_tensor("RemainderBackward1", "RemainderBackward0"))
 # By a number: the gradient is 1, so nothing is saved (torch's RemainderBackward0).
-REMAINDER_SCALAR = Op("remainder", jnp.remainder, "RemainderBackward0", saves=False)
+REMAINDER_SCALAR = Op("remainder", jnp.remainder, "RemainderBackward0", saves=False,
+                      numbers=True)
 POW = Op("pow", jnp.power, _pow_name)
 MAXIMUM = Op("maximum", _real_only(jnp.maximum, "maximum not implemented for complex tensors.",
                                    RuntimeError), "MaximumBackward0")

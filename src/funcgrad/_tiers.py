@@ -109,7 +109,8 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
         else:
             diff, scalars = node._layout()
             key.append((node.op, node.static, diff, scalars, edges,
-                        tuple(_aval(a) for a in primals)))
+                        tuple(int if type(a) is int and i not in scalars else _aval(a)
+                              for i, a in enumerate(primals))))
             operands.extend(a for i, a in enumerate(primals) if i not in scalars)
     root_key = tuple((index[id(n)], _aval(g._peek())) for n, g in roots)
     operands.extend(g._peek() for _, g in roots)
@@ -119,7 +120,8 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
 
 def _full(entry: tuple | None) -> tuple | None:
     """A node's part of a structure key in full: ``(op, static, diff, scalars, edges, avals)``,
-    where ``avals`` has an aval (or ``float``) per operand and the value of each static one."""
+    where ``avals`` has an aval (or ``float``, ``int``) per operand and the value of each static
+    one."""
     if entry is None or len(entry) == 6:
         return entry
     op, sig, edges = entry
