@@ -390,6 +390,27 @@ def test_retained_grads_accumulate_into_a_new_box(torch):
     same(torch, scenario)
 
 
+def test_autograd_grad_fills_retained_grads_but_no_leaf_grad(torch):
+    """autograd.grad leaves .grad of leaves alone, yet a retained non-leaf gets its gradient,
+    summed over calls, also when it is the input differentiated (torch's retain_grad hook)."""
+
+    def scenario(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        z = x * 3
+        z.retain_grad()
+        y = (z ** 2).sum()
+        (g,) = lib.autograd.grad(y, x, retain_graph=True)
+        first = z.grad.clone()
+        lib.autograd.grad(y, x)
+        b = x * x
+        b.retain_grad()
+        (gb,) = lib.autograd.grad((b * 5).sum(), b)
+        return g, first, z.grad, x.grad, gb, b.grad
+
+    out = same(torch, scenario)
+    np.testing.assert_allclose(out[2], [12.0, 24.0])
+
+
 def test_hook_replaces_the_gradient_until_removed(torch):
     def scenario(lib):
         x = lib.tensor([1.0, 2.0], requires_grad=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import _lazy
-from .._graph import _reachable, _root_grads, run, torch_convention
+from .._graph import _reachable, _root_grads, accumulate, run, torch_convention
 from .._tensor import Tensor
 
 
@@ -17,7 +17,8 @@ def _as_tuple(x) -> tuple:
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool | None = None,
          materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
-    """The gradients of ``outputs`` with respect to ``inputs``; no ``.grad`` is touched.
+    """The gradients of ``outputs`` with respect to ``inputs``; no leaf's ``.grad`` is touched
+    (the non-leaf tensors that ``retain_grad()`` get theirs, as in torch).
 
     Args:
         outputs: a Tensor or a sequence of them.
@@ -57,9 +58,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     nodes = _reachable([node for node, _ in roots])
     if not allow_unused:
         _check_used(nodes, edges)
-    reached, _ = run(roots, retain_graph, create_graph, {id(e) for e in edges}, nodes)
+    reached, retained = run(roots, retain_graph, create_graph, {id(e) for e in edges}, nodes)
     grads = tuple(_result(reached.get(id(e)), t, materialize_grads)
                   for e, t in zip(edges, inputs))
+    for tensor, g in retained:
+        accumulate(tensor, torch_convention(g), create_graph)
     if not create_graph:
         _lazy.flush()
     return grads
