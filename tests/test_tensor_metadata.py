@@ -19,3 +19,37 @@ def test_sizes_and_strides_match_torch(shape, dtype) -> None:
     assert [ours.stride(d) for d in range(-len(shape), len(shape))] == [
         theirs.stride(d) for d in range(-len(shape), len(shape))]
     assert ours.is_contiguous() == theirs.is_contiguous()
+
+
+FLOATS = ["float32", "float16", "bfloat16", "float64", "complex64", "complex128"]
+INTS = ["uint8", "int8", "int16", "int32", "int64"]
+
+
+@pytest.mark.parametrize("dtype", [*FLOATS, None])
+def test_finfo_matches_torch(dtype) -> None:
+    torch = pytest.importorskip("torch")
+    ours = funcgrad.finfo() if dtype is None else funcgrad.finfo(getattr(funcgrad, dtype))
+    theirs = torch.finfo() if dtype is None else torch.finfo(getattr(torch, dtype))
+    fields = ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype")
+    assert [getattr(ours, f) for f in fields] == [getattr(theirs, f) for f in fields]
+    assert repr(ours) == repr(theirs)
+    assert ours == funcgrad.finfo(ours.dtype) and hash(ours) == hash(funcgrad.finfo(ours.dtype))
+
+
+@pytest.mark.parametrize("dtype", INTS)
+def test_iinfo_matches_torch(dtype) -> None:
+    torch = pytest.importorskip("torch")
+    ours, theirs = funcgrad.iinfo(getattr(funcgrad, dtype)), torch.iinfo(getattr(torch, dtype))
+    assert (ours.bits, ours.min, ours.max, ours.dtype, repr(ours)) == (
+        theirs.bits, theirs.min, theirs.max, theirs.dtype, repr(theirs))
+
+
+@pytest.mark.parametrize("call", ["finfo(int32)", "iinfo(float32)", "iinfo(bool)"])
+def test_finfo_and_iinfo_refuse_the_other_kind_as_torch(call) -> None:
+    torch = pytest.importorskip("torch")
+    name, dtype = call.rstrip(")").split("(")
+    with pytest.raises(TypeError) as theirs:
+        getattr(torch, name)(getattr(torch, dtype))
+    with pytest.raises(TypeError) as ours:
+        getattr(funcgrad, name)(getattr(funcgrad, dtype))
+    assert str(ours.value) == str(theirs.value).replace("torch", "funcgrad")

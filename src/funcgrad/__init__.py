@@ -58,7 +58,9 @@ from ._dtypes import (
     short,
     uint8,
 )
+from ._dtypes import finfo as finfo
 from ._dtypes import get_default_dtype as get_default_dtype
+from ._dtypes import iinfo as iinfo
 from ._dtypes import set_default_dtype as set_default_dtype
 from ._factories import (
     Generator,

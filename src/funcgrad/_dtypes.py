@@ -179,3 +179,67 @@ def _scalars(data):
             yield from _scalars(item)
     else:
         yield data
+
+
+class finfo:
+    """torch.finfo: the numerical properties of a floating dtype (of a complex one's parts;
+    of the default dtype when none is given), from ``jnp.finfo``, bfloat16 included.
+
+    >>> import funcgrad
+    >>> funcgrad.finfo(funcgrad.float16).max
+    65504.0
+    >>> funcgrad.finfo().eps
+    1.1920928955078125e-07
+    """
+
+    def __init__(self, type=None) -> None:
+        dtype = get_default_dtype() if type is None else jnp.dtype(type)
+        if not is_inexact(dtype):
+            raise TypeError("funcgrad.finfo() requires a floating point input type. Use "
+                            "funcgrad.iinfo to handle 'funcgrad.finfo'")
+        info = jnp.finfo(dtype)
+        self.bits, self.dtype = builtins.int(info.bits), jnp.dtype(info.dtype).name
+        self.eps, self.max, self.min = builtins.float(info.eps), builtins.float(info.max), \
+            builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision  # exactly, as torch gives it
+
+    def __eq__(self, other) -> builtins.bool:
+        return isinstance(other, finfo) and self.dtype == other.dtype
+
+    def __hash__(self) -> builtins.int:
+        return hash(("finfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """torch.iinfo: the range of an integer dtype, from ``jnp.iinfo``.
+
+    >>> import funcgrad
+    >>> funcgrad.iinfo(funcgrad.uint8)
+    iinfo(min=0, max=255, dtype=uint8)
+    """
+
+    def __init__(self, type) -> None:
+        dtype = jnp.dtype(type)
+        if dtype == bool:
+            raise TypeError("funcgrad.bool is not supported by funcgrad.iinfo")
+        if dtype.kind not in "iu":
+            raise TypeError("funcgrad.iinfo() requires an integer input type. Use "
+                            "funcgrad.finfo to handle 'funcgrad.iinfo'")
+        info = jnp.iinfo(dtype)
+        self.bits, self.dtype = builtins.int(info.bits), dtype.name
+        self.min, self.max = builtins.int(info.min), builtins.int(info.max)
+
+    def __eq__(self, other) -> builtins.bool:
+        return isinstance(other, iinfo) and self.dtype == other.dtype
+
+    def __hash__(self) -> builtins.int:
+        return hash(("iinfo", self.dtype))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
