@@ -53,3 +53,20 @@ def test_finfo_and_iinfo_refuse_the_other_kind_as_torch(call) -> None:
     with pytest.raises(TypeError) as ours:
         getattr(funcgrad, name)(getattr(funcgrad, dtype))
     assert str(ours.value) == str(theirs.value).replace("torch", "funcgrad")
+
+
+@pytest.mark.parametrize("expression", ["s[1:]", "s[::-2]", "s[0]", "s[-1]", "s + s", "s + (5,)",
+                                        "(5,) + s", "s * 2", "2 * s", "s + ()", "s[5:]"])
+def test_size_arithmetic_and_slices_give_sizes_as_torch(expression) -> None:
+    torch = pytest.importorskip("torch")
+    ours = eval(expression, {"s": funcgrad.zeros(2, 3, 4).shape})
+    theirs = eval(expression, {"s": torch.zeros(2, 3, 4).shape})
+    assert repr(ours) == repr(theirs).replace("torch", "funcgrad")
+    assert ours == theirs
+
+
+def test_size_refuses_a_list_as_a_tuple_does() -> None:
+    torch = pytest.importorskip("torch")
+    for lib in (funcgrad, torch):
+        with pytest.raises(TypeError):
+            lib.zeros(2).shape + [3]

@@ -39,10 +39,34 @@ class _Storage:
 
 
 class Size(tuple):
-    """A tensor's shape: a tuple that prints as torch prints ``torch.Size``."""
+    """A tensor's shape: a tuple that prints as torch prints ``torch.Size``; slicing,
+    concatenating and repeating one gives a Size, as in torch.
+
+    >>> import funcgrad
+    >>> s = funcgrad.zeros(2, 3, 4).shape
+    >>> s[1:], (5,) + s
+    (funcgrad.Size([3, 4]), funcgrad.Size([5, 2, 3, 4]))
+    """
 
     def __repr__(self) -> str:
         return f"funcgrad.Size({list(self)})"
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        out = tuple.__add__(self, other)
+        return out if out is NotImplemented else Size(out)
+
+    def __radd__(self, other):
+        return Size(tuple.__add__(other, self)) if isinstance(other, tuple) else NotImplemented
+
+    def __mul__(self, times):
+        out = tuple.__mul__(self, times)
+        return out if out is NotImplemented else Size(out)
+
+    __rmul__ = __mul__
 
     def numel(self) -> int:
         return math.prod(self)
