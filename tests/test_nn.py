@@ -112,6 +112,35 @@ def test_embedding_matches_torch_and_cuts_padding_gradient(torch):
     assert not np.any(_np(nn.Embedding(6, 3, padding_idx=-4).weight)[2])
 
 
+@pytest.mark.parametrize("options", [dict(max_norm=1.0), dict(max_norm=0.5, norm_type=1.0),
+                                     dict(scale_grad_by_freq=True, padding_idx=2),
+                                     dict(max_norm=1.2, norm_type=3.0)])
+def test_embedding_options_match_torch(torch, options):
+    # max_norm renormalizes the rows looked up, in place in the weight, before the lookup;
+    # scale_grad_by_freq divides each row's gradient by its index's count in the batch.
+    torch.manual_seed(0)
+    t_emb = torch.nn.Embedding(6, 3, **options)
+    emb = _twin(t_emb, nn.Embedding(6, 3, **options))
+    assert repr(emb) == repr(t_emb)
+    _compare(torch, t_emb, emb, np.array([[0, 2, 5], [2, 1, 1], [5, 5, 5]]))
+    _close(emb.weight, t_emb.weight)  # rows 3 and 4, never looked up, keep their norms
+    t_f = torch.nn.functional.embedding(torch.tensor([4]), t_emb.weight.detach(), **options)
+    _close(nn.functional.embedding(funcgrad.tensor([4]), emb.weight.detach(), **options), t_f)
+    # sparse: torch's gradient is a sparse tensor, funcgrad's the same values, dense.
+    assert repr(nn.Embedding(6, 3, sparse=True, **options)) == repr(
+        torch.nn.Embedding(6, 3, sparse=True, **options))
+
+
+@pytest.mark.parametrize("options", [dict(max_norm=1.0), dict(max_norm=0.5, norm_type=1.0)])
+def test_embedding_bag_max_norm_matches_torch(torch, options):
+    torch.manual_seed(0)
+    t_bag = torch.nn.EmbeddingBag(6, 3, mode="sum", **options)
+    bag = _twin(t_bag, nn.EmbeddingBag(6, 3, mode="sum", **options))
+    assert repr(bag) == repr(t_bag)
+    _compare(torch, t_bag, bag, np.array([0, 1, 5, 2, 1, 3]), np.array([0, 2, 2]))
+    _close(bag.weight, t_bag.weight)
+
+
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
 def test_embedding_bag_matches_torch(torch, mode):
     torch.manual_seed(0)

@@ -1854,15 +1854,18 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 device=None, dtype=None, *, _weight: Tensor | None = None,
-                 _freeze: bool = False) -> None:
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Tensor | None = None, _freeze: bool = False, device=None,
+                 dtype=None) -> None:
         super().__init__()
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise AssertionError("Padding_idx must be within num_embeddings")
             padding_idx %= num_embeddings
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.padding_idx = padding_idx
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is not None:  # given weights are kept as they are, padding row included
             if list(_weight.shape) != [num_embeddings, embedding_dim]:
                 raise AssertionError(
@@ -1876,7 +1879,9 @@ class Embedding(Module):
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
-                        padding_idx: int | None = None) -> Embedding:
+                        padding_idx: int | None = None, max_norm: float | None = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
         """An Embedding whose weight shares the storage of the 2-D ``embeddings`` and, with
         ``freeze``, requires no grad.
 
@@ -1888,14 +1893,29 @@ class Embedding(Module):
         if embeddings.dim() != 2:
             raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
         rows, cols = embeddings.shape
-        return cls(rows, cols, padding_idx, _weight=embeddings, _freeze=freeze)
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
-        return text if self.padding_idx is None else f"{text}, padding_idx={self.padding_idx}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        return text + _norm_options(self) + (", sparse=True" if self.sparse else "")
+
+
+def _norm_options(module) -> str:
+    """What torch's repr of an Embedding or EmbeddingBag shows of its options that are set:
+    ``max_norm``, ``norm_type`` and ``scale_grad_by_freq``."""
+    text = "" if module.max_norm is None else f", max_norm={module.max_norm!r}"
+    if module.norm_type != 2:
+        text += f", norm_type={module.norm_type!r}"
+    if module.scale_grad_by_freq:
+        text += f", scale_grad_by_freq={module.scale_grad_by_freq!r}"
+    return text
 
 
 class EmbeddingBag(Module):
@@ -1911,7 +1931,8 @@ class EmbeddingBag(Module):
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
                  sparse: bool = False, include_last_offset: bool = False,
                  padding_idx: int | None = None, device=None, dtype=None) -> None:
-        embedding = Embedding(num_embeddings, embedding_dim, padding_idx, device, dtype)
+        embedding = Embedding(num_embeddings, embedding_dim, padding_idx, device=device,
+                              dtype=dtype)
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
@@ -1926,7 +1947,8 @@ class EmbeddingBag(Module):
                                per_sample_weights, self.include_last_offset, self.padding_idx)
 
     def extra_repr(self) -> str:
-        text = f"{self.num_embeddings}, {self.embedding_dim}, mode='{self.mode}'"
+        text = (f"{self.num_embeddings}, {self.embedding_dim}{_norm_options(self)}, "
+                f"mode='{self.mode}'")
         return text if self.padding_idx is None else f"{text}, padding_idx={self.padding_idx}"
 
 

@@ -167,8 +167,12 @@ LINEAR = Op("linear", lambda x, w, b: jnp.matmul(x, w.T) + b,
 DIV_SCALAR = Op("div_scalar", jnp.true_divide, "DivBackward1")
 
 
-def _embedding(weight, indices, padding_idx=None):
+def _embedding(weight, indices, padding_idx=None, scale_grad_by_freq=False):
     rows = jnp.take(weight, indices, axis=0)
+    if scale_grad_by_freq:  # the same rows, whose gradient is divided by the index's count
+        counts = jnp.zeros(weight.shape[0], weight.dtype).at[indices].add(1)[indices]
+        fixed = jax.lax.stop_gradient(rows)
+        rows = fixed + (rows - fixed) / counts[..., None]
     if padding_idx is None:
         return rows
     # torch's backward skips the padding row: its value is looked up, its gradient is cut.
@@ -939,9 +943,13 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     return input.mul_(noise) if inplace else input * noise
 
 
-def embedding(input, weight, padding_idx: int | None = None):
+def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """The rows of ``weight`` at the integer indices ``input``; row ``padding_idx`` (if given)
-    receives no gradient.
+    receives no gradient. With ``max_norm``, each row looked up whose ``norm_type``-norm
+    exceeds it is first scaled down to it, in place in ``weight``, as torch does; with
+    ``scale_grad_by_freq``, a row's gradient is divided by how often ``input`` holds its index.
+    (``sparse`` gives the same gradient, dense.)
 
     Raises:
         IndexError: if an index is outside ``[0, weight.shape[0])``.
@@ -957,7 +965,20 @@ def embedding(input, weight, padding_idx: int | None = None):
         padding_idx += rows
     if _ops._outside(indices, 0, rows) is not None:
         raise IndexError("index out of range in self")
-    return apply(EMBEDDING, weight, input, padding_idx=padding_idx)
+    if max_norm is not None:
+        _renorm_rows(weight, indices, max_norm, norm_type)
+    return apply(EMBEDDING, weight, input, padding_idx=padding_idx,
+                 scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def _renorm_rows(weight: Tensor, indices, max_norm: float, norm_type: float) -> None:
+    """torch's ``embedding_renorm_``: each row of ``weight`` at ``indices`` whose norm exceeds
+    ``max_norm`` is scaled by ``max_norm / (norm + 1e-7)``, in place and outside the graph."""
+    table = weight._read()
+    at = jnp.unique(indices)
+    norms = jnp.linalg.norm(table[at], ord=norm_type, axis=-1)
+    scale = jnp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(table.dtype)
+    weight._write(table.at[at].multiply(scale[:, None]))
 
 
 def _embedding_bag(weight, indices, offsets, scale=None, *, bags, mode, padding_idx):
@@ -993,10 +1014,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
     Raises:
         ValueError, NotImplementedError: torch's, for an input not of 1 or 2 dimensions,
             offsets that do not fit it, an unknown mode, or per-sample weights outside mode
-            'sum'; funcgrad's, for ``max_norm`` or ``scale_grad_by_freq``, which it lacks.
+            'sum'; funcgrad's, for ``scale_grad_by_freq``, which it lacks.
     """
-    if max_norm is not None or scale_grad_by_freq:
-        raise ValueError("funcgrad's embedding_bag has no max_norm or scale_grad_by_freq")
+    if scale_grad_by_freq:
+        raise ValueError("funcgrad's embedding_bag has no scale_grad_by_freq; use F.embedding "
+                         "with scale_grad_by_freq=True and reduce its rows per bag")
     if input.ndim == 2:
         if offsets is not None:
             raise ValueError(
@@ -1023,6 +1045,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
             "GitHub.")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
+    if max_norm is not None:
+        _renorm_rows(weight, input._read(), max_norm, norm_type)
     bags = offsets.shape[0] - 1 if include_last_offset else offsets.shape[0]
     return apply(EMBEDDING_BAG, weight, input, offsets, per_sample_weights, bags=bags,
                  mode=mode, padding_idx=padding_idx)
