@@ -1172,3 +1172,57 @@ def test_dropout_inside_a_jax_trace_leaves_the_generator_usable():
     out = jax.jit(lambda module, x: module(x))(drop, funcgrad.ones(8))
     assert set(np.unique(_np(out))) <= {0.0, 2.0}
     funcgrad.rand(2)  # the generator holds a concrete key, not the trace's tracer
+
+
+def _ctc_case(lib, targets, lengths, reduction, zero_infinity, blank, batched=True):
+    """F.ctc_loss of fixed random log-probabilities (T=7, N=3, C=5): the loss and its
+    gradient with respect to the log-probabilities."""
+    logits = _randn(7, 3, 5, seed=3)
+    if not batched:
+        logits = logits[:, 0]
+    log_probs = lib.tensor(logits).log_softmax(-1).detach().requires_grad_(True)
+    inputs = lib.tensor(lengths[0]) if batched else lib.tensor(lengths[0][0])
+    loss = lib.nn.functional.ctc_loss(log_probs, lib.tensor(targets), inputs,
+                                      lib.tensor(lengths[1]), blank=blank, reduction=reduction,
+                                      zero_infinity=zero_infinity)
+    loss.sum().backward()
+    return loss, log_probs.grad
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("layout", ["padded", "concatenated"])
+@pytest.mark.parametrize("blank", [0, 4])
+def test_ctc_loss_matches_torch(torch, reduction, layout, blank):
+    # Sequence 1 repeats a label (a blank must separate the two), sequence 2 has shorter
+    # input and target lengths than the padding.
+    padded = np.array([[1, 2, 3], [2, 2, 0], [3, 1, 1]]) % 4 + (blank == 0)
+    lengths = (np.array([7, 6, 4]), np.array([3, 2, 1]))
+    targets = padded if layout == "padded" else np.concatenate(
+        [row[:n] for row, n in zip(padded, lengths[1])])
+    ours = _ctc_case(funcgrad, targets, lengths, reduction, False, blank)
+    theirs = _ctc_case(torch, targets, lengths, reduction, False, blank)
+    assert ours[0].grad_fn.name() == theirs[0].grad_fn.name()
+    for a, b in zip(ours, theirs):
+        _close(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_ctc_loss_of_an_impossible_alignment_is_inf_or_zero_as_torch(torch, zero_infinity):
+    # Sequence 0 needs 3 labels and 2 separating blanks (5 steps) in 4 steps; sequence 1 fits.
+    targets, lengths = np.array([[1, 1, 1], [1, 2, 3]]), (np.array([4, 7, 7]), np.array([3, 3, 2]))
+    targets = np.concatenate([targets, [[2, 2, 0]]])
+    ours = _ctc_case(funcgrad, targets, lengths, "none", zero_infinity, 0)
+    theirs = _ctc_case(torch, targets, lengths, "none", zero_infinity, 0)
+    _close(ours[0], theirs[0], atol=1e-5)
+    if zero_infinity:  # (torch's gradient of an infinite loss is not meant to be used)
+        _close(ours[1], theirs[1], atol=1e-5)
+
+
+def test_ctc_loss_unbatched_and_the_module_match_torch(torch):
+    lengths = (np.array([7]), np.array(3))
+    ours = _ctc_case(funcgrad, np.array([1, 2, 1]), lengths, "mean", False, 0, batched=False)
+    theirs = _ctc_case(torch, np.array([1, 2, 1]), lengths, "mean", False, 0, batched=False)
+    for a, b in zip(ours, theirs):
+        _close(a, b, atol=1e-5)
+    assert repr(nn.CTCLoss(blank=2, zero_infinity=True)) == repr(
+        torch.nn.CTCLoss(blank=2, zero_infinity=True))

@@ -2155,6 +2155,21 @@ class PoissonNLLLoss(_Loss):
                                   self.reduction)
 
 
+class CTCLoss(_Loss):
+    """The connectionist temporal classification loss (``F.ctc_loss``), blank index
+    ``blank``."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean",
+                 zero_infinity: bool = False) -> None:
+        super().__init__(reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths: Tensor,
+                target_lengths: Tensor) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)
+
+
 class HingeEmbeddingLoss(_Loss):
     """``input`` where the label is 1, ``max(0, margin - input)`` where it is -1."""
 

@@ -11,6 +11,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from .. import _dtypes, _factories, _grad_mode, _ops
 from .._graph import Op, apply, broadcast_shape, raise_dim_out_of_range
@@ -24,7 +25,7 @@ __all__ = [
     "threshold", "prelu", "linear", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
-    "gaussian_nll_loss", "poisson_nll_loss", "nll_loss", "cross_entropy",
+    "gaussian_nll_loss", "poisson_nll_loss", "ctc_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d",
     "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -788,6 +789,60 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
                     + 0.5 * _ops.log(2 * math.pi * target))
         loss = loss + _ops.masked_fill(stirling, target <= 1, 0)
     return _reduced(loss, reduction)
+
+
+def _ctc(log_probs, labels, input_lengths, target_lengths, *, blank):
+    """Per sequence, -log p(labels | log_probs) by optax's CTC (batch first inside), and
+    inf where no alignment fits: an input shorter than its target plus the blanks that must
+    separate its repeated labels (optax's log(0) is finite). optax takes logits and applies
+    log_softmax, which leaves log-probabilities as they are, and its gradient through that
+    log_softmax is torch's: ``exp(log_probs)`` minus the alignments' posterior."""
+    logits = jnp.swapaxes(log_probs, 0, 1)
+    steps, length = jnp.arange(logits.shape[1]), jnp.arange(labels.shape[1])
+    padded = (length[None, :] >= target_lengths[:, None])
+    loss = optax.ctc_loss(logits, (steps[None, :] >= input_lengths[:, None]).astype(
+        logits.dtype), labels, padded.astype(logits.dtype), blank_id=blank)
+    repeats = jnp.sum((labels[:, 1:] == labels[:, :-1]) & ~padded[:, 1:], axis=1)
+    return jnp.where(input_lengths < target_lengths + repeats, jnp.inf, loss)
+
+
+CTC = Op("ctc_loss", _ctc, "CtcLossBackward0")
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False):
+    """The connectionist temporal classification loss of ``log_probs`` (``(T, N, C)``, or
+    ``(T, C)`` unbatched, log-softmaxed over classes) against ``targets`` (``(N, S)`` padded,
+    or the targets concatenated), each sequence ``n`` being ``input_lengths[n]`` steps long
+    with ``target_lengths[n]`` labels; 'mean' averages the losses divided by their target
+    lengths. ``zero_infinity`` zeroes impossible alignments' infinite losses and gradients.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> log_probs = funcgrad.zeros(3, 1, 2).log_softmax(2)  # uniform over blank and one label
+    >>> F.ctc_loss(log_probs, funcgrad.tensor([[1]]), funcgrad.tensor([3]), funcgrad.tensor([1]))
+    tensor(0.2877)
+    """
+    _check_reduction(reduction)
+    batched = log_probs.ndim == 3
+    if not batched:
+        log_probs, targets = log_probs.unsqueeze(1), targets.reshape(1, -1)
+    lengths = [jnp.asarray(t._read() if isinstance(t, Tensor) else t, jnp.int32).reshape(-1)
+               for t in (input_lengths, target_lengths)]
+    labels = jnp.asarray(targets._read() if isinstance(targets, Tensor) else targets, jnp.int32)
+    if labels.ndim == 1:  # concatenated: padded to the longest, as optax takes them
+        ends = np.cumsum(np.asarray(lengths[1]))
+        longest = int(np.max(np.asarray(lengths[1]), initial=0))
+        labels = jnp.stack([jnp.pad(labels[end - n:end], (0, longest - n))
+                            for end, n in zip(ends.tolist(), np.asarray(lengths[1]).tolist())])
+    loss = apply(CTC, log_probs, labels, *lengths, blank=blank)
+    if zero_infinity:
+        loss = _ops.where(_ops.isinf(loss), _factories.zeros((), dtype=loss.dtype), loss)
+    if not batched:
+        loss = loss.squeeze(0)
+    if reduction == "mean":
+        return (loss / Tensor._wrap(jnp.maximum(lengths[1], 1).astype(loss.dtype))).mean()
+    return loss.sum() if reduction == "sum" else loss
 
 
 def _check_target_dtype(target) -> None:
