@@ -54,6 +54,9 @@ CASES = {
     "Poisson": (lambda T, r: D(T).Poisson(r), ([0.7, 3.0],), [0.0, 4.0]),
     "Bernoulli_probs": (lambda T, p: D(T).Bernoulli(probs=p), ([0.3, 0.8],), [1.0, 0.0]),
     "Bernoulli_logits": (lambda T, lg: D(T).Bernoulli(logits=lg), ([-0.4, 1.2],), [1.0, 0.0]),
+    "Binomial_probs": (lambda T, p: D(T).Binomial(6, probs=p), ([0.3, 0.8],), [2.0, 6.0]),
+    "Binomial_logits": (lambda T, lg: D(T).Binomial(T.tensor([[3.0], [3.0]]), logits=lg),
+                        ([-0.4, 1.2],), [[0.0, 3.0], [1.0, 2.0]]),
     "Categorical_probs": (lambda T, p: D(T).Categorical(probs=p),
                           ([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]],), Int([2, 0])),
     "Categorical_logits": (lambda T, lg: D(T).Categorical(logits=lg), (LOGITS,), Int([1, 2])),
@@ -274,6 +277,8 @@ KL_CASES = {
     "Poisson": ([2.0, 0.4],),
     "Bernoulli_probs": ([0.6, 0.1],),
     "Bernoulli_logits": ([0.5, -2.0],),
+    "Binomial_probs": ([0.5, 0.1],),
+    "Binomial_logits": ([0.3, -1.0],),
     "Categorical_probs": ([[0.1, 0.1, 0.8], [0.3, 0.3, 0.4]],),
     "Categorical_logits": ([[1.0, 0.0, 0.0], [0.0, -2.0, 1.0]],),
     "OneHotCategorical": ([[1.0, 0.0, 0.0], [0.0, -2.0, 1.0]],),
@@ -391,3 +396,16 @@ def test_log_prob_inside_the_functional_transforms():
     expected = -0.5 * (np.array([[1.0, 2.5], [0.0, 1.5]]) ** 2) - 0.5 * np.log(2 * np.pi)
     np.testing.assert_allclose(batched(funcgrad.tensor([[0.0], [1.0]])).numpy(), expected,
                                rtol=1e-6)
+
+
+def test_kl_of_binomials_of_other_total_counts_is_inf_or_refused_as_torch(torch):
+    def kl(lib, n_p, n_q):
+        p = D(lib).Binomial(lib.tensor(n_p), probs=lib.tensor([0.3, 0.6]))
+        return D(lib).kl_divergence(p, D(lib).Binomial(4, probs=lib.tensor([0.5, 0.5])))
+
+    np.testing.assert_allclose(_numpy(kl(funcgrad, [6.0, 4.0], 4)),
+                               _numpy(kl(torch, [6.0, 4.0], 4)), rtol=1e-6)
+    assert np.isinf(_numpy(kl(funcgrad, [6.0, 4.0], 4))[0])
+    for lib in (torch, funcgrad):
+        with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
+            kl(lib, [3.0, 4.0], 4)

@@ -22,6 +22,7 @@ from ._multivariate import MultivariateNormal as MultivariateNormal
 from ._multivariate import OneHotCategorical as OneHotCategorical
 from ._univariate import Bernoulli as Bernoulli
 from ._univariate import Beta as Beta
+from ._univariate import Binomial as Binomial
 from ._univariate import Exponential as Exponential
 from ._univariate import Gamma as Gamma
 from ._univariate import Laplace as Laplace

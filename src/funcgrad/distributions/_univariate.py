@@ -9,7 +9,7 @@ import math
 import jax
 
 from .. import _ops
-from .._factories import zeros_like
+from .._factories import arange, zeros_like
 from .._graph import Op, apply
 from .._tensor import Tensor
 from ..nn import functional as F
@@ -350,7 +350,21 @@ class Poisson(_Scalar):
         return _ops.xlogy(value, self.rate) - self.rate - (value + 1).lgamma()
 
 
-class Bernoulli(Distribution):
+class _Trials(Distribution):
+    """A distribution of ``probs`` (or ``logits``, log-odds) of success per trial: each is
+    computed from the other on first use."""
+
+    @functools.cached_property
+    def logits(self) -> Tensor:
+        p = self.probs.clamp(min=eps(self.probs.dtype), max=1 - eps(self.probs.dtype))
+        return p.log() - (-p).log1p()
+
+    @functools.cached_property
+    def probs(self) -> Tensor:
+        return self.logits.sigmoid()
+
+
+class Bernoulli(_Trials):
     """The Bernoulli distribution of ``probs`` (or ``logits``, log-odds) of drawing 1."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -366,15 +380,6 @@ class Bernoulli(Distribution):
             (self.logits,) = broadcast_all(logits)
         given = self.probs if probs is not None else self.logits
         super().__init__(given.shape, validate_args=validate_args)
-
-    @functools.cached_property
-    def logits(self) -> Tensor:
-        p = self.probs.clamp(min=eps(self.probs.dtype), max=1 - eps(self.probs.dtype))
-        return p.log() - (-p).log1p()
-
-    @functools.cached_property
-    def probs(self) -> Tensor:
-        return self.logits.sigmoid()
 
     mean = property(lambda self: self.probs)
     variance = property(lambda self: self.probs * (1 - self.probs))
@@ -399,3 +404,70 @@ class Bernoulli(Distribution):
     def entropy(self) -> Tensor:
         return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
 
+
+
+class Binomial(_Trials):
+    """The number of successes in ``total_count`` independent trials, each a success with
+    ``probs`` (or log-odds ``logits``); samples are floats, as in torch.
+
+    >>> import funcgrad
+    >>> funcgrad.distributions.Binomial(4, probs=funcgrad.tensor(0.5)).log_prob(
+    ...     funcgrad.tensor(2.0)).exp()
+    tensor(0.3750)
+    """
+
+    arg_constraints = {"total_count": constraints.nonnegative_integer,
+                       "probs": constraints.unit_interval, "logits": constraints.real}
+    has_enumerate_support = True
+
+    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            given = self.probs
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            given = self.logits
+        self.total_count = self.total_count.type_as(given)
+        super().__init__(given.shape, validate_args=validate_args)
+
+    support = property(lambda self: constraints.integer_interval(0, self.total_count))
+    mean = property(lambda self: self.total_count * self.probs)
+    variance = property(lambda self: self.total_count * self.probs * (1 - self.probs))
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.total_count + 1) * self.probs).floor().clamp(max=self.total_count)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        n, p = self.total_count.detach().expand(*shape), self.probs.detach().expand(*shape)
+        return draw(lambda key, n, p, shape, dtype: jax.random.binomial(key, n, p, shape)
+                    .astype(dtype), shape, p.dtype, n, p)
+
+    def log_prob(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        n, logits = self.total_count, self.logits
+        # k log p + (n - k) log(1 - p) = k logit - n max(logit, 0) - n log1p(e^-|logit|),
+        # torch's form, stable for logits of either sign.
+        normalizer = (n * (logits.clamp(min=0) + logits - logits.clamp(max=0)) / 2
+                      + n * (-logits.abs()).exp().log1p() - (n + 1).lgamma())
+        return value * logits - (value + 1).lgamma() - (n - value + 1).lgamma() - normalizer
+
+    def entropy(self) -> Tensor:
+        log_prob = self.log_prob(self.enumerate_support(False))
+        return -(log_prob.exp() * log_prob).sum(0)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The values ``0 .. total_count`` along a new first dimension (one total count for
+        the whole batch only), expanded over the batch shape with ``expand``."""
+        total_count = int(self.total_count.max())
+        if not self.total_count.min() == total_count:
+            raise NotImplementedError(
+                "Inhomogeneous total count not supported by `enumerate_support`.")
+        param = self.probs if "probs" in self.__dict__ else self.logits
+        values = arange(1 + total_count, dtype=param.dtype).view(
+            (-1,) + (1,) * len(self._batch_shape))
+        return values.expand((-1,) + tuple(self._batch_shape)) if expand else values
