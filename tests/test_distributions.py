@@ -409,3 +409,18 @@ def test_kl_of_binomials_of_other_total_counts_is_inf_or_refused_as_torch(torch)
     for lib in (torch, funcgrad):
         with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
             kl(lib, [3.0, 4.0], 4)
+
+
+@pytest.mark.parametrize("expand", [True, False])
+@pytest.mark.parametrize("name", CASES)
+def test_enumerate_support_matches_torch(torch, name, expand):
+    (dist, _, _), (t_dist, _, _) = _distribution(funcgrad, name), _distribution(torch, name)
+    assert dist.has_enumerate_support == t_dist.has_enumerate_support
+    if not t_dist.has_enumerate_support:
+        with pytest.raises(NotImplementedError):
+            dist.enumerate_support(expand)
+        return
+    ours, theirs = dist.enumerate_support(expand), t_dist.enumerate_support(expand)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert ours.dtype.kind == str(theirs.dtype).removeprefix("torch.")[0].replace("l", "i")
+    np.testing.assert_array_equal(_numpy(ours), _numpy(theirs))

@@ -128,6 +128,20 @@ class Distribution:
     def entropy(self) -> Tensor:
         raise NotImplementedError
 
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """Every value of a discrete support along a new first dimension, expanded over the
+        batch shape with ``expand`` (else of size 1 there)."""
+        raise NotImplementedError
+
+    def _enumerated(self, values: Tensor, expand: bool) -> Tensor:
+        """``values`` (one per support value, along dim 0) as ``enumerate_support`` gives
+        them: viewed, then expanded with ``expand``, over the batch shape."""
+        event = tuple(values.shape[1:])
+        values = values.view((values.shape[0],) + (1,) * len(self._batch_shape) + event)
+        if not expand:
+            return values
+        return values.expand((values.shape[0],) + tuple(self._batch_shape) + event)
+
     def perplexity(self) -> Tensor:
         """``exp(entropy)``."""
         return self.entropy().exp()

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _dtypes, _ops, linalg
-from .._factories import eye, full
+from .._factories import arange, eye, full
 from .._tensor import Size, Tensor
 from ..nn import functional as F
 from . import constraints
@@ -71,6 +71,10 @@ class Categorical(Distribution):
     mode = property(lambda self: self.probs.argmax(dim=-1))
     variance = mean
 
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The class indices ``0 .. num_events - 1``."""
+        return self._enumerated(arange(self._num_events), expand)
+
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         logits = self.logits.detach()
@@ -95,6 +99,7 @@ class OneHotCategorical(Distribution):
     arg_constraints = {"probs": constraints.simplex,
                        "logits": constraints.independent(constraints.real, 1)}
     support = constraints.one_hot
+    has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits, validate_args=validate_args)
@@ -116,6 +121,11 @@ class OneHotCategorical(Distribution):
         Distribution.__init__(new, new._categorical.batch_shape, self.event_shape,
                               validate_args=False)
         return new
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The one-hot vectors of the classes."""
+        n = self.event_shape[0]
+        return self._enumerated(eye(n, dtype=self._categorical._param.dtype), expand)
 
     def sample(self, sample_shape=()) -> Tensor:
         indices = self._categorical.sample(sample_shape)

@@ -363,6 +363,10 @@ class _Trials(Distribution):
     def probs(self) -> Tensor:
         return self.logits.sigmoid()
 
+    def _param(self) -> Tensor:
+        """The parameter given: ``probs`` or ``logits``."""
+        return self.probs if "probs" in self.__dict__ else self.logits
+
 
 class Bernoulli(_Trials):
     """The Bernoulli distribution of ``probs`` (or ``logits``, log-odds) of drawing 1."""
@@ -403,6 +407,10 @@ class Bernoulli(_Trials):
 
     def entropy(self) -> Tensor:
         return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The values 0 and 1."""
+        return self._enumerated(arange(2, dtype=self._param().dtype), expand)
 
 
 
@@ -461,13 +469,9 @@ class Binomial(_Trials):
         return -(log_prob.exp() * log_prob).sum(0)
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
-        """The values ``0 .. total_count`` along a new first dimension (one total count for
-        the whole batch only), expanded over the batch shape with ``expand``."""
+        """The values ``0 .. total_count`` (one total count for the whole batch only)."""
         total_count = int(self.total_count.max())
         if not self.total_count.min() == total_count:
             raise NotImplementedError(
                 "Inhomogeneous total count not supported by `enumerate_support`.")
-        param = self.probs if "probs" in self.__dict__ else self.logits
-        values = arange(1 + total_count, dtype=param.dtype).view(
-            (-1,) + (1,) * len(self._batch_shape))
-        return values.expand((-1,) + tuple(self._batch_shape)) if expand else values
+        return self._enumerated(arange(1 + total_count, dtype=self._param().dtype), expand)
