@@ -937,6 +937,9 @@ case("F.embedding", lambda m, i, w: m.nn.functional.embedding(i, w), Fixed([[0, 
 # By torch's definition the padding row gets no gradient, which is not the derivative.
 case("F.embedding-padding", lambda m, i, w: m.nn.functional.embedding(i, w, padding_idx=2),
      Fixed([0, 2, 4, 2]), real(5, 3), gradcheck=False)
+case("F.ctc_loss", lambda m, x: m.nn.functional.ctc_loss(
+    x.log_softmax(-1), m.tensor([[1, 2, 2], [3, 1, 0]]), m.tensor([5, 4]), m.tensor([3, 2])),
+    real(5, 2, 4))
 for _mode in ("sum", "mean", "max"):
     case(f"F.embedding_bag-{_mode}", lambda m, w, mo=_mode: m.nn.functional.embedding_bag(
         m.tensor([[1, 2, 4], [4, 3, 0]]), w, mode=mo), real(5, 3))
@@ -1416,6 +1419,8 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        "F.embedding_bag-weights-last": "torch has no double backward of "
                        "embedding_bag's per-sample weights: the derivative for "
                        "'_embedding_bag_per_sample_weights_backward' is not implemented",
+                       "F.ctc_loss": "torch has no double backward of ctc_loss: the derivative "
+                       "for '_ctc_loss_backward' is not implemented",
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 
