@@ -228,7 +228,7 @@ class iinfo:
         dtype = jnp.dtype(type)
         if dtype == bool:
             raise TypeError("funcgrad.bool is not supported by funcgrad.iinfo")
-        if dtype.kind not in "iu":
+        if not is_integer(dtype):
             raise TypeError("funcgrad.iinfo() requires an integer input type. Use "
                             "funcgrad.finfo to handle 'funcgrad.iinfo'")
         info = jnp.iinfo(dtype)
