@@ -119,6 +119,55 @@ def test_maximize_ascends_as_torch(torch, name):
         problem.assert_close(rtol=1e-4, atol=1e-5)
 
 
+def _complex_steps(lib, name: str, kwargs: dict, steps: int) -> np.ndarray:
+    """A complex parameter after ``steps`` steps on a loss that is not a function of |z| alone,
+    so a rule that stepped by |g|^2 instead of per part would show."""
+    rng = np.random.default_rng(1)
+    z0, c = (rng.standard_normal((2, 6, 2)) @ np.array([1, 1j])).astype(np.complex64)
+    z = lib.tensor(z0, requires_grad=True)
+    opt = getattr(lib.optim, name)([z], **kwargs)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((lib.abs(z - lib.tensor(c)) ** 3).sum() + (z.real * z.imag ** 2).sum()).backward()
+        opt.step()
+    return np.asarray(z.detach())
+
+
+COMPLEX_CONFIGS = [(n, kw) for n, kw in CONFIGS if n != "Adafactor"]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), COMPLEX_CONFIGS,
+                         ids=[f"{n}-{'-'.join(kw)}" for n, kw in COMPLEX_CONFIGS])
+def test_a_complex_parameter_steps_as_its_real_view_as_in_torch(torch, name, kwargs):
+    # torch steps a complex parameter as view_as_real: Adam's second moment per part, say.
+    np.testing.assert_allclose(_complex_steps(funcgrad, name, kwargs, 10),
+                               _complex_steps(torch, name, kwargs, 10), rtol=1e-4, atol=1e-5)
+
+
+def test_adafactor_refuses_a_complex_parameter_as_torch_does(torch):
+    with pytest.raises(RuntimeError) as theirs:
+        _complex_steps(torch, "Adafactor", {}, 1)
+    z = funcgrad.tensor([1 + 1j], requires_grad=True)
+    opt = optim.Adafactor([z])
+    (z.abs() ** 2).sum().backward()
+    with pytest.raises(RuntimeError, match=f"^{theirs.value}; step their real views instead"):
+        opt.step()
+    np.testing.assert_array_equal(z.detach().numpy(), [1 + 1j])  # nothing stepped
+
+
+def test_from_optax_leaves_a_complex_parameter_to_optax():
+    # optax's own rule for complex updates (|g|^2 in Adam's second moment) is what a user of
+    # from_optax asks for.
+    z0, g = np.array([1 + 2j, -1j], np.complex64), np.array([0.5 - 1j, 2 + 1j], np.complex64)
+    z = funcgrad.tensor(z0, requires_grad=True)
+    opt = optim.from_optax(optax.adam(0.1), [z])
+    z.grad = funcgrad.tensor(g)
+    opt.step()
+    transform = optax.adam(0.1)
+    updates, _ = transform.update(jnp.asarray(g), transform.init(jnp.asarray(z0)))
+    np.testing.assert_allclose(z.detach().numpy(), z0 + np.asarray(updates), rtol=1e-6)
+
+
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_adam_with_decoupled_weight_decay_is_adamw_as_in_torch(torch, amsgrad):
     problem = _Problem(torch)

@@ -405,6 +405,7 @@ class Adafactor(Optimizer):
     """
 
     _hyper = ("lr", "beta2_decay", "d", "weight_decay")
+    _complex_as_real = None  # torch's refuses complex parameters
 
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,

@@ -73,18 +73,33 @@ def _box(state):
     return jax.tree.map(Tensor._wrap, state)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _update(build: Callable, structure, maximize: bool, hyper: dict, params: list, grads: list,
-            states: list):
+def _real_view(a):
+    """torch's ``view_as_real`` of a complex array (trailing real and imaginary parts); a real
+    array as it is."""
+    return jnp.stack([a.real, a.imag], -1) if jnp.iscomplexobj(a) else a
+
+
+def _complex_view(a, like):
+    """The inverse of ``_real_view``, for an array that was ``like`` before."""
+    return jax.lax.complex(a[..., 0], a[..., 1]) if jnp.iscomplexobj(like) else a
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _update(build: Callable, structure, maximize: bool, real_views: bool, hyper: dict,
+            params: list, grads: list, states: list):
     """One step for a group: each unit's new parameter arrays and optax state (``maximize``:
-    for the negated gradients, as torch negates them before anything else)."""
+    for the negated gradients, as torch negates them before anything else; ``real_views``:
+    complex parameters and gradients as their real views, on which the states were made)."""
     transform = build(structure, **hyper)
     new_params, new_states = [], []
     for p, g, s in zip(params, grads, states):
         if maximize:
             g = jax.tree.map(jnp.negative, g)
-        updates, s = transform.update(g, s, p)
-        new_params.append(optax.apply_updates(p, updates))
+        viewed, g = (tuple(map(_real_view, p)), tuple(map(_real_view, g))) if real_views else (
+            p, g)
+        updates, s = transform.update(g, s, viewed)
+        new = optax.apply_updates(viewed, updates)
+        new_params.append(tuple(map(_complex_view, new, p)) if real_views else new)
         new_states.append(s)
     return new_params, new_states
 
@@ -131,6 +146,10 @@ class Optimizer:
     """
 
     _hyper: tuple[str, ...] = ()
+    # How a complex parameter steps: as torch's do, as the pair of its real and imaginary
+    # parts (its ``view_as_real``: Adam's second moment is then per part, not |g|^2), where
+    # True; as the optax transformation takes it, where False; not at all, where None.
+    _complex_as_real: bool | None = True
 
     def __init__(self, params, defaults: dict) -> None:
         if isinstance(params, Tensor):
@@ -229,7 +248,9 @@ class Optimizer:
         for unit in self._units(group):
             state = (states or {}).get(unit[0])
             if state is None:
-                state = build(structure, **hyper).init(tuple(p._read() for p in unit))
+                arrays = tuple(p._read() for p in unit)
+                state = build(structure, **hyper).init(
+                    tuple(map(_real_view, arrays)) if self._complex_as_real else arrays)
             self._set_state(unit[0], state)
 
     def _set_state(self, key: Tensor, state) -> None:
@@ -251,13 +272,17 @@ class Optimizer:
             # A setting that shapes the state changed (a scheduler cycling SGD's momentum on,
             # say): the states start afresh, as torch makes a missing buffer at first use.
             self._init_states(group)
+        if self._complex_as_real is None and any(p.is_complex() for u in units for p in u):
+            raise RuntimeError(f"{type(self).__name__} does not support complex parameters; "
+                               "step their real views instead (funcgrad.view_as_real).")
         params = [tuple(p._read() for p in u) for u in units]
         grads = [tuple(jnp.zeros_like(a) if p.grad is None else p.grad._read()
                        for p, a in zip(u, arrays)) for u, arrays in zip(units, params)]
         states = [self._state_for_step(group, _unbox(self.state[u[0]])) for u in units]
         build, structure, hyper = self._program(group)
-        new_params, new_states = _update(build, structure, bool(group.get("maximize")), hyper,
-                                         params, grads, states)
+        new_params, new_states = _update(build, structure, bool(group.get("maximize")),
+                                         bool(self._complex_as_real), hyper, params, grads,
+                                         states)
         for unit, arrays, state in zip(units, new_params, new_states):
             self._set_state(unit[0], state)
             for p, array in zip(unit, arrays):
@@ -566,6 +591,8 @@ def _given(transform, **_) -> optax.GradientTransformation:
 
 class _FromOptax(Optimizer):
     """A whole optax transformation over each group's parameters as one pytree."""
+
+    _complex_as_real = False
 
     def __init__(self, transform: optax.GradientTransformation, params) -> None:
         self._transform = transform
