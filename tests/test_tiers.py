@@ -77,6 +77,58 @@ def test_autograd_grad_of_non_leaves_and_several_roots(fresh_caches):
             np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6)
 
 
+def _derivatives(lib, a, x0, v):
+    """First, second (a Hessian-vector product) and third derivatives by repeated
+    ``create_graph`` backwards, through ``autograd.grad`` and through ``.grad``."""
+    x = lib.tensor(x0, requires_grad=True)
+    a, v = lib.tensor(a), lib.tensor(v)
+    f = (lib.tanh(a @ x) ** 2).sum() + (x * x).sum()
+    (g,) = lib.autograd.grad(f, x, create_graph=True)
+    (hv,) = lib.autograd.grad((g * v).sum(), x, create_graph=True)
+    (third,) = lib.autograd.grad((hv ** 2).sum(), x)
+    (lib.tanh(a @ x) ** 2).sum().backward(create_graph=True)
+    (hv2,) = lib.autograd.grad((x.grad * v).sum(), x)
+    h = a @ x
+    (gh,) = lib.autograd.grad(h.sin().sum(), h, create_graph=True)
+    return [g, hv, gh, third, hv2]
+
+
+# torch warns of a reference cycle that Python's garbage collector frees (see test_autograd).
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_a_recurring_create_graph_backward_runs_compiled_with_torchs_derivatives(
+        fresh_caches):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a, v = rng.standard_normal((6, 6), dtype=np.float32), rng.standard_normal(6, np.float32)
+    names, hits = [], []
+    for _ in range(6):
+        x0 = rng.standard_normal(6, np.float32)
+        ours = _derivatives(funcgrad, a, x0, v)
+        for got, want in zip(ours, _derivatives(torch, a, x0, v)):
+            np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=2e-5,
+                                       atol=2e-5)
+        # Named as the interpreted engine names them (sums of several VJPs; one VJP), before and
+        # after their structures compile.
+        names.append([t.grad_fn.name() for t in ours[:3]])
+        hits.append(funcgrad.debug.cache_info()["backward"]["hits"])
+    assert names == [["AddBackward0", "AddBackward0", "SinBackward0Backward"]] * 6
+    # Once every structure has compiled, each of the six backwards of a step is a cache hit,
+    # the four create_graph ones included, and nothing compiles again.
+    assert np.diff(hits)[-2:].tolist() == [6, 6]
+    compiles = funcgrad.debug.cache_info()["backward"]["compiles"]
+    _derivatives(funcgrad, a, x0, v)
+    assert funcgrad.debug.cache_info()["backward"]["compiles"] == compiles
+
+
+def test_a_create_graph_backward_from_a_target_stays_interpreted(fresh_caches):
+    # The gradient of y with respect to y itself is the given one: nothing to record.
+    for _ in range(4):
+        y = funcgrad.tensor([1.0, 2.0], requires_grad=True) * 3
+        (g,) = funcgrad.autograd.grad([y, y.sum()], y, [funcgrad.ones(2), None],
+                                      create_graph=True)
+        np.testing.assert_array_equal(g.detach().numpy(), [2.0, 2.0])
+
+
 def test_a_freed_graph_still_raises_and_leaves_grads_alone(fresh_caches):
     for _ in range(3):
         x = funcgrad.tensor([1.0, 2.0], requires_grad=True)

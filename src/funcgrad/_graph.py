@@ -668,7 +668,7 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
     for node in newest_first:
         if node._versions or node._freed:
             node._check_saved()
-    if not create_graph and not is_anomaly_enabled():
+    if not is_anomaly_enabled():
         targets = [n for n in newest_first
                    if (isinstance(n, AccumulateGrad) if capture is None else id(n) in capture)]
         # What reaches the leaves is accumulated in this order, hooks after accumulation
@@ -677,11 +677,15 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
             targets = [n for n in _topological(nodes, root_nodes)
                        if isinstance(n, AccumulateGrad)]
         compiled = _tiers.compiled(newest_first, roots, targets)
-        if compiled is not None:
+        if compiled is not None and not create_graph:
             grads = _call(*compiled, ints=True)  # its every operand is traced
             _free_unless(retain_graph, newest_first)
             return {id(t): (t, Tensor._wrap(g)) for t, g in zip(targets, grads)
                     if g is not None}, []
+        reached = compiled and _recorded(newest_first, roots, targets, compiled[0])
+        if reached:
+            _free_unless(retain_graph, newest_first)
+            return reached, []
     order = _topological(nodes, root_nodes)
     cts: dict[int, Tensor] = {}
     for node, g in roots:
@@ -712,6 +716,40 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
                         cts[key] = cts[key] + g if create_graph else Tensor._wrap(_add(cts[key], g))
     _free_unless(retain_graph, order)
     return reached, retained
+
+
+def _recorded(order: Sequence[_GraphNode], roots: Sequence[tuple], targets: Sequence,
+              program) -> dict[int, tuple[_GraphNode, Tensor]] | None:
+    """create_graph's backward of a recurring structure (``order``, topological): the compiled
+    tier's ``program``, recorded as one op per target on the replay's operands as tensors of
+    the graph, so that its VJP, through the program, gives the next derivative. Each result is
+    named as the interpreted engine names it (the VJP node that gave it, or the sum of several),
+    so a name does not change once the structure compiles. None, to stay interpreted, when a
+    target is a root (its gradient is given, not computed)."""
+    sources: dict[int, list[str]] = {}  # per node, the nodes whose VJPs give it gradients
+    for node in order:
+        if node.op is not None:
+            for edge in node.edges:
+                if edge is not None:
+                    sources.setdefault(id(edge), []).append(node._name)
+    if any(id(t) not in sources for t in targets) or any(node in targets for node, _ in roots):
+        return None
+    inputs = []
+    for node in order:
+        if node.op is not None:
+            saved = node._saved_inputs()
+            inputs.extend([saved[i] for i in _tiers.operand_positions(node)])
+    inputs.extend(g for _, g in roots)
+    with set_grad_enabled(True):
+        return {id(t): (t, apply(_replay_op(program, k, (
+            f"{sources[id(t)][0]}Backward" if len(sources[id(t)]) == 1 else "AddBackward0")),
+            *inputs)) for k, t in enumerate(targets)}
+
+
+@functools.lru_cache(maxsize=1024)
+def _replay_op(program, k: int, grad_fn: str) -> Op:
+    """Output ``k`` of a whole-graph backward ``program`` as an op (see ``_recorded``)."""
+    return Op(f"backward{k}", lambda *operands: program(*operands)[k], grad_fn, numbers=True)
 
 
 def _free_unless(retain_graph: bool, order: Sequence[_GraphNode]) -> None:

@@ -5,8 +5,10 @@ The interpreted engine (``_graph.run``) calls one compiled VJP rule per node. Wh
 structure comes back — the same ops with the same static arguments, shapes, dtypes and wiring,
 as in every step of a training loop — this tier replays the whole backward as one cached
 ``jax.jit`` program instead: one dispatch, and XLA fuses across nodes. Python floats are
-operands of the replay, so changing values never compile again. Graphs with hooks, retained
-grads, anomaly checks, ``create_graph`` or moves between devices stay interpreted.
+operands of the replay, so changing values never compile again. With ``create_graph`` the
+replay is recorded as an op of its own, whose VJP (through the program) gives the next
+derivative. Graphs with hooks, retained grads, anomaly checks or moves between devices stay
+interpreted.
 """
 
 from __future__ import annotations
@@ -111,11 +113,20 @@ def structure(order: Sequence, roots: Sequence, targets: Sequence) -> tuple[tupl
             key.append((node.op, node.static, diff, scalars, edges,
                         tuple(int if type(a) is int and i not in scalars else _aval(a)
                               for i, a in enumerate(primals))))
-            operands.extend(a for i, a in enumerate(primals) if i not in scalars)
+            operands.extend([primals[i] for i in operand_positions(node)])
     root_key = tuple((index[id(n)], _aval(g._peek())) for n, g in roots)
     operands.extend(g._peek() for _, g in roots)
     target_key = tuple(index[id(t)] for t in targets)
     return (tuple(key), root_key, target_key), operands
+
+
+def operand_positions(node) -> tuple[int, ...]:
+    """The inputs of a node that are operands of the replay: all but its static ones."""
+    sig = node._sig
+    if sig is not None:
+        return sig.operands
+    _, scalars = node._layout()
+    return tuple([i for i in range(len(node.edges)) if i not in scalars])
 
 
 def _full(entry: tuple | None) -> tuple | None:

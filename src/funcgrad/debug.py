@@ -52,6 +52,7 @@ def clear_caches() -> None:
     """Empties the compiled caches (the next backwards compile again)."""
     _graph._vjp_rule.cache_clear()
     _graph._backward_op.cache_clear()
+    _graph._replay_op.cache_clear()
     _tiers._seen.clear()
     _tiers._programs.clear()
     _tiers.stats.clear()
