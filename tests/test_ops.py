@@ -1111,6 +1111,20 @@ for _mode, _pad, _align in (("bilinear", "zeros", False), ("bilinear", "border",
     case(f"F.grid_sample-{_mode}-{_pad}-{_align}",
          lambda m, x, g, mo=_mode, p=_pad, a=_align: m.nn.functional.grid_sample(
              x, g * 0.8, mo, p, a), real(2, 3, 4, 5), real(2, 3, 2, 2))
+for _pad, _align in (("zeros", False), ("border", True), ("reflection", False),
+                     ("reflection", True)):
+    case(f"F.grid_sample-bicubic-{_pad}-{_align}",
+         lambda m, x, g, p=_pad, a=_align: m.nn.functional.grid_sample(
+             x, g * 1.1, "bicubic", p, a), real(2, 3, 4, 5), real(2, 3, 2, 2))
+for _align in (False, True):
+    case(f"F.affine_grid-3d-{_align}", lambda m, t, a=_align: m.nn.functional.affine_grid(
+        t, (2, 3, 2, 4, 3), align_corners=a), real(2, 3, 4))
+for _mode, _pad, _align in (("bilinear", "zeros", False), ("bilinear", "border", True),
+                            ("bilinear", "reflection", False), ("nearest", "zeros", True),
+                            ("nearest", "reflection", False)):
+    case(f"F.grid_sample-3d-{_mode}-{_pad}-{_align}",
+         lambda m, x, g, mo=_mode, p=_pad, a=_align: m.nn.functional.grid_sample(
+             x, g * 1.1, mo, p, a), real(2, 2, 3, 4, 3), real(2, 2, 1, 2, 3))
 case("F.one_hot", lambda m, i: m.nn.functional.one_hot(i), Fixed([[0, 2], [3, 1]]),
      gradcheck=False)
 case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed([2, 0, 2]),

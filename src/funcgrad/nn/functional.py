@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import warnings
 
@@ -2487,10 +2488,10 @@ def _base_grid(size: int, align_corners: bool) -> np.ndarray:
 
 
 def _affine_grid(theta, *, size, align_corners):
-    height, width = size
-    xs, ys = (_base_grid(n, align_corners) for n in (width, height))
-    base = np.stack([*np.meshgrid(xs, ys), np.ones((height, width))], -1)  # (H, W, 3)
-    return jnp.einsum("hwk,njk->nhwj", base.astype(theta.dtype), theta)
+    # (*size, n + 1): each output point's (x, y[, z], 1), x along the last dimension.
+    axes = np.meshgrid(*(_base_grid(n, align_corners) for n in size), indexing="ij")
+    base = np.stack([*reversed(axes), np.ones(size)], -1)
+    return jnp.einsum("...k,njk->n...j", base.astype(theta.dtype), theta)
 
 
 AFFINE_GRID = Op("affine_grid", _affine_grid, "AffineGridGeneratorBackward0")
@@ -2506,25 +2507,26 @@ def _warn_align_corners(align_corners) -> bool:
 
 
 def affine_grid(theta, size, align_corners=None):
-    """The sampling grid (N, H, W, 2) of the 2-D affine maps ``theta`` (N, 2, 3) for outputs
-    of ``size`` (N, C, H, W): each output pixel's normalized (x, y) position in the input, for
-    ``grid_sample``.
+    """The sampling grid of the affine maps ``theta`` for outputs of ``size``: (N, H, W, 2)
+    for 2-D maps (N, 2, 3) and a size (N, C, H, W), (N, D, H, W, 3) for 3-D ones (N, 3, 4) and
+    a size (N, C, D, H, W). Each output point's normalized (x, y[, z]) position in the input,
+    for ``grid_sample``.
 
     Raises:
-        ValueError, NotImplementedError, RuntimeError: torch's, for ``theta`` not of shape
-            (N, 2, 3), a size not of four values (funcgrad has no 3-D grids), or batch sizes
-            that differ.
+        ValueError, NotImplementedError, RuntimeError: torch's, for ``theta`` of the wrong
+            shape for ``size``, a size of neither four nor five values, or batch sizes that
+            differ.
     """
     align_corners = _warn_align_corners(align_corners)
     size = tuple(int(n) for n in size)
-    if len(size) == 4 and (theta.ndim != 3 or tuple(theta.shape[-2:]) != (2, 3)):
-        raise ValueError("Expected a batch of 2D affine matrices of shape Nx2x3 for size "
-                         f"{size}. Got {theta.shape}.")
-    if len(size) != 4:
+    if len(size) not in (4, 5):
         raise NotImplementedError(
             "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
-            f"respectively. Got size {size}." if len(size) != 5 else
-            "funcgrad's affine_grid has 2-D transforms (4-D sizes) only")
+            f"respectively. Got size {size}.")
+    dims = len(size) - 2
+    if theta.ndim != 3 or tuple(theta.shape[-2:]) != (dims, dims + 1):
+        raise ValueError(f"Expected a batch of {dims}D affine matrices of shape "
+                         f"Nx{dims}x{dims + 1} for size {size}. Got {theta.shape}.")
     if min(size[2:]) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
     if align_corners and min(size[2:]) == 1:
@@ -2534,7 +2536,7 @@ def affine_grid(theta, size, align_corners=None):
             "documentation of affine_grid for details.", UserWarning, stacklevel=2)
     if theta.shape[0] != size[0]:
         raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{size[0]}, 3] but got: [{theta.shape[0]}, 3].")
+                           f"[{size[0]}, {dims + 1}] but got: [{theta.shape[0]}, {dims + 1}].")
     return apply(AFFINE_GRID, theta, size=size[2:], align_corners=align_corners)
 
 
@@ -2548,9 +2550,13 @@ def _reflect(coord, low2: int, high2: int):
     return jnp.where(flips % 2 == 0, extra + low, span - extra + low)
 
 
-def _source(coord, size: int, padding_mode: str, align_corners: bool):
-    """A normalized grid coordinate as a pixel coordinate, padded as ``padding_mode`` asks."""
-    coord = (coord + 1) / 2 * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+def _unnormalize(coord, size: int, align_corners: bool):
+    """A normalized grid coordinate as a pixel coordinate."""
+    return (coord + 1) / 2 * (size - 1) if align_corners else ((coord + 1) * size - 1) / 2
+
+
+def _pad(coord, size: int, padding_mode: str, align_corners: bool):
+    """A pixel coordinate moved inside as ``padding_mode`` asks (left as it is for 'zeros')."""
     if padding_mode == "reflection":
         coord = (_reflect(coord, 0, 2 * (size - 1)) if align_corners
                  else _reflect(coord, -1, 2 * size - 1))
@@ -2559,39 +2565,68 @@ def _source(coord, size: int, padding_mode: str, align_corners: bool):
     return coord
 
 
-def _grid_sample(x, grid, *, mode, padding_mode, align_corners):
-    height, width = x.shape[-2:]
-    xs = _source(grid[..., 0], width, padding_mode, align_corners)
-    ys = _source(grid[..., 1], height, padding_mode, align_corners)
+def _cubic_weights(t) -> list:
+    """torch's bicubic weights of the four pixels around a point ``t`` past the second
+    (cubic convolution, A = -0.75)."""
+    a = -0.75
 
-    def pixels(iy, ix):  # (N, C, Ho, Wo); zero outside the input
-        inside = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
-        taken = jax.vmap(lambda image, y, x: image[:, y, x])(
-            x, jnp.clip(iy, 0, height - 1), jnp.clip(ix, 0, width - 1))
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _grid_sample(x, grid, *, mode, padding_mode, align_corners):
+    sizes = x.shape[2:]
+    # The grid's last axis has (x, y[, z]): the input's spatial dimensions from the last.
+    coords = [_unnormalize(grid[..., len(sizes) - 1 - d], n, align_corners)
+              for d, n in enumerate(sizes)]
+
+    def pixels(index):  # (N, C, *out) at integer positions, per spatial dimension; zero outside
+        inside = functools.reduce(jnp.logical_and, [(i >= 0) & (i < n)
+                                                    for i, n in zip(index, sizes)])
+        taken = jax.vmap(lambda image, *i: image[(slice(None), *i)])(
+            x, *(jnp.clip(i, 0, n - 1).astype(jnp.int32) for i, n in zip(index, sizes)))
         return jnp.where(inside[:, None], taken, 0)
 
+    if mode == "bicubic":  # 2-D: each of the 4 x 4 pixels around padded on its own
+        (y, ys), (x_, xs) = ((jnp.floor(c), c) for c in coords)
+        wy, wx = _cubic_weights(ys - y), _cubic_weights(xs - x_)
+        rows = [sum(w[:, None] * pixels([_pad(y + i - 1, sizes[0], padding_mode, align_corners),
+                                         _pad(x_ + j - 1, sizes[1], padding_mode, align_corners)])
+                    for j, w in enumerate(wx)) for i in range(4)]
+        return sum(w[:, None] * row for w, row in zip(wy, rows))
+    coords = [_pad(c, n, padding_mode, align_corners) for c, n in zip(coords, sizes)]
     if mode == "nearest":  # (rounding half to even, as torch's nearbyint)
-        return pixels(jnp.round(ys).astype(jnp.int32), jnp.round(xs).astype(jnp.int32))
-    x0, y0 = jnp.floor(xs), jnp.floor(ys)
-    wx, wy = (xs - x0)[:, None], (ys - y0)[:, None]
-    x0, y0 = x0.astype(jnp.int32), y0.astype(jnp.int32)
-    return ((1 - wy) * ((1 - wx) * pixels(y0, x0) + wx * pixels(y0, x0 + 1))
-            + wy * ((1 - wx) * pixels(y0 + 1, x0) + wx * pixels(y0 + 1, x0 + 1)))
+        return pixels([jnp.round(c) for c in coords])
+    low = [jnp.floor(c) for c in coords]
+    weights = [(c - f)[:, None] for c, f in zip(coords, low)]
+    # torch's (n-)linear interpolation: corners in its order, each weight a product from x on
+    return sum(functools.reduce(jnp.multiply, [w if up else 1 - w for w, up in
+                                               reversed(list(zip(weights, corner)))])
+               * pixels([f + up for f, up in zip(low, corner)])
+               for corner in itertools.product((0, 1), repeat=len(sizes)))
 
 
-GRID_SAMPLE = Op("grid_sample", _grid_sample, "GridSampler2DBackward0")
+GRID_SAMPLE = Op("grid_sample", _grid_sample,
+                 lambda x, grid, **_: f"GridSampler{x.ndim - 2}DBackward0")
 
 
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners=None):
-    """Samples ``input`` (N, C, H, W) at the normalized (x, y) positions of ``grid``
-    (N, Ho, Wo, 2), -1 and 1 the input's edges (its corner pixels' centres with
-    ``align_corners``), by ``mode`` 'bilinear' or 'nearest'; positions outside read zeros,
-    the nearest border value, or the input reflected (``padding_mode``).
+    """Samples ``input`` (N, C, H, W) or (N, C, D, H, W) at the normalized (x, y[, z])
+    positions of ``grid`` (N, Ho, Wo, 2) or (N, Do, Ho, Wo, 3), -1 and 1 the input's edges
+    (its corner pixels' centres with ``align_corners``), by ``mode`` 'bilinear' (trilinear in
+    3-D), 'nearest' or 'bicubic' (2-D); positions outside read zeros, the nearest border value,
+    or the input reflected (``padding_mode``).
 
     Raises:
-        ValueError, RuntimeError: torch's, for an unknown mode or padding mode, or a grid
-            whose last dimension is not 2 or whose batch differs from the input's.
+        ValueError, RuntimeError: torch's, for an unknown mode or padding mode, a grid whose
+            batch or last dimension does not fit the input, an empty input, inputs of neither
+            4 nor 5 dimensions, or bicubic in 3-D.
     """
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "
@@ -2601,13 +2636,22 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
                          f"'border', or 'reflection', but got: '{padding_mode}'")
     align_corners = _warn_align_corners(align_corners)
     shapes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
-    if grid.shape[-1] != input.ndim - 2:
-        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in last "
-                           f"dimension, but got grid with sizes {list(grid.shape)}")
     if input.shape[0] != grid.shape[0]:
         raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
                            f"but got {shapes}")
-    if input.ndim != 4 or grid.ndim != 4 or mode == "bicubic":
-        raise ValueError("funcgrad's grid_sample samples 4-D inputs, bilinear or nearest, only")
+    if grid.shape[-1] != input.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in last "
+                           f"dimension, but got grid with sizes {list(grid.shape)}")
+    for d in range(2, input.ndim):
+        if input.shape[d] == 0:
+            raise RuntimeError("grid_sampler(): expected input to have non-empty spatial "
+                               f"dimensions, but input has sizes {list(input.shape)} with "
+                               f"dimension {d} being empty")
+    dims = 4 if input.ndim == 4 else 5
+    if input.ndim != dims or grid.ndim != dims:
+        raise RuntimeError(f"grid_sampler(): expected {dims}D input and grid with same number "
+                           f"of dimensions, but got {shapes}")
+    if mode == "bicubic" and dims == 5:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     return apply(GRID_SAMPLE, input, grid, mode=mode, padding_mode=padding_mode,
                  align_corners=align_corners)
