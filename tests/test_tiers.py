@@ -78,7 +78,7 @@ def test_autograd_grad_of_non_leaves_and_several_roots(fresh_caches):
 
 
 def _derivatives(lib, a, x0, v):
-    """First, second (a Hessian-vector product) and third derivatives by repeated
+    """First, second (Hessian- and Jacobian-vector products) and third derivatives by repeated
     ``create_graph`` backwards, through ``autograd.grad`` and through ``.grad``."""
     x = lib.tensor(x0, requires_grad=True)
     a, v = lib.tensor(a), lib.tensor(v)
@@ -90,7 +90,11 @@ def _derivatives(lib, a, x0, v):
     (hv2,) = lib.autograd.grad((x.grad * v).sum(), x)
     h = a @ x
     (gh,) = lib.autograd.grad(h.sin().sum(), h, create_graph=True)
-    return [g, hv, gh, third, hv2]
+    # A Jacobian-vector product by the double-VJP trick: the gradient flows to the given one.
+    u = lib.zeros(6, requires_grad=True)
+    (gu,) = lib.autograd.grad(lib.sin(a @ x), x, u, create_graph=True)
+    (jv,) = lib.autograd.grad(gu, u, v)
+    return [g, hv, gh, third, hv2, jv]
 
 
 # torch warns of a reference cycle that Python's garbage collector frees (see test_autograd).
@@ -112,9 +116,9 @@ def test_a_recurring_create_graph_backward_runs_compiled_with_torchs_derivatives
         names.append([t.grad_fn.name() for t in ours[:3]])
         hits.append(funcgrad.debug.cache_info()["backward"]["hits"])
     assert names == [["AddBackward0", "AddBackward0", "SinBackward0Backward"]] * 6
-    # Once every structure has compiled, each of the six backwards of a step is a cache hit,
-    # the four create_graph ones included, and nothing compiles again.
-    assert np.diff(hits)[-2:].tolist() == [6, 6]
+    # Once every structure has compiled, each of the eight backwards of a step is a cache hit,
+    # the five create_graph ones included, and nothing compiles again.
+    assert np.diff(hits)[-2:].tolist() == [8, 8]
     compiles = funcgrad.debug.cache_info()["backward"]["compiles"]
     _derivatives(funcgrad, a, x0, v)
     assert funcgrad.debug.cache_info()["backward"]["compiles"] == compiles
