@@ -6,8 +6,8 @@ needs (immutable, so later in-place changes to a box cannot corrupt them) and an
 to where that input's gradient goes. ``backward`` walks the nodes in reverse topological order;
 each node's vector-Jacobian product comes from ``jax.vjp`` of the op's own function, compiled
 once per (op, static arguments, shapes, dtypes) and shared by every graph. With
-``create_graph=True`` those VJPs are themselves recorded as ops, so the same engine gives
-derivatives of any order. With the lazy tier on, the VJPs (or a recurring graph's whole
+``create_graph=True`` those VJPs (or a recurring graph's whole backward, as one op) are
+themselves recorded as ops, so the same engine gives derivatives of any order. With the lazy tier on, the VJPs (or a recurring graph's whole
 backward) and the ``.grad`` accumulations are pending values too, and ``backward`` computes
 everything pending at its end, so a training step's previous update, forward and backward run
 as one program.
@@ -726,7 +726,7 @@ def _recorded(order: Sequence[_GraphNode], roots: Sequence[tuple], targets: Sequ
     named as the interpreted engine names it (the VJP node that gave it, or the sum of several),
     so a name does not change once the structure compiles. None, to stay interpreted, when a
     target is a root (its gradient is given, not computed)."""
-    sources: dict[int, list[str]] = {}  # per node, the nodes whose VJPs give it gradients
+    sources: dict[int, list[str]] = {}  # per node, the names of the nodes giving it gradients
     for node in order:
         if node.op is not None:
             for edge in node.edges:
