@@ -1102,6 +1102,10 @@ case("F.interpolate-trilinear-recompute", lambda m, x: m.nn.functional.interpola
     x, scale_factor=1.5, mode="trilinear", recompute_scale_factor=True), real(1, 1, 2, 3, 2))
 case("F.interpolate-area", lambda m, x: m.nn.functional.interpolate(x, size=(2, 3), mode="area"),
      real(1, 2, 5, 7))
+case("F.interpolate-bicubic", lambda m, x: m.nn.functional.interpolate(
+    x, scale_factor=(1.7, 0.6), mode="bicubic"), real(1, 2, 4, 5))
+case("F.interpolate-bicubic-align-size", lambda m, x: m.nn.functional.interpolate(
+    x, size=(7, 3), mode="bicubic", align_corners=True), real(2, 1, 4, 5))
 for _align in (False, True):
     case(f"F.affine_grid-{_align}", lambda m, t, a=_align: m.nn.functional.affine_grid(
         t, (2, 3, 4, 5), align_corners=a), real(2, 2, 3))

@@ -7,10 +7,10 @@ to where that input's gradient goes. ``backward`` walks the nodes in reverse top
 each node's vector-Jacobian product comes from ``jax.vjp`` of the op's own function, compiled
 once per (op, static arguments, shapes, dtypes) and shared by every graph. With
 ``create_graph=True`` those VJPs (or a recurring graph's whole backward, as one op) are
-themselves recorded as ops, so the same engine gives derivatives of any order. With the lazy tier on, the VJPs (or a recurring graph's whole
-backward) and the ``.grad`` accumulations are pending values too, and ``backward`` computes
-everything pending at its end, so a training step's previous update, forward and backward run
-as one program.
+themselves recorded as ops, so the same engine gives derivatives of any order. With the lazy
+tier on, the VJPs (or a recurring graph's whole backward) and the ``.grad`` accumulations are
+pending values too, and ``backward`` computes everything pending at its end, so a training
+step's previous update, forward and backward run as one program.
 """
 
 from __future__ import annotations

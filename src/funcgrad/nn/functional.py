@@ -2154,6 +2154,20 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                  groups=groups)
 
 
+def _cubic_weights(t) -> list:
+    """torch's bicubic weights of the four pixels around a point ``t`` past the second
+    (cubic convolution, A = -0.75)."""
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
 def _resize_matrix(size: int, out: int, scale, mode: str, align_corners: bool) -> np.ndarray:
     """(out, size): row i weighs the input positions torch's upsampling kernel reads for
     output position i. ``scale`` is the caller's scale factor, or None (then size / out)."""
@@ -2168,7 +2182,13 @@ def _resize_matrix(size: int, out: int, scale, mode: str, align_corners: bool) -
     if align_corners:
         src = dst * ((size - 1) / (out - 1) if out > 1 else 0.0)
     else:
-        src = np.maximum(ratio * (dst + 0.5) - 0.5, 0.0)
+        src = ratio * (dst + 0.5) - 0.5
+    if mode == "bicubic":  # torch's: src is not clamped at 0, each of the 4 taps is
+        low = np.minimum(np.floor(src), size - 1)
+        for j, w in enumerate(_cubic_weights(np.clip(src - low, 0.0, 1.0))):
+            np.add.at(matrix, (dst, np.clip(low + j - 1, 0, size - 1).astype(int)), w)
+        return matrix
+    src = np.maximum(src, 0.0)
     low = src.astype(int)
     high = np.where(low < size - 1, low + 1, low)
     weight = np.clip(src - low, 0.0, 1.0)
@@ -2186,11 +2206,11 @@ def _interpolate(x, *, sizes: tuple, scales: tuple, mode: str, align_corners: bo
 
 
 _UPSAMPLE_NAMES = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
-                   "bilinear": "Bilinear", "trilinear": "Trilinear"}
+                   "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear"}
 INTERPOLATE = Op("interpolate", _interpolate, lambda x, sizes, mode, **_: (
     f"Upsample{_UPSAMPLE_NAMES[mode]}{len(sizes)}DBackward0"), saves=False)
 # the interpolating modes and the number of spatial dimensions each needs
-_INTERPOLATING = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_INTERPOLATING = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 
 
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
@@ -2198,8 +2218,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
                 antialias: bool = False):
     """Resizes the spatial dimensions (all after the first two) of ``input`` to ``size``, or
     by ``scale_factor``, as torch's upsampling kernels do: modes 'nearest', 'nearest-exact',
-    'linear' (3-D input), 'bilinear' (4-D), 'trilinear' (5-D) and 'area' (adaptive average
-    pooling).
+    'linear' (3-D input), 'bilinear' and 'bicubic' (4-D), 'trilinear' (5-D) and 'area'
+    (adaptive average pooling).
 
     Raises:
         ValueError, NotImplementedError: torch's, for both or neither of ``size`` and
@@ -2237,7 +2257,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
     if antialias:
         raise ValueError("funcgrad's interpolate does not antialias")
-    if mode in ("bicubic", "lanczos") or (mode == "area" and dims == 3):
+    if mode == "lanczos" or (mode == "area" and dims == 3):
         raise ValueError(f"funcgrad's interpolate has no {mode} mode for {input.ndim}-D input "
                          "yet: use bilinear (or trilinear), or resize with jax.image.resize")
     if size is not None:
@@ -2251,7 +2271,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         return pool(input, sizes)
     needs = _INTERPOLATING.get(mode, dims)
     if mode not in _UPSAMPLE_NAMES or not 1 <= dims <= 3 or needs != dims:
-        if mode in _INTERPOLATING and 1 <= dims <= 3:
+        if mode in _INTERPOLATING and mode != "bicubic" and 1 <= dims <= 3:  # (torch's words)
             raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs "
                                       f"{needs + 2}D input")
         raise NotImplementedError(
@@ -2563,20 +2583,6 @@ def _pad(coord, size: int, padding_mode: str, align_corners: bool):
     if padding_mode in ("border", "reflection"):
         coord = jnp.clip(coord, 0, size - 1)
     return coord
-
-
-def _cubic_weights(t) -> list:
-    """torch's bicubic weights of the four pixels around a point ``t`` past the second
-    (cubic convolution, A = -0.75)."""
-    a = -0.75
-
-    def near(x):  # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-
-    def far(x):  # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-
-    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
 
 def _grid_sample(x, grid, *, mode, padding_mode, align_corners):
