@@ -316,6 +316,9 @@ MORE_NN_ERRORS = {
                                                         align_corners=False),
     "grid_sample_batch": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(2, 2, 2, 2),
                                                     align_corners=True),
+    "avg_pool2d_divisor": lambda T: F(T).avg_pool2d(T.ones(1, 2, 3, 3), 2, divisor_override=0),
+    "avg_pool3d_divisor": lambda T: F(T).avg_pool3d(T.ones(1, 2, 3, 3, 3), 2,
+                                                    divisor_override=0),
     "grid_sample_batch_before_last": lambda T: F(T).grid_sample(
         T.ones(1, 2, 3, 3), T.zeros(2, 2, 2, 3), align_corners=True),
     "grid_sample_empty": lambda T: F(T).grid_sample(T.ones(1, 2, 0, 3, 3),

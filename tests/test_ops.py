@@ -1024,6 +1024,27 @@ case("F.max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2, padding=1),
      real(1, 2, 3, 4, 3))
 case("F.avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(
     x, (2, 3, 2), stride=1, padding=1, count_include_pad=False), real(2, 3, 4, 3))
+# ceil_mode's last windows, dilation, indices (torch's: the first of equal values), divisors
+case("F.max_pool2d-dilation-ceil-indices", lambda m, x: m.nn.functional.max_pool2d(
+    x, 3, 2, 1, dilation=2, ceil_mode=True, return_indices=True), real(2, 3, 7, 8))
+case("F.max_pool2d-ceil-indices-ties", lambda m, x: m.nn.functional.max_pool2d(
+    x.clamp(-0.5, 0.5), 2, ceil_mode=True, return_indices=True), real(1, 2, 5, 5))
+case("F.max_pool2d-dilation", lambda m, x: m.nn.functional.max_pool2d(x, 2, 1, dilation=(1, 2)),
+     real(2, 4, 6))
+case("F.max_pool1d-ceil-indices", lambda m, x: m.nn.functional.max_pool1d(
+    x, 2, ceil_mode=True, return_indices=True), real(2, 3, 7))
+case("F.max_pool3d-dilation-ceil-indices", lambda m, x: m.nn.functional.max_pool3d(
+    x, 2, 2, 1, dilation=(1, 2, 1), ceil_mode=True, return_indices=True), real(1, 2, 4, 5, 3))
+case("F.avg_pool2d-ceil", lambda m, x: m.nn.functional.avg_pool2d(
+    x, 3, 2, 1, ceil_mode=True), real(2, 3, 6, 7))
+case("F.avg_pool2d-ceil-exclude", lambda m, x: m.nn.functional.avg_pool2d(
+    x, 2, 2, 1, ceil_mode=True, count_include_pad=False), real(2, 5, 6))
+case("F.avg_pool2d-divisor", lambda m, x: m.nn.functional.avg_pool2d(
+    x, 2, 1, 1, divisor_override=3), real(1, 2, 4, 5))
+case("F.avg_pool1d-ceil", lambda m, x: m.nn.functional.avg_pool1d(
+    x, 3, 2, 1, ceil_mode=True), real(2, 3, 8))
+case("F.avg_pool3d-ceil-divisor", lambda m, x: m.nn.functional.avg_pool3d(
+    x, 2, 2, 1, ceil_mode=True, divisor_override=5), real(2, 3, 4, 5))
 case("F.batch_norm-train", lambda m, x, w, b: m.nn.functional.batch_norm(
     x, m.zeros(3, dtype=x.dtype), m.ones(3, dtype=x.dtype), w, b, training=True),
      real(4, 3, 2), real(3), real(3))

@@ -1396,29 +1396,84 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                             dilation)
 
 
-def _pool(x, kernel, stride, padding, init, op):
-    lead = x.ndim - len(kernel)
-    return jax.lax.reduce_window(x, init, op, (1,) * lead + kernel, (1,) * lead + stride,
-                                 [(0, 0)] * lead + [(p, p) for p in padding])
+def _pool(x, init, op, *, kernel, stride, padding, dilation, extra):
+    """``op`` over the windows of the last ``len(kernel)`` dimensions, padded by ``padding``
+    on both sides and by ``extra`` more at the end (the last windows of ``ceil_mode``)."""
+    lead = jax.tree.leaves(x)[0].ndim - len(kernel)
+    return jax.lax.reduce_window(
+        x, init, op, (1,) * lead + kernel, (1,) * lead + stride,
+        [(0, 0)] * lead + [(p, p + e) for p, e in zip(padding, extra)],
+        window_dilation=(1,) * lead + dilation)
 
 
-def _max_pool(x, kernel, stride, padding):
-    return _pool(x, kernel, stride, padding, -jnp.inf, jax.lax.max)
+def _max_pool(x, **window):
+    return _pool(x, -jnp.inf, jax.lax.max, **window)
 
 
-def _avg_pool(x, kernel, stride, padding, count_include_pad):
-    total = _pool(x, kernel, stride, padding, 0.0, jax.lax.add)
-    if count_include_pad:
-        mean = total / np.prod(kernel)
-    else:
-        mean = total / _pool(jnp.ones_like(x), kernel, stride, padding, 0.0, jax.lax.add)
-    return mean.astype(x.dtype)  # (torch's integer mean, of int64, rounds toward zero)
+def _pool_argmax(x, **window):
+    """The flat index in its plane (the last ``len(kernel)`` dimensions) of each window's
+    largest value: torch's, the first of equal ones in the scan order, a NaN over any number
+    (the last NaN)."""
+    spatial = x.shape[x.ndim - len(window["kernel"]):]
+    index = jnp.broadcast_to(jnp.arange(math.prod(spatial)).reshape(spatial), x.shape)
+
+    def larger(a, b):
+        (va, ia), (vb, ib) = a, b
+        nan_a, nan_b = jnp.isnan(va), jnp.isnan(vb)
+        take_b = jnp.where(nan_a | nan_b, nan_b & (~nan_a | (ib > ia)),
+                           (vb > va) | ((vb == va) & (ib < ia)))
+        return jnp.where(take_b, vb, va), jnp.where(take_b, ib, ia)
+
+    lowest = jnp.array(-jnp.inf, x.dtype) if _dtypes.is_floating(x.dtype) else jnp.iinfo(
+        x.dtype).min
+    return _pool((x, index), (lowest, jnp.iinfo(index.dtype).max), larger, **window)[1]
+
+
+def _space_take(x, indices, *, dims: int):
+    """The values at ``indices``, flat indices into each plane of the last ``dims``
+    dimensions."""
+    flat = x.reshape(*x.shape[:x.ndim - dims], -1)
+    taken = jnp.take_along_axis(flat, indices.reshape(*indices.shape[:indices.ndim - dims], -1),
+                                -1)
+    return taken.reshape(indices.shape)
+
+
+def _avg_pool(x, *, count_include_pad, divisor, **window):
+    total = _pool(x, 0.0, jax.lax.add, **window)
+    if divisor is None:  # torch's: the window's part of the padded input, or of the input
+        spatial, padding = x.shape[x.ndim - len(window["kernel"]):], window["padding"]
+        if count_include_pad:
+            inside = jnp.ones([n + 2 * p for n, p in zip(spatial, padding)], np.float32)
+            divisor = _pool(inside, 0.0, jax.lax.add, **{**window, "padding": (0,) * len(spatial)})
+        else:
+            divisor = _pool(jnp.ones(spatial, np.float32), 0.0, jax.lax.add, **window)
+    return (total / divisor).astype(x.dtype)  # (torch's integer mean, of int64, rounds toward zero)
 
 
 MAX_POOL2D = Op("max_pool2d", _max_pool, "MaxPool2DWithIndicesBackward0")
 AVG_POOL2D = Op("avg_pool2d", _avg_pool, "AvgPool2DBackward0")
 MAX_POOL3D = Op("max_pool3d", _max_pool, "MaxPool3DWithIndicesBackward0")
 AVG_POOL3D = Op("avg_pool3d", _avg_pool, "AvgPool3DBackward0")
+POOL_ARGMAX = Op("max_pool_indices", _pool_argmax, "", differentiable=False)
+MAX_POOL_TAKE = Op("max_pool_with_indices", _space_take,
+                   lambda x, indices, dims: f"MaxPool{dims}DWithIndicesBackward0")
+
+
+def _max_pool_nd(op: Op, input, return_indices: bool, **window):
+    """A max pool's values, and with ``return_indices`` their flat indices in their planes
+    too; the gradient goes to those values either way. (A dilated window's values are taken
+    at their indices too: JAX has no VJP of a dilated max ``reduce_window``.)"""
+    if not return_indices and set(window["dilation"]) == {1}:
+        return apply(op, input, **window)
+    indices = apply(POOL_ARGMAX, input, **window)
+    values = apply(MAX_POOL_TAKE, input, indices, dims=len(window["kernel"]))
+    return (values, indices) if return_indices else values
+
+
+def _ceil_extra(sizes, kernel, stride, padding, dilation, out) -> tuple:
+    """How far ``out`` windows reach past the padded input, per dimension (ceil_mode)."""
+    return tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
+                 for n, k, s, p, d, o in zip(sizes, kernel, stride, padding, dilation, out))
 
 
 def _pool_pair(name: str, what: str, value, lengths: tuple) -> tuple:
@@ -1450,8 +1505,8 @@ def _pool_size(size: int, kernel: int, pad: int, stride: int, dilation: int,
 
 def _pool_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """Checks a 2-D pool's arguments as torch does (``name``'s meta function, then
-    ``pool2d_shape_check``), in its order and with its errors, and returns its window, stride,
-    padding and dilation as pairs."""
+    ``pool2d_shape_check``), in its order and with its errors, and returns its window (the
+    keyword arguments of ``_pool``)."""
     kernel = _pool_pair(name, "kernel_size must either be a single int, or a tuple of two ints",
                         kernel_size, (1, 2))
     omitted = stride is None or isinstance(stride, (list, tuple)) and not stride
@@ -1488,41 +1543,56 @@ def _pool_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mo
     if min(out) < 1:
         raise RuntimeError(f"Given input size: ({channels}x{height}x{width}). Calculated output "
                            f"size: ({channels}x{out[0]}x{out[1]}). Output size is too small")
-    if ceil_mode:
-        raise ValueError("funcgrad pools with ceil_mode=False only: pad the input instead")
-    return kernel, stride, padding, dilation
+    return dict(kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                extra=_ceil_extra((height, width), kernel, stride, padding, dilation, out))
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
-    """The largest value of each ``kernel_size`` window (``stride`` defaults to it); the
-    gradient goes to that value."""
-    kernel, stride, padding, dilation = _pool_args("max_pool2d", input, kernel_size, stride,
-                                                   padding, dilation, ceil_mode)
-    if dilation != (1, 1) or return_indices:
-        raise ValueError("funcgrad's max_pool2d has dilation=1 and return_indices=False only")
+    """The largest value of each ``kernel_size`` window (``stride`` defaults to it; its
+    elements ``dilation`` apart; with ``ceil_mode`` a last window that starts inside covers the
+    rest), and with ``return_indices`` its flat index in its plane too; the gradient goes to
+    that value.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.max_pool2d(funcgrad.arange(9.0).reshape(1, 3, 3), 2, ceil_mode=True,
+    ...              return_indices=True)
+    (tensor([[[4., 5.],
+             [7., 8.]]]), tensor([[[4, 5],
+             [7, 8]]]))
+    """
+    window = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
     if input.dtype == _dtypes.bool:
         raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
-    return apply(MAX_POOL2D, input, kernel=kernel, stride=stride, padding=padding)
+    return _max_pool_nd(MAX_POOL2D, input, return_indices, **window)
+
+
+def _divisor(divisor_override):
+    """An average pool's ``divisor_override``, checked as torch does."""
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    return divisor_override
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True):
-    """The mean of each ``kernel_size`` window (``stride`` defaults to it); with
-    ``count_include_pad=False`` padded positions do not count."""
-    kernel, stride, padding, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding,
-                                            1, ceil_mode)
+               count_include_pad: bool = True, divisor_override=None):
+    """The mean of each ``kernel_size`` window (``stride`` defaults to it; with ``ceil_mode``
+    a last window that starts inside covers the rest); with ``count_include_pad=False`` padded
+    positions do not count; ``divisor_override`` divides every window's sum instead."""
+    divisor = _divisor(divisor_override)
+    window = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     if not (_dtypes.is_floating(input.dtype) or _is_long(input.dtype)):
         raise NotImplementedError(
             f"\"avg_pool2d\" not implemented for '{_dtypes.scalar_name(input.dtype)}'")
-    return apply(AVG_POOL2D, input, kernel=kernel, stride=stride, padding=padding,
-                 count_include_pad=bool(count_include_pad))
+    return apply(AVG_POOL2D, input, count_include_pad=bool(count_include_pad), divisor=divisor,
+                 **window)
 
 
 def _pool3d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
     """Checks a 3-D pool's arguments as torch does (``name``'s meta function, then
-    ``pool3d_shape_check``), in its order and with its errors, and returns its window,
-    stride, padding and dilation as triples."""
+    ``pool3d_shape_check``), in its order and with its errors, and returns its window (the
+    keyword arguments of ``_pool``)."""
     verb = "must either be" if name == "max_pool3d" else "must be"
     kernel = _pool_pair(name, f"kernel_size {verb} a single int, or a tuple of three ints",
                         kernel_size, (1, 3))
@@ -1548,30 +1618,25 @@ def _pool3d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_
         raise RuntimeError(
             f"Given input size: ({channels}x{'x'.join(map(str, sizes))}). Calculated output "
             f"size: ({channels}x{'x'.join(map(str, out))}). Output size is too small")
-    if ceil_mode:
-        raise ValueError("funcgrad pools with ceil_mode=False only: pad the input instead")
-    return kernel, stride, padding, dilation
+    return dict(kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                extra=_ceil_extra(sizes, kernel, stride, padding, dilation, out))
 
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
-    """The largest value of each ``kernel_size`` window of the last three dimensions
-    (``stride`` defaults to it); the gradient goes to that value."""
-    kernel, stride, padding, dilation = _pool3d_args("max_pool3d", input, kernel_size, stride,
-                                                     padding, dilation, ceil_mode)
-    if dilation != (1, 1, 1) or return_indices:
-        raise ValueError("funcgrad's max_pool3d has dilation=1 and return_indices=False only")
-    return apply(MAX_POOL3D, input, kernel=kernel, stride=stride, padding=padding)
+    """``max_pool2d`` over the last three dimensions."""
+    window = _pool3d_args("max_pool3d", input, kernel_size, stride, padding, dilation,
+                          ceil_mode)
+    return _max_pool_nd(MAX_POOL3D, input, return_indices, **window)
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True):
-    """The mean of each ``kernel_size`` window of the last three dimensions (``stride``
-    defaults to it); with ``count_include_pad=False`` padded positions do not count."""
-    kernel, stride, padding, _ = _pool3d_args("avg_pool3d", input, kernel_size, stride, padding,
-                                              1, ceil_mode)
-    return apply(AVG_POOL3D, input, kernel=kernel, stride=stride, padding=padding,
-                 count_include_pad=bool(count_include_pad))
+               count_include_pad: bool = True, divisor_override=None):
+    """``avg_pool2d`` over the last three dimensions."""
+    divisor = _divisor(divisor_override)
+    window = _pool3d_args("avg_pool3d", input, kernel_size, stride, padding, 1, ceil_mode)
+    return apply(AVG_POOL3D, input, count_include_pad=bool(count_include_pad), divisor=divisor,
+                 **window)
 
 
 def _pool1d_args(name: str, input, kernel_size, stride, padding, dilation, ceil_mode) -> tuple:
@@ -1627,6 +1692,8 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                                                      padding, dilation, ceil_mode)
     out = max_pool2d(input.unsqueeze(-2), (1, kernel), (1, stride), (0, padding), (1, dilation),
                      ceil_mode, return_indices)
+    if return_indices:  # (a flat index in a plane of height 1 is the index along the row)
+        return tuple(_ops.squeeze(t, -2) for t in out)
     return _ops.squeeze(out, -2)
 
 
@@ -1672,17 +1739,10 @@ def _adaptive_argmax(x, out):
     return row * x.shape[-1] + jnp.take_along_axis(column, row, -2)
 
 
-def _plane_take(x, indices):
-    """The values at ``indices``, flat indices into each plane of the last two dimensions."""
-    flat = x.reshape(*x.shape[:-2], -1)
-    taken = jnp.take_along_axis(flat, indices.reshape(*indices.shape[:-2], -1), -1)
-    return taken.reshape(indices.shape)
-
-
 ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", _adaptive_avg_pool, "AdaptiveAvgPool2DBackward0")
 ADAPTIVE_AVG_POOL3D = Op("adaptive_avg_pool3d", _adaptive_avg_pool, "AdaptiveAvgPool3DBackward0")
 ADAPTIVE_ARGMAX = Op("adaptive_max_pool2d_indices", _adaptive_argmax, "", differentiable=False)
-ADAPTIVE_MAX_POOL2D = Op("adaptive_max_pool2d", _plane_take, "AdaptiveMaxPool2DBackward0")
+ADAPTIVE_MAX_POOL2D = Op("adaptive_max_pool2d", _space_take, "AdaptiveMaxPool2DBackward0")
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -1744,7 +1804,7 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     """
     out = _adaptive_size("adaptive_max_pool2d", 2, input, output_size, ":")
     indices = apply(ADAPTIVE_ARGMAX, input, out=out)
-    values = apply(ADAPTIVE_MAX_POOL2D, input, indices)
+    values = apply(ADAPTIVE_MAX_POOL2D, input, indices, dims=2)
     return (values, indices) if return_indices else values
 
 
