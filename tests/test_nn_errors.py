@@ -317,6 +317,16 @@ MORE_NN_ERRORS = {
     "grid_sample_batch": lambda T: F(T).grid_sample(T.ones(1, 2, 3, 3), T.zeros(2, 2, 2, 2),
                                                     align_corners=True),
     "avg_pool2d_divisor": lambda T: F(T).avg_pool2d(T.ones(1, 2, 3, 3), 2, divisor_override=0),
+    "max_unpool2d_output_size_length": lambda T: F(T).max_unpool2d(
+        T.ones(1, 2, 2, 2), idx(T, [[[[0, 1], [2, 3]]] * 2]), 2, output_size=(1, 4, 4)),
+    "max_unpool2d_output_size_range": lambda T: F(T).max_unpool2d(
+        T.ones(1, 2, 2, 2), idx(T, [[[[0, 1], [2, 3]]] * 2]), 2, output_size=(9, 4)),
+    "max_unpool2d_float_indices": lambda T: F(T).max_unpool2d(T.ones(1, 2, 2, 2),
+                                                              T.ones(1, 2, 2, 2), 2),
+    "max_unpool2d_indices_shape": lambda T: F(T).max_unpool2d(
+        T.ones(1, 2, 2, 2), idx(T, [[[[0, 1]]] * 2]), 2),
+    "max_unpool1d_output_size_length": lambda T: F(T).max_unpool1d(
+        T.ones(1, 2, 2), idx(T, [[[0, 1]] * 2]), 2, output_size=(1, 2)),
     "avg_pool3d_divisor": lambda T: F(T).avg_pool3d(T.ones(1, 2, 3, 3, 3), 2,
                                                     divisor_override=0),
     "grid_sample_batch_before_last": lambda T: F(T).grid_sample(

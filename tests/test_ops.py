@@ -1035,6 +1035,22 @@ case("F.max_pool1d-ceil-indices", lambda m, x: m.nn.functional.max_pool1d(
     x, 2, ceil_mode=True, return_indices=True), real(2, 3, 7))
 case("F.max_pool3d-dilation-ceil-indices", lambda m, x: m.nn.functional.max_pool3d(
     x, 2, 2, 1, dilation=(1, 2, 1), ceil_mode=True, return_indices=True), real(1, 2, 4, 5, 3))
+case("F.max_unpool2d", lambda m, x: m.nn.functional.max_unpool2d(
+    *m.nn.functional.max_pool2d(x, 2, return_indices=True), 2), real(2, 3, 4, 6))
+# Overlapping windows: a value that is the largest of two windows is put back once, but
+# torch's backward (matched here) gives it both windows' gradients, which is not the
+# derivative finite differences see.
+case("F.max_unpool2d-overlapping-size", lambda m, x: m.nn.functional.max_unpool2d(
+    *m.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True), 3, 2, 1, output_size=(6, 7)),
+     real(2, 6, 7), gradcheck=False)
+case("F.max_unpool1d-overlapping", lambda m, x: m.nn.functional.max_unpool1d(
+    *m.nn.functional.max_pool1d(x, 3, 2, 1, return_indices=True), 3, 2, 1), real(2, 3, 9),
+     gradcheck=False)
+case("F.max_unpool1d", lambda m, x: m.nn.functional.max_unpool1d(
+    *m.nn.functional.max_pool1d(x, 2, return_indices=True), 2, output_size=[9]), real(2, 3, 9))
+case("F.max_unpool3d", lambda m, x: m.nn.functional.max_unpool3d(
+    *m.nn.functional.max_pool3d(x, 2, return_indices=True), 2, output_size=(3, 4, 5)),
+     real(1, 2, 3, 4, 5))
 case("F.avg_pool2d-ceil", lambda m, x: m.nn.functional.avg_pool2d(
     x, 3, 2, 1, ceil_mode=True), real(2, 3, 6, 7))
 case("F.avg_pool2d-ceil-exclude", lambda m, x: m.nn.functional.avg_pool2d(

@@ -66,6 +66,9 @@ from ._modules import (
     MaxPool1d,
     MaxPool2d,
     MaxPool3d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    MaxUnpool3d,
     Mish,
     Module,
     ModuleDict,
@@ -130,5 +133,6 @@ __all__ = [
     "MultiLabelSoftMarginLoss", "TripletMarginLoss", "MultiMarginLoss", "BatchNorm3d",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Unfold", "Fold",
     "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "EmbeddingBag", "MultiLabelMarginLoss", "LocalResponseNorm",
+    "EmbeddingBag", "MultiLabelMarginLoss", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d",
+    "MaxUnpool3d",
 ]

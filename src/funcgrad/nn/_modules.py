@@ -862,6 +862,42 @@ class AvgPool3d(AvgPool2d):
                             self.count_include_pad, self.divisor_override)
 
 
+class MaxUnpool2d(Module):
+    """The inverse of MaxPool2d: each value at the index the pool gave it, zeros elsewhere.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.MaxUnpool2d(2)
+    MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
+    """
+
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__()
+        self.kernel_size = F._tuple(kernel_size, self._dims)
+        self.stride = self.kernel_size if stride is None else F._tuple(stride, self._dims)
+        self.padding = F._tuple(padding, self._dims)
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        unpool = getattr(F, f"max_unpool{self._dims}d")
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(MaxUnpool2d):
+    """The inverse of MaxPool1d."""
+
+    _dims = 1
+
+
+class MaxUnpool3d(MaxUnpool2d):
+    """The inverse of MaxPool3d."""
+
+    _dims = 3
+
+
 class AdaptiveAvgPool1d(Module):
     """Averages over ``output_size`` windows that split the last dimension evenly."""
 

@@ -29,7 +29,8 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss", "ctc_loss", "nll_loss", "cross_entropy",
     "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d",
-    "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
+    "max_unpool2d", "max_unpool3d",
     "batch_norm", "instance_norm", "one_hot", "normalize", "cosine_similarity",
     "pairwise_distance", "pad",
     "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
@@ -1708,6 +1709,114 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     out = avg_pool2d(input.unsqueeze(-2), (1, *kernel), (1, *stride), (0, *padding), ceil_mode,
                      count_include_pad)
     return _ops.squeeze(out, -2)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _put_last(values, indices, length: int):
+    """Zeros of ``length`` along the last axis with ``values`` put at ``indices`` (one of
+    equal indices wins, as in torch; out-of-range ones write nothing). Its VJP takes the
+    cotangent at the indices, as torch's does: every value put at an index gets its gradient,
+    where a scatter's VJP would give it to the winner alone."""
+    out = jnp.zeros((*values.shape[:-1], length), values.dtype)
+    return jnp.put_along_axis(out, indices, values, -1, inplace=False, mode="drop")
+
+
+def _put_last_fwd(values, indices, length):
+    return _put_last(values, indices, length), indices
+
+
+def _put_last_bwd(length, indices, g):
+    return jnp.take_along_axis(g, indices, -1, mode="fill", fill_value=0), None
+
+
+_put_last.defvjp(_put_last_fwd, _put_last_bwd)
+
+
+def _max_unpool(x, indices, *, size: tuple):
+    """Zeros of the spatial ``size`` with each value of ``x`` at its flat index in its
+    plane."""
+    lead = x.shape[:x.ndim - len(size)]
+    out = _put_last(x.reshape(*lead, -1), indices.reshape(*lead, -1), math.prod(size))
+    return out.reshape(*lead, *size)
+
+
+MAX_UNPOOL = Op("max_unpool", _max_unpool,
+                lambda x, indices, size: f"MaxUnpool{len(size)}DBackward0")
+
+
+def _unpool_size(input, kernel: tuple, stride: tuple, padding: tuple, output_size) -> tuple:
+    """torch's ``_unpool_output_size``: the pool's input size, from its output, or
+    ``output_size`` (with or without its first two dimensions) checked against it."""
+    n = len(kernel)
+    default = [(input.shape[input.ndim - n + d] - 1) * stride[d] + kernel[d] - 2 * padding[d]
+               for d in range(n)]
+    if output_size is None:
+        return tuple(default)
+    given = list(output_size)
+    if len(given) == n + 2:
+        given = given[2:]
+    if len(given) != n:
+        raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} "
+                         f"elements, but it has a length of '{len(given)}'")
+    for d in range(n):
+        low, high = default[d] - stride[d], default[d] + stride[d]
+        if not low < given[d] < high:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between '
+                             f"{low} and {high})")
+    return tuple(int(g) for g in given)
+
+
+def _max_unpool_nd(n: int, input, indices, kernel_size, stride, padding, output_size):
+    kernel = _tuple(kernel_size, n)
+    stride = kernel if stride is None else _tuple(stride, n)
+    size = _unpool_size(input, kernel, stride, _tuple(padding, n), output_size)
+    if not _dtypes.is_integer(indices.dtype):
+        raise RuntimeError("elements in indices should be type int64 but got: "
+                           f"{_dtypes.scalar_name(indices.dtype)}")
+    if indices.shape != input.shape:
+        raise RuntimeError(
+            f"Expected shape of indices to be same as that of the input tensor "
+            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    if input.ndim not in (n + 1, n + 2) or 0 in input.shape[1:]:
+        raise RuntimeError(f"Input to max_unpooling{n}d should be a {n + 1}d or {n + 2}d Tensor, "
+                           f"but got a tensor with {input.ndim} dimensions.")
+    return apply(MAX_UNPOOL, input, indices, size=size)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of ``max_pool1d``: each value at the index ``return_indices`` gave it,
+    zeros elsewhere."""
+    kernel = _tuple(kernel_size, 1)
+    stride = kernel if stride is None else _tuple(stride, 1)
+    padding = _tuple(padding, 1)
+    size = _unpool_size(input, kernel, stride, padding, output_size)
+    out = _max_unpool_nd(2, input.unsqueeze(-1), indices.unsqueeze(-1), (*kernel, 1),
+                         (*stride, 1), (*padding, 0), [*size, 1])
+    return _ops.squeeze(out, -1)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of ``max_pool2d``: each value (N, C, H, W) at the flat index in its plane
+    that ``return_indices`` gave it, zeros elsewhere.
+
+    Raises:
+        ValueError, RuntimeError: torch's, for an ``output_size`` the pool could not have
+            come from, or indices that are not integers or not of the input's shape.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> values, indices = F.max_pool2d(funcgrad.arange(4.0).reshape(1, 2, 2), 2,
+    ...                                return_indices=True)
+    >>> F.max_unpool2d(values, indices, 2)
+    tensor([[[0., 0.],
+             [0., 3.]]])
+    """
+    return _max_unpool_nd(2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """``max_unpool2d`` over the last three dimensions."""
+    return _max_unpool_nd(3, input, indices, kernel_size, stride, padding, output_size)
 
 
 def _adaptive_matrix(size: int, out: int, dtype) -> np.ndarray:
