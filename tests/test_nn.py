@@ -294,6 +294,56 @@ def test_loss_size_mismatch_warns_as_torch(torch):
                 fn(lib.ones(2, 3), lib.ones(3))
 
 
+def _legacy_losses(lib, size_average, reduce) -> dict:
+    x = lib.tensor([[0.2, -1.0, 0.7], [1.5, 0.1, -0.3]])
+    y = lib.tensor([[0.0, -0.5, 1.0], [1.0, 0.4, 0.2]])
+    legacy = dict(size_average=size_average, reduce=reduce)
+    F = lib.nn.functional
+    return {
+        "mse": lambda: F.mse_loss(x, y, **legacy),
+        "MSELoss": lambda: lib.nn.MSELoss(**legacy)(x, y),
+        "l1_positional": lambda: F.l1_loss(x, y, size_average, reduce),
+        "kl_div": lambda: F.kl_div(x.log_softmax(1), y.softmax(1), **legacy),
+        "nll": lambda: F.nll_loss(x, lib.tensor([2, 0]), None, size_average, -100, reduce),
+        "CrossEntropyLoss": lambda: lib.nn.CrossEntropyLoss(None, size_average, -100, reduce)(
+            x, lib.tensor([1, 2])),
+    }
+
+
+@pytest.mark.parametrize("size_average, reduce",
+                         [(False, None), (None, False), (True, True), (False, True)])
+@pytest.mark.parametrize("name", list(_legacy_losses(funcgrad, None, None)))
+def test_deprecated_size_average_and_reduce_mean_what_they_mean_in_torch(
+        torch, name, size_average, reduce):
+    results = []
+    for lib in (torch, funcgrad):
+        with pytest.warns(UserWarning) as record:
+            results.append(_legacy_losses(lib, size_average, reduce)[name]())
+        results.append([str(w.message) for w in record])
+    theirs, their_warnings, ours, our_warnings = results
+    assert our_warnings == their_warnings
+    _close(ours, theirs)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+def test_weighted_mse_and_l1_match_torch(torch, name, reduction):
+    x, y, w = _randn(3, 4), _randn(3, 4, seed=1), abs(_randn(3, 4, seed=2))
+    outs, grads = [], []
+    for lib in (torch, funcgrad):
+        xt = lib.tensor(x, requires_grad=True)
+        out = getattr(lib.nn.functional, name)(xt, lib.tensor(y), reduction=reduction,
+                                               weight=lib.tensor(w))
+        out.sum().backward()
+        outs.append(out)
+        grads.append(xt.grad)
+    _close(outs[1], outs[0])
+    _close(grads[1], grads[0])
+    for lib in (torch, funcgrad):
+        with pytest.raises(ValueError, match="Weights and input must have the same size."):
+            lib.nn.functional.mse_loss(lib.ones(2, 3), lib.ones(2, 3), weight=lib.ones(3))
+
+
 def _activations(lib) -> dict:
     return {
         "identity": lib.nn.Identity(54, unused="argument"),

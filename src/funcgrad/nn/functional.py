@@ -446,7 +446,22 @@ def _check_linear(input, weight, bias) -> None:
                            f"{list(full)}")
 
 
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """torch's ``_Reduction.legacy_get_string``: a loss's deprecated ``size_average`` and
+    ``reduce`` arguments, where either is given, as the ``reduction`` they mean (with torch's
+    warning); else ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  f"reduction='{legacy}' instead.", UserWarning, stacklevel=3)
+    return legacy
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
     """BCE of probabilities ``input`` against ``target`` (logs clamped at -100, as in torch).
 
     >>> import funcgrad
@@ -454,6 +469,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     >>> F.binary_cross_entropy(funcgrad.tensor([0.9]), funcgrad.tensor([1.0]))
     tensor(0.1054)
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
             f"Using a target size ({target.shape!r}) that is different to the input size "
@@ -462,9 +478,10 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     return apply(BCE, input, target, weight, reduction=_check_reduction(reduction))
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction: str = "mean", pos_weight=None):
     """BCE of ``sigmoid(input)`` against ``target``, computed stably from the logits."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(
             f"Target size ({target.shape!r}) must be the same as input size ({input.shape!r})"
@@ -473,9 +490,21 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
                  reduction=_check_reduction(reduction))
 
 
-def mse_loss(input, target, reduction: str = "mean"):
-    """Mean squared error."""
-    return apply(MSE, input, target, reduction=_check_reduction(reduction))
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+    """Mean squared error; ``weight`` (the input's shape) weighs each element."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    if weight is not None:
+        return _weighted((input - target) ** 2, weight, input, reduction)
+    return apply(MSE, input, target, reduction=reduction)
+
+
+def _weighted(errors, weight, input, reduction: str):
+    """torch's weighted ``mse_loss`` and ``l1_loss``: each error times its ``weight`` (of the
+    input's shape); their mean is divided by the weights' sum."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    errors = errors * weight
+    return errors.sum() / weight.sum() if reduction == "mean" else _reduced(errors, reduction)
 
 
 def _reduced(loss, reduction: str):
@@ -484,9 +513,13 @@ def _reduced(loss, reduction: str):
     return loss if reduction == "none" else getattr(loss, reduction)()
 
 
-def l1_loss(input, target, reduction: str = "mean"):
-    """Mean absolute error (composed as torch composes it: abs, then the reduction)."""
-    return _reduced(_ops.abs(input - target), _check_reduction(reduction))
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
+    """Mean absolute error (composed as torch composes it: abs, then the reduction);
+    ``weight`` (the input's shape) weighs each element."""
+    reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
+    if weight is not None:
+        return _weighted(_ops.abs(input - target), weight, input, reduction)
+    return _reduced(_ops.abs(input - target), reduction)
 
 
 def _warn_sizes(input, target) -> None:
@@ -498,7 +531,8 @@ def _warn_sizes(input, target) -> None:
             "Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
-def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
     """Squared error ``0.5 * d**2 / beta`` where ``|d| < beta``, ``|d| - 0.5 * beta`` beyond
     (``l1_loss`` when ``beta`` is 0, as in torch).
 
@@ -507,12 +541,13 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
     >>> F.smooth_l1_loss(funcgrad.tensor([0.0, 0.0]), funcgrad.tensor([0.5, 3.0]))
     tensor(1.3125)
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _warn_sizes(input, target)
     reduction = _check_reduction(reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0:
-        return l1_loss(input, target, reduction)
+        return l1_loss(input, target, reduction=reduction)
     return apply(SMOOTH_L1, input, target, beta=beta, reduction=reduction)
 
 
@@ -531,49 +566,53 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
                     reduction)
 
 
-def soft_margin_loss(input, target, reduction: str = "mean"):
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Logistic loss ``log(1 + exp(-target * input))`` of labels ``target`` in {-1, 1}.
 
     Raises:
         RuntimeError: torch's, for a target that requires grad (torch has no derivative for
             it).
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     if target.requires_grad and _grad_mode.is_grad_enabled():
         raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
                            "to argument 'target'. This input cannot have requires_grad True.")
     return apply(SOFT_MARGIN, input, target, reduction=_check_reduction(reduction))
 
 
-def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False):
     """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
     log-probabilities with ``log_target``), pointwise; ``'batchmean'`` divides the sum by the
     batch size (the true KL divergence), ``'mean'`` by every element, with torch's warning.
     """
-    if reduction == "mean":
-        warnings.warn(
-            "reduction: 'mean' divides the total loss by both the batch size and the support "
-            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
-            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
-            "major release.", UserWarning, stacklevel=2)
-    if reduction != "batchmean":
-        _check_reduction(reduction)
+    if size_average is not None or reduce is not None:  # (then no warning of 'mean')
+        reduced = _legacy_reduction(size_average, reduce, reduction)
+    else:
+        if reduction == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the "
+                "support size.'batchmean' divides only by the batch size, and aligns with the KL "
+                "div math definition.'mean' will be changed to behave the same as 'batchmean' in "
+                "the next major release.", UserWarning, stacklevel=2)
+        reduced = "sum" if reduction == "batchmean" else _check_reduction(reduction)
     if log_target:
         loss = _ops.exp(target) * (target - input)
     else:
         loss = _ops.xlogy(target, target) - target * input
-    if reduction == "batchmean":
-        total = loss.sum()
-        return total / input.shape[0] if input.ndim else total
-    return _reduced(loss, reduction)
+    loss = _reduced(loss, reduced)
+    return loss / input.shape[0] if reduction == "batchmean" and input.ndim else loss
 
 
-def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: str = "mean"):
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
+                        reduction: str = "mean"):
     """``max(0, -target * (input1 - input2) + margin)``: ``target`` 1 asks ``input1`` to rank
     higher, -1 lower.
 
     Raises:
         RuntimeError: torch's, for inputs of different numbers of dimensions.
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     if not input1.ndim == input2.ndim == target.ndim:
         raise RuntimeError(
@@ -582,8 +621,8 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: 
     return _reduced(_ops.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
-                          reduction: str = "mean"):
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None,
+                          reduce=None, reduction: str = "mean"):
     """``1 - cos(input1, input2)`` where ``target`` is 1, ``max(0, cos - margin)`` where it
     is -1, composed as torch composes it.
 
@@ -591,6 +630,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
         RuntimeError: torch's, for a target of more than one dimension, or inputs not of one
             dimension more.
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     dim = target.ndim
     if dim > 1:
@@ -609,18 +649,22 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
     return _reduced(pos + neg, reduction)
 
 
-def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean"):
     """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1 (elsewhere
     both), composed as torch composes it."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     zeros = _factories.zeros_like(input)
     below = _ops.where(target != 1, _ops.clamp_min(margin - input, 0), zeros)
     return _reduced(below + _ops.where(target != -1, input, zeros), reduction)
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "mean"):
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction: str = "mean"):
     """Logistic loss of each of ``C`` labels in {0, 1} (the last dimension), averaged over
     them and optionally weighted, composed as torch composes it."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
@@ -630,7 +674,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "me
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
-                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean"):
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean"):
     """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with ``d`` the
     ``p``-norm distance of ``pairwise_distance``; ``swap`` takes the smaller of
     ``d(anchor, negative)`` and ``d(positive, negative)``.
@@ -639,6 +684,7 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
         RuntimeError, ValueError: torch's, for inputs of different numbers of dimensions or a
             margin that is not positive.
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise RuntimeError(
             "The anchor, positive, and negative tensors are expected to have the same number "
@@ -669,7 +715,7 @@ MULTI_MARGIN = Op("multi_margin_loss", _multi_margin, "MultiMarginLossBackward0"
 
 
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
-                      reduction: str = "mean"):
+                      size_average=None, reduce=None, reduction: str = "mean"):
     """Multi-class hinge loss: for each sample, the mean over the other classes ``i`` of
     ``max(0, margin - input[y] + input[i]) ** p``, scaled by ``weight[y]``, for the class
     index ``y`` of ``target``.
@@ -679,6 +725,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
             target dtype that do not fit, or a weight that requires grad. (A class index
             outside ``[0, C)`` is not checked: torch reads the targets to check them.)
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
     reduction = _check_reduction(reduction)
@@ -717,7 +764,7 @@ MULTILABEL_MARGIN = Op("multilabel_margin_loss", _multilabel_margin,
                        "MultilabelMarginLossBackward0")
 
 
-def multilabel_margin_loss(input, target, reduction: str = "mean"):
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Multi-label hinge loss: for each sample, ``max(0, 1 - (input[j] - input[i]))`` summed
     over its target classes ``j`` and the other classes ``i``, over the number of classes.
     ``target`` lists each sample's classes, ended by the first -1.
@@ -725,6 +772,7 @@ def multilabel_margin_loss(input, target, reduction: str = "mean"):
     Raises:
         RuntimeError: torch's, for an empty input, or a target of another shape or dtype.
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     if input.ndim > 2 or input.ndim and input.shape[-1] == 0:
         raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
@@ -776,11 +824,12 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     return _reduced(loss, reduction)
 
 
-def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
-                     eps: float = 1e-8, reduction: str = "mean"):
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean"):
     """Negative log-likelihood of counts ``target`` under Poisson distributions of rate
     ``exp(input)`` (``log_input``) or ``input``; ``full`` adds Stirling's approximation of
     ``log(target!)`` where ``target > 1``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if log_input:
         loss = _ops.exp(input) - target * input
@@ -889,7 +938,8 @@ def _check_nll(input, target, weight) -> None:
                            f"no classes but got weight tensor of shape: {list(weight.shape)}")
 
 
-def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean"):
     """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``
     of shape ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``.
 
@@ -898,6 +948,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
         IndexError: torch's, for a target outside ``[0, C)`` other than ``ignore_index`` (read
             as torch reads it, see ``_ops._outside``).
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     _check_nll(input, target, weight)
     classes = input.shape[0 if input.ndim == 1 else 1]
@@ -919,8 +970,8 @@ def _check_label_smoothing(label_smoothing: float) -> None:
                            f"{label_smoothing:g}")
 
 
-def cross_entropy(input, target, weight=None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross-entropy of logits ``input`` (``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``) against
     class indices or, when ``target`` has the shape of ``input`` (torch's rule), class
     probabilities.
@@ -934,6 +985,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     >>> F.cross_entropy(funcgrad.tensor([[0.0, 0.0]]), funcgrad.tensor([1]))
     tensor(0.6931)
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     reduction = _check_reduction(reduction)
     class_dim = 0 if input.ndim == 1 else 1
     if tuple(input.shape) == tuple(target.shape):
@@ -961,7 +1013,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     if label_smoothing > 0:
         _check_label_smoothing(label_smoothing)
     logp = log_softmax(input, dim=class_dim)
-    nll = nll_loss(logp, target, weight, ignore_index, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing > 0:
         return nll
     classes = input.shape[class_dim]
