@@ -8,6 +8,7 @@ import pytest
 import funcgrad
 from _compare import F32_ATOL
 from funcgrad import nn
+from funcgrad.nn import functional as F
 
 
 @pytest.fixture
@@ -539,6 +540,14 @@ def _attention(lib) -> dict:
         "mha-batch-first-per-head-weights": (
             lib.nn.MultiheadAttention(6, 3, bias=False, batch_first=True),
             [(2, 4, 6), (2, 5, 6), (2, 5, 6), None, True, None, False]),
+        "mha-bias-kv-zero-attn-masks": (
+            lib.nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True),
+            [(4, 2, 8), (5, 2, 8), (5, 2, 8), padding, True, np.triu(np.ones((4, 5), bool), 2)]),
+        "mha-bias-kv-batch-first-unmasked": (
+            lib.nn.MultiheadAttention(6, 3, add_bias_kv=True, kdim=4, batch_first=True),
+            [(2, 4, 6), (2, 5, 4), (2, 5, 6), None, True, None, False]),
+        "mha-zero-attn-unbatched": (
+            lib.nn.MultiheadAttention(8, 2, add_zero_attn=True), [(4, 8), (3, 8), (3, 8)]),
         "mha-unbatched-bool-mask": (
             lib.nn.MultiheadAttention(8, 2), [(4, 8), (4, 8), (4, 8), None, True, causal]),
         "encoder_layer": (lib.nn.TransformerEncoderLayer(8, 2, 16).eval(),
@@ -593,6 +602,33 @@ def test_attention_without_weights_and_with_dropout_in_training():
     assert not np.allclose(_np(out), _np(attn.eval()(x, x, x)[0]))
     assert np.allclose(_np(attn(x, x, x)[0]), _np(attn(x, x, x, need_weights=False)[0]),
                        atol=1e-6)
+
+
+@pytest.mark.parametrize("gqa", [False, True])
+def test_attention_dropout_drops_weights_as_dropout_does(gqa):
+    q, k, v = (funcgrad.tensor(_randn(2, 2, 3, 4, seed=i)[:, :1 if gqa and i else 2],
+                               requires_grad=True) for i in range(3))
+    outs = []
+    for composed in (False, True):
+        funcgrad.manual_seed(7)
+        if composed:  # the same draw, as F.dropout of the weights
+            keys, values = (x.repeat_interleave(2, dim=1) if gqa else x for x in (k, v))
+            scores = q @ keys.transpose(-2, -1) / 2.0
+            out = F.dropout(F.softmax(scores, -1), 0.4) @ values
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.4, enable_gqa=gqa)
+        outs.append([out, *funcgrad.autograd.grad(out.square().sum(), (q, k, v))])
+    for ours, theirs in zip(*outs):
+        _close(ours, theirs)
+
+
+def test_attention_dropout_keeps_the_expected_output(torch):
+    q, k, v = (_randn(1, 3, 4, seed=i) for i in range(3))
+    expected = torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, (q, k, v)))
+    draws = F.scaled_dot_product_attention(
+        *(funcgrad.tensor(np.repeat(a, 4000, 0)) for a in (q, k, v)), dropout_p=0.3)
+    assert (_np(draws) != _np(draws[:1])).any()  # each batch element draws its own mask
+    _close(draws.mean(0, keepdim=True), expected, atol=0.08)
 
 
 def test_recurrent_second_derivatives_match_torch(torch):

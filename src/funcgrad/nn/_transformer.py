@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import math
 
-from .. import _factories
+from .. import _factories, _ops
 from .._tensor import Tensor
 from . import functional as F
 from . import init
@@ -48,9 +48,6 @@ class MultiheadAttention(Module):
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
-        if add_bias_kv or add_zero_attn:
-            raise ValueError("funcgrad's MultiheadAttention has no add_bias_kv or add_zero_attn "
-                             "yet")
         super().__init__()
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.kdim = embed_dim if kdim is None else kdim
@@ -75,12 +72,21 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias, **empty)
+        if add_bias_kv:  # a learned key and value every query also attends to
+            self.bias_k = Parameter(_factories.empty(1, 1, embed_dim, **empty))
+            self.bias_v = Parameter(_factories.empty(1, 1, embed_dim, **empty))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn  # and a zero key and value
         for weight in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight,
                        self.v_proj_weight):
             if weight is not None:
                 init.xavier_uniform_(weight)
         if bias:
             init.zeros_(self.out_proj.bias)
+        if add_bias_kv:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _project(self, query: Tensor, key: Tensor, value: Tensor) -> list[Tensor]:
         """The query, key and value projections (each (length, N, E))."""
@@ -131,12 +137,21 @@ class MultiheadAttention(Module):
             raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
                                  f"got {e}")
         heads, head_dim = self.num_heads, self.head_dim
+        q, k, v = self._project(query, key, value)
+        if self.bias_k is not None:
+            k = _ops.cat([k, self.bias_k.repeat(1, batch, 1)])
+            v = _ops.cat([v, self.bias_v.repeat(1, batch, 1)])
         q, k, v = (x.reshape(x.shape[0], batch * heads, head_dim).transpose(0, 1)
-                   for x in self._project(query, key, value))
+                   for x in (q, k, v))
+        if self.add_zero_attn:
+            zeros = _factories.zeros(batch * heads, 1, head_dim, dtype=k.dtype, device=k.device)
+            k, v = _ops.cat([k, zeros], 1), _ops.cat([v, zeros], 1)
         scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)
-        mask = self._mask(attn_mask, key_padding_mask, batch, length, k.shape[1], query.dtype)
+        source = key.shape[0]
+        mask = self._mask(attn_mask, key_padding_mask, batch, length, source, query.dtype)
         if mask is not None:
-            scores = scores + mask
+            added = k.shape[1] - source  # keys every query attends to, whatever the masks say
+            scores = scores + (F.pad(mask, (0, added)) if added else mask)
         weights = F.dropout(F.softmax(scores, -1), self.dropout, self.training)
         out = (weights @ v).transpose(0, 1).reshape(length * batch, e)
         out = self.out_proj(out).reshape(length, batch, e)

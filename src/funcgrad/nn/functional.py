@@ -1043,13 +1043,18 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return input
-    if p == 1:
-        noise = jnp.zeros(input.shape, input.dtype)
-    else:
-        keep = jax.random.bernoulli(_factories.next_key(), 1.0 - p, tuple(input.shape))
-        noise = keep.astype(input.dtype) / (1.0 - p)
+    noise = _dropout_noise(p, tuple(input.shape), input.dtype)
     # torch's CPU kernel multiplies by a scaled noise tensor too (grad_fn MulBackward0).
     return input.mul_(noise) if inplace else input * noise
+
+
+def _dropout_noise(p: float, shape: tuple, dtype):
+    """What dropout multiplies by: 0 with probability ``p``, else ``1 / (1 - p)``, drawn from
+    the generator ``funcgrad.manual_seed`` seeds."""
+    if p == 1:
+        return jnp.zeros(shape, dtype)
+    keep = jax.random.bernoulli(_factories.next_key(), 1.0 - p, shape)
+    return keep.astype(dtype) / (1.0 - p)
 
 
 def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
@@ -2323,7 +2328,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     return apply(GROUP_NORM, input, weight, bias, groups=num_groups, eps=eps)
 
 
-def _attention(q, k, v, mask=None, *, causal: bool, scale: float, groups: int):
+def _attention(q, k, v, mask=None, noise=None, *, causal: bool, scale: float, groups: int):
     if groups > 1:  # grouped-query attention: each key and value head serves `groups` heads
         k, v = jnp.repeat(k, groups, axis=-3), jnp.repeat(v, groups, axis=-3)
     scores = jnp.matmul(q, jnp.swapaxes(k, -1, -2)) * scale
@@ -2331,7 +2336,8 @@ def _attention(q, k, v, mask=None, *, causal: bool, scale: float, groups: int):
         scores = jnp.where(jnp.tril(jnp.ones(scores.shape[-2:], bool)), scores, -jnp.inf)
     if mask is not None:
         scores = jnp.where(mask, scores, -jnp.inf) if mask.dtype == bool else scores + mask
-    return jnp.matmul(jax.nn.softmax(scores, axis=-1), v)
+    weights = jax.nn.softmax(scores, axis=-1)
+    return jnp.matmul(weights if noise is None else weights * noise, v)
 
 
 def _attention_name(q, k, v, *args, **static) -> str:
@@ -2352,10 +2358,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     ``scale`` defaults to ``1 / sqrt(E)``. A boolean ``attn_mask`` keeps the positions where
     it is True, a float one is added; ``is_causal`` keeps the lower triangle; with
     ``enable_gqa`` each key/value head serves several query heads (dimension -3).
+    ``dropout_p`` drops attention weights as ``dropout`` does (always: this function, like
+    torch's, has no training flag; pass 0 in evaluation).
 
     Raises:
         RuntimeError: torch's, for ``attn_mask`` together with ``is_causal``.
-        ValueError: for ``dropout_p`` above 0, which funcgrad does not draw here.
 
     >>> import funcgrad
     >>> import funcgrad.nn.functional as F
@@ -2366,13 +2373,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
-    if dropout_p > 0:
-        raise ValueError("funcgrad's scaled_dot_product_attention has dropout_p=0 only: apply "
-                         "F.dropout to the attention weights in a composed attention instead")
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     groups = query.shape[-3] // key.shape[-3] if enable_gqa and query.ndim >= 3 else 1
-    return apply(ATTENTION, query, key, value, attn_mask, causal=bool(is_causal), scale=scale,
-                 groups=groups)
+    noise = None
+    if dropout_p > 0:
+        heads = key.shape[:-3] + (query.shape[-3],) if groups > 1 else key.shape[:-2]
+        batch = broadcast_shape(tuple(query.shape[:-2]), tuple(heads))
+        noise = _dropout_noise(dropout_p, (*batch, query.shape[-2], key.shape[-2]), query.dtype)
+    return apply(ATTENTION, query, key, value, attn_mask, noise, causal=bool(is_causal),
+                 scale=scale, groups=groups)
 
 
 def _cubic_weights(t) -> list:
