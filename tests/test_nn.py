@@ -1,6 +1,8 @@
 """funcgrad.nn against torch.nn: the same weights give the same outputs and gradients; names,
 state dicts, errors and printing are torch's; modules are JAX pytrees."""
 
+import re
+
 import jax
 import numpy as np
 import pytest
@@ -629,6 +631,78 @@ def test_attention_dropout_keeps_the_expected_output(torch):
         *(funcgrad.tensor(np.repeat(a, 4000, 0)) for a in (q, k, v)), dropout_p=0.3)
     assert (_np(draws) != _np(draws[:1])).any()  # each batch element draws its own mask
     _close(draws.mean(0, keepdim=True), expected, atol=0.08)
+
+
+def _run_packed(lib, module, x, lengths, hx, batch_first):
+    """A recurrent module over a packed batch: its outputs, padded back, and the gradients of
+    a loss of them."""
+    rnn = lib.nn.utils.rnn
+    x = lib.tensor(x, requires_grad=True)
+    packed = rnn.pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False)
+    hx = tuple(map(lib.tensor, hx)) if isinstance(hx, tuple) else lib.tensor(hx)
+    out, final = module(packed, hx)
+    padded, out_lengths = rnn.pad_packed_sequence(out, batch_first=batch_first)
+    final = final if isinstance(final, tuple) else (final,)
+    ((padded ** 2).sum() + sum((h * h).sum() for h in final)).backward()
+    return [out.data, out.batch_sizes, padded, out_lengths, *final, x.grad,
+            *(p.grad for p in module.parameters())]
+
+
+@pytest.mark.parametrize("mode, options", [
+    ("LSTM", dict(num_layers=2, bidirectional=True)),
+    ("GRU", dict(bidirectional=True, batch_first=True)),
+    ("RNN", dict(num_layers=2, nonlinearity="relu")),
+    ("LSTM", dict(proj_size=2, batch_first=True)),
+])
+def test_recurrent_modules_on_packed_sequences_match_torch(torch, mode, options):
+    t_module = getattr(torch.nn, mode)(3, 4, **options)
+    module = _twin(t_module, getattr(nn, mode)(3, 4, **options))
+    batch_first = options.get("batch_first", False)
+    x = _randn(*((3, 5, 3) if batch_first else (5, 3, 3)))
+    layers = options.get("num_layers", 1) * (2 if options.get("bidirectional") else 1)
+    h = _randn(layers, 3, options.get("proj_size") or 4, seed=1)
+    hx = (h, _randn(layers, 3, 4, seed=2)) if mode == "LSTM" else h
+    for ours, theirs in zip(_run_packed(funcgrad, module, x, [3, 5, 2], hx, batch_first),
+                            _run_packed(torch, t_module, x, [3, 5, 2], hx, batch_first)):
+        _close(ours, theirs)
+
+
+def _sequences(lib):
+    return [lib.tensor(_randn(n, 2, seed=n)) for n in (2, 4, 1, 4)]
+
+
+@pytest.mark.parametrize("call", [
+    lambda R, s: R.pad_sequence(s),
+    lambda R, s: R.pad_sequence(s, batch_first=True, padding_value=-1.0, padding_side="left"),
+    lambda R, s: R.pack_sequence(s, enforce_sorted=False),  # ties: torch's order of equals
+    lambda R, s: R.pack_sequence(sorted(s, key=len, reverse=True)),
+    lambda R, s: R.unpack_sequence(R.pack_sequence(s, enforce_sorted=False)),
+    lambda R, s: R.unpad_sequence(R.pad_sequence(s, batch_first=True),
+                                  R.pad_packed_sequence(R.pack_sequence(s, False))[1], True),
+    lambda R, s: R.pad_packed_sequence(R.pack_sequence(s, enforce_sorted=False),
+                                       batch_first=True, padding_value=9.0, total_length=6),
+    lambda R, s: R.PackedSequence(s[0], R.invert_permutation(R.pack_sequence(s, False)[2]),
+                                  R.pack_sequence(s, False).sorted_indices),
+])
+def test_padded_and_packed_sequences_match_torch(torch, call):
+    ours = call(funcgrad.nn.utils.rnn, _sequences(funcgrad))
+    theirs = call(torch.nn.utils.rnn, _sequences(torch))
+    assert repr(ours).replace("funcgrad", "torch") == repr(theirs)
+
+
+@pytest.mark.parametrize("call", [
+    lambda R, lib: R.pack_padded_sequence(lib.ones(4, 3, 2), [2, 3, 1]),
+    lambda R, lib: R.pack_padded_sequence(lib.ones(4, 3, 2), [2, 0, 1], enforce_sorted=False),
+    lambda R, lib: R.pack_padded_sequence(lib.ones(4, 3, 2), [4, 3]),
+    lambda R, lib: R.pad_packed_sequence(R.pack_padded_sequence(lib.ones(4, 3, 2), [4, 3, 1]),
+                                         total_length=2),
+    lambda R, lib: R.pad_sequence([lib.ones(2)], padding_side="middle"),
+], ids=["unsorted", "empty", "count", "total_length", "padding_side"])
+def test_packed_sequence_errors_match_torch(torch, call):
+    with pytest.raises(Exception) as theirs:
+        call(torch.nn.utils.rnn, torch)
+    with pytest.raises(type(theirs.value), match=re.escape(str(theirs.value))):
+        call(funcgrad.nn.utils.rnn, funcgrad)
 
 
 def test_recurrent_second_derivatives_match_torch(torch):

@@ -19,7 +19,10 @@ import jax.numpy as jnp
 from .. import _factories
 from .._graph import Op, apply
 from .._tensor import Tensor
+from . import functional as F
 from ._modules import Module, _uniform
+from .utils import rnn
+from .utils.rnn import PackedSequence
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
 
@@ -59,22 +62,30 @@ def _cell(x, h, c, w_ih, w_hh, b_ih, b_hh, *, mode: str):
     return jnp.stack([h, c]) if mode == "LSTM" else h
 
 
-def _direction(mode: str, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, reverse: bool):
-    """One layer in one direction over time-major ``x``: outputs (T, B, H) and final state."""
-    def body(state, x_gates):
-        state = _step(mode, x_gates, *state, w_hh, b_hh, w_hr)
-        return state, state[0]
+def _direction(mode: str, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, lengths, reverse: bool):
+    """One layer in one direction over time-major ``x``: outputs (T, B, H) and final state.
+    With ``lengths`` (B,), a sequence's state stays as it is past its length (and its output
+    there is zero): the forward direction ends, and the reverse one starts, at its last step."""
+    def body(state, xs):
+        x_gates, t = xs
+        new = _step(mode, x_gates, *state, w_hh, b_hh, w_hr)
+        if lengths is not None:
+            running = (t < lengths)[:, None]
+            new = tuple(jnp.where(running, a, b) for a, b in zip(new, state))
+            return new, jnp.where(running, new[0], 0)
+        return new, new[0]
 
-    (h, c), out = jax.lax.scan(body, (h, c), _project(x, w_ih, b_ih), reverse=reverse)
+    steps = jnp.arange(x.shape[0])
+    (h, c), out = jax.lax.scan(body, (h, c), (_project(x, w_ih, b_ih), steps), reverse=reverse)
     return out, h, c
 
 
-def _rnn(x, h0, c0, masks, *weights, mode: str, num_layers: int, dirs: int, batch_first: bool,
-         bias: bool, proj: bool):
+def _rnn(x, h0, c0, masks, lengths, *weights, mode: str, num_layers: int, dirs: int,
+         batch_first: bool, bias: bool, proj: bool):
     """The output and the final states, raveled and concatenated. ``weights`` are torch's
     flat weights (per layer, per direction: w_ih, w_hh, then b_ih, b_hh with ``bias``, then
     w_hr with ``proj``); ``masks`` are the scaled dropout masks applied to each layer's output
-    but the last."""
+    but the last; ``lengths``, those of the sequences of a padded batch (or None)."""
     if batch_first:
         x = jnp.swapaxes(x, 0, 1)
     per = len(weights) // (num_layers * dirs)
@@ -86,7 +97,7 @@ def _rnn(x, h0, c0, masks, *weights, mode: str, num_layers: int, dirs: int, batc
             w = weights[k * per:(k + 1) * per]
             b_ih, b_hh = w[2:4] if bias else (None, None)
             out, h, c = _direction(mode, x, h0[k], c0[k], w[0], w[1], b_ih, b_hh,
-                                   w[-1] if proj else None, d == 1)
+                                   w[-1] if proj else None, lengths, d == 1)
             outs.append(out)
             hs.append(h)
             cs.append(c)
@@ -103,6 +114,11 @@ def _rnn(x, h0, c0, masks, *weights, mode: str, num_layers: int, dirs: int, batc
 # one op funcgrad records.
 RNN_CELL = Op("rnn_cell", _cell, "RnnCellBackward0")
 RNN_LAYERS = Op("rnn", _rnn, "RnnBackward0")
+
+
+def _map_states(states, fn):
+    """``fn`` of an RNN's or GRU's state, or of each of an LSTM's (a pair)."""
+    return tuple(map(fn, states)) if isinstance(states, tuple) else fn(states)
 
 
 def _cut(flat: Tensor, *shapes: tuple) -> list[Tensor]:
@@ -284,7 +300,7 @@ class _RNNBase(Module):
                     setattr(self, f"weight_hr_{name}", _uniform((proj_size, hidden_size), bound,
                                                                 dtype, device))
 
-    def _states(self, input: Tensor, hx, batched: bool) -> tuple:
+    def _states(self, input: Tensor, hx, batched: bool, batch_first: bool) -> tuple:
         """The initial ``(h0, c0)`` as batched (layers * directions, N, H) tensors, checked
         (with the input's size) in torch's order and words."""
         lstm = self._mode == "LSTM"
@@ -300,7 +316,7 @@ class _RNNBase(Module):
             raise RuntimeError("input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
         dirs = 2 if self.bidirectional else 1
-        batch = input.shape[0 if self.batch_first else 1]
+        batch = input.shape[0 if batch_first else 1]
         shapes = [(self.num_layers * dirs, batch, size)
                   for size in (self.proj_size or self.hidden_size, self.hidden_size)]
         if hx is None:
@@ -314,31 +330,46 @@ class _RNNBase(Module):
                 raise RuntimeError(f"Expected {which} size {shape}, got {list(h.shape)}")
         return hx if lstm else hx * 2
 
-    def forward(self, input: Tensor, hx=None):
-        if input.ndim not in (2, 3):
+    def forward(self, input: Tensor | PackedSequence, hx=None):
+        """The output and the final state(s), as torch's. A packed ``input`` (see
+        ``funcgrad.nn.utils.rnn``) gives a packed output, and each sequence's final state is
+        the one at its own last step."""
+        packed = input if isinstance(input, PackedSequence) else None
+        lengths, batch_first = None, self.batch_first
+        if packed is not None:  # run as a padded, time-major batch, sorted as it is packed
+            input, lengths = rnn.pad_packed_sequence(PackedSequence(*packed[:2]))
+            lengths, batch_first = jnp.asarray(lengths.tolist()), False
+            if hx is not None and packed.sorted_indices is not None:
+                hx = _map_states(hx, lambda h: h.index_select(1, packed.sorted_indices))
+        elif input.ndim not in (2, 3):
             name = "RNN" if self._mode.startswith("RNN") else self._mode
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D "
                              f"{'tensor ' if name == 'RNN' else ''}instead")
         batched = input.ndim == 3
         if not batched:
-            input = input.unsqueeze(0 if self.batch_first else 1)
-        h0, c0 = self._states(input, hx, batched)
+            input = input.unsqueeze(0 if batch_first else 1)
+        h0, c0 = self._states(input, hx, batched, batch_first)
         dirs = 2 if self.bidirectional else 1
         masks = None
         if self.training and self.dropout > 0 and self.num_layers > 1:
             shape = (self.num_layers - 1, *input.shape[:-1], h0.shape[-1] * dirs)
-            keep = jax.random.bernoulli(_factories.next_key(), 1.0 - self.dropout, shape)
-            masks = keep.astype(input.dtype) / (1.0 - self.dropout) if self.dropout < 1 \
-                else jnp.zeros(shape, input.dtype)
-        flat = apply(RNN_LAYERS, input, h0, c0, masks, *self._flat_weights(), mode=self._mode,
-                     num_layers=self.num_layers, dirs=dirs, batch_first=self.batch_first,
-                     bias=self.bias, proj=self.proj_size > 0)
+            masks = F._dropout_noise(self.dropout, shape, input.dtype)
+        flat = apply(RNN_LAYERS, input, h0, c0, masks, lengths, *self._flat_weights(),
+                     mode=self._mode, num_layers=self.num_layers, dirs=dirs,
+                     batch_first=batch_first, bias=self.bias, proj=self.proj_size > 0)
         states = [tuple(h0.shape), tuple(c0.shape)][:(self._mode == "LSTM") + 1]
         output, *final = _cut(flat, (*input.shape[:-1], h0.shape[-1] * dirs), *states)
         if not batched:
-            output = output.squeeze(0 if self.batch_first else 1)
+            output = output.squeeze(0 if batch_first else 1)
             final = [h.squeeze(1) for h in final]
-        return output, (tuple(final) if self._mode == "LSTM" else final[0])
+        final = tuple(final) if self._mode == "LSTM" else final[0]
+        if packed is None:
+            return output, final
+        output = rnn.pack_padded_sequence(output, lengths.tolist())
+        if packed.unsorted_indices is not None:
+            final = _map_states(final, lambda h: h.index_select(1, packed.unsorted_indices))
+        return PackedSequence(output.data, packed.batch_sizes, packed.sorted_indices,
+                              packed.unsorted_indices), final
 
     def _flat_weights(self) -> list[Tensor]:
         """torch's ``_flat_weights`` order: per layer and direction, the weights then biases."""

@@ -1,16 +1,17 @@
 """``funcgrad.nn.utils``: gradient clipping and flattening parameters into one vector, as
-torch.nn.utils has them."""
+torch.nn.utils has them; ``rnn``, padded and packed batches of sequences."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import _ops
-from .._factories import tensor as _tensor
-from .._grad_mode import no_grad
-from .._tensor import Tensor
-from ..linalg import vector_norm
-from ._modules import _typename
+from ... import _ops
+from ..._factories import tensor as _tensor
+from ..._grad_mode import no_grad
+from ..._tensor import Tensor
+from ...linalg import vector_norm
+from .._modules import _typename
+from . import rnn as rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters"]
