@@ -3,7 +3,9 @@ parameters after every step; groups, skipped parameters, state dicts and schedul
 torch's; changing the learning rate never recompiles the update."""
 
 import inspect
+import re
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -771,3 +773,69 @@ def test_compiled_step_follows_lr_changes_as_eager_does():
         runs.append([_np(p) for p in model.parameters()])
     for eager, compiled in zip(*runs):
         np.testing.assert_allclose(compiled, eager, rtol=1e-5, atol=1e-6)
+
+
+def _rosenbrock(lib, x):
+    return ((1 - x[:-1]) ** 2).sum() + 100 * ((x[1:] - x[:-1] ** 2) ** 2).sum()
+
+
+def _lbfgs_fit(lib, x0: np.ndarray, loss_fn, steps: int, **kwargs) -> tuple:
+    """LBFGS on ``loss_fn(lib, x)`` from ``x0``: the iterate after each step, the closure
+    calls and the iterations it took."""
+    x = lib.tensor(x0, requires_grad=True)
+    opt = lib.optim.LBFGS([x], **kwargs)
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn(lib, x)
+        loss.backward()
+        return loss
+
+    path = [np.array(_np(x)) for _ in range(steps) if opt.step(closure) is not None]
+    return np.array(path), opt.state[x]["func_evals"], opt.state[x]["n_iter"]
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(), dict(lr=0.1, history_size=3, max_iter=7),
+    dict(line_search_fn="strong_wolfe"),
+    dict(line_search_fn="strong_wolfe", history_size=2, max_iter=7, tolerance_change=1e-6),
+], ids=["fixed-step", "short-history", "strong-wolfe", "strong-wolfe-short-history"])
+def test_lbfgs_takes_torchs_steps_and_evaluations(torch, kwargs):
+    # In float64, so that the line search's comparisons fall the same way in both.
+    x0 = np.array([-1.2, 1.0, -0.5, 0.8])
+    with jax.enable_x64(True):
+        ours = _lbfgs_fit(funcgrad, x0, _rosenbrock, 5, **kwargs)
+    theirs = _lbfgs_fit(torch, x0, _rosenbrock, 5, **kwargs)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6, atol=1e-6)
+    assert ours[1:] == theirs[1:]
+
+
+def test_lbfgs_steps_a_complex_parameter_as_its_real_view_as_torch(torch):
+    z0, c = np.array([1 + 2j, -1j, 0.5], np.complex64), np.array([0.3 - 1j, 2, 1j], np.complex64)
+
+    def loss(lib, z):
+        return ((z - lib.tensor(c)).abs() ** 2).sum() + (z.real ** 4).sum()
+
+    ours, theirs = (_lbfgs_fit(lib, z0, loss, 2, line_search_fn="strong_wolfe")[0]
+                    for lib in (funcgrad, torch))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def _closure(w):
+    def closure():
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+    return closure
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, w: lib.optim.LBFGS([{"params": [w]}, {"params": [w * 1]}]),
+    lambda lib, w: lib.optim.LBFGS([w], lr=-1.0),
+    lambda lib, w: lib.optim.LBFGS([w], line_search_fn="armijo").step(_closure(w)),
+], ids=["groups", "lr", "line-search"])
+def test_lbfgs_errors_match_torch(torch, call):
+    with pytest.raises(Exception) as theirs:
+        call(torch, torch.ones(2, requires_grad=True))
+    with pytest.raises(type(theirs.value), match=re.escape(str(theirs.value))):
+        call(funcgrad, funcgrad.ones(2, requires_grad=True))
