@@ -1143,6 +1143,15 @@ case("F.interpolate-bicubic", lambda m, x: m.nn.functional.interpolate(
     x, scale_factor=(1.7, 0.6), mode="bicubic"), real(1, 2, 4, 5))
 case("F.interpolate-bicubic-align-size", lambda m, x: m.nn.functional.interpolate(
     x, size=(7, 3), mode="bicubic", align_corners=True), real(2, 1, 4, 5))
+for _mode, _options in (("bilinear", dict(size=(3, 4))), ("bicubic", dict(scale_factor=0.45)),
+                        ("bilinear", dict(size=(4, 3), align_corners=True)),
+                        ("bicubic", dict(scale_factor=(1.6, 0.5))),
+                        ("lanczos", dict(size=(3, 11))), ("lanczos", dict(scale_factor=0.3))):
+    case(f"F.interpolate-{_mode}-antialias-{'-'.join(_options)}",
+         lambda m, x, mode=_mode, options=_options: m.nn.functional.interpolate(
+             x, mode=mode, antialias=True, **options), real(1, 2, 8, 9))
+case("F.interpolate-area-3d", lambda m, x: m.nn.functional.interpolate(
+    x, size=(2, 3, 1), mode="area"), real(1, 2, 5, 4, 3))
 for _align in (False, True):
     case(f"F.affine_grid-{_align}", lambda m, t, a=_align: m.nn.functional.affine_grid(
         t, (2, 3, 4, 5), align_corners=a), real(2, 2, 3))

@@ -2398,6 +2398,39 @@ def _cubic_weights(t) -> list:
     return [far(t + 1), near(t), near(1 - t), far(2 - t)]
 
 
+# The filters of torch's antialiasing kernels over |x|, in source pixels, and their support
+# at scale 1 (half their taps). Its bicubic filter here has A = -0.5, not -0.75.
+_AA_FILTERS = {
+    "bilinear": (1.0, lambda x: np.maximum(1.0 - x, 0.0)),
+    "bicubic": (2.0, lambda x: np.where(x < 1, (1.5 * x - 2.5) * x * x + 1, np.where(
+        x < 2, ((x - 5) * x + 8) * x * -0.5 + 2.0, 0.0))),
+    "lanczos": (3.0, lambda x: np.where(x < 3, np.sinc(x) * np.sinc(x / 3), 0.0)),
+}
+
+
+def _antialias_matrix(size: int, out: int, scale, mode: str, align_corners: bool
+                      ) -> np.ndarray:
+    """(out, size): torch's antialiasing kernel (``_compute_weights_aa``): when shrinking, the
+    filter is stretched by the shrink factor, so each output pixel averages all the input
+    pixels it covers; the weights are normalized to sum to 1."""
+    if align_corners:
+        ratio = np.float32((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        ratio = np.float32(1 / scale if scale else size / out)
+    half, kernel = _AA_FILTERS[mode]
+    support = np.float32(half * ratio if ratio >= 1 else half)
+    stretch = np.float32(1 / ratio if ratio >= 1 else 1.0)
+    matrix = np.zeros((out, size))
+    for i in range(out):
+        center = ratio * np.float32(i + 0.5)
+        low = max(int(center - support + np.float32(0.5)), 0)
+        high = min(int(center + support + np.float32(0.5)), size)
+        weights = kernel(np.abs((np.arange(low, high) - center + 0.5) * stretch))
+        total = weights.sum()
+        matrix[i, low:high] = weights / total if total else weights
+    return matrix
+
+
 def _resize_matrix(size: int, out: int, scale, mode: str, align_corners: bool) -> np.ndarray:
     """(out, size): row i weighs the input positions torch's upsampling kernel reads for
     output position i. ``scale`` is the caller's scale factor, or None (then size / out)."""
@@ -2427,20 +2460,24 @@ def _resize_matrix(size: int, out: int, scale, mode: str, align_corners: bool) -
     return matrix
 
 
-def _interpolate(x, *, sizes: tuple, scales: tuple, mode: str, align_corners: bool):
+def _interpolate(x, *, sizes: tuple, scales: tuple, mode: str, align_corners: bool,
+                 antialias: bool = False):
+    resize = _antialias_matrix if antialias else _resize_matrix
     for k, (out, scale) in enumerate(zip(sizes, scales)):
         axis = x.ndim - len(sizes) + k
-        matrix = _resize_matrix(x.shape[axis], out, scale, mode, align_corners)
+        matrix = resize(x.shape[axis], out, scale, mode, align_corners)
         x = jnp.moveaxis(jnp.tensordot(x, matrix.astype(x.dtype), ((axis,), (1,))), -1, axis)
     return x
 
 
 _UPSAMPLE_NAMES = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear",
-                   "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear"}
-INTERPOLATE = Op("interpolate", _interpolate, lambda x, sizes, mode, **_: (
-    f"Upsample{_UPSAMPLE_NAMES[mode]}{len(sizes)}DBackward0"), saves=False)
+                   "bilinear": "Bilinear", "bicubic": "Bicubic", "trilinear": "Trilinear",
+                   "lanczos": "Lanczos"}
+INTERPOLATE = Op("interpolate", _interpolate, lambda x, sizes, mode, antialias=False, **_: (
+    f"Upsample{_UPSAMPLE_NAMES[mode]}{len(sizes)}D{'Aa' if antialias else ''}Backward0"),
+    saves=False)
 # the interpolating modes and the number of spatial dimensions each needs
-_INTERPOLATING = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_INTERPOLATING = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 
 
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
@@ -2449,7 +2486,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     """Resizes the spatial dimensions (all after the first two) of ``input`` to ``size``, or
     by ``scale_factor``, as torch's upsampling kernels do: modes 'nearest', 'nearest-exact',
     'linear' (3-D input), 'bilinear' and 'bicubic' (4-D), 'trilinear' (5-D) and 'area'
-    (adaptive average pooling).
+    (adaptive average pooling). ``antialias`` (4-D bilinear, bicubic, and 'lanczos', which
+    needs it) filters as torch's antialiasing kernels do, so that shrinking averages every
+    input pixel an output pixel covers.
 
     Raises:
         ValueError, NotImplementedError: torch's, for both or neither of ``size`` and
@@ -2485,19 +2524,22 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     given = tuple(given) if isinstance(given, (list, tuple)) else (given,) * dims
     if recompute_scale_factor and size is not None:
         raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
-    if antialias:
-        raise ValueError("funcgrad's interpolate does not antialias")
-    if mode == "lanczos" or (mode == "area" and dims == 3):
-        raise ValueError(f"funcgrad's interpolate has no {mode} mode for {input.ndim}-D input "
-                         "yet: use bilinear (or trilinear), or resize with jax.image.resize")
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
+    if mode == "lanczos" and input.ndim == 4:
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
     if size is not None:
         sizes, scales = tuple(int(n) for n in given), (None,) * dims
     else:
         sizes = tuple(int(n * f) for n, f in zip(input.shape[2:], given))
         # torch's kernels take the given factor, unless asked to recompute it from the sizes
         scales = (None,) * dims if recompute_scale_factor or mode == "area" else given
-    if mode == "area" and dims in (1, 2):
-        pool = adaptive_avg_pool1d if dims == 1 else adaptive_avg_pool2d
+    if mode == "area" and 1 <= dims <= 3:
+        pool = (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[dims - 1]
         return pool(input, sizes)
     needs = _INTERPOLATING.get(mode, dims)
     if mode not in _UPSAMPLE_NAMES or not 1 <= dims <= 3 or needs != dims:
@@ -2509,7 +2551,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
             f"nearest-exact (got {mode})")
     return apply(INTERPOLATE, input, sizes=sizes, scales=scales, mode=mode,
-                 align_corners=bool(align_corners))
+                 align_corners=bool(align_corners), antialias=bool(antialias))
 
 
 def _pixel_shuffle(x, r):
