@@ -13,10 +13,12 @@ from funcgrad import _tiers
 def fresh_caches():
     funcgrad.debug.clear_caches()
     saved = (funcgrad.config.compiled_backward, funcgrad.config.cache_size,
-             funcgrad.config.compile_after, funcgrad.config.recompile_warn_after)
+             funcgrad.config.compile_after, funcgrad.config.recompile_warn_after,
+             funcgrad.config.rule_cache_size)
     yield
     (funcgrad.config.compiled_backward, funcgrad.config.cache_size,
-     funcgrad.config.compile_after, funcgrad.config.recompile_warn_after) = saved
+     funcgrad.config.compile_after, funcgrad.config.recompile_warn_after,
+     funcgrad.config.rule_cache_size) = saved
     funcgrad.debug.clear_caches()
 
 
@@ -164,6 +166,22 @@ def test_the_structure_cache_is_bounded(fresh_caches):
             (x * x).sum().backward()
     assert funcgrad.debug.cache_info()["backward"]["size"] <= 3
     assert funcgrad.debug.cache_info()["backward"]["compiles"] == 8
+
+
+def test_the_per_op_rule_cache_is_bounded_and_keeps_results(fresh_caches):
+    funcgrad.config.compiled_backward = False  # every backward asks for each node's rule
+    funcgrad.config.rule_cache_size = 3
+    ops = (funcgrad.sin, funcgrad.cos, funcgrad.tanh, funcgrad.exp, funcgrad.sigmoid)
+    slopes = (np.cos, lambda v: -np.sin(v), lambda v: 1 - np.tanh(v) ** 2, np.exp,
+              lambda v: np.exp(-v) / (1 + np.exp(-v)) ** 2)
+    for _ in range(2):
+        for op, slope in zip(ops, slopes):
+            x = funcgrad.tensor([0.3, -1.2], requires_grad=True)
+            op(x).sum().backward()
+            np.testing.assert_allclose(x.grad.numpy(), slope(np.array([0.3, -1.2])),
+                                       rtol=1e-6)
+    info = funcgrad.debug.cache_info()["rules"]
+    assert info["size"] <= 3 and info["misses"] > len(ops) + 1  # (+ sum): evicted ones again
 
 
 def test_a_structure_used_every_step_outlives_one_offs(fresh_caches):

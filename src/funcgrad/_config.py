@@ -26,6 +26,8 @@ class Config:
             memory stays flat in a loop that never reads a value.
         shape_cache_size: how many abstract evaluations (an op's output shape and dtype for
             its inputs' shapes and dtypes) the lazy tier keeps.
+        rule_cache_size: how many per-op VJP rules (each a jitted function, compiled per
+            shape) and ops recorded from them under ``create_graph`` to keep.
 
     >>> import funcgrad
     >>> funcgrad.config.compiled_backward
@@ -39,6 +41,7 @@ class Config:
     lazy: bool = True
     max_pending: int = 10_000
     shape_cache_size: int = 4096
+    rule_cache_size: int = 4096
 
 
 config = Config()

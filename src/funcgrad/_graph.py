@@ -466,7 +466,7 @@ def _type_name(array) -> str:
     return f"funcgrad.{_dtypes.scalar_name(array.dtype)}Tensor"
 
 
-@functools.lru_cache(maxsize=4096)
+@_tiers.memo("rule_cache_size")
 def _vjp_rule(op: Op, static: tuple, diff: tuple, scalars: tuple) -> Callable:
     """``(*inputs, ct) -> grads of the inputs at diff``, compiled once per op and layout."""
     rule = _pullback(op, static, diff)
@@ -516,7 +516,7 @@ def _vjp_reads(op: Op, static: tuple, diff: tuple, operands: tuple, avals: tuple
     return frozenset(i for i, v in zip(operands, jaxpr.invars) if v in live)
 
 
-@functools.lru_cache(maxsize=4096)
+@_tiers.memo("rule_cache_size")
 def _backward_op(op: Op, name: str, static: tuple, diff: tuple, scalars: tuple, k: int) -> Op:
     """The k-th input's VJP of ``op`` as an op of its own, so create_graph can record it."""
     rule = _vjp_rule(op, static, diff, scalars)
@@ -746,7 +746,7 @@ def _recorded(order: Sequence[_GraphNode], roots: Sequence[tuple], targets: Sequ
             *inputs)) for k, t in enumerate(targets)}
 
 
-@functools.lru_cache(maxsize=1024)
+@_tiers.memo("rule_cache_size")
 def _replay_op(program, k: int, grad_fn: str) -> Op:
     """Output ``k`` of a whole-graph backward ``program`` as an op (see ``_recorded``)."""
     return Op(f"backward{k}", lambda *operands: program(*operands)[k], grad_fn, numbers=True)

@@ -14,6 +14,7 @@ interpreted.
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -49,6 +50,36 @@ class _LRU(collections.OrderedDict):
     def clear(self) -> None:
         super().clear()
         self._last = (None, None)
+
+
+class Memo:
+    """``functools.lru_cache`` for the engine's compiled callables (per-op VJP rules, the ops
+    create_graph records), bounded by the config setting ``setting``, read at each insert so
+    that changing it takes effect; ``hits`` and ``misses`` count as lru_cache's do."""
+
+    def __init__(self, setting: str, fn) -> None:
+        self.setting, self.fn, self.__doc__ = setting, fn, fn.__doc__
+        self.cache = _LRU()
+        self.hits = self.misses = 0
+
+    def __call__(self, *key):
+        value = self.cache.get_or_none(key)
+        if value is not None:
+            self.hits += 1
+            return value
+        self.misses += 1
+        value = self.fn(*key)
+        self.cache.put(key, value, getattr(_config.config, self.setting))
+        return value
+
+    def cache_clear(self) -> None:
+        self.cache.clear()
+        self.hits = self.misses = 0
+
+
+def memo(setting: str):
+    """Decorates a function of hashable arguments as a ``Memo`` bounded by ``setting``."""
+    return functools.partial(Memo, setting)
 
 
 def _same(key, other) -> bool:

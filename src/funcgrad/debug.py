@@ -13,9 +13,9 @@ def cache_info() -> dict:
     >>> sorted(funcgrad.debug.cache_info())
     ['backward', 'lazy', 'rules']
     """
-    rules = _graph._vjp_rule.cache_info()
+    rules = _graph._vjp_rule
     return {
-        "rules": {"hits": rules.hits, "misses": rules.misses, "size": rules.currsize},
+        "rules": {"hits": rules.hits, "misses": rules.misses, "size": len(rules.cache)},
         "backward": {
             "hits": _tiers.stats["backward_hits"],
             "compiles": _tiers.stats["backward_compiles"],
