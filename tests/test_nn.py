@@ -297,6 +297,46 @@ def test_loss_size_mismatch_warns_as_torch(torch):
                 fn(lib.ones(2, 3), lib.ones(3))
 
 
+def _parameter_holders(lib):
+    """A module holding a ParameterList and a ParameterDict, with a forward using both."""
+    class Holder(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scales = lib.nn.ParameterList([lib.tensor(_randn(3)), lib.tensor(_randn(2, 3))])
+            self.scales.append(lib.nn.Parameter(lib.tensor(_randn(3, seed=1)),
+                                                requires_grad=False))
+            self.shifts = lib.nn.ParameterDict({"a": lib.tensor(_randn(3, seed=2))})
+            self.shifts["b"] = lib.tensor(_randn(1, seed=3))
+            self.shifts.update([("c", lib.tensor(_randn(2, seed=4)))])
+            del self.shifts["c"]
+
+        def forward(self, x):
+            for scale in self.scales[:2]:
+                x = x * scale
+            return (x + self.shifts["a"] + self.scales[-1] * self.shifts["b"]).sum()
+
+    return Holder()
+
+
+def test_parameter_list_and_dict_match_torch(torch):
+    module, t_module = _parameter_holders(funcgrad), _parameter_holders(torch)
+    assert repr(module).replace("funcgrad", "torch") == repr(t_module)
+    assert list(module.state_dict()) == list(t_module.state_dict())
+    assert ([(name, p.requires_grad) for name, p in module.named_parameters()]
+            == [(name, p.requires_grad) for name, p in t_module.named_parameters()])
+    ours, theirs = module(funcgrad.ones(3)), t_module(torch.ones(3))
+    ours.backward(), theirs.backward()
+    _close(ours, theirs)
+    for p, t_p in zip(module.parameters(), t_module.parameters()):
+        assert (p.grad is None) == (t_p.grad is None)
+        if p.grad is not None:
+            _close(p.grad, t_p.grad)
+    assert module.shifts.pop("a") is not None and list(module.shifts) == ["b"]
+    with pytest.raises(TypeError, match="hold tensors"):
+        module.scales.append("not a tensor")
+    assert len(module.scales) == 3
+
+
 def _legacy_losses(lib, size_average, reduce) -> dict:
     x = lib.tensor([[0.2, -1.0, 0.7], [1.5, 0.1, -0.3]])
     y = lib.tensor([[0.0, -0.5, 1.0], [1.0, 0.4, 0.2]])
@@ -452,6 +492,8 @@ def _layers(lib) -> dict:
                        (2, 3, 4, 5, 6)),
         "avg_pool3d": (lib.nn.AvgPool3d(3, 2, 1, count_include_pad=False), (3, 4, 5, 6)),
         "group_norm": (lib.nn.GroupNorm(2, 4), (2, 4, 3)),
+        "rms_norm": (lib.nn.RMSNorm((3, 4)), (2, 3, 4)),
+        "rms_norm-plain": (lib.nn.RMSNorm(4, eps=1e-3, elementwise_affine=False), (5, 4)),
         "local_response_norm": (lib.nn.LocalResponseNorm(3, alpha=0.1), (2, 5, 3, 2)),
         "group_norm-plain": (lib.nn.GroupNorm(3, 6, eps=1e-3, affine=False), (2, 6, 2, 2)),
         "group_norm-no-bias": (lib.nn.GroupNorm(1, 2, bias=False), (3, 2, 4)),
@@ -477,6 +519,7 @@ def test_conv_and_pool_modules_match_torch(torch, name):
     torch.manual_seed(0)
     t_module, shape = _layers(torch)[name]
     module = _twin(t_module, _layers(funcgrad)[name][0])
+    assert repr(module).replace("funcgrad", "torch") == repr(t_module)
     _compare(torch, t_module, module, _randn(*shape))
     assert repr(module) == repr(t_module)
 

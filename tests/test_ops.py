@@ -1076,6 +1076,9 @@ case("F.local_response_norm", lambda m, x: m.nn.functional.local_response_norm(x
 case("F.local_response_norm-4d", lambda m, x: m.nn.functional.local_response_norm(
     x, 2, alpha=0.2, k=2.0), real(2, 4, 3, 2))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
+case("F.rms_norm", lambda m, x, w: m.nn.functional.rms_norm(x, (2, 3), w), real(2, 2, 3),
+     real(2, 3))
+case("F.rms_norm-eps", lambda m, x: m.nn.functional.rms_norm(x, [3], eps=0.1), real(4, 3))
 case("F.normalize", lambda m, x: m.nn.functional.normalize(x), real(2, 3))
 case("F.normalize-p1-dim0", lambda m, x: m.nn.functional.normalize(x, p=1.0, dim=0), real(2, 3))
 case("F.cosine_similarity", lambda m, a, b: m.nn.functional.cosine_similarity(a, b),

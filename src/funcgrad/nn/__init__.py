@@ -80,6 +80,8 @@ from ._modules import (
     NLLLoss,
     PairwiseDistance,
     Parameter,
+    ParameterDict,
+    ParameterList,
     PixelShuffle,
     PixelUnshuffle,
     PoissonNLLLoss,
@@ -90,6 +92,7 @@ from ._modules import (
     ReLU6,
     ReplicationPad1d,
     ReplicationPad2d,
+    RMSNorm,
     Sequential,
     Sigmoid,
     SiLU,
@@ -134,5 +137,5 @@ __all__ = [
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Unfold", "Fold",
     "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
     "EmbeddingBag", "MultiLabelMarginLoss", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d",
-    "MaxUnpool3d",
+    "MaxUnpool3d", "RMSNorm", "ParameterList", "ParameterDict",
 ]

@@ -32,7 +32,8 @@ __all__ = [
     "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus",
     "Softmax", "LogSoftmax", "Dropout", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign", "Mish",
     "Hardswish", "Hardsigmoid", "GLU", "Softmin", "Tanhshrink", "Softshrink", "Hardshrink",
-    "Threshold", "LogSigmoid", "PReLU", "Embedding", "LayerNorm", "MSELoss", "L1Loss", "NLLLoss",
+    "Threshold", "LogSigmoid", "PReLU", "Embedding", "LayerNorm", "RMSNorm", "ParameterList",
+    "ParameterDict", "MSELoss", "L1Loss", "NLLLoss",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "SmoothL1Loss", "HuberLoss",
     "SoftMarginLoss", "KLDivLoss", "MarginRankingLoss", "CosineEmbeddingLoss", "GaussianNLLLoss",
     "PoissonNLLLoss", "GroupNorm", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d",
@@ -1497,6 +1498,165 @@ class ModuleDict(Module):
         """Adds or replaces modules from a mapping or from ``(key, module)`` pairs."""
         for key, module in (modules.items() if isinstance(modules, Mapping) else modules):
             self.add_module(key, module)
+
+
+def _as_parameter(value) -> Parameter:
+    """A tensor given to a ParameterList or ParameterDict, as the Parameter it holds."""
+    if isinstance(value, Parameter):
+        return value
+    if not isinstance(value, Tensor):
+        raise TypeError(f"funcgrad's ParameterList and ParameterDict hold tensors (made "
+                        f"Parameters), got {_typename(value)}: keep other objects elsewhere")
+    return Parameter(value)
+
+
+def _parameter_line(key, p: Tensor, type_name: str) -> str:
+    """A line of torch's printing of a ParameterList or ParameterDict."""
+    size = "x".join(map(str, p.shape))
+    device = f" ({p.device})" if p.device.type == "cuda" else ""
+    return f"  ({key}): Parameter containing: [{type_name} of size {size}{device}]"
+
+
+class ParameterList(Module):
+    """Parameters held in a list and registered (named ``'0'``, ``'1'`` …); a plain tensor
+    given to it becomes a Parameter.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.ParameterList([funcgrad.ones(2, 3), funcgrad.zeros(3)])
+    ParameterList(
+        (0): Parameter containing: [funcgrad.float32 of size 2x3]
+        (1): Parameter containing: [funcgrad.float32 of size 3]
+    )
+    """
+
+    def __init__(self, values: Iterable[Tensor] | None = None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _position(self, idx: int) -> int:
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f"index {idx} is out of range")
+        return idx % len(self)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self)[idx])
+        return self._parameters[str(self._position(idx))]
+
+    def __setitem__(self, idx: int, param: Tensor) -> None:
+        self.register_parameter(str(self._position(idx)), _as_parameter(param))
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())
+
+    def append(self, value: Tensor) -> ParameterList:
+        """Adds ``value`` (as a Parameter) at the end; returns self."""
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Tensor]) -> ParameterList:
+        """Adds each of ``values`` at the end; returns self."""
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(_parameter_line(i, p, _dtypes.name(p.dtype)) for i, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """Parameters held in a dict and registered under their keys, in insertion order; a
+    plain tensor given to it becomes a Parameter.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.ParameterDict({"scale": funcgrad.ones(2)})
+    ParameterDict(
+        (scale): Parameter containing: [funcgrad.FloatTensor of size 2]
+    )
+    """
+
+    def __init__(self, parameters=None) -> None:
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value: Tensor) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._parameters[key]
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key: str, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str) -> Parameter:
+        """Removes ``key`` and returns its parameter."""
+        return self._parameters.pop(key)
+
+    def clear(self) -> None:
+        self._parameters.clear()
+
+    def update(self, parameters) -> None:
+        """Adds or replaces parameters from a mapping or from ``(key, tensor)`` pairs."""
+        for key, value in (parameters.items() if isinstance(parameters, Mapping)
+                           else parameters):
+            self[key] = value
+
+    def extra_repr(self) -> str:
+        return "\n".join(_parameter_line(key, p, _typename(p)) for key, p in self.items())
+
+
+class RMSNorm(Module):
+    """Divides by the root mean square over the trailing ``normalized_shape`` dimensions,
+    then applies a learned elementwise scale (ones) when ``elementwise_affine``.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.RMSNorm(4)
+    RMSNorm((4,), eps=None, elementwise_affine=True)
+    """
+
+    def __init__(self, normalized_shape, eps: float | None = None,
+                 elementwise_affine: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(_factories.ones(*shape, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
 
 
 class ReLU(Module):

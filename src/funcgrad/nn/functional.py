@@ -27,7 +27,8 @@ __all__ = [
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
     "gaussian_nll_loss", "poisson_nll_loss", "ctc_loss", "nll_loss", "cross_entropy",
-    "dropout", "embedding", "layer_norm", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+    "dropout", "embedding", "layer_norm", "rms_norm", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d",
     "conv_transpose2d", "max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d",
     "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
     "max_unpool2d", "max_unpool3d",
@@ -191,8 +192,15 @@ def _layer_norm(x, w=None, b=None, ndim=1, eps=1e-5):
     return out if b is None else out + b
 
 
+def _rms_norm(x, w=None, *, ndim: int, eps: float):
+    axes = tuple(range(x.ndim - ndim, x.ndim))
+    out = x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=axes, keepdims=True) + eps)
+    return out if w is None else out * w
+
+
 EMBEDDING = Op("embedding", _embedding, "EmbeddingBackward0")
 LAYER_NORM = Op("layer_norm", _layer_norm, "NativeLayerNormBackward0")
+RMS_NORM = Op("rms_norm", _rms_norm, "MulBackward0")  # (torch's last op composes it)
 
 
 def _activate(op: Op, input, inplace: bool, **static):
@@ -1182,6 +1190,29 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
             f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
         )
     return apply(LAYER_NORM, input, weight, bias, ndim=len(shape), eps=eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
+    """Divides by the root mean square over the trailing ``normalized_shape`` dimensions
+    (``eps``, by default the dtype's machine epsilon, inside the root), then scales by
+    ``weight``.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.rms_norm(funcgrad.tensor([[3.0, 4.0]]), (2,), eps=0.0)
+    tensor([[0.8485, 1.1314]])
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if len(shape) > input.ndim or tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(
+            "Expected weight to be of same shape as normalized_shape, but got weight of shape "
+            f"{list(weight.shape)} and normalized_shape = {list(shape)}")
+    eps = float(jnp.finfo(input.dtype).eps) if eps is None else eps
+    return apply(RMS_NORM, input, weight, ndim=len(shape), eps=eps)
 
 
 def _tuple(value, n: int) -> tuple:
