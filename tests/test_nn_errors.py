@@ -460,7 +460,16 @@ LINALG_ERRORS = {
     "lu_solve_shapes": lambda T: T.linalg.lu_solve(*T.linalg.lu_factor(T.eye(3)), T.ones(2, 2)),
 }
 
-ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **MORE_NN_ERRORS, **LINALG_ERRORS}
+MODULE_ERRORS = {
+    "softmax2d_2d": lambda T: T.nn.Softmax2d()(T.ones(2, 3)),
+    "rms_norm_shape": lambda T: F(T).rms_norm(T.ones(2, 4), (3,)),
+    "rms_norm_weight": lambda T: F(T).rms_norm(T.ones(2, 4), (4,), T.ones(3)),
+    "rms_norm_module_shape": lambda T: T.nn.RMSNorm((2, 4))(T.ones(4, 2)),
+    "reflection_pad3d_too_wide": lambda T: T.nn.ReflectionPad3d(3)(T.ones(1, 2, 2, 2, 2)),
+}
+
+ERRORS = {**CONV_ERRORS, **POOL_ERRORS, **NN_ERRORS, **MORE_NN_ERRORS, **LINALG_ERRORS,
+          **MODULE_ERRORS}
 
 
 @pytest.mark.parametrize("scenario", ERRORS.values(), ids=ERRORS)

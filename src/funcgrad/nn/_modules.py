@@ -28,18 +28,19 @@ from . import functional as F
 __all__ = [
     "Parameter", "Module", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
     "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Sequential", "ModuleList",
-    "ModuleDict", "Identity",
-    "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus",
-    "Softmax", "LogSoftmax", "Dropout", "Hardtanh", "ReLU6", "SELU", "CELU", "Softsign", "Mish",
-    "Hardswish", "Hardsigmoid", "GLU", "Softmin", "Tanhshrink", "Softshrink", "Hardshrink",
-    "Threshold", "LogSigmoid", "PReLU", "Embedding", "LayerNorm", "RMSNorm", "ParameterList",
-    "ParameterDict", "MSELoss", "L1Loss", "NLLLoss",
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "SmoothL1Loss", "HuberLoss",
-    "SoftMarginLoss", "KLDivLoss", "MarginRankingLoss", "CosineEmbeddingLoss", "GaussianNLLLoss",
-    "PoissonNLLLoss", "GroupNorm", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d",
-    "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
-    "CircularPad2d", "Unflatten", "CosineSimilarity", "PairwiseDistance", "MaxPool1d",
-    "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "Upsample",
+    "ModuleDict", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU",
+    "ELU", "Softplus", "Softmax", "LogSoftmax", "Dropout", "Hardtanh", "ReLU6", "SELU", "CELU",
+    "Softsign", "Mish", "Hardswish", "Hardsigmoid", "GLU", "Softmin", "Tanhshrink", "Softshrink",
+    "Hardshrink", "Threshold", "LogSigmoid", "PReLU", "Embedding", "LayerNorm", "RMSNorm",
+    "ParameterList", "ParameterDict", "ConstantPad3d", "ZeroPad3d", "ReflectionPad3d",
+    "ReplicationPad3d", "CircularPad3d", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Softmax2d",
+    "MSELoss", "L1Loss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+    "SmoothL1Loss", "HuberLoss", "SoftMarginLoss", "KLDivLoss", "MarginRankingLoss",
+    "CosineEmbeddingLoss", "GaussianNLLLoss", "PoissonNLLLoss", "GroupNorm", "ConstantPad1d",
+    "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d",
+    "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten",
+    "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "Upsample",
 ]
 
 
@@ -1052,6 +1053,20 @@ class Upsample(Module):
         return f"size={self.size!r}, mode={self.mode!r}"
 
 
+class UpsamplingNearest2d(Upsample):
+    """``Upsample`` in 'nearest' mode."""
+
+    def __init__(self, size=None, scale_factor=None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample`` in 'bilinear' mode with ``align_corners=True``."""
+
+    def __init__(self, size=None, scale_factor=None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
 class _BatchNorm(Module):
     """Batch normalization over channels (dimension 1) with running statistics, as torch's:
     the batch's statistics in training (updating the running ones, by ``momentum``, or by a
@@ -1278,6 +1293,12 @@ class ConstantPad2d(_ConstantPadNd):
     _dims = 2
 
 
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last three dimensions with ``value``."""
+
+    _dims = 3
+
+
 class ZeroPad1d(ConstantPad1d):
     """Pads the last dimension with zeros."""
 
@@ -1294,6 +1315,15 @@ class ZeroPad2d(ConstantPad2d):
     >>> funcgrad.nn.ZeroPad2d((1, 0, 0, 1))(funcgrad.ones(1, 1, 1)).shape
     funcgrad.Size([1, 2, 2])
     """
+
+    def __init__(self, padding) -> None:
+        super().__init__(padding, 0.0)
+
+    extra_repr = _PadNd.extra_repr
+
+
+class ZeroPad3d(ConstantPad3d):
+    """Pads the last three dimensions with zeros."""
 
     def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
@@ -1335,6 +1365,24 @@ class CircularPad2d(_PadNd):
     """Pads the last two dimensions by wrapping them around."""
 
     _mode, _dims = "circular", 2
+
+
+class ReflectionPad3d(_PadNd):
+    """Pads the last three dimensions with their mirror images (without the edges)."""
+
+    _mode, _dims = "reflect", 3
+
+
+class ReplicationPad3d(_PadNd):
+    """Pads the last three dimensions by repeating their edges."""
+
+    _mode, _dims = "replicate", 3
+
+
+class CircularPad3d(_PadNd):
+    """Pads the last three dimensions by wrapping them around."""
+
+    _mode, _dims = "circular", 3
 
 
 class Sequential(Module):
@@ -1999,6 +2047,16 @@ class Softmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dimension -3) of a (C, H, W) or (N, C, H, W) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
+                             "instead")
+        return F.softmax(input, -3)
 
 
 class LogSoftmax(Softmax):
