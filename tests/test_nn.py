@@ -614,6 +614,17 @@ def _attention(lib) -> dict:
             lib.nn.TransformerEncoderLayer(8, 4, 16, batch_first=True), 2,
             norm=lib.nn.LayerNorm(8), enable_nested_tensor=False).eval(),
             [(2, 4, 8), causal, padding[:, :4]]),
+        "decoder_layer": (lib.nn.TransformerDecoderLayer(8, 2, 16).eval(),
+                          [(4, 2, 8), (5, 2, 8), causal]),
+        "decoder_layer-norm-first-gelu-batch-first-masks": (
+            lib.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True),
+            [(2, 4, 8), (2, 5, 8), causal, None, padding[:, :4], padding]),
+        "decoder": (lib.nn.TransformerDecoder(
+            lib.nn.TransformerDecoderLayer(8, 4, 16), 2, norm=lib.nn.LayerNorm(8)).eval(),
+            [(4, 2, 8), (5, 2, 8), causal, np.triu(np.ones((4, 5), bool), 2)]),
+        "transformer": (lib.nn.Transformer(8, 2, 2, 1, 16, dropout=0.0, batch_first=True),
+                        [(2, 5, 8), (2, 4, 8), None, causal, None, padding, None, padding]),
     }
 
 
@@ -632,6 +643,18 @@ def test_attention_modules_match_torch(torch, name):
     # the key bias's gradient is zero (a softmax does not see a shift), and rounding leaves
     # a few 1e-7 there, torch's and ours apart
     _compare(torch, t_module, module, *inputs, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # (torch's kernel choice)
+def test_transformer_masks_and_errors_match_torch(torch):
+    for size in (1, 4):
+        _close(funcgrad.nn.Transformer.generate_square_subsequent_mask(size),
+               torch.nn.Transformer.generate_square_subsequent_mask(size))
+    for src, tgt in [((5, 2, 8), (4, 3, 8)), ((5, 2, 8), (4, 2, 6))]:
+        with pytest.raises(RuntimeError) as theirs:
+            torch.nn.Transformer(8, 2, 1, 1, 16)(torch.ones(*src), torch.ones(*tgt))
+        with pytest.raises(RuntimeError, match=re.escape(str(theirs.value))):
+            nn.Transformer(8, 2, 1, 1, 16)(funcgrad.ones(*src), funcgrad.ones(*tgt))
 
 
 @pytest.mark.parametrize("call", [

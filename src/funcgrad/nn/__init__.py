@@ -122,7 +122,14 @@ from ._modules import (
     ZeroPad3d,
 )
 from ._rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from ._transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from ._transformer import (
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "Linear", "Conv1d", "Conv2d",
@@ -146,4 +153,5 @@ __all__ = [
     "MultiLabelMarginLoss", "LocalResponseNorm", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
     "RMSNorm", "ParameterList", "ParameterDict", "ConstantPad3d", "ZeroPad3d", "ReflectionPad3d",
     "ReplicationPad3d", "CircularPad3d", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Softmax2d",
+    "TransformerDecoderLayer", "TransformerDecoder", "Transformer",
 ]

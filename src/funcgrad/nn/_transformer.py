@@ -1,5 +1,5 @@
-"""Attention layers: ``MultiheadAttention``, ``TransformerEncoderLayer`` and
-``TransformerEncoder``, with torch's parameter names, initialization, masks and printing,
+"""Attention layers: ``MultiheadAttention``, the encoder's and decoder's layers and stacks, and
+``Transformer``, with torch's parameter names, initialization, masks and printing,
 composed of funcgrad's ops (so their graph nodes are those ops', not torch's fused ones)."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from . import functional as F
 from . import init
 from ._modules import Dropout, LayerNorm, Linear, Module, ModuleList, Parameter
 
-__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
+__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+           "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -170,6 +171,15 @@ class MultiheadAttention(Module):
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
+def _activation(activation):
+    """A layer's activation: a function, or the name of one (torch's two)."""
+    if not isinstance(activation, str):
+        return activation
+    if activation not in _ACTIVATIONS:
+        raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+    return _ACTIVATIONS[activation]
+
+
 class TransformerEncoderLayer(Module):
     """Self-attention then a feed-forward block (``linear2(dropout(activation(linear1(x))))``),
     each added to its input and layer-normalized, after (or, ``norm_first``, before) the
@@ -197,11 +207,7 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
-        if isinstance(activation, str):
-            if activation not in _ACTIVATIONS:
-                raise RuntimeError(f"activation should be relu/gelu, not {activation}")
-            activation = _ACTIVATIONS[activation]
-        self.activation = activation
+        self.activation = _activation(activation)
 
     def _attend(self, x: Tensor, mask, key_padding_mask, is_causal: bool) -> Tensor:
         x = self.self_attn(x, x, x, key_padding_mask=key_padding_mask, need_weights=False,
@@ -248,3 +254,151 @@ class TransformerEncoder(Module):
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                       is_causal=bool(is_causal))
         return x if self.norm is None else self.norm(x)
+
+
+class TransformerDecoderLayer(Module):
+    """Self-attention over the target, attention from it to the encoder's ``memory``, then a
+    feed-forward block, each added to its input and layer-normalized, after (or,
+    ``norm_first``, before) the block; dropout acts in training only.
+
+    >>> import funcgrad
+    >>> layer = funcgrad.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16)
+    >>> layer(funcgrad.ones(4, 3, 8), funcgrad.ones(6, 3, 8)).shape
+    funcgrad.Size([4, 3, 8])
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation="relu", layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        where = {"device": device, "dtype": dtype}
+        self.self_attn, self.multihead_attn = (
+            MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=batch_first,
+                               bias=bias, **where) for _ in range(2))
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **where)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **where)
+        self.norm_first = norm_first
+        self.norm1, self.norm2, self.norm3 = (
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where) for _ in range(3))
+        self.dropout1, self.dropout2, self.dropout3 = (Dropout(dropout) for _ in range(3))
+        self.activation = _activation(activation)
+
+    def _self_block(self, x: Tensor, mask, key_padding_mask, is_causal: bool) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, attn_mask=mask,
+                                            key_padding_mask=key_padding_mask,
+                                            is_causal=is_causal, need_weights=False)[0])
+
+    def _memory_block(self, x: Tensor, memory: Tensor, mask, key_padding_mask,
+                      is_causal: bool) -> Tensor:
+        return self.dropout2(self.multihead_attn(x, memory, memory, attn_mask=mask,
+                                                 key_padding_mask=key_padding_mask,
+                                                 is_causal=is_causal, need_weights=False)[0])
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
+                memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False) -> Tensor:
+        x = tgt
+        if self.norm_first:
+            x = x + self._self_block(self.norm1(x), tgt_mask, tgt_key_padding_mask,
+                                     tgt_is_causal)
+            x = x + self._memory_block(self.norm2(x), memory, memory_mask,
+                                       memory_key_padding_mask, memory_is_causal)
+            return x + self._feed_forward(self.norm3(x))
+        x = self.norm1(x + self._self_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self.norm2(x + self._memory_block(x, memory, memory_mask, memory_key_padding_mask,
+                                              memory_is_causal))
+        return self.norm3(x + self._feed_forward(x))
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` copies (deep, each with its own parameters) of ``decoder_layer`` applied
+    in order, each attending to ``memory``, then ``norm`` if given.
+
+    >>> import funcgrad
+    >>> layer = funcgrad.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16)
+    >>> decoder = funcgrad.nn.TransformerDecoder(layer, num_layers=2)
+    >>> decoder(funcgrad.ones(4, 3, 8), funcgrad.ones(6, 3, 8)).shape
+    funcgrad.Size([4, 3, 8])
+    """
+
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
+                 norm: Module | None = None) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
+                memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        # (torch's hint that tgt_mask is causal selects its kernels, never its results)
+        x = tgt
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                      tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask,
+                      tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+        return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """torch's encoder-decoder transformer: ``num_encoder_layers`` encoder layers over
+    ``src`` (then a LayerNorm), whose output the ``num_decoder_layers`` decoder layers over
+    ``tgt`` attend to (then a LayerNorm); every weight matrix xavier-uniform.
+
+    >>> import funcgrad
+    >>> model = funcgrad.nn.Transformer(8, 2, 1, 1, dim_feedforward=16)
+    >>> model(funcgrad.ones(6, 3, 8), funcgrad.ones(4, 3, 8)).shape
+    funcgrad.Size([4, 3, 8])
+    """
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation="relu", custom_encoder: Module | None = None,
+                 custom_decoder: Module | None = None, layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        where = {"device": device, "dtype": dtype}
+        layer = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                 batch_first, norm_first, bias)
+        self.encoder = custom_encoder or TransformerEncoder(
+            TransformerEncoderLayer(*layer, **where), num_encoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where))
+        self.decoder = custom_decoder or TransformerDecoder(
+            TransformerDecoderLayer(*layer, **where), num_decoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **where))
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None,
+                tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
+        batch = 0 if self.batch_first else 1
+        if src.ndim == 3 and src.shape[batch] != tgt.shape[batch]:
+            raise RuntimeError("the batch number of src and tgt must be equal")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError("the feature number of src and tgt must be equal to d_model")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
+        """The (sz, sz) causal mask: -inf above the diagonal, 0 elsewhere."""
+        return _factories.full((sz, sz), -math.inf, dtype=dtype, device=device).triu(1)
