@@ -282,3 +282,14 @@ def test_new_thread_starts_with_grad_enabled(torch):
         return seen
 
     assert both(torch, scenario) == [True]
+
+
+@pytest.mark.parametrize("name", ["no_grad", "enable_grad", "set_grad_enabled",
+                                  "inference_mode"])
+def test_grad_modes_are_in_autograd_as_in_torch(torch, name):
+    assert getattr(funcgrad.autograd, name) is getattr(funcgrad, name)
+    assert getattr(torch.autograd, name) is getattr(torch, name)
+    x = funcgrad.ones(2, requires_grad=True)
+    with getattr(funcgrad.autograd, name)(*([False] if name == "set_grad_enabled" else [])):
+        y = x * 2
+    assert y.requires_grad == (name == "enable_grad")
