@@ -1076,6 +1076,11 @@ case("F.local_response_norm", lambda m, x: m.nn.functional.local_response_norm(x
 case("F.local_response_norm-4d", lambda m, x: m.nn.functional.local_response_norm(
     x, 2, alpha=0.2, k=2.0), real(2, 4, 3, 2))
 case("F.layer_norm-2d", lambda m, x: m.nn.functional.layer_norm(x, (2, 3)), real(2, 2, 3))
+for _name, _args in (("relu_", ()), ("elu_", (0.5,)), ("selu_", ()), ("celu_", (1.5,)),
+                     ("leaky_relu_", (0.2,)), ("hardtanh_", (-0.5, 0.8)),
+                     ("threshold_", (0.1, -2.0))):
+    case(f"F.{_name}", lambda m, x, name=_name, args=_args: getattr(m.nn.functional, name)(
+        x.clone(), *args), real(2, 3))
 case("F.rms_norm", lambda m, x, w: m.nn.functional.rms_norm(x, (2, 3), w), real(2, 2, 3),
      real(2, 3))
 case("F.rms_norm-eps", lambda m, x: m.nn.functional.rms_norm(x, [3], eps=0.1), real(4, 3))

@@ -20,25 +20,22 @@ from .._ops import relu, sigmoid, tanh
 from .._tensor import Tensor
 
 __all__ = [
-    "relu", "sigmoid", "tanh", "softmax", "log_softmax", "silu", "gelu", "softplus",
-    "leaky_relu", "elu", "selu", "celu", "logsigmoid", "hardtanh", "relu6", "softsign", "mish",
-    "hardswish", "hardsigmoid", "glu", "softmin", "tanhshrink", "softshrink", "hardshrink",
-    "threshold", "prelu", "linear", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-    "soft_margin_loss", "kl_div", "margin_ranking_loss", "cosine_embedding_loss",
-    "gaussian_nll_loss", "poisson_nll_loss", "ctc_loss", "nll_loss", "cross_entropy",
-    "dropout", "embedding", "layer_norm", "rms_norm", "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d",
-    "conv_transpose2d", "max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d",
+    "relu", "sigmoid", "tanh", "softmax", "log_softmax", "silu", "gelu", "softplus", "leaky_relu",
+    "elu", "selu", "celu", "logsigmoid", "hardtanh", "relu6", "softsign", "mish", "hardswish",
+    "hardsigmoid", "glu", "softmin", "tanhshrink", "softshrink", "hardshrink", "threshold", "prelu",
+    "linear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss",
+    "smooth_l1_loss", "huber_loss", "soft_margin_loss", "kl_div", "margin_ranking_loss",
+    "cosine_embedding_loss", "gaussian_nll_loss", "poisson_nll_loss", "ctc_loss", "nll_loss",
+    "cross_entropy", "dropout", "embedding", "layer_norm", "rms_norm", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "max_pool3d", "avg_pool3d",
     "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
-    "max_unpool2d", "max_unpool3d",
-    "batch_norm", "instance_norm", "one_hot", "normalize", "cosine_similarity",
-    "pairwise_distance", "pad",
-    "group_norm", "scaled_dot_product_attention", "interpolate", "pixel_shuffle",
-    "pixel_unshuffle", "channel_shuffle", "bilinear", "hinge_embedding_loss",
-    "multilabel_soft_margin_loss", "triplet_margin_loss", "multi_margin_loss", "unfold", "fold",
-    "affine_grid", "grid_sample", "embedding_bag", "multilabel_margin_loss",
-    "local_response_norm",
+    "max_unpool2d", "max_unpool3d", "batch_norm", "instance_norm", "one_hot", "normalize",
+    "cosine_similarity", "pairwise_distance", "pad", "group_norm", "scaled_dot_product_attention",
+    "interpolate", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "bilinear",
+    "hinge_embedding_loss", "multilabel_soft_margin_loss", "triplet_margin_loss",
+    "multi_margin_loss", "unfold", "fold", "affine_grid", "grid_sample", "embedding_bag",
+    "multilabel_margin_loss", "local_response_norm", "relu_", "elu_", "selu_", "celu_",
+    "leaky_relu_", "hardtanh_", "threshold_",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -340,6 +337,41 @@ def hardshrink(input, lambd: float = 0.5):
 def threshold(input, threshold: float, value: float, inplace: bool = False):
     """``x`` where ``x > threshold``, ``value`` elsewhere."""
     return _activate(THRESHOLD, input, inplace, threshold=threshold, value=value)
+
+
+def relu_(input):
+    """``relu``, in place."""
+    return input.relu_()
+
+
+def elu_(input, alpha: float = 1.0):
+    """``elu``, in place."""
+    return elu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    """``selu``, in place."""
+    return selu(input, inplace=True)
+
+
+def celu_(input, alpha: float = 1.0):
+    """``celu``, in place."""
+    return celu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01):
+    """``leaky_relu``, in place."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0):
+    """``hardtanh``, in place."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input, threshold: float, value: float):
+    """``threshold``, in place."""
+    return _activate(THRESHOLD, input, True, threshold=threshold, value=value)
 
 
 def prelu(input, weight):
