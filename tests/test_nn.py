@@ -476,6 +476,8 @@ def _layers(lib) -> dict:
             lib.nn.ConvTranspose2d(4, 6, (2, 3), groups=2, dilation=(1, 2), bias=False),
             (4, 3, 5)),
         "conv_transpose1d": (lib.nn.ConvTranspose1d(2, 3, 4, stride=3, padding=2), (2, 2, 5)),
+        "conv_transpose3d": (lib.nn.ConvTranspose3d(2, 4, (2, 3, 2), stride=2, padding=(0, 1, 1),
+                                                    groups=2), (2, 2, 3, 2, 3)),
         "max_pool2d": (lib.nn.MaxPool2d(3, stride=2, padding=1), (2, 3, 6, 6)),
         "avg_pool2d": (lib.nn.AvgPool2d(2), (2, 3, 6, 6)),
         "max_pool1d": (lib.nn.MaxPool1d(3, stride=2, padding=1), (2, 3, 7)),

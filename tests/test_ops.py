@@ -960,6 +960,11 @@ case("F.conv2d-unbatched-same", lambda m, x, w: m.nn.functional.conv2d(x, w, pad
      real(2, 4, 4), real(3, 2, 3, 3))
 case("F.conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2),
      real(2, 3, 7), real(2, 3, 3), real(2))
+case("F.conv_transpose3d", lambda m, x, w, b: m.nn.functional.conv_transpose3d(
+    x, w, b, stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0), dilation=(1, 2, 1)),
+    real(2, 2, 3, 3, 2), real(2, 2, 2, 2, 3), real(2))
+case("F.conv_transpose3d-groups-unbatched", lambda m, x, w: m.nn.functional.conv_transpose3d(
+    x, w, groups=2), real(4, 2, 2, 3), real(4, 1, 2, 2, 2))
 case("F.conv_transpose2d", lambda m, x, w, b: m.nn.functional.conv_transpose2d(
     x, w, b, stride=2, padding=1, output_padding=1), real(2, 3, 4, 4), real(3, 2, 3, 3), real(2))
 case("F.conv_transpose2d-groups-dilation", lambda m, x, w: m.nn.functional.conv_transpose2d(

@@ -40,7 +40,7 @@ __all__ = [
     "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d",
     "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten",
     "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d", "Upsample",
+    "AdaptiveAvgPool2d", "Upsample", "ConvTranspose3d",
 ]
 
 
@@ -754,7 +754,7 @@ class _ConvTransposeNd(_ConvNd):
         return tuple(size - lo for size, lo in zip(sizes, low))
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        conv = F.conv_transpose1d if self._dims == 1 else F.conv_transpose2d
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._dims - 1]
         output_padding = (self.output_padding if output_size is None
                           else self._output_padding(input, output_size))
         return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding,
@@ -783,6 +783,12 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
 
     _dims = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over (N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    _dims = 3
 
 
 class MaxPool2d(Module):

@@ -35,7 +35,7 @@ __all__ = [
     "hinge_embedding_loss", "multilabel_soft_margin_loss", "triplet_margin_loss",
     "multi_margin_loss", "unfold", "fold", "affine_grid", "grid_sample", "embedding_bag",
     "multilabel_margin_loss", "local_response_norm", "relu_", "elu_", "selu_", "celu_",
-    "leaky_relu_", "hardtanh_", "threshold_",
+    "leaky_relu_", "hardtanh_", "threshold_", "conv_transpose3d",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1514,6 +1514,22 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     funcgrad.Size([1, 1, 6, 6])
     """
     return _conv_transposed(2, input, weight, bias, stride, padding, output_padding, groups,
+                            dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """3-D transposed convolution (the gradient of ``conv3d`` with respect to its input) of
+    ``input`` (N, C, D, H, W) or (C, D, H, W) with ``weight`` (C, out channels / groups, kD,
+    kH, kW).
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.conv_transpose3d(funcgrad.ones(1, 2, 2, 3, 3), funcgrad.ones(2, 1, 2, 2, 2),
+    ...                    stride=2).shape
+    funcgrad.Size([1, 1, 4, 6, 6])
+    """
+    return _conv_transposed(3, input, weight, bias, stride, padding, output_padding, groups,
                             dilation)
 
 
