@@ -260,6 +260,13 @@ def _margin_losses(lib) -> dict:
                            _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
         "triplet_margin_sum": (lib.nn.TripletMarginLoss(reduction="sum"), scores,
                                _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
+        "triplet_with_distance": (lib.nn.TripletMarginWithDistanceLoss(), scores,
+                                  _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
+        "triplet_with_cosine_distance_swap": (
+            lib.nn.TripletMarginWithDistanceLoss(
+                distance_function=lambda x, y: 1 - lib.nn.functional.cosine_similarity(x, y),
+                margin=0.5, swap=True, reduction="none"),
+            scores, _randn(5, 4, seed=3), _randn(5, 4, seed=4)),
         "multi_margin": (lib.nn.MultiMarginLoss(), scores, classes),
         "multilabel_margin": (lib.nn.MultiLabelMarginLoss(reduction="sum"), scores,
                               np.array([[3, 0, -1, 1]] * 3 + [[0, 1, 2, 3], [2, -1, 0, 0]])),
@@ -495,6 +502,9 @@ def _layers(lib) -> dict:
         "avg_pool3d": (lib.nn.AvgPool3d(3, 2, 1, count_include_pad=False), (3, 4, 5, 6)),
         "group_norm": (lib.nn.GroupNorm(2, 4), (2, 4, 3)),
         "rms_norm": (lib.nn.RMSNorm((3, 4)), (2, 3, 4)),
+        "lp_pool1d": (lib.nn.LPPool1d(2, 3, stride=2), (2, 3, 8)),
+        "lp_pool2d": (lib.nn.LPPool2d(2, (2, 3), ceil_mode=True), (2, 3, 5, 7)),
+        "lp_pool3d": (lib.nn.LPPool3d(float("inf"), 2), (1, 2, 4, 4, 3)),
         "rms_norm-plain": (lib.nn.RMSNorm(4, eps=1e-3, elementwise_affine=False), (5, 4)),
         "local_response_norm": (lib.nn.LocalResponseNorm(3, alpha=0.1), (2, 5, 3, 2)),
         "group_norm-plain": (lib.nn.GroupNorm(3, 6, eps=1e-3, affine=False), (2, 6, 2, 2)),

@@ -605,6 +605,11 @@ RESULTS = {
     "solve_batch_of_vectors_3": (
         lambda T, a, b: T.linalg.solve(a, b), _floats(2, 3, 3) + 2 * np.eye(3, dtype=np.float32),
         _floats(2, 3, seed=1)),
+    # a norm of NaNs (or infinities) is NaN (infinite), not the 0 of a zero vector
+    **{f"vector_norm_nonfinite_{ord}": (
+        lambda T, x, ord=ord: T.linalg.vector_norm(x, ord, dim=-1),
+        np.array([[1.0, np.nan], [np.inf, 2.0], [0.0, 0.0]], np.float32))
+       for ord in (2, 1, 3.5)},
     "avg_pool2d_int": (
         lambda T, x: F(T).avg_pool2d(x.to(T.int64 if T is not funcgrad else T.int32), 3, 2, 1),
         np.arange(-40, 32, dtype=np.float32).reshape(2, 1, 6, 6)),

@@ -183,7 +183,11 @@ def _clip_case(lib, clip):
     lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[0], 1.0),
     lambda lib, ps: lib.nn.utils.clip_grad_norm_(ps[2:], 1.0),
     lambda lib, ps: lib.nn.utils.clip_grad_value_(ps, 0.5),
-], ids=["norm", "norm-no-clip", "norm-1", "norm-inf", "one-tensor", "no-grads", "value"])
+    lambda lib, ps: lib.nn.utils.get_total_norm([p.grad for p in ps[:2]], 3.0),
+    lambda lib, ps: lib.nn.utils.clip_grads_with_norm_(  # (a norm over more than these)
+        ps[1:], 0.5, lib.nn.utils.get_total_norm([p.grad for p in ps[:2]])),
+], ids=["norm", "norm-no-clip", "norm-1", "norm-inf", "one-tensor", "no-grads", "value",
+        "total-norm", "with-norm"])
 def test_clipping_is_torchs(torch, clip):
     (out, grads), (t_out, t_grads) = _clip_case(funcgrad, clip), _clip_case(torch, clip)
     assert (out is None) == (t_out is None)
@@ -201,7 +205,11 @@ def test_a_nonfinite_norm_raises_torchs_error_when_asked(torch):
         p.grad = lib.tensor([float("inf"), 1.0])
         lib.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
 
+    def total(lib):
+        lib.nn.utils.get_total_norm([lib.tensor([1.0, float("nan")])], error_if_nonfinite=True)
+
     assert _raised(funcgrad, clip) == _raised(torch, clip)
+    assert _raised(funcgrad, total) == _raised(torch, total)
 
 
 def test_clipping_in_a_compiled_step_is_the_eager_step():

@@ -1086,6 +1086,22 @@ for _name, _args in (("relu_", ()), ("elu_", (0.5,)), ("selu_", ()), ("celu_", (
                      ("threshold_", (0.1, -2.0))):
     case(f"F.{_name}", lambda m, x, name=_name, args=_args: getattr(m.nn.functional, name)(
         x.clone(), *args), real(2, 3))
+case("F.pdist", lambda m, x: m.nn.functional.pdist(x), real(4, 3))
+case("F.pdist-p1.5-repeated-row", lambda m, x: m.nn.functional.pdist(x[[0, 1, 0]], 1.5),
+     real(2, 3))
+case("F.triplet_margin_with_distance_loss", lambda m, a, p, n: (
+    m.nn.functional.triplet_margin_with_distance_loss(
+        a, p, n, distance_function=lambda x, y: (x - y).abs().sum(-1), margin=2.0, swap=True,
+        reduction="sum")), real(3, 4), real(3, 4), real(3, 4))
+case("F.triplet_margin_with_distance_loss-default", lambda m, a, p, n: (
+    m.nn.functional.triplet_margin_with_distance_loss(a, p, n)), real(3, 4), real(3, 4),
+    real(3, 4))
+case("F.lp_pool1d", lambda m, x: m.nn.functional.lp_pool1d(x, 2, 3, stride=2), real(2, 3, 8))
+case("F.lp_pool2d", lambda m, x: m.nn.functional.lp_pool2d(x, 3, (2, 3), ceil_mode=True),
+     pos(2, 3, 5, 7))
+case("F.lp_pool3d", lambda m, x: m.nn.functional.lp_pool3d(x, 1.5, 2), pos(1, 2, 4, 4, 3))
+case("F.lp_pool2d-inf", lambda m, x: m.nn.functional.lp_pool2d(x, float("inf"), 2),
+     real(1, 2, 4, 4))
 case("F.rms_norm", lambda m, x, w: m.nn.functional.rms_norm(x, (2, 3), w), real(2, 2, 3),
      real(2, 3))
 case("F.rms_norm-eps", lambda m, x: m.nn.functional.rms_norm(x, [3], eps=0.1), real(4, 3))
@@ -1496,6 +1512,9 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        "F.embedding_bag-weights-last": "torch has no double backward of "
                        "embedding_bag's per-sample weights: the derivative for "
                        "'_embedding_bag_per_sample_weights_backward' is not implemented",
+                       **dict.fromkeys(("F.pdist", "F.pdist-p1.5-repeated-row"),
+                                       "torch has no double backward of pdist: the derivative "
+                                       "for '_pdist_backward' is not implemented"),
                        "F.ctc_loss": "torch has no double backward of ctc_loss: the derivative "
                        "for '_ctc_loss_backward' is not implemented",
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "

@@ -545,18 +545,19 @@ CUMPROD = Op("cumprod", lambda x, axis: jnp.cumprod(x, axis=axis), "CumprodBackw
 
 
 def _vector_norm(x, ord=2, axis=None, keepdims=False):
-    if ord == 2:
-        # sqrt(sum(x^2)) with a zero-safe gradient: torch's gradient of the norm at 0 is 0.
-        sq = jnp.sum(jnp.square(x), axis=axis, keepdims=keepdims)
-        safe = jnp.where(sq > 0, sq, 1)
-        return jnp.where(sq > 0, jnp.sqrt(safe), 0)
     if ord == math.inf:
         return jnp.max(jnp.abs(x), axis=axis, keepdims=keepdims)
     if ord == -math.inf:
         return jnp.min(jnp.abs(x), axis=axis, keepdims=keepdims)
     if ord == 0:
         return jnp.sum(x != 0, axis=axis, keepdims=keepdims).astype(x.dtype)
-    return jnp.sum(jnp.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    # sum(|x|^p)^(1/p) with a zero-safe gradient: torch's gradient of the norm at 0 is 0 (a
+    # NaN or infinite sum stays as it is).
+    total = jnp.sum(jnp.square(x) if ord == 2 else jnp.abs(x) ** ord, axis=axis,
+                    keepdims=keepdims)
+    zero = total == 0
+    root = jnp.sqrt if ord == 2 else (lambda t: t ** (1.0 / ord))
+    return jnp.where(zero, 0, root(jnp.where(zero, 1, total)))
 
 
 NORM = Op("norm", _vector_norm, "LinalgVectorNormBackward0")

@@ -65,6 +65,9 @@ from ._modules import (
     LocalResponseNorm,
     LogSigmoid,
     LogSoftmax,
+    LPPool1d,
+    LPPool2d,
+    LPPool3d,
     MarginRankingLoss,
     MaxPool1d,
     MaxPool2d,
@@ -113,6 +116,7 @@ from ._modules import (
     Tanhshrink,
     Threshold,
     TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
     Unflatten,
     Unfold,
     Upsample,
@@ -155,4 +159,5 @@ __all__ = [
     "RMSNorm", "ParameterList", "ParameterDict", "ConstantPad3d", "ZeroPad3d", "ReflectionPad3d",
     "ReplicationPad3d", "CircularPad3d", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Softmax2d",
     "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "ConvTranspose3d",
+    "TripletMarginWithDistanceLoss", "LPPool1d", "LPPool2d", "LPPool3d",
 ]

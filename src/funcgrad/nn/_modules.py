@@ -40,7 +40,8 @@ __all__ = [
     "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d",
     "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten",
     "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d", "Upsample", "ConvTranspose3d",
+    "AdaptiveAvgPool2d", "Upsample", "ConvTranspose3d", "TripletMarginWithDistanceLoss", "LPPool1d",
+    "LPPool2d", "LPPool3d",
 ]
 
 
@@ -787,6 +788,44 @@ class ConvTranspose2d(_ConvTransposeNd):
 
 class ConvTranspose3d(_ConvTransposeNd):
     """3-D transposed convolution over (N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    _dims = 3
+
+
+class _LPPoolNd(Module):
+    """The ``norm_type``-norm of each window (``F.lp_pool1d`` and the others)."""
+
+    _dims: int
+
+    def __init__(self, norm_type: float, kernel_size, stride=None,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F._lp_pool(self._dims, input, self.norm_type, self.kernel_size, self.stride,
+                          self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """The ``norm_type``-norm of each window of the last dimension."""
+
+    _dims = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """The ``norm_type``-norm of each window of the last two dimensions."""
+
+    _dims = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """The ``norm_type``-norm of each window of the last three dimensions."""
 
     _dims = 3
 
@@ -2480,6 +2519,26 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
         return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
                                      self.swap, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` for a distance function
+    ``d`` of two tensors (a ``PairwiseDistance()`` by default)."""
+
+    def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError("TripletMarginWithDistanceLoss: expected margin to be greater than "
+                             f"0, got {margin} instead")
+        self.distance_function = (distance_function if distance_function is not None
+                                  else PairwiseDistance())
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
 
 
 class MultiMarginLoss(_Loss):

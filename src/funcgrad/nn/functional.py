@@ -36,6 +36,7 @@ __all__ = [
     "multi_margin_loss", "unfold", "fold", "affine_grid", "grid_sample", "embedding_bag",
     "multilabel_margin_loss", "local_response_norm", "relu_", "elu_", "selu_", "celu_",
     "leaky_relu_", "hardtanh_", "threshold_", "conv_transpose3d",
+    "triplet_margin_with_distance_loss", "pdist", "lp_pool1d", "lp_pool2d", "lp_pool3d",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -725,18 +726,44 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
             margin that is not positive.
     """
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_triplet(anchor, positive, negative)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    return _triplet(anchor, positive, negative, lambda x, y: pairwise_distance(x, y, p, eps),
+                    margin, swap, _check_reduction(reduction))
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin: float = 1.0, swap: bool = False,
+                                      reduction: str = "mean"):
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` for any distance
+    function ``d`` of two tensors (``pairwise_distance`` by default); ``swap`` takes the
+    smaller of ``d(anchor, negative)`` and ``d(positive, negative)``.
+
+    Raises:
+        RuntimeError, ValueError: torch's, for an unknown reduction, a margin that is not
+            positive, or inputs of different numbers of dimensions.
+    """
+    _check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet(anchor, positive, negative)
+    return _triplet(anchor, positive, negative, distance_function or pairwise_distance, margin,
+                    swap, reduction)
+
+
+def _check_triplet(anchor, positive, negative) -> None:
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise RuntimeError(
             "The anchor, positive, and negative tensors are expected to have the same number "
             f"of dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and "
             f"negative {negative.ndim}D inputs")
-    if margin <= 0:
-        raise ValueError(f"margin must be greater than 0, got {margin}")
-    reduction = _check_reduction(reduction)
-    near = pairwise_distance(anchor, positive, p, eps)
-    far = pairwise_distance(anchor, negative, p, eps)
+
+
+def _triplet(anchor, positive, negative, distance, margin: float, swap: bool, reduction: str):
+    near, far = distance(anchor, positive), distance(anchor, negative)
     if swap:
-        far = _ops.minimum(far, pairwise_distance(positive, negative, p, eps))
+        far = _ops.minimum(far, distance(positive, negative))
     return _reduced(_ops.clamp_min(margin + near - far, 0), reduction)
 
 
@@ -2264,6 +2291,68 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
 
 # at::norm of a dimension (torch's pairwise_distance calls it) records NormBackward1
 NORM_DIM = dataclasses.replace(_ops.NORM, grad_fn="NormBackward1")
+
+
+def _pdist(x, *, p: float):
+    first, second = np.triu_indices(x.shape[0], 1)
+    return _ops._vector_norm(x[first] - x[second], p, axis=-1)
+
+
+PDIST = Op("pdist", _pdist, "PdistBackward0")
+
+
+def pdist(input, p: float = 2.0):
+    """The ``p``-norm distances between the rows of ``input`` (N, M), each pair once: row
+    ``i`` against every row after it, in order (``N * (N - 1) / 2`` values).
+
+    Raises:
+        RuntimeError: torch's, for an input that is not 2-D or a negative ``p``.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.pdist(funcgrad.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]))
+    tensor([5.0000, 1.0000, 4.2426])
+    """
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    return apply(PDIST, input, p=float(p))
+
+
+def _lp_pool(n: int, input, norm_type: float, kernel_size, stride, ceil_mode: bool):
+    """torch's power-average pool over the last ``n`` dimensions: ``(sum of x^p over each
+    window)^(1/p)``, the max of ``|x|`` for an infinite ``p``."""
+    pool = (max_pool1d, max_pool2d, max_pool3d)[n - 1]
+    if norm_type == math.inf:
+        return pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -math.inf:
+        return -pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    avg = (avg_pool1d, avg_pool2d, avg_pool3d)[n - 1]
+    out = avg(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    size = math.prod(_tuple(kernel_size, n))
+    return (_ops.sign(out) * relu(_ops.abs(out))).mul(size).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+    """The ``norm_type``-norm of each window of the last dimension (see ``_lp_pool``).
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.lp_pool1d(funcgrad.tensor([[[3.0, 4.0, 1.0, 0.0]]]), 2, 2)
+    tensor([[[5., 1.]]])
+    """
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+    """The ``norm_type``-norm of each window of the last two dimensions."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+    """The ``norm_type``-norm of each window of the last three dimensions."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):

@@ -13,8 +13,8 @@ from ...linalg import vector_norm
 from .._modules import _typename
 from . import rnn as rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
+           "parameters_to_vector", "vector_to_parameters", "rnn"]
 
 
 def _grads(parameters) -> list[Tensor]:
@@ -43,20 +43,49 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     >>> w.grad
     tensor([0.6000, 0.8000])
     """
-    grads = _grads(parameters)
-    if not grads:
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
+
+
+def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach=None) -> Tensor:
+    """The ``norm_type``-norm of ``tensors`` taken together as one vector (the norm of their
+    norms).
+
+    Raises:
+        RuntimeError: torch's, with ``error_if_nonfinite``, for a nan or infinite norm (this
+            reads its value).
+
+    >>> import funcgrad
+    >>> funcgrad.nn.utils.get_total_norm([funcgrad.tensor([3.0]), funcgrad.tensor([4.0])])
+    tensor(5.)
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if not tensors:
         return _tensor(0.0)
     with no_grad():
-        total = vector_norm(_ops.stack([vector_norm(g, norm_type) for g in grads]), norm_type)
-        if error_if_nonfinite and not _ops.isfinite(total).item():
-            raise RuntimeError(
-                f"The total norm of order {float(norm_type)} for gradients from `parameters` is "
-                "non-finite, so it cannot be clipped. To disable this error and scale the "
-                "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
-        scale = _ops.clamp(max_norm / (total + 1e-6), max=1.0)
+        total = vector_norm(_ops.stack([vector_norm(t, norm_type) for t in tensors]), norm_type)
+    if error_if_nonfinite and not _ops.isfinite(total).item():
+        raise RuntimeError(
+            f"The total norm of order {float(norm_type)} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the "
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
+    return total
+
+
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                          total_norm: Tensor, foreach=None) -> None:
+    """Scales the ``.grad`` of ``parameters`` in place by ``max_norm / total_norm`` where that
+    is below 1 (``total_norm`` from ``get_total_norm``, say, over more than these)."""
+    grads = _grads(parameters)
+    if not grads:
+        return
+    with no_grad():
+        scale = _ops.clamp(float(max_norm) / (total_norm + 1e-6), max=1.0)
         for g in grads:
             g.mul_(scale.to(g.dtype))
-    return total
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
