@@ -1470,3 +1470,86 @@ def test_ctc_loss_unbatched_and_the_module_match_torch(torch):
         _close(a, b, atol=1e-5)
     assert repr(nn.CTCLoss(blank=2, zero_infinity=True)) == repr(
         torch.nn.CTCLoss(blank=2, zero_infinity=True))
+
+
+@pytest.mark.parametrize("name, shape, channel_axis", [
+    ("dropout1d", (40, 30, 3), 1), ("dropout1d", (30, 3), 0), ("dropout2d", (40, 30, 2, 3), 1),
+    ("dropout3d", (40, 30, 2, 1, 2), 1), ("dropout3d", (30, 2, 2, 2), 0),
+    ("feature_alpha_dropout", (40, 30, 2), 1),
+])
+def test_channel_dropouts_drop_whole_channels_as_torch(torch, name, shape, channel_axis):
+    p = 0.3
+    for lib in (torch, funcgrad):
+        lib.manual_seed(0)
+        x = lib.ones(*shape, requires_grad=True)
+        out = getattr(lib.nn.functional, name)(x, p, training=True)
+        out.sum().backward()
+        values = np.moveaxis(_np(out), channel_axis, 0).reshape(*shape[:channel_axis + 1], -1)
+        # every channel of one value: kept (1 / (1 - p), or alpha dropout's affine image of 1)
+        # or dropped (0, or its saturation value)
+        assert (values == values[..., :1]).all()
+        kept, dropped = np.unique(values).max(), np.unique(values).min()
+        gain = 1 / np.sqrt((1.7580993408473766 ** 2 * p + 1) * (1 - p))
+        if name == "feature_alpha_dropout":
+            np.testing.assert_allclose([kept, dropped], [gain * (1 + 1.7580993408473766 * p),
+                                                         gain * 1.7580993408473766 * (p - 1)],
+                                       rtol=1e-6)
+        else:
+            np.testing.assert_allclose([kept, dropped], [1 / (1 - p), 0.0], rtol=1e-6)
+        # about p of them dropped (a binomial count, 5 standard deviations either way)
+        count, n = (values[..., 0] == dropped).sum(), values[..., 0].size
+        assert abs(count - p * n) < 5 * np.sqrt(n * p * (1 - p))
+        np.testing.assert_array_equal(_np(x.grad) == 0, _np(out) == dropped)  # where kept
+
+
+def test_alpha_dropout_keeps_mean_and_variance():
+    funcgrad.manual_seed(0)
+    x = funcgrad.randn(200_000)
+    out = F.alpha_dropout(x, 0.2, training=True)
+    assert abs(float(out.mean())) < 0.01 and abs(float(out.var()) - 1) < 0.01
+    assert F.alpha_dropout(x, 0.2) is x  # (training defaults to False, as torch's)
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.dropout2d(x[0], 0.5),
+    lambda F, x: F.dropout2d(x[None], 0.5),
+    lambda F, x: F.dropout3d(x[0], 0.5),
+], ids=["2d-of-3d", "2d-of-5d", "3d-of-3d"])
+def test_channel_dropout_warnings_match_torch(torch, call):
+    with pytest.warns(UserWarning) as theirs:
+        call(torch.nn.functional, torch.ones(2, 3, 4, 5))
+    with pytest.warns(UserWarning) as ours:
+        call(funcgrad.nn.functional, funcgrad.ones(2, 3, 4, 5))
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, x: F.dropout1d(x, 0.5),
+    lambda F, x: F.feature_alpha_dropout(x[0, 0, 0], 0.5, training=True),
+    lambda F, x: F.dropout2d(x, 1.5),
+], ids=["1d-of-4d", "feature-of-1d", "p"])
+def test_channel_dropout_errors_match_torch(torch, call):
+    with pytest.raises(Exception) as theirs:
+        call(torch.nn.functional, torch.ones(2, 3, 4, 5))
+    with pytest.raises(type(theirs.value), match=re.escape(str(theirs.value))):
+        call(funcgrad.nn.functional, funcgrad.ones(2, 3, 4, 5))
+
+
+@pytest.mark.parametrize("name", ["Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                                  "FeatureAlphaDropout"])
+def test_dropout_modules_print_as_torch_and_pass_through_in_eval(torch, name):
+    module, t_module = getattr(nn, name)(0.25, inplace=True), getattr(torch.nn, name)(0.25, True)
+    assert repr(module) == repr(t_module)
+    x = funcgrad.ones(*{"Dropout1d": (2, 3, 4), "Dropout2d": (2, 3, 4, 5),
+                        "Dropout3d": (2, 3, 4, 5, 6)}.get(name, (2, 3)))
+    assert module.eval()(x) is x
+    module.train()(x)  # in place
+    assert not (x.numpy() == 1).all()
+
+
+def test_unbatched_channel_dropout_in_place_changes_its_input():
+    funcgrad.manual_seed(1)
+    x = funcgrad.ones(8, 3)
+    out = F.dropout1d(x, 0.5, inplace=True)
+    np.testing.assert_array_equal(x.numpy(), out.numpy())
+    assert {0.0, 2.0} == set(np.unique(x.numpy()))

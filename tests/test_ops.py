@@ -932,6 +932,11 @@ case("F.cross_entropy-1d", lambda m, x: m.nn.functional.cross_entropy(x, m.tenso
 # Dropout draws from each library's own generator, so only its deterministic modes compare.
 case("F.dropout-eval", lambda m, x: m.nn.functional.dropout(x * 2, training=False), real(2, 3))
 case("F.dropout-p0", lambda m, x: m.nn.functional.dropout(x * 2, p=0.0), real(2, 3))
+for _name, _shape in (("dropout1d", (2, 3, 4)), ("dropout2d", (2, 3, 2, 2)),
+                      ("dropout3d", (3, 2, 2, 2)), ("alpha_dropout", (2, 3)),
+                      ("feature_alpha_dropout", (2, 3, 2))):
+    case(f"F.{_name}-eval", lambda m, x, name=_name: getattr(m.nn.functional, name)(
+        x * 2, 0.5, training=False), real(*_shape))
 case("F.embedding", lambda m, i, w: m.nn.functional.embedding(i, w), Fixed([[0, 2], [4, 2]]),
      real(5, 3))
 # By torch's definition the padding row gets no gradient, which is not the derivative.

@@ -41,7 +41,8 @@ __all__ = [
     "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Unflatten",
     "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "Upsample", "ConvTranspose3d", "TripletMarginWithDistanceLoss", "LPPool1d",
-    "LPPool2d", "LPPool3d",
+    "LPPool2d", "LPPool3d", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+    "FeatureAlphaDropout",
 ]
 
 
@@ -2129,6 +2130,8 @@ class Dropout(Module):
     tensor([1., 1., 1.])
     """
 
+    _drop = staticmethod(F.dropout)
+
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
@@ -2136,10 +2139,40 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training, self.inplace)
+        return self._drop(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """``F.dropout1d``: whole channels of (N, C, L) or (C, L), in training."""
+
+    _drop = staticmethod(F.dropout1d)
+
+
+class Dropout2d(Dropout):
+    """``F.dropout2d``: whole channels of (N, C, H, W), in training."""
+
+    _drop = staticmethod(F.dropout2d)
+
+
+class Dropout3d(Dropout):
+    """``F.dropout3d``: whole channels of (N, C, D, H, W) or (C, D, H, W), in training."""
+
+    _drop = staticmethod(F.dropout3d)
+
+
+class AlphaDropout(Dropout):
+    """``F.alpha_dropout``, for SELU networks, in training."""
+
+    _drop = staticmethod(F.alpha_dropout)
+
+
+class FeatureAlphaDropout(Dropout):
+    """``F.feature_alpha_dropout``: alpha dropout of whole channels, in training."""
+
+    _drop = staticmethod(F.feature_alpha_dropout)
 
 
 class Embedding(Module):

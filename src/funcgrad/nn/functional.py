@@ -37,6 +37,7 @@ __all__ = [
     "multilabel_margin_loss", "local_response_norm", "relu_", "elu_", "selu_", "celu_",
     "leaky_relu_", "hardtanh_", "threshold_", "conv_transpose3d",
     "triplet_margin_with_distance_loss", "pdist", "lp_pool1d", "lp_pool2d", "lp_pool3d",
+    "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1106,13 +1107,98 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     >>> F.dropout(funcgrad.ones(3), p=0.5, training=False)
     tensor([1., 1., 1.])
     """
+    return _dropout(input, p, training, inplace)
+
+
+# SELU's negative saturation value, -scale * alpha, which alpha dropout sets dropped values to
+_ALPHA_DROPOUT = 1.7580993408473766
+
+
+def _dropout(input, p: float, training: bool, inplace: bool, feature: bool = False,
+             alpha: bool = False):
+    """torch's ``_dropout_impl``: drops each element, or with ``feature`` each channel (all of
+    dimension 1 at once); scales the kept by ``1 / (1 - p)``, or, with ``alpha``, moves
+    the dropped to SELU's saturation and rescales all so that mean and variance are kept."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0:
+    if not training or p == 0 or input.numel() == 0:
         return input
-    noise = _dropout_noise(p, tuple(input.shape), input.dtype)
-    # torch's CPU kernel multiplies by a scaled noise tensor too (grad_fn MulBackward0).
-    return input.mul_(noise) if inplace else input * noise
+    if feature and input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = (*input.shape[:2], *(1,) * (input.ndim - 2)) if feature else tuple(input.shape)
+    if p == 1 or not alpha:
+        noise = _dropout_noise(p, shape, input.dtype)
+        # torch's CPU kernel multiplies by a scaled noise tensor too (grad_fn MulBackward0).
+        return input.mul_(noise) if inplace else input * noise
+    keep = jax.random.bernoulli(_factories.next_key(), 1.0 - p, shape).astype(input.dtype)
+    scale = 1.0 / math.sqrt((_ALPHA_DROPOUT ** 2 * p + 1) * (1 - p))
+    shift = (keep - 1) * (_ALPHA_DROPOUT * scale) + _ALPHA_DROPOUT * scale * p
+    out = input.mul_(keep * scale) if inplace else input * (keep * scale)
+    return out.add_(shift)
+
+
+def _channel_dropout(n: int, input, p: float, training: bool, inplace: bool):
+    """``dropout{n}d``: torch's checks and warnings, then a feature dropout of the batch (an
+    unbatched input as a batch of one)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    dims = (n + 1, n + 2)
+    if input.ndim not in dims:
+        message = (
+            f"Received a {input.ndim}-D input to dropout{n}d, which is deprecated and will "
+            "result in an error in a future release. To retain the behavior and silence this "
+            f"warning, please use dropout instead. Note that dropout{n}d exists to provide "
+            f"channel-wise dropout on inputs with {n} spatial dimensions, a channel dimension, "
+            f"and an optional batch dimension (i.e. {dims[0]}D or {dims[1]}D inputs).")
+        if n == 1:
+            raise RuntimeError(
+                f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note "
+                "that dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+                "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+                "inputs).")
+        warnings.warn(f"dropout{n}d: {message}", stacklevel=3)
+    if n == 2 and input.ndim == 3:  # (torch reads it as (N, C, L), for now)
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=3)
+    if n != 2 and input.ndim != n + 2:  # unbatched, as torch reads any but n + 2 dimensions
+        out = _dropout(input.unsqueeze(0), p, training, False, feature=True).squeeze(0)
+        return input.copy_(out) if inplace and out is not input else out
+    return _dropout(input, p, training, inplace, feature=True)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zeroes whole channels (dimension 1 of (N, C, L), 0 of (C, L)) with probability ``p``
+    and scales the rest by ``1 / (1 - p)``, in training."""
+    return _channel_dropout(1, input, p, training, inplace)
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zeroes whole channels of (N, C, H, W) with probability ``p`` and scales the rest by
+    ``1 / (1 - p)``, in training (a 3-D input is read as (N, C, L), with torch's warning)."""
+    return _channel_dropout(2, input, p, training, inplace)
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p`` and
+    scales the rest by ``1 / (1 - p)``, in training."""
+    return _channel_dropout(3, input, p, training, inplace)
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
+    """Dropout for SELU networks: each dropped element becomes SELU's saturation value, and an
+    affine map keeps the mean and variance of a standard normal input."""
+    return _dropout(input, p, training, inplace, alpha=True)
+
+
+def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,
+                          inplace: bool = False):
+    """``alpha_dropout`` of whole channels (dimension 1)."""
+    return _dropout(input, p, training, inplace, feature=True, alpha=True)
 
 
 def _dropout_noise(p: float, shape: tuple, dtype):
