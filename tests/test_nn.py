@@ -1553,3 +1553,30 @@ def test_unbatched_channel_dropout_in_place_changes_its_input():
     out = F.dropout1d(x, 0.5, inplace=True)
     np.testing.assert_array_equal(x.numpy(), out.numpy())
     assert {0.0, 2.0} == set(np.unique(x.numpy()))
+
+
+def test_gumbel_softmax_samples_the_softmax_and_passes_gradients_straight_through():
+    logits = funcgrad.tensor([0.5, 2.0, -1.0, 1.0]).repeat(20_000, 1)
+    funcgrad.manual_seed(3)
+    hard = F.gumbel_softmax(logits, tau=0.5, hard=True)
+    # one-hot rows whose argmax is drawn from softmax(logits) (the Gumbel-max trick; the
+    # tolerance is 5 standard deviations of a frequency)
+    assert set(np.unique(hard.numpy())) == {0.0, 1.0} and (hard.numpy().sum(1) == 1).all()
+    expected = np.exp([0.5, 2.0, -1.0, 1.0]) / np.exp([0.5, 2.0, -1.0, 1.0]).sum()
+    np.testing.assert_allclose(hard.numpy().mean(0), expected,
+                               atol=5 * np.sqrt(expected * (1 - expected) / 20_000).max())
+    x = funcgrad.tensor([[0.5, 2.0, -1.0], [1.0, 0.0, 0.3]], requires_grad=True)
+    weights = funcgrad.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    grads = []
+    for is_hard in (False, True):
+        funcgrad.manual_seed(7)  # the same noise: the hard sample's gradient is the soft's
+        (F.gumbel_softmax(x, tau=2.0, hard=is_hard, dim=1) * weights).sum().backward()
+        grads.append(x.grad.numpy().copy())
+        x.grad = None
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
+
+
+def test_gumbel_softmax_eps_is_deprecated_as_in_torch(torch):
+    for lib in (torch, funcgrad):
+        with pytest.warns(UserWarning, match="`eps` parameter is deprecated and has no effect."):
+            lib.nn.functional.gumbel_softmax(lib.ones(2, 3), eps=1e-5)

@@ -1107,6 +1107,8 @@ case("F.lp_pool2d", lambda m, x: m.nn.functional.lp_pool2d(x, 3, (2, 3), ceil_mo
 case("F.lp_pool3d", lambda m, x: m.nn.functional.lp_pool3d(x, 1.5, 2), pos(1, 2, 4, 4, 3))
 case("F.lp_pool2d-inf", lambda m, x: m.nn.functional.lp_pool2d(x, float("inf"), 2),
      real(1, 2, 4, 4))
+case("F.gumbel_softmax-one-class", lambda m, x: m.nn.functional.gumbel_softmax(x, tau=0.5),
+     real(3, 1))  # (its noise aside, a softmax over one class: ones, and no gradient)
 case("F.rms_norm", lambda m, x, w: m.nn.functional.rms_norm(x, (2, 3), w), real(2, 2, 3),
      real(2, 3))
 case("F.rms_norm-eps", lambda m, x: m.nn.functional.rms_norm(x, [3], eps=0.1), real(4, 3))

@@ -38,6 +38,7 @@ __all__ = [
     "leaky_relu_", "hardtanh_", "threshold_", "conv_transpose3d",
     "triplet_margin_with_distance_loss", "pdist", "lp_pool1d", "lp_pool2d", "lp_pool3d",
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+    "gumbel_softmax",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -2309,6 +2310,24 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
         div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
         div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).view(sizes)
     return input / div.mul(alpha).add(k).pow(beta)
+
+
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1):
+    """A sample of the Gumbel-softmax (Concrete) distribution: ``softmax((logits + g) / tau)``
+    for standard Gumbel noise ``g``; with ``hard``, the one-hot vector of its largest entry,
+    whose gradient is the soft sample's (straight-through). ``eps`` is deprecated and unused,
+    as in torch.
+    """
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    gumbels = jax.random.gumbel(_factories.next_key(), tuple(logits.shape), logits.dtype)
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = _factories.zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
 
 
 def one_hot(tensor, num_classes: int = -1):
