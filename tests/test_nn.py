@@ -497,6 +497,8 @@ def _layers(lib) -> dict:
         "adaptive_max_pool2d": (lib.nn.AdaptiveMaxPool2d((3, 2)), (3, 5, 7)),
         "adaptive_max_pool2d-indices": (lib.nn.AdaptiveMaxPool2d((4, None), True),
                                         (2, 3, 5, 3)),
+        "adaptive_max_pool3d": (lib.nn.AdaptiveMaxPool3d((2, None, 3), True), (2, 3, 5, 3, 7)),
+        "adaptive_max_pool3d-unbatched": (lib.nn.AdaptiveMaxPool3d(2), (3, 4, 4, 5)),
         "max_pool3d": (lib.nn.MaxPool3d((2, 3, 2), stride=(1, 2, 2), padding=(1, 1, 0)),
                        (2, 3, 4, 5, 6)),
         "avg_pool3d": (lib.nn.AvgPool3d(3, 2, 1, count_include_pad=False), (3, 4, 5, 6)),

@@ -1030,6 +1030,10 @@ case("F.adaptive_max_pool2d-larger", lambda m, x: m.nn.functional.adaptive_max_p
      real(2, 3, 4))
 case("F.adaptive_max_pool1d", lambda m, x: m.nn.functional.adaptive_max_pool1d(x, 3),
      real(2, 3, 7))
+case("F.adaptive_max_pool3d", lambda m, x: m.nn.functional.adaptive_max_pool3d(
+    x, (2, 3, 4), return_indices=True), real(2, 2, 5, 4, 7))
+case("F.adaptive_max_pool3d-larger", lambda m, x: m.nn.functional.adaptive_max_pool3d(
+    x, (3, 1, 4)), real(2, 2, 3, 3))
 case("F.max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2, padding=1),
      real(1, 2, 3, 4, 3))
 case("F.avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(

@@ -14,6 +14,7 @@ from ._modules import (
     AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
     AlphaDropout,
     AvgPool1d,
     AvgPool2d,
@@ -165,5 +166,5 @@ __all__ = [
     "ReplicationPad3d", "CircularPad3d", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Softmax2d",
     "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "ConvTranspose3d",
     "TripletMarginWithDistanceLoss", "LPPool1d", "LPPool2d", "LPPool3d", "Dropout1d", "Dropout2d",
-    "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+    "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "AdaptiveMaxPool3d",
 ]

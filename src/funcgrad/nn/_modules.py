@@ -42,7 +42,7 @@ __all__ = [
     "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "Upsample", "ConvTranspose3d", "TripletMarginWithDistanceLoss", "LPPool1d",
     "LPPool2d", "LPPool3d", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
-    "FeatureAlphaDropout",
+    "FeatureAlphaDropout", "AdaptiveMaxPool3d",
 ]
 
 
@@ -994,6 +994,14 @@ class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool1d):
+    """The largest value of each of the windows that split the last three dimensions evenly
+    into ``output_size`` (and its flat index in its volume, with ``return_indices``)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
 
 class PixelShuffle(Module):

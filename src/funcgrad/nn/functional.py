@@ -38,7 +38,7 @@ __all__ = [
     "leaky_relu_", "hardtanh_", "threshold_", "conv_transpose3d",
     "triplet_margin_with_distance_loss", "pdist", "lp_pool1d", "lp_pool2d", "lp_pool3d",
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
-    "gumbel_softmax",
+    "gumbel_softmax", "adaptive_max_pool3d",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -2088,20 +2088,33 @@ def _adaptive_avg_pool(x, out):
 
 
 def _adaptive_argmax(x, out):
-    """The flat index in each (H, W) plane of the largest value of each of torch's adaptive
-    windows, found one dimension at a time."""
-    rows, cols = (jnp.asarray(_adaptive_matrix(n, o, np.float32) > 0)
-                  for n, o in zip(x.shape[-2:], out))
-    across = jnp.where(cols, x[..., :, None, :], -jnp.inf)  # (..., H, out W, W)
-    column, widest = jnp.argmax(across, -1), jnp.max(across, -1)
-    row = jnp.argmax(jnp.where(rows[:, :, None], widest[..., None, :, :], -jnp.inf), -2)
-    return row * x.shape[-1] + jnp.take_along_axis(column, row, -2)
+    """The flat index in each plane (or volume) of the last ``len(out)`` dimensions of the
+    largest value of each of torch's adaptive windows, found one dimension at a time, last
+    first: per window of a dimension, its largest value over the windows found already, and
+    where that lies."""
+    best, flat, stride = x, None, 1
+    for k in reversed(range(len(out))):
+        axis = x.ndim - len(out) + k  # (the dimensions after it hold windows already)
+        n = x.shape[axis]
+        member = jnp.asarray(_adaptive_matrix(n, out[k], np.float32) > 0)
+        member = member.reshape(member.shape + (1,) * (x.ndim - axis - 1))
+        masked = jnp.where(member, jnp.expand_dims(best, axis), -jnp.inf)  # (..., o, n, rest)
+        arg = jnp.argmax(masked, axis + 1)
+        best = jnp.max(masked, axis + 1)
+        positions = arg * stride
+        if flat is not None:  # the index found within the later dimensions, at that position
+            spread = jnp.broadcast_to(jnp.expand_dims(flat, axis), masked.shape)
+            positions = positions + jnp.take_along_axis(
+                spread, jnp.expand_dims(arg, axis + 1), axis + 1).squeeze(axis + 1)
+        flat, stride = positions, stride * n
+    return flat
 
 
 ADAPTIVE_AVG_POOL2D = Op("adaptive_avg_pool2d", _adaptive_avg_pool, "AdaptiveAvgPool2DBackward0")
 ADAPTIVE_AVG_POOL3D = Op("adaptive_avg_pool3d", _adaptive_avg_pool, "AdaptiveAvgPool3DBackward0")
 ADAPTIVE_ARGMAX = Op("adaptive_max_pool2d_indices", _adaptive_argmax, "", differentiable=False)
 ADAPTIVE_MAX_POOL2D = Op("adaptive_max_pool2d", _space_take, "AdaptiveMaxPool2DBackward0")
+ADAPTIVE_MAX_POOL3D = Op("adaptive_max_pool3d", _space_take, "AdaptiveMaxPool3DBackward0")
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -2164,6 +2177,16 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     out = _adaptive_size("adaptive_max_pool2d", 2, input, output_size, ":")
     indices = apply(ADAPTIVE_ARGMAX, input, out=out)
     values = apply(ADAPTIVE_MAX_POOL2D, input, indices, dims=2)
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
+    """The largest value of each of the windows that split the last three dimensions into
+    ``output_size`` as torch's do; with ``return_indices``, also its flat index in its
+    volume."""
+    out = _adaptive_size("adaptive_max_pool3d", 3, input, output_size, ":")
+    indices = apply(ADAPTIVE_ARGMAX, input, out=out)
+    values = apply(ADAPTIVE_MAX_POOL3D, input, indices, dims=3)
     return (values, indices) if return_indices else values
 
 
