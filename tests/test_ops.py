@@ -1030,6 +1030,12 @@ case("F.adaptive_max_pool2d-larger", lambda m, x: m.nn.functional.adaptive_max_p
      real(2, 3, 4))
 case("F.adaptive_max_pool1d", lambda m, x: m.nn.functional.adaptive_max_pool1d(x, 3),
      real(2, 3, 7))
+for _n, _shape, _args in ((1, (2, 3, 7), (3, 2)), (2, (2, 3, 5, 4), ((2, 3), 1, 1)),
+                         (3, (2, 4, 3, 5), (2,))):
+    case(f"F.max_pool{_n}d_with_indices", lambda m, x, n=_n, args=_args: getattr(
+        m.nn.functional, f"max_pool{n}d_with_indices")(x, *args), real(*_shape))
+    case(f"F.adaptive_max_pool{_n}d_with_indices", lambda m, x, n=_n: getattr(
+        m.nn.functional, f"adaptive_max_pool{n}d_with_indices")(x, 2), real(*_shape))
 case("F.adaptive_max_pool3d", lambda m, x: m.nn.functional.adaptive_max_pool3d(
     x, (2, 3, 4), return_indices=True), real(2, 2, 5, 4, 7))
 case("F.adaptive_max_pool3d-larger", lambda m, x: m.nn.functional.adaptive_max_pool3d(

@@ -38,7 +38,9 @@ __all__ = [
     "leaky_relu_", "hardtanh_", "threshold_", "conv_transpose3d",
     "triplet_margin_with_distance_loss", "pdist", "lp_pool1d", "lp_pool2d", "lp_pool3d",
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
-    "gumbel_softmax", "adaptive_max_pool3d",
+    "gumbel_softmax", "adaptive_max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
+    "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -2198,6 +2200,39 @@ def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
     values, indices = adaptive_max_pool2d(input.unsqueeze(-2), (1, *size), True)
     values, indices = _ops.squeeze(values, -2), _ops.squeeze(indices, -2)
     return (values, indices) if return_indices else values
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool1d``'s values and indices (whatever ``return_indices`` says, as torch's)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool2d``'s values and indices."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool3d``'s values and indices."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices: bool = False):
+    """``adaptive_max_pool1d``'s values and indices."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices: bool = False):
+    """``adaptive_max_pool2d``'s values and indices."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices: bool = False):
+    """``adaptive_max_pool3d``'s values and indices."""
+    return adaptive_max_pool3d(input, output_size, True)
 
 
 def adaptive_avg_pool1d(input, output_size):
