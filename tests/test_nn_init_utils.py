@@ -248,3 +248,58 @@ def test_tensor_random_fills_are_in_place_with_torchs_rules(torch):
     for call in (lambda lib: lib.ones(2, requires_grad=True).uniform_(),
                  lambda lib: lib.ones(2, requires_grad=True).normal_()):
         assert _raised(funcgrad, call) == _raised(torch, call)
+
+
+def _fusion_pairs(lib):
+    """Layers followed by batch norms with running statistics of their own (a few training
+    steps), in eval mode."""
+    lib.manual_seed(0)
+    pairs = {
+        "conv2d": (lib.nn.Conv2d(2, 3, 3), lib.nn.BatchNorm2d(3), (2, 2, 5, 5), False),
+        "conv1d-no-bias-no-affine": (lib.nn.Conv1d(2, 3, 2, bias=False),
+                                     lib.nn.BatchNorm1d(3, affine=False), (2, 2, 6), False),
+        "conv_transpose2d": (lib.nn.ConvTranspose2d(2, 3, 2, stride=2), lib.nn.BatchNorm2d(3),
+                             (2, 2, 3, 3), True),
+        "linear": (lib.nn.Linear(4, 3), lib.nn.BatchNorm1d(3), (5, 4), False),
+        "linear-one-feature": (lib.nn.Linear(4, 3, bias=False), lib.nn.BatchNorm1d(1),
+                               (5, 1, 4), False),
+    }
+    return pairs
+
+
+def _fused(lib, name: str, state: tuple | None) -> tuple:
+    """The pair ``name`` (with ``state``'s weights and statistics, else torch's after a few
+    training steps) fused, and what the fused layer and the pair give."""
+    layer, bn, shape, transpose = _fusion_pairs(lib)[name]
+    if state is None:
+        rng = np.random.default_rng(1)
+        for _ in range(3):  # running statistics that are not the initial ones
+            bn(layer(lib.tensor(rng.standard_normal(shape).astype(np.float32))))
+    else:
+        layer.load_state_dict(state[0])
+        bn.load_state_dict(state[1])
+    layer.eval(), bn.eval()
+    fused = (lib.nn.utils.fuse_linear_bn_eval(layer, bn) if name.startswith("linear") else
+             lib.nn.utils.fuse_conv_bn_eval(layer, bn, transpose))
+    assert fused.weight.requires_grad and type(fused.weight).__name__ == "Parameter"
+    x = lib.tensor(np.random.default_rng(2).standard_normal(shape).astype(np.float32))
+    return (layer.state_dict(), bn.state_dict()), [fused.weight, fused.bias, fused(x),
+                                                   bn(layer(x))]
+
+
+@pytest.mark.parametrize("name", list(_fusion_pairs(funcgrad)))
+def test_fused_layers_match_torchs(torch, name):
+    state, theirs = _fused(torch, name, None)
+    _, ours = _fused(funcgrad, name, state)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_fusion_refuses_training_mode_as_torch(torch):
+    for lib in (torch, funcgrad):
+        with pytest.raises(AssertionError, match="Fusion only for eval!"):
+            lib.nn.utils.fuse_conv_bn_eval(lib.nn.Conv2d(1, 1, 1), lib.nn.BatchNorm2d(1))
+        with pytest.raises(AssertionError, match="To fuse, linear.out_features"):
+            lib.nn.utils.fuse_linear_bn_eval(lib.nn.Linear(2, 3).eval(),
+                                             lib.nn.BatchNorm1d(2).eval())

@@ -1,5 +1,6 @@
 """``funcgrad.nn.utils``: gradient clipping and flattening parameters into one vector, as
-torch.nn.utils has them; ``rnn``, padded and packed batches of sequences."""
+torch.nn.utils has them; ``rnn``, padded and packed batches of sequences; ``fusion``,
+batch norms folded into the layers before them."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from ..._grad_mode import no_grad
 from ..._tensor import Tensor
 from ...linalg import vector_norm
 from .._modules import _typename
+from . import fusion as fusion
 from . import rnn as rnn
+from .fusion import (
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
-           "parameters_to_vector", "vector_to_parameters", "rnn"]
+           "parameters_to_vector", "vector_to_parameters", "rnn", "fusion", "fuse_conv_bn_eval",
+           "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights"]
 
 
 def _grads(parameters) -> list[Tensor]:
