@@ -303,3 +303,15 @@ def test_fusion_refuses_training_mode_as_torch(torch):
         with pytest.raises(AssertionError, match="To fuse, linear.out_features"):
             lib.nn.utils.fuse_linear_bn_eval(lib.nn.Linear(2, 3).eval(),
                                              lib.nn.BatchNorm1d(2).eval())
+
+
+def test_skip_init_makes_torchs_module_and_refuses_as_torch(torch):
+    for lib in (torch, funcgrad):
+        layer = lib.nn.utils.skip_init(lib.nn.Linear, 4, 3, bias=False)
+        assert [(n, tuple(p.shape)) for n, p in layer.named_parameters()] == [("weight", (3, 4))]
+
+        class NoDevice(lib.nn.Module):
+            pass
+
+        with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
+            lib.nn.utils.skip_init(NoDevice)

@@ -4,6 +4,7 @@ batch norms folded into the layers before them."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 
 from ... import _ops
@@ -11,7 +12,7 @@ from ..._factories import tensor as _tensor
 from ..._grad_mode import no_grad
 from ..._tensor import Tensor
 from ...linalg import vector_norm
-from .._modules import _typename
+from .._modules import Module, _typename
 from . import fusion as fusion
 from . import rnn as rnn
 from .fusion import (
@@ -23,7 +24,7 @@ from .fusion import (
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters", "rnn", "fusion", "fuse_conv_bn_eval",
-           "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights"]
+           "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights", "skip_init"]
 
 
 def _grads(parameters) -> list[Tensor]:
@@ -103,6 +104,21 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
     with no_grad():
         for g in _grads(parameters):
             g.clamp_(-clip_value, clip_value)
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """``module_cls(*args, **kwargs)`` with its parameters left to be set: torch skips their
+    initialization, which here costs little, so they hold it (any values are right for
+    parameters a caller will overwrite).
+
+    Raises:
+        RuntimeError: torch's, for a class that is not a Module or takes no ``device``.
+    """
+    if not issubclass(module_cls, Module):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    return module_cls(*args, **kwargs)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
