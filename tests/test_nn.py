@@ -1582,3 +1582,63 @@ def test_gumbel_softmax_eps_is_deprecated_as_in_torch(torch):
     for lib in (torch, funcgrad):
         with pytest.warns(UserWarning, match="`eps` parameter is deprecated and has no effect."):
             lib.nn.functional.gumbel_softmax(lib.ones(2, 3), eps=1e-5)
+
+
+def _hooked_run(lib, state=None):
+    """A small network (with ``state``'s weights) with forward pre-hooks and hooks of every
+    kind: its weights, the calls the hooks saw and the outputs."""
+    net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 2))
+    if state is not None:
+        net.load_state_dict(state)
+    log = []
+    handles = [
+        net[0].register_forward_pre_hook(lambda m, args: (args[0] * 2,)),
+        net[0].register_forward_pre_hook(lambda m, args: log.append(("pre", args[0].shape))),
+        net[0].register_forward_pre_hook(lambda m, args: log.append(("first", len(args))),
+                                         prepend=True),
+        net[1].register_forward_hook(lambda m, args, out: out + 1.0),
+        net[2].register_forward_hook(
+            lambda m, args, kwargs, out: log.append(("kw", sorted(kwargs), out.shape)),
+            with_kwargs=True),
+        net[2].register_forward_pre_hook(lambda m, args, kwargs: ((args[0] - 0.5,), kwargs),
+                                         with_kwargs=True),
+        net.register_forward_hook(lambda m, args, out: out.sum(-1)),
+    ]
+    x = lib.tensor(_randn(5, 3))
+    out = net(x)
+    with handles[0], handles[3]:  # (a handle removes its hook as it exits)
+        pass
+    out_without = net(x)
+    for handle in handles:
+        handle.remove()
+    return net.state_dict(), log, [out, out_without, net(x)]
+
+
+def test_forward_hooks_match_torch(torch):
+    state, t_log, t_outs = _hooked_run(torch)
+    _, log, outs = _hooked_run(funcgrad, state)
+    assert [str(entry).replace("funcgrad", "torch") for entry in log] == [
+        str(entry) for entry in t_log]
+    for ours, theirs in zip(outs, t_outs):
+        _close(ours, theirs)
+
+
+@pytest.mark.parametrize("call", [
+    lambda net: net.get_submodule("0.weight"), lambda net: net.get_submodule("3"),
+    lambda net: net.get_parameter("0.foo"), lambda net: net.get_parameter("1.running_mean"),
+    lambda net: net.get_buffer("1.weight"), lambda net: net.get_buffer("0.weight.x"),
+])
+def test_get_submodule_parameter_and_buffer_errors_match_torch(torch, call):
+    nets = [lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2))
+            for lib in (torch, funcgrad)]
+    with pytest.raises(AttributeError) as theirs:
+        call(nets[0])
+    with pytest.raises(AttributeError, match=re.escape(str(theirs.value))):
+        call(nets[1])
+
+
+def test_get_submodule_parameter_and_buffer_find_torchs():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.BatchNorm1d(2)))
+    assert net.get_submodule("") is net and net.get_submodule("1.0") is net[1][0]
+    assert net.get_parameter("0.bias") is net[0].bias
+    assert net.get_buffer("1.0.running_var") is net[1][0].running_var

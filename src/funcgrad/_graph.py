@@ -182,13 +182,21 @@ def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) ->
 
 
 class _Handle:
-    """What ``register_hook`` returns: ``.remove()`` unregisters the hook."""
+    """What ``register_hook`` returns: ``.remove()`` unregisters the hook (from ``hooks`` and
+    from each dict of ``extra`` that keeps something of it); as a context manager, at exit."""
 
-    def __init__(self, hooks: dict, key: int) -> None:
-        self._hooks, self._key = hooks, key
+    def __init__(self, hooks: dict, key: int, *extra: dict) -> None:
+        self._dicts, self.id = (hooks, *extra), key
 
     def remove(self) -> None:
-        self._hooks.pop(self._key, None)
+        for hooks in self._dicts:
+            hooks.pop(self.id, None)
+
+    def __enter__(self) -> _Handle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
 
 
 _hook_keys = itertools.count()

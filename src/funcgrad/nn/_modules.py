@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _dtypes, _factories
 from .._grad_mode import no_grad
-from .._graph import _type_name
+from .._graph import _Handle, _hook_keys, _type_name
 from .._tensor import Tensor, _Storage, check_can_require_grad
 from . import functional as F
 
@@ -120,6 +120,9 @@ def _add_indent(text: str, spaces: int) -> str:
 
 
 _SLOTS = ("_parameters", "_buffers", "_modules")
+# a module's forward hooks, with the keys of those that take the keyword arguments too
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
+               "_forward_hooks_with_kwargs")
 
 
 def _same(a, b) -> bool:
@@ -207,6 +210,8 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", {})
+        for name in _HOOK_DICTS:
+            object.__setattr__(self, name, OrderedDict())
 
     def forward(self, *args, **kwargs):
         """The computation; subclasses define it, and calling the module calls it."""
@@ -215,7 +220,118 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        """``forward`` between its pre-hooks and hooks, as torch calls them."""
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for key, hook in list(self._forward_hooks.items()):
+            result = (hook(self, args, kwargs, output)
+                      if key in self._forward_hooks_with_kwargs else hook(self, args, output))
+            if result is not None:
+                output = result
+        return output
+
+    def _add_hook(self, hooks: str, hook, prepend: bool, with_kwargs: bool) -> _Handle:
+        key = next(_hook_keys)
+        flags = self.__dict__[hooks + "_with_kwargs"]
+        self.__dict__[hooks][key] = hook
+        if prepend:
+            self.__dict__[hooks].move_to_end(key, last=False)
+        if with_kwargs:
+            flags[key] = True
+        return _Handle(self.__dict__[hooks], key, flags)
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> _Handle:
+        """Calls ``hook(module, args)`` before each ``forward`` (``hook(module, args, kwargs)``
+        with ``with_kwargs``); what it returns, if not None, replaces the arguments (a
+        non-tuple is the one argument; with ``with_kwargs``, an ``(args, kwargs)`` pair).
+        ``prepend`` puts it before the hooks there already. Returns a handle whose
+        ``remove()`` unregisters it.
+
+        >>> import funcgrad
+        >>> layer = funcgrad.nn.Identity()
+        >>> handle = layer.register_forward_pre_hook(lambda module, args: args[0] * 2)
+        >>> layer(funcgrad.tensor(3.0))
+        tensor(6.)
+        >>> handle.remove(); layer(funcgrad.tensor(3.0))
+        tensor(3.)
+        """
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> _Handle:
+        """Calls ``hook(module, args, output)`` after each ``forward`` (``hook(module, args,
+        kwargs, output)`` with ``with_kwargs``); what it returns, if not None, replaces the
+        output. Returns a handle whose ``remove()`` unregisters it.
+
+        >>> import funcgrad
+        >>> seen = []
+        >>> layer = funcgrad.nn.Linear(2, 3)
+        >>> _ = layer.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+        >>> _ = layer(funcgrad.ones(4, 2)); seen
+        [funcgrad.Size([4, 3])]
+        """
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at the dotted path ``target`` (``''``: this one).
+
+        Raises:
+            AttributeError: torch's, for a name that is missing or not a module.
+        """
+        module = self
+        for name in target.split(".") if target else ():
+            if not hasattr(module, name):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+            module = getattr(module, name)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{name}` is not an nn.Module")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target``.
+
+        Raises:
+            AttributeError: torch's, for a name that is missing or not a parameter.
+        """
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target``.
+
+        Raises:
+            AttributeError: torch's, for a name that is missing or not a buffer.
+        """
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(module, name)
 
     # ----- registration -----------------------------------------------------------------------
     def _check_name(self, kind: str, name) -> None:
@@ -1675,9 +1791,10 @@ class ParameterDict(Module):
     plain tensor given to it becomes a Parameter.
 
     >>> import funcgrad
-    >>> funcgrad.nn.ParameterDict({"scale": funcgrad.ones(2)})
+    >>> funcgrad.nn.ParameterDict({"scale": funcgrad.ones(2), "shift": funcgrad.zeros(2)})
     ParameterDict(
         (scale): Parameter containing: [funcgrad.FloatTensor of size 2]
+        (shift): Parameter containing: [funcgrad.FloatTensor of size 2]
     )
     """
 
