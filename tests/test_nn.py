@@ -1549,6 +1549,12 @@ def test_dropout_modules_print_as_torch_and_pass_through_in_eval(torch, name):
     assert not (x.numpy() == 1).all()
 
 
+def test_channel_dropout_in_eval_leaves_its_input_as_it_is():
+    x = funcgrad.ones(3, 4)
+    version = x._version
+    assert F.dropout1d(x, 0.5, training=False, inplace=True) is x and x._version == version
+
+
 def test_unbatched_channel_dropout_in_place_changes_its_input():
     funcgrad.manual_seed(1)
     x = funcgrad.ones(8, 3)

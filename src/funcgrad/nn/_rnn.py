@@ -66,17 +66,23 @@ def _direction(mode: str, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, lengths, revers
     """One layer in one direction over time-major ``x``: outputs (T, B, H) and final state.
     With ``lengths`` (B,), a sequence's state stays as it is past its length (and its output
     there is zero): the forward direction ends, and the reverse one starts, at its last step."""
-    def body(state, xs):
-        x_gates, t = xs
-        new = _step(mode, x_gates, *state, w_hh, b_hh, w_hr)
-        if lengths is not None:
-            running = (t < lengths)[:, None]
-            new = tuple(jnp.where(running, a, b) for a, b in zip(new, state))
-            return new, jnp.where(running, new[0], 0)
-        return new, new[0]
+    def body(state, x_gates):
+        state = _step(mode, x_gates, *state, w_hh, b_hh, w_hr)
+        return state, state[0]
 
-    steps = jnp.arange(x.shape[0])
-    (h, c), out = jax.lax.scan(body, (h, c), (_project(x, w_ih, b_ih), steps), reverse=reverse)
+    def body_within_lengths(state, xs):
+        x_gates, t = xs
+        running = (t < lengths)[:, None]
+        new = tuple(jnp.where(running, a, b)
+                    for a, b in zip(_step(mode, x_gates, *state, w_hh, b_hh, w_hr), state))
+        return new, jnp.where(running, new[0], 0)
+
+    gates = _project(x, w_ih, b_ih)
+    if lengths is None:
+        (h, c), out = jax.lax.scan(body, (h, c), gates, reverse=reverse)
+    else:
+        (h, c), out = jax.lax.scan(body_within_lengths, (h, c),
+                                   (gates, jnp.arange(x.shape[0])), reverse=reverse)
     return out, h, c
 
 

@@ -752,8 +752,8 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_triplet(anchor, positive, negative)
-    return _triplet(anchor, positive, negative, distance_function or pairwise_distance, margin,
-                    swap, reduction)
+    distance = pairwise_distance if distance_function is None else distance_function
+    return _triplet(anchor, positive, negative, distance, margin, swap, reduction)
 
 
 def _check_triplet(anchor, positive, negative) -> None:
@@ -1169,8 +1169,10 @@ def _channel_dropout(n: int, input, p: float, training: bool, inplace: bool):
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=3)
     if n != 2 and input.ndim != n + 2:  # unbatched, as torch reads any but n + 2 dimensions
+        if inplace and (not training or p == 0):
+            return input
         out = _dropout(input.unsqueeze(0), p, training, False, feature=True).squeeze(0)
-        return input.copy_(out) if inplace and out is not input else out
+        return input.copy_(out) if inplace else out
     return _dropout(input, p, training, inplace, feature=True)
 
 

@@ -16,6 +16,9 @@ __all__ = ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
 def _check_eval(layer, bn) -> None:
     if layer.training or bn.training:
         raise AssertionError("Fusion only for eval!")
+
+
+def _check_statistics(bn) -> None:
     if bn.running_mean is None or bn.running_var is None:
         raise AssertionError("bn.running_mean and bn.running_var must not be None")
 
@@ -35,6 +38,7 @@ def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
     True
     """
     _check_eval(conv, bn)
+    _check_statistics(bn)
     fused = copy.deepcopy(conv)
     fused.weight, fused.bias = fuse_conv_bn_weights(
         fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias,
@@ -67,13 +71,12 @@ def fuse_linear_bn_eval(linear, bn):
         AssertionError: torch's, as ``fuse_conv_bn_eval``'s, and for a batch norm of another
             number of features.
     """
-    if linear.training or bn.training:
-        raise AssertionError("Fusion only for eval!")
+    _check_eval(linear, bn)
     if linear.out_features != bn.num_features and bn.num_features != 1:
         raise AssertionError(
             "To fuse, linear.out_features == bn.num_features or bn.num_features == 1, got "
             f"linear.out_features={linear.out_features} and bn.num_features={bn.num_features}")
-    _check_eval(linear, bn)
+    _check_statistics(bn)
     fused = copy.deepcopy(linear)
     fused.weight, fused.bias = fuse_linear_bn_weights(
         fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight, bn.bias)
