@@ -1599,7 +1599,61 @@ class Sequential(Module):
         return self
 
 
-class ModuleList(Module):
+class _Slotted(Module):
+    """A container over one of a module's slots (``_slot``: ``'_modules'`` or
+    ``'_parameters'``); a subclass says how an entry is registered (``_register``)."""
+
+    _slot: str
+
+    @property
+    def _entries(self) -> dict:
+        return self.__dict__[self._slot]
+
+    def _register(self, key: str, value) -> None:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class _SlotList(_Slotted):
+    """The list protocol of ``ModuleList`` and ``ParameterList``: entries named ``'0'``,
+    ``'1'`` …"""
+
+    def __init__(self, values=None) -> None:
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _position(self, idx: int) -> int:
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f"index {idx} is out of range")
+        return idx % len(self)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self)[idx])
+        return self._entries[str(self._position(idx))]
+
+    def __setitem__(self, idx: int, value) -> None:
+        self._register(str(self._position(idx)), value)
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def append(self, value):
+        """Adds ``value`` at the end; returns self."""
+        self._register(str(len(self)), value)
+        return self
+
+    def extend(self, values):
+        """Adds each of ``values`` at the end; returns self."""
+        for value in values:
+            self.append(value)
+        return self
+
+
+class ModuleList(_SlotList):
     """Modules held in a list and registered (named ``'0'``, ``'1'`` …), so their parameters
     are the holder's.
 
@@ -1609,46 +1663,19 @@ class ModuleList(Module):
     ['0.weight', '0.bias', '1.weight', '1.bias']
     """
 
+    _slot = "_modules"
+
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
+        super().__init__(modules)
 
-    def _position(self, idx: int) -> int:
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return idx % len(self)
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        return self._modules[str(self._position(idx))]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        self.add_module(str(self._position(idx)), module)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> ModuleList:
-        """Adds ``module`` at the end; returns self."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        """Adds each of ``modules`` at the end; returns self."""
-        for module in modules:
-            self.append(module)
-        return self
+    def _register(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
 
     def insert(self, index: int, module: Module) -> None:
         """Puts ``module`` before position ``index``."""
-        modules = list(self._modules.values())
+        modules = list(self)
         modules.insert(index, module)
-        self._modules.clear()
+        self._entries.clear()
         self.extend(modules)
 
     def __repr__(self) -> str:
@@ -1667,7 +1694,52 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class _SlotDict(_Slotted):
+    """The dict protocol of ``ModuleDict`` and ``ParameterDict``, in insertion order."""
+
+    def __init__(self, entries=None) -> None:
+        super().__init__()
+        if entries is not None:
+            self.update(entries)
+
+    def __getitem__(self, key: str):
+        return self._entries[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._entries[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self._register(key, value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def keys(self):
+        return self._entries.keys()
+
+    def values(self):
+        return self._entries.values()
+
+    def items(self):
+        return self._entries.items()
+
+    def pop(self, key: str):
+        """Removes ``key`` and returns its entry."""
+        return self._entries.pop(key)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def update(self, entries) -> None:
+        """Adds or replaces entries from a mapping or from ``(key, value)`` pairs."""
+        for key, value in (entries.items() if isinstance(entries, Mapping) else entries):
+            self[key] = value
+
+
+class ModuleDict(_SlotDict):
     """Modules held in a dict and registered under their keys, in insertion order.
 
     >>> import funcgrad
@@ -1676,46 +1748,13 @@ class ModuleDict(Module):
     ['mean.weight', 'mean.bias']
     """
 
+    _slot = "_modules"
+
     def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
+        super().__init__(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
-    def __setitem__(self, key: str, module: Module) -> None:
+    def _register(self, key: str, module: Module) -> None:
         self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def pop(self, key: str) -> Module:
-        """Removes ``key`` and returns its module."""
-        return self._modules.pop(key)
-
-    def update(self, modules) -> None:
-        """Adds or replaces modules from a mapping or from ``(key, module)`` pairs."""
-        for key, module in (modules.items() if isinstance(modules, Mapping) else modules):
-            self.add_module(key, module)
 
 
 def _as_parameter(value) -> Parameter:
@@ -1735,7 +1774,7 @@ def _parameter_line(key, p: Tensor, type_name: str) -> str:
     return f"  ({key}): Parameter containing: [{type_name} of size {size}{device}]"
 
 
-class ParameterList(Module):
+class ParameterList(_SlotList):
     """Parameters held in a list and registered (named ``'0'``, ``'1'`` …); a plain tensor
     given to it becomes a Parameter.
 
@@ -1747,46 +1786,19 @@ class ParameterList(Module):
     )
     """
 
+    _slot = "_parameters"
+
     def __init__(self, values: Iterable[Tensor] | None = None) -> None:
-        super().__init__()
-        if values is not None:
-            self.extend(values)
+        super().__init__(values)
 
-    def _position(self, idx: int) -> int:
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return idx % len(self)
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ParameterList(list(self)[idx])
-        return self._parameters[str(self._position(idx))]
-
-    def __setitem__(self, idx: int, param: Tensor) -> None:
-        self.register_parameter(str(self._position(idx)), _as_parameter(param))
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[Parameter]:
-        return iter(self._parameters.values())
-
-    def append(self, value: Tensor) -> ParameterList:
-        """Adds ``value`` (as a Parameter) at the end; returns self."""
-        self.register_parameter(str(len(self)), _as_parameter(value))
-        return self
-
-    def extend(self, values: Iterable[Tensor]) -> ParameterList:
-        """Adds each of ``values`` at the end; returns self."""
-        for value in values:
-            self.append(value)
-        return self
+    def _register(self, key: str, value: Tensor) -> None:
+        self.register_parameter(key, _as_parameter(value))
 
     def extra_repr(self) -> str:
         return "\n".join(_parameter_line(i, p, _dtypes.name(p.dtype)) for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_SlotDict):
     """Parameters held in a dict and registered under their keys, in insertion order; a
     plain tensor given to it becomes a Parameter.
 
@@ -1798,53 +1810,16 @@ class ParameterDict(Module):
     )
     """
 
+    _slot = "_parameters"
+
     def __init__(self, parameters=None) -> None:
-        super().__init__()
-        if parameters is not None:
-            self.update(parameters)
+        super().__init__(parameters)
 
-    def __getitem__(self, key: str) -> Parameter:
-        return self._parameters[key]
-
-    def __setitem__(self, key: str, value: Tensor) -> None:
+    def _register(self, key: str, value: Tensor) -> None:
         self.register_parameter(key, _as_parameter(value))
-
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
 
     def get(self, key: str, default=None):
         return self._parameters.get(key, default)
-
-    def pop(self, key: str) -> Parameter:
-        """Removes ``key`` and returns its parameter."""
-        return self._parameters.pop(key)
-
-    def clear(self) -> None:
-        self._parameters.clear()
-
-    def update(self, parameters) -> None:
-        """Adds or replaces parameters from a mapping or from ``(key, tensor)`` pairs."""
-        for key, value in (parameters.items() if isinstance(parameters, Mapping)
-                           else parameters):
-            self[key] = value
 
     def extra_repr(self) -> str:
         return "\n".join(_parameter_line(key, p, _typename(p)) for key, p in self.items())
