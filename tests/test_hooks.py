@@ -4,6 +4,8 @@ and in value."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -292,3 +294,172 @@ def test_hook_registration_errors_match_torch(call):
     with pytest.raises(RuntimeError) as got:
         call(funcgrad)
     assert str(got.value) == str(expected.value)
+
+
+# ----- a module's backward hooks ---------------------------------------------------------------
+
+
+def _two_outputs(lib):
+    """A module of a tensor, a number and a tensor, giving two tensors and a number."""
+
+    class Two(lib.nn.Module):
+        def forward(self, a, n, b):
+            return a * n, (b * a).sum(), 7
+
+    return Two()
+
+
+@pytest.mark.parametrize("use", ["first", "both"])
+def test_module_backward_hooks_see_every_gradient_as_in_torch(use):
+    def scenario(lib, log):
+        module = _two_outputs(lib)
+        module.register_full_backward_pre_hook(lambda m, go: log("pre", go))
+        module.register_full_backward_hook(lambda m, gi, go: log("hook", [gi, go]))
+        module.register_forward_hook(lambda m, args, out: log("forward", out[:2]))
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([0.5, -3.0], requires_grad=True)
+        x, y, z = module(a, 3, b)
+        log("x node", x.grad_fn.name())
+        log("y node", y.grad_fn.name())
+        log("z", z)
+        loss = x.sum() if use == "first" else x.sum() + 2 * y
+        loss.backward()
+        log("a.grad", a.grad)
+        log("b.grad", b.grad)  # zeros when only x is used: torch's hook node materializes them
+
+    assert_same_as_torch(scenario)
+
+
+def test_module_backward_hooks_replace_gradients_in_order():
+    def scenario(lib, log):
+        layer = lib.nn.Linear(2, 2)
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor([[1.0, -2.0], [0.5, 3.0]]))
+            layer.bias.copy_(lib.tensor([0.1, -0.1]))
+        layer.register_full_backward_pre_hook(lambda m, go: (go[0] * 2,))
+        layer.register_full_backward_pre_hook(lambda m, go: log("pre sees", go))
+        layer.register_full_backward_hook(lambda m, gi, go: log("hook sees", [gi, go]))
+        layer.register_full_backward_hook(lambda m, gi, go: (gi[0] + 1,), prepend=True)
+        x = lib.tensor([[1.0, 2.0], [-1.0, 0.5]], requires_grad=True)
+        (layer(x) ** 2).sum().backward()
+        for name, t in [("x", x), ("weight", layer.weight), ("bias", layer.bias)]:
+            log(name + ".grad", t.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_module_backward_hooks_of_nested_modules_run_in_torch_order():
+    def scenario(lib, log):
+        net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 1))
+        with lib.no_grad():
+            for p in net.parameters():
+                p.copy_(lib.tensor(np.linspace(-1, 1, p.numel(), dtype=np.float32)
+                                   .reshape(tuple(p.shape))))
+        for name, module in [("net", net), *net.named_children()]:
+            module.register_full_backward_pre_hook(
+                lambda m, go, name=name: log(name + " pre", go))
+            module.register_full_backward_hook(
+                lambda m, gi, go, name=name: log(name + " hook", [gi, go]))
+        x = lib.ones(2, 3, requires_grad=True)
+        for _ in range(2):  # a second step: the same hooks again, and no compiled shortcut
+            net(x).sum().backward()
+        log("x.grad", x.grad)
+
+    got = assert_same_as_torch(scenario)
+    assert sum(name.endswith("hook") for name, _ in got) == 8
+
+
+def test_module_backward_hook_without_input_grads_fires_at_the_outputs_with_a_warning():
+    def scenario(lib, log):
+        layer = lib.nn.Linear(2, 1)
+        layer.register_full_backward_hook(lambda m, gi, go: log("hook", [gi, go]))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            layer(lib.ones(3, 2)).sum().backward()
+        for w in caught:
+            log("warning", f"{w.category.__name__}: {w.message}")
+            log("warning points at the caller", w.filename == __file__)
+        log("bias.grad", layer.bias.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_module_backward_hooks_run_on_each_backward_and_stop_once_removed():
+    def scenario(lib, log):
+        act = lib.nn.Sigmoid()
+        handle = act.register_full_backward_hook(lambda m, gi, go: log("hook", gi))
+        x = lib.tensor([0.0, 1.0], requires_grad=True)
+        y = act(x).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        handle.remove()
+        act(x).sum().backward()
+        log("x.grad", x.grad)
+        with lib.no_grad():
+            log("under no_grad", act(x).grad_fn is None)
+
+    got = assert_same_as_torch(scenario)
+    assert [name for name, _ in got].count("hook") == 2
+
+
+def _bad_backward_hook(lib, case: str) -> None:
+    """A module whose backward hooks break a rule, or whose tensors in or out are written in
+    place, then a backward through it."""
+    layer = lib.nn.Linear(2, 1) if case == "no input grads" else lib.nn.ReLU(
+        inplace=case == "in place on the input")
+    if case == "grad_input count":
+        layer.register_full_backward_hook(lambda m, gi, go: (None, None))
+    elif case == "grad_output count":
+        layer.register_full_backward_pre_hook(lambda m, go: ())
+    else:
+        layer.register_full_backward_hook(lambda m, gi, go: go)
+    x = lib.tensor([1.0, -2.0], requires_grad=case != "no input grads")
+    out = layer(x * 1 if x.requires_grad else x)
+    if case == "in place on the output":
+        out.add_(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("case", ["grad_input count", "grad_output count", "no input grads",
+                                  "in place on the output", "in place on the input"])
+def test_module_backward_hook_errors_match_torch(case):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as expected:
+        _bad_backward_hook(torch, case)
+    with pytest.raises(RuntimeError) as got:
+        _bad_backward_hook(funcgrad, case)
+    assert str(got.value) == str(expected.value)
+
+
+def test_grad_to_an_intermediate_runs_no_hook_beyond_it():
+    def scenario(lib, log):
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        x.register_hook(log.hook("x"))
+        y = x * 2
+        y.register_hook(log.hook("y"))
+        z = y.exp()
+        z.register_hook(log.hook("z"))
+        log("dz", lib.autograd.grad((z * 3).sum(), z, retain_graph=True))
+        log("dy", lib.autograd.grad((z * 3).sum(), y))
+        log("x.grad", x.grad)
+
+    assert_same_as_torch(scenario)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a backward recorded with create_graph keeps an edge to every input of an op, read or not "
+    "(sum's to its input, say), so a second backward sends zeros back through a module's "
+    "outputs and its backward hooks run again; torch's nodes have no such edges, and its "
+    "hooks run in the first backward only"))
+def test_module_backward_hooks_stay_silent_in_a_double_backward():
+    def scenario(lib, log):
+        act = lib.nn.Tanh()
+        act.register_full_backward_hook(lambda m, gi, go: log("hook", [gi, go]))
+        x = lib.tensor([0.5, -1.0], requires_grad=True)
+        (g,) = lib.autograd.grad(act(x * 2).sum(), x, create_graph=True)
+        g.sum().backward()
+        log("x.grad", x.grad)
+
+    assert_same_as_torch(scenario)

@@ -1629,6 +1629,20 @@ def test_forward_hooks_match_torch(torch):
         _close(ours, theirs)
 
 
+def test_a_module_unpickled_without_some_kinds_of_hooks_gets_them_empty():
+    layer = nn.Linear(2, 1)
+    state = {k: v for k, v in layer.__dict__.items() if "backward" not in k}
+    old = nn.Linear.__new__(nn.Linear)
+    old.__setstate__(state)  # as pickle restores a module saved before backward hooks existed
+    x = funcgrad.ones(3, 2)
+    _close(old(x), layer(x))
+    seen = []
+    old.register_full_backward_hook(lambda m, gi, go: seen.append(go[0].shape))
+    with pytest.warns(UserWarning, match="no inputs require gradients"):
+        old(x).sum().backward()
+    assert seen == [(3, 1)]
+
+
 @pytest.mark.parametrize("call", [
     lambda net: net.get_submodule("0.weight"), lambda net: net.get_submodule("3"),
     lambda net: net.get_parameter("0.foo"), lambda net: net.get_parameter("1.running_mean"),

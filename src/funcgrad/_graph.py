@@ -308,6 +308,74 @@ class AccumulateGrad(_GraphNode):
         return "torch::autograd::AccumulateGrad"
 
 
+class Group(_GraphNode):
+    """One node over several tensors with an output per tensor, each that tensor unchanged:
+    torch's ``BackwardHookFunctionBackward``, which a module's backward hooks put around its
+    inputs and its outputs, so that the hooks of this one node see the gradients of every
+    output at once. Its hooks get tuples: ``prehook(grad_outputs)``, ``hook(grad_inputs,
+    grad_outputs)``, with None in ``grad_outputs`` for an output no gradient reached, and
+    zeros in ``grad_inputs`` there (torch's Functions get such gradients materialized).
+    ``group`` makes one."""
+
+    _interpreted = True
+
+    def __init__(self, edges: tuple, avals: tuple) -> None:
+        super().__init__()
+        self.edges, self._avals = edges, avals
+
+    def name(self) -> str:
+        return "BackwardHookFunctionBackward"
+
+    def _before(self, slots: list) -> tuple[tuple, list]:
+        grads = _torch_side(slots)
+        for hook in list(self._prehooks.values()):
+            replaced = hook(grads)
+            grads = grads if replaced is None else tuple(replaced)
+        return grads, []
+
+    def input_grads(self, grads: tuple, create_graph: bool) -> list:
+        return [None if e is None else Tensor._wrap(filled(0, *aval)) if g is None else g
+                for g, e, aval in zip(grads, self.edges, self._avals)]
+
+    def _after(self, grads: list, grad_outputs: tuple) -> list:
+        for hook in list(self._posthooks.values()):
+            replaced = hook(tuple(grads), grad_outputs)
+            grads = grads if replaced is None else list(replaced)
+        return list(_torch_side(grads))
+
+
+class _Output(_GraphNode):
+    """The grad_fn of output ``index`` of a ``Group``: the gradient reaching it takes that
+    place among the group's gradients. It shows as the group does."""
+
+    _interpreted = True
+
+    def __init__(self, group: Group, index: int) -> None:
+        super().__init__()
+        self.edges, self.group, self.index = (group,), group, index
+
+    def name(self) -> str:
+        return self.group.name()
+
+    @property
+    def next_functions(self) -> tuple:
+        return self.group.next_functions
+
+
+def _torch_side(grads) -> tuple:
+    """Gradients in torch's convention (see ``torch_convention``), None kept."""
+    return tuple(None if g is None else torch_convention(g) for g in grads)
+
+
+def group(tensors: Sequence[Tensor]) -> tuple[Group, tuple[Tensor, ...]]:
+    """A ``Group`` over ``tensors`` and its outputs: a new tensor per tensor that requires
+    grad (holding the same value), the tensor itself for one that does not."""
+    edges = tuple(t._edge() for t in tensors)
+    node = Group(edges, tuple((tuple(t.shape), t.dtype) for t in tensors))
+    return node, tuple(t if e is None else Tensor._wrap(t._peek(), grad_fn=_Output(node, i))
+                       for i, (t, e) in enumerate(zip(tensors, edges)))
+
+
 _WRAPS_NUMBERS = frozenset({"add", "sub", "mul", "div", "index_put"})
 
 
@@ -566,7 +634,7 @@ def _topological(nodes: dict[int, _GraphNode], roots: Sequence[_GraphNode]) -> l
             if e is not None:
                 left = waiting[id(e)] = waiting[id(e)] - 1
                 if not left:  # its priority: an accumulator's is the highest (2**64 - 1)
-                    _push(ready, (math.inf if e.op is None else e._sequence, e))
+                    _push(ready, (math.inf if type(e) is AccumulateGrad else e._sequence, e))
         if not ready:
             return order
         node = _pop(ready)
@@ -695,6 +763,9 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
             _free_unless(retain_graph, newest_first)
             return reached, []
     order = _topological(nodes, root_nodes)
+    stops: set[int] = set()
+    if capture is not None:
+        order, stops = _needed(order, capture)
     cts: dict[int, Tensor] = {}
     for node, g in roots:
         cts[id(node)] = g if id(node) not in cts else cts[id(node)] + g
@@ -710,7 +781,10 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
             retained.extend((t, ct) for t in retaining)
             if isinstance(node, AccumulateGrad) if capture is None else id(node) in capture:
                 reached[id(node)] = (node, ct)
-            if isinstance(node, AccumulateGrad):
+            if isinstance(node, AccumulateGrad) or id(node) in stops:
+                continue
+            if type(node) is _Output:
+                cts.setdefault(id(node.group), [None] * len(node.group.edges))[node.index] = ct
                 continue
             grads = node._after(node.input_grads(ct, create_graph), ct)
             if check_nan:
@@ -724,6 +798,21 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
                         cts[key] = cts[key] + g if create_graph else Tensor._wrap(_add(cts[key], g))
     _free_unless(retain_graph, order)
     return reached, retained
+
+
+def _needed(order: list[_GraphNode], capture: set[int]) -> tuple[list[_GraphNode], set[int]]:
+    """The nodes of ``order`` (topological) that torch's engine runs for a backward to the
+    nodes of ``capture``: those a path leads from to a captured node, and the captured nodes
+    themselves, of which the ids of those that only take their gradient (no captured node
+    lies beyond them) come second."""
+    leads: set[int] = set()  # nodes with a captured node beyond them
+    for node in reversed(order):
+        for e in node.edges:
+            if e is not None and (id(e) in leads or id(e) in capture):
+                leads.add(id(node))
+                break
+    return ([n for n in order if id(n) in leads or id(n) in capture],
+            {i for i in capture if i not in leads})
 
 
 def _recorded(order: Sequence[_GraphNode], roots: Sequence[tuple], targets: Sequence,

@@ -21,7 +21,7 @@ from ._ops import (
     _RESULTS,
     MAX_DIM,
     _at_index,
-    _check_not_leaf,
+    _check_writable,
     _inplace,
     _make_inplace,
     _vector_norm,
@@ -351,7 +351,7 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
         raise RuntimeError("dimensions must larger than 1")
     if self.ndim > 2 and len(set(self.shape)) != 1:
         raise RuntimeError("all dimensions of input must be of equal length")
-    _check_not_leaf(self, "a view of a leaf Variable")  # torch writes through a diagonal view
+    _check_writable(self, "a view of a leaf Variable")  # torch writes through a diagonal view
     return _inplace(self, apply(FILL_DIAGONAL, self, fill_value, wrap=builtins.bool(wrap)))
 
 

@@ -23,6 +23,7 @@ from ._factories import zeros
 from ._grad_mode import is_grad_enabled
 from ._graph import (
     Op,
+    _Output,
     _type_name,
     apply,
     broadcast_shape,
@@ -2461,7 +2462,7 @@ def _getitem(self, key) -> Tensor:
 
 
 def _setitem(self, key, value) -> None:
-    _check_not_leaf(self, "a view of a leaf Variable")  # torch writes through a view
+    _check_writable(self, "a view of a leaf Variable")  # torch writes through a view
     spec, arrays = _index(self, key)
     try:
         result = apply(INDEX_PUT, self, value, *arrays, spec=spec)
@@ -2558,16 +2559,30 @@ COPY = Op("copy", lambda x, src: jnp.broadcast_to(
     jnp.asarray(src).astype(x.dtype), jnp.broadcast_shapes(x.shape, jnp.shape(src))),
     "torch::autograd::CopyBackwards", saves=False)
 
-def _check_not_leaf(self: Tensor, what: str) -> None:
-    if self._requires_grad and self.grad_fn is None and is_grad_enabled():
+
+def _check_writable(self: Tensor, what: str) -> None:
+    """torch's rules for writing into ``self`` while grad mode is on: not into a leaf that
+    requires grad (``what`` names it), nor into a tensor a module's backward hooks passed
+    through (torch's view of the input of its BackwardHookFunction)."""
+    if not is_grad_enabled():
+        return
+    if self._requires_grad and self.grad_fn is None:
         raise RuntimeError(f"{what} that requires grad is being used in an in-place operation.")
+    if type(self.grad_fn) is _Output:
+        raise RuntimeError(
+            f"Output {self.grad_fn.index} of BackwardHookFunction is a view and is being "
+            "modified inplace. This view was created inside a custom Function (or because an "
+            "input was returned as-is) and the autograd logic to handle view+inplace would "
+            "override the custom backward associated with the custom Function, leading to "
+            "incorrect gradients. This behavior is forbidden. You can fix this by cloning the "
+            "output of the custom Function.")
 
 
 def _inplace(self: Tensor, result: Tensor) -> Tensor:
     """Makes ``self`` hold ``result`` (an op's output computed from ``self``), torch's rules
     first: a leaf that requires grad cannot change in place while grad mode is on, and the
     result must keep ``self``'s shape and be castable to its dtype."""
-    _check_not_leaf(self, "a leaf Variable")
+    _check_writable(self, "a leaf Variable")
     array, new = self._peek(), result._peek()  # (shape and dtype without a Size object each)
     if new.shape != array.shape:
         raise RuntimeError(

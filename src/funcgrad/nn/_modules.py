@@ -24,6 +24,7 @@ from .._grad_mode import no_grad
 from .._graph import _Handle, _hook_keys, _type_name
 from .._tensor import Tensor, _Storage, check_can_require_grad
 from . import functional as F
+from ._hooks import BackwardHook
 
 __all__ = [
     "Parameter", "Module", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
@@ -122,7 +123,7 @@ def _add_indent(text: str, spaces: int) -> str:
 _SLOTS = ("_parameters", "_buffers", "_modules")
 # a module's forward hooks, with the keys of those that take the keyword arguments too
 _HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
-               "_forward_hooks_with_kwargs")
+               "_forward_hooks_with_kwargs", "_backward_pre_hooks", "_backward_hooks")
 
 
 def _same(a, b) -> bool:
@@ -213,6 +214,11 @@ class Module:
         for name in _HOOK_DICTS:
             object.__setattr__(self, name, OrderedDict())
 
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for name in _HOOK_DICTS:  # a module pickled before it had these kinds of hooks
+            self.__dict__.setdefault(name, OrderedDict())
+
     def forward(self, *args, **kwargs):
         """The computation; subclasses define it, and calling the module calls it."""
         raise NotImplementedError(
@@ -220,12 +226,14 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks:
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
-        """``forward`` between its pre-hooks and hooks, as torch calls them."""
+        """``forward`` between its pre-hooks and hooks, as torch calls them, with the backward
+        hooks set up around it (``_hooks.BackwardHook``)."""
         for key, hook in list(self._forward_pre_hooks.items()):
             if key in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
@@ -238,23 +246,69 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        backward_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                         list(self._backward_pre_hooks.values()))
+            args = backward_hook.setup_input_hook(args)
         output = self.forward(*args, **kwargs)
         for key, hook in list(self._forward_hooks.items()):
             result = (hook(self, args, kwargs, output)
                       if key in self._forward_hooks_with_kwargs else hook(self, args, output))
             if result is not None:
                 output = result
+        if backward_hook is not None:
+            if not isinstance(output, (Tensor, tuple)):
+                warnings.warn("For backward hooks to be called, module output should be a "
+                              f"Tensor or a tuple of Tensors but received {type(output)}",
+                              stacklevel=3)
+            output = backward_hook.setup_output_hook(output)
         return output
 
-    def _add_hook(self, hooks: str, hook, prepend: bool, with_kwargs: bool) -> _Handle:
+    def _add_hook(self, hooks: str, hook, prepend: bool, with_kwargs: bool = False
+                  ) -> _Handle:
         key = next(_hook_keys)
-        flags = self.__dict__[hooks + "_with_kwargs"]
+        flags = self.__dict__.get(hooks + "_with_kwargs", {})
         self.__dict__[hooks][key] = hook
         if prepend:
             self.__dict__[hooks].move_to_end(key, last=False)
         if with_kwargs:
             flags[key] = True
         return _Handle(self.__dict__[hooks], key, flags)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+        """Calls ``hook(module, grad_output)`` when the gradients of this module's outputs
+        are known, before they go further back; what it returns, if not None, replaces
+        ``grad_output`` (a tuple with None for an output that is not a tensor or got no
+        gradient). Returns a handle whose ``remove()`` unregisters it. As in torch, the
+        module's forward then gets, and its caller receives, new tensors holding the same
+        values, which must not be changed in place.
+
+        >>> import funcgrad
+        >>> layer = funcgrad.nn.Linear(2, 1)
+        >>> _ = layer.register_full_backward_pre_hook(lambda module, grad_out: (grad_out[0] * 0,))
+        >>> layer(funcgrad.ones(1, 2, requires_grad=True)).sum().backward(); layer.bias.grad
+        tensor([0.])
+        """
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> _Handle:
+        """Calls ``hook(module, grad_input, grad_output)`` when the gradients of this module's
+        positional inputs are known (of its outputs, where no input requires grad); what it
+        returns, if not None, replaces ``grad_input``. Entries are None for arguments that
+        are not tensors. Returns a handle whose ``remove()`` unregisters it. The module's
+        tensors in and out are new tensors, as with ``register_full_backward_pre_hook``.
+
+        >>> import funcgrad
+        >>> seen = []
+        >>> layer = funcgrad.nn.Linear(2, 1)
+        >>> _ = layer.register_full_backward_hook(
+        ...     lambda module, grad_in, grad_out: seen.append(grad_in[0].shape))
+        >>> x = funcgrad.ones(3, 2, requires_grad=True)
+        >>> layer(x).sum().backward(); seen
+        [funcgrad.Size([3, 2])]
+        """
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> _Handle:
