@@ -301,6 +301,11 @@ OP_ARGUMENT_ERRORS = {
     "sub_bool_number": lambda T: T.tensor([True]) - 1,
     "rsub_bool": lambda T: 1 - T.tensor([True]),
     "mT_1d": lambda T: T.ones(3).mT,
+    "H_1d": lambda T: T.ones(3).H,
+    "H_3d": lambda T: T.ones(2, 2, 3).H,
+    "mH_1d": lambda T: T.ones(3).mH,
+    "set_other_dtype": lambda T: T.zeros(2).set_(T.ones(3, dtype=T.int32)),
+    "set_leaf_requiring_grad": lambda T: T.zeros(2, requires_grad=True).set_(T.ones(3)),
     "matmul_2d_2d": lambda T: T.ones(4, 5) @ T.ones(3, 2),
     "matmul_3d_2d": lambda T: T.ones(2, 4, 5) @ T.ones(3, 2),
     "matmul_1d_1d": lambda T: T.ones(3) @ T.ones(2),
@@ -901,6 +906,30 @@ def test_functional_softmax_without_dim_warns_and_picks_torchs_dim(torch, name):
     with pytest.warns(UserWarning):
         theirs = getattr(torch.nn.functional, name)(torch.tensor(x))
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["H", "mH"])
+def test_conjugate_transposes_match_torch(torch, name):
+    assert_warns_as_torch(torch, lambda lib: getattr(lib.tensor(2.0), name))
+    a = np.array([[1 + 2j, 3j, -1], [0.5, 2 - 1j, 4j]], np.complex64)
+    shapes = [a, np.stack([a, 2 * a])] if name == "mH" else [a]
+    for x in shapes:
+        ours = getattr(funcgrad.tensor(x), name)
+        theirs = getattr(torch.tensor(x), name).resolve_conj()
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_set_shares_the_source_storage_as_torch_does(torch):
+    for lib in (torch, funcgrad):
+        x, source = lib.zeros(2), lib.tensor([1.0, 2.0, 3.0])
+        assert x.set_(source) is x
+        source.add_(1)
+        np.testing.assert_array_equal(x.numpy(), [2.0, 3.0, 4.0])
+        assert tuple(x.set_().shape) == (0,)
+        w = lib.zeros(2, requires_grad=True)
+        with lib.no_grad():
+            w.set_(source)
+        assert w.requires_grad and w.grad_fn is None and tuple(w.shape) == (3,)
 
 
 def test_mT_of_a_0d_tensor_warns_and_is_the_identity(torch):

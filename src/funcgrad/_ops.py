@@ -2646,6 +2646,20 @@ def copy_(self, src, non_blocking: bool = False) -> Tensor:
     return _inplace(self, apply(COPY, self, src))
 
 
+def set_(self, source: Tensor | None = None) -> Tensor:
+    """Makes this tensor hold ``source``'s storage (its shape and values, shared from now on:
+    a write to either shows in both), or an empty one; the dtypes must agree."""
+    _check_writable(self, "a leaf Variable")
+    if source is None:
+        source = Tensor._wrap(jnp.zeros((0,), self.dtype))
+    if source.dtype != self.dtype:
+        got, want = (_dtypes.scalar_name(t.dtype).lower() for t in (source, self))
+        raise RuntimeError(f"Could not set tensor of type {got} to a tensor of type {want}")
+    self._storage = source._storage
+    self._rebound()
+    return self
+
+
 def _python_scalar(value):
     return value.item() if isinstance(value, Tensor) else value
 
@@ -2717,6 +2731,24 @@ def _mt_property(self) -> Tensor:
     return transpose(self, -2, -1)
 
 
+def _adjoint(self, name: str) -> Tensor:
+    """``x.H`` (``name``; of a matrix) or ``x.mH`` (of a batch of matrices): the conjugate
+    transpose, with torch's error and warning."""
+    if self.ndim == 0:
+        warnings.warn(f"Tensor.{name} is deprecated on 0-D tensors. Consider using x.conj().",
+                      UserWarning, stacklevel=3)
+        return self.conj()
+    if name == "H" and self.ndim != 2:
+        raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{self.ndim}-D tensor."
+                           + (" For batches of matrices, consider using tensor.mH"
+                              if self.ndim > 2 else ""))
+    if self.ndim == 1:
+        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. "
+                           "Got 1-D tensor.")
+    return transpose(self, -2, -1).conj()
+
+
 def _install() -> None:
     m = globals()
     methods = {name: m[name] for name in (
@@ -2729,7 +2761,7 @@ def _install() -> None:
         "squeeze", "unsqueeze", "transpose", "swapaxes", "permute", "t", "expand",
         "broadcast_to", "split", "chunk", "unbind", "narrow", "select", "flip", "roll", "repeat",
         "tril", "triu", "diag", "trace", "gather", "clone", "nonzero", "softmax", "log_softmax",
-        "to", "cuda", "cpu", "logical_not", "isnan", "isfinite", "zero_", "fill_", "copy_",
+        "to", "cuda", "cpu", "logical_not", "isnan", "isfinite", "zero_", "fill_", "copy_", "set_",
         "hypot", "fmod", "lerp", "isclose", "allclose", "argsort", "sort", "topk", "addmm",
         "tile", "movedim", "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "dist",
         "logcumsumexp", "nansum", "count_nonzero", "index_select", "scatter", "scatter_add",
@@ -2764,6 +2796,8 @@ def _install() -> None:
         __lt__=m["lt"], __le__=m["le"], __gt__=m["gt"], __ge__=m["ge"],
         __getitem__=_getitem, __setitem__=_setitem,
         T=property(_t_property), mT=property(_mt_property),
+        H=property(lambda self: _adjoint(self, "H")),
+        mH=property(lambda self: _adjoint(self, "mH")),
     )
     for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill",
                  "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "lerp", "cumsum",
