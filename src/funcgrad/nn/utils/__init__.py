@@ -1,6 +1,7 @@
 """``funcgrad.nn.utils``: gradient clipping and flattening parameters into one vector, as
 torch.nn.utils has them; ``rnn``, padded and packed batches of sequences; ``fusion``,
-batch norms folded into the layers before them."""
+batch norms folded into the layers before them; ``parametrize`` and ``parametrizations``,
+parameters computed from other tensors (weight and spectral normalization)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from ..._tensor import Tensor
 from ...linalg import vector_norm
 from .._modules import Module, _typename
 from . import fusion as fusion
+from . import parametrizations as parametrizations
+from . import parametrize as parametrize
 from . import rnn as rnn
 from .fusion import (
     fuse_conv_bn_eval,
@@ -23,8 +26,9 @@ from .fusion import (
 )
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
-           "parameters_to_vector", "vector_to_parameters", "rnn", "fusion", "fuse_conv_bn_eval",
-           "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights", "skip_init"]
+           "parameters_to_vector", "vector_to_parameters", "rnn", "fusion", "parametrize",
+           "parametrizations", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights", "skip_init"]
 
 
 def _grads(parameters) -> list[Tensor]:
