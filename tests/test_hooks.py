@@ -448,11 +448,6 @@ def test_grad_to_an_intermediate_runs_no_hook_beyond_it():
     assert_same_as_torch(scenario)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a backward recorded with create_graph keeps an edge to every input of an op, read or not "
-    "(sum's to its input, say), so a second backward sends zeros back through a module's "
-    "outputs and its backward hooks run again; torch's nodes have no such edges, and its "
-    "hooks run in the first backward only"))
 def test_module_backward_hooks_stay_silent_in_a_double_backward():
     def scenario(lib, log):
         act = lib.nn.Tanh()

@@ -454,12 +454,13 @@ class Node(_GraphNode):
                     f"instead. Hint: {hint}"
                 )
 
-    def _reads(self) -> frozenset:
+    def _reads(self, k: int | None = None) -> frozenset:
+        """The inputs this node's VJP reads (for its k-th differentiated input's gradient)."""
         diff, _ = self._layout()
         operands = tuple(i for i, a in enumerate(self._arrays) if hasattr(a, "shape"))
         avals = tuple((tuple(a.shape), a.dtype) if i in operands else a
                       for i, a in enumerate(self._arrays))
-        return _vjp_reads(self.op, self.static, diff, operands, avals)
+        return _vjp_reads(self.op, self.static, diff, operands, avals, k)
 
     def _snapshot_self(self) -> None:
         """For an in-place op: input 0 is the tensor it overwrites, and what this node saved of
@@ -503,10 +504,12 @@ class Node(_GraphNode):
         diff, scalars = self._layout()
         grads: list = [None] * len(self.edges)
         if create_graph:
-            inputs = self._saved_inputs()
+            inputs, primals = self._saved_inputs(), self._primals()
             for k, i in enumerate(diff):
+                read = self._reads(k)
                 grads[i] = apply(_backward_op(self.op, self._name, self.static, diff, scalars, k),
-                                 *inputs, ct)
+                                 *(a if j in read else primals[j] for j, a in enumerate(inputs)),
+                                 ct)
         else:
             rule = _vjp_rule(self.op, self.static, diff, scalars)
             operands = (*self._primals(), ct._peek())
@@ -567,10 +570,42 @@ def _pullback(op: Op, static: tuple, diff: tuple) -> Callable:
     return rule
 
 
+def _live(jaxpr, outvars) -> set:
+    """The variables of ``jaxpr`` that ``outvars`` depend on, looking into the jaxprs of
+    nested ``jit`` calls (whose outputs often read only some of their inputs); any other
+    primitive reads all its inputs."""
+    live = {v for v in outvars if isinstance(v, Var)}
+    for eqn in reversed(jaxpr.eqns):
+        wanted = [v in live for v in eqn.outvars]
+        if not any(wanted):
+            continue
+        inner = eqn.params.get("jaxpr") if eqn.primitive.name in ("jit", "pjit") else None
+        if inner is None:
+            live.update(v for v in eqn.invars if isinstance(v, Var))
+            continue
+        inner_live = _live(inner.jaxpr, [v for v, w in zip(inner.jaxpr.outvars, wanted) if w])
+        live.update(v for v, iv in zip(eqn.invars, inner.jaxpr.invars)
+                    if isinstance(v, Var) and iv in inner_live)
+    return live
+
+
+def reads(fn, specs: Sequence, k: int | None = None) -> frozenset:
+    """The positions of the arguments (of abstract values ``specs``) that output ``k`` of
+    ``fn`` (a tuple; None: every output) depends on, found in its jaxpr."""
+    jaxpr = jax.make_jaxpr(fn)(*specs).jaxpr
+    outvars = jaxpr.outvars if k is None else [jaxpr.outvars[k]]
+    live = _live(jaxpr, outvars)
+    return frozenset(i for i, v in enumerate(jaxpr.invars) if v in live)
+
+
 @functools.lru_cache(maxsize=1024)
-def _vjp_reads(op: Op, static: tuple, diff: tuple, operands: tuple, avals: tuple) -> frozenset:
-    """The array inputs the VJP of ``op`` reads, found in its jaxpr. As torch saves only those,
-    only their in-place change can fail a backward: ``x * 2`` or ``x + y`` keeps nothing of x.
+def _vjp_reads(op: Op, static: tuple, diff: tuple, operands: tuple, avals: tuple,
+               k: int | None = None) -> frozenset:
+    """The array inputs the VJP of ``op`` reads (for the gradient of ``diff[k]`` only, when
+    ``k`` is given), found in its jaxpr. As torch saves only those, only their in-place change
+    can fail a backward: ``x * 2`` or ``x + y`` keeps nothing of x. And a recorded VJP
+    (create_graph) is connected to those alone, as torch's are: the next backward sends x no
+    gradient through the VJP of ``x * y`` with respect to x.
 
     ``avals`` has ``(shape, dtype)`` for each array input (at ``operands``), else the value.
     """
@@ -584,12 +619,8 @@ def _vjp_reads(op: Op, static: tuple, diff: tuple, operands: tuple, avals: tuple
     rule = _pullback(op, static, diff)
     specs = [jax.ShapeDtypeStruct(*avals[i]) for i in operands]
     out = jax.eval_shape(lambda *a: op.fn(*inputs(a), **dict(static)), *specs)
-    jaxpr = jax.make_jaxpr(lambda *a: rule(*inputs(a[:-1]), a[-1]))(*specs, out).jaxpr
-    live = {v for v in jaxpr.outvars if isinstance(v, Var)}
-    for eqn in reversed(jaxpr.eqns):
-        if any(v in live for v in eqn.outvars):
-            live.update(v for v in eqn.invars if isinstance(v, Var))
-    return frozenset(i for i, v in zip(operands, jaxpr.invars) if v in live)
+    read = reads(lambda *a: rule(*inputs(a[:-1]), a[-1]), (*specs, out), k)
+    return frozenset(operands[j] for j in read if j < len(operands))
 
 
 @_tiers.memo("rule_cache_size")
@@ -837,10 +868,33 @@ def _recorded(order: Sequence[_GraphNode], roots: Sequence[tuple], targets: Sequ
             saved = node._saved_inputs()
             inputs.extend([saved[i] for i in _tiers.operand_positions(node)])
     inputs.extend(g for _, g in roots)
+    avals = tuple(_operand_aval(a) for a in inputs)
+    recorded = {}
     with set_grad_enabled(True):
-        return {id(t): (t, apply(_replay_op(program, k, (
-            f"{sources[id(t)][0]}Backward" if len(sources[id(t)]) == 1 else "AddBackward0")),
-            *inputs)) for k, t in enumerate(targets)}
+        for k, t in enumerate(targets):
+            read = _replay_reads(program, k, avals)  # connected to what it reads, as a node
+            recorded[id(t)] = (t, apply(_replay_op(program, k, (
+                f"{sources[id(t)][0]}Backward" if len(sources[id(t)]) == 1
+                else "AddBackward0")), *(a if j in read or not isinstance(a, Tensor)
+                                         else a._peek() for j, a in enumerate(inputs))))
+    return recorded
+
+
+def _operand_aval(a) -> tuple | type:
+    """What ``_replay_reads`` needs of an operand: ``(shape, dtype, weak_type)``, or the type
+    of a Python number."""
+    if isinstance(a, Tensor):
+        a = a._peek()
+    return type(a) if isinstance(a, (int, float)) else (
+        tuple(a.shape), a.dtype, getattr(a, "weak_type", False))
+
+
+@_tiers.memo("rule_cache_size")
+def _replay_reads(program, k: int, avals: tuple) -> frozenset:
+    """The operands that output ``k`` of a whole-graph backward ``program`` reads."""
+    specs = [_lazy._spec(a) if a in (int, float) else
+             jax.ShapeDtypeStruct(a[0], a[1], weak_type=a[2]) for a in avals]
+    return reads(program, specs, k)
 
 
 @_tiers.memo("rule_cache_size")
