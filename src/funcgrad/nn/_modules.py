@@ -358,16 +358,22 @@ class Module:
                 raise AttributeError(f"`{name}` is not an nn.Module")
         return module
 
+    def _owner(self, target: str) -> tuple[Module, str]:
+        """The module holding the attribute at the dotted path ``target``, and its name;
+        torch's AttributeError where there is no such attribute."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        return module, name
+
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at the dotted path ``target``.
 
         Raises:
             AttributeError: torch's, for a name that is missing or not a parameter.
         """
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        module, name = self._owner(target)
         param = getattr(module, name)
         if not isinstance(param, Parameter):
             raise AttributeError(f"`{name}` is not an nn.Parameter")
@@ -379,10 +385,7 @@ class Module:
         Raises:
             AttributeError: torch's, for a name that is missing or not a buffer.
         """
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        module, name = self._owner(target)
         if name not in module._buffers:
             raise AttributeError(f"`{name}` is not a buffer")
         return getattr(module, name)
