@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -86,8 +87,73 @@ jax.tree_util.register_pytree_node(
 
 
 class _IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns; printed as torch prints it."""
+
     missing_keys: list[str]
     unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "
+                f"unexpected_keys={self.unexpected_keys!r})")
+
+    __str__ = __repr__
+
+
+# The key of a module's extra state (``get_extra_state``) in a state dict, after its prefix.
+_EXTRA_STATE = "_extra_state"
+# The undo logs of the load_state_dict calls running, innermost last: each write a load makes
+# notes how to take it back, should the load fail after it.
+_undo_logs: list[list] = []
+
+
+def _note_undo(step) -> None:
+    if _undo_logs:
+        _undo_logs[-1].append(step)
+
+
+def _host_copy(value):
+    """A JAX array of a foreign array's values (NumPy's, torch's) made from a private host copy:
+    JAX may alias the host memory it is given, or read it after this returns, and torch's
+    optimizer, say, writes to its tensors in place. (A JAX array is immutable: taken as is.)"""
+    if isinstance(value, jax.Array):
+        return value
+    if hasattr(value, "detach"):  # a torch tensor, which NumPy reads only detached
+        value = value.detach()
+    return jnp.asarray(np.asarray(value).copy())
+
+
+def _load_into(target: Tensor, value) -> None:
+    """``load_state_dict``'s in-place write: ``value``'s values into ``target``'s storage, in
+    its dtype and on its device (noting how to undo it)."""
+    array = value._read() if isinstance(value, Tensor) else _host_copy(value)
+    current = target._read()
+    storage = target._storage
+    before = storage.array, storage.version
+    target._write(jax.device_put(array.astype(current.dtype), current.sharding))
+
+    def undo() -> None:
+        storage.array, storage.version = before
+
+    _note_undo(undo)
+
+
+class _WithModule:
+    """A load_state_dict pre-hook that takes its module first. It holds the module weakly, as
+    torch's ``_WrappedHook`` does (no reference cycle), and a copy of it takes the copy."""
+
+    def __init__(self, hook, module: Module) -> None:
+        self.hook, self.module = hook, weakref.ref(module)
+
+    def __call__(self, *args):
+        return self.hook(self.module(), *args)
+
+    def __getstate__(self) -> dict:
+        return {"hook": self.hook, "module": self.module()}
+
+    def __setstate__(self, state: dict) -> None:
+        self.hook, self.module = state["hook"], weakref.ref(state["module"])
 
 
 def _typename(obj) -> str:
@@ -121,9 +187,11 @@ def _add_indent(text: str, spaces: int) -> str:
 
 
 _SLOTS = ("_parameters", "_buffers", "_modules")
-# a module's forward hooks, with the keys of those that take the keyword arguments too
+# a module's hooks, with the keys of the forward ones that take the keyword arguments too
 _HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
-               "_forward_hooks_with_kwargs", "_backward_pre_hooks", "_backward_hooks")
+               "_forward_hooks_with_kwargs", "_backward_pre_hooks", "_backward_hooks",
+               "_state_dict_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks",
+               "_load_state_dict_post_hooks")
 
 
 def _same(a, b) -> bool:
@@ -197,6 +265,9 @@ class Module:
     """
 
     training: bool
+    # The version of a class's state-dict layout, saved in a state dict's ``_metadata``: a
+    # class that changes its layout raises it and loads the older ones (``_BatchNorm``).
+    _version: int = 1
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -580,27 +651,109 @@ class Module:
         return self
 
     # ----- state ------------------------------------------------------------------------------
-    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> dict[str, Tensor]:
+    def get_extra_state(self) -> Any:
+        """What this module keeps in its state dict besides tensors (under the key
+        ``_extra_state``), where a subclass defines it, with ``set_extra_state``."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called: a "
+            "module's state dict has extra state only where its class defines get_extra_state."
+        )
+
+    def set_extra_state(self, state: Any) -> None:
+        """Takes back what ``get_extra_state`` gave, where a subclass defines both."""
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called: a "
+            "module loads extra state only where its class defines set_extra_state."
+        )
+
+    def register_state_dict_pre_hook(self, hook) -> _Handle:
+        """Calls ``hook(module, prefix, keep_vars)`` before this module's ``state_dict`` saves
+        anything. Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("_state_dict_pre_hooks", hook, False)
+
+    def register_state_dict_post_hook(self, hook) -> _Handle:
+        """Calls ``hook(module, state_dict, prefix, local_metadata)`` once this module and
+        those below it have saved their state, to change ``state_dict`` in place (it must
+        return None). Returns a handle whose ``remove()`` unregisters it."""
+        hook._from_public_api = True
+        return self._add_hook("_state_dict_hooks", hook, False)
+
+    def _register_state_dict_hook(self, hook) -> _Handle:
+        """torch's older post-hook: as ``register_state_dict_post_hook``'s, but what it returns,
+        if not None, replaces the state dict of the module ``state_dict`` was called on."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError("Cannot register the same function as the state dict post hook "
+                               "that was previously registered via "
+                               "register_state_dict_post_hook")
+        return self._add_hook("_state_dict_hooks", hook, False)
+
+    def register_load_state_dict_pre_hook(self, hook) -> _Handle:
+        """Calls ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before this module loads its part of a state dict; it may
+        change that (a copy of the caller's) and the three lists in place. Returns a handle
+        whose ``remove()`` unregisters it."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> _Handle:
+        """``register_load_state_dict_pre_hook``, the module left out of the hook's arguments
+        unless ``with_module``."""
+        return self._add_hook("_load_state_dict_pre_hooks",
+                              _WithModule(hook, self) if with_module else hook, False)
+
+    def register_load_state_dict_post_hook(self, hook) -> _Handle:
+        """Calls ``hook(module, incompatible_keys)`` once this module and those below it have
+        loaded a state dict; it may change ``incompatible_keys.missing_keys`` and
+        ``.unexpected_keys`` in place (what ``strict`` then checks) and must return None.
+        Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("_load_state_dict_post_hooks", hook, False)
+
+    def state_dict(self, *args, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Any]:
         """Parameters and persistent buffers by dotted name, detached (sharing storage, as in
-        torch) unless ``keep_vars``.
+        torch) unless ``keep_vars``, and the extra state of modules that define
+        ``get_extra_state``. Each module adds its own part (``_save_to_state_dict``) between its
+        state-dict hooks; the dict's ``_metadata`` has each module's ``version``.
 
         >>> import funcgrad
         >>> list(funcgrad.nn.Linear(2, 1).state_dict())
         ['weight', 'bias']
         """
-        destination = OrderedDict() if destination is None else destination
-        for module_prefix, module in self._walk(prefix):
-            for name, tensor in module._local_state().items():
-                destination[module_prefix + name] = tensor if keep_vars else tensor.detach()
-        return destination
-
-    def _walk(self, prefix: str) -> Iterator[tuple[str, Module]]:
-        """torch's state-dict order: a module, then each child's walk (aliases included)."""
-        yield prefix, self
+        if args:
+            warnings.warn(
+                "Positional args are being deprecated, use kwargs instead. Refer to "
+                "https://pytorch.org/docs/main/generated/torch.nn.Module.html"
+                "#torch.nn.Module.state_dict for details.", FutureWarning, stacklevel=2)
+            destination = args[0] if destination is None else destination
+            prefix = args[1] if len(args) > 1 and prefix == "" else prefix
+            keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        local_metadata = {"version": self._version}
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in list(self._state_dict_pre_hooks.values()):
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
-                yield from module._walk(prefix + name + ".")
+                module.state_dict(destination=destination, prefix=prefix + name + ".",
+                                  keep_vars=keep_vars)
+        for hook in list(self._state_dict_hooks.values()):
+            result = hook(self, destination, prefix, local_metadata)
+            if not getattr(hook, "_from_public_api", False):
+                destination = destination if result is None else result
+            elif result is not None:
+                raise RuntimeError("state_dict post-hook must return None")
+        return destination
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        """Adds this module's own state (not its children's) to ``destination``; a subclass
+        may override it, as in torch."""
+        for name, tensor in self._local_state().items():
+            destination[prefix + name] = tensor if keep_vars else tensor.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
 
     def _local_state(self) -> dict[str, Tensor]:
         """This module's own parameters and persistent buffers."""
@@ -609,68 +762,144 @@ class Module:
                      if v is not None and k not in self._non_persistent_buffers_set)
         return state
 
-    def _unexpected_keys(self, state_dict: Mapping[str, Any]) -> list[str]:
-        """Keys naming no entry, in the order torch reports them: module by module."""
-        unexpected = []
-        for prefix, module in self._walk(""):
-            local = module._local_state()
-            for key in state_dict:
-                if key.startswith(prefix):
-                    head, *rest = key[len(prefix):].split(".", 1)
-                    if head not in (module._modules if rest else local):
-                        unexpected.append(key)
-        return unexpected
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False):
+        """Copies values (Tensors or other arrays: NumPy's, JAX's, torch's) into the
+        parameters and buffers in place, or, with ``assign``, makes the state dict's tensors
+        the module's (a Parameter keeping its ``requires_grad``). Each module loads its part
+        (``_load_from_state_dict``) between its load hooks, in torch's order.
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True):
-        """Copies values (Tensors or array-likes) into the parameters and buffers in place.
-
-        Every key is checked before anything is written, so an error changes nothing.
+        An error changes no parameter or buffer: what was written before it is put back (the
+        extra state that ``set_extra_state`` took, and what hooks did, stay).
 
         Returns:
             ``(missing_keys, unexpected_keys)`` as a named tuple.
 
         Raises:
-            RuntimeError: torch's message, for a shape mismatch, or (with ``strict``) a missing
-                or unexpected key.
+            RuntimeError: torch's message, for a shape mismatch, a value that is not an array,
+                or (with ``strict``) a missing or unexpected key.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = self._unexpected_keys(state_dict)
-        errors, writes = [], []
-        for key, target in own.items():
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # the hooks and loaders may change it
+        if metadata is not None:
+            state_dict._metadata = metadata
+
+        def load(module: Module, local: dict, prefix: str = "") -> None:
+            local_metadata = dict(metadata.get(prefix[:-1], {}) if metadata is not None else {})
+            if assign:
+                local_metadata["assign_to_params_buffers"] = True
+            module._load_from_state_dict(local, prefix, local_metadata, True, missing,
+                                         unexpected, errors)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = prefix + name + "."
+                    load(child, {k: v for k, v in local.items() if k.startswith(child_prefix)},
+                         child_prefix)
+            keys = _IncompatibleKeys(missing, unexpected)
+            for hook in list(module._load_state_dict_post_hooks.values()):
+                if hook(module, keys) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be "
+                        "modified, it should be done inplace.")
+
+        undo: list = []
+        _undo_logs.append(undo)
+        try:
+            load(self, state_dict)
+            if strict and unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in unexpected)))
+            if strict and missing:
+                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in missing)))
+            if errors:
+                raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
+                    type(self).__name__, "\n\t".join(errors)))
+        except BaseException:
+            for step in reversed(undo):
+                step()
+            raise
+        finally:
+            _undo_logs.remove(undo)
+        return _IncompatibleKeys(missing, unexpected)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
+                              strict: bool, missing_keys: list, unexpected_keys: list,
+                              error_msgs: list) -> None:
+        """Loads this module's own part of ``state_dict`` (not its children's), after its load
+        pre-hooks, noting missing and unexpected keys and errors in the lists; a subclass may
+        override it, as in torch."""
+        for hook in list(self._load_state_dict_pre_hooks.values()):
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                 error_msgs)
+        local_state = self._local_state()
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        for name, target in local_state.items():
+            key = prefix + name
             if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
                 continue
             value = state_dict[key]
-            # A private host copy of a foreign array (a torch tensor's, a NumPy one): JAX may
-            # alias the host memory it is given, or read it after this returns, and torch's
-            # optimizer, say, writes to its tensors in place.
-            array = (value._read() if isinstance(value, Tensor)
-                     else jnp.asarray(np.asarray(value).copy()))
-            if target.ndim == 0 and array.shape == (1,):
-                array = array[0]
-            if array.shape != tuple(target.shape):
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape "
-                    f"{type(target.shape)(array.shape)!r} from checkpoint, the shape in current "
-                    f"model is {target.shape!r}."
-                )
+            if not (isinstance(value, Tensor) or hasattr(value, "shape")
+                    and hasattr(value, "dtype")):
+                error_msgs.append(f'While copying the parameter named "{key}", expected '
+                                  "torch.Tensor or Tensor-like object from checkpoint but "
+                                  f"received {type(value)}")
                 continue
-            current = target._read()
-            writes.append((target, jax.device_put(array.astype(current.dtype), current.sharding)))
-        if strict and unexpected:
-            errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
-                ", ".join(f'"{k}"' for k in unexpected)))
-        if strict and missing:
-            errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
-                ", ".join(f'"{k}"' for k in missing)))
-        if errors:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
-                type(self).__name__, "\n\t".join(errors)))
-        for target, array in writes:
-            target._write(array)
-        return _IncompatibleKeys(missing, unexpected)
+            if target.ndim == 0 and tuple(value.shape) == (1,):
+                value = value[0]
+            if tuple(value.shape) != tuple(target.shape):
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape "
+                    f"{type(target.shape)(value.shape)!r} from checkpoint, the shape in current "
+                    f"model is {target.shape!r}.")
+                continue
+            try:
+                if assign:
+                    self._assign_loaded(name, target, value)
+                else:
+                    _load_into(target, value)
+            except Exception as e:
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", whose dimensions in the model '
+                    f"are {target.shape} and whose dimensions in the checkpoint are "
+                    f"{type(target.shape)(value.shape)}, an exception occurred : {e.args}.")
+        extra = prefix + _EXTRA_STATE
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra in state_dict:
+                self.set_extra_state(state_dict[extra])
+            elif strict:
+                missing_keys.append(extra)
+        elif strict and extra in state_dict:
+            unexpected_keys.append(extra)
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix) and key != extra:
+                    head, *rest = key[len(prefix):].split(".", 1)
+                    if head not in (self._modules if rest else local_state):
+                        unexpected_keys.append(key)
+
+    def _assign_loaded(self, name: str, target: Tensor, value) -> None:
+        """``load_state_dict(assign=True)``'s write: ``value`` (a Tensor as it is, another array
+        copied into one) becomes the attribute, a Parameter where ``target`` is one."""
+        if not isinstance(value, Tensor):
+            value = Tensor._wrap(_host_copy(value))
+        if isinstance(target, Parameter):
+            if isinstance(value, Parameter):
+                was = value.requires_grad
+                value.requires_grad_(target.requires_grad)
+                _note_undo(lambda: value.requires_grad_(was))
+            else:
+                value = Parameter(value, requires_grad=target.requires_grad)
+        setattr(self, name, value)
+        _note_undo(lambda: setattr(self, name, target))
 
     def train(self, mode: bool = True) -> Module:
         """Sets training mode (what Dropout looks at) on this module and all below it."""
@@ -1300,6 +1529,7 @@ class _BatchNorm(Module):
     cumulative average when it is None), the running ones in eval mode."""
 
     _input_dims: tuple[int, ...]
+    _version = 2  # num_batches_tracked came in version 2
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None, dtype=None,
@@ -1346,6 +1576,17 @@ class _BatchNorm(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
+                              *args) -> None:
+        """A state dict from before version 2 has no ``num_batches_tracked``: the module keeps
+        its own count, as torch's does."""
+        version = local_metadata.get("version")
+        if (version is None or version < 2) and self.track_running_stats:
+            count = self.num_batches_tracked
+            state_dict.setdefault(prefix + "num_batches_tracked",
+                                  _factories.tensor(0) if count is None else count)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -1400,6 +1641,30 @@ class _InstanceNorm(_BatchNorm):
                               self.bias, self.training or not self.track_running_stats,
                               0.0 if self.momentum is None else self.momentum, self.eps)
         return out.squeeze(0) if input.ndim == unbatched else out
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
+                              strict: bool, missing_keys: list, unexpected_keys: list,
+                              error_msgs: list) -> None:
+        """A state dict without a version may come from before running statistics became
+        optional (torch 0.4): running ones for a module that does not track them are an error,
+        worded as torch's, and are dropped."""
+        if local_metadata.get("version") is None and not self.track_running_stats:
+            keys = [prefix + name for name in ("running_mean", "running_var")
+                    if prefix + name in state_dict]
+            if keys:
+                klass = type(self).__name__
+                error_msgs.append(
+                    "Unexpected running stats buffer(s) {names} for {klass} with "
+                    "track_running_stats=False. If state_dict is a checkpoint saved before "
+                    "0.4.0, this may be expected because {klass} does not track running stats "
+                    "by default since 0.4.0. Please remove these keys from state_dict. If the "
+                    "running stats are actually needed, instead set track_running_stats=True "
+                    "in {klass} to enable them. See the documentation of {klass} for "
+                    "details.".format(names=" and ".join(f'"{k}"' for k in keys), klass=klass))
+                for key in keys:
+                    state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
 
 class InstanceNorm1d(_InstanceNorm):

@@ -65,8 +65,18 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     """Parametrizes ``module.<name>`` as ``g * v / ||v||``, a magnitude ``g``
     (``parametrizations.<name>.original0``) and a direction ``v`` (``original1``), the norm
     taken per slice along ``dim`` (over the whole tensor when ``dim`` is None); returns
-    ``module``."""
-    return parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    ``module``. A state dict of the older ``nn.utils.weight_norm`` (``<name>_g`` and
+    ``<name>_v``) loads into it, as into torch's."""
+    parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def _weight_norm_compat_hook(state_dict, prefix, *_) -> None:
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+
+    module._register_load_state_dict_pre_hook(_weight_norm_compat_hook)
+    return module
 
 
 class _SpectralNorm(Module):
