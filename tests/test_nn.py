@@ -1662,3 +1662,58 @@ def test_get_submodule_parameter_and_buffer_find_torchs():
     assert net.get_submodule("") is net and net.get_submodule("1.0") is net[1][0]
     assert net.get_parameter("0.bias") is net[0].bias
     assert net.get_buffer("1.0.running_var") is net[1][0].running_var
+
+
+@pytest.mark.parametrize("cast", ["half", "bfloat16", "float", "type-float16", "type-int32",
+                                  "cpu"])
+def test_module_casts_match_torchs(torch, cast):
+    def run(lib):
+        net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        net[0].weight.grad = lib.ones(3, 2)
+        weight, grad, mean = net[0].weight, net[0].weight.grad, net[1].running_mean
+        before = net[0].bias.detach().clone()
+        name, _, dtype = cast.partition("-")
+        if cast == "type-int32":  # refused, and (in funcgrad) before anything changed
+            with pytest.raises(RuntimeError) as info:
+                net.type(lib.int32)
+            if lib is funcgrad:
+                assert net[0].bias.dtype == funcgrad.float32
+                assert net[0].bias.tolist() == before.tolist()
+            raise info.value
+        out = getattr(net, name)(*([getattr(lib, dtype)] if dtype else []))
+        return {"returns self": out is net, "weight kept": net[0].weight is weight,
+                "grad kept": net[0].weight.grad is grad,
+                "buffer kept": net[1].running_mean is mean,
+                "dtypes": [str(t.dtype).split(".")[-1] for t in
+                           [*net.parameters(), net[0].weight.grad, *net.buffers()]]}
+
+    def outcome(lib):
+        try:
+            return run(lib)
+        except RuntimeError as e:
+            return str(e)
+
+    ours, theirs = outcome(funcgrad), outcome(torch)
+    if isinstance(theirs, dict):  # (integers are int32 without jax_enable_x64)
+        theirs["dtypes"] = [d.replace("int64", "int32") for d in theirs["dtypes"]]
+    assert ours == theirs
+
+
+def test_set_submodule_matches_torch(torch):
+    def run(lib):
+        net = lib.nn.Sequential(lib.nn.Sequential(lib.nn.Linear(1, 1)), lib.nn.ReLU())
+        net.set_submodule("0.0", lib.nn.Tanh())
+        net.set_submodule("0.extra", lib.nn.Identity())
+        errors = []
+        for args in [("", lib.nn.ReLU()), ("0.0", 3), ("0.missing", lib.nn.ReLU(), True),
+                     ("x.y", lib.nn.ReLU())]:
+            with pytest.raises((ValueError, AttributeError)) as info:
+                net.set_submodule(*args)
+            errors.append((type(info.value).__name__, str(info.value).split(",")[0]))
+        net.register_buffer("b", lib.zeros(1))
+        with pytest.raises(AttributeError) as info:
+            net.set_submodule("b", lib.nn.ReLU())
+        errors.append(str(info.value))
+        return repr(net), errors
+
+    assert run(funcgrad) == run(torch)

@@ -164,6 +164,41 @@ for _name in ("greater", "greater_equal", "less", "less_equal", "not_equal"):
     case(f"{_name}-alias", lambda m, x, y, n=_name: getattr(m, n)(x, y) & getattr(x, n)(y),
          real(3, 1), real(1, 4), gradcheck=False)
 
+# ----- more of torch's older and shorthand names, and in-place forms -----------------------------
+case("fix", lambda m, x: m.fix(x * 2) + x.fix(), real(2, 3))
+case("positive", lambda m, x: m.positive(x) * x.positive(), real(2, 3))
+case("ger", lambda m, x, y: m.ger(x, y) + x.ger(y), real(3), real(4))
+case("split_with_sizes", lambda m, x: m.split_with_sizes(x, [1, 3], 1)[1]
+     * x.split_with_sizes((1, 1))[0].sum(), real(2, 4))
+case("sum_to_size", lambda m, x: x.sum_to_size(3, 1), real(2, 3, 4))
+case("sum_to_size-keeps-rank", lambda m, x: x.sum_to_size((1, 3, 4)), real(2, 3, 4))
+for _name in ("absolute", "negative", "arccos", "arcsin", "arctan", "fix"):
+    case(f"{_name}_", lambda m, x, n=_name: getattr(x.clone(), n + "_")(), unit(2, 3))
+_NO_TORCH_INPLACE_GRAD = ("torch names the in-place node {}Backward1, as funcgrad does, but its "
+                         "backward raises (not implemented); funcgrad's gradient is {}'s")
+case("arcsinh_", lambda m, x: x.clone().arcsinh_(), unit(2, 3),
+     xfail=_NO_TORCH_INPLACE_GRAD.format("Asinh", "asinh"))
+case("arctanh_", lambda m, x: x.clone().arctanh_(), unit(2, 3),
+     xfail=_NO_TORCH_INPLACE_GRAD.format("Atanh", "atanh"))
+case("arccosh_", lambda m, x: (x.abs() + 1.5).arccosh_(), unit(2, 3),
+     xfail=_NO_TORCH_INPLACE_GRAD.format("Acosh", "acosh"))
+for _name in ("multiply", "divide", "true_divide", "atan2", "arctan2", "hypot"):
+    case(f"{_name}_", lambda m, x, y, n=_name: getattr(x.clone(), n + "_")(y), unit(2, 3),
+         pos(3))
+case("subtract_", lambda m, x, y: x.clone().subtract_(y, alpha=2), unit(2, 3), unit(3))
+case("fmod_", lambda m, x, y: x.clone().fmod_(y), real(2, 3), Arg((3,), grad=False))
+case("remainder_", lambda m, x, y: x.clone().remainder_(y), real(2, 3), Arg((3,), grad=False))
+case("cumprod_", lambda m, x: x.clone().cumprod_(1), real(2, 3))
+# comparisons, logic and steps in place write 1.0 and 0.0 (or the step) into a float tensor,
+# outside the graph
+for _name in ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+              "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
+              "heaviside", "floor_divide"):
+    case(f"{_name}_", lambda m, x, y, n=_name: getattr(x.detach().round(), n + "_")(y.round()),
+         real(2, 3), Arg((3,), grad=False), gradcheck=False)
+case("logical_not_", lambda m, x: x.detach().round().logical_not_(), real(2, 3),
+     gradcheck=False)
+
 # ----- elementwise, more -----------------------------------------------------------------------
 case("logaddexp", lambda m, x, y: m.logaddexp(x, y), real(3, 1), real(1, 4))
 case("logaddexp2", lambda m, x, y: x.logaddexp2(y), real(2, 3), real(3))

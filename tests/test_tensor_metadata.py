@@ -70,3 +70,62 @@ def test_size_refuses_a_list_as_a_tuple_does() -> None:
     for lib in (funcgrad, torch):
         with pytest.raises(TypeError):
             lib.zeros(2).shape + [3]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "int32", "uint8", "int8",
+                                   "int16", "bool", "complex64"])
+def test_type_names_signedness_and_device_queries_match_torch(dtype) -> None:
+    torch = pytest.importorskip("torch")
+    ours = funcgrad.zeros(2, 3, dtype=getattr(funcgrad, dtype))
+    theirs = torch.zeros(2, 3, dtype=getattr(torch, dtype))
+    assert ours.type() == theirs.type().replace("torch.", "funcgrad.")
+    assert (ours.is_signed(), ours.is_cpu, ours.get_device(), ours.ndimension()) == (
+        theirs.is_signed(), theirs.is_cpu, theirs.get_device(), theirs.ndimension())
+    assert ours.is_same_size(funcgrad.ones(2, 3)) and not ours.is_same_size(funcgrad.ones(3, 2))
+
+
+@pytest.mark.parametrize("target", ["float16", "torch.IntTensor", "funcgrad.ByteTensor",
+                                    "torch.BoolTensor", "torch.CharTensor", "torch.ShortTensor"])
+def test_type_converts_as_torchs(target) -> None:
+    torch = pytest.importorskip("torch")
+    # (A negative float has no uint8 value: C leaves the conversion undefined, and torch's
+    # and XLA's differ, so the values are non-negative.)
+    values = [[1.5, 2.0, 0.0]]
+    ours = funcgrad.tensor(values).type(getattr(funcgrad, target, target))
+    theirs = torch.tensor(values).type(getattr(torch, target, target.replace("funcgrad",
+                                                                             "torch")))
+    assert ours.type() == theirs.type().replace("torch.", "funcgrad.")
+    assert ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("convert", ["byte", "char", "short", "cfloat"])
+def test_dtype_shorthands_match_torch(convert) -> None:
+    torch = pytest.importorskip("torch")
+    values = [1.5, 0.0, 3.0]
+    ours, theirs = (getattr(lib.tensor(values), convert)() for lib in (funcgrad, torch))
+    assert (ours.type(), ours.tolist()) == (theirs.type().replace("torch.", "funcgrad."),
+                                            theirs.tolist())
+
+
+@pytest.mark.parametrize("call", ["type('foo')", "type('torch.FloatStorage')",
+                                  "type('numpy.FloatTensor')"])
+def test_type_refuses_what_torch_refuses(call) -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError) as theirs:
+        eval(f"x.{call}", {"x": torch.ones(2)})
+    with pytest.raises(ValueError) as ours:
+        eval(f"x.{call}", {"x": funcgrad.ones(2)})
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("values", [[0.0], [2.0], 0.0, [], [1.0, 2.0]])
+def test_is_nonzero_and_bool_match_torch(values) -> None:
+    torch = pytest.importorskip("torch")
+    for call in (lambda t: t.is_nonzero(), bool):
+        try:
+            expected = call(torch.tensor(values))
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match=str(e)):
+                call(funcgrad.tensor(values))
+        else:
+            assert call(funcgrad.tensor(values)) is expected

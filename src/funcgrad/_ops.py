@@ -2550,6 +2550,65 @@ def cpu(input) -> Tensor:
     return to(input, "cpu")
 
 
+# torch's legacy tensor type names ("FloatTensor") by dtype, and the reverse
+_TYPE_NAMES = {dtype: name + "Tensor" for dtype, name in _dtypes._SCALAR_NAMES.items()}
+_TYPES = {name: dtype for dtype, name in _TYPE_NAMES.items()}
+
+
+def _legacy_type(self, dtype=None, non_blocking: bool = False, **kwargs):
+    """With no ``dtype``, the legacy type name (``'funcgrad.FloatTensor'``, with ``cuda.``
+    before the name on a GPU); else the tensor converted to ``dtype``: a dtype, or such a name
+    (``torch.`` or ``funcgrad.``), which also says the device (a CPU one without ``cuda.``).
+    """
+    if dtype is None:
+        return f"funcgrad.{'cuda.' if self.is_cuda else ''}{_TYPE_NAMES[self.dtype]}"
+    if not isinstance(dtype, str):
+        return to(self, dtype)
+    *module, name = dtype.split(".")
+    if module[:1] not in (["torch"], ["funcgrad"]) or module[1:] not in ([], ["cuda"]) or (
+            name not in _TYPES):
+        raise ValueError(f"invalid type: {dtype!r}")
+    return to(to(self, "cuda" if module[1:] else "cpu"), _TYPES[name])
+
+
+def fix(input) -> Tensor:
+    """``trunc``: rounds toward zero."""
+    return apply(UNARY["trunc"], input)
+
+
+def positive(input) -> Tensor:
+    """``input`` itself (torch's error for a bool tensor)."""
+    if input.dtype == _dtypes.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def ger(input, vec2) -> Tensor:
+    """``outer``, by its older name."""
+    return outer(input, vec2)
+
+
+def split_with_sizes(input, split_sizes, dim: int = 0) -> tuple:
+    """``split`` into pieces of the sizes in ``split_sizes``."""
+    return split(input, list(split_sizes), dim)
+
+
+def sum_to_size(self, *size) -> Tensor:
+    """The sum of this tensor down to ``size``, a shape that broadcasts to this one's: over the
+    leading dimensions ``size`` lacks and those where it has 1 (the tensor itself when it has
+    that shape already)."""
+    size = tuple(size[0] if len(size) == 1 and not isinstance(size[0], builtins.int) else size)
+    shape = tuple(self.shape)
+    lead = len(shape) - len(size)
+    if lead < 0 or builtins.any(n not in (1, m) for n, m in zip(size, shape[lead:])):
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+    if size == shape:
+        return self
+    dims = (*range(lead), *(lead + i for i, n in enumerate(size) if n == 1 != shape[lead + i]))
+    out = sum(self, dims, keepdim=True)
+    return reshape(out, *size) if lead else out
+
+
 # ----- in place --------------------------------------------------------------------------------
 ZERO = Op("zero", jnp.zeros_like, "ZeroBackward0", saves=False)
 FILL = Op("fill", lambda x, value: jnp.full_like(x, value), "FillBackward2", saves=False)
@@ -2616,6 +2675,11 @@ def _make_inplace(fn):
     method.__name__ = fn.__name__ + "_"
     method.__doc__ = f"In-place ``{fn.__name__}``: rebinds this tensor and returns it."
     return method
+
+
+def _inplace_unary(op: Op):
+    """The in-place method of the one-input ``op``."""
+    return lambda self: _inplace(self, apply(op, self))
 
 
 def zero_(self) -> Tensor:
@@ -2770,7 +2834,7 @@ def _install() -> None:
         "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim",
         "repeat_interleave", "kron", "inner", "vdot", "median", "nanmedian", "kthvalue",
         "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax", "cross",
-        "float_power",
+        "float_power", "fix", "positive", "ger", "split_with_sizes",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
@@ -2785,7 +2849,10 @@ def _install() -> None:
         float=_converter(_dtypes.float32), double=_converter(_dtypes.float64),
         half=_converter(_dtypes.float16), bfloat16=_converter(_dtypes.bfloat16),
         int=_converter(_dtypes.int32), long=_converter(_dtypes.int64),
-        bool=_converter(_dtypes.bool),
+        bool=_converter(_dtypes.bool), byte=_converter(_dtypes.uint8),
+        char=_converter(_dtypes.int8), short=_converter(_dtypes.int16),
+        cfloat=_converter(_dtypes.complex64), cdouble=_converter(_dtypes.complex128),
+        type=_legacy_type, sum_to_size=sum_to_size,
         __add__=add, __radd__=add, __sub__=sub, __rsub__=lambda self, o: apply(RSUB, self, o),
         __mul__=mul, __rmul__=mul, __truediv__=div,
         __rtruediv__=lambda self, o: mul(m["reciprocal"](self), o),  # torch's graph for 2 / x
@@ -2801,8 +2868,15 @@ def _install() -> None:
     )
     for name in (*UNARY, "add", "sub", "mul", "div", "pow", "clamp", "clip", "masked_fill",
                  "clamp_min", "clamp_max", "nan_to_num", "addcmul", "addcdiv", "lerp", "cumsum",
-                 "scatter", "scatter_add", "xlogy", "copysign", "logit"):
+                 "scatter", "scatter_add", "xlogy", "copysign", "logit", *COMPARE, *_ALIASES,
+                 "multiply", "divide", "true_divide", "subtract", "atan2", "arctan2", "fmod",
+                 "remainder", "hypot", "heaviside", "floor_divide", "cumprod", "fix",
+                 "logical_not"):
         methods[name + "_"] = _make_inplace(methods[name])
+    # torch records these three in place under a node of their own (whose VJP is the same)
+    for name in ("asinh", "acosh", "atanh"):
+        methods[name + "_"] = methods["arc" + name[1:] + "_"] = _inplace_unary(
+            dataclasses.replace(UNARY[name], grad_fn=UNARY[name].grad_fn[:-1] + "1"))
     for name, op in dict(__iadd__="add", __isub__="sub", __imul__="mul", __itruediv__="div",
                          __ipow__="pow").items():
         methods[name] = methods[op + "_"]

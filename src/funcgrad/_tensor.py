@@ -200,6 +200,8 @@ class Tensor:
     def dim(self) -> int:
         return self.ndim
 
+    ndimension = dim
+
     def numel(self) -> int:
         return self.shape.numel()
 
@@ -232,6 +234,22 @@ class Tensor:
     @property
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    def get_device(self) -> int:
+        """The index of the GPU this tensor is on; -1 on the CPU."""
+        device = self.device
+        return -1 if device.type == "cpu" else device.index or 0
+
+    def is_signed(self) -> bool:
+        """Whether the dtype holds negative values (not ``uint8`` or ``bool``)."""
+        return self.dtype.kind not in "ub"
+
+    def is_same_size(self, other: Tensor) -> bool:
+        return self.shape == other.shape
 
     def is_floating_point(self) -> bool:
         return bool(_dtypes.is_floating(self.dtype))
@@ -501,8 +519,14 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with "
+                               f"{'no values' if self.numel() == 0 else 'more than one value'} "
+                               "is ambiguous")
         return bool(self.item())
+
+    def is_nonzero(self) -> bool:
+        """Whether the one element is not zero (torch's error for none or several)."""
+        return bool(self)
 
     def __len__(self) -> int:
         if self.ndim == 0:

@@ -429,6 +429,27 @@ class Module:
                 raise AttributeError(f"`{name}` is not an nn.Module")
         return module
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Puts ``module`` at the dotted path ``target``, replacing the module there or (unless
+        ``strict``) adding it to the parent.
+
+        Raises:
+            ValueError, AttributeError: torch's, for an empty target, a ``module`` that is not
+                one, a missing parent, a missing name with ``strict``, or a name that holds
+                something other than a module.
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def _owner(self, target: str) -> tuple[Module, str]:
         """The module holding the attribute at the dotted path ``target``, and its name;
         torch's AttributeError where there is no such attribute."""
@@ -945,6 +966,66 @@ class Module:
                 if converted is not t:
                     t._write(converted._read())
         return self
+
+    def _apply(self, fn, recurse: bool = True) -> Module:
+        """Applies ``fn`` (a Tensor to a Tensor) to the state, as torch's ``_apply``: each
+        parameter and its ``.grad`` keep their identity and take ``fn``'s result in place;
+        each buffer becomes ``fn``'s result. With ``recurse``, the modules below first.
+
+        Every result is computed before anything changes, so an error (torch's, for a
+        parameter that requires grad cast to an integer dtype) changes nothing."""
+        writes = []
+
+        def plan(module: Module) -> None:
+            for child in module.children() if recurse else ():
+                plan(child)
+            for param in module._parameters.values():
+                for t in () if param is None else (param, param.grad):
+                    applied = None if t is None else fn(t)
+                    if applied is None or applied is t:
+                        continue
+                    if t.requires_grad and not _dtypes.is_inexact(applied.dtype):
+                        raise RuntimeError("data set to a tensor that requires gradients must "
+                                           "be floating point or complex dtype")
+                    writes.append(lambda t=t, applied=applied: t._write(applied._peek()))
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    writes.append(lambda buffers=module._buffers, name=name,
+                                  applied=fn(buffer): buffers.__setitem__(name, applied))
+
+        with no_grad():
+            plan(self)
+        for write in writes:
+            write()
+        return self
+
+    def float(self) -> Module:
+        """Casts the floating-point parameters and buffers to float32, in place."""
+        return self._apply(lambda t: t.float() if t.is_floating_point() else t)
+
+    def double(self) -> Module:
+        """Casts the floating-point parameters and buffers to float64, in place."""
+        return self._apply(lambda t: t.double() if t.is_floating_point() else t)
+
+    def half(self) -> Module:
+        """Casts the floating-point parameters and buffers to float16, in place."""
+        return self._apply(lambda t: t.half() if t.is_floating_point() else t)
+
+    def bfloat16(self) -> Module:
+        """Casts the floating-point parameters and buffers to bfloat16, in place."""
+        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
+
+    def type(self, dst_type) -> Module:
+        """Casts every parameter and buffer (integer ones too) to ``dst_type``, in place."""
+        return self._apply(lambda t: t.type(dst_type))
+
+    def cpu(self) -> Module:
+        """Moves every parameter and buffer to the CPU, in place."""
+        return self._apply(lambda t: t.cpu())
+
+    def cuda(self, device=None) -> Module:
+        """Moves every parameter and buffer to the (first, or given) GPU, in place."""
+        return self._apply(lambda t: t.cuda(device))
 
     # ----- printing ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
