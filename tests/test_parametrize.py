@@ -232,6 +232,136 @@ def test_weight_norm_matches_torch(torch, make, dim):
         _close(pair[0].grad, pair[1].grad, rtol=1e-4)
 
 
+def _old_weight_norm(lib, layer, **kwargs):
+    """The deprecated hook-based nn.utils.weight_norm, its FutureWarning checked."""
+    with pytest.warns(FutureWarning) as caught:
+        lib.nn.utils.weight_norm(layer, **kwargs)
+    return str(caught[0].message).replace(lib.__name__, "LIB")
+
+
+@pytest.mark.parametrize("make, dim", [
+    (lambda lib: lib.nn.Linear(3, 4), 0), (lambda lib: lib.nn.Linear(3, 4), 1),
+    (lambda lib: lib.nn.Conv1d(2, 3, 3), None), (lambda lib: lib.nn.Conv2d(2, 3, 2), 1),
+], ids=["linear", "linear-dim1", "conv1d-whole", "conv2d-dim1"])
+def test_older_weight_norm_matches_torch(torch, make, dim):
+    rng = np.random.default_rng(0)
+    theirs, ours = make(torch), make(funcgrad)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal((2, *{2: (3,), 3: (2, 5), 4: (2, 4, 4)}[theirs.weight.ndim]))
+    warnings = [_old_weight_norm(lib, layer, dim=dim)
+                for lib, layer in ((torch, theirs), (funcgrad, ours))]
+    assert warnings[0] == warnings[1]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for step in range(2):  # the hook recomputes the weight from g and v before each call
+        for lib, layer in ((torch, theirs), (funcgrad, ours)):
+            (layer(lib.tensor(x, dtype=lib.float32)) ** 2).sum().backward()
+            with lib.no_grad():
+                layer.weight_g.mul_(1.5)
+        assert ours.weight.grad_fn.name() == theirs.weight.grad_fn.name()
+        _close(ours.weight, theirs.weight)
+        for name in ("weight_g", "weight_v"):
+            _close(getattr(ours, name), getattr(theirs, name))
+            _close(getattr(ours, name).grad, getattr(theirs, name).grad, rtol=1e-4)
+    for lib, layer in ((torch, theirs), (funcgrad, ours)):
+        lib.nn.utils.remove_weight_norm(layer)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert type(ours.weight) is funcgrad.nn.Parameter
+    _close(ours.weight, theirs.weight)
+
+
+def test_older_weight_norm_errors_match_torch(torch):
+    def errors(lib):
+        layer = lib.nn.Linear(2, 2)
+        _old_weight_norm(lib, layer)
+        found = []
+        for action, kind in [(lambda: _old_weight_norm(lib, layer), RuntimeError),
+                             (lambda: lib.nn.utils.remove_weight_norm(layer, "bias"),
+                              ValueError)]:
+            with pytest.raises(kind) as info:
+                action()
+            found.append(str(info.value))
+        return found
+
+    assert errors(funcgrad) == errors(torch)
+
+
+def test_a_checkpoint_of_the_older_weight_norm_loads_into_it(torch):
+    with pytest.warns(FutureWarning):
+        theirs = torch.nn.utils.weight_norm(torch.nn.Linear(3, 2))
+    ours = funcgrad.nn.Linear(3, 2)
+    _old_weight_norm(funcgrad, ours)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.ones((1, 3), np.float32)
+    _close(ours(funcgrad.tensor(x)), theirs(torch.tensor(x)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.Linear(3, 4), lambda lib: lib.nn.Conv2d(2, 3, 2),
+    lambda lib: lib.nn.ConvTranspose1d(2, 3, 2),
+], ids=["linear", "conv2d", "conv-transpose1d"])
+def test_hook_based_spectral_norm_matches_torch(torch, make):
+    theirs, ours = make(torch), make(funcgrad)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    for lib, layer in ((torch, theirs), (funcgrad, ours)):
+        lib.nn.utils.spectral_norm(layer, n_power_iterations=2)
+    # Registration starts the power iteration from random vectors: start ours from torch's.
+    state = theirs.state_dict()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in state.items()})
+    assert list(ours.state_dict()) == list(state)
+    assert dict(ours.state_dict()._metadata) == dict(state._metadata)
+    x = np.random.default_rng(1).standard_normal(
+        (2, *{2: (3,), 3: (2, 5), 4: (2, 4, 4)}[theirs.weight_orig.ndim]))
+    for step in range(3):
+        if step == 2:
+            ours.eval(), theirs.eval()
+        outs = [(layer(lib.tensor(x, dtype=lib.float32)) ** 2).sum()
+                for lib, layer in ((torch, theirs), (funcgrad, ours))]
+        for out in outs:
+            out.backward()
+        _close(outs[1], outs[0], rtol=1e-4)
+        assert ours.weight.grad_fn.name() == theirs.weight.grad_fn.name()
+        for name in ("weight_u", "weight_v", "weight_orig"):
+            _close(getattr(ours, name), getattr(theirs, name), rtol=1e-4)
+        _close(ours.weight_orig.grad, theirs.weight_orig.grad, rtol=1e-4)
+    for lib, layer in ((torch, theirs), (funcgrad, ours)):
+        lib.nn.utils.remove_spectral_norm(layer)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    _close(ours.weight, theirs.weight, rtol=1e-4)
+    assert not ours._state_dict_hooks and not ours._load_state_dict_pre_hooks
+
+
+def test_hook_based_spectral_norm_loads_a_version_0_state_dict_as_torch(torch):
+    # Version 0 saved the normalized weight and u, not v: loading solves for v.
+    source = torch.nn.utils.spectral_norm(torch.nn.Linear(3, 4))
+    source(torch.ones(1, 3))
+    state = {k: v.detach().clone() for k, v in source.state_dict().items() if k != "weight_v"}
+    state["weight"] = source.weight.detach().clone()
+    loaded = []
+    for lib in (torch, funcgrad):
+        layer = lib.nn.utils.spectral_norm(lib.nn.Linear(3, 4))
+        layer.load_state_dict({k: lib.tensor(v.numpy()) for k, v in state.items()})
+        loaded.append(layer.weight_v)
+    _close(loaded[1], loaded[0], rtol=1e-4)
+
+
+def test_hook_based_spectral_norm_errors_match_torch(torch):
+    def errors(lib):
+        found = []
+        layer = lib.nn.utils.spectral_norm(lib.nn.Linear(2, 2))
+        for action, kind in [(lambda: lib.nn.utils.spectral_norm(layer), RuntimeError),
+                             (lambda: lib.nn.utils.remove_spectral_norm(layer, "bias"),
+                              ValueError),
+                             (lambda: lib.nn.utils.spectral_norm(lib.nn.Linear(2, 2),
+                                                                 n_power_iterations=0),
+                              ValueError)]:
+            with pytest.raises(kind) as info:
+                action()
+            found.append(str(info.value).split(" found in ")[0])
+        return found
+
+    assert errors(funcgrad) == errors(torch)
+
+
 @pytest.mark.parametrize("make", [
     lambda lib: lib.nn.Linear(3, 4), lambda lib: lib.nn.Conv2d(2, 3, 2),
     lambda lib: lib.nn.ConvTranspose1d(2, 3, 2),

@@ -1,7 +1,8 @@
 """``funcgrad.nn.utils``: gradient clipping and flattening parameters into one vector, as
 torch.nn.utils has them; ``rnn``, padded and packed batches of sequences; ``fusion``,
 batch norms folded into the layers before them; ``parametrize`` and ``parametrizations``,
-parameters computed from other tensors (weight and spectral normalization)."""
+parameters computed from other tensors (weight and spectral normalization); and the older,
+hook-based ``weight_norm`` and ``spectral_norm``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from . import fusion as fusion
 from . import parametrizations as parametrizations
 from . import parametrize as parametrize
 from . import rnn as rnn
+from ._spectral_norm import remove_spectral_norm, spectral_norm
+from ._weight_norm import remove_weight_norm, weight_norm
 from .fusion import (
     fuse_conv_bn_eval,
     fuse_conv_bn_weights,
@@ -28,7 +31,8 @@ from .fusion import (
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters", "rnn", "fusion", "parametrize",
            "parametrizations", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
-           "fuse_linear_bn_weights", "skip_init"]
+           "fuse_linear_bn_weights", "skip_init", "weight_norm", "remove_weight_norm",
+           "spectral_norm", "remove_spectral_norm"]
 
 
 def _grads(parameters) -> list[Tensor]:

@@ -43,6 +43,15 @@ def _weight_norm(v, g, *, dim: int):
 _WEIGHT_NORM = Op("weight_norm", _weight_norm, "WeightNormInterfaceBackward0")
 
 
+def weight_normalized(v: Tensor, g: Tensor, dim: int) -> Tensor:
+    """``g * v / ||v||``, the norm over every dimension of ``v`` but ``dim`` (-1: over all), as
+    torch's ``_weight_norm``: one op where torch's kernel fuses it (``dim`` first or last, and
+    no 16-bit dtype), composed of ops otherwise, so the grad_fn is named as torch's."""
+    if dim in (0, v.ndim - 1) and v.dtype.itemsize > 2:
+        return apply(_WEIGHT_NORM, v, g, dim=dim)
+    return v * (g / _norm_except_dim(v, dim))
+
+
 class _WeightNorm(Module):
     """``w = g * v / ||v||`` from the originals ``g`` (``original0``) and ``v``
     (``original1``), the norm taken over every dimension but ``dim`` (-1: over all)."""
@@ -52,10 +61,7 @@ class _WeightNorm(Module):
         self.dim = -1 if dim is None else dim
 
     def forward(self, weight_g: Tensor, weight_v: Tensor) -> Tensor:
-        # torch fuses the two cases its kernel has, and composes ops for the others
-        if self.dim in (0, weight_v.ndim - 1) and weight_v.dtype.itemsize > 2:
-            return apply(_WEIGHT_NORM, weight_v, weight_g, dim=self.dim)
-        return weight_v * (weight_g / _norm_except_dim(weight_v, self.dim))
+        return weight_normalized(weight_v, weight_g, self.dim)
 
     def right_inverse(self, weight: Tensor) -> tuple[Tensor, Tensor]:
         return _norm_except_dim(weight, self.dim), weight
