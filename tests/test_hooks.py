@@ -458,3 +458,47 @@ def test_module_backward_hooks_stay_silent_in_a_double_backward():
         log("x.grad", x.grad)
 
     assert_same_as_torch(scenario)
+
+
+@pytest.mark.parametrize("fails_in", ["pre-hook", "forward", "hook"])
+def test_always_called_forward_hooks_run_when_the_call_raises_as_in_torch(fails_in):
+    def scenario(lib, log):
+        class Layer(lib.nn.Module):
+            def forward(self, x):
+                if fails_in == "forward":
+                    raise ValueError("forward failed")
+                return x * 2
+
+        def pre(module, args):
+            if fails_in == "pre-hook":
+                raise ValueError("pre-hook failed")
+            return (args[0] + 1,)
+
+        def failing(module, args, out):
+            log("failing hook", out)
+            raise ValueError("hook failed")
+
+        def silenced(module, args, kwargs, out):
+            log("silenced hook", [args[0], out])
+            log("its kwargs", str(kwargs))
+            raise KeyError("also failed")
+
+        layer = Layer()
+        layer.register_forward_pre_hook(pre)
+        layer.register_forward_hook(lambda m, args, out: log("always", [args[0], out]),
+                                    always_call=True)
+        layer.register_forward_hook(lambda m, args, out: log("plain", out))
+        if fails_in == "hook":
+            layer.register_forward_hook(failing)
+        layer.register_forward_hook(silenced, with_kwargs=True, always_call=True)
+        layer.register_forward_hook(lambda m, args, out: log("late always", out),
+                                    always_call=True, prepend=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(ValueError) as info:
+                layer(lib.tensor([1.0, 2.0]))
+        log("error", str(info.value))
+        for w in caught:
+            log("warning", str(w.message))
+
+    assert_same_as_torch(scenario)

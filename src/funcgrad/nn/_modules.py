@@ -189,7 +189,8 @@ def _add_indent(text: str, spaces: int) -> str:
 _SLOTS = ("_parameters", "_buffers", "_modules")
 # a module's hooks, with the keys of the forward ones that take the keyword arguments too
 _HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks",
-               "_forward_hooks_with_kwargs", "_backward_pre_hooks", "_backward_hooks",
+               "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
+               "_backward_pre_hooks", "_backward_hooks",
                "_state_dict_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks",
                "_load_state_dict_post_hooks")
 
@@ -304,48 +305,74 @@ class Module:
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         """``forward`` between its pre-hooks and hooks, as torch calls them, with the backward
-        hooks set up around it (``_hooks.BackwardHook``)."""
-        for key, hook in list(self._forward_pre_hooks.items()):
-            if key in self._forward_pre_hooks_with_kwargs:
-                result = hook(self, args, kwargs)
+        hooks set up around it (``_hooks.BackwardHook``). Should any of it raise, the forward
+        hooks registered with ``always_call`` that have not run yet run before the error goes
+        on (an error of theirs then only warns)."""
+        output, called = None, set()
+        try:
+            for key, hook in list(self._forward_pre_hooks.items()):
+                if key in self._forward_pre_hooks_with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        if not (isinstance(result, tuple) and len(result) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {result}.")
+                        args, kwargs = result
+                else:
+                    result = hook(self, args)
+                    if result is not None:
+                        args = result if isinstance(result, tuple) else (result,)
+            backward_hook = None
+            if self._backward_hooks or self._backward_pre_hooks:
+                backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                             list(self._backward_pre_hooks.values()))
+                args = backward_hook.setup_input_hook(args)
+            output = self.forward(*args, **kwargs)
+            for key, hook in list(self._forward_hooks.items()):
+                if key in self._forward_hooks_always_called:
+                    called.add(key)
+                result = self._forward_hook(key, hook, args, kwargs, output)
                 if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                           f"(new_args, new_kwargs), but got {result}.")
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        backward_hook = None
-        if self._backward_hooks or self._backward_pre_hooks:
-            backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
-                                         list(self._backward_pre_hooks.values()))
-            args = backward_hook.setup_input_hook(args)
-        output = self.forward(*args, **kwargs)
-        for key, hook in list(self._forward_hooks.items()):
-            result = (hook(self, args, kwargs, output)
-                      if key in self._forward_hooks_with_kwargs else hook(self, args, output))
-            if result is not None:
-                output = result
-        if backward_hook is not None:
-            if not isinstance(output, (Tensor, tuple)):
-                warnings.warn("For backward hooks to be called, module output should be a "
-                              f"Tensor or a tuple of Tensors but received {type(output)}",
-                              stacklevel=3)
-            output = backward_hook.setup_output_hook(output)
-        return output
+                    output = result
+            if backward_hook is not None:
+                if not isinstance(output, (Tensor, tuple)):
+                    warnings.warn("For backward hooks to be called, module output should be a "
+                                  f"Tensor or a tuple of Tensors but received {type(output)}",
+                                  stacklevel=3)
+                output = backward_hook.setup_output_hook(output)
+            return output
+        except Exception:
+            for key, hook in list(self._forward_hooks.items()):
+                if key in self._forward_hooks_always_called and key not in called:
+                    try:
+                        result = self._forward_hook(key, hook, args, kwargs, output)
+                        output = output if result is None else result
+                    except Exception as e:
+                        warnings.warn("module forward hook with ``always_call=True`` raised an "
+                                      "exception that was silenced as another error was raised "
+                                      f"in forward: {e}", stacklevel=3)
+            raise
 
-    def _add_hook(self, hooks: str, hook, prepend: bool, with_kwargs: bool = False
-                  ) -> _Handle:
+    def _forward_hook(self, key: int, hook, args: tuple, kwargs: dict, output):
+        """Calls the forward hook ``hook`` registered under ``key``, as it takes its
+        arguments."""
+        if key in self._forward_hooks_with_kwargs:
+            return hook(self, args, kwargs, output)
+        return hook(self, args, output)
+
+    def _add_hook(self, hooks: str, hook, prepend: bool, **flags: bool) -> _Handle:
+        """Registers ``hook`` in the dict ``hooks``, marked in ``<hooks>_<flag>`` for each of
+        ``flags`` that is true (``with_kwargs``, ``always_called``)."""
         key = next(_hook_keys)
-        flags = self.__dict__.get(hooks + "_with_kwargs", {})
         self.__dict__[hooks][key] = hook
         if prepend:
             self.__dict__[hooks].move_to_end(key, last=False)
-        if with_kwargs:
-            flags[key] = True
-        return _Handle(self.__dict__[hooks], key, flags)
+        marks = []
+        for flag, on in flags.items():
+            marks.append(self.__dict__[f"{hooks}_{flag}"])
+            if on:
+                marks[-1][key] = True
+        return _Handle(self.__dict__[hooks], key, *marks)
 
     def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> _Handle:
         """Calls ``hook(module, grad_output)`` when the gradients of this module's outputs
@@ -397,13 +424,14 @@ class Module:
         >>> handle.remove(); layer(funcgrad.tensor(3.0))
         tensor(3.)
         """
-        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs=with_kwargs)
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
                               always_call: bool = False) -> _Handle:
         """Calls ``hook(module, args, output)`` after each ``forward`` (``hook(module, args,
         kwargs, output)`` with ``with_kwargs``); what it returns, if not None, replaces the
-        output. Returns a handle whose ``remove()`` unregisters it.
+        output. With ``always_call``, it runs even when the call raises (``output`` then None
+        if there is none yet). Returns a handle whose ``remove()`` unregisters it.
 
         >>> import funcgrad
         >>> seen = []
@@ -412,7 +440,8 @@ class Module:
         >>> _ = layer(funcgrad.ones(4, 2)); seen
         [funcgrad.Size([4, 3])]
         """
-        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs=with_kwargs,
+                              always_called=always_call)
 
     def get_submodule(self, target: str) -> Module:
         """The module at the dotted path ``target`` (``''``: this one).
