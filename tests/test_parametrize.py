@@ -252,7 +252,7 @@ def test_older_weight_norm_matches_torch(torch, make, dim):
                 for lib, layer in ((torch, theirs), (funcgrad, ours))]
     assert warnings[0] == warnings[1]
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    for step in range(2):  # the hook recomputes the weight from g and v before each call
+    for _ in range(2):  # the hook recomputes the weight from g and v before each call
         for lib, layer in ((torch, theirs), (funcgrad, ours)):
             (layer(lib.tensor(x, dtype=lib.float32)) ** 2).sum().backward()
             with lib.no_grad():

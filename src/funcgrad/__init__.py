@@ -380,6 +380,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     xlogy,
 )
 from ._ops import movedim as moveaxis
+from ._random import bernoulli, multinomial, normal, poisson
 from ._recompiles import RecompileWarning as RecompileWarning
 from ._tensor import Size as Size
 from ._tensor import Tensor as Tensor
