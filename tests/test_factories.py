@@ -99,3 +99,130 @@ def test_triangle_indices_match_torch(name, row, col, offset):
     assert got.dtype == jax.dtypes.canonicalize_dtype(np.int64)
     np.testing.assert_array_equal(np.asarray(got), want.numpy())
     assert tuple(got.shape) == tuple(want.shape)
+
+
+def _same_tensor(ours, theirs, atol=1e-6) -> None:
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1].replace(
+        "int64", "int32")  # (integers are int32 without jax_enable_x64)
+    np.testing.assert_allclose(np.asarray(ours.detach(), np.float64),
+                               theirs.detach().double().numpy(), rtol=1e-5, atol=atol)
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window", "kaiser_window"])
+@pytest.mark.parametrize("length", [0, 1, 2, 5, 16])
+@pytest.mark.parametrize("periodic", [True, False])
+def test_windows_match_torch(name, length, periodic):
+    torch = pytest.importorskip("torch")
+    _same_tensor(getattr(funcgrad, name)(length, periodic),
+                 getattr(torch, name)(length, periodic))
+
+
+def test_window_parameters_and_errors_match_torch():
+    torch = pytest.importorskip("torch")
+    for lib_call in (lambda lib: lib.hamming_window(7, False, 0.5, 0.3, dtype=lib.float16),
+                     lambda lib: lib.kaiser_window(6, True, 5.0),
+                     lambda lib: lib.hann_window(4, requires_grad=True)):
+        ours, theirs = lib_call(funcgrad), lib_call(torch)
+        _same_tensor(ours, theirs, atol=1e-3)
+        assert ours.requires_grad == theirs.requires_grad
+    with pytest.raises(RuntimeError) as theirs:
+        torch.blackman_window(-1)
+    with pytest.raises(RuntimeError, match=str(theirs.value)):
+        funcgrad.blackman_window(-1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.logspace(0, 2, 3), lambda lib: lib.logspace(-1, 3, 5, base=2),
+    lambda lib: lib.logspace(0, 2, 3, dtype=lib.int32), lambda lib: lib.logspace(1, 1, 0),
+    lambda lib: lib.scalar_tensor(3), lambda lib: lib.scalar_tensor(2.5, dtype=lib.float16),
+], ids=["logspace", "logspace-base", "logspace-int", "logspace-empty", "scalar_tensor",
+        "scalar_tensor-dtype"])
+def test_creation_functions_match_torch(call):
+    torch = pytest.importorskip("torch")
+    _same_tensor(call(funcgrad), call(torch), atol=0)
+
+
+def test_randint_like_draws_in_range_in_the_inputs_dtype():
+    funcgrad.manual_seed(0)
+    draws = funcgrad.randint_like(funcgrad.zeros(10_000), 2, 5)
+    assert draws.dtype == funcgrad.float32
+    assert set(np.unique(np.asarray(draws))) == {2.0, 3.0, 4.0}
+    assert set(np.unique(np.asarray(funcgrad.randint_like(funcgrad.zeros(1000,
+                                                                          dtype=funcgrad.int32),
+                                                          3)))) == {0, 1, 2}
+    assert funcgrad.initial_seed() == 0
+
+
+@pytest.mark.parametrize("indices, shape", [([4, 7, 0], (2, 4)), (5, (2, 3)), ([[1, 5]], (2, 3)),
+                                            ([6, -7, -1], (2, 3)), ([3], 4)])
+def test_unravel_index_matches_torch(indices, shape):
+    torch = pytest.importorskip("torch")
+    ours = funcgrad.unravel_index(funcgrad.tensor(indices), shape)
+    theirs = torch.unravel_index(torch.tensor(indices), shape)
+    assert len(ours) == len(theirs)
+    for o, t in zip(ours, theirs):
+        _same_tensor(o, t, atol=0)
+
+
+@pytest.mark.parametrize("args", [([1.0], (2, 3)), ([1], (2, -3))])
+def test_unravel_index_errors_match_torch(args):
+    torch = pytest.importorskip("torch")
+    data, shape = args
+    with pytest.raises((TypeError, ValueError)) as theirs:
+        torch.unravel_index(torch.tensor(data), shape)
+    with pytest.raises(type(theirs.value)) as ours:
+        funcgrad.unravel_index(funcgrad.tensor(data), shape)
+    assert str(ours.value) == str(theirs.value).replace("torch.", "funcgrad.")
+
+
+_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "float16", "bfloat16", "float32",
+           "complex64"]
+
+
+@pytest.mark.parametrize("a", _DTYPES)
+@pytest.mark.parametrize("b", _DTYPES)
+def test_promote_types_and_can_cast_match_torch(a, b):
+    torch = pytest.importorskip("torch")
+    ours = funcgrad.promote_types(getattr(funcgrad, a), getattr(funcgrad, b))
+    assert str(ours) == str(torch.promote_types(getattr(torch, a), getattr(torch, b))).split(
+        ".")[-1]
+    assert funcgrad.can_cast(getattr(funcgrad, a), getattr(funcgrad, b)) == torch.can_cast(
+        getattr(torch, a), getattr(torch, b))
+
+
+_OPERANDS = {
+    "int32 vector": lambda lib: lib.ones(2, dtype=lib.int32),
+    "uint8 vector": lambda lib: lib.ones(2, dtype=lib.uint8),
+    "bool vector": lambda lib: lib.ones(2, dtype=lib.bool),
+    "float16 vector": lambda lib: lib.ones(2, dtype=lib.float16),
+    "0-d int16": lambda lib: lib.tensor(1, dtype=lib.int16),
+    "0-d float16": lambda lib: lib.tensor(1.0, dtype=lib.float16),
+    "0-d complex64": lambda lib: lib.tensor(1j, dtype=lib.complex64),
+    "float": lambda lib: 1.5, "bool": lambda lib: True, "complex": lambda lib: 1j,
+}
+
+
+@pytest.mark.parametrize("a", list(_OPERANDS))
+@pytest.mark.parametrize("b", list(_OPERANDS))
+def test_result_type_matches_torch(a, b):
+    torch = pytest.importorskip("torch")
+    if isinstance(_OPERANDS[a](torch), (bool, float, complex)) and isinstance(
+            _OPERANDS[b](torch), (bool, float, complex)):
+        pytest.skip("torch.result_type takes at least one tensor")
+    ours = funcgrad.result_type(_OPERANDS[a](funcgrad), _OPERANDS[b](funcgrad))
+    theirs = str(torch.result_type(_OPERANDS[a](torch), _OPERANDS[b](torch))).split(".")[-1]
+    # JAX has no complex32: half precision and a complex give the smallest complex it has
+    assert str(ours) == theirs.replace("complex32", "complex64")
+
+
+def test_type_queries_match_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (funcgrad, torch):
+        assert lib.is_floating_point(lib.ones(1)) and not lib.is_floating_point(
+            lib.ones(1, dtype=lib.int32))
+        assert lib.is_nonzero(lib.tensor([2.0])) and not lib.is_nonzero(lib.tensor(0.0))
+    assert funcgrad.typename(funcgrad.ones(2)) == torch.typename(torch.ones(2)).replace(
+        "torch", "funcgrad")
+    assert funcgrad.typename(3) == torch.typename(3)

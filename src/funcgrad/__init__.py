@@ -58,9 +58,12 @@ from ._dtypes import (
     short,
     uint8,
 )
+from ._dtypes import can_cast as can_cast
 from ._dtypes import finfo as finfo
 from ._dtypes import get_default_dtype as get_default_dtype
 from ._dtypes import iinfo as iinfo
+from ._dtypes import promote_types as promote_types
+from ._dtypes import result_type as result_type
 from ._dtypes import set_default_dtype as set_default_dtype
 from ._factories import (
     Generator,
@@ -73,16 +76,20 @@ from ._factories import (
     from_numpy,
     full,
     full_like,
+    initial_seed,
     linspace,
+    logspace,
     manual_seed,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     seed,
     tensor,
     tril_indices,
@@ -114,6 +121,7 @@ from ._index_ops import (
     scatter_reduce,
     unique,
     unique_consecutive,
+    unravel_index,
 )
 from ._math_ops import (
     addbmm,
@@ -142,6 +150,8 @@ from ._math_ops import (
     polygamma,
     renorm,
     trapezoid,
+    trapz,
+    vander,
 )
 from ._ops import (  # noqa: F401 - generated in _ops from the table
     abs,
@@ -235,8 +245,11 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     float_power,
     floor,
     floor_divide,
+    fmax,
+    fmin,
     fmod,
     frac,
+    frexp,
     gather,
     ge,
     ger,
@@ -256,6 +269,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     isnan,
     kron,
     kthvalue,
+    ldexp,
     le,
     lerp,
     less,
@@ -301,6 +315,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     ne,
     neg,
     negative,
+    nextafter,
     nonzero,
     norm,
     not_equal,
@@ -384,6 +399,8 @@ from ._random import bernoulli, multinomial, normal, poisson
 from ._recompiles import RecompileWarning as RecompileWarning
 from ._tensor import Size as Size
 from ._tensor import Tensor as Tensor
+from ._tensor import is_floating_point as is_floating_point
+from ._tensor import is_nonzero as is_nonzero
 from ._tensor import is_tensor as is_tensor
 from ._transforms import (
     custom_jvp,
@@ -399,6 +416,15 @@ from ._transforms import (
     vjp,
     vmap,
 )
+from ._windows import (
+    bartlett_window,
+    blackman_window,
+    hamming_window,
+    hann_window,
+    kaiser_window,
+)
+from .linalg import matrix_exp as matrix_exp
+from .nn._modules import _typename as typename
 from .serialization import load as load
 from .serialization import save as save
 

@@ -243,3 +243,70 @@ class iinfo:
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+def promote_types(type1, type2) -> np.dtype:
+    """The smallest dtype that both cast to, as torch promotes two dtypes.
+
+    >>> import funcgrad
+    >>> funcgrad.promote_types(funcgrad.uint8, funcgrad.int8)
+    dtype('int16')
+    """
+    return np.dtype(jnp.promote_types(type1, type2))
+
+
+def can_cast(from_, to) -> builtins.bool:
+    """Whether torch's casting rules let an op write ``from_`` values into ``to`` in place:
+    not a complex into a real, a float into an integer, or a non-bool into a bool."""
+    return not (is_complex(from_) and not is_complex(to)
+                or is_floating(from_) and jnp.issubdtype(to, jnp.integer)
+                or from_ != bool and to == bool)
+
+
+def _category(dtype) -> builtins.int:
+    return 0 if dtype == bool else 1 if jnp.issubdtype(dtype, jnp.integer) else (
+        3 if is_complex(dtype) else 2)
+
+
+def _scalar_dtype(value, result) -> np.dtype:
+    """The dtype a Python number takes when it lifts ``result`` (None: there is none) to its
+    higher category: the defaults, and for a complex the precision of a float ``result``."""
+    if isinstance(value, builtins.bool):
+        return bool
+    if isinstance(value, builtins.int):
+        return default_int()
+    if isinstance(value, builtins.float):
+        return get_default_dtype()
+    float_dtype = result if result is not None and _category(result) == 2 else (
+        get_default_dtype())
+    return complex128 if np.dtype(float_dtype).itemsize == 8 else complex64
+
+
+def result_type(tensor, other) -> np.dtype:
+    """The dtype of an op of ``tensor`` and ``other`` (tensors or numbers), by torch's rule:
+    tensors with dimensions decide, then 0-d tensors and then numbers only where they are of a
+    higher category (bool, integer, float, complex).
+
+    >>> import funcgrad
+    >>> funcgrad.result_type(funcgrad.tensor([1, 2], dtype=funcgrad.int32), 1.0)
+    dtype('float32')
+    """
+    operands = (tensor, other)
+    result = None
+    for priority in (2, 1):
+        group = [x.dtype for x in operands
+                 if hasattr(x, "dtype") and (x.ndim > 0) == (priority == 2)]
+        if group:
+            promoted = functools.reduce(promote_types, group)
+            if result is None or _category(promoted) > _category(result):
+                result = promoted
+    for x in operands:
+        if not hasattr(x, "dtype"):
+            dtype = _scalar_dtype(x, result)
+            if result is None:
+                result = dtype
+            elif _category(dtype) > _category(result):
+                result = dtype
+            elif all(not hasattr(y, "dtype") for y in operands):
+                result = promote_types(result, dtype)
+    return np.dtype(result)

@@ -236,6 +236,27 @@ def linspace(start, end, steps: int, dtype=None, device=None,
     return _finish(jnp.linspace(start, end, steps, dtype=dtype), dtype, device, requires_grad)
 
 
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values ``base ** e``, the exponents ``e`` evenly spaced from ``start`` to
+    ``end`` inclusive.
+
+    >>> import funcgrad
+    >>> funcgrad.logspace(0, 2, 3)
+    tensor([  1.,  10., 100.])
+    """
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dtype = _float_dtype(dtype)
+    exponents = jnp.linspace(start, end, steps, dtype=jnp.result_type(float))
+    return _finish(jnp.power(base, exponents).astype(dtype), dtype, device, requires_grad)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor of the number ``s``, in the default float dtype unless ``dtype``."""
+    return tensor(s, dtype=_float_dtype(dtype), device=device, requires_grad=requires_grad)
+
+
 def eye(n: int, m: int | None = None, dtype=None, device=None,
         requires_grad: bool = False) -> Tensor:
     """The identity matrix, ``n`` by ``m`` (square by default)."""
@@ -374,6 +395,22 @@ def randint(low, high=None, size=(), *, generator: Generator | None = None, dtyp
     dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
     draws = jax.random.randint(next_key(generator), _shape((size,)), low, high, dtype)
     return _finish(draws, dtype, device, False)
+
+
+def randint_like(input, low: int = 0, high: int | None = None, *, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
+    """``randint`` of ``input``'s shape, dtype and device (unless given): integers in
+    ``[low, high)``, or ``[0, low)`` given one bound."""
+    if high is None:
+        low, high = 0, low
+    dtype = input.dtype if dtype is None else _dtypes.resolve(dtype)
+    draws = randint(low, high, tuple(input.shape), device=device or input.device)
+    return _finish(draws._read().astype(dtype), dtype, device or input.device, requires_grad)
+
+
+def initial_seed() -> int:
+    """The seed the global generator last started from."""
+    return default_generator.initial_seed()
 
 
 def randperm(n: int, dtype=None, device=None, *, generator: Generator | None = None) -> Tensor:

@@ -315,6 +315,28 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     return Tensor._wrap(jnp.isin(*read, assume_unique=assume_unique, invert=invert))
 
 
+def unravel_index(indices, shape) -> tuple:
+    """The coordinates in ``shape`` of flat (row-major) ``indices``, one tensor per dimension
+    (an index outside ``[0, numel)`` is taken modulo ``numel``, as torch does).
+
+    >>> import funcgrad
+    >>> funcgrad.unravel_index(funcgrad.tensor([4, 7]), (2, 4))
+    (tensor([1, 1]), tensor([0, 3]))
+    """
+    if not _dtypes.is_integer(indices.dtype):
+        raise TypeError(f"expected 'indices' to be integer dtype, but got "
+                        f"{_dtypes.name(indices.dtype)}")
+    shape = (shape,) if isinstance(shape, builtins.int) else tuple(shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    flat = indices._read()
+    coordinates = []
+    for n in reversed(shape):
+        coordinates.append(flat % n if n else flat * 0)
+        flat = flat // n if n else flat
+    return tuple(Tensor._wrap(c) for c in reversed(coordinates))
+
+
 # ----- in place --------------------------------------------------------------------------------
 def put_(self, index, source, accumulate: bool = False) -> Tensor:
     """In-place ``put``."""

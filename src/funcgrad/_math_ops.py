@@ -205,6 +205,34 @@ def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     return _integral(TRAPEZOID, y, x, dx, dim)
 
 
+trapz = trapezoid  # torch's older name
+
+
+def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of the 1-D ``x``: columns ``x ** (N - 1)`` down to ``x ** 0``
+    (up, with ``increasing``), ``N`` of them (as many as ``x`` has elements by default);
+    integers become the default int, as in torch.
+
+    >>> import funcgrad
+    >>> funcgrad.vander(funcgrad.tensor([1.0, 2.0, 3.0]), N=3)
+    tensor([[1., 1., 1.],
+            [4., 2., 1.],
+            [9., 3., 1.]])
+    """
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    dtype = x.dtype if _dtypes.is_inexact(x.dtype) else _dtypes.default_int()
+    # torch's steps: ones, x copied into columns 1.., their running product copied back
+    result = Tensor._wrap(jnp.ones((x.shape[0], n), dtype))
+    if n > 1:
+        result[:, 1:] = x.unsqueeze(1)
+        result[:, 1:] = result[:, 1:].cumprod(1)
+    return result if increasing else result.flip(1)
+
+
 def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The running ``trapezoid`` integral of ``y`` along ``dim`` (one element shorter)."""
     return _integral(CUMULATIVE_TRAPEZOID, y, x, dx, dim)

@@ -229,6 +229,27 @@ MINIMUM = Op("minimum", _real_only(jnp.minimum, "minimum not implemented for com
 ATAN2 = Op("atan2", jnp.arctan2, "Atan2Backward0")
 HYPOT = Op("hypot", jnp.hypot, "HypotBackward0")
 FMOD = Op("fmod", jnp.fmod, _scalar_or_tensor("FmodBackward1", "FmodBackward0"))
+FMAX = Op("fmax", _real_only(jnp.fmax, "fmax not implemented for complex tensors.",
+                             RuntimeError), "FmaxBackward0")
+FMIN = Op("fmin", _real_only(jnp.fmin, "fmin not implemented for complex tensors.",
+                             RuntimeError), "FminBackward0")
+
+
+def _ldexp(x, exponent):
+    """``x * 2**exponent`` in a float dtype (ints become the default float, as in torch)."""
+    dtype = jnp.result_type(x, exponent)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+        dtype = _dtypes.get_default_dtype()
+    return x.astype(dtype) * jnp.exp2(jnp.asarray(exponent).astype(dtype))
+
+
+LDEXP = Op("ldexp", _ldexp, "LdexpBackward0")
+# frexp: the exponent first (not differentiable), then the mantissa x / 2**exponent from it
+FREXP_EXPONENT = Op("frexp_exponent", lambda x: jnp.frexp(x)[1], "", differentiable=False)
+FREXP_MANTISSA = Op("frexp", lambda x, exponent: jnp.where(
+    jnp.isfinite(x), x / jnp.exp2(exponent.astype(x.dtype)), x), "FrexpBackward0")
+# torch records a node whose backward is not implemented; here the result is outside the graph
+NEXTAFTER = Op("nextafter", jnp.nextafter, "", differentiable=False)
 LERP = Op("lerp", lambda x, end, weight: x + weight * (end - x),
           lambda x, end, weight: "LerpBackward1" if hasattr(weight, "shape") else "LerpBackward0")
 ISCLOSE = Op("isclose", jnp.isclose, "", differentiable=False)
@@ -354,6 +375,38 @@ def hypot(input, other) -> Tensor:
 def fmod(input, other) -> Tensor:
     """C-style remainder: the sign of ``input`` (``remainder`` takes the sign of ``other``)."""
     return apply(FMOD, input, other)
+
+
+def fmax(input, other) -> Tensor:
+    """Elementwise maximum that ignores NaN: the other value where one is NaN."""
+    return apply(FMAX, input, other)
+
+
+def fmin(input, other) -> Tensor:
+    """Elementwise minimum that ignores NaN: the other value where one is NaN."""
+    return apply(FMIN, input, other)
+
+
+def ldexp(input, other) -> Tensor:
+    """``input * 2**other``, in a floating-point dtype."""
+    return apply(LDEXP, input, other)
+
+
+FrexpResult = collections.namedtuple("frexp", ["mantissa", "exponent"])
+
+
+def frexp(input) -> FrexpResult:
+    """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent``, ``|mantissa|`` in
+    [0.5, 1) (0 for 0); the exponent is int32."""
+    if not _dtypes.is_floating(input.dtype):
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    exponent = apply(FREXP_EXPONENT, input)
+    return FrexpResult(apply(FREXP_MANTISSA, input, exponent), exponent)
+
+
+def nextafter(input, other) -> Tensor:
+    """The next floating-point value after ``input`` towards ``other``."""
+    return apply(NEXTAFTER, input, other)
 
 
 def lerp(input, end, weight) -> Tensor:
@@ -2834,7 +2887,8 @@ def _install() -> None:
         "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim",
         "repeat_interleave", "kron", "inner", "vdot", "median", "nanmedian", "kthvalue",
         "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax", "cross",
-        "float_power", "fix", "positive", "ger", "split_with_sizes",
+        "float_power", "fix", "positive", "ger", "split_with_sizes", "fmax", "fmin", "ldexp",
+        "frexp", "nextafter",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
@@ -2871,7 +2925,7 @@ def _install() -> None:
                  "scatter", "scatter_add", "xlogy", "copysign", "logit", *COMPARE, *_ALIASES,
                  "multiply", "divide", "true_divide", "subtract", "atan2", "arctan2", "fmod",
                  "remainder", "hypot", "heaviside", "floor_divide", "cumprod", "fix",
-                 "logical_not"):
+                 "logical_not", "ldexp", "nextafter"):
         methods[name + "_"] = _make_inplace(methods[name])
     # torch records these three in place under a node of their own (whose VJP is the same)
     for name in ("asinh", "acosh", "atanh"):

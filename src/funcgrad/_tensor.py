@@ -641,6 +641,14 @@ def is_tensor(x) -> bool:
     return isinstance(x, Tensor)
 
 
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_nonzero(input: Tensor) -> bool:
+    return input.is_nonzero()
+
+
 def arrays(tree):
     """The tree with each Tensor replaced by its array."""
     return jax.tree_util.tree_map(lambda x: x._read() if is_tensor(x) else x, tree,

@@ -492,3 +492,6 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     """
     _check_right_side("linalg.lu_solve", LU, B, left)
     return apply(LU_SOLVE, LU, pivots, B, left=bool(left), adjoint=bool(adjoint))
+
+
+Tensor.matrix_exp = matrix_exp
