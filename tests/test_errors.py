@@ -521,7 +521,23 @@ OP_ARGUMENT_ERRORS = {
         0, T.tensor([0]), T.ones(1)),
     "cdist_columns": lambda T: T.cdist(T.ones(2, 3), T.ones(2, 4)),
     "cdist_negative_p": lambda T: T.cdist(T.ones(2, 3), T.ones(2, 3), -1),
+    "diagonal_scatter_size": lambda T: T.diagonal_scatter(T.zeros(3, 4), T.ones(2)),
+    "select_scatter_size": lambda T: T.select_scatter(T.zeros(3, 4), T.ones(3), 0, 1),
+    "select_scatter_index": lambda T: T.select_scatter(T.zeros(3, 4), T.ones(4), 0, 5),
+    "slice_scatter_size": lambda T: T.slice_scatter(T.zeros(3, 4), T.ones(3, 3), 1, 0, 4, 2),
+    "vander_2d": lambda T: T.vander(T.ones(2, 2)),
+    "vander_negative_N": lambda T: T.vander(T.ones(2), N=-1),
+    "frexp_ints": lambda T: T.frexp(T.tensor([1, 2])),
+    "sum_to_size": lambda T: T.ones(2, 3).sum_to_size(4),
+    "positive_bool": lambda T: T.positive(T.tensor([True])),
+    "linalg_lu_1d": lambda T: T.linalg.lu(T.ones(2)),
+    "linalg_vander_N": lambda T: T.linalg.vander(T.ones(3), N=1),
+    "cholesky_solve_sizes": lambda T: T.cholesky_solve(T.ones(3, 1), T.eye(2)),
 }
+
+
+def test_lu_warns_as_torch(torch):
+    assert_warns_as_torch(torch, lambda lib: lib.lu(lib.eye(2)))
 
 
 @pytest.mark.parametrize("scenario", OP_ARGUMENT_ERRORS.values(), ids=OP_ARGUMENT_ERRORS)

@@ -219,6 +219,14 @@ case("vander-values", lambda m, x: m.vander(x, N=4) + m.vander(x, increasing=Tru
 case("trapz", lambda m, y, x: m.trapz(y, x) + m.trapz(y, dx=0.5), real(2, 4), Arg((4,), 0.1, 3))
 case("matrix_exp-method", lambda m, a: a.matrix_exp(), Arg((3, 3), 0.1, 0.5))
 
+case("select_scatter", lambda m, x, y: m.select_scatter(x, y, 1, -1), real(3, 4), real(3))
+case("slice_scatter", lambda m, x, y: x.slice_scatter(y, 1, 1, None, 2), real(3, 4),
+     real(3, 2))
+case("slice_scatter-default", lambda m, x, y: m.slice_scatter(x, y), real(2, 3), real(2, 3))
+case("diagonal_scatter", lambda m, x, y: m.diagonal_scatter(x, y, 1), real(3, 4), real(3))
+case("diagonal_scatter-dims", lambda m, x, y: x.diagonal_scatter(y, -1, 2, 0), real(3, 2, 4),
+     real(2, 3))
+
 # ----- elementwise, more -----------------------------------------------------------------------
 case("logaddexp", lambda m, x, y: m.logaddexp(x, y), real(3, 1), real(1, 4))
 case("logaddexp2", lambda m, x, y: x.logaddexp2(y), real(2, 3), real(3))
@@ -451,6 +459,24 @@ case("linalg.lu_solve", lambda m, a, b: m.linalg.lu_solve(*m.linalg.lu_factor(a)
 case("linalg.lu_solve-right-adjoint", lambda m, a, b: m.linalg.lu_solve(
     *m.linalg.lu_factor(a), b, left=False, adjoint=True), real(2, 3, 3), real(4, 3))
 case("linalg.solve_ex", lambda m, a, b: m.linalg.solve_ex(_spd(m, a), b), real(3, 3), real(3, 2))
+case("linalg.lu_factor_ex", lambda m, a: m.linalg.lu_factor_ex(a), real(3, 3))
+case("linalg.lu", lambda m, a: tuple(m.linalg.lu(a)), real(2, 3, 3))
+case("linalg.lu-wide", lambda m, a: tuple(m.linalg.lu(a)), real(3, 4))
+case("linalg.lu-tall", lambda m, a: tuple(m.linalg.lu(a)), real(4, 2))
+case("lu_unpack", lambda m, a: tuple(m.lu_unpack(*m.linalg.lu_factor(a))), real(2, 3, 3))
+case("lu_unpack-wide", lambda m, a: tuple(m.lu_unpack(*m.linalg.lu_factor(a))), real(3, 4))
+case("cholesky_solve", lambda m, b, a: m.cholesky_solve(b, m.linalg.cholesky(_spd(m, a))),
+     real(3, 2), real(3, 3))
+case("cholesky_solve-upper-batch", lambda m, b, a: b.cholesky_solve(
+    m.linalg.cholesky(_spd(m, a), upper=True), upper=True), real(2, 3, 2), real(2, 3, 3))
+case("cholesky_inverse", lambda m, a: m.cholesky_inverse(m.linalg.cholesky(_spd(m, a))),
+     real(3, 3))
+case("cholesky_inverse-upper", lambda m, a: m.linalg.cholesky(_spd(m, a), upper=True)
+     .cholesky_inverse(upper=True), real(3, 3))
+case("pinverse", lambda m, a: m.pinverse(a) + a.pinverse(rcond=0.3), real(3, 2))
+case("linalg.pinv-hermitian", lambda m, a: m.linalg.pinv(_spd(m, a), hermitian=True),
+     real(3, 3))
+case("linalg.vander", lambda m, x: m.linalg.vander(x, N=4), real(2, 3))
 
 # ----- elementwise and sorting, more -----------------------------------------------------------
 case("hypot", lambda m, x, y: m.hypot(x, y), real(2, 3), real(3))

@@ -221,6 +221,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     diag_embed,
     diagflat,
     diagonal,
+    diagonal_scatter,
     diff,
     digamma,
     dist,
@@ -344,6 +345,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     scatter_add,
     searchsorted,
     select,
+    select_scatter,
     sgn,
     sigmoid,
     sign,
@@ -351,6 +353,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     sin,
     sinc,
     sinh,
+    slice_scatter,
     slogdet,
     softmax,
     sort,
@@ -423,7 +426,12 @@ from ._windows import (
     hann_window,
     kaiser_window,
 )
+from .linalg import cholesky_inverse as cholesky_inverse
+from .linalg import cholesky_solve as cholesky_solve
+from .linalg import lu_deprecated as lu
+from .linalg import lu_unpack as lu_unpack
 from .linalg import matrix_exp as matrix_exp
+from .linalg import pinverse as pinverse
 from .nn._modules import _typename as typename
 from .serialization import load as load
 from .serialization import save as save

@@ -1532,6 +1532,31 @@ DIAG_EMBED = Op("diag_embed", _diag_embed, "DiagEmbedBackward0", saves=False)
 DIAGONAL_VIEW = Op("diagonal_view", lambda x, offset, axis1, axis2: jnp.diagonal(
     x, offset, axis1, axis2), "DiagonalBackward0", saves=False)
 ROT90 = Op("rot90", lambda x, k, axes: jnp.rot90(x, k, axes), "Rot90Backward0", saves=False)
+
+
+def _diagonal_positions(shape: tuple, offset: int, axis1: int, axis2: int) -> tuple:
+    """The row and column indices of diagonal ``offset`` of the matrices along ``axis1`` and
+    ``axis2`` of ``shape``."""
+    length = builtins.max(0, builtins.min(shape[axis1] - builtins.max(0, -offset),
+                                          shape[axis2] - builtins.max(0, offset)))
+    rows = np.arange(length) + builtins.max(0, -offset)
+    return rows, rows + offset
+
+
+def _diagonal_scatter(x, src, offset, axis1, axis2):
+    rows, cols = _diagonal_positions(x.shape, offset, axis1, axis2)
+    moved = jnp.moveaxis(x, (axis1, axis2), (-2, -1)).at[..., rows, cols].set(src)
+    return jnp.moveaxis(moved, (-2, -1), (axis1, axis2))
+
+
+# x with what a view (select, slice, diagonal) of it sees replaced by src
+SELECT_SCATTER = Op("select_scatter", lambda x, src, axis, index: x.at[
+    (slice(None),) * axis + (index,)].set(src), "SelectScatterBackward0", saves=False)
+SLICE_SCATTER = Op("slice_scatter", lambda x, src, axis, start, end, step: x.at[
+    (slice(None),) * axis + (slice(start, end, step),)].set(src), "SliceScatterBackward0",
+    saves=False)
+DIAGONAL_SCATTER = Op("diagonal_scatter", _diagonal_scatter, "DiagonalScatterBackward0",
+                      saves=False)
 TAKE = Op("take", lambda x, index: jnp.take(x.ravel(), index), "TakeBackward0")
 BLOCK_DIAG = Op("block_diag", jax.scipy.linalg.block_diag, "BlockDiagBackward0", saves=False)
 DIAGONAL = Op("diagonal", lambda x, k: jnp.diag(x, k), "DiagonalBackward0_copy", saves=False)
@@ -1840,6 +1865,42 @@ def select(input, dim: int, index: int) -> Tensor:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{list(input.shape)} at dimension {axis}")
     return apply(SELECT, input, axis=axis, index=index)
+
+
+def _check_scatter_source(src, shape: tuple) -> None:
+    if tuple(src.shape) != tuple(shape):
+        raise RuntimeError("expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(shape)}")
+
+
+def select_scatter(input, src, dim: int, index: int) -> Tensor:
+    """``input`` with its slice at ``index`` along ``dim`` (``select``'s) replaced by
+    ``src``."""
+    view = select(input, dim, index)  # (its checks)
+    _check_scatter_source(src, view.shape)
+    axis = _wrap_dim(dim, input.ndim)
+    return apply(SELECT_SCATTER, input, src, axis=axis, index=builtins.int(index))
+
+
+def slice_scatter(input, src, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """``input`` with its slice ``start:end:step`` along ``dim`` replaced by ``src``."""
+    axis = _wrap_dim(dim, input.ndim)
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    length = len(range(*slice(start, end, step).indices(input.shape[axis])))
+    _check_scatter_source(src, (*input.shape[:axis], length, *input.shape[axis + 1:]))
+    return apply(SLICE_SCATTER, input, src, axis=axis, start=start, end=end, step=step)
+
+
+def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """``input`` with its diagonal ``offset`` along ``dim1`` and ``dim2`` (``diagonal``'s)
+    replaced by ``src``."""
+    view = diagonal(input, offset, dim1, dim2)  # (its checks)
+    _check_scatter_source(src, view.shape)
+    axis1, axis2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
+    return apply(DIAGONAL_SCATTER, input, src, offset=builtins.int(offset), axis1=axis1,
+                 axis2=axis2)
 
 
 def flip(input, dims) -> Tensor:
@@ -2888,7 +2949,7 @@ def _install() -> None:
         "repeat_interleave", "kron", "inner", "vdot", "median", "nanmedian", "kthvalue",
         "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax", "cross",
         "float_power", "fix", "positive", "ger", "split_with_sizes", "fmax", "fmin", "ldexp",
-        "frexp", "nextafter",
+        "frexp", "nextafter", "select_scatter", "slice_scatter", "diagonal_scatter",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import collections
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
 
 from . import _dtypes, _ops
-from ._factories import zeros
+from ._factories import ones_like, zeros
 from ._graph import Op, apply, broadcast_shape
 from ._ops import (
     CHOLESKY,
@@ -43,7 +44,7 @@ __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "nor
            "pinv", "matrix_exp", "eigh", "eigvalsh", "svd", "svdvals", "qr", "slogdet",
            "matrix_power", "solve_triangular", "lstsq", "multi_dot", "vecdot", "matmul",
            "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex", "lu_factor",
-           "lu_solve"]
+           "lu_solve", "lu_factor_ex", "lu", "vander"]
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
@@ -116,6 +117,36 @@ LU_FACTOR = Op("lu_factor", _inexact_only("lu", lambda a: jax.lax.linalg.lu(a)[0
                "LinalgLuFactorExBackward0")
 LU_PIVOTS = Op("lu_pivots", lambda a: jax.lax.linalg.lu(a)[1] + 1, "", differentiable=False)
 LU_SOLVE = Op("lu_solve", _lu_solve, "LinalgLuSolveBackward0")
+
+
+def _unpacked(lu, part: int):
+    """``L`` (``part`` 0: unit lower triangular) or ``U`` (1) of a packed LU factorization."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    if part == 0:
+        return jnp.tril(lu[..., :, :k], -1) + jnp.eye(m, k, dtype=lu.dtype)
+    return jnp.triu(lu[..., :k, :])
+
+
+def _permutation(pivots, m: int, dtype):
+    """The permutation matrix ``P`` of LAPACK's row swaps ``pivots`` (from 1): ``A = P L U``."""
+    perm = jax.lax.linalg.lu_pivots_to_permutation(pivots.astype(jnp.int32) - 1, m)
+    return jnp.swapaxes(jnp.eye(m, dtype=dtype)[perm], -1, -2)
+
+
+LU_L, LU_U = (Op(f"lu_{part}", _inexact_only("lu", lambda a, part=part: _unpacked(
+    jax.lax.linalg.lu(a)[0], part)), "LinalgLuBackward0") for part in (0, 1))
+LU_P = Op("lu_p", lambda a: _permutation(jax.lax.linalg.lu(a)[1] + 1, a.shape[-2], a.dtype), "",
+          differentiable=False)
+UNPACK_L, UNPACK_U = (Op(f"lu_unpack_{part}", lambda lu, part=part: _unpacked(lu, part),
+                         "LuUnpackBackward0") for part in (0, 1))
+UNPACK_P = Op("lu_unpack_p", lambda lu, pivots: _permutation(pivots, lu.shape[-2], lu.dtype), "",
+              differentiable=False)
+CHOLESKY_SOLVE = Op("cholesky_solve", lambda b, factor, upper: jax.scipy.linalg.cho_solve(
+    (factor, not upper), b), "CholeskySolveBackward0")
+CHOLESKY_INVERSE = Op("cholesky_inverse", lambda factor, upper: jax.scipy.linalg.cho_solve(
+    (factor, not upper), jnp.broadcast_to(jnp.eye(factor.shape[-1], dtype=factor.dtype),
+                                          factor.shape)), "CholeskyInverseBackward0")
 MATRIX_RANK = Op("matrix_rank", _rank, "", differentiable=False)
 # torch conjugates lazily (a flag, no node): its graph is a product and a sum, as for reals.
 CONJ_MUL = Op("conj_mul", lambda x, y: jnp.conj(x) * y, "MulBackward0")
@@ -131,6 +162,9 @@ InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
 CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
 SolveExResult = collections.namedtuple("linalg_solve_ex", ["result", "info"])
 LuFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
+LuFactorExResult = collections.namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+LuResult = collections.namedtuple("linalg_lu", ["P", "L", "U"])
+LuUnpackResult = collections.namedtuple("lu_unpack", ["P", "L", "U"])
 
 inv = _ops.inverse
 det = _ops.det
@@ -213,14 +247,38 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     return _ops.cross(input, other, dim)
 
 
-def pinv(A: Tensor) -> Tensor:
-    """The Moore-Penrose pseudo-inverse of each matrix."""
+def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
+         hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of each matrix, singular values below ``rtol`` times
+    the largest taken as 0 (``hermitian``: ``A`` is, and only its lower triangle is read).
+
+    Raises:
+        NotImplementedError: for ``atol``, an absolute tolerance JAX's pinv does not take.
+    """
     if A.ndim < 2 or A.dtype not in (_dtypes.float32, _dtypes.float64, _dtypes.complex64,
                                      _dtypes.complex128):
         raise RuntimeError(
             f"linalg.pinv({_dtypes.scalar_name(A.dtype)}{{{list(A.shape)}}}): expected a tensor "
             "with 2 or more dimensions of float, double, cfloat or cdouble types")
-    return apply(PINV, A)
+    if atol:
+        raise NotImplementedError("funcgrad.linalg.pinv takes a relative tolerance (rtol) only, "
+                                  f"but got atol={atol}; pass rtol instead")
+    if rtol is None and not hermitian:
+        return apply(PINV, A)
+    return apply(PINV, _hermitian_part(A) if hermitian else A,
+                 rtol=None if rtol is None else float(rtol), hermitian=bool(hermitian))
+
+
+def _hermitian_part(A: Tensor) -> Tensor:
+    """The Hermitian matrices that ``A``'s lower triangles give, as torch reads a matrix it is
+    told is Hermitian."""
+    lower = A.tril(-1)
+    return lower + lower.mH + A.diagonal(dim1=-2, dim2=-1).real.diag_embed().to(A.dtype)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``pinv(input, rtol=rcond)``, by torch's older name."""
+    return pinv(input, rtol=rcond)
 
 
 def matrix_exp(A: Tensor) -> Tensor:
@@ -494,4 +552,87 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     return apply(LU_SOLVE, LU, pivots, B, left=bool(left), adjoint=bool(adjoint))
 
 
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False):
+    """``(LU, pivots, info)``: ``lu_factor(A)`` and zeros, as funcgrad does not check for
+    singular matrices."""
+    return LuFactorExResult(*lu_factor(A, pivot=pivot), _info(A))
+
+
+def lu(A: Tensor, *, pivot: bool = True):
+    """``(P, L, U)`` with ``A = P @ L @ U``: the permutation matrix, ``L`` lower triangular
+    with a unit diagonal and ``U`` upper triangular, of the LU factorization with partial
+    pivoting of each matrix.
+
+    >>> import funcgrad
+    >>> P, L, U = funcgrad.linalg.lu(funcgrad.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    >>> P @ L @ U
+    tensor([[1., 2.],
+            [3., 4.]])
+    """
+    if A.ndim < 2:
+        raise RuntimeError("linalg.lu: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{list(A.shape)} instead")
+    if not pivot:
+        raise ValueError("funcgrad.linalg.lu pivots (pivot=True), as torch on the CPU")
+    return LuResult(apply(LU_P, A), apply(LU_L, A), apply(LU_U, A))
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
+              unpack_pivots: bool = True):
+    """``(P, L, U)`` from ``lu_factor``'s packed ``(LU, pivots)`` (empty tensors for what is
+    not unpacked)."""
+    empty = zeros(0, dtype=LU_data.dtype)
+    return LuUnpackResult(
+        apply(UNPACK_P, LU_data, LU_pivots) if unpack_pivots else empty,
+        apply(UNPACK_L, LU_data) if unpack_data else empty,
+        apply(UNPACK_U, LU_data) if unpack_data else empty)
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` given ``A``'s Cholesky factor ``L`` (``A = L L^H``,
+    or with ``upper``, ``A = U^H U``)."""
+    if tuple(B.shape[-2:-1]) != tuple(L.shape[-1:]):
+        raise RuntimeError(
+            f"Incompatible matrix sizes for cholesky_solve: each A matrix is {L.shape[-2]} by "
+            f"{L.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    return apply(CHOLESKY_SOLVE, B, L, upper=bool(upper))
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
+    """The inverse of ``A`` given its Cholesky factor ``L`` (``A = L L^H``, or with
+    ``upper``, ``A = U^H U``)."""
+    _check_matrices("cholesky_inverse", L)
+    return apply(CHOLESKY_INVERSE, L, upper=bool(upper))
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """The Vandermonde matrices of the vectors along ``x``'s last dimension: the powers
+    ``x ** 0`` up to ``x ** (N - 1)`` as columns (``N`` defaults to the vectors' length)."""
+    if x.ndim < 1:
+        raise RuntimeError("N must be greater than 1.")
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    powers = x.unsqueeze(-1).expand(*x.shape, n - 1).cumprod(-1)
+    return _ops.cat([ones_like(x).unsqueeze(-1), powers], -1)
+
+
+def lu_deprecated(A: Tensor, pivot: bool = True, get_infos: bool = False):
+    """``funcgrad.lu``, torch's older ``torch.lu``: ``(LU, pivots)`` (and ``infos``), with
+    its deprecation warning."""
+    warnings.warn("funcgrad.lu is deprecated in favor of funcgrad.linalg.lu_factor / "
+                  "funcgrad.linalg.lu_factor_ex and will be removed in a future PyTorch release."
+                  "\nLU, pivots = funcgrad.lu(A, compute_pivots)\nshould be replaced with\n"
+                  "LU, pivots = funcgrad.linalg.lu_factor(A, compute_pivots)\nand\n"
+                  "LU, pivots, info = funcgrad.lu(A, compute_pivots, get_infos=True)\nshould "
+                  "be replaced with\nLU, pivots, info = funcgrad.linalg.lu_factor_ex(A, "
+                  "compute_pivots)", UserWarning, stacklevel=2)
+    result = lu_factor_ex(A, pivot=pivot)
+    return tuple(result) if get_infos else tuple(result[:2])
+
+
 Tensor.matrix_exp = matrix_exp
+Tensor.pinverse = pinverse
+Tensor.cholesky_solve = cholesky_solve
+Tensor.cholesky_inverse = cholesky_inverse
+Tensor.lu = lu_deprecated
