@@ -1666,6 +1666,23 @@ class _BatchNorm(Module):
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
 
+    def reset_running_stats(self) -> None:
+        """Zeroes the running mean and the count and sets the running variance to 1."""
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """``reset_running_stats``, and the affine weight to 1 and bias to 0."""
+        self.reset_running_stats()
+        with no_grad():
+            if self.weight is not None:
+                self.weight.fill_(1)
+            if self.bias is not None:
+                self.bias.zero_()
+
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self._input_dims:
             raise ValueError(f"expected {' or '.join(f'{d}D' for d in self._input_dims)} "
