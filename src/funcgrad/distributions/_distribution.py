@@ -61,7 +61,8 @@ class Distribution:
         if not self._validate_args:
             return
         for param, constraint in self.arg_constraints.items():
-            if constraints.is_dependent(constraint) or param not in self.__dict__:
+            if constraints.is_dependent(constraint) or param not in self.__dict__ and not (
+                    isinstance(getattr(type(self), param, None), property)):
                 continue  # parameters not given are computed from those given, and checked
             value = getattr(self, param)
             if _read_bool(constraint.check(value)) is False:

@@ -9,13 +9,15 @@ import math
 import jax
 
 from .. import _ops
-from .._factories import arange, zeros_like
+from .._factories import arange, full, zeros_like
+from .._grad_mode import no_grad
 from .._graph import Op, apply
 from .._tensor import Tensor
 from ..nn import functional as F
 from . import constraints
 from ._distribution import (
     Distribution,
+    _read_bool,
     broadcast_all,
     draw,
     eps,
@@ -23,6 +25,8 @@ from ._distribution import (
     tiny,
 )
 from ._multivariate import Dirichlet
+
+EULER = 0.57721566490153286060  # the Euler-Mascheroni constant
 
 
 class _Scalar(Distribution):
@@ -475,3 +479,255 @@ class Binomial(_Trials):
             raise NotImplementedError(
                 "Inhomogeneous total count not supported by `enumerate_support`.")
         return self._enumerated(arange(1 + total_count, dtype=self._param().dtype), expand)
+
+
+class Cauchy(_Scalar):
+    """The Cauchy distribution of median ``loc`` and half width ``scale`` (no mean: nan; no
+    variance: inf)."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        super().__init__(validate_args, loc=loc, scale=scale)
+
+    mean = property(lambda self: full(self._extended_shape(), math.nan, dtype=self.loc.dtype))
+    mode = property(lambda self: self.loc)
+    variance = property(lambda self: full(self._extended_shape(), math.inf,
+                                          dtype=self.loc.dtype))
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        return self.loc + draw(jax.random.cauchy, shape, self.loc.dtype) * self.scale
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        return (-math.log(math.pi) - self.scale.log()
+                - (((value - self.loc) / self.scale) ** 2).log1p())
+
+    def cdf(self, value) -> Tensor:
+        value = self._checked(value)
+        return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
+
+    def icdf(self, value) -> Tensor:
+        return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
+
+    def entropy(self) -> Tensor:
+        return math.log(4 * math.pi) + self.scale.log()
+
+
+class Gumbel(_Scalar):
+    """The Gumbel (type I extreme value) distribution of location ``loc`` and scale
+    ``scale``. As torch's, a transformed uniform: samples, ``cdf`` and ``icdf`` go through
+    ``Uniform(tiny, 1 - eps)``."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        super().__init__(validate_args, loc=loc, scale=scale)
+
+    mean = property(lambda self: self.loc + self.scale * EULER)
+    mode = property(lambda self: self.loc)
+    stddev = property(lambda self: (math.pi / math.sqrt(6)) * self.scale)
+    variance = property(lambda self: self.stddev.pow(2))
+
+    def _uniform_bounds(self) -> tuple[float, float]:
+        return tiny(self.loc.dtype), 1 - eps(self.loc.dtype)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        low, high = self._uniform_bounds()
+        u = draw(functools.partial(jax.random.uniform, minval=low, maxval=high), shape,
+                 self.loc.dtype)
+        return self.loc + (-self.scale) * (-u.log()).log()
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        y = (self.loc - value) / self.scale
+        return (y - y.exp()) - self.scale.log()
+
+    def cdf(self, value) -> Tensor:
+        value = self._checked(value)
+        low, high = self._uniform_bounds()
+        u = (-((value - self.loc) / -self.scale).exp()).exp()
+        # the uniform's cdf, then torch's monotonizing (both transforms decrease: a sign of 1)
+        return (((u - low) / (high - low)).clamp(min=0, max=1) - 0.5) + 0.5
+
+    def icdf(self, value) -> Tensor:
+        low, high = self._uniform_bounds()
+        u = ((value - 0.5) + 0.5) * (high - low) + low
+        return self.loc + (-self.scale) * (-u.log()).log()
+
+    def entropy(self) -> Tensor:
+        return self.scale.log() + (1 + EULER)
+
+
+class _Half(Distribution):
+    """The distribution of ``|x|`` for ``x`` of a distribution symmetric about 0, of scale
+    ``scale`` (``_base``)."""
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+    _base: type
+
+    def __init__(self, scale, validate_args=None):
+        # torch builds it as a TransformedDistribution: its repr names no parameter
+        self.base_dist = self._base(0.0, scale, validate_args=False)
+        super().__init__(self.base_dist.batch_shape, validate_args=validate_args)
+
+    scale = property(lambda self: self.base_dist.scale)
+    mode = property(lambda self: zeros_like(self.scale))
+
+    def expand(self, batch_shape, _instance=None) -> _Half:
+        new = type(self).__new__(type(self))
+        new.base_dist = self.base_dist.expand(batch_shape)
+        Distribution.__init__(new, new.base_dist.batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        return self.base_dist.rsample(sample_shape).abs()
+
+    def log_prob(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        log_prob = self.base_dist.log_prob(value) + math.log(2)
+        return _ops.where(value >= 0, log_prob, -math.inf)
+
+    def cdf(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob) -> Tensor:
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self) -> Tensor:
+        return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Half):
+    """The distribution of ``|x|`` for ``x ~ Normal(0, scale)``."""
+
+    _base = Normal
+    mean = property(lambda self: self.scale * math.sqrt(2 / math.pi))
+    variance = property(lambda self: self.scale.pow(2) * (1 - 2 / math.pi))
+
+
+class HalfCauchy(_Half):
+    """The distribution of ``|x|`` for ``x ~ Cauchy(0, scale)`` (no mean or variance: inf)."""
+
+    _base = Cauchy
+    mean = property(lambda self: full(self._extended_shape(), math.inf, dtype=self.scale.dtype))
+    variance = mean
+
+
+class Chi2(Gamma):
+    """The chi-squared distribution of ``df`` degrees of freedom: ``Gamma(df / 2, 1 / 2)``."""
+
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df, validate_args=None):
+        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
+
+    df = property(lambda self: self.concentration * 2)
+
+
+class StudentT(_Scalar):
+    """Student's t distribution of ``df`` degrees of freedom, location ``loc`` and scale
+    ``scale`` (mean nan for ``df <= 1``; variance inf for ``1 < df <= 2``, else nan)."""
+
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real,
+                       "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
+        super().__init__(validate_args, df=df, loc=loc, scale=scale)
+
+    mode = property(lambda self: self.loc)
+
+    @property
+    def mean(self) -> Tensor:
+        m = self.loc.clone()
+        m[self.df <= 1] = math.nan
+        return m
+
+    @property
+    def variance(self) -> Tensor:
+        m = self.df.clone()
+        finite = self.df > 2
+        m[finite] = self.scale[finite].pow(2) * self.df[finite] / (self.df[finite] - 2)
+        m[(self.df <= 2) & (self.df > 1)] = math.inf
+        m[self.df <= 1] = math.nan
+        return m
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        x = draw(jax.random.normal, shape, self.df.dtype)
+        z = Chi2(self.df, validate_args=False).rsample(sample_shape)
+        return self.loc + self.scale * (x * (z / self.df).rsqrt())
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        y = (value - self.loc) / self.scale
+        z = (self.scale.log() + 0.5 * self.df.log() + 0.5 * math.log(math.pi)
+             + (0.5 * self.df).lgamma() - (0.5 * (self.df + 1.0)).lgamma())
+        return -0.5 * (self.df + 1.0) * (y ** 2.0 / self.df).log1p() - z
+
+    def entropy(self) -> Tensor:
+        lbeta = (0.5 * self.df).lgamma() + math.lgamma(0.5) - (0.5 * (self.df + 1)).lgamma()
+        return (self.scale.log() + 0.5 * (self.df + 1) * (
+            (0.5 * (self.df + 1)).digamma() - (0.5 * self.df).digamma())
+            + 0.5 * self.df.log() + lbeta)
+
+
+class Geometric(_Trials):
+    """The number of failures before the first success of trials succeeding with ``probs``
+    (or log-odds ``logits``); samples are floats, as in torch."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+        else:
+            (self.logits,) = broadcast_all(logits)
+        super().__init__(self._param().shape, validate_args=validate_args)
+        if self._validate_args and probs is not None:
+            valid = self.probs > 0
+            if _read_bool(valid) is False:
+                raise ValueError(
+                    f"Expected parameter probs ({type(self.probs).__name__} of shape "
+                    f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but "
+                    f"found invalid values:\n{self.probs.detach()[~valid]}")
+
+    mean = property(lambda self: 1.0 / self.probs - 1.0)
+    mode = property(lambda self: zeros_like(self.probs))
+    variance = property(lambda self: (1.0 / self.probs - 1.0) / self.probs)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        probs = self.probs.detach()
+        with no_grad():
+            u = draw(jax.random.uniform, shape, probs.dtype).clamp(min=tiny(probs.dtype))
+            return (u.log() / (-probs).log1p()).floor()
+
+    def log_prob(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        value, probs = broadcast_all(value, self.probs)
+        probs = probs.clone()
+        probs[(probs == 1) & (value == 0)] = 0
+        return value * (-probs).log1p() + self.probs.log()
+
+    def entropy(self) -> Tensor:
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs,
+                                                  reduction="none") / self.probs
