@@ -2,6 +2,9 @@
 and its errors), per-sample gradients by vmap of grad, grad_and_value's order, vmap's in_dims
 and out_dims, and Jacobians of a module's output with respect to its parameters."""
 
+import copy
+import warnings
+
 import numpy as np
 import pytest
 
@@ -160,3 +163,56 @@ def _jacobians(lib) -> list[np.ndarray]:
 def test_jacobians_of_a_module_output_are_torch_funcs(torch):
     for a, b in zip(_jacobians(funcgrad), _jacobians(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_an_ensemble_by_stack_module_state_matches_torch(torch):
+    def run(lib):
+        base = _Net.build(lib)
+        models = [copy.deepcopy(base) for _ in range(3)]  # (one class, as stacking asks)
+        with lib.no_grad():
+            for i, m in enumerate(models):
+                for p in m.parameters():
+                    p.mul_(i + 1)
+        params, buffers = lib.func.stack_module_state(models)
+        x = lib.tensor(np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32))
+
+        def one(p, b):
+            return lib.func.functional_call(models[0], (p, b), (x,))
+
+        out = lib.func.vmap(one)(params, buffers)
+        return (out, {k: (tuple(v.shape), v.requires_grad, v.is_leaf)
+                      for k, v in {**params, **buffers}.items()})
+
+    (ours, our_meta), (theirs, their_meta) = run(funcgrad), run(torch)
+    assert our_meta == their_meta
+    np.testing.assert_allclose(_np(ours), _np(theirs), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["none", "modes", "classes", "requires_grad"])
+def test_stack_module_state_errors_match_torch(torch, case):
+    def raised(lib):
+        models = {"none": [], "modes": [lib.nn.Linear(1, 1), lib.nn.Linear(1, 1).eval()],
+                  "classes": [lib.nn.Linear(1, 1), lib.nn.Identity()],
+                  "requires_grad": [lib.nn.Linear(1, 1),
+                                    lib.nn.Linear(1, 1).requires_grad_(False)]}[case]
+        with pytest.raises(RuntimeError) as info:
+            lib.func.stack_module_state(models)
+        return str(info.value)
+
+    assert raised(funcgrad) == raised(torch)
+
+
+def test_linearize_matches_torch(torch):
+    x0 = np.array([0.3, -1.2, 2.0], np.float32)
+
+    def run(lib):
+        with warnings.catch_warnings():
+            if lib is not funcgrad:  # torch's traces with torch.jit and fx, which warn
+                warnings.simplefilter("ignore")
+            out, jvp_fn = lib.func.linearize(lambda x: (x.sin() * x).cumsum(0), lib.tensor(x0))
+            return out, [jvp_fn(lib.tensor(t)) for t in np.eye(3, dtype=np.float32)]
+
+    (out, jvps), (t_out, t_jvps) = run(funcgrad), run(torch)
+    np.testing.assert_allclose(_np(out), _np(t_out), rtol=1e-6)
+    for ours, theirs in zip(jvps, t_jvps):
+        np.testing.assert_allclose(_np(ours), _np(theirs), rtol=1e-5, atol=1e-6)

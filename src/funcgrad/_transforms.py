@@ -210,6 +210,21 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
     return tuple(_mirror(o, tensors) for o in out)
 
 
+def linearize(fun: Callable, *primals):
+    """``fun(*primals)`` and the function mapping tangents of ``primals`` to the directional
+    derivative there (``jax.linearize``: the forward pass is run once, not per tangent).
+
+    >>> import funcgrad
+    >>> out, jvp_fn = funcgrad.func.linearize(lambda x: x.sin(), funcgrad.tensor(0.0))
+    >>> jvp_fn(funcgrad.tensor(2.0))
+    tensor(2.)
+    """
+    tensors = _has_tensor(primals)
+    out, linear = jax.linearize(lambda *a: _arrays(fun(*_boxed_like(primals, a))),
+                                *_arrays(primals))
+    return _mirror(out, tensors), lambda *tangents: _mirror(linear(*_arrays(tangents)), tensors)
+
+
 def _jacobian(jax_transform: Callable, fun: Callable, argnums, has_aux: bool, **kwargs):
     _check_argnums(argnums)
     inner = jax_transform(lambda *a, **k: _arrays(fun(*a, **k)), argnums=argnums,

@@ -1,7 +1,8 @@
 """``funcgrad.func``: torch.func's names and signatures over funcgrad's transforms, so code
 written against torch.func runs with ``torch`` replaced by ``funcgrad``: ``functional_call``
 (a module run with other parameters and buffers), ``grad``, ``grad_and_value``, ``vjp``,
-``jvp``, ``jacrev``, ``jacfwd``, ``hessian`` and ``vmap`` (``in_dims``, ``out_dims``).
+``jvp``, ``jacrev``, ``jacfwd``, ``hessian``, ``vmap`` (``in_dims``, ``out_dims``),
+``linearize`` and ``stack_module_state`` (an ensemble's weights, stacked for ``vmap``).
 As torch.func's, ``grad``, ``grad_and_value`` and ``vjp`` give (and ``vjp`` takes) complex
 gradients in torch's convention, the conjugate of JAX's that ``funcgrad.grad`` keeps.
 
@@ -30,12 +31,13 @@ import jax
 from . import _transforms
 from ._factories import as_tensor
 from ._graph import torch_convention
+from ._ops import stack
 from ._tensor import Tensor
-from ._transforms import hessian, jacfwd, jacrev, jvp, value_and_grad
+from ._transforms import hessian, jacfwd, jacrev, jvp, linearize, value_and_grad
 from ._transforms import vmap as _vmap
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
-           "hessian", "vmap"]
+           "hessian", "vmap", "linearize", "stack_module_state"]
 
 
 def _converted(tree):
@@ -179,3 +181,40 @@ def _reparametrized(module, values: Mapping, tie_weights: bool, strict: bool):
     finally:
         for restore in reversed(undo):
             restore()
+
+
+def stack_module_state(models) -> tuple[dict, dict]:
+    """The parameters and the buffers of ``models`` (of one class and one training mode),
+    each stacked along a new first dimension, by name: an ensemble's state, to map
+    ``functional_call`` over with ``vmap``. A stacked parameter is a new leaf that requires
+    grad (where the models' do).
+
+    >>> import funcgrad
+    >>> params, buffers = funcgrad.func.stack_module_state(
+    ...     [funcgrad.nn.Linear(3, 2) for _ in range(4)])
+    >>> params["weight"].shape
+    funcgrad.Size([4, 2, 3])
+    """
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if len({m.training for m in models}) > 1:
+        raise RuntimeError("stack_module_state: Expected all models to have the same "
+                           "training/eval mode.")
+    if len({type(m) for m in models}) > 1:
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(named: list[dict]) -> dict:
+        out = {}
+        for name in named[0]:
+            tensors = [n[name] for n in named]
+            requires_grad = {t.requires_grad for t in tensors}
+            if len(requires_grad) > 1:
+                raise RuntimeError(f"Expected {name} from each model to have the same "
+                                   ".requires_grad")
+            out[name] = stack([t.detach() for t in tensors]).requires_grad_(
+                requires_grad.pop())
+        return out
+
+    return (stacked([dict(m.named_parameters()) for m in models]),
+            stacked([dict(m.named_buffers()) for m in models]))
