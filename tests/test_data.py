@@ -141,6 +141,36 @@ def test_tensor_subset_and_concat_datasets_index_as_torch(torch):
         _assert_same(items(funcgrad), theirs)
 
 
+def _counting_stream(lib, start: int, n: int):
+    """An IterableDataset of ``lib``'s giving ``start .. start + n - 1``, with a length."""
+    return type("Counting", (lib.utils.data.IterableDataset,), {
+        "__iter__": lambda self: iter(range(start, start + n)), "__len__": lambda self: n})()
+
+
+def test_stack_and_chain_datasets_match_torch(torch):
+    def items(lib):
+        base = _tensor_dataset(lib, 6)
+        letters = [chr(97 + i) for i in range(6)]
+        tuples = lib.utils.data.StackDataset(base, letters)
+        named = lib.utils.data.StackDataset(data=base, letter=letters)
+        chained = lib.utils.data.ChainDataset([_counting_stream(lib, 0, 3),
+                                               _counting_stream(lib, 10, 2)])
+        added = _counting_stream(lib, 5, 2) + _counting_stream(lib, 7, 1)
+        return ([tuples[1], named[-1], len(tuples), len(named), list(chained), len(chained),
+                 list(added), type(added).__name__],
+                _batches(lib, lambda lib: named, batch_size=4))
+
+    theirs = items(torch)
+    with jax.enable_x64(True):
+        _assert_same(items(funcgrad), theirs)
+
+
+def test_stack_dataset_fetches_a_batch_as_its_items():
+    base = _tensor_dataset(funcgrad, 6)
+    for stack in (data.StackDataset(base, list(range(6))), data.StackDataset(a=base, b=base)):
+        _assert_same(stack.__getitems__([5, 0, 2]), [stack[i] for i in (5, 0, 2)])
+
+
 def test_tensor_dataset_fetches_a_batch_as_its_items():
     """The DataLoader's one-call fetch gives what indexing item by item gives."""
     dataset, indices = _tensor_dataset(funcgrad, 6), [5, 0, -1, 2, 2]
@@ -153,6 +183,10 @@ DATASET_ERRORS = {
     "iterable in concat": lambda lib: lib.utils.data.ConcatDataset([_empty_stream(lib)]),
     "concat index": lambda lib: lib.utils.data.ConcatDataset([range(2), range(3)])[-6],
     "no getitem": lambda lib: lib.utils.data.Dataset()[0],
+    "stack of none": lambda lib: lib.utils.data.StackDataset(),
+    "stack of both kinds": lambda lib: lib.utils.data.StackDataset(range(2), b=range(2)),
+    "stack sizes": lambda lib: lib.utils.data.StackDataset(range(2), range(3)),
+    "chain of a map-style one": lambda lib: list(lib.utils.data.ChainDataset([range(2)])),
 }
 
 

@@ -7,9 +7,11 @@ This module defines nothing: it re-exports.
 from ._collate import default_collate as default_collate
 from ._collate import default_convert as default_convert
 from ._dataloader import DataLoader as DataLoader
+from ._dataset import ChainDataset as ChainDataset
 from ._dataset import ConcatDataset as ConcatDataset
 from ._dataset import Dataset as Dataset
 from ._dataset import IterableDataset as IterableDataset
+from ._dataset import StackDataset as StackDataset
 from ._dataset import Subset as Subset
 from ._dataset import TensorDataset as TensorDataset
 from ._dataset import random_split as random_split

@@ -1,6 +1,6 @@
 """Datasets as torch.utils.data has them: map-style ``Dataset`` (``__getitem__`` and
 ``__len__``), ``IterableDataset`` (``__iter__``), ``TensorDataset``, ``Subset``,
-``ConcatDataset`` and ``random_split``."""
+``ConcatDataset``, ``ChainDataset``, ``StackDataset`` and ``random_split``."""
 
 from __future__ import annotations
 
@@ -25,10 +25,87 @@ class Dataset:
 
 class IterableDataset(Dataset):
     """A dataset read as a stream: subclasses define ``__iter__``. A ``DataLoader`` over one
-    takes neither a sampler nor ``shuffle``."""
+    takes neither a sampler nor ``shuffle``. ``a + b`` chains two of them."""
 
     def __iter__(self):
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+
+    def __add__(self, other: Dataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another, read as one stream.
+
+    Raises:
+        AssertionError: torch's, where a dataset among them is not an ``IterableDataset``
+            (when it is reached).
+    """
+
+    def __init__(self, datasets) -> None:
+        self.datasets = datasets
+
+    def _checked(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield d
+
+    def __iter__(self):
+        for d in self._checked():
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._checked())
+
+
+class StackDataset(Dataset):
+    """Datasets of one length side by side: item ``i`` is the tuple of their items ``i`` (given
+    positionally), or the dict of them by name (given by keyword).
+
+    Raises:
+        ValueError: torch's, for none, both kinds at once, or datasets of other lengths.
+    """
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        self.datasets = args or kwargs
+        parts = list(args or kwargs.values())
+        self._length = len(parts[0])
+        if any(len(d) != self._length for d in parts):
+            raise ValueError("Size mismatch between datasets")
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """The items at ``indices``, each part fetched in one call where it has
+        ``__getitems__``."""
+        named = self.datasets if isinstance(self.datasets, dict) else dict(
+            enumerate(self.datasets))
+        columns = {}
+        for k, d in named.items():
+            if callable(getattr(d, "__getitems__", None)):
+                items = d.__getitems__(indices)
+                if len(items) != len(indices):
+                    raise ValueError("Nested dataset's output size mismatch. Expected "
+                                     f"{len(indices)}, got {len(items)}")
+            else:
+                items = [d[i] for i in indices]
+            columns[k] = items
+        rows = zip(*columns.values())
+        if isinstance(self.datasets, dict):
+            return [dict(zip(columns, row)) for row in rows]
+        return [tuple(row) for row in rows]
 
 
 class TensorDataset(Dataset):
