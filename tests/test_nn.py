@@ -422,6 +422,7 @@ def _activations(lib) -> dict:
         "hardshrink": lib.nn.Hardshrink(),
         "threshold": lib.nn.Threshold(0.1, 20),
         "logsigmoid": lib.nn.LogSigmoid(),
+        "rrelu": lib.nn.RReLU(0.1, 0.3).eval(),
     }
 
 
@@ -438,7 +439,8 @@ def test_inplace_activation_modules_print_and_compute_as_torch(torch, inplace):
         return [lib.nn.Hardtanh(inplace=inplace), lib.nn.ReLU6(inplace), lib.nn.SELU(inplace),
                 lib.nn.CELU(inplace=inplace), lib.nn.Mish(inplace), lib.nn.Hardswish(inplace),
                 lib.nn.Hardsigmoid(inplace), lib.nn.Threshold(0.1, 20, inplace),
-                lib.nn.LeakyReLU(0.2, inplace), lib.nn.ELU(0.5, inplace)]
+                lib.nn.LeakyReLU(0.2, inplace), lib.nn.ELU(0.5, inplace),
+                lib.nn.RReLU(inplace=inplace).eval()]
 
     for module, t_module in zip(make(funcgrad), make(torch)):
         assert repr(module) == repr(t_module)
@@ -446,6 +448,28 @@ def test_inplace_activation_modules_print_and_compute_as_torch(torch, inplace):
         out, t_out = module(x), t_module(t_x)
         _close(out, t_out)
         _close(x, t_x)  # changed in place, or not
+
+
+def test_rrelu_in_training_draws_a_slope_per_negative_element_within_its_bounds(torch):
+    funcgrad.manual_seed(0)
+    x = funcgrad.tensor(np.linspace(-3, 3, 4001, dtype=np.float32), requires_grad=True)
+    module = nn.RReLU(0.1, 0.3)
+    y = module(x)
+    assert y.grad_fn.name() == type(torch.nn.RReLU()(torch.ones(1, requires_grad=True)
+                                                      ).grad_fn).__name__
+    y.sum().backward()
+    x_, y_, slope = np.asarray(x.detach()), np.asarray(y.detach()), np.asarray(x.grad)
+    negative = x_ <= 0
+    np.testing.assert_array_equal(y_[~negative], x_[~negative])
+    np.testing.assert_array_equal(slope[~negative], 1.0)
+    np.testing.assert_allclose(y_[negative], x_[negative] * slope[negative], rtol=1e-6)
+    # uniform in [0.1, 0.3]: within the bounds, mean 0.2, standard deviation 0.2 / sqrt(12)
+    assert slope[negative].min() >= 0.1 and slope[negative].max() <= 0.3
+    assert abs(slope[negative].mean() - 0.2) < 5 * 0.2 / np.sqrt(12 * negative.sum())
+    with pytest.raises(RuntimeError) as theirs:
+        torch.nn.functional.rrelu(torch.ones(2), 0.5, 0.2)
+    with pytest.raises(RuntimeError, match=str(theirs.value)):
+        funcgrad.nn.functional.rrelu(funcgrad.ones(2), 0.5, 0.2)
 
 
 @pytest.mark.parametrize("channels", [1, 3])

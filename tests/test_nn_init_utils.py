@@ -315,3 +315,25 @@ def test_skip_init_makes_torchs_module_and_refuses_as_torch(torch):
 
         with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
             lib.nn.utils.skip_init(NoDevice)
+
+
+@pytest.mark.parametrize("name, args", [("uniform", (-1.0, 1.0)), ("normal", ()),
+                                        ("constant", (0.5,)), ("eye", ()), ("dirac", ()),
+                                        ("xavier_uniform", ()), ("xavier_normal", ()),
+                                        ("kaiming_uniform", ()), ("kaiming_normal", ()),
+                                        ("orthogonal", ()), ("sparse", (0.5,))])
+def test_deprecated_initializer_names_warn_and_fill_as_torchs(torch, name, args):
+    def run(lib):
+        shape = (3, 3, 3) if name == "dirac" else (3, 4)
+        tensor = lib.zeros(shape)
+        with pytest.warns(FutureWarning) as caught:
+            out = getattr(lib.nn.init, name)(tensor, *args)
+        assert out is tensor
+        return str(caught[0].message), out
+
+    (message, ours), (t_message, theirs) = run(funcgrad), run(torch)
+    assert message == t_message
+    if name in ("constant", "eye", "dirac"):  # the deterministic ones: the same values
+        np.testing.assert_array_equal(np.asarray(ours), theirs.numpy())
+    else:  # a random fill: one of the right shape that is not all zero any more
+        assert tuple(ours.shape) == tuple(theirs.shape) and bool((ours != 0).any())

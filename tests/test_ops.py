@@ -879,6 +879,10 @@ _ACTIVATIONS = {
     "leaky_relu-inplace": lambda F, x: F.leaky_relu(x * 1, 0.2, inplace=True),
     "threshold-inplace": lambda F, x: F.threshold(x * 1, 0.1, 20.0, inplace=True),
     "hardtanh-inplace": lambda F, x: F.hardtanh(x * 1, inplace=True),
+    # (evaluation: the mean slope; training's random slopes are checked in test_nn)
+    "rrelu": lambda F, x: F.rrelu(x, 0.1, 0.3),
+    "rrelu-inplace": lambda F, x: F.rrelu(x * 1, inplace=True),
+    "rrelu_": lambda F, x: F.rrelu_(x * 1),
 }
 for _name, _fn in _ACTIVATIONS.items():
     case(f"F.{_name}", lambda m, x, f=_fn: f(m.nn.functional, x), real(2, 3))

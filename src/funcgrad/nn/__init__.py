@@ -107,6 +107,7 @@ from ._modules import (
     ReplicationPad2d,
     ReplicationPad3d,
     RMSNorm,
+    RReLU,
     Sequential,
     Sigmoid,
     SiLU,
@@ -166,5 +167,5 @@ __all__ = [
     "ReplicationPad3d", "CircularPad3d", "UpsamplingNearest2d", "UpsamplingBilinear2d", "Softmax2d",
     "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "ConvTranspose3d",
     "TripletMarginWithDistanceLoss", "LPPool1d", "LPPool2d", "LPPool3d", "Dropout1d", "Dropout2d",
-    "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "AdaptiveMaxPool3d",
+    "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "AdaptiveMaxPool3d", "RReLU",
 ]

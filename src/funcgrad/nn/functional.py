@@ -40,7 +40,7 @@ __all__ = [
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
     "gumbel_softmax", "adaptive_max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
-    "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
+    "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "rrelu", "rrelu_",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -74,6 +74,8 @@ SOFTPLUS = Op("softplus", lambda x, beta, threshold: jnp.where(
     "SoftplusBackward0")
 LEAKY_RELU = Op("leaky_relu", lambda x, slope: jnp.where(x > 0, x, x * slope),
                 "LeakyReluBackward0")
+# slope: a number (the mean slope, in evaluation) or a tensor of one drawn per element
+RRELU = Op("rrelu", LEAKY_RELU.fn, "RreluWithNoiseBackward0")
 
 
 def _elu(x, alpha, scale=1.0, input_scale=1.0):
@@ -111,7 +113,7 @@ PRELU = Op("prelu", _prelu, "PreluKernelBackward0")
 # torch's in-place leaky_relu, elu, celu and threshold take their gradients from the output:
 # other nodes
 _INPLACE_OPS = {op: dataclasses.replace(op, grad_fn=op.grad_fn.replace("0", "1"))
-                for op in (LEAKY_RELU, ELU, CELU, THRESHOLD)}
+                for op in (LEAKY_RELU, ELU, CELU, THRESHOLD, RRELU)}
 
 
 def _bce(p, t, w=None, reduction="mean"):
@@ -231,6 +233,28 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
     return _activate(LEAKY_RELU, input, inplace, slope=negative_slope)
+
+
+def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False):
+    """Randomized leaky ReLU: ``x`` where positive, else ``a * x`` with ``a`` drawn uniformly
+    from ``[lower, upper]`` per element in training (from funcgrad's generator), the mean
+    slope ``(lower + upper) / 2`` otherwise."""
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    slope = (lower + upper) / 2
+    if training:
+        draws = jax.random.uniform(_factories.next_key(), tuple(input.shape), jnp.float32,
+                                   lower, upper)
+        slope = Tensor._wrap(draws.astype(input.dtype))
+    if not inplace:
+        return apply(RRELU, input, slope)
+    return _ops._inplace(input, apply(_INPLACE_OPS[RRELU], input, slope))
+
+
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False):
+    """``rrelu``, in place."""
+    return rrelu(input, lower, upper, training, inplace=True)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
