@@ -198,7 +198,7 @@ def test_complex_errors_match_torch(torch, name) -> None:
 FFT_CASES = [(name, kw) for name in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft")
              for kw in ({}, dict(n=5), dict(n=8, dim=0, norm="ortho"), dict(norm="forward"))]
 FFT_CASES += [(name, kw) for name in ("fft2", "ifft2", "rfft2", "irfft2", "fftn", "ifftn",
-                                      "rfftn", "irfftn")
+                                      "rfftn", "irfftn", "hfft2", "ihfft2", "hfftn", "ihfftn")
               for kw in ({}, dict(s=(3, 5)), dict(s=(5, 4), dim=(1, 0), norm="ortho"),
                          dict(dim=(0,), norm="forward"))]
 FFT_CASES += [(name, kw) for name in ("fftshift", "ifftshift")
@@ -258,6 +258,7 @@ FFT_ERRORS = {
     "ihfft_complex": lambda T: T.fft.ihfft(T.ones(4, dtype=T.complex64)),
     "s_and_dim": lambda T: T.fft.fftn(T.ones(2, 3), s=(3,), dim=(0, 1)),
     "fft2_of_vector": lambda T: T.fft.fft2(T.ones(3)),
+    "ihfftn_complex": lambda T: T.fft.ihfftn(T.ones(2, 4, dtype=T.complex64)),
 }
 
 

@@ -27,7 +27,8 @@ from ._ops import _wrap_dim, roll
 from ._tensor import Tensor
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2",
-           "fftn", "ifftn", "rfftn", "irfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
+           "fftn", "ifftn", "rfftn", "irfftn", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq",
+           "rfftfreq", "fftshift", "ifftshift"]
 
 _NORMS = (None, "backward", "ortho", "forward")
 
@@ -39,17 +40,36 @@ def _c2c_name(forward: bool):
     return lambda x, **_: "FftC2CBackward0" if _dtypes.is_complex(x.dtype) else real_input
 
 
+_SWAPPED = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def _hfftn(x, s, axes, norm):
+    """The N-D Hermitian FFT (jnp has none): the inverse real FFT of the conjugate, scaled the
+    other way."""
+    return jnp.fft.irfftn(jnp.conj(x), s, axes, norm=_SWAPPED[norm])
+
+
+def _ihfftn(x, s, axes, norm):
+    return jnp.conj(jnp.fft.rfftn(x, s, axes, norm=_SWAPPED[norm]))
+
+
+_FUNCTIONS = {"hfftn": _hfftn, "ihfftn": _ihfftn}
+
+
 @functools.cache
 def _op(name: str, grad_fn) -> Op:
-    """The op computing ``jnp.fft.<name>``; its static arguments are jnp's."""
-    return Op(name, getattr(jnp.fft, name), grad_fn)
+    """The op computing ``jnp.fft.<name>`` (or ``_FUNCTIONS``'); its static arguments are
+    jnp's."""
+    return Op(name, _FUNCTIONS.get(name) or getattr(jnp.fft, name), grad_fn)
 
 
 _GRAD_FNS = dict(
     fft=_c2c_name(forward=True), ifft=_c2c_name(forward=False), rfft="FftR2CBackward0",
     irfft="FftC2RBackward0", hfft="FftC2RBackward0", ihfft="ConjBackward0",
     fftn="FftC2CBackward0", ifftn="FftC2CBackward0", rfftn="FftR2CBackward0",
-    irfftn="FftC2RBackward0",
+    irfftn="FftC2RBackward0", hfftn="FftC2RBackward0",
+    # (over one dimension torch takes ihfft's path, which ends in a Conj)
+    ihfftn=lambda x, axes, **_: "ConjBackward0" if len(axes) == 1 else "FftC2CBackward0",
 )
 # Transforms that take real inputs only, with the name torch's error gives them.
 _REAL_ONLY = {"rfft": "rfft expects a real input tensor",
@@ -61,6 +81,9 @@ def _prepare(name: str, input, norm) -> Tensor:
     """``input`` checked for transform ``name`` and ``norm``; integers in the default float."""
     if norm not in _NORMS:
         raise RuntimeError(f'Invalid normalization mode: "{norm}"')
+    if name == "ihfftn" and _dtypes.is_complex(input.dtype):
+        raise RuntimeError("Only supports floating-point dtypes, but found: "
+                           f"{_dtypes.scalar_name(input.dtype)}")
     if name in _REAL_ONLY and _dtypes.is_complex(input.dtype):
         raise RuntimeError(f"{_REAL_ONLY[name]}, but got {_dtypes.scalar_name(input.dtype)}")
     if not _dtypes.is_inexact(input.dtype):
@@ -121,6 +144,12 @@ fftn = _n_dims("fftn", "fftn", None, "The N-D discrete Fourier transform")
 ifftn = _n_dims("ifftn", "ifftn", None, "The N-D inverse discrete Fourier transform")
 rfftn = _n_dims("rfftn", "rfftn", None, "The N-D Fourier transform of a real signal")
 irfftn = _n_dims("irfftn", "irfftn", None, "The inverse of ``rfftn``")
+hfft2 = _n_dims("hfft2", "hfftn", (-2, -1), "The 2-D real spectrum of a Hermitian signal given "
+                                            "by its first half along the last dimension")
+ihfft2 = _n_dims("ihfft2", "ihfftn", (-2, -1), "The inverse of ``hfft2``: of a real signal")
+hfftn = _n_dims("hfftn", "hfftn", None, "The N-D real spectrum of a Hermitian signal given by "
+                                        "its first half along the last dimension")
+ihfftn = _n_dims("ihfftn", "ihfftn", None, "The inverse of ``hfftn``: of a real signal")
 
 
 def fftfreq(n: int, d: float = 1.0, *, dtype=None, device=None,
