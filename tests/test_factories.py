@@ -226,3 +226,53 @@ def test_type_queries_match_torch():
     assert funcgrad.typename(funcgrad.ones(2)) == torch.typename(torch.ones(2)).replace(
         "torch", "funcgrad")
     assert funcgrad.typename(3) == torch.typename(3)
+
+
+@pytest.mark.parametrize("dtype, low, high", [
+    ("float32", None, None), ("float16", -1.0, 2.0), ("complex64", None, None),
+    ("int32", None, None), ("uint8", None, None), ("int8", -200, 200), ("bool", None, None),
+    ("int16", 3, 4),
+])
+def test_make_tensor_draws_torchs_intervals(dtype, low, high):
+    torch = pytest.importorskip("torch")
+    funcgrad.manual_seed(0)
+    ours = funcgrad.testing.make_tensor(20_000, dtype=getattr(funcgrad, dtype), low=low,
+                                        high=high)
+    theirs = torch.testing.make_tensor(20_000, dtype=getattr(torch, dtype), device="cpu",
+                                       low=low, high=high)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    parts = (lambda t: [t.real, t.imag]) if ours.is_complex() else (lambda t: [t])
+    for o, t in zip(parts(ours), parts(theirs)):
+        o, t = np.asarray(o, np.float64), t.double().numpy()
+        # the same bounds, both reached closely by 20,000 draws
+        assert o.min() >= t.min() - 0.01 * (t.max() - t.min() + 1)
+        assert o.max() <= t.max() + 0.01 * (t.max() - t.min() + 1)
+        np.testing.assert_allclose([o.min(), o.max()], [t.min(), t.max()],
+                                   atol=0.01 * (t.max() - t.min() + 1))
+
+
+def test_make_tensor_options_match_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (funcgrad, torch):
+        t = lib.testing.make_tensor((3, 4), dtype=lib.float32, device="cpu",
+                                    requires_grad=True, exclude_zero=True, low=0, high=1e-30)
+        assert t.requires_grad and t.is_leaf and tuple(t.shape) == (3, 4)
+        assert bool((t != 0).all())
+        z = lib.testing.make_tensor(50, dtype=lib.int32, device="cpu", low=0, high=1,
+                                    exclude_zero=True)
+        assert z.tolist() == [1] * 50
+
+
+@pytest.mark.parametrize("kwargs", [dict(low=2, high=1), dict(low=float("nan")),
+                                    dict(low=300, high=400, dtype="int8"),
+                                    dict(requires_grad=True, dtype="int32")])
+def test_make_tensor_errors_match_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    dtype = kwargs.pop("dtype", "float32")
+
+    def raised(lib):
+        with pytest.raises(ValueError) as info:
+            lib.testing.make_tensor(2, dtype=getattr(lib, dtype), device="cpu", **kwargs)
+        return str(info.value).replace("torch.", "funcgrad.")
+
+    assert raised(funcgrad) == raised(torch)

@@ -393,7 +393,9 @@ def randint(low, high=None, size=(), *, generator: Generator | None = None, dtyp
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
     dtype = _dtypes.default_int() if dtype is None else _dtypes.resolve(dtype)
-    draws = jax.random.randint(next_key(generator), _shape((size,)), low, high, dtype)
+    # (JAX draws no bools: a bool tensor's 0s and 1s are drawn as ints)
+    draws = jax.random.randint(next_key(generator), _shape((size,)), low, high,
+                               jnp.int32 if dtype == _dtypes.bool else dtype).astype(dtype)
     return _finish(draws, dtype, device, False)
 
 
