@@ -533,6 +533,10 @@ OP_ARGUMENT_ERRORS = {
     "linalg_lu_1d": lambda T: T.linalg.lu(T.ones(2)),
     "linalg_vander_N": lambda T: T.linalg.vander(T.ones(3), N=1),
     "cholesky_solve_sizes": lambda T: T.cholesky_solve(T.ones(3, 1), T.eye(2)),
+    "addr_2d_vector": lambda T: T.addr(T.ones(2, 2), T.ones(2, 1), T.ones(2)),
+    "narrow_copy_length": lambda T: T.ones(3).narrow_copy(0, 1, 5),
+    "unsafe_chunk_zero": lambda T: T.ones(3).unsafe_chunk(0),
+    "histogram_ints": lambda T: T.histogram(T.tensor([1, 2], dtype=T.int32), 3),
 }
 
 

@@ -276,3 +276,27 @@ def test_make_tensor_errors_match_torch(kwargs):
         return str(info.value).replace("torch.", "funcgrad.")
 
     assert raised(funcgrad) == raised(torch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.histogram(lib.tensor([1.0, 2.0, 1.0, 3.5]), bins=4, range=(0.0, 3.0)),
+    lambda lib: lib.histogram(lib.tensor([1.0, 2.0, 1.0]), lib.tensor([0.0, 1.0, 2.0, 3.0]),
+                              weight=lib.tensor([1.0, 2.0, 4.0]), density=True),
+    lambda lib: lib.tensor([0.5, -1.0, 2.0, 2.0, 7.0]).histogram(3),
+    lambda lib: lib.histogram(lib.tensor([2.0, 2.0]), 2),
+], ids=["range", "edges-weights-density", "method-own-range", "one-value"])
+def test_histogram_matches_torch(call):
+    torch = pytest.importorskip("torch")
+    ours, theirs = call(funcgrad), call(torch)
+    for o, t in zip(ours, theirs):
+        _same_tensor(o, t)
+
+
+def test_empty_strided_and_is_neg_match_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (funcgrad, torch):
+        t = lib.empty_strided((2, 3), (3, 1), dtype=lib.float16)
+        assert (tuple(t.shape), str(t.dtype).split(".")[-1]) == ((2, 3), "float16")
+        n = t.new_empty_strided((4,), (1,))
+        assert tuple(n.shape) == (4,) and n.dtype == t.dtype
+        assert not t.is_neg() and t.resolve_neg() is t

@@ -227,6 +227,19 @@ case("diagonal_scatter", lambda m, x, y: m.diagonal_scatter(x, y, 1), real(3, 4)
 case("diagonal_scatter-dims", lambda m, x, y: x.diagonal_scatter(y, -1, 2, 0), real(3, 2, 4),
      real(2, 3))
 
+case("addr", lambda m, x, a, b: m.addr(x, a, b) + x.addr(a, b, beta=0.5, alpha=2), real(3, 4),
+     real(3), real(4))
+case("addr_", lambda m, x, a, b: x.clone().addr_(a, b, alpha=-1), real(3, 4), real(3), real(4))
+case("hardshrink-method", lambda m, x: x.hardshrink(0.3), real(2, 3))
+case("prelu-method", lambda m, x, w: x.prelu(w), real(2, 3), real(3))
+case("unsafe_split", lambda m, x: m.unsafe_split(x, 2, 1)[1] * x.unsafe_chunk(2, 1)[0],
+     real(2, 4))
+case("unsafe_split_with_sizes", lambda m, x: x.unsafe_split_with_sizes([1, 3], 1)[1]
+     + m.unsafe_split_with_sizes(x, (3, 1), 1)[0], real(2, 4))
+case("narrow_copy", lambda m, x: m.narrow_copy(x, 1, -3, 2) + x.narrow_copy(0, 0, 1)[:, :2],
+     real(2, 4))
+case("resolve_neg", lambda m, x: m.resolve_neg(x * 2) + x.resolve_neg(), real(2, 3))
+
 # ----- elementwise, more -----------------------------------------------------------------------
 case("logaddexp", lambda m, x, y: m.logaddexp(x, y), real(3, 1), real(1, 4))
 case("logaddexp2", lambda m, x, y: x.logaddexp2(y), real(2, 3), real(3))

@@ -156,6 +156,13 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _finish(jnp.zeros(_shape(size), dtype), dtype, device, requires_grad)
 
 
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False
+                  ) -> Tensor:
+    """``empty(size)``: a funcgrad tensor has no strides of its own, so ``stride`` is taken
+    and changes nothing."""
+    return empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones.
 
@@ -468,6 +475,7 @@ Tensor.uniform_ = _uniform_
 Tensor.normal_ = _normal_
 Tensor.new_tensor = _new(tensor)
 Tensor.new_empty = _new(empty)
+Tensor.new_empty_strided = _new(empty_strided)
 Tensor.new_zeros = _new(zeros)
 Tensor.new_ones = _new(ones)
 Tensor.new_full = _new(full)

@@ -10,6 +10,7 @@ a fixed ``size``-style formulation there, such as ``where`` with a mask).
 from __future__ import annotations
 
 import builtins
+import collections
 
 import jax
 import jax.numpy as jnp
@@ -307,6 +308,33 @@ def histc(input, bins: int = 100, min=0, max=0) -> Tensor:
     return Tensor._wrap(counts.astype(x.dtype))
 
 
+HistogramResult = collections.namedtuple("histogram", ["hist", "bin_edges"])
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density: bool = False):
+    """``(hist, bin_edges)``: the counts (or ``weight`` sums; a density with ``density``) of
+    ``input``'s values in ``bins`` equal bins over ``range`` (the values' own by default), or
+    between the edges of the 1-D tensor ``bins``. Outside the graph: torch's is not
+    differentiable.
+
+    >>> import funcgrad
+    >>> funcgrad.histogram(funcgrad.tensor([1.0, 2.0, 1.0]), bins=4, range=(0.0, 3.0)).hist
+    tensor([0., 2., 1., 0.])
+    """
+    x = input._read()
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise NotImplementedError(f'"histogramdd" not implemented for '
+                                  f"'{_dtypes.scalar_name(x.dtype)}'")
+    edges = bins._read() if isinstance(bins, Tensor) else bins
+    if range is None and not isinstance(bins, Tensor) and x.size:
+        lo, hi = x.min(), x.max()
+        range = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+    weights = None if weight is None else weight._read()
+    hist, bin_edges = jnp.histogram(x, edges, range, weights=weights, density=density)
+    return HistogramResult(Tensor._wrap(hist.astype(x.dtype)),
+                           Tensor._wrap(bin_edges.astype(x.dtype)))
+
+
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
     """Where the elements of ``elements`` are among ``test_elements`` (either may be a
     number); outside the graph, as torch's."""
@@ -353,7 +381,8 @@ def _install() -> None:
                    index_put=index_put, put=put, masked_scatter=masked_scatter,
                    scatter_reduce=scatter_reduce, masked_select=masked_select,
                    argwhere=argwhere, unique=unique, unique_consecutive=unique_consecutive,
-                   bincount=bincount, histc=histc, put_=put_, index_put_=index_put_)
+                   bincount=bincount, histc=histc, histogram=histogram, put_=put_,
+                   index_put_=index_put_)
     for name in ("index_add", "index_copy", "index_fill", "masked_scatter", "scatter_reduce"):
         methods[name + "_"] = _make_inplace(methods[name])
     for name, fn in methods.items():

@@ -1156,6 +1156,8 @@ MATMUL = Op("matmul", jnp.matmul, _matmul_name)
 BMM = Op("bmm", jnp.matmul, "BmmBackward0")
 OUTER = Op("outer", jnp.outer, "MulBackward0")
 ADDMM = Op("addmm", lambda x, a, b, beta, alpha: beta * x + alpha * (a @ b), "AddmmBackward0")
+ADDR = Op("addr", lambda x, v1, v2, beta, alpha: beta * x + alpha * jnp.outer(v1, v2),
+          "AddrBackward0")
 EINSUM = Op("einsum", lambda *xs, equation: jnp.einsum(equation, *xs), _einsum_name)
 # torch computes these as a matrix product of reshaped operands, viewed back.
 KRON = Op("kron", jnp.kron, "UnsafeViewBackward0")
@@ -1405,6 +1407,19 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     return apply(ADDMM, input, mat1, mat2, beta=beta, alpha=alpha)
 
 
+def addr(input, vec1, vec2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    for name, vec in (("vec1", vec1), ("vec2", vec2)):
+        if vec.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {vec.ndim}-D")
+    return apply(ADDR, input, vec1, vec2, beta=beta, alpha=alpha)
+
+
+def resolve_neg(input) -> Tensor:
+    """``input`` itself: funcgrad has no lazy negation bit (``is_neg()`` is always False)."""
+    return input
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation, as ``jnp.einsum``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -1509,7 +1524,11 @@ STACK = Op("stack", lambda *xs, axis: jnp.stack(xs, axis=axis), "StackBackward0"
 _slice = lambda x, start, stop, axis: jax.lax.slice_in_dim(x, start, stop, axis=axis)  # noqa: E731
 SPLIT = Op("split", _slice, "SplitBackward0", saves=False)
 SPLIT_SIZES = Op("split_with_sizes", _slice, "SplitWithSizesBackward0", saves=False)
+# torch's unsafe_ forms (outputs that are not views) and narrow_copy: the same, named apart
+_UNSAFE = {op: dataclasses.replace(op, grad_fn="Unsafe" + op.grad_fn)
+           for op in (SPLIT, SPLIT_SIZES)}
 NARROW = Op("narrow", _slice, "SliceBackward0", saves=False)
+NARROW_COPY = dataclasses.replace(NARROW, grad_fn="NarrowCopyBackward0")
 SELECT = Op("select", lambda x, axis, index: jnp.take(x, index, axis=axis), "SelectBackward0",
             saves=False)
 UNBIND = Op("unbind", SELECT.fn, "UnbindBackward0", saves=False)
@@ -1791,7 +1810,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return apply(STACK, *tensors, axis=builtins.int(dim))
 
 
-def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
+def split(tensor, split_size_or_sections, dim: int = 0, *, _unsafe: bool = False) -> tuple:
     """Splits into chunks of a size, or of the sizes in a list."""
     axis = _wrap_dim(dim, tensor.ndim)
     n = tensor.shape[axis]
@@ -1816,8 +1835,19 @@ def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
                 f"size at dimension {dim}), but got split_sizes={sizes}"
             )
         op = SPLIT_SIZES
+    op = _UNSAFE[op] if _unsafe else op
     bounds = np.cumsum([0] + sizes).tolist()
     return tuple(apply(op, tensor, start=a, stop=b, axis=axis) for a, b in zip(bounds, bounds[1:]))
+
+
+def unsafe_split(tensor, split_size: int, dim: int = 0) -> tuple:
+    """``split``, as torch's form whose pieces are not views (``UnsafeSplitBackward0``)."""
+    return split(tensor, split_size, dim, _unsafe=True)
+
+
+def unsafe_split_with_sizes(tensor, split_sizes, dim: int = 0) -> tuple:
+    """``split_with_sizes``, as torch's form whose pieces are not views."""
+    return split(tensor, list(split_sizes), dim, _unsafe=True)
 
 
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
@@ -1825,6 +1855,13 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     return split(input, -(-input.shape[_wrap_dim(dim, input.ndim)] // chunks), dim)
+
+
+def unsafe_chunk(input, chunks: int, dim: int = 0) -> tuple:
+    """``chunk``, as torch's form whose pieces are not views."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    return unsafe_split(input, -(-input.shape[_wrap_dim(dim, input.ndim)] // chunks), dim)
 
 
 def unbind(input, dim: int = 0) -> tuple:
@@ -1850,6 +1887,14 @@ def narrow(input, dim: int, start: int, length: int) -> Tensor:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
     return apply(NARROW, input, start=start, stop=start + length, axis=axis)
+
+
+def narrow_copy(input, dim: int, start: int, length: int) -> Tensor:
+    """``narrow``, as torch's copying form (``NarrowCopyBackward0``)."""
+    view = narrow(input, dim, start, length)  # (its checks)
+    axis = _wrap_dim(dim, input.ndim)
+    start = start % input.shape[axis] if start < 0 else start
+    return apply(NARROW_COPY, input, start=start, stop=start + view.shape[axis], axis=axis)
 
 
 def _check_has_dims(name: str, input) -> None:
@@ -2949,7 +2994,9 @@ def _install() -> None:
         "repeat_interleave", "kron", "inner", "vdot", "median", "nanmedian", "kthvalue",
         "cummax", "cummin", "nanmean", "quantile", "nanquantile", "aminmax", "cross",
         "float_power", "fix", "positive", "ger", "split_with_sizes", "fmax", "fmin", "ldexp",
-        "frexp", "nextafter", "select_scatter", "slice_scatter", "diagonal_scatter",
+        "frexp", "nextafter", "select_scatter", "slice_scatter", "diagonal_scatter", "addr",
+        "resolve_neg", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
+        "narrow_copy",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
@@ -2967,7 +3014,7 @@ def _install() -> None:
         bool=_converter(_dtypes.bool), byte=_converter(_dtypes.uint8),
         char=_converter(_dtypes.int8), short=_converter(_dtypes.int16),
         cfloat=_converter(_dtypes.complex64), cdouble=_converter(_dtypes.complex128),
-        type=_legacy_type, sum_to_size=sum_to_size,
+        type=_legacy_type, sum_to_size=sum_to_size, is_neg=lambda self: False,
         __add__=add, __radd__=add, __sub__=sub, __rsub__=lambda self, o: apply(RSUB, self, o),
         __mul__=mul, __rmul__=mul, __truediv__=div,
         __rtruediv__=lambda self, o: mul(m["reciprocal"](self), o),  # torch's graph for 2 / x
@@ -2986,7 +3033,7 @@ def _install() -> None:
                  "scatter", "scatter_add", "xlogy", "copysign", "logit", *COMPARE, *_ALIASES,
                  "multiply", "divide", "true_divide", "subtract", "atan2", "arctan2", "fmod",
                  "remainder", "hypot", "heaviside", "floor_divide", "cumprod", "fix",
-                 "logical_not", "ldexp", "nextafter"):
+                 "logical_not", "ldexp", "nextafter", "addr"):
         methods[name + "_"] = _make_inplace(methods[name])
     # torch records these three in place under a node of their own (whose VJP is the same)
     for name in ("asinh", "acosh", "atanh"):

@@ -3290,3 +3290,7 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     return apply(GRID_SAMPLE, input, grid, mode=mode, padding_mode=padding_mode,
                  align_corners=align_corners)
+
+
+Tensor.hardshrink = hardshrink
+Tensor.prelu = prelu
