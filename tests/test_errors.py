@@ -631,8 +631,27 @@ def modified_twice(lib):
     z.sum().backward()
 
 
+def marked_modified(lib):
+    """A saved tensor marked as changed by autograd.graph.increment_version, as a custom
+    in-place kernel marks what it writes."""
+    x = lib.tensor([2.0, 3.0], requires_grad=True)
+    y = x * 1
+    z = (y * y).sum()
+    lib.autograd.graph.increment_version([y])
+    z.backward()
+
+
 VERSION_ERRORS = [modified_saved_input, modified_saved_input_clamp, modified_saved_leaf,
-                  modified_through_detach, modified_twice]
+                  modified_through_detach, modified_twice, marked_modified]
+
+
+def test_graph_nodes_are_autograd_graph_nodes(torch):
+    for lib in (funcgrad, torch):
+        x = lib.tensor(2.0, requires_grad=True)
+        node = (x * x).grad_fn
+        assert isinstance(node, lib.autograd.graph.Node)
+        assert isinstance(node.next_functions[0][0], lib.autograd.graph.Node)  # x's accumulator
+        assert not isinstance(x, lib.autograd.graph.Node)
 
 
 @pytest.mark.torch_wording

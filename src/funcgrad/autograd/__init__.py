@@ -10,6 +10,7 @@ from .._grad_mode import no_grad as no_grad
 from .._grad_mode import set_grad_enabled as set_grad_enabled
 from .._graph import backward as backward
 from . import functional as functional
+from . import graph as graph
 from ._function import Function as Function
 from ._function import FunctionCtx as FunctionCtx
 from ._function import once_differentiable as once_differentiable
