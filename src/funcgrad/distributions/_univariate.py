@@ -558,7 +558,7 @@ class Gumbel(_Scalar):
 
     def icdf(self, value) -> Tensor:
         low, high = self._uniform_bounds()
-        u = ((value - 0.5) + 0.5) * (high - low) + low
+        u = value * (high - low) + low  # the uniform's icdf
         return self.loc + (-self.scale) * (-u.log()).log()
 
     def entropy(self) -> Tensor:

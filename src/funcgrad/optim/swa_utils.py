@@ -120,8 +120,7 @@ class AveragedModel(nn.Module):
     @no_grad()
     def update_parameters(self, model: nn.Module) -> None:
         """Averages ``model``'s current parameters in (the first call copies them)."""
-        averaged = [p.detach() for p in (self._state(self.module) if self.use_buffers
-                                         else self.parameters())]
+        averaged = [p.detach() for p in self._state(self.module)]
         current = [p.detach().to(a.device) for a, p in zip(averaged, self._state(model))]
         if int(self.n_averaged) == 0:
             for a, p in zip(averaged, current):
