@@ -295,6 +295,22 @@ def test_a_checkpoint_of_the_older_weight_norm_loads_into_it(torch):
     _close(ours(funcgrad.tensor(x)), theirs(torch.tensor(x)))
 
 
+def _spectral_steps(torch, theirs, ours, weight_ndim: int):
+    """Three steps of (layer(x) ** 2).sum().backward() on torch's and funcgrad's twin layers,
+    the third in eval mode (no power iteration), the outputs compared; yields after each."""
+    x = np.random.default_rng(1).standard_normal(
+        (2, *{2: (3,), 3: (2, 5), 4: (2, 4, 4)}[weight_ndim]))
+    for step in range(3):
+        if step == 2:
+            ours.eval(), theirs.eval()
+        outs = [(layer(lib.tensor(x, dtype=lib.float32)) ** 2).sum()
+                for lib, layer in ((torch, theirs), (funcgrad, ours))]
+        for out in outs:
+            out.backward()
+        _close(outs[1], outs[0], rtol=1e-4)
+        yield step
+
+
 @pytest.mark.parametrize("make", [
     lambda lib: lib.nn.Linear(3, 4), lambda lib: lib.nn.Conv2d(2, 3, 2),
     lambda lib: lib.nn.ConvTranspose1d(2, 3, 2),
@@ -309,16 +325,7 @@ def test_hook_based_spectral_norm_matches_torch(torch, make):
     ours.load_state_dict({k: v.detach().numpy() for k, v in state.items()})
     assert list(ours.state_dict()) == list(state)
     assert dict(ours.state_dict()._metadata) == dict(state._metadata)
-    x = np.random.default_rng(1).standard_normal(
-        (2, *{2: (3,), 3: (2, 5), 4: (2, 4, 4)}[theirs.weight_orig.ndim]))
-    for step in range(3):
-        if step == 2:
-            ours.eval(), theirs.eval()
-        outs = [(layer(lib.tensor(x, dtype=lib.float32)) ** 2).sum()
-                for lib, layer in ((torch, theirs), (funcgrad, ours))]
-        for out in outs:
-            out.backward()
-        _close(outs[1], outs[0], rtol=1e-4)
+    for _ in _spectral_steps(torch, theirs, ours, theirs.weight_orig.ndim):
         assert ours.weight.grad_fn.name() == theirs.weight.grad_fn.name()
         for name in ("weight_u", "weight_v", "weight_orig"):
             _close(getattr(ours, name), getattr(theirs, name), rtol=1e-4)
@@ -375,16 +382,7 @@ def test_spectral_norm_matches_torch_from_the_same_power_iteration_state(torch, 
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    x = np.random.default_rng(1).standard_normal(
-        (2, *{2: (3,), 3: (2, 5), 4: (2, 4, 4)}[theirs.parametrizations.weight.original.ndim]))
-    for step in range(3):
-        if step == 2:
-            ours.eval(), theirs.eval()
-        outs = [(layer(lib.tensor(x, dtype=lib.float32)) ** 2).sum()
-                for lib, layer in ((torch, theirs), (funcgrad, ours))]
-        for out in outs:
-            out.backward()
-        _close(outs[1], outs[0], rtol=1e-4)
+    for _ in _spectral_steps(torch, theirs, ours, theirs.parametrizations.weight.original.ndim):
         spectral = [m.parametrizations.weight[0] for m in (ours, theirs)]
         _close(spectral[0]._u, spectral[1]._u, rtol=1e-4)
         _close(spectral[0]._v, spectral[1]._v, rtol=1e-4)

@@ -371,6 +371,16 @@ class _Trials(Distribution):
         """The parameter given: ``probs`` or ``logits``."""
         return self.probs if "probs" in self.__dict__ else self.logits
 
+    def _given(self, probs, logits) -> Tensor:
+        """Keeps the one of ``probs`` and ``logits`` given, as a tensor, and returns it."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+        else:
+            (self.logits,) = broadcast_all(logits)
+        return self._param()
+
 
 class Bernoulli(_Trials):
     """The Bernoulli distribution of ``probs`` (or ``logits``, log-odds) of drawing 1."""
@@ -380,14 +390,7 @@ class Bernoulli(_Trials):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        given = self.probs if probs is not None else self.logits
-        super().__init__(given.shape, validate_args=validate_args)
+        super().__init__(self._given(probs, logits).shape, validate_args=validate_args)
 
     mean = property(lambda self: self.probs)
     variance = property(lambda self: self.probs * (1 - self.probs))
@@ -694,13 +697,7 @@ class Geometric(_Trials):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        super().__init__(self._param().shape, validate_args=validate_args)
+        super().__init__(self._given(probs, logits).shape, validate_args=validate_args)
         if self._validate_args and probs is not None:
             valid = self.probs > 0
             if _read_bool(valid) is False:
