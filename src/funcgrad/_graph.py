@@ -30,8 +30,9 @@ import jax
 import jax.numpy as jnp
 from jax.extend.core import Var
 
-from . import _config, _dtypes, _lazy, _tiers
+from . import _config, _dtypes, _forward_ad, _lazy, _tiers
 from ._anomaly import creation_stack, is_anomaly_check_nan_enabled, is_anomaly_enabled
+from ._forward_ad import tangents as _tangents
 from ._grad_mode import is_grad_enabled, set_grad_enabled
 from ._tensor import Size, Tensor
 
@@ -78,7 +79,8 @@ def apply(op: Op, *args, **static) -> Tensor:
         arrays = tuple([a._storage.array if isinstance(a, Tensor) else a for a in args])
         out = _lazy.defer(op.fn, arrays, static_key, op.numbers)
         if out is not None:
-            return _record(op, args, arrays, out, static_key, out.sig)
+            result = _record(op, args, arrays, out, static_key, out.sig)
+            return _with_tangent(op, args, static, result) if _tangents else result
     else:
         arrays = tuple([a._peek() if isinstance(a, Tensor) else a for a in args])
     arrays = _lazy.concrete(arrays)
@@ -93,7 +95,44 @@ def apply(op: Op, *args, **static) -> Tensor:
         if axis:
             raise_dim_out_of_range(int(axis[1]), int(axis[2]))
         raise
-    return _record(op, args, arrays, out, static_key)
+    result = _record(op, args, arrays, out, static_key)
+    return _with_tangent(op, args, static, result) if _tangents else result
+
+
+def _with_tangent(op: Op, args: tuple, static: dict, out: Tensor) -> Tensor:
+    """Forward-mode AD (``autograd.forward_ad``): gives ``out``, computed by ``op`` from
+    ``args``, its tangent, the JVP of ``op`` along the tangents of the inputs that have one,
+    computed by ops of its own: recorded when grad mode is on, so a tangent has a gradient."""
+    if _forward_ad.paused() or not (isinstance(out, Tensor) and op.differentiable
+                                    and _dtypes.is_inexact(out.dtype)):
+        return out
+    moving = tuple(i for i, a in enumerate(args)
+                   if isinstance(a, Tensor) and _forward_ad.tangent_of(a) is not None)
+    if moving:
+        with _forward_ad.pause():
+            tangent = apply(_jvp_op(op, moving, len(args)), *args,
+                            *(_forward_ad.tangent_of(args[i]) for i in moving), **static)
+        _forward_ad.set_tangent(out, tangent)
+    return out
+
+
+@_tiers.memo("rule_cache_size")
+def _jvp_op(op: Op, moving: tuple[int, ...], n: int) -> Op:
+    """The op computing the tangent of ``op``'s output from its ``n`` inputs and the tangents
+    of those at ``moving``, by ``jax.jvp`` of the op's own function."""
+
+    def fn(*operands, **static):
+        def at(*moved):
+            inputs = list(operands[:n])
+            for i, x in zip(moving, moved):
+                inputs[i] = x
+            return op.fn(*inputs, **static)
+
+        return jax.jvp(at, [operands[i] for i in moving], list(operands[n:]))[1]
+
+    name = op.grad_fn if isinstance(op.grad_fn, str) else (
+        lambda *arrays, **static: op.grad_fn(*arrays[:n], **static))
+    return Op(f"{op.name}_jvp", fn, name, compiled=op.compiled, numbers=op.numbers)
 
 
 def _lazy_on() -> bool:

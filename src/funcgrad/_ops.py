@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
-from . import _devices, _dtypes, _lazy
+from . import _devices, _dtypes, _forward_ad, _lazy
 from ._factories import zeros
 from ._grad_mode import is_grad_enabled
 from ._graph import (
@@ -2824,7 +2824,21 @@ def _inplace(self: Tensor, result: Tensor) -> Tensor:
         self.grad_fn = result.grad_fn
         self._requires_grad = True
         self._rebound()
+    if _forward_ad.tangents:
+        _take_tangent(self, result)
     return self
+
+
+def _take_tangent(self: Tensor, result: Tensor) -> None:
+    """Forward-mode AD: ``self``, overwritten in place by ``result``, takes its tangent; a
+    dual ``self`` overwritten by a value no tangent reaches (``fill_``, ``sign_``) keeps a zero
+    one, as in torch."""
+    tangent = _forward_ad.tangent_of(result)
+    if tangent is None and _forward_ad.tangent_of(self) is not None:
+        array = self._peek()
+        tangent = Tensor._wrap(filled(0, array.shape, array.dtype))
+    if tangent is not None:
+        _forward_ad.set_tangent(self, tangent)
 
 
 def _make_inplace(fn):
@@ -2853,7 +2867,8 @@ def zero_(self) -> Tensor:
     # no op: one shared array per shape and dtype. It has no weak type and the one device's
     # placement, so weakly typed tensors, and tensors where there are several devices, take
     # the op.
-    if not (self._requires_grad or array.weak_type) and _lazy._one_device() is not None:
+    if not (self._requires_grad or array.weak_type or _forward_ad.tangents) and (
+            _lazy._one_device() is not None):
         self._write(filled(0, array.shape, array.dtype))
         return self
     return _inplace(self, apply(ZERO, self))

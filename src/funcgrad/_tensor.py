@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _devices, _dtypes, _format, _lazy
+from . import _devices, _dtypes, _format, _forward_ad, _lazy
 
 _new = object.__new__
 
@@ -570,6 +570,9 @@ class Tensor:
             suffixes.append(f"grad_fn=<{self.grad_fn.name().rsplit('::', 1)[-1]}>")
         elif self._requires_grad:
             suffixes.append("requires_grad=True")
+        tangent = _forward_ad.tangent_of(self)
+        if tangent is not None:
+            suffixes.append(f"tangent={tangent}")
         return _format.with_suffixes(prefix + body, suffixes, len(prefix))
 
     __str__ = __repr__

@@ -9,6 +9,7 @@ from .._grad_mode import inference_mode as inference_mode
 from .._grad_mode import no_grad as no_grad
 from .._grad_mode import set_grad_enabled as set_grad_enabled
 from .._graph import backward as backward
+from . import forward_ad as forward_ad
 from . import functional as functional
 from . import graph as graph
 from ._function import Function as Function

@@ -16,6 +16,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from .. import _forward_ad
+from .._factories import zeros_like
 from .._grad_mode import no_grad
 from .._graph import Op, record, torch_convention
 from .._tensor import Tensor
@@ -34,6 +36,10 @@ class FunctionCtx:
     def save_for_backward(self, *tensors) -> None:
         """Keeps tensors (or None) for ``backward`` as ``ctx.saved_tensors``."""
         self.saved_tensors = tensors
+
+    def save_for_forward(self, *tensors) -> None:
+        """Keeps tensors (or None) for ``jvp`` (forward-mode AD) as ``ctx.saved_tensors``."""
+        self.saved_for_forward = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
         """Accepted for torch compatibility: gradients reaching ``backward`` are always
@@ -72,6 +78,10 @@ def _is_operand(a) -> bool:
     return isinstance(a, (Tensor, jax.Array, np.ndarray))
 
 
+_NO_JVP = ("You must implement the jvp function for custom autograd.Function to use it with "
+           "forward mode AD.")
+
+
 class Function:
     """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``, then call
     ``MyFunction.apply(*args)``. ``backward`` returns one gradient (or None) per argument of
@@ -104,9 +114,28 @@ class Function:
     def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
         raise NotImplementedError("a Function subclass must define a static backward(ctx, ...)")
 
+    @staticmethod
+    def jvp(ctx: FunctionCtx, *grad_inputs: Any) -> Any:
+        """Forward-mode AD (``autograd.forward_ad``): the tangents of the outputs, given one
+        per argument of ``forward`` (zeros for a tensor without one, None for a non-tensor).
+        ``ctx`` holds what ``forward`` saved with ``save_for_forward`` as ``saved_tensors``."""
+        raise NotImplementedError(_NO_JVP)
+
     @classmethod
     def apply(cls, *args):
-        """Runs ``forward`` and records ``backward`` as its gradient; returns its output(s)."""
+        """Runs ``forward`` and records ``backward`` as its gradient; returns its output(s).
+        Inside a dual level, ``jvp`` gives dual outputs their tangents."""
+        dual = bool(_forward_ad.tangents) and any(
+            isinstance(a, Tensor) and _forward_ad.tangent_of(a) is not None for a in args)
+        if dual and cls.jvp is Function.jvp:
+            raise NotImplementedError(_NO_JVP)
+        outputs = cls._apply(args)
+        if dual:
+            _give_tangents(cls, args, outputs)
+        return outputs
+
+    @classmethod
+    def _apply(cls, args: tuple):
         layout = tuple(_is_operand(a) for a in args)
         consts = tuple(a for a, is_op in zip(args, layout) if not is_op)
         try:
@@ -126,6 +155,29 @@ class Function:
             return tuple(record(_output_op(cls, fn, k), operands, arrays, o, {})
                          for k, o in enumerate(out))
         return record(_output_op(cls, fn, None), operands, arrays, out, {})
+
+
+def _give_tangents(cls: type, args: tuple, outputs) -> None:
+    """Sets the tangents ``cls.jvp`` gives ``outputs``, with a ``ctx`` from running ``forward``
+    again (as torch does, without a graph): one more run of it, and no tangents of its own ops."""
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    ctx = FunctionCtx(needs)
+    with _forward_ad.pause():
+        with no_grad():
+            cls.forward(ctx, *args)
+        ctx.saved_tensors = getattr(ctx, "saved_for_forward", ())
+        tangents = cls.jvp(ctx, *(
+            None if not isinstance(a, Tensor) else
+            zeros_like(a) if _forward_ad.tangent_of(a) is None else _forward_ad.tangent_of(a)
+            for a in args))
+    tangents = tangents if isinstance(tangents, tuple) else (tangents,)
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    if len(tangents) != len(outputs):
+        raise RuntimeError(f"function {cls.__name__}.jvp returned an incorrect number of "
+                           f"tangents (expected {len(outputs)}, got {len(tangents)})")
+    for out, tangent in zip(outputs, tangents):
+        if tangent is not None:
+            _forward_ad.set_tangent(out, tangent)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1989,25 +1989,24 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     return _ops.squeeze(out, -2)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def _put_last(values, indices, length: int):
     """Zeros of ``length`` along the last axis with ``values`` put at ``indices`` (one of
-    equal indices wins, as in torch; out-of-range ones write nothing). Its VJP takes the
-    cotangent at the indices, as torch's does: every value put at an index gets its gradient,
-    where a scatter's VJP would give it to the winner alone."""
+    equal indices wins, as in torch; out-of-range ones write nothing). Its derivatives are
+    those of adding the values at the indices instead, so its VJP takes the cotangent at the
+    indices, as torch's does: every value put at an index gets its gradient, where a
+    scatter's VJP would give it to the winner alone."""
     out = jnp.zeros((*values.shape[:-1], length), values.dtype)
     return jnp.put_along_axis(out, indices, values, -1, inplace=False, mode="drop")
 
 
-def _put_last_fwd(values, indices, length):
-    return _put_last(values, indices, length), indices
-
-
-def _put_last_bwd(length, indices, g):
-    return jnp.take_along_axis(g, indices, -1, mode="fill", fill_value=0), None
-
-
-_put_last.defvjp(_put_last_fwd, _put_last_bwd)
+@_put_last.defjvp
+def _put_last_jvp(length: int, primals: tuple, tangents: tuple) -> tuple:
+    values, indices = primals
+    out = jnp.zeros((*values.shape[:-1], length), values.dtype)
+    lead = jnp.indices(indices.shape, sparse=True)[:-1]
+    return (_put_last(values, indices, length),
+            out.at[(*lead, indices)].add(tangents[0], mode="drop"))
 
 
 def _max_unpool(x, indices, *, size: tuple):
