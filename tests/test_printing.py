@@ -243,3 +243,41 @@ def test_fstrings(torch):
     assert f"{funcgrad.tensor(1 / 3):.2f}" == "0.33"
     vector = funcgrad.tensor([1.0, 2.0])
     assert f"{vector}" == repr(vector) == expected(torch.tensor([1.0, 2.0]))
+
+
+RETURN_TYPES = {
+    "max": lambda T, x: T.max(x, 1),
+    "min_keepdim": lambda T, x: x.min(0, keepdim=True),
+    "sort": lambda T, x: T.sort(x, descending=True),
+    "topk": lambda T, x: T.topk(x, 2),
+    "median": lambda T, x: x.median(1),
+    "kthvalue": lambda T, x: T.kthvalue(x, 2),
+    "cummax": lambda T, x: T.cummax(x, 0),
+    "aminmax": lambda T, x: T.aminmax(x),
+    "frexp": lambda T, x: T.frexp(x),
+    "mode": lambda T, x: T.mode(T.round(x)),
+    "slogdet": lambda T, x: T.linalg.slogdet(x[:, :2] @ x[:, :2].t() + T.eye(3)),
+    "eigh": lambda T, x: T.linalg.eigh(x @ x.t()),
+    "grad_fn": lambda T, x: T.max(x.requires_grad_(), 1),
+}
+
+
+@pytest.mark.parametrize("op", RETURN_TYPES)
+def test_return_types_print_as_torch(torch, op):
+    value = [[0.5, -1.25, 3.0, 2.0], [4.0, 1.5, -2.5, 0.75], [-1.0, 2.25, 0.25, 3.5]]
+    got = RETURN_TYPES[op](funcgrad, funcgrad.tensor(value))
+    want = RETURN_TYPES[op](torch, torch.tensor(value))
+    assert type(got).__name__ == type(want).__name__
+    if op not in ("eigh",):  # eigenvectors' signs are the solver's choice
+        assert repr(got) == expected(want).replace(", dtype=funcgrad.int32", "")
+    assert str(got) == repr(got)
+
+
+def test_return_types_pickle_and_unpack():
+    import pickle
+
+    result = funcgrad.sort(funcgrad.tensor([3.0, 1.0, 2.0]))
+    values, indices = pickle.loads(pickle.dumps(result))
+    assert type(pickle.loads(pickle.dumps(result))) is funcgrad.return_types.sort
+    assert values.tolist() == [1.0, 2.0, 3.0] and indices.tolist() == [1, 2, 0]
+    assert result.values is result[0] and result._fields == ("values", "indices")

@@ -10,12 +10,11 @@ a fixed ``size``-style formulation there, such as ``where`` with a mask).
 from __future__ import annotations
 
 import builtins
-import collections
 
 import jax
 import jax.numpy as jnp
 
-from . import _dtypes
+from . import _dtypes, return_types
 from ._graph import Op, apply
 from ._ops import (
     _check_scatter,
@@ -308,7 +307,6 @@ def histc(input, bins: int = 100, min=0, max=0) -> Tensor:
     return Tensor._wrap(counts.astype(x.dtype))
 
 
-HistogramResult = collections.namedtuple("histogram", ["hist", "bin_edges"])
 
 
 def histogram(input, bins=100, *, range=None, weight=None, density: bool = False):
@@ -331,7 +329,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density: bool = False
         range = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
     weights = None if weight is None else weight._read()
     hist, bin_edges = jnp.histogram(x, edges, range, weights=weights, density=density)
-    return HistogramResult(Tensor._wrap(hist.astype(x.dtype)),
+    return return_types.histogram(Tensor._wrap(hist.astype(x.dtype)),
                            Tensor._wrap(bin_edges.astype(x.dtype)))
 
 

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import builtins
-import collections
 import itertools
 import warnings
 
@@ -18,7 +17,6 @@ from . import _dtypes
 from ._graph import Op, apply
 from ._ops import (
     _AT_INDEX,
-    _RESULTS,
     MAX_DIM,
     _at_index,
     _check_writable,
@@ -279,7 +277,6 @@ def _mode_index(x, axis: int):
 MODE_INDEX = Op("mode_index", _mode_index, "", differentiable=False)
 # mode is one more (values, indices) op of _ops' table, sharing its value-at-index rows.
 _AT_INDEX["mode"] = Op("mode", MAX_DIM.fn, "ModeBackward0")
-_RESULTS["mode"] = collections.namedtuple("mode", ["values", "indices"])
 
 
 def mode(input, dim: int = -1, keepdim: bool = False):
@@ -288,7 +285,9 @@ def mode(input, dim: int = -1, keepdim: bool = False):
 
     >>> import funcgrad
     >>> funcgrad.mode(funcgrad.tensor([2.0, 1.0, 2.0, 1.0]))
-    mode(values=tensor(1.), indices=tensor(3))
+    funcgrad.return_types.mode(
+    values=tensor(1.),
+    indices=tensor(3))
     """
     return _at_index("mode", input, dim, keepdim, MODE_INDEX)
 

@@ -6,7 +6,6 @@ are generated from the table or are thin functions over it; every VJP comes from
 from __future__ import annotations
 
 import builtins
-import collections
 import dataclasses
 import functools
 import math
@@ -18,7 +17,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
-from . import _devices, _dtypes, _forward_ad, _lazy
+from . import _devices, _dtypes, _forward_ad, _lazy, return_types
 from ._factories import zeros
 from ._grad_mode import is_grad_enabled
 from ._graph import (
@@ -392,16 +391,15 @@ def ldexp(input, other) -> Tensor:
     return apply(LDEXP, input, other)
 
 
-FrexpResult = collections.namedtuple("frexp", ["mantissa", "exponent"])
 
 
-def frexp(input) -> FrexpResult:
+def frexp(input) -> return_types.frexp:
     """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent``, ``|mantissa|`` in
     [0.5, 1) (0 for 0); the exponent is int32."""
     if not _dtypes.is_floating(input.dtype):
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     exponent = apply(FREXP_EXPONENT, input)
-    return FrexpResult(apply(FREXP_MANTISSA, input, exponent), exponent)
+    return return_types.frexp(apply(FREXP_MANTISSA, input, exponent), exponent)
 
 
 def nextafter(input, other) -> Tensor:
@@ -621,8 +619,6 @@ COUNT_NONZERO = Op("count_nonzero", jnp.count_nonzero, "", differentiable=False)
 LOGCUMSUMEXP = Op("logcumsumexp", lambda x, axis: jax.lax.cumlogsumexp(x, axis=axis),
                   "LogcumsumexpBackward0")
 
-MaxResult = collections.namedtuple("max", ["values", "indices"])
-MinResult = collections.namedtuple("min", ["values", "indices"])
 
 
 def _check_mean_dtype(input, name: str) -> None:
@@ -700,13 +696,13 @@ _TAKE_DIM = {
 def max(input, dim=None, keepdim: bool = False):
     """The largest element; along ``dim``, a ``(values, indices)`` named tuple; given a tensor
     as second argument, the elementwise maximum."""
-    return _max_min(input, dim, keepdim, MAX_ALL, ARGMAX, MaxResult, "MaxBackward0")
+    return _max_min(input, dim, keepdim, MAX_ALL, ARGMAX, return_types.max, "MaxBackward0")
 
 
 def min(input, dim=None, keepdim: bool = False):
     """The smallest element; along ``dim``, a ``(values, indices)`` named tuple; given a tensor
     as second argument, the elementwise minimum."""
-    return _max_min(input, dim, keepdim, MIN_ALL, ARGMIN, MinResult, "MinBackward0")
+    return _max_min(input, dim, keepdim, MIN_ALL, ARGMIN, return_types.min, "MinBackward0")
 
 
 def amax(input, dim=(), keepdim: bool = False) -> Tensor:
@@ -746,8 +742,6 @@ ORDER = Op("argsort", _real_only(_order, " Sort does not support complex dtypes 
                                  RuntimeError), "", differentiable=False)
 SORTED = Op("sort", lambda x, i, axis: jnp.take_along_axis(x, i, axis=axis), "SortBackward0")
 TOPK = Op("topk", SORTED.fn, "TopkBackward0")
-SortResult = collections.namedtuple("sort", ["values", "indices"])
-TopkResult = collections.namedtuple("topk", ["values", "indices"])
 
 
 def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -759,7 +753,7 @@ def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False
 def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
     """``(values, indices)`` of ``input`` sorted along ``dim`` (stably, as ``argsort``)."""
     indices = argsort(input, dim, descending)
-    return SortResult(apply(SORTED, input, indices, axis=builtins.int(dim)), indices)
+    return return_types.sort(apply(SORTED, input, indices, axis=builtins.int(dim)), indices)
 
 
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
@@ -769,7 +763,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     if not 0 <= k <= (input.shape[axis] if input.ndim else 1):
         raise RuntimeError("selected index k out of range")
     indices = apply(ORDER, input, axis=axis, descending=builtins.bool(largest), k=k)
-    return TopkResult(apply(TOPK, input, indices, axis=axis), indices)
+    return return_types.topk(apply(TOPK, input, indices, axis=axis), indices)
 
 
 def all(input, dim=None, keepdim: bool = False) -> Tensor:
@@ -896,10 +890,6 @@ AMINMAX = (dataclasses.replace(AMIN, grad_fn="AminmaxBackward0"),
 SEARCHSORTED = Op("searchsorted", _searchsorted, "", differentiable=False)
 CDIST = Op("cdist", lambda a, b, ord: _vector_norm(a[..., :, None, :] - b[..., None, :, :], ord,
                                                    axis=-1), "CdistBackward0")
-_RESULTS = {name: collections.namedtuple(name, fields) for name, fields in dict(
-    median=["values", "indices"], nanmedian=["values", "indices"],
-    kthvalue=["values", "indices"], cummax=["values", "indices"], cummin=["values", "indices"],
-    aminmax=["min", "max"]).items()}
 
 
 def _at_index(name: str, input, dim, keepdim: bool, index_op: Op, **index_args):
@@ -911,7 +901,7 @@ def _at_index(name: str, input, dim, keepdim: bool, index_op: Op, **index_args):
         input, keepdim = reshape(input, 1), False
     indices = apply(index_op, input, axis=axis, **index_args)
     values = apply(_AT_INDEX[name], input, indices, axis=axis, keepdims=keepdim)
-    return _RESULTS[name](values, unsqueeze(indices, axis) if keepdim else indices)
+    return getattr(return_types, name)(values, unsqueeze(indices, axis) if keepdim else indices)
 
 
 def median(input, dim=None, keepdim: bool = False):
@@ -920,7 +910,9 @@ def median(input, dim=None, keepdim: bool = False):
 
     >>> import funcgrad
     >>> funcgrad.median(funcgrad.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 0.0]]), 1)
-    median(values=tensor([2., 3.]), indices=tensor([2, 1]))
+    funcgrad.return_types.median(
+    values=tensor([2., 3.]),
+    indices=tensor([2, 1]))
     """
     if dim is None:
         return apply(MEDIAN, input, apply(MEDIAN_INDEX, input, axis=None, ignore_nan=False))
@@ -945,7 +937,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
 def _cum_extreme(name: str, op: Op, input, dim):
     axis = _wrap_dim(dim, input.ndim)
     indices = apply(CUM_EXTREME_INDEX, input, axis=axis, largest=name == "cummax")
-    return _RESULTS[name](apply(op, input, indices, axis=axis), indices)
+    return getattr(return_types, name)(apply(op, input, indices, axis=axis), indices)
 
 
 def cummax(input, dim: int):
@@ -953,7 +945,9 @@ def cummax(input, dim: int):
 
     >>> import funcgrad
     >>> funcgrad.cummax(funcgrad.tensor([1.0, 3.0, 2.0, 5.0]), 0)
-    cummax(values=tensor([1., 3., 3., 5.]), indices=tensor([0, 1, 1, 3]))
+    funcgrad.return_types.cummax(
+    values=tensor([1., 3., 3., 5.]),
+    indices=tensor([0, 1, 1, 3]))
     """
     return _cum_extreme("cummax", CUMMAX, input, dim)
 
@@ -1015,7 +1009,7 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
                            "operation has no identity.")
     axis = _axis(input, dim)
-    return _RESULTS["aminmax"](apply(AMINMAX[0], input, axis=axis, keepdims=keepdim),
+    return return_types.aminmax(apply(AMINMAX[0], input, axis=axis, keepdims=keepdim),
                                apply(AMINMAX[1], input, axis=axis, keepdims=keepdim))
 
 
@@ -1213,7 +1207,6 @@ def logdet(input) -> Tensor:
     return apply(LOGDET, input)
 
 
-SlogdetResult = collections.namedtuple("slogdet", ["sign", "logabsdet"])
 
 
 def slogdet(input):
@@ -1222,13 +1215,14 @@ def slogdet(input):
 
     >>> import funcgrad
     >>> funcgrad.slogdet(funcgrad.tensor([[0.0, 2.0], [3.0, 0.0]]))
-    slogdet(sign=tensor(-1.), logabsdet=tensor(1.7918))
+    funcgrad.return_types.slogdet(
+    sign=tensor(-1.),
+    logabsdet=tensor(1.7918))
     """
     _check_matrices("linalg.slogdet", input)
-    return SlogdetResult(apply(SLOGDET[0], input), apply(SLOGDET[1], input))
+    return return_types.slogdet(apply(SLOGDET[0], input), apply(SLOGDET[1], input))
 
 
-SvdResult = collections.namedtuple("svd", ["U", "S", "V"])
 
 
 def svd(input, some: bool = True, compute_uv: bool = True):
@@ -1247,13 +1241,13 @@ def svd(input, some: bool = True, compute_uv: bool = True):
     if not compute_uv:
         m, n = input.shape[-2:]
         batch = tuple(input.shape[:-2])
-        return SvdResult(zeros(*batch, m, m, dtype=input.dtype), apply(SVDVALS, input),
+        return return_types.svd(zeros(*batch, m, m, dtype=input.dtype), apply(SVDVALS, input),
                          zeros(*batch, n, n, dtype=input.dtype))
     full = not some
-    return SvdResult(*(apply(op, input, full_matrices=full) for op in (SVD[0], SVD[1], SVD[3])))
+    return return_types.svd(*(apply(op, input, full_matrices=full)
+                              for op in (SVD[0], SVD[1], SVD[3])))
 
 
-QrResult = collections.namedtuple("qr", ["Q", "R"])
 
 
 def qr(input, some: bool = True):
@@ -1266,7 +1260,8 @@ def qr(input, some: bool = True):
         "funcgrad.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
     _check_decomposable("linalg.qr", input)
     complete = not some
-    return QrResult(apply(QR[0], input, complete=complete), apply(QR[1], input, complete=complete))
+    return return_types.qr(apply(QR[0], input, complete=complete),
+                           apply(QR[1], input, complete=complete))
 
 
 def cholesky(input, upper: bool = False) -> Tensor:

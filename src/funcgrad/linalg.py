@@ -13,14 +13,13 @@ tensor(5., grad_fn=<LinalgDetBackward0>)
 
 from __future__ import annotations
 
-import collections
 import math
 import warnings
 
 import jax
 import jax.numpy as jnp
 
-from . import _dtypes, _ops
+from . import _dtypes, _ops, return_types
 from ._factories import ones_like, zeros
 from ._graph import Op, apply, broadcast_shape
 from ._ops import (
@@ -152,19 +151,6 @@ MATRIX_RANK = Op("matrix_rank", _rank, "", differentiable=False)
 CONJ_MUL = Op("conj_mul", lambda x, y: jnp.conj(x) * y, "MulBackward0")
 MULTI_DOT = Op("multi_dot", lambda *xs: jnp.linalg.multi_dot(xs), "ViewBackward0")
 
-EighResult = collections.namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
-LinalgSvdResult = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
-LinalgQrResult = collections.namedtuple("linalg_qr", ["Q", "R"])
-SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
-LstsqResult = collections.namedtuple("linalg_lstsq",
-                                     ["solution", "residuals", "rank", "singular_values"])
-InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
-CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
-SolveExResult = collections.namedtuple("linalg_solve_ex", ["result", "info"])
-LuFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
-LuFactorExResult = collections.namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
-LuResult = collections.namedtuple("linalg_lu", ["P", "L", "U"])
-LuUnpackResult = collections.namedtuple("lu_unpack", ["P", "L", "U"])
 
 inv = _ops.inverse
 det = _ops.det
@@ -302,7 +288,7 @@ def eigh(A: Tensor, UPLO: str = "L"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     _check_square("linalg.eigh", A)
     lower = UPLO == "L"
-    return EighResult(apply(EIGH[0], A, lower=lower), apply(EIGH[1], A, lower=lower))
+    return return_types.linalg_eigh(apply(EIGH[0], A, lower=lower), apply(EIGH[1], A, lower=lower))
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
@@ -325,7 +311,7 @@ def svd(A: Tensor, full_matrices: bool = True):
     """
     _check_decomposable("linalg.svd", A)
     full = bool(full_matrices)
-    return LinalgSvdResult(*(apply(op, A, full_matrices=full) for op in SVD[:3]))
+    return return_types.linalg_svd(*(apply(op, A, full_matrices=full) for op in SVD[:3]))
 
 
 def svdvals(A: Tensor) -> Tensor:
@@ -348,12 +334,12 @@ def qr(A: Tensor, mode: str = "reduced"):
     _check_decomposable("linalg.qr", A)
     complete = mode == "complete"
     q = apply(QR_NO_Q, A) if mode == "r" else apply(QR[0], A, complete=complete)
-    return LinalgQrResult(q, apply(QR[1], A, complete=complete))
+    return return_types.linalg_qr(q, apply(QR[1], A, complete=complete))
 
 
 def slogdet(A: Tensor):
     """``(sign, logabsdet)`` of each square matrix's determinant (``funcgrad.slogdet``)."""
-    return SlogdetResult(*_ops.slogdet(A))
+    return return_types.linalg_slogdet(*_ops.slogdet(A))
 
 
 def _check_right_side(name: str, A, B, left: bool) -> None:
@@ -404,7 +390,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
             "funcgrad.linalg.svdvals(A)")
     _check_decomposable("linalg.lstsq", A)
     vectors = B.ndim == A.ndim - 1
-    return LstsqResult(apply(LSTSQ_VECTORS if vectors else LSTSQ, A, B),
+    return return_types.linalg_lstsq(apply(LSTSQ_VECTORS if vectors else LSTSQ, A, B),
                        apply(LSTSQ_NO_RESIDUALS, A, B),
                        matrix_rank(A, rtol=rcond),
                        zeros(0, dtype=A.dtype))
@@ -502,19 +488,19 @@ def _info(A: Tensor) -> Tensor:
 def inv_ex(A: Tensor, *, check_errors: bool = False):
     """``(inverse, info)``: ``inv(A)`` and zeros, as funcgrad does not check for singular
     matrices (a singular one gives inf or nan)."""
-    return InvExResult(inv(A), _info(A))
+    return return_types.linalg_inv_ex(inv(A), _info(A))
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """``(L, info)``: ``cholesky(A, upper=upper)`` and zeros, as funcgrad does not check for
     matrices that are not positive-definite (they give nan)."""
-    return CholeskyExResult(cholesky(A, upper=upper), _info(A))
+    return return_types.linalg_cholesky_ex(cholesky(A, upper=upper), _info(A))
 
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
     """``(result, info)``: ``solve(A, B, left=left)`` and zeros, as funcgrad does not check for
     singular matrices (they give inf or nan)."""
-    return SolveExResult(solve(A, B, left=left), _info(A))
+    return return_types.linalg_solve_ex(solve(A, B, left=left), _info(A))
 
 
 def lu_factor(A: Tensor, *, pivot: bool = True):
@@ -534,7 +520,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True):
     if A.ndim < 2:
         raise RuntimeError("funcgrad.lu_factor: Expected tensor with 2 or more dimensions. Got "
                            f"size: {list(A.shape)} instead")
-    return LuFactorResult(apply(LU_FACTOR, A), apply(LU_PIVOTS, A))
+    return return_types.linalg_lu_factor(apply(LU_FACTOR, A), apply(LU_PIVOTS, A))
 
 
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
@@ -555,7 +541,7 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False):
     """``(LU, pivots, info)``: ``lu_factor(A)`` and zeros, as funcgrad does not check for
     singular matrices."""
-    return LuFactorExResult(*lu_factor(A, pivot=pivot), _info(A))
+    return return_types.linalg_lu_factor_ex(*lu_factor(A, pivot=pivot), _info(A))
 
 
 def lu(A: Tensor, *, pivot: bool = True):
@@ -574,7 +560,7 @@ def lu(A: Tensor, *, pivot: bool = True):
                            f"{list(A.shape)} instead")
     if not pivot:
         raise ValueError("funcgrad.linalg.lu pivots (pivot=True), as torch on the CPU")
-    return LuResult(apply(LU_P, A), apply(LU_L, A), apply(LU_U, A))
+    return return_types.linalg_lu(apply(LU_P, A), apply(LU_L, A), apply(LU_U, A))
 
 
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
@@ -582,7 +568,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
     """``(P, L, U)`` from ``lu_factor``'s packed ``(LU, pivots)`` (empty tensors for what is
     not unpacked)."""
     empty = zeros(0, dtype=LU_data.dtype)
-    return LuUnpackResult(
+    return return_types.lu_unpack(
         apply(UNPACK_P, LU_data, LU_pivots) if unpack_pivots else empty,
         apply(UNPACK_L, LU_data) if unpack_data else empty,
         apply(UNPACK_U, LU_data) if unpack_data else empty)
