@@ -325,6 +325,26 @@ class Generator:
         """The seed the stream last started from."""
         return self._initial_seed
 
+    def get_state(self) -> Tensor:
+        """The stream's state, as a tensor (the JAX key's data: ``uint32`` words, where torch
+        gives bytes) that ``set_state`` takes back to replay the draws from here."""
+        if self._state._storage.array is None:
+            self.manual_seed(self._initial_seed)
+        return Tensor._wrap(jax.random.key_data(self._state._read()))
+
+    def set_state(self, new_state: Tensor) -> Generator:
+        """Restores a state that ``get_state`` gave; returns this generator."""
+        data = new_state._read() if isinstance(new_state, Tensor) else new_state
+        current = jax.random.key_data(jax.random.key(0))
+        if getattr(data, "shape", None) != current.shape or data.dtype != current.dtype:
+            raise RuntimeError(
+                f"set_state expects a state from get_state: {current.dtype} words of shape "
+                f"{list(current.shape)}, but got {getattr(data, 'dtype', type(data).__name__)} "
+                f"of shape {list(getattr(data, 'shape', ()))}. Pass what get_state (or "
+                "funcgrad.get_rng_state) returned.")
+        self._state._write(jax.random.wrap_key_data(data))
+        return self
+
     def next_key(self) -> jax.Array:
         """A fresh JAX key (advancing the stream)."""
         if self._state._storage.array is None:
@@ -420,6 +440,22 @@ def randint_like(input, low: int = 0, high: int | None = None, *, dtype=None, de
 def initial_seed() -> int:
     """The seed the global generator last started from."""
     return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    """The global generator's state (``Generator.get_state``).
+
+    >>> import funcgrad
+    >>> state = funcgrad.get_rng_state(); a = funcgrad.rand(2)
+    >>> funcgrad.set_rng_state(state); bool((a == funcgrad.rand(2)).all())
+    True
+    """
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    """Restores the global generator's state from ``get_rng_state``."""
+    default_generator.set_state(new_state)
 
 
 def randperm(n: int, dtype=None, device=None, *, generator: Generator | None = None) -> Tensor:
