@@ -259,6 +259,7 @@ class _GraphNode:
     # keeps recording a node (once per op) cheap.
     _tensor_hooks = _prehooks = _posthooks = types.MappingProxyType({})
     _retained: tuple = ()
+    refuses_capture = ""  # why a backward to chosen inputs (autograd.grad) cannot pass here
     # Whether the compiled tier must leave a graph with this node to the interpreted engine:
     # once it has had hooks or retained grads (kept when they are removed: it decides speed,
     # never results), or when its VJP must run eagerly.
@@ -358,9 +359,10 @@ class Group(_GraphNode):
 
     _interpreted = True
 
-    def __init__(self, edges: tuple, avals: tuple) -> None:
+    def __init__(self, edges: tuple, avals: tuple, outputs: int | None = None) -> None:
         super().__init__()
         self.edges, self._avals = edges, avals
+        self.n_outputs = len(edges) if outputs is None else outputs
 
     def name(self) -> str:
         return "BackwardHookFunctionBackward"
@@ -435,6 +437,7 @@ class Node(_GraphNode):
 
     # Until set: recorded once per op, a node sets only what differs from these.
     _laid_out: tuple | None = None
+    _region = None  # the checkpointed call (utils.checkpoint) that recomputes what it saved
     _listed: tuple | None = None  # with a signature, found when next_functions is asked for
 
     def __init__(self, op: Op, static: tuple, inputs: tuple, arrays: tuple, edges: tuple,
@@ -465,6 +468,8 @@ class Node(_GraphNode):
         return tuple((self.edges[i], 0) for i in self._listed)
 
     def _check_saved(self) -> None:
+        if self._region is not None:
+            self._region.restore()
         if self._freed and self.op.saves:
             raise RuntimeError(
                 "Trying to backward through the graph a second time (or directly access saved "
@@ -836,6 +841,9 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
     stops: set[int] = set()
     if capture is not None:
         order, stops = _needed(order, capture)
+        for node in order:  # (a reentrant checkpoint's node runs a backward of its own)
+            if node.refuses_capture:
+                raise RuntimeError(node.refuses_capture)
     cts: dict[int, Tensor] = {}
     for node, g in roots:
         cts[id(node)] = g if id(node) not in cts else cts[id(node)] + g
@@ -854,7 +862,7 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
             if isinstance(node, AccumulateGrad) or id(node) in stops:
                 continue
             if type(node) is _Output:
-                cts.setdefault(id(node.group), [None] * len(node.group.edges))[node.index] = ct
+                cts.setdefault(id(node.group), [None] * node.group.n_outputs)[node.index] = ct
                 continue
             grads = node._after(node.input_grads(ct, create_graph), ct)
             if check_nan:

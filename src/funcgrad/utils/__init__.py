@@ -1,3 +1,5 @@
-"""torch.utils's counterparts: ``data`` (datasets, samplers and ``DataLoader``)."""
+"""torch.utils's counterparts: ``data`` (datasets, samplers and ``DataLoader``) and
+``checkpoint`` (activation checkpointing)."""
 
+from . import checkpoint as checkpoint
 from . import data as data
