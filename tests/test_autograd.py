@@ -765,3 +765,24 @@ def test_modifying_an_input_that_was_not_saved_is_fine(torch):
         return x.grad, z
 
     same(torch, scenario)
+
+
+def test_grad_to_a_non_leaf_frees_only_the_nodes_it_runs():
+    """autograd.grad(y, c) runs the nodes between y and c, not c's own node or those beyond:
+    those keep their saved values for a later backward, as in torch (interpreted once, then
+    from the compiled tier when the structure recurs)."""
+    from tests._compare import same_as_torch
+
+    def scenario(T):
+        a = T.tensor([0.5, 1.0], requires_grad=True)
+        grads = []
+        for _ in range(4):
+            c = a.sin()
+            d = c.exp() * c
+            grads.append(T.autograd.grad(d.sum(), c)[0])
+            c.sum().backward()
+            with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+                d.sum().backward()
+        return grads, a.grad
+
+    same_as_torch(scenario)

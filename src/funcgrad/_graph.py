@@ -830,12 +830,12 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
         compiled = _tiers.compiled(newest_first, roots, targets)
         if compiled is not None and not create_graph:
             grads = _call(*compiled, ints=True)  # its every operand is traced
-            _free_unless(retain_graph, newest_first)
+            _free_unless(retain_graph, _ran(newest_first, capture, targets))
             return {id(t): (t, Tensor._wrap(g)) for t, g in zip(targets, grads)
                     if g is not None}, []
         reached = compiled and _recorded(newest_first, roots, targets, compiled[0])
         if reached:
-            _free_unless(retain_graph, newest_first)
+            _free_unless(retain_graph, _ran(newest_first, capture, targets))
             return reached, []
     order = _topological(nodes, root_nodes)
     stops: set[int] = set()
@@ -874,8 +874,19 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
                         cts[key] = g
                     else:  # a sum of gradients is recorded only when the backward is
                         cts[key] = cts[key] + g if create_graph else Tensor._wrap(_add(cts[key], g))
-    _free_unless(retain_graph, order)
+    _free_unless(retain_graph, [n for n in order if id(n) not in stops])
     return reached, retained
+
+
+def _ran(order: list[_GraphNode], capture: set[int] | None, targets: list) -> list:
+    """The nodes of ``order`` (topological) that a backward to ``capture`` runs, which are
+    those it frees: not the nodes beyond the captured ones, nor a captured node that only takes
+    its gradient (see ``_needed``). Every node, without ``capture`` or when only leaves' are
+    captured."""
+    if capture is None or all(type(t) is AccumulateGrad for t in targets):
+        return order
+    needed, stops = _needed(order, capture)
+    return [n for n in needed if id(n) not in stops]
 
 
 def _needed(order: list[_GraphNode], capture: set[int]) -> tuple[list[_GraphNode], set[int]]:
