@@ -502,3 +502,53 @@ def test_always_called_forward_hooks_run_when_the_call_raises_as_in_torch(fails_
             log("warning", str(w.message))
 
     assert_same_as_torch(scenario)
+
+
+def test_multi_grad_hook_all_waits_for_every_gradient_of_the_backward():
+    def scenario(lib, log):
+        from importlib import import_module
+        graph = import_module(f"{lib.__name__}.autograd.graph")
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([3.0], requires_grad=True)
+        c = a * 2
+        c.register_hook(log.hook("c hook"))
+        handle = graph.register_multi_grad_hook((a, b, c), lambda grads: log("all", grads))
+        (c.sum() + (b * b).sum()).backward(retain_graph=True)
+        (c.sum() * 3).backward(retain_graph=True)  # b is not reached: None for it
+        c.sum().backward(inputs=(a,), retain_graph=True)  # only a is needed
+        lib.autograd.grad(c.sum(), c)  # only c
+        handle.remove()
+        (c.sum() + b.sum()).backward()
+        log("a.grad", a.grad)
+
+    assert_same_as_torch(scenario)
+
+
+def test_multi_grad_hook_any_runs_once_with_the_first_gradient():
+    def scenario(lib, log):
+        from importlib import import_module
+        graph = import_module(f"{lib.__name__}.autograd.graph")
+        a = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([3.0], requires_grad=True)
+        with graph.register_multi_grad_hook((a, b, lib.ones(1)), lambda g: log("any", g),
+                                            mode="any"):
+            (a.sum() * 5 + b.sum() * 7).backward()
+            lib.autograd.grad((a * b).sum(), [a])
+            (a * 2).sum().backward()
+        (a * 2).sum().backward()
+
+    assert_same_as_torch(scenario)
+
+
+def test_multi_grad_hook_errors():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, funcgrad):
+        with pytest.raises(ValueError, match=r"Expects mode to be one of \('all', 'any'\) but "
+                           "got every"):
+            lib.autograd.graph.register_multi_grad_hook((lib.ones(1),), print, mode="every")
+    a = funcgrad.ones(1, requires_grad=True)
+    with pytest.raises(RuntimeError, match="tensor 1 does not require grad. Pass only tensors "
+                       "that do"):
+        funcgrad.autograd.graph.register_multi_grad_hook((a, a.detach()), print)
+    (a * 2).sum().backward()  # nothing was registered on a
+    assert a.grad.tolist() == [2.0]

@@ -15,6 +15,7 @@ step's previous update, forward and backward run as one program.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -850,7 +851,7 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
     reached: dict[int, tuple[_GraphNode, Tensor]] = {}
     retained: list[tuple[Tensor, Tensor]] = []
     check_nan = is_anomaly_check_nan_enabled()
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), _task(order):
         for node in order:
             ct = cts.pop(id(node), None)
             if ct is None:
@@ -887,6 +888,31 @@ def _ran(order: list[_GraphNode], capture: set[int] | None, targets: list) -> li
         return order
     needed, stops = _needed(order, capture)
     return [n for n in needed if id(n) not in stops]
+
+
+_tasks: list[tuple[int, set[int]]] = []  # the interpreted backwards running, innermost last
+_task_ids = itertools.count()
+
+
+@contextlib.contextmanager
+def _task(order: Sequence[_GraphNode]):
+    """The interpreted engine running ``order``: torch's graph task, which hooks may ask
+    about (``current_graph_task_id``, ``will_execute``)."""
+    _tasks.append((next(_task_ids), {id(n) for n in order}))
+    try:
+        yield
+    finally:
+        _tasks.pop()
+
+
+def current_graph_task_id() -> int:
+    """The id of the backward whose hooks are running now, or -1 outside one."""
+    return _tasks[-1][0] if _tasks else -1
+
+
+def will_execute(node: _GraphNode) -> bool:
+    """Whether the backward running now runs ``node`` (reaches it and needs it)."""
+    return bool(_tasks) and id(node) in _tasks[-1][1]
 
 
 def _needed(order: list[_GraphNode], capture: set[int]) -> tuple[list[_GraphNode], set[int]]:
