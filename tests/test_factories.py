@@ -300,3 +300,49 @@ def test_empty_strided_and_is_neg_match_torch():
         n = t.new_empty_strided((4,), (1,))
         assert tuple(n.shape) == (4,) and n.dtype == t.dtype
         assert not t.is_neg() and t.resolve_neg() is t
+
+
+@pytest.mark.parametrize("args", [(1, 4), (0, 1, 0.3), (5, 1, -1.5), (2.5, 2.5)],
+                         ids=["ints", "float-step", "down", "one"])
+def test_deprecated_range_includes_its_end_and_warns_as_torch(args):
+    torch = pytest.importorskip("torch")
+    with pytest.warns(UserWarning, match="torch.range is deprecated") as ours:
+        got = funcgrad.range(*args)
+    with pytest.warns(UserWarning) as theirs:
+        want = torch.range(*args)
+    assert str(ours[0].message) == str(theirs[0].message)
+    assert got.dtype == funcgrad.float32 and want.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="inconsistent with step"):
+        funcgrad.range(4, 0)
+
+
+def test_asarray_shares_converts_or_copies_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, funcgrad):
+        x = lib.ones(2)
+        assert lib.asarray(x) is x and lib.asarray(x, copy=True) is not x
+        assert lib.asarray(x, dtype=lib.float16).dtype == lib.float16
+        made = lib.asarray([1.0, 2.0], requires_grad=True)
+        assert made.requires_grad and made.is_leaf and made.tolist() == [1.0, 2.0]
+        marked = lib.asarray(lib.ones(2), requires_grad=True)
+        assert marked.requires_grad and marked.is_leaf
+        assert repr(lib.asarray([1, 2])) == "tensor([1, 2])"
+        with pytest.raises(ValueError, match="can't alias tensor with dtype 'Float' into "
+                           "dtype 'Half'."):
+            lib.asarray(x, copy=False, dtype=lib.float16)
+        y = lib.ones(2, requires_grad=True) * 2
+        plain = lib.asarray(y, requires_grad=False)
+        assert not plain.requires_grad and plain.grad_fn is None
+        assert lib.asarray(y, copy=True, requires_grad=True).grad_fn.name() == "CloneBackward0"
+
+
+def test_asarray_warns_as_torch_when_a_graph_is_kept_unasked():
+    torch = pytest.importorskip("torch")
+    messages = []
+    for lib in (torch, funcgrad):
+        y = lib.ones(2, requires_grad=True) * 2
+        with pytest.warns(UserWarning) as caught:
+            assert lib.asarray(y) is y
+        messages.append(str(caught[0].message).split(" (Triggered")[0])
+    assert messages[0] == messages[1]

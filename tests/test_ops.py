@@ -1325,6 +1325,69 @@ case("F.one_hot-num_classes", lambda m, i: m.nn.functional.one_hot(i, 5), Fixed(
      gradcheck=False)
 
 
+# ----- torch's top-level spellings of nn.functional ops (ATen's signatures) --------------------
+case("aten.conv1d", lambda m, x, w, b: m.conv1d(x, w, b, 2, 1), real(2, 2, 6), real(3, 2, 3),
+     real(3))
+case("aten.conv2d", lambda m, x, w: m.conv2d(x, w, None, 1, "same"), real(1, 2, 4, 4),
+     real(2, 2, 3, 3))
+case("aten.conv3d", lambda m, x, w: m.conv3d(x, w), real(1, 1, 3, 3, 3), real(2, 1, 2, 2, 2))
+case("aten.conv_transpose1d", lambda m, x, w, b: m.conv_transpose1d(x, w, b, 2, 0, 1),
+     real(2, 2, 3), real(2, 3, 2), real(3))
+case("aten.conv_transpose2d", lambda m, x, w: m.conv_transpose2d(x, w), real(1, 2, 3, 3),
+     real(2, 1, 2, 2))
+case("aten.conv_transpose3d", lambda m, x, w: m.conv_transpose3d(x, w), real(1, 1, 2, 2, 2),
+     real(1, 2, 2, 2, 2))
+case("aten.bilinear", lambda m, a, b, w: m.bilinear(a, b, w), real(2, 3), real(2, 2),
+     real(4, 3, 2))
+case("aten.cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b, 0), real(3, 2),
+     real(3, 2))
+case("aten.pairwise_distance", lambda m, a, b: m.pairwise_distance(a, b, 1.5), real(3, 4),
+     real(3, 4))
+case("aten.pdist", lambda m, x: m.pdist(x), real(4, 3))
+case("aten.pixel_shuffle", lambda m, x: m.pixel_shuffle(x, 2), real(1, 4, 2, 2))
+case("aten.pixel_unshuffle", lambda m, x: m.pixel_unshuffle(x, 2), real(1, 1, 4, 2))
+case("aten.channel_shuffle", lambda m, x: m.channel_shuffle(x, 2), real(1, 4, 3))
+case("aten.hardshrink", lambda m, x: m.hardshrink(x, 0.3), real(2, 3))
+case("aten.threshold", lambda m, x: m.threshold(x, 0.1, 20.0), real(2, 3))
+for _name, _args in (("relu_", ()), ("selu_", ()), ("celu_", ()), ("threshold_", (0.1, 2.0))):
+    case(f"aten.{_name}", lambda m, x, n=_name, a=_args: getattr(m, n)(x * 1, *a), real(2, 3))
+for _name in ("dropout", "alpha_dropout", "feature_dropout", "feature_alpha_dropout"):
+    case(f"aten.{_name}-eval", lambda m, x, n=_name: getattr(m, n)(x * 2, 0.5, False),
+         real(2, 3, 2))
+case("aten.dropout-p0", lambda m, x: m.dropout(x * 2, 0.0, True), real(2, 3))
+case("aten.layer_norm", lambda m, x, w, b: m.layer_norm(x, (3,), w, b, 1e-3, True), real(2, 3),
+     real(3), real(3))
+case("aten.group_norm", lambda m, x, w: m.group_norm(x, 2, w), real(2, 4, 3), real(4))
+case("aten.batch_norm-train", lambda m, x, w, b: m.batch_norm(
+    x, w, b, m.zeros(3, dtype=x.dtype), m.ones(3, dtype=x.dtype), True, 0.1, 1e-5, False),
+     real(4, 3, 2), real(3), real(3))
+case("aten.batch_norm-eval", lambda m, x, w, mean, var: m.batch_norm(
+    x, w, None, mean, var, False, 0.1, 1e-5, True), real(2, 3, 2), real(3),
+     Arg((3,), grad=False), Arg((3,), 0.5, 2.0, signed=False, grad=False))
+case("aten.instance_norm", lambda m, x, w, b: m.instance_norm(
+    x, w, b, None, None, True, 0.1, 1e-5, False), real(2, 3, 4), real(3), real(3))
+case("aten.embedding", lambda m, w, i: m.embedding(w, i), real(5, 3), Fixed([[0, 2], [4, 2]]))
+case("aten.embedding-padding", lambda m, w, i: m.embedding(w, i, 2), real(5, 3),
+     Fixed([0, 2, 4, 2]), gradcheck=False)
+
+# ----- in-place shape changes, and the other top-level names torch has ------------------------
+case("unsqueeze_", lambda m, x: (x * 1).unsqueeze_(1), real(2, 3))
+case("squeeze_", lambda m, x: (x * 1).squeeze_(), real(2, 1, 3))
+case("squeeze_-dim", lambda m, x: (x * 1).squeeze_(1), real(2, 1, 3))
+case("squeeze_-dims", lambda m, x: (x * 1).squeeze_((0, 1)), real(1, 1, 3))
+case("t_", lambda m, x: (x * 1).t_(), real(2, 3))
+case("transpose_", lambda m, x: (x * 1).transpose_(0, 2), real(2, 3, 2))
+case("swapaxes_", lambda m, x: (x * 1).swapaxes_(-1, 0), real(2, 3))
+case("swapdims_", lambda m, x: (x * 1).swapdims_(1, 0), real(2, 3))
+case("addmm_", lambda m, x, a, b: (x * 1).addmm_(a, b, beta=0.5, alpha=2), real(2, 3),
+     real(2, 4), real(4, 3))
+case("adjoint", lambda m, x: m.adjoint(x), real(2, 3, 2))
+case("adjoint-method", lambda m, x: x.adjoint(), real(3, 2))
+case("rsub", lambda m, x, y: m.rsub(x, y), real(2, 3), real(3))
+case("rsub-alpha-number", lambda m, x: m.rsub(x, 2.5, alpha=3), real(2, 3))
+# By definition no gradient flows through the detached factor, which is not the derivative.
+case("detach", lambda m, x: m.detach(x) * x, real(2, 3), gradcheck=False)
+
 @pytest.mark.parametrize("fn", [
     lambda m, a: m.linalg.eigh(a), lambda m, a: m.linalg.svd(a),
     lambda m, a: m.linalg.svd(a[:2], full_matrices=False), lambda m, a: m.linalg.qr(a),
@@ -1600,10 +1663,14 @@ _LAYER_NORM_GGG = ("torch's third derivative of native_layer_norm is wrong: its 
 _FLASH_GG = ("torch's fused CPU attention kernel (4-D inputs of one head size) has no double "
              "backward")
 _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYER_NORM_GGG,
-                       "F.batch_norm-train": "torch's third derivative of native_batch_norm "
-                       "with respect to its input is wrong in the same way as layer_norm's "
-                       "(its second derivatives match funcgrad's and pass gradgradcheck)",
-                       **dict.fromkeys(("F.instance_norm", "F.instance_norm-2d"),
+                       **dict.fromkeys(("F.batch_norm-train", "aten.batch_norm-train"),
+                                       "torch's third derivative of native_batch_norm with "
+                                       "respect to its input is wrong in the same way as "
+                                       "layer_norm's (its second derivatives match "
+                                       "funcgrad's and pass gradgradcheck)"),
+                       "aten.layer_norm": _LAYER_NORM_GGG,
+                       **dict.fromkeys(("F.instance_norm", "F.instance_norm-2d",
+                                        "aten.instance_norm"),
                                        "torch's instance_norm is its native_batch_norm, whose "
                                        "third derivative is wrong as above"),
                        "F.hardsigmoid": "torch has no derivative of hardsigmoid_backward "
@@ -1627,7 +1694,7 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                        "F.embedding_bag-weights-last": "torch has no double backward of "
                        "embedding_bag's per-sample weights: the derivative for "
                        "'_embedding_bag_per_sample_weights_backward' is not implemented",
-                       **dict.fromkeys(("F.pdist", "F.pdist-p1.5-repeated-row"),
+                       **dict.fromkeys(("F.pdist", "F.pdist-p1.5-repeated-row", "aten.pdist"),
                                        "torch has no double backward of pdist: the derivative "
                                        "for '_pdist_backward' is not implemented"),
                        "F.ctc_loss": "torch has no double backward of ctc_loss: the derivative "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import jax
+import numpy as np
 import pytest
 
 import funcgrad
@@ -129,3 +131,52 @@ def test_is_nonzero_and_bool_match_torch(values) -> None:
                 call(funcgrad.tensor(values))
         else:
             assert call(funcgrad.tensor(values)) is expected
+
+
+def test_resize_keeps_the_leading_elements_as_torch():
+    """Where a resize grows a tensor, torch leaves the new memory as it was and funcgrad
+    writes zeros, so only the kept elements are compared."""
+    torch = pytest.importorskip("torch")
+    for shape, kept in (((2, 2), 4), ((6,), 6), ((3, 3), 6)):
+        got = funcgrad.arange(6.0).resize_(*shape)
+        want = torch.arange(6.0).resize_(*shape)
+        assert tuple(got.shape) == tuple(want.shape)
+        np.testing.assert_array_equal(got.numpy().ravel()[:kept], want.numpy().ravel()[:kept])
+    assert funcgrad.arange(6.0).resize_(3, 3).numpy().ravel()[6:].tolist() == [0.0] * 3
+    like = funcgrad.ones(2, 3).resize_as_(funcgrad.ones(3, 2))
+    assert tuple(like.shape) == (3, 2)
+    for lib in (torch, funcgrad):
+        x = lib.ones(3, requires_grad=True) * 2
+        with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+            x.resize_(2)
+        assert tuple(x.shape) == (3,)
+
+
+def test_in_place_shape_changes_refuse_leaves_and_bump_the_version_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, funcgrad):
+        leaf = lib.ones(2, 3, requires_grad=True)
+        for change in (lambda t: t.unsqueeze_(0), lambda t: t.t_(),
+                       lambda t: t.transpose_(0, 1), lambda t: t.squeeze_()):
+            with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being "
+                               "used in an in-place operation."):
+                change(leaf)
+        assert tuple(leaf.shape) == (2, 3)
+        x = lib.ones(2, 3)
+        version = x._version
+        assert x.unsqueeze_(0) is x and tuple(x.shape) == (1, 2, 3)
+        assert x.squeeze_(0).t_() is x and tuple(x.shape) == (3, 2)
+        assert x._version == version + 3
+
+
+def test_float_power_in_place_needs_a_double_tensor_as_torch():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as theirs:
+        torch.ones(2).float_power_(2)
+    with jax.enable_x64(True):
+        x = funcgrad.ones(2)
+        with pytest.raises(RuntimeError) as ours:
+            x.float_power_(2)
+        assert str(ours.value) == str(theirs.value) and x.tolist() == [1.0, 1.0]
+        y = funcgrad.tensor([1.5, 2.0], dtype=funcgrad.float64)
+        assert y.float_power_(2) is y and y.tolist() == [2.25, 4.0]

@@ -116,6 +116,37 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
+def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
+            requires_grad: bool | None = None) -> Tensor:
+    """``obj`` as a tensor: a Tensor itself when it already has that dtype and device (unless
+    ``copy``), else converted (refused when ``copy=False``); any other data as ``tensor``
+    makes it. A Tensor keeps its graph unless ``requires_grad=False`` (then the result is
+    detached), and ``requires_grad=True`` marks it (``obj`` itself when it is the result);
+    not saying either way about one that requires grad gets torch's warning.
+
+    >>> import funcgrad
+    >>> x = funcgrad.ones(2)
+    >>> funcgrad.asarray(x) is x, funcgrad.asarray(x, copy=True) is x
+    (True, False)
+    """
+    if not isinstance(obj, Tensor):
+        return tensor(obj, dtype=dtype, device=device, requires_grad=bool(requires_grad))
+    if requires_grad is None and obj.requires_grad:
+        warnings.warn("torch.asarray: unspecified requires_grad now defaults to "
+                      "obj.requires_grad instead of False. Pass requires_grad=False explicitly "
+                      "to get the old behavior and silence this warning.", UserWarning,
+                      stacklevel=2)
+    out = obj if dtype is None else obj.to(dtype=dtype)
+    out = out if device is None else out.to(device)
+    if out is not obj and copy is False:
+        raise ValueError(f"can't alias tensor with dtype '{_dtypes.scalar_name(obj.dtype)}' "
+                           f"into dtype '{_dtypes.scalar_name(out.dtype)}'.")
+    out = out.clone() if copy and out is obj else out
+    if requires_grad is False and out.requires_grad:
+        return out.detach()
+    return out.requires_grad_() if requires_grad and not out.requires_grad else out
+
+
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor with the values of a NumPy array (copied: JAX arrays are immutable)."""
     return tensor(array)
@@ -227,6 +258,26 @@ def arange(start, end=None, step=1, dtype=None, device=None,
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     dtype = _dtypes.infer([start, end, step]) if dtype is None else _dtypes.resolve(dtype)
     return _finish(jnp.arange(start, end, step, dtype=dtype), dtype, device, requires_grad)
+
+
+def range(start=0, end=None, step=1, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    """Deprecated, as in torch: values from ``start`` to ``end`` inclusive by ``step``, floats
+    unless ``dtype`` says otherwise. Use ``arange``, whose ``end`` is exclusive."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because "
+                  "its behavior is inconsistent with Python's range builtin. Instead, use "
+                  "torch.arange, which produces values in [start, end).", UserWarning,
+                  stacklevel=2)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    dtype = _dtypes.get_default_dtype() if dtype is None else _dtypes.resolve(dtype)
+    count = math.floor((end - start) / step) + 1
+    values = np.asarray(start, np.float64) + np.arange(count) * np.asarray(step, np.float64)
+    return _finish(jnp.asarray(values.astype(dtype)), dtype, device, requires_grad)
 
 
 def linspace(start, end, steps: int, dtype=None, device=None,

@@ -195,13 +195,14 @@ def _sub(x, y, alpha=1):
     return x - (y if alpha == 1 else alpha * y)
 
 
-def _rsub(x, y):
+def _rsub(x, y, alpha=1):
     _refuse_bool("Subtraction", x, y)
-    return y - x
+    return y - (x if alpha == 1 else alpha * x)
 
 
 SUB = Op("sub", _sub, "SubBackward0", saves=False, numbers=True)
-RSUB = Op("rsub", _rsub, "RsubBackward1", saves=False, numbers=True)
+RSUB = Op("rsub", _rsub, _scalar_or_tensor("RsubBackward0", "RsubBackward1"), saves=False,
+          numbers=True)
 MUL = Op("mul", jnp.multiply, "MulBackward0", numbers=True)
 DIV = Op("div", jnp.true_divide, "DivBackward0", numbers=True)
 FLOOR_DIV = Op("floor_divide", jnp.floor_divide, "NotImplemented", differentiable=False)
@@ -1498,10 +1499,9 @@ def _shape_arg(shape) -> tuple:
     return tuple(builtins.int(s) for s in shape)
 
 
-def _squeeze_name(x, axis=None, dims=()) -> str:
-    if axis is None:
-        return "SqueezeBackward0"
-    return "SqueezeBackward2" if isinstance(axis, tuple) else "SqueezeBackward1"
+def _squeeze_name(x, axis=None, dims=(), first: int = 0) -> str:
+    """torch's node for ``squeeze`` (``first`` 0) or ``squeeze_`` (3): by the form of ``dim``."""
+    return f"SqueezeBackward{first + (0 if axis is None else 2 if isinstance(axis, tuple) else 1)}"
 
 
 RESHAPE = Op("reshape", lambda x, shape: jnp.reshape(x, shape), "ViewBackward0", saves=False)
@@ -1513,6 +1513,11 @@ TRANSPOSE = Op("transpose", lambda x, a, b: jnp.swapaxes(x, a, b), "TransposeBac
                saves=False)
 PERMUTE = Op("permute", lambda x, axes: jnp.transpose(x, axes), "PermuteBackward0", saves=False)
 T_OP = Op("t", lambda x: x.T, "TBackward0", saves=False)
+# torch records the in-place shape changes under nodes of their own (with the same VJPs).
+SQUEEZE_ = dataclasses.replace(SQUEEZE, grad_fn=functools.partial(_squeeze_name, first=3))
+UNSQUEEZE_ = dataclasses.replace(UNSQUEEZE, grad_fn="UnsqueezeBackward1")
+TRANSPOSE_ = dataclasses.replace(TRANSPOSE, grad_fn="TransposeBackward1")
+T_ = dataclasses.replace(T_OP, grad_fn="TBackward1")
 EXPAND = Op("expand", lambda x, shape: jnp.broadcast_to(x, shape), "ExpandBackward0", saves=False)
 CAT = Op("cat", lambda *xs, axis: jnp.concatenate(xs, axis=axis), "CatBackward0", saves=False)
 STACK = Op("stack", lambda *xs, axis: jnp.stack(xs, axis=axis), "StackBackward0", saves=False)
@@ -1672,15 +1677,19 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
 
 def squeeze(input, dim=None) -> Tensor:
     """Removes dimensions of size 1 (all of them, or those in ``dim`` that have size 1)."""
+    return _squeeze(input, dim, SQUEEZE)
+
+
+def _squeeze(input, dim, op: Op) -> Tensor:
     shape = tuple(input.shape)
     if dim is None:
         dims = tuple(i for i, s in enumerate(shape) if s == 1)
-        return apply(SQUEEZE, input, dims=dims)
+        return apply(op, input, dims=dims)
     wanted = _dims(dim)
     wanted_t = (wanted,) if isinstance(wanted, builtins.int) else wanted
     dims = tuple(d for d in (_wrap_dim(d, len(shape)) for d in wanted_t or ())
                  if shape and shape[d] == 1)
-    return apply(SQUEEZE, input, axis=wanted, dims=dims)
+    return apply(op, input, axis=wanted, dims=dims)
 
 
 def unsqueeze(input, dim: int) -> Tensor:
@@ -1690,7 +1699,11 @@ def unsqueeze(input, dim: int) -> Tensor:
 
 def transpose(input, dim0: int, dim1: int) -> Tensor:
     """Swaps two dimensions."""
-    return apply(TRANSPOSE, input, a=_wrap_dim(dim0, input.ndim), b=_wrap_dim(dim1, input.ndim))
+    return _transpose(input, dim0, dim1, TRANSPOSE)
+
+
+def _transpose(input, dim0: int, dim1: int, op: Op) -> Tensor:
+    return apply(op, input, a=_wrap_dim(dim0, input.ndim), b=_wrap_dim(dim1, input.ndim))
 
 
 swapaxes = transpose
@@ -1713,9 +1726,13 @@ def permute(input, *dims) -> Tensor:
 
 def t(input) -> Tensor:
     """Transpose of a tensor of at most 2 dimensions."""
+    return _t(input, T_OP)
+
+
+def _t(input, op: Op) -> Tensor:
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return apply(T_OP, input)
+    return apply(op, input)
 
 
 def expand(input, *sizes) -> Tensor:
@@ -2791,13 +2808,14 @@ def _check_writable(self: Tensor, what: str) -> None:
             "output of the custom Function.")
 
 
-def _inplace(self: Tensor, result: Tensor) -> Tensor:
+def _inplace(self: Tensor, result: Tensor, reshape: bool = False) -> Tensor:
     """Makes ``self`` hold ``result`` (an op's output computed from ``self``), torch's rules
     first: a leaf that requires grad cannot change in place while grad mode is on, and the
-    result must keep ``self``'s shape and be castable to its dtype."""
+    result must keep ``self``'s shape (unless the op is one that ``reshape``s) and be castable
+    to its dtype."""
     _check_writable(self, "a leaf Variable")
     array, new = self._peek(), result._peek()  # (shape and dtype without a Size object each)
-    if new.shape != array.shape:
+    if new.shape != array.shape and not reshape:
         raise RuntimeError(
             f"output with shape {list(self.shape)} doesn't match the broadcast shape "
             f"{list(result.shape)}"
@@ -2843,6 +2861,45 @@ def _make_inplace(fn):
     method.__name__ = fn.__name__ + "_"
     method.__doc__ = f"In-place ``{fn.__name__}``: rebinds this tensor and returns it."
     return method
+
+
+def _reshaping(fn):
+    """The in-place method of ``fn``, an op that changes the shape (``unsqueeze_``)."""
+    return lambda self, *args: _inplace(self, fn(self, *args), reshape=True)
+
+
+def resize_(self, *sizes, memory_format=None) -> Tensor:
+    """Gives this tensor the shape ``sizes``, keeping its leading elements in order; where it
+    grows, the new elements are zeros (torch leaves that memory as it was). Not for a tensor
+    that requires grad, as in torch.
+
+    >>> import funcgrad
+    >>> funcgrad.arange(6.0).resize_(2, 2)
+    tensor([[0., 1.],
+            [2., 3.]])
+    """
+    if self._requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    shape = _shape_arg(sizes)
+    if builtins.any(n < 0 for n in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {builtins.min(shape)}:"
+                           f" {list(shape)}")
+    flat, size = self._read().ravel(), math.prod(shape)
+    grown = jnp.concatenate([flat[:size], jnp.zeros(builtins.max(size - flat.size, 0), flat.dtype)])
+    self._write(grown.reshape(shape))
+    self._rebound()
+    return self
+
+
+def float_power_(self, exponent) -> Tensor:
+    """In-place ``float_power``: only for a tensor that is already float64 (complex128 for a
+    complex result), as in torch."""
+    result = float_power(self, exponent)
+    if result.dtype != self.dtype:
+        raise RuntimeError(f"the base given to float_power_ has dtype "
+                           f"{_dtypes.scalar_name(self.dtype)} but the operation's result "
+                           f"requires dtype {_dtypes.scalar_name(result.dtype)}")
+    return _inplace(self, result)
 
 
 def _inplace_unary(op: Op):
@@ -2968,7 +3025,8 @@ def _adjoint(self, name: str) -> Tensor:
     """``x.H`` (``name``; of a matrix) or ``x.mH`` (of a batch of matrices): the conjugate
     transpose, with torch's error and warning."""
     if self.ndim == 0:
-        warnings.warn(f"Tensor.{name} is deprecated on 0-D tensors. Consider using x.conj().",
+        what = name if name == "adjoint()" else f"Tensor.{name}"
+        warnings.warn(f"{what} is deprecated on 0-D tensors. Consider using x.conj().",
                       UserWarning, stacklevel=3)
         return self.conj()
     if name == "H" and self.ndim != 2:
@@ -2977,9 +3035,24 @@ def _adjoint(self, name: str) -> Tensor:
                            + (" For batches of matrices, consider using tensor.mH"
                               if self.ndim > 2 else ""))
     if self.ndim == 1:
-        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. "
-                           "Got 1-D tensor.")
+        raise RuntimeError(f"tensor.{name} is only supported on matrices or batches of "
+                           "matrices. Got 1-D tensor.")
     return transpose(self, -2, -1).conj()
+
+
+def adjoint(input) -> Tensor:
+    """The conjugate transpose of a matrix or a batch of them (``input.mH``)."""
+    return _adjoint(input, "adjoint()")
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input``."""
+    return apply(RSUB, input, other) if alpha == 1 else apply(RSUB, input, other, alpha=alpha)
+
+
+def detach(input) -> Tensor:
+    """``input.detach()``: the same values, with no history and no grad."""
+    return input.detach()
 
 
 def _install() -> None:
@@ -3025,6 +3098,13 @@ def _install() -> None:
         char=_converter(_dtypes.int8), short=_converter(_dtypes.int16),
         cfloat=_converter(_dtypes.complex64), cdouble=_converter(_dtypes.complex128),
         type=_legacy_type, sum_to_size=sum_to_size, is_neg=lambda self: False,
+        adjoint=adjoint, resize_=resize_,
+        resize_as_=lambda self, other, memory_format=None: resize_(self, *other.shape),
+        float_power_=float_power_,
+        unsqueeze_=_reshaping(lambda self, dim: apply(UNSQUEEZE_, self, axis=builtins.int(dim))),
+        squeeze_=_reshaping(lambda self, dim=None: _squeeze(self, dim, SQUEEZE_)),
+        t_=_reshaping(lambda self: _t(self, T_)), addmm_=_make_inplace(addmm),
+        transpose_=_reshaping(lambda self, dim0, dim1: _transpose(self, dim0, dim1, TRANSPOSE_)),
         __add__=add, __radd__=add, __sub__=sub, __rsub__=lambda self, o: apply(RSUB, self, o),
         __mul__=mul, __rmul__=mul, __truediv__=div,
         __rtruediv__=lambda self, o: mul(m["reciprocal"](self), o),  # torch's graph for 2 / x
@@ -3045,6 +3125,7 @@ def _install() -> None:
                  "remainder", "hypot", "heaviside", "floor_divide", "cumprod", "fix",
                  "logical_not", "ldexp", "nextafter", "addr"):
         methods[name + "_"] = _make_inplace(methods[name])
+    methods["swapaxes_"] = methods["swapdims_"] = methods["transpose_"]
     # torch records these three in place under a node of their own (whose VJP is the same)
     for name in ("asinh", "acosh", "atanh"):
         methods[name + "_"] = methods["arc" + name[1:] + "_"] = _inplace_unary(
