@@ -1387,6 +1387,15 @@ case("rsub", lambda m, x, y: m.rsub(x, y), real(2, 3), real(3))
 case("rsub-alpha-number", lambda m, x: m.rsub(x, 2.5, alpha=3), real(2, 3))
 # By definition no gradient flows through the detached factor, which is not the derivative.
 case("detach", lambda m, x: m.detach(x) * x, real(2, 3), gradcheck=False)
+case("gradient", lambda m, x: m.gradient(x), real(3, 4))
+case("gradient-spacing-edge2", lambda m, x: m.gradient(x, spacing=2.0, dim=1, edge_order=2),
+     real(2, 5))
+case("gradient-coordinates-edge2", lambda m, x: m.gradient(
+    x, spacing=[m.tensor([0.0, 0.5, 1.5, 2.0], dtype=x.dtype)], dim=0, edge_order=2), real(4, 2))
+case("gradient-coordinates", lambda m, x: m.gradient(
+    x, spacing=[m.tensor([0.0, 0.5, 1.5], dtype=x.dtype)], dim=-1), real(2, 3))
+case("gradient-spacings", lambda m, x: m.gradient(x, spacing=(2.0, 0.5), dim=(0, -1)),
+     real(3, 3))
 
 @pytest.mark.parametrize("fn", [
     lambda m, a: m.linalg.eigh(a), lambda m, a: m.linalg.svd(a),

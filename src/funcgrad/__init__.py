@@ -147,6 +147,7 @@ from ._math_ops import (
     cumulative_trapezoid,
     equal,
     gcd,
+    gradient,
     i0,
     isneginf,
     isposinf,

@@ -24,7 +24,9 @@ from ._ops import (
     _make_inplace,
     _vector_norm,
     _wrap_dim,
+    cat,
     clone,
+    narrow,
     sort,
     stack,
     tril,
@@ -204,6 +206,67 @@ def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
 
 
 trapz = trapezoid  # torch's older name
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple[Tensor, ...]:
+    """The derivative of ``input`` along each dimension of ``dim`` (every one by default) by
+    central differences inside and one-sided differences of order ``edge_order`` (1 or 2) at
+    the ends, as torch's (and NumPy's): points ``spacing`` apart (a number, one per dimension),
+    or at the coordinates given as one 1-D tensor per dimension. Differentiable.
+
+    >>> import funcgrad
+    >>> funcgrad.gradient(funcgrad.tensor([1.0, 4.0, 9.0, 16.0]))
+    (tensor([3., 4., 6., 7.]),)
+    """
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = range(input.ndim) if dim is None else [dim] if isinstance(dim, int) else dim
+    dims = [_wrap_dim(d, input.ndim) for d in dims]
+    spacings = (list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims))
+    if len(spacings) != len(dims):
+        raise RuntimeError(
+            "torch.gradient expected spacing to be unspecified, a scalar or it's spacing and "
+            f"dim arguments to have the same length, but got a spacing argument of length "
+            f"{len(spacings)} and a dim argument of length {len(dims)}." if dim is not None else
+            "torch.gradient expected spacing to be unspecified, a scalar, or a list of length "
+            f"equal to 'self.dim() = {input.ndim}', since dim argument was not given, but got "
+            f"a list of length {len(spacings)}")
+    if any(input.shape[d] < edge_order + 1 for d in dims):
+        raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                           "edge_order+1")
+    return tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, spacings))
+
+
+def _gradient_along(f: Tensor, d: int, h, order: int) -> Tensor:
+    """``gradient`` along dimension ``d``, points ``h`` apart or at coordinates ``h``."""
+    n = f.shape[d]
+
+    def at(start: int, length: int = 1) -> Tensor:
+        return narrow(f, d, start, length)
+
+    if isinstance(h, Tensor) and h.ndim == 1:  # coordinates: the differences between them
+        gaps = (h[1:] - h[:-1]).reshape([-1 if i == d else 1 for i in range(f.ndim)])
+        left, right = narrow(gaps, d, 0, n - 2), narrow(gaps, d, 1, n - 2)
+        inner = (-right / (left * (left + right)) * at(0, n - 2)
+                 + (right - left) / (left * right) * at(1, n - 2)
+                 + left / (right * (left + right)) * at(2, n - 2))
+        first, last = narrow(gaps, d, 0, 1), narrow(gaps, d, n - 2, 1)
+        if order == 1:
+            return cat([(at(1) - at(0)) / first, inner, (at(n - 1) - at(n - 2)) / last], d)
+        second, before = narrow(gaps, d, 1, 1), narrow(gaps, d, n - 3, 1)
+        start = (-(2 * first + second) / (first * (first + second)) * at(0)
+                 + (first + second) / (first * second) * at(1)
+                 - first / (second * (first + second)) * at(2))
+        end = (last / (before * (before + last)) * at(n - 3)
+               - (last + before) / (before * last) * at(n - 2)
+               + (2 * last + before) / (last * (before + last)) * at(n - 1))
+        return cat([start, inner, end], d)
+    inner = (at(2, n - 2) - at(0, n - 2)) / (2 * h)
+    if order == 1:
+        return cat([(at(1) - at(0)) / h, inner, (at(n - 1) - at(n - 2)) / h], d)
+    start = (-1.5 * at(0) + 2 * at(1) - 0.5 * at(2)) / h
+    end = (0.5 * at(n - 3) - 2 * at(n - 2) + 1.5 * at(n - 1)) / h
+    return cat([start, inner, end], d)
 
 
 def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:
