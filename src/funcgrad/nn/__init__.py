@@ -3,6 +3,22 @@
 from . import functional as functional
 from . import init as init
 from . import utils as utils
+from ._lazy import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+    LazyLinear,
+    LazyModuleMixin,
+)
 from ._modules import (
     CELU,
     ELU,
@@ -126,6 +142,8 @@ from ._modules import (
     TripletMarginWithDistanceLoss,
     Unflatten,
     Unfold,
+    UninitializedBuffer,
+    UninitializedParameter,
     Upsample,
     UpsamplingBilinear2d,
     UpsamplingNearest2d,
@@ -168,4 +186,8 @@ __all__ = [
     "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "ConvTranspose3d",
     "TripletMarginWithDistanceLoss", "LPPool1d", "LPPool2d", "LPPool3d", "Dropout1d", "Dropout2d",
     "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "AdaptiveMaxPool3d", "RReLU",
+    "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d",
+    "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+    "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
+    "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
 ]

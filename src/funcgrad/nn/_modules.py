@@ -801,7 +801,7 @@ class Module:
         """Adds this module's own state (not its children's) to ``destination``; a subclass
         may override it, as in torch."""
         for name, tensor in self._local_state().items():
-            destination[prefix + name] = tensor if keep_vars else tensor.detach()
+            destination[prefix + name] = tensor if keep_vars or is_lazy(tensor) else tensor.detach()
         if type(self).get_extra_state is not Module.get_extra_state:
             destination[prefix + _EXTRA_STATE] = self.get_extra_state()
 
@@ -1009,7 +1009,8 @@ class Module:
             for child in module.children() if recurse else ():
                 plan(child)
             for param in module._parameters.values():
-                for t in () if param is None else (param, param.grad):
+                # (an uninitialized parameter has nothing to convert: torch's keeps it as is)
+                for t in () if param is None or is_lazy(param) else (param, param.grad):
                     applied = None if t is None else fn(t)
                     if applied is None or applied is t:
                         continue
@@ -1018,7 +1019,7 @@ class Module:
                                            "be floating point or complex dtype")
                     writes.append(lambda t=t, applied=applied: t._write(applied._peek()))
             for name, buffer in module._buffers.items():
-                if buffer is not None:
+                if buffer is not None and not is_lazy(buffer):
                     writes.append(lambda buffers=module._buffers, name=name,
                                   applied=fn(buffer): buffers.__setitem__(name, applied))
 
@@ -1088,6 +1089,81 @@ def _uniform(shape: tuple[int, ...], bound: float, dtype, device) -> Parameter:
     return Parameter(_factories.rand(*shape, dtype=dtype, device=device) * (2 * bound) - bound)
 
 
+_STORAGE = Tensor.__dict__["_storage"]  # the slot, which the uninitialized kinds hide
+
+
+class _Uninitialized:
+    """What ``UninitializedParameter`` and ``UninitializedBuffer`` share: a tensor with no
+    shape or values yet, any use of which is refused, until ``materialize`` gives it a shape
+    and makes it a ``cls_to_become``."""
+
+    __slots__ = ()
+    cls_to_become: type
+
+    def _start(self, requires_grad: bool, device, dtype) -> None:
+        dtype = _dtypes.get_default_dtype() if dtype is None else _dtypes.resolve(dtype)
+        _STORAGE.__set__(self, _Storage(jax.ShapeDtypeStruct((0,), dtype)))
+        self._requires_grad, self._grad, self.grad_fn = requires_grad, None, None
+        self._accumulate, self._retains_grad = None, False
+
+    @property
+    def _storage(self):
+        raise ValueError(
+            f"Attempted to use an uninitialized parameter ({type(self).__name__}). This error "
+            "happens when you are using a `LazyModule` or explicitly manipulating "
+            "`funcgrad.nn.parameter.UninitializedParameter` objects. When using LazyModules "
+            "call `forward` with a dummy batch to initialize the parameters before calling "
+            "funcgrad functions")
+
+    @property
+    def dtype(self):
+        """The dtype it will have (what it was made with)."""
+        return _STORAGE.__get__(self).array.dtype
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Gives this tensor the shape ``shape`` (zeros, where torch leaves memory as it was)
+        and makes it a ``cls_to_become``."""
+        dtype = self.dtype if dtype is None else _dtypes.resolve(dtype)
+        _STORAGE.__set__(self, _Storage(_factories.zeros(*shape, dtype=dtype,
+                                                           device=device)._read()))
+        self.__class__ = self.cls_to_become
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    __str__ = __repr__
+
+
+class UninitializedParameter(_Uninitialized, Parameter):
+    """A parameter whose shape a lazy module (``LazyLinear``) finds at its first call.
+
+    >>> import funcgrad
+    >>> funcgrad.nn.LazyLinear(3).weight
+    <UninitializedParameter>
+    """
+
+    __slots__ = ()
+    cls_to_become = Parameter
+
+    def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
+        self._start(requires_grad, device, dtype)
+
+
+class UninitializedBuffer(_Uninitialized, Tensor):
+    """A buffer whose shape a lazy module (``LazyBatchNorm1d``) finds at its first call."""
+
+    __slots__ = ()
+    cls_to_become = Tensor
+
+    def __init__(self, requires_grad: bool = False, device=None, dtype=None) -> None:
+        self._start(requires_grad, device, dtype)
+
+
+def is_lazy(tensor) -> bool:
+    """Whether ``tensor`` is an ``UninitializedParameter`` or ``UninitializedBuffer``."""
+    return isinstance(tensor, _Uninitialized)
+
+
 class Linear(Module):
     """``y = x @ weight.T + bias``, initialized as torch does: weight and bias uniform in
     ``±1/sqrt(in_features)`` (kaiming-uniform with ``a=sqrt(5)``), drawn from the generator
@@ -1105,12 +1181,14 @@ class Linear(Module):
                  device=None, dtype=None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
-        self.weight = _uniform((out_features, in_features), bound, dtype, device)
-        if bias:
-            self.bias = _uniform((out_features,), bound, dtype, device)
-        else:
-            self.register_parameter("bias", None)
+        self.weight, bias = self._initial(bias, dtype, device)
+        self.register_parameter("bias", bias)
+
+    def _initial(self, bias: bool, dtype, device) -> tuple[Parameter, Parameter | None]:
+        """A fresh weight and bias (or None) for the current sizes."""
+        bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
+        return (_uniform((self.out_features, self.in_features), bound, dtype, device),
+                _uniform((self.out_features,), bound, dtype, device) if bias else None)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -1171,15 +1249,18 @@ class _ConvNd(Module):
         self.kernel_size, self.stride = F._tuple(kernel_size, n), F._tuple(stride, n)
         self.padding = padding if isinstance(padding, str) else F._tuple(padding, n)
         self.dilation, self.output_padding = F._tuple(dilation, n), (0,) * n
-        shape = ((in_channels, out_channels // groups) if self._transposed
-                 else (out_channels, in_channels // groups)) + self.kernel_size
+        self.weight, bias = self._initial(bias, dtype, device)
+        self.register_parameter("bias", bias)
+
+    def _initial(self, bias: bool, dtype, device) -> tuple[Parameter, Parameter | None]:
+        """A fresh weight and bias (or None) for the current channels."""
+        groups = self.groups
+        shape = ((self.in_channels, self.out_channels // groups) if self._transposed
+                 else (self.out_channels, self.in_channels // groups)) + self.kernel_size
         fan_in = math.prod(shape[1:])
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        self.weight = _uniform(shape, bound, dtype, device)
-        if bias:
-            self.bias = _uniform((out_channels,), bound, dtype, device)
-        else:
-            self.register_parameter("bias", None)
+        return (_uniform(shape, bound, dtype, device),
+                _uniform((self.out_channels,), bound, dtype, device) if bias else None)
 
     def forward(self, input: Tensor) -> Tensor:
         conv = (F.conv1d, F.conv2d, F.conv3d)[self._dims - 1]

@@ -26,7 +26,7 @@ import optax
 from .._grad_mode import enable_grad
 from .._tensor import Tensor, is_tensor
 from .._tensor import arrays as _unbox
-from ..nn._modules import _typename, _zero_grad
+from ..nn._modules import _typename, _zero_grad, is_lazy
 
 
 def _scalar(value) -> jax.Array:
@@ -243,15 +243,20 @@ class Optimizer:
         """Sets each unit's state: from ``states`` (keyed by the unit's first parameter) where
         there, else made afresh. Unlike torch, which makes state at the first step, this runs
         outside any trace, so ``funcgrad.compile`` meets the state as state from outside."""
-        build, structure, hyper = self._program(group)
         group.made_for = self._structure(group)
         for unit in self._units(group):
             state = (states or {}).get(unit[0])
-            if state is None:
-                arrays = tuple(p._read() for p in unit)
-                state = build(structure, **hyper).init(
-                    tuple(map(_real_view, arrays)) if self._complex_as_real else arrays)
-            self._set_state(unit[0], state)
+            if state is not None:
+                self._set_state(unit[0], state)
+            elif not any(map(is_lazy, unit)):  # (a lazy module's waits for its shape)
+                self._set_state(unit[0], self._fresh_state(group, unit))
+
+    def _fresh_state(self, group: dict, unit: tuple[Tensor, ...]):
+        """A new optax state for the parameters ``unit``."""
+        build, structure, hyper = self._program(group)
+        arrays = tuple(p._read() for p in unit)
+        return build(structure, **hyper).init(
+            tuple(map(_real_view, arrays)) if self._complex_as_real else arrays)
 
     def _set_state(self, key: Tensor, state) -> None:
         """Writes ``state``'s arrays into ``key``'s boxes in place (a compiled program holding
@@ -275,6 +280,9 @@ class Optimizer:
         if self._complex_as_real is None and any(p.is_complex() for u in units for p in u):
             raise RuntimeError(f"{type(self).__name__} does not support complex parameters; "
                                "step their real views instead (funcgrad.view_as_real).")
+        for unit in units:
+            if unit[0] not in self.state:  # a lazy module's parameter, shaped since
+                self._set_state(unit[0], self._fresh_state(group, unit))
         params = [tuple(p._read() for p in u) for u in units]
         grads = [tuple(jnp.zeros_like(a) if p.grad is None else p.grad._read()
                        for p, a in zip(u, arrays)) for u, arrays in zip(units, params)]
