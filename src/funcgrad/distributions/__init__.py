@@ -14,12 +14,14 @@ tensor(-1.4189, grad_fn=<SubBackward0>)
 """
 
 from . import constraints as constraints
+from . import transforms as transforms
 from ._distribution import Distribution as Distribution
 from ._multivariate import Categorical as Categorical
 from ._multivariate import Dirichlet as Dirichlet
 from ._multivariate import Independent as Independent
 from ._multivariate import MultivariateNormal as MultivariateNormal
 from ._multivariate import OneHotCategorical as OneHotCategorical
+from ._transformed import TransformedDistribution as TransformedDistribution
 from ._univariate import Bernoulli as Bernoulli
 from ._univariate import Beta as Beta
 from ._univariate import Binomial as Binomial
@@ -39,3 +41,15 @@ from ._univariate import StudentT as StudentT
 from ._univariate import Uniform as Uniform
 from .kl import kl_divergence as kl_divergence
 from .kl import register_kl as register_kl
+from .transforms import AbsTransform as AbsTransform
+from .transforms import AffineTransform as AffineTransform
+from .transforms import ComposeTransform as ComposeTransform
+from .transforms import ExpTransform as ExpTransform
+from .transforms import IndependentTransform as IndependentTransform
+from .transforms import PowerTransform as PowerTransform
+from .transforms import ReshapeTransform as ReshapeTransform
+from .transforms import SigmoidTransform as SigmoidTransform
+from .transforms import SoftmaxTransform as SoftmaxTransform
+from .transforms import SoftplusTransform as SoftplusTransform
+from .transforms import TanhTransform as TanhTransform
+from .transforms import Transform as Transform

@@ -1,0 +1,129 @@
+"""``TransformedDistribution``: a base distribution pushed through transforms, as torch's."""
+
+from __future__ import annotations
+
+from .._grad_mode import no_grad
+from .._tensor import Size, Tensor
+from . import constraints
+from ._distribution import Distribution
+from ._multivariate import Independent, sum_rightmost
+from .transforms import ComposeTransform, Transform
+
+
+class TransformedDistribution(Distribution):
+    """The distribution of ``t_n(... t_1(x))`` for ``x`` drawn from ``base_distribution``:
+    samples pass through the transforms, ``log_prob`` takes the value back through their
+    inverses, subtracting each log absolute Jacobian determinant.
+
+    >>> import funcgrad
+    >>> from funcgrad.distributions import Normal, TransformedDistribution
+    >>> from funcgrad.distributions.transforms import ExpTransform
+    >>> TransformedDistribution(Normal(0.0, 1.0), [ExpTransform()]).log_prob(
+    ...     funcgrad.tensor(1.0))
+    tensor(-0.9189)
+    """
+
+    arg_constraints: dict = {}
+
+    def __init__(self, base_distribution: Distribution, transforms,
+                 validate_args: bool | None = None) -> None:
+        if isinstance(transforms, Transform):
+            self.transforms = [transforms]
+        elif isinstance(transforms, list) and all(isinstance(t, Transform) for t in transforms):
+            self.transforms = transforms
+        else:
+            raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
+        base_shape = base_distribution.batch_shape + base_distribution.event_shape
+        base_event_dim = len(base_distribution.event_shape)
+        transform = ComposeTransform(self.transforms)
+        if len(base_shape) < transform.domain.event_dim:
+            raise ValueError(f"base_distribution needs to have shape with size at least "
+                             f"{transform.domain.event_dim}, but got {len(base_shape)}.")
+        forward_shape = transform.forward_shape(base_shape)
+        expanded_base_shape = transform.inverse_shape(forward_shape)
+        if base_shape != expanded_base_shape:
+            base_distribution = base_distribution.expand(
+                expanded_base_shape[:len(expanded_base_shape) - base_event_dim])
+        reinterpreted = transform.domain.event_dim - base_event_dim
+        if reinterpreted > 0:
+            base_distribution = Independent(base_distribution, reinterpreted)
+        self.base_dist = base_distribution
+        change = transform.codomain.event_dim - transform.domain.event_dim
+        event_dim = max(transform.codomain.event_dim, base_event_dim + change)
+        cut = len(forward_shape) - event_dim
+        super().__init__(Size(forward_shape[:cut]), Size(forward_shape[cut:]),
+                         validate_args=validate_args)
+
+    @property
+    def support(self):
+        if not self.transforms:
+            return self.base_dist.support
+        support = self.transforms[-1].codomain
+        if len(self.event_shape) > support.event_dim:
+            support = constraints.independent(support, len(self.event_shape)
+                                              - support.event_dim)
+        return support
+
+    has_rsample = property(lambda self: self.base_dist.has_rsample)
+
+    def expand(self, batch_shape, _instance=None) -> TransformedDistribution:
+        batch_shape = Size(batch_shape)
+        base_shape = ComposeTransform(self.transforms).inverse_shape(batch_shape
+                                                                     + self.event_shape)
+        base_batch = base_shape[:len(base_shape) - len(self.base_dist.event_shape)]
+        new = type(self).__new__(type(self))
+        new.transforms = self.transforms
+        new.base_dist = self.base_dist.expand(base_batch)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def sample(self, sample_shape=()) -> Tensor:
+        with no_grad():
+            x = self.base_dist.sample(sample_shape)
+            for transform in self.transforms:
+                x = transform(x)
+            return x
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        x = self.base_dist.rsample(sample_shape)
+        for transform in self.transforms:
+            x = transform(x)
+        return x
+
+    def log_prob(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        event_dim = len(self.event_shape)
+        log_prob = 0.0
+        y = value
+        for transform in reversed(self.transforms):
+            x = transform.inv(y)
+            event_dim += transform.domain.event_dim - transform.codomain.event_dim
+            log_prob = log_prob - sum_rightmost(transform.log_abs_det_jacobian(x, y),
+                                                event_dim - transform.domain.event_dim)
+            y = x
+        return log_prob + sum_rightmost(self.base_dist.log_prob(y),
+                                        event_dim - len(self.base_dist.event_shape))
+
+    def _monotonize_cdf(self, value):
+        """``value`` for an increasing map; ``1 - value`` where the transforms decrease."""
+        sign = 1
+        for transform in self.transforms:
+            sign = sign * transform.sign
+        if isinstance(sign, int) and sign == 1:
+            return value
+        return sign * (value - 0.5) + 0.5
+
+    def cdf(self, value) -> Tensor:
+        for transform in self.transforms[::-1]:
+            value = transform.inv(value)
+        if self._validate_args:
+            self.base_dist._validate_sample(value)
+        return self._monotonize_cdf(self.base_dist.cdf(value))
+
+    def icdf(self, value) -> Tensor:
+        value = self.base_dist.icdf(self._monotonize_cdf(value))
+        for transform in self.transforms:
+            value = transform(value)
+        return value
