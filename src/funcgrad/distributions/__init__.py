@@ -21,7 +21,9 @@ from ._multivariate import Dirichlet as Dirichlet
 from ._multivariate import Independent as Independent
 from ._multivariate import MultivariateNormal as MultivariateNormal
 from ._multivariate import OneHotCategorical as OneHotCategorical
+from ._transformed import Pareto as Pareto
 from ._transformed import TransformedDistribution as TransformedDistribution
+from ._transformed import Weibull as Weibull
 from ._univariate import Bernoulli as Bernoulli
 from ._univariate import Beta as Beta
 from ._univariate import Binomial as Binomial

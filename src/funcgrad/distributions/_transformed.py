@@ -1,13 +1,16 @@
-"""``TransformedDistribution``: a base distribution pushed through transforms, as torch's."""
+"""``TransformedDistribution``: a base distribution pushed through transforms, as torch's,
+and the distributions torch builds that way (``Weibull``, ``Pareto``)."""
 
 from __future__ import annotations
 
+from .._factories import ones_like
 from .._grad_mode import no_grad
 from .._tensor import Size, Tensor
 from . import constraints
-from ._distribution import Distribution
+from ._distribution import Distribution, broadcast_all
 from ._multivariate import Independent, sum_rightmost
-from .transforms import ComposeTransform, Transform
+from ._univariate import Exponential
+from .transforms import AffineTransform, ComposeTransform, ExpTransform, PowerTransform, Transform
 
 
 class TransformedDistribution(Distribution):
@@ -127,3 +130,77 @@ class TransformedDistribution(Distribution):
         for transform in self.transforms:
             value = transform(value)
         return value
+
+
+_EULER = 0.57721566490153286060  # the Euler-Mascheroni constant
+
+
+class Weibull(TransformedDistribution):
+    """The Weibull distribution of ``scale`` and ``concentration``: ``scale * E **
+    (1 / concentration)`` for a standard exponential E, as torch builds it.
+
+    >>> import funcgrad
+    >>> from funcgrad.distributions import Weibull
+    >>> Weibull(funcgrad.tensor(1.0), funcgrad.tensor(2.0)).mean
+    tensor(0.8862)
+    """
+
+    arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
+    support = constraints.positive
+
+    def __init__(self, scale, concentration, validate_args=None) -> None:
+        self.scale, self.concentration = broadcast_all(scale, concentration)
+        self.concentration_reciprocal = self.concentration.reciprocal()
+        super().__init__(Exponential(ones_like(self.scale), validate_args=validate_args),
+                         [PowerTransform(exponent=self.concentration_reciprocal),
+                          AffineTransform(loc=0, scale=self.scale)],
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> Weibull:
+        return Weibull(self.scale.expand(*batch_shape), self.concentration.expand(*batch_shape),
+                       validate_args=False)
+
+    mean = property(lambda self: self.scale * (1 + self.concentration_reciprocal).lgamma().exp())
+    mode = property(lambda self: self.scale * ((self.concentration - 1) / self.concentration)
+                    ** self.concentration.reciprocal())
+    variance = property(lambda self: self.scale.pow(2) * (
+        (1 + 2 * self.concentration_reciprocal).lgamma().exp()
+        - (2 * (1 + self.concentration_reciprocal).lgamma()).exp()))
+
+    def entropy(self) -> Tensor:
+        return (_EULER * (1 - self.concentration_reciprocal)
+                + (self.scale * self.concentration_reciprocal).log() + 1)
+
+
+class Pareto(TransformedDistribution):
+    """The Pareto distribution of ``scale`` and shape ``alpha``: ``scale * exp(E)`` for E
+    exponential of rate ``alpha``, as torch builds it."""
+
+    arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
+
+    def __init__(self, scale, alpha, validate_args=None) -> None:
+        self.scale, self.alpha = broadcast_all(scale, alpha)
+        super().__init__(Exponential(self.alpha, validate_args=validate_args),
+                         [ExpTransform(), AffineTransform(loc=0, scale=self.scale)],
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> Pareto:
+        return Pareto(self.scale.expand(*batch_shape), self.alpha.expand(*batch_shape),
+                      validate_args=False)
+
+    support = property(lambda self: constraints.greater_than_eq(self.scale))
+
+    @property
+    def mean(self) -> Tensor:
+        a = self.alpha.clamp(min=1)  # infinite for alpha <= 1
+        return a * self.scale / (a - 1)
+
+    mode = property(lambda self: self.scale)
+
+    @property
+    def variance(self) -> Tensor:
+        a = self.alpha.clamp(min=2)  # infinite for alpha <= 2
+        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+
+    def entropy(self) -> Tensor:
+        return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
