@@ -1388,6 +1388,15 @@ case("rsub-alpha-number", lambda m, x: m.rsub(x, 2.5, alpha=3), real(2, 3))
 # By definition no gradient flows through the detached factor, which is not the derivative.
 case("detach", lambda m, x: m.detach(x) * x, real(2, 3), gradcheck=False)
 case("gradient", lambda m, x: m.gradient(x), real(3, 4))
+# (A plus a multiple of the identity, so it stays well conditioned)
+case("linalg.tensorinv", lambda m, a: m.linalg.tensorinv(
+    (a + 4 * m.eye(6, dtype=a.dtype)).reshape(2, 3, 6), ind=2), real(6, 6))
+case("linalg.tensorinv-ind1", lambda m, a: m.linalg.tensorinv(
+    (a + 4 * m.eye(4, dtype=a.dtype)).reshape(4, 2, 2), ind=1), real(4, 4))
+case("linalg.tensorsolve", lambda m, a, b: m.linalg.tensorsolve(
+    (a + 4 * m.eye(6, dtype=a.dtype)).reshape(2, 3, 6), b), real(6, 6), real(2, 3))
+case("linalg.tensorsolve-dims", lambda m, a, b: m.linalg.tensorsolve(
+    (a + 4 * m.eye(6, dtype=a.dtype)).reshape(6, 2, 3), b, dims=(0,)), real(6, 6), real(2, 3))
 case("gradient-spacing-edge2", lambda m, x: m.gradient(x, spacing=2.0, dim=1, edge_order=2),
      real(2, 5))
 case("gradient-coordinates-edge2", lambda m, x: m.gradient(

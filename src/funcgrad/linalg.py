@@ -13,6 +13,7 @@ tensor(5., grad_fn=<LinalgDetBackward0>)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -43,7 +44,7 @@ __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "nor
            "pinv", "matrix_exp", "eigh", "eigvalsh", "svd", "svdvals", "qr", "slogdet",
            "matrix_power", "solve_triangular", "lstsq", "multi_dot", "vecdot", "matmul",
            "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex", "lu_factor",
-           "lu_solve", "lu_factor_ex", "lu", "vander"]
+           "lu_solve", "lu_factor_ex", "lu", "vander", "tensorinv", "tensorsolve"]
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
@@ -622,3 +623,42 @@ Tensor.pinverse = pinverse
 Tensor.cholesky_solve = cholesky_solve
 Tensor.cholesky_inverse = cholesky_inverse
 Tensor.lu = lu_deprecated
+
+
+# torch's tensorinv reshapes the (column-major) inverse under a node of that name
+_RESHAPE_ALIAS = dataclasses.replace(_ops.RESHAPE, grad_fn="ReshapeAliasBackward0")
+
+
+def _check_halves(first: tuple, rest: tuple, split: str) -> None:
+    if math.prod(rest) != math.prod(first):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[{split}:]) "
+                           f"== prod(self.shape[:{split}]), but got {math.prod(rest)} != "
+                           f"{math.prod(first)}")
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of ``A`` read as a matrix of its first ``ind`` dimensions by the rest
+    (as many elements each), shaped back: ``tensordot(tensorinv(A, ind), A, ind)`` is the
+    identity.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.tensorinv(funcgrad.eye(4).reshape(4, 2, 2), ind=1).shape
+    funcgrad.Size([2, 2, 4])
+    """
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    first, rest = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    _check_halves(first, rest, "ind")
+    inverse = inv(A.reshape(math.prod(first), math.prod(rest)))
+    return apply(_RESHAPE_ALIAS, inverse, shape=rest + first)
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
+    """The ``X`` with ``tensordot(A, X, X.ndim) == B``: ``A`` read as a matrix of its first
+    ``B.ndim`` dimensions by the rest, after moving its dimensions ``dims`` to the end."""
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        A = A.movedim(dims, tuple(range(A.ndim - len(dims), A.ndim)))
+    first, rest = tuple(A.shape[:B.ndim]), tuple(A.shape[B.ndim:])
+    _check_halves(first, rest, "other.ndim")
+    return solve(A.reshape(math.prod(first), math.prod(rest)), B.flatten()).reshape(rest)
