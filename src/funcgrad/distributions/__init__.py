@@ -16,6 +16,7 @@ tensor(-1.4189, grad_fn=<SubBackward0>)
 from . import constraints as constraints
 from . import transforms as transforms
 from ._distribution import Distribution as Distribution
+from ._mixture import MixtureSameFamily as MixtureSameFamily
 from ._multivariate import Categorical as Categorical
 from ._multivariate import Dirichlet as Dirichlet
 from ._multivariate import Independent as Independent
