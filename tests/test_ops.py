@@ -1736,3 +1736,33 @@ def test_higher_order_matches_torch(case: Case, torch) -> None:
         for y, t in zip(got, want):
             assert y.shape == t.shape
             np.testing.assert_allclose(y, t, rtol=1e-7, atol=1e-9)
+
+
+KINKS = {
+    "abs": lambda m, x: x.abs(),
+    "elu": lambda m, x: m.nn.functional.elu(x),
+    "celu": lambda m, x: m.nn.functional.celu(x, 1.5),
+    "selu": lambda m, x: m.nn.functional.selu(x),
+    "softplus-at-threshold": lambda m, x: m.nn.functional.softplus(x, threshold=0.0),
+    "l1_loss": lambda m, x: m.nn.functional.l1_loss(x, m.zeros_like(x), reduction="none"),
+    "smooth_l1_loss-beta0": lambda m, x: m.nn.functional.smooth_l1_loss(
+        x, m.zeros_like(x), reduction="none", beta=0.0),
+    "vector_norm-1": lambda m, x: m.linalg.vector_norm(x, 1),
+    "bce_with_logits": lambda m, x: m.nn.functional.binary_cross_entropy_with_logits(
+        x, m.tensor([1.0, 0.0, 0.5]), reduction="none"),
+    "binomial-half": lambda m, x: m.distributions.Binomial(
+        5, probs=x.sigmoid()).log_prob(m.tensor([2.0, 1.0, 4.0])),
+}
+
+
+@pytest.mark.parametrize("fn", KINKS.values(), ids=KINKS)
+def test_gradients_at_kinks_match_torch(fn, torch) -> None:
+    """At a kink (x = 0 here) torch's derivative is one of the one-sided ones by its own rule
+    (the sign's 0 for |x|, the negative branch's for elu): JAX's conventions differ (1 for
+    |x|, a split gradient for min and max), and every op keeps torch's."""
+    grads = []
+    for lib in (torch, funcgrad):
+        x = lib.tensor([0.0, 1.0, -1.0], requires_grad=True)
+        fn(lib, x).sum().backward()
+        grads.append(np.asarray(x.grad.tolist()))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6, atol=1e-7)

@@ -74,6 +74,15 @@ def _real_only(fn, message: str, error: type[Exception] = NotImplementedError):
     return checked
 
 
+def _abs(x):
+    """``|x|``, whose derivative at 0 is torch's 0 (the sign's), not JAX's 1: so the kinks of
+    everything built on it (``l1_loss``, the 1-norm, BCE with logits at 0, the Binomial at
+    probability 1/2) match torch's gradients there."""
+    if jnp.issubdtype(x.dtype, jnp.complexfloating) or x.dtype == jnp.bool_:
+        return jnp.abs(x)
+    return jnp.sign(x) * x
+
+
 def _sgn(x):
     """torch's ``sgn``: the sign of a real, ``x / |x|`` (0 at 0) of a complex number. jnp.sign
     computes both, but its derivative is zero, right for reals only."""
@@ -98,7 +107,7 @@ def _inexact_only(name: str, fn):
 
 
 _UNARY = {
-    "abs": (jnp.abs, "AbsBackward0"),
+    "abs": (_abs, "AbsBackward0"),
     "neg": (_neg, "NegBackward0"),
     "exp": (jnp.exp, "ExpBackward0"),
     "exp2": (jnp.exp2, "Exp2Backward0"),
@@ -599,14 +608,14 @@ CUMPROD = Op("cumprod", lambda x, axis: jnp.cumprod(x, axis=axis), "CumprodBackw
 
 def _vector_norm(x, ord=2, axis=None, keepdims=False):
     if ord == math.inf:
-        return jnp.max(jnp.abs(x), axis=axis, keepdims=keepdims)
+        return jnp.max(_abs(x), axis=axis, keepdims=keepdims)
     if ord == -math.inf:
-        return jnp.min(jnp.abs(x), axis=axis, keepdims=keepdims)
+        return jnp.min(_abs(x), axis=axis, keepdims=keepdims)
     if ord == 0:
         return jnp.sum(x != 0, axis=axis, keepdims=keepdims).astype(x.dtype)
     # sum(|x|^p)^(1/p) with a zero-safe gradient: torch's gradient of the norm at 0 is 0 (a
     # NaN or infinite sum stays as it is).
-    total = jnp.sum(jnp.square(x) if ord == 2 else jnp.abs(x) ** ord, axis=axis,
+    total = jnp.sum(jnp.square(x) if ord == 2 else _abs(x) ** ord, axis=axis,
                     keepdims=keepdims)
     zero = total == 0
     root = jnp.sqrt if ord == 2 else (lambda t: t ** (1.0 / ord))

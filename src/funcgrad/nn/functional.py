@@ -69,8 +69,11 @@ def _check_reduction(reduction: str) -> str:
 SILU = Op("silu", jax.nn.silu, "SiluBackward0")
 GELU = Op("gelu", lambda x, approximate: jax.nn.gelu(x, approximate=approximate == "tanh"),
           "GeluBackward0")
+# (the untaken branch's exp sees 0, not an overflowing x: jnp.where, not jnp.minimum, whose
+# gradient would be split at x * beta == threshold)
 SOFTPLUS = Op("softplus", lambda x, beta, threshold: jnp.where(
-    x * beta > threshold, x, jnp.log1p(jnp.exp(jnp.minimum(x * beta, threshold))) / beta),
+    x * beta > threshold, x,
+    jnp.log1p(jnp.exp(jnp.where(x * beta > threshold, 0, x * beta))) / beta),
     "SoftplusBackward0")
 LEAKY_RELU = Op("leaky_relu", lambda x, slope: jnp.where(x > 0, x, x * slope),
                 "LeakyReluBackward0")
@@ -80,7 +83,8 @@ RRELU = Op("rrelu", LEAKY_RELU.fn, "RreluWithNoiseBackward0")
 
 def _elu(x, alpha, scale=1.0, input_scale=1.0):
     """torch's ``elu`` kernel, which ``selu`` and ``celu`` call with their constants."""
-    return scale * jnp.where(x > 0, x, alpha * jnp.expm1(jnp.minimum(x, 0) * input_scale))
+    # (jnp.where, not jnp.minimum: at 0 the gradient is the negative branch's, as torch's)
+    return scale * jnp.where(x > 0, x, alpha * jnp.expm1(jnp.where(x > 0, 0, x) * input_scale))
 
 
 def _hardtanh(x, lo, hi):
@@ -123,7 +127,7 @@ def _bce(p, t, w=None, reduction="mean"):
 
 
 def _bce_logits(x, t, w=None, pw=None, reduction="mean"):
-    softplus_neg = jnp.log1p(jnp.exp(-jnp.abs(x))) + jnp.maximum(-x, 0)
+    softplus_neg = jnp.log1p(jnp.exp(-_ops._abs(x))) + jnp.maximum(-x, 0)
     log_weight = 1 if pw is None else 1 + (pw - 1) * t
     loss = (1 - t) * x + log_weight * softplus_neg
     return _reduce(loss if w is None else loss * w, reduction)
@@ -149,12 +153,12 @@ def _nll(logp, target, w=None, ignore_index=-100, reduction="mean"):
 
 
 def _smooth_l1(x, t, beta, reduction):
-    d = jnp.abs(x - t)
+    d = _ops._abs(x - t)
     return _reduce(jnp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
 
 
 def _huber(x, t, delta, reduction):
-    d = jnp.abs(x - t)
+    d = _ops._abs(x - t)
     return _reduce(jnp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
 
 
