@@ -17,6 +17,7 @@ from . import constraints as constraints
 from . import transforms as transforms
 from ._distribution import Distribution as Distribution
 from ._mixture import MixtureSameFamily as MixtureSameFamily
+from ._multinomial import Multinomial as Multinomial
 from ._multivariate import Categorical as Categorical
 from ._multivariate import Dirichlet as Dirichlet
 from ._multivariate import Independent as Independent
@@ -38,6 +39,7 @@ from ._univariate import HalfCauchy as HalfCauchy
 from ._univariate import HalfNormal as HalfNormal
 from ._univariate import Laplace as Laplace
 from ._univariate import LogNormal as LogNormal
+from ._univariate import NegativeBinomial as NegativeBinomial
 from ._univariate import Normal as Normal
 from ._univariate import Poisson as Poisson
 from ._univariate import StudentT as StudentT

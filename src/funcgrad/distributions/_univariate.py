@@ -484,6 +484,55 @@ class Binomial(_Trials):
         return self._enumerated(arange(1 + total_count, dtype=self._param().dtype), expand)
 
 
+class NegativeBinomial(_Trials):
+    """The number of successes before ``total_count`` failures, each trial a success with
+    ``probs`` (or log-odds ``logits``); samples are floats, drawn as a gamma-Poisson
+    mixture, as in torch.
+
+    >>> import funcgrad
+    >>> funcgrad.distributions.NegativeBinomial(2.0, probs=funcgrad.tensor(0.5)).mean
+    tensor(2.)
+    """
+
+    arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                       "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            given = self.probs
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            given = self.logits
+        self.total_count = self.total_count.type_as(given)
+        super().__init__(given.shape, validate_args=validate_args)
+
+    mean = property(lambda self: self.total_count * self.logits.exp())
+    mode = property(lambda self: ((self.total_count - 1) * self.logits.exp()).floor()
+                    .clamp(min=0.0))
+    variance = property(lambda self: self.mean / (-self.logits).sigmoid())
+
+    def sample(self, sample_shape=()) -> Tensor:
+        with no_grad():
+            rate = Gamma(self.total_count, (-self.logits).exp(),
+                         validate_args=False).sample(sample_shape)
+            return Poisson(rate, validate_args=False).sample()
+
+    def log_prob(self, value) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        n = self.total_count
+        unnormalized = n * F.logsigmoid(-self.logits) + value * F.logsigmoid(self.logits)
+        normalization = -(n + value).lgamma() + (1.0 + value).lgamma() + n.lgamma()
+        # (the limit where total_count + value is 0: lgamma's pole cancels)
+        normalization = normalization.masked_fill(n + value == 0.0, 0.0)
+        return unnormalized - normalization
+
+
 class Cauchy(_Scalar):
     """The Cauchy distribution of median ``loc`` and half width ``scale`` (no mean: nan; no
     variance: inf)."""

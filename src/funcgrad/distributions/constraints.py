@@ -90,6 +90,28 @@ class _Interval(_Bounds):
         return (value >= self.lower_bound) & (value <= self.upper_bound)
 
 
+class _HalfOpenInterval(_Bounds):
+    def __init__(self, lower_bound, upper_bound):
+        super().__init__(lower_bound=lower_bound, upper_bound=upper_bound)
+
+    def check(self, value):
+        return (value >= self.lower_bound) & (value < self.upper_bound)
+
+
+class _Multinomial(Constraint):
+    """Count vectors of nonnegative entries that sum to at most ``upper_bound`` (torch's
+    constraint checks no more)."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= 0).all(-1) & (value.sum(-1) <= self.upper_bound)
+
+
 class _IntegerInterval(_Interval):
     is_discrete = True
 
@@ -184,5 +206,7 @@ greater_than = _GreaterThan
 greater_than_eq = _GreaterThanEq
 less_than = _LessThan
 interval = _Interval
+half_open_interval = _HalfOpenInterval
+multinomial = _Multinomial
 integer_interval = _IntegerInterval
 independent = _IndependentConstraint
