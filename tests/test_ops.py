@@ -1752,6 +1752,11 @@ KINKS = {
         x, m.tensor([1.0, 0.0, 0.5]), reduction="none"),
     "binomial-half": lambda m, x: m.distributions.Binomial(
         5, probs=x.sigmoid()).log_prob(m.tensor([2.0, 1.0, 4.0])),
+    # x = [0, 1, -1] puts each margin exactly at its hinge for one pair
+    "multi_margin_loss": lambda m, x: m.nn.functional.multi_margin_loss(
+        (x + m.tensor([0.0, 0.0, 1.0]))[None], m.tensor([1])),
+    "multilabel_margin_loss": lambda m, x: m.nn.functional.multilabel_margin_loss(
+        (x + m.tensor([0.0, 0.0, 1.0]))[None], m.tensor([[1, -1, 0]])),
 }
 
 

@@ -799,10 +799,16 @@ def _triplet(anchor, positive, negative, distance, margin: float, swap: bool, re
     return _reduced(_ops.clamp_min(margin + near - far, 0), reduction)
 
 
+def _positive(z):
+    """``max(z, 0)`` with torch's gradient for the margin losses: none where ``z`` is 0
+    (jnp.maximum would split it)."""
+    return jnp.where(z > 0, z, 0)
+
+
 def _multi_margin(x, target, w=None, *, p, margin, reduction):
     shape, target = target.shape, target.reshape(x.shape[:-1])  # (torch's 'none' has its shape)
     picked = jnp.take_along_axis(x, target[..., None], -1)
-    hinge = jnp.maximum(margin - picked + x, 0) ** p
+    hinge = _positive(margin - picked + x) ** p
     if w is not None:
         hinge = hinge * w[target][..., None]
     others = jnp.arange(x.shape[-1]) != target[..., None]
@@ -854,7 +860,7 @@ def _multilabel_margin(x, target, *, reduction):
     classes = x.shape[-1]
     listed = jnp.cumprod(target != -1, -1)  # the targets before the first -1
     counts = jnp.sum(jax.nn.one_hot(target, classes, dtype=x.dtype) * listed[..., None], -2)
-    hinge = jnp.maximum(1 - x[..., :, None] + x[..., None, :], 0)  # [j, i]: target j, other i
+    hinge = _positive(1 - x[..., :, None] + x[..., None, :])  # [j, i]: target j, other i
     loss = jnp.einsum("...j,...ji,...i->...", counts, hinge, (counts == 0).astype(x.dtype))
     return _reduce(loss / classes, reduction)
 
