@@ -1102,18 +1102,19 @@ class _Uninitialized:
 
     def _start(self, requires_grad: bool, device, dtype) -> None:
         dtype = _dtypes.get_default_dtype() if dtype is None else _dtypes.resolve(dtype)
-        _STORAGE.__set__(self, _Storage(jax.ShapeDtypeStruct((0,), dtype)))
-        self._requires_grad, self._grad, self.grad_fn = requires_grad, None, None
-        self._accumulate, self._retains_grad = None, False
+        self._init(_Storage(jax.ShapeDtypeStruct((0,), dtype)), requires_grad, None)
 
-    @property
-    def _storage(self):
+    def _refuse(self):
         raise ValueError(
             f"Attempted to use an uninitialized parameter ({type(self).__name__}). This error "
             "happens when you are using a `LazyModule` or explicitly manipulating "
-            "`funcgrad.nn.parameter.UninitializedParameter` objects. When using LazyModules "
-            "call `forward` with a dummy batch to initialize the parameters before calling "
+            "`funcgrad.nn.UninitializedParameter` objects. When using LazyModules call "
+            "`forward` with a dummy batch to initialize the parameters before calling "
             "funcgrad functions")
+
+    # Reading the storage (what every op, print and conversion does) is refused; writing it
+    # is how it starts and how it is materialized.
+    _storage = property(_refuse, _STORAGE.__set__)
 
     @property
     def dtype(self):
@@ -1124,8 +1125,7 @@ class _Uninitialized:
         """Gives this tensor the shape ``shape`` (zeros, where torch leaves memory as it was)
         and makes it a ``cls_to_become``."""
         dtype = self.dtype if dtype is None else _dtypes.resolve(dtype)
-        _STORAGE.__set__(self, _Storage(_factories.zeros(*shape, dtype=dtype,
-                                                           device=device)._read()))
+        self._storage = _Storage(_factories.zeros(*shape, dtype=dtype, device=device)._read())
         self.__class__ = self.cls_to_become
 
     def __repr__(self) -> str:
