@@ -371,15 +371,17 @@ class _Trials(Distribution):
         """The parameter given: ``probs`` or ``logits``."""
         return self.probs if "probs" in self.__dict__ else self.logits
 
-    def _given(self, probs, logits) -> Tensor:
-        """Keeps the one of ``probs`` and ``logits`` given, as a tensor, and returns it."""
+    def _given(self, probs, logits, *total_count) -> Tensor:
+        """Keeps the one of ``probs`` and ``logits`` given, as a tensor (broadcast with the
+        ``total_count`` of trials, if given, which is kept in its dtype), and returns it."""
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        return self._param()
+        name, value = ("probs", probs) if probs is not None else ("logits", logits)
+        *counts, param = broadcast_all(*total_count, value)
+        setattr(self, name, param)
+        if counts:
+            self.total_count = counts[0].type_as(param)
+        return param
 
 
 class Bernoulli(_Trials):
@@ -436,16 +438,8 @@ class Binomial(_Trials):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            given = self.probs
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            given = self.logits
-        self.total_count = self.total_count.type_as(given)
-        super().__init__(given.shape, validate_args=validate_args)
+        super().__init__(self._given(probs, logits, total_count).shape,
+                         validate_args=validate_args)
 
     support = property(lambda self: constraints.integer_interval(0, self.total_count))
     mean = property(lambda self: self.total_count * self.probs)
@@ -500,16 +494,8 @@ class NegativeBinomial(_Trials):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            given = self.probs
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            given = self.logits
-        self.total_count = self.total_count.type_as(given)
-        super().__init__(given.shape, validate_args=validate_args)
+        super().__init__(self._given(probs, logits, total_count).shape,
+                         validate_args=validate_args)
 
     mean = property(lambda self: self.total_count * self.logits.exp())
     mode = property(lambda self: ((self.total_count - 1) * self.logits.exp()).floor()
