@@ -81,24 +81,22 @@ class Transform:
     __hash__ = object.__hash__
 
     def __call__(self, x):
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        return self._cached(x, self._call, 0)
 
     def _inv_call(self, y):
+        return self._cached(y, self._inverse, 1)
+
+    def _cached(self, given, compute, side: int):
+        """``compute(given)``, where ``given`` is an x (``side`` 0) or a y (1): with a cache,
+        the other member of the last pair when ``given`` is that pair's, else it is kept."""
         if self._cache_size == 0:
-            return self._inverse(y)
-        x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+            return compute(given)
+        pair = self._cached_x_y
+        if given is pair[side]:
+            return pair[1 - side]
+        other = compute(given)
+        self._cached_x_y = (given, other) if side == 0 else (other, given)
+        return other
 
     def _call(self, x):
         raise NotImplementedError
