@@ -107,12 +107,13 @@ def _with_tangent(op: Op, args: tuple, static: dict, out: Tensor) -> Tensor:
     if _forward_ad.paused() or not (isinstance(out, Tensor) and op.differentiable
                                     and _dtypes.is_inexact(out.dtype)):
         return out
-    moving = tuple(i for i, a in enumerate(args)
-                   if isinstance(a, Tensor) and _forward_ad.tangent_of(a) is not None)
+    tangents = {i: _forward_ad.tangent_of(a) for i, a in enumerate(args)
+                if isinstance(a, Tensor)}
+    moving = tuple(i for i, t in tangents.items() if t is not None)
     if moving:
         with _forward_ad.pause():
             tangent = apply(_jvp_op(op, moving, len(args)), *args,
-                            *(_forward_ad.tangent_of(args[i]) for i in moving), **static)
+                            *(tangents[i] for i in moving), **static)
         _forward_ad.set_tangent(out, tangent)
     return out
 
