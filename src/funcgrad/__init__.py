@@ -3,6 +3,7 @@
 This module defines nothing: it re-exports the public surface of the private modules.
 """
 
+from . import amp as amp
 from . import autograd as autograd
 from . import cuda as cuda
 from . import debug as debug
@@ -17,6 +18,14 @@ from . import serialization as serialization
 from . import special as special
 from . import testing as testing
 from . import utils as utils
+from ._autocast import (
+    autocast,
+    clear_autocast_cache,
+    get_autocast_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_enabled,
+    set_autocast_dtype,
+)
 from ._compile import CompiledFunction as CompiledFunction
 from ._compile import compile as compile
 from ._compile import functionalize as functionalize

@@ -26,6 +26,7 @@ class device:
     """
 
     __slots__ = ("type", "index", "jax_device")
+    __module__ = "funcgrad"  # where users find it: its type prints as <class 'funcgrad.device'>
 
     def __init__(self, spec, index: int | None = None) -> None:
         if isinstance(spec, device):

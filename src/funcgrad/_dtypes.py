@@ -118,6 +118,21 @@ def is_inexact(dtype) -> builtins.bool:
     return jnp.issubdtype(dtype, jnp.inexact)
 
 
+def is_low_precision(dtype) -> builtins.bool:
+    """float16 or bfloat16: the dtypes torch's composites compute some ops of in float32."""
+    return dtype == float16 or dtype == bfloat16
+
+
+def in_float32(fn):
+    """``fn`` of one array, computed in float32 for a half-precision one (which it refuses) and
+    cast back, as torch's kernels compute half precision."""
+
+    def computed(x):
+        return fn(x.astype(float32)).astype(x.dtype) if is_low_precision(x.dtype) else fn(x)
+
+    return computed
+
+
 @functools.lru_cache(maxsize=64)
 def is_integer(dtype) -> builtins.bool:
     return jnp.issubdtype(dtype, jnp.integer)

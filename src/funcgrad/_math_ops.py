@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import jax.scipy.special
 
 from . import _dtypes
+from ._autocast import LOWER, NONE, autocast_policy
 from ._graph import Op, apply
 from ._ops import (
     _AT_INDEX,
@@ -142,16 +143,19 @@ def addmv(input, mat, vec, *, beta=1, alpha=1) -> Tensor:
     return apply(ADDMV, input, mat, vec, beta=beta, alpha=alpha)
 
 
+@autocast_policy(LOWER)
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha`` times the sum over the batch of ``batch1[i] @ batch2[i]``."""
     return apply(ADDBMM, input, batch1, batch2, beta=beta, alpha=alpha)
 
 
+@autocast_policy(LOWER)
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)``, batch by batch."""
     return apply(BADDBMM, input, batch1, batch2, beta=beta, alpha=alpha)
 
 
+@autocast_policy(LOWER)
 def chain_matmul(*matrices) -> Tensor:
     """The product of the matrices, in the cheapest order (deprecated in torch, which warns,
     for ``linalg.multi_dot``)."""
@@ -208,6 +212,7 @@ def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
 trapz = trapezoid  # torch's older name
 
 
+@autocast_policy(NONE)
 def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple[Tensor, ...]:
     """The derivative of ``input`` along each dimension of ``dim`` (every one by default) by
     central differences inside and one-sided differences of order ``edge_order`` (1 or 2) at
@@ -314,6 +319,7 @@ def _check_observations(name: str, input) -> None:
                            f"input with {input.ndim} dimensions")
 
 
+@autocast_policy(LOWER)
 def cov(input, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
     """The covariance matrix of the variables in ``input``'s rows (observations in its
     columns), with ``correction`` subtracted from the number of observations."""
@@ -321,6 +327,7 @@ def cov(input, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
     return apply(COV, input, fweights, aweights, correction=builtins.int(correction))
 
 
+@autocast_policy(LOWER)
 def corrcoef(input) -> Tensor:
     """The Pearson correlation coefficients of the variables in ``input``'s rows."""
     _check_observations("corrcoef", input)

@@ -18,6 +18,7 @@ import jax.scipy.linalg
 import numpy as np
 
 from . import _devices, _dtypes, _forward_ad, _lazy, return_types
+from ._autocast import FP32, LOWER, NONE, autocast_policy
 from ._factories import zeros
 from ._grad_mode import is_grad_enabled
 from ._graph import (
@@ -662,6 +663,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     return apply(MEAN, input, axis=_axis(input, dim), keepdims=keepdim, dtype=dtype)
 
 
+@autocast_policy(FP32)
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of all elements, or along ``dim``."""
     return apply(PROD, input, axis=_axis(input, dim), keepdims=keepdim, dtype=dtype)
@@ -988,12 +990,14 @@ def _quantile(name: str, input, q, dim, keepdim: bool, interpolation: str, ignor
                  ignore_nan=ignore_nan)
 
 
+@autocast_policy(FP32)
 def quantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
     """The ``q``-th quantiles (``q`` a number or a 1-D tensor, in [0, 1]) along ``dim`` (of
     all elements when None); several ``q`` make the first dimension."""
     return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
 
 
+@autocast_policy(FP32)
 def nanquantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear"):
     """``quantile`` of the values that are not NaN."""
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
@@ -1057,6 +1061,7 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
+@autocast_policy(FP32)
 def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
     """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batches
     broadcast)."""
@@ -1145,7 +1150,8 @@ CHOLESKY = Op("cholesky", _cholesky, "LinalgCholeskyExBackward0")
 CHOLESKY_LEGACY = Op("cholesky_legacy", _inexact_only("cholesky", _cholesky), "CholeskyBackward0")
 CROSS = Op("cross", lambda a, b, axis: jnp.cross(a, b, axis=axis), "LinalgCrossBackward0")
 PINV = Op("pinv", jnp.linalg.pinv, "LinalgPinvBackward0")
-MATRIX_EXP = Op("matrix_exp", jax.scipy.linalg.expm, "LinalgMatrixExpBackward0")
+MATRIX_EXP = Op("matrix_exp", _dtypes.in_float32(jax.scipy.linalg.expm),
+                "LinalgMatrixExpBackward0")
 # U, S, Vh (linalg.svd) and V (torch.svd), whose node torch names for the transpose.
 SVD = (*(Op(f"svd_{i}", lambda a, full_matrices, i=i: _svd(a, full_matrices)[i],
             "LinalgSvdBackward0") for i in range(3)),
@@ -1199,18 +1205,21 @@ def _check_decomposable(name: str, A) -> None:
     _check_inexact(name, A)
 
 
+@autocast_policy(FP32)
 def inverse(input) -> Tensor:
     """The inverse of each square matrix (``funcgrad.linalg.inv``)."""
     _check_matrices("linalg.inv", input)
     return apply(INV, input)
 
 
+@autocast_policy(FP32)
 def det(input) -> Tensor:
     """The determinant of each square matrix (``funcgrad.linalg.det``)."""
     _check_matrices("linalg.det", input)
     return apply(DET, input)
 
 
+@autocast_policy(FP32)
 def logdet(input) -> Tensor:
     """The log of each square matrix's determinant: nan where it is negative."""
     _check_matrices("logdet", input)
@@ -1219,6 +1228,7 @@ def logdet(input) -> Tensor:
 
 
 
+@autocast_policy(FP32)
 def slogdet(input):
     """``(sign, logabsdet)`` of each square matrix's determinant: its sign (0 when singular) and
     the log of its absolute value.
@@ -1235,6 +1245,7 @@ def slogdet(input):
 
 
 
+@autocast_policy(FP32)
 def svd(input, some: bool = True, compute_uv: bool = True):
     """torch.svd's ``(U, S, V)``, ``input = U diag(S) V^H``: ``V``, not ``linalg.svd``'s
     ``Vh``, and reduced (``some``) by default; without ``compute_uv``, ``U`` and ``V`` are
@@ -1260,6 +1271,7 @@ def svd(input, some: bool = True, compute_uv: bool = True):
 
 
 
+@autocast_policy(FP32)
 def qr(input, some: bool = True):
     """torch.qr's ``(Q, R)``, deprecated as torch's is: ``linalg.qr(input, "reduced" if some
     else "complete")``."""
@@ -1274,6 +1286,7 @@ def qr(input, some: bool = True):
                            apply(QR[1], input, complete=complete))
 
 
+@autocast_policy(FP32)
 def cholesky(input, upper: bool = False) -> Tensor:
     """torch.cholesky, deprecated with torch's warning: ``linalg.cholesky(input)``, or its
     conjugate transpose with ``upper``."""
@@ -1304,7 +1317,7 @@ def matrix_power(input, n: int) -> Tensor:
         return clone(input)
     if n == -1:
         return inverse(input)
-    a = inverse(input) if n < 0 else input
+    a = inverse(input) if n < 0 else input  # (a composite: under autocast, each op casts)
     n = builtins.abs(n)
     if n <= 3:
         return matmul(matmul(a, a), a) if n == 3 else matmul(a, a)
@@ -1323,6 +1336,7 @@ def _check_ndim(name: str, **tensors) -> None:
             raise RuntimeError(f"{name}: {label} must be a {ndim}D tensor, got {t.ndim}D")
 
 
+@autocast_policy(LOWER)
 def matmul(input, other) -> Tensor:
     """Matrix product with NumPy's broadcasting rules (``input @ other``).
 
@@ -1367,12 +1381,14 @@ def _raise_unmultipliable(a: tuple, b: tuple) -> None:
             )
 
 
+@autocast_policy(LOWER)
 def mm(input, mat2) -> Tensor:
     """Product of two 2-D tensors."""
     _check_ndim("mm", self=(input, 2), mat2=(mat2, 2))
     return matmul(input, mat2)
 
 
+@autocast_policy(LOWER)
 def bmm(input, mat2) -> Tensor:
     """Batched product of two 3-D tensors."""
     _check_ndim("bmm", batch1=(input, 3), batch2=(mat2, 3))
@@ -1385,12 +1401,14 @@ def bmm(input, mat2) -> Tensor:
     return apply(BMM, input, mat2)
 
 
+@autocast_policy(NONE)
 def mv(input, vec) -> Tensor:
     """Product of a matrix and a vector."""
     _check_ndim("mv", self=(input, 2), vec=(vec, 1))
     return matmul(input, vec)
 
 
+@autocast_policy(NONE)
 def dot(input, other) -> Tensor:
     """Inner product of two 1-D tensors."""
     if input.ndim != 1 or other.ndim != 1:
@@ -1405,6 +1423,7 @@ def outer(input, vec2) -> Tensor:
     return apply(OUTER, input, vec2)
 
 
+@autocast_policy(LOWER)
 def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``."""
     _check_ndim("addmm", mat1=(mat1, 2), mat2=(mat2, 2))
@@ -1429,7 +1448,26 @@ def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation, as ``jnp.einsum``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    return apply(EINSUM, *operands, equation=equation)
+    run = _as_matmul if _contracts(equation.replace(".", "")) else apply
+    return run(EINSUM, *operands, equation=equation)
+
+
+def _contracts(equation: str) -> bool:
+    """Whether an einsum sums over an index that two operands share: torch computes that one
+    by ``bmm``, which autocast casts, and the others (traces, transposes, outer or elementwise
+    products) by ops that it does not."""
+    inputs, arrow, output = equation.replace(" ", "").partition("->")
+    operands = inputs.split(",")
+    if not arrow:
+        output = "".join(c for c in inputs if inputs.count(c) == 1)
+    summed = builtins.set(inputs) - builtins.set(output) - {","}
+    return builtins.any(builtins.sum(c in o for o in operands) > 1 for c in summed)
+
+
+@autocast_policy(LOWER)
+def _as_matmul(op: Op, *args, **static) -> Tensor:
+    """``apply`` of an op that torch computes by a matmul, cast as autocast casts that."""
+    return apply(op, *args, **static)
 
 
 def kron(input, other) -> Tensor:
@@ -1437,6 +1475,7 @@ def kron(input, other) -> Tensor:
     return apply(KRON, input, other)
 
 
+@autocast_policy(LOWER)
 def tensordot(a, b, dims=2) -> Tensor:
     """Contracts the last ``dims`` dimensions of ``a`` with the first of ``b``, or the
     dimensions listed in ``dims = (dims_a, dims_b)``."""
@@ -1460,7 +1499,8 @@ def inner(input, other) -> Tensor:
     if input.shape[-1] != other.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
                            f"got shapes {list(input.shape)} and {list(other.shape)}")
-    return apply(INNER, input, other)
+    # torch takes a dot of two vectors, a matmul of the rest
+    return (apply if input.ndim == other.ndim == 1 else _as_matmul)(INNER, input, other)
 
 
 def vdot(input, other) -> Tensor:
@@ -2065,6 +2105,7 @@ def diagflat(input, offset: int = 0) -> Tensor:
     return diag_embed(ravel(input), offset)
 
 
+@autocast_policy(FP32)
 def trace(input) -> Tensor:
     """Sum of the main diagonal of a 2-D tensor."""
     return apply(TRACE, input)
@@ -2864,6 +2905,7 @@ def _take_tangent(self: Tensor, result: Tensor) -> None:
 
 
 def _make_inplace(fn):
+    @autocast_policy(NONE)  # torch's autocast leaves in-place ops as they are
     def method(self, *args, **kwargs):
         return _inplace(self, fn(self, *args, **kwargs))
 

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _dtypes, _ops, return_types
+from ._autocast import FP32, LOWER, autocast_policy
 from ._factories import ones_like, zeros
 from ._graph import Op, apply, broadcast_shape
 from ._ops import (
@@ -159,6 +160,7 @@ matmul = _ops.matmul
 matrix_power = _ops.matrix_power
 
 
+@autocast_policy(FP32)
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """The solution ``X`` of ``A X = B``; ``B`` is a vector or a batch of them (1-D, or with
     ``A``'s shape less its last dimension, as torch reads it) or of matrices.
@@ -190,6 +192,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     return apply(SOLVE_VECTORS if vectors and B.ndim > 1 else SOLVE, A, B)
 
 
+@autocast_policy(FP32)
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The Cholesky factor of each symmetric positive-definite matrix: lower triangular
     ``L`` with ``A = L L^H``, or its conjugate transpose with ``upper=True``."""
@@ -234,6 +237,7 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     return _ops.cross(input, other, dim)
 
 
+@autocast_policy(FP32)
 def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
          hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse of each matrix, singular values below ``rtol`` times
@@ -263,6 +267,7 @@ def _hermitian_part(A: Tensor) -> Tensor:
     return lower + lower.mH + A.diagonal(dim1=-2, dim2=-1).real.diag_embed().to(A.dtype)
 
 
+@autocast_policy(FP32)
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     """``pinv(input, rtol=rcond)``, by torch's older name."""
     return pinv(input, rtol=rcond)
@@ -274,6 +279,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     return apply(MATRIX_EXP, A)
 
 
+@autocast_policy(FP32)
 def eigh(A: Tensor, UPLO: str = "L"):
     """``(eigenvalues, eigenvectors)`` of each Hermitian matrix, read from its lower (``UPLO``
     ``"L"``) or upper triangle; the eigenvalues ascending, the eigenvectors as columns.
@@ -292,6 +298,7 @@ def eigh(A: Tensor, UPLO: str = "L"):
     return return_types.linalg_eigh(apply(EIGH[0], A, lower=lower), apply(EIGH[1], A, lower=lower))
 
 
+@autocast_policy(FP32)
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """The eigenvalues of each Hermitian matrix, ascending (``eigh``'s first output)."""
     if UPLO not in ("L", "U"):
@@ -300,6 +307,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return apply(EIGH[0], A, lower=UPLO == "L")
 
 
+@autocast_policy(FP32)
 def svd(A: Tensor, full_matrices: bool = True):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``, the singular values ``S`` descending; with
     ``full_matrices`` (torch's default) ``U`` and ``Vh`` are square.
@@ -315,12 +323,14 @@ def svd(A: Tensor, full_matrices: bool = True):
     return return_types.linalg_svd(*(apply(op, A, full_matrices=full) for op in SVD[:3]))
 
 
+@autocast_policy(FP32)
 def svdvals(A: Tensor) -> Tensor:
     """The singular values of each matrix, descending."""
     _check_decomposable("linalg.svd", A)
     return apply(SVDVALS, A)
 
 
+@autocast_policy(FP32)
 def qr(A: Tensor, mode: str = "reduced"):
     """``(Q, R)`` with ``A = Q R``, ``Q`` orthonormal columns and ``R`` upper triangular; with
     ``mode="complete"`` ``Q`` is square, with ``"r"`` only ``R`` is computed (``Q`` is empty).
@@ -338,6 +348,7 @@ def qr(A: Tensor, mode: str = "reduced"):
     return return_types.linalg_qr(q, apply(QR[1], A, complete=complete))
 
 
+@autocast_policy(FP32)
 def slogdet(A: Tensor):
     """``(sign, logabsdet)`` of each square matrix's determinant (``funcgrad.slogdet``)."""
     return return_types.linalg_slogdet(*_ops.slogdet(A))
@@ -357,6 +368,7 @@ def _check_right_side(name: str, A, B, left: bool) -> None:
     broadcast_shape(B.shape[:-2], A.shape[:-2])
 
 
+@autocast_policy(FP32)
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                      unitriangular: bool = False) -> Tensor:
     """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``) for triangular
@@ -374,6 +386,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                  unitriangular=bool(unitriangular))
 
 
+@autocast_policy(FP32)
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None):
     """The least-squares solution ``X`` minimizing ``||A X - B||``, as torch's CPU default
     driver ``gelsy`` returns it: ``(solution, residuals, rank, singular_values)`` with
@@ -397,6 +410,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
                        zeros(0, dtype=A.dtype))
 
 
+@autocast_policy(LOWER)
 def multi_dot(tensors) -> Tensor:
     """The product of the matrices in ``tensors``, in the order of fewest operations; the
     first may be a row vector and the last a column vector (1-D).
@@ -423,6 +437,7 @@ def multi_dot(tensors) -> Tensor:
     return apply(MULTI_DOT, *tensors)
 
 
+@autocast_policy(LOWER)
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """The dot product of vectors along ``dim`` (``x`` conjugated), broadcasting the rest."""
     _check_inexact("linalg.vecdot", x)
@@ -441,6 +456,7 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     return _ops.diagonal(A, offset, dim1, dim2)
 
 
+@autocast_policy(FP32)
 def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
                 hermitian: bool = False, tol: float | None = None) -> Tensor:
     """The number of singular values (eigenvalue magnitudes with ``hermitian``) of each matrix
@@ -460,6 +476,7 @@ def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = No
                  hermitian=bool(hermitian))
 
 
+@autocast_policy(FP32)
 def cond(A: Tensor, p=None) -> Tensor:
     """The condition number of each matrix in the ``p``-norm: with ``p`` None, 2 or -2 the
     ratio of its extreme singular values, else ``norm(A) * norm(inv(A))`` of square ``A``.
@@ -486,24 +503,28 @@ def _info(A: Tensor) -> Tensor:
     return zeros(*A.shape[:-2], dtype=_dtypes.int32)
 
 
+@autocast_policy(FP32)
 def inv_ex(A: Tensor, *, check_errors: bool = False):
     """``(inverse, info)``: ``inv(A)`` and zeros, as funcgrad does not check for singular
     matrices (a singular one gives inf or nan)."""
     return return_types.linalg_inv_ex(inv(A), _info(A))
 
 
+@autocast_policy(FP32)
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """``(L, info)``: ``cholesky(A, upper=upper)`` and zeros, as funcgrad does not check for
     matrices that are not positive-definite (they give nan)."""
     return return_types.linalg_cholesky_ex(cholesky(A, upper=upper), _info(A))
 
 
+@autocast_policy(FP32)
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
     """``(result, info)``: ``solve(A, B, left=left)`` and zeros, as funcgrad does not check for
     singular matrices (they give inf or nan)."""
     return return_types.linalg_solve_ex(solve(A, B, left=left), _info(A))
 
 
+@autocast_policy(FP32)
 def lu_factor(A: Tensor, *, pivot: bool = True):
     """``(LU, pivots)``: the LU factorization with partial pivoting of each matrix, ``L``
     (unit diagonal, not stored) and ``U`` packed in one matrix, and the row swaps (counted
@@ -524,6 +545,7 @@ def lu_factor(A: Tensor, *, pivot: bool = True):
     return return_types.linalg_lu_factor(apply(LU_FACTOR, A), apply(LU_PIVOTS, A))
 
 
+@autocast_policy(FP32)
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
              adjoint: bool = False) -> Tensor:
     """The solution ``X`` of ``A X = B`` (``X A = B`` with ``left=False``; ``A^H`` in place of
@@ -539,12 +561,14 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     return apply(LU_SOLVE, LU, pivots, B, left=bool(left), adjoint=bool(adjoint))
 
 
+@autocast_policy(FP32)
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False):
     """``(LU, pivots, info)``: ``lu_factor(A)`` and zeros, as funcgrad does not check for
     singular matrices."""
     return return_types.linalg_lu_factor_ex(*lu_factor(A, pivot=pivot), _info(A))
 
 
+@autocast_policy(FP32)
 def lu(A: Tensor, *, pivot: bool = True):
     """``(P, L, U)`` with ``A = P @ L @ U``: the permutation matrix, ``L`` lower triangular
     with a unit diagonal and ``U`` upper triangular, of the LU factorization with partial
@@ -575,6 +599,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True,
         apply(UNPACK_U, LU_data) if unpack_data else empty)
 
 
+@autocast_policy(FP32)
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     """The solution ``X`` of ``A X = B`` given ``A``'s Cholesky factor ``L`` (``A = L L^H``,
     or with ``upper``, ``A = U^H U``)."""
@@ -585,6 +610,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     return apply(CHOLESKY_SOLVE, B, L, upper=bool(upper))
 
 
+@autocast_policy(FP32)
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
     """The inverse of ``A`` given its Cholesky factor ``L`` (``A = L L^H``, or with
     ``upper``, ``A = U^H U``)."""
@@ -604,6 +630,7 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     return _ops.cat([ones_like(x).unsqueeze(-1), powers], -1)
 
 
+@autocast_policy(FP32)
 def lu_deprecated(A: Tensor, pivot: bool = True, get_infos: bool = False):
     """``funcgrad.lu``, torch's older ``torch.lu``: ``(LU, pivots)`` (and ``infos``), with
     its deprecation warning."""
@@ -636,6 +663,7 @@ def _check_halves(first: tuple, rest: tuple, split: str) -> None:
                            f"{math.prod(first)}")
 
 
+@autocast_policy(FP32)
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """The inverse of ``A`` read as a matrix of its first ``ind`` dimensions by the rest
     (as many elements each), shaped back: ``tensordot(tensorinv(A, ind), A, ind)`` is the
@@ -653,6 +681,7 @@ def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     return apply(_RESHAPE_ALIAS, inverse, shape=rest + first)
 
 
+@autocast_policy(FP32)
 def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
     """The ``X`` with ``tensordot(A, X, X.ndim) == B``: ``A`` read as a matrix of its first
     ``B.ndim`` dimensions by the rest, after moving its dimensions ``dims`` to the end."""

@@ -11,6 +11,9 @@ tensor([0.5000])
 
 from __future__ import annotations
 
+import math
+
+import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
 
@@ -41,11 +44,17 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit",
            "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
            "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta"]
 
+def _ndtr(x):
+    """The standard normal CDF as torch computes it, ``(1 + erf(x / sqrt 2)) * 0.5``, which
+    takes half precision too (``jax.scipy.special.ndtr`` refuses it)."""
+    return (1 + jax.lax.erf(x * math.sqrt(0.5))) * 0.5
+
+
 _UNARY = {
     "i0e": (jss.i0e, "SpecialI0EBackward0"),
     "i1": (jss.i1, "SpecialI1Backward0"),
     "i1e": (jss.i1e, "SpecialI1EBackward0"),
-    "ndtr": (jss.ndtr, "MulBackward1"),  # torch computes it as (1 + erf(x / sqrt 2)) * 0.5
+    "ndtr": (_ndtr, "MulBackward1"),
     "ndtri": (jss.ndtri, "SpecialNdtriBackward0"),
     "log_ndtr": (jss.log_ndtr, "SpecialLogNdtrBackward0"),
     "entr": (jss.entr, "SpecialEntrBackward0"),

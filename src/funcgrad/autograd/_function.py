@@ -16,7 +16,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .. import _forward_ad
+from .. import _autocast, _forward_ad
 from .._factories import zeros_like
 from .._grad_mode import no_grad
 from .._graph import Op, record, torch_convention
@@ -147,7 +147,7 @@ class Function:
                 "tuples instead of lists, or tensors for array data."
             ) from None
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        fn = _custom_vjp(cls, layout, consts, needs)
+        fn = _custom_vjp(cls, layout, consts, needs, _autocast.regions())
         operands = tuple(a for a, is_op in zip(args, layout) if is_op)
         arrays = tuple(a._read() if isinstance(a, Tensor) else a for a in operands)
         out = fn(*arrays)
@@ -187,8 +187,11 @@ def _output_op(cls: type, fn, k: int | None) -> Op:
 
 
 @functools.lru_cache(maxsize=1024)
-def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple):
-    """``forward`` as a function of the tensor arguments' arrays, with ``backward`` as its VJP."""
+def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple, regions: tuple):
+    """``forward`` as a function of the tensor arguments' arrays, with ``backward`` as its VJP.
+    ``forward`` runs in the autocast ``regions`` it was applied in, also when the engine runs
+    it again for the VJP; each gradient ``backward`` gives is cast to its input's dtype, as
+    torch's engine casts it."""
 
     def arguments(arrays) -> list:
         it_arrays, it_consts = iter(arrays), iter(consts)
@@ -196,8 +199,9 @@ def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple):
 
     def forward(*arrays):
         ctx = FunctionCtx(needs)
-        with no_grad():
+        with no_grad(), _autocast.restored(regions):
             out = cls.forward(ctx, *arguments(arrays))
+        ctx._input_dtypes = tuple(a.dtype for a in arrays)
         return _arrays(out), ctx
 
     def backward(ctx: FunctionCtx, cts):
@@ -210,9 +214,10 @@ def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple):
                 f"function {cls.__name__}Backward returned an incorrect number of gradients "
                 f"(expected {len(layout)}, got {len(grads)})"
             )
+        grads = [g for g, is_op in zip(grads, layout) if is_op]
         return tuple(None if g is None else
-                     _arrays(torch_convention(g) if isinstance(g, Tensor) else g)
-                     for g, is_op in zip(grads, layout) if is_op)
+                     _arrays(torch_convention(g) if isinstance(g, Tensor) else g).astype(dtype)
+                     for g, dtype in zip(grads, ctx._input_dtypes))
 
     fn = jax.custom_vjp(lambda *arrays: forward(*arrays)[0])
     fn.defvjp(forward, backward)

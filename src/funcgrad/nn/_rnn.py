@@ -16,7 +16,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
-from .. import _factories
+from .. import _factories, _ops
 from .._graph import Op, apply
 from .._tensor import Tensor
 from . import functional as F
@@ -122,6 +122,12 @@ RNN_CELL = Op("rnn_cell", _cell, "RnnCellBackward0")
 RNN_LAYERS = Op("rnn", _rnn, "RnnBackward0")
 
 
+def _autocast_run(mode: str, cell: bool):
+    """How a recurrence of ``mode`` runs: as torch's CPU autocast treats it, Elman layers and
+    cells and LSTM layers cast as a matmul does, GRUs and LSTM cells do not."""
+    return _ops._as_matmul if mode.startswith("RNN") or mode == "LSTM" and not cell else apply
+
+
 def _map_states(states, fn):
     """``fn`` of an RNN's or GRU's state, or of each of an LSTM's (a pair)."""
     return tuple(map(fn, states)) if isinstance(states, tuple) else fn(states)
@@ -190,8 +196,9 @@ class _RNNCellBase(Module):
         return input, states, batched
 
     def _run(self, input: Tensor, h: Tensor, c: Tensor) -> Tensor:
-        return apply(RNN_CELL, input, h, c, self.weight_ih, self.weight_hh, self.bias_ih,
-                     self.bias_hh, mode=self._mode)
+        return _autocast_run(self._mode, True)(
+            RNN_CELL, input, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+            mode=self._mode)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, (h,), batched = self._prepare(input, None if hx is None else (hx,))
@@ -360,9 +367,10 @@ class _RNNBase(Module):
         if self.training and self.dropout > 0 and self.num_layers > 1:
             shape = (self.num_layers - 1, *input.shape[:-1], h0.shape[-1] * dirs)
             masks = F._dropout_noise(self.dropout, shape, input.dtype)
-        flat = apply(RNN_LAYERS, input, h0, c0, masks, lengths, *self._flat_weights(),
-                     mode=self._mode, num_layers=self.num_layers, dirs=dirs,
-                     batch_first=batch_first, bias=self.bias, proj=self.proj_size > 0)
+        flat = _autocast_run(self._mode, False)(
+            RNN_LAYERS, input, h0, c0, masks, lengths, *self._flat_weights(), mode=self._mode,
+            num_layers=self.num_layers, dirs=dirs, batch_first=batch_first, bias=self.bias,
+            proj=self.proj_size > 0)
         states = [tuple(h0.shape), tuple(c0.shape)][:(self._mode == "LSTM") + 1]
         output, *final = _cut(flat, (*input.shape[:-1], h0.shape[-1] * dirs), *states)
         if not batched:

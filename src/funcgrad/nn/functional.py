@@ -15,6 +15,7 @@ import numpy as np
 import optax
 
 from .. import _dtypes, _factories, _grad_mode, _ops
+from .._autocast import FP32, LOWER, autocast_policy
 from .._graph import Op, apply, broadcast_shape, raise_dim_out_of_range
 from .._ops import relu, sigmoid, tanh
 from .._tensor import Tensor
@@ -201,14 +202,21 @@ def _layer_norm(x, w=None, b=None, ndim=1, eps=1e-5):
 
 
 def _rms_norm(x, w=None, *, ndim: int, eps: float):
+    """As torch's composite: a half-precision input is normalized in float32, and the result
+    cast back to the input's dtype."""
+    low = _dtypes.is_low_precision(x.dtype)
+    up = x.astype(jnp.float32) if low else x
     axes = tuple(range(x.ndim - ndim, x.ndim))
-    out = x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=axes, keepdims=True) + eps)
-    return out if w is None else out * w
+    out = up * jax.lax.rsqrt(jnp.mean(jnp.square(up), axis=axes, keepdims=True) + eps)
+    out = out if w is None else out * w
+    return out.astype(x.dtype) if low else out
 
 
 EMBEDDING = Op("embedding", _embedding, "EmbeddingBackward0")
 LAYER_NORM = Op("layer_norm", _layer_norm, "NativeLayerNormBackward0")
-RMS_NORM = Op("rms_norm", _rms_norm, "MulBackward0")  # (torch's last op composes it)
+RMS_NORM = Op("rms_norm", _rms_norm,  # (torch's last op composes it)
+              lambda x, *_, **__: "ToCopyBackward0" if _dtypes.is_low_precision(x.dtype)
+              else "MulBackward0")
 
 
 def _activate(op: Op, input, inplace: bool, **static):
@@ -407,6 +415,7 @@ def threshold_(input, threshold: float, value: float):
     return _activate(THRESHOLD, input, True, threshold=threshold, value=value)
 
 
+@autocast_policy(LOWER)
 def prelu(input, weight):
     """``x`` where positive, ``weight * x`` elsewhere, with one weight, or one per channel
     (dimension 1).
@@ -444,6 +453,7 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
     return _ops.log_softmax(input, _softmax_dim(input, dim, "log_softmax"), dtype)
 
 
+@autocast_policy(LOWER)
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``.
 
@@ -533,6 +543,7 @@ def _legacy_reduction(size_average, reduce, reduction: str) -> str:
     return legacy
 
 
+@autocast_policy(FP32)
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean"):
     """BCE of probabilities ``input`` against ``target`` (logs clamped at -100, as in torch).
@@ -551,6 +562,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return apply(BCE, input, target, weight, reduction=_check_reduction(reduction))
 
 
+@autocast_policy(FP32)
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None):
     """BCE of ``sigmoid(input)`` against ``target``, computed stably from the logits."""
@@ -563,6 +575,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                  reduction=_check_reduction(reduction))
 
 
+@autocast_policy(FP32)
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """Mean squared error; ``weight`` (the input's shape) weighs each element."""
     reduction = _check_reduction(_legacy_reduction(size_average, reduce, reduction))
@@ -586,6 +599,7 @@ def _reduced(loss, reduction: str):
     return loss if reduction == "none" else getattr(loss, reduction)()
 
 
+@autocast_policy(FP32)
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """Mean absolute error (composed as torch composes it: abs, then the reduction);
     ``weight`` (the input's shape) weighs each element."""
@@ -604,6 +618,7 @@ def _warn_sizes(input, target) -> None:
             "Please ensure they have the same size.", UserWarning, stacklevel=3)
 
 
+@autocast_policy(FP32)
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0):
     """Squared error ``0.5 * d**2 / beta`` where ``|d| < beta``, ``|d| - 0.5 * beta`` beyond
@@ -624,6 +639,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     return apply(SMOOTH_L1, input, target, beta=beta, reduction=reduction)
 
 
+@autocast_policy(FP32)
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
     """Squared error ``0.5 * d**2`` where ``|d| < delta``, ``delta * (|d| - 0.5 * delta)``
     beyond; ``weight`` (input's shape) scales each element before the reduction."""
@@ -639,6 +655,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
                     reduction)
 
 
+@autocast_policy(FP32)
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Logistic loss ``log(1 + exp(-target * input))`` of labels ``target`` in {-1, 1}.
 
@@ -653,6 +670,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: s
     return apply(SOFT_MARGIN, input, target, reduction=_check_reduction(reduction))
 
 
+@autocast_policy(FP32)
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
            log_target: bool = False):
     """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
@@ -677,6 +695,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
     return loss / input.shape[0] if reduction == "batchmean" and input.ndim else loss
 
 
+@autocast_policy(FP32)
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
                         reduction: str = "mean"):
     """``max(0, -target * (input1 - input2) + margin)``: ``target`` 1 asks ``input1`` to rank
@@ -694,6 +713,7 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_averag
     return _reduced(_ops.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
 
 
+@autocast_policy(FP32)
 def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None,
                           reduce=None, reduction: str = "mean"):
     """``1 - cos(input1, input2)`` where ``target`` is 1, ``max(0, cos - margin)`` where it
@@ -722,6 +742,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_aver
     return _reduced(pos + neg, reduction)
 
 
+@autocast_policy(FP32)
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean"):
     """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1 (elsewhere
@@ -746,6 +767,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduced(loss, reduction)
 
 
+@autocast_policy(FP32)
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean"):
@@ -819,6 +841,7 @@ def _multi_margin(x, target, w=None, *, p, margin, reduction):
 MULTI_MARGIN = Op("multi_margin_loss", _multi_margin, "MultiMarginLossBackward0")
 
 
+@autocast_policy(FP32)
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
                       size_average=None, reduce=None, reduction: str = "mean"):
     """Multi-class hinge loss: for each sample, the mean over the other classes ``i`` of
@@ -869,6 +892,7 @@ MULTILABEL_MARGIN = Op("multilabel_margin_loss", _multilabel_margin,
                        "MultilabelMarginLossBackward0")
 
 
+@autocast_policy(FP32)
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Multi-label hinge loss: for each sample, ``max(0, 1 - (input[j] - input[i]))`` summed
     over its target classes ``j`` and the other classes ``i``, over the number of classes.
@@ -929,6 +953,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     return _reduced(loss, reduction)
 
 
+@autocast_policy(FP32)
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, size_average=None,
                      eps: float = 1e-8, reduce=None, reduction: str = "mean"):
     """Negative log-likelihood of counts ``target`` under Poisson distributions of rate
@@ -965,6 +990,7 @@ def _ctc(log_probs, labels, input_lengths, target_lengths, *, blank):
 CTC = Op("ctc_loss", _ctc, "CtcLossBackward0")
 
 
+@autocast_policy(FP32)
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False):
     """The connectionist temporal classification loss of ``log_probs`` (``(T, N, C)``, or
@@ -1043,6 +1069,7 @@ def _check_nll(input, target, weight) -> None:
                            f"no classes but got weight tensor of shape: {list(weight.shape)}")
 
 
+@autocast_policy(FP32)
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean"):
     """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``
@@ -1075,6 +1102,7 @@ def _check_label_smoothing(label_smoothing: float) -> None:
                            f"{label_smoothing:g}")
 
 
+@autocast_policy(FP32)
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross-entropy of logits ``input`` (``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``) against
@@ -1538,12 +1566,14 @@ def _convolution(n: int, input, weight, bias, stride, padding, dilation, groups)
                  groups=groups)
 
 
+@autocast_policy(LOWER)
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (cross-correlation, as torch's) of ``input`` (N, C, L) or (C, L) with
     ``weight`` (out channels, C / groups, kernel); ``padding`` is an int or 'same'/'valid'."""
     return _convolution(1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_policy(LOWER)
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as torch's) of ``input`` (N, C, H, W) or (C, H, W)
     with ``weight`` (out channels, C / groups, kH, kW).
@@ -1556,6 +1586,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolution(2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_policy(LOWER)
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (cross-correlation, as torch's) of ``input`` (N, C, D, H, W) or
     (C, D, H, W) with ``weight`` (out channels, C / groups, kD, kH, kW)."""
@@ -1638,6 +1669,7 @@ def _conv_transposed(n: int, input, weight, bias, stride, padding, output_paddin
     return apply(CONV_TRANSPOSE, input, weight, bias, **args)
 
 
+@autocast_policy(LOWER)
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """1-D transposed convolution (the gradient of ``conv1d`` with respect to its input) of
@@ -1654,6 +1686,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                             dilation)
 
 
+@autocast_policy(LOWER)
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """2-D transposed convolution (the gradient of ``conv2d`` with respect to its input) of
@@ -1669,6 +1702,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                             dilation)
 
 
+@autocast_policy(LOWER)
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1):
     """3-D transposed convolution (the gradient of ``conv3d`` with respect to its input) of
@@ -1916,9 +1950,17 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """``max_pool2d`` over the last three dimensions."""
     window = _pool3d_args("max_pool3d", input, kernel_size, stride, padding, dilation,
                           ceil_mode)
-    return _max_pool_nd(MAX_POOL3D, input, return_indices, **window)
+    if return_indices:
+        return _max_pool_nd(MAX_POOL3D, input, True, **window)
+    return _max_pool3d_values(input, window)
 
 
+@autocast_policy(FP32)  # torch's autocast: max_pool3d, not max_pool3d_with_indices
+def _max_pool3d_values(input, window: dict):
+    return _max_pool_nd(MAX_POOL3D, input, False, **window)
+
+
+@autocast_policy(FP32)
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None):
     """``avg_pool2d`` over the last three dimensions."""
@@ -2070,6 +2112,7 @@ def _max_unpool_nd(n: int, input, indices, kernel_size, stride, padding, output_
     return apply(MAX_UNPOOL, input, indices, size=size)
 
 
+@autocast_policy(FP32)
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The inverse of ``max_pool1d``: each value at the index ``return_indices`` gave it,
     zeros elsewhere."""
@@ -2082,6 +2125,7 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _ops.squeeze(out, -1)
 
 
+@autocast_policy(FP32)
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The inverse of ``max_pool2d``: each value (N, C, H, W) at the flat index in its plane
     that ``return_indices`` gave it, zeros elsewhere.
@@ -2101,6 +2145,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool_nd(2, input, indices, kernel_size, stride, padding, output_size)
 
 
+@autocast_policy(FP32)
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """``max_unpool2d`` over the last three dimensions."""
     return _max_unpool_nd(3, input, indices, kernel_size, stride, padding, output_size)
@@ -2190,6 +2235,7 @@ def _adaptive_size(name: str, n: int, input, output_size, colon: str) -> tuple:
     return tuple(input.shape[-n + i] if o is None else int(o) for i, o in enumerate(size))
 
 
+@autocast_policy(FP32)
 def adaptive_avg_pool3d(input, output_size):
     """Averages over windows that split the last three dimensions into ``output_size`` as
     evenly as torch's do."""
@@ -2217,6 +2263,7 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     return (values, indices) if return_indices else values
 
 
+@autocast_policy(FP32)
 def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
     """The largest value of each of the windows that split the last three dimensions into
     ``output_size`` as torch's do; with ``return_indices``, also its flat index in its
@@ -2265,6 +2312,7 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices: bool = 
     return adaptive_max_pool2d(input, output_size, True)
 
 
+@autocast_policy(FP32)
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices: bool = False):
     """``adaptive_max_pool3d``'s values and indices."""
     return adaptive_max_pool3d(input, output_size, True)
@@ -2647,8 +2695,15 @@ def pad(input, pad, mode: str = "constant", value=None):
     pad = tuple(int(p) for p in pad)
     _check_pad(input, pad, mode, value)
     pairs = tuple(zip(pad[::2], pad[1::2]))
+    if mode == "replicate" or mode == "reflect" and len(pairs) < 3:
+        return _pad_in_float32(input, pairs, mode)
     return apply(CONSTANT_PAD if mode == "constant" else PAD, input, pads=pairs, mode=mode,
                  value=0 if value is None else value)
+
+
+@autocast_policy(FP32)  # torch's autocast: replication_pad, reflection_pad1d and 2d
+def _pad_in_float32(input, pairs: tuple, mode: str):
+    return apply(PAD, input, pads=pairs, mode=mode, value=0)
 
 
 def _group_norm(x, w, b, groups, eps):
@@ -2717,6 +2772,7 @@ def _attention_name(q, k, v, *args, **static) -> str:
 ATTENTION = Op("scaled_dot_product_attention", _attention, _attention_name)
 
 
+@autocast_policy(LOWER)
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False):
@@ -3164,6 +3220,7 @@ def _warn_align_corners(align_corners) -> bool:
     return bool(align_corners)
 
 
+@autocast_policy(LOWER)
 def affine_grid(theta, size, align_corners=None):
     """The sampling grid of the affine maps ``theta`` for outputs of ``size``: (N, H, W, 2)
     for 2-D maps (N, 2, 3) and a size (N, C, H, W), (N, D, H, W, 3) for 3-D ones (N, 3, 4) and
@@ -3259,6 +3316,7 @@ GRID_SAMPLE = Op("grid_sample", _grid_sample,
                  lambda x, grid, **_: f"GridSampler{x.ndim - 2}DBackward0")
 
 
+@autocast_policy(FP32)
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners=None):
     """Samples ``input`` (N, C, H, W) or (N, C, D, H, W) at the normalized (x, y[, z])
