@@ -180,3 +180,22 @@ def test_float_power_in_place_needs_a_double_tensor_as_torch():
         assert str(ours.value) == str(theirs.value) and x.tolist() == [1.0, 1.0]
         y = funcgrad.tensor([1.5, 2.0], dtype=funcgrad.float64)
         assert y.float_power_(2) is y and y.tolist() == [2.25, 4.0]
+
+
+@pytest.mark.parametrize("convert", [
+    lambda t: np.array(t), lambda t: np.array(t, dtype=np.float64),
+    lambda t: np.array(t, copy=True), lambda t: np.asarray(t, dtype=np.float16),
+], ids=["array", "array-dtype", "array-copy", "asarray-dtype"])
+# torch's Tensor.__array__ takes no copy keyword yet, which NumPy 2 warns about
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_numpy_copies_are_writable_and_apart_as_torchs(convert) -> None:
+    """``np.array`` of a tensor is a copy of its own, as torch's: writing to it changes
+    neither the tensor nor another copy."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (funcgrad, torch):
+        t = lib.tensor([1.0, 2.0])
+        copy = convert(t)
+        copy[0] = 5
+        results.append((copy.tolist(), str(copy.dtype), t.tolist()))
+    assert results[0] == results[1]

@@ -497,8 +497,12 @@ class Tensor:
         return self._concrete()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """NumPy's protocol: ``np.array(t)`` asks for a copy (writable, as torch's gives),
+        ``np.asarray(t)`` for the tensor's memory where it can (read-only: JAX's)."""
         array = self._concrete()
-        return array if dtype is None else array.astype(dtype)
+        if copy:
+            return np.array(array, dtype)
+        return array if dtype is None else array.astype(dtype, copy=False)
 
     def __jax_array__(self):
         return self._read()
