@@ -313,3 +313,35 @@ def test_custom_functions_cast_as_torchs(cast_inputs, in_region, torch) -> None:
 
 def test_custom_fwd_takes_a_device_type_string_as_torchs(torch) -> None:
     assert_raises_as_torch(torch, lambda lib: lib.amp.custom_fwd(device_type=lib.device("cpu")))
+
+
+_SPECTRAL = [f"fft.{name}" for name in (
+    "fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn",
+    "ifftn", "rfftn", "irfftn", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftshift", "ifftshift")]
+
+
+@pytest.mark.parametrize("name", [*_SPECTRAL, "polar", "view_as_complex"])
+def test_spectral_and_complex_ops_cast_as_torchs(name, torch) -> None:
+    """The Fourier transforms, polar and view_as_complex on bfloat16 (which torch's kernels
+    refuse outside autocast): computed in float32, or left as they are, as torch's."""
+    x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(4, 4)
+
+    def run(lib):
+        fn = lib
+        for part in name.split("."):
+            fn = getattr(fn, part)
+        t = lib.tensor(x, dtype=lib.bfloat16)
+        args = {"polar": (t.abs(), t), "view_as_complex": (t[:, :2].contiguous(),)}
+        with lib.autocast("cpu"):
+            return fn(*args.get(name, (t,)))
+
+    try:
+        want = run(torch)
+    except RuntimeError as e:
+        pytest.skip(f"torch raises: {e}")
+    got = run(funcgrad)
+    assert got.dtype == _expected_dtype(want.dtype)
+    np.testing.assert_allclose(np.asarray(got.float() if got.dtype.kind != "c" else got),
+                               want.float().numpy() if not want.is_complex()
+                               else want.resolve_conj().numpy(),
+                               rtol=1e-2, atol=1e-2)

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _dtypes
+from ._autocast import FP32, autocast_policy
 from ._graph import CONJ, Op, apply
 from ._ops import select
 from ._tensor import Tensor
@@ -78,6 +79,7 @@ def view_as_real(input) -> Tensor:
     return apply(VIEW_AS_REAL, input)
 
 
+@autocast_policy(FP32)
 def view_as_complex(input) -> Tensor:
     """Real pairs (a last dimension of size 2) as complex numbers.
 
@@ -146,6 +148,7 @@ def complex(real, imag) -> Tensor:  # noqa: A001 - torch's name
     return apply(COMPLEX, real, imag)
 
 
+@autocast_policy(FP32)
 def polar(abs, angle) -> Tensor:  # noqa: A002 - torch's argument names
     """The complex tensor of absolute values ``abs`` and arguments ``angle``."""
     _check_parts(abs, angle)

@@ -21,6 +21,7 @@ import functools
 import jax.numpy as jnp
 
 from . import _dtypes
+from ._autocast import FP32, autocast_policy
 from ._factories import _finish, _float_dtype
 from ._graph import Op, apply
 from ._ops import _wrap_dim, roll
@@ -108,7 +109,7 @@ def _one_dim(name: str, doc: str):
     transform.__doc__ = (f"{doc} along ``dim``, of ``n`` points (the input cropped or "
                          "zero-padded; by default its size), normalized as ``norm`` says "
                          '(``"backward"``, ``"ortho"`` or ``"forward"``).')
-    return transform
+    return autocast_policy(FP32)(transform)
 
 
 def _n_dims(name: str, jnp_name: str, default_dims, doc: str):
@@ -126,7 +127,8 @@ def _n_dims(name: str, jnp_name: str, default_dims, doc: str):
     transform.__name__ = transform.__qualname__ = name
     transform.__doc__ = (f"{doc} over the dimensions ``dim``, of sizes ``s`` (the input cropped "
                          "or zero-padded; by default its sizes), normalized as ``norm`` says.")
-    return transform
+    # torch's autocast computes the transforms in float32, all but the Hermitian N-D ones
+    return transform if jnp_name in ("hfftn", "ihfftn") else autocast_policy(FP32)(transform)
 
 
 fft = _one_dim("fft", "The discrete Fourier transform")
