@@ -320,9 +320,9 @@ _SPECTRAL = [f"fft.{name}" for name in (
     "ifftn", "rfftn", "irfftn", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftshift", "ifftshift")]
 
 
-@pytest.mark.parametrize("name", [*_SPECTRAL, "polar", "view_as_complex"])
+@pytest.mark.parametrize("name", [*_SPECTRAL, "polar", "view_as_complex", "stft"])
 def test_spectral_and_complex_ops_cast_as_torchs(name, torch) -> None:
-    """The Fourier transforms, polar and view_as_complex on bfloat16 (which torch's kernels
+    """The Fourier transforms, stft, polar and view_as_complex on bfloat16 (which torch's kernels
     refuse outside autocast): computed in float32, or left as they are, as torch's."""
     x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(4, 4)
 
@@ -331,7 +331,9 @@ def test_spectral_and_complex_ops_cast_as_torchs(name, torch) -> None:
         for part in name.split("."):
             fn = getattr(fn, part)
         t = lib.tensor(x, dtype=lib.bfloat16)
-        args = {"polar": (t.abs(), t), "view_as_complex": (t[:, :2].contiguous(),)}
+        args = {"polar": (t.abs(), t), "view_as_complex": (t[:, :2].contiguous(),),
+                "stft": (t.flatten(), 4, 2, None, lib.ones(4), True, "reflect", False, None,
+                         True)}
         with lib.autocast("cpu"):
             return fn(*args.get(name, (t,)))
 

@@ -457,6 +457,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
 from ._ops import movedim as moveaxis
 from ._random import bernoulli, multinomial, normal, poisson
 from ._recompiles import RecompileWarning as RecompileWarning
+from ._stft import istft, stft
 from ._tensor import Size as Size
 from ._tensor import Tensor as Tensor
 from ._tensor import is_floating_point as is_floating_point
