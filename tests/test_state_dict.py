@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import funcgrad
+from test_errors import assert_raises_as_torch
 
 
 @pytest.fixture
@@ -345,3 +346,50 @@ def test_state_dict_metadata_survives_save_and_load():
     assert dict(loaded._metadata) == {"": {"version": 1}, "fc": {"version": 1},
                                       "head": {"version": 1}, "head.0": {"version": 1},
                                       "head.1": {"version": 1}}
+
+
+def _with_buffers(lib):
+    """A module whose buffers come from nn.Buffer attributes, one not persistent, one made
+    from a tensor that requires grad, one reassigned a plain tensor afterwards."""
+
+    class Stats(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.count = lib.nn.Buffer(lib.zeros(1))
+            self.scratch = lib.nn.Buffer(lib.ones(2), persistent=False)
+            self.tracked = lib.nn.Buffer(lib.ones(2, requires_grad=True))
+            self.empty = lib.nn.Buffer()
+
+    module = Stats()
+    module.scratch = lib.full((2,), 3.0)  # a buffer stays one, and keeps its persistence
+    return module
+
+
+def _described(module) -> tuple:
+    return ([(name, tuple(b.shape), b.requires_grad, np.asarray(b.detach()).tolist())
+             for name, b in module.named_buffers()],
+            list(module.state_dict()), list(module._parameters))
+
+
+def test_buffers_assigned_as_nn_buffer_register_as_torchs(torch) -> None:
+    ours, theirs = _with_buffers(funcgrad), _with_buffers(torch)
+    assert _described(ours) == _described(theirs)
+    assert _described(copy.deepcopy(ours)) == _described(copy.deepcopy(theirs))
+
+
+def test_a_buffer_shares_its_datas_storage_as_torchs(torch) -> None:
+    def run(lib):
+        data = lib.zeros(2)
+        buffer = lib.nn.Buffer(data)
+        data.add_(1.0)
+        return buffer.tolist(), buffer.persistent
+
+    assert run(funcgrad) == run(torch)
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda lib: setattr(lib.nn.Module.__new__(lib.nn.Module), "b", lib.nn.Buffer(lib.ones(1))),
+    lambda lib: setattr(lib.nn.Linear(2, 2), "weight", lib.nn.Buffer(lib.ones(1))),
+], ids=["before-init", "over-a-parameter"])
+def test_misplaced_buffers_raise_as_torch(scenario, torch) -> None:
+    assert_raises_as_torch(torch, scenario)

@@ -41,6 +41,7 @@ from ._modules import (
     BCELoss,
     BCEWithLogitsLoss,
     Bilinear,
+    Buffer,
     ChannelShuffle,
     CircularPad1d,
     CircularPad2d,
@@ -162,7 +163,7 @@ from ._transformer import (
 )
 
 __all__ = [
-    "functional", "init", "utils", "Parameter", "Module", "Linear", "Conv1d", "Conv2d",
+    "functional", "init", "utils", "Parameter", "Buffer", "Module", "Linear", "Conv1d", "Conv2d",
     "ConvTranspose1d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
     "Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid",
     "GELU", "SiLU", "LeakyReLU", "ELU", "Softplus", "Softmax", "LogSoftmax", "Hardtanh", "ReLU6",

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dtypes, _factories
+from .. import _dtypes, _factories, _tensor
 from .._grad_mode import no_grad
 from .._graph import _Handle, _hook_keys, _type_name
 from .._tensor import Tensor, _Storage, check_can_require_grad
@@ -28,7 +28,8 @@ from . import functional as F
 from ._hooks import BackwardHook
 
 __all__ = [
-    "Parameter", "Module", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "Parameter", "Buffer", "Module", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d",
+    "ConvTranspose2d",
     "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Sequential", "ModuleList",
     "ModuleDict", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "LeakyReLU",
     "ELU", "Softplus", "Softmax", "LogSoftmax", "Dropout", "Hardtanh", "ReLU6", "SELU", "CELU",
@@ -84,6 +85,35 @@ jax.tree_util.register_pytree_node(
     lambda p: ((p._read(),), p._requires_grad),
     lambda requires_grad, children: Parameter._wrap(children[0], requires_grad=requires_grad),
 )
+
+
+class Buffer(Tensor):
+    """A Tensor that a Module registers as a buffer when assigned as its attribute, as torch's
+    ``nn.Buffer``: ``data`` detached (sharing its storage, keeping ``requires_grad``), with
+    ``persistent`` saying whether the module's ``state_dict`` has it.
+
+    >>> import funcgrad
+    >>> m = funcgrad.nn.Module()
+    >>> m.steps = funcgrad.nn.Buffer(funcgrad.zeros(1))
+    >>> m.cache = funcgrad.nn.Buffer(funcgrad.zeros(2), persistent=False)
+    >>> [name for name, _ in m.named_buffers()], list(m.state_dict())
+    (['steps', 'cache'], ['steps'])
+    """
+
+    __slots__ = ("_persistent",)
+
+    def __init__(self, data: Tensor | None = None, *, persistent: bool = True) -> None:
+        data = _factories.empty(0) if data is None else data
+        self._init(data._storage, data.requires_grad, None)
+        self._persistent = bool(persistent)
+
+    # (a copy, which does not come through __init__, is persistent, as a module's own set of
+    # non-persistent buffers says for the buffers it holds)
+    persistent = property(lambda self: getattr(self, "_persistent", True))
+
+
+# A Buffer crosses a transform as the Tensor it is.
+jax.tree_util.register_pytree_node(Buffer, _tensor._flatten, _tensor._unflatten)
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -604,11 +634,17 @@ class Module:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
             self._modules[name] = None
-        elif params is not None and name in self._buffers:
+        elif isinstance(value, Buffer) or params is not None and name in self._buffers:
+            if params is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
                                 "(torch.nn.Buffer, torch.Tensor or None expected)")
-            self._buffers[name] = value
+            if isinstance(value, Buffer):
+                self._forget(name, "_parameters", "_modules")
+                self.register_buffer(name, value, value.persistent)
+            else:
+                self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
 
