@@ -199,3 +199,29 @@ def test_numpy_copies_are_writable_and_apart_as_torchs(convert) -> None:
         copy[0] = 5
         results.append((copy.tolist(), str(copy.dtype), t.tolist()))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("query", [
+    lambda lib: lib.is_same_size(lib.ones(2, 3), lib.zeros(2, 3)),
+    lambda lib: lib.is_same_size(lib.ones(2, 3), lib.zeros(3, 2)),
+    lambda lib: [lib.is_signed(lib.ones(1, dtype=d)) for d in (lib.uint8, lib.int32, lib.bool)],
+    lambda lib: lib.is_neg(lib.ones(2)),
+    lambda lib: lib.get_device(lib.ones(2, device="cpu")),
+], ids=["same-size", "other-size", "signed", "neg", "device"])
+def test_top_level_queries_match_torch(query) -> None:
+    torch = pytest.importorskip("torch")
+    assert query(funcgrad) == query(torch)
+
+
+def test_anomaly_mode_switches_as_torchs() -> None:
+    torch = pytest.importorskip("torch")
+
+    def states(lib):
+        seen = [(lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled())]
+        lib.set_anomaly_enabled(True, False)
+        seen.append((lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()))
+        lib.set_anomaly_enabled(False)
+        seen.append((lib.is_anomaly_enabled(), lib.is_anomaly_check_nan_enabled()))
+        return seen
+
+    assert states(funcgrad) == states(torch)

@@ -18,6 +18,8 @@ from . import serialization as serialization
 from . import special as special
 from . import testing as testing
 from . import utils as utils
+from ._anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled
+from ._anomaly import set_detect_anomaly as set_anomaly_enabled
 from ._autocast import (
     autocast,
     clear_autocast_cache,
@@ -523,6 +525,7 @@ from ._recompiles import RecompileWarning as RecompileWarning
 from ._stft import istft, stft
 from ._tensor import Size as Size
 from ._tensor import Tensor as Tensor
+from ._tensor import get_device, is_neg, is_same_size, is_signed
 from ._tensor import is_floating_point as is_floating_point
 from ._tensor import is_nonzero as is_nonzero
 from ._tensor import is_tensor as is_tensor

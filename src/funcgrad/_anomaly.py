@@ -15,8 +15,9 @@ def is_anomaly_enabled() -> bool:
 
 
 def is_anomaly_check_nan_enabled() -> bool:
-    """Whether anomaly detection checks backward results for NaN."""
-    return all(_enabled.get())
+    """Whether anomaly detection, when on, checks backward results for NaN (the flag alone, as
+    torch's: True by default)."""
+    return _enabled.get()[1]
 
 
 class detect_anomaly:

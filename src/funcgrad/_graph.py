@@ -851,7 +851,7 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
         cts[id(node)] = g if id(node) not in cts else cts[id(node)] + g
     reached: dict[int, tuple[_GraphNode, Tensor]] = {}
     retained: list[tuple[Tensor, Tensor]] = []
-    check_nan = is_anomaly_check_nan_enabled()
+    check_nan = is_anomaly_enabled() and is_anomaly_check_nan_enabled()
     with set_grad_enabled(create_graph), _task(order):
         for node in order:
             ct = cts.pop(id(node), None)

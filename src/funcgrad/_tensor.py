@@ -656,6 +656,22 @@ def is_nonzero(input: Tensor) -> bool:
     return input.is_nonzero()
 
 
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    return input.is_same_size(other)
+
+
+def is_signed(input: Tensor) -> bool:
+    return input.is_signed()
+
+
+def is_neg(input: Tensor) -> bool:
+    return input.is_neg()
+
+
+def get_device(input: Tensor) -> int:
+    return input.get_device()
+
+
 def arrays(tree):
     """The tree with each Tensor replaced by its array."""
     return jax.tree_util.tree_map(lambda x: x._read() if is_tensor(x) else x, tree,
