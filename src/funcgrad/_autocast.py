@@ -35,10 +35,10 @@ _nesting = contextvars.ContextVar("funcgrad_autocast_nesting", default=0)
 _cache: dict[int, tuple] = {}  # id of a leaf -> (leaf, its cast): kept while a region is open
 
 
-def autocast_policy(kind: str, device_types: tuple[str, ...] = ("cpu", "cuda")):
-    """Decorates a public function with its autocast policy on ``device_types``: ``LOWER``
-    (cast to the region's dtype), ``FP32`` (cast to float32) or ``NONE`` (a fused op in torch:
-    its inner ops do not cast)."""
+def autocast_policy(kind: str):
+    """Decorates a public function with its autocast policy: ``LOWER`` (cast to the region's
+    dtype), ``FP32`` (cast to float32) or ``NONE`` (a fused op in torch: its inner ops do not
+    cast)."""
 
     def decorate(fn):
         @functools.wraps(fn)
@@ -46,12 +46,12 @@ def autocast_policy(kind: str, device_types: tuple[str, ...] = ("cpu", "cuda")):
             regions = _regions.get()
             if not regions:
                 return fn(*args, **kwargs)
-            targets = {d: (regions[d] if kind == LOWER else _dtypes.float32)
-                       for d in device_types if d in regions}
             token = _regions.set(None)
             try:
-                if kind == NONE or not targets:
+                if kind == NONE:
                     return fn(*args, **kwargs)
+                targets = {device: dtype if kind == LOWER else _dtypes.float32
+                           for device, dtype in regions.items()}
                 args = [_cast(a, targets) for a in args]
                 kwargs = {k: _cast(a, targets) for k, a in kwargs.items()}
                 return fn(*args, **kwargs)
