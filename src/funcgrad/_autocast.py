@@ -46,8 +46,7 @@ def autocast_policy(kind: str):
             regions = _regions.get()
             if not regions:
                 return fn(*args, **kwargs)
-            token = _regions.set(None)
-            try:
+            with restored(()):
                 if kind == NONE:
                     return fn(*args, **kwargs)
                 targets = {device: dtype if kind == LOWER else _dtypes.float32
@@ -55,8 +54,6 @@ def autocast_policy(kind: str):
                 args = [_cast(a, targets) for a in args]
                 kwargs = {k: _cast(a, targets) for k, a in kwargs.items()}
                 return fn(*args, **kwargs)
-            finally:
-                _regions.reset(token)
 
         return cast
 
@@ -120,8 +117,8 @@ class autocast:
         elif enabled and not _dtypes.is_low_precision(self.fast_dtype):
             warnings.warn(
                 f"In {name} autocast, but the target dtype is not supported. Disabling "
-                f"autocast.\n{name} Autocast only supports dtypes of torch.bfloat16, "
-                "torch.float16 currently.", stacklevel=2)
+                f"autocast.\n{name} Autocast only supports dtypes of funcgrad.bfloat16, "
+                "funcgrad.float16 currently.", stacklevel=2)
             enabled = False
         self._enabled = enabled
         self._tokens: list = []
