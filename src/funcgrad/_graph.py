@@ -217,9 +217,29 @@ def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) ->
             _dtypes.is_inexact(out.dtype) if sig is None else sig.inexact):
         return Tensor._wrap(out)
     node = Node(op, static, args, arrays, edges, sig)
+    if saved_hooks and op.saves:
+        node._pack(args, *saved_hooks[-1])
     if sig is None and is_anomaly_enabled():
         node.metadata["traceback_"] = creation_stack()
     return Tensor._wrap(out, grad_fn=node)
+
+
+# autograd.graph.saved_tensors_hooks: the (pack, unpack) pairs in force, innermost last, of
+# which the innermost applies; and the tensors that in-place ops are overwriting.
+saved_hooks: list[tuple[Callable, Callable]] = []
+_overwritten: list[Tensor] = []
+
+
+@contextlib.contextmanager
+def overwriting(tensor: Tensor):
+    """Marks ``tensor`` as the one an in-place op records its node over and then overwrites:
+    a pack hook gets, for it, a tensor of its value from before the write (torch's clone of the
+    original self), not the tensor itself."""
+    _overwritten.append(tensor)
+    try:
+        yield
+    finally:
+        _overwritten.pop()
 
 
 class _Handle:
@@ -441,6 +461,7 @@ class Node(_GraphNode):
     _laid_out: tuple | None = None
     _region = None  # the checkpointed call (utils.checkpoint) that recomputes what it saved
     _listed: tuple | None = None  # with a signature, found when next_functions is asked for
+    _packed: tuple | None = None  # (unpack hook, {input position: what the pack hook gave})
 
     def __init__(self, op: Op, static: tuple, inputs: tuple, arrays: tuple, edges: tuple,
                  sig: _lazy.Sig | None = None) -> None:
@@ -508,6 +529,44 @@ class Node(_GraphNode):
                       for i, a in enumerate(self._arrays))
         return _vjp_reads(self.op, self.static, diff, operands, avals, k)
 
+    def _pack(self, inputs: tuple, pack: Callable, unpack: Callable) -> None:
+        """Hands each tensor input the VJP reads to ``pack`` (saved_tensors_hooks), without
+        grad mode, and keeps what it gives instead of the input, to ``unpack`` in backward.
+        The node keeps no value of those inputs, so it checks no version of them either."""
+        packed = {}
+        with set_grad_enabled(False):
+            for i in sorted(self._reads()):
+                tensor = inputs[i]
+                if not isinstance(tensor, Tensor):
+                    continue
+                if _overwritten and tensor is _overwritten[-1]:
+                    tensor = Tensor._wrap(self._arrays[i], grad_fn=tensor.grad_fn)
+                version = tensor._storage.version
+                packed[i] = pack(tensor)
+                if tensor._storage.version != version:
+                    raise RuntimeError(
+                        "A saved tensor pack hook is modifying its input in place. Tensors "
+                        "provided as input to pack hook cannot be modified by in-place "
+                        "operations as this can lead to unexpected side-effects. Please open an "
+                        "issue if you need to perform in-place operations on the input to a "
+                        "pack hook.")
+        self._packed = (unpack, packed)
+        self._versions = tuple(v for v in self._versions if v[-1] not in packed)
+        self._arrays = tuple(a.aval if i in packed else a for i, a in enumerate(self._arrays))
+        self._interpreted = True
+
+    def _unpacked(self) -> tuple:
+        """The inputs, each packed one as its unpack hook gives it back (once per call)."""
+        unpack, packed = self._packed
+        arrays = list(self._arrays)
+        for i, saved in packed.items():
+            tensor = unpack(saved)
+            if not isinstance(tensor, Tensor):
+                raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
+                                f"got result of type {type(tensor).__name__}")
+            arrays[i] = tensor._peek()
+        return tuple(arrays)
+
     def _snapshot_self(self) -> None:
         """For an in-place op: input 0 is the tensor it overwrites, and what this node saved of
         it is the value from before the write (an immutable array, as torch's clone of the
@@ -519,6 +578,7 @@ class Node(_GraphNode):
         and its integer operands (the ints of ``x[i]``, which say where its gradient goes)."""
         self._freed = True
         self._versions = ()
+        self._packed = None
         if self.op.saves:
             self._arrays = None
         else:
@@ -527,6 +587,8 @@ class Node(_GraphNode):
                 and not _dtypes.is_integer(a.dtype) else a for a in self._arrays])
 
     def _primals(self) -> tuple:
+        if self._packed is not None:
+            return self._unpacked()
         if not self._freed:
             return self._arrays
         return tuple(jnp.zeros(a.shape, a.dtype) if isinstance(a, jax.core.ShapedArray) else a
@@ -550,7 +612,8 @@ class Node(_GraphNode):
         diff, scalars = self._layout()
         grads: list = [None] * len(self.edges)
         if create_graph:
-            inputs, primals = self._saved_inputs(), self._primals()
+            primals = self._primals()
+            inputs = self._saved_inputs(primals)
             for k, i in enumerate(diff):
                 read = self._reads(k)
                 grads[i] = apply(_backward_op(self.op, self._name, self.static, diff, scalars, k),
@@ -565,11 +628,14 @@ class Node(_GraphNode):
                 grads[i] = Tensor._wrap(g)
         return grads
 
-    def _saved_inputs(self) -> list:
-        """The inputs as Tensors connected to the graph, so the VJP can itself be recorded."""
+    def _saved_inputs(self, primals: tuple | None = None) -> list:
+        """The inputs as Tensors connected to the graph, so the VJP can itself be recorded;
+        ``primals``: their values, when the caller has them already."""
         out = []
-        for array, edge in zip(self._primals(), self.edges):
-            if isinstance(edge, AccumulateGrad):
+        packed = self._packed[1] if self._packed is not None else ()
+        for i, (array, edge) in enumerate(zip(
+                self._primals() if primals is None else primals, self.edges)):
+            if isinstance(edge, AccumulateGrad) and i not in packed:
                 out.append(edge.variable)
             elif edge is not None:
                 out.append(Tensor._wrap(array, grad_fn=edge))

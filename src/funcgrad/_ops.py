@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
-from . import _devices, _dtypes, _forward_ad, _lazy, return_types
+from . import _devices, _dtypes, _forward_ad, _graph, _lazy, return_types
 from ._autocast import FP32, LOWER, NONE, autocast_policy
 from ._factories import zeros
 from ._grad_mode import is_grad_enabled
@@ -2907,7 +2907,11 @@ def _take_tangent(self: Tensor, result: Tensor) -> None:
 def _make_inplace(fn):
     @autocast_policy(NONE)  # torch's autocast leaves in-place ops as they are
     def method(self, *args, **kwargs):
-        return _inplace(self, fn(self, *args, **kwargs))
+        if not _graph.saved_hooks:
+            return _inplace(self, fn(self, *args, **kwargs))
+        with _graph.overwriting(self):
+            result = fn(self, *args, **kwargs)
+        return _inplace(self, result)
 
     method.__name__ = fn.__name__ + "_"
     method.__doc__ = f"In-place ``{fn.__name__}``: rebinds this tensor and returns it."

@@ -10,14 +10,17 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .._graph import _GraphNode as Node
-from .._graph import current_graph_task_id, will_execute
+from .._graph import current_graph_task_id, saved_hooks, will_execute
 from .._tensor import Tensor
 
-__all__ = ["Node", "increment_version", "register_multi_grad_hook"]
+__all__ = ["Node", "disable_saved_tensors_hooks", "increment_version",
+           "register_multi_grad_hook", "save_on_cpu", "saved_tensors_hooks"]
 
 
 def increment_version(tensor) -> None:
@@ -106,3 +109,62 @@ def register_multi_grad_hook(tensors: Sequence[Tensor], fn: Callable, *,
         return hook
 
     return _MultiHandle(tuple(t.register_hook(hook_of(i)) for i, t in enumerate(tensors)))
+
+
+class saved_tensors_hooks:  # noqa: N801 (torch's name)
+    """Inside this context, each tensor an op saves for its backward goes to
+    ``pack_hook(tensor)``, which may return anything (a copy elsewhere, a key, a compressed
+    form), and the backward gets it back from ``unpack_hook(packed)``, which must return a
+    tensor of the same value. Only the innermost pair of hooks applies.
+
+    An op saves the inputs its backward reads, only those (``x * y`` saves both, when both
+    require grad; ``x + y``, neither). Where torch's backward formula reads an op's *output*
+    instead (``exp``, ``tanh``, ``sigmoid``, ``relu``…), funcgrad's reads, and packs, its input;
+    a custom ``Function``'s hooks get its tensor inputs, not what it saves.
+
+    >>> import funcgrad
+    >>> from funcgrad.autograd.graph import saved_tensors_hooks
+    >>> a = funcgrad.ones(2, requires_grad=True)
+    >>> with saved_tensors_hooks(lambda t: print("pack", t) or t.detach(), lambda t: t):
+    ...     y = (a * (a * 2)).sum()
+    pack tensor([1., 1.], requires_grad=True)
+    pack tensor([2., 2.], grad_fn=<MulBackward0>)
+    >>> y.backward(); a.grad
+    tensor([4., 4.])
+    """
+
+    def __init__(self, pack_hook: Callable[[Tensor], Any],
+                 unpack_hook: Callable[[Any], Tensor]) -> None:
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self) -> None:
+        if _disabled:
+            raise RuntimeError(_disabled[-1])
+        saved_hooks.append((self.pack_hook, self.unpack_hook))
+
+    def __exit__(self, *exc: object) -> None:
+        saved_hooks.pop()
+
+
+class save_on_cpu(saved_tensors_hooks):  # noqa: N801 (torch's name)
+    """Saved tensors live on the CPU until the backward moves each back to its device: GPU
+    memory for activations traded for copies. ``pin_memory`` and ``device_type`` are accepted
+    for torch compatibility (JAX manages host memory itself)."""
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
+        super().__init__(lambda tensor: (tensor.device, tensor.cpu()),
+                         lambda packed: packed[1].to(packed[0]))
+
+
+_disabled: list[str] = []  # disable_saved_tensors_hooks's messages in force, innermost last
+
+
+@contextlib.contextmanager
+def disable_saved_tensors_hooks(error_message: str):
+    """Inside this context, entering ``saved_tensors_hooks`` (or ``save_on_cpu``) raises a
+    RuntimeError with ``error_message``: for code whose saved tensors must stay as they are."""
+    _disabled.append(error_message)
+    try:
+        yield
+    finally:
+        _disabled.pop()

@@ -81,11 +81,46 @@ def checkpoint(function: Callable, *args, use_reentrant: bool | None = None,
     rng = _factories.get_rng_state() if preserve_rng_state else None
     forward_context, recompute_context = context_fn()
     start = next(_graph._creation)
-    with forward_context:
+    saved = _Saved(args)
+    with forward_context, _no_saved_tensors_hooks():
         out = function(*args, **kwargs)
-    region = _Region(function, args, kwargs, rng, recompute_context, determinism_check)
+    region = _Region(function, saved, kwargs, rng, recompute_context, determinism_check)
     region.keep(_recorded(out, start))
     return out
+
+
+class _Saved:
+    """A checkpoint's arguments as it keeps them for the recomputation. torch's checkpoint
+    saves its tensor arguments for backward, so the ``saved_tensors_hooks`` in force pack
+    each of them (and nothing the ops inside save: the recomputation gives those back), and
+    each recomputation runs on them unpacked, with their ``requires_grad``."""
+
+    def __init__(self, args: tuple) -> None:
+        self.hooks = _graph.saved_hooks[-1] if _graph.saved_hooks else None
+        self.requires = [isinstance(a, Tensor) and a.requires_grad for a in args]
+        if self.hooks is None:
+            self.args = args
+            return
+        with no_grad():
+            self.args = tuple(self.hooks[0](a) if isinstance(a, Tensor) else a for a in args)
+        self.tensors = [isinstance(a, Tensor) for a in args]
+
+    def get(self) -> tuple:
+        if self.hooks is None:
+            return self.args
+        return tuple(self.hooks[1](a).detach().requires_grad_(requires) if is_tensor else a
+                     for a, is_tensor, requires in zip(self.args, self.tensors, self.requires))
+
+
+@contextlib.contextmanager
+def _no_saved_tensors_hooks():
+    """No ``saved_tensors_hooks`` in force (the checkpoint's own forward keeps nothing)."""
+    hooks = _graph.saved_hooks[:]
+    _graph.saved_hooks.clear()
+    try:
+        yield
+    finally:
+        _graph.saved_hooks[:] = hooks
 
 
 def _tensors(tree) -> list[Tensor]:
@@ -114,7 +149,7 @@ class _Region:
     """A non-reentrant checkpointed call: how to run it again, and (weakly) the nodes whose
     saved values it gives back."""
 
-    def __init__(self, function: Callable, args: tuple, kwargs: dict, rng, context,
+    def __init__(self, function: Callable, args: _Saved, kwargs: dict, rng, context,
                  determinism_check: str) -> None:
         self.function, self.args, self.kwargs, self.rng = function, args, kwargs, rng
         self.context, self.check = context, determinism_check
@@ -140,7 +175,7 @@ class _Region:
         start = next(_graph._creation)
         try:
             with enable_grad(), self.context:
-                news = _recorded(self.function(*self.args, **self.kwargs), start)
+                news = _recorded(self.function(*self.args.get(), **self.kwargs), start)
         finally:
             if state is not None:
                 _factories.set_rng_state(state)
@@ -183,7 +218,7 @@ def _reentrant(function: Callable, args: tuple, preserve_rng_state: bool):
     tensors = [a for a in args if isinstance(a, Tensor)]
     if not is_grad_enabled() or not any(t.requires_grad for t in tensors):
         return out
-    node = _Reentrant(function, args, rng, tensors, len(_tensors(out)))
+    node = _Reentrant(function, _Saved(args), rng, tensors, len(_tensors(out)))
     outputs = iter(range(node.n_outputs))
     return jax.tree.map(lambda t: node.output(t, next(outputs)) if isinstance(t, Tensor) else t,
                         out, is_leaf=lambda t: isinstance(t, Tensor))
@@ -194,7 +229,7 @@ class _Reentrant(_graph.Group):
     mode on, on detached copies of the tensor arguments, and a backward from its outputs, which
     gives every leaf the function reads its gradient, and the arguments theirs."""
 
-    def __init__(self, function: Callable, args: tuple, rng, tensors: list[Tensor],
+    def __init__(self, function: Callable, args: _Saved, rng, tensors: list[Tensor],
                  n_outputs: int) -> None:
         super().__init__(tuple(t._edge() for t in tensors),
                          tuple((tuple(t.shape), t.dtype) for t in tensors), n_outputs)
@@ -216,7 +251,7 @@ class _Reentrant(_graph.Group):
 
     def input_grads(self, grads: tuple, create_graph: bool) -> list:
         detached = [a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a
-                    for a in self.args]
+                    for a in self.args.get()]
         state = _factories.get_rng_state() if self.rng is not None else None
         if self.rng is not None:
             _factories.set_rng_state(self.rng)
