@@ -134,3 +134,15 @@ def test_a_missing_window_warns(scenario) -> None:
     """(torch warns once per process, so its warning cannot be caught here again.)"""
     with pytest.warns(UserWarning, match="A window was not provided. A rectangular window"):
         scenario(funcgrad)
+
+
+def test_the_tensor_methods_match_torch(torch) -> None:
+    """``x.stft(...)`` and ``spectrum.istft(...)``, torch's methods, as the functions."""
+    def transforms(lib):
+        signal = lib.tensor(SIGNAL, dtype=lib.float32)
+        window = lib.hann_window(16)
+        spectrum = signal.stft(16, hop_length=4, window=window, return_complex=True)
+        return spectrum, spectrum.istft(16, hop_length=4, window=window, length=SIGNAL.shape[-1])
+
+    for got, want in zip(transforms(funcgrad), transforms(torch)):
+        np.testing.assert_allclose(_numpy(got), _numpy(want), rtol=1e-4, atol=1e-4)

@@ -195,3 +195,7 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
     if length is not None and signal.shape[-1] < length:
         signal = F.pad(signal, (0, length - signal.shape[-1]))
     return signal if batched else signal.squeeze(0)
+
+
+Tensor.stft = stft
+Tensor.istft = istft
