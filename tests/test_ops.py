@@ -1369,6 +1369,36 @@ case("aten.instance_norm", lambda m, x, w, b: m.instance_norm(
 case("aten.embedding", lambda m, w, i: m.embedding(w, i), real(5, 3), Fixed([[0, 2], [4, 2]]))
 case("aten.embedding-padding", lambda m, w, i: m.embedding(w, i, 2), real(5, 3),
      Fixed([0, 2, 4, 2]), gradcheck=False)
+case("aten.celu", lambda m, x: m.celu(x, 0.5) + m.selu(x), real(2, 3))
+case("aten.prelu", lambda m, x, w: m.prelu(x, w), real(2, 3), real(3))
+case("aten.rrelu-eval", lambda m, x: m.rrelu(x, 0.2, 0.4), real(2, 3))
+for _n, _shape, _args in ((1, (2, 3, 7), (3, 2)), (2, (2, 3, 5, 4), ((2, 3), 1, 1)),
+                         (3, (2, 4, 3, 5), (2,))):
+    case(f"aten.max_pool{_n}d", lambda m, x, n=_n, args=_args: getattr(
+        m, f"max_pool{n}d")(x, *args), real(*_shape))
+case("aten.max_pool1d_with_indices", lambda m, x: m.max_pool1d_with_indices(x, 2, 1, 1),
+     real(2, 3, 6))
+case("aten.avg_pool1d", lambda m, x: m.avg_pool1d(x, 3, 2, 1, True, False), real(2, 3, 7))
+case("aten.adaptive_pool1d", lambda m, x: m.adaptive_avg_pool1d(x, 3)
+     + m.adaptive_max_pool1d(x, 3)[0], real(2, 3, 7))
+case("aten.adaptive_max_pool1d-indices", lambda m, x: m.adaptive_max_pool1d(x, 2)[1],
+     real(2, 3, 5))
+case("aten.constant_pad_nd", lambda m, x: m.constant_pad_nd(x, (1, 2, 0, 1), 0.5), real(2, 3))
+case("aten.rms_norm", lambda m, x, w: m.rms_norm(x, (3,), w, 1e-3), real(2, 3), real(3))
+for _r in (0, 1, 2):
+    case(f"aten.binary_cross_entropy_with_logits-{_r}", lambda m, x, t, w, r=_r:
+         m.binary_cross_entropy_with_logits(x, t, None, w, r), real(2, 3), prob(2, 3),
+         Arg((3,), 0.5, 2.0, signed=False, grad=False))
+    case(f"aten.margin_ranking_loss-{_r}", lambda m, a, b, r=_r: m.margin_ranking_loss(
+        a, b, m.tensor([1.0, -1.0, 1.0], dtype=a.dtype), 0.2, r), real(3), real(3))
+    case(f"aten.hinge_embedding_loss-{_r}", lambda m, x, r=_r: m.hinge_embedding_loss(
+        x, m.tensor([[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]], dtype=x.dtype), 0.5, r), real(2, 3))
+    case(f"aten.cosine_embedding_loss-{_r}", lambda m, a, b, r=_r: m.cosine_embedding_loss(
+        a, b, m.tensor([1.0, -1.0], dtype=a.dtype), 0.1, r), real(2, 3), real(2, 3))
+    case(f"aten.triplet_margin_loss-{_r}", lambda m, a, p, n, r=_r: m.triplet_margin_loss(
+        a, p, n, 1.0, 2, 1e-6, True, r), real(2, 3), real(2, 3), real(2, 3))
+    case(f"aten.poisson_nll_loss-{_r}", lambda m, x, t, r=_r: m.poisson_nll_loss(
+        x, t, True, True, 1e-8, r), real(2, 3), pos(2, 3))
 
 # ----- in-place shape changes, and the other top-level names torch has ------------------------
 case("unsqueeze_", lambda m, x: (x * 1).unsqueeze_(1), real(2, 3))

@@ -32,6 +32,17 @@ selu_ = F.selu_
 celu_ = F.celu_
 rrelu_ = F.rrelu_
 threshold_ = F.threshold_
+celu = F.celu
+selu = F.selu
+prelu = F.prelu
+rrelu = F.rrelu
+max_pool1d = F.max_pool1d
+max_pool2d = F.max_pool2d
+max_pool3d = F.max_pool3d
+max_pool1d_with_indices = F.max_pool1d_with_indices
+avg_pool1d = F.avg_pool1d
+adaptive_avg_pool1d = F.adaptive_avg_pool1d
+rms_norm = F.rms_norm
 
 
 def threshold(input, threshold: float, value: float):
@@ -90,3 +101,54 @@ def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool =
     negative ``padding_idx`` means none."""
     return F.embedding(indices, weight, None if padding_idx < 0 else padding_idx,
                        scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+def adaptive_max_pool1d(input, output_size):
+    """``nn.functional.adaptive_max_pool1d`` with its indices, which ATen's always returns."""
+    return F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def constant_pad_nd(input, pad, value: float = 0):
+    """``nn.functional.pad`` with a constant."""
+    return F.pad(input, pad, value=value)
+
+
+# ATen's losses take the reduction as a number: its index here.
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
+                                     reduction: int = 1):
+    """``nn.functional.binary_cross_entropy_with_logits``, ``reduction`` a number."""
+    return F.binary_cross_entropy_with_logits(input, target, weight, reduction=_REDUCTIONS[
+        reduction], pos_weight=pos_weight)
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
+    """``nn.functional.margin_ranking_loss``, ``reduction`` a number."""
+    return F.margin_ranking_loss(input1, input2, target, margin,
+                                 reduction=_REDUCTIONS[reduction])
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1):
+    """``nn.functional.hinge_embedding_loss``, ``reduction`` a number."""
+    return F.hinge_embedding_loss(input, target, margin, reduction=_REDUCTIONS[reduction])
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
+    """``nn.functional.cosine_embedding_loss``, ``reduction`` a number."""
+    return F.cosine_embedding_loss(input1, input2, target, margin,
+                                   reduction=_REDUCTIONS[reduction])
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, reduction: int = 1):
+    """``nn.functional.triplet_margin_loss``, ``reduction`` a number."""
+    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                 reduction=_REDUCTIONS[reduction])
+
+
+def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float, reduction: int):
+    """``nn.functional.poisson_nll_loss``, every argument given, ``reduction`` a number."""
+    return F.poisson_nll_loss(input, target, log_input, full, eps=eps,
+                              reduction=_REDUCTIONS[reduction])
