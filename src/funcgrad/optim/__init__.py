@@ -10,6 +10,7 @@ from ._adaptive import NAdam as NAdam
 from ._adaptive import RAdam as RAdam
 from ._adaptive import Rprop as Rprop
 from ._lbfgs import LBFGS as LBFGS
+from ._muon import Muon as Muon
 from ._optimizer import ASGD as ASGD
 from ._optimizer import SGD as SGD
 from ._optimizer import Adam as Adam
