@@ -25,7 +25,7 @@ import re
 import types
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -837,9 +837,52 @@ _rank = operator.attrgetter("_rank")
 _ACCUMULATORS_LAST = 1 << 62  # below any Node's rank, its sequence number
 
 
+class GradientEdge(NamedTuple):
+    """Where a tensor's gradient is computed in the graph: its ``grad_fn`` (a leaf's gradient
+    accumulator) and which output of that node the tensor is (always 0: a funcgrad node has one
+    output). ``autograd.grad`` and ``autograd.backward`` take one where they take a tensor, as
+    an input or an output; it stays that place in the graph when the tensor itself is changed
+    in place afterwards."""
+
+    node: _GraphNode
+    output_nr: int
+    ownership_token: Any = None
+
+
+def edge_of(item: Tensor | GradientEdge) -> _GraphNode | None:
+    """Where the gradient of ``item`` (a tensor, or the node of a GradientEdge) arrives."""
+    return item.node if isinstance(item, GradientEdge) else item._edge()
+
+
+def as_tensors(items) -> tuple:
+    """``items`` (a Tensor or GradientEdge, or a sequence of them) as a tuple."""
+    return (items,) if isinstance(items, (Tensor, GradientEdge)) else tuple(items)
+
+
+def _edge_output(edge: GradientEdge) -> Tensor:
+    """A tensor standing for the output of ``edge``'s node, given as a root of a backward: the
+    leaf itself for an accumulator, else a tensor of the output's shape and dtype whose grad_fn
+    is the node, which is all a backward reads of a root."""
+    node = edge.node
+    if isinstance(node, AccumulateGrad):
+        return node.variable
+    if isinstance(node, _Output):
+        shape, dtype = node.group._avals[node.index]
+    elif node._sig is not None:
+        shape, dtype = node._sig.aval.shape, node._sig.aval.dtype
+    else:
+        node._check_saved()
+        aval = jax.eval_shape(functools.partial(node.op.fn, **dict(node.static)),
+                              *node._arrays)
+        shape, dtype = aval.shape, aval.dtype
+    return Tensor._wrap(jnp.zeros(shape, dtype), grad_fn=node)
+
+
 def _root_grads(tensors: Sequence[Tensor], grads: Sequence | None) -> list[tuple]:
     roots = []
     for i, t in enumerate(tensors):
+        if isinstance(t, GradientEdge):
+            t = _edge_output(t)
         if not isinstance(t, Tensor):
             raise TypeError(f"backward expects Tensors, but element {i} is {type(t).__name__}")
         if not t.requires_grad:
@@ -1133,20 +1176,23 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     >>> funcgrad.autograd.backward(x * x); x.grad
     tensor(6.)
     """
-    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    tensors = as_tensors(tensors)
     if isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,)
     retain_graph = create_graph if retain_graph is None else retain_graph
     roots = _root_grads(tensors, grad_tensors)
     targets = None
     if inputs is not None:
-        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        inputs = as_tensors(inputs)
         if not inputs:
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-        if not all(t.requires_grad for t in inputs):
+        if not all(isinstance(t, GradientEdge) or t.requires_grad for t in inputs):
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        edges = [t._edge() for t in inputs]  # alive until the end: their ids are keys
-        targets = {id(e): t for e, t in zip(edges, inputs)}
+        edges = [edge_of(t) for t in inputs]  # alive until the end: their ids are keys
+        # (A GradientEdge's gradient goes to its tensor's .grad only when that is a leaf.)
+        targets = {id(e): e.variable if isinstance(t, GradientEdge) else t
+                   for e, t in zip(edges, inputs)
+                   if not isinstance(t, GradientEdge) or isinstance(e, AccumulateGrad)}
     _accumulate_all(*run(roots, retain_graph, create_graph,
                          None if targets is None else set(targets)), targets, create_graph)
     # The natural sync point: what is pending (the previous step's updates, this forward, this

@@ -6,12 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import _lazy
-from .._graph import _reachable, _root_grads, accumulate, run, torch_convention
+from .._graph import (
+    GradientEdge,
+    _reachable,
+    _root_grads,
+    accumulate,
+    as_tensors,
+    edge_of,
+    run,
+    torch_convention,
+)
 from .._tensor import Tensor
-
-
-def _as_tuple(x) -> tuple:
-    return (x,) if isinstance(x, Tensor) else tuple(x)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
@@ -21,8 +26,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     (the non-leaf tensors that ``retain_grad()`` get theirs, as in torch).
 
     Args:
-        outputs: a Tensor or a sequence of them.
-        inputs: the Tensors to differentiate with respect to.
+        outputs: a Tensor or a sequence of them (or of ``autograd.graph.GradientEdge`` objects).
+        inputs: the Tensors (or ``GradientEdge`` objects) to differentiate with respect to.
         grad_outputs: gradients with respect to ``outputs`` (None for one-element outputs).
         retain_graph: keep the graph for another backward (defaults to ``create_graph``).
         create_graph: record this backward so its result can be differentiated again.
@@ -45,15 +50,19 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     >>> funcgrad.autograd.grad(g, x)
     (tensor(12.),)
     """
-    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    outputs, inputs = as_tensors(outputs), as_tensors(inputs)
     if isinstance(grad_outputs, Tensor):
         grad_outputs = (grad_outputs,)
     for t in inputs:
-        if not t.requires_grad:
+        if isinstance(t, GradientEdge):
+            if materialize_grads:
+                raise RuntimeError("materialize_grads cannot be used when the given input is a "
+                                   "GradientEdge")
+        elif not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     retain_graph = create_graph if retain_graph is None else retain_graph
     allow_unused = materialize_grads if allow_unused is None else allow_unused
-    edges = [t._edge() for t in inputs]
+    edges = [edge_of(t) for t in inputs]
     roots = _root_grads(outputs, grad_outputs)
     nodes = _reachable([node for node, _ in roots])
     if not allow_unused:

@@ -15,12 +15,32 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._graph import GradientEdge, current_graph_task_id, saved_hooks, will_execute
 from .._graph import _GraphNode as Node
-from .._graph import current_graph_task_id, saved_hooks, will_execute
 from .._tensor import Tensor
 
-__all__ = ["Node", "disable_saved_tensors_hooks", "increment_version",
-           "register_multi_grad_hook", "save_on_cpu", "saved_tensors_hooks"]
+__all__ = ["GradientEdge", "Node", "disable_saved_tensors_hooks", "get_gradient_edge",
+           "increment_version", "register_multi_grad_hook", "save_on_cpu",
+           "saved_tensors_hooks"]
+
+
+def get_gradient_edge(tensor: Tensor) -> GradientEdge:
+    """The ``GradientEdge`` of ``tensor``, which must require grad.
+
+    >>> import funcgrad
+    >>> from funcgrad.autograd.graph import get_gradient_edge
+    >>> x = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> h = x * 3
+    >>> edge = get_gradient_edge(h)
+    >>> h.mul_(2)  # h moves on; the edge is where it was
+    tensor([ 6., 12.], grad_fn=<MulBackward0>)
+    >>> funcgrad.autograd.grad(h.sum(), edge)
+    (tensor([2., 2.]),)
+    """
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
+                           "not require gradients")
+    return GradientEdge(tensor._edge(), 0)
 
 
 def increment_version(tensor) -> None:
