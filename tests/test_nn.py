@@ -11,6 +11,7 @@ import funcgrad
 from _compare import F32_ATOL
 from funcgrad import nn
 from funcgrad.nn import functional as F
+from test_errors import assert_raises_as_torch
 
 
 @pytest.fixture
@@ -617,6 +618,41 @@ def test_recurrent_modules_match_torch(torch, name):
     assert list(module.state_dict()) == list(t_module.state_dict())
     assert repr(module) == repr(t_module)
     _compare(torch, t_module, module, *(_arrays(s, 10 * i) for i, s in enumerate(shapes)))
+
+
+@pytest.mark.parametrize("name", list(_recurrent(funcgrad)))
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+def test_recurrent_modules_have_torchs_base_classes_and_weight_lists(torch, name):
+    module, t_module = _recurrent(funcgrad)[name][0], _recurrent(torch)[name][0]
+    for base in ("RNNBase", "RNNCellBase"):
+        assert isinstance(module, getattr(funcgrad.nn, base)) == isinstance(
+            t_module, getattr(torch.nn, base))
+    if isinstance(t_module, torch.nn.RNNBase):
+        assert module.mode == t_module.mode
+        assert module._all_weights == t_module._all_weights
+        assert [[tuple(w.shape) for w in ws] for ws in module.all_weights] == [
+            [tuple(w.shape) for w in ws] for ws in t_module.all_weights]
+        assert module.flatten_parameters() is t_module.flatten_parameters()
+
+
+@pytest.mark.parametrize("args", [("LSTM", 3, 4), ("GRU", 3, 4, 2, False, True),
+                                  ("RNN_RELU", 2, 3, 1, True, False, 0.0, True)])
+def test_rnn_base_builds_the_layers_of_its_mode(torch, args):
+    module, t_module = funcgrad.nn.RNNBase(*args), torch.nn.RNNBase(*args)
+    assert repr(module) == repr(t_module)
+    assert [(n, tuple(p.shape)) for n, p in module.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in t_module.named_parameters()]
+
+
+def test_rnn_cell_base_has_num_chunks_gates(torch):
+    module, t_module = funcgrad.nn.RNNCellBase(3, 4, False, 2), torch.nn.RNNCellBase(3, 4, False, 2)
+    assert repr(module) == repr(t_module)
+    assert [(n, tuple(p.shape)) for n, p in module.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in t_module.named_parameters()]
+
+
+def test_rnn_base_refuses_an_unknown_mode(torch):
+    assert_raises_as_torch(torch, lambda lib: lib.nn.RNNBase("LSTMish", 3, 4))
 
 
 def _attention(lib) -> dict:

@@ -152,7 +152,7 @@ from ._modules import (
     ZeroPad2d,
     ZeroPad3d,
 )
-from ._rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from ._rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from ._transformer import (
     MultiheadAttention,
     Transformer,
@@ -175,8 +175,9 @@ __all__ = [
     "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d",
     "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d",
     "Unflatten", "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d",
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "Upsample", "RNNCell", "LSTMCell", "GRUCell", "RNN",
-    "LSTM", "GRU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "Conv3d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "Upsample", "RNNCell", "LSTMCell", "GRUCell",
+    "RNNCellBase", "RNNBase", "RNN", "LSTM", "GRU", "MultiheadAttention",
+    "TransformerEncoderLayer", "TransformerEncoder", "Conv3d",
     "Bilinear", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "HingeEmbeddingLoss",
     "MultiLabelSoftMarginLoss", "TripletMarginLoss", "MultiMarginLoss", "BatchNorm3d",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Unfold", "Fold", "MaxPool3d",

@@ -143,16 +143,17 @@ def _cut(flat: Tensor, *shapes: tuple) -> list[Tensor]:
     return pieces
 
 
-class _RNNCellBase(Module):
-    """One step of a recurrent cell; weights and biases uniform in ``±1/sqrt(hidden_size)``."""
+class RNNCellBase(Module):
+    """One step of a recurrent cell of ``num_chunks`` gates; weights and biases uniform in
+    ``±1/sqrt(hidden_size)``. The base of ``RNNCell``, ``GRUCell`` and ``LSTMCell``."""
 
-    _mode: str
+    _mode: str  # the step each subclass computes
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device=None, dtype=None) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        gates = _GATES[self._mode] * hidden_size
+        gates = num_chunks * hidden_size
         bound = 1 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
         self.weight_ih = _uniform((gates, input_size), bound, dtype, device)
         self.weight_hh = _uniform((gates, hidden_size), bound, dtype, device)
@@ -214,7 +215,7 @@ class _RNNCellBase(Module):
         return text
 
 
-class RNNCell(_RNNCellBase):
+class RNNCell(RNNCellBase):
     """An Elman cell: ``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or ``relu``).
 
     >>> import funcgrad
@@ -230,19 +231,23 @@ class RNNCell(_RNNCellBase):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
         self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        super().__init__(input_size, hidden_size, bias, device, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
 
 
-class GRUCell(_RNNCellBase):
+class GRUCell(RNNCellBase):
     """A gated recurrent unit cell, with torch's gate order (reset, update, new) and its
     reset gate applied after the hidden projection."""
 
     _mode = "GRU"
 
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
-class LSTMCell(_RNNCellBase):
+
+class LSTMCell(RNNCellBase):
     """A long short-term memory cell, with torch's gate order (input, forget, cell, output);
     returns ``(h', c')``.
 
@@ -254,6 +259,10 @@ class LSTMCell(_RNNCellBase):
 
     _mode = "LSTM"
 
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
         input, (h, c), batched = self._prepare(input, None if hx is None else tuple(hx))
         both = self._run(input, h, c)
@@ -261,17 +270,28 @@ class LSTMCell(_RNNCellBase):
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
-class _RNNBase(Module):
-    """Stacked recurrent layers over (T, N, H_in) input ((N, T, H_in) with ``batch_first``,
-    or unbatched (T, H_in)); weights and biases uniform in ``±1/sqrt(hidden_size)``."""
+class RNNBase(Module):
+    """Stacked recurrent layers of ``mode`` (``"LSTM"``, ``"GRU"``, ``"RNN_TANH"`` or
+    ``"RNN_RELU"``) over (T, N, H_in) input ((N, T, H_in) with ``batch_first``, or unbatched
+    (T, H_in)); weights and biases uniform in ``±1/sqrt(hidden_size)``. The base of ``RNN``,
+    ``GRU`` and ``LSTM``.
 
-    _mode: str
+    >>> import funcgrad
+    >>> lstm = funcgrad.nn.LSTM(3, 4, num_layers=2)
+    >>> isinstance(lstm, funcgrad.nn.RNNBase), lstm.mode
+    (True, 'LSTM')
+    >>> [w.shape for w in lstm.all_weights[1]]
+    [funcgrad.Size([16, 4]), funcgrad.Size([16, 4]), funcgrad.Size([16]), funcgrad.Size([16])]
+    """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0, device=None,
                  dtype=None) -> None:
         super().__init__()
+        if mode not in _GATES:
+            raise ValueError("Unrecognized RNN mode: " + mode)
+        self.mode = mode
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError("dropout should be a number in range [0, 1] representing the "
                              "probability of an element being zeroed")
@@ -288,13 +308,13 @@ class _RNNBase(Module):
                              "projections")
         if proj_size >= hidden_size:
             raise ValueError("proj_size has to be smaller than hidden_size")
-        if proj_size and self._mode != "LSTM":
+        if proj_size and self.mode != "LSTM":
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
         self.proj_size = proj_size
-        gates = _GATES[self._mode] * hidden_size
+        gates = _GATES[mode] * hidden_size
         dirs = 2 if bidirectional else 1
         out_size = proj_size or hidden_size  # (h's size)
         bound = 1 / math.sqrt(hidden_size)
@@ -316,7 +336,7 @@ class _RNNBase(Module):
     def _states(self, input: Tensor, hx, batched: bool, batch_first: bool) -> tuple:
         """The initial ``(h0, c0)`` as batched (layers * directions, N, H) tensors, checked
         (with the input's size) in torch's order and words."""
-        lstm = self._mode == "LSTM"
+        lstm = self.mode == "LSTM"
         hx = None if hx is None else tuple(hx) if lstm else (hx,)
         want = 3 if batched else 2
         if hx is not None and any(h.ndim != want for h in hx):
@@ -355,7 +375,7 @@ class _RNNBase(Module):
             if hx is not None and packed.sorted_indices is not None:
                 hx = _map_states(hx, lambda h: h.index_select(1, packed.sorted_indices))
         elif input.ndim not in (2, 3):
-            name = "RNN" if self._mode.startswith("RNN") else self._mode
+            name = "RNN" if self.mode.startswith("RNN") else self.mode
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D "
                              f"{'tensor ' if name == 'RNN' else ''}instead")
         batched = input.ndim == 3
@@ -367,16 +387,16 @@ class _RNNBase(Module):
         if self.training and self.dropout > 0 and self.num_layers > 1:
             shape = (self.num_layers - 1, *input.shape[:-1], h0.shape[-1] * dirs)
             masks = F._dropout_noise(self.dropout, shape, input.dtype)
-        flat = _autocast_run(self._mode, False)(
-            RNN_LAYERS, input, h0, c0, masks, lengths, *self._flat_weights(), mode=self._mode,
+        flat = _autocast_run(self.mode, False)(
+            RNN_LAYERS, input, h0, c0, masks, lengths, *self._flat_weights(), mode=self.mode,
             num_layers=self.num_layers, dirs=dirs, batch_first=batch_first, bias=self.bias,
             proj=self.proj_size > 0)
-        states = [tuple(h0.shape), tuple(c0.shape)][:(self._mode == "LSTM") + 1]
+        states = [tuple(h0.shape), tuple(c0.shape)][:(self.mode == "LSTM") + 1]
         output, *final = _cut(flat, (*input.shape[:-1], h0.shape[-1] * dirs), *states)
         if not batched:
             output = output.squeeze(0 if batch_first else 1)
             final = [h.squeeze(1) for h in final]
-        final = tuple(final) if self._mode == "LSTM" else final[0]
+        final = tuple(final) if self.mode == "LSTM" else final[0]
         if packed is None:
             return output, final
         output = rnn.pack_padded_sequence(output, lengths.tolist())
@@ -384,6 +404,24 @@ class _RNNBase(Module):
             final = _map_states(final, lambda h: h.index_select(1, packed.unsorted_indices))
         return PackedSequence(output.data, packed.batch_sizes, packed.sorted_indices,
                               packed.unsorted_indices), final
+
+    @property
+    def _all_weights(self) -> list[list[str]]:
+        """torch's names of the weights and biases, per layer and direction."""
+        names = [[]]
+        for name in self._parameters:
+            if names[-1] and name.startswith("weight_ih"):
+                names.append([])
+            names[-1].append(name)
+        return names
+
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        """The weights and biases, per layer and direction, as torch lists them."""
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def flatten_parameters(self) -> None:
+        """Accepted for torch compatibility: there is no cuDNN weight buffer to compact."""
 
     def _flat_weights(self) -> list[Tensor]:
         """torch's ``_flat_weights`` order: per layer and direction, the weights then biases."""
@@ -406,7 +444,7 @@ class _RNNBase(Module):
         return text
 
 
-class RNN(_RNNBase):
+class RNN(RNNBase):
     """Stacked Elman layers with ``tanh`` (or ``relu``); returns ``(output, h_n)``.
 
     >>> import funcgrad
@@ -423,19 +461,20 @@ class RNN(_RNNBase):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              "'relu'.")
-        self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device=device, dtype=dtype)
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 
-class GRU(_RNNBase):
+class GRU(RNNBase):
     """Stacked gated-recurrent-unit layers (``GRUCell``'s step); returns ``(output, h_n)``."""
 
-    _mode = "GRU"
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__("GRU", *args, **kwargs)
 
 
-class LSTM(_RNNBase):
+class LSTM(RNNBase):
     """Stacked long short-term memory layers (``LSTMCell``'s step); takes ``(h_0, c_0)`` and
     returns ``(output, (h_n, c_n))``; with ``proj_size``, ``h`` is projected to that size by
     ``weight_hr``.
@@ -449,4 +488,5 @@ class LSTM(_RNNBase):
     (funcgrad.Size([2, 5, 4]), funcgrad.Size([1, 2, 4]))
     """
 
-    _mode = "LSTM"
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__("LSTM", *args, **kwargs)
