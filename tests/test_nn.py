@@ -1777,3 +1777,109 @@ def test_set_submodule_matches_torch(torch):
         return repr(net), errors
 
     assert run(funcgrad) == run(torch)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (2, 3, 2, 2)])
+def test_sync_batch_norm_normalizes_as_batch_norm_in_one_process(torch, shape):
+    torch.manual_seed(0)
+    t_module = torch.nn.SyncBatchNorm(3)
+    module = _twin(t_module, nn.SyncBatchNorm(3))
+    assert repr(module) == repr(t_module)
+    _compare(torch, t_module, module, _randn(*shape))
+    _close(module.running_var, t_module.running_var)
+    _compare(torch, t_module.eval(), module.eval(), _randn(*shape, seed=1))
+
+
+def test_sync_batch_norm_refuses_a_1d_input(torch):
+    assert_raises_as_torch(torch, lambda lib: lib.nn.SyncBatchNorm(3)(lib.ones(3)))
+
+
+def test_convert_sync_batchnorm_replaces_batch_norms_and_keeps_their_state(torch):
+    def converted(lib):
+        net = lib.nn.Sequential(lib.nn.Conv2d(2, 3, 1), lib.nn.BatchNorm2d(3, momentum=None),
+                                lib.nn.Sequential(lib.nn.BatchNorm1d(3, affine=False).eval(),
+                                                  lib.nn.InstanceNorm1d(3)))
+        weight = net[1].weight
+        out = lib.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        assert out[1].weight is weight
+        return out
+
+    ours, theirs = converted(funcgrad), converted(torch)
+    assert repr(ours) == repr(theirs)
+    assert [m.training for m in ours.modules()] == [m.training for m in theirs.modules()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_deprecated_container_and_nllloss2d_warn_as_torch(torch):
+    for make in (lambda lib: lib.nn.Container(layer=lib.nn.Linear(2, 1)),
+                 lambda lib: lib.nn.NLLLoss2d(ignore_index=1)):
+        with pytest.warns(FutureWarning) as theirs:
+            t_module = make(torch)
+        with pytest.warns(FutureWarning) as ours:
+            module = make(funcgrad)
+        assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+        assert repr(module) == repr(t_module)
+        assert list(module.state_dict()) == list(t_module.state_dict())
+
+
+_LINEAR_CE = {
+    "plain": (dict(), (5, 4), [0, 2, 1, 2, 0]),
+    "bias-weight-smoothing": (dict(bias=True, weight=[1.0, 2.0, 0.5], label_smoothing=0.1),
+                              (5, 4), [0, 2, 1, 2, 0]),
+    "ignore-index-sum": (dict(ignore_index=1, reduction="sum"), (5, 4), [0, 1, 1, 2, 0]),
+    "none": (dict(reduction="none", bias=True), (5, 4), [0, 2, 1, 2, 0]),
+    "unbatched": (dict(), (4,), 2),
+    "k-dimensional": (dict(out_features=(2,), bias=True), (5, 4),
+                      [[0, 1], [2, 2], [1, 0], [0, 0], [2, 1]]),
+}
+
+
+@pytest.mark.parametrize("name", _LINEAR_CE)
+def test_linear_cross_entropy_loss_matches_torch(torch, name):
+    options, shape, target = _LINEAR_CE[name]
+
+    def build(lib):
+        kwargs = dict(options)
+        if "weight" in kwargs:
+            kwargs["weight"] = lib.tensor(kwargs["weight"])
+        return lib.nn.LinearCrossEntropyLoss(4, 3, **kwargs)
+
+    torch.manual_seed(0)
+    t_module = build(torch)
+    module = _twin(t_module, build(funcgrad))
+    assert repr(module) == repr(t_module)
+    _compare(torch, t_module, module, _randn(*shape), np.array(target))
+
+
+def test_linear_cross_entropy_takes_probabilities(torch):
+    def loss(lib):
+        x = lib.tensor(_randn(3, 4), requires_grad=True)
+        w = lib.tensor(_randn(5, 4, seed=1), requires_grad=True)
+        target = lib.softmax(lib.tensor(_randn(3, 5, seed=2)), 1)
+        out = lib.nn.functional.linear_cross_entropy(x, w, target, label_smoothing=0.2)
+        out.backward()
+        return out, x.grad, w.grad
+
+    for got, want in zip(loss(funcgrad), loss(torch)):
+        _close(got, want)
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(2, 2, 4), lib.ones(3, 4),
+                                                       lib.tensor([0, 1])),
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(2, 4), lib.ones(3),
+                                                       lib.tensor([0, 1])),
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(2, 4), lib.ones(3, 5),
+                                                       lib.tensor([0, 1])),
+    lambda lib: lib.nn.functional.linear_cross_entropy(
+        lib.ones(2, 4), lib.ones(3, 4), lib.tensor([0, 1]), linear_bias=lib.ones(4)),
+    lambda lib: lib.nn.functional.linear_cross_entropy(lib.ones(4), lib.ones(3, 2, 4),
+                                                       lib.tensor(0)),
+    lambda lib: lib.nn.functional.linear_cross_entropy(
+        lib.ones(2, 4), lib.ones(3, 4), lib.ones(2, 3) / 3, ignore_index=0),
+    lambda lib: lib.nn.LinearCrossEntropyLoss(4, 3, weight=lib.ones(2)),
+    lambda lib: lib.nn.LinearCrossEntropyLoss(4, 3, label_smoothing=1.5),
+], ids=["input-rank", "weight-rank", "in-features", "bias-shape", "k-dim-unbatched",
+        "ignore-index-with-probabilities", "class-weight-shape", "label-smoothing"])
+def test_linear_cross_entropy_errors(torch, scenario):
+    assert_raises_as_torch(torch, scenario)

@@ -1800,10 +1800,13 @@ class _BatchNorm(Module):
             if self.bias is not None:
                 self.bias.zero_()
 
-    def forward(self, input: Tensor) -> Tensor:
+    def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in self._input_dims:
             raise ValueError(f"expected {' or '.join(f'{d}D' for d in self._input_dims)} "
                              f"input (got {input.ndim}D input)")
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         stats = (self.running_mean, self.running_var) if track else (None, None)
@@ -1856,6 +1859,50 @@ class BatchNorm3d(_BatchNorm):
     _input_dims = (5,)
 
 
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization of (N, C, *) inputs whose statistics torch gathers across the
+    processes of ``process_group``. funcgrad runs in one process, so it is ``BatchNorm``'s
+    (accepted for torch compatibility; ``jax.lax.pmean`` inside ``shard_map`` is JAX's way to
+    share statistics across devices).
+
+    >>> import funcgrad
+    >>> net = funcgrad.nn.Sequential(funcgrad.nn.Linear(3, 4), funcgrad.nn.BatchNorm1d(4))
+    >>> funcgrad.nn.SyncBatchNorm.convert_sync_batchnorm(net)[1]
+    SyncBatchNorm(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, process_group=None,
+                 device=None, dtype=None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim < 2:
+            raise ValueError(f"expected at least 2D input (got {input.ndim}D input)")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """``module`` with each of its batch normalizations (itself included) replaced by a
+        ``SyncBatchNorm`` sharing its parameters, running statistics and mode."""
+        output = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, _InstanceNorm):
+            output = cls(module.num_features, module.eps, module.momentum, module.affine,
+                         module.track_running_stats, process_group,
+                         bias=module.bias is not None)
+            if module.affine:
+                output.weight, output.bias = module.weight, module.bias
+            output.running_mean, output.running_var = module.running_mean, module.running_var
+            output.num_batches_tracked = module.num_batches_tracked
+            output.training = module.training
+            if hasattr(module, "qconfig"):
+                output.qconfig = module.qconfig
+        for name, child in module.named_children():
+            output.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return output
+
+
 class _InstanceNorm(_BatchNorm):
     """Instance normalization of (N, C, *) or unbatched (C, *) inputs: each sample's channels
     by their own statistics (and, with ``track_running_stats``, by the running ones in eval
@@ -1869,9 +1916,7 @@ class _InstanceNorm(_BatchNorm):
 
     def forward(self, input: Tensor) -> Tensor:
         unbatched = self._input_dims[0]
-        if input.ndim not in self._input_dims:
-            raise ValueError(f"expected {' or '.join(f'{d}D' for d in self._input_dims)} "
-                             f"input (got {input.ndim}D input)")
+        self._check_input_dim(input)
         dim = input.ndim - unbatched
         if input.shape[dim] != self.num_features:
             if self.affine:
@@ -2119,6 +2164,17 @@ class CircularPad3d(_PadNd):
     """Pads the last three dimensions by wrapping them around."""
 
     _mode, _dims = "circular", 3
+
+
+class Container(Module):
+    """torch's deprecated module holding the modules given by name (with its warning)."""
+
+    def __init__(self, **kwargs: Module) -> None:
+        super().__init__()
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now implemented "
+                      "in `nn.Module`. Subclass that instead.", FutureWarning, stacklevel=2)
+        for name, module in kwargs.items():
+            self.add_module(name, module)
 
 
 class Sequential(Module):
@@ -3043,6 +3099,17 @@ class NLLLoss(_Loss):
                           reduction=self.reduction)
 
 
+class NLLLoss2d(NLLLoss):
+    """``NLLLoss``, under the name torch deprecated (with its warning)."""
+
+    def __init__(self, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
+                 reduce=None, reduction: str = "mean") -> None:
+        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a "
+                      "drop-in replacement and see https://pytorch.org/docs/main/nn.html#torch.nn"
+                      ".NLLLoss for more details.", FutureWarning, stacklevel=2)
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+
+
 class BCELoss(_Loss):
     """Binary cross-entropy of probabilities; ``weight`` rescales each element."""
 
@@ -3089,6 +3156,55 @@ class CrossEntropyLoss(_Loss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class LinearCrossEntropyLoss(_Loss):
+    """Cross-entropy of ``input`` projected to the logits of ``num_classes`` classes (and of
+    ``out_features`` positions) by a ``Linear`` layer of its own, ``self.linear``:
+    ``nn.functional.linear_cross_entropy``. ``options`` (torch's chunking of the logits) is
+    accepted and kept; XLA fuses the projection and the loss here.
+
+    >>> import funcgrad
+    >>> loss = funcgrad.nn.LinearCrossEntropyLoss(4, 3)
+    >>> loss.linear
+    Linear(in_features=4, out_features=3, bias=False)
+    >>> loss(funcgrad.ones(2, 4), funcgrad.tensor([0, 2])).shape
+    funcgrad.Size([])
+    """
+
+    def __init__(self, in_features: int, num_classes: int, *, out_features: tuple = (),
+                 bias: bool = False, device=None, dtype=None, reduction: str = "mean",
+                 weight: Tensor | None = None, ignore_index: int | None = None,
+                 label_smoothing: float = 0.0, options=None) -> None:
+        if weight is not None and tuple(weight.shape) != (num_classes,):
+            raise RuntimeError(f"expected weight shape to be {(num_classes,)}, got "
+                               f"{tuple(weight.shape)}")
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise RuntimeError("expected label_smoothing to be in range [0, 1], got "
+                               f"{label_smoothing}")
+        super().__init__(reduction=reduction)
+        self.register_buffer("weight", weight)
+        self.num_classes, self.out_features = num_classes, out_features
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias,
+                             device=device, dtype=dtype)
+        self.options = options
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        bias = self.linear.bias
+        return F.linear_cross_entropy(
+            input, self.linear.weight.reshape(
+                (self.num_classes, *self.out_features, self.linear.in_features)), target,
+            linear_bias=None if bias is None else bias.reshape(
+                (self.num_classes, *self.out_features)),
+            weight=self.weight, reduction=self.reduction, ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing, options=self.options)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+                f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
+                f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}, options={self.options}")
 
 
 class SmoothL1Loss(_Loss):

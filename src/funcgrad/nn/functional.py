@@ -42,6 +42,7 @@ __all__ = [
     "gumbel_softmax", "adaptive_max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "rrelu", "rrelu_",
+    "linear_cross_entropy",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1103,6 +1104,53 @@ def _check_label_smoothing(label_smoothing: float) -> None:
 
 
 @autocast_policy(FP32)
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
+                         reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None):
+    """``cross_entropy`` of the logits ``linear(input, linear_weight, linear_bias)``, with
+    torch's checks: ``input`` (N, in_features) or (in_features,); ``linear_weight``
+    (C, d1, ..., in_features), whose middle dimensions make a K-dimensional loss. torch's
+    ``options`` chunk the logits to save memory; here they are accepted, and XLA fuses the
+    projection and the loss.
+
+    >>> import funcgrad
+    >>> import funcgrad.nn.functional as F
+    >>> F.linear_cross_entropy(funcgrad.ones(1, 2), funcgrad.zeros(3, 2), funcgrad.tensor([1]))
+    tensor(1.0986)
+    """
+    if input.ndim < 1 or input.ndim > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError("expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.ndim}")
+    batches, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError("expected equal input and linear_weight last dimensions "
+                           f"(in_features), got {input.shape[-1]} and {linear_weight.shape[-1]}"
+                           ", respectively")
+    classes, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(classes, *out_features)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if out_features and not batches:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape "
+                           f"{tuple(linear_weight.shape)} requires batched input, (N, "
+                           f"{in_features}), got unbatched input with shape "
+                           f"{tuple(input.shape)}")
+    logits_shape = (*batches, classes, *out_features)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    if out_features:
+        linear_weight = linear_weight.reshape((math.prod(logits_shape[len(batches):]),
+                                               in_features))
+        if linear_bias is not None:
+            linear_bias = linear_bias.reshape(linear_weight.shape[0])
+    logits = linear(input, linear_weight, linear_bias).reshape(logits_shape)
+    return cross_entropy(logits, target, weight, reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross-entropy of logits ``input`` (``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``) against
