@@ -216,3 +216,54 @@ def test_linearize_matches_torch(torch):
     np.testing.assert_allclose(_np(out), _np(t_out), rtol=1e-6)
     for ours, theirs in zip(jvps, t_jvps):
         np.testing.assert_allclose(_np(ours), _np(theirs), rtol=1e-5, atol=1e-6)
+
+
+def test_functionalize_keeps_results_and_input_mutations_as_torch(torch):
+    def run(lib):
+        def f(x, y):
+            h = x * 2
+            h.add_(y)
+            y.mul_(3)
+            return (h.sin() * y).sum()
+
+        x = lib.tensor([0.5, -1.0, 2.0])
+        y = lib.tensor([1.0, 0.25, -0.5])
+        out = lib.func.functionalize(f)(x, y)
+        g = lib.func.grad(lib.func.functionalize(f, remove="mutations_and_views"))(
+            x, lib.tensor([1.0, 0.25, -0.5]))
+        return out, y, g
+
+    for ours, theirs in zip(run(funcgrad), run(torch)):
+        np.testing.assert_allclose(_np(ours), _np(theirs), rtol=1e-6)
+
+
+def test_functionalize_refuses_an_unknown_remove(torch):
+    from test_errors import assert_raises_as_torch
+
+    assert_raises_as_torch(torch, lambda lib: lib.func.functionalize(lambda x: x, remove="all"))
+
+
+def test_replace_all_batch_norm_modules_drops_running_statistics(torch):
+    def run(lib):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4),
+                                lib.nn.BatchNorm1d(4, track_running_stats=False))
+        root = lib.nn.ModuleDict({"net": net, "norm": lib.nn.InstanceNorm1d(
+            4, track_running_stats=True)})
+        with lib.no_grad():
+            net[0].weight.copy_(lib.tensor(np.linspace(-1, 1, 12).reshape(4, 3)))
+        assert lib.func.replace_all_batch_norm_modules_(root) is root
+        x = lib.tensor(np.linspace(-2, 2, 18).reshape(6, 3).astype(np.float32))
+        flags = [getattr(m, "track_running_stats", None) for m in root.modules()]
+        return list(root.state_dict()), flags, root.eval()["net"](x)
+
+    (keys, flags, out), (t_keys, t_flags, t_out) = run(funcgrad), run(torch)
+    assert keys == t_keys and flags == t_flags
+    np.testing.assert_allclose(_np(out), _np(t_out), rtol=1e-5, atol=1e-6)
+
+
+def test_debug_unwrap_gives_a_plain_tensor_back(torch):
+    x = funcgrad.tensor([1.0, 2.0])
+    t_x = torch.tensor([1.0, 2.0])
+    assert funcgrad.func.debug_unwrap(x) is x
+    assert torch.func.debug_unwrap(t_x) is t_x

@@ -37,7 +37,8 @@ from ._transforms import hessian, jacfwd, jacrev, jvp, linearize, value_and_grad
 from ._transforms import vmap as _vmap
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
-           "hessian", "vmap", "linearize", "stack_module_state"]
+           "hessian", "vmap", "linearize", "stack_module_state", "functionalize",
+           "replace_all_batch_norm_modules_", "debug_unwrap"]
 
 
 def _converted(tree):
@@ -218,3 +219,46 @@ def stack_module_state(models) -> tuple[dict, dict]:
 
     return (stacked([dict(m.named_parameters()) for m in models]),
             stacked([dict(m.named_buffers()) for m in models]))
+
+
+_REMOVE = ("mutations", "mutations_and_views")
+
+
+def functionalize(func: Callable, *, remove: str = "mutations") -> Callable:
+    """``func`` with its in-place ops made out-of-place, torch.func's: funcgrad's ops already
+    compute on immutable JAX arrays (an in-place op rebinds its tensor to a new array, and views
+    are copies), so this gives ``func``, whose results, in-place changes to its inputs included,
+    are those torch's functionalized function gives.
+
+    >>> import funcgrad
+    >>> x = funcgrad.ones(2)
+    >>> funcgrad.func.functionalize(lambda t: t.add_(1) * 2)(x), x
+    (tensor([4., 4.]), tensor([2., 2.]))
+    """
+    if remove not in _REMOVE:
+        raise RuntimeError(
+            f"functionalize(f, remove='mutations'): received invalid argument for remove={remove}."
+            " Valid options are:\n     remove='mutations': all inplace and out= operators will be"
+            " removed from the program, and replaced with their out-of-place equivalents.\n     "
+            "remove='mutations_and_views': In addition to the above, all aliasing operators "
+            "{view} will be replaced with their non-aliasing counterparts, {view}_copy.\n")
+    return func
+
+
+def replace_all_batch_norm_modules_(root):
+    """Makes every batch normalization in ``root`` (itself included) use the statistics of
+    each batch, in training and in eval mode: no running statistics, which ``vmap`` over a
+    model could not update. Changes ``root`` in place and returns it."""
+    from .nn._modules import is_batch_norm
+
+    for module in root.modules():
+        if is_batch_norm(module) and module.track_running_stats:
+            module.running_mean = module.running_var = module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
+
+
+def debug_unwrap(tensor: Tensor, *, recurse: bool = True) -> Tensor:
+    """``tensor`` itself: torch.func wraps tensors inside its transforms, funcgrad's transforms
+    trace arrays, so there is no wrapper to take off."""
+    return tensor

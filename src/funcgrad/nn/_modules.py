@@ -1859,6 +1859,12 @@ class BatchNorm3d(_BatchNorm):
     _input_dims = (5,)
 
 
+def is_batch_norm(module: Module) -> bool:
+    """Whether ``module`` is a batch normalization (torch's ``_BatchNorm``; the instance norms,
+    which share its code here, are not)."""
+    return isinstance(module, _BatchNorm) and not isinstance(module, _InstanceNorm)
+
+
 class SyncBatchNorm(_BatchNorm):
     """Batch normalization of (N, C, *) inputs whose statistics torch gathers across the
     processes of ``process_group``. funcgrad runs in one process, so it is ``BatchNorm``'s
@@ -1887,7 +1893,7 @@ class SyncBatchNorm(_BatchNorm):
         """``module`` with each of its batch normalizations (itself included) replaced by a
         ``SyncBatchNorm`` sharing its parameters, running statistics and mode."""
         output = module
-        if isinstance(module, _BatchNorm) and not isinstance(module, _InstanceNorm):
+        if is_batch_norm(module):
             output = cls(module.num_features, module.eps, module.momentum, module.affine,
                          module.track_running_stats, process_group,
                          bias=module.bias is not None)
