@@ -491,6 +491,33 @@ case("linalg.pinv-hermitian", lambda m, a: m.linalg.pinv(_spd(m, a), hermitian=T
      real(3, 3))
 case("linalg.vander", lambda m, x: m.linalg.vander(x, N=4), real(2, 3))
 
+
+# eig's eigenvalues come as complex numbers (compared as their real and imaginary parts) and
+# its eigenvectors are unique up to a phase each: the cases use their magnitudes, which do not
+# depend on it (torch's gradient is defined for such losses only).
+def _eig(m, a):
+    w, v = m.linalg.eig(a)
+    return w.real, w.imag, v.abs()
+
+
+case("linalg.eig", _eig, real(3, 3))
+case("linalg.eig-batch", _eig, real(2, 4, 4))
+case("linalg.eigvals", lambda m, a: m.view_as_real(m.linalg.eigvals(a)), real(2, 3, 3))
+case("linalg.householder_product", lambda m, a, tau: m.linalg.householder_product(a, tau),
+     real(4, 3), real(3))
+case("linalg.householder_product-fewer-reflectors", lambda m, a, tau:
+     m.linalg.householder_product(a, tau), real(2, 4, 3), real(2, 2))
+case("orgqr", lambda m, a, tau: m.orgqr(a, tau) + a.orgqr(tau), real(3, 3), real(2))
+case("geqrf", lambda m, a: tuple(m.geqrf(a)) + tuple(a.geqrf()), Arg((2, 4, 3), grad=False),
+     gradcheck=False)
+case("ormqr", lambda m, a, tau, c: m.ormqr(a, tau, c), real(4, 3), real(3), real(4, 2))
+case("ormqr-transpose", lambda m, a, tau, c: a.ormqr(tau, c, transpose=True), real(2, 4, 3),
+     real(2, 3), real(2, 4, 2))
+case("ormqr-right", lambda m, a, tau, c: m.ormqr(a, tau, c, left=False), real(4, 2), real(2),
+     real(3, 4))
+case("ormqr-right-transpose", lambda m, a, tau, c: m.ormqr(a, tau, c, False, True), real(3, 4),
+     real(3), real(2, 3))
+
 # ----- elementwise and sorting, more -----------------------------------------------------------
 case("hypot", lambda m, x, y: m.hypot(x, y), real(2, 3), real(3))
 case("fmod", lambda m, x, y: m.fmod(x, y), real(2, 3), pos(2, 3))

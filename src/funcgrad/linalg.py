@@ -45,7 +45,8 @@ __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "nor
            "pinv", "matrix_exp", "eigh", "eigvalsh", "svd", "svdvals", "qr", "slogdet",
            "matrix_power", "solve_triangular", "lstsq", "multi_dot", "vecdot", "matmul",
            "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex", "lu_factor",
-           "lu_solve", "lu_factor_ex", "lu", "vander", "tensorinv", "tensorsolve"]
+           "lu_solve", "lu_factor_ex", "lu", "vander", "tensorinv", "tensorsolve", "eig",
+           "eigvals", "householder_product"]
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
@@ -103,6 +104,83 @@ def _empty(name: str, grad_fn: str) -> Op:
 
 EIGH = tuple(Op(f"eigh_{i}", _inexact_only("linalg_eigh", lambda a, lower, i=i: _eigh(a, lower)[i]),
                 "LinalgEighBackward0") for i in range(2))
+
+
+def _eig(a):
+    """``(eigenvalues, eigenvectors)`` by LAPACK's geev (on a GPU too, where JAX runs it on the
+    host), differentiable under geev's normalisation of each eigenvector (unit norm, largest
+    component real): for a loss that does not depend on that choice, torch's gradient."""
+    if a.dtype in (jnp.float16, jnp.bfloat16):
+        raise NotImplementedError(f'"linalg_eig_out_cpu" not implemented for '
+                                  f"'{_dtypes.scalar_name(a.dtype)}'")
+    return jax.lax.linalg.eig(a, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
+
+
+EIG = tuple(Op(f"eig_{i}", lambda a, i=i: _eig(a)[i], "LinalgEigBackward0") for i in range(2))
+
+
+def _reflect(v, tau, c, left: bool, adjoint: bool):
+    """``Q c`` (``c Q`` with ``left=False``; ``Q^H`` for ``Q`` with ``adjoint``) for ``Q`` the
+    product ``H_1 ... H_k`` of the reflectors ``H_i = I - tau_i v_i v_i^H``, the columns of
+    ``v``, one reflector at a time (the product is never formed)."""
+    batch = jnp.broadcast_shapes(v.shape[:-2], tau.shape[:-1], c.shape[:-2])
+    v, c = jnp.broadcast_to(v, batch + v.shape[-2:]), jnp.broadcast_to(c, batch + c.shape[-2:])
+    tau = jnp.broadcast_to(tau, batch + tau.shape[-1:])
+    if adjoint:
+        tau = jnp.conj(tau)
+    # Q c applies H_k first; Q^H c, H_1^H first; c Q, H_1 first; c Q^H, H_k^H first.
+    reverse = left != adjoint
+
+    def step(c, reflector):
+        v_i, tau_i = reflector
+        if left:
+            w = jnp.einsum("...m,...mp->...p", jnp.conj(v_i), c)
+            return c - jnp.einsum("...m,...p->...mp", tau_i[..., None] * v_i, w), None
+        w = jnp.einsum("...pm,...m->...p", c, v_i)
+        return c - jnp.einsum("...p,...m->...pm", w, tau_i[..., None] * jnp.conj(v_i)), None
+
+    reflectors = (jnp.moveaxis(v, -1, 0), jnp.moveaxis(tau, -1, 0))
+    return jax.lax.scan(step, c, reflectors, reverse=reverse)[0]
+
+
+def _reflectors(a, k: int):
+    """The Householder vectors that LAPACK's geqrf stores below ``a``'s diagonal, with their
+    implicit leading ones, as the first ``k`` columns."""
+    m = a.shape[-2]
+    return jnp.tril(a[..., :, :k], -1) + jnp.eye(m, k, dtype=a.dtype)
+
+
+def _householder_product(a, tau):
+    m, n = a.shape[-2:]
+    identity = jnp.broadcast_to(jnp.eye(m, n, dtype=a.dtype), a.shape)
+    return _reflect(_reflectors(a, tau.shape[-1]), tau, identity, left=True, adjoint=False)
+
+
+def _ormqr(a, tau, c, left: bool, transpose: bool):
+    return _reflect(_reflectors(a, tau.shape[-1]), tau, c, left, transpose)
+
+
+def _lapack_only(kernel: str, fn):
+    """``fn``, refusing the dtypes LAPACK has no routine for with torch's CPU kernel's error."""
+    def checked(*operands, **static):
+        dtype = jnp.result_type(*operands)
+        if dtype not in (jnp.float32, jnp.float64, jnp.complex64, jnp.complex128):
+            raise NotImplementedError(f'"{kernel}_cpu" not implemented for '
+                                      f"'{_dtypes.scalar_name(dtype)}'")
+        return fn(*operands, **static)
+
+    return checked
+
+
+HOUSEHOLDER_PRODUCT = Op("householder_product", _lapack_only("orgqr", _householder_product),
+                         "LinalgHouseholderProductBackward0")
+ORMQR = Op("ormqr", _lapack_only("ormqr", _ormqr), "OrmqrBackward0")
+# torch records GeqrfBackward0, whose backward raises "not implemented"; here the results are
+# outside the graph. numpy's "raw" QR is geqrf's, its reflectors transposed (Fortran's layout).
+GEQRF = (Op("geqrf_a", _lapack_only("geqrf", lambda a: jnp.swapaxes(
+    jnp.linalg.qr(a, mode="raw")[0], -1, -2)), "", differentiable=False),
+         Op("geqrf_tau", _lapack_only("geqrf", lambda a: jnp.linalg.qr(a, mode="raw")[1]), "",
+            differentiable=False))
 QR_NO_Q = _empty("qr_no_q", "LinalgQrBackward0")
 SOLVE_TRIANGULAR = Op("solve_triangular",
                       _inexact_only("triangular_solve", _solve_triangular),
@@ -307,6 +385,43 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return apply(EIGH[0], A, lower=UPLO == "L")
 
 
+def _check_eig(name: str, A: Tensor) -> None:
+    _check_square(name, A)
+    if not _dtypes.is_inexact(A.dtype):
+        raise RuntimeError(f"Unknown Complex ScalarType for {_dtypes.scalar_name(A.dtype)}")
+
+
+@autocast_policy(FP32)
+def eig(A: Tensor):
+    """``(eigenvalues, eigenvectors)`` of each square matrix, complex (for a real ``A`` too),
+    as LAPACK's geev orders them; the eigenvectors are columns of unit norm.
+
+    Each eigenvector is unique up to a complex factor of modulus one: as in torch, a
+    differentiable loss must not depend on it (``v.abs()`` does not, nor do the eigenvalues).
+    torch checks that and raises for a loss that does; funcgrad does not check, and its
+    gradient of such a loss is that of geev's choice (the largest component real). On a GPU,
+    JAX computes it with LAPACK on the host.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.eig(funcgrad.tensor([[2.0, 0.0], [0.0, 3.0]])).eigenvalues
+    tensor([2.+0.j, 3.+0.j])
+    """
+    _check_eig("linalg.eig", A)
+    return return_types.linalg_eig(apply(EIG[0], A), apply(EIG[1], A))
+
+
+@autocast_policy(FP32)
+def eigvals(A: Tensor) -> Tensor:
+    """The eigenvalues of each square matrix, complex, as ``eig`` gives them.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.eigvals(funcgrad.tensor([[0.0, -1.0], [1.0, 0.0]]))
+    tensor([0.+1.j, 0.-1.j])
+    """
+    _check_eig("linalg.eigvals", A)
+    return apply(EIG[0], A)
+
+
 @autocast_policy(FP32)
 def svd(A: Tensor, full_matrices: bool = True):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``, the singular values ``S`` descending; with
@@ -346,6 +461,123 @@ def qr(A: Tensor, mode: str = "reduced"):
     complete = mode == "complete"
     q = apply(QR_NO_Q, A) if mode == "r" else apply(QR[0], A, complete=complete)
     return return_types.linalg_qr(q, apply(QR[1], A, complete=complete))
+
+
+def _check_batches(name: str, what: str, batch: tuple, input: Tensor) -> None:
+    if input.ndim > 2 and tuple(batch) != tuple(input.shape[:-2]):
+        raise RuntimeError(f"{name}: Expected batch dimensions of {what} to be equal to "
+                           f"input.shape[:-2], but got {list(batch)}")
+
+
+def _check_not_scalar(tau: Tensor) -> None:
+    if tau.ndim == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+
+
+def _check_tau(name: str, input: Tensor, tau: Tensor) -> None:
+    if input.ndim - tau.ndim != 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got "
+                           f"tau.ndim equal to {tau.ndim} and input.ndim is equal to {input.ndim}")
+    _check_batches(name, "tau", tau.shape[:-1], input)
+
+
+@autocast_policy(FP32)
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """The first ``n`` columns of the product ``H_1 ... H_k`` of Householder reflectors
+    ``H_i = I - tau_i v_i v_i^H``, ``v_i`` the ``i``-th column of ``A`` (``m`` by ``n``, ``m >= n``)
+    below its diagonal with a one on it, as ``geqrf`` stores them: ``Q`` of the QR
+    decomposition, from ``geqrf``'s ``(a, tau)``.
+
+    Raises:
+        RuntimeError: torch's, for shapes or dtypes that do not fit.
+
+    >>> import funcgrad
+    >>> A = funcgrad.tensor([[3.0, 1.0], [4.0, 2.0], [0.0, 5.0]])
+    >>> Q = funcgrad.linalg.householder_product(*funcgrad.geqrf(A))
+    >>> funcgrad.allclose(Q @ funcgrad.linalg.qr(A).R, A, atol=1e-5)
+    True
+    """
+    name = "torch.linalg.householder_product"
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(
+            f"{name}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    _check_not_scalar(tau)
+    if A.shape[-1] < tau.shape[-1]:
+        raise RuntimeError(
+            f"{name}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    _check_tau(name, A, tau)
+    if tau.dtype != A.dtype:
+        raise RuntimeError(f"{name}: tau dtype {_dtypes.scalar_name(tau.dtype)} does not match "
+                           f"input dtype {_dtypes.scalar_name(A.dtype)}")
+    return apply(HOUSEHOLDER_PRODUCT, A, tau)
+
+
+@autocast_policy(FP32)
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """``householder_product(input, tau)``, by LAPACK's name (torch's ``orgqr``)."""
+    return householder_product(input, tau)
+
+
+@autocast_policy(FP32)
+def geqrf(input: Tensor):
+    """``(a, tau)``: LAPACK's geqrf, the QR decomposition of each matrix with ``R`` on and
+    above ``a``'s diagonal and ``Q`` as Householder reflectors (``householder_product``) below
+    it. As torch's, not differentiable (torch records a node whose backward raises; here the
+    results have no ``grad_fn``): ``linalg.qr`` is.
+
+    >>> import funcgrad
+    >>> funcgrad.geqrf(funcgrad.tensor([[3.0], [4.0]])).a
+    tensor([[-5.0000],
+            [ 0.5000]])
+    """
+    if input.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    return return_types.geqrf(apply(GEQRF[0], input), apply(GEQRF[1], input))
+
+
+@autocast_policy(FP32)
+def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True,
+          transpose: bool = False) -> Tensor:
+    """``Q @ other`` (``other @ Q`` with ``left=False``; ``Q^H`` in place of ``Q`` with
+    ``transpose``) for ``Q`` the product of the Householder reflectors of ``geqrf``'s
+    ``(input, tau)``, without forming ``Q``.
+
+    Raises:
+        RuntimeError: torch's, for shapes or dtypes that do not fit.
+
+    >>> import funcgrad
+    >>> a, tau = funcgrad.geqrf(funcgrad.tensor([[3.0], [4.0]]))
+    >>> funcgrad.ormqr(a, tau, funcgrad.tensor([[1.0], [0.0]]))  # Q's first column
+    tensor([[-0.6000],
+            [-0.8000]])
+    """
+    name = "torch.ormqr"
+    if input.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if other.ndim < 2:
+        raise RuntimeError(f"{name}: other must have at least 2 dimensions.")
+    side = -2 if left else -1
+    if other.shape[side] != input.shape[-2]:
+        raise RuntimeError(f"{name}: other.shape[{side}] must be equal to input.shape[-2]")
+    _check_not_scalar(tau)
+    if tau.shape[-1] != min(other.shape[side], input.shape[-1]):
+        raise RuntimeError(f"{name}: tau.shape[-1] must be equal to min(other.shape[{side}], "
+                           "input.shape[-1])")
+    _check_tau(name, input, tau)
+    if other.ndim != input.ndim:
+        raise RuntimeError(
+            f"{name}: Expected other to have the same number of dimensions as input, but got "
+            f"other.ndim equal to {other.ndim} and input.ndim is equal to {input.ndim}")
+    _check_batches(name, "other", other.shape[:-2], input)
+    for what, t in (("tau", tau), ("other", other)):
+        if t.dtype != input.dtype:
+            raise RuntimeError(
+                f"{name}: Expected input and {what} to have the same dtype, but input has dtype"
+                f"{_dtypes.scalar_name(input.dtype)} and {what} has dtype "
+                f"{_dtypes.scalar_name(t.dtype)}")
+    return apply(ORMQR, input, tau, other, left=bool(left), transpose=bool(transpose))
 
 
 @autocast_policy(FP32)
@@ -650,6 +882,9 @@ Tensor.pinverse = pinverse
 Tensor.cholesky_solve = cholesky_solve
 Tensor.cholesky_inverse = cholesky_inverse
 Tensor.lu = lu_deprecated
+Tensor.geqrf = geqrf
+Tensor.orgqr = orgqr
+Tensor.ormqr = ormqr
 
 
 # torch's tensorinv reshapes the (column-major) inverse under a node of that name

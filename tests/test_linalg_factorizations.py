@@ -1,0 +1,143 @@
+"""``linalg.eig``/``eigvals`` and the Householder family (``geqrf``, ``householder_product``,
+``orgqr``, ``ormqr``) against torch, beyond the real cases of ``test_ops``: complex inputs,
+their named tuples and Tensor methods, and torch's errors.
+
+Eigenvectors are unique up to a phase each, which LAPACK builds may choose differently: they
+are compared through ``A v = v λ``, their magnitudes and gradients of losses that do not depend
+on the phase (the only ones torch's gradient is defined for).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import funcgrad
+from test_errors import assert_raises_as_torch
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _complex(rng, *shape) -> np.ndarray:
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+
+
+def _grads(lib, arrays, fn):
+    """The gradients of ``fn``'s real loss for each array."""
+    inputs = [lib.tensor(a, requires_grad=True) for a in arrays]
+    fn(lib, *inputs).backward()
+    return [np.asarray(x.grad.detach() if lib is not funcgrad else x.grad) for x in inputs]
+
+
+def _phase_free_loss(lib, a):
+    w, v = lib.linalg.eig(a)
+    weights = lib.arange(v.shape[-1], dtype=v.real.dtype) + 1
+    return (v.abs() ** 3 * weights).sum() + (w * w).real.sum() + w.imag.sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_eig_decomposes_and_differentiates_as_torch(torch, dtype) -> None:
+    rng = np.random.default_rng(0)
+    a = _complex(rng, 2, 4, 4) if dtype == np.complex64 else rng.standard_normal((2, 4, 4))
+    a = a.astype(dtype)
+    w, v = funcgrad.linalg.eig(funcgrad.tensor(a))
+    tw, tv = torch.linalg.eig(torch.tensor(a))
+    assert (w.dtype, v.dtype) == (np.complex64, np.complex64)
+    np.testing.assert_allclose(np.asarray(w), tw.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.abs(np.asarray(v)), tv.abs().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(funcgrad.tensor(a).to(v.dtype) @ v),
+                               np.asarray(v * w.unsqueeze(-2)), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(v), axis=-2), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(funcgrad.linalg.eigvals(funcgrad.tensor(a))),
+                               torch.linalg.eigvals(torch.tensor(a)).numpy(), rtol=1e-4,
+                               atol=1e-5)
+    got, want = _grads(funcgrad, [a], _phase_free_loss), _grads(torch, [a], _phase_free_loss)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-3, atol=1e-4)
+
+
+def test_eigvals_gradient_is_torchs_for_a_complex_matrix(torch) -> None:
+    a = _complex(np.random.default_rng(1), 3, 3)
+
+    def loss(lib, x):
+        return (lib.linalg.eigvals(x) ** 2).abs().sum()
+
+    np.testing.assert_allclose(_grads(funcgrad, [a], loss)[0], _grads(torch, [a], loss)[0],
+                               rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("left", [True, False])
+@pytest.mark.parametrize("transpose", [True, False])
+def test_householder_family_computes_complex_as_torch(torch, left, transpose) -> None:
+    """geqrf's reflectors of a complex matrix, Q from them, and Q (or Q^H) applied to a matrix
+    on either side, with the gradients of all their inputs."""
+    rng = np.random.default_rng(2)
+    m = _complex(rng, 2, 4, 3)
+    a, tau = (np.asarray(x) for x in funcgrad.geqrf(funcgrad.tensor(m)))
+    ta, ttau = torch.geqrf(torch.tensor(m))
+    np.testing.assert_allclose(a, ta.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(tau, ttau.numpy(), rtol=1e-4, atol=1e-5)
+    c = _complex(rng, 2, 4, 2) if left else _complex(rng, 2, 2, 4)
+    g = _complex(rng, 2, 4, 3)
+
+    def loss(lib, a, tau, c):
+        q = lib.linalg.householder_product(a, tau)
+        out = lib.ormqr(a, tau, c, left, transpose)
+        return (q * lib.tensor(g)).real.sum() + (out * out).imag.sum()
+
+    for got, want in zip(_grads(funcgrad, [a, tau, c], loss), _grads(torch, [a, tau, c], loss)):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("fn", [lambda m, a: m.linalg.eig(a), lambda m, a: a.geqrf()],
+                         ids=["eig", "geqrf"])
+def test_results_are_torchs_named_tuples(torch, fn) -> None:
+    got, want = fn(funcgrad, funcgrad.eye(3)), fn(torch, torch.eye(3))
+    assert (type(got).__name__, len(got)) == (type(want).__name__, len(want))
+    assert all(getattr(want, field) is t for field, t in zip(got._fields, want))
+
+
+ERRORS = {
+    "eig_int": lambda T: T.linalg.eig(T.ones(3, 3, dtype=T.int32)),
+    "eig_half": lambda T: T.linalg.eig(T.ones(3, 3, dtype=T.float16)),
+    "eig_not_square": lambda T: T.linalg.eig(T.ones(2, 3)),
+    "eig_1d": lambda T: T.linalg.eig(T.ones(3)),
+    "eigvals_not_square": lambda T: T.linalg.eigvals(T.ones(4, 2, 3)),
+    "eigvals_int": lambda T: T.linalg.eigvals(T.ones(2, 2, dtype=T.int32)),
+    "householder_1d": lambda T: T.linalg.householder_product(T.ones(4), T.ones(1)),
+    "householder_wide": lambda T: T.linalg.householder_product(T.ones(3, 4), T.ones(2)),
+    "householder_many_taus": lambda T: T.linalg.householder_product(T.ones(4, 3), T.ones(4)),
+    "householder_tau_0d": lambda T: T.linalg.householder_product(T.ones(4, 3), T.ones(())),
+    "householder_tau_ndim": lambda T: T.linalg.householder_product(T.ones(2, 4, 3), T.ones(3)),
+    "householder_tau_batch": lambda T: T.linalg.householder_product(T.ones(2, 4, 3),
+                                                                    T.ones(3, 2)),
+    "householder_tau_dtype": lambda T: T.linalg.householder_product(
+        T.ones(4, 3), T.ones(2, dtype=T.int32)),
+    "householder_int": lambda T: T.linalg.householder_product(
+        T.ones(4, 3, dtype=T.int32), T.ones(2, dtype=T.int32)),
+    "householder_half": lambda T: T.orgqr(T.ones(4, 3, dtype=T.float16),
+                                          T.ones(2, dtype=T.float16)),
+    "geqrf_1d": lambda T: T.geqrf(T.ones(3)),
+    "geqrf_int": lambda T: T.geqrf(T.ones(3, 3, dtype=T.int32)),
+    "ormqr_input_1d": lambda T: T.ormqr(T.ones(4), T.ones(2), T.ones(4, 2)),
+    "ormqr_other_1d": lambda T: T.ormqr(T.ones(4, 3), T.ones(3), T.ones(4)),
+    "ormqr_rows": lambda T: T.ormqr(T.ones(4, 3), T.ones(1), T.ones(5, 2)),
+    "ormqr_columns": lambda T: T.ormqr(T.ones(4, 3), T.ones(2), T.ones(2, 5), left=False),
+    "ormqr_taus": lambda T: T.ormqr(T.ones(4, 3), T.ones(2), T.ones(4, 2)),
+    "ormqr_tau_0d": lambda T: T.ormqr(T.ones(4, 3), T.ones(()), T.ones(4, 2)),
+    "ormqr_tau_ndim": lambda T: T.ormqr(T.ones(4, 3), T.ones(2, 3), T.ones(4, 2)),
+    "ormqr_other_ndim": lambda T: T.ormqr(T.ones(2, 4, 3), T.ones(2, 3), T.ones(4, 2)),
+    "ormqr_other_batch": lambda T: T.ormqr(T.ones(2, 4, 3), T.ones(2, 3), T.ones(3, 4, 2)),
+    "ormqr_tau_dtype": lambda T: T.ormqr(T.ones(4, 3), T.ones(3, dtype=T.complex64),
+                                         T.ones(4, 2)),
+    "ormqr_other_dtype": lambda T: T.ormqr(T.ones(4, 3), T.ones(3), T.ones(4, 2, dtype=T.int32)),
+    "ormqr_int": lambda T: T.ormqr(T.ones(4, 3, dtype=T.int32), T.ones(3, dtype=T.int32),
+                                   T.ones(4, 2, dtype=T.int32)),
+}
+
+
+@pytest.mark.parametrize("scenario", ERRORS.values(), ids=ERRORS)
+def test_errors_match_torch(torch, scenario) -> None:
+    assert_raises_as_torch(torch, scenario)
