@@ -628,6 +628,10 @@ case("index_copy", lambda m, x, i, s: m.index_copy(x, 1, i, s), real(3, 4), _I2,
 case("index_fill", lambda m, x, i: x.index_fill(0, i, -1.5), real(3, 4), Fixed([-1, 0]))
 case("index_fill-tensor", lambda m, x, i, v: m.index_fill(x, 1, i, v), real(3, 4), _I2, real())
 case("index_fill_", lambda m, x, i: x.clone().index_fill_(1, i, 0.5), real(3, 4), _I2)
+case("index_ops-0d-index", lambda m, x, s, c: x.index_select(0, m.tensor(1))
+     + x.index_add(0, m.tensor(2), s)[1:2] + x.index_copy(1, m.tensor(0), c).sum()
+     + x.index_fill(1, m.tensor(3), 2.0)[:1], real(3, 4), real(1, 4), real(3, 1))
+case("index_select-0d-input", lambda m, x: x.index_select(0, m.tensor([0])) * 2, real())
 case("index_put", lambda m, x, v: x.index_put((m.tensor([2, 0]), m.tensor([1, 3])), v),
      real(3, 4), real(2))
 case("index_put-accumulate", lambda m, x, v: m.index_put(x, (m.tensor([1, 1, 0]),), v, True),

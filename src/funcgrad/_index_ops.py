@@ -33,8 +33,9 @@ from ._tensor import Tensor
 
 # ----- writes at index positions --------------------------------------------------------------
 def _along(axis: int, index) -> tuple:
-    """The key that picks ``index`` along ``axis`` and everything along the other dims."""
-    return (slice(None),) * axis + (index,)
+    """The key that picks ``index`` along ``axis`` and everything along the other dims (a 0-d
+    index as a 1-element one, as torch's)."""
+    return (slice(None),) * axis + (jnp.atleast_1d(index),)
 
 
 INDEX_ADD = Op("index_add", lambda x, index, src, axis, alpha: x.at[_along(axis, index)].add(

@@ -1647,7 +1647,10 @@ def _scatter(x, index, src, axis: int, add: bool):
     return at.add(src) if add else at.set(src)
 
 
-INDEX_SELECT = Op("index_select", lambda x, index, axis: jnp.take(x, index, axis=axis),
+# A 0-d index picks one slice, keeping the dimension, as a 1-element one does in torch; a 0-d
+# input gives itself (its one element, which the index must pick).
+INDEX_SELECT = Op("index_select", lambda x, index, axis: x if x.ndim == 0 else jnp.take(
+    x, jnp.atleast_1d(index), axis=axis),
                   "IndexSelectBackward0")
 SCATTER = Op("scatter", _scatter, lambda x, index, src, **_: "ScatterBackward0"
              if hasattr(src, "shape") else "ScatterBackward1")
@@ -2124,6 +2127,9 @@ def gather(input, dim: int, index) -> Tensor:
 def _check_range(input, dim: int, index) -> None:
     """gather's and scatter's error for an index outside ``[0, size)`` along ``dim``."""
     axis = _wrap_dim(dim, builtins.max(input.ndim, 1))
+    if input.ndim == 0 and index.numel() != 1:
+        raise RuntimeError("index_select(): Index to scalar can have only 1 value, got "
+                           f"{index.numel()} value(s)")
     size = input.shape[axis] if input.ndim else 1
     bad = _outside(index._read(), 0, size)
     if bad is not None:
@@ -2156,6 +2162,9 @@ def index_select(input, dim: int, index) -> Tensor:
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     axis = _wrap_dim(dim, builtins.max(input.ndim, 1))
+    if input.ndim == 0 and index.numel() != 1:
+        raise RuntimeError("index_select(): Index to scalar can have only 1 value, got "
+                           f"{index.numel()} value(s)")
     size = input.shape[axis] if input.ndim else 1
     bad = _outside(index._read(), 0, size)
     if bad is not None and axis == 1:  # torch's kernel for dim 1 words it otherwise
