@@ -70,8 +70,11 @@ def _compare(torch, torch_module, module, *inputs, atol=F32_ATOL) -> None:
             _close(x.grad, t_x.grad, atol=atol)
     named = list(module.named_parameters())
     assert [n for n, _ in named] == [n for n, _ in torch_module.named_parameters()]
-    for (_, p), t_p in zip(named, torch_module.parameters()):
-        _close(p.grad, t_p.grad, atol=atol)
+    for (name, p), t_p in zip(named, torch_module.parameters()):
+        if t_p.grad is None:  # a parameter this forward did not use
+            assert p.grad is None, name
+        else:
+            _close(p.grad, t_p.grad, atol=atol)
 
 
 def _randn(*shape, seed=0) -> np.ndarray:
@@ -1882,4 +1885,68 @@ def test_linear_cross_entropy_takes_probabilities(torch):
 ], ids=["input-rank", "weight-rank", "in-features", "bias-shape", "k-dim-unbatched",
         "ignore-index-with-probabilities", "class-weight-shape", "label-smoothing"])
 def test_linear_cross_entropy_errors(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+def _adaptive(lib, **kwargs):
+    return lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[3, 7], **dict(
+        dict(div_value=2.0), **kwargs))
+
+
+@pytest.mark.parametrize("target", [[1, 5, 9, 0, 6, 2], [1, 2, 0, 1, 2, 0], [8, 9, 7, 9, 8, 9], 5],
+                         ids=["mixed", "shortlist", "tail", "unbatched"])
+@pytest.mark.parametrize("head_bias", [False, True])
+def test_adaptive_log_softmax_matches_torch(torch, target, head_bias):
+    torch.manual_seed(0)
+    t_module = _adaptive(torch, head_bias=head_bias)
+    module = _twin(t_module, _adaptive(funcgrad, head_bias=head_bias))
+    assert repr(module) == repr(t_module)
+    shape = (len(target), 8) if isinstance(target, list) else (8,)
+    _compare(torch, t_module, module, _randn(*shape), np.array(target))
+    x = _randn(6, 8, seed=3)
+    _close(module.log_prob(funcgrad.tensor(x)), t_module.log_prob(torch.tensor(x)))
+    assert module.predict(funcgrad.tensor(x)).tolist() == t_module.predict(torch.tensor(x)).tolist()
+
+
+def test_adaptive_log_softmax_predicts_rare_classes_as_torch(torch):
+    """Rows whose head picks a cluster take the tail's best class (all rows, and some)."""
+    torch.manual_seed(1)
+    t_module = _adaptive(torch, head_bias=True)
+    module = _twin(t_module, _adaptive(funcgrad, head_bias=True))
+    for cluster_bias in ([5.0, 5.0], [0.3, 0.0]):
+        with torch.no_grad():
+            t_module.head.bias[3:] = torch.tensor(cluster_bias)
+        module.load_state_dict(t_module.state_dict())
+        x = _randn(12, 8, seed=4)
+        assert module.predict(funcgrad.tensor(x)).tolist() == t_module.predict(
+            torch.tensor(x)).tolist()
+
+
+def test_zero_width_layers_warn_as_torch(torch):
+    """A tail too narrow for ``div_value`` (8 // 4 ** 2 = 0 features) has weights with no
+    elements, which torch's He initialization warns about, as it does for any such Linear or
+    convolution."""
+    for make in (lambda lib: _adaptive(lib, div_value=4.0), lambda lib: lib.nn.Linear(0, 3),
+                 lambda lib: lib.nn.Conv1d(2, 0, 3),
+                 lambda lib: lib.nn.init.kaiming_normal_(lib.empty(0, 3)),
+                 lambda lib: lib.nn.init.kaiming_uniform_(lib.empty(2, 0))):
+        with pytest.warns(UserWarning) as theirs:
+            make(torch)
+        with pytest.warns(UserWarning) as ours:
+            make(funcgrad)
+        assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[]),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[5, 3]),
+    lambda lib: lib.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[3, 10]),
+    lambda lib: _adaptive(lib)(lib.ones(2, 8), lib.tensor([1, 10])),
+    lambda lib: _adaptive(lib)(lib.ones(3, 8), lib.tensor([1, 2])),
+    lambda lib: _adaptive(lib)(lib.ones(2, 2, 8), lib.tensor([1, 2])),
+    lambda lib: _adaptive(lib)(lib.ones(2, 8), lib.tensor(1)),
+    lambda lib: _adaptive(lib)(lib.ones(2, 8), lib.tensor([[1, 2]])),
+], ids=["no-cutoffs", "unsorted", "too-large", "target-range", "batch-sizes", "input-rank",
+        "unbatched-input-rank", "multi-target"])
+def test_adaptive_log_softmax_errors(torch, scenario):
     assert_raises_as_torch(torch, scenario)

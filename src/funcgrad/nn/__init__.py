@@ -28,6 +28,7 @@ from ._modules import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AdaptiveAvgPool3d,
+    AdaptiveLogSoftmaxWithLoss,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AdaptiveMaxPool3d,
@@ -196,5 +197,5 @@ __all__ = [
     "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
     "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
     "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "SyncBatchNorm",
-    "LinearCrossEntropyLoss", "NLLLoss2d", "Container",
+    "LinearCrossEntropyLoss", "NLLLoss2d", "Container", "AdaptiveLogSoftmaxWithLoss",
 ]

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _dtypes, _factories, _tensor
+from .. import _dtypes, _factories, _ops, _tensor
 from .._grad_mode import no_grad
 from .._graph import _Handle, _hook_keys, _type_name
 from .._tensor import Tensor, _Storage, check_can_require_grad
@@ -1125,6 +1125,14 @@ def _uniform(shape: tuple[int, ...], bound: float, dtype, device) -> Parameter:
     return Parameter(_factories.rand(*shape, dtype=dtype, device=device) * (2 * bound) - bound)
 
 
+def _kaiming_uniform(shape: tuple[int, ...], bound: float, dtype, device) -> Parameter:
+    """A weight as torch's ``kaiming_uniform_`` initializes it (``bound`` from its fan), with
+    its warning when the weight has no elements."""
+    if 0 in shape:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=4)
+    return _uniform(shape, bound, dtype, device)
+
+
 _STORAGE = Tensor.__dict__["_storage"]  # the slot, which the uninitialized kinds hide
 
 
@@ -1223,7 +1231,7 @@ class Linear(Module):
     def _initial(self, bias: bool, dtype, device) -> tuple[Parameter, Parameter | None]:
         """A fresh weight and bias (or None) for the current sizes."""
         bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        return (_uniform((self.out_features, self.in_features), bound, dtype, device),
+        return (_kaiming_uniform((self.out_features, self.in_features), bound, dtype, device),
                 _uniform((self.out_features,), bound, dtype, device) if bias else None)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -1295,7 +1303,7 @@ class _ConvNd(Module):
                  else (self.out_channels, self.in_channels // groups)) + self.kernel_size
         fan_in = math.prod(shape[1:])
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        return (_uniform(shape, bound, dtype, device),
+        return (_kaiming_uniform(shape, bound, dtype, device),
                 _uniform((self.out_channels,), bound, dtype, device) if bias else None)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -3211,6 +3219,129 @@ class LinearCrossEntropyLoss(_Loss):
                 f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
                 f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
                 f"label_smoothing={self.label_smoothing}, options={self.options}")
+
+
+class _ASMoutput(NamedTuple):
+    """What ``AdaptiveLogSoftmaxWithLoss`` returns: each target's log-probability, and the
+    mean negative log-likelihood."""
+
+    output: Tensor
+    loss: Tensor
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """Grave et al.'s adaptive softmax, torch's: the ``cutoffs[0]`` most frequent classes and
+    one entry per cluster of rarer classes share a ``head`` layer; each cluster's classes come
+    from a ``tail`` projection of width ``in_features // div_value ** (i + 1)``, computed only
+    for the rows whose target is in it.
+
+    >>> import funcgrad
+    >>> asm = funcgrad.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4, 8])
+    >>> result = asm(funcgrad.ones(3, 8), funcgrad.tensor([1, 5, 9]))
+    >>> result.output.shape, asm.log_prob(funcgrad.ones(3, 8)).shape
+    (funcgrad.Size([3]), funcgrad.Size([3, 10]))
+    """
+
+    def __init__(self, in_features: int, n_classes: int, cutoffs, div_value: float = 4.0,
+                 head_bias: bool = False, device=None, dtype=None) -> None:
+        super().__init__()
+        cutoffs = list(cutoffs)
+        if len(cutoffs) == 0:
+            raise ValueError("cutoffs should be a sequence of length larger than 0")
+        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
+                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
+            raise ValueError("cutoffs should be a sequence of unique, positive integers sorted "
+                             "in an increasing order, where each value is between 1 and "
+                             "n_classes-1")
+        self.in_features, self.n_classes = in_features, n_classes
+        self.cutoffs, self.div_value, self.head_bias = cutoffs + [n_classes], div_value, head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        self.head = Linear(in_features, self.head_size, bias=head_bias, device=device,
+                           dtype=dtype)
+        self.tail = ModuleList([
+            Sequential(Linear(in_features, int(in_features // div_value ** (i + 1)), bias=False,
+                              device=device, dtype=dtype),
+                       Linear(int(in_features // div_value ** (i + 1)),
+                              self.cutoffs[i + 1] - self.cutoffs[i], bias=False, device=device,
+                              dtype=dtype))
+            for i in range(self.n_clusters)])
+
+    def reset_parameters(self) -> None:
+        """Initializes the head and tail layers again, as ``Linear`` does."""
+        self.head.reset_parameters()
+        for projection in self.tail:
+            for layer in projection:
+                layer.reset_parameters()
+
+    def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
+        if target_.ndim == 1:
+            if input_.shape[0] != target_.shape[0]:
+                raise RuntimeError("Input and target should have the same size in the batch "
+                                   "dimension.")
+            if input_.ndim != 2:
+                raise RuntimeError("1D target tensor expects 2D input tensors, but found inputs "
+                                   f"with size {input_.shape}")
+        elif target_.ndim == 0:
+            if input_.ndim != 1:
+                raise RuntimeError("0D target tensor expects 1D input tensors, but found inputs "
+                                   f"with size {input_.shape}")
+        else:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        batched = target_.ndim > 0
+        input = input_ if batched else input_.unsqueeze(0)
+        target = target_ if batched else target_.unsqueeze(0)
+        output = input.new_zeros(target.shape[0])
+        gather = target.new_empty(target.shape[0])
+        used = 0
+        for i, (low, high) in enumerate(zip([0, *self.cutoffs], self.cutoffs)):
+            mask = (target >= low) & (target < high)
+            rows = mask.nonzero().squeeze()
+            if rows.numel() == 0:
+                continue
+            if i == 0:
+                gather.index_copy_(0, rows, target[mask])
+            else:
+                cluster = F.log_softmax(self.tail[i - 1](input.index_select(0, rows)), dim=1)
+                gather.index_fill_(0, rows, self.shortlist_size + i - 1)
+                output.index_copy_(0, rows, cluster.gather(
+                    1, (target[mask] - low).unsqueeze(1)).squeeze(1))
+            used += rows.numel()
+        if used != target.shape[0]:
+            raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but "
+                               f"values in range [{target.min().item()}, "
+                               f"{target.max().item()}] were found. ")
+        head = F.log_softmax(self.head(input), dim=1)
+        output = output + head.gather(1, gather.unsqueeze(1)).squeeze()
+        loss = (-output).mean()
+        return _ASMoutput(output if batched else output.squeeze(0), loss)
+
+    def _full_log_prob(self, input: Tensor, head_output: Tensor) -> Tensor:
+        """The log-probability of every class, from ``input`` and its head's output."""
+        head = F.log_softmax(head_output, dim=1)
+        parts = [head[:, :self.shortlist_size]]
+        for i, projection in enumerate(self.tail):
+            parts.append(F.log_softmax(projection(input), dim=1)
+                         + head[:, self.shortlist_size + i].unsqueeze(1))
+        return _ops.cat(parts, 1)
+
+    def log_prob(self, input: Tensor) -> Tensor:
+        """The log-probabilities of all ``n_classes`` classes, (N, n_classes)."""
+        return self._full_log_prob(input, self.head(input))
+
+    def predict(self, input: Tensor) -> Tensor:
+        """The most probable class of each row: ``log_prob(input).argmax(1)``, without the
+        tail layers where the head's best is a frequent class."""
+        head_output = self.head(input)
+        output = head_output.argmax(1)
+        rare = output >= self.shortlist_size
+        if not rare.any():
+            return output
+        if rare.all():
+            return self._full_log_prob(input, head_output).argmax(1)
+        output[rare] = self._full_log_prob(input[rare], head_output[rare]).argmax(1)
+        return output
 
 
 class SmoothL1Loss(_Loss):
