@@ -1125,10 +1125,12 @@ def _uniform(shape: tuple[int, ...], bound: float, dtype, device) -> Parameter:
     return Parameter(_factories.rand(*shape, dtype=dtype, device=device) * (2 * bound) - bound)
 
 
-def _kaiming_uniform(shape: tuple[int, ...], bound: float, dtype, device) -> Parameter:
-    """A weight as torch's ``kaiming_uniform_`` initializes it (``bound`` from its fan), with
-    its warning when the weight has no elements."""
-    if 0 in shape:
+def _kaiming_uniform(module: Module, shape: tuple[int, ...], bound: float, dtype,
+                     device) -> Parameter:
+    """``module``'s weight as torch's ``kaiming_uniform_`` initializes it (``bound`` from its
+    fan), with its warning when the weight has no elements, but for a lazy module's
+    placeholder (torch's lazy modules initialize no placeholder)."""
+    if 0 in shape and getattr(module, "cls_to_become", None) is None:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=4)
     return _uniform(shape, bound, dtype, device)
 
@@ -1231,7 +1233,8 @@ class Linear(Module):
     def _initial(self, bias: bool, dtype, device) -> tuple[Parameter, Parameter | None]:
         """A fresh weight and bias (or None) for the current sizes."""
         bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-        return (_kaiming_uniform((self.out_features, self.in_features), bound, dtype, device),
+        return (_kaiming_uniform(self, (self.out_features, self.in_features), bound, dtype,
+                                 device),
                 _uniform((self.out_features,), bound, dtype, device) if bias else None)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -1303,7 +1306,7 @@ class _ConvNd(Module):
                  else (self.out_channels, self.in_channels // groups)) + self.kernel_size
         fan_in = math.prod(shape[1:])
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        return (_kaiming_uniform(shape, bound, dtype, device),
+        return (_kaiming_uniform(self, shape, bound, dtype, device),
                 _uniform((self.out_channels,), bound, dtype, device) if bias else None)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -3236,9 +3239,9 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     for the rows whose target is in it.
 
     >>> import funcgrad
-    >>> asm = funcgrad.nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4, 8])
-    >>> result = asm(funcgrad.ones(3, 8), funcgrad.tensor([1, 5, 9]))
-    >>> result.output.shape, asm.log_prob(funcgrad.ones(3, 8)).shape
+    >>> asm = funcgrad.nn.AdaptiveLogSoftmaxWithLoss(16, 10, cutoffs=[4, 8])
+    >>> result = asm(funcgrad.ones(3, 16), funcgrad.tensor([1, 5, 9]))
+    >>> result.output.shape, asm.log_prob(funcgrad.ones(3, 16)).shape
     (funcgrad.Size([3]), funcgrad.Size([3, 10]))
     """
 
