@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._grad_mode import no_grad
 from .._tensor import Size, Tensor
+from . import constraints
 from ._distribution import Distribution
 from ._multivariate import Categorical
 
@@ -54,7 +55,8 @@ class MixtureSameFamily(Distribution):
 
     mixture_distribution = property(lambda self: self._mixture_distribution)
     component_distribution = property(lambda self: self._component_distribution)
-    support = property(lambda self: self._component_distribution.support)
+    support = property(lambda self: constraints.MixtureSameFamilyConstraint(
+        self._component_distribution.support))
 
     def expand(self, batch_shape, _instance=None) -> MixtureSameFamily:
         batch_shape = Size(batch_shape)

@@ -15,6 +15,7 @@ from .._tensor import Size, Tensor
 from ..nn import functional as F
 from . import constraints
 from ._distribution import Distribution, dirichlet_sample, draw, eps
+from ._exp_family import ExponentialFamily
 
 
 def sum_rightmost(value: Tensor, dim: int) -> Tensor:
@@ -140,7 +141,19 @@ class OneHotCategorical(Distribution):
         return self._categorical.entropy()
 
 
-class Dirichlet(Distribution):
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """``OneHotCategorical`` with a straight-through ``rsample`` (Bengio et al., 2013): the
+    one-hot sample's value, with the gradient of the probabilities."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())
+
+
+class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution of ``concentration`` over the simplex of its last dimension;
     ``rsample`` is differentiable (implicit reparameterization, as torch)."""
 
@@ -179,6 +192,11 @@ class Dirichlet(Distribution):
         c = self.concentration
         return (_ops.xlogy(c - 1.0, value).sum(-1) + c.sum(-1).lgamma()
                 - c.lgamma().sum(-1))
+
+    _natural_params = property(lambda self: (self.concentration,))
+
+    def _log_normalizer(self, x) -> Tensor:
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()
 
     def entropy(self) -> Tensor:
         c = self.concentration

@@ -1,16 +1,27 @@
 """``TransformedDistribution``: a base distribution pushed through transforms, as torch's,
-and the distributions torch builds that way (``Weibull``, ``Pareto``)."""
+and the distributions torch builds that way (``Weibull``, ``Pareto``, ``InverseGamma``,
+``Kumaraswamy``, ``LogisticNormal``)."""
 
 from __future__ import annotations
 
-from .._factories import ones_like
+import math
+
+from .. import _ops
+from .._factories import full_like, ones_like
 from .._grad_mode import no_grad
 from .._tensor import Size, Tensor
 from . import constraints
 from ._distribution import Distribution, broadcast_all
 from ._multivariate import Independent, sum_rightmost
-from ._univariate import Exponential
-from .transforms import AffineTransform, ComposeTransform, ExpTransform, PowerTransform, Transform
+from ._univariate import EULER, Exponential, Gamma, Normal, Uniform
+from .transforms import (
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    PowerTransform,
+    StickBreakingTransform,
+    Transform,
+)
 
 
 class TransformedDistribution(Distribution):
@@ -132,9 +143,6 @@ class TransformedDistribution(Distribution):
         return value
 
 
-_EULER = 0.57721566490153286060  # the Euler-Mascheroni constant
-
-
 class Weibull(TransformedDistribution):
     """The Weibull distribution of ``scale`` and ``concentration``: ``scale * E **
     (1 / concentration)`` for a standard exponential E, as torch builds it.
@@ -168,7 +176,7 @@ class Weibull(TransformedDistribution):
         - (2 * (1 + self.concentration_reciprocal).lgamma()).exp()))
 
     def entropy(self) -> Tensor:
-        return (_EULER * (1 - self.concentration_reciprocal)
+        return (EULER * (1 - self.concentration_reciprocal)
                 + (self.scale * self.concentration_reciprocal).log() + 1)
 
 
@@ -204,3 +212,125 @@ class Pareto(TransformedDistribution):
 
     def entropy(self) -> Tensor:
         return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
+
+
+class InverseGamma(TransformedDistribution):
+    """The distribution of ``1 / x`` for ``x ~ Gamma(concentration, rate)``, as torch builds
+    it (``mean`` is inf for ``concentration <= 1``, ``variance`` for ``concentration <= 2``).
+
+    >>> import funcgrad
+    >>> from funcgrad.distributions import InverseGamma
+    >>> InverseGamma(funcgrad.tensor(3.0), funcgrad.tensor(2.0)).mean
+    tensor(1.)
+    """
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, concentration, rate, validate_args=None) -> None:
+        base_dist = Gamma(concentration, rate, validate_args=validate_args)
+        neg_one = -base_dist.rate.new_ones(())
+        super().__init__(base_dist, PowerTransform(neg_one), validate_args=validate_args)
+
+    concentration = property(lambda self: self.base_dist.concentration)
+    rate = property(lambda self: self.base_dist.rate)
+    mode = property(lambda self: self.rate / (self.concentration + 1))
+
+    @property
+    def mean(self) -> Tensor:
+        return _ops.where(self.concentration > 1, self.rate / (self.concentration - 1),
+                          math.inf)
+
+    @property
+    def variance(self) -> Tensor:
+        c = self.concentration
+        result = self.rate.square() / ((c - 1).square() * (c - 2))
+        return _ops.where(c > 2, result, math.inf)
+
+    def entropy(self) -> Tensor:
+        c = self.concentration
+        return c + self.rate.log() + c.lgamma() - (1 + c) * c.digamma()
+
+
+def _kumaraswamy_moment(a, b, n: int):
+    """E[x^n] of Kumaraswamy(a, b): ``b B(1 + n / a, b)``."""
+    arg1 = 1 + n / a
+    return b * (arg1.lgamma() + b.lgamma() - (arg1 + b).lgamma()).exp()
+
+
+class Kumaraswamy(TransformedDistribution):
+    """The Kumaraswamy distribution on ``[0, 1]``: ``(1 - u ** (1 / concentration0)) ** (1 /
+    concentration1)`` for a uniform ``u``, as torch builds it.
+
+    >>> import funcgrad
+    >>> from funcgrad.distributions import Kumaraswamy
+    >>> Kumaraswamy(funcgrad.tensor(1.0), funcgrad.tensor(1.0)).mean
+    tensor(0.5000)
+    """
+
+    arg_constraints = {"concentration1": constraints.positive,
+                       "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1, concentration0, validate_args=None) -> None:
+        self.concentration1, self.concentration0 = broadcast_all(concentration1,
+                                                                 concentration0)
+        base_dist = Uniform(full_like(self.concentration0, 0),
+                            full_like(self.concentration0, 1), validate_args=validate_args)
+        transforms = [PowerTransform(exponent=self.concentration0.reciprocal()),
+                      AffineTransform(loc=1.0, scale=-1.0),
+                      PowerTransform(exponent=self.concentration1.reciprocal())]
+        super().__init__(base_dist, transforms, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> Kumaraswamy:
+        new = super().expand(batch_shape)
+        new.concentration1 = self.concentration1.expand(*batch_shape)
+        new.concentration0 = self.concentration0.expand(*batch_shape)
+        return new
+
+    mean = property(lambda self: _kumaraswamy_moment(self.concentration1,
+                                                     self.concentration0, 1))
+
+    @property
+    def mode(self) -> Tensor:
+        c1, c0 = self.concentration1, self.concentration0
+        log_mode = c0.reciprocal() * (-c0).log1p() - (-c0 * c1).log1p()
+        log_mode[(c0 < 1) | (c1 < 1)] = math.nan
+        return log_mode.exp()
+
+    @property
+    def variance(self) -> Tensor:
+        return (_kumaraswamy_moment(self.concentration1, self.concentration0, 2)
+                - self.mean.pow(2))
+
+    def entropy(self) -> Tensor:
+        t1 = 1 - self.concentration1.reciprocal()
+        t0 = 1 - self.concentration0.reciprocal()
+        h0 = (self.concentration0 + 1).digamma() + EULER
+        return t0 + t1 * h0 - self.concentration1.log() - self.concentration0.log()
+
+
+class LogisticNormal(TransformedDistribution):
+    """The distribution on the simplex of ``StickBreakingTransform`` of a normal vector of
+    ``loc`` and ``scale`` (one entry fewer than the simplex), as torch builds it.
+
+    >>> import funcgrad
+    >>> from funcgrad.distributions import LogisticNormal
+    >>> LogisticNormal(funcgrad.zeros(2), funcgrad.ones(2)).event_shape
+    funcgrad.Size([3])
+    """
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None) -> None:
+        base_dist = Normal(loc, scale, validate_args=validate_args)
+        if not base_dist.batch_shape:
+            base_dist = base_dist.expand([1])
+        super().__init__(base_dist, StickBreakingTransform(), validate_args=validate_args)
+
+    loc = property(lambda self: self.base_dist.base_dist.loc)
+    scale = property(lambda self: self.base_dist.base_dist.scale)

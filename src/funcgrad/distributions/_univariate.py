@@ -9,7 +9,7 @@ import math
 import jax
 
 from .. import _ops
-from .._factories import arange, full, zeros_like
+from .._factories import arange, full, ones_like, zeros_like
 from .._grad_mode import no_grad
 from .._graph import Op, apply
 from .._tensor import Tensor
@@ -24,6 +24,7 @@ from ._distribution import (
     standard_gamma,
     tiny,
 )
+from ._exp_family import ExponentialFamily
 from ._multivariate import Dirichlet
 
 EULER = 0.57721566490153286060  # the Euler-Mascheroni constant
@@ -43,7 +44,7 @@ class _Scalar(Distribution):
         return value
 
 
-class Normal(_Scalar):
+class Normal(_Scalar, ExponentialFamily):
     """The normal distribution of mean ``loc`` and standard deviation ``scale``.
 
     >>> import funcgrad
@@ -80,6 +81,13 @@ class Normal(_Scalar):
 
     def icdf(self, value) -> Tensor:
         return self.loc + self.scale * (2 * value - 1).erfinv() * math.sqrt(2)
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.loc / self.scale.pow(2),
+                                             -0.5 * self.scale.pow(2).reciprocal()))
+
+    def _log_normalizer(self, x, y) -> Tensor:
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
@@ -172,7 +180,7 @@ class Uniform(_Scalar):
         return (self.high - self.low).log()
 
 
-class Exponential(_Scalar):
+class Exponential(_Scalar, ExponentialFamily):
     """The exponential distribution of rate ``rate`` (mean ``1 / rate``)."""
 
     arg_constraints = {"rate": constraints.positive}
@@ -201,6 +209,12 @@ class Exponential(_Scalar):
 
     def icdf(self, value) -> Tensor:
         return -(-value).log1p() / self.rate
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (-self.rate,))
+
+    def _log_normalizer(self, x) -> Tensor:
+        return -(-x).log()
 
     def entropy(self) -> Tensor:
         return 1.0 - self.rate.log()
@@ -250,7 +264,7 @@ class Laplace(_Scalar):
 GAMMAINC = Op("gammainc", jax.scipy.special.gammainc, "IgammaBackward0")
 
 
-class Gamma(_Scalar):
+class Gamma(_Scalar, ExponentialFamily):
     """The gamma distribution of shape ``concentration`` and inverse scale ``rate``;
     ``rsample`` is differentiable in both (implicit reparameterization, as torch)."""
 
@@ -282,12 +296,18 @@ class Gamma(_Scalar):
         value = self._checked(value)
         return apply(GAMMAINC, self.concentration, self.rate * value)
 
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.concentration - 1, -self.rate))
+
+    def _log_normalizer(self, x, y) -> Tensor:
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
+
     def entropy(self) -> Tensor:
         c = self.concentration
         return c - self.rate.log() + c.lgamma() + (1.0 - c) * c.digamma()
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """The beta distribution on ``[0, 1]``, of ``concentration1`` (alpha) and
     ``concentration0`` (beta); computed, as in torch, as a two-class Dirichlet."""
 
@@ -326,11 +346,16 @@ class Beta(Distribution):
             self._validate_sample(value)
         return self._dirichlet.log_prob(_ops.stack([value, 1.0 - value], -1))
 
+    _natural_params = property(lambda self: (self.concentration1, self.concentration0))
+
+    def _log_normalizer(self, x, y) -> Tensor:
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()
+
     def entropy(self) -> Tensor:
         return self._dirichlet.entropy()
 
 
-class Poisson(_Scalar):
+class Poisson(_Scalar, ExponentialFamily):
     """The Poisson distribution of mean ``rate``; samples are floats, as in torch."""
 
     arg_constraints = {"rate": constraints.nonnegative}
@@ -348,6 +373,11 @@ class Poisson(_Scalar):
         rate = self.rate.detach().expand(*shape)
         return draw(lambda key, lam, shape, dtype: jax.random.poisson(key, lam, shape)
                     .astype(dtype), shape, rate.dtype, rate)
+
+    _natural_params = property(lambda self: (self.rate.log(),))
+
+    def _log_normalizer(self, x) -> Tensor:
+        return x.exp()
 
     def log_prob(self, value) -> Tensor:
         value = self._checked(value)
@@ -384,7 +414,7 @@ class _Trials(Distribution):
         return param
 
 
-class Bernoulli(_Trials):
+class Bernoulli(_Trials, ExponentialFamily):
     """The Bernoulli distribution of ``probs`` (or ``logits``, log-odds) of drawing 1."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -413,6 +443,12 @@ class Bernoulli(_Trials):
             self._validate_sample(value)
         logits, value = _ops.broadcast_tensors(self.logits, value)
         return -F.binary_cross_entropy_with_logits(logits, value, reduction="none")
+
+    _mean_carrier_measure = 0
+    _natural_params = property(lambda self: (self.probs.logit(),))
+
+    def _log_normalizer(self, x) -> Tensor:
+        return x.exp().log1p()
 
     def entropy(self) -> Tensor:
         return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
@@ -763,3 +799,135 @@ class Geometric(_Trials):
     def entropy(self) -> Tensor:
         return F.binary_cross_entropy_with_logits(self.logits, self.probs,
                                                   reduction="none") / self.probs
+
+
+class FisherSnedecor(_Scalar):
+    """The F distribution of ``df1`` and ``df2`` degrees of freedom: a ratio of two scaled
+    chi-squared draws (mean nan for ``df2 <= 2``, variance nan for ``df2 <= 4``, mode nan for
+    ``df1 <= 2``, as torch's)."""
+
+    arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, df1, df2, validate_args=None):
+        self.df1, self.df2 = broadcast_all(df1, df2)
+        self._gamma1 = Gamma(self.df1 * 0.5, self.df1)
+        self._gamma2 = Gamma(self.df2 * 0.5, self.df2)
+        Distribution.__init__(self, self.df1.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None) -> FisherSnedecor:
+        new = super().expand(batch_shape)
+        new._gamma1 = self._gamma1.expand(batch_shape)
+        new._gamma2 = self._gamma2.expand(batch_shape)
+        return new
+
+    @property
+    def mean(self) -> Tensor:
+        df2 = self.df2.clone()
+        df2[df2 <= 2] = math.nan
+        return df2 / (df2 - 2)
+
+    @property
+    def mode(self) -> Tensor:
+        mode = (self.df1 - 2) / self.df1 * self.df2 / (self.df2 + 2)
+        mode[self.df1 <= 2] = math.nan
+        return mode
+
+    @property
+    def variance(self) -> Tensor:
+        df2 = self.df2.clone()
+        df2[df2 <= 4] = math.nan
+        return (2 * df2.pow(2) * (self.df1 + df2 - 2)
+                / (self.df1 * (df2 - 2).pow(2) * (df2 - 4)))
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        x1 = self._gamma1.rsample(sample_shape).view(*shape)
+        x2 = self._gamma2.rsample(sample_shape).view(*shape)
+        # kept away from 0 as torch keeps them (its in-place clamps are in the graph)
+        return (x1 / x2.clamp(min=tiny(x2.dtype))).clamp(min=tiny(x1.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        ct1, ct2, ct3 = self.df1 * 0.5, self.df2 * 0.5, self.df1 / self.df2
+        t1 = (ct1 + ct2).lgamma() - ct1.lgamma() - ct2.lgamma()
+        t2 = ct1 * ct3.log() + (ct1 - 1) * value.log()
+        t3 = (ct1 + ct2) * (ct3 * value).log1p()
+        return t1 + t2 - t3
+
+
+class GeneralizedPareto(_Scalar):
+    """The generalized Pareto distribution of ``loc``, ``scale`` and ``concentration``
+    (exponential at concentration 0, bounded above for negative ones); samples are its
+    ``icdf`` of uniforms, so ``rsample`` differentiates."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive,
+                       "concentration": constraints.real}
+    has_rsample = True
+
+    def __init__(self, loc, scale, concentration, validate_args=None):
+        super().__init__(validate_args, loc=loc, scale=scale, concentration=concentration)
+
+    def _safe_concentration(self):
+        """Where the concentration is (close to) 0, and the concentration with 1 there."""
+        eq_zero = _ops.isclose(self.concentration, full((), 0.0))
+        return eq_zero, _ops.where(eq_zero, ones_like(self.concentration),
+                                   self.concentration)
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        return self.icdf(draw(jax.random.uniform, shape, self.loc.dtype))
+
+    def log_prob(self, value) -> Tensor:
+        value = self._checked(value)
+        z = self._z(value)
+        eq_zero, safe_conc = self._safe_concentration()
+        y = 1 / safe_conc + ones_like(z)
+        where_nonzero = _ops.where(y == 0, y, y * (safe_conc * z).log1p())
+        return -self.scale.log() - _ops.where(eq_zero, z, where_nonzero)
+
+    def log_survival_function(self, value) -> Tensor:
+        value = self._checked(value)
+        z = self._z(value)
+        eq_zero, safe_conc = self._safe_concentration()
+        return _ops.where(eq_zero, -z, -(safe_conc * z).log1p() / safe_conc)
+
+    def log_cdf(self, value) -> Tensor:
+        return (-self.log_survival_function(value).exp()).log1p()
+
+    def cdf(self, value) -> Tensor:
+        return self.log_cdf(value).exp()
+
+    def icdf(self, value) -> Tensor:
+        eq_zero, safe_conc = self._safe_concentration()
+        logu = (-value).log1p()
+        where_nonzero = self.loc + self.scale / safe_conc * (-safe_conc * logu).expm1()
+        return _ops.where(eq_zero, self.loc - self.scale * logu, where_nonzero)
+
+    def _z(self, x) -> Tensor:
+        return (x - self.loc) / self.scale
+
+    @property
+    def mean(self) -> Tensor:
+        valid = self.concentration < 1
+        safe_conc = _ops.where(valid, self.concentration, 0.5)
+        return _ops.where(valid, self.loc + self.scale / (1 - safe_conc), math.nan)
+
+    @property
+    def variance(self) -> Tensor:
+        valid = self.concentration < 0.5
+        safe_conc = _ops.where(valid, self.concentration, 0.25)
+        result = self.scale ** 2 / ((1 - safe_conc) ** 2 * (1 - 2 * safe_conc))
+        return _ops.where(valid, result, math.nan)
+
+    def entropy(self) -> Tensor:
+        return _ops.broadcast_to(self.scale.log() + self.concentration + 1, self._batch_shape)
+
+    mode = property(lambda self: self.loc)
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        upper = _ops.where(self.concentration < 0, self.loc - self.scale / self.concentration,
+                           math.inf)
+        return constraints.interval(self.loc, upper)

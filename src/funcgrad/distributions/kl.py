@@ -11,9 +11,14 @@ tensor(0.4431)
 from __future__ import annotations
 
 import functools
+import math
 
-from .. import _ops, linalg
+from .. import _ops, autograd, linalg
+from .._factories import full_like, ones_like
 from ..nn import functional as F
+from ._continuous_bernoulli import ContinuousBernoulli
+from ._exp_family import ExponentialFamily
+from ._lowrank import LowRankMultivariateNormal, lowrank_logdet, lowrank_mahalanobis
 from ._multivariate import (
     Categorical,
     Dirichlet,
@@ -23,12 +28,14 @@ from ._multivariate import (
     batch_mahalanobis,
     sum_rightmost,
 )
+from ._transformed import Pareto
 from ._univariate import (
     Bernoulli,
     Beta,
     Binomial,
     Exponential,
     Gamma,
+    Gumbel,
     Laplace,
     LogNormal,
     Normal,
@@ -191,9 +198,7 @@ def _kl_poisson_poisson(p, q):
 
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_mvn_mvn(p, q):
-    if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two Multivariate Normals with"  # torch's spaces
-                         "                          different event shapes cannot be computed")
+    _check_event_shapes(p, q, "Multivariate")
     p_tril, q_tril = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
     half_term1 = q._half_log_det() - p._half_log_det()
     n = p.event_shape[0]
@@ -210,3 +215,161 @@ def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+def _trace_xxt(matrices):
+    """``trace(X X^T)`` of each matrix of a batch."""
+    return matrices.pow(2).sum((-2, -1))
+
+
+def _check_event_shapes(p, q, which: str) -> None:
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"KL-divergence between two {which} Normals with"  # torch's spaces
+                         "                          different event shapes cannot be computed")
+
+
+def _lowrank_logdet_of(d):
+    return lowrank_logdet(d._unbroadcasted_cov_factor, d._unbroadcasted_cov_diag,
+                          d._capacitance_tril)
+
+
+def _lowrank_terms(p, q):
+    """q's log-determinant, Mahalanobis distance of p's mean, and ``A`` of
+    ``inv(q.cov) = inv(qD) - A^T A``."""
+    mahalanobis = lowrank_mahalanobis(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag,
+                                      q.loc - p.loc, q._capacitance_tril)
+    qwt_qdinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
+    a = linalg.solve_triangular(q._capacitance_tril, qwt_qdinv, upper=False)
+    return _lowrank_logdet_of(q), mahalanobis, a
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_lowrank(p, q):
+    _check_event_shapes(p, q, "Low Rank Multivariate")
+    q_logdet, term3, a = _lowrank_terms(p, q)
+    term1 = q_logdet - _lowrank_logdet_of(p)
+    # inv(q.cov) @ p.cov = [inv(qD) - A^T A] @ (pD + pW pW^T)
+    term21 = (p._unbroadcasted_cov_diag / q._unbroadcasted_cov_diag).sum(-1)
+    term22 = _trace_xxt(p._unbroadcasted_cov_factor
+                        * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1))
+    term23 = _trace_xxt(a * p._unbroadcasted_cov_diag.sqrt().unsqueeze(-2))
+    term24 = _trace_xxt(a @ p._unbroadcasted_cov_factor)
+    return 0.5 * (term1 + term21 + term22 - term23 - term24 + term3 - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_mvn_lowrank(p, q):
+    _check_event_shapes(p, q, "(Low Rank) Multivariate")
+    q_logdet, term3, a = _lowrank_terms(p, q)
+    term1 = q_logdet - 2 * p._half_log_det()
+    # inv(q.cov) @ p.cov = [inv(qD) - A^T A] @ p_tril p_tril^T
+    term21 = _trace_xxt(p._unbroadcasted_scale_tril
+                        * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1))
+    term22 = _trace_xxt(a @ p._unbroadcasted_scale_tril)
+    return 0.5 * (term1 + term21 - term22 + term3 - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrank_mvn(p, q):
+    _check_event_shapes(p, q, "(Low Rank) Multivariate")
+    term1 = 2 * q._half_log_det() - _lowrank_logdet_of(p)
+    term3 = batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc)
+    # inv(q.cov) @ p.cov = inv(q_tril q_tril^T) @ (pW pW^T + pD)
+    n = p.event_shape[0]
+    batch = _ops.broadcast_shapes(q._unbroadcasted_scale_tril.shape[:-2],
+                                  p._unbroadcasted_cov_factor.shape[:-2])
+    q_tril = q._unbroadcasted_scale_tril.expand(*batch, n, n)
+    p_factor = p._unbroadcasted_cov_factor.expand(*batch, n, p.cov_factor.shape[-1])
+    p_diag = p._unbroadcasted_cov_diag.sqrt().diag_embed().expand(*batch, n, n)
+    term21 = _trace_xxt(linalg.solve_triangular(q_tril, p_factor, upper=False))
+    term22 = _trace_xxt(linalg.solve_triangular(q_tril, p_diag, upper=False))
+    return 0.5 * (term1 + term21 + term22 + term3 - n)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """The Bregman divergence of the log normalizer, for two of one family (torch's fallback
+    for such pairs without a closed form of their own)."""
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential "
+                                  "families cannot                             be computed "
+                                  "using Bregman divergences")  # (torch's spaces)
+    p_nparams = [param.detach().requires_grad_() for param in p._natural_params]
+    q_nparams = q._natural_params
+    lg_normal = p._log_normalizer(*p_nparams)
+    gradients = autograd.grad(lg_normal.sum(), p_nparams, create_graph=True)
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+        result = result - sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+    return result
+
+
+def _infinite_like(tensor):
+    return full_like(tensor, _INF)
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + (-p.probs).log1p()
+    t3 = -q._cont_bern_log_norm() - (-q.probs).log1p()
+    return t1 + t2 + t3
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p, q):
+    return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+
+
+@register_kl(ContinuousBernoulli, Pareto)
+def _kl_continuous_bernoulli_infinity(p, q):
+    return _infinite_like(p.probs)
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_continuous_bernoulli_exponential(p, q):
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_continuous_bernoulli_normal(p, q):
+    t1 = -p.entropy()
+    t2 = 0.5 * (math.log(2.0 * math.pi) + (q.loc / q.scale).square()) + q.scale.log()
+    t3 = (p.variance + p.mean.square() - 2.0 * q.loc * p.mean) / (2.0 * q.scale.square())
+    return t1 + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_continuous_bernoulli_uniform(p, q):
+    result = -p.entropy() + (q.high - q.low).log()
+    outside = (q.low >= p.support.lower_bound) | (q.high <= p.support.upper_bound)
+    return _ops.where(outside, ones_like(result) * _INF, result)
+
+
+@register_kl(Exponential, ContinuousBernoulli)
+def _kl_exponential_infinity(p, q):
+    return _infinite_like(p.rate)
+
+
+@register_kl(Gamma, ContinuousBernoulli)
+def _kl_gamma_infinity(p, q):
+    return _infinite_like(p.concentration)
+
+
+@register_kl(Gumbel, ContinuousBernoulli)
+@register_kl(Laplace, ContinuousBernoulli)
+@register_kl(Normal, ContinuousBernoulli)
+def _kl_loc_infinity(p, q):
+    return _infinite_like(p.loc)
+
+
+@register_kl(Pareto, ContinuousBernoulli)
+def _kl_pareto_infinity(p, q):
+    return _infinite_like(p.scale)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_continuous_bernoulli(p, q):
+    result = -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+    outside = (p.high >= q.support.upper_bound) | (p.low <= q.support.lower_bound)
+    return _ops.where(outside, ones_like(result) * _INF, result)

@@ -15,17 +15,19 @@ import math
 import numbers
 import weakref
 
-from .. import _factories, _ops
+from .. import _factories, _ops, linalg
 from .._tensor import Tensor
 from ..nn import functional as F
 from . import constraints
 from ._distribution import eps, tiny
 from ._multivariate import sum_rightmost
 
-__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
-           "IndependentTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform",
-           "SoftmaxTransform", "SoftplusTransform", "TanhTransform", "Transform",
-           "identity_transform"]
+__all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+           "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
+           "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+           "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform",
+           "Transform", "identity_transform"]
 
 
 class Transform:
@@ -564,3 +566,301 @@ class SoftmaxTransform(_Parameterless):
         return shape
 
     inverse_shape = forward_shape
+
+
+def _clipped_sigmoid(x):
+    return x.sigmoid().clamp(min=tiny(x.dtype), max=1.0 - eps(x.dtype))
+
+
+class StickBreakingTransform(_Parameterless):
+    """Real vectors of length K to the simplex of K + 1 entries, by breaking a stick: entry
+    ``i`` takes the share ``sigmoid(x_i - log(K - i))`` of what is left (so ``x = 0`` gives
+    the centre)."""
+
+    domain, codomain, bijective = constraints.real_vector, constraints.simplex, True
+
+    def _call(self, x):
+        offset = x.shape[-1] + 1 - x.new_ones(x.shape[-1]).cumsum(-1)
+        z = _clipped_sigmoid(x - offset.log())
+        z_cumprod = (1 - z).cumprod(-1)
+        return F.pad(z, [0, 1], value=1) * F.pad(z_cumprod, [1, 0], value=1)
+
+    def _inverse(self, y):
+        y_crop = y[..., :-1]
+        offset = y.shape[-1] - y.new_ones(y_crop.shape[-1]).cumsum(-1)
+        sf = (1 - y_crop.cumsum(-1)).clamp(min=tiny(y.dtype))
+        return y_crop.log() - sf.log() + offset.log()
+
+    def log_abs_det_jacobian(self, x, y):
+        offset = x.shape[-1] + 1 - x.new_ones(x.shape[-1]).cumsum(-1)
+        x = x - offset.log()
+        return (-x + F.logsigmoid(x) + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        return type(shape)((*shape[:-1], shape[-1] + 1))
+
+    def inverse_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        return type(shape)((*shape[:-1], shape[-1] - 1))
+
+
+class LowerCholeskyTransform(_Parameterless):
+    """Square matrices to lower-triangular ones of positive diagonal: the strictly lower part
+    is kept and the diagonal exponentiated (not bijective: the upper part is dropped)."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.lower_cholesky
+
+    def _call(self, x):
+        return x.tril(-1) + x.diagonal(dim1=-2, dim2=-1).exp().diag_embed()
+
+    def _inverse(self, y):
+        return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
+
+
+class PositiveDefiniteTransform(_Parameterless):
+    """Square matrices to positive-definite ones: ``L L^T`` of ``L`` the lower Cholesky
+    transform of the matrix."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def _call(self, x):
+        x = LowerCholeskyTransform()(x)
+        return x @ x.mT
+
+    def _inverse(self, y):
+        return LowerCholeskyTransform().inv(linalg.cholesky(y))
+
+
+def tril_matrix_to_vec(mat, diag: int = 0):
+    """The entries of ``mat`` on and below its ``diag``-th diagonal, row by row."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    rows, cols = _factories.tril_indices(n, n, diag)
+    return mat[..., rows, cols]
+
+
+def vec_to_tril_matrix(vec, diag: int = 0):
+    """The square matrix whose entries on and below its ``diag``-th diagonal are ``vec``'s,
+    row by row (zeros elsewhere)."""
+    # the positive root of n^2 + (1 + 2 diag) n - |diag| (diag + 1) - 2 len(vec) = 0
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1]
+                            + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    if round(n) - n > eps(vec.dtype):
+        raise ValueError(f"The size of last dimension is {vec.shape[-1]} which cannot be "
+                         "expressed as the lower triangular part of a square D x D matrix.")
+    n = round(n)
+    mat = vec.new_zeros(*vec.shape[:-1], n, n)
+    rows, cols = _factories.tril_indices(n, n, diag)
+    mat[..., rows, cols] = vec
+    return mat
+
+
+class CorrCholeskyTransform(_Parameterless):
+    """Real vectors of length D (D - 1) / 2 to Cholesky factors of D x D correlation matrices
+    (lower triangular, positive diagonal, rows of unit norm): ``tanh`` to (-1, 1), then each
+    row is filled by breaking the stick of its remaining squared norm."""
+
+    domain, codomain, bijective = constraints.real_vector, constraints.corr_cholesky, True
+
+    def _call(self, x):
+        x = x.tanh()
+        x = x.clamp(min=-1 + eps(x.dtype), max=1 - eps(x.dtype))
+        r = vec_to_tril_matrix(x, diag=-1)
+        z1m_cumprod_sqrt = (1 - r ** 2).sqrt().cumprod(-1)
+        r = r + _factories.eye(r.shape[-1], dtype=r.dtype)
+        return r * F.pad(z1m_cumprod_sqrt[..., :-1], [1, 0], value=1)
+
+    def _inverse(self, y):
+        y_cumsum = 1 - (y * y).cumsum(-1)
+        y_cumsum_shifted = F.pad(y_cumsum[..., :-1], [1, 0], value=1)
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(y_cumsum_shifted,
+                                                                 diag=-1).sqrt()
+        return (t.log1p() - t.neg().log1p()) / 2
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        # the stick breaking's (the first column's entries are not broken) and tanh's
+        y1m_cumsum = 1 - (y * y).cumsum(-1)
+        stick_breaking_logdet = 0.5 * tril_matrix_to_vec(y1m_cumsum, diag=-2).log().sum(-1)
+        tanh_logdet = -2 * (x + F.softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        n = shape[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return type(shape)((*shape[:-1], d, d))
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        d = shape[-1]
+        return type(shape)((*shape[:-2], d * (d - 1) // 2))
+
+
+def _check_length(z, dim: int, size: int, what: str, name: str, range_name: str) -> None:
+    """torch's checks that ``dim`` is a dimension of ``z`` (called ``name``; ``range_name``
+    in the first message) of ``size`` entries (``what``)."""
+    if not -z.ndim <= dim < z.ndim:
+        raise AssertionError(f"dim {dim} out of range for {range_name} with {z.ndim} "
+                             f"dimensions")
+    if z.shape[dim] != size:
+        raise AssertionError(f"{name}.size({dim}) = {z.shape[dim]} must equal {what} {size}")
+
+
+class CatTransform(Transform):
+    """The transforms ``tseq`` on consecutive pieces, of ``lengths`` (default 1 each), of
+    dimension ``dim``; as ``torch.cat`` joins them.
+
+    >>> import funcgrad
+    >>> from funcgrad.distributions.transforms import CatTransform, ExpTransform
+    >>> t = CatTransform([ExpTransform(), ExpTransform().inv], dim=0, lengths=[1, 1])
+    >>> t(funcgrad.tensor([0.0, 1.0]))
+    tensor([1., 0.])
+    """
+
+    def __init__(self, tseq, dim: int = 0, lengths=None, cache_size: int = 0) -> None:
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms "
+                                 f"({len(self.transforms)})")
+        self.dim = dim
+
+    event_dim = property(lambda self: max(t.event_dim for t in self.transforms))
+    length = property(lambda self: sum(self.lengths))
+    bijective = property(lambda self: all(t.bijective for t in self.transforms))
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _pieces(self, z):
+        start = 0
+        for transform, length in zip(self.transforms, self.lengths):
+            yield transform, z.narrow(self.dim, start, length)
+            start = start + length
+
+    def _call(self, x):
+        _check_length(x, self.dim, self.length, "length", "x", "tensor")
+        return _ops.cat([t(piece) for t, piece in self._pieces(x)], self.dim)
+
+    def _inverse(self, y):
+        _check_length(y, self.dim, self.length, "length", "y", "tensor")
+        return _ops.cat([t.inv(piece) for t, piece in self._pieces(y)], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        _check_length(x, self.dim, self.length, "length", "x", "x")
+        _check_length(y, self.dim, self.length, "length", "y", "y")
+        terms = []
+        for (t, x_piece), (_, y_piece) in zip(self._pieces(x), self._pieces(y)):
+            term = t.log_abs_det_jacobian(x_piece, y_piece)
+            terms.append(sum_rightmost(term, self.event_dim - t.event_dim))
+        dim = self.dim - x.ndim if self.dim >= 0 else self.dim
+        dim = dim + self.event_dim
+        if dim < 0:
+            return _ops.cat(terms, dim)
+        total = terms[0]
+        for term in terms[1:]:
+            total = total + term
+        return total
+
+
+class StackTransform(Transform):
+    """The transforms ``tseq`` on the slices along dimension ``dim``, one each; as
+    ``torch.stack`` joins them."""
+
+    def __init__(self, tseq, dim: int = 0, cache_size: int = 0) -> None:
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    bijective = property(lambda self: all(t.bijective for t in self.transforms))
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slice(self, z):
+        return [z.select(self.dim, i) for i in range(z.shape[self.dim])]
+
+    def _call(self, x):
+        _check_length(x, self.dim, len(self.transforms), "len(transforms)", "x",
+                      "tensor")
+        return _ops.stack([t(s) for s, t in zip(self._slice(x), self.transforms)], self.dim)
+
+    def _inverse(self, y):
+        _check_length(y, self.dim, len(self.transforms), "len(transforms)", "y",
+                      "tensor")
+        return _ops.stack([t.inv(s) for s, t in zip(self._slice(y), self.transforms)],
+                          self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        _check_length(x, self.dim, len(self.transforms), "len(transforms)", "x", "x")
+        _check_length(y, self.dim, len(self.transforms), "len(transforms)", "y", "y")
+        return _ops.stack([t.log_abs_det_jacobian(a, b) for a, b, t in
+                           zip(self._slice(x), self._slice(y), self.transforms)], self.dim)
+
+
+class CumulativeDistributionTransform(Transform):
+    """A distribution's ``cdf``, from its support to the unit interval (its inverse is the
+    ``icdf``; the log-determinant is ``log_prob``)."""
+
+    bijective, codomain, sign = True, constraints.unit_interval, +1
+
+    def __init__(self, distribution, cache_size: int = 0) -> None:
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    domain = property(lambda self: self.distribution.support)
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
