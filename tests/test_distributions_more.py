@@ -316,3 +316,56 @@ def test_wishart_warns_of_low_df_as_torch(torch):
         return [str(w.message) for w in record]
 
     assert low_df(funcgrad) == low_df(torch)
+
+
+# ----- biject_to and transform_to ----------------------------------------------------------------
+# constraint of lib: an unconstrained point of its transforms' domains
+REGISTRY_CASES = {
+    "real": (lambda C, T: C.real, [0.3, -1.2]),
+    "positive": (lambda C, T: C.positive, [0.3, -1.2]),
+    "greater_than": (lambda C, T: C.greater_than(T.tensor([1.0, -2.0])), [0.3, -1.2]),
+    "less_than": (lambda C, T: C.less_than(2.0), [0.3, -1.2]),
+    "unit_interval": (lambda C, T: C.unit_interval, [0.3, -1.2]),
+    "interval": (lambda C, T: C.interval(-1.0, T.tensor([2.0, 3.0])), [0.3, -1.2]),
+    "half_open_interval": (lambda C, T: C.half_open_interval(1.0, 4.0), [0.3, -1.2]),
+    "simplex": (lambda C, T: C.simplex, [0.3, -1.2]),
+    "independent": (lambda C, T: C.independent(C.positive, 1), [0.3, -1.2]),
+    "corr_cholesky": (lambda C, T: C.corr_cholesky, [0.3, -1.2, 0.5]),
+    "lower_cholesky": (lambda C, T: C.lower_cholesky, [[0.3, -1.2], [0.5, 0.1]]),
+    "positive_definite": (lambda C, T: C.positive_definite, [[0.3, -1.2], [0.5, 0.1]]),
+    "cat": (lambda C, T: C.cat([C.positive, C.real], -1, [1, 1]), [0.3, -1.2]),
+    "stack": (lambda C, T: C.stack([C.positive, C.unit_interval], -1), [0.3, -1.2]),
+}
+
+
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+@pytest.mark.parametrize("name", REGISTRY_CASES)
+def test_constraint_registry_matches_torch(torch, name, registry):
+    def mapped(lib):
+        make, x = REGISTRY_CASES[name]
+        try:
+            t = getattr(D(lib), registry)(make(D(lib).constraints, lib))
+        except NotImplementedError as e:
+            return e
+        x = lib.tensor(x)
+        y = t(x)
+        try:
+            ladj = t.log_abs_det_jacobian(x, y)
+        except NotImplementedError:  # (the transforms that are not bijections)
+            ladj = None
+        return type(t).__name__, y, t.codomain.check(y), ladj
+
+    ours, theirs = mapped(funcgrad), mapped(torch)
+    if isinstance(theirs, NotImplementedError):
+        assert isinstance(ours, NotImplementedError) and str(ours) == str(theirs)
+        return
+    assert ours[0] == theirs[0]
+    assert (ours[3] is None) == (theirs[3] is None)
+    for a, b in zip(ours[1:], theirs[1:]):
+        if b is not None:
+            _close(a, b)
+
+
+def test_constraint_registry_refuses_as_torch(torch):
+    assert_raises_as_torch(torch, lambda T: D(T).biject_to(D(T).constraints.boolean))
+    assert_raises_as_torch(torch, lambda T: D(T).transform_to.register(3, lambda c: None))

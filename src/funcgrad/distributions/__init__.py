@@ -58,6 +58,8 @@ from ._univariate import Poisson as Poisson
 from ._univariate import StudentT as StudentT
 from ._univariate import Uniform as Uniform
 from ._von_mises import VonMises as VonMises
+from .constraint_registry import biject_to as biject_to
+from .constraint_registry import transform_to as transform_to
 from .kl import kl_divergence as kl_divergence
 from .kl import register_kl as register_kl
 from .transforms import AbsTransform as AbsTransform

@@ -14,7 +14,7 @@ from .._factories import arange, eye, tensor, tril_indices
 from .._grad_mode import no_grad
 from .._tensor import Size, Tensor
 from . import constraints
-from ._distribution import Distribution, broadcast_all, draw, eps, tiny
+from ._distribution import Distribution, _read_bool, broadcast_all, draw, eps, tiny
 from ._exp_family import ExponentialFamily
 from ._multivariate import _precision_to_scale_tril
 from ._univariate import Beta, Chi2
@@ -86,7 +86,7 @@ class LKJCholesky(Distribution):
 
 def _mvdigamma(x: Tensor, p: int) -> Tensor:
     """The multivariate digamma function of dimension ``p``."""
-    if not bool((x > (p - 1) / 2).all()):
+    if _read_bool(x > (p - 1) / 2) is False:
         raise AssertionError("Wrong domain for multivariate digamma function.")
     return (x.unsqueeze(-1) - arange(p, dtype=x.dtype).div(2).expand(*x.shape, -1)
             ).digamma().sum(-1)
@@ -134,12 +134,12 @@ class Wishart(ExponentialFamily):
             self.df = tensor(df, dtype=param.dtype)
         event_shape = param.shape[-2:]
         p = event_shape[-1]
-        if bool((self.df <= p - 1).any()):
+        if _read_bool(self.df > p - 1) is False:
             raise ValueError(f"Value of df={df} expected to be greater than ndim - 1 = {p - 1}.")
         name = ("scale_tril" if scale_tril is not None else "covariance_matrix"
                 if covariance_matrix is not None else "precision_matrix")
         setattr(self, name, param.expand(*batch_shape, p, p))
-        if bool((self.df < p).any()):
+        if _read_bool(self.df >= p) is False:
             warnings.warn("Low df values detected. Singular samples are highly likely to occur "
                           "for ndim - 1 < df < ndim.", stacklevel=2)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
@@ -228,7 +228,8 @@ class Wishart(ExponentialFamily):
         sample_shape = Size(sample_shape)
         sample = self._bartlett_sampling(sample_shape)
         is_singular = self._singular(sample)
-        if bool(is_singular.any()):
+        # (inside a JAX trace the check cannot be read: the draw is kept as it is)
+        if _read_bool(~is_singular) is False:
             warnings.warn("Singular sample detected.", stacklevel=2)
             for _ in range(max_try_correction):
                 sample_new = self._bartlett_sampling(is_singular[is_singular].shape)
