@@ -369,3 +369,21 @@ def test_constraint_registry_matches_torch(torch, name, registry):
 def test_constraint_registry_refuses_as_torch(torch):
     assert_raises_as_torch(torch, lambda T: D(T).biject_to(D(T).constraints.boolean))
     assert_raises_as_torch(torch, lambda T: D(T).transform_to.register(3, lambda c: None))
+
+
+def test_wishart_redraws_singular_samples_with_a_warning():
+    """With df just above dim - 1 some Bartlett draws are singular: rsample warns and redraws
+    them, leaving fewer than a draw without corrections."""
+    def valid_share(max_try_correction):
+        funcgrad.manual_seed(0)
+        w = D(funcgrad).Wishart(funcgrad.tensor(2.0001), 1e-3 * funcgrad.eye(3))
+        x = w.rsample((2000,), max_try_correction=max_try_correction)
+        assert tuple(x.shape) == (2000, 3, 3)
+        return float(w.support.check(x).float().mean())
+
+    with pytest.warns(UserWarning, match="Low df values detected"):
+        with pytest.warns(UserWarning, match="Singular sample detected."):
+            corrected = valid_share(10)
+        with pytest.warns(UserWarning, match="Singular sample detected."):
+            uncorrected = valid_share(0)
+    assert uncorrected < corrected
