@@ -1,6 +1,7 @@
-"""``linalg.eig``/``eigvals`` and the Householder family (``geqrf``, ``householder_product``,
-``orgqr``, ``ormqr``) against torch, beyond the real cases of ``test_ops``: complex inputs,
-their named tuples and Tensor methods, and torch's errors.
+"""``linalg.eig``/``eigvals``, the Householder family (``geqrf``, ``householder_product``,
+``orgqr``, ``ormqr``) and the LDL factorization (``ldl_factor``, ``ldl_solve``) against
+torch, beyond the real cases of ``test_ops``: complex inputs, their named tuples and Tensor
+methods, and torch's errors.
 
 Eigenvectors are unique up to a phase each, which LAPACK builds may choose differently: they
 are compared through ``A v = v λ``, their magnitudes and gradients of losses that do not depend
@@ -99,6 +100,31 @@ def test_results_are_torchs_named_tuples(torch, fn) -> None:
     assert all(getattr(want, field) is t for field, t in zip(got._fields, want))
 
 
+@pytest.mark.parametrize("hermitian", [False, True], ids=["symmetric", "hermitian"])
+def test_ldl_factor_and_solve_complex_as_torch(torch, hermitian) -> None:
+    """LAPACK's pivots exactly, LD to rounding, and the solution, with 2 by 2 blocks (small
+    diagonals) and 1 by 1 ones."""
+    rng = np.random.default_rng(4)
+    a = _complex(rng, 3, 5, 5)
+    a[0] *= 1 - 0.99 * np.eye(5)
+    b = _complex(rng, 5, 2)
+    got = funcgrad.linalg.ldl_factor_ex(funcgrad.tensor(a), hermitian=hermitian)
+    want = torch.linalg.ldl_factor_ex(torch.tensor(a), hermitian=hermitian)
+    np.testing.assert_array_equal(np.asarray(got.pivots), want.pivots.numpy())
+    np.testing.assert_array_equal(np.asarray(got.info), want.info.numpy())
+    np.testing.assert_allclose(np.asarray(got.LD), want.LD.numpy(), rtol=1e-4, atol=1e-5)
+    x = funcgrad.linalg.ldl_solve(got.LD, got.pivots, funcgrad.tensor(b), hermitian=hermitian)
+    tx = torch.linalg.ldl_solve(want.LD, want.pivots, torch.tensor(b), hermitian=hermitian)
+    np.testing.assert_allclose(np.asarray(x), tx.numpy(), rtol=1e-3, atol=1e-4)
+
+
+def test_ldl_factor_ex_reports_a_zero_pivot_as_torch(torch) -> None:
+    got = funcgrad.linalg.ldl_factor_ex(funcgrad.zeros(2, 3, 3))
+    want = torch.linalg.ldl_factor_ex(torch.zeros(2, 3, 3))
+    for ours, theirs in zip(got, want):
+        np.testing.assert_array_equal(np.asarray(ours), theirs.numpy())
+
+
 ERRORS = {
     "eig_int": lambda T: T.linalg.eig(T.ones(3, 3, dtype=T.int32)),
     "eig_half": lambda T: T.linalg.eig(T.ones(3, 3, dtype=T.float16)),
@@ -135,6 +161,22 @@ ERRORS = {
     "ormqr_other_dtype": lambda T: T.ormqr(T.ones(4, 3), T.ones(3), T.ones(4, 2, dtype=T.int32)),
     "ormqr_int": lambda T: T.ormqr(T.ones(4, 3, dtype=T.int32), T.ones(3, dtype=T.int32),
                                    T.ones(4, 2, dtype=T.int32)),
+    "ldl_factor_1d": lambda T: T.linalg.ldl_factor(T.ones(3)),
+    "ldl_factor_not_square": lambda T: T.linalg.ldl_factor(T.ones(2, 3)),
+    "ldl_factor_int": lambda T: T.linalg.ldl_factor_ex(T.ones(3, 3, dtype=T.int32)),
+    "ldl_factor_half": lambda T: T.linalg.ldl_factor(T.ones(3, 3, dtype=T.float16)),
+    "ldl_solve_1d": lambda T: T.linalg.ldl_solve(*T.linalg.ldl_factor(T.eye(4)), T.ones(4)),
+    "ldl_solve_rows": lambda T: T.linalg.ldl_solve(*T.linalg.ldl_factor(T.eye(4)),
+                                                   T.ones(3, 2)),
+    "ldl_solve_float_pivots": lambda T: T.linalg.ldl_solve(T.eye(4), T.ones(4), T.ones(4, 2)),
+    "ldl_solve_pivots_shape": lambda T: T.linalg.ldl_solve(
+        T.eye(4), T.ones(3, dtype=T.int32), T.ones(4, 2)),
+    "ldl_solve_dtype": lambda T: T.linalg.ldl_solve(*T.linalg.ldl_factor(T.eye(4)),
+                                                    T.ones(4, 2, dtype=T.complex64)),
+    "ldl_solve_not_square": lambda T: T.linalg.ldl_solve(
+        T.ones(3, 4), T.ones(3, dtype=T.int32), T.ones(4, 2)),
+    "ldl_solve_int": lambda T: T.linalg.ldl_solve(
+        T.eye(4, dtype=T.int32), T.ones(4, dtype=T.int32), T.ones(4, 2, dtype=T.int32)),
 }
 
 

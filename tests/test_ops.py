@@ -517,6 +517,16 @@ case("ormqr-right", lambda m, a, tau, c: m.ormqr(a, tau, c, left=False), real(4,
      real(3, 4))
 case("ormqr-right-transpose", lambda m, a, tau, c: m.ormqr(a, tau, c, False, True), real(3, 4),
      real(3), real(2, 3))
+# torch has no derivative of the LDL factorization or its solve (NotImplemented): inputs
+# without grad. A zero diagonal makes every pivot a 2 by 2 block.
+case("linalg.ldl_factor", lambda m, a: tuple(m.linalg.ldl_factor(a + a.mT)),
+     Arg((2, 4, 4), grad=False), gradcheck=False)
+case("linalg.ldl_factor_ex-2x2-pivots", lambda m, a: tuple(m.linalg.ldl_factor_ex(
+    (a + a.mT).tril(-1) + (a + a.mT).tril(-1).mT, hermitian=True)), Arg((5, 5), grad=False),
+     gradcheck=False)
+case("linalg.ldl_solve", lambda m, a, b: m.linalg.ldl_solve(
+    *m.linalg.ldl_factor(a + a.mT), b), Arg((2, 4, 4), grad=False), Arg((4, 3), grad=False),
+     gradcheck=False)
 
 # ----- elementwise and sorting, more -----------------------------------------------------------
 case("hypot", lambda m, x, y: m.hypot(x, y), real(2, 3), real(3))

@@ -46,7 +46,7 @@ __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "nor
            "matrix_power", "solve_triangular", "lstsq", "multi_dot", "vecdot", "matmul",
            "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex", "lu_factor",
            "lu_solve", "lu_factor_ex", "lu", "vander", "tensorinv", "tensorsolve", "eig",
-           "eigvals", "householder_product"]
+           "eigvals", "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.
@@ -181,6 +181,170 @@ GEQRF = (Op("geqrf_a", _lapack_only("geqrf", lambda a: jnp.swapaxes(
     jnp.linalg.qr(a, mode="raw")[0], -1, -2)), "", differentiable=False),
          Op("geqrf_tau", _lapack_only("geqrf", lambda a: jnp.linalg.qr(a, mode="raw")[1]), "",
             differentiable=False))
+# Bunch-Kaufman's threshold, (1 + sqrt(17)) / 8: it bounds the growth of the factors.
+_BUNCH_KAUFMAN = (1 + math.sqrt(17)) / 8
+
+
+def _magnitude(x, hermitian_diagonal: bool = False):
+    """The magnitude LAPACK compares pivots by: |re| + |im| of a complex number (its cabs1);
+    of a Hermitian matrix's (real) diagonal, |re|."""
+    if not jnp.iscomplexobj(x):
+        return jnp.abs(x)
+    return jnp.abs(x.real) if hermitian_diagonal else jnp.abs(x.real) + jnp.abs(x.imag)
+
+
+def _adjoint(x, hermitian: bool):
+    return jnp.conj(x) if hermitian else x
+
+
+def _mirror(a, hermitian: bool):
+    """The symmetric (Hermitian) matrix of ``a``'s lower triangle."""
+    strict = jnp.tril(a, -1)
+    diagonal = jnp.diagonal(a).real.astype(a.dtype) if hermitian else jnp.diagonal(a)
+    return strict + _adjoint(strict.T, hermitian) + jnp.diag(diagonal)
+
+
+def _sytf2(a, hermitian: bool):
+    """LAPACK's unblocked Bunch-Kaufman factorization (s/d/c/zsytf2 and c/zhetf2, lower) of one
+    matrix: ``(LD, pivots, info)`` as sytrf stores them, the pivots from 1 and negative for
+    the rows of a 2 by 2 block. The trailing matrix is kept whole (mirrored from its lower
+    triangle after each step, which LAPACK's updates compute), so a pivot's row and its swaps
+    read it directly."""
+    n = a.shape[-1]
+    idx = jnp.arange(n)
+
+    def step(state):
+        k, a, pivots, info = state
+        absakk = _magnitude(a[k, k], hermitian)
+        column = jnp.where(idx > k, _magnitude(a[:, k]), -1.0)
+        imax = jnp.argmax(column)
+        colmax = jnp.maximum(column[imax], 0.0)
+        rowmax = jnp.max(jnp.where((idx >= k) & (idx != imax), _magnitude(a[imax]), 0.0))
+        zero = (jnp.maximum(absakk, colmax) == 0) | jnp.isnan(absakk)
+        keep = zero | (absakk >= _BUNCH_KAUFMAN * colmax) | (
+            absakk >= _BUNCH_KAUFMAN * colmax * (colmax / rowmax))
+        swap_one = ~keep & (_magnitude(a[imax, imax], hermitian) >= _BUNCH_KAUFMAN * rowmax)
+        kstep = jnp.where(keep | swap_one, 1, 2)
+        kp, kk = jnp.where(keep, k, imax), k + kstep - 1
+        perm = idx.at[kk].set(kp).at[kp].set(kk)
+        trailing = (idx[:, None] >= k) & (idx[None, :] >= k)
+        a = jnp.where(trailing, a[perm][:, perm], a)
+        a = jax.lax.cond(zero, lambda a: a, lambda a: jax.lax.cond(
+            kstep == 1, lambda a: _sytf2_one(a, k, hermitian),
+            lambda a: _sytf2_two(a, k, hermitian), a), a)
+        code = jnp.where(kstep == 1, kp + 1, -(kp + 1)).astype(jnp.int32)
+        pivots = pivots.at[k].set(code).at[kk].set(code)
+        info = jnp.where(zero & (info == 0), k + 1, info).astype(jnp.int32)
+        return k + kstep, _mirror(a, hermitian), pivots, info
+
+    start = (jnp.int32(0), _mirror(a, hermitian), jnp.zeros(n, jnp.int32),
+             jnp.zeros((), jnp.int32))
+    _, a, pivots, info = jax.lax.while_loop(lambda state: state[0] < n, step, start)
+    return jnp.tril(a), pivots, info
+
+
+def _sytf2_one(a, k, hermitian: bool):
+    """A 1 by 1 pivot at ``k``: the rank-1 update of the trailing matrix and column ``k`` of
+    ``L``, as sytf2 (syr and scal) and hetf2 (her and dscal)."""
+    idx = jnp.arange(a.shape[-1])
+    d11 = 1 / (a[k, k].real if hermitian else a[k, k])
+    x = jnp.where(idx > k, a[:, k], 0)
+    a = a + x[:, None] * (-d11 * _adjoint(x, hermitian))[None, :]
+    return a.at[:, k].set(jnp.where(idx > k, d11 * a[:, k], a[:, k]))
+
+
+def _sytf2_two(a, k, hermitian: bool):
+    """A 2 by 2 pivot at ``k`` and ``k + 1``: the rank-2 update and columns ``k``, ``k + 1``
+    of ``L``, in sytf2's (hetf2's) arithmetic."""
+    idx = jnp.arange(a.shape[-1])
+    below = idx > k + 1
+    ak, ak1 = jnp.where(below, a[:, k], 0), jnp.where(below, a[:, k + 1], 0)
+    if hermitian:
+        d = jnp.abs(a[k + 1, k])
+        d11, d22 = a[k + 1, k + 1].real / d, a[k, k].real / d
+        d21, d = a[k + 1, k] / d, 1 / (d11 * d22 - 1) / d
+        wk, wkp1 = d * (d11 * ak - d21 * ak1), d * (d22 * ak1 - jnp.conj(d21) * ak)
+    else:
+        d21 = a[k + 1, k]
+        d11, d22 = a[k + 1, k + 1] / d21, a[k, k] / d21
+        d21 = 1 / (d11 * d22 - 1) / d21
+        wk, wkp1 = d21 * (d11 * ak - ak1), d21 * (d22 * ak1 - ak)
+    a = (a - ak[:, None] * _adjoint(wk, hermitian)[None, :]
+         - ak1[:, None] * _adjoint(wkp1, hermitian)[None, :])
+    a = a.at[:, k].set(jnp.where(below, wk, a[:, k]))
+    return a.at[:, k + 1].set(jnp.where(below, wkp1, a[:, k + 1]))
+
+
+def _ldl_factor(a, hermitian: bool):
+    batch, n = a.shape[:-2], a.shape[-1]
+    flat = jax.vmap(lambda m: _sytf2(m, hermitian))(a.reshape(-1, n, n))
+    return tuple(x.reshape(batch + x.shape[1:]) for x in flat)
+
+
+def _swap_rows(b, i, j):
+    return b.at[i].set(b[j]).at[j].set(b[i])
+
+
+def _sytrs(ld, pivots, b, hermitian: bool):
+    """LAPACK's s/d/c/zsytrs and c/zhetrs (lower) for one system: ``b`` through ``L``'s
+    interchanges and columns and ``D``'s blocks, then back through ``L``'s (conjugate)
+    transpose."""
+    n = ld.shape[-1]
+    idx = jnp.arange(n)
+
+    def forward(state):
+        k, b = state
+        one = pivots[k] > 0
+        b = _swap_rows(b, jnp.where(one, k, k + 1), jnp.where(one, pivots[k], -pivots[k]) - 1)
+        b = b - jnp.where(idx > jnp.where(one, k, k + 1), ld[:, k], 0)[:, None] * b[k][None, :]
+        b = jax.lax.cond(one, lambda b: b.at[k].multiply(1 / _diagonal_of(ld[k, k], hermitian)),
+                         lambda b: _solve_block(b - jnp.where(idx > k + 1, ld[:, k + 1], 0)[
+                             :, None] * b[k + 1][None, :], k), b)
+        return k + jnp.where(one, 1, 2), b
+
+    def _solve_block(b, k):
+        akm1k = ld[k + 1, k]
+        akm1, ak = ld[k, k] / _adjoint(akm1k, hermitian), ld[k + 1, k + 1] / akm1k
+        denom = akm1 * ak - 1
+        bkm1, bk = b[k] / _adjoint(akm1k, hermitian), b[k + 1] / akm1k
+        return b.at[k].set((ak * bkm1 - bk) / denom).at[k + 1].set((akm1 * bk - bkm1) / denom)
+
+    def backward(state):
+        k, b = state
+        one = pivots[k] > 0
+        column = _adjoint(jnp.where(idx > k, ld[:, k], 0), hermitian)
+        b = b.at[k].add(-(column @ b))
+        previous = _adjoint(jnp.where(one, 0, jnp.where(idx > k, ld[:, k - 1], 0)), hermitian)
+        b = b.at[k - 1].add(-(previous @ b))
+        b = _swap_rows(b, k, jnp.abs(pivots[k]) - 1)
+        return k - jnp.where(one, 1, 2), b
+
+    _, b = jax.lax.while_loop(lambda state: state[0] < n, forward, (jnp.int32(0), b))
+    _, b = jax.lax.while_loop(lambda state: state[0] >= 0, backward, (jnp.int32(n - 1), b))
+    return b
+
+
+def _diagonal_of(x, hermitian: bool):
+    return x.real if hermitian else x
+
+
+def _ldl_solve(ld, pivots, b, hermitian: bool):
+    batch = jnp.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
+    n, columns = ld.shape[-1], b.shape[-1]
+    ld = jnp.broadcast_to(ld, batch + ld.shape[-2:]).reshape(-1, n, n)
+    pivots = jnp.broadcast_to(pivots, batch + pivots.shape[-1:]).reshape(-1, n)
+    b = jnp.broadcast_to(b, batch + b.shape[-2:]).reshape(-1, n, columns)
+    x = jax.vmap(lambda *args: _sytrs(*args, hermitian))(ld, pivots.astype(jnp.int32), b)
+    return x.reshape(batch + (n, columns))
+
+
+LDL_FACTOR = tuple(Op(f"ldl_factor_{i}", _lapack_only("ldl_factor_kernel", lambda a, hermitian, i=i:
+                                                       _ldl_factor(a, hermitian)[i]),
+                      "", differentiable=False) for i in range(3))
+# torch records NotImplemented: its solve has no derivative either
+LDL_SOLVE = Op("ldl_solve", _lapack_only("ldl_solve_kernel", lambda ld, b, pivots, hermitian:
+                                         _ldl_solve(ld, pivots, b, hermitian)),
+               "", differentiable=False)
 QR_NO_Q = _empty("qr_no_q", "LinalgQrBackward0")
 SOLVE_TRIANGULAR = Op("solve_triangular",
                       _inexact_only("triangular_solve", _solve_triangular),
@@ -497,7 +661,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     >>> funcgrad.allclose(Q @ funcgrad.linalg.qr(A).R, A, atol=1e-5)
     True
     """
-    name = "torch.linalg.householder_product"
+    name = "funcgrad.linalg.householder_product"
     if A.ndim < 2:
         raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
     if A.shape[-2] < A.shape[-1]:
@@ -533,7 +697,7 @@ def geqrf(input: Tensor):
             [ 0.5000]])
     """
     if input.ndim < 2:
-        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+        raise RuntimeError("funcgrad.geqrf: input must have at least 2 dimensions.")
     return return_types.geqrf(apply(GEQRF[0], input), apply(GEQRF[1], input))
 
 
@@ -553,7 +717,7 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True,
     tensor([[-0.6000],
             [-0.8000]])
     """
-    name = "torch.ormqr"
+    name = "funcgrad.ormqr"
     if input.ndim < 2:
         raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
     if other.ndim < 2:
@@ -578,6 +742,80 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True,
                 f"{_dtypes.scalar_name(input.dtype)} and {what} has dtype "
                 f"{_dtypes.scalar_name(t.dtype)}")
     return apply(ORMQR, input, tau, other, left=bool(left), transpose=bool(transpose))
+
+
+def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False):
+    """``(LD, pivots, info)``: the Bunch-Kaufman factorization ``A = P L D L^T P^T`` (``L^H``
+    with ``hermitian``) of each symmetric (Hermitian) matrix, read from its lower triangle,
+    as LAPACK's sytrf (hetrf) stores it and torch returns it: ``L`` (unit diagonal, not
+    stored) below ``D``'s diagonal and subdiagonal (of its 2 by 2 blocks) in ``LD``, the
+    interchanges in ``pivots`` (from 1, negative for a 2 by 2 block), and in ``info`` the
+    first zero pivot (from 1; 0 when there is none). Computed by sytrf's unblocked
+    algorithm, so the pivots are LAPACK's and ``LD`` equal to rounding. ``check_errors``
+    is ignored: funcgrad does not read the values (see this module's docstring). As in
+    torch, not differentiable.
+
+    >>> import funcgrad
+    >>> funcgrad.linalg.ldl_factor_ex(funcgrad.tensor([[0.0, 1.0], [1.0, 0.0]])).pivots.tolist()
+    [-2, -2]
+    """
+    name = "funcgrad.linalg.ldl_factor_ex"
+    _check_matrices(name, A)
+    hermitian = bool(hermitian)
+    return return_types.linalg_ldl_factor_ex(
+        *(apply(op, A, hermitian=hermitian) for op in LDL_FACTOR))
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False):
+    """``(LD, pivots)`` of ``ldl_factor_ex``. A singular matrix gives ``inf`` or ``nan``
+    where torch raises (see this module's docstring).
+
+    >>> import funcgrad
+    >>> A = funcgrad.tensor([[4.0, 2.0], [2.0, 3.0]])
+    >>> funcgrad.linalg.ldl_factor(A).LD
+    tensor([[4.0000, 0.0000],
+            [0.5000, 2.0000]])
+    """
+    LD, pivots, _ = ldl_factor_ex(A, hermitian=hermitian)
+    return return_types.linalg_ldl_factor(LD, pivots)
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:
+    """The solution ``X`` of ``A X = B`` from ``A``'s ``ldl_factor`` (LAPACK's sytrs, or hetrs
+    with ``hermitian``), batches broadcasting. As in torch, not differentiable.
+
+    Raises:
+        RuntimeError: torch's, for shapes or dtypes that do not fit.
+
+    >>> import funcgrad
+    >>> A = funcgrad.tensor([[0.0, 1.0], [1.0, 2.0]])
+    >>> LD, pivots = funcgrad.linalg.ldl_factor(A)
+    >>> funcgrad.linalg.ldl_solve(LD, pivots, funcgrad.tensor([[1.0], [4.0]]))
+    tensor([[2.],
+            [1.]])
+    """
+    name = "funcgrad.linalg.ldl_solve"
+    _check_matrices(name, LD)
+    if not _dtypes.is_integer(pivots.dtype):
+        raise RuntimeError(f"{name}: Expected pivots to be integers. Got "
+                           f"{_dtypes.scalar_name(pivots.dtype)}")
+    if tuple(pivots.shape) != tuple(LD.shape[:-1]):
+        raise RuntimeError(f"{name}: Expected LD.shape[:-1] and pivots.shape to be the same, "
+                           f"but got pivots with shape {list(pivots.shape)} instead")
+    if B.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-max(B.ndim, 1)}, {max(B.ndim, 1) - 1}], but got -2)")
+    if B.shape[-2] != LD.shape[-1]:
+        raise RuntimeError(
+            f"Incompatible matrix sizes for {name}: each A matrix is {LD.shape[-2]} by "
+            f"{LD.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    if B.dtype != LD.dtype:
+        raise RuntimeError(
+            f"Expected b and A to have the same dtype, but found b of type "
+            f"{_dtypes.scalar_name(B.dtype)} and A of type {_dtypes.scalar_name(LD.dtype)} "
+            "instead.")
+    broadcast_shape(B.shape[:-2], LD.shape[:-2])
+    return apply(LDL_SOLVE, LD, B, pivots, hermitian=bool(hermitian))
 
 
 @autocast_policy(FP32)
