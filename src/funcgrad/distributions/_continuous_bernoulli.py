@@ -12,10 +12,10 @@ import jax
 from .. import _ops
 from .._factories import ones_like, zeros_like
 from .._grad_mode import no_grad
-from .._tensor import Size, Tensor
+from .._tensor import Tensor
 from ..nn import functional as F
 from . import constraints
-from ._distribution import Distribution, broadcast_all, draw, eps
+from ._distribution import broadcast_all, draw, eps
 from ._exp_family import ExponentialFamily
 from ._univariate import _Trials
 
@@ -62,13 +62,8 @@ class ContinuousBernoulli(_Trials, ExponentialFamily):
     param_shape = property(lambda self: self._param().shape)
 
     def expand(self, batch_shape, _instance=None) -> ContinuousBernoulli:
-        new = type(self).__new__(type(self))
+        new = self._expanded(batch_shape)
         new._lims = self._lims
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(*batch_shape))
-        Distribution.__init__(new, Size(batch_shape), validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     def _outside_unstable_region(self) -> Tensor:

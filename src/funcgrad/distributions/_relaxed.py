@@ -40,13 +40,8 @@ class LogitRelaxedBernoulli(_Trials):
     param_shape = property(lambda self: self._param().shape)
 
     def expand(self, batch_shape, _instance=None) -> LogitRelaxedBernoulli:
-        new = type(self).__new__(type(self))
+        new = self._expanded(batch_shape)
         new.temperature = self.temperature
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(*batch_shape))
-        Distribution.__init__(new, Size(batch_shape), validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     def rsample(self, sample_shape=()) -> Tensor:

@@ -12,7 +12,7 @@ from .. import _ops
 from .._factories import arange, full, ones_like, zeros_like
 from .._grad_mode import no_grad
 from .._graph import Op, apply
-from .._tensor import Tensor
+from .._tensor import Size, Tensor
 from ..nn import functional as F
 from . import constraints
 from ._distribution import (
@@ -400,6 +400,17 @@ class _Trials(Distribution):
     def _param(self) -> Tensor:
         """The parameter given: ``probs`` or ``logits``."""
         return self.probs if "probs" in self.__dict__ else self.logits
+
+    def _expanded(self, batch_shape):
+        """A new distribution of this type with the parameter given (``probs`` or
+        ``logits``) expanded to ``batch_shape``; the caller copies what else it keeps."""
+        new = type(self).__new__(type(self))
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(*batch_shape))
+        Distribution.__init__(new, Size(batch_shape), validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     def _given(self, probs, logits, *total_count) -> Tensor:
         """Keeps the one of ``probs`` and ``logits`` given, as a tensor (broadcast with the
