@@ -1068,6 +1068,13 @@ case("F.cross_entropy-smoothing-sum",
      lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="sum", label_smoothing=0.2),
      real(3, 4), _TARGET)
 case("F.cross_entropy-1d", lambda m, x: m.nn.functional.cross_entropy(x, m.tensor(1)), real(4))
+case("F.linear_cross_entropy",
+     lambda m, x, w, b, t: m.nn.functional.linear_cross_entropy(x, w, t, linear_bias=b),
+     real(3, 5), real(4, 5), real(4), _TARGET)
+case("F.linear_cross_entropy-probs-smoothing-sum",
+     lambda m, x, w, t: m.nn.functional.linear_cross_entropy(
+         x, w, t.softmax(1), reduction="sum", label_smoothing=0.1),
+     real(3, 5), real(4, 5), Arg((3, 4), grad=False))
 # Dropout draws from each library's own generator, so only its deterministic modes compare.
 case("F.dropout-eval", lambda m, x: m.nn.functional.dropout(x * 2, training=False), real(2, 3))
 case("F.dropout-p0", lambda m, x: m.nn.functional.dropout(x * 2, p=0.0), real(2, 3))

@@ -1103,7 +1103,6 @@ def _check_label_smoothing(label_smoothing: float) -> None:
                            f"{label_smoothing:g}")
 
 
-@autocast_policy(FP32)
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
                          reduction: str = "mean", ignore_index: int | None = None,
                          label_smoothing: float = 0.0, options=None):
@@ -1151,6 +1150,7 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
                          label_smoothing=label_smoothing)
 
 
+@autocast_policy(FP32)
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross-entropy of logits ``input`` (``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``) against
