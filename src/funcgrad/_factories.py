@@ -450,16 +450,18 @@ def randn(*size, generator: Generator | None = None, dtype=None, device=None,
                    requires_grad)
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand_like(input, *, generator: Generator | None = None, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:
     """``rand`` of ``input``'s shape, dtype and device (unless given)."""
-    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                requires_grad=requires_grad)
+    return rand(*input.shape, generator=generator, dtype=dtype or input.dtype,
+                device=device or input.device, requires_grad=requires_grad)
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn_like(input, *, generator: Generator | None = None, dtype=None, device=None,
+               requires_grad: bool = False) -> Tensor:
     """``randn`` of ``input``'s shape, dtype and device (unless given)."""
-    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
-                 requires_grad=requires_grad)
+    return randn(*input.shape, generator=generator, dtype=dtype or input.dtype,
+                 device=device or input.device, requires_grad=requires_grad)
 
 
 def randint(low, high=None, size=(), *, generator: Generator | None = None, dtype=None,
@@ -477,14 +479,16 @@ def randint(low, high=None, size=(), *, generator: Generator | None = None, dtyp
     return _finish(draws, dtype, device, False)
 
 
-def randint_like(input, low: int = 0, high: int | None = None, *, dtype=None, device=None,
+def randint_like(input, low: int = 0, high: int | None = None, *,
+                 generator: Generator | None = None, dtype=None, device=None,
                  requires_grad: bool = False) -> Tensor:
     """``randint`` of ``input``'s shape, dtype and device (unless given): integers in
     ``[low, high)``, or ``[0, low)`` given one bound."""
     if high is None:
         low, high = 0, low
     dtype = input.dtype if dtype is None else _dtypes.resolve(dtype)
-    draws = randint(low, high, tuple(input.shape), device=device or input.device)
+    draws = randint(low, high, tuple(input.shape), generator=generator,
+                    device=device or input.device)
     return _finish(draws._read().astype(dtype), dtype, device or input.device, requires_grad)
 
 
@@ -547,15 +551,18 @@ def _new(fn):
     return method
 
 
-def _uniform_(self, from_: float = 0.0, to: float = 1.0) -> Tensor:
-    """Fills with uniform samples in ``[from_, to)``, in place (torch's ``uniform_(from, to)``:
-    ``from`` is a Python keyword)."""
-    return self.copy_(rand_like(self) * (to - from_) + from_)
+def _uniform_(self, from_: float = 0.0, to: float = 1.0, *,
+              generator: Generator | None = None) -> Tensor:
+    """Fills with uniform samples in ``[from_, to)``, from ``generator`` (by default the global
+    one), in place (torch's ``uniform_(from, to)``: ``from`` is a Python keyword)."""
+    return self.copy_(rand_like(self, generator=generator) * (to - from_) + from_)
 
 
-def _normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fills with normal samples of ``mean`` and ``std``, in place."""
-    return self.copy_(randn_like(self) * std + mean)
+def _normal_(self, mean: float = 0.0, std: float = 1.0, *,
+             generator: Generator | None = None) -> Tensor:
+    """Fills with normal samples of ``mean`` and ``std``, from ``generator`` (by default the
+    global one), in place."""
+    return self.copy_(randn_like(self, generator=generator) * std + mean)
 
 
 Tensor.uniform_ = _uniform_

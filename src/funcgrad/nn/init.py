@@ -1,5 +1,6 @@
 """``funcgrad.nn.init``: torch.nn.init's initializers, filling a tensor in place (without
-recording a graph) from funcgrad's seeded generator and returning it.
+recording a graph) and returning it. The random ones draw from ``generator``, a
+``funcgrad.Generator``, by default the global one that ``funcgrad.manual_seed`` seeds.
 
 >>> import funcgrad
 >>> w = funcgrad.nn.init.constant_(funcgrad.empty(2, 3), 0.5)
@@ -18,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _factories
-from .._factories import next_key
+from .._factories import Generator, next_key
 from .._grad_mode import no_grad
 from .._tensor import Tensor
 
@@ -74,24 +75,33 @@ def _fill(tensor: Tensor, values) -> Tensor:
         return tensor.copy_(values)
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Samples from the uniform distribution on ``[a, b)``."""
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
+             generator: Generator | None = None) -> Tensor:
+    """Samples from the uniform distribution on ``[a, b)``.
+
+    >>> import funcgrad
+    >>> g = funcgrad.Generator().manual_seed(0)
+    >>> w = funcgrad.nn.init.uniform_(funcgrad.empty(3), generator=g)
+    >>> bool((w == funcgrad.nn.init.uniform_(funcgrad.empty(3), generator=g.manual_seed(0))).all())
+    True
+    """
     with no_grad():
-        return tensor.uniform_(a, b)
+        return tensor.uniform_(a, b, generator=generator)
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: Generator | None = None) -> Tensor:
     """Samples from the normal distribution of ``mean`` and ``std``."""
     with no_grad():
-        return tensor.normal_(mean, std)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0) -> Tensor:
+                  b: float = 2.0, generator: Generator | None = None) -> Tensor:
     """Samples from the normal distribution of ``mean`` and ``std`` cut to ``[a, b]``."""
     lower, upper = (a - mean) / std, (b - mean) / std
-    sample = jax.random.truncated_normal(next_key(), lower, upper, tuple(tensor.shape),
-                                         tensor.dtype)
+    sample = jax.random.truncated_normal(next_key(generator), lower, upper,
+                                         tuple(tensor.shape), tensor.dtype)
     return _fill(tensor, _factories.tensor(sample, device=tensor.device) * std + mean)
 
 
@@ -117,17 +127,19 @@ def eye_(tensor: Tensor) -> Tensor:
     return _fill(tensor, _factories.eye(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
+                    generator: Generator | None = None) -> Tensor:
     """Glorot's uniform initialization: bound ``gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0,
+                   generator: Generator | None = None) -> Tensor:
     """Glorot's normal initialization: std ``gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _fans(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _is_empty(tensor: Tensor) -> bool:
@@ -140,23 +152,26 @@ def _is_empty(tensor: Tensor) -> bool:
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+                     nonlinearity: str = "leaky_relu",
+                     generator: Generator | None = None) -> Tensor:
     """He's uniform initialization: bound ``gain * sqrt(3 / fan)``."""
     if _is_empty(tensor):
         return tensor
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+                    nonlinearity: str = "leaky_relu",
+                    generator: Generator | None = None) -> Tensor:
     """He's normal initialization: std ``gain / sqrt(fan)``."""
     if _is_empty(tensor):
         return tensor
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)),
+                   generator)
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Fills with a (semi-)orthogonal matrix times ``gain``, the tensor seen as (rows, the
     rest): the Q of a normal sample's QR decomposition, its columns' signs made those of R's
     diagonal so that Q is uniform over orthogonal matrices, as torch's.
@@ -170,7 +185,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    sample = jax.random.normal(next_key(), (max(rows, cols), min(rows, cols)), tensor.dtype)
+    sample = jax.random.normal(next_key(generator), (max(rows, cols), min(rows, cols)),
+                               tensor.dtype)
     q, r = jnp.linalg.qr(sample)
     q = q * jnp.sign(jnp.diagonal(r))
     q = q.T if rows < cols else q
@@ -178,7 +194,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return _fill(tensor, values)
 
 
-def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
+            generator: Generator | None = None) -> Tensor:
     """Fills a 2-D tensor with normal values of ``std``, then zeroes ``ceil(sparsity *
     rows)`` of each column's entries, chosen at random.
 
@@ -189,7 +206,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01) -> Tensor:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     zeros = int(math.ceil(sparsity * rows))
-    normal, order = jax.random.split(next_key())
+    normal, order = jax.random.split(next_key(generator))
     values = jax.random.normal(normal, (rows, cols), tensor.dtype) * std
     # each column a random order of the rows; the first ``zeros`` of it are zeroed
     ranks = jax.random.permutation(order, jnp.broadcast_to(jnp.arange(rows)[:, None],
