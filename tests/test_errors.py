@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 
 import jax
 import numpy as np
@@ -547,7 +548,75 @@ OP_ARGUMENT_ERRORS = {
     "narrow_copy_length": lambda T: T.ones(3).narrow_copy(0, 1, 5),
     "unsafe_chunk_zero": lambda T: T.ones(3).unsafe_chunk(0),
     "histogram_ints": lambda T: T.histogram(T.tensor([1, 2], dtype=T.int32), 3),
+    "index_copy_slice_shape": lambda T: T.zeros(3, 4).index_copy_(0, T.tensor([0, 2]),
+                                                                  T.ones(2, 3)),
+    "index_copy_slice_shape_3d": lambda T: T.zeros(3, 4, 5).index_copy(1, T.tensor([0, 2]),
+                                                                       T.ones(2, 2, 4)),
+    "index_copy_scalar_slice": lambda T: T.zeros(3, 4).index_copy(0, T.tensor([2]),
+                                                                  T.tensor(1.0)),
+    "index_copy_count": lambda T: T.zeros(3, 4).index_copy(1, T.tensor([0, 2]), T.ones(3, 3)),
+    "index_copy_dims": lambda T: T.zeros(3, 4).index_copy(0, T.tensor([1]), T.ones(4)),
+    "index_copy_2d_index": lambda T: T.zeros(3, 4).index_copy(0, T.tensor([[0, 1]]),
+                                                              T.ones(2, 4)),
+    "index_copy_scalar_source": lambda T: T.zeros(3, 4).index_copy(0, T.tensor([0, 2]),
+                                                                   T.tensor(1.0)),
+    "index_copy_float_index": lambda T: T.zeros(3, 4).index_copy(0, T.tensor([0.0]),
+                                                                 T.ones(1, 4)),
+    "index_copy_dtype": lambda T: T.zeros(3, 4).index_copy(0, T.tensor([0]),
+                                                           T.ones(1, 4, dtype=T.int32)),
+    "index_copy_negative": lambda T: T.zeros(3, 4).index_copy(0, T.tensor([0, -1]),
+                                                              T.ones(2, 4)),
+    "index_add_shape": lambda T: T.zeros(3, 4).index_add(0, T.tensor([0, 2]), T.ones(2, 3)),
+    "index_add_scalar_source": lambda T: T.zeros(3).index_add(0, T.tensor([2]), T.tensor(1.0)),
+    "index_add_dims": lambda T: T.zeros(3, 4).index_add(0, T.tensor([0, 1]), T.ones(2, 4, 1)),
+    "index_add_dtype": lambda T: T.zeros(3, 4).index_add_(0, T.tensor([0]),
+                                                          T.ones(1, 4, dtype=T.int32)),
+    "index_add_2d_index": lambda T: T.zeros(3, 4).index_add(
+        0, T.tensor([[0, 2]], dtype=T.int32), T.ones(2, 4)),
+    "index_add_dim_of_source": lambda T: T.zeros(3, 4).index_add(1, T.tensor([0, 2]),
+                                                                 T.ones(3)),
+    "index_reduce_name": lambda T: T.zeros(3).index_reduce(0, T.tensor([0]), T.ones(1), "sum"),
+    "index_reduce_count": lambda T: _beta(T.zeros(3, 4).index_reduce, 0, T.tensor([0, 2, 0]),
+                                          T.ones(2, 4), "prod"),
+    "index_reduce_out_of_range": lambda T: _beta(T.zeros(3, 4).index_reduce_, 0,
+                                                 T.tensor([0, -1]), T.ones(2, 4), "amax"),
+    "index_reduce_shape": lambda T: _beta(T.zeros(3, 4).index_reduce, 0, T.tensor([0, 2]),
+                                          T.ones(2, 3), "mean"),
+    "index_put_value_shape": lambda T: T.zeros(3, 4).index_put_((T.tensor([0, 1]),),
+                                                                T.ones(3, 4)),
+    "setitem_value_shape": lambda T: T.zeros(3, 4).__setitem__(
+        (slice(None), T.tensor([0, 1])), T.ones(3, 4)),
+    "setitem_mask_value_shape": lambda T: T.zeros(3, 4).__setitem__(T.zeros(3, 4) == 0,
+                                                                    T.ones(5)),
+    "scatter_index_beyond_src": lambda T: T.zeros(3, 4).scatter_(0, T.tensor([[0, 1]]),
+                                                                 T.ones(1, 1)),
+    "scatter_index_beyond_self": lambda T: T.zeros(3, 4).scatter(1, T.tensor([[0, 1]] * 4), 1.0),
+    "scatter_add_index_beyond_src": lambda T: T.zeros(3, 4).scatter_add_(
+        0, T.tensor([[0, 1, 2, 0, 1]]), T.ones(1, 5)),
+    "scatter_reduce_index_beyond_src": lambda T: T.zeros(3, 4).scatter_reduce(
+        0, T.tensor([[0, 1]]), T.ones(1, 1), "sum"),
+    "gather_index_beyond_self": lambda T: T.zeros(3, 4).gather(0, T.tensor([[0, 1, 2, 0, 1]])),
 }
+
+
+def _beta(method, *args, **kwargs):
+    """Calls a method that torch marks beta (index_reduce), without its warning."""
+    with warnings.catch_warnings(action="ignore"):
+        return method(*args, **kwargs)
+
+
+def test_index_reduce_warns_as_torch_in_a_fresh_process(torch):
+    # torch warns once per process, so its warning comes from a process of its own.
+    code = ("import torch, warnings\nwith warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    torch.zeros(3).index_reduce(0, torch.tensor([0]), torch.ones(1), 'amin')\n"
+            "print(w[0].category.__name__, w[0].message)")
+    theirs = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    with pytest.warns(UserWarning) as record:
+        funcgrad.zeros(3).index_reduce(0, funcgrad.tensor([0]), funcgrad.ones(1), "amin")
+    assert len(record) == 1
+    assert message(f"UserWarning {record[0].message}") == message(theirs)
 
 
 def test_lu_warns_as_torch(torch):

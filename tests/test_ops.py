@@ -628,6 +628,12 @@ case("scatter-value", lambda m, x, i: x.scatter(0, i, 2.0), real(3, 4), Fixed([[
 case("scatter_add", lambda m, x, i, src: m.scatter_add(x, 0, i, src), real(3, 4),
      Fixed([[0, 1, 2, 0], [2, 2, 1, 0]]), real(2, 4))
 case("unflatten", lambda m, x: x.unflatten(1, (2, -1)), real(3, 4))
+def _beta(method, *args, **kwargs):
+    """Calls a method that torch marks beta (index_reduce), without its warning."""
+    with warnings.catch_warnings(action="ignore"):
+        return method(*args, **kwargs)
+
+
 # ----- writes at indices, value-dependent shapes, more math -----------------------------------
 _I2 = Fixed([2, 0])
 case("index_add", lambda m, x, s: x.index_add(1, m.tensor([2, 0, 2]), s, alpha=2), real(3, 4),
@@ -662,6 +668,16 @@ for _reduce in ("sum", "prod", "mean", "amax", "amin"):
              lambda m, x, i, s, r=_reduce, inc=_self: x.scatter_reduce(0, i, s, r,
                                                                        include_self=inc),
              real(3, 4), Fixed([[0, 1, 0, 1], [2, 2, 0, 1]]), real(2, 4))
+for _reduce in ("prod", "mean", "amax", "amin"):
+    for _self in (True, False):
+        case(f"index_reduce-{_reduce}-{'self' if _self else 'noself'}",
+             lambda m, x, s, r=_reduce, inc=_self: _beta(
+                 x.index_reduce, 1, m.tensor([2, 0, 2]), s, r, include_self=inc),
+             real(3, 4), real(3, 3))
+case("index_reduce_", lambda m, x, s: _beta(x.clone().index_reduce_, 0, m.tensor([1, 1]), s,
+                                            "prod"), real(3, 4), real(2, 4))
+case("index_reduce-top-level", lambda m, x, s: _beta(m.index_reduce, x, -1, m.tensor(1), s,
+                                                     "amax"), real(2, 3), real(2, 1))
 case("scatter_reduce_", lambda m, x, i, s: x.clone().scatter_reduce_(1, i, s, "amax"),
      real(2, 3), Fixed([[0, 0], [2, 1]]), real(2, 2))
 # torch takes "max" and "min" too, but its backward then raises: forward only.

@@ -132,6 +132,7 @@ from ._index_ops import (
     index_copy,
     index_fill,
     index_put,
+    index_reduce,
     isin,
     masked_scatter,
     masked_select,

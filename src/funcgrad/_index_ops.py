@@ -10,6 +10,7 @@ a fixed ``size``-style formulation there, such as ``where`` with a mask).
 from __future__ import annotations
 
 import builtins
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -22,11 +23,11 @@ from ._ops import (
     _inplace,
     _make_inplace,
     _outside,
-    _put,
     _scatter_at,
     _wrap_dim,
     _write,
     nonzero,
+    put_at,
 )
 from ._tensor import Tensor
 
@@ -48,7 +49,6 @@ INDEX_FILL = Op("index_fill", lambda x, index, value, axis: x.at[_along(axis, in
     if hasattr(value, "shape") else "IndexFillBackward0")
 
 
-INDEX_PUT = Op("index_put", _put, "IndexPutBackward0")
 PUT = Op("put", lambda x, index, src, accumulate: _write(
     x.ravel().at[index.ravel()], src.ravel(), accumulate).reshape(x.shape), "PutBackward0")
 
@@ -62,25 +62,62 @@ def _masked_scatter(x, mask, src):
 MASKED_SCATTER = Op("masked_scatter", _masked_scatter, "MaskedScatterBackward0")
 
 
-def _index_vector(name: str, input, dim: int, index, size_of=None) -> int:
-    """The checks torch's ``index_*`` ops share: an integer index of at most one dimension,
-    its values in range (``_outside``), and as many of them as ``size_of`` (the source) has
-    along ``dim``. Returns ``dim`` as an axis."""
+def _index_vector(name: str, input, dim: int, index) -> int:
+    """``index_fill``'s checks: an integer index of at most one dimension. Returns ``dim`` as
+    an axis."""
     axis = _wrap_dim(dim, input.ndim)
     if str(index.dtype) not in ("int32", "int64"):
         raise RuntimeError(f"{name}_(): Expected dtype int32/int64 for index but got: "
                            f"{_dtypes.scalar_name(index.dtype)}")
     if index.ndim > 1:
         raise RuntimeError("Index has to be a vector/scalar")
-    if size_of is not None and size_of.ndim and index.numel() != size_of.shape[axis]:
-        raise RuntimeError(f"{name}_(): Number of indices ({index.numel()}) should be equal to "
-                           f"source.size(dim): ({size_of.shape[axis]}), for dim: {axis}")
+    return axis
+
+
+def _in_range(input, axis: int, index, low: int, error) -> None:
+    """Raises ``error(bad, size)`` for the first value of ``index`` outside ``[low * size,
+    size)``, ``size`` that of ``input`` along ``axis`` (values at hand only)."""
     size = input.shape[axis] if input.ndim else 1
-    bad = _outside(index._read(), -size if name == "index_fill" else 0, size)
+    bad = _outside(index._read(), low * size, size)
     if bad is not None:
-        error = RuntimeError if name == "index_add" else IndexError
-        prefix = "index_copy_(): " if name == "index_copy" else ""
-        raise error(f"{prefix}index {bad} is out of bounds for dimension {axis} with size {size}")
+        raise error(bad, size)
+
+
+def _sliced(shape, axis: int) -> list:
+    """``shape`` without dimension ``axis`` (an empty shape stays empty)."""
+    return [n for d, n in enumerate(shape) if d != axis]
+
+
+def _index_func(name: str, input, dim: int, index, source) -> int:
+    """The checks torch's ``index_add`` and ``index_reduce`` share (ATen's
+    ``index_func_meta_impl``): an integer index of at most one dimension, a source of the same
+    dtype with as many slices as the index has values, shaped as ``input`` but along ``dim``.
+    Returns ``dim`` as an axis."""
+    axis = _wrap_dim(dim, input.ndim)
+    if index.ndim > 1:
+        raise IndexError(f"{name}_(): Index is supposed to be a vector, but got dim: "
+                         f"{index.ndim} with type: {_dtypes.scalar_name(index.dtype)} and size: "
+                         f"{list(index.shape)}")
+    if str(index.dtype) not in ("int32", "int64"):
+        raise RuntimeError(f"{name}_(): Expected dtype int32/int64 for index but got: "
+                           f"{_dtypes.scalar_name(index.dtype)}")
+    if input.dtype != source.dtype:
+        raise RuntimeError(f"{name}_(): self ({_dtypes.scalar_name(input.dtype)}) and source "
+                           f"({_dtypes.scalar_name(source.dtype)}) must have the same scalar "
+                           "type")
+    if axis and axis >= source.ndim:
+        raise RuntimeError(f"{name}_(): Indexing dim {axis} is out of bounds of the source "
+                           f"tensor with dim {source.ndim}")
+    slices = source.shape[axis] if source.ndim else 1
+    if index.numel() != slices:
+        raise RuntimeError(f"{name}_(): Number of indices ({index.numel()}) should be equal to "
+                           f"source.size(dim): ({slices}), for dim: {axis}")
+    both = input.ndim and source.ndim
+    if (_sliced(input.shape, axis) if both else list(input.shape)) != (
+            _sliced(source.shape, axis) if both else list(source.shape)):
+        raise RuntimeError("source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(input.shape)} "
+                           f"source.shape = {list(source.shape)}")
     return axis
 
 
@@ -93,16 +130,53 @@ def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
     tensor([2., 0., 1.])
 
     Raises:
-        RuntimeError: torch's, for an index that is not a vector of integers, whose length is
-            not ``source``'s size along ``dim``, or (values at hand) out of range.
+        RuntimeError: torch's, for an index that is not integers, a source of another dtype
+            or shape, or (values at hand) an index out of range.
+        IndexError: torch's, for an index of more than one dimension.
     """
-    axis = _index_vector("index_add", input, dim, index, source)
+    axis = _index_func("index_add", input, dim, index, source)
+    _in_range(input, axis, index, 0, lambda bad, size: RuntimeError(
+        f"index {bad} is out of bounds for dimension {axis} with size {size}"))
     return apply(INDEX_ADD, input, index, source, axis=axis, alpha=alpha)
 
 
 def index_copy(input, dim: int, index, source) -> Tensor:
-    """A copy of ``input`` with ``source``'s slices written at ``index`` along ``dim``."""
-    axis = _index_vector("index_copy", input, dim, index, source)
+    """A copy of ``input`` with ``source``'s slices written at ``index`` along ``dim``.
+
+    Raises:
+        IndexError: torch's, for an index of more than one dimension, or not one value per
+            slice of ``source``, or (values at hand) out of range.
+        RuntimeError: torch's, for an index that is not integers, or a source of another dtype
+            or slice shape.
+    """
+    axis = _wrap_dim(dim, input.ndim)
+    if index.ndim > 1:
+        raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+    if source.ndim == 0 and index.numel() != 1:
+        raise IndexError("index_copy_(): When source is scalar, index should have one element "
+                         f"(got {index.numel()})")
+    if source.ndim != input.ndim and source.ndim and input.ndim:
+        raise IndexError("index_copy_(): When source and destination are not scalars, their "
+                         f"dimensionality must match. Source dimensionality ({source.ndim}), "
+                         f"destination dimensionality ({input.ndim})")
+    if str(index.dtype) not in ("int32", "int64"):
+        raise RuntimeError("index_copy_(): Expected a long tensor for index, but got "
+                           f"{_dtypes.scalar_name(index.dtype)}")
+    if input.dtype != source.dtype:
+        raise RuntimeError("index_copy_(): self and source expected to have the same dtype, but "
+                           f"got (self) {_dtypes.scalar_name(input.dtype)} and (source) "
+                           f"{_dtypes.scalar_name(source.dtype)}")
+    destination, sliced = _sliced(input.shape, axis), _sliced(source.shape, axis)
+    if destination != sliced:
+        raise RuntimeError("index_copy_(): Source/destination tensor must have same slice "
+                           f"shapes. Destination slice shape: {' '.join(map(str, destination))} "
+                           f"at dimension {axis} and source slice shape: "
+                           f"{' '.join(map(str, sliced))} at dimension 0.")
+    if source.ndim and index.numel() != source.shape[axis]:
+        raise IndexError(f"index_copy_(): Number of indices ({index.numel()}) should be equal "
+                         f"to source.size(dim) ({source.shape[axis]})")
+    _in_range(input, axis, index, 0, lambda bad, size: IndexError(
+        f"index_copy_(): index {bad} is out of bounds for dimension {axis} with size {size}"))
     return apply(INDEX_COPY, input, index, source, axis=axis)
 
 
@@ -110,6 +184,8 @@ def index_fill(input, dim: int, index, value) -> Tensor:
     """A copy of ``input`` with ``value`` (a number or a 0-d tensor) at ``index`` along
     ``dim``; negative indices count from the end, as in torch."""
     axis = _index_vector("index_fill", input, dim, index)
+    _in_range(input, axis, index, -1, lambda bad, size: IndexError(
+        f"index {bad} is out of bounds for dimension {axis} with size {size}"))
     return apply(INDEX_FILL, input, index, value, axis=axis)
 
 
@@ -117,7 +193,7 @@ def index_put(input, indices, values, accumulate: bool = False) -> Tensor:
     """``input`` with ``values`` written (or, with ``accumulate``, added) at ``input[indices]``,
     ``indices`` a tuple of integer or bool tensors, as ``x[indices] = values``."""
     spec, arrays = _index(input, tuple(indices))
-    return apply(INDEX_PUT, input, values, *arrays, spec=spec, accumulate=builtins.bool(accumulate))
+    return put_at(input, values, spec, arrays, accumulate)
 
 
 def put(input, index, source, accumulate: bool = False) -> Tensor:
@@ -200,6 +276,47 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     _check_scatter(input, dim, index, src)
     return apply(SCATTER_REDUCE, input, index, src, axis=_wrap_dim(dim, input.ndim),
                  reduce=_REDUCTIONS[reduce], include_self=builtins.bool(include_self))
+
+
+def _index_reduce(x, index, src, axis: int, reduce: str, include_self: bool):
+    """``_scatter_reduce`` of ``src``'s slices along ``axis``, slice k to ``index[k]``."""
+    spread = [1] * src.ndim
+    if src.ndim:
+        spread[axis] = -1
+    index = jnp.broadcast_to(jnp.reshape(index, spread), src.shape)
+    return _scatter_reduce(x, index, src, axis, reduce, include_self)
+
+
+INDEX_REDUCE = Op("index_reduce", _index_reduce, "IndexReduceBackward0")
+
+
+def index_reduce(input, dim: int, index, source, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """A copy of ``input`` with each slice ``k`` of ``source`` along ``dim`` reduced into the
+    slice ``index[k]`` with ``reduce`` (``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``),
+    counting ``input``'s own slice unless ``include_self`` is False. Beta in torch, with its
+    warning.
+
+    >>> import funcgrad, warnings
+    >>> warnings.simplefilter("ignore")
+    >>> funcgrad.ones(3).index_reduce(0, funcgrad.tensor([0, 2, 0]),
+    ...                               funcgrad.tensor([2.0, 3.0, 4.0]), "prod")
+    tensor([8., 1., 3.])
+
+    Raises:
+        RuntimeError: torch's, for another ``reduce``, an index that is not integers, or a
+            source of another dtype or shape.
+        IndexError: torch's, for an index of more than one dimension or (values at hand) out
+            of range.
+    """
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    warnings.warn("index_reduce() is in beta and the API may change at any time.", stacklevel=2)
+    axis = _index_func("index_reduce", input, dim, index, source)
+    _in_range(input, axis, index, 0, lambda *_: IndexError("index out of range in self"))
+    return apply(INDEX_REDUCE, input, index, source, axis=axis, reduce=reduce,
+                 include_self=builtins.bool(include_self))
 
 
 # ----- shapes that depend on values -----------------------------------------------------------
@@ -378,11 +495,13 @@ def index_put_(self, indices, values, accumulate: bool = False) -> Tensor:
 def _install() -> None:
     methods = dict(index_add=index_add, index_copy=index_copy, index_fill=index_fill,
                    index_put=index_put, put=put, masked_scatter=masked_scatter,
-                   scatter_reduce=scatter_reduce, masked_select=masked_select,
+                   scatter_reduce=scatter_reduce, index_reduce=index_reduce,
+                   masked_select=masked_select,
                    argwhere=argwhere, unique=unique, unique_consecutive=unique_consecutive,
                    bincount=bincount, histc=histc, histogram=histogram, put_=put_,
                    index_put_=index_put_)
-    for name in ("index_add", "index_copy", "index_fill", "masked_scatter", "scatter_reduce"):
+    for name in ("index_add", "index_copy", "index_fill", "index_reduce", "masked_scatter",
+                 "scatter_reduce"):
         methods[name + "_"] = _make_inplace(methods[name])
     for name, fn in methods.items():
         setattr(Tensor, name, fn)

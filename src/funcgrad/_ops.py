@@ -2120,8 +2120,19 @@ def gather(input, dim: int, index) -> Tensor:
     if builtins.max(index.ndim, 1) != builtins.max(input.ndim, 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input "
                            "tensor")
+    axis = _wrap_dim(dim, builtins.max(input.ndim, 1))
+    for d in range(builtins.max(input.ndim, 1)):
+        if d != axis and _size(index, d) > _size(input, d):
+            raise RuntimeError(f"Size does not match at dimension {d} expected index "
+                               f"{list(index.shape)} to be no larger than self "
+                               f"{list(input.shape)} apart from dimension {axis}")
     _check_range(input, dim, index)
     return apply(GATHER, input, index, axis=builtins.int(dim))
+
+
+def _size(t, d: int) -> int:
+    """``t.shape[d]``, a 0-d tensor taken as one element (ATen's ``ensure_nonempty_size``)."""
+    return t.shape[d] if t.ndim else 1
 
 
 def _check_range(input, dim: int, index) -> None:
@@ -2183,11 +2194,23 @@ def scatter(input, dim: int, index, src=None, *, value=None) -> Tensor:
 
 
 def _check_scatter(input, dim: int, index, src) -> None:
+    """torch's checks of a scatter: an integer index with the dimensions of ``input`` and of
+    ``src`` (when a tensor), no larger than ``src`` and than ``input`` but along ``dim``, its
+    values in range."""
     _check_index("scatter", index, "int32/int64")
     for name, other in (("self", input), ("src", src)):
         if isinstance(other, Tensor) and builtins.max(index.ndim, 1) != builtins.max(other.ndim, 1):
             raise RuntimeError(f"Index tensor must have the same number of dimensions as {name} "
                                "tensor")
+    axis = _wrap_dim(dim, builtins.max(input.ndim, 1))
+    dims = range(builtins.max(input.ndim, 1))
+    src = src if isinstance(src, Tensor) else None
+    if index.numel() and (
+            builtins.any(d != axis and _size(index, d) > _size(input, d) for d in dims)
+            or src is not None and builtins.any(_size(index, d) > _size(src, d) for d in dims)):
+        than_src = "" if src is None else f" and to be no larger size than src {list(src.shape)}"
+        raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self "
+                           f"{list(input.shape)} apart from dimension {axis}{than_src}")
     _check_range(input, dim, index)
 
 
@@ -2677,8 +2700,8 @@ def _index_name(x, spec: tuple) -> str:
 
 
 GETITEM = Op("getitem", _get, lambda x, *arrays, spec: _index_name(x, spec))
-INDEX_PUT = Op("index_put", _put, lambda *_, spec: "IndexPutBackward0" if _ARRAY in spec
-               else "torch::autograd::CopySlices")
+INDEX_PUT = Op("index_put", _put, lambda *_, spec, accumulate: "IndexPutBackward0"
+               if _ARRAY in spec else "torch::autograd::CopySlices")
 
 
 # Basic indexing (ints, slices, None, ...) needs only the input's shape and the ints (kept when
@@ -2694,14 +2717,26 @@ def _getitem(self, key) -> Tensor:
 def _setitem(self, key, value) -> None:
     _check_writable(self, "a view of a leaf Variable")  # torch writes through a view
     spec, arrays = _index(self, key)
+    _inplace(self, put_at(self, value, spec, arrays))
+
+
+def put_at(input, value, spec: tuple, arrays: tuple, accumulate: bool = False) -> Tensor:
+    """``input`` with ``value`` written (or added) where the index ``spec`` (and its index
+    ``arrays``) picks, raising torch's error for a value that does not broadcast there: with
+    tensors in the index, a shape mismatch; else, expand's."""
     try:
-        result = apply(INDEX_PUT, self, value, *arrays, spec=spec)
+        return apply(INDEX_PUT, input, value, *arrays, spec=spec,
+                     accumulate=builtins.bool(accumulate))
     except ValueError:
-        if isinstance(value, Tensor):  # what torch says: value is expanded to the target
-            target = jax.eval_shape(functools.partial(_get, spec=spec), self._peek(), *arrays)
-            _check_expand(value, tuple(target.shape))
+        if isinstance(value, Tensor):
+            target = tuple(jax.eval_shape(functools.partial(_get, spec=spec), input._peek(),
+                                          *arrays).shape)
+            if builtins.any(s == _ARRAY or isinstance(s, tuple) and s[0] == _BOOL for s in spec):
+                raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} "
+                                   "cannot be broadcast to indexing result of shape "
+                                   f"{list(target)}") from None
+            _check_expand(value, target)
         raise
-    _inplace(self, result)
 
 
 # ----- softmax and friends ---------------------------------------------------------------------
