@@ -582,5 +582,7 @@ from .linalg import pinverse as pinverse
 from .nn._modules import _typename as typename
 from .serialization import load as load
 from .serialization import save as save
+from .utils.dlpack import from_dlpack as from_dlpack
+from .utils.dlpack import to_dlpack as to_dlpack
 
 __version__ = "0.1.0"

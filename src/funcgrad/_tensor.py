@@ -507,6 +507,21 @@ class Tensor:
     def __jax_array__(self):
         return self._read()
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """DLPack's protocol, for other libraries' ``from_dlpack`` (the tensor's memory, where
+        the device allows).
+
+        Raises:
+            BufferError: torch's, for a tensor that requires grad (detach it first).
+        """
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._read().__dlpack__(stream=stream, max_version=max_version,
+                                       dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self) -> tuple:
+        return self._read().__dlpack_device__()
+
     def __float__(self) -> float:
         return float(self.item())
 
