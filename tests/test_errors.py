@@ -526,6 +526,8 @@ OP_ARGUMENT_ERRORS = {
     "cov_3d": lambda T: T.cov(T.ones(2, 2, 2)),
     "trapezoid_x_length": lambda T: T.trapezoid(T.ones(3, 4), T.ones(3)),
     "fill_diagonal_1d": lambda T: T.ones(3).fill_diagonal_(1.0),
+    "fill_1d_value": lambda T: T.fill(T.ones(3), T.ones(2)),
+    "fill__1d_value": lambda T: T.ones(3).fill_(T.ones(1)),
     "fill_diagonal_unequal": lambda T: T.ones(2, 3, 4).fill_diagonal_(1.0),
     "fill_diagonal_leaf": lambda T: T.ones(2, 2, requires_grad=True).fill_diagonal_(1.0),
     "index_add__leaf": lambda T: T.ones(3, requires_grad=True).index_add_(

@@ -374,6 +374,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     exp,
     exp2,
     expm1,
+    fill,
     fix,
     flatten,
     flip,

@@ -2876,7 +2876,13 @@ def sum_to_size(self, *size) -> Tensor:
 
 # ----- in place --------------------------------------------------------------------------------
 ZERO = Op("zero", jnp.zeros_like, "ZeroBackward0", saves=False)
-FILL = Op("fill", lambda x, value: jnp.full_like(x, value), "FillBackward2", saves=False)
+# fill and fill_ with a number (FillBackward0, 2) or a 0-d tensor, whose gradient is the sum
+# of the output's (FillBackward1, 3).
+FILL = Op("fill", lambda x, value, inplace: jnp.full_like(x, value),
+          lambda x, value, inplace: "FillBackward2" if inplace else "FillBackward0", saves=False)
+FILL_TENSOR = Op("fill", lambda x, value, inplace: jnp.broadcast_to(
+    value.astype(x.dtype), x.shape), lambda x, value, inplace: "FillBackward3" if inplace
+    else "FillBackward1", saves=False)
 # Broadcast against the destination, as torch does, so a mismatch gets torch's errors: apply's
 # for shapes that do not broadcast, _inplace's for a result larger than the destination.
 COPY = Op("copy", lambda x, src: jnp.broadcast_to(
@@ -3027,9 +3033,32 @@ def zero_(self) -> Tensor:
     return _inplace(self, apply(ZERO, self))
 
 
+def fill(input, value) -> Tensor:
+    """A tensor of ``input``'s shape and dtype filled with ``value``, a number or a 0-d tensor
+    (which then gets the gradient, summed).
+
+    >>> import funcgrad
+    >>> funcgrad.fill(funcgrad.ones(2), funcgrad.tensor(2.5))
+    tensor([2.5000, 2.5000])
+
+    Raises:
+        RuntimeError: torch's, for a value tensor of any other dimension.
+    """
+    return _fill(input, value, False)
+
+
 def fill_(self, value) -> Tensor:
-    """Fills with ``value``, in place."""
-    return _inplace(self, apply(FILL, self, value=_python_scalar(value)))
+    """Fills with ``value`` (a number or a 0-d tensor), in place."""
+    return _inplace(self, _fill(self, value, True))
+
+
+def _fill(input, value, inplace: bool) -> Tensor:
+    if not isinstance(value, Tensor):
+        return apply(FILL, input, value=value, inplace=inplace)
+    if value.ndim:
+        raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value.ndim} dimensions.")
+    return apply(FILL_TENSOR, input, value, inplace=inplace)
 
 
 def copy_(self, src, non_blocking: bool = False) -> Tensor:
@@ -3049,10 +3078,6 @@ def set_(self, source: Tensor | None = None) -> Tensor:
     self._storage = source._storage
     self._rebound()
     return self
-
-
-def _python_scalar(value):
-    return value.item() if isinstance(value, Tensor) else value
 
 
 # ----- the Tensor's methods and operators, from the functions above ---------------------------
