@@ -782,6 +782,10 @@ case("special.zeta", lambda m, x, q: m.special.zeta(x + 1, q),
 for _name in ("gammainc", "gammaincc"):
     case(f"special.{_name}", lambda m, a, x, n=_name: getattr(m.special, n)(a, x),
          Arg((3,), 0.5, 2.0, signed=False, grad=False), pos(2, 3))
+case("igamma", lambda m, a, x: m.igamma(a, x) + a.igammac(x), Arg((3,), 0.5, 2.0, signed=False,
+                                                                 grad=False), pos(2, 3))
+case("igamma_", lambda m, a, x: a.clone().igamma_(x) * x, Arg((3,), 0.5, 2.0, signed=False,
+                                                               grad=False), pos(3))
 case("special.multigammaln", lambda m, x: m.special.multigammaln(x + 2, 2), pos(3))
 case("special.polygamma", lambda m, x: m.special.polygamma(2, x), pos(3))
 case("special.logsumexp", lambda m, x: m.special.logsumexp(x, 1), real(2, 3))

@@ -583,6 +583,8 @@ from .linalg import pinverse as pinverse
 from .nn._modules import _typename as typename
 from .serialization import load as load
 from .serialization import save as save
+from .special import gammainc as igamma
+from .special import gammaincc as igammac
 from .utils.dlpack import from_dlpack as from_dlpack
 from .utils.dlpack import to_dlpack as to_dlpack
 

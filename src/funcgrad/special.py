@@ -26,6 +26,7 @@ from ._graph import Op, apply
 from ._math_ops import i0 as i0
 from ._math_ops import mvlgamma as multigammaln
 from ._math_ops import polygamma as polygamma
+from ._ops import _make_inplace
 from ._ops import digamma as digamma
 from ._ops import digamma as psi
 from ._ops import erf as erf
@@ -165,6 +166,11 @@ def gammainc(input, other) -> Tensor:
 def gammaincc(input, other) -> Tensor:
     """The regularized upper incomplete gamma function of ``input`` (``a``) at ``other``."""
     return apply(GAMMAINCC, input, other)
+
+
+# torch's older names, as methods (and, in funcgrad's namespace, functions).
+Tensor.igamma, Tensor.igammac = gammainc, gammaincc
+Tensor.igamma_, Tensor.igammac_ = _make_inplace(gammainc), _make_inplace(gammaincc)
 
 
 def round(input, *, decimals: int = 0) -> Tensor:
