@@ -377,6 +377,16 @@ case("linalg.vector_norm", lambda m, x: m.linalg.vector_norm(x, 3, dim=1), real(
 case("linalg.matrix_norm", lambda m, a: m.linalg.matrix_norm(a), real(2, 3, 3))
 case("linalg.norm", lambda m, a: m.linalg.norm(a), real(3, 4))
 case("linalg.norm-ord", lambda m, x: m.linalg.norm(x, 1), real(4))
+for _ord in ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf):
+    for _dim, _keep in (((-2, -1), False), ((2, 0), True)):
+        case(f"linalg.matrix_norm-{_ord}-{_dim[0]}{_dim[1]}{'-keepdim' if _keep else ''}",
+             lambda m, a, o=_ord, d=_dim, k=_keep: m.linalg.matrix_norm(a, o, d, k),
+             real(2, 3, 4))
+case("linalg.norm-matrix-2", lambda m, a: m.linalg.norm(a, 2), real(3, 4))
+case("linalg.norm-nuc-dims", lambda m, a: m.linalg.norm(a, "nuc", (2, 1), keepdim=True),
+     real(2, 3, 4))
+case("linalg.norm-inf-vector-dim", lambda m, a: m.linalg.norm(a, -math.inf, 1), real(3, 4))
+case("norm-nuc", lambda m, a: m.norm(a, "nuc", keepdim=True), real(3, 4))
 case("linalg.cross", lambda m, a, b: m.linalg.cross(a, b), real(2, 3), real(2, 3))
 case("cross", lambda m, a, b: m.cross(a, b, dim=0), real(3, 2), real(3, 1))
 case("cross-method", lambda m, a, b: a.cross(b, -1), real(2, 3), real(2, 3))
@@ -1873,3 +1883,24 @@ def test_gradients_at_kinks_match_torch(fn, torch) -> None:
         fn(lib, x).sum().backward()
         grads.append(np.asarray(x.grad.tolist()))
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("norm", [
+    lambda m, x: m.linalg.vector_norm(x, dtype=m.float32),
+    lambda m, x: m.linalg.matrix_norm(x, 1, dtype=m.float32),
+    lambda m, x: m.linalg.norm(x, "fro", dtype=m.float32),
+    lambda m, x: x.norm(3, 1, dtype=m.float32),
+], ids=["vector_norm", "matrix_norm-1", "linalg.norm-fro", "Tensor.norm"])
+def test_norms_compute_in_the_dtype_asked_as_torchs(norm, torch) -> None:
+    values = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    grads = []
+    for m in (funcgrad, torch):
+        x = m.tensor(values, dtype=m.bfloat16, requires_grad=True)
+        y = norm(m, x)
+        assert str(y.dtype).split(".")[-1] == "float32"
+        (y * m.arange(1.0, y.numel() + 1).reshape(y.shape)).sum().backward()
+        grads.append((y.detach().numpy(), x.grad.float().numpy(), str(x.grad.dtype)))
+    (ours, our_grad, our_dtype), (theirs, their_grad, their_dtype) = grads
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert our_dtype.split(".")[-1] == their_dtype.split(".")[-1] == "bfloat16"
+    np.testing.assert_allclose(our_grad, their_grad, rtol=2e-2, atol=2e-2)  # bfloat16's step

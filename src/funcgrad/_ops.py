@@ -806,11 +806,38 @@ def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
                  keepdims=keepdim)
 
 
-def norm(input, p="fro", dim=None, keepdim: bool = False) -> Tensor:
-    """The vector p-norm over ``dim`` (all elements by default); ``'fro'`` is the 2-norm."""
+def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements by default; ``'fro'`` is the 2-norm, over
+    at most two dims), or, for ``'nuc'``, ``linalg.matrix_norm``: torch's dispatch. Computed
+    in ``dtype`` when given."""
+    if p == "nuc" or p == "fro" and not (dim is None or isinstance(dim, int) or len(dim) <= 2):
+        from . import linalg  # (which builds on this module)
+
+        dims = range(input.ndim) if dim is None else (dim,) if isinstance(dim, int) else dim
+        return linalg.matrix_norm(input, p, tuple(dims), keepdim, dtype=dtype)
+    input = in_dtype("linalg.vector_norm", input, dtype)
     _check_inexact("linalg.vector_norm", input)
     ord = 2 if p in ("fro", None) else p
     return apply(NORM, input, ord=ord, axis=_axis(input, dim), keepdims=keepdim)
+
+
+def in_dtype(name: str, A, dtype):
+    """``A`` in the ``dtype`` a norm is asked to compute in, checked as torch checks it."""
+    if dtype is None:
+        return A
+    dtype = _dtypes.resolve(dtype)
+    if not _dtypes.is_inexact(dtype):
+        raise RuntimeError(f"{name}: dtype should be floating point or complex, but got "
+                           f"{_dtypes.scalar_name(dtype)}")
+    kind = "complex" if _dtypes.is_complex(A.dtype) else "real"
+    if _dtypes.is_complex(A.dtype) != _dtypes.is_complex(dtype):
+        raise RuntimeError(f"{name}: dtype should be {kind} for {kind} inputs, but got "
+                           f"{_dtypes.scalar_name(dtype)}")
+    if jnp.promote_types(A.dtype, dtype) != dtype:
+        raise RuntimeError(f"{name}: the dtype of the input ({_dtypes.scalar_name(A.dtype)}) "
+                           "should be convertible without narrowing to the specified dtype "
+                           f"({_dtypes.scalar_name(dtype)})")
+    return A.to(dtype)
 
 
 def logsumexp(input, dim, keepdim: bool = False) -> Tensor:

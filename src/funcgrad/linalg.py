@@ -442,36 +442,81 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return apply(CHOLESKY, A, upper=bool(upper))
 
 
-def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False) -> Tensor:
-    """The vector ``ord``-norm over ``dim`` (every element by default)."""
-    return norm_op(x, ord, dim, keepdim)
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The vector ``ord``-norm over ``dim`` (every element by default), computed in ``dtype``
+    when given."""
+    return norm_op(x, ord, dim, keepdim, dtype)
 
 
-def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Tensor:
-    """The Frobenius norm of each matrix.
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
+                dtype=None) -> Tensor:
+    """The ``ord``-norm of each matrix, over the two dimensions ``dim``: ``'fro'``
+    (Frobenius), ``'nuc'`` (nuclear: the sum of the singular values), 2 and -2 (the largest
+    and the smallest singular value), 1 and -1 (the largest and the smallest column sum of
+    absolute values), ``inf`` and ``-inf`` (row sums), composed of the ops torch composes it
+    of (so its ``grad_fn`` is theirs), in ``dtype`` when given.
+
+    >>> import funcgrad
+    >>> A = funcgrad.tensor([[1.0, -2.0], [3.0, 4.0]])
+    >>> [round(funcgrad.linalg.matrix_norm(A, o).item(), 4) for o in ("fro", 1, float("inf"))]
+    [5.4772, 6.0, 7.0]
 
     Raises:
-        ValueError: for another ``ord``: its norms need singular values or row and column
-            sums, which ``svdvals`` and ``funcgrad.sum`` give.
+        RuntimeError: torch's, for another ``ord``, ``dim`` not two different dimensions, a
+            tensor of fewer than two dimensions or of integers, or a ``dtype`` it cannot take.
     """
+    if ord not in ("fro", "nuc") and (isinstance(ord, str) or abs(ord) not in (1, 2, math.inf)):
+        shown = ord if isinstance(ord, str) else f"{ord:g}"
+        raise RuntimeError(f"linalg.matrix_norm: Order {shown} not supported.")
     _check_decomposable("linalg.matrix_norm", A)
-    if ord != "fro":
-        raise ValueError(
-            f"funcgrad.linalg.matrix_norm computes ord='fro', not ord={ord!r}; for the others "
-            "use the singular values, funcgrad.linalg.svdvals(A) (their sum for 'nuc', the "
-            "largest for 2), or, for ord=1 or inf, "
-            "A.abs().sum(-2).amax(-1) and A.abs().sum(-1).amax(-1)")
-    return vector_norm(A, 2, dim, keepdim)
+    if ord in ("nuc", 2, -2) and A.dtype in (_dtypes.float16, _dtypes.bfloat16):
+        raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got "
+                           f"{_dtypes.scalar_name(A.dtype)}")
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if len(dims) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                           f"{' '.join(map(str, dims))}")
+    rows, cols = (_ops._wrap_dim(d, A.ndim) for d in dims)
+    if rows == cols:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({rows}, {cols})")
+    A = _ops.in_dtype("linalg.matrix_norm", A, dtype)
+    if ord == "fro":
+        return vector_norm(A, 2, (rows, cols), keepdim)
+    if ord in ("nuc", 2, -2):  # of the singular values, the matrices' dims moved to the end
+        order = [d for d in range(A.ndim) if d not in (rows, cols)] + [rows, cols]
+        s = svdvals(A.permute(order))
+        result = (s.sum(-1, keepdim=keepdim) if ord == "nuc" else
+                  s.amax(-1, keepdim=keepdim) if ord == 2 else s.amin(-1, keepdim=keepdim))
+        return result.unsqueeze(-1).permute(tuple(order.index(d) for d in range(A.ndim))
+                                            ) if keepdim else result
+    if abs(ord) == math.inf:  # the 1-norm of the transpose
+        rows, cols = cols, rows
+    sums = vector_norm(A, 1, rows, keepdim)
+    cols -= not keepdim and rows < cols
+    return sums.amax(cols, keepdim=keepdim) if ord > 0 else sums.amin(cols, keepdim=keepdim)
 
 
-def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False) -> Tensor:
-    """``vector_norm`` of a vector (or over one ``dim``), else ``matrix_norm``; with ``ord``
-    None, the 2-norm of all the elements (over ``dim``)."""
-    if ord is None:
-        return vector_norm(A, 2, dim, keepdim)
-    if isinstance(dim, int) or (dim is None and A.ndim == 1):
-        return vector_norm(A, ord, dim, keepdim)
-    return matrix_norm(A, ord, (-2, -1) if dim is None else dim, keepdim)
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """``matrix_norm`` over two dimensions (``dim``, or those of a 2-D ``A``) for a given
+    ``ord``, else ``vector_norm`` (the 2-norm of every element when ``ord`` is None), as
+    torch dispatches it.
+
+    Raises:
+        RuntimeError: torch's, for ``dim`` not of one or two dimensions, or an ``ord``
+            without ``dim`` for a tensor not 1-D or 2-D.
+    """
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) not in (1, 2):
+            raise RuntimeError("linalg.norm: If dim is specified, it must be of length 1 or 2. "
+                               f"Got {list(dims)}")
+    elif ord is not None and A.ndim not in (1, 2):
+        raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {A.ndim}D.")
+    if isinstance(ord, str) or ord is not None and (A.ndim == 2 if dim is None
+                                                   else len(dims) == 2):
+        return matrix_norm(A, ord, (0, 1) if dim is None else dims, keepdim, dtype=dtype)
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
