@@ -1904,3 +1904,11 @@ def test_norms_compute_in_the_dtype_asked_as_torchs(norm, torch) -> None:
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     assert our_dtype.split(".")[-1] == their_dtype.split(".")[-1] == "bfloat16"
     np.testing.assert_allclose(our_grad, their_grad, rtol=2e-2, atol=2e-2)  # bfloat16's step
+
+
+@pytest.mark.parametrize("p", ["fro", "nuc", 1, -1, math.inf, -math.inf, 2, -2, None])
+def test_condition_numbers_in_every_norm_are_torchs(p, torch) -> None:
+    # (values only: torch's backward raises for the orders that invert the matrix)
+    a = np.random.default_rng(0).standard_normal((2, 3, 3)).astype(np.float32)
+    np.testing.assert_allclose(funcgrad.linalg.cond(funcgrad.tensor(a), p).numpy(),
+                               torch.linalg.cond(torch.tensor(a), p).numpy(), rtol=1e-4)
