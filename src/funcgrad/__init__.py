@@ -205,6 +205,15 @@ from ._inplace_functions import (  # noqa: F401 - generated from its NAMES
     xlogy_,
     zero_,
 )
+from ._layouts import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    strided,
+)
 from ._math_ops import (
     addbmm,
     addmv,

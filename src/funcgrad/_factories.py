@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _devices, _dtypes
+from . import _devices, _dtypes, _layouts
 from ._tensor import Tensor, check_can_require_grad
 
 
@@ -181,10 +181,13 @@ def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _finish(jnp.zeros(shape, dtype), dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad: bool = False,
+          memory_format=_layouts.contiguous_format) -> Tensor:
     """A new tensor: uninitialised in torch, zeros here (a JAX array always holds values)."""
     dtype = _float_dtype(dtype)
-    return _finish(jnp.zeros(_shape(size), dtype), dtype, device, requires_grad)
+    shape = _shape(size)
+    _layouts.check("empty", memory_format, len(shape), preserve=False)
+    return _finish(jnp.zeros(shape, dtype), dtype, device, requires_grad)
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False
@@ -217,7 +220,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
 
 
 def _like(fn):
-    def like(input, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
+    def like(input, dtype=None, device=None, requires_grad: bool = False,
+             memory_format=_layouts.preserve_format, **kwargs) -> Tensor:
+        _layouts.check(like.__name__, memory_format, input.ndim)
         dtype = input.dtype if dtype is None else dtype
         device = input.device if device is None else device
         return fn(*input.shape, dtype=dtype, device=device, requires_grad=requires_grad, **kwargs)
@@ -229,11 +234,13 @@ def _like(fn):
 
 zeros_like = _like(zeros)
 ones_like = _like(ones)
-empty_like = zeros_like
+empty_like = _like(empty)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full_like(input, fill_value, dtype=None, device=None, requires_grad: bool = False,
+              memory_format=_layouts.preserve_format) -> Tensor:
     """``full`` with the shape, dtype and device of ``input``."""
+    _layouts.check("full_like", memory_format, input.ndim)
     return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype,
                 device=device or input.device, requires_grad=requires_grad)
 
@@ -451,15 +458,17 @@ def randn(*size, generator: Generator | None = None, dtype=None, device=None,
 
 
 def rand_like(input, *, generator: Generator | None = None, dtype=None, device=None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format=_layouts.preserve_format) -> Tensor:
     """``rand`` of ``input``'s shape, dtype and device (unless given)."""
+    _layouts.check("rand_like", memory_format, input.ndim)
     return rand(*input.shape, generator=generator, dtype=dtype or input.dtype,
                 device=device or input.device, requires_grad=requires_grad)
 
 
 def randn_like(input, *, generator: Generator | None = None, dtype=None, device=None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, memory_format=_layouts.preserve_format) -> Tensor:
     """``randn`` of ``input``'s shape, dtype and device (unless given)."""
+    _layouts.check("randn_like", memory_format, input.ndim)
     return randn(*input.shape, generator=generator, dtype=dtype or input.dtype,
                  device=device or input.device, requires_grad=requires_grad)
 
@@ -481,9 +490,10 @@ def randint(low, high=None, size=(), *, generator: Generator | None = None, dtyp
 
 def randint_like(input, low: int = 0, high: int | None = None, *,
                  generator: Generator | None = None, dtype=None, device=None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: bool = False, memory_format=_layouts.preserve_format) -> Tensor:
     """``randint`` of ``input``'s shape, dtype and device (unless given): integers in
     ``[low, high)``, or ``[0, low)`` given one bound."""
+    _layouts.check("randint_like", memory_format, input.ndim)
     if high is None:
         low, high = 0, low
     dtype = input.dtype if dtype is None else _dtypes.resolve(dtype)

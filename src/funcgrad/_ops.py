@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
-from . import _devices, _dtypes, _forward_ad, _graph, _lazy, return_types
+from . import _devices, _dtypes, _forward_ad, _graph, _layouts, _lazy, return_types
 from ._autocast import FP32, LOWER, NONE, autocast_policy
 from ._factories import zeros
 from ._grad_mode import is_grad_enabled
@@ -2247,9 +2247,16 @@ def scatter_add(input, dim: int, index, src) -> Tensor:
     return apply(SCATTER_ADD, input, index, src, axis=builtins.int(dim), add=True)
 
 
-def clone(input) -> Tensor:
+def clone(input, *, memory_format=_layouts.preserve_format) -> Tensor:
     """A copy with its own storage; gradients flow back to ``input``."""
+    _layouts.check("clone", memory_format, input.ndim)
     return apply(CLONE, input)
+
+
+def contiguous(input, memory_format=_layouts.contiguous_format) -> Tensor:
+    """The tensor itself: it reads as laid out row-major already (``_layouts``)."""
+    _layouts.check("contiguous", memory_format, input.ndim)
+    return input
 
 
 def _with_dims(input, ndim: int) -> Tensor:
@@ -2800,7 +2807,8 @@ def log_softmax(input, dim=None, dtype=None) -> Tensor:
 
 
 # ----- conversion ------------------------------------------------------------------------------
-def to(input, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False):
+def to(input, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False,
+       memory_format=_layouts.preserve_format):
     """Converts to another dtype and/or device: ``to(dtype)``, ``to(device)``,
     ``to(device, dtype)``, ``to(other_tensor)``. Gradients flow back through the conversion.
 
@@ -2808,6 +2816,7 @@ def to(input, *args, dtype=None, device=None, copy: bool = False, non_blocking: 
     >>> funcgrad.tensor([1.5]).to(funcgrad.float16)
     tensor([1.5000], dtype=funcgrad.float16)
     """
+    _layouts.check("to", memory_format, input.ndim)
     for a in args:
         if isinstance(a, Tensor):
             dtype, device = a.dtype, a.device
@@ -3243,7 +3252,7 @@ def _install() -> None:
         reshape_as=lambda self, other: reshape(self, *other.shape),
         expand_as=lambda self, other: expand(self, *other.shape),
         type_as=lambda self, other: to(self, other.dtype),
-        contiguous=lambda self, memory_format=None: self,
+        contiguous=contiguous,
         float=_converter(_dtypes.float32), double=_converter(_dtypes.float64),
         half=_converter(_dtypes.float16), bfloat16=_converter(_dtypes.bfloat16),
         int=_converter(_dtypes.int32), long=_converter(_dtypes.int64),

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _devices, _dtypes, _format, _forward_ad, _lazy
+from . import _devices, _dtypes, _format, _forward_ad, _layouts, _lazy
 
 _new = object.__new__
 
@@ -223,8 +223,14 @@ class Tensor:
 
     def is_contiguous(self, memory_format=None) -> bool:
         """Always True: a JAX array has no strides of its own, so a tensor reads as laid out
-        row-major, as a contiguous torch tensor is."""
+        row-major, as a contiguous torch tensor is, and as laid out in any format asked for
+        (``_layouts``)."""
         return True
+
+    @property
+    def layout(self) -> _layouts.layout:
+        """``strided``: funcgrad's tensors are dense."""
+        return _layouts.strided
 
     def stride(self, dim: int | None = None):
         """The row-major strides (in elements), or the one of ``dim``."""

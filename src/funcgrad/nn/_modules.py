@@ -1020,9 +1020,13 @@ class Module:
         """
         tensors = [*self.parameters(), *self.buffers()]
         tensors += [p.grad for p in self.parameters() if p.grad is not None]
+        # A memory format applies to the 4-D and 5-D tensors alone, as in torch.
+        formatted = kwargs.pop("memory_format", None)
         with no_grad():
             for t in tensors:
-                converted = t.to(*args, **kwargs)
+                converted = t.to(*args, **kwargs, **(
+                    {"memory_format": formatted} if formatted is not None and t.ndim in (4, 5)
+                    else {}))
                 if not t.is_floating_point():
                     converted = t.to(converted.device)
                 elif not converted.is_floating_point():
