@@ -527,6 +527,8 @@ OP_ARGUMENT_ERRORS = {
     "trapezoid_x_length": lambda T: T.trapezoid(T.ones(3, 4), T.ones(3)),
     "fill_diagonal_1d": lambda T: T.ones(3).fill_diagonal_(1.0),
     "fill_1d_value": lambda T: T.fill(T.ones(3), T.ones(2)),
+    "nonzero_static_negative": lambda T: T.nonzero_static(T.ones(2), size=-1),
+    "nonzero_static_float_size": lambda T: T.ones(2).nonzero_static(size=1.5),
     "matrix_norm_order": lambda T: T.linalg.matrix_norm(T.ones(2, 2), 3),
     "matrix_norm_fraction": lambda T: T.linalg.matrix_norm(T.ones(2, 2), 0.5),
     "matrix_norm_name": lambda T: T.linalg.matrix_norm(T.ones(2, 2), "max"),

@@ -719,6 +719,11 @@ case("bincount-weights", lambda m, i, w: m.bincount(i, w.detach()), _INTS, real(
 case("histc", lambda m, x: m.histc(x.detach(), 5), real(3, 4), gradcheck=False)
 case("histc-range", lambda m, x: x.detach().histc(4, min=-1, max=1), real(3, 4), gradcheck=False)
 case("argwhere", lambda m, x: m.argwhere(x > 0), real(3, 4), gradcheck=False)
+for _size in (0, 3, 20):
+    case(f"nonzero_static-{_size}", lambda m, x, n=_size: m.nonzero_static(x > 0, size=n,
+                                                                            fill_value=-7),
+         real(3, 4), gradcheck=False)
+case("nonzero_static-0d", lambda m, x: x.nonzero_static(size=2), real(), gradcheck=False)
 case("isin", lambda m, i: m.isin(i, m.tensor([2, 5])) & ~m.isin(i, 3, invert=True), _INTS,
      gradcheck=False)
 case("isin-invert", lambda m, i: m.isin(i, m.tensor([1, 2]), invert=True), _INTS,
@@ -1912,3 +1917,12 @@ def test_condition_numbers_in_every_norm_are_torchs(p, torch) -> None:
     a = np.random.default_rng(0).standard_normal((2, 3, 3)).astype(np.float32)
     np.testing.assert_allclose(funcgrad.linalg.cond(funcgrad.tensor(a), p).numpy(),
                                torch.linalg.cond(torch.tensor(a), p).numpy(), rtol=1e-4)
+
+
+def test_nonzero_static_runs_inside_a_transform_as_outside() -> None:
+    """Its shape is ``size``'s, not the values': the static counterpart of nonzero."""
+    x = funcgrad.tensor([[0.0, 2.0, 0.0], [3.0, 0.0, 4.0]])
+    for size in (2, 5):
+        inside = funcgrad.jit(lambda t, n=size: funcgrad.nonzero_static(t, size=n))(x)
+        np.testing.assert_array_equal(np.asarray(inside),
+                                      funcgrad.nonzero_static(x, size=size).numpy())

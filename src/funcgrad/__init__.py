@@ -136,6 +136,7 @@ from ._index_ops import (
     isin,
     masked_scatter,
     masked_select,
+    nonzero_static,
     put,
     scatter_reduce,
     unique,

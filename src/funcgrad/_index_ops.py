@@ -334,6 +334,39 @@ def masked_select(input, mask) -> Tensor:
     return apply(MASKED_SELECT, input, positions, shape=shape)
 
 
+def _nonzero_static(x, size: int, fill_value: int):
+    if x.ndim == 0:  # torch's: no coordinates to give, for each of the size rows
+        return jnp.zeros((size, 0), _dtypes.default_int())
+    parts = jnp.nonzero(x, size=size, fill_value=fill_value)
+    return jnp.stack(parts, axis=1).astype(_dtypes.default_int())
+
+
+NONZERO_STATIC = Op("nonzero_static", _nonzero_static, "", differentiable=False)
+
+
+def nonzero_static(input, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero(input)`` as ``size`` rows: the first ``size`` coordinates of the non-zero
+    elements, padded with rows of ``fill_value``. Its shape does not depend on the values, so
+    it runs inside ``jit`` and compiled steps, where ``nonzero`` cannot.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor([0, 3, 0, 5]).nonzero_static(size=3)
+    tensor([[ 1],
+            [ 3],
+            [-1]])
+
+    Raises:
+        TypeError: torch's, for a size that is not an int.
+        RuntimeError: torch's, for a negative size.
+    """
+    if not isinstance(size, builtins.int) or isinstance(size, builtins.bool):
+        raise TypeError(f"nonzero_static(): argument 'size' must be int, not "
+                        f"{type(size).__name__}")
+    if size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    return apply(NONZERO_STATIC, input, size=size, fill_value=builtins.int(fill_value))
+
+
 def argwhere(input) -> Tensor:
     """The indices of the non-zero elements, one row each: ``nonzero(input)``."""
     return nonzero(input)
@@ -496,10 +529,10 @@ def _install() -> None:
     methods = dict(index_add=index_add, index_copy=index_copy, index_fill=index_fill,
                    index_put=index_put, put=put, masked_scatter=masked_scatter,
                    scatter_reduce=scatter_reduce, index_reduce=index_reduce,
-                   masked_select=masked_select,
-                   argwhere=argwhere, unique=unique, unique_consecutive=unique_consecutive,
-                   bincount=bincount, histc=histc, histogram=histogram, put_=put_,
-                   index_put_=index_put_)
+                   masked_select=masked_select, argwhere=argwhere,
+                   nonzero_static=nonzero_static, unique=unique,
+                   unique_consecutive=unique_consecutive, bincount=bincount, histc=histc,
+                   histogram=histogram, put_=put_, index_put_=index_put_)
     for name in ("index_add", "index_copy", "index_fill", "index_reduce", "masked_scatter",
                  "scatter_reduce"):
         methods[name + "_"] = _make_inplace(methods[name])
