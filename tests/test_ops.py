@@ -719,6 +719,9 @@ case("bincount-weights", lambda m, i, w: m.bincount(i, w.detach()), _INTS, real(
 case("histc", lambda m, x: m.histc(x.detach(), 5), real(3, 4), gradcheck=False)
 case("histc-range", lambda m, x: x.detach().histc(4, min=-1, max=1), real(3, 4), gradcheck=False)
 case("argwhere", lambda m, x: m.argwhere(x > 0), real(3, 4), gradcheck=False)
+case("as_strided-windows", lambda m, x: x.as_strided((4, 3), (1, 1)), real(6))
+case("as_strided-offset", lambda m, x: m.as_strided(x, (2, 2), (4, 1), 5), real(3, 4))
+case("as_strided-repeats", lambda m, x: x.as_strided((3, 2, 2), (0, 2, 3)) * 2, real(2, 3))
 for _size in (0, 3, 20):
     case(f"nonzero_static-{_size}", lambda m, x, n=_size: m.nonzero_static(x > 0, size=n,
                                                                             fill_value=-7),

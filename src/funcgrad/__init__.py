@@ -323,6 +323,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     argmax,
     argmin,
     argsort,
+    as_strided,
     asin,
     asinh,
     atan,

@@ -1988,6 +1988,55 @@ def narrow_copy(input, dim: int, start: int, length: int) -> Tensor:
     return apply(NARROW_COPY, input, start=start, stop=start + view.shape[axis], axis=axis)
 
 
+def _strided_positions(size: tuple, stride: tuple, offset: int) -> np.ndarray:
+    """The positions in a row-major storage that ``as_strided`` reads, shaped ``size``."""
+    positions = np.full(size, offset, np.int64)
+    for axis, (n, step) in enumerate(zip(size, stride)):
+        positions += (np.arange(n) * step).reshape((n,) + (1,) * (len(size) - axis - 1))
+    return positions
+
+
+AS_STRIDED = Op("as_strided", lambda x, size, stride, offset: x.reshape(-1)[
+    _strided_positions(size, stride, offset)], "AsStridedBackward0")
+
+
+def as_strided(input, size, stride, storage_offset: int | None = None) -> Tensor:
+    """The tensor of shape ``size`` whose element ``(i, j, ...)`` is element ``storage_offset
+    + i * stride[0] + j * stride[1] + ...`` of ``input``'s elements in row-major order, as a
+    copy; gradients of elements read more than once add up. A funcgrad tensor is its own
+    row-major storage (views are copies), so for an input that is a transposed or sliced view
+    in torch, torch reads the base's storage and this reads the input's.
+
+    >>> import funcgrad
+    >>> funcgrad.arange(5.0).as_strided((3, 3), (1, 1))  # sliding windows
+    tensor([[0., 1., 2.],
+            [1., 2., 3.],
+            [2., 3., 4.]])
+
+    Raises:
+        RuntimeError: torch's, for ``size`` and ``stride`` of different lengths, a negative
+            stride or offset, or positions beyond the elements.
+    """
+    size, stride = tuple(builtins.int(n) for n in size), tuple(builtins.int(s) for s in stride)
+    offset = 0 if storage_offset is None else builtins.int(storage_offset)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if builtins.any(s < 0 for s in stride):
+        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    needed = 0 if 0 in size else offset + 1 + builtins.sum(
+        (n - 1) * s for n, s in zip(size, stride))
+    if needed > input.numel():
+        item = input.element_size()
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {offset}, and itemsize {item} requiring a storage size of "
+                           f"{needed * item} are out of bounds for storage of size "
+                           f"{input.numel() * item}")
+    return apply(AS_STRIDED, input, size=size, stride=stride, offset=offset)
+
+
 def _check_has_dims(name: str, input) -> None:
     if input.ndim == 0:
         raise IndexError(f"{name}() cannot be applied to a 0-dim tensor.")
@@ -3241,7 +3290,7 @@ def _install() -> None:
         "float_power", "fix", "positive", "ger", "split_with_sizes", "fmax", "fmin", "ldexp",
         "frexp", "nextafter", "select_scatter", "slice_scatter", "diagonal_scatter", "addr",
         "resolve_neg", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
-        "narrow_copy",
+        "narrow_copy", "as_strided",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
