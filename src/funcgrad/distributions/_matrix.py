@@ -16,7 +16,7 @@ from .._tensor import Size, Tensor
 from . import constraints
 from ._distribution import Distribution, _read_bool, broadcast_all, draw, eps, tiny
 from ._exp_family import ExponentialFamily
-from ._multivariate import _precision_to_scale_tril
+from ._multivariate import _CholeskyParameterized, _precision_to_scale_tril
 from ._univariate import Beta, Chi2
 
 _LOG_2 = math.log(2)
@@ -92,7 +92,7 @@ def _mvdigamma(x: Tensor, p: int) -> Tensor:
             ).digamma().sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_CholeskyParameterized, ExponentialFamily):
     """The Wishart distribution of ``df`` degrees of freedom and one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril``; ``rsample`` by the Bartlett decomposition (a
     draw that is not positive definite is drawn again, up to ``max_try_correction`` times,
@@ -175,15 +175,6 @@ class Wishart(ExponentialFamily):
 
     def _matrix_shape(self) -> tuple:
         return (*self._batch_shape, *self._event_shape)
-
-    @functools.cached_property
-    def scale_tril(self) -> Tensor:
-        return self._unbroadcasted_scale_tril.expand(*self._matrix_shape())
-
-    @functools.cached_property
-    def covariance_matrix(self) -> Tensor:
-        tril = self._unbroadcasted_scale_tril
-        return (tril @ tril.mT).expand(*self._matrix_shape())
 
     @functools.cached_property
     def precision_matrix(self) -> Tensor:

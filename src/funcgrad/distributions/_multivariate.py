@@ -224,7 +224,21 @@ def batch_mahalanobis(scale_tril: Tensor, x: Tensor) -> Tensor:
     return solved.squeeze(-1).pow(2).sum(-1)
 
 
-class MultivariateNormal(Distribution):
+class _CholeskyParameterized:
+    """The matrices of a distribution parameterized by the Cholesky factor
+    ``_unbroadcasted_scale_tril``, each made once and broadcast to ``_matrix_shape()``."""
+
+    @functools.cached_property
+    def scale_tril(self) -> Tensor:
+        return self._unbroadcasted_scale_tril.expand(*self._matrix_shape())
+
+    @functools.cached_property
+    def covariance_matrix(self) -> Tensor:
+        tril = self._unbroadcasted_scale_tril
+        return (tril @ tril.mT).expand(*self._matrix_shape())
+
+
+class MultivariateNormal(_CholeskyParameterized, Distribution):
     """The multivariate normal of mean ``loc`` and one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril`` (a lower Cholesky factor of the covariance)."""
 
@@ -264,15 +278,6 @@ class MultivariateNormal(Distribution):
 
     def _matrix_shape(self) -> tuple:
         return (*self._batch_shape, *self._event_shape, *self._event_shape)
-
-    @functools.cached_property
-    def scale_tril(self) -> Tensor:
-        return self._unbroadcasted_scale_tril.expand(*self._matrix_shape())
-
-    @functools.cached_property
-    def covariance_matrix(self) -> Tensor:
-        tril = self._unbroadcasted_scale_tril
-        return (tril @ tril.mT).expand(*self._matrix_shape())
 
     @functools.cached_property
     def precision_matrix(self) -> Tensor:
