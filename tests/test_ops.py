@@ -638,8 +638,8 @@ case("scatter-value", lambda m, x, i: x.scatter(0, i, 2.0), real(3, 4), Fixed([[
 case("scatter_add", lambda m, x, i, src: m.scatter_add(x, 0, i, src), real(3, 4),
      Fixed([[0, 1, 2, 0], [2, 2, 1, 0]]), real(2, 4))
 case("unflatten", lambda m, x: x.unflatten(1, (2, -1)), real(3, 4))
-def _beta(method, *args, **kwargs):
-    """Calls a method that torch marks beta (index_reduce), without its warning."""
+def _quiet(method, *args, **kwargs):
+    """Calls a function torch warns about (beta, or deprecated), without the warning."""
     with warnings.catch_warnings(action="ignore"):
         return method(*args, **kwargs)
 
@@ -681,12 +681,12 @@ for _reduce in ("sum", "prod", "mean", "amax", "amin"):
 for _reduce in ("prod", "mean", "amax", "amin"):
     for _self in (True, False):
         case(f"index_reduce-{_reduce}-{'self' if _self else 'noself'}",
-             lambda m, x, s, r=_reduce, inc=_self: _beta(
+             lambda m, x, s, r=_reduce, inc=_self: _quiet(
                  x.index_reduce, 1, m.tensor([2, 0, 2]), s, r, include_self=inc),
              real(3, 4), real(3, 3))
-case("index_reduce_", lambda m, x, s: _beta(x.clone().index_reduce_, 0, m.tensor([1, 1]), s,
+case("index_reduce_", lambda m, x, s: _quiet(x.clone().index_reduce_, 0, m.tensor([1, 1]), s,
                                             "prod"), real(3, 4), real(2, 4))
-case("index_reduce-top-level", lambda m, x, s: _beta(m.index_reduce, x, -1, m.tensor(1), s,
+case("index_reduce-top-level", lambda m, x, s: _quiet(m.index_reduce, x, -1, m.tensor(1), s,
                                                      "amax"), real(2, 3), real(2, 1))
 case("scatter_reduce_", lambda m, x, i, s: x.clone().scatter_reduce_(1, i, s, "amax"),
      real(2, 3), Fixed([[0, 0], [2, 1]]), real(2, 2))
@@ -1110,6 +1110,9 @@ case("F.cross_entropy-smoothing-sum",
      lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="sum", label_smoothing=0.2),
      real(3, 4), _TARGET)
 case("F.cross_entropy-1d", lambda m, x: m.nn.functional.cross_entropy(x, m.tensor(1)), real(4))
+for _name in ("upsample", "upsample_nearest", "upsample_bilinear"):
+    case(f"F.{_name}", lambda m, x, n=_name: _quiet(getattr(m.nn.functional, n), x,
+                                                     scale_factor=2), real(1, 2, 3, 3))
 case("F.linear_cross_entropy",
      lambda m, x, w, b, t: m.nn.functional.linear_cross_entropy(x, w, t, linear_bias=b),
      real(3, 5), real(4, 5), real(4), _TARGET)

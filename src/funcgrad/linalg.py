@@ -46,7 +46,15 @@ __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "nor
            "matrix_power", "solve_triangular", "lstsq", "multi_dot", "vecdot", "matmul",
            "diagonal", "matrix_rank", "cond", "inv_ex", "cholesky_ex", "solve_ex", "lu_factor",
            "lu_solve", "lu_factor_ex", "lu", "vander", "tensorinv", "tensorsolve", "eig",
-           "eigvals", "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
+           "eigvals", "householder_product", "ldl_factor", "ldl_factor_ex", "ldl_solve",
+           "LinAlgError"]
+
+class LinAlgError(RuntimeError):
+    """torch.linalg's error for a matrix a function cannot take (singular, not
+    positive-definite). funcgrad's functions do not read values to check them (see this
+    module's docstring), so none raises it; it is here for the ``except`` clauses of code
+    written for torch."""
+
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
 # jnp.linalg.solve only when B is 1-D, so the other batches go in as matrices of one column.

@@ -19,3 +19,4 @@ from ._grad import grad as grad
 from ._gradcheck import GradcheckError as GradcheckError
 from ._gradcheck import gradcheck as gradcheck
 from ._gradcheck import gradgradcheck as gradgradcheck
+from .variable import Variable as Variable

@@ -81,3 +81,4 @@ from .transforms import StackTransform as StackTransform
 from .transforms import StickBreakingTransform as StickBreakingTransform
 from .transforms import TanhTransform as TanhTransform
 from .transforms import Transform as Transform
+from .transforms import identity_transform as identity_transform

@@ -42,7 +42,7 @@ __all__ = [
     "gumbel_softmax", "adaptive_max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "rrelu", "rrelu_",
-    "linear_cross_entropy",
+    "linear_cross_entropy", "upsample", "upsample_nearest", "upsample_bilinear",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -2948,6 +2948,31 @@ INTERPOLATE = Op("interpolate", _interpolate, lambda x, sizes, mode, antialias=F
     saves=False)
 # the interpolating modes and the number of spatial dimensions each needs
 _INTERPOLATING = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest",
+             align_corners: bool | None = None):
+    """torch's deprecated name of ``interpolate``, with its warning."""
+    _upsample_warning("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """torch's deprecated ``interpolate(mode='nearest')``, with its warning."""
+    _upsample_warning("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """torch's deprecated ``interpolate(mode='bilinear', align_corners=True)``, with its
+    warning."""
+    _upsample_warning("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _upsample_warning(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=3)
 
 
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",

@@ -7,6 +7,7 @@ hook-based ``weight_norm`` and ``spectral_norm``."""
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Iterable
 
 from ... import _ops
@@ -28,11 +29,12 @@ from .fusion import (
     fuse_linear_bn_weights,
 )
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
-           "parameters_to_vector", "vector_to_parameters", "rnn", "fusion", "parametrize",
-           "parametrizations", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
-           "fuse_linear_bn_weights", "skip_init", "weight_norm", "remove_weight_norm",
-           "spectral_norm", "remove_spectral_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+           "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters", "rnn", "fusion",
+           "parametrize", "parametrizations", "fuse_conv_bn_eval", "fuse_conv_bn_weights",
+           "fuse_linear_bn_eval", "fuse_linear_bn_weights", "skip_init", "weight_norm",
+           "remove_weight_norm", "spectral_norm", "remove_spectral_norm",
+           "convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
 
 
 def _grads(parameters) -> list[Tensor]:
@@ -65,6 +67,34 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite)
     clip_grads_with_norm_(parameters, max_norm, total)
     return total
+
+
+def clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                   norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None) -> Tensor:
+    """torch's deprecated name of ``clip_grad_norm_``, with its FutureWarning."""
+    warnings.warn("`funcgrad.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`funcgrad.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def convert_conv2d_weight_memory_format(module: Module, memory_format) -> Module:
+    """Lays out the weights of the 2-D (transposed) convolutions in ``module`` in
+    ``memory_format``: checked as torch checks it, and left to XLA, which lays out arrays
+    itself (``funcgrad.channels_last``). Returns ``module``."""
+    return _convert_weights(module, memory_format, ("Conv2d", "ConvTranspose2d"))
+
+
+def convert_conv3d_weight_memory_format(module: Module, memory_format) -> Module:
+    """``convert_conv2d_weight_memory_format`` for 3-D convolutions."""
+    return _convert_weights(module, memory_format, ("Conv3d", "ConvTranspose3d"))
+
+
+def _convert_weights(module: Module, memory_format, kinds: tuple) -> Module:
+    for m in module.modules():
+        if type(m).__name__ in kinds:
+            m.weight.contiguous(memory_format=memory_format)  # (its checks)
+    return module
 
 
 def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,

@@ -7,6 +7,7 @@ This module defines nothing: it re-exports.
 from ._collate import default_collate as default_collate
 from ._collate import default_convert as default_convert
 from ._dataloader import DataLoader as DataLoader
+from ._dataloader import get_worker_info as get_worker_info
 from ._dataset import ChainDataset as ChainDataset
 from ._dataset import ConcatDataset as ConcatDataset
 from ._dataset import Dataset as Dataset

@@ -160,3 +160,9 @@ def _check_iterable_options(shuffle, sampler, batch_sampler) -> None:
     if batch_sampler is not None:
         raise ValueError("DataLoader with IterableDataset: expected unspecified batch_sampler "
                          f"option, but got batch_sampler={batch_sampler}")
+
+
+def get_worker_info() -> None:
+    """The loading worker's id, seed and dataset inside a worker process: funcgrad's
+    ``DataLoader`` loads in the main process (``num_workers=0``), where torch's gives None."""
+    return None

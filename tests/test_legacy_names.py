@@ -1,0 +1,93 @@
+"""torch's older names and small conveniences against torch's: the same values, the same
+warnings (word for word), the same errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import funcgrad
+from test_errors import assert_raises_as_torch, message
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _warned(lib, call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call(lib)
+    assert len(caught) == 1
+    return result, caught[0]
+
+
+_UPSAMPLED = {
+    "upsample": lambda T, x: T.nn.functional.upsample(x, scale_factor=2, mode="bilinear"),
+    "upsample_nearest": lambda T, x: T.nn.functional.upsample_nearest(x, size=5),
+    "upsample_bilinear": lambda T, x: T.nn.functional.upsample_bilinear(x, scale_factor=2),
+}
+
+
+@pytest.mark.parametrize("fn", _UPSAMPLED.values(), ids=_UPSAMPLED)
+def test_upsample_is_interpolate_with_torchs_warning(torch, fn):
+    values = np.random.default_rng(0).standard_normal((1, 2, 3, 3)).astype(np.float32)
+    ours, our_warning = _warned(funcgrad, lambda T: fn(T, T.tensor(values)))
+    theirs, their_warning = _warned(torch, lambda T: fn(T, T.tensor(values)))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+    assert our_warning.category is their_warning.category
+    assert message(our_warning.message) == message(their_warning.message)
+
+
+def test_clip_grad_norm_is_clip_grad_norm__with_torchs_warning(torch):
+    def clip(lib):
+        p = lib.nn.Parameter(lib.tensor([3.0, 4.0]))
+        p.grad = lib.tensor([3.0, 4.0])
+        return lib.nn.utils.clip_grad_norm([p], 1.0), p.grad
+
+    (ours, our_grad), our_warning = _warned(funcgrad, clip)
+    (theirs, their_grad), their_warning = _warned(torch, clip)
+    assert ours.item() == theirs.item() == 5.0
+    np.testing.assert_allclose(our_grad.numpy(), their_grad.numpy(), rtol=1e-6)
+    assert our_warning.category is their_warning.category is FutureWarning
+    assert message(our_warning.message) == message(their_warning.message)
+
+
+def test_variable_is_a_detached_tensor_as_torchs(torch):
+    for lib in (funcgrad, torch):
+        t = lib.ones(2, requires_grad=True) * 2
+        v = lib.autograd.Variable(t, requires_grad=True)
+        assert v is not t and v.is_leaf and v.requires_grad and v.grad_fn is None
+        assert isinstance(t, lib.autograd.Variable) and not isinstance(2.0, lib.autograd.Variable)
+        assert not lib.autograd.Variable(t).requires_grad
+        (v * 3).sum().backward()
+        assert v.grad.tolist() == [3.0, 3.0]
+        _, warning = _warned(lib, lambda T: T.autograd.Variable(T.ones(1), volatile=True))
+        assert "volatile was removed" in str(warning.message)
+    def both(lib):
+        with warnings.catch_warnings(action="ignore"):
+            lib.autograd.Variable(lib.ones(1), True, True)
+
+    assert_raises_as_torch(torch, both)
+
+
+def test_conv_weight_memory_formats_are_checked_as_torchs(torch):
+    for lib in (funcgrad, torch):
+        model = lib.nn.Sequential(lib.nn.Conv2d(2, 3, 1), lib.nn.ReLU())
+        assert lib.nn.utils.convert_conv2d_weight_memory_format(
+            model, lib.channels_last) is model
+        assert lib.nn.utils.convert_conv3d_weight_memory_format(
+            lib.nn.Conv3d(1, 1, 1), lib.channels_last_3d).weight.shape == (1, 1, 1, 1, 1)
+    assert_raises_as_torch(torch, lambda T: T.nn.utils.convert_conv2d_weight_memory_format(
+        T.nn.Conv2d(2, 3, 1), T.channels_last_3d))
+
+
+def test_small_names_are_torchs(torch):
+    assert funcgrad.utils.data.get_worker_info() is torch.utils.data.get_worker_info() is None
+    identity = funcgrad.distributions.identity_transform
+    assert isinstance(identity, funcgrad.distributions.ComposeTransform) and not identity.parts
+    x = funcgrad.tensor([0.5, -1.0])
+    assert identity(x) is x
+    assert issubclass(funcgrad.linalg.LinAlgError, RuntimeError)
+    assert issubclass(torch.linalg.LinAlgError, RuntimeError)
