@@ -527,6 +527,38 @@ OP_ARGUMENT_ERRORS = {
     "trapezoid_x_length": lambda T: T.trapezoid(T.ones(3, 4), T.ones(3)),
     "fill_diagonal_1d": lambda T: T.ones(3).fill_diagonal_(1.0),
     "fill_1d_value": lambda T: T.fill(T.ones(3), T.ones(2)),
+    "fractional_samples_dims": lambda T: T.nn.functional.fractional_max_pool2d(
+        T.ones(2, 3, 7, 9), 2, output_size=3, _random_samples=T.ones(2, 3) / 2),
+    "fractional_samples_batch": lambda T: T.nn.functional.fractional_max_pool2d(
+        T.ones(2, 3, 7, 9), 2, output_size=3, _random_samples=T.ones(1, 3, 2) / 2),
+    "fractional_samples_channels": lambda T: T.nn.functional.fractional_max_pool2d(
+        T.ones(2, 3, 7, 9), 2, output_size=3, _random_samples=T.ones(2, 2, 2) / 2),
+    "fractional_samples_per_plane": lambda T: T.nn.functional.fractional_max_pool3d(
+        T.ones(2, 3, 4, 5, 6), 2, output_size=2, _random_samples=T.ones(2, 3, 2) / 2),
+    "fractional_output_size": lambda T: T.nn.functional.fractional_max_pool2d(
+        T.ones(2, 3, 7, 9), 2, output_size=(3, 3, 3)),
+    "fractional_empty_plane": lambda T: T.nn.functional.fractional_max_pool2d(
+        T.ones(2, 0, 3, 3), 2, output_size=1),
+    "fractional_2d_input": lambda T: T.nn.functional.fractional_max_pool2d(T.ones(3, 3), 2,
+                                                                          output_size=1),
+    "fractional_5d_input": lambda T: T.nn.functional.fractional_max_pool2d(
+        T.ones(1, 2, 3, 4, 5), 2, output_size=1),
+    "fractional_kernel": lambda T: T.nn.functional.fractional_max_pool3d(
+        T.ones(2, 3, 4, 5, 6), (2, 2), output_size=2),
+    "fractional_pool_too_large": lambda T: T.nn.functional.fractional_max_pool2d(
+        T.ones(2, 3, 7, 9), 4, output_size=5),
+    "fractional_3d_too_large": lambda T: T.nn.functional.fractional_max_pool3d(
+        T.ones(2, 3, 4, 5, 6), 2, output_size=(2, 2, 6)),
+    "fractional_no_size": lambda T: T.nn.functional.fractional_max_pool2d(T.ones(1, 1, 4, 4), 2),
+    "fractional_ratio_length": lambda T: T.nn.functional.fractional_max_pool2d(
+        T.ones(1, 1, 4, 4), 2, output_ratio=(0.5, 0.5, 0.5)),
+    "FractionalMaxPool2d_no_size": lambda T: T.nn.FractionalMaxPool2d(2),
+    "FractionalMaxPool2d_ratio": lambda T: T.nn.FractionalMaxPool2d(2, output_ratio=1.5),
+    "FractionalMaxPool2d_both": lambda T: T.nn.FractionalMaxPool2d(2, 2, output_ratio=0.5),
+    "FractionalMaxPool3d_ratio": lambda T: T.nn.FractionalMaxPool3d(
+        2, output_ratio=(0.5, 1.0, 0.5)),
+    "size_dim_out_of_range": lambda T: T.ones(2, 3).size(-3),
+    "size_of_0d": lambda T: T.tensor(1.0).size(0),
     "as_strided_lengths": lambda T: T.ones(6).as_strided((2, 2), (1,)),
     "as_strided_negative_stride": lambda T: T.ones(6).as_strided((2,), (-1,)),
     "as_strided_beyond": lambda T: T.ones(2, 3).as_strided((2,), (2,), 5),

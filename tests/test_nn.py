@@ -1950,3 +1950,31 @@ def test_zero_width_layers_warn_as_torch(torch):
         "unbatched-input-rank", "multi-target"])
 def test_adaptive_log_softmax_errors(torch, scenario):
     assert_raises_as_torch(torch, scenario)
+
+
+@pytest.mark.parametrize("make", [
+    lambda T, u: T.nn.FractionalMaxPool2d(2, output_size=(3, 4), _random_samples=u[..., :2]),
+    lambda T, u: T.nn.FractionalMaxPool2d((3, 2), output_ratio=0.5, return_indices=True,
+                                          _random_samples=u[..., :2]),
+    lambda T, u: T.nn.FractionalMaxPool3d(2, output_ratio=(0.5, 0.5, 0.7), _random_samples=u),
+], ids=["2d-size", "2d-ratio-indices", "3d-ratio"])
+def test_fractional_max_pools_are_torchs(torch, make):
+    samples = np.random.default_rng(2).random((2, 3, 3)).astype(np.float32)
+    t_pool, pool = make(torch, torch.tensor(samples)), make(funcgrad, funcgrad.tensor(samples))
+    assert repr(pool) == repr(t_pool)
+    assert (pool.kernel_size, pool.output_size, pool.output_ratio) == (
+        t_pool.kernel_size, t_pool.output_size, t_pool.output_ratio)
+    shape = (2, 3, 6, 7, 8) if isinstance(pool, funcgrad.nn.FractionalMaxPool3d) else (2, 3, 7, 9)
+    _compare(torch, t_pool, pool, _randn(*shape))
+
+
+def test_fractional_max_pool_draws_its_own_windows_without_samples():
+    funcgrad.manual_seed(0)
+    x = funcgrad.arange(64.0).reshape(1, 1, 8, 8)  # increasing: each window's last element
+    pool = funcgrad.nn.FractionalMaxPool2d(2, output_size=5, return_indices=True)
+    values, indices = pool(x)
+    assert values.shape == indices.shape == (1, 1, 5, 5)
+    np.testing.assert_array_equal(values.numpy().ravel(), indices.numpy().ravel())
+    assert indices[0, 0, -1, -1].item() == 63  # the last window ends at the corner
+    rows = indices.numpy()[0, 0, :, 0] // 8
+    assert (np.diff(rows) >= 1).all() and (np.diff(rows) <= 2).all()  # strides of 1 or 2

@@ -1110,6 +1110,22 @@ case("F.cross_entropy-smoothing-sum",
      lambda m, x, t: m.nn.functional.cross_entropy(x, t, reduction="sum", label_smoothing=0.2),
      real(3, 4), _TARGET)
 case("F.cross_entropy-1d", lambda m, x: m.nn.functional.cross_entropy(x, m.tensor(1)), real(4))
+# Fractional max pools with the samples given, which makes them deterministic.
+_UNIT = Arg((2, 3, 3), 0.0, 1.0, signed=False, grad=False)
+case("F.fractional_max_pool2d", lambda m, x, u: m.nn.functional.fractional_max_pool2d(
+    x, (2, 3), output_size=(3, 4), _random_samples=u[..., :2]), real(2, 3, 7, 9), _UNIT)
+case("F.fractional_max_pool2d-unbatched-ratio", lambda m, x, u: m.nn.functional.
+     fractional_max_pool2d(x, 2, output_ratio=(0.6, 0.6), _random_samples=u[:1, :, :2]),
+     real(3, 6, 5), _UNIT)
+case("F.fractional_max_pool2d_with_indices", lambda m, x, u: m.nn.functional.
+     fractional_max_pool2d_with_indices(x, 3, output_size=2, _random_samples=u[..., :2]),
+     real(2, 3, 5, 5), _UNIT)
+case("F.fractional_max_pool3d", lambda m, x, u: m.nn.functional.fractional_max_pool3d(
+    x, 2, output_size=(2, 3, 3), return_indices=True, _random_samples=u),
+     real(2, 3, 4, 5, 6), _UNIT)
+case("F.fractional_max_pool3d_with_indices", lambda m, x, u: m.nn.functional.
+     fractional_max_pool3d_with_indices(x, (2, 1, 2), output_ratio=(0.5, 0.7, 0.5),
+                                        _random_samples=u[:1]), real(3, 4, 5, 6), _UNIT)
 for _name in ("upsample", "upsample_nearest", "upsample_bilinear"):
     case(f"F.{_name}", lambda m, x, n=_name: _quiet(getattr(m.nn.functional, n), x,
                                                      scale_factor=2), real(1, 2, 3, 3))

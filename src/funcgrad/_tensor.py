@@ -182,8 +182,20 @@ class Tensor:
         return Size(self._peek().shape)
 
     def size(self, dim: int | None = None):
-        """The shape, or its length along ``dim``."""
-        return self.shape if dim is None else self.shape[dim]
+        """The shape, or its length along ``dim``.
+
+        Raises:
+            IndexError: torch's, for a ``dim`` the tensor does not have.
+        """
+        shape = self.shape
+        if dim is None:
+            return shape
+        if not shape:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        if not -len(shape) <= dim < len(shape):
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-len(shape)}, {len(shape) - 1}], but got {dim})")
+        return shape[dim]
 
     @property
     def dtype(self) -> np.dtype:

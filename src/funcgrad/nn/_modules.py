@@ -45,7 +45,7 @@ __all__ = [
     "CosineSimilarity", "PairwiseDistance", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "Upsample", "ConvTranspose3d", "TripletMarginWithDistanceLoss", "LPPool1d",
     "LPPool2d", "LPPool3d", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
-    "FeatureAlphaDropout", "AdaptiveMaxPool3d",
+    "FeatureAlphaDropout", "AdaptiveMaxPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d",
 ]
 
 
@@ -1492,6 +1492,49 @@ class MaxPool2d(Module):
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class _FractionalMaxPoolNd(Module):
+    """Fractional max pooling (``F.fractional_max_pool2d``), its output sized by
+    ``output_size`` or by ``output_ratio`` of the input's, each ratio in (0, 1). Shows no
+    arguments in its repr, as torch's."""
+
+    _dims = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None,
+                 return_indices: bool = False, _random_samples=None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling "
+                             "ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if output_ratio is not None:
+            ratios = (tuple(output_ratio) if isinstance(output_ratio, (list, tuple))
+                      else (output_ratio,) * self._dims)
+            if not all(0 < r < 1 for r in ratios):
+                raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+        self.kernel_size = F._tuple(kernel_size, self._dims)
+        self.output_size = None if output_size is None else F._tuple(output_size, self._dims)
+        self.output_ratio = None if output_ratio is None else ratios
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+
+    def forward(self, input: Tensor):
+        pool = F.fractional_max_pool2d if self._dims == 2 else F.fractional_max_pool3d
+        return pool(input, self.kernel_size, self.output_size, self.output_ratio,
+                    self.return_indices, _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Fractional max pooling over the last two dimensions (``F.fractional_max_pool2d``)."""
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Fractional max pooling over the last three dimensions (``F.fractional_max_pool3d``)."""
+
+    _dims = 3
 
 
 class AvgPool2d(Module):

@@ -43,6 +43,8 @@ __all__ = [
     "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "rrelu", "rrelu_",
     "linear_cross_entropy", "upsample", "upsample_nearest", "upsample_bilinear",
+    "fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -1828,6 +1830,154 @@ AVG_POOL3D = Op("avg_pool3d", _avg_pool, "AvgPool3DBackward0")
 POOL_ARGMAX = Op("max_pool_indices", _pool_argmax, "", differentiable=False)
 MAX_POOL_TAKE = Op("max_pool_with_indices", _space_take,
                    lambda x, indices, dims: f"MaxPool{dims}DWithIndicesBackward0")
+
+
+def _fractional_starts(samples, size: int, out: int, pool: int):
+    """Where each of ``out`` windows of ``pool`` along a dimension of ``size`` starts, given a
+    sample in [0, 1) per plane: torch's ``generate_intervals``, in the samples' precision."""
+    if out == 0:
+        return jnp.zeros((*samples.shape, 0), jnp.int32)
+    alpha = (np.asarray(size - pool, samples.dtype) / np.asarray(out - 1, samples.dtype)
+             if out > 1 else np.zeros((), samples.dtype))
+    steps = jnp.arange(out - 1, dtype=samples.dtype)
+    starts = ((steps + samples[..., None]) * alpha).astype(jnp.int32) - (
+        samples * alpha).astype(jnp.int32)[..., None]
+    return jnp.concatenate([starts, jnp.full((*samples.shape, 1), size - pool, jnp.int32)], -1)
+
+
+def _fractional_argmax(x, samples, *, kernel: tuple, output: tuple):
+    """The flat index in its plane of each window's largest value (the first of equals) of a
+    fractional max pool of ``x`` (batch, planes, *spatial), its windows placed by ``samples``
+    (batch, planes, one per spatial dimension: for 2-D torch's reads W's first); ``x``
+    without its batch dimension is one batch."""
+    if x.ndim == len(kernel) + 1:
+        return _fractional_argmax(x[None], samples, kernel=kernel, output=output)[0]
+    batch, planes, *spatial = x.shape
+    d = len(spatial)
+    samples = samples[:batch]
+    flat = 0
+    for k in range(d):
+        starts = _fractional_starts(samples[..., d - 1 - k if d == 2 else k], spatial[k],
+                                    output[k], kernel[k])
+        positions = starts[..., None] + jnp.arange(kernel[k])  # (batch, planes, out, pool)
+        shape = [batch, planes] + [1] * (2 * d)
+        shape[2 + k], shape[2 + d + k] = output[k], kernel[k]
+        flat = flat + positions.reshape(shape) * math.prod(spatial[k + 1:])
+    flat = jnp.broadcast_to(flat, (batch, planes, *output, *kernel)).reshape(
+        batch, planes, *output, math.prod(kernel))
+    windows = jnp.take_along_axis(x.reshape(batch, planes, math.prod(spatial)),
+                                  flat.reshape(batch, planes, flat[0, 0].size), -1).reshape(
+        flat.shape)
+    best = jnp.argmax(windows, -1, keepdims=True)
+    return jnp.take_along_axis(flat, best, -1)[..., 0]
+
+
+FRACTIONAL_ARGMAX = Op("fractional_max_pool_indices", _fractional_argmax, "",
+                       differentiable=False)
+FRACTIONAL_TAKE = Op("fractional_max_pool", _space_take,
+                     lambda x, indices, dims: f"FractionalMaxPool{dims}DBackward0")
+_DIM_NAMES = {2: ("height", "width"), 3: ("time", "height", "width")}
+
+
+def _fractional_max_pool(d: int, input, kernel_size, output_size, output_ratio,
+                         return_indices: bool, _random_samples):
+    """``fractional_max_pool2d`` (``d`` 2) or ``3d``: torch's arguments and checks."""
+    name = f"fractional_max_pool{d}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        ratio = (tuple(output_ratio) if isinstance(output_ratio, (list, tuple))
+                 else (output_ratio,) * d)
+        if len(ratio) > d:
+            raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple "
+                             "of Ints.")
+        output_size = [int(input.size(k - d) * r) for k, r in enumerate(ratio)]
+    samples = _random_samples
+    if samples is None:  # (torch draws them before its kernel checks the input)
+        samples = _factories.rand(1 if input.ndim == d + 1 else input.size(0),
+                                  input.size(-d - 1), d, dtype=input.dtype, device=input.device)
+    ints = "Ints" if d == 2 else "three Ints"
+    kernel, output = _tuple(kernel_size, d), _tuple(output_size, d)
+    if len(kernel) != d:
+        raise RuntimeError(f"{name}: kernel_size must either be a single Int or tuple of {ints}")
+    if len(output) != d:
+        raise RuntimeError(f"{name}: output_size must either be a single Int or tuple of {ints}")
+    if input.ndim not in (d + 1, d + 2):
+        raise RuntimeError(f"{name}(): Expected {d + 1}D or {d + 2}D tensor, but got: "
+                           f"{list(input.shape)}")
+    for k in range(1, input.ndim):
+        if input.shape[k] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but got{list(input.shape)} with dimension {k} "
+                               "being empty.")
+    batch, planes, *spatial = input.shape if input.ndim == d + 2 else (1, *input.shape)
+    where = name + ("()" if d == 2 else "_out()")
+    for what, n, k, o in zip(_DIM_NAMES[d], spatial, kernel, output):
+        if o + k - 1 > n:
+            raise RuntimeError(f"{where}: pool {what} {k} too large relative to input {what} "
+                               f"{n}")
+    if samples.ndim != 3:
+        raise RuntimeError(f"Expect _random_samples to have 3 dimensions, got {samples.ndim}")
+    if samples.shape[0] < batch:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    if samples.shape[1] != planes:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.shape[2] != d:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {d}; got "
+                           f"{samples.shape[2]}.")
+    indices = apply(FRACTIONAL_ARGMAX, input, samples.detach(), kernel=tuple(kernel),
+                    output=tuple(output))
+    values = apply(FRACTIONAL_TAKE, input, indices, dims=d)
+    return (values, indices) if return_indices else values
+
+
+@autocast_policy(FP32)  # (torch's CPU autocast computes it in float32)
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """Fractional max pooling (Graham, 2014) over the last two dimensions: ``output_size``
+    windows (or ``output_ratio`` of the input's size) of ``kernel_size``, placed at
+    pseudo-random fractional strides drawn per plane (from the global generator, unless
+    ``_random_samples``, one in [0, 1) per plane and dimension, gives them, which makes it
+    torch's result exactly); with ``return_indices`` also each maximum's flat index in its
+    plane.
+
+    >>> import funcgrad
+    >>> x = funcgrad.arange(16.0).reshape(1, 1, 4, 4)
+    >>> funcgrad.nn.functional.fractional_max_pool2d(
+    ...     x, 2, output_size=2, _random_samples=funcgrad.tensor([[[0.5, 0.5]]]))
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+
+    Raises:
+        ValueError: torch's, for neither ``output_size`` nor ``output_ratio``.
+        RuntimeError: torch's, for sizes it cannot take or samples of another shape.
+    """
+    return _fractional_max_pool(2, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+@autocast_policy(FP32)  # (torch's CPU autocast computes it in float32)
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices: bool = False, _random_samples=None):
+    """``fractional_max_pool2d`` over the last three dimensions."""
+    return _fractional_max_pool(3, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None,
+                                       output_ratio=None, return_indices: bool = False,
+                                       _random_samples=None):
+    """``fractional_max_pool2d`` with its indices."""
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True,
+                                 _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None,
+                                       output_ratio=None, return_indices: bool = False,
+                                       _random_samples=None):
+    """``fractional_max_pool3d`` with its indices."""
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True,
+                                 _random_samples)
 
 
 def _max_pool_nd(op: Op, input, return_indices: bool, **window):
