@@ -91,3 +91,34 @@ def test_small_names_are_torchs(torch):
     assert identity(x) is x
     assert issubclass(funcgrad.linalg.LinAlgError, RuntimeError)
     assert issubclass(torch.linalg.LinAlgError, RuntimeError)
+
+
+_ELEMENT_LOOPS = {
+    "apply_": lambda T: T.arange(6.0).reshape(2, 3).apply_(lambda v: v * 2 - 1),
+    "apply_-int": lambda T: T.arange(4, dtype=T.int32).apply_(lambda v: v * 1.5),
+    "apply_-bool": lambda T: T.tensor([True, False]).apply_(lambda v: not v),
+    "map_": lambda T: T.arange(6.0).reshape(2, 3).map_(T.tensor([1.0, 2.0, 3.0]),
+                                                       lambda a, b: a * b),
+    "map2_": lambda T: T.ones(2, 3).map2_(T.arange(3.0), T.tensor([[1.0], [2.0]]),
+                                          lambda a, b, c: a + b * c),
+}
+
+
+@pytest.mark.parametrize("loop", _ELEMENT_LOOPS.values(), ids=_ELEMENT_LOOPS)
+def test_element_loops_are_torchs(torch, loop):
+    ours, theirs = loop(funcgrad), loop(torch)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1].replace(
+        "int64", "int32")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda T: (T.ones(3, requires_grad=True) * 2).apply_(lambda v: v),
+    lambda T: T.ones(3).map_(T.ones(3, requires_grad=True), lambda a, b: a),
+    lambda T: T.ones(3).map2_(T.ones(3), T.ones(3, requires_grad=True), lambda a, b, c: a),
+    lambda T: T.ones(3).apply_(lambda v: "one"),
+    lambda T: T.ones(2, 3).map_(T.ones(4), lambda a, b: a),
+    lambda T: T.ones(3).map_(5, lambda a, b: a),
+], ids=["apply_-grad", "map_-grad", "map2_-grad", "not-a-number", "map_-shape", "map_-number"])
+def test_element_loops_refuse_as_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)

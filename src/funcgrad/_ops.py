@@ -9,6 +9,7 @@ import builtins
 import dataclasses
 import functools
 import math
+import numbers
 import warnings
 from collections.abc import Sequence
 
@@ -3137,6 +3138,54 @@ def fill_(self, value) -> Tensor:
     return _inplace(self, _fill(self, value, True))
 
 
+def apply_(self, callable) -> Tensor:
+    """Replaces each element with ``callable(element)``, called on the values as Python
+    numbers (read to the host), in place and unrecorded: torch's CPU element loop.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor([1.0, 2.0]).apply_(lambda v: v * 10)
+    tensor([10., 20.])
+
+    Raises:
+        RuntimeError: torch's, for a tensor that requires grad.
+    """
+    return _map("apply_", self, (), callable)
+
+
+def map_(self, other, callable) -> Tensor:
+    """Replaces each element with ``callable(element, other's element)``, ``other``
+    broadcast to this tensor's shape (see ``apply_``)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"map_(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(other).__name__}")
+    return _map("map_", self, (other,), callable)
+
+
+def map2_(self, x, y, callable) -> Tensor:
+    """Replaces each element with ``callable(element, x's, y's)``, ``x`` and ``y`` broadcast
+    to this tensor's shape (see ``apply_``)."""
+    return _map("map2_", self, (x, y), callable)
+
+
+def _map(name: str, self, others: tuple, callable) -> Tensor:
+    if builtins.any(t.requires_grad for t in (self, *others)):
+        raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use "
+                           f"var.detach().{name}() instead.")
+    columns = [np.asarray(self._read()).ravel().tolist()] + [
+        np.asarray(expand(t, *self.shape)._read()).ravel().tolist() for t in others]
+    convert = {"b": builtins.bool, "c": builtins.complex, "f": builtins.float}.get(
+        self.dtype.kind, builtins.int)  # (the number types torch converts the results to)
+    values = []
+    for args in zip(*columns):
+        value = callable(*args)
+        if not isinstance(value, (numbers.Number, np.number)):
+            raise TypeError(f"must be real number, not {type(value).__name__}")
+        values.append(convert(value))
+    array = np.asarray(values, self.dtype).reshape(self.shape)
+    self._write(jax.device_put(array, next(iter(self._read().devices()))))
+    return self
+
+
 def _fill(input, value, inplace: bool) -> Tensor:
     if not isinstance(value, Tensor):
         return apply(FILL, input, value=value, inplace=inplace)
@@ -3290,7 +3339,7 @@ def _install() -> None:
         "float_power", "fix", "positive", "ger", "split_with_sizes", "fmax", "fmin", "ldexp",
         "frexp", "nextafter", "select_scatter", "slice_scatter", "diagonal_scatter", "addr",
         "resolve_neg", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
-        "narrow_copy", "as_strided",
+        "narrow_copy", "as_strided", "apply_", "map_", "map2_",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(
