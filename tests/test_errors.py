@@ -559,6 +559,11 @@ OP_ARGUMENT_ERRORS = {
         2, output_ratio=(0.5, 1.0, 0.5)),
     "size_dim_out_of_range": lambda T: T.ones(2, 3).size(-3),
     "size_of_0d": lambda T: T.tensor(1.0).size(0),
+    "triangular_solve_vector": lambda T: _beta(T.triangular_solve, T.ones(3), T.eye(3)),
+    "triangular_solve_1d_A": lambda T: _beta(T.ones(3, 1).triangular_solve, T.ones(3)),
+    "triangular_solve_sizes": lambda T: _beta(T.triangular_solve, T.ones(2, 2), T.eye(3)),
+    "triangular_solve_batches": lambda T: _beta(T.triangular_solve, T.ones(2, 3, 2),
+                                                T.ones(4, 3, 3)),
     "as_strided_lengths": lambda T: T.ones(6).as_strided((2, 2), (1,)),
     "as_strided_negative_stride": lambda T: T.ones(6).as_strided((2,), (-1,)),
     "as_strided_beyond": lambda T: T.ones(2, 3).as_strided((2,), (2,), 5),
@@ -659,7 +664,7 @@ OP_ARGUMENT_ERRORS = {
 
 
 def _beta(method, *args, **kwargs):
-    """Calls a method that torch marks beta (index_reduce), without its warning."""
+    """Calls a function torch warns about (beta, or deprecated), without the warning."""
     with warnings.catch_warnings(action="ignore"):
         return method(*args, **kwargs)
 

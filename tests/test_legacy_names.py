@@ -1,6 +1,8 @@
 """torch's older names and small conveniences against torch's: the same values, the same
 warnings (word for word), the same errors."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -122,3 +124,19 @@ def test_element_loops_are_torchs(torch, loop):
 ], ids=["apply_-grad", "map_-grad", "map2_-grad", "not-a-number", "map_-shape", "map_-number"])
 def test_element_loops_refuse_as_torch(torch, scenario):
     assert_raises_as_torch(torch, scenario)
+
+
+def test_deprecated_solvers_warn_as_torch_in_a_fresh_process(torch):
+    # torch warns once per process, so its warnings come from a process of their own.
+    code = ("import torch, warnings\nwith warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    torch.triangular_solve(torch.ones(2, 1), torch.eye(2))\n"
+            "    torch.lu_solve(torch.ones(2, 1), *torch.linalg.lu_factor(torch.eye(2)))\n"
+            "print(repr([str(m.message) for m in w]))")
+    theirs = eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout)
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        funcgrad.triangular_solve(funcgrad.ones(2, 1), funcgrad.eye(2))
+        funcgrad.lu_solve(funcgrad.ones(2, 1), *funcgrad.linalg.lu_factor(funcgrad.eye(2)))
+    assert [message(w.message) for w in ours] == [message(m) for m in theirs]

@@ -473,6 +473,12 @@ case("linalg.cond-minus-2", lambda m, a: m.linalg.cond(a, -2), real(3, 3))
 case("linalg.cond-fro", lambda m, a: m.linalg.cond(_spd(m, a), "fro"), real(3, 3),
      xfail="torch's backward of linalg.cond(ord='fro') raises: it fills the inverse it saved "
      "in place")
+for _kw in ({}, {"upper": False, "transpose": True}, {"unitriangular": True}):
+    case("triangular_solve" + "".join(f"-{k}" for k in _kw),
+         lambda m, b, a, kw=_kw: _quiet(m.triangular_solve, b, a + 3 * m.eye(3), **kw),
+         real(2, 3, 2), real(3, 3))
+case("Tensor.lu_solve", lambda m, b, a: _quiet(b.lu_solve, *m.linalg.lu_factor(_spd(m, a))),
+     real(3, 2), real(3, 3))
 case("linalg.inv_ex", lambda m, a: m.linalg.inv_ex(_spd(m, a)), real(2, 3, 3))
 case("linalg.cholesky_ex", lambda m, a: m.linalg.cholesky_ex(_spd(m, a), upper=True), real(3, 3))
 case("linalg.lu_factor", lambda m, a: m.linalg.lu_factor(a), real(2, 3, 3))

@@ -586,11 +586,13 @@ from .linalg import cholesky_inverse as cholesky_inverse
 from .linalg import cholesky_solve as cholesky_solve
 from .linalg import geqrf as geqrf
 from .linalg import lu_deprecated as lu
+from .linalg import lu_solve_deprecated as lu_solve
 from .linalg import lu_unpack as lu_unpack
 from .linalg import matrix_exp as matrix_exp
 from .linalg import orgqr as orgqr
 from .linalg import ormqr as ormqr
 from .linalg import pinverse as pinverse
+from .linalg import triangular_solve as triangular_solve
 from .nn._modules import _typename as typename
 from .serialization import load as load
 from .serialization import save as save

@@ -1153,6 +1153,61 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     return _ops.cat([ones_like(x).unsqueeze(-1), powers], -1)
 
 
+# torch.triangular_solve's two outputs, each with its node's name.
+TRIANGULAR_SOLVE = Op("triangular_solve", _inexact_only(
+    "triangular_solve", lambda b, a, upper, transpose, unitriangular: jax.lax.linalg.
+    triangular_solve(*(jnp.broadcast_to(m, jnp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+                                        + m.shape[-2:]) for m in (a, b)),
+                     left_side=True, lower=not upper, transpose_a=transpose,
+                     unit_diagonal=unitriangular)), "TriangularSolveBackward0")
+TRIANGULAR_COEFFICIENT = Op("triangular_solve_coefficient", lambda a, shape: jnp.broadcast_to(
+    a, shape), "TriangularSolveBackward0")
+
+
+@autocast_policy(FP32)
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False):
+    """torch's deprecated ``triangular_solve``: ``(solution, cloned_coefficient)``, the
+    solution ``X`` of ``A X = b`` (``A^T X = b`` with ``transpose``) for ``A`` read from its
+    upper (or lower) triangle, and a copy of ``A`` (broadcast with ``b``'s batch), with
+    torch's warning; ``linalg.solve_triangular(A, b, upper=upper)`` is the new spelling.
+
+    Raises:
+        RuntimeError: torch's, for ``b`` or ``A`` of fewer than two dimensions, or matrices
+            whose sizes do not match.
+    """
+    warnings.warn("funcgrad.triangular_solve is deprecated in favor of "
+                  "funcgrad.linalg.solve_triangularand will be removed in a future PyTorch "
+                  "release.\nfuncgrad.linalg.solve_triangular has its arguments reversed and "
+                  "does not return a copy of one of the inputs.\nX = funcgrad.triangular_solve"
+                  "(B, A).solution\nshould be replaced with\nX = funcgrad.linalg."
+                  "solve_triangular(A, B).", UserWarning, stacklevel=2)
+    for name, m in (("b", b), ("A", A)):
+        if m.ndim < 2:
+            raise RuntimeError(f"torch.triangular_solve: Expected {name} to have at least 2 "
+                               f"dimensions, but it has {m.ndim} dimensions instead")
+    if A.shape[-1] != A.shape[-2] or A.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"Incompatible matrix sizes for triangular_solve: each A matrix is "
+                           f"{A.shape[-2]} by {A.shape[-1]} but each b matrix is {b.shape[-2]} "
+                           f"by {b.shape[-1]}")
+    batch = broadcast_shape(tuple(b.shape[:-2]), tuple(A.shape[:-2]))
+    return return_types.triangular_solve(
+        apply(TRIANGULAR_SOLVE, b, A, upper=bool(upper), transpose=bool(transpose),
+              unitriangular=bool(unitriangular)),
+        apply(TRIANGULAR_COEFFICIENT, A, shape=(*batch, *A.shape[-2:])))
+
+
+def lu_solve_deprecated(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+    """torch's deprecated ``lu_solve(b, LU, pivots)``: ``linalg.lu_solve(LU, pivots, b)``,
+    with torch's warning."""
+    warnings.warn("funcgrad.lu_solve is deprecated in favor of funcgrad.linalg.lu_solveand "
+                  "will be removed in a future PyTorch release.\nNote that funcgrad.linalg."
+                  "lu_solve has its arguments reversed.\nX = funcgrad.lu_solve(B, LU, pivots)"
+                  "\nshould be replaced with\nX = funcgrad.linalg.lu_solve(LU, pivots, B)",
+                  UserWarning, stacklevel=2)
+    return lu_solve(LU_data, LU_pivots, b)
+
+
 @autocast_policy(FP32)
 def lu_deprecated(A: Tensor, pivot: bool = True, get_infos: bool = False):
     """``funcgrad.lu``, torch's older ``torch.lu``: ``(LU, pivots)`` (and ``infos``), with
@@ -1173,6 +1228,8 @@ Tensor.pinverse = pinverse
 Tensor.cholesky_solve = cholesky_solve
 Tensor.cholesky_inverse = cholesky_inverse
 Tensor.lu = lu_deprecated
+Tensor.lu_solve = lu_solve_deprecated
+Tensor.triangular_solve = triangular_solve
 Tensor.geqrf = geqrf
 Tensor.orgqr = orgqr
 Tensor.ormqr = ormqr
