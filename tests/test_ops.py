@@ -1514,6 +1514,10 @@ for _r in (0, 1, 2):
         a, p, n, 1.0, 2, 1e-6, True, r), real(2, 3), real(2, 3), real(2, 3))
     case(f"aten.poisson_nll_loss-{_r}", lambda m, x, t, r=_r: m.poisson_nll_loss(
         x, t, True, True, 1e-8, r), real(2, 3), pos(2, 3))
+    case(f"aten.kl_div-{_r}", lambda m, x, t, r=_r: m.kl_div(x.log_softmax(-1), t, r),
+         real(2, 3), prob(2, 3, grad=False))
+case("aten.kl_div-log_target", lambda m, x, t: m.kl_div(x, t, 2, log_target=True), real(2, 3),
+     real(2, 3))
 
 # ----- in-place shape changes, and the other top-level names torch has ------------------------
 case("unsqueeze_", lambda m, x: (x * 1).unsqueeze_(1), real(2, 3))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import funcgrad
+from test_errors import assert_raises_as_torch
 
 N = 200_000
 
@@ -81,6 +82,20 @@ def test_poisson_draws_have_the_rates_mean_and_variance():
     for j, r in enumerate(rates):
         _assert_mean(draws[:, j], r, math.sqrt(r))
         _assert_mean((draws[:, j] - r) ** 2, r, math.sqrt(r + 2 * r * r))
+
+
+def test_binomial_draws_have_the_trials_mean_and_variance():
+    counts, probs = np.array([3.0, 10.0, 40.0], np.float32), np.array([0.5, 0.3, 0.9], np.float32)
+    draws = np.asarray(funcgrad.binomial(funcgrad.tensor(np.tile(counts, (N // 3, 1))),
+                                         funcgrad.tensor(probs)))  # (broadcast)
+    assert (draws == np.round(draws)).all() and (draws >= 0).all() and (draws <= counts).all()
+    for j, (n, p) in enumerate(zip(counts, probs)):
+        _assert_mean(draws[:, j], n * p, math.sqrt(n * p * (1 - p)))
+
+
+def test_binomial_refuses_integer_counts_as_torch(torch):
+    assert_raises_as_torch(torch, lambda T: T.binomial(T.tensor([3, 4], dtype=T.int32),
+                                                       T.tensor([0.5, 0.5])))
 
 
 @pytest.mark.parametrize("sampler, mean, std", [

@@ -274,6 +274,7 @@ from ._nn_ops import (
     hardshrink,
     hinge_embedding_loss,
     instance_norm,
+    kl_div,
     layer_norm,
     margin_ranking_loss,
     max_pool1d,
@@ -552,7 +553,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     xlogy,
 )
 from ._ops import movedim as moveaxis
-from ._random import bernoulli, multinomial, normal, poisson
+from ._random import bernoulli, binomial, multinomial, normal, poisson
 from ._recompiles import RecompileWarning as RecompileWarning
 from ._stft import istft, stft
 from ._tensor import Size as Size

@@ -11,6 +11,7 @@ tensor([1., 1., 1.])
 
 from __future__ import annotations
 
+from ._autocast import FP32, autocast_policy
 from .nn import functional as F
 
 conv1d = F.conv1d
@@ -122,6 +123,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     """``nn.functional.binary_cross_entropy_with_logits``, ``reduction`` a number."""
     return F.binary_cross_entropy_with_logits(input, target, weight, reduction=_REDUCTIONS[
         reduction], pos_weight=pos_weight)
+
+
+@autocast_policy(FP32)
+def kl_div(input, target, reduction: int = 1, *, log_target: bool = False):
+    """``nn.functional.kl_div``, ``reduction`` a number (ATen's has no warning of 'mean')."""
+    return F._pointwise_kl_div(input, target, _REDUCTIONS[reduction], log_target)
 
 
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):

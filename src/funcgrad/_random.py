@@ -25,7 +25,7 @@ from ._factories import Generator, _finish, _float_dtype, _shape, next_key
 from ._graph import Op, apply, broadcast_shape
 from ._tensor import Tensor
 
-__all__ = ["bernoulli", "multinomial", "normal", "poisson"]
+__all__ = ["bernoulli", "binomial", "multinomial", "normal", "poisson"]
 
 
 def _sample_of(*operands):
@@ -182,6 +182,25 @@ def normal(mean, std=1.0, size=None, *, generator: Generator | None = None, dtyp
     m, s = (t._read() if isinstance(t, Tensor) else t for t in (mean, std))
     draws = jax.random.normal(next_key(generator), shape, like.dtype) * s + m
     return _recorded(_NORMAL[tensors], (mean, std), draws.astype(like.dtype))
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) -> Tensor:
+    """Binomial samples: successes in ``count`` trials of probability ``prob`` (broadcast
+    together), in ``count``'s dtype, outside the graph (torch has no derivative for it).
+
+    >>> import funcgrad
+    >>> funcgrad.binomial(funcgrad.tensor([3.0, 4.0]), funcgrad.tensor([1.0, 0.0]))
+    tensor([3., 0.])
+
+    Raises:
+        ValueError: torch's, for a ``count`` that is not floating point.
+    """
+    if not _dtypes.is_floating(count.dtype):
+        raise ValueError("binomial only supports floating-point dtypes for count, got: "
+                         f"{_dtypes.scalar_name(count.dtype)}")
+    shape = broadcast_shape(tuple(count.shape), tuple(prob.shape))
+    draws = jax.random.binomial(next_key(generator), count._read(), prob._read(), shape)
+    return Tensor._wrap(draws.astype(count.dtype))
 
 
 def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:

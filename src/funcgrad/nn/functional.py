@@ -690,12 +690,17 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
                 "div math definition.'mean' will be changed to behave the same as 'batchmean' in "
                 "the next major release.", UserWarning, stacklevel=2)
         reduced = "sum" if reduction == "batchmean" else _check_reduction(reduction)
+    loss = _pointwise_kl_div(input, target, reduced, log_target)
+    return loss / input.shape[0] if reduction == "batchmean" and input.ndim else loss
+
+
+def _pointwise_kl_div(input, target, reduction: str, log_target: bool):
+    """``kl_div``'s pointwise loss, reduced by ``'none'``, ``'mean'`` or ``'sum'``."""
     if log_target:
         loss = _ops.exp(target) * (target - input)
     else:
         loss = _ops.xlogy(target, target) - target * input
-    loss = _reduced(loss, reduced)
-    return loss / input.shape[0] if reduction == "batchmean" and input.ndim else loss
+    return _reduced(loss, reduction)
 
 
 @autocast_policy(FP32)
