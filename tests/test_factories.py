@@ -292,6 +292,29 @@ def test_histogram_matches_torch(call):
         _same_tensor(o, t)
 
 
+_POINTS = np.random.default_rng(0).standard_normal((200, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.histogramdd(lib.tensor(_POINTS), bins=4),
+    lambda lib: lib.histogramdd(lib.tensor(_POINTS[:, :2]), bins=[3, 5],
+                                weight=lib.tensor(_POINTS[:, 2] ** 2)),
+    lambda lib: lib.histogramdd(lib.tensor(_POINTS[:, :2]), bins=[2, 2],
+                                range=[-1.0, 1.0, -0.5, 0.5], density=True),
+    lambda lib: lib.histogramdd(lib.tensor(_POINTS[:, :2]), bins=[
+        lib.tensor([-2.0, 0.0, 2.0]), lib.tensor([-1.0, 0.0, 0.5, 3.0])]),
+    lambda lib: lib.histogramdd(lib.tensor([[1.0, 2.0], [1.0, 2.0]]), bins=2),
+    lambda lib: lib.histogramdd(lib.tensor(_POINTS).reshape(10, 20, 3), bins=(2, 3, 2)),
+], ids=["bins", "per-dim-bins-weights", "range-density", "edges", "one-point", "batched"])
+def test_histogramdd_matches_torch(call):
+    torch = pytest.importorskip("torch")
+    (ours, our_edges), (theirs, their_edges) = call(funcgrad), call(torch)
+    _same_tensor(ours, theirs)
+    assert len(our_edges) == len(their_edges)
+    for o, t in zip(our_edges, their_edges):
+        _same_tensor(o, t)
+
+
 def test_empty_strided_and_is_neg_match_torch():
     torch = pytest.importorskip("torch")
     for lib in (funcgrad, torch):

@@ -128,6 +128,7 @@ from ._index_ops import (
     bincount,
     histc,
     histogram,
+    histogramdd,
     index_add,
     index_copy,
     index_fill,

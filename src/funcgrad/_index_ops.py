@@ -484,6 +484,40 @@ def histogram(input, bins=100, *, range=None, weight=None, density: bool = False
                            Tensor._wrap(bin_edges.astype(x.dtype)))
 
 
+def histogramdd(input, bins=10, *, range=None, weight=None, density: bool = False):
+    """``(hist, bin_edges)`` of the points ``input`` (its last dimension, D, their
+    coordinates): the counts (or ``weight`` sums; a density with ``density``) in a D-dimensional
+    grid of ``bins`` (a number for every dimension, one number per dimension, or one tensor of
+    edges per dimension) over ``range`` (a flat sequence ``[lo0, hi0, lo1, hi1, ...]``; the
+    points' own extent by default). Outside the graph, as torch's.
+
+    >>> import funcgrad
+    >>> points = funcgrad.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, 0.0]])
+    >>> funcgrad.histogramdd(points, bins=2).hist
+    tensor([[1., 0.],
+            [1., 1.]])
+    """
+    x = input._read()
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise NotImplementedError(f'"histogramdd" not implemented for '
+                                  f"'{_dtypes.scalar_name(x.dtype)}'")
+    dims = x.shape[-1]
+    x = x.reshape(-1, dims)
+    if isinstance(bins, (list, tuple)) and bins and isinstance(bins[0], Tensor):
+        bins = [b._read() for b in bins]
+    elif not isinstance(bins, (list, tuple)):
+        bins = [bins] * dims
+    if range is not None:
+        range = list(zip(range[::2], range[1::2]))
+    elif not isinstance(bins[0], jax.Array):  # each dimension's extent, widened if a point
+        lo, hi = (x.min(0), x.max(0)) if x.size else (jnp.zeros(dims), jnp.ones(dims))
+        range = [(a - 0.5, b + 0.5) if a == b else (a, b) for a, b in zip(lo, hi)]
+    weights = None if weight is None else weight._read().reshape(-1)
+    hist, edges = jnp.histogramdd(x, bins, range, weights=weights, density=density)
+    return return_types.histogramdd(Tensor._wrap(hist.astype(x.dtype)),
+                                    tuple(Tensor._wrap(e.astype(x.dtype)) for e in edges))
+
+
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
     """Where the elements of ``elements`` are among ``test_elements`` (either may be a
     number); outside the graph, as torch's."""
