@@ -225,3 +225,14 @@ def test_anomaly_mode_switches_as_torchs() -> None:
         return seen
 
     assert states(funcgrad) == states(torch)
+
+
+def test_data_pointers_tell_shared_storage_as_torchs() -> None:
+    torch = pytest.importorskip("torch")
+    for lib in (funcgrad, torch):
+        x = lib.ones(3, requires_grad=True)
+        p = lib.nn.Parameter(x.detach())
+        assert x.data_ptr() == x.detach().data_ptr() == x.data.data_ptr() == p.data_ptr()
+        assert x.const_data_ptr() == x.data_ptr()
+        assert x.clone().data_ptr() != x.data_ptr() and lib.ones(3).data_ptr() != x.data_ptr()
+        assert x.storage_offset() == 0

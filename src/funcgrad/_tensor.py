@@ -244,6 +244,19 @@ class Tensor:
         """``strided``: funcgrad's tensors are dense."""
         return _layouts.strided
 
+    def data_ptr(self) -> int:
+        """An integer naming this tensor's storage, where torch gives the address of its first
+        element: the same for tensors that share storage (``detach()``, ``.data``, a
+        ``Parameter`` made of a tensor), another for a copy. funcgrad's views are copies, so
+        a view's differs from its base's."""
+        return id(self._storage)
+
+    const_data_ptr = data_ptr
+
+    def storage_offset(self) -> int:
+        """0: a funcgrad tensor starts at the start of its storage (views are copies)."""
+        return 0
+
     def stride(self, dim: int | None = None):
         """The row-major strides (in elements), or the one of ``dim``."""
         strides = tuple(int(np.prod(self.shape[i + 1:])) for i in range(self.ndim))
