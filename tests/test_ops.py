@@ -1132,6 +1132,26 @@ case("F.fractional_max_pool3d", lambda m, x, u: m.nn.functional.fractional_max_p
 case("F.fractional_max_pool3d_with_indices", lambda m, x, u: m.nn.functional.
      fractional_max_pool3d_with_indices(x, (2, 1, 2), output_ratio=(0.5, 0.7, 0.5),
                                         _random_samples=u[:1]), real(3, 4, 5, 6), _UNIT)
+# multi_head_attention_forward, as CLIP's attention pooling calls it (separate projections,
+# a one-query summary), and with packed projections, biases for keys and values, masks.
+case("F.multi_head_attention_forward-separate", lambda m, x, wq, wk, wv, b, wo, bo:
+     m.nn.functional.multi_head_attention_forward(
+         x[:1], x, x, 4, 2, None, b, None, None, False, 0.0, wo, bo, need_weights=False,
+         use_separate_proj_weight=True, q_proj_weight=wq, k_proj_weight=wk,
+         v_proj_weight=wv)[0], real(3, 2, 4), real(4, 4), real(4, 4), real(4, 4), real(12),
+     real(4, 4), real(4))
+case("F.multi_head_attention_forward-packed-masks", lambda m, q, kv, w, b, bk, bv, wo:
+     m.nn.functional.multi_head_attention_forward(
+         q, kv, kv, 4, 2, w, b, bk, bv, True, 0.0, wo, None,
+         key_padding_mask=m.tensor([[False, False, True], [False, False, False]]),
+         attn_mask=m.tensor([[False, True, False]] * 2), average_attn_weights=False),
+     real(2, 2, 4), real(3, 2, 4), real(12, 4), real(12), real(1, 1, 4), real(1, 1, 4),
+     real(4, 4))
+case("F.multi_head_attention_forward-static-unbatched", lambda m, q, k, v, w, wo:
+     m.nn.functional.multi_head_attention_forward(
+         q, k[:, :4], k[:, :4], 4, 2, w, None, None, None, False, 0.0, wo, None,
+         static_k=k.reshape(5, 2, 2).transpose(0, 1), static_v=v.reshape(5, 2, 2).transpose(
+             0, 1)), real(3, 4), real(5, 4), real(5, 4), real(12, 4), real(4, 4))
 for _name in ("upsample", "upsample_nearest", "upsample_bilinear"):
     case(f"F.{_name}", lambda m, x, n=_name: _quiet(getattr(m.nn.functional, n), x,
                                                      scale_factor=2), real(1, 2, 3, 3))
@@ -1866,6 +1886,9 @@ _HIGHER_ORDER_XFAIL = {"F.layer_norm": _LAYER_NORM_GGG, "F.layer_norm-2d": _LAYE
                                        "for '_pdist_backward' is not implemented"),
                        "F.ctc_loss": "torch has no double backward of ctc_loss: the derivative "
                        "for '_ctc_loss_backward' is not implemented",
+                       "F.multi_head_attention_forward-separate": "without need_weights "
+                       "torch runs its fused attention kernel, which has no second derivative "
+                       "on the CPU",
                        "logcumsumexp": "torch's third derivative of logcumsumexp is nan at the "
                        "last position; funcgrad's is finite (and its first two match)"}
 

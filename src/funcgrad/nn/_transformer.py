@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import math
 
-from .. import _factories, _ops
+from .. import _factories
 from .._tensor import Tensor
 from . import functional as F
 from . import init
@@ -19,14 +19,6 @@ __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"
 
 class NonDynamicallyQuantizableLinear(Linear):
     """``Linear`` under the name torch gives ``MultiheadAttention.out_proj`` (which prints)."""
-
-
-def _additive(mask: Tensor | None, dtype) -> Tensor | None:
-    """A mask as the float added to the scores: a boolean one is -inf where True (a position
-    not attended to, as torch's ``MultiheadAttention`` reads it)."""
-    if mask is None or mask.is_floating_point():
-        return mask
-    return _factories.zeros(*mask.shape, dtype=dtype).masked_fill(mask, -math.inf)
 
 
 class MultiheadAttention(Module):
@@ -89,83 +81,23 @@ class MultiheadAttention(Module):
             init.xavier_normal_(self.bias_k)
             init.xavier_normal_(self.bias_v)
 
-    def _project(self, query: Tensor, key: Tensor, value: Tensor) -> list[Tensor]:
-        """The query, key and value projections (each (length, N, E))."""
-        e = self.embed_dim
-        biases = [None] * 3 if self.in_proj_bias is None else \
-            [self.in_proj_bias[i * e:(i + 1) * e] for i in range(3)]
-        if self._qkv_same_embed_dim:
-            weights = [self.in_proj_weight[i * e:(i + 1) * e] for i in range(3)]
-        else:
-            weights = [self.q_proj_weight, self.k_proj_weight, self.v_proj_weight]
-        return [F.linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases)]
-
-    def _mask(self, attn_mask, key_padding_mask, batch: int, length: int, source: int, dtype):
-        """The float mask added to the (N * heads, L, S) scores, or None."""
-        attn_mask = _additive(attn_mask, dtype)
-        key_padding_mask = _additive(key_padding_mask, dtype)
-        if attn_mask is not None:
-            want = (length, source) if attn_mask.ndim == 2 else \
-                (batch * self.num_heads, length, source)
-            if tuple(attn_mask.shape) != want:
-                raise RuntimeError(f"The shape of the {attn_mask.ndim}D attn_mask is "
-                                   f"{attn_mask.shape}, but should be {want}.")
-            if attn_mask.ndim == 2:
-                attn_mask = attn_mask.unsqueeze(0)
-        if key_padding_mask is None:
-            return attn_mask
-        padding = key_padding_mask.reshape(batch, 1, 1, source).expand(
-            batch, self.num_heads, 1, source).reshape(batch * self.num_heads, 1, source)
-        return padding if attn_mask is None else attn_mask + padding
-
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False):
-        if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
-                               "Transformer module method `generate_square_subsequent_mask` to "
-                               "create this mask.")
         batched = query.ndim == 3
-        if not batched:
-            query, key, value = (x.unsqueeze(1) for x in (query, key, value))
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
-            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
-        length, batch, e = query.shape
-        if e != self.embed_dim:
-            raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
-                                 f"got {e}")
-        heads, head_dim = self.num_heads, self.head_dim
-        q, k, v = self._project(query, key, value)
-        if self.bias_k is not None:
-            k = _ops.cat([k, self.bias_k.repeat(1, batch, 1)])
-            v = _ops.cat([v, self.bias_v.repeat(1, batch, 1)])
-        q, k, v = (x.reshape(x.shape[0], batch * heads, head_dim).transpose(0, 1)
-                   for x in (q, k, v))
-        if self.add_zero_attn:
-            zeros = _factories.zeros(batch * heads, 1, head_dim, dtype=k.dtype, device=k.device)
-            k, v = _ops.cat([k, zeros], 1), _ops.cat([v, zeros], 1)
-        scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)
-        source = key.shape[0]
-        mask = self._mask(attn_mask, key_padding_mask, batch, length, source, query.dtype)
-        if mask is not None:
-            added = k.shape[1] - source  # keys every query attends to, whatever the masks say
-            scores = scores + (F.pad(mask, (0, added)) if added else mask)
-        weights = F.dropout(F.softmax(scores, -1), self.dropout, self.training)
-        out = (weights @ v).transpose(0, 1).reshape(length * batch, e)
-        out = self.out_proj(out).reshape(length, batch, e)
         if batched and self.batch_first:
-            out = out.transpose(0, 1)
-        elif not batched:
-            out = out.squeeze(1)
-        if not need_weights:
-            return out, None
-        weights = weights.reshape(batch, heads, length, weights.shape[-1])
-        if average_attn_weights:
-            weights = weights.mean(1)
-        return out, (weights if batched else weights.squeeze(0))
+            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+        out, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights,
+            is_causal=is_causal)
+        return (out.transpose(0, 1) if batched and self.batch_first else out), weights
 
 
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}

@@ -44,7 +44,7 @@ __all__ = [
     "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "rrelu", "rrelu_",
     "linear_cross_entropy", "upsample", "upsample_nearest", "upsample_bilinear",
     "fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
-    "fractional_max_pool3d_with_indices",
+    "fractional_max_pool3d_with_indices", "multi_head_attention_forward",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -2950,6 +2950,108 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
                 f"input, but got {name} of shape {list(vector.shape)} and input of shape "
                 f"{list(input.shape)}")
     return apply(GROUP_NORM, input, weight, bias, groups=num_groups, eps=eps)
+
+
+def multi_head_attention_forward(
+        query, key, value, embed_dim_to_check: int, num_heads: int, in_proj_weight,
+        in_proj_bias, bias_k, bias_v, add_zero_attn: bool, dropout_p: float, out_proj_weight,
+        out_proj_bias, training: bool = True, key_padding_mask=None, need_weights: bool = True,
+        attn_mask=None, use_separate_proj_weight: bool = False, q_proj_weight=None,
+        k_proj_weight=None, v_proj_weight=None, static_k=None, static_v=None,
+        average_attn_weights: bool = True, is_causal: bool = False):
+    """``nn.MultiheadAttention``'s computation on its parameters: (L, N, E) ``query`` and
+    (S, N, E) ``key`` and ``value`` (or unbatched (L, E), (S, E)), projected (by
+    ``in_proj_weight`` split in three, or the separate ``q/k/v_proj_weight``), with the
+    learned ``bias_k``/``bias_v`` and a zero key and value where asked, ``num_heads`` heads
+    of scaled dot-product attention under the masks (boolean ones are True where attention is
+    not allowed), dropout while ``training``, and the output projection. ``static_k`` and
+    ``static_v`` ((N * heads, S, E / heads)) replace the projected keys and values. Returns
+    the output and, with ``need_weights``, the weights (averaged over heads unless told
+    otherwise), else None.
+
+    Raises:
+        RuntimeError: torch's, for ``is_causal`` without ``attn_mask``, or a mask of another
+            shape.
+        AssertionError: torch's, for an embedding of another size than
+            ``embed_dim_to_check`` or not divisible by ``num_heads``.
+    """
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to "
+                           "create this mask.")
+    batched = query.ndim == 3
+    if not batched:
+        query, key, value = (x.unsqueeze(1) for x in (query, key, value))
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    length, batch, e = query.shape
+    if e != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
+                             f"got {e}")
+    heads, head_dim = num_heads, e // num_heads
+    if head_dim * heads != e:
+        raise AssertionError(f"embed_dim {e} not divisible by num_heads {heads}")
+    biases = [None] * 3 if in_proj_bias is None else \
+        [in_proj_bias[i * e:(i + 1) * e] for i in range(3)]
+    weights = ([q_proj_weight, k_proj_weight, v_proj_weight] if use_separate_proj_weight
+               else [in_proj_weight[i * e:(i + 1) * e] for i in range(3)])
+    q, k, v = (linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
+    if bias_k is not None:
+        k = _ops.cat([k, bias_k.repeat(1, batch, 1)])
+        v = _ops.cat([v, bias_v.repeat(1, batch, 1)])
+    q, k, v = (x.reshape(x.shape[0], batch * heads, head_dim).transpose(0, 1)
+               for x in (q, k, v))
+    k = k if static_k is None else static_k
+    v = v if static_v is None else static_v
+    if add_zero_attn:
+        zeros = _factories.zeros(batch * heads, 1, head_dim, dtype=k.dtype, device=k.device)
+        k, v = _ops.cat([k, zeros], 1), _ops.cat([v, zeros], 1)
+    scores = (q * (1 / math.sqrt(head_dim))) @ k.transpose(-2, -1)
+    source = key.shape[0]
+    mask = _attention_mask(attn_mask, key_padding_mask, heads, batch, length, source,
+                           query.dtype)
+    if mask is not None:
+        added = k.shape[1] - source  # keys every query attends to, whatever the masks say
+        scores = scores + (pad(mask, (0, added)) if added else mask)
+    attention = dropout(softmax(scores, -1), dropout_p, training)
+    out = (attention @ v).transpose(0, 1).reshape(length * batch, e)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(length, batch, e)
+    if not batched:
+        out = out.squeeze(1)
+    if not need_weights:
+        return out, None
+    attention = attention.reshape(batch, heads, length, attention.shape[-1])
+    if average_attn_weights:
+        attention = attention.mean(1)
+    return out, (attention if batched else attention.squeeze(0))
+
+
+def _additive(mask, dtype):
+    """A mask as the float added to the scores: a boolean one is -inf where True (a position
+    not attended to, as torch's ``MultiheadAttention`` reads it)."""
+    if mask is None or mask.is_floating_point():
+        return mask
+    return _factories.zeros(*mask.shape, dtype=dtype).masked_fill(mask, -math.inf)
+
+
+def _attention_mask(attn_mask, key_padding_mask, heads: int, batch: int, length: int,
+                    source: int, dtype):
+    """The float mask added to the (N * heads, L, S) scores of ``multi_head_attention_forward``,
+    or None."""
+    attn_mask = _additive(attn_mask, dtype)
+    key_padding_mask = _additive(key_padding_mask, dtype)
+    if attn_mask is not None:
+        want = (length, source) if attn_mask.ndim == 2 else (batch * heads, length, source)
+        if tuple(attn_mask.shape) != want:
+            raise RuntimeError(f"The shape of the {attn_mask.ndim}D attn_mask is "
+                               f"{attn_mask.shape}, but should be {want}.")
+        if attn_mask.ndim == 2:
+            attn_mask = attn_mask.unsqueeze(0)
+    if key_padding_mask is None:
+        return attn_mask
+    padding = key_padding_mask.reshape(batch, 1, 1, source).expand(
+        batch, heads, 1, source).reshape(batch * heads, 1, source)
+    return padding if attn_mask is None else attn_mask + padding
 
 
 def _attention(q, k, v, mask=None, noise=None, *, causal: bool, scale: float, groups: int):
