@@ -1978,3 +1978,14 @@ def test_fractional_max_pool_draws_its_own_windows_without_samples():
     assert indices[0, 0, -1, -1].item() == 63  # the last window ends at the corner
     rows = indices.numpy()[0, 0, :, 0] // 8
     assert (np.diff(rows) >= 1).all() and (np.diff(rows) <= 2).all()  # strides of 1 or 2
+
+
+def test_data_parallel_wraps_a_module_as_torchs_does_without_cuda(torch):
+    t_model = torch.nn.DataParallel(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU()))
+    model = funcgrad.nn.DataParallel(funcgrad.nn.Sequential(funcgrad.nn.Linear(3, 4),
+                                                            funcgrad.nn.ReLU()))
+    model.load_state_dict(t_model.state_dict())  # checkpoint keys start with "module."
+    assert list(model.state_dict()) == list(t_model.state_dict())
+    assert repr(model) == repr(t_model) and model.device_ids == t_model.device_ids == []
+    assert isinstance(model.module, funcgrad.nn.Sequential)
+    _compare(torch, t_model, model, _randn(5, 3))

@@ -61,6 +61,7 @@ from ._modules import (
     CosineSimilarity,
     CrossEntropyLoss,
     CTCLoss,
+    DataParallel,
     Dropout,
     Dropout1d,
     Dropout2d,
@@ -200,5 +201,5 @@ __all__ = [
     "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
     "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "SyncBatchNorm",
     "LinearCrossEntropyLoss", "NLLLoss2d", "Container", "AdaptiveLogSoftmaxWithLoss",
-    "FractionalMaxPool2d", "FractionalMaxPool3d",
+    "FractionalMaxPool2d", "FractionalMaxPool3d", "DataParallel",
 ]

@@ -46,6 +46,7 @@ __all__ = [
     "AdaptiveAvgPool2d", "Upsample", "ConvTranspose3d", "TripletMarginWithDistanceLoss", "LPPool1d",
     "LPPool2d", "LPPool3d", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
     "FeatureAlphaDropout", "AdaptiveMaxPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d",
+    "DataParallel",
 ]
 
 
@@ -1492,6 +1493,28 @@ class MaxPool2d(Module):
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class DataParallel(Module):
+    """torch's data-parallel wrapper as torch runs it on a machine without CUDA devices: the
+    wrapped ``module`` does the work, on its own device, and the state dict's keys start with
+    ``module.``, so checkpoints of wrapped models load as torch's. funcgrad does not copy the
+    module to several GPUs per call; a batch is spread over devices with JAX's sharding.
+
+    >>> import funcgrad
+    >>> model = funcgrad.nn.DataParallel(funcgrad.nn.Linear(2, 1))
+    >>> list(model.state_dict())
+    ['module.weight', 'module.bias']
+    """
+
+    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0
+                 ) -> None:
+        super().__init__()
+        self.module = module
+        self.device_ids = []
+
+    def forward(self, *inputs, **kwargs):
+        return self.module(*inputs, **kwargs)
 
 
 class _FractionalMaxPoolNd(Module):
