@@ -126,12 +126,13 @@ def test_element_loops_refuse_as_torch(torch, scenario):
     assert_raises_as_torch(torch, scenario)
 
 
-def test_deprecated_solvers_warn_as_torch_in_a_fresh_process(torch):
+def test_deprecated_linear_algebra_warns_as_torch_in_a_fresh_process(torch):
     # torch warns once per process, so its warnings come from a process of their own.
     code = ("import torch, warnings\nwith warnings.catch_warnings(record=True) as w:\n"
             "    warnings.simplefilter('always')\n"
             "    torch.triangular_solve(torch.ones(2, 1), torch.eye(2))\n"
             "    torch.lu_solve(torch.ones(2, 1), *torch.linalg.lu_factor(torch.eye(2)))\n"
+            "    torch.nuclear_norm(torch.eye(2))\n"
             "print(repr([str(m.message) for m in w]))")
     theirs = eval(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                  check=True).stdout)
@@ -139,4 +140,5 @@ def test_deprecated_solvers_warn_as_torch_in_a_fresh_process(torch):
         warnings.simplefilter("always")
         funcgrad.triangular_solve(funcgrad.ones(2, 1), funcgrad.eye(2))
         funcgrad.lu_solve(funcgrad.ones(2, 1), *funcgrad.linalg.lu_factor(funcgrad.eye(2)))
+        funcgrad.nuclear_norm(funcgrad.eye(2))
     assert [message(w.message) for w in ours] == [message(m) for m in theirs]

@@ -387,6 +387,9 @@ case("linalg.norm-nuc-dims", lambda m, a: m.linalg.norm(a, "nuc", (2, 1), keepdi
      real(2, 3, 4))
 case("linalg.norm-inf-vector-dim", lambda m, a: m.linalg.norm(a, -math.inf, 1), real(3, 4))
 case("norm-nuc", lambda m, a: m.norm(a, "nuc", keepdim=True), real(3, 4))
+case("nuclear_norm", lambda m, a: _quiet(m.nuclear_norm, a) + _quiet(
+    m.nuclear_norm, a[0], True).sum(), real(2, 3, 4))
+case("nuclear_norm-dims", lambda m, a: _quiet(m.nuclear_norm, a, (0, 2), True), real(2, 3, 4))
 case("linalg.cross", lambda m, a, b: m.linalg.cross(a, b), real(2, 3), real(2, 3))
 case("cross", lambda m, a, b: m.cross(a, b, dim=0), real(3, 2), real(3, 1))
 case("cross-method", lambda m, a, b: a.cross(b, -1), real(2, 3), real(2, 3))

@@ -591,6 +591,7 @@ from .linalg import lu_deprecated as lu
 from .linalg import lu_solve_deprecated as lu_solve
 from .linalg import lu_unpack as lu_unpack
 from .linalg import matrix_exp as matrix_exp
+from .linalg import nuclear_norm as nuclear_norm
 from .linalg import orgqr as orgqr
 from .linalg import ormqr as ormqr
 from .linalg import pinverse as pinverse

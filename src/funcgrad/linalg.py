@@ -504,6 +504,19 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
     return sums.amax(cols, keepdim=keepdim) if ord > 0 else sums.amin(cols, keepdim=keepdim)
 
 
+def nuclear_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:
+    """torch's top-level ``nuclear_norm(input, keepdim=False)`` or ``(input, dim,
+    keepdim=False)``: ``matrix_norm(input, 'nuc', dim, keepdim)``, with torch's deprecation
+    warning."""
+    warnings.warn("at::nuclear_norm is deprecated and it is just left for JIT compatibility. "
+                  "It will be removed in a future PyTorch release. Please use "
+                  "`linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead", UserWarning,
+                  stacklevel=2)
+    if isinstance(dim, bool):  # the first form, keepdim given by position
+        dim, keepdim = (-2, -1), dim
+    return matrix_norm(input, "nuc", dim, keepdim)
+
+
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """``matrix_norm`` over two dimensions (``dim``, or those of a 2-D ``A``) for a given
     ``ord``, else ``vector_norm`` (the 2-norm of every element when ``ord`` is None), as
