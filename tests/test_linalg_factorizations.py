@@ -183,3 +183,55 @@ ERRORS = {
 @pytest.mark.parametrize("scenario", ERRORS.values(), ids=ERRORS)
 def test_errors_match_torch(torch, scenario) -> None:
     assert_raises_as_torch(torch, scenario)
+
+
+def _matrices() -> np.ndarray:
+    """Positive-definite, indefinite at orders 2 and 3 (one read only through its upper
+    triangle), singular, NaN, and a batch with one bad matrix."""
+    rng = np.random.default_rng(3)
+    m = rng.standard_normal((3, 3)).astype(np.float32)
+    spd = m @ m.T + np.eye(3, dtype=np.float32)
+    indefinite2 = np.array([[1, 2, 0], [2, 1, 0], [0, 0, 1]], np.float32)
+    indefinite3 = np.diag(np.float32([1, 1, -1]))
+    upper_only = np.triu(np.array([[1, 5, 0], [9, 1, 0], [0, 0, 1]], np.float32))
+    singular = np.array([[0, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    return np.stack([spd, indefinite2, indefinite3, upper_only, singular,
+                     np.full((3, 3), np.nan, np.float32)])
+
+
+_EX = {
+    "cholesky_ex": lambda T, a: T.linalg.cholesky_ex(a).info,
+    "cholesky_ex-upper": lambda T, a: T.linalg.cholesky_ex(a, upper=True).info,
+    "inv_ex": lambda T, a: T.linalg.inv_ex(a).info,
+    "solve_ex": lambda T, a: T.linalg.solve_ex(a, T.ones(6, 3, 2)).info,
+    "lu_factor_ex": lambda T, a: T.linalg.lu_factor_ex(a).info,
+}
+
+
+@pytest.mark.parametrize("info", _EX.values(), ids=_EX)
+def test_ex_functions_give_lapacks_info_as_torch(torch, info):
+    a = _matrices()
+    ours, theirs = info(funcgrad, funcgrad.tensor(a)), info(torch, torch.tensor(a))
+    assert ours.tolist() == theirs.tolist() and ours.dtype == funcgrad.int32
+    one = info(funcgrad, funcgrad.tensor(a[1])), info(torch, torch.tensor(a[1]))
+    assert one[0].tolist() == one[1].tolist()
+
+
+@pytest.mark.parametrize("check", [
+    lambda T, a: T.linalg.cholesky_ex(a, check_errors=True),
+    lambda T, a: T.linalg.cholesky_ex(a[2], upper=True, check_errors=True),
+    lambda T, a: T.linalg.inv_ex(a[3:], check_errors=True),
+    lambda T, a: T.linalg.inv_ex(a[4], check_errors=True),
+    lambda T, a: T.linalg.solve_ex(a, T.ones(6, 3, 1), check_errors=True),
+    lambda T, a: T.linalg.lu_factor_ex(a[4:5], check_errors=True),
+], ids=["cholesky_ex", "cholesky_ex-one", "inv_ex", "inv_ex-one", "solve_ex", "lu_factor_ex"])
+def test_check_errors_raises_torchs_errors(torch, check):
+    def raised(lib):
+        with pytest.raises(RuntimeError) as info:
+            check(lib, lib.tensor(_matrices()))
+        return (isinstance(info.value, lib.linalg.LinAlgError),
+                str(info.value).replace("torch.", "funcgrad."))
+
+    assert raised(funcgrad) == raised(torch)
+    assert funcgrad.linalg.cholesky_ex(funcgrad.tensor(_matrices()[0]),
+                                       check_errors=True).info.item() == 0

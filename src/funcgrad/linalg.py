@@ -3,7 +3,9 @@
 
 As in torch, a function of matrices takes batches of them (the last two dimensions). Unlike
 torch, a singular or not positive-definite input gives ``inf`` or ``nan`` rather than an error:
-torch checks the values, which would force lazily pending work to run at every call.
+torch checks the values, which would force lazily pending work to run at every call. The
+``_ex`` functions give LAPACK's ``info`` as torch's do, and read it to raise torch's errors
+when ``check_errors`` asks them to.
 
 >>> import funcgrad
 >>> a = funcgrad.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
@@ -19,6 +21,7 @@ import warnings
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import _dtypes, _ops, return_types
 from ._autocast import FP32, LOWER, autocast_policy
@@ -51,9 +54,9 @@ __all__ = ["inv", "det", "solve", "cholesky", "vector_norm", "matrix_norm", "nor
 
 class LinAlgError(RuntimeError):
     """torch.linalg's error for a matrix a function cannot take (singular, not
-    positive-definite). funcgrad's functions do not read values to check them (see this
-    module's docstring), so none raises it; it is here for the ``except`` clauses of code
-    written for torch."""
+    positive-definite): ``inv_ex``, ``cholesky_ex`` and ``solve_ex`` raise it when
+    ``check_errors`` asks them to; the other functions do not read values to check them (see
+    this module's docstring)."""
 
 
 # torch solves for a batch of vectors B when B is 1-D or has A's shape less its last dimension;
@@ -1033,31 +1036,90 @@ def cond(A: Tensor, p=None) -> Tensor:
     return _ops.nan_to_num(matrix_norm(A, p) * matrix_norm(inv(A), p), math.inf)
 
 
-def _info(A: Tensor) -> Tensor:
-    """The ``info`` of torch's ``_ex`` functions: zeros, for funcgrad does not check the values
-    (see this module's docstring)."""
-    return zeros(*A.shape[:-2], dtype=_dtypes.int32)
+def _lu_info(a):
+    """LAPACK getrf's ``info``: the first (from 1) zero on the diagonal of the pivoted LU's
+    ``U``, or 0."""
+    zero = jnp.diagonal(jax.lax.linalg.lu(a)[0], axis1=-2, axis2=-1) == 0
+    return jnp.where(zero.any(-1), jnp.argmax(zero, -1) + 1, 0).astype(jnp.int32)
+
+
+def _cholesky_info(a):
+    """LAPACK potrf's ``info``: the order (from 1) of the first leading minor of ``a`` (its
+    lower triangle read) that is not positive-definite, or 0: unpivoted Cholesky, column by
+    column, until a pivot is not positive (or is NaN)."""
+    n = a.shape[-1]
+    rows = jnp.arange(n)
+
+    def one(m):
+        def column(k, state):
+            factor, info = state
+            pivot = jnp.real(m[k, k] - jnp.sum(jnp.abs(factor[k]) ** 2))
+            info = jnp.where((info == 0) & ~(pivot > 0), k + 1, info)
+            root = jnp.sqrt(jnp.where(pivot > 0, pivot, 1))
+            below = (m[:, k] - factor @ jnp.conj(factor[k])) / root
+            return factor.at[:, k].set(jnp.where(rows > k, below, jnp.where(rows == k, root,
+                                                                            0))), info
+
+        return jax.lax.fori_loop(0, n, column, (jnp.zeros_like(m), jnp.int32(0)))[1]
+
+    return jax.vmap(one)(a.reshape(-1, n, n)).reshape(a.shape[:-2])
+
+
+LU_INFO = Op("lu_info", _lu_info, "", differentiable=False)
+CHOLESKY_INFO = Op("cholesky_info", _cholesky_info, "", differentiable=False)
+
+
+def _checked(name: str, info: Tensor, message, error=None) -> Tensor:
+    """``info``, after raising torch's error (``error``, by default ``LinAlgError``) for its
+    first non-zero element when ``check_errors`` asked for that check: ``message(value)``,
+    prefixed by the batch element where there are several matrices."""
+    values = np.asarray(info._read())
+    bad = np.flatnonzero(values)
+    if bad.size:
+        where = f"(Batch element {bad[0]}): " if values.ndim else ""
+        raise (error or LinAlgError)(f"{name}: {where}{message(int(values.flat[bad[0]]))}")
+    return info
 
 
 @autocast_policy(FP32)
 def inv_ex(A: Tensor, *, check_errors: bool = False):
-    """``(inverse, info)``: ``inv(A)`` and zeros, as funcgrad does not check for singular
-    matrices (a singular one gives inf or nan)."""
-    return return_types.linalg_inv_ex(inv(A), _info(A))
+    """``(inverse, info)``: ``inv(A)``, and per matrix the first zero (from 1) on the diagonal
+    of its LU factorization's ``U`` (0 when invertible), as LAPACK's; with ``check_errors``,
+    torch's ``LinAlgError`` for a singular matrix (reading ``info``'s values)."""
+    inverse = inv(A)
+    info = apply(LU_INFO, A)
+    if check_errors:
+        _checked("linalg.inv_ex", info, lambda k: f"The diagonal element {k} is zero, the "
+                 "inversion could not be completed because the input matrix is singular.")
+    return return_types.linalg_inv_ex(inverse, info)
 
 
 @autocast_policy(FP32)
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
-    """``(L, info)``: ``cholesky(A, upper=upper)`` and zeros, as funcgrad does not check for
-    matrices that are not positive-definite (they give nan)."""
-    return return_types.linalg_cholesky_ex(cholesky(A, upper=upper), _info(A))
+    """``(L, info)``: ``cholesky(A, upper=upper)``, and per matrix the order (from 1) of the
+    first leading minor that is not positive-definite (0 when it is), as LAPACK's; with
+    ``check_errors``, torch's ``LinAlgError`` for such a matrix (reading ``info``'s values).
+    ``info`` is computed column by column, a pass of ``n`` steps (the lazy tier leaves it out
+    when nothing reads it)."""
+    factor = cholesky(A, upper=upper)
+    info = apply(CHOLESKY_INFO, A.transpose(-2, -1).conj() if upper else A)  # (the triangle read)
+    if check_errors:
+        _checked("linalg.cholesky_ex", info, lambda k: "The factorization could not be "
+                 "completed because the input is not positive-definite (the leading minor of "
+                 f"order {k} is not positive-definite).")
+    return return_types.linalg_cholesky_ex(factor, info)
 
 
 @autocast_policy(FP32)
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
-    """``(result, info)``: ``solve(A, B, left=left)`` and zeros, as funcgrad does not check for
-    singular matrices (they give inf or nan)."""
-    return return_types.linalg_solve_ex(solve(A, B, left=left), _info(A))
+    """``(result, info)``: ``solve(A, B, left=left)`` and ``inv_ex``'s ``info``; with
+    ``check_errors``, torch's ``LinAlgError`` for a singular matrix."""
+    result = solve(A, B, left=left)
+    info = apply(LU_INFO, A)
+    if check_errors:
+        _checked("funcgrad.linalg.solve_ex", info,
+                 lambda k: "The solver failed because the input matrix is singular.")
+    return return_types.linalg_solve_ex(result, info)
 
 
 @autocast_policy(FP32)
@@ -1099,9 +1161,16 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
 
 @autocast_policy(FP32)
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False):
-    """``(LU, pivots, info)``: ``lu_factor(A)`` and zeros, as funcgrad does not check for
-    singular matrices."""
-    return return_types.linalg_lu_factor_ex(*lu_factor(A, pivot=pivot), _info(A))
+    """``(LU, pivots, info)``: ``lu_factor(A)`` and ``inv_ex``'s ``info``; with
+    ``check_errors``, torch's error for a zero on ``U``'s diagonal."""
+    factors = lu_factor(A, pivot=pivot)
+    info = apply(LU_INFO, A)
+    if check_errors:
+        _checked("funcgrad.linalg.lu_factor_ex", info, lambda k: f"U[{k},{k}] is zero and "
+                 "using it on lu_solve would result in a division by zero. If you still want "
+                 "to perform the factorization, consider calling linalg.lu(A, pivot) or "
+                 "linalg.lu_factor_ex(A, pivot)", RuntimeError)
+    return return_types.linalg_lu_factor_ex(*factors, info)
 
 
 @autocast_policy(FP32)
