@@ -559,10 +559,10 @@ OP_ARGUMENT_ERRORS = {
         2, output_ratio=(0.5, 1.0, 0.5)),
     "size_dim_out_of_range": lambda T: T.ones(2, 3).size(-3),
     "size_of_0d": lambda T: T.tensor(1.0).size(0),
-    "triangular_solve_vector": lambda T: _beta(T.triangular_solve, T.ones(3), T.eye(3)),
-    "triangular_solve_1d_A": lambda T: _beta(T.ones(3, 1).triangular_solve, T.ones(3)),
-    "triangular_solve_sizes": lambda T: _beta(T.triangular_solve, T.ones(2, 2), T.eye(3)),
-    "triangular_solve_batches": lambda T: _beta(T.triangular_solve, T.ones(2, 3, 2),
+    "triangular_solve_vector": lambda T: quietly(T.triangular_solve, T.ones(3), T.eye(3)),
+    "triangular_solve_1d_A": lambda T: quietly(T.ones(3, 1).triangular_solve, T.ones(3)),
+    "triangular_solve_sizes": lambda T: quietly(T.triangular_solve, T.ones(2, 2), T.eye(3)),
+    "triangular_solve_batches": lambda T: quietly(T.triangular_solve, T.ones(2, 3, 2),
                                                 T.ones(4, 3, 3)),
     "as_strided_lengths": lambda T: T.ones(6).as_strided((2, 2), (1,)),
     "as_strided_negative_stride": lambda T: T.ones(6).as_strided((2,), (-1,)),
@@ -640,11 +640,11 @@ OP_ARGUMENT_ERRORS = {
     "index_add_dim_of_source": lambda T: T.zeros(3, 4).index_add(1, T.tensor([0, 2]),
                                                                  T.ones(3)),
     "index_reduce_name": lambda T: T.zeros(3).index_reduce(0, T.tensor([0]), T.ones(1), "sum"),
-    "index_reduce_count": lambda T: _beta(T.zeros(3, 4).index_reduce, 0, T.tensor([0, 2, 0]),
+    "index_reduce_count": lambda T: quietly(T.zeros(3, 4).index_reduce, 0, T.tensor([0, 2, 0]),
                                           T.ones(2, 4), "prod"),
-    "index_reduce_out_of_range": lambda T: _beta(T.zeros(3, 4).index_reduce_, 0,
+    "index_reduce_out_of_range": lambda T: quietly(T.zeros(3, 4).index_reduce_, 0,
                                                  T.tensor([0, -1]), T.ones(2, 4), "amax"),
-    "index_reduce_shape": lambda T: _beta(T.zeros(3, 4).index_reduce, 0, T.tensor([0, 2]),
+    "index_reduce_shape": lambda T: quietly(T.zeros(3, 4).index_reduce, 0, T.tensor([0, 2]),
                                           T.ones(2, 3), "mean"),
     "index_put_value_shape": lambda T: T.zeros(3, 4).index_put_((T.tensor([0, 1]),),
                                                                 T.ones(3, 4)),
@@ -663,7 +663,7 @@ OP_ARGUMENT_ERRORS = {
 }
 
 
-def _beta(method, *args, **kwargs):
+def quietly(method, *args, **kwargs):
     """Calls a function torch warns about (beta, or deprecated), without the warning."""
     with warnings.catch_warnings(action="ignore"):
         return method(*args, **kwargs)

@@ -24,6 +24,7 @@ import pytest
 
 import funcgrad
 from funcgrad.autograd import gradcheck
+from test_errors import quietly
 
 
 @dataclasses.dataclass(frozen=True)
@@ -387,9 +388,9 @@ case("linalg.norm-nuc-dims", lambda m, a: m.linalg.norm(a, "nuc", (2, 1), keepdi
      real(2, 3, 4))
 case("linalg.norm-inf-vector-dim", lambda m, a: m.linalg.norm(a, -math.inf, 1), real(3, 4))
 case("norm-nuc", lambda m, a: m.norm(a, "nuc", keepdim=True), real(3, 4))
-case("nuclear_norm", lambda m, a: _quiet(m.nuclear_norm, a) + _quiet(
+case("nuclear_norm", lambda m, a: quietly(m.nuclear_norm, a) + quietly(
     m.nuclear_norm, a[0], True).sum(), real(2, 3, 4))
-case("nuclear_norm-dims", lambda m, a: _quiet(m.nuclear_norm, a, (0, 2), True), real(2, 3, 4))
+case("nuclear_norm-dims", lambda m, a: quietly(m.nuclear_norm, a, (0, 2), True), real(2, 3, 4))
 case("linalg.cross", lambda m, a, b: m.linalg.cross(a, b), real(2, 3), real(2, 3))
 case("cross", lambda m, a, b: m.cross(a, b, dim=0), real(3, 2), real(3, 1))
 case("cross-method", lambda m, a, b: a.cross(b, -1), real(2, 3), real(2, 3))
@@ -478,9 +479,9 @@ case("linalg.cond-fro", lambda m, a: m.linalg.cond(_spd(m, a), "fro"), real(3, 3
      "in place")
 for _kw in ({}, {"upper": False, "transpose": True}, {"unitriangular": True}):
     case("triangular_solve" + "".join(f"-{k}" for k in _kw),
-         lambda m, b, a, kw=_kw: _quiet(m.triangular_solve, b, a + 3 * m.eye(3), **kw),
+         lambda m, b, a, kw=_kw: quietly(m.triangular_solve, b, a + 3 * m.eye(3), **kw),
          real(2, 3, 2), real(3, 3))
-case("Tensor.lu_solve", lambda m, b, a: _quiet(b.lu_solve, *m.linalg.lu_factor(_spd(m, a))),
+case("Tensor.lu_solve", lambda m, b, a: quietly(b.lu_solve, *m.linalg.lu_factor(_spd(m, a))),
      real(3, 2), real(3, 3))
 case("linalg.inv_ex", lambda m, a: m.linalg.inv_ex(_spd(m, a)), real(2, 3, 3))
 case("linalg.cholesky_ex", lambda m, a: m.linalg.cholesky_ex(_spd(m, a), upper=True), real(3, 3))
@@ -647,12 +648,6 @@ case("scatter-value", lambda m, x, i: x.scatter(0, i, 2.0), real(3, 4), Fixed([[
 case("scatter_add", lambda m, x, i, src: m.scatter_add(x, 0, i, src), real(3, 4),
      Fixed([[0, 1, 2, 0], [2, 2, 1, 0]]), real(2, 4))
 case("unflatten", lambda m, x: x.unflatten(1, (2, -1)), real(3, 4))
-def _quiet(method, *args, **kwargs):
-    """Calls a function torch warns about (beta, or deprecated), without the warning."""
-    with warnings.catch_warnings(action="ignore"):
-        return method(*args, **kwargs)
-
-
 # ----- writes at indices, value-dependent shapes, more math -----------------------------------
 _I2 = Fixed([2, 0])
 case("index_add", lambda m, x, s: x.index_add(1, m.tensor([2, 0, 2]), s, alpha=2), real(3, 4),
@@ -690,12 +685,12 @@ for _reduce in ("sum", "prod", "mean", "amax", "amin"):
 for _reduce in ("prod", "mean", "amax", "amin"):
     for _self in (True, False):
         case(f"index_reduce-{_reduce}-{'self' if _self else 'noself'}",
-             lambda m, x, s, r=_reduce, inc=_self: _quiet(
+             lambda m, x, s, r=_reduce, inc=_self: quietly(
                  x.index_reduce, 1, m.tensor([2, 0, 2]), s, r, include_self=inc),
              real(3, 4), real(3, 3))
-case("index_reduce_", lambda m, x, s: _quiet(x.clone().index_reduce_, 0, m.tensor([1, 1]), s,
+case("index_reduce_", lambda m, x, s: quietly(x.clone().index_reduce_, 0, m.tensor([1, 1]), s,
                                             "prod"), real(3, 4), real(2, 4))
-case("index_reduce-top-level", lambda m, x, s: _quiet(m.index_reduce, x, -1, m.tensor(1), s,
+case("index_reduce-top-level", lambda m, x, s: quietly(m.index_reduce, x, -1, m.tensor(1), s,
                                                      "amax"), real(2, 3), real(2, 1))
 case("scatter_reduce_", lambda m, x, i, s: x.clone().scatter_reduce_(1, i, s, "amax"),
      real(2, 3), Fixed([[0, 0], [2, 1]]), real(2, 2))
@@ -1156,7 +1151,7 @@ case("F.multi_head_attention_forward-static-unbatched", lambda m, q, k, v, w, wo
          static_k=k.reshape(5, 2, 2).transpose(0, 1), static_v=v.reshape(5, 2, 2).transpose(
              0, 1)), real(3, 4), real(5, 4), real(5, 4), real(12, 4), real(4, 4))
 for _name in ("upsample", "upsample_nearest", "upsample_bilinear"):
-    case(f"F.{_name}", lambda m, x, n=_name: _quiet(getattr(m.nn.functional, n), x,
+    case(f"F.{_name}", lambda m, x, n=_name: quietly(getattr(m.nn.functional, n), x,
                                                      scale_factor=2), real(1, 2, 3, 3))
 case("F.linear_cross_entropy",
      lambda m, x, w, b, t: m.nn.functional.linear_cross_entropy(x, w, t, linear_bias=b),

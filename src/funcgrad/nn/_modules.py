@@ -1534,8 +1534,7 @@ class _FractionalMaxPoolNd(Module):
         if output_size is not None and output_ratio is not None:
             raise ValueError("only one of output_size and output_ratio may be specified")
         if output_ratio is not None:
-            ratios = (tuple(output_ratio) if isinstance(output_ratio, (list, tuple))
-                      else (output_ratio,) * self._dims)
+            ratios = F._tuple(output_ratio, self._dims, float)
             if not all(0 < r < 1 for r in ratios):
                 raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
         self.kernel_size = F._tuple(kernel_size, self._dims)

@@ -1482,9 +1482,10 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
     return apply(RMS_NORM, input, weight, ndim=len(shape), eps=eps)
 
 
-def _tuple(value, n: int) -> tuple:
-    """An int or a sequence of ints as an n-tuple (torch's ``_pair``, ``_single``)."""
-    return tuple(value) if isinstance(value, (list, tuple)) else (int(value),) * n
+def _tuple(value, n: int, cast=int) -> tuple:
+    """An int (or a ``cast`` of it) or a sequence of them as an n-tuple (torch's ``_pair``,
+    ``_single``)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else (cast(value),) * n
 
 
 def _conv(x, w, b, *, stride, padding, dilation, groups):
@@ -1891,8 +1892,7 @@ def _fractional_max_pool(d: int, input, kernel_size, output_size, output_ratio,
     if output_size is None and output_ratio is None:
         raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
     if output_size is None:
-        ratio = (tuple(output_ratio) if isinstance(output_ratio, (list, tuple))
-                 else (output_ratio,) * d)
+        ratio = _tuple(output_ratio, d, float)
         if len(ratio) > d:
             raise ValueError(f"{name} requires output_ratio to either be a single Int or tuple "
                              "of Ints.")
