@@ -92,7 +92,6 @@ def test_small_names_are_torchs(torch):
     x = funcgrad.tensor([0.5, -1.0])
     assert identity(x) is x
     assert issubclass(funcgrad.linalg.LinAlgError, RuntimeError)
-    assert issubclass(torch.linalg.LinAlgError, RuntimeError)
 
 
 _ELEMENT_LOOPS = {
