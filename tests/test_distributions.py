@@ -352,11 +352,11 @@ TORCH_RSAMPLE_CASES = [n for n in TORCH_MOMENT_CASES + list(NOT_PATHWISE)
 
 
 def _pathwise_gradients(lib, name, k=20, m=10_000):
-    """K estimates (one per group of M samples) of d E[sum of x] / d parameters."""
+    """K estimates (one per group of M samples, each drawn and differentiated on its own) of
+    d E[sum of x] / d parameters."""
     dist, params, _ = _distribution(lib, name)
-    x = dist.rsample((k, m))
-    groups = [lib.autograd.grad(x[g].mean(0).sum(), params, retain_graph=True,
-                                allow_unused=True) for g in range(k)]
+    groups = [lib.autograd.grad(dist.rsample((m,)).mean(0).sum(), params, retain_graph=True,
+                                allow_unused=True) for _ in range(k)]
     return [np.stack([_numpy(g[i]) if g[i] is not None else np.zeros(tuple(params[i].shape))
                       for g in groups]) for i in range(len(params))]
 
