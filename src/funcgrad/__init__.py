@@ -47,6 +47,8 @@ from ._complex import (
     view_as_real,
 )
 from ._config import config as config
+from ._config import get_float32_matmul_precision as get_float32_matmul_precision
+from ._config import set_float32_matmul_precision as set_float32_matmul_precision
 from ._devices import device as device
 from ._devices import get_default_device as get_default_device
 from ._devices import set_default_device as set_default_device

@@ -1,8 +1,12 @@
-"""``funcgrad.config``: switches for the engine's tiers and the sizes of its caches."""
+"""``funcgrad.config``: switches for the engine's tiers and the sizes of its caches; and
+torch's setting of how float32 matrix products compute, kept in JAX's own."""
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
+
+import jax
 
 
 @dataclasses.dataclass
@@ -45,3 +49,60 @@ class Config:
 
 
 config = Config()
+
+
+# torch's float32 matmul precisions, each as JAX's jax_default_matmul_precision spells it.
+_MATMUL_PRECISIONS = {"highest": "float32", "high": "tensorfloat32", "medium": "bfloat16"}
+# JAX's names for those settings, and what each backend does with JAX's default.
+_TORCH_NAMES = {"float32": "highest", "highest": "highest", "tensorfloat32": "high",
+                "high": "high", "bfloat16": "medium"}
+_BACKEND_DEFAULTS = {"gpu": "high", "tpu": "medium"}  # a CPU computes float32 in float32
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Sets how float32 matrix products (matmul, linear layers, convolutions, einsum) may
+    compute, as torch's does: ``'highest'`` in float32; ``'high'`` may round their inputs to
+    TensorFloat32 (NVIDIA GPUs since Ampere, whose JAX default this is); ``'medium'`` may
+    compute in bfloat16 (TPUs' default). It sets JAX's ``jax_default_matmul_precision``
+    (``'float32'``, ``'tensorfloat32'``, ``'bfloat16'``), so it holds for JAX code and
+    funcgrad's transforms too, and work already recorded keeps the setting it was recorded
+    under. A CPU computes in float32 whatever is set.
+
+    Args:
+        precision: ``'highest'``, ``'high'`` or ``'medium'``; another string warns and
+            changes nothing, as in torch.
+
+    Raises:
+        RuntimeError: ``precision`` is not a string.
+
+    >>> import funcgrad
+    >>> funcgrad.set_float32_matmul_precision("high")
+    >>> funcgrad.get_float32_matmul_precision()
+    'high'
+    >>> funcgrad.set_float32_matmul_precision("highest")
+    """
+    if not isinstance(precision, str):
+        raise RuntimeError("set_float32_matmul_precision expects a str, but got "
+                           f"{type(precision).__name__}")
+    if precision not in _MATMUL_PRECISIONS:
+        # torch's words (its missing space included).
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      "setFloat32MatmulPrecision call has no effect.", stacklevel=2)
+        return
+    jax.config.update("jax_default_matmul_precision", _MATMUL_PRECISIONS[precision])
+
+
+def get_float32_matmul_precision() -> str:
+    """The precision float32 matrix products may compute in, in torch's names (see
+    ``set_float32_matmul_precision``): what JAX's ``jax_default_matmul_precision`` (the
+    setting in force, a ``jax.default_matmul_precision`` block included) says, and where it is
+    JAX's default or an algorithm preset, what the default backend does by default:
+    ``'highest'`` on a CPU, ``'high'`` on a GPU (TensorFloat32), ``'medium'`` on a TPU.
+
+    >>> import funcgrad, jax
+    >>> with jax.default_matmul_precision("tensorfloat32"):
+    ...     funcgrad.get_float32_matmul_precision()
+    'high'
+    """
+    name = _TORCH_NAMES.get(jax.default_matmul_precision.value)
+    return name or _BACKEND_DEFAULTS.get(jax.default_backend(), "highest")
