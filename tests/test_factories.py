@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import funcgrad
+from test_errors import assert_raises_as_torch
 
 DATA = {
     "float": 2.5,
@@ -369,3 +370,49 @@ def test_asarray_warns_as_torch_when_a_graph_is_kept_unasked():
             assert lib.asarray(y) is y
         messages.append(str(caught[0].message).split(" (Triggered")[0])
     assert messages[0] == messages[1]
+
+
+_LEGACY_NEW = {
+    "sizes": (2, 3), "Size": "Size", "one size": (3,), "zero": (0,), "nothing": (),
+    "list": ([1, 2],), "nested list": ([[1.5, 2.0]],), "tuple is data": ((2, 3),),
+    "array": (np.array([1, 2]),),
+}
+
+
+@pytest.mark.parametrize("name", _LEGACY_NEW)
+def test_legacy_new_makes_what_torchs_makes(name):
+    """``x.new(...)``: sizes give a tensor of that shape, data a tensor of it, both in x's
+    dtype, neither requiring grad (the values of a sized one are uninitialized in torch)."""
+    torch = pytest.importorskip("torch")
+    args = _LEGACY_NEW[name]
+
+    def made(lib):
+        x = lib.ones(2, dtype=lib.float16, requires_grad=True)
+        return x.new(*((lib.Size([2, 3]),) if args == "Size" else args))
+
+    ours, theirs = made(funcgrad), made(torch)
+    assert (tuple(ours.shape), ours.requires_grad) == (tuple(theirs.shape), theirs.requires_grad)
+    assert ours.dtype == funcgrad.float16 and theirs.dtype == torch.float16
+    if name in ("list", "nested list", "tuple is data", "array"):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_legacy_new_of_a_tensor_shares_its_storage_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (funcgrad, torch):
+        y = lib.arange(3.0)
+        lib.zeros(1).new(y).add_(1)
+        assert y.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("args", [(2.5,), ("a",), (True,), (None,), (2, 3.0), (-1,)],
+                         ids=["float", "str", "bool", "None", "float-size", "negative"])
+def test_legacy_new_refuses_as_torch(args):
+    torch = pytest.importorskip("torch")
+    assert_raises_as_torch(torch, lambda lib: lib.zeros(1).new(*args))
+
+
+def test_legacy_new_refuses_a_tensor_of_another_dtype():
+    """torch raises TypeError too (its message prints C++ TensorOptions)."""
+    with pytest.raises(TypeError, match=r"float32 on cpu\), got funcgrad.int32"):
+        funcgrad.zeros(1).new(funcgrad.arange(3))

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _devices, _dtypes, _layouts
-from ._tensor import Tensor, check_can_require_grad
+from ._tensor import Size, Tensor, check_can_require_grad
 
 
 def _finish(array, dtype, device, requires_grad: bool) -> Tensor:
@@ -561,6 +561,51 @@ def _new(fn):
     return method
 
 
+def _legacy_new(self, *args, device=None) -> Tensor:
+    """torch's legacy constructor ``x.new(...)``, of ``x``'s dtype, on ``x``'s device unless
+    ``device`` is given: ``new(2, 3)`` or ``new(size)`` an uninitialized tensor of that size
+    (zeros here, as ``empty``'s), ``new()`` an empty one, ``new(data)`` a tensor of ``data``
+    (a list or tuple is data, never a size) and ``new(tensor)`` that tensor's storage, which
+    must hold ``x``'s dtype on ``x``'s device.
+
+    Raises:
+        TypeError: torch's, for a number or string as data, a size that is not all ints, or a
+            tensor of another dtype or device.
+
+    >>> import funcgrad
+    >>> x = funcgrad.zeros(2, dtype=funcgrad.float16)
+    >>> x.new(2, 3).shape, x.new([1, 2])
+    (funcgrad.Size([2, 3]), tensor([1., 2.], dtype=funcgrad.float16))
+    """
+    device = self.device if device is None else _devices.device(device)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        other = args[0]
+        if (other.dtype, other.device) != (self.dtype, device):
+            raise TypeError(
+                f"new(): a tensor given as data must be of this tensor's dtype and device "
+                f"({_dtypes.name(self.dtype)} on {device}), got {_dtypes.name(other.dtype)} on "
+                f"{other.device}: convert it first, e.g. other.to(x)")
+        return other.detach()
+    if len(args) == 1 and not (_is_size(args[0]) or isinstance(args[0], Size)):
+        data = args[0]
+        if isinstance(data, str):
+            raise TypeError("new(): invalid data type 'str'")
+        if data is None or isinstance(data, _NUMBERS):
+            raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+        return tensor(data, dtype=self.dtype, device=device)
+    size = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+    for i, n in enumerate(size):
+        if not _is_size(n):
+            raise TypeError(f"new(): argument 'size' failed to unpack the object at pos "
+                            f"{i + 1} with error \"type must be tuple of ints,but got "
+                            f"{type(n).__name__}\"")
+    return empty(size if args else (0,), dtype=self.dtype, device=device)
+
+
+def _is_size(n) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+
+
 def _uniform_(self, from_: float = 0.0, to: float = 1.0, *,
               generator: Generator | None = None) -> Tensor:
     """Fills with uniform samples in ``[from_, to)``, from ``generator`` (by default the global
@@ -577,6 +622,7 @@ def _normal_(self, mean: float = 0.0, std: float = 1.0, *,
 
 Tensor.uniform_ = _uniform_
 Tensor.normal_ = _normal_
+Tensor.new = _legacy_new
 Tensor.new_tensor = _new(tensor)
 Tensor.new_empty = _new(empty)
 Tensor.new_empty_strided = _new(empty_strided)
