@@ -236,3 +236,23 @@ def test_data_pointers_tell_shared_storage_as_torchs() -> None:
         assert x.const_data_ptr() == x.data_ptr()
         assert x.clone().data_ptr() != x.data_ptr() and lib.ones(3).data_ptr() != x.data_ptr()
         assert x.storage_offset() == 0
+
+
+_NEVER = ["is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn", "is_nested",
+          "is_mps", "is_xpu", "is_ipu", "is_xla", "is_vulkan", "is_maia", "is_mtia"]
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3)])
+def test_a_dense_tensor_reports_its_kind_as_torch(shape) -> None:
+    """The flags code written for torch checks (``grad.is_sparse`` in optimizers), the dense
+    and sparse dimensions, and ``to_dense`` (the tensor itself, or a conversion to a dtype)."""
+    torch = pytest.importorskip("torch")
+    ours = funcgrad.ones(shape, requires_grad=True)
+    theirs = torch.ones(shape, requires_grad=True)
+    assert [getattr(ours, n) for n in _NEVER] == [getattr(theirs, n) for n in _NEVER]
+    assert (ours.dense_dim(), ours.sparse_dim()) == (theirs.dense_dim(), theirs.sparse_dim())
+    assert ours.to_dense() is ours and theirs.to_dense() is theirs
+    assert ours.to_dense(dtype=funcgrad.float32) is ours
+    converted, want = ours.to_dense(dtype=funcgrad.float16), theirs.to_dense(dtype=torch.float16)
+    assert (converted.dtype, converted.grad_fn.name()) == (
+        funcgrad.float16, type(want.grad_fn).__name__)

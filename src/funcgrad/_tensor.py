@@ -270,6 +270,24 @@ class Tensor:
     def is_cpu(self) -> bool:
         return self.device.type == "cpu"
 
+    # What a funcgrad tensor never is: sparse, quantized, nested, a meta tensor, or on a
+    # backend torch names apart. Code written for torch asks (optimizers check grad.is_sparse).
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_mkldnn = is_nested = False
+    is_mps = is_xpu = is_ipu = is_xla = is_vulkan = is_maia = is_mtia = False
+
+    def dense_dim(self) -> int:
+        """The number of dense dimensions: all of them (funcgrad has no sparse tensors)."""
+        return self.ndim
+
+    def sparse_dim(self) -> int:
+        """The number of sparse dimensions: none (funcgrad has no sparse tensors)."""
+        return 0
+
+    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
+        """This tensor, which is dense already (converted to ``dtype`` when that differs, as
+        ``to`` converts). ``masked_grad`` matters only to sparse tensors."""
+        return self if dtype is None or dtype == self.dtype else self.to(dtype)
+
     def get_device(self) -> int:
         """The index of the GPU this tensor is on; -1 on the CPU."""
         device = self.device
