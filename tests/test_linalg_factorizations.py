@@ -235,3 +235,59 @@ def test_check_errors_raises_torchs_errors(torch, check):
     assert raised(funcgrad) == raised(torch)
     assert funcgrad.linalg.cholesky_ex(funcgrad.tensor(_matrices()[0]),
                                        check_errors=True).info.item() == 0
+
+
+# ----- svd_lowrank, pca_lowrank -----------------------------------------------------------------
+# Their sketches are random (each library's own generator), but on a matrix of rank at most q
+# the result is the exact truncated SVD: singular values and the product U S V^H are then
+# torch's, and so, where the rank is q, are the gradients of the singular values (to first
+# order the sketch's range moves with A without changing them). Singular vectors are compared
+# through those, being unique up to a sign.
+
+
+def _rank_three(rng, *shape):
+    *batch, m, n = shape
+    return (rng.standard_normal((*batch, m, 3)) @ rng.standard_normal((*batch, 3, n))
+            ).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(20, 8), (8, 20), (2, 12, 7)], ids=["tall", "wide", "batch"])
+@pytest.mark.parametrize("q", [3, 5])
+@pytest.mark.parametrize("subtract", [False, True], ids=["A", "A-M"])
+def test_svd_lowrank_is_torchs_on_a_low_rank_matrix(torch, shape, q, subtract):
+    rng = np.random.default_rng(q)
+    M = rng.standard_normal(shape[-1]).astype(np.float32) if subtract else None
+    A = _rank_three(rng, *shape) + (0 if M is None else M)
+
+    def run(lib):
+        a = lib.tensor(A, requires_grad=True)
+        U, S, V = lib.svd_lowrank(a, q=q, M=None if M is None else lib.tensor(M))
+        S[..., :3].sum().backward()
+        return a, U, S, V
+
+    (a, U, S, V), (at, Ut, St, Vt) = run(funcgrad), run(torch)
+    for ours, theirs in zip((U, S, V), (Ut, St, Vt)):
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        assert ours.grad_fn.name() == type(theirs.grad_fn).__name__
+    np.testing.assert_allclose(S.detach().numpy(), St.detach().numpy(), atol=1e-3, rtol=1e-4)
+    product = (U * S[..., None, :]) @ V.mH
+    np.testing.assert_allclose(product.detach().numpy(), A - (0 if M is None else M),
+                               atol=1e-3)
+    if q == 3:  # (beyond the rank, the sketch's QR divides by its rounding errors)
+        np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), atol=1e-3)
+
+
+def test_pca_lowrank_finds_torchs_components(torch):
+    """Six features of 50 centred observations, q = 6: the exact PCA. Variances and the
+    directions (up to sign) are torch's, and the scores reproduce the centred data."""
+    X = np.random.default_rng(0).standard_normal((50, 6)).astype(np.float32) * np.arange(1, 7)
+    (U, S, V), (Ut, St, Vt) = (lib.pca_lowrank(lib.tensor(X + 5.0), q=6)
+                               for lib in (funcgrad, torch))
+    np.testing.assert_allclose(S.numpy(), St.numpy(), rtol=1e-4)
+    np.testing.assert_allclose(np.abs(V.numpy().T @ Vt.numpy()), np.eye(6), atol=1e-3)
+    np.testing.assert_allclose((U * S) @ V.mT, X - X.mean(0), atol=1e-3)
+
+
+@pytest.mark.parametrize("kwargs", [{"q": 7}, {"q": -1}, {"niter": -1}])
+def test_pca_lowrank_refuses_as_torch(torch, kwargs):
+    assert_raises_as_torch(torch, lambda lib: lib.pca_lowrank(lib.ones(7, 6), **kwargs))

@@ -218,6 +218,8 @@ from ._layouts import (
     preserve_format,
     strided,
 )
+from ._lowrank import pca_lowrank as pca_lowrank
+from ._lowrank import svd_lowrank as svd_lowrank
 from ._math_ops import (
     addbmm,
     addmv,
