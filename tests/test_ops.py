@@ -24,7 +24,7 @@ import pytest
 
 import funcgrad
 from funcgrad.autograd import gradcheck
-from test_errors import quietly
+from test_errors import assert_raises_as_torch, quietly
 
 
 @dataclasses.dataclass(frozen=True)
@@ -797,6 +797,9 @@ for _name in ("erf", "erfc", "expit", "gammaln", "digamma", "psi", "i0", "i0e", 
 for _name in ("erfinv", "logit", "ndtri", "entr"):
     case(f"special.{_name}", lambda m, p, n=_name: getattr(m.special, n)(p), prob(2, 3))
 case("special.round", lambda m, x: m.special.round(x * 10, decimals=1), real(2, 3))
+case("round-decimals", lambda m, x: m.round(x * 10, decimals=2), real(2, 3))
+case("round-decimals-method", lambda m, x: (x * 100).round(decimals=-1), real(2, 3))
+case("round_-decimals", lambda m, x: (x * 10).round_(decimals=0), real(2, 3))
 case("special.xlogy", lambda m, x, y: m.special.xlogy(x, y), real(2, 3), pos(3))
 case("special.xlog1py", lambda m, x, y: m.special.xlog1py(x, y), real(2, 3), pos(3))
 case("special.zeta", lambda m, x, q: m.special.zeta(x + 1, q),
@@ -1726,6 +1729,11 @@ def test_float_power_matches_torch(fn, torch) -> None:
             np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-6)
 
 
+def test_round_with_decimals_refuses_integers_as_torch(torch) -> None:
+    assert_raises_as_torch(torch, lambda lib: lib.round(lib.tensor([1, 25], dtype=lib.int16),
+                                                        decimals=-1))
+
+
 def test_float_power_without_x64_says_how_to_enable_it() -> None:
     with pytest.raises(RuntimeError, match="jax_enable_x64"):
         funcgrad.float_power(funcgrad.ones(2), 2)
@@ -1979,3 +1987,14 @@ def test_nonzero_static_runs_inside_a_transform_as_outside() -> None:
         inside = funcgrad.jit(lambda t, n=size: funcgrad.nonzero_static(t, size=n))(x)
         np.testing.assert_array_equal(np.asarray(inside),
                                       funcgrad.nonzero_static(x, size=size).numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("decimals", [3, 1, 0, -1, -2])
+def test_round_with_decimals_is_torchs_to_the_bit(torch, dtype, decimals) -> None:
+    """torch scales, rounds and scales back in float32 (at least); the last bit depends on it
+    (JAX's own round(x, 3) of 3.0 is 3.0000002)."""
+    values = np.concatenate([np.linspace(-1234.5, 1234.5, 997), [3.0, 2.5, 0.125, -0.0]])
+    ours, theirs = (lib.round(lib.tensor(values.astype(np.float32)).to(getattr(lib, dtype)),
+                              decimals=decimals) for lib in (funcgrad, torch))
+    np.testing.assert_array_equal(np.asarray(ours.float()), theirs.float().numpy())

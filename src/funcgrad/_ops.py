@@ -3221,6 +3221,42 @@ for _name, _op in COMPARE.items():
     globals()[_name] = (lambda op: lambda input, other: apply(op, input, other))(_op)
 
 
+def _round_decimals(x, decimals: int):
+    """torch's kernel: scale by 10^|decimals| (dividing by it for negative ``decimals``),
+    round half to even and scale back, in float32 at least. JAX's ``round`` multiplies back by
+    the inexact 10^-decimals (3.0 to three places gives 3.0000002), and so does XLA for a
+    division by a constant or a broadcast scalar: the barrier keeps the scale an array of x's
+    shape that XLA knows nothing of. (Under vmap it is broadcast again: a last bit may differ.)"""
+    y = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    scale = jax.lax.optimization_barrier(
+        jnp.full(y.shape, 10.0 ** (decimals if decimals >= 0 else -decimals), y.dtype))
+    y = jnp.round(y * scale) / scale if decimals >= 0 else jnp.round(y / scale) * scale
+    return y.astype(x.dtype)
+
+
+# round with decimals, which torch records as RoundBackward1 (decimals=0 included).
+ROUND_DECIMALS = Op("round_decimals", _round_decimals, "RoundBackward1", saves=False)
+
+
+def round(input, *, decimals: int | None = None) -> Tensor:
+    """``input`` rounded half to even, to ``decimals`` decimal places when given (negative:
+    to tens, hundreds…).
+
+    Raises:
+        NotImplementedError: torch's, for ``decimals`` on an integer tensor.
+
+    >>> import funcgrad
+    >>> funcgrad.tensor([1.2345, 2.5, 1250.0]).round(decimals=2)
+    tensor([1.2300e+00, 2.5000e+00, 1.2500e+03])
+    """
+    if decimals is None:
+        return apply(UNARY["round"], input)
+    if not _dtypes.is_inexact(input.dtype):
+        raise NotImplementedError(
+            f"\"round_cpu\" not implemented for '{_dtypes.scalar_name(input.dtype)}'")
+    return apply(ROUND_DECIMALS, input, decimals=int(decimals))
+
+
 def logical_not(input) -> Tensor:
     """Elementwise ``not``."""
     return apply(LOGICAL_NOT, input)

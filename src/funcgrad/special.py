@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 import numpy as np
 
-from . import _dtypes, _special_kernels
+from . import _dtypes, _ops, _special_kernels
 from ._graph import Op, apply
 from ._math_ops import i0 as i0
 from ._math_ops import mvlgamma as multigammaln
@@ -129,9 +129,6 @@ ZETA = Op("special_zeta", jss.zeta, "SpecialZetaBackward0")
 # torch has no derivative with respect to ``a`` for these; JAX's is there.
 GAMMAINC = Op("special_gammainc", jss.gammainc, "IgammaBackward0")
 GAMMAINCC = Op("special_gammaincc", jss.gammaincc, "IgammacBackward0")
-# torch.special.round is round(decimals=0), which torch records as RoundBackward1.
-ROUND = Op("special_round", lambda x, decimals: jnp.round(x, decimals), "RoundBackward1",
-           saves=False)
 
 
 def _unary(name: str):
@@ -174,8 +171,9 @@ Tensor.igamma_, Tensor.igammac_ = _make_inplace(gammainc), _make_inplace(gammain
 
 
 def round(input, *, decimals: int = 0) -> Tensor:
-    """``input`` rounded half to even, to ``decimals`` decimal places."""
-    return apply(ROUND, input, decimals=int(decimals))
+    """``input`` rounded half to even, to ``decimals`` decimal places: ``round`` with
+    ``decimals`` always given, so torch records RoundBackward1."""
+    return _ops.round(input, decimals=decimals)
 
 
 def _kernel_op(name: str) -> Op:
