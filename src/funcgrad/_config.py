@@ -53,9 +53,10 @@ config = Config()
 
 # torch's float32 matmul precisions, each as JAX's jax_default_matmul_precision spells it.
 _MATMUL_PRECISIONS = {"highest": "float32", "high": "tensorfloat32", "medium": "bfloat16"}
-# JAX's names for those settings, and what each backend does with JAX's default.
-_TORCH_NAMES = {"float32": "highest", "highest": "highest", "tensorfloat32": "high",
-                "high": "high", "bfloat16": "medium"}
+# JAX's names for those settings (its older 'highest' and 'high' too), and what each backend
+# does with JAX's default.
+_TORCH_NAMES = {v: k for k, v in _MATMUL_PRECISIONS.items()} | {"highest": "highest",
+                                                                 "high": "high"}
 _BACKEND_DEFAULTS = {"gpu": "high", "tpu": "medium"}  # a CPU computes float32 in float32
 
 
