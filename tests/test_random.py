@@ -138,6 +138,66 @@ def test_a_generator_repeats_its_draws():
     assert any((a != b).any() for a, b in zip(draws(7), draws(8)))
 
 
+
+def _forked(lib, **kwargs):
+    """What the global stream does around a fork_rng block that reseeds and draws: the initial
+    seed after it, and whether the draws after it are those of seed 1's stream."""
+    lib.manual_seed(1)
+    first = lib.rand(4)
+    lib.manual_seed(1)
+    with lib.random.fork_rng(**kwargs):
+        lib.manual_seed(5)
+        lib.rand(3)
+    return lib.initial_seed(), bool((lib.rand(4) == first).all())
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"devices": []}, {"devices": iter([])},
+                                    {"enabled": False}, {"device_type": "meta"}])
+def test_fork_rng_restores_the_stream_as_torch(torch, kwargs):
+    want = _forked(torch, **kwargs)
+    forks = kwargs.get("enabled", True) and kwargs.get("device_type") != "meta"
+    assert want == ((1, True) if forks else (5, False))
+    assert _forked(funcgrad, **kwargs) == want
+
+
+def test_fork_rng_restores_the_stream_after_an_error():
+    funcgrad.manual_seed(2)
+    state = funcgrad.get_rng_state()
+    with pytest.raises(ValueError, match="inside"), funcgrad.random.fork_rng():
+        funcgrad.manual_seed(9)
+        funcgrad.rand(2)
+        raise ValueError("inside")
+    assert funcgrad.initial_seed() == 2 and funcgrad.get_rng_state().equal(state)
+
+
+def test_fork_rng_refuses_a_device_that_is_not_there(torch):
+    if funcgrad.cuda.is_available() or torch.cuda.is_available():
+        pytest.skip("a GPU is attached: device 0 exists")
+    with pytest.raises(AssertionError, match="not compiled with CUDA"):
+        with torch.random.fork_rng(devices=[0]):
+            pass
+    state = funcgrad.get_rng_state()
+    with pytest.raises(RuntimeError, match="device 'cuda' is not available: JAX sees"):
+        with funcgrad.random.fork_rng(devices=[0]):
+            funcgrad.rand(2)
+    assert funcgrad.get_rng_state().equal(state)  # the block never ran
+
+
+def test_seed_restarts_the_stream_from_a_fresh_seed_as_torch(torch):
+    for lib in (torch, funcgrad):
+        first = lib.seed()
+        assert isinstance(first, int) and lib.initial_seed() == first
+        after = lib.rand(3)
+        assert lib.seed() != first
+        lib.manual_seed(first)
+        assert (lib.rand(3) == after).all()
+
+
+def test_random_has_torchs_functions(torch):
+    for name in ("Generator", "default_generator", "fork_rng", "get_rng_state",
+                 "initial_seed", "manual_seed", "seed", "set_rng_state"):
+        assert hasattr(torch.random, name) and hasattr(funcgrad.random, name), name
+
 def _draw(lib, name):
     p = lib.full((2, 3), 0.5, requires_grad=True)
     return {

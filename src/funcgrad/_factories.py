@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import secrets
@@ -433,7 +434,11 @@ def manual_seed(seed: int) -> Generator:
     return default_generator.manual_seed(seed)
 
 
-seed = manual_seed
+def seed() -> int:
+    """Restarts the global generator from a fresh seed taken from the operating system and
+    returns it (``Generator.seed``), as ``torch.seed``: a run seeded so is not repeatable,
+    unless it records the seed."""
+    return default_generator.seed()
 
 
 def next_key(generator: Generator | None = None) -> jax.Array:
@@ -521,6 +526,37 @@ def get_rng_state() -> Tensor:
 def set_rng_state(new_state: Tensor) -> None:
     """Restores the global generator's state from ``get_rng_state``."""
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng",
+             _devices_kw: str = "devices", device_type: str | None = None):
+    """Within the block, the global generator draws (or is seeded) as it likes; at its end it
+    is back where it was, its state and its initial seed, as ``torch.random.fork_rng`` leaves
+    it. funcgrad has one stream for every device, so forking it forks them all: ``devices``
+    only has to name devices that exist (of ``device_type``, by default ``"cuda"``), as torch
+    checks (``_caller`` and ``_devices_kw`` are torch's, for the callers that pass them), and
+    ``enabled=False`` forks nothing.
+
+    >>> import funcgrad
+    >>> _ = funcgrad.manual_seed(0); first = funcgrad.rand(2)
+    >>> _ = funcgrad.manual_seed(0)
+    >>> with funcgrad.random.fork_rng():
+    ...     _ = funcgrad.manual_seed(5); noise = funcgrad.rand(3)
+    >>> funcgrad.initial_seed(), bool((funcgrad.rand(2) == first).all())
+    (0, True)
+    """
+    if not enabled or device_type == "meta":
+        yield
+        return
+    for index in [] if devices is None else list(devices):
+        _devices.device(device_type or "cuda", index)  # torch's error for one that is not there
+    state, initial = default_generator.get_state(), default_generator.initial_seed()
+    try:
+        yield
+    finally:
+        default_generator.set_state(state)
+        default_generator._initial_seed = initial
 
 
 def randperm(n: int, dtype=None, device=None, *, generator: Generator | None = None) -> Tensor:
