@@ -47,9 +47,16 @@ from ._complex import (
     view_as_complex,
     view_as_real,
 )
+from ._config import are_deterministic_algorithms_enabled as are_deterministic_algorithms_enabled
 from ._config import config as config
+from ._config import get_deterministic_debug_mode as get_deterministic_debug_mode
 from ._config import get_float32_matmul_precision as get_float32_matmul_precision
+from ._config import (
+    is_deterministic_algorithms_warn_only_enabled as is_deterministic_algorithms_warn_only_enabled,
+)
+from ._config import set_deterministic_debug_mode as set_deterministic_debug_mode
 from ._config import set_float32_matmul_precision as set_float32_matmul_precision
+from ._config import use_deterministic_algorithms as use_deterministic_algorithms
 from ._devices import device as device
 from ._devices import get_default_device as get_default_device
 from ._devices import set_default_device as set_default_device

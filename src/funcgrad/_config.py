@@ -4,6 +4,7 @@ torch's setting of how float32 matrix products compute, kept in JAX's own."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 
 import jax
@@ -107,3 +108,88 @@ def get_float32_matmul_precision() -> str:
     """
     name = _TORCH_NAMES.get(jax.default_matmul_precision.value)
     return name or _BACKEND_DEFAULTS.get(jax.default_backend(), "highest")
+
+
+@dataclasses.dataclass
+class _Determinism:
+    """torch's deterministic-algorithms settings: whether they are asked for, whether only a
+    warning (not an error) is due where they are not had, and whether uninitialized memory
+    (``empty``, a grown ``resize_``) is filled with a known value then."""
+
+    enabled: bool = False
+    warn_only: bool = False
+    fill_uninitialized_memory: bool = True
+
+
+determinism = _Determinism()
+# The XLA flag that makes a GPU's scatters and reductions deterministic; XLA reads XLA_FLAGS
+# once, when JAX starts the GPU backend.
+_XLA_DETERMINISTIC = "--xla_gpu_deterministic_ops=true"
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Asks for deterministic algorithms, as ``torch.use_deterministic_algorithms``: while on,
+    ``empty`` and the other uninitialized tensors come filled with NaN (the largest value for
+    an integer dtype, True for bool), unless ``funcgrad.utils.deterministic.
+    fill_uninitialized_memory`` is False, as torch's do. XLA on a CPU computes every op
+    deterministically already; on a GPU, XLA's scatters (index_add, the gradient of an
+    embedding or of an indexing) are deterministic only when JAX starts with
+    ``XLA_FLAGS=--xla_gpu_deterministic_ops=true``, which turning this on there without it
+    warns about (set it in the environment before JAX starts; it cannot change afterwards).
+
+    Raises:
+        TypeError: ``mode`` or ``warn_only`` is not a bool (torch's words).
+
+    >>> import funcgrad
+    >>> funcgrad.use_deterministic_algorithms(True)
+    >>> funcgrad.empty(2), funcgrad.are_deterministic_algorithms_enabled()
+    (tensor([nan, nan]), True)
+    >>> funcgrad.use_deterministic_algorithms(False)
+    """
+    for name, value, where in (("mode", mode, " (position 1)"), ("warn_only", warn_only, "")):
+        if not isinstance(value, bool):
+            raise TypeError(f"_set_deterministic_algorithms(): argument '{name}'{where} must be "
+                            f"bool, not {type(value).__name__}")
+    if mode and jax.default_backend() == "gpu" and _XLA_DETERMINISTIC not in os.environ.get(
+            "XLA_FLAGS", ""):
+        warnings.warn(
+            "use_deterministic_algorithms(True): JAX's GPU backend started without "
+            f"{_XLA_DETERMINISTIC} in XLA_FLAGS, so its scatters (index_add, the gradients of "
+            "embeddings and indexing) may add in a different order from run to run. Set "
+            f"XLA_FLAGS={_XLA_DETERMINISTIC} in the environment before JAX starts.",
+            stacklevel=2)
+    determinism.enabled, determinism.warn_only = mode, warn_only
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    """Whether ``use_deterministic_algorithms(True)`` is in force."""
+    return determinism.enabled
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    """Whether it was given ``warn_only=True``."""
+    return determinism.warn_only
+
+
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_deterministic_debug_mode(debug_mode: str | int) -> None:
+    """torch's other spelling of ``use_deterministic_algorithms``: ``'default'`` (0) turns it
+    off, ``'warn'`` (1) on with ``warn_only``, ``'error'`` (2) on."""
+    if not isinstance(debug_mode, (str, int)):
+        raise TypeError(f"debug_mode must be str or int, but got {type(debug_mode)}")
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, "
+                               f"`error`, but got {debug_mode}")
+        debug_mode = _DEBUG_MODES[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got "
+                           f"{debug_mode}")
+    use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """0, 1 or 2 (see ``set_deterministic_debug_mode``), from the settings in force."""
+    return 0 if not determinism.enabled else 1 if determinism.warn_only else 2

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _devices, _dtypes, _layouts
+from . import _config, _devices, _dtypes, _layouts
 from ._tensor import Size, Tensor, check_can_require_grad
 
 
@@ -182,13 +182,31 @@ def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return _finish(jnp.zeros(shape, dtype), dtype, device, requires_grad)
 
 
+def uninitialized(shape: tuple, dtype) -> jax.Array:
+    """What a tensor torch leaves uninitialized holds here (a JAX array always holds values):
+    zeros; under deterministic algorithms (``use_deterministic_algorithms``) with
+    ``utils.deterministic.fill_uninitialized_memory``, torch's known value then: NaN, the
+    largest integer of an integer dtype, True."""
+    if not (_config.determinism.enabled and _config.determinism.fill_uninitialized_memory):
+        return jnp.zeros(shape, dtype)
+    if dtype == np.bool_:
+        return jnp.ones(shape, dtype)
+    value = jnp.iinfo(dtype).max if jnp.issubdtype(dtype, jnp.integer) else math.nan
+    return jnp.full(shape, value, dtype)
+
+
 def empty(*size, dtype=None, device=None, requires_grad: bool = False,
           memory_format=_layouts.contiguous_format) -> Tensor:
-    """A new tensor: uninitialised in torch, zeros here (a JAX array always holds values)."""
+    """A new tensor: uninitialized in torch, ``uninitialized``'s values here.
+
+    >>> import funcgrad
+    >>> funcgrad.empty(2, 3).shape
+    funcgrad.Size([2, 3])
+    """
     dtype = _float_dtype(dtype)
     shape = _shape(size)
     _layouts.check("empty", memory_format, len(shape), preserve=False)
-    return _finish(jnp.zeros(shape, dtype), dtype, device, requires_grad)
+    return _finish(uninitialized(shape, dtype), dtype, device, requires_grad)
 
 
 def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False
@@ -600,7 +618,7 @@ def _new(fn):
 def _legacy_new(self, *args, device=None) -> Tensor:
     """torch's legacy constructor ``x.new(...)``, of ``x``'s dtype, on ``x``'s device unless
     ``device`` is given: ``new(2, 3)`` or ``new(size)`` an uninitialized tensor of that size
-    (zeros here, as ``empty``'s), ``new()`` an empty one, ``new(data)`` a tensor of ``data``
+    (as ``empty``'s), ``new()`` an empty one, ``new(data)`` a tensor of ``data``
     (a list or tuple is data, never a size) and ``new(tensor)`` that tensor's storage, which
     must hold ``x``'s dtype on ``x``'s device.
 

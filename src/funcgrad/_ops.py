@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _devices, _dtypes, _forward_ad, _graph, _layouts, _lazy, return_types
 from ._autocast import FP32, LOWER, NONE, autocast_policy
-from ._factories import zeros
+from ._factories import uninitialized, zeros
 from ._grad_mode import is_grad_enabled
 from ._graph import (
     Op,
@@ -3061,7 +3061,8 @@ def _reshaping(fn):
 
 def resize_(self, *sizes, memory_format=None) -> Tensor:
     """Gives this tensor the shape ``sizes``, keeping its leading elements in order; where it
-    grows, the new elements are zeros (torch leaves that memory as it was). Not for a tensor
+    grows, the new elements are ``uninitialized``'s (torch leaves that memory as it was, but
+    fills it as ``empty`` under deterministic algorithms). Not for a tensor
     that requires grad, as in torch.
 
     >>> import funcgrad
@@ -3078,7 +3079,8 @@ def resize_(self, *sizes, memory_format=None) -> Tensor:
     if shape == tuple(self.shape):  # torch leaves it, version and all
         return self
     flat, size = self._read().ravel(), math.prod(shape)
-    grown = jnp.concatenate([flat[:size], jnp.zeros(builtins.max(size - flat.size, 0), flat.dtype)])
+    grown = jnp.concatenate([flat[:size],
+                             uninitialized((builtins.max(size - flat.size, 0),), flat.dtype)])
     self._write(grown.reshape(shape))
     self._rebound()
     return self
