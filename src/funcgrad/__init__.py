@@ -5,6 +5,7 @@ This module defines nothing: it re-exports the public surface of the private mod
 
 from . import amp as amp
 from . import autograd as autograd
+from . import backends as backends
 from . import cuda as cuda
 from . import debug as debug
 from . import distributions as distributions

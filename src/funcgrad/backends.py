@@ -1,0 +1,130 @@
+"""``funcgrad.backends``: the switches of ``torch.backends`` that training scripts set.
+
+- ``cuda.matmul.allow_tf32`` is torch's older name for the float32 matmul precision: reading it
+  says whether ``get_float32_matmul_precision()`` is other than ``'highest'``, setting it sets
+  ``'high'`` or ``'highest'`` (``set_float32_matmul_precision``), so JAX follows it. On a GPU
+  it reads True by default, because JAX's default there is TensorFloat32.
+- ``cudnn.enabled``, ``benchmark``, ``deterministic`` and ``allow_tf32`` are kept as set, with
+  torch's defaults and checks, and ``cudnn.flags(...)`` sets them for a block. They choose
+  nothing here: XLA picks (and autotunes) its GPU convolution algorithms itself, computes
+  convolutions at the float32 matmul precision, and is deterministic where
+  ``use_deterministic_algorithms`` says.
+- ``mps.is_available()`` and ``mps.is_built()``: False, JAX has no Metal backend here.
+
+>>> import funcgrad
+>>> funcgrad.backends.cudnn.benchmark = True
+>>> funcgrad.backends.cudnn.benchmark
+True
+>>> funcgrad.backends.cudnn.benchmark = False
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from . import _config
+from . import cuda as _cuda
+
+
+def _checked(setter: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise RuntimeError(f"{setter} expects a bool, but got {type(value).__name__}")
+    return value
+
+
+class _Switches:
+    """Attributes that must exist: torch's AttributeError for an unknown one, read or set."""
+
+    _names: tuple = ()
+
+    def __getattr__(self, name: str):
+        raise AttributeError(f"Unknown attribute {name}")
+
+    def __setattr__(self, name: str, value) -> None:
+        if name not in self._names:
+            raise AttributeError(f"Unknown attribute {name}")
+        super().__setattr__(name, value)
+
+
+class _Matmul(_Switches):
+    """``torch.backends.cuda.matmul``."""
+
+    _names = ("allow_tf32",)
+
+    @property
+    def allow_tf32(self) -> bool:
+        return _config.get_float32_matmul_precision() != "highest"
+
+    @allow_tf32.setter
+    def allow_tf32(self, value: bool) -> None:
+        allow = _checked("set_allow_tf32_cublas", value)
+        _config.set_float32_matmul_precision("high" if allow else "highest")
+
+
+class _Cuda:
+    """``torch.backends.cuda``."""
+
+    matmul = _Matmul()
+
+    @staticmethod
+    def is_built() -> bool:
+        """Whether JAX has a GPU backend (torch: whether it was built with CUDA)."""
+        return _cuda.is_available()
+
+
+class _Cudnn(_Switches):
+    """``torch.backends.cudnn``: torch's flags, kept as set (see the module's note)."""
+
+    # torch's setter name for each flag, in its errors (allow_tf32's is torch's, word for word)
+    _SETTERS = {"enabled": "set_enabled_cudnn", "benchmark": "set_benchmark_cudnn",
+                "deterministic": "set_deterministic_cudnn",
+                "allow_tf32": "set_allow_tf32_cublas"}
+    _names = tuple(_SETTERS)
+
+    def __init__(self) -> None:
+        for name, value in (("enabled", True), ("benchmark", False), ("deterministic", False),
+                            ("allow_tf32", True)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self._SETTERS:
+            _checked(self._SETTERS[name], value)
+        super().__setattr__(name, value)
+
+    @staticmethod
+    def is_available() -> bool:
+        """Whether cuDNN is at hand: JAX's GPU backend brings it."""
+        return _cuda.is_available()
+
+    @contextlib.contextmanager
+    def flags(self, enabled: bool = False, benchmark: bool = False,
+              deterministic: bool = False, allow_tf32: bool = True):
+        """Sets the flags for the block (torch's defaults: each one given or not), then puts
+        back what they were."""
+        given = {"enabled": enabled, "benchmark": benchmark, "deterministic": deterministic,
+                 "allow_tf32": allow_tf32}
+        before = {name: getattr(self, name) for name in given}
+        try:
+            for name, value in given.items():
+                setattr(self, name, value)
+            yield
+        finally:
+            for name, value in before.items():
+                object.__setattr__(self, name, value)
+
+
+class _Mps:
+    """``torch.backends.mps``."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def is_built() -> bool:
+        return False
+
+
+cuda = _Cuda()
+cudnn = _Cudnn()
+mps = _Mps()
