@@ -84,7 +84,8 @@ _TRACED_READ = (
     "funcgrad cannot read a value inside a transform (jit, vmap, grad, compile): .item(), "
     "float(), int(), bool(), .tolist(), .numpy() and Python `if`/`while` on a tensor need a "
     "concrete value, and here the tensor holds a traced one. Return the value from the "
-    "transformed function instead, or use funcgrad.where for a choice that depends on it.\n"
+    "transformed function instead, or use funcgrad.where for a choice that depends on it "
+    "(funcgrad.cond to run one of two functions).\n"
 )
 
 
