@@ -231,3 +231,93 @@ def test_branches_closing_over_a_modules_parameters_train_it_in_a_compiled_step(
         np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5,
                                    atol=1e-6)
     assert compiled.compiles <= 2
+
+
+# ----- while_loop --------------------------------------------------------------------------------
+def _loop(lib):
+    """A while_loop over (i, a) whose body closes over a leaf w and a tensor h made before it;
+    its value, and the gradients of x (through h too) and w."""
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    w = lib.tensor(1.5, requires_grad=True)
+    h = x.sum()
+    i, y = lib.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * w + h),
+                          (lib.tensor(0), x))
+    (y * lib.tensor([1.0, -0.5])).sum().backward()
+    return i, y, x.grad, w.grad
+
+
+def test_while_loop_values_names_and_gradients_are_torchs(torch):
+    theirs, ours = _loop(torch), _loop(funcgrad)
+    assert ours[0].item() == theirs[0].item() == 3
+    assert ours[1].grad_fn.name() == type(theirs[1].grad_fn).__name__
+    for got, want in zip(ours[1:], theirs[1:]):
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("limit", [0.0, 100.0], ids=["no-iteration", "six-iterations"])
+@pytest.mark.parametrize("body", ["tuple", "tensor"])
+def test_while_loop_returns_as_the_body_does_and_may_not_run_at_all_as_torch(torch, body,
+                                                                             limit):
+    got, want = (lib.while_loop(lambda a: a.sum() < limit,
+                                (lambda a: (a * 2,)) if body == "tuple" else (lambda a: a * 2),
+                                (lib.ones(2),))
+                 for lib in (funcgrad, torch))
+    assert isinstance(got, tuple) == isinstance(want, tuple) == (body == "tuple")
+    got, want = (got[0], want[0]) if body == "tuple" else (got, want)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def _doubling(a):
+    """Doubles a until its sum reaches 10: eagerly, as a Python loop (the reference)."""
+    while a.sum().item() < 10:
+        a = a * 2
+    return a
+
+
+def _doubling_loop(a):
+    return funcgrad.while_loop(lambda v: v.sum() < 10, lambda v: (v * 2,), (a,))[0]
+
+
+def test_while_loop_inside_jit_and_vmap_runs_each_examples_count():
+    batch = funcgrad.tensor([[1.0, 1.0], [4.0, 4.0], [0.1, 0.2]])
+    want = np.stack([_doubling(row).numpy() for row in batch])
+    np.testing.assert_array_equal(funcgrad.vmap(_doubling_loop)(batch).numpy(), want)
+    np.testing.assert_array_equal(funcgrad.jit(_doubling_loop)(batch[2]).numpy(), want[2])
+
+
+def test_a_traced_while_loop_differentiates_forward_but_not_in_reverse():
+    x = funcgrad.tensor([1.0, 2.0])
+    tangent = funcgrad.func.jvp(_doubling_loop, (x,), (funcgrad.ones(2),))[1]
+    np.testing.assert_array_equal(tangent.numpy(), [4.0, 4.0])  # two doublings: d/dx = 4
+    with pytest.raises(ValueError, match="Reverse-mode differentiation does not work for "
+                                         "lax.while_loop"):
+        funcgrad.func.grad(lambda a: _doubling_loop(a).sum())(x)
+
+
+def test_a_recurring_eager_while_loop_compiles_once_per_count():
+    before = funcgrad.debug.cache_info()["lazy"]["compiles"]
+    for start in (1.0, 1.2, 1.0, 1.2, 1.0, 1.2):  # 3 doublings from each
+        x = funcgrad.tensor([start, start], requires_grad=True)
+        _doubling_loop(x).sum().backward()
+        assert x.grad.tolist() == [8.0, 8.0]
+    assert funcgrad.debug.cache_info()["lazy"]["compiles"] - before <= 1
+
+
+@pytest.mark.parametrize(("cond_fn", "body_fn", "carried", "rule"), [
+    (lambda a: a.sum(), lambda a: (a * 2,), (funcgrad.ones(2),), "cond_fn must return a "
+     "one-element bool tensor"),
+    (lambda a: a < 3, lambda a: (a * 2,), (funcgrad.ones(2),), "cond_fn must return a "
+     "one-element bool tensor"),
+    (lambda a: a.sum() < 3, lambda a: (a.half(),), (funcgrad.ones(2),), "body_fn must return "
+     r"tensors of the shapes and dtypes it takes.*float16\[2\]"),
+    (lambda a: a.sum() < 3, lambda a: (a, a), (funcgrad.ones(2),), "body_fn must return "
+     "tensors of the shapes and dtypes it takes.*2 tensor"),
+    (lambda a: a.sum() < 3, lambda a: (a * 2,), funcgrad.ones(2), "carried_inputs must be a "
+     "tuple or list of tensors"),
+    (lambda i, a: i < 3, lambda i, a: (i + 1, a), (0, funcgrad.ones(2)), "carried_inputs must "
+     r"be a tuple or list of tensors.*funcgrad.tensor\(0\)"),
+], ids=["cond-float", "cond-two-elements", "body-dtype", "body-count", "carried-tensor",
+        "carried-int"])
+def test_while_loop_refuses_what_cannot_loop_with_the_rule(cond_fn, body_fn, carried, rule):
+    with pytest.raises(RuntimeError, match=f"while_loop: {rule}"):
+        funcgrad.while_loop(cond_fn, body_fn, carried)

@@ -59,6 +59,7 @@ from ._config import set_deterministic_debug_mode as set_deterministic_debug_mod
 from ._config import set_float32_matmul_precision as set_float32_matmul_precision
 from ._config import use_deterministic_algorithms as use_deterministic_algorithms
 from ._control_flow import cond as cond
+from ._control_flow import while_loop as while_loop
 from ._devices import device as device
 from ._devices import get_default_device as get_default_device
 from ._devices import set_default_device as set_default_device

@@ -1,27 +1,37 @@
-"""``funcgrad.cond``: torch.cond, a branch on a tensor's value that stays one program.
+"""``funcgrad.cond`` and ``funcgrad.while_loop``: torch's control flow on tensor values, each
+one program.
 
-The two branches become one ``jax.lax.cond``, recorded as an op (``CondAutogradOpBackward``,
-torch's name), so a branch on a value defers, compiles and differentiates as any op does,
-inside ``funcgrad.compile``, ``jit`` and ``vmap`` too, where a Python ``if`` on a traced value
-cannot run. Its gradient is JAX's derivative of ``lax.cond``: the taken branch's.
+``cond``'s two branches become one ``jax.lax.cond``, recorded as an op
+(``CondAutogradOpBackward``, torch's name), so a branch on a value defers, compiles and
+differentiates as any op does, inside ``funcgrad.compile``, ``jit`` and ``vmap`` too, where a
+Python ``if`` on a traced value cannot run. Its gradient is JAX's derivative of ``lax.cond``:
+the taken branch's.
 
-Tensors a branch reads from outside its operands (its closure: parameters, activations) are
-inputs of the op as well, so their gradients flow, as torch lifts them: running the branches
-once abstractly finds them, in the order each branch first reads them, and the op's function
-gives a branch the k-th of them at its k-th such read. The program is cached per pair of
-branch functions, as ``jax.jit`` caches per function: define the branches once, not as new
-lambdas in a loop, or each call compiles anew.
+``while_loop`` is one op too. Eagerly, where the values are at hand, it first counts the
+iterations (a ``lax.while_loop`` that only counts), then records the loop as a
+``lax.fori_loop`` of that many steps, which JAX differentiates as a scan: gradients flow
+through every iteration, as torch's do. Inside a transform the count is traced, so the op is a
+``lax.while_loop``, which JAX differentiates forward but not in reverse.
+
+Tensors a function reads from outside its operands (its closure: parameters, activations) are
+inputs of the op as well, so their gradients flow, as torch lifts them: running the functions
+once abstractly finds them, in the order each function first reads them, and the op's function
+gives a function the k-th of them at its k-th such read. The program is cached per pair of
+functions, as ``jax.jit`` caches per function: define them once, not as new lambdas in a loop,
+or each call compiles anew.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 
+from . import _lazy
 from ._grad_mode import no_grad
 from ._graph import Op, apply
 from ._tensor import Tensor, _Storage
@@ -63,11 +73,9 @@ def cond(pred, true_fn: Callable, false_fn: Callable, operands: tuple | list = (
     if pred.numel() != 1:
         raise RuntimeError(
             f"Expected pred to be bool or single-element tensor, but got {pred}.")
-    leaves, in_tree = jax.tree_util.tree_flatten(operands, is_leaf=_is_tensor)
-    if not isinstance(operands, (tuple, list)) or not all(map(_is_tensor, leaves)):
-        raise RuntimeError("Expect operands to be a tuple of possibly nested dict/list/tuple "
-                           f"that only consists of tensor leaves, but got {operands}.")
-    specs = [jax.ShapeDtypeStruct(tuple(t.shape), t.dtype) for t in leaves]
+    leaves, in_tree, specs = _flatten(operands, lambda: (
+        "Expect operands to be a tuple of possibly nested dict/list/tuple that only consists "
+        f"of tensor leaves, but got {operands}."))
     (read_true, out_true), (read_false, out_false) = (
         _discover(branch, name, in_tree, specs)
         for branch, name in ((true_fn, "true_fn"), (false_fn, "false_fn")))
@@ -77,14 +85,80 @@ def cond(pred, true_fn: Callable, false_fn: Callable, operands: tuple | list = (
             "shapes and dtypes (one program computes either), but true_fn returned "
             f"{_describe(out_true)} and false_fn {_describe(out_false)}. Make them agree, "
             "e.g. compute both values and choose with funcgrad.where.")
-    captured = list({id(t): t for t in (*read_true, *read_false)}.values())
-    index = {id(t): i for i, t in enumerate(captured)}
-    fn = _cond_fn(true_fn, false_fn, in_tree, len(leaves),
-                  tuple(index[id(t)] for t in read_true),
-                  tuple(index[id(t)] for t in read_false))
+    captured, where_true, where_false = _union(read_true, read_false)
+    fn = _cond_fn(true_fn, false_fn, in_tree, len(leaves), where_true, where_false)
     out_tree, avals = out_true
-    outputs = [apply(_output_op(fn, k), pred, *leaves, *captured) for k in range(len(avals))]
+    outputs = [apply(_output_op("cond", "CondAutogradOpBackward", fn, k), pred, *leaves,
+                     *captured) for k in range(len(avals))]
     return jax.tree_util.tree_unflatten(out_tree, outputs)
+
+
+def while_loop(cond_fn: Callable, body_fn: Callable, carried_inputs: tuple | list):
+    """Runs ``carried = body_fn(*carried)`` while ``cond_fn(*carried)`` is true, from
+    ``carried_inputs``, as ``torch.while_loop``; returns the last ``carried`` (in the form
+    ``body_fn`` returns it). One op (``WhileLoopAutogradOpBackward``): eagerly its gradient
+    flows back through every iteration; inside ``compile``, ``jit``, ``grad`` or ``vmap``,
+    where the number of iterations is traced, it is a ``jax.lax.while_loop``, which JAX
+    differentiates only forward (``jvp``, ``jacfwd``).
+
+    ``body_fn`` must return as many tensors as it takes, of the same shapes and dtypes, and
+    ``cond_fn`` a one-element bool tensor; neither may change a tensor in place.
+
+    >>> import funcgrad
+    >>> x = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> i, y = funcgrad.while_loop(lambda i, a: a.sum() < 20, lambda i, a: (i + 1, a * 2),
+    ...                            (funcgrad.tensor(0), x))
+    >>> i, y
+    (tensor(3), tensor([ 8., 16.], grad_fn=<WhileLoopAutogradOpBackward>))
+    >>> y.sum().backward(); x.grad
+    tensor([8., 8.])
+    """
+    leaves, in_tree, specs = _flatten(carried_inputs, lambda: (
+        "while_loop: carried_inputs must be a tuple or list of tensors (or dicts, lists and "
+        f"tuples of them), but got {carried_inputs}. Make numbers tensors: funcgrad.tensor(0)."))
+    read_cond, (cond_tree, cond_avals) = _discover(cond_fn, "cond_fn", in_tree, specs)
+    if cond_tree.num_leaves != 1 or math.prod(cond_avals[0][0]) != 1 or (
+            cond_avals[0][1] != jnp.bool_):
+        raise RuntimeError(
+            "while_loop: cond_fn must return a one-element bool tensor, but returned "
+            f"{_describe((cond_tree, cond_avals))}. Return a comparison, e.g. x.sum() < 10.")
+    read_body, (body_tree, body_avals) = _discover(body_fn, "body_fn", in_tree, specs)
+    carried = tuple((tuple(s.shape), s.dtype) for s in specs)
+    if body_avals != carried:
+        raise RuntimeError(
+            "while_loop: body_fn must return tensors of the shapes and dtypes it takes (each "
+            "iteration's output is the next one's input), but it takes "
+            f"{_describe((in_tree, carried))} and returned {_describe((body_tree, body_avals))}.")
+    captured, where_cond, where_body = _union(read_cond, read_body)
+    key = (cond_fn, body_fn, in_tree, len(leaves), where_cond, where_body)
+    arrays = [t._peek() for t in (*leaves, *captured)]
+    if any(isinstance(a, jax.core.Tracer) for a in arrays):
+        fn, static = _while_fn(*key), {}
+    else:  # values at hand: count the iterations, then record a loop of that many
+        count = _counter(*key)(*_lazy.concrete(tuple(arrays)))
+        fn, static = _fori_fn(*key), {"iterations": int(count)}
+    outputs = [apply(_output_op("while_loop", "WhileLoopAutogradOpBackward", fn, k), *leaves,
+                     *captured, **static) for k in range(len(leaves))]
+    return jax.tree_util.tree_unflatten(body_tree, outputs)
+
+
+def _flatten(operands, error: Callable[[], str]) -> tuple[list, object, list]:
+    """The tensors of ``operands`` (a tuple or list, possibly nested), their tree and their
+    abstract values; RuntimeError(``error()``) for anything else (a message that shows
+    values, made only then: inside a transform they cannot be shown)."""
+    leaves, tree = jax.tree_util.tree_flatten(operands, is_leaf=_is_tensor)
+    if not isinstance(operands, (tuple, list)) or not all(map(_is_tensor, leaves)):
+        raise RuntimeError(error())
+    return leaves, tree, [jax.ShapeDtypeStruct(tuple(t.shape), t.dtype) for t in leaves]
+
+
+def _union(first: list, second: list) -> tuple[list, tuple, tuple]:
+    """The tensors two functions read from outside, each once, and where each function's
+    k-th one is among them."""
+    captured = list({id(t): t for t in (*first, *second)}.values())
+    index = {id(t): i for i, t in enumerate(captured)}
+    return (captured, tuple(index[id(t)] for t in first),
+            tuple(index[id(t)] for t in second))
 
 
 @contextlib.contextmanager
@@ -171,22 +245,25 @@ def _describe(out: tuple) -> str:
     return f"{tree.num_leaves} tensor(s) ({shapes}) as {tree}"
 
 
+def _pure(fn: Callable, name: str, in_tree, n: int, where: tuple) -> Callable:
+    """``fn`` as a function of arrays: ``(*operand leaves, *captured) -> output leaves``;
+    ``where[k]``: which captured array its k-th outside read gets."""
+
+    def run(*arrays):
+        operands, captured = arrays[:n], arrays[n:]
+        with _outside_reads([captured[i] for i in where]):
+            return tuple(_call(fn, name, in_tree, operands)[0])
+
+    return run
+
+
 @functools.lru_cache(maxsize=256)
 def _cond_fn(true_fn: Callable, false_fn: Callable, in_tree, n: int, where_true: tuple,
              where_false: tuple) -> Callable:
-    """The op's function: ``(pred, *operand leaves, *captured) -> output leaves``, a
-    ``lax.cond`` of the branches; ``where_*[k]``: which captured array a branch's k-th outside
-    read gets."""
-
-    def pure(branch: Callable, name: str, where: tuple) -> Callable:
-        def run(*arrays):
-            operands, captured = arrays[:n], arrays[n:]
-            with _outside_reads([captured[i] for i in where]):
-                return tuple(_call(branch, name, in_tree, operands)[0])
-
-        return run
-
-    taken, other = pure(true_fn, "true_fn", where_true), pure(false_fn, "false_fn", where_false)
+    """The cond op's function: ``(pred, *operand leaves, *captured) -> output leaves``, a
+    ``lax.cond`` of the branches."""
+    taken = _pure(true_fn, "true_fn", in_tree, n, where_true)
+    other = _pure(false_fn, "false_fn", in_tree, n, where_false)
 
     def fn(pred, *arrays):
         return jax.lax.cond(jnp.reshape(pred, ()).astype(bool), taken, other, *arrays)
@@ -194,6 +271,58 @@ def _cond_fn(true_fn: Callable, false_fn: Callable, in_tree, n: int, where_true:
     return fn
 
 
+def _loop(cond_fn: Callable, body_fn: Callable, in_tree, n: int, where_cond: tuple,
+          where_body: tuple) -> tuple[Callable, Callable]:
+    """A while loop's condition and step as functions of ``(carried, captured)``, each a tuple
+    of arrays."""
+    test = _pure(cond_fn, "cond_fn", in_tree, n, where_cond)
+    body = _pure(body_fn, "body_fn", in_tree, n, where_body)
+    return (lambda carried, captured: jnp.reshape(test(*carried, *captured)[0], ()),
+            lambda carried, captured: body(*carried, *captured))
+
+
+@functools.lru_cache(maxsize=256)
+def _counter(*key) -> Callable:
+    """How many iterations the loop of ``key`` runs from given arrays (jitted)."""
+    test, body = _loop(*key)
+    n = key[3]
+
+    def count(*arrays):
+        carried, captured = tuple(arrays[:n]), arrays[n:]
+        return jax.lax.while_loop(lambda s: test(s[1], captured),
+                                  lambda s: (s[0] + 1, body(s[1], captured)), (0, carried))[0]
+
+    return jax.jit(count)
+
+
+@functools.lru_cache(maxsize=256)
+def _fori_fn(*key) -> Callable:
+    """The loop op's function where its number of iterations is known: a fori_loop of that
+    many steps (a scan, which JAX differentiates in reverse)."""
+    _, body = _loop(*key)
+    n = key[3]
+
+    def fn(*arrays, iterations: int):
+        carried, captured = tuple(arrays[:n]), arrays[n:]
+        return jax.lax.fori_loop(0, iterations, lambda _, c: body(c, captured), carried)
+
+    return fn
+
+
+@functools.lru_cache(maxsize=256)
+def _while_fn(*key) -> Callable:
+    """The loop op's function where the number of iterations is traced: a lax.while_loop."""
+    test, body = _loop(*key)
+    n = key[3]
+
+    def fn(*arrays):
+        carried, captured = tuple(arrays[:n]), arrays[n:]
+        return jax.lax.while_loop(lambda c: test(c, captured), lambda c: body(c, captured),
+                                  carried)
+
+    return fn
+
+
 @functools.lru_cache(maxsize=1024)
-def _output_op(fn: Callable, k: int) -> Op:
-    return Op("cond", lambda *arrays: fn(*arrays)[k], "CondAutogradOpBackward")
+def _output_op(name: str, grad_fn: str, fn: Callable, k: int) -> Op:
+    return Op(name, lambda *arrays, **static: fn(*arrays, **static)[k], grad_fn)
