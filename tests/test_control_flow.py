@@ -102,10 +102,12 @@ def test_branches_that_disagree_raise_the_rule():
 
 def test_a_branch_that_changes_a_tensor_raises_and_leaves_it_as_it_was():
     w = funcgrad.tensor([1.0, 2.0])
-    with pytest.raises(RuntimeError, match="changed a tensor from outside it in place"):
+    with pytest.raises(RuntimeError, match="cond: true_fn changed a tensor from outside it in "
+                                           "place"):
         funcgrad.cond(funcgrad.tensor(True), lambda a: a + w.add_(1), lambda a: a, (w * 1,))
     assert w.tolist() == [1.0, 2.0] and w._version == 0
-    with pytest.raises(RuntimeError, match="false_fn changed one of its operands in place"):
+    with pytest.raises(RuntimeError, match="cond: false_fn changed one of its operands in "
+                                           "place"):
         funcgrad.cond(funcgrad.tensor(True), lambda a: a, lambda a: a.mul_(2), (w,))
     assert w.tolist() == [1.0, 2.0]
 
@@ -321,3 +323,11 @@ def test_a_recurring_eager_while_loop_compiles_once_per_count():
 def test_while_loop_refuses_what_cannot_loop_with_the_rule(cond_fn, body_fn, carried, rule):
     with pytest.raises(RuntimeError, match=f"while_loop: {rule}"):
         funcgrad.while_loop(cond_fn, body_fn, carried)
+
+
+def test_a_while_loop_body_that_changes_a_tensor_raises_and_leaves_it_as_it_was():
+    w = funcgrad.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="while_loop: body_fn changed a tensor from outside "
+                                           "it in place"):
+        funcgrad.while_loop(lambda a: a.sum() < 10, lambda a: (a + w.mul_(2),), (w * 1,))
+    assert w.tolist() == [1.0, 2.0] and w._version == 0

@@ -78,7 +78,7 @@ def cond(pred, true_fn: Callable, false_fn: Callable, operands: tuple | list = (
         f"of tensor leaves, but got {operands}."))
     (read_true, out_true), (read_false, out_false) = (
         _discover(branch, name, in_tree, specs)
-        for branch, name in ((true_fn, "true_fn"), (false_fn, "false_fn")))
+        for branch, name in ((true_fn, "cond: true_fn"), (false_fn, "cond: false_fn")))
     if out_true != out_false:
         raise RuntimeError(
             "cond: true_fn and false_fn must return the same structure of tensors, of equal "
@@ -116,13 +116,15 @@ def while_loop(cond_fn: Callable, body_fn: Callable, carried_inputs: tuple | lis
     leaves, in_tree, specs = _flatten(carried_inputs, lambda: (
         "while_loop: carried_inputs must be a tuple or list of tensors (or dicts, lists and "
         f"tuples of them), but got {carried_inputs}. Make numbers tensors: funcgrad.tensor(0)."))
-    read_cond, (cond_tree, cond_avals) = _discover(cond_fn, "cond_fn", in_tree, specs)
+    read_cond, (cond_tree, cond_avals) = _discover(cond_fn, "while_loop: cond_fn", in_tree,
+                                                   specs)
     if cond_tree.num_leaves != 1 or math.prod(cond_avals[0][0]) != 1 or (
             cond_avals[0][1] != jnp.bool_):
         raise RuntimeError(
             "while_loop: cond_fn must return a one-element bool tensor, but returned "
             f"{_describe((cond_tree, cond_avals))}. Return a comparison, e.g. x.sum() < 10.")
-    read_body, (body_tree, body_avals) = _discover(body_fn, "body_fn", in_tree, specs)
+    read_body, (body_tree, body_avals) = _discover(body_fn, "while_loop: body_fn", in_tree,
+                                                   specs)
     carried = tuple((tuple(s.shape), s.dtype) for s in specs)
     if body_avals != carried:
         raise RuntimeError(
@@ -162,8 +164,9 @@ def _union(first: list, second: list) -> tuple[list, tuple, tuple]:
 
 
 @contextlib.contextmanager
-def _outside_reads(substitutes: Sequence | None = None):
-    """While a branch runs: the tensors it reads that were made before it (its closure's), in
+def _outside_reads(name: str, substitutes: Sequence | None = None):
+    """While function ``name`` runs: the tensors it reads that were made before it (its
+    closure's), in
     the order of their first reads (yielded, filled as it runs). With ``substitutes``, the
     k-th such tensor holds ``substitutes[k]`` from that read on. Either way each one's array
     and version are put back at the end (a traced value must not stay in a real tensor), and
@@ -183,9 +186,9 @@ def _outside_reads(substitutes: Sequence | None = None):
         if substitutes is not None:
             if len(read) == len(substitutes):
                 raise RuntimeError(
-                    "cond: a branch read more tensors from outside it than when it was first "
-                    f"run ({len(substitutes)}). A branch must read the same tensors every time "
-                    "it runs: pass the ones it may read as operands.")
+                    f"{name} read more tensors from outside it than when it was first run "
+                    f"({len(substitutes)}). It must read the same tensors every time it runs: "
+                    "pass the ones it may read as operands.")
             storage.array = substitutes[len(read)]
         read[id(t)] = t
 
@@ -199,9 +202,9 @@ def _outside_reads(substitutes: Sequence | None = None):
             storage.array, storage.version = array, version
         if changed:
             raise RuntimeError(
-                "cond: a branch changed a tensor from outside it in place. torch.cond's "
-                "branches may not change their inputs or the tensors they read: return a new "
-                "value instead (x + 1, not x.add_(1)).")
+                f"{name} changed a tensor from outside it in place. The functions of cond and "
+                "while_loop may not change their inputs or the tensors they read, as torch's: "
+                "return a new value instead (x + 1, not x.add_(1)).")
 
 
 def _call(branch: Callable, name: str, in_tree, arrays: Sequence) -> tuple[list, object]:
@@ -212,13 +215,14 @@ def _call(branch: Callable, name: str, in_tree, arrays: Sequence) -> tuple[list,
         out = branch(*jax.tree_util.tree_unflatten(in_tree, tensors))
     if any(t._storage.version for t in tensors):
         raise RuntimeError(
-            f"cond: {name} changed one of its operands in place. torch.cond's branches may not "
-            "change their inputs: return a new value instead (x + 1, not x.add_(1)).")
+            f"{name} changed one of its operands in place. The functions of cond and "
+            "while_loop may not change their inputs, as torch's: return a new value instead "
+            "(x + 1, not x.add_(1)).")
     leaves, out_tree = jax.tree_util.tree_flatten(out, is_leaf=_is_tensor)
     wrong = [type(x).__name__ for x in leaves if not isinstance(x, Tensor)]
     if wrong or not leaves:
         raise RuntimeError(
-            f"cond: {name} must return a tensor, or a tuple, list or dict of tensors, but "
+            f"{name} must return a tensor, or a tuple, list or dict of tensors, but "
             f"returned {type(out).__name__ if not leaves else ', '.join(wrong)}. Return "
             "tensors (funcgrad.tensor(v) for a number v).")
     return [t._read() for t in leaves], out_tree
@@ -234,7 +238,7 @@ def _discover(branch: Callable, name: str, in_tree, specs: list) -> tuple[list, 
         tree.append(out_tree)
         return arrays
 
-    with _outside_reads() as read:
+    with _outside_reads(name) as read:
         avals = jax.eval_shape(run, *specs)
     return list(read.values()), (tree[0], tuple((tuple(a.shape), a.dtype) for a in avals))
 
@@ -251,7 +255,7 @@ def _pure(fn: Callable, name: str, in_tree, n: int, where: tuple) -> Callable:
 
     def run(*arrays):
         operands, captured = arrays[:n], arrays[n:]
-        with _outside_reads([captured[i] for i in where]):
+        with _outside_reads(name, [captured[i] for i in where]):
             return tuple(_call(fn, name, in_tree, operands)[0])
 
     return run
@@ -262,8 +266,8 @@ def _cond_fn(true_fn: Callable, false_fn: Callable, in_tree, n: int, where_true:
              where_false: tuple) -> Callable:
     """The cond op's function: ``(pred, *operand leaves, *captured) -> output leaves``, a
     ``lax.cond`` of the branches."""
-    taken = _pure(true_fn, "true_fn", in_tree, n, where_true)
-    other = _pure(false_fn, "false_fn", in_tree, n, where_false)
+    taken = _pure(true_fn, "cond: true_fn", in_tree, n, where_true)
+    other = _pure(false_fn, "cond: false_fn", in_tree, n, where_false)
 
     def fn(pred, *arrays):
         return jax.lax.cond(jnp.reshape(pred, ()).astype(bool), taken, other, *arrays)
@@ -275,8 +279,8 @@ def _loop(cond_fn: Callable, body_fn: Callable, in_tree, n: int, where_cond: tup
           where_body: tuple) -> tuple[Callable, Callable]:
     """A while loop's condition and step as functions of ``(carried, captured)``, each a tuple
     of arrays."""
-    test = _pure(cond_fn, "cond_fn", in_tree, n, where_cond)
-    body = _pure(body_fn, "body_fn", in_tree, n, where_body)
+    test = _pure(cond_fn, "while_loop: cond_fn", in_tree, n, where_cond)
+    body = _pure(body_fn, "while_loop: body_fn", in_tree, n, where_body)
     return (lambda carried, captured: jnp.reshape(test(*carried, *captured)[0], ()),
             lambda carried, captured: body(*carried, *captured))
 
