@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+import funcgrad
 from test_errors import assert_raises_as_torch
 from test_hooks import assert_same_as_torch
 
@@ -302,3 +303,61 @@ def test_a_checkpoint_packs_its_arguments_and_recomputes_from_them_unpacked(use_
         log("grads", [a.grad, b.grad])
 
     assert_same_as_torch(scenario)
+
+
+# ----- allow_mutation_on_saved_tensors ---------------------------------------------------------
+_MUTATIONS = {
+    "sin_": lambda t: t.sin_(),
+    "mul_": lambda t: t.mul_(3),
+    "setitem": lambda t: t.__setitem__(0, 7.0),
+    "zero_": lambda t: t.zero_(),
+}
+
+
+@pytest.mark.parametrize("mutation", list(_MUTATIONS))
+@pytest.mark.parametrize("op", ["mul", "pow", "div", "matmul", "sin", "log", "clamp"])
+def test_changing_a_saved_tensor_inside_allow_mutation_keeps_the_saved_value_as_torch(op,
+                                                                                      mutation):
+    def scenario(lib, log):
+        a, b, c = _inputs(lib)
+        with lib.autograd.graph.allow_mutation_on_saved_tensors():
+            x, y = a.clone(), b.clone()
+            out = OPS[op](lib, x, y, c)
+            _MUTATIONS[mutation](x)
+            _MUTATIONS[mutation](y)
+            out.sum().backward()
+        log("grads", [a.grad, b.grad])
+
+    assert_same_as_torch(scenario)
+
+
+def _recorded_in_the_block(lib, mutate: bool):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    with lib.autograd.graph.allow_mutation_on_saved_tensors():
+        a = x.clone()
+        out = (a ** 2).sum()
+        if mutate:
+            a.mul_(3)
+    out.backward()
+
+
+@pytest.mark.parametrize("mutate", [True, False])
+def test_a_backward_after_the_block_raises_torchs_error(torch, mutate):
+    assert_raises_as_torch(torch, lambda lib: _recorded_in_the_block(lib, mutate))
+
+
+def test_blocks_do_not_nest_and_a_graph_recorded_before_one_keeps_its_check(torch):
+    def nested(lib):
+        with lib.autograd.graph.allow_mutation_on_saved_tensors():
+            with lib.autograd.graph.allow_mutation_on_saved_tensors():
+                pass
+
+    assert_raises_as_torch(torch, nested)
+    for lib in (torch, funcgrad):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        a = x.clone()
+        out = (a ** 2).sum()
+        with lib.autograd.graph.allow_mutation_on_saved_tensors():
+            a.mul_(3)
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                out.backward()

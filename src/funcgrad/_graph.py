@@ -230,6 +230,30 @@ saved_hooks: list[tuple[Callable, Callable]] = []
 _overwritten: list[Tensor] = []
 
 
+class MutationContext:
+    """An ``autograd.graph.allow_mutation_on_saved_tensors`` block: the nodes recorded in it,
+    which record no versions of what they save (a funcgrad node saves immutable arrays, so an
+    in-place change later cannot reach what backward reads: torch's clone on write, free)."""
+
+    def __init__(self) -> None:
+        self.nodes: weakref.WeakSet = weakref.WeakSet()
+
+
+allowing_mutation: list[MutationContext] = []  # the block in force, if any
+# Blocks that have ended while graphs recorded in them may still live: a backward through one
+# of those graphs, outside its block, raises (torch's rule).
+ended_mutation: list[MutationContext] = []
+
+
+def _check_mutation_blocks(nodes: dict[int, _GraphNode]) -> None:
+    ended_mutation[:] = [block for block in ended_mutation if len(block.nodes)]
+    for block in ended_mutation:
+        if any(id(n) in nodes for n in block.nodes):
+            raise AssertionError(  # torch's words, its missing space included
+                "Trying to backward outside of the 'allow_mutation_on_saved_tensors' context"
+                "in which the graph was originally recorded.")
+
+
 @contextlib.contextmanager
 def overwriting(tensor: Tensor):
     """Marks ``tensor`` as the one an in-place op records its node over and then overwrites:
@@ -476,10 +500,13 @@ class Node(_GraphNode):
             self._interpreted = True
         # (storage, version) of each saved Tensor, to catch in-place changes before backward;
         # the tensor itself (weakly) and its grad_fn name it in the error, as torch does.
-        self._versions = tuple([
-            (t._storage, t._storage.version, weakref.ref(t), t.grad_fn, i)
-            for i, t in enumerate(inputs) if isinstance(t, Tensor)
-        ]) if op.saves else ()
+        if op.saves:
+            if allowing_mutation:
+                allowing_mutation[0].nodes.add(self)
+            else:
+                self._versions = tuple([
+                    (t._storage, t._storage.version, weakref.ref(t), t.grad_fn, i)
+                    for i, t in enumerate(inputs) if isinstance(t, Tensor)])
 
     def name(self) -> str:
         return self._name
@@ -926,6 +953,8 @@ def run(roots: list[tuple[_GraphNode, Tensor]], retain_graph: bool, create_graph
     root_nodes = [node for node, _ in roots]
     if nodes is None:
         nodes = _reachable(root_nodes)
+    if ended_mutation:
+        _check_mutation_blocks(nodes)
     newest_first = _newest_first(nodes)
     for node in newest_first:
         if node._versions or node._freed:

@@ -15,13 +15,14 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import _graph
 from .._graph import GradientEdge, current_graph_task_id, saved_hooks, will_execute
 from .._graph import _GraphNode as Node
 from .._tensor import Tensor
 
-__all__ = ["GradientEdge", "Node", "disable_saved_tensors_hooks", "get_gradient_edge",
-           "increment_version", "register_multi_grad_hook", "save_on_cpu",
-           "saved_tensors_hooks"]
+__all__ = ["GradientEdge", "Node", "allow_mutation_on_saved_tensors",
+           "disable_saved_tensors_hooks", "get_gradient_edge", "increment_version",
+           "register_multi_grad_hook", "save_on_cpu", "saved_tensors_hooks"]
 
 
 def get_gradient_edge(tensor: Tensor) -> GradientEdge:
@@ -188,3 +189,33 @@ def disable_saved_tensors_hooks(error_message: str):
         yield
     finally:
         _disabled.pop()
+
+
+@contextlib.contextmanager
+def allow_mutation_on_saved_tensors():
+    """Inside this block, changing in place a tensor that a recorded op saved is allowed, and
+    backward uses the value it had when saved, as torch's block (which clones on write) gives;
+    the backward through a graph recorded here must run here too.
+
+    Raises:
+        RuntimeError: the block is entered inside another one (torch's words).
+        AssertionError: a backward after the block, through a graph recorded in it (torch's).
+
+    >>> import funcgrad
+    >>> from funcgrad.autograd.graph import allow_mutation_on_saved_tensors
+    >>> x = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> with allow_mutation_on_saved_tensors():
+    ...     a = x.clone(); loss = (a ** 2).sum(); _ = a.mul_(3)
+    ...     loss.backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+    if _graph.allowing_mutation:
+        raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
+    block = _graph.MutationContext()
+    _graph.allowing_mutation.append(block)
+    try:
+        yield block
+    finally:
+        _graph.allowing_mutation.clear()
+        _graph.ended_mutation.append(block)
