@@ -352,3 +352,79 @@ def test_custom_jvp_rule_over_tensors_forward_and_reverse():
     np.testing.assert_allclose(
         as_numpy(funcgrad.jit(funcgrad.grad(lambda t: scaled_exp(t).sum()))(x)), expected,
         rtol=1e-6)
+
+
+# ----- forward and setup_context apart (torch's style for torch.func) --------------------------
+def separate_style(lib, log: set | None = None):
+    """A Function whose forward takes no ctx: setup_context saves what backward and jvp need
+    (a tensor output, an input, a number), as torch's docs write one for torch.func."""
+
+    class ScaledExp(lib.autograd.Function):
+        """``exp(x) * k`` for a number ``k``, and ``x * 2`` (two outputs)."""
+
+        generate_vmap_rule = True
+
+        @staticmethod
+        def forward(x, k):
+            return x.exp() * k, x * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, k = inputs
+            if log is not None:  # (what it is given: funcgrad may trace forward again)
+                log.add((len(inputs), type(output).__name__, tuple(ctx.needs_input_grad)))
+            ctx.save_for_backward(output[0])
+            ctx.save_for_forward(x)
+            ctx.k = k
+
+        @staticmethod
+        def backward(ctx, grad_exp, grad_double):
+            (scaled,) = ctx.saved_tensors
+            return grad_exp * scaled + grad_double * 2, None
+
+        @staticmethod
+        def jvp(ctx, x_tangent, k_tangent):
+            (x,) = ctx.saved_tensors
+            return x_tangent * x.exp() * ctx.k, x_tangent * 2
+
+    return ScaledExp
+
+
+def test_setup_context_style_matches_torch_in_backward():
+    def scenario(lib):
+        log: set = set()
+        ScaledExp = separate_style(lib, log)
+        x = lib.tensor([0.5, -1.0], requires_grad=True)
+        e, d = ScaledExp.apply(x, 3.0)
+        (e.sin() + d).sum().backward()
+        return e, d, x.grad, e.grad_fn.name(), sorted(log)
+
+    got = same_as_torch(scenario)
+    assert got[3] == "ScaledExpBackward" and got[4] == [(2, "tuple", (True, False))]
+
+
+@pytest.mark.parametrize("transform", ["grad", "vmap"])
+def test_setup_context_style_works_under_torch_funcs_transforms(transform):
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        ScaledExp = separate_style(lib)
+        x = lib.tensor([0.5, -1.0])
+        if transform == "grad":
+            return lib.func.grad(lambda a: ScaledExp.apply(a, 3.0)[0].sum())(x)
+        return lib.func.vmap(lambda a: ScaledExp.apply(a, 3.0)[0])(x.reshape(2, 1))
+
+    np.testing.assert_allclose(as_numpy(run(funcgrad)), run(torch).numpy(), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_setup_context_style_gives_forward_ad_tangents_as_torch():
+    def scenario(lib):
+        ScaledExp = separate_style(lib)
+        forward_ad = lib.autograd.forward_ad
+        with forward_ad.dual_level():
+            x = forward_ad.make_dual(lib.tensor([0.5, -1.0]), lib.tensor([1.0, 2.0]))
+            e, d = ScaledExp.apply(x, 3.0)
+            return forward_ad.unpack_dual(e).tangent, forward_ad.unpack_dual(d).tangent
+
+    same_as_torch(scenario)

@@ -85,7 +85,9 @@ _NO_JVP = ("You must implement the jvp function for custom autograd.Function to 
 class Function:
     """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``, then call
     ``MyFunction.apply(*args)``. ``backward`` returns one gradient (or None) per argument of
-    ``forward``.
+    ``forward``. Or, as torch recommends for use with ``torch.func``, a ``forward(*args)``
+    without ``ctx`` and a ``setup_context(ctx, inputs, output)`` that saves what backward
+    needs (``inputs``: the arguments, ``output``: what ``forward`` returned).
 
     >>> import funcgrad
     >>> class Exp(funcgrad.autograd.Function):
@@ -109,6 +111,12 @@ class Function:
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any) -> Any:
         raise NotImplementedError("a Function subclass must define a static forward(ctx, ...)")
+
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple, output: Any) -> Any:
+        """Overridden, it makes ``forward`` a function of the arguments alone, and sets up
+        ``ctx`` from them and ``forward``'s output."""
+        raise NotImplementedError("setup_context is not implemented.")
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
@@ -164,7 +172,7 @@ def _give_tangents(cls: type, args: tuple, outputs) -> None:
     ctx = FunctionCtx(needs)
     with _forward_ad.pause():
         with no_grad():
-            cls.forward(ctx, *args)
+            _forward(cls, ctx, args)
         ctx.saved_tensors = getattr(ctx, "saved_for_forward", ())
         tangents = cls.jvp(ctx, *(
             None if not isinstance(a, Tensor) else
@@ -178,6 +186,16 @@ def _give_tangents(cls: type, args: tuple, outputs) -> None:
     for out, tangent in zip(outputs, tangents):
         if tangent is not None:
             _forward_ad.set_tangent(out, tangent)
+
+
+def _forward(cls: type, ctx: FunctionCtx, args) -> Any:
+    """``cls.forward`` on ``args``, setting ``ctx`` up: in it, or after it by
+    ``setup_context`` where the Function defines one (torch's two styles)."""
+    if cls.setup_context is Function.setup_context:
+        return cls.forward(ctx, *args)
+    out = cls.forward(*args)
+    cls.setup_context(ctx, tuple(args), out)
+    return out
 
 
 @functools.lru_cache(maxsize=1024)
@@ -200,7 +218,7 @@ def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple, regions: 
     def forward(*arrays):
         ctx = FunctionCtx(needs)
         with no_grad(), _autocast.restored(regions):
-            out = cls.forward(ctx, *arguments(arrays))
+            out = _forward(cls, ctx, arguments(arrays))
         ctx._input_dtypes = tuple(a.dtype for a in arrays)
         return _arrays(out), ctx
 
