@@ -839,3 +839,85 @@ def test_lbfgs_errors_match_torch(torch, call):
         call(torch, torch.ones(2, requires_grad=True))
     with pytest.raises(type(theirs.value), match=re.escape(str(theirs.value))):
         call(funcgrad, funcgrad.ones(2, requires_grad=True))
+
+
+# ----- hooks on step, state_dict and load_state_dict -------------------------------------------
+def _hooked_steps(lib, make):
+    """Two steps of an optimizer with global and own step hooks (one pre-hook removed after
+    the first step, another supplying a closure); what each hook saw, in order, and the
+    step's returns."""
+    import importlib
+    module = importlib.import_module(f"{lib.__name__}.optim.optimizer")
+    seen = []
+    w = lib.tensor([1.0, -2.0], requires_grad=True)
+    opt = make(lib, [w])
+
+    def log(name):
+        return lambda o, args, kwargs: seen.append(
+            (name, o is opt, len(args), args[0] is opt, sorted(kwargs)))
+
+    handles = [module.register_optimizer_step_pre_hook(log("global-pre")),
+               module.register_optimizer_step_post_hook(log("global-post"))]
+    try:
+        removed = opt.register_step_pre_hook(log("pre"))
+        opt.register_step_post_hook(log("post"))
+        (w ** 2).sum().backward()
+        returns = [opt.step()]
+        removed.remove()
+        opt.register_step_pre_hook(
+            lambda o, args, kwargs: (args, {**kwargs, "closure": lambda: (w * 3).sum()}))
+        returns.append(opt.step().item())
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen, returns, w.detach().tolist()
+
+
+_HOOKED = {"SGD": lambda lib, p: lib.optim.SGD(p, lr=0.1, momentum=0.9),
+           "Adam": lambda lib, p: lib.optim.Adam(p, lr=0.1)}
+
+
+@pytest.mark.parametrize("name", list(_HOOKED))
+def test_step_hooks_run_in_torchs_order_and_may_replace_arguments(torch, name):
+    ours, theirs = _hooked_steps(funcgrad, _HOOKED[name]), _hooked_steps(torch, _HOOKED[name])
+    assert ours[0] == theirs[0] and ours[1][0] is theirs[1][0] is None
+    np.testing.assert_allclose([ours[1][1], *ours[2]], [theirs[1][1], *theirs[2]], rtol=1e-6)
+    assert ours[0][0] == ("global-pre", True, 1, True, [])
+
+
+def test_a_step_pre_hook_returning_something_else_raises_as_torch(torch):
+    for lib in (torch, funcgrad):
+        opt = lib.optim.SGD([lib.ones(1, requires_grad=True)], lr=0.1)
+        opt.register_step_pre_hook(lambda o, args, kwargs: 3)
+        with pytest.raises(RuntimeError, match=r"must return None or a tuple of \(new_args, "
+                                               r"new_kwargs\), but got 3\."):
+            opt.step()
+
+
+def _state_dict_hooks(lib):
+    seen = []
+    w = lib.tensor([1.0, -2.0], requires_grad=True)
+    opt = lib.optim.SGD([w], lr=0.1, momentum=0.9)
+    opt.register_state_dict_pre_hook(lambda o: seen.append("pre-1"))
+    opt.register_state_dict_pre_hook(lambda o: seen.append("pre-0"), prepend=True)
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "note": sorted(sd)})
+    saved = opt.state_dict()
+    seen.append(saved["note"])
+
+    def lower_lr(o, sd):
+        seen.append(("load-pre", sorted(sd)))
+        sd["param_groups"] = [{**g, "lr": 0.01} for g in sd["param_groups"]]
+
+    opt.register_load_state_dict_pre_hook(lower_lr)
+    opt.register_load_state_dict_post_hook(lambda o: seen.append(("load-post",
+                                                                  o.param_groups[0]["lr"])))
+    opt.load_state_dict(saved)
+    seen.append(saved["param_groups"][0]["lr"])  # the hook changed a copy: 0.1 still
+    return seen
+
+
+def test_state_dict_hooks_run_and_replace_as_torchs(torch):
+    assert _state_dict_hooks(funcgrad) == _state_dict_hooks(torch) == [
+        "pre-0", "pre-1", ["param_groups", "state"], ("load-pre", ["note", "param_groups",
+                                                                   "state"]),
+        ("load-post", 0.01), 0.1]

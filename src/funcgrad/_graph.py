@@ -285,6 +285,18 @@ class _Handle:
 
 
 _hook_keys = itertools.count()
+
+
+def add_hook(hooks: dict, hook: Callable, prepend: bool = False,
+             extra: Sequence[dict] = ()) -> _Handle:
+    """Registers ``hook`` in ``hooks``, after those there or, with ``prepend`` (``hooks`` an
+    OrderedDict), before them; the handle's ``remove()`` unregisters it (and drops its key
+    from each dict of ``extra``, which keep something of it)."""
+    key = next(_hook_keys)
+    hooks[key] = hook
+    if prepend:
+        hooks.move_to_end(key, last=False)
+    return _Handle(hooks, key, *extra)
 # torch's sequence number: of two nodes ready at once, backward runs the newer first.
 _creation = itertools.count()
 
@@ -329,22 +341,16 @@ class _GraphNode:
     def next_functions(self) -> tuple:
         return tuple((e, 0) for e in self.edges)
 
-    @staticmethod
-    def _add(hooks: dict, hook: Callable) -> _Handle:
-        key = next(_hook_keys)
-        hooks[key] = hook
-        return _Handle(hooks, key)
-
     def register_prehook(self, hook: Callable) -> _Handle:
         """Registers ``hook(grad_outputs) -> grad_outputs | None``, run before this node."""
-        return self._add(self._hooks("_prehooks"), hook)
+        return add_hook(self._hooks("_prehooks"), hook)
 
     def register_hook(self, hook: Callable) -> _Handle:
         """Registers ``hook(grad_inputs, grad_outputs) -> grad_inputs | None``, run after."""
-        return self._add(self._hooks("_posthooks"), hook)
+        return add_hook(self._hooks("_posthooks"), hook)
 
     def _add_tensor_hook(self, hook: Callable) -> _Handle:
-        return self._add(self._hooks("_tensor_hooks"), hook)
+        return add_hook(self._hooks("_tensor_hooks"), hook)
 
     def _retain(self, tensor: Tensor) -> None:
         self._retained = (*self._retained, weakref.ref(tensor))

@@ -479,8 +479,10 @@ class Tensor:
             raise RuntimeError(
                 "post accumulate grad hooks cannot be registered on non-leaf tensors"
             )
+        from ._graph import add_hook
+
         accumulator = self._hold_accumulator()
-        return accumulator._add(accumulator._post_accumulate, hook)
+        return add_hook(accumulator._post_accumulate, hook)
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:

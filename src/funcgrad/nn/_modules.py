@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _dtypes, _factories, _ops, _tensor
 from .._grad_mode import no_grad
-from .._graph import _Handle, _hook_keys, _type_name
+from .._graph import _Handle, _type_name, add_hook
 from .._tensor import Tensor, _Storage, check_can_require_grad
 from . import functional as F
 from ._hooks import BackwardHook
@@ -394,16 +394,12 @@ class Module:
     def _add_hook(self, hooks: str, hook, prepend: bool, **flags: bool) -> _Handle:
         """Registers ``hook`` in the dict ``hooks``, marked in ``<hooks>_<flag>`` for each of
         ``flags`` that is true (``with_kwargs``, ``always_called``)."""
-        key = next(_hook_keys)
-        self.__dict__[hooks][key] = hook
-        if prepend:
-            self.__dict__[hooks].move_to_end(key, last=False)
-        marks = []
-        for flag, on in flags.items():
-            marks.append(self.__dict__[f"{hooks}_{flag}"])
+        marks = [self.__dict__[f"{hooks}_{flag}"] for flag in flags]
+        handle = add_hook(self.__dict__[hooks], hook, prepend, marks)
+        for mark, on in zip(marks, flags.values()):
             if on:
-                marks[-1][key] = True
-        return _Handle(self.__dict__[hooks], key, *marks)
+                mark[handle.id] = True
+        return handle
 
     def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> _Handle:
         """Calls ``hook(module, grad_output)`` when the gradients of this module's outputs

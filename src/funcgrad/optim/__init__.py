@@ -1,6 +1,7 @@
 """``funcgrad.optim``: torch's optimizers and schedulers, with optax computing the updates."""
 
 from . import lr_scheduler as lr_scheduler
+from . import optimizer as optimizer
 from . import swa_utils as swa_utils
 from ._adaptive import Adadelta as Adadelta
 from ._adaptive import Adafactor as Adafactor

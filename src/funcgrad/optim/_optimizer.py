@@ -15,6 +15,7 @@ parameters.
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 import optax
 
 from .._grad_mode import enable_grad
+from .._graph import _Handle, add_hook
 from .._tensor import Tensor, is_tensor
 from .._tensor import arrays as _unbox
 from ..nn._modules import _typename, _zero_grad, is_lazy
@@ -131,9 +133,50 @@ def _switches(**switches) -> dict:
     return switches
 
 
+# Hooks on every optimizer's step (torch.optim.optimizer.register_optimizer_step_*_hook).
+_global_step_pre_hooks: collections.OrderedDict = collections.OrderedDict()
+_global_step_post_hooks: collections.OrderedDict = collections.OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> _Handle:
+    """Registers ``hook(optimizer, args, kwargs)`` to run before every optimizer's ``step``
+    (before the optimizer's own pre-hooks); it may return new ``(args, kwargs)``."""
+    return add_hook(_global_step_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> _Handle:
+    """Registers ``hook(optimizer, args, kwargs)`` to run after every optimizer's ``step``
+    (after the optimizer's own post-hooks)."""
+    return add_hook(_global_step_post_hooks, hook)
+
+
+def _hooked(step: Callable) -> Callable:
+    """``step`` with the step hooks around it, as torch wraps an optimizer class's ``step``:
+    ``args`` start with the optimizer itself; a pre-hook may replace ``(args, kwargs)``."""
+
+    @functools.wraps(step)
+    def hooked(*args, **kwargs):
+        self = args[0]
+        for hook in (*_global_step_pre_hooks.values(), *self._step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+                args, kwargs = result
+        out = step(*args, **kwargs)
+        for hook in (*self._step_post_hooks.values(), *_global_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    hooked.hooked = True
+    return hooked
+
+
 class Optimizer:
     """Base class: torch's ``param_groups``, ``state``, ``step``, ``zero_grad``,
-    ``state_dict`` and ``add_param_group`` over an optax transformation.
+    ``state_dict`` and ``add_param_group`` over an optax transformation, and torch's hooks on
+    ``step``, ``state_dict`` and ``load_state_dict``.
 
     A subclass names the group keys that are operands (``_hyper``), says which of a group's
     settings select the program (``_structure``) and builds the optax transformation from both
@@ -158,6 +201,11 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: dict = {}
         self.param_groups: list[dict] = []
+        for hooks in self._HOOKS:
+            setattr(self, hooks, collections.OrderedDict())
+        cls = type(self)
+        if not getattr(cls.step, "hooked", False):  # as torch, once per class, at first use
+            cls.step = _hooked(cls.step)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -183,6 +231,40 @@ class Optimizer:
         return [(p,) for p in group["params"]]
 
     # ----- torch's interface ------------------------------------------------------------------
+    _HOOKS = ("_step_pre_hooks", "_step_post_hooks", "_state_dict_pre_hooks",
+              "_state_dict_post_hooks", "_load_state_dict_pre_hooks",
+              "_load_state_dict_post_hooks")
+
+    def register_step_pre_hook(self, hook: Callable) -> _Handle:
+        """Registers ``hook(optimizer, args, kwargs)`` to run before each ``step``; it may
+        return new ``(args, kwargs)`` (``args`` start with the optimizer)."""
+        return add_hook(self._step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable) -> _Handle:
+        """Registers ``hook(optimizer, args, kwargs)`` to run after each ``step``."""
+        return add_hook(self._step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> _Handle:
+        """Registers ``hook(optimizer)`` to run before ``state_dict``."""
+        return add_hook(self._state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> _Handle:
+        """Registers ``hook(optimizer, state_dict)``, run on what ``state_dict`` made; what it
+        returns, if not None, replaces it."""
+        return add_hook(self._state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable,
+                                          prepend: bool = False) -> _Handle:
+        """Registers ``hook(optimizer, state_dict)``, run on (a shallow copy of) what
+        ``load_state_dict`` is given, before it loads; what it returns, if not None, is loaded
+        instead."""
+        return add_hook(self._load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable,
+                                           prepend: bool = False) -> _Handle:
+        """Registers ``hook(optimizer)`` to run after ``load_state_dict``."""
+        return add_hook(self._load_state_dict_post_hooks, hook, prepend)
+
     def add_param_group(self, param_group: dict) -> None:
         """Adds a group of parameters, with its own hyperparameters (defaults fill the rest).
 
@@ -304,14 +386,20 @@ class Optimizer:
         """``{'state': {index: optax state}, 'param_groups': [group with 'params' as
         indices]}``, parameters numbered in group order as torch numbers them. The state is a
         snapshot of arrays (later steps do not change it)."""
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self)
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
             groups.append(packed)
-        return {"state": {index[id(p)]: _unbox(s) for p, s in self.state.items()},
-                "param_groups": groups}
+        state_dict = {"state": {index[id(p)]: _unbox(s) for p, s in self.state.items()},
+                      "param_groups": groups}
+        for hook in self._state_dict_post_hooks.values():
+            result = hook(self, state_dict)
+            state_dict = state_dict if result is None else result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restores hyperparameters and state saved by ``state_dict`` (from an optimizer
@@ -320,6 +408,10 @@ class Optimizer:
         Raises:
             ValueError: if the group count or a group's size differs.
         """
+        state_dict = state_dict.copy()
+        for hook in self._load_state_dict_pre_hooks.values():
+            result = hook(self, state_dict)
+            state_dict = state_dict if result is None else result
         saved = state_dict["param_groups"]
         if len(saved) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
@@ -332,6 +424,8 @@ class Optimizer:
         for s, group in zip(saved, self.param_groups):
             group.update({k: v for k, v in s.items() if k != "params"})
             self._init_states(group, states)
+        for hook in self._load_state_dict_post_hooks.values():
+            hook(self)
 
     def __repr__(self) -> str:
         text = type(self).__name__ + " ("
