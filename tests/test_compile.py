@@ -529,3 +529,36 @@ def test_state_found_by_a_call_that_falls_back_to_eager_is_not_passed_to_other_p
         return [_snapshot(model, step(model, i != 2)) for i in range(6)]
 
     _assert_same_runs(run(compiled=True), run(compiled=False))
+
+
+# (torch.compile's own warnings, on this machine)
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_is_compiling_says_whether_a_step_is_being_traced_as_torchs():
+    torch = pytest.importorskip("torch")
+    for lib, compile_ in ((torch, lambda f: torch.compile(f, backend="eager")),
+                          (funcgrad, funcgrad.compile)):
+        seen = [lib.compiler.is_compiling()]
+        w = lib.ones(2, requires_grad=True)
+
+        def step(w=w, seen=seen, lib=lib):
+            seen.append(lib.compiler.is_compiling())
+            return (w * 2).sum()
+
+        compile_(step)()
+        seen.append(lib.compiler.is_compiling())
+        assert seen[0] is seen[-1] is False and set(seen[1:-1]) == {True}, lib.__name__
+
+
+def test_compiler_reset_forgets_every_program_and_changes_no_result():
+    x = funcgrad.tensor([0.5, -1.0], requires_grad=True)
+    for _ in range(3):  # a recurring structure: compiled
+        (x.sin() * 2).sum().backward()
+    assert funcgrad.debug.cache_info()["lazy"]["size"] > 0
+    before = x.grad.numpy().copy()
+    funcgrad.compiler.reset()
+    info = funcgrad.debug.cache_info()
+    assert info["lazy"]["size"] == info["backward"]["size"] == info["rules"]["size"] == 0
+    x.grad = None
+    for _ in range(3):
+        (x.sin() * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), before, rtol=1e-6)

@@ -6,6 +6,7 @@ This module defines nothing: it re-exports the public surface of the private mod
 from . import amp as amp
 from . import autograd as autograd
 from . import backends as backends
+from . import compiler as compiler
 from . import cuda as cuda
 from . import debug as debug
 from . import distributions as distributions

@@ -217,6 +217,15 @@ def _join_args(operands, layout) -> tuple[tuple, dict]:
     return jax.tree_util.tree_unflatten(tree, leaves)
 
 
+_tracing: list[Callable] = []  # the steps being traced now, innermost last
+
+
+def is_compiling() -> bool:
+    """Whether a ``funcgrad.compile`` step is being traced now (``torch.compiler.
+    is_compiling``): code there runs once per compile, its tensors hold traced values."""
+    return bool(_tracing)
+
+
 class _Pure:
     """The step as a pure function of (state arrays, operands) for one state and argument
     layout; ``learned`` keeps what tracing learned."""
@@ -242,10 +251,12 @@ class _Pure:
                 (args, kwargs), is_leaf=lambda x: isinstance(x, Tensor))
                 if isinstance(t, Tensor))
             Tensor._observer = observer
+            _tracing.append(self.fn)
             try:
                 out = self.fn(*args, **kwargs)
             finally:
                 Tensor._observer = None
+                _tracing.pop()
             if observer.found or observer.found_leaves:
                 raise _Rediscover(observer.found, observer.found_leaves)
             return self._outputs(storages, leaves, state_arrays, grads_before, out)
