@@ -1762,6 +1762,36 @@ def test_module_casts_match_torchs(torch, cast):
     assert ours == theirs
 
 
+@pytest.mark.parametrize("recurse", [True, False])
+def test_to_empty_leaves_torchs_values_under_deterministic_algorithms(torch, recurse):
+    """Under deterministic algorithms both fill what to_empty leaves (NaN, the largest
+    integer); otherwise torch's is whatever memory held, and funcgrad's zeros."""
+    def run(lib):
+        net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        net[0].weight.grad = lib.ones(3, 2)
+        weight, grad, mean = net[0].weight, net[0].weight.grad, net[1].running_mean
+        lib.use_deterministic_algorithms(True)
+        target = net if recurse else net[0]  # (without recurse, the BatchNorm keeps its values)
+        try:
+            out = target.to_empty(device="cpu", recurse=recurse)
+        finally:
+            lib.use_deterministic_algorithms(False)
+        kept = (out is target, net[0].weight is weight, net[0].weight.grad is grad,
+                net[1].running_mean is mean)
+        return kept, [t.detach().float().tolist() for t in
+                      [*net.parameters(), net[0].weight.grad, *net.buffers()]]
+
+    ours, theirs = run(funcgrad), run(torch)
+    assert ours[0] == theirs[0]
+    # (torch's integer buffer, num_batches_tracked, is int64: its largest value differs)
+    assert len(ours[1]) == len(theirs[1])
+    for got, want in zip(ours[1][:-1], theirs[1][:-1]):
+        np.testing.assert_array_equal(got, want)
+    if recurse:
+        zeros = funcgrad.nn.Linear(2, 3).to_empty(device="cpu")
+        assert zeros.weight.tolist() == [[0.0, 0.0]] * 3 and zeros.bias.tolist() == [0.0] * 3
+
+
 def test_set_submodule_matches_torch(torch):
     def run(lib):
         net = lib.nn.Sequential(lib.nn.Sequential(lib.nn.Linear(1, 1)), lib.nn.ReLU())

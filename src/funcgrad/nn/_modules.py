@@ -1094,6 +1094,12 @@ class Module:
         """Moves every parameter and buffer to the (first, or given) GPU, in place."""
         return self._apply(lambda t: t.cuda(device))
 
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Gives every parameter, its ``.grad`` and every buffer an uninitialized tensor of its
+        shape and dtype on ``device`` (``empty_like``'s values: zeros, or torch's NaN fill
+        under deterministic algorithms), in place, as torch's: for a module to fill anew."""
+        return self._apply(lambda t: _factories.empty_like(t, device=device), recurse)
+
     # ----- printing ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The text inside this module's parentheses, before its children."""
