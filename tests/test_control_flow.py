@@ -331,3 +331,34 @@ def test_a_while_loop_body_that_changes_a_tensor_raises_and_leaves_it_as_it_was(
                                            "it in place"):
         funcgrad.while_loop(lambda a: a.sum() < 10, lambda a: (a + w.mul_(2),), (w * 1,))
     assert w.tolist() == [1.0, 2.0] and w._version == 0
+
+
+def _in_autocast(lib, which: str):
+    """A cond or a while_loop in an autocast region, over a leaf the functions close over;
+    backward after the region ends. torch's loop is a Python loop: torch 2.13's while_loop
+    sends a closed-over tensor the gradient of its last iteration's use only (here w.grad
+    [[4.5, 4.5], [3, 3]], where the unrolled loop gives [[13.5, 3], [12, 1.5]]), with or
+    without autocast."""
+    w = lib.tensor([[1.0, 2.0], [0.5, -1.0]], requires_grad=True)
+    with lib.autocast("cpu"):
+        if which == "cond":
+            out = lib.cond(lib.tensor(True), lambda a: a @ w, lambda a: a @ w.t(),
+                           (lib.ones(3, 2),))
+        elif lib is funcgrad:
+            _, out = lib.while_loop(lambda i, a: i < 2, lambda i, a: (i + 1, (a @ w).float()),
+                                    (lib.tensor(0), lib.ones(3, 2)))
+        else:
+            out = lib.ones(3, 2)
+            for _ in range(2):
+                out = (out @ w).float()
+    out.float().sum().backward()
+    return out, w.grad
+
+
+@pytest.mark.parametrize("which", ["cond", "while_loop"])
+def test_cond_and_while_loop_cast_in_autocast_regions_as_torchs(torch, which):
+    ours, theirs = _in_autocast(funcgrad, which), _in_autocast(torch, which)
+    for got, want in zip(ours, theirs):
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_allclose(got.detach().float().numpy(),
+                                   want.detach().float().numpy(), rtol=1e-2)

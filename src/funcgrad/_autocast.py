@@ -227,6 +227,18 @@ def restored(key: tuple):
         _regions.reset(token)
 
 
+@contextlib.contextmanager
+def traced(key: tuple):
+    """``restored(key)`` for a block that JAX traces (a Function's forward, a branch of
+    cond), without the cast cache: its casts of traced values must not outlive the trace."""
+    token = _cache_enabled.set(False)
+    try:
+        with restored(key):
+            yield
+    finally:
+        _cache_enabled.reset(token)
+
+
 def _cuda_available() -> bool:
     from . import cuda
 

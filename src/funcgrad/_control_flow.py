@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
-from . import _lazy
+from . import _autocast, _lazy
 from ._grad_mode import no_grad
 from ._graph import Op, apply
 from ._tensor import Tensor, _Storage
@@ -76,8 +76,9 @@ def cond(pred, true_fn: Callable, false_fn: Callable, operands: tuple | list = (
     leaves, in_tree, specs = _flatten(operands, lambda: (
         "Expect operands to be a tuple of possibly nested dict/list/tuple that only consists "
         f"of tensor leaves, but got {operands}."))
+    regions = _autocast.regions()
     (read_true, out_true), (read_false, out_false) = (
-        _discover(branch, name, in_tree, specs)
+        _discover(branch, name, in_tree, specs, regions)
         for branch, name in ((true_fn, "cond: true_fn"), (false_fn, "cond: false_fn")))
     if out_true != out_false:
         raise RuntimeError(
@@ -86,7 +87,7 @@ def cond(pred, true_fn: Callable, false_fn: Callable, operands: tuple | list = (
             f"{_describe(out_true)} and false_fn {_describe(out_false)}. Make them agree, "
             "e.g. compute both values and choose with funcgrad.where.")
     captured, where_true, where_false = _union(read_true, read_false)
-    fn = _cond_fn(true_fn, false_fn, in_tree, len(leaves), where_true, where_false)
+    fn = _cond_fn(true_fn, false_fn, in_tree, len(leaves), where_true, where_false, regions)
     out_tree, avals = out_true
     outputs = [apply(_output_op("cond", "CondAutogradOpBackward", fn, k), pred, *leaves,
                      *captured) for k in range(len(avals))]
@@ -116,15 +117,16 @@ def while_loop(cond_fn: Callable, body_fn: Callable, carried_inputs: tuple | lis
     leaves, in_tree, specs = _flatten(carried_inputs, lambda: (
         "while_loop: carried_inputs must be a tuple or list of tensors (or dicts, lists and "
         f"tuples of them), but got {carried_inputs}. Make numbers tensors: funcgrad.tensor(0)."))
+    regions = _autocast.regions()
     read_cond, (cond_tree, cond_avals) = _discover(cond_fn, "while_loop: cond_fn", in_tree,
-                                                   specs)
+                                                   specs, regions)
     if cond_tree.num_leaves != 1 or math.prod(cond_avals[0][0]) != 1 or (
             cond_avals[0][1] != jnp.bool_):
         raise RuntimeError(
             "while_loop: cond_fn must return a one-element bool tensor, but returned "
             f"{_describe((cond_tree, cond_avals))}. Return a comparison, e.g. x.sum() < 10.")
     read_body, (body_tree, body_avals) = _discover(body_fn, "while_loop: body_fn", in_tree,
-                                                   specs)
+                                                   specs, regions)
     carried = tuple((tuple(s.shape), s.dtype) for s in specs)
     if body_avals != carried:
         raise RuntimeError(
@@ -132,7 +134,7 @@ def while_loop(cond_fn: Callable, body_fn: Callable, carried_inputs: tuple | lis
             "iteration's output is the next one's input), but it takes "
             f"{_describe((in_tree, carried))} and returned {_describe((body_tree, body_avals))}.")
     captured, where_cond, where_body = _union(read_cond, read_body)
-    key = (cond_fn, body_fn, in_tree, len(leaves), where_cond, where_body)
+    key = (cond_fn, body_fn, in_tree, len(leaves), where_cond, where_body, regions)
     arrays = [t._peek() for t in (*leaves, *captured)]
     if any(isinstance(a, jax.core.Tracer) for a in arrays):
         fn, static = _while_fn(*key), {}
@@ -207,11 +209,13 @@ def _outside_reads(name: str, substitutes: Sequence | None = None):
                 "return a new value instead (x + 1, not x.add_(1)).")
 
 
-def _call(branch: Callable, name: str, in_tree, arrays: Sequence) -> tuple[list, object]:
-    """``branch`` on tensors holding ``arrays`` (without a graph: JAX differentiates the whole
-    cond), checked: its output leaves' arrays and its output tree."""
+def _call(branch: Callable, name: str, in_tree, arrays: Sequence, regions: tuple
+          ) -> tuple[list, object]:
+    """``branch`` on tensors holding ``arrays``, in the autocast ``regions`` it was called in
+    (also when JAX traces it again later) and without a graph (JAX differentiates the whole
+    op), checked: its output leaves' arrays and its output tree."""
     tensors = [Tensor._wrap(a) for a in arrays]
-    with no_grad():
+    with no_grad(), _autocast.traced(regions):
         out = branch(*jax.tree_util.tree_unflatten(in_tree, tensors))
     if any(t._storage.version for t in tensors):
         raise RuntimeError(
@@ -228,13 +232,14 @@ def _call(branch: Callable, name: str, in_tree, arrays: Sequence) -> tuple[list,
     return [t._read() for t in leaves], out_tree
 
 
-def _discover(branch: Callable, name: str, in_tree, specs: list) -> tuple[list, tuple]:
+def _discover(branch: Callable, name: str, in_tree, specs: list, regions: tuple
+              ) -> tuple[list, tuple]:
     """Runs ``branch`` abstractly: the outside tensors it reads, and its outputs' tree and
     (shape, dtype) pairs."""
     tree = []
 
     def run(*arrays):
-        arrays, out_tree = _call(branch, name, in_tree, arrays)
+        arrays, out_tree = _call(branch, name, in_tree, arrays, regions)
         tree.append(out_tree)
         return arrays
 
@@ -249,25 +254,26 @@ def _describe(out: tuple) -> str:
     return f"{tree.num_leaves} tensor(s) ({shapes}) as {tree}"
 
 
-def _pure(fn: Callable, name: str, in_tree, n: int, where: tuple) -> Callable:
+def _pure(fn: Callable, name: str, in_tree, n: int, where: tuple, regions: tuple
+          ) -> Callable:
     """``fn`` as a function of arrays: ``(*operand leaves, *captured) -> output leaves``;
     ``where[k]``: which captured array its k-th outside read gets."""
 
     def run(*arrays):
         operands, captured = arrays[:n], arrays[n:]
         with _outside_reads(name, [captured[i] for i in where]):
-            return tuple(_call(fn, name, in_tree, operands)[0])
+            return tuple(_call(fn, name, in_tree, operands, regions)[0])
 
     return run
 
 
 @functools.lru_cache(maxsize=256)
 def _cond_fn(true_fn: Callable, false_fn: Callable, in_tree, n: int, where_true: tuple,
-             where_false: tuple) -> Callable:
+             where_false: tuple, regions: tuple) -> Callable:
     """The cond op's function: ``(pred, *operand leaves, *captured) -> output leaves``, a
     ``lax.cond`` of the branches."""
-    taken = _pure(true_fn, "cond: true_fn", in_tree, n, where_true)
-    other = _pure(false_fn, "cond: false_fn", in_tree, n, where_false)
+    taken = _pure(true_fn, "cond: true_fn", in_tree, n, where_true, regions)
+    other = _pure(false_fn, "cond: false_fn", in_tree, n, where_false, regions)
 
     def fn(pred, *arrays):
         return jax.lax.cond(jnp.reshape(pred, ()).astype(bool), taken, other, *arrays)
@@ -276,11 +282,11 @@ def _cond_fn(true_fn: Callable, false_fn: Callable, in_tree, n: int, where_true:
 
 
 def _loop(cond_fn: Callable, body_fn: Callable, in_tree, n: int, where_cond: tuple,
-          where_body: tuple) -> tuple[Callable, Callable]:
+          where_body: tuple, regions: tuple) -> tuple[Callable, Callable]:
     """A while loop's condition and step as functions of ``(carried, captured)``, each a tuple
     of arrays."""
-    test = _pure(cond_fn, "while_loop: cond_fn", in_tree, n, where_cond)
-    body = _pure(body_fn, "while_loop: body_fn", in_tree, n, where_body)
+    test = _pure(cond_fn, "while_loop: cond_fn", in_tree, n, where_cond, regions)
+    body = _pure(body_fn, "while_loop: body_fn", in_tree, n, where_body, regions)
     return (lambda carried, captured: jnp.reshape(test(*carried, *captured)[0], ()),
             lambda carried, captured: body(*carried, *captured))
 

@@ -217,7 +217,7 @@ def _custom_vjp(cls: type, layout: tuple, consts: tuple, needs: tuple, regions: 
 
     def forward(*arrays):
         ctx = FunctionCtx(needs)
-        with no_grad(), _autocast.restored(regions):
+        with no_grad(), _autocast.traced(regions):
             out = _forward(cls, ctx, arguments(arrays))
         ctx._input_dtypes = tuple(a.dtype for a in arrays)
         return _arrays(out), ctx
