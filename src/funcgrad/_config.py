@@ -1,5 +1,6 @@
-"""``funcgrad.config``: switches for the engine's tiers and the sizes of its caches; and
-torch's setting of how float32 matrix products compute, kept in JAX's own."""
+"""``funcgrad.config``: switches for the engine's tiers and the sizes of its caches; torch's
+setting of how float32 matrix products compute, kept in JAX's own; and torch's
+deterministic-algorithms settings."""
 
 from __future__ import annotations
 

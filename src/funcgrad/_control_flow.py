@@ -134,13 +134,13 @@ def while_loop(cond_fn: Callable, body_fn: Callable, carried_inputs: tuple | lis
             "iteration's output is the next one's input), but it takes "
             f"{_describe((in_tree, carried))} and returned {_describe((body_tree, body_avals))}.")
     captured, where_cond, where_body = _union(read_cond, read_body)
-    key = (cond_fn, body_fn, in_tree, len(leaves), where_cond, where_body, regions)
+    count, known, traced = _loop(cond_fn, body_fn, in_tree, len(leaves), where_cond,
+                                 where_body, regions)
     arrays = [t._peek() for t in (*leaves, *captured)]
     if any(isinstance(a, jax.core.Tracer) for a in arrays):
-        fn, static = _while_fn(*key), {}
+        fn, static = traced, {}
     else:  # values at hand: count the iterations, then record a loop of that many
-        count = _counter(*key)(*_lazy.concrete(tuple(arrays)))
-        fn, static = _fori_fn(*key), {"iterations": int(count)}
+        fn, static = known, {"iterations": int(count(*_lazy.concrete(tuple(arrays))))}
     outputs = [apply(_output_op("while_loop", "WhileLoopAutogradOpBackward", fn, k), *leaves,
                      *captured, **static) for k in range(len(leaves))]
     return jax.tree_util.tree_unflatten(body_tree, outputs)
@@ -281,56 +281,35 @@ def _cond_fn(true_fn: Callable, false_fn: Callable, in_tree, n: int, where_true:
     return fn
 
 
+@functools.lru_cache(maxsize=256)
 def _loop(cond_fn: Callable, body_fn: Callable, in_tree, n: int, where_cond: tuple,
-          where_body: tuple, regions: tuple) -> tuple[Callable, Callable]:
-    """A while loop's condition and step as functions of ``(carried, captured)``, each a tuple
-    of arrays."""
+          where_body: tuple, regions: tuple) -> tuple[Callable, Callable, Callable]:
+    """A while loop's functions of ``(*carried, *captured)`` arrays: how many iterations it runs
+    (jitted); the loop where that number is known (``iterations``: a fori_loop, a scan, which
+    JAX differentiates in reverse); and where it is traced (a lax.while_loop)."""
     test = _pure(cond_fn, "while_loop: cond_fn", in_tree, n, where_cond, regions)
     body = _pure(body_fn, "while_loop: body_fn", in_tree, n, where_body, regions)
-    return (lambda carried, captured: jnp.reshape(test(*carried, *captured)[0], ()),
-            lambda carried, captured: body(*carried, *captured))
 
-
-@functools.lru_cache(maxsize=256)
-def _counter(*key) -> Callable:
-    """How many iterations the loop of ``key`` runs from given arrays (jitted)."""
-    test, body = _loop(*key)
-    n = key[3]
+    def parts(arrays) -> tuple:
+        """The carried arrays, a going predicate and a step, both of the carried alone."""
+        captured = arrays[n:]
+        return (tuple(arrays[:n]), lambda c: jnp.reshape(test(*c, *captured)[0], ()),
+                lambda c: body(*c, *captured))
 
     def count(*arrays):
-        carried, captured = tuple(arrays[:n]), arrays[n:]
-        return jax.lax.while_loop(lambda s: test(s[1], captured),
-                                  lambda s: (s[0] + 1, body(s[1], captured)), (0, carried))[0]
+        carried, going, step = parts(arrays)
+        return jax.lax.while_loop(lambda s: going(s[1]), lambda s: (s[0] + 1, step(s[1])),
+                                  (0, carried))[0]
 
-    return jax.jit(count)
+    def known(*arrays, iterations: int):
+        carried, _, step = parts(arrays)
+        return jax.lax.fori_loop(0, iterations, lambda _, c: step(c), carried)
 
+    def traced(*arrays):
+        carried, going, step = parts(arrays)
+        return jax.lax.while_loop(going, step, carried)
 
-@functools.lru_cache(maxsize=256)
-def _fori_fn(*key) -> Callable:
-    """The loop op's function where its number of iterations is known: a fori_loop of that
-    many steps (a scan, which JAX differentiates in reverse)."""
-    _, body = _loop(*key)
-    n = key[3]
-
-    def fn(*arrays, iterations: int):
-        carried, captured = tuple(arrays[:n]), arrays[n:]
-        return jax.lax.fori_loop(0, iterations, lambda _, c: body(c, captured), carried)
-
-    return fn
-
-
-@functools.lru_cache(maxsize=256)
-def _while_fn(*key) -> Callable:
-    """The loop op's function where the number of iterations is traced: a lax.while_loop."""
-    test, body = _loop(*key)
-    n = key[3]
-
-    def fn(*arrays):
-        carried, captured = tuple(arrays[:n]), arrays[n:]
-        return jax.lax.while_loop(lambda c: test(c, captured), lambda c: body(c, captured),
-                                  carried)
-
-    return fn
+    return jax.jit(count), known, traced
 
 
 @functools.lru_cache(maxsize=1024)

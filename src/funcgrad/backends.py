@@ -7,8 +7,8 @@
 - ``cudnn.enabled``, ``benchmark``, ``deterministic`` and ``allow_tf32`` are kept as set, with
   torch's defaults and checks, and ``cudnn.flags(...)`` sets them for a block. They choose
   nothing here: XLA picks (and autotunes) its GPU convolution algorithms itself, computes
-  convolutions at the float32 matmul precision, and is deterministic where
-  ``use_deterministic_algorithms`` says.
+  convolutions at the float32 matmul precision, and is deterministic on a GPU when JAX starts
+  with ``XLA_FLAGS=--xla_gpu_deterministic_ops=true`` (see ``use_deterministic_algorithms``).
 - ``mps.is_available()`` and ``mps.is_built()``: False, JAX has no Metal backend here.
 
 >>> import funcgrad
