@@ -45,6 +45,18 @@ def pytest_runtest_teardown(item, nextitem):
         _compiles = 0
 
 
+@pytest.fixture
+def dynamo_torch():
+    """torch, for a test that runs TorchDynamo (``torch.cond``, ``torch.while_loop``,
+    ``torch.compile``). Dynamo turns torch.distributions' argument validation off for the whole
+    process (``Distribution.set_default_validate_args(False)``), and later tests compare with
+    torch's validation errors: this puts it back as it was."""
+    torch = pytest.importorskip("torch")
+    validating = torch.distributions.Distribution._validate_args
+    yield torch
+    torch.distributions.Distribution.set_default_validate_args(validating)
+
+
 def _installed_torch() -> str | None:
     try:
         return importlib.metadata.version("torch")

@@ -533,8 +533,8 @@ def test_state_found_by_a_call_that_falls_back_to_eager_is_not_passed_to_other_p
 
 # (torch.compile's own warnings, on this machine)
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
-def test_is_compiling_says_whether_a_step_is_being_traced_as_torchs():
-    torch = pytest.importorskip("torch")
+def test_is_compiling_says_whether_a_step_is_being_traced_as_torchs(dynamo_torch):
+    torch = dynamo_torch
     for lib, compile_ in ((torch, lambda f: torch.compile(f, backend="eager")),
                           (funcgrad, funcgrad.compile)):
         seen = [lib.compiler.is_compiling()]

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning")
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch")
+@pytest.fixture
+def torch(dynamo_torch):
+    return dynamo_torch
 
 
 def _branches(lib):
