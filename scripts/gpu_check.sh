@@ -20,7 +20,7 @@ mkdir -p "$out"
 py=python3
 if [ -z "${SKIP_INSTALL:-}" ]; then
   python3 -m venv .venv-gpu
-  .venv-gpu/bin/pip install -q -e ".[test,bench]" "jax[cuda12]" torch==2.13.0 pytest-xdist
+  .venv-gpu/bin/pip install -q -e ".[test,bench]" "jax[cuda12]" torch==2.13.0
   py=.venv-gpu/bin/python
 elif ! $py -c "import funcgrad" 2>/dev/null; then
   export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
@@ -40,7 +40,7 @@ PY
 # Several processes share the GPU while the tests and the examples run: no preallocation.
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
 workers=()
-if $py -c "import xdist" 2>/dev/null; then workers=(-n "${GPU_CHECK_WORKERS:-8}"); fi
+if $py -c "import xdist" 2>/dev/null; then workers=(-n "${GPU_CHECK_WORKERS:-8}" --dist loadfile); fi
 # The suite checks float32 maths against torch on the CPU and float64 finite differences at
 # float32 tolerances, so its matmuls run in full float32; the gpu-marked tests
 # (tests/test_gpu.py) check the GPU's default math (TF32 matmuls) against the CPU instead.
