@@ -1,6 +1,8 @@
 """funcgrad.compile and functionalize against eager execution of the same step (the
 reference), compile counts, and the errors for what cannot be compiled."""
 
+import functools
+
 import jax
 import numpy as np
 import pytest
@@ -96,11 +98,21 @@ def test_one_compile_per_shape_and_the_reason_is_reported():
     assert "(8, 4)" in step.recompile_reasons[-1] and "(16, 4)" in step.recompile_reasons[-1]
 
 
-def test_returned_tensors_carry_no_graph():
+def test_a_training_steps_outputs_carry_no_graph_a_forwards_do():
     w = funcgrad.tensor([2.0], requires_grad=True)
-    out = funcgrad.compile(lambda: (w * 3).sum())()
-    assert out.grad_fn is None and not out.requires_grad
-    assert out.item() == 6.0
+
+    def train():
+        loss = (w * 3).sum()
+        loss.backward()
+        return loss
+
+    out = funcgrad.compile(train)()
+    assert out.grad_fn is None and not out.requires_grad and out.item() == 6.0
+    assert w.grad.tolist() == [3.0]
+    out = funcgrad.compile(lambda: (w * w).sum())()
+    assert out.grad_fn.name() == "CompiledFunctionBackward" and out.item() == 4.0
+    out.backward()
+    assert w.grad.tolist() == [7.0]  # 3 + d(w^2)/dw
 
 
 def test_random_numbers_follow_the_eager_sequence():
@@ -562,3 +574,185 @@ def test_compiler_reset_forgets_every_program_and_changes_no_result():
     for _ in range(3):
         (x.sin() * 2).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), before, rtol=1e-6)
+
+
+# ----- compiled forwards: outputs with a graph, compile(module), Module.compile -----------------
+def _mlp(lib):
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(3, 5), lib.nn.Tanh(), lib.nn.Linear(5, 2))
+    with lib.no_grad():
+        for i, p in enumerate(model.parameters()):
+            values = np.linspace(-1, 1, p.numel(), dtype=np.float32) * (i + 1) / 2
+            p.copy_(lib.tensor(values.reshape(tuple(p.shape))))
+    return model
+
+
+def _forward_then_backward(lib, model, call, steps=3):
+    """Calls ``call`` (a compiled model) and runs backward and an SGD step after it, as a
+    torch.compile(model) training loop does: the losses and gradients of each step."""
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.1)
+    x = lib.tensor(np.arange(8, dtype=np.float32).reshape(4, 2).repeat(2, 1)[:, :3] / 7,
+                   requires_grad=True)
+    seen = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        x.grad = None
+        y = call(x)
+        loss = (y ** 2).mean()
+        loss.backward()
+        name = y.grad_fn.name() if lib is funcgrad else type(y.grad_fn).__name__
+        seen.append((name, loss.item(), [p.grad.numpy().copy() for p in model.parameters()],
+                     x.grad.numpy().copy()))
+        optimizer.step()
+    return seen
+
+
+def _same_steps(ours, theirs):
+    for (name, loss, grads, x_grad), (t_name, t_loss, t_grads, t_x_grad) in zip(ours, theirs):
+        assert name == t_name
+        np.testing.assert_allclose(loss, t_loss, rtol=1e-5)
+        for g, t in zip([*grads, x_grad], [*t_grads, t_x_grad]):
+            np.testing.assert_allclose(g, t, rtol=1e-5, atol=F32_ATOL)
+
+
+def test_a_compiled_model_trains_with_backward_outside_as_torchs(dynamo_torch):
+    torch = dynamo_torch
+    model, t_model = _mlp(funcgrad), _mlp(torch)
+    compiled = funcgrad.compile(model)
+    _same_steps(_forward_then_backward(funcgrad, model, compiled),
+                _forward_then_backward(torch, t_model, torch.compile(t_model, backend="aot_eager")))
+    assert compiled._compiled.compiles == 1  # the SGD steps between calls compile nothing
+
+
+def test_an_optimized_module_is_torchs_wrapper(dynamo_torch):
+    torch = dynamo_torch
+    ours, theirs = funcgrad.compile(_mlp(funcgrad)), torch.compile(_mlp(torch), backend="aot_eager")
+    assert type(ours).__name__ == type(theirs).__name__ == "OptimizedModule"
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    for m in (ours, theirs):
+        m.eval()
+        assert (m.training, m._orig_mod.training, m._orig_mod[0].training) == (False,) * 3
+        m.train()
+        m.note = "set on the original"
+        assert m._orig_mod.note == "set on the original" and "note" not in vars(m)
+        assert len(m) == 3 and m._orig_mod[0].weight is m._modules["_orig_mod"][0].weight
+    with funcgrad.no_grad():
+        assert not ours(funcgrad.ones(2, 3)).requires_grad
+    loaded = funcgrad.compile(_mlp(funcgrad))
+    loaded.load_state_dict({k: funcgrad.tensor(v.numpy() * 0 + 1)
+                            for k, v in theirs.state_dict().items()})
+    assert all(bool((p == 1).all()) for p in loaded._orig_mod.parameters())
+
+
+def test_module_compile_compiles_in_place_as_torchs(dynamo_torch):
+    torch = dynamo_torch
+    model, t_model = _mlp(funcgrad), _mlp(torch)
+    assert model.compile() is None and t_model.compile(backend="aot_eager") is None
+    assert list(model.state_dict()) == list(t_model.state_dict()) == ["0.weight", "0.bias",
+                                                                     "2.weight", "2.bias"]
+    assert repr(model) == repr(t_model)
+    ours = _forward_then_backward(funcgrad, model, model)
+    theirs = _forward_then_backward(torch, t_model, t_model)
+    # (torch 2.13 names the output's node by the last op of the module here, funcgrad by the
+    # compiled call; values and gradients are what compare.)
+    _same_steps([("", *s[1:]) for s in ours], [("", *s[1:]) for s in theirs])
+    assert model._compiled_call_impl.compiles == 1
+
+
+def test_which_outputs_carry_a_graph_is_torchs(dynamo_torch):
+    torch = dynamo_torch
+
+    def f(a, b):
+        return (a * b).sin(), a.detach() * 2, (b * 3).argmax()
+
+    def run(lib, compile):
+        a, b = lib.tensor([0.5, 1.5], requires_grad=True), lib.tensor([2.0, -1.0])
+        outs = compile(f)(a, b)
+        outs[0].sum().backward()
+        return [o.requires_grad for o in outs], a.grad.numpy()
+
+    ours = run(funcgrad, funcgrad.compile)
+    theirs = run(torch, functools.partial(torch.compile, backend="aot_eager"))
+    assert ours[0] == theirs[0] == [True, False, False]
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
+
+
+def test_a_compiled_forward_differentiates_through_the_random_numbers_it_drew():
+    w = funcgrad.full((6, 6), 2.0, requires_grad=True)
+    x = funcgrad.ones(6, 6)
+    forward = funcgrad.compile(lambda x: F.dropout(x, 0.5, training=True) * w)
+    for _ in range(2):
+        w.grad = None
+        out = forward(x)
+        out.sum().backward()
+        # d(sum(mask * x * w))/dw is the dropped-out x: the output over w, from the same draw
+        np.testing.assert_array_equal(w.grad.numpy(), out.detach().numpy() / 2)
+        assert 0 < int((out == 0).sum()) < 36
+
+
+def test_a_compiled_forwards_graph_frees_its_arrays_as_torchs(dynamo_torch):
+    torch = dynamo_torch
+    from test_errors import assert_raises_as_torch
+
+    def scenario(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        compiled = (funcgrad.compile(lambda x: (w * x).exp().sum()) if lib is funcgrad
+                    else torch.compile(lambda x: (w * x).exp().sum(), backend="aot_eager"))
+        out = compiled(lib.tensor([0.5, 0.25]))
+        out.backward()
+        out.backward()
+
+    assert_raises_as_torch(torch, scenario)
+
+
+def test_grad_mode_is_part_of_what_a_compiled_function_is_specialized_to():
+    w = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    forward = funcgrad.compile(lambda x: (w * x).sum())
+    x = funcgrad.tensor([3.0, 4.0])
+    with funcgrad.no_grad():
+        assert not forward(x).requires_grad
+    out = forward(x)
+    out.backward()
+    assert w.grad.tolist() == [3.0, 4.0] and forward.compiles == 2
+    assert forward.recompile_reasons == [
+        "grad mode changed (a call under no_grad after one without, or the reverse)"]
+    x.requires_grad_()
+    forward(x).backward()
+    assert x.grad.tolist() == [1.0, 2.0]
+    assert forward.recompile_reasons[-1] == "requires_grad of a tensor argument changed"
+
+
+def test_a_compiled_function_called_by_one_being_compiled_is_part_of_it():
+    w, v = funcgrad.tensor([1.0, 2.0], requires_grad=True), funcgrad.tensor([3.0, 4.0],
+                                                                             requires_grad=True)
+    inner = funcgrad.compile(lambda x: (x * w).sum())
+
+    def train(x):
+        loss = inner(x) + (x * v * v).sum()
+        loss.backward()
+        return loss
+
+    outer = funcgrad.compile(train)
+    x = funcgrad.tensor([1.0, -1.0])
+    for _ in range(2):
+        assert outer(x).item() == 1.0 - 2.0 + 9.0 - 16.0
+    assert w.grad.tolist() == [2.0, -2.0] and v.grad.tolist() == [12.0, -16.0]
+    assert inner.compiles == 0 and funcgrad.Tensor._observer is None
+
+
+def test_torch_compiles_options_are_taken_and_checked_as_torchs(dynamo_torch):
+    torch = dynamo_torch
+    from test_errors import assert_raises_as_torch
+
+    def f(x):
+        return x * 2
+
+    assert funcgrad.compile(f, disable=True) is f
+    step = funcgrad.compile(fullgraph=True, dynamic=False, backend="inductor",
+                            mode="max-autotune")(f)
+    assert step(funcgrad.tensor([1.0])).tolist() == [2.0]
+    for kwargs in ({"mode": "fast"}, {"mode": "default", "options": {}}):
+        assert_raises_as_torch(
+            torch, lambda lib, kwargs=kwargs: lib.compile(f, **kwargs)(lib.ones(1)))

@@ -31,10 +31,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend.core import ClosedJaxpr, Literal, jaxpr_as_fun
 
+from . import _graph
+from ._grad_mode import is_grad_enabled
 from ._recompiles import RecompileWarning
 from ._tensor import Tensor, _Storage
+from .nn._modules import Module
 
-__all__ = ["compile", "functionalize", "CompiledFunction", "RecompileWarning"]
+__all__ = ["compile", "functionalize", "CompiledFunction", "OptimizedModule", "RecompileWarning"]
 
 
 class _Rediscover(Exception):
@@ -142,11 +145,16 @@ class _Trace:
     grads: tuple[str, ...] = ()  # per leaf: 'same', 'none' or 'new'
     out_tree: Any = None
     out_tensors: tuple[bool, ...] = ()
+    # Per output: whether it carries a graph out of the call (it required grad in the trace of
+    # a step that ran no backward: a forward, as torch.compile(model) runs).
+    graph: tuple[bool, ...] = ()
 
 
 def _split_args(args: tuple, kwargs: dict):
     """Tensors, arrays and floats are operands; everything else (modules, optimizers, flags)
-    is static and passed through by identity."""
+    is static and passed through by identity. Returns the operands' arrays, the layout (whose
+    ``kinds`` say per operand: 0 not a Tensor, 1 a Tensor, 2 one that requires grad) and the
+    leaves, the operands among them as given."""
     if not kwargs and not any(map(_is_container, args)):
         leaves, tree = args, len(args)  # the common case, without a pytree walk
     else:
@@ -156,8 +164,9 @@ def _split_args(args: tuple, kwargs: dict):
     operands = tuple(x._read() if isinstance(x, Tensor) else x
                      for x, d in zip(leaves, dynamic) if d)
     static = tuple(_Static(x) for x, d in zip(leaves, dynamic) if not d)
-    kinds = tuple(isinstance(x, Tensor) for x, d in zip(leaves, dynamic) if d)
-    return operands, (tree, dynamic, static, kinds)
+    kinds = tuple(1 + x._requires_grad if isinstance(x, Tensor) else 0
+                  for x, d in zip(leaves, dynamic) if d)
+    return operands, (tree, dynamic, static, kinds), leaves
 
 
 _NO_ARGS = (0, (), (), ())  # the layout _split_args gives no arguments
@@ -208,8 +217,8 @@ def _join_args(operands, layout) -> tuple[tuple, dict]:
     leaves = []
     for d in dynamic:
         if d:
-            x = next(ops)
-            leaves.append(Tensor._wrap(x) if next(kind) else x)
+            x, k = next(ops), next(kind)
+            leaves.append(Tensor._wrap(x, requires_grad=k == 2) if k else x)
         else:
             leaves.append(next(stat).value)
     if isinstance(tree, int):
@@ -241,6 +250,7 @@ class _Pure:
         before = [s.array for s in storages]
         grads_before = [t._grad for t in leaves]
         observer = _Observer(storages, leaves)
+        outer, backwards = Tensor._observer, _graph.backwards
         try:
             for s, a in zip(storages, state_arrays):
                 s.array = a
@@ -255,11 +265,12 @@ class _Pure:
             try:
                 out = self.fn(*args, **kwargs)
             finally:
-                Tensor._observer = None
+                Tensor._observer = outer
                 _tracing.pop()
             if observer.found or observer.found_leaves:
                 raise _Rediscover(observer.found, observer.found_leaves)
-            return self._outputs(storages, leaves, state_arrays, grads_before, out)
+            return self._outputs(storages, leaves, state_arrays, grads_before, out,
+                                 forward_only=_graph.backwards == backwards)
         finally:
             observer.restore()
             for s, a in zip(storages, before):
@@ -268,7 +279,7 @@ class _Pure:
                 t._grad = g
                 t._rebound()
 
-    def _outputs(self, storages, leaves, state_arrays, grads_before, out):
+    def _outputs(self, storages, leaves, state_arrays, grads_before, out, forward_only: bool):
         written = tuple(s.array is not a for s, a in zip(storages, state_arrays))
         new_state = tuple(s.array for s, w in zip(storages, written) if w or self.all_outputs)
         kinds, new_grads = [], []
@@ -279,7 +290,9 @@ class _Pure:
                 new_grads.append(g._storage.array)
         out_leaves, tree = jax.tree_util.tree_flatten(out, is_leaf=lambda x: isinstance(x, Tensor))
         self.learned = _Trace(written, tuple(kinds), tree,
-                              tuple(isinstance(x, Tensor) for x in out_leaves))
+                              tuple(isinstance(x, Tensor) for x in out_leaves),
+                              tuple(forward_only and isinstance(x, Tensor) and x._requires_grad
+                                    for x in out_leaves))
         out_arrays = tuple(x._storage.array if isinstance(x, Tensor) else x for x in out_leaves)
         return new_state, tuple(new_grads), out_arrays
 
@@ -288,10 +301,12 @@ class _Program:
     """One traced step, compiled: ``run(*state_arrays, *operands)`` returns the outputs that
     vary from call to call; ``template`` (None when there are none) holds the others' values
     in their places, computed once, since writing a constant out every call costs a buffer and
-    its fill (all the zeroed gradients of a training step)."""
+    its fill (all the zeroed gradients of a training step). ``grad_ops`` holds, per output that
+    carries a graph, the op its node records: the step's function of all its inputs, pruned
+    to that output, whose VJP JAX takes when a backward reaches it."""
 
     def __init__(self, closed: ClosedJaxpr, trace: _Trace, inputs: list, donated: int) -> None:
-        self.trace = trace
+        self.trace, self.donated = trace, donated
         jaxpr = closed.jaxpr
         # Donated inputs are deleted by the call, so a constant handed back in as state (the
         # next call's input) must not be one of them: donating steps keep every output.
@@ -308,6 +323,9 @@ class _Program:
             values = iter(jit([v for v, f in zip(jaxpr.outvars, fixed) if f])(*inputs))
             self.template = [next(values) if f else None for f in fixed]
         self._closed, self._fixed, self._lean = closed, fixed, {}
+        first = len(jaxpr.outvars) - len(trace.graph)
+        self.grad_ops = {k: _output_op(closed, first + k)
+                         for k, graph in enumerate(trace.graph) if graph}
 
     def lean(self, baked: tuple[tuple[int, int], ...]) -> Callable:
         """``run`` for calls whose inputs at the positions ``i`` of ``baked``'s pairs ``(i, j)``
@@ -335,6 +353,14 @@ class _Program:
         return run
 
 
+def _output_op(closed: ClosedJaxpr, k: int) -> _graph.Op:
+    """The op computing output ``k`` of the program ``closed`` from all its inputs."""
+    output = jaxpr_as_fun(ClosedJaxpr(closed.jaxpr.replace(outvars=[closed.jaxpr.outvars[k]]),
+                                      closed.consts))
+    return _graph.Op("compiled_function", lambda *arrays: output(*arrays)[0],
+                     "CompiledFunctionBackward")
+
+
 def _fixed(jaxpr) -> list[bool]:
     """Per output of ``jaxpr``, whether it depends on none of the inputs."""
     varying = set(jaxpr.invars)
@@ -356,7 +382,8 @@ class _Plan:
         state = state.copy()
         self.program, self.state, self.layout, self.avals = program, state, layout, avals
         self.run, self._donate = program.run, donate
-        self.call = self._donating if donate else self.run
+        self.call = self._donating if program.donated else self.run
+        self.grad_mode = is_grad_enabled()
         self.rebinds = -1  # check the state at the first call
         trace = program.trace
         self.tensors, self.leaves = state.tensors(), list(state.leaves)
@@ -369,7 +396,7 @@ class _Plan:
             kind == "new" for _, kind in self.regrads)
         # The usual step: gradients kept in place, and one tensor returned (the loss).
         self.simple = (not self.regrads and jax.tree_util.treedef_is_leaf(trace.out_tree)
-                       and trace.out_tensors == (True,)
+                       and trace.out_tensors == (True,) and not program.grad_ops
                        and (program.template is None or program.template[-1] is None))
 
     def _bind(self) -> None:
@@ -399,14 +426,15 @@ class _Plan:
             self.lean = (self.program.lean(baked), [storages[i] for i in kept],
                          [self.inputs[i] for i in kept])
 
-    def __call__(self, operands, layout):
+    def __call__(self, operands, layout, leaves):
         """The call's outputs, or ``_MISS`` when it does not fit this plan: when its argument
-        layout or shapes differ, or a state tensor holds another storage, ``requires_grad`` or
-        ``.grad`` than when the plan was made (or last ran). Those are looked at only when some
-        tensor was rebound since the last call (``Tensor._rebinds``); checks and write-back are
-        plain loops of identity checks and stores, the cheapest way in CPython (and never
-        ``==``, which is elementwise on Tensors)."""
-        if layout is not self.layout and layout != self.layout:
+        layout or shapes or the grad mode differ, or a state tensor holds another storage,
+        ``requires_grad`` or ``.grad`` than when the plan was made (or last ran). Those are
+        looked at only when some tensor was rebound since the last call (``Tensor._rebinds``);
+        checks and write-back are plain loops of identity checks and stores, the cheapest way
+        in CPython (and never ``==``, which is elementwise on Tensors)."""
+        if (layout is not self.layout and layout != self.layout
+                or is_grad_enabled() is not self.grad_mode):
             return _MISS
         if operands:
             for x, aval in zip(operands, self.avals):
@@ -418,6 +446,8 @@ class _Plan:
                         or t._grad is not grad):
                     return _MISS
             self.rebinds = Tensor._rebinds
+        # What the outputs that carry a graph were computed from, for their nodes.
+        saved = [t._read() for t in self.inputs] if self.program.grad_ops else None
         run, storages, inputs = lean = self.lean
         for s, constant in self.fixed:
             if s.array is not constant:
@@ -438,16 +468,18 @@ class _Plan:
             s.version += 1
         if self.simple:
             return Tensor._wrap(results[-1])
-        return self._finish(results)
+        return self._finish(results, saved, operands, leaves)
 
     def _donating(self, *arrays):
         """The program's call when it deletes its state inputs: each buffer passed once."""
         state = len(self.storages)
         return self.run(*_once_each(arrays[:state]), *arrays[state:])
 
-    def _finish(self, results):
-        """The rest of a call that replaces or removes gradients or returns more than one
-        tensor: all results in order, constants included, then the gradients and outputs."""
+    def _finish(self, results, saved, operands, leaves):
+        """The rest of a call that replaces or removes gradients, returns more than one tensor
+        or outputs that carry a graph: all results in order, constants included, then the
+        gradients and outputs. An output that carries a graph gets a node of its own, whose
+        inputs are the state tensors and the operands, as they were before the call."""
         template = self.program.template
         if template is not None:
             varying = iter(results)
@@ -462,6 +494,12 @@ class _Plan:
         trace = self.program.trace
         out = [Tensor._wrap(x) if t else x
                for x, t in zip(results[self.outputs:], trace.out_tensors)]
+        if saved is not None:
+            dynamic = self.layout[1]
+            tensors = (*self.inputs, *(x for x, d in zip(leaves, dynamic) if d))
+            arrays = (*saved, *operands)
+            for k, op in self.program.grad_ops.items():
+                out[k] = _graph.record(op, tensors, arrays, out[k]._storage.array, {})
         return jax.tree_util.tree_unflatten(trace.out_tree, out)
 
 
@@ -500,10 +538,15 @@ class CompiledFunction:
         self._donate = jax.default_backend() != "cpu"
 
     def __call__(self, *args, **kwargs):
-        operands, arg_layout = _split_args(args, kwargs) if args or kwargs else ((), _NO_ARGS)
+        if Tensor._observer is not None:
+            # Inside the trace of another compiled step (or of a cond branch): part of that
+            # program, as torch inlines a compiled function called by one being compiled.
+            return self.fn(*args, **kwargs)
+        operands, arg_layout, leaves = (_split_args(args, kwargs) if args or kwargs
+                                        else ((), _NO_ARGS, ()))
         plan = self._plan
         if plan is not None:
-            out = plan(operands, arg_layout)
+            out = plan(operands, arg_layout, leaves)
             if out is not _MISS:
                 return out
         try:
@@ -518,7 +561,7 @@ class CompiledFunction:
                     "on it, or pass compile(..., fallback='eager') to run this step eagerly."
                 ) from e
             return self.fn(*args, **kwargs)
-        return self._plan(operands, arg_layout)  # made for this very call: it fits
+        return self._plan(operands, arg_layout, leaves)  # made for this very call: it fits
 
     def _prepare(self, operands, arg_layout) -> _Plan:
         """The plan for this call: its program found by its key, or traced and compiled."""
@@ -526,7 +569,7 @@ class CompiledFunction:
         avals = tuple(map(_aval, operands))
         while True:
             inputs, state_key = self._state.now()
-            key = (state_key, arg_layout, avals)
+            key = (state_key, arg_layout, avals, is_grad_enabled())
             program = self._programs.get(key)
             if program is None:
                 pure = _Pure(self.fn, self._state, arg_layout, all_outputs=self._donate)
@@ -536,8 +579,11 @@ class CompiledFunction:
                 except _Rediscover as found:
                     self._state.extend(*found.args)
                     continue
+                # A node keeps the arrays an output carrying a graph was computed from, so a
+                # step with such outputs gives up no buffer.
+                donate = self._donate and not any(pure.learned.graph)
                 program = _Program(closed, pure.learned, [*arrays, *operands],
-                                   donated=len(arrays) if self._donate else 0)
+                                   donated=len(arrays) if donate else 0)
                 self._note_compile(key)
                 self._programs[key] = program
             return _Plan(program, self._state, arg_layout, avals, self._donate)
@@ -570,14 +616,18 @@ def _user_line(error: BaseException) -> str:
 def _why(previous, key) -> str:
     if previous is None:
         return "first call"
-    ((p_generation, _, p_flags, p_shapes), p_layout, p_avals) = previous
-    ((generation, _, flags, shapes), layout, avals) = key
+    ((p_generation, _, p_flags, p_shapes), p_layout, p_avals, p_grad_mode) = previous
+    ((generation, _, flags, shapes), layout, avals, grad_mode) = key
     if p_avals != avals:
         changed = [f"argument {i}: {a} -> {b}" for i, (a, b) in enumerate(zip(p_avals, avals))
                    if a != b] or [f"{len(p_avals)} -> {len(avals)} operands"]
         return "argument shapes/dtypes changed (" + "; ".join(changed) + ")"
-    if p_layout != layout:
+    if p_grad_mode != grad_mode:
+        return "grad mode changed (a call under no_grad after one without, or the reverse)"
+    if p_layout[:3] != layout[:3]:
         return "a static argument changed"
+    if p_layout != layout:
+        return "requires_grad of a tensor argument changed"
     if p_generation != generation:
         return ("the set of touched tensors changed (the step reached tensors it had not "
                 "before, or a tensor it uses was given new storage)")
@@ -588,7 +638,14 @@ def _why(previous, key) -> str:
     return "which tensors have a .grad changed (e.g. the first backward made them)"
 
 
-def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | None = None):
+# torch.compile's modes: funcgrad takes them, and compiles every one with XLA.
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | None = None,
+            fullgraph: bool = False, dynamic: bool | None = None,
+            backend: str | Callable | None = None, mode: str | None = None,
+            options: dict | None = None, disable: bool = False):
     """Runs a stateful function — forward, ``.backward()``, optimizer steps and in-place updates
     under ``no_grad``, ``zero_grad`` — as one jitted XLA program.
 
@@ -605,15 +662,28 @@ def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | 
     raises; return the value instead, use ``funcgrad.where``, or pass ``fallback='eager'`` to
     run such a function eagerly. For the same reason an attribute or variable the step reads
     that is later rebound to another Tensor object is not seen; change tensors in place
-    (``copy_``, ``.data = ...``) instead. Tensors returned carry no graph.
+    (``copy_``, ``.data = ...``) instead.
+
+    A function that runs no ``.backward()`` (a model's forward, a loss) returns tensors that
+    carry a graph, as torch.compile's do: each that requires grad has one node
+    (``CompiledFunctionBackward``) over the tensors the call read and its tensor arguments,
+    whose gradient is JAX's VJP of the compiled function, so ``loss.backward()`` after it
+    reaches the parameters and the arguments. A training step that runs its backward inside
+    returns tensors without one. A module (``compile(model)``, as ``torch.compile(model)``)
+    comes back as an ``OptimizedModule`` around it; ``Module.compile()`` compiles a module's
+    calls in place. A compiled function called while another is traced runs as part of it.
 
     Args:
         fn: the step; ``compile`` also works as a decorator, with or without arguments.
         warn_after: warn (``RecompileWarning``) once it has compiled more than this many times.
         fallback: ``'eager'`` to run ``fn`` eagerly when it cannot be traced.
+        fullgraph, dynamic, backend, mode, options: torch.compile's; taken for its code's
+            sake (funcgrad always compiles the whole function with XLA, specialized to the
+            shapes), with torch's checks of ``mode`` and ``options``.
+        disable: True to give ``fn`` back as it is.
 
     Returns:
-        A ``CompiledFunction`` with ``fn``'s signature.
+        A ``CompiledFunction`` with ``fn``'s signature, or an ``OptimizedModule``.
 
     >>> import funcgrad
     >>> w = funcgrad.tensor([1.0, -2.0], requires_grad=True)
@@ -630,9 +700,74 @@ def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | 
     >>> w
     tensor([ 1.7840, -1.2160], requires_grad=True)
     """
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
     if fn is None:
-        return functools.partial(compile, warn_after=warn_after, fallback=fallback)
+        return functools.partial(compile, warn_after=warn_after, fallback=fallback,
+                                 fullgraph=fullgraph, dynamic=dynamic, backend=backend,
+                                 mode=mode, options=options, disable=disable)
+    if disable:
+        return fn
+    if isinstance(fn, Module):
+        return OptimizedModule(fn, CompiledFunction(fn.__call__, warn_after=warn_after,
+                                                    fallback=fallback))
     return CompiledFunction(fn, warn_after=warn_after, fallback=fallback)
+
+
+class OptimizedModule(Module):
+    """``compile(module)``, as torch.compile gives it: a module holding the original as its
+    one child ``_orig_mod`` (so parameter names and state-dict keys start ``_orig_mod.``),
+    whose call runs the original's call (its hooks included) compiled. Reading or setting any
+    other attribute, ``training`` included, reads or sets the original's."""
+
+    _own = frozenset({"_orig_mod", "_compiled"})
+
+    def __init__(self, mod: Module, compiled: CompiledFunction) -> None:
+        super().__init__()
+        self._orig_mod = mod
+        self._compiled = compiled
+
+    @property
+    def training(self) -> bool:
+        return self._orig_mod.training
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        if "_orig_mod" in self.__dict__.get("_modules", ()):  # not Module.__init__'s default
+            self._orig_mod.training = mode
+
+    def forward(self, *args, **kwargs):
+        mod = self._orig_mod
+        if hasattr(mod, "_initialize_hook"):  # a lazy module makes its parameters eagerly
+            mod._infer_parameters(mod, args, kwargs)
+        return self._compiled(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        if name == "_orig_mod":
+            return self.__dict__["_modules"]["_orig_mod"]
+        return getattr(self._orig_mod, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self._own or hasattr(type(self), name):
+            super().__setattr__(name, value)
+        else:
+            setattr(self._orig_mod, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._own or hasattr(type(self), name):
+            super().__delattr__(name)
+        else:
+            delattr(self._orig_mod, name)
+
+    def __len__(self) -> int:
+        return len(self._orig_mod)
+
+    def __dir__(self) -> list[str]:
+        names = self._orig_mod.__dir__()
+        return names + [name for name in super().__dir__() if name not in names]
 
 
 class Functionalized:
@@ -640,7 +775,7 @@ class Functionalized:
 
     def __init__(self, fn: Callable, args: tuple, kwargs: dict) -> None:
         self.fn = fn
-        operands, self._arg_layout = _split_args(args, kwargs)
+        operands, self._arg_layout, _ = _split_args(args, kwargs)
         self._state = _State()
         while True:
             pure = _Pure(fn, self._state, self._arg_layout, all_outputs=True)
@@ -670,7 +805,7 @@ class Functionalized:
 
     def __call__(self, state: tuple, *args, **kwargs):
         """``(state, *args) -> (output, new_state)``, with no effect on any Tensor."""
-        operands, layout = _split_args(args, kwargs)
+        operands, layout, _ = _split_args(args, kwargs)
         if layout != self._arg_layout:
             raise ValueError(
                 "functionalize: call the pure function with arguments laid out as the example "

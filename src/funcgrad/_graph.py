@@ -1195,6 +1195,11 @@ def filled(value, shape: tuple, dtype):
         return jnp.full(shape, value, dtype)
 
 
+# How many times backward() has been called: funcgrad.compile tells a step that runs one (a
+# training step) from a forward, whose outputs carry a graph out of the call.
+backwards = 0
+
+
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
              create_graph: bool = False, inputs=None) -> None:
     """Accumulates gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``).
@@ -1211,6 +1216,8 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     >>> funcgrad.autograd.backward(x * x); x.grad
     tensor(6.)
     """
+    global backwards
+    backwards += 1
     tensors = as_tensors(tensors)
     if isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,)

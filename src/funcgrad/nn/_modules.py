@@ -328,11 +328,27 @@ class Module:
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
 
+    # Module.compile's compiled _call_impl, which calls go through from then on.
+    _compiled_call_impl = None
+
     def __call__(self, *args, **kwargs):
+        if self._compiled_call_impl is not None:
+            return self._compiled_call_impl(*args, **kwargs)
+        return self._call_impl(*args, **kwargs)
+
+    def _call_impl(self, *args, **kwargs):
         if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
                 or self._backward_pre_hooks):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def compile(self, *args, **kwargs) -> None:
+        """Compiles this module's calls in place (``funcgrad.compile`` of its call, hooks
+        included, with these arguments); unlike ``funcgrad.compile(module)`` it stays this
+        module, with its parameter names and state-dict keys."""
+        from .._compile import compile
+
+        object.__setattr__(self, "_compiled_call_impl", compile(self._call_impl, *args, **kwargs))
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         """``forward`` between its pre-hooks and hooks, as torch calls them, with the backward
