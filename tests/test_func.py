@@ -140,8 +140,44 @@ def test_vmap_in_dims_and_out_dims_are_torch_funcs(torch):
         mapped = lib.func.vmap(lambda x, s: x * s + x.sum(), in_dims=(1, None), out_dims=1)
         results.append(_np(mapped(lib.tensor(a), lib.tensor(b))))
     np.testing.assert_allclose(*results, rtol=1e-6)
-    with pytest.raises(ValueError, match="chunk_size is not supported"):
-        funcgrad.func.vmap(lambda x: x, chunk_size=2)
+
+
+def test_vmap_randomness_and_chunk_size_are_torch_funcs(torch):
+    from test_errors import assert_raises_as_torch
+
+    def draw(lib, randomness):
+        return lib.func.vmap(lambda t: t + lib.rand(2), randomness=randomness)(lib.zeros(4, 2))
+
+    for lib in (funcgrad, torch):
+        same, different = _np(draw(lib, "same")), _np(draw(lib, "different"))
+        assert (same == same[0]).all() and len({tuple(row) for row in different}) == 4
+        assert ((0 <= different) & (different < 1)).all()
+    assert_raises_as_torch(torch, lambda lib: draw(lib, "error"))
+    assert_raises_as_torch(torch, lambda lib: draw(lib, "sometimes"))
+    assert_raises_as_torch(torch, lambda lib: lib.func.vmap(lambda t: t, chunk_size=0))
+    assert_raises_as_torch(torch, lambda lib: lib.func.jacrev(lib.sin, chunk_size=0))
+    # the default is 'error', and a failed draw leaves the global stream where it was
+    funcgrad.manual_seed(3)
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        funcgrad.func.vmap(lambda t: funcgrad.nn.functional.dropout(t, 0.5))(funcgrad.ones(2, 2))
+    after = funcgrad.rand(1).item()
+    funcgrad.manual_seed(3)
+    assert after == funcgrad.rand(1).item()
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+    results = [(_np(lib.func.vmap(lambda t: t.sin() * t.sum(), chunk_size=3)(lib.tensor(x))),
+                _np(lib.func.jacrev(lambda t: t.sin() * t.sum(), chunk_size=2)(lib.tensor(x[0]))))
+               for lib in (funcgrad, torch)]
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_nested_vmaps_draw_per_pair_of_elements_with_different():
+    funcgrad.manual_seed(0)
+    inner = funcgrad.func.vmap(lambda t: t + funcgrad.rand(()), randomness="different")
+    out = funcgrad.func.vmap(inner, randomness="different")(funcgrad.zeros(3, 4))
+    assert out.shape == (3, 4) and len(set(out.flatten().tolist())) == 12
+    per_row = funcgrad.func.vmap(inner, randomness="same")(funcgrad.zeros(3, 4))
+    assert (per_row == per_row[0]).all() and len(set(per_row[0].tolist())) == 4
 
 
 def _jacobians(lib) -> list[np.ndarray]:

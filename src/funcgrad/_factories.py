@@ -424,6 +424,11 @@ class Generator:
 
     def next_key(self) -> jax.Array:
         """A fresh JAX key (advancing the stream)."""
+        if _vmap_randomness and _vmap_randomness[-1] == "error":
+            raise RuntimeError(
+                "vmap: called random operation while in randomness error mode. Please either "
+                "use the 'same' or 'different' randomness flags on vmap or perform the "
+                "randomness operation out of vmap")
         if self._state._storage.array is None:
             self.manual_seed(self._initial_seed)
         # Split eagerly while the generator holds a concrete key, even inside a jit, vjp or
@@ -438,6 +443,30 @@ class Generator:
 # The global stream starts from seed 0 (as funcgrad always has), not torch's default seed.
 default_generator = Generator()
 default_generator._initial_seed = 0
+
+# The randomness= of the torch.func.vmap calls whose functions are running, innermost last.
+_vmap_randomness: list[str] = []
+
+
+@contextlib.contextmanager
+def vmap_randomness(randomness: str, axis_name):
+    """Inside the function that ``torch.func.vmap`` maps over the axis ``axis_name``: with
+    ``'error'`` a draw raises torch's error; with ``'different'`` the global generator gives
+    each element a stream of its own (one key drawn from it, folded with the element's index),
+    and is left advanced by that one draw; ``'same'`` changes nothing: every element draws the
+    same numbers."""
+    storage = default_generator._state._storage
+    if randomness == "different":
+        key = default_generator.next_key()
+        outer, storage.array = storage.array, jax.random.fold_in(key,
+                                                                  jax.lax.axis_index(axis_name))
+    _vmap_randomness.append(randomness)
+    try:
+        yield
+    finally:
+        _vmap_randomness.pop()
+        if randomness == "different":
+            storage.array = outer
 
 
 def manual_seed(seed: int) -> Generator:

@@ -29,11 +29,11 @@ from collections.abc import Callable, Mapping, Sequence
 import jax
 
 from . import _transforms
-from ._factories import as_tensor
+from ._factories import as_tensor, vmap_randomness
 from ._graph import torch_convention
 from ._ops import stack
 from ._tensor import Tensor
-from ._transforms import hessian, jacfwd, jacrev, jvp, linearize, value_and_grad
+from ._transforms import hessian, jacfwd, jvp, linearize, value_and_grad
 from ._transforms import vmap as _vmap
 
 __all__ = ["functional_call", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
@@ -94,20 +94,38 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
     """``func`` mapped over the ``in_dims`` axes of its arguments (None: not mapped), its
     results stacked along ``out_dims``; ``funcgrad.vmap`` with torch.func's names.
 
-    Raises:
-        ValueError: for ``chunk_size`` or ``randomness='different'``: random draws inside are
-            the same for every element (``randomness='same'``), and the whole batch is one
-            vectorized call.
+    ``randomness`` says what a random draw inside does, as torch's: ``'error'`` raises,
+    ``'same'`` draws the same numbers for every element, ``'different'`` draws each element's
+    own from the global generator (another ``Generator`` passed in draws the same for all).
+    ``chunk_size`` is checked and taken, but the batch is mapped as one vectorized call.
+
+    >>> import funcgrad
+    >>> x = funcgrad.func.vmap(lambda t: t + funcgrad.rand(()), randomness="different")(
+    ...     funcgrad.zeros(3))
+    >>> len(set(x.tolist()))
+    3
     """
-    if chunk_size is not None:
-        raise ValueError("funcgrad.func.vmap maps the whole batch at once: chunk_size is not "
-                         f"supported (got {chunk_size}); split the batch yourself instead.")
-    if randomness not in ("error", "same"):
-        raise ValueError(
-            f"funcgrad.func.vmap draws the same random values for every element, so "
-            f"randomness={randomness!r} is not supported; use 'same', or draw per-element "
-            "values outside and pass them in.")
-    return _vmap(func, in_axes=in_dims, out_axes=out_dims)
+    if randomness not in ("error", "same", "different"):
+        raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+    axis = object()  # the name under which the element's index is looked up
+
+    def element(*args, **kwargs):
+        with vmap_randomness(randomness, axis):
+            return func(*args, **kwargs)
+
+    return _vmap(element, in_axes=in_dims, out_axes=out_dims, axis_name=axis)
+
+
+def jacrev(func: Callable, argnums: int | Sequence[int] = 0, *, has_aux: bool = False,
+           chunk_size: int | None = None, _preallocate_and_copy: bool = False) -> Callable:
+    """``funcgrad.jacrev`` with torch.func's signature: ``chunk_size`` is checked and taken,
+    and the Jacobian's rows are computed as one vectorized call."""
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+    return _transforms.jacrev(func, argnums, has_aux)
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
