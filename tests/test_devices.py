@@ -121,6 +121,45 @@ def test_cuda_availability_matches_jax():
     assert funcgrad.cuda.device_count() == len(gpus)
 
 
+def test_without_a_gpu_torch_cudas_functions_do_what_torchs_do_without_cuda():
+    torch = pytest.importorskip("torch")
+    if funcgrad.cuda.is_available() or torch.cuda.is_available():
+        pytest.skip("compares with torch on a machine without CUDA")
+    funcgrad.manual_seed(5)
+    expected = funcgrad.rand(3).tolist()
+    funcgrad.manual_seed(5)
+    for lib in (funcgrad, torch):
+        for quiet in ("manual_seed(1)", "manual_seed_all(2)", "seed()", "seed_all()",
+                      "empty_cache()"):
+            assert eval(f"lib.cuda.{quiet}") is None
+        values = [lib.cuda.memory_allocated(), lib.cuda.max_memory_allocated(),
+                  lib.cuda.memory_reserved(), lib.cuda.max_memory_reserved()]
+        assert values == [0, 0, 0, 0] and dict(lib.cuda.memory_stats()) == {}
+        assert (lib.cuda.is_bf16_supported(), lib.cuda.is_initialized()) == (False, False)
+        for asks in ("current_device()", "get_device_name()", "get_device_name(0)",
+                     "get_device_capability()", "initial_seed()"):
+            with pytest.raises(AssertionError):
+                eval(f"lib.cuda.{asks}")
+    assert funcgrad.rand(3).tolist() == expected  # the global stream was left alone
+
+
+@pytest.mark.gpu
+def test_torch_cudas_functions_read_jaxs_gpu():
+    gpu = jax.devices("gpu")[0]
+    assert funcgrad.cuda.current_device() == 0
+    assert funcgrad.cuda.get_device_name() == funcgrad.cuda.get_device_name("cuda:0") == (
+        gpu.device_kind)
+    assert funcgrad.cuda.get_device_capability() >= (5, 0)
+    funcgrad.cuda.manual_seed_all(7)
+    assert funcgrad.cuda.initial_seed() == funcgrad.initial_seed() == 7
+    before = funcgrad.cuda.memory_allocated()
+    x = funcgrad.ones(1024, 1024, device="cuda")
+    assert funcgrad.cuda.memory_allocated() >= before + x.numel() * 4
+    assert funcgrad.cuda.max_memory_allocated() >= funcgrad.cuda.memory_allocated()
+    with pytest.raises(ValueError, match="no GPU 99"):
+        funcgrad.cuda.get_device_name(99)
+
+
 @pytest.mark.parametrize("spec", ["cuda:7", "tpu", "cpu:5"])
 def test_absent_device_lists_the_devices_there_are(spec):
     kind = spec.partition(":")[0]
