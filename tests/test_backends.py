@@ -120,3 +120,47 @@ def test_availability_is_torchs_on_a_cpu(torch):
                   lambda lib: lib.backends.mps.is_built(),
                   lambda lib: lib.backends.cuda.is_built()):
         assert check(funcgrad) is check(torch) is False
+
+
+def test_thread_settings_are_checked_and_kept_as_torchs(torch, monkeypatch):
+    monkeypatch.setattr(funcgrad._config, "_threads", {})
+    before = torch.get_num_threads(), torch.get_num_interop_threads()
+    try:
+        for name in ("set_num_threads", "set_num_interop_threads"):
+            for bad in (0, -2, 1.5, "2", True):
+                assert_raises_as_torch(torch, lambda lib, name=name, bad=bad:
+                                       getattr(lib, name)(bad))
+        funcgrad.set_num_threads(before[0])
+        funcgrad.set_num_interop_threads(3)
+        assert funcgrad.get_num_threads() == torch.get_num_threads() == before[0]
+        assert funcgrad.get_num_interop_threads() == 3
+    finally:
+        torch.set_num_threads(before[0])
+
+
+def test_a_device_is_the_default_inside_its_with_block_as_torchs(torch):
+    for lib in (funcgrad, torch):
+        with lib.device("cpu") as d:
+            assert d == lib.device("cpu") and lib.zeros(1).device == lib.device("cpu")
+            with lib.device("cpu:0"):
+                assert lib.get_default_device().type == "cpu"
+            assert lib.ones(2).device.type == "cpu"
+    assert funcgrad._devices._default == [None] and funcgrad._devices._entered == []
+
+
+def test_torch_cuda_amps_deprecated_names_warn_and_work_as_torchs(torch):
+    from test_errors import message
+
+    def made(lib):
+        with pytest.warns(Warning) as caught:
+            region = lib.cuda.amp.autocast(enabled=False)
+            scaler = lib.cuda.amp.GradScaler(enabled=False)
+            fwd = lib.cuda.amp.custom_fwd(cast_inputs=lib.float32)
+            bwd = lib.cuda.amp.custom_bwd(lambda ctx, g: g)
+        return ([(w.category, message(w.message)) for w in caught],
+                region.fast_dtype, scaler.is_enabled(), callable(fwd), callable(bwd))
+
+    assert made(funcgrad) == made(torch)[:1] + (funcgrad.float16, False, True, True)
+    with pytest.warns(Warning) as caught:
+        funcgrad.cuda.amp.autocast(enabled=not funcgrad.cuda.is_available())
+    assert [w.category for w in caught] == [FutureWarning, UserWarning]

@@ -53,11 +53,15 @@ from ._config import are_deterministic_algorithms_enabled as are_deterministic_a
 from ._config import config as config
 from ._config import get_deterministic_debug_mode as get_deterministic_debug_mode
 from ._config import get_float32_matmul_precision as get_float32_matmul_precision
+from ._config import get_num_interop_threads as get_num_interop_threads
+from ._config import get_num_threads as get_num_threads
 from ._config import (
     is_deterministic_algorithms_warn_only_enabled as is_deterministic_algorithms_warn_only_enabled,
 )
 from ._config import set_deterministic_debug_mode as set_deterministic_debug_mode
 from ._config import set_float32_matmul_precision as set_float32_matmul_precision
+from ._config import set_num_interop_threads as set_num_interop_threads
+from ._config import set_num_threads as set_num_threads
 from ._config import use_deterministic_algorithms as use_deterministic_algorithms
 from ._control_flow import cond as cond
 from ._control_flow import while_loop as while_loop

@@ -62,6 +62,45 @@ _TORCH_NAMES = {v: k for k, v in _MATMUL_PRECISIONS.items()} | {"highest": "high
 _BACKEND_DEFAULTS = {"gpu": "high", "tpu": "medium"}  # a CPU computes float32 in float32
 
 
+# What set_num_threads and set_num_interop_threads were given (see set_num_threads).
+_threads: dict[str, int] = {}
+
+
+def _set_threads(name: str, n: int) -> None:
+    if type(n) is not int:
+        raise RuntimeError(f"{name} expects an int, but got {type(n).__name__}")
+    if n <= 0:
+        raise RuntimeError(f"{name} expects a positive integer")
+    _threads[name] = n
+
+
+def set_num_threads(n: int) -> None:
+    """Takes torch's thread setting, checked as torch checks it, for code that sets it. It
+    changes nothing: XLA sizes its CPU thread pools when its backend starts (to the cores
+    there are), and ``get_num_threads`` gives back what was set.
+
+    >>> import funcgrad
+    >>> funcgrad.set_num_threads(2); funcgrad.get_num_threads()
+    2
+    """
+    _set_threads("set_num_threads", n)
+
+
+def get_num_threads() -> int:
+    """What ``set_num_threads`` was given, or else the number of cores."""
+    return _threads.get("set_num_threads") or os.cpu_count()
+
+
+def set_num_interop_threads(n: int) -> None:
+    """``set_num_threads``'s twin for torch's inter-op pool: checked, kept, and nothing else."""
+    _set_threads("set_num_interop_threads", n)
+
+
+def get_num_interop_threads() -> int:
+    """What ``set_num_interop_threads`` was given, or else the number of cores."""
+    return _threads.get("set_num_interop_threads") or os.cpu_count()
+
+
 def set_float32_matmul_precision(precision: str) -> None:
     """Sets how float32 matrix products (matmul, linear layers, convolutions, einsum) may
     compute, as torch's does: ``'highest'`` in float32; ``'high'`` may round their inputs to

@@ -64,6 +64,18 @@ class device:
     def __hash__(self) -> int:
         return hash(self.jax_device)
 
+    def __enter__(self) -> device:
+        """``with device(...):`` makes it the default device inside, as torch's does."""
+        _entered.append(_default[0])
+        _default[0] = self.jax_device
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default[0] = _entered.pop()
+
+
+_entered: list[jax.Device | None] = []  # the default devices the open with-blocks replaced
+
 
 def _find(kind: str, index: int | None, spec) -> jax.Device:
     try:

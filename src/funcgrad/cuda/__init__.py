@@ -9,9 +9,11 @@ allocator's (``Device.memory_stats()``), and 0 without a GPU, as torch's.
 
 from __future__ import annotations
 
+import importlib
+
 import jax
 
-from . import _factories
+from .. import _factories
 
 __all__ = ["is_available", "device_count", "synchronize", "current_device",
            "get_device_name", "get_device_capability", "is_bf16_supported", "is_initialized",
@@ -148,3 +150,10 @@ def memory_stats(device=None) -> dict:
 
 def empty_cache() -> None:
     """Nothing to do: JAX frees an array's memory when its last reference goes."""
+
+
+def __getattr__(name: str):
+    # torch.cuda.amp, made on first use: it builds on funcgrad.amp, which needs this module.
+    if name == "amp":
+        return importlib.import_module(".amp", __name__)
+    raise AttributeError(f"module 'funcgrad.cuda' has no attribute '{name}'")
