@@ -756,3 +756,48 @@ def test_torch_compiles_options_are_taken_and_checked_as_torchs(dynamo_torch):
     for kwargs in ({"mode": "fast"}, {"mode": "default", "options": {}}):
         assert_raises_as_torch(
             torch, lambda lib, kwargs=kwargs: lib.compile(f, **kwargs)(lib.ones(1)))
+
+
+def test_a_compiled_model_follows_train_and_eval_as_torchs(dynamo_torch):
+    torch = dynamo_torch
+
+    def run(lib, compile):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4))
+        compiled = compile(model)
+        x = lib.tensor(np.linspace(-2, 3, 24, dtype=np.float32).reshape(6, 4)[:, :3])
+        seen = []
+        for mode in ("train", "eval", "train", "eval"):
+            getattr(compiled, mode)()
+            y = compiled(x * (len(seen) + 1))
+            seen.append((y.detach().numpy().copy(), model[1].running_mean.numpy().copy()))
+        with lib.no_grad():  # the same weights in both libraries: copy ours into torch's
+            return seen, [p.detach().numpy().copy() for p in model.parameters()]
+
+    ours, params = run(funcgrad, funcgrad.compile)
+
+    def theirs_compile(model):
+        with torch.no_grad():
+            for p, v in zip(model.parameters(), params):
+                p.copy_(torch.tensor(v))
+        return torch.compile(model, backend="aot_eager")
+
+    theirs, _ = run(torch, theirs_compile)
+    for (y, mean), (t_y, t_mean) in zip(ours, theirs):
+        np.testing.assert_allclose(y, t_y, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(mean, t_mean, rtol=1e-5, atol=1e-6)
+
+
+def test_changing_a_modules_mode_compiles_once_per_mode_and_says_why():
+    model = funcgrad.nn.Sequential(funcgrad.nn.Linear(2, 2), funcgrad.nn.Dropout(0.5))
+    step = funcgrad.compile(lambda x: model(x).sum())
+    x = funcgrad.ones(3, 2)
+    for _ in range(2):
+        model.train()
+        step(x)
+        model.eval()
+        assert step(x).item() == pytest.approx(model(x).sum().item())
+        model[1].training = True  # set directly, not by train(): seen as well
+        step(x)
+    assert step.compiles == 3  # train, eval, and eval with dropout training
+    assert step.recompile_reasons == ["a module's training mode changed (train() or eval())"] * 2

@@ -55,6 +55,9 @@ class _State:
     owners: list[Tensor] = dataclasses.field(default_factory=list)
     leaves: list[Tensor] = dataclasses.field(default_factory=list)
     generation: int = 0  # bumped whenever storages or leaves are added or dropped
+    # The modules the step called: their training flags (train()/eval()) are Python the
+    # trace ran once, so a program is specific to them, as torch.compile guards on them.
+    modules: list[Module] = dataclasses.field(default_factory=list)
 
     def inputs(self) -> list[Tensor]:
         """The tensors whose arrays a call passes in, in order: the owners, then the leaves'
@@ -66,17 +69,21 @@ class _State:
     def now(self) -> tuple[list[Tensor], tuple]:
         """``inputs()`` and the key of what a program is specific to: which storages and leaves
         (the generation), which leaves have a gradient (by presence, not identity: a step may
-        put a new one there every time), which tensors require grad, and the shapes and dtypes
-        of the arrays."""
+        put a new one there every time), which tensors require grad, the shapes and dtypes
+        of the arrays, and the training flags of the modules it calls."""
         inputs = self.inputs()
         key = (self.generation, tuple(t._grad is not None for t in self.leaves),
                tuple(t._requires_grad for t in self.tensors()),
-               tuple((t.shape, t.dtype) for t in inputs))
+               tuple((t.shape, t.dtype) for t in inputs), self.modes())
         return inputs, key
+
+    def modes(self) -> tuple[bool, ...]:
+        return tuple(m.training for m in self.modules)
 
     def copy(self) -> _State:
         """The state as it is now, which later ``extend`` and ``prune`` calls leave alone."""
-        return _State(list(self.storages), list(self.owners), list(self.leaves), self.generation)
+        return _State(list(self.storages), list(self.owners), list(self.leaves), self.generation,
+                      list(self.modules))
 
     def tensors(self) -> list[Tensor]:
         """The owners and the leaves, each once."""
@@ -243,6 +250,7 @@ class _Pure:
         self.fn, self.state, self.arg_layout = fn, state, arg_layout
         self.all_outputs = all_outputs
         self.learned = _Trace()
+        self.learned_modules: list[Module] = []  # the modules the last trace called
 
     def __call__(self, state_arrays, operands):
         storages = [t._storage for t in self.state.inputs()]
@@ -250,7 +258,8 @@ class _Pure:
         before = [s.array for s in storages]
         grads_before = [t._grad for t in leaves]
         observer = _Observer(storages, leaves)
-        outer, backwards = Tensor._observer, _graph.backwards
+        outer, backwards, calls = Tensor._observer, _graph.backwards, Module._calls
+        Module._calls = self.learned_modules = []
         try:
             for s, a in zip(storages, state_arrays):
                 s.array = a
@@ -265,7 +274,7 @@ class _Pure:
             try:
                 out = self.fn(*args, **kwargs)
             finally:
-                Tensor._observer = outer
+                Tensor._observer, Module._calls = outer, calls
                 _tracing.pop()
             if observer.found or observer.found_leaves:
                 raise _Rediscover(observer.found, observer.found_leaves)
@@ -385,6 +394,7 @@ class _Plan:
         self.call = self._donating if program.donated else self.run
         self.grad_mode = is_grad_enabled()
         self.rebinds = -1  # check the state at the first call
+        self.modes, self.moded = state.modes(), Module._modes
         trace = program.trace
         self.tensors, self.leaves = state.tensors(), list(state.leaves)
         self.regrads = [(t, kind) for t, kind in zip(self.leaves, trace.grads) if kind != "same"]
@@ -440,6 +450,10 @@ class _Plan:
             for x, aval in zip(operands, self.avals):
                 if _aval(x) != aval:
                     return _MISS
+        if Module._modes != self.moded:
+            if self.state.modes() != self.modes:
+                return _MISS
+            self.moded = Module._modes
         if Tensor._rebinds != self.rebinds:
             for t, storage, requires_grad, grad in self.checks:
                 if (t._storage is not storage or t._requires_grad is not requires_grad
@@ -579,6 +593,10 @@ class CompiledFunction:
                 except _Rediscover as found:
                     self._state.extend(*found.args)
                     continue
+                known = set(map(id, self._state.modules))
+                self._state.modules.extend({id(m): m for m in pure.learned_modules
+                                            if id(m) not in known}.values())
+                key = (self._state.now()[1], arg_layout, avals, is_grad_enabled())
                 # A node keeps the arrays an output carrying a graph was computed from, so a
                 # step with such outputs gives up no buffer.
                 donate = self._donate and not any(pure.learned.graph)
@@ -616,8 +634,8 @@ def _user_line(error: BaseException) -> str:
 def _why(previous, key) -> str:
     if previous is None:
         return "first call"
-    ((p_generation, _, p_flags, p_shapes), p_layout, p_avals, p_grad_mode) = previous
-    ((generation, _, flags, shapes), layout, avals, grad_mode) = key
+    ((p_generation, _, p_flags, p_shapes, p_modes), p_layout, p_avals, p_grad_mode) = previous
+    ((generation, _, flags, shapes, modes), layout, avals, grad_mode) = key
     if p_avals != avals:
         changed = [f"argument {i}: {a} -> {b}" for i, (a, b) in enumerate(zip(p_avals, avals))
                    if a != b] or [f"{len(p_avals)} -> {len(avals)} operands"]
@@ -635,6 +653,8 @@ def _why(previous, key) -> str:
         return "requires_grad of a tensor the step uses changed"
     if p_shapes != shapes:
         return "the shape or dtype of a state tensor or .grad changed"
+    if p_modes != modes[:len(p_modes)]:
+        return "a module's training mode changed (train() or eval())"
     return "which tensors have a .grad changed (e.g. the first backward made them)"
 
 

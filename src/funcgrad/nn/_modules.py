@@ -330,8 +330,15 @@ class Module:
 
     # Module.compile's compiled _call_impl, which calls go through from then on.
     _compiled_call_impl = None
+    # funcgrad.compile's view of modules: while it traces a step, the modules called are
+    # noted here; every change of a training flag counts in _modes, so that a compiled step
+    # looks at the flags of its modules again only when one may have changed.
+    _calls: list | None = None
+    _modes = 0
 
     def __call__(self, *args, **kwargs):
+        if Module._calls is not None:
+            Module._calls.append(self)
         if self._compiled_call_impl is not None:
             return self._compiled_call_impl(*args, **kwargs)
         return self._call_impl(*args, **kwargs)
@@ -659,6 +666,8 @@ class Module:
             else:
                 self._buffers[name] = value
         else:
+            if name == "training":
+                Module._modes += 1
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str):
@@ -1006,6 +1015,7 @@ class Module:
             raise ValueError("training mode is expected to be boolean")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
+        Module._modes += 1
         return self
 
     def eval(self) -> Module:
