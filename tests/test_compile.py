@@ -801,3 +801,34 @@ def test_changing_a_modules_mode_compiles_once_per_mode_and_says_why():
         step(x)
     assert step.compiles == 3  # train, eval, and eval with dropout training
     assert step.recompile_reasons == ["a module's training mode changed (train() or eval())"] * 2
+
+
+def test_copies_of_compiled_modules_are_torchs(dynamo_torch):
+    import copy
+
+    torch = dynamo_torch
+    for lib in (funcgrad, torch):
+        compile = lib.compile if lib is funcgrad else functools.partial(torch.compile,
+                                                                          backend="aot_eager")
+        model = lib.nn.Linear(2, 2)
+        model.compile(**({} if lib is funcgrad else {"backend": "aot_eager"}))
+        model(lib.ones(1, 2))
+        assert copy.deepcopy(model)._compiled_call_impl is None  # a copy is uncompiled
+        wrapped = compile(lib.nn.Linear(2, 2))
+        wrapped(lib.ones(1, 2))
+        for again in (copy.deepcopy(wrapped), _saved_and_loaded(lib, wrapped)):
+            assert type(again).__name__ == "OptimizedModule"
+            assert again._orig_mod is not wrapped._orig_mod
+            assert lib.equal(again._orig_mod.weight, wrapped._orig_mod.weight)
+            assert lib.equal(again(lib.ones(1, 2)), wrapped(lib.ones(1, 2)))
+            again.eval()
+            assert not again._orig_mod.training and wrapped._orig_mod.training
+
+
+def _saved_and_loaded(lib, obj):
+    import io
+
+    buffer = io.BytesIO()
+    lib.save(obj, buffer)
+    buffer.seek(0)
+    return lib.load(buffer, weights_only=False)

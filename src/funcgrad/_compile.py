@@ -737,6 +737,10 @@ def compile(fn: Callable | None = None, *, warn_after: int = 8, fallback: str | 
     return CompiledFunction(fn, warn_after=warn_after, fallback=fallback)
 
 
+def _optimized(mod: Module, warn_after: int, fallback: str | None) -> OptimizedModule:
+    return compile(mod, warn_after=warn_after, fallback=fallback)
+
+
 class OptimizedModule(Module):
     """``compile(module)``, as torch.compile gives it: a module holding the original as its
     one child ``_orig_mod`` (so parameter names and state-dict keys start ``_orig_mod.``),
@@ -784,6 +788,10 @@ class OptimizedModule(Module):
 
     def __len__(self) -> int:
         return len(self._orig_mod)
+
+    def __reduce__(self):
+        """A copy (``deepcopy``, pickling) compiles a copy of the original afresh, as torch's."""
+        return _optimized, (self._orig_mod, self._compiled.warn_after, self._compiled.fallback)
 
     def __dir__(self) -> list[str]:
         names = self._orig_mod.__dir__()

@@ -317,6 +317,13 @@ class Module:
         for name in _HOOK_DICTS:
             object.__setattr__(self, name, OrderedDict())
 
+    def __getstate__(self) -> dict:
+        """The module's attributes, without what ``compile()`` made: a copy (``deepcopy``,
+        pickling) is the module uncompiled, as torch's."""
+        state = dict(self.__dict__)
+        state.pop("_compiled_call_impl", None)
+        return state
+
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         for name in _HOOK_DICTS:  # a module pickled before it had these kinds of hooks
