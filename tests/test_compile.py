@@ -832,3 +832,31 @@ def _saved_and_loaded(lib, obj):
     lib.save(obj, buffer)
     buffer.seek(0)
     return lib.load(buffer, weights_only=False)
+
+
+# (TorchDynamo itself reads .grad of the non-leaf argument, which torch warns about.)
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_tensor_arguments_of_a_training_step_get_their_gradients_as_torchs(dynamo_torch):
+    torch = dynamo_torch
+
+    def run(lib, compile):
+        w = lib.tensor([1.0, -2.0], requires_grad=True)
+        a = lib.tensor([0.5, 0.25], requires_grad=True)
+
+        def step(x):
+            loss = (w * x).sin().sum()
+            loss.backward()
+            return loss
+
+        compiled, seen = compile(step), []
+        for i in range(3):
+            x = lib.tensor([1.0, 2.0 + i], requires_grad=True)
+            compiled(x)  # a leaf argument: its .grad
+            compiled(a * 3)  # made by an op: the gradient goes on through the graph, to a
+            seen += [x.grad.numpy().copy(), w.grad.numpy().copy(), a.grad.numpy().copy()]
+        return seen
+
+    ours = run(funcgrad, funcgrad.compile)
+    theirs = run(torch, functools.partial(torch.compile, backend="aot_eager"))
+    for g, t in zip(ours, theirs):
+        np.testing.assert_allclose(g, t, rtol=1e-6)

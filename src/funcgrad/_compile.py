@@ -155,6 +155,8 @@ class _Trace:
     # Per output: whether it carries a graph out of the call (it required grad in the trace of
     # a step that ran no backward: a forward, as torch.compile(model) runs).
     graph: tuple[bool, ...] = ()
+    # Per tensor argument that requires grad: whether the step's backward gave it a gradient.
+    arg_grads: tuple[bool, ...] = ()
 
 
 def _split_args(args: tuple, kwargs: dict):
@@ -218,19 +220,22 @@ def _safe_eq(a, b) -> bool:
         return False
 
 
-def _join_args(operands, layout) -> tuple[tuple, dict]:
+def _join_args(operands, layout) -> tuple[tuple, dict, list[Tensor]]:
+    """The arguments again, operands as Tensors where they were; and those that require grad."""
     tree, dynamic, static, kinds = layout
     ops, stat, kind = iter(operands), iter(static), iter(kinds)
-    leaves = []
+    leaves, requiring = [], []
     for d in dynamic:
         if d:
             x, k = next(ops), next(kind)
             leaves.append(Tensor._wrap(x, requires_grad=k == 2) if k else x)
+            if k == 2:
+                requiring.append(leaves[-1])
         else:
             leaves.append(next(stat).value)
     if isinstance(tree, int):
-        return tuple(leaves), {}
-    return jax.tree_util.tree_unflatten(tree, leaves)
+        return tuple(leaves), {}, requiring
+    return *jax.tree_util.tree_unflatten(tree, leaves), requiring
 
 
 _tracing: list[Callable] = []  # the steps being traced now, innermost last
@@ -263,7 +268,7 @@ class _Pure:
         try:
             for s, a in zip(storages, state_arrays):
                 s.array = a
-            args, kwargs = _join_args(operands, self.arg_layout)
+            args, kwargs, requiring = _join_args(operands, self.arg_layout)
             # Argument tensors are operands even when their arrays are concrete (a constant
             # under an outer jax.lax.scan, say): never state.
             observer.known.update(id(t._storage) for t in jax.tree_util.tree_leaves(
@@ -278,7 +283,7 @@ class _Pure:
                 _tracing.pop()
             if observer.found or observer.found_leaves:
                 raise _Rediscover(observer.found, observer.found_leaves)
-            return self._outputs(storages, leaves, state_arrays, grads_before, out,
+            return self._outputs(storages, leaves, state_arrays, grads_before, out, requiring,
                                  forward_only=_graph.backwards == backwards)
         finally:
             observer.restore()
@@ -288,7 +293,8 @@ class _Pure:
                 t._grad = g
                 t._rebound()
 
-    def _outputs(self, storages, leaves, state_arrays, grads_before, out, forward_only: bool):
+    def _outputs(self, storages, leaves, state_arrays, grads_before, out, requiring: list,
+                 forward_only: bool):
         written = tuple(s.array is not a for s, a in zip(storages, state_arrays))
         new_state = tuple(s.array for s, w in zip(storages, written) if w or self.all_outputs)
         kinds, new_grads = [], []
@@ -297,11 +303,13 @@ class _Pure:
             kinds.append("same" if g is g0 else "none" if g is None else "new")
             if kinds[-1] == "new":
                 new_grads.append(g._storage.array)
+        new_grads.extend(t._grad._storage.array for t in requiring if t._grad is not None)
         out_leaves, tree = jax.tree_util.tree_flatten(out, is_leaf=lambda x: isinstance(x, Tensor))
         self.learned = _Trace(written, tuple(kinds), tree,
                               tuple(isinstance(x, Tensor) for x in out_leaves),
                               tuple(forward_only and isinstance(x, Tensor) and x._requires_grad
-                                    for x in out_leaves))
+                                    for x in out_leaves),
+                              tuple(t._grad is not None for t in requiring))
         out_arrays = tuple(x._storage.array if isinstance(x, Tensor) else x for x in out_leaves)
         return new_state, tuple(new_grads), out_arrays
 
@@ -403,10 +411,11 @@ class _Plan:
         self.steady = all(kind == "new" and t._grad is not None for t, kind in self.regrads)
         self._bind()
         self.outputs = len(self.targets) + len(self.fixed) + sum(
-            kind == "new" for _, kind in self.regrads)
+            kind == "new" for _, kind in self.regrads) + sum(trace.arg_grads)
         # The usual step: gradients kept in place, and one tensor returned (the loss).
         self.simple = (not self.regrads and jax.tree_util.treedef_is_leaf(trace.out_tree)
                        and trace.out_tensors == (True,) and not program.grad_ops
+                       and not any(trace.arg_grads)
                        and (program.template is None or program.template[-1] is None))
 
     def _bind(self) -> None:
@@ -490,10 +499,12 @@ class _Plan:
         return self.run(*_once_each(arrays[:state]), *arrays[state:])
 
     def _finish(self, results, saved, operands, leaves):
-        """The rest of a call that replaces or removes gradients, returns more than one tensor
-        or outputs that carry a graph: all results in order, constants included, then the
-        gradients and outputs. An output that carries a graph gets a node of its own, whose
-        inputs are the state tensors and the operands, as they were before the call."""
+        """The rest of a call that replaces or removes gradients, gives tensor arguments
+        gradients, returns more than one tensor or outputs that carry a graph: all results in
+        order, constants included, then the gradients and outputs. A tensor argument's gradient
+        goes on as a backward from it (into its .grad, or on through the graph that made it);
+        an output that carries a graph gets a node of its own, whose inputs are the state
+        tensors and the operands, as they were before the call."""
         template = self.program.template
         if template is not None:
             varying = iter(results)
@@ -506,11 +517,18 @@ class _Plan:
             if self.steady:
                 self._bind()
         trace = self.program.trace
+        dynamic, kinds = self.layout[1], self.layout[3]
+        given = [x for x, d in zip(leaves, dynamic) if d]
+        if any(trace.arg_grads):
+            grads = iter(results[self.outputs - sum(trace.arg_grads):self.outputs])
+            requiring = [x for x, k in zip(given, kinds) if k == 2]
+            for x, has in zip(requiring, trace.arg_grads):
+                if has:
+                    _graph.backward((x,), (Tensor._wrap(next(grads)),))
         out = [Tensor._wrap(x) if t else x
                for x, t in zip(results[self.outputs:], trace.out_tensors)]
         if saved is not None:
-            dynamic = self.layout[1]
-            tensors = (*self.inputs, *(x for x, d in zip(leaves, dynamic) if d))
+            tensors = (*self.inputs, *given)
             arrays = (*saved, *operands)
             for k, op in self.program.grad_ops.items():
                 out[k] = _graph.record(op, tensors, arrays, out[k]._storage.array, {})
