@@ -6,17 +6,9 @@ suite. The README's command spreads the suite over one process per core (pytest-
 import importlib.metadata
 import os
 
-# Set before JAX starts its backends (the first computation, not the import):
-# - The suite compiles tens of thousands of small XLA programs, and compiling is most of its
-#   time. LLVM's optimization level and its expensive passes change how fast the machine code
-#   runs, not what it computes (XLA compiles without fast-math either way), so the tests build
-#   it with neither: a compile takes a sixth to a quarter less time. A user's own XLA_FLAGS
-#   come after these, so theirs win.
-# - Under pytest-xdist each worker is a process with its own JAX client, and a GPU client takes
-#   75% of the GPU's memory when it starts unless told otherwise: the workers share the GPU.
-os.environ["XLA_FLAGS"] = " ".join(filter(None, (
-    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true",
-    os.environ.get("XLA_FLAGS"))))
+# Under pytest-xdist each worker is a process with its own JAX client, and a GPU client takes
+# 75% of the GPU's memory when it starts unless told otherwise: the workers share the GPU. (Set
+# before JAX starts its backends, at the first computation, not at the import.)
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
