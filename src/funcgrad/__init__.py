@@ -9,12 +9,14 @@ from . import backends as backends
 from . import compiler as compiler
 from . import cuda as cuda
 from . import debug as debug
+from . import distributed as distributed
 from . import distributions as distributions
 from . import fft as fft
 from . import func as func
 from . import linalg as linalg
 from . import nn as nn
 from . import optim as optim
+from . import profiler as profiler
 from . import random as random
 from . import return_types as return_types
 from . import serialization as serialization

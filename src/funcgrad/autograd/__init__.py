@@ -12,6 +12,7 @@ from .._graph import backward as backward
 from . import forward_ad as forward_ad
 from . import functional as functional
 from . import graph as graph
+from . import profiler as profiler
 from ._function import Function as Function
 from ._function import FunctionCtx as FunctionCtx
 from ._function import once_differentiable as once_differentiable
