@@ -57,9 +57,10 @@ def _gpu(device=None):
         raise AssertionError("funcgrad.cuda: JAX sees no GPU here (torch says 'Torch not "
                              "compiled with CUDA enabled'); install jax[cuda12] on a machine "
                              "with an NVIDIA GPU, or check funcgrad.cuda.is_available() first.")
-    index = getattr(device, "index", device)
-    if isinstance(index, str):
-        index = int(index.partition(":")[2] or 0)
+    if isinstance(device, str):  # (a str's .index is a method)
+        index = int(device.partition(":")[2] or 0)
+    else:
+        index = getattr(device, "index", device)
     index = 0 if index is None else index
     if not 0 <= index < len(gpus):
         raise ValueError(f"funcgrad.cuda: no GPU {index}: JAX sees {len(gpus)} "
