@@ -17,9 +17,9 @@ def torch():
     return pytest.importorskip("torch")
 
 
-def _close(ours, theirs, rtol=1e-5) -> None:
+def _close(ours, theirs, rtol=1e-5, atol=F32_ATOL) -> None:
     np.testing.assert_allclose(np.asarray(ours.detach()), np.asarray(theirs.detach()),
-                               rtol=rtol, atol=F32_ATOL)
+                               rtol=rtol, atol=atol)
 
 
 def _set(lib, module, **values) -> None:
@@ -261,7 +261,9 @@ def test_older_weight_norm_matches_torch(torch, make, dim):
         _close(ours.weight, theirs.weight)
         for name in ("weight_g", "weight_v"):
             _close(getattr(ours, name), getattr(theirs, name))
-            _close(getattr(ours, name).grad, getattr(theirs, name).grad, rtol=1e-4)
+            # Gradients up to about 14 sum many products: their small entries may differ by a
+            # few float32 roundings of the large ones (4e-6 seen, 2 ulp at 14).
+            _close(getattr(ours, name).grad, getattr(theirs, name).grad, rtol=1e-4, atol=1e-5)
     for lib, layer in ((torch, theirs), (funcgrad, ours)):
         lib.nn.utils.remove_weight_norm(layer)
     assert list(ours.state_dict()) == list(theirs.state_dict())
