@@ -4,7 +4,6 @@ region casts nothing and that scaler is disabled, with torch's warnings)."""
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 from .. import _autocast
@@ -42,9 +41,6 @@ class GradScaler(_grad_scaler.GradScaler):
 def custom_fwd(fwd=None, *, cast_inputs=None):
     """``funcgrad.amp.custom_fwd(..., device_type='cuda')``, under its deprecated name."""
     _deprecated("custom_fwd", "custom_fwd(args..., device_type='cuda')")
-    if fwd is None:
-        return functools.partial(_autocast.custom_fwd, device_type="cuda",
-                                 cast_inputs=cast_inputs)
     return _autocast.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
 
 
