@@ -142,6 +142,20 @@ def test_vmap_in_dims_and_out_dims_are_torch_funcs(torch):
     np.testing.assert_allclose(*results, rtol=1e-6)
 
 
+def test_vmap_indexes_a_captured_tensor_by_a_mapped_index_as_torch_funcs(torch):
+    # Each element's index is a 0-d integer tensor: it indexes as an int does (failed before
+    # inside func.vmap: its value was read to make a Python int).
+    table = np.arange(12, dtype=np.float32).reshape(3, 4)
+    results = []
+    for lib in (funcgrad, torch):
+        def element(i, j, captured=lib.tensor(table)):
+            return captured[i, j] * 2 + captured[i].sum()
+
+        per_pair = lib.func.vmap(lib.func.vmap(element, in_dims=(None, 0)), in_dims=(0, None))
+        results.append(_np(per_pair(lib.tensor([2, 0]), lib.tensor([3, 1, -1]))))
+    np.testing.assert_allclose(*results)
+
+
 def test_vmap_randomness_and_chunk_size_are_torch_funcs(torch):
     from test_errors import assert_raises_as_torch
 

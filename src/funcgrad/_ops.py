@@ -2640,7 +2640,8 @@ def _int_operand(k: int) -> jax.Array:
 
 def _index_part(k):
     """A part of an index other than an int, slice, None or ``...``: a tensor, list or array
-    (an integer one of no dimensions as an int), or torch's error for what cannot index."""
+    (an integer one of no dimensions as an int, unless traced), or torch's error for what
+    cannot index."""
     if isinstance(k, Tensor):
         k = k._read()
     if isinstance(k, list):
@@ -2650,7 +2651,9 @@ def _index_part(k):
         return builtins.bool(k)
     if isinstance(k, (builtins.int, np.integer)) or (
             isinstance(k, (np.ndarray, jax.Array)) and k.ndim == 0 and k.dtype.kind in "iu"):
-        return builtins.int(k)
+        # Inside a transform (func.vmap's per-element index) the value is not at hand: an
+        # index array of no dimensions takes its dimension away as an int does.
+        return k if isinstance(k, jax.core.Tracer) else builtins.int(k)
     if isinstance(k, (np.ndarray, jax.Array)) and k.dtype.kind not in "iub":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if isinstance(k, (builtins.float, builtins.complex, builtins.str)):
