@@ -419,3 +419,18 @@ def test_legacy_new_refuses_a_tensor_of_another_dtype():
         torch.zeros(1).new(torch.arange(3))
     with pytest.raises(TypeError, match=r"float32 on cpu\), got funcgrad.int32"):
         funcgrad.zeros(1).new(funcgrad.arange(3))
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.new_ones(size=(2, 3)), lambda x: x.new_zeros(size=()),
+    lambda x: x.new_full(size=(2,), fill_value=7), lambda x: x.new_empty(size=(3, 1)),
+    lambda x: x.new_ones((2,), dtype=x.new_tensor(True).dtype),
+], ids=["ones", "zeros-0d", "full", "empty", "positional"])
+def test_new_factories_take_the_size_by_keyword_as_torch(request, call):
+    torch = pytest.importorskip("torch")
+    ours = call(funcgrad.zeros(1, dtype=funcgrad.float16))
+    theirs = call(torch.zeros(1, dtype=torch.float16))
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    if "empty" not in request.node.name:  # empty's values are undefined
+        np.testing.assert_array_equal(np.asarray(ours), theirs.numpy())

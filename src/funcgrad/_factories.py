@@ -638,6 +638,8 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
 
 def _new(fn):
     def method(self, *args, dtype=None, device=None, requires_grad: bool = False, **kw):
+        if "size" in kw:  # torch's keyword for the size: new_ones(size=(2, 3))
+            args = (kw.pop("size"), *args)
         return fn(*args, dtype=dtype or self.dtype, device=device or self.device,
                   requires_grad=requires_grad, **kw)
 
