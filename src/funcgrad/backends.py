@@ -9,6 +9,9 @@
   nothing here: XLA picks (and autotunes) its GPU convolution algorithms itself, computes
   convolutions at the float32 matmul precision, and is deterministic on a GPU when JAX starts
   with ``XLA_FLAGS=--xla_gpu_deterministic_ops=true`` (see ``use_deterministic_algorithms``).
+- ``cuda.enable_flash_sdp(...)``/``cuda.flash_sdp_enabled()`` and their math, mem_efficient
+  and cudnn kin (what ``nn.attention.sdpa_kernel`` sets) are kept as set: XLA compiles
+  ``scaled_dot_product_attention`` itself, whichever are enabled.
 - ``mps.is_available()`` and ``mps.is_built()``: False, JAX has no Metal backend here.
 
 >>> import funcgrad
@@ -61,10 +64,34 @@ class _Matmul(_Switches):
         _config.set_float32_matmul_precision("high" if allow else "highest")
 
 
+def _sdp_switch(name: str):
+    """``enable_<name>_sdp`` and ``<name>_sdp_enabled`` of ``torch.backends.cuda``: kept as
+    set, choosing nothing (XLA compiles attention itself)."""
+
+    def enable(self, enabled: bool) -> None:
+        if not isinstance(enabled, bool):
+            raise TypeError(f"enable_{name}_sdp expects a bool, but got "
+                            f"{type(enabled).__name__}")
+        self._sdp[name] = enabled
+
+    def enabled(self) -> bool:
+        return self._sdp[name]
+
+    enable.__name__, enabled.__name__ = f"enable_{name}_sdp", f"{name}_sdp_enabled"
+    return enable, enabled
+
+
 class _Cuda:
     """``torch.backends.cuda``."""
 
     matmul = _Matmul()
+    # The scaled_dot_product_attention kernels torch may pick (nn.attention.sdpa_kernel sets
+    # them for a block): all enabled, as torch's defaults.
+    _sdp = dict.fromkeys(("cudnn", "flash", "mem_efficient", "math", "overrideable"), True)
+    enable_cudnn_sdp, cudnn_sdp_enabled = _sdp_switch("cudnn")
+    enable_flash_sdp, flash_sdp_enabled = _sdp_switch("flash")
+    enable_mem_efficient_sdp, mem_efficient_sdp_enabled = _sdp_switch("mem_efficient")
+    enable_math_sdp, math_sdp_enabled = _sdp_switch("math")
 
     @staticmethod
     def is_built() -> bool:

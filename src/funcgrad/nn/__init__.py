@@ -1,5 +1,6 @@
 """``funcgrad.nn``: neural-network building blocks."""
 
+from . import attention as attention
 from . import functional as functional
 from . import init as init
 from . import utils as utils
