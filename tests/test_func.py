@@ -317,3 +317,128 @@ def test_debug_unwrap_gives_a_plain_tensor_back(torch):
     t_x = torch.tensor([1.0, 2.0])
     assert funcgrad.func.debug_unwrap(x) is x
     assert torch.func.debug_unwrap(t_x) is t_x
+
+
+# ----- vmap inside the stateful graph: gradients through its results, as torch.func.vmap's ---
+def _grads(tensors) -> list:
+    return [None if t.grad is None else _np(t.grad) for t in tensors]
+
+
+def _assert_all_close(ours, theirs, rtol=1e-5, atol=1e-6) -> None:
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def test_gradients_flow_through_vmap_to_inputs_and_closure_as_torch_funcs(torch):
+    x_data, _ = _data()
+    results = []
+    for lib in (funcgrad, torch):
+        w = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        x = lib.tensor(x_data, requires_grad=True)
+        shift = lib.tensor(0.3, requires_grad=True)
+        per_row = lib.func.vmap(lambda r, s, w=w, shift=shift: (r * w).sum().sin() * s + shift,
+                                in_dims=(0, None))
+        scale = lib.tensor(2.0, requires_grad=True)
+        for _ in range(3):  # the same layout again: accumulates, as any op's gradients
+            out = per_row(x, scale)
+            (out * lib.arange(6.0)).sum().backward()
+        results.append((_np(out), *_grads([w, x, shift, scale])))
+        assert out.requires_grad and out.grad_fn is not None
+    _assert_all_close(*results)
+
+
+def test_a_module_mapped_by_vmap_trains_as_torch_funcs(torch):
+    x_data, y_data = _data()
+    results = []
+    for lib in (funcgrad, torch):
+        net = _Net.build(lib)
+        optimizer = lib.optim.SGD(net.parameters(), lr=0.1)
+        for _ in range(3):
+            optimizer.zero_grad()
+            out = lib.func.vmap(net)(lib.tensor(x_data))
+            loss = ((out - lib.tensor(y_data)) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+        results.append([_np(p) for p in net.parameters()] + [_np(loss)])
+    _assert_all_close(*results)
+
+
+def test_nested_vmaps_and_a_second_order_gradient_as_torch_funcs(torch):
+    results = []
+    for lib in (funcgrad, torch):
+        w = lib.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)
+        a = lib.tensor([1.0, -0.5, 2.0], requires_grad=True)
+        b = lib.tensor([0.3, 0.7], requires_grad=True)
+        pairs = lib.func.vmap(lib.func.vmap(lambda s, t, w=w: (w * s * t).tanh().sum(),
+                                            in_dims=(None, 0)), in_dims=(0, None))
+        out = pairs(a, b)
+        (g,) = lib.autograd.grad(out.square().sum(), a, create_graph=True)
+        (g * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        results.append((_np(out), _np(g), *_grads([w, a, b])))
+    _assert_all_close(*results, rtol=1e-5, atol=1e-5)
+
+
+def test_a_recorded_vmap_redraws_nothing(torch):
+    # Dropout inside: the backward's pass through the op must use the forward's draw. Each
+    # output element is kept (times 2) or dropped, so w's gradient is sum(out / w).
+    w = funcgrad.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    for randomness in ("different", "same"):
+        w.grad = None
+        funcgrad.manual_seed(1)
+        mapped = funcgrad.func.vmap(lambda r: funcgrad.nn.functional.dropout(r * w, 0.5),
+                                    randomness=randomness)
+        out = mapped(funcgrad.ones(6, 4))
+        out.sum().backward()
+        np.testing.assert_allclose(_np(w.grad), _np(out / w).sum(0))
+        assert 0 < int((out == 0).sum()) < 24
+        funcgrad.manual_seed(1)
+        with funcgrad.no_grad():  # the same draw as where nothing is recorded
+            np.testing.assert_array_equal(_np(mapped(funcgrad.ones(6, 4))), _np(out))
+
+
+def test_a_compiled_step_trains_through_vmap_as_eager():
+    def make():
+        w = funcgrad.nn.Parameter(funcgrad.tensor([0.5, -1.0, 2.0]))
+        optimizer = funcgrad.optim.SGD([w], lr=0.1)
+        x = funcgrad.tensor(_data()[0])
+
+        def step():
+            optimizer.zero_grad()
+            loss = funcgrad.func.vmap(lambda r: (r * w).sum().tanh())(x).square().mean()
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return step, w
+
+    (eager, w_eager), (compiled, w_compiled) = make(), make()
+    compiled = funcgrad.compile(compiled)
+    for _ in range(3):
+        np.testing.assert_allclose(compiled().item(), eager().item(), rtol=1e-6)
+    np.testing.assert_allclose(_np(w_compiled), _np(w_eager), rtol=1e-6)
+    assert not np.allclose(_np(w_eager), [0.5, -1.0, 2.0])
+
+
+def test_vmap_of_a_function_changing_its_closure_in_place_is_refused():
+    w = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    counts = funcgrad.zeros(2)
+
+    def counting(r):
+        counts.add_(1)
+        return r * w
+
+    with pytest.raises(RuntimeError, match="vmap changed a tensor from outside it in place"):
+        funcgrad.func.vmap(counting)(funcgrad.ones(3, 2))
+    np.testing.assert_array_equal(_np(counts), [0.0, 0.0])  # and is left as it was
+
+
+def test_vmap_results_need_no_graph_when_nothing_requires_grad():
+    w = funcgrad.tensor([1.0, 2.0])
+    out = funcgrad.func.vmap(lambda r: r * w)(funcgrad.ones(3, 2))
+    assert out.grad_fn is None and not out.requires_grad
+    with funcgrad.no_grad():
+        assert funcgrad.func.vmap(lambda r: r * w.requires_grad_())(
+            funcgrad.ones(3, 2)).grad_fn is None

@@ -166,13 +166,14 @@ def _union(first: list, second: list) -> tuple[list, tuple, tuple]:
 
 
 @contextlib.contextmanager
-def _outside_reads(name: str, substitutes: Sequence | None = None):
+def _outside_reads(name: str, substitutes: Sequence | None = None, skip=None):
     """While function ``name`` runs: the tensors it reads that were made before it (its
     closure's), in
     the order of their first reads (yielded, filled as it runs). With ``substitutes``, the
     k-th such tensor holds ``substitutes[k]`` from that read on. Either way each one's array
     and version are put back at the end (a traced value must not stay in a real tensor), and
-    a funcgrad.compile trace around it still sees every read."""
+    a funcgrad.compile trace around it still sees every read. A read of the storage ``skip``
+    does not count."""
     outer, before = Tensor._observer, _Storage.epoch
     _Storage.epoch = epoch = before + 1  # tensors the branch makes are born in this epoch
     read: dict[int, Tensor] = {}
@@ -182,7 +183,8 @@ def _outside_reads(name: str, substitutes: Sequence | None = None):
         if outer is not None:
             outer(t)
         storage = t._storage
-        if storage.born == epoch or id(t) in read:
+        # born in this epoch, or in that of a function nested in it: not from outside
+        if storage.born >= epoch or id(t) in read or storage is skip:
             return
         saved.append((storage, storage.array, storage.version))
         if substitutes is not None:
@@ -205,8 +207,9 @@ def _outside_reads(name: str, substitutes: Sequence | None = None):
         if changed:
             raise RuntimeError(
                 f"{name} changed a tensor from outside it in place. The functions of cond and "
-                "while_loop may not change their inputs or the tensors they read, as torch's: "
-                "return a new value instead (x + 1, not x.add_(1)).")
+                "while_loop, and those vmap records as one op, may not change their inputs or "
+                "the tensors they read, as torch's: return a new value instead (x + 1, not "
+                "x.add_(1)).")
 
 
 def _call(branch: Callable, name: str, in_tree, arrays: Sequence, regions: tuple

@@ -18,6 +18,11 @@ import numpy as np
 from jax import custom_jvp as custom_jvp  # Tensors are pytrees, so JAX's own work as they are
 from jax import custom_vjp as custom_vjp
 
+from . import _autocast
+from ._control_flow import _output_op, _outside_reads
+from ._factories import default_generator
+from ._grad_mode import is_grad_enabled, no_grad
+from ._graph import record
 from ._tensor import Tensor
 from ._tensor import arrays as _arrays
 from ._tensor import is_tensor as _is_tensor
@@ -278,17 +283,107 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, **kwargs) -> Callable:
     """Maps ``fun`` over an axis of its inputs, as ``jax.vmap``; Tensors are mapped like arrays.
 
+    In grad mode, when a Tensor argument or a tensor ``fun`` reads from outside (its closure:
+    parameters, buffers) requires grad, the results are recorded as one op
+    (``VmapBackward0``), so gradients flow back to those tensors, as through torch.func.vmap.
+    That op runs ``fun`` without grad mode (JAX differentiates it whole).
+
     >>> import funcgrad
     >>> funcgrad.vmap(lambda row: row.sum())(funcgrad.ones(2, 3))
     tensor([3., 3.])
+    >>> w = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = funcgrad.vmap(lambda row: (row * w).sum())(funcgrad.ones(3, 2))
+    >>> y.sum().backward(); y, w.grad
+    (tensor([3., 3., 3.], grad_fn=<VmapBackward0>), tensor([3., 3.]))
     """
     inner = jax.vmap(lambda *a, **k: _arrays(fun(*a, **k)), in_axes, out_axes, **kwargs)
+    ops: dict = {}
 
     @functools.wraps(fun)
     def wrapped(*args, **kw):
+        if is_grad_enabled():
+            return _recorded(inner, "vmap", "VmapBackward0", args, kw, ops)
         return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
 
     return wrapped
+
+
+_OPERANDS = (Tensor, jax.Array, np.ndarray)
+
+
+def _recorded(transformed: Callable, name: str, grad_fn: str, args: tuple, kwargs: dict,
+              ops: dict):
+    """``transformed(*args, **kwargs)`` (a JAX transform of a function of Tensors, returning
+    arrays), mirrored, and recorded as one op when a gradient can flow: when a Tensor argument
+    or a tensor the function reads from outside requires grad. The op's inputs are the array
+    and Tensor arguments, the tensors read from outside (found by running it, as cond finds
+    its branches') and, when it draws random numbers, the generator's key before it ran: each
+    later run of the op (the lazy tier's, the backward's) draws what this one drew. ``ops``
+    keeps the op's function per layout of the arguments, so a loop calls one function (and
+    compiles one program for its backward)."""
+    leaves, tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_tensor)
+    arrays = [x._read() if _is_tensor(x) else x for x in leaves]
+    boxed = tuple(map(_is_tensor, leaves))
+    generator = default_generator._state._storage
+    if generator.array is None:
+        default_generator.manual_seed(default_generator._initial_seed)
+    key, draws = generator.array, generator.version
+    with _outside_reads(name, skip=generator) as read:
+        args, kwargs = _rebuilt(tree, boxed, arrays)  # born inside: not outside reads
+        out = transformed(*args, **kwargs)
+    captured = list(read.values())
+    if not any(x.requires_grad for x in (*leaves, *captured) if _is_tensor(x)):
+        return _mirror(out, any(boxed))
+    operands = tuple(i for i, x in enumerate(leaves) if isinstance(x, _OPERANDS))
+    static = tuple(None if i in operands else x for i, x in enumerate(leaves))
+    drew = generator.version != draws
+    layout = (tree, boxed, operands, static, len(captured), drew, _autocast.regions())
+    try:
+        fn = ops.get(layout)
+    except TypeError:  # an unhashable argument that is not an array: a function per call
+        fn = _op_function(transformed, name, layout)
+    if fn is None:
+        fn = ops[layout] = _op_function(transformed, name, layout)
+    key = (key,) if drew else ()
+    inputs = key + tuple(leaves[i] for i in operands) + tuple(captured)
+    inputs_arrays = key + tuple(arrays[i] for i in operands) + tuple(t._read() for t in captured)
+    # The run above computed the results: recorded as they are, each the output of an op
+    # whose backward runs the function again (under JAX's VJP).
+    out_leaves, out_tree = jax.tree_util.tree_flatten(out)
+    return jax.tree_util.tree_unflatten(out_tree, [
+        record(_output_op(name, grad_fn, fn, k), inputs, inputs_arrays, value, {})
+        for k, value in enumerate(out_leaves)])
+
+
+def _rebuilt(tree, boxed: tuple, arrays: Sequence) -> tuple:
+    """``(args, kwargs)`` of ``tree`` from leaf ``arrays``, as new Tensors where ``boxed``:
+    tensors the function was given, not ones it reads from outside."""
+    return jax.tree_util.tree_unflatten(
+        tree, [Tensor._wrap(a) if b else a for a, b in zip(arrays, boxed)])
+
+
+def _op_function(transformed: Callable, name: str, layout: tuple) -> Callable:
+    """The op function of ``_recorded``: ``([key], *operands, *captured) -> output leaves``."""
+    tree, boxed, operands, static, n_captured, drew, regions = layout
+
+    def run(*arrays):
+        key, arrays = (arrays[0], arrays[1:]) if drew else (None, arrays)
+        leaves = list(static)
+        for i, a in zip(operands, arrays):
+            leaves[i] = a
+        generator = default_generator._state._storage
+        state = generator.array, generator.version
+        if drew:
+            generator.array = key
+        try:
+            with _outside_reads(name, arrays[len(operands):], skip=generator), no_grad(), \
+                    _autocast.traced(regions):
+                args, kwargs = _rebuilt(tree, boxed, leaves)
+                return tuple(jax.tree_util.tree_leaves(transformed(*args, **kwargs)))
+        finally:
+            generator.array, generator.version = state
+
+    return run
 
 
 def jit(fun: Callable | None = None, **jax_kwargs) -> Callable:
