@@ -194,3 +194,77 @@ def test_funcgrad_where_is_the_way_out():
     f = lambda t: funcgrad.where(t.sum() > 0, t, -t)
     for x in ([1.0, 2.0], [-1.0, -2.0]):
         np.testing.assert_allclose(as_numpy(funcgrad.jit(f)(funcgrad.tensor(x))), np.abs(x))
+
+
+# ----- jit and the tensors a function reads from outside ----------------------------------------
+def test_jit_reads_the_current_values_of_the_tensors_it_closes_over():
+    # jax.jit bakes a closed-over array into its program; a tensor is an input instead.
+    w = funcgrad.tensor([1.0, 2.0])
+    calls = []
+
+    def dot(x, power):
+        calls.append(power)
+        return (x * w ** power).sum()
+
+    jitted = funcgrad.jit(dot, static_argnums=1)
+    x = funcgrad.tensor([3.0, -1.0])
+    for _ in range(4):
+        with funcgrad.no_grad():
+            w.add_(0.5)
+        assert jitted(x, 2).item() == pytest.approx(dot(x, 2).item())
+    # one trace to find what it reads, one to compile; then the program is reused
+    assert calls.count(2) == 2 + 4
+    assert jitted(x, 3).item() == pytest.approx(dot(x, 3).item())
+
+
+def test_jit_results_carry_gradients_to_arguments_and_closure_as_eager():
+    w = funcgrad.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    bias = funcgrad.tensor(0.3, requires_grad=True)
+
+    def f(x):
+        return ((x @ w).tanh() + bias).square().mean()
+
+    jitted = funcgrad.jit(f)
+    rng = np.random.default_rng(0)
+    grads = []
+    for fn in (f, jitted):
+        x = funcgrad.tensor(rng.standard_normal((5, 3)).astype(np.float32), requires_grad=True)
+        w.grad = bias.grad = None
+        for _ in range(2):
+            loss = fn(x)
+            (g,) = funcgrad.autograd.grad(loss, w, create_graph=True)
+            (loss + g.square().sum()).backward()
+        grads.append(as_numpy((loss, w.grad, bias.grad, x.grad)))
+        rng = np.random.default_rng(0)
+    assert jitted(funcgrad.ones(1, 3)).grad_fn.name() == "JitBackward0"
+    assert_trees_close(grads[1], grads[0], rtol=1e-5)
+
+
+def test_a_jitted_module_trains_as_the_module():
+    def train(jit: bool):
+        funcgrad.manual_seed(0)
+        model = funcgrad.nn.Sequential(funcgrad.nn.Linear(3, 4), funcgrad.nn.Tanh(),
+                                       funcgrad.nn.Linear(4, 1))
+        forward = funcgrad.jit(model) if jit else model
+        optimizer = funcgrad.optim.Adam(model.parameters(), lr=0.1)
+        x = funcgrad.tensor(BATCH)
+        for _ in range(4):
+            optimizer.zero_grad()
+            loss = forward(x).square().mean()
+            loss.backward()
+            optimizer.step()
+        return as_numpy([loss, *model.parameters()])
+
+    assert_trees_close(train(jit=True), train(jit=False), rtol=1e-5)
+
+
+def test_jit_of_a_function_changing_its_closure_in_place_is_refused():
+    count = funcgrad.zeros(())
+
+    def counting(x):
+        count.add_(1)
+        return x * 2
+
+    with pytest.raises(RuntimeError, match="jit changed a tensor from outside it in place"):
+        funcgrad.jit(counting)(funcgrad.ones(2))
+    assert count.item() == 0.0

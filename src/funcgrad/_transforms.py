@@ -299,11 +299,28 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, **kwargs) -> Callab
     inner = jax.vmap(lambda *a, **k: _arrays(fun(*a, **k)), in_axes, out_axes, **kwargs)
     ops: dict = {}
 
+    def call(captured: Sequence, rebuild: Callable):
+        with _outside_reads("vmap", captured, skip=_generator()):
+            args, kwargs = rebuild()  # tensors born inside: not reads from outside
+            return inner(*args, **kwargs)
+
     @functools.wraps(fun)
     def wrapped(*args, **kw):
-        if is_grad_enabled():
-            return _recorded(inner, "vmap", "VmapBackward0", args, kw, ops)
-        return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
+        if not is_grad_enabled():
+            return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
+        generator = _generator()
+        if generator.array is None:
+            default_generator.manual_seed(default_generator._initial_seed)
+        key, draws = generator.array, generator.version
+        leaves, tree = jax.tree_util.tree_flatten((args, kw), is_leaf=_is_tensor)
+        arrays = [x._read() if _is_tensor(x) else x for x in leaves]
+        with _outside_reads("vmap", skip=generator) as read:
+            # the arguments as tensors born inside: not reads from outside
+            inside_args, inside_kwargs = _rebuilt(tree, arrays, leaves)
+            out = inner(*inside_args, **inside_kwargs)
+        return _recorded("vmap", "VmapBackward0", call, leaves, tree, arrays,
+                         list(read.values()), key if generator.version != draws else None,
+                         out, ops)
 
     return wrapped
 
@@ -311,75 +328,76 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, **kwargs) -> Callab
 _OPERANDS = (Tensor, jax.Array, np.ndarray)
 
 
-def _recorded(transformed: Callable, name: str, grad_fn: str, args: tuple, kwargs: dict,
-              ops: dict):
-    """``transformed(*args, **kwargs)`` (a JAX transform of a function of Tensors, returning
-    arrays), mirrored, and recorded as one op when a gradient can flow: when a Tensor argument
-    or a tensor the function reads from outside requires grad. The op's inputs are the array
-    and Tensor arguments, the tensors read from outside (found by running it, as cond finds
-    its branches') and, when it draws random numbers, the generator's key before it ran: each
-    later run of the op (the lazy tier's, the backward's) draws what this one drew. ``ops``
-    keeps the op's function per layout of the arguments, so a loop calls one function (and
-    compiles one program for its backward)."""
-    leaves, tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_tensor)
-    arrays = [x._read() if _is_tensor(x) else x for x in leaves]
-    boxed = tuple(map(_is_tensor, leaves))
-    generator = default_generator._state._storage
-    if generator.array is None:
-        default_generator.manual_seed(default_generator._initial_seed)
-    key, draws = generator.array, generator.version
-    with _outside_reads(name, skip=generator) as read:
-        args, kwargs = _rebuilt(tree, boxed, arrays)  # born inside: not outside reads
-        out = transformed(*args, **kwargs)
-    captured = list(read.values())
+def _generator():
+    """The global generator's state storage."""
+    return default_generator._state._storage
+
+
+def _recorded(name: str, grad_fn: str, call: Callable, leaves: list, tree, arrays: list,
+              captured: list, key, out, ops: dict):
+    """The results ``out`` of a transformed function on the argument ``leaves`` of ``tree``
+    (their ``arrays``), mirrored, and recorded as one op when a gradient can flow: when a
+    Tensor argument or a tensor it read from outside (``captured``) requires grad. The op's
+    inputs are the array and Tensor arguments, the ``captured`` tensors and the generator's
+    ``key`` before the call, where it drew random numbers (else None): its function is
+    ``call(captured arrays, rebuild)`` (``rebuild()`` gives the call's args and kwargs from
+    the op's arrays), which draws what the call drew, so every later run
+    (the backward's, under JAX's VJP) computes what this one did. ``ops`` keeps the op's
+    function per layout of the arguments, so a loop compiles one program for its backward."""
     if not any(x.requires_grad for x in (*leaves, *captured) if _is_tensor(x)):
-        return _mirror(out, any(boxed))
+        return _mirror(out, any(map(_is_tensor, leaves)))
     operands = tuple(i for i, x in enumerate(leaves) if isinstance(x, _OPERANDS))
     static = tuple(None if i in operands else x for i, x in enumerate(leaves))
-    drew = generator.version != draws
-    layout = (tree, boxed, operands, static, len(captured), drew, _autocast.regions())
+    layout = (tree, tuple(map(_is_tensor, leaves)), operands, static, key is not None,
+              _autocast.regions())
     try:
         fn = ops.get(layout)
     except TypeError:  # an unhashable argument that is not an array: a function per call
-        fn = _op_function(transformed, name, layout)
+        fn = _op_function(call, layout)
     if fn is None:
-        fn = ops[layout] = _op_function(transformed, name, layout)
-    key = (key,) if drew else ()
+        fn = ops[layout] = _op_function(call, layout)
+    key = () if key is None else (key,)
     inputs = key + tuple(leaves[i] for i in operands) + tuple(captured)
     inputs_arrays = key + tuple(arrays[i] for i in operands) + tuple(t._read() for t in captured)
-    # The run above computed the results: recorded as they are, each the output of an op
-    # whose backward runs the function again (under JAX's VJP).
     out_leaves, out_tree = jax.tree_util.tree_flatten(out)
     return jax.tree_util.tree_unflatten(out_tree, [
         record(_output_op(name, grad_fn, fn, k), inputs, inputs_arrays, value, {})
         for k, value in enumerate(out_leaves)])
 
 
-def _rebuilt(tree, boxed: tuple, arrays: Sequence) -> tuple:
-    """``(args, kwargs)`` of ``tree`` from leaf ``arrays``, as new Tensors where ``boxed``:
-    tensors the function was given, not ones it reads from outside."""
+def _rebuilt(tree, arrays: Sequence, template: Sequence) -> tuple:
+    """``(args, kwargs)`` of ``tree`` from leaf ``arrays``, as new Tensors where ``template``
+    has a Tensor."""
     return jax.tree_util.tree_unflatten(
-        tree, [Tensor._wrap(a) if b else a for a, b in zip(arrays, boxed)])
+        tree, [Tensor._wrap(a) if _is_tensor(t) else a for a, t in zip(arrays, template)])
 
 
-def _op_function(transformed: Callable, name: str, layout: tuple) -> Callable:
-    """The op function of ``_recorded``: ``([key], *operands, *captured) -> output leaves``."""
-    tree, boxed, operands, static, n_captured, drew, regions = layout
+def _fresh(args: tuple, kwargs: dict) -> tuple:
+    """``(args, kwargs)`` with each Tensor a new one of the same array: inside
+    ``_outside_reads``, tensors the function is given, not ones it reads from outside."""
+    leaves, tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_tensor)
+    return _rebuilt(tree, [x._storage.array if _is_tensor(x) else x for x in leaves], leaves)
+
+
+def _op_function(call: Callable, layout: tuple) -> Callable:
+    """The op function of ``_recorded``: ``([key], *operands, *captured) -> output leaves``,
+    run without grad mode (JAX differentiates it whole) in the autocast regions of the call."""
+    tree, boxed, operands, static, drew, regions = layout
+    template = [Tensor._wrap(None) if b else None for b in boxed]
 
     def run(*arrays):
         key, arrays = (arrays[0], arrays[1:]) if drew else (None, arrays)
         leaves = list(static)
         for i, a in zip(operands, arrays):
             leaves[i] = a
-        generator = default_generator._state._storage
+        generator = _generator()
         state = generator.array, generator.version
         if drew:
             generator.array = key
         try:
-            with _outside_reads(name, arrays[len(operands):], skip=generator), no_grad(), \
-                    _autocast.traced(regions):
-                args, kwargs = _rebuilt(tree, boxed, leaves)
-                return tuple(jax.tree_util.tree_leaves(transformed(*args, **kwargs)))
+            with no_grad(), _autocast.traced(regions):
+                return tuple(jax.tree_util.tree_leaves(call(
+                    arrays[len(operands):], lambda: _rebuilt(tree, leaves, template))))
         finally:
             generator.array, generator.version = state
 
@@ -389,19 +407,82 @@ def _op_function(transformed: Callable, name: str, layout: tuple) -> Callable:
 def jit(fun: Callable | None = None, **jax_kwargs) -> Callable:
     """Compiles ``fun`` with XLA, as ``jax.jit``; usable as ``@jit`` or ``@jit(...)``.
 
+    The tensors ``fun`` reads from outside (parameters, buffers; found by tracing it once per
+    layout of the arguments) are inputs of the program, not constants of it as JAX arrays in a
+    closure are: each call computes with their current values. In grad mode, when one of them
+    or a Tensor argument requires grad, the results are recorded as one op (``JitBackward0``),
+    so gradients flow back to them, as vmap's do. ``fun`` may not change them in place.
+
     >>> import funcgrad
     >>> funcgrad.jit(lambda x: x * 2)(funcgrad.tensor([1.0]))
     tensor([2.])
+    >>> w = funcgrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> dot = funcgrad.jit(lambda x: (x * w).sum())
+    >>> with funcgrad.no_grad():
+    ...     _ = w.mul_(10)
+    >>> y = dot(funcgrad.ones(2)); y.backward(); y, w.grad
+    (tensor(30., grad_fn=<JitBackward0>), tensor([1., 1.]))
     """
     if fun is None:
         return functools.partial(jit, **jax_kwargs)
-    inner = jax.jit(lambda *a, **k: _arrays(fun(*a, **k)), **jax_kwargs)
+
+    def run(captured: Sequence, *args, **kwargs):
+        with _outside_reads("jit", captured, skip=_generator()):
+            args, kwargs = _fresh(args, kwargs)
+            return _arrays(fun(*args, **kwargs))
+
+    inner = jax.jit(run, **_after_one(jax_kwargs))
+    closures: dict = {}  # layout of the arguments -> the tensors fun reads from outside
+    ops: dict = {}
+
+    def call(captured: Sequence, rebuild: Callable):
+        args, kwargs = rebuild()
+        return inner(captured, *args, **kwargs)
+
+    def probe(*args, **kwargs):
+        """Traces ``fun`` (not compiling it): the tensors it reads from outside."""
+        with _outside_reads("jit", skip=_generator()) as read:
+            args, kwargs = _fresh(args, kwargs)
+            _arrays(fun(*args, **kwargs))
+        return list(read.values())
 
     @functools.wraps(fun)
     def wrapped(*args, **kw):
-        return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
+        leaves, tree = jax.tree_util.tree_flatten((args, kw), is_leaf=_is_tensor)
+        layout = (tree, tuple((x.shape, x.dtype) if isinstance(x, _OPERANDS) else x
+                              for x in leaves))
+        try:
+            captured = closures.get(layout)
+        except TypeError:  # an unhashable argument that is not an array: traced per call
+            layout, captured = None, None
+        if captured is None:
+            found = []
+            jax.jit(lambda *a, **k: found.extend(probe(*a, **k)), **jax_kwargs).trace(
+                *args, **kw)
+            captured = found
+            if layout is not None:
+                closures[layout] = captured
+        arrays = [x._read() if _is_tensor(x) else x for x in leaves]
+        out = inner(tuple(t._read() for t in captured), *args, **kw)
+        if not is_grad_enabled():
+            return _mirror(out, _has_tensor((args, kw)))
+        return _recorded("jit", "JitBackward0", call, leaves, tree, arrays, captured, None,
+                         out, ops)
 
     return wrapped
+
+
+def _after_one(jax_kwargs: dict) -> dict:
+    """``jax.jit``'s arguments for the function with one more positional argument first."""
+    shifted = dict(jax_kwargs)
+    for name in ("static_argnums", "donate_argnums"):
+        nums = shifted.get(name)
+        if nums is not None:
+            shifted[name] = tuple(n + 1 if n >= 0 else n
+                                  for n in ((nums,) if isinstance(nums, int) else nums))
+    if isinstance(shifted.get("in_shardings"), (tuple, list)):
+        shifted["in_shardings"] = (None, *shifted["in_shardings"])
+    return shifted
 
 
 def stop_gradient(x):
