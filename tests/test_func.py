@@ -442,3 +442,27 @@ def test_vmap_results_need_no_graph_when_nothing_requires_grad():
     with funcgrad.no_grad():
         assert funcgrad.func.vmap(lambda r: r * w.requires_grad_())(
             funcgrad.ones(3, 2)).grad_fn is None
+
+
+def _sines(w, vector: bool):
+    def f(v):
+        out = (v * w).sin()
+        return out if vector else out.sum()
+
+    return f
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("transform", ["grad", "grad_and_value", "jacrev", "jacfwd", "hessian"])
+def test_torch_func_results_can_be_differentiated_by_backward_as_torchs(torch, transform):
+    results = []
+    for lib in (funcgrad, torch):
+        w = lib.tensor([1.0, 2.0, -0.5], requires_grad=True)
+        x = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+
+        out = getattr(lib.func, transform)(_sines(w, vector=transform in ("jacrev", "jacfwd")))(x)
+        out = out[0] if transform == "grad_and_value" else out
+        assert out.requires_grad
+        (out * lib.linspace(0.5, 2.0, out.numel()).reshape(out.shape)).sum().backward()
+        results.append((_np(out), _np(w.grad), _np(x.grad)))
+    _assert_all_close(*results)

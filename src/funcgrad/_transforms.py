@@ -134,17 +134,16 @@ def _value_and_grad(transform: str, fun: Callable, argnums, has_aux: bool,
             return _scalar_output(transform, out[0]), _arrays(out[1])
         return _scalar_output(transform, out), None
 
-    inner = jax.value_and_grad(scalar_fun, argnums, has_aux=True, **jax_kwargs)
+    run = _joining_graph(jax.value_and_grad(scalar_fun, argnums, has_aux=True, **jax_kwargs),
+                         transform, "GradBackward0")
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         _check_argnums_fit(transform, argnums, args)
         if not jax_kwargs.get("allow_int", False):
             _check_inexact(transform, argnums, args)
-        (value, aux), g = inner(*args, **kwargs)
-        tensors = _has_tensor((args, kwargs))
-        value = _mirror(value, tensors)
-        return ((value, _mirror(aux, tensors)) if has_aux else value), _mirror(g, tensors)
+        (value, aux), g = run(args, kwargs)
+        return ((value, aux) if has_aux else value), g
 
     return wrapped
 
@@ -234,12 +233,14 @@ def _jacobian(jax_transform: Callable, fun: Callable, argnums, has_aux: bool, **
     _check_argnums(argnums)
     inner = jax_transform(lambda *a, **k: _arrays(fun(*a, **k)), argnums=argnums,
                           has_aux=has_aux, **kwargs)
+    name = jax_transform.__name__
+    run = _joining_graph(inner, name, f"{name.capitalize()}Backward0")
 
     @functools.wraps(fun)
     def wrapped(*args, **kw):
-        _check_argnums_fit(jax_transform.__name__, argnums, args)
-        _check_inexact(jax_transform.__name__, argnums, args)
-        return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
+        _check_argnums_fit(name, argnums, args)
+        _check_inexact(name, argnums, args)
+        return run(args, kw)
 
     return wrapped
 
@@ -297,32 +298,43 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, **kwargs) -> Callab
     (tensor([3., 3., 3.], grad_fn=<VmapBackward0>), tensor([3., 3.]))
     """
     inner = jax.vmap(lambda *a, **k: _arrays(fun(*a, **k)), in_axes, out_axes, **kwargs)
-    ops: dict = {}
-
-    def call(captured: Sequence, rebuild: Callable):
-        with _outside_reads("vmap", captured, skip=_generator()):
-            args, kwargs = rebuild()  # tensors born inside: not reads from outside
-            return inner(*args, **kwargs)
+    run = _joining_graph(inner, "vmap", "VmapBackward0")
 
     @functools.wraps(fun)
     def wrapped(*args, **kw):
+        return run(args, kw)
+
+    return wrapped
+
+
+def _joining_graph(inner: Callable, name: str, grad_fn: str) -> Callable:
+    """``inner`` (a JAX transform of a function of Tensors, returning arrays) as a function of
+    ``(args, kwargs)`` whose results are mirrored and, in grad mode, join the graph as the
+    outputs of one op where a gradient can flow (``_recorded``): the tensors the function
+    reads from outside are found while it runs."""
+    ops: dict = {}
+
+    def call(captured: Sequence, rebuild: Callable):
+        with _outside_reads(name, captured, skip=_generator()):
+            args, kwargs = rebuild()  # tensors born inside: not reads from outside
+            return inner(*args, **kwargs)
+
+    def run(args: tuple, kwargs: dict):
         if not is_grad_enabled():
-            return _mirror(inner(*args, **kw), _has_tensor((args, kw)))
+            return _mirror(inner(*args, **kwargs), _has_tensor((args, kwargs)))
         generator = _generator()
         if generator.array is None:
             default_generator.manual_seed(default_generator._initial_seed)
         key, draws = generator.array, generator.version
-        leaves, tree = jax.tree_util.tree_flatten((args, kw), is_leaf=_is_tensor)
+        leaves, tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_tensor)
         arrays = [x._read() if _is_tensor(x) else x for x in leaves]
-        with _outside_reads("vmap", skip=generator) as read:
-            # the arguments as tensors born inside: not reads from outside
+        with _outside_reads(name, skip=generator) as read:
             inside_args, inside_kwargs = _rebuilt(tree, arrays, leaves)
             out = inner(*inside_args, **inside_kwargs)
-        return _recorded("vmap", "VmapBackward0", call, leaves, tree, arrays,
-                         list(read.values()), key if generator.version != draws else None,
-                         out, ops)
+        return _recorded(name, grad_fn, call, leaves, tree, arrays, list(read.values()),
+                         key if generator.version != draws else None, out, ops)
 
-    return wrapped
+    return run
 
 
 _OPERANDS = (Tensor, jax.Array, np.ndarray)
@@ -359,6 +371,9 @@ def _recorded(name: str, grad_fn: str, call: Callable, leaves: list, tree, array
     key = () if key is None else (key,)
     inputs = key + tuple(leaves[i] for i in operands) + tuple(captured)
     inputs_arrays = key + tuple(arrays[i] for i in operands) + tuple(t._read() for t in captured)
+    # A Tensor in the results (a gradient is one, a Hessian one of a Tensor): its array.
+    out = jax.tree_util.tree_map(lambda x: jax.tree_util.tree_leaves(x)[0], out,
+                                 is_leaf=_is_tensor)
     out_leaves, out_tree = jax.tree_util.tree_flatten(out)
     return jax.tree_util.tree_unflatten(out_tree, [
         record(_output_op(name, grad_fn, fn, k), inputs, inputs_arrays, value, {})
