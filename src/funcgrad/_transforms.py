@@ -329,7 +329,7 @@ def _joining_graph(inner: Callable, name: str, grad_fn: str) -> Callable:
         leaves, tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_tensor)
         arrays = [x._read() if _is_tensor(x) else x for x in leaves]
         with _outside_reads(name, skip=generator) as read:
-            inside_args, inside_kwargs = _rebuilt(tree, arrays, leaves)
+            inside_args, inside_kwargs = _rebuilt(tree, arrays, list(map(_is_tensor, leaves)))
             out = inner(*inside_args, **inside_kwargs)
         return _recorded(name, grad_fn, call, leaves, tree, arrays, list(read.values()),
                          key if generator.version != draws else None, out, ops)
@@ -380,25 +380,24 @@ def _recorded(name: str, grad_fn: str, call: Callable, leaves: list, tree, array
         for k, value in enumerate(out_leaves)])
 
 
-def _rebuilt(tree, arrays: Sequence, template: Sequence) -> tuple:
-    """``(args, kwargs)`` of ``tree`` from leaf ``arrays``, as new Tensors where ``template``
-    has a Tensor."""
+def _rebuilt(tree, arrays: Sequence, boxed: Sequence[bool]) -> tuple:
+    """``(args, kwargs)`` of ``tree`` from leaf ``arrays``, as new Tensors where ``boxed``."""
     return jax.tree_util.tree_unflatten(
-        tree, [Tensor._wrap(a) if _is_tensor(t) else a for a, t in zip(arrays, template)])
+        tree, [Tensor._wrap(a) if b else a for a, b in zip(arrays, boxed)])
 
 
 def _fresh(args: tuple, kwargs: dict) -> tuple:
     """``(args, kwargs)`` with each Tensor a new one of the same array: inside
     ``_outside_reads``, tensors the function is given, not ones it reads from outside."""
     leaves, tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_is_tensor)
-    return _rebuilt(tree, [x._storage.array if _is_tensor(x) else x for x in leaves], leaves)
+    return _rebuilt(tree, [x._storage.array if _is_tensor(x) else x for x in leaves],
+                    list(map(_is_tensor, leaves)))
 
 
 def _op_function(call: Callable, layout: tuple) -> Callable:
     """The op function of ``_recorded``: ``([key], *operands, *captured) -> output leaves``,
     run without grad mode (JAX differentiates it whole) in the autocast regions of the call."""
     tree, boxed, operands, static, drew, regions = layout
-    template = [Tensor._wrap(None) if b else None for b in boxed]
 
     def run(*arrays):
         key, arrays = (arrays[0], arrays[1:]) if drew else (None, arrays)
@@ -412,7 +411,7 @@ def _op_function(call: Callable, layout: tuple) -> Callable:
         try:
             with no_grad(), _autocast.traced(regions):
                 return tuple(jax.tree_util.tree_leaves(call(
-                    arrays[len(operands):], lambda: _rebuilt(tree, leaves, template))))
+                    arrays[len(operands):], lambda: _rebuilt(tree, leaves, boxed))))
         finally:
             generator.array, generator.version = state
 
