@@ -132,32 +132,30 @@ def _sliced_mask_mod_error(batch: Tensor, head: Tensor, token_q: Tensor,
         "\n  sliced_mask.mask_mod = apply_offset(base_mask.mask_mod, offset)  # Use base_mask!")
 
 
-def or_masks(*mask_mods: Callable) -> Callable:
-    """Returns a mask_mod that's the union of provided mask_mods"""
+def _combined(mask_mods: tuple, identity: bool, combine: Callable, name: str) -> Callable:
+    """The mask_mod combining ``mask_mods`` by ``combine`` from ``identity``, named as
+    torch's (``or_mask``, ``and_mask``)."""
     if not all(callable(arg) for arg in mask_mods):
         raise RuntimeError(f"All inputs should be callable mask_mods: {mask_mods}")
 
-    def or_mask(b: Tensor, h: Tensor, q_idx: Tensor, kv_idx: Tensor) -> Tensor:
-        result = b.new_zeros((), dtype=_dtypes.bool)
-        for mask in mask_mods:
-            result = result | mask(b, h, q_idx, kv_idx)
+    def mask(b: Tensor, h: Tensor, q_idx: Tensor, kv_idx: Tensor) -> Tensor:
+        result = b.new_full((), identity, dtype=_dtypes.bool)
+        for mask_mod in mask_mods:
+            result = combine(result, mask_mod(b, h, q_idx, kv_idx))
         return result
 
-    return or_mask
+    mask.__name__ = mask.__qualname__ = name
+    return mask
+
+
+def or_masks(*mask_mods: Callable) -> Callable:
+    """Returns a mask_mod that's the union of provided mask_mods"""
+    return _combined(mask_mods, False, operator.or_, "or_mask")
 
 
 def and_masks(*mask_mods: Callable) -> Callable:
     """Returns a mask_mod that's the intersection of provided mask_mods"""
-    if not all(callable(arg) for arg in mask_mods):
-        raise RuntimeError(f"All inputs should be callable mask_mods: {mask_mods}")
-
-    def and_mask(b: Tensor, h: Tensor, q_idx: Tensor, kv_idx: Tensor) -> Tensor:
-        result = b.new_ones((), dtype=_dtypes.bool)
-        for mask in mask_mods:
-            result = result & mask(b, h, q_idx, kv_idx)
-        return result
-
-    return and_mask
+    return _combined(mask_mods, True, operator.and_, "and_mask")
 
 
 def _indices(shape: tuple[int, int, int, int], device) -> tuple[Tensor, ...]:
