@@ -207,9 +207,9 @@ def _outside_reads(name: str, substitutes: Sequence | None = None, skip=None):
         if changed:
             raise RuntimeError(
                 f"{name} changed a tensor from outside it in place. The functions of cond and "
-                "while_loop, and those vmap records as one op, may not change their inputs or "
-                "the tensors they read, as torch's: return a new value instead (x + 1, not "
-                "x.add_(1)).")
+                "while_loop, and those that vmap, jit and grad record as one op, may not change "
+                "their inputs or the tensors they read, as torch's: return a new value instead "
+                "(x + 1, not x.add_(1)).")
 
 
 def _call(branch: Callable, name: str, in_tree, arrays: Sequence, regions: tuple
