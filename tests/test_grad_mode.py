@@ -293,3 +293,177 @@ def test_grad_modes_are_in_autograd_as_in_torch(torch, name):
     with getattr(funcgrad.autograd, name)(*([False] if name == "set_grad_enabled" else [])):
         y = x * 2
     assert y.requires_grad == (name == "enable_grad")
+
+
+# ----- inference tensors -------------------------------------------------------------------------
+def inference_flags(lib) -> list[bool]:
+    """Which tensors are inference tensors, made inside inference mode and out of it."""
+    normal = lib.ones(2)
+    with lib.inference_mode():
+        x = lib.ones(2)
+        made = [x, normal + 1, lib.randn(2), lib.tensor([1.0]), lib.ones(2, requires_grad=True),
+                lib.zeros(1).add_(1)]
+        with lib.no_grad():
+            made.append(lib.ones(1))
+        with lib.enable_grad():
+            made.append(lib.ones(1) * 2)
+        with lib.inference_mode(False):
+            made.append(lib.ones(1))
+    made += [x * 2, x.sum(), x.clone(), x.detach(), x.data, lib.ones(2), normal.detach()]
+    return [t.is_inference() for t in made] + [lib.is_inference(x), lib.is_inference(normal)]
+
+
+def test_inference_tensors_are_the_ones_torch_marks(torch):
+    assert both(torch, inference_flags) == [True] * 8 + [False] + [False] * 3 + [True] * 2 + [
+        False, False, True, False]
+
+
+def test_inference_mode_decorator_makes_inference_tensors(torch):
+    def scenario(lib):
+        made = lib.inference_mode()(lambda: lib.ones(1))
+        return made().is_inference(), lib.ones(1).is_inference()
+
+    assert both(torch, scenario) == (True, False)
+
+
+def inference_x(lib):
+    with lib.inference_mode():
+        return lib.tensor([1.0, 2.0, 3.0])
+
+
+_SAVING = {
+    "mul": lambda lib, x, w: w * x,
+    "div-denominator": lambda lib, x, w: w / x,
+    "div-numerator": lambda lib, x, w: x / w,
+    "matmul": lambda lib, x, w: w @ x,
+    "pow-exponent": lambda lib, x, w: w ** x,
+    "linear": lambda lib, x, w: lib.nn.functional.linear(x, w.reshape(1, 3)),
+    "mul-of-detach": lambda lib, x, w: x.detach() * w,
+}
+
+
+@pytest.mark.parametrize("case", _SAVING)
+def test_an_inference_tensor_cannot_be_saved_for_backward(torch, case):
+    from test_errors import assert_raises_as_torch
+
+    def scenario(lib):
+        _SAVING[case](lib, inference_x(lib), lib.ones(3, requires_grad=True))
+
+    assert "Inference tensors cannot be saved for backward" in assert_raises_as_torch(
+        torch, scenario)
+
+
+_NOT_SAVING = {
+    "add": lambda lib, x, w: w + x,
+    "cat": lambda lib, x, w: lib.cat([w, x]),
+    "op-result": lambda lib, x, w: lib.sin(x) * w,
+    "clone": lambda lib, x, w: x.clone() * w,
+    "no-grad-needed": lambda lib, x, w: x * w.detach(),
+}
+
+
+@pytest.mark.parametrize("case", _NOT_SAVING)
+def test_an_inference_tensor_that_is_not_saved_takes_part_as_in_torch(torch, case):
+    def scenario(lib):
+        w = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        out = _NOT_SAVING[case](lib, inference_x(lib), w)
+        if out.requires_grad:
+            out.sum().backward()
+        return out.tolist(), out.requires_grad, None if w.grad is None else w.grad.tolist()
+
+    both(torch, scenario)
+
+
+_WRITES = {
+    "add_": lambda lib, x: x.add_(1),
+    "add_-under-no_grad": lambda lib, x: lib.no_grad()(x.mul_)(2),
+    "zero_": lambda lib, x: x.zero_(),
+    "fill_": lambda lib, x: x.fill_(2.0),
+    "copy_": lambda lib, x: x.copy_(lib.zeros(3)),
+    "setitem": lambda lib, x: x.__setitem__(0, 5.0),
+    "clamp_": lambda lib, x: x.clamp_(0, 1),
+    "index_add_": lambda lib, x: x.index_add_(0, lib.tensor([0]), lib.ones(1)),
+    "set_": lambda lib, x: x.set_(lib.zeros(3)),
+    "resize_": lambda lib, x: x.resize_(4),
+    "masked_fill_": lambda lib, x: x.masked_fill_(x > 1, 0.0),
+}
+
+
+@pytest.mark.parametrize("case", _WRITES)
+def test_an_inference_tensor_cannot_change_in_place_outside_inference_mode(torch, case):
+    """torch's error; here the tensor is also left as it was (torch's masked_fill_ writes
+    first and raises after)."""
+    from test_errors import assert_raises_as_torch
+
+    assert "Inplace update to inference tensor outside InferenceMode" in assert_raises_as_torch(
+        torch, lambda lib: _WRITES[case](lib, inference_x(lib)))
+    x = inference_x(funcgrad)
+    with pytest.raises(RuntimeError):
+        _WRITES[case](funcgrad, x)
+    assert x.tolist() == [1.0, 2.0, 3.0] and x.is_inference()
+
+
+def test_an_inference_tensor_changes_in_place_inside_inference_mode(torch):
+    def scenario(lib):
+        x = inference_x(lib)
+        with lib.inference_mode():
+            x.add_(1)[0] = 0.0
+        return x.tolist(), x.is_inference()
+
+    assert both(torch, scenario) == ([0.0, 3.0, 4.0], True)
+
+
+_REQUIRES_GRAD = {
+    "requires_grad_": lambda lib, x: x.requires_grad_(),
+    "setter": lambda lib, x: setattr(x, "requires_grad", True),
+    "Parameter": lambda lib, x: lib.nn.Parameter(x),
+}
+
+
+@pytest.mark.parametrize("case", _REQUIRES_GRAD)
+def test_an_inference_tensor_cannot_require_grad_outside_inference_mode(torch, case):
+    from test_errors import assert_raises_as_torch
+
+    assert "Setting requires_grad=True on inference tensor" in assert_raises_as_torch(
+        torch, lambda lib: _REQUIRES_GRAD[case](lib, inference_x(lib)))
+    x = inference_x(funcgrad)
+    with pytest.raises(RuntimeError):
+        _REQUIRES_GRAD[case](funcgrad, x)
+    assert not x.requires_grad
+
+
+def test_what_an_inference_tensor_may_do_outside_inference_mode(torch):
+    def scenario(lib):
+        x = inference_x(lib)
+        with lib.inference_mode():
+            p = lib.nn.Parameter(lib.ones(3))
+        return (x.requires_grad_(False).requires_grad, p.requires_grad, p.is_inference(),
+                (x * 2).is_inference(), x.clone().add_(1).tolist())
+
+    assert both(torch, scenario) == (False, True, True, False, [2.0, 3.0, 4.0])
+
+
+def test_an_inference_tensor_has_no_version_counter(torch):
+    from test_errors import assert_raises_as_torch
+
+    assert assert_raises_as_torch(torch, lambda lib: inference_x(lib)._version) == (
+        "Inference tensors do not track version counter.")
+
+
+def test_inference_mode_in_one_thread_makes_no_inference_tensors_in_another():
+    made, entered, leave = [], threading.Event(), threading.Event()
+
+    def inside():
+        with funcgrad.inference_mode():
+            entered.set()
+            leave.wait(10)
+            made.append(funcgrad.ones(1))
+
+    def outside():
+        entered.wait(10)
+        made.append(funcgrad.ones(1) * 2)
+        leave.set()
+
+    run_threads(inside, outside)
+    assert [t.is_inference() for t in made] == [False, True]
+    assert not funcgrad.ones(1).is_inference()

@@ -581,7 +581,7 @@ from ._recompiles import RecompileWarning as RecompileWarning
 from ._stft import istft, stft
 from ._tensor import Size as Size
 from ._tensor import Tensor as Tensor
-from ._tensor import get_device, is_neg, is_same_size, is_signed
+from ._tensor import get_device, is_inference, is_neg, is_same_size, is_signed
 from ._tensor import is_floating_point as is_floating_point
 from ._tensor import is_nonzero as is_nonzero
 from ._tensor import is_tensor as is_tensor

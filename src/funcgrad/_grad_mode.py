@@ -9,6 +9,11 @@ import threading
 _enabled = contextvars.ContextVar("funcgrad_grad_enabled", default=True)
 _inference = contextvars.ContextVar("funcgrad_inference_mode", default=False)
 _threads = threading.local()  # per thread: id(context object) -> its entries' tokens
+# How many inference_mode(True) blocks are open, on any thread: while none is, a tensor being
+# made needs no look at whether it is an inference tensor. ``inference_used``: whether one has
+# ever opened, so whether an inference tensor can exist at all.
+inference_blocks = 0
+inference_used = False
 
 
 def is_grad_enabled() -> bool:
@@ -137,7 +142,9 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad``, for code that will never need gradients.
+    """Like ``no_grad``, for code that will never need gradients. The tensors made inside are
+    inference tensors (``Tensor.is_inference``): outside inference mode, autograd may not save
+    them for backward, and they may not be updated in place or made to require grad.
 
     Args:
         mode: True (the default) to enter inference mode; False leaves it and turns grad
@@ -156,9 +163,16 @@ class inference_mode(_GradModeContext):
         return inference_mode(self._on)
 
     def __enter__(self) -> None:
+        global inference_blocks, inference_used
         self._push((_enabled.set(not self._on), _inference.set(self._on)))
+        if self._on:
+            inference_blocks += 1
+            inference_used = True
 
     def __exit__(self, *exc) -> None:
+        global inference_blocks
         enabled, inference = self._pop()
         _enabled.reset(enabled)
         _inference.reset(inference)
+        if self._on:
+            inference_blocks -= 1

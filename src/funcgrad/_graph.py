@@ -31,11 +31,11 @@ import jax
 import jax.numpy as jnp
 from jax.extend.core import Var
 
-from . import _config, _dtypes, _forward_ad, _lazy, _tiers
+from . import _config, _dtypes, _forward_ad, _grad_mode, _lazy, _tiers
 from ._anomaly import creation_stack, is_anomaly_check_nan_enabled, is_anomaly_enabled
 from ._forward_ad import tangents as _tangents
 from ._grad_mode import is_grad_enabled, set_grad_enabled
-from ._tensor import Size, Tensor
+from ._tensor import Size, Tensor, _InferenceStorage
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -513,9 +513,21 @@ class Node(_GraphNode):
                 self._versions = tuple([
                     (t._storage, t._storage.version, weakref.ref(t), t.grad_fn, i)
                     for i, t in enumerate(inputs) if isinstance(t, Tensor)])
+                if _grad_mode.inference_used:
+                    self._refuse_inference_saves()
 
     def name(self) -> str:
         return self._name
+
+    def _refuse_inference_saves(self) -> None:
+        """torch's error for an inference tensor among the inputs this node's VJP reads."""
+        inference = {v[-1] for v in self._versions if type(v[0]) is _InferenceStorage}
+        if inference and not inference.isdisjoint(self._reads()):
+            raise RuntimeError(
+                "Inference tensors cannot be saved for backward. Please do not use Tensors "
+                "created in inference mode in computation tracked by autograd. To work around "
+                "this, you can make a clone to get a normal tensor and use it in autograd, or "
+                "use `funcgrad.no_grad()` instead of `funcgrad.inference_mode()`.")
 
     @property
     def next_functions(self) -> tuple:

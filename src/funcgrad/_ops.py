@@ -32,7 +32,7 @@ from ._graph import (
     raise_broadcast,
     raise_dim_out_of_range,
 )
-from ._tensor import Size, Tensor
+from ._tensor import Size, Tensor, check_not_inference
 
 
 # ----- elementwise, one input ------------------------------------------------------------------
@@ -2980,9 +2980,11 @@ COPY = Op("copy", lambda x, src: jnp.broadcast_to(
 
 
 def _check_writable(self: Tensor, what: str) -> None:
-    """torch's rules for writing into ``self`` while grad mode is on: not into a leaf that
-    requires grad (``what`` names it), nor into a tensor a module's backward hooks passed
-    through (torch's view of the input of its BackwardHookFunction)."""
+    """torch's rules for writing into ``self``: not into an inference tensor outside inference
+    mode; and while grad mode is on, not into a leaf that requires grad (``what`` names it),
+    nor into a tensor a module's backward hooks passed through (torch's view of the input of
+    its BackwardHookFunction)."""
+    check_not_inference(self._storage, "inplace")
     if not is_grad_enabled():
         return
     if self._requires_grad and self.grad_fn is None:
@@ -3075,6 +3077,7 @@ def resize_(self, *sizes, memory_format=None) -> Tensor:
     """
     if self._requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
+    check_not_inference(self._storage, "inplace")
     shape = _shape_arg(sizes)
     if builtins.any(n < 0 for n in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension {builtins.min(shape)}:"
@@ -3119,6 +3122,7 @@ def zero_(self) -> Tensor:
     # the op.
     if not (self._requires_grad or array.weak_type or _forward_ad.tangents) and (
             _lazy._one_device() is not None):
+        check_not_inference(self._storage, "inplace")
         self._write(filled(0, array.shape, array.dtype))
         return self
     return _inplace(self, apply(ZERO, self))

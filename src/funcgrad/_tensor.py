@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _devices, _dtypes, _format, _forward_ad, _layouts, _lazy
+from . import _devices, _dtypes, _format, _forward_ad, _grad_mode, _layouts, _lazy
 
 _new = object.__new__
 
@@ -32,10 +32,41 @@ class _Storage:
     # own (made inside it), never state from outside.
     epoch = 0
 
+    def __new__(cls, array=None):
+        return _new(_storage_type() if cls is _Storage else cls)
+
     def __init__(self, array) -> None:
         self.array = array
         self.version = 0
         self.born = _Storage.epoch
+
+
+class _InferenceStorage(_Storage):
+    """The storage of an inference tensor: one made inside ``inference_mode()``, or sharing
+    such a one's storage (``detach()``, ``.data``), as torch's. Outside inference mode it
+    cannot be saved for backward, changed in place or made to require grad."""
+
+    __slots__ = ()
+
+
+def _storage_type() -> type:
+    """The storage class for a tensor made now."""
+    if _grad_mode.inference_blocks and _grad_mode.is_inference_mode_enabled():
+        return _InferenceStorage
+    return _Storage
+
+
+def check_not_inference(storage: _Storage, what: str) -> None:
+    """torch's error for ``what`` (an in-place update, requiring grad) done to an inference
+    tensor outside inference mode."""
+    if type(storage) is _InferenceStorage and not _grad_mode.is_inference_mode_enabled():
+        if what == "requires_grad":
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside "
+                               "InferenceMode is not allowed.")
+        raise RuntimeError(  # torch's words, their missing spaces included
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can "
+            "make a clone to get a normal tensor before doing inplace update.See "
+            "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
 class Size(tuple):
@@ -135,7 +166,7 @@ class Tensor:
         """Boxes an array without checks: the path of ops, the engine and pytree unflattening.
         It runs once per op, so it sets the fields itself: calling ``_Storage()`` and ``_init``
         would cost about 40% more."""
-        storage = _new(_Storage)
+        storage = _new(_Storage if not _grad_mode.inference_blocks else _storage_type())
         storage.array, storage.version, storage.born = array, 0, _Storage.epoch
         t = _new(cls)
         t._storage, t.grad_fn = storage, grad_fn
@@ -306,6 +337,8 @@ class Tensor:
 
     @property
     def _version(self) -> int:
+        if type(self._storage) is _InferenceStorage:
+            raise RuntimeError("Inference tensors do not track version counter.")
         return self._storage.version
 
     # ----- autograd metadata ------------------------------------------------------------------
@@ -338,6 +371,7 @@ class Tensor:
             )
         if requires_grad:
             check_can_require_grad(self.dtype, "only Tensors of floating point dtype")
+            check_not_inference(self._storage, "requires_grad")
         self._requires_grad = bool(requires_grad)
         self._rebound()
         return self
@@ -345,6 +379,24 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
+
+    def is_inference(self) -> bool:
+        """Whether this is an inference tensor: made inside ``inference_mode()``, or sharing
+        such a tensor's storage (``detach()``, ``.data``). Outside inference mode it cannot be
+        saved for backward, updated in place or made to require grad; ``clone()`` gives a
+        normal tensor of its values. funcgrad's views are copies: a view made outside inference
+        mode of an inference tensor is a normal tensor (torch's is an inference one), one made
+        inside of a normal tensor is an inference tensor (torch's is normal); and ``detach()``
+        of an inference tensor is one in every way, where torch's, made outside inference
+        mode, may be updated in place.
+
+        >>> import funcgrad
+        >>> with funcgrad.inference_mode():
+        ...     x = funcgrad.ones(2)
+        >>> x.is_inference(), x.clone().is_inference()
+        (True, False)
+        """
+        return type(self._storage) is _InferenceStorage
 
     @property
     def retains_grad(self) -> bool:
@@ -733,6 +785,10 @@ def is_signed(input: Tensor) -> bool:
 
 def is_neg(input: Tensor) -> bool:
     return input.is_neg()
+
+
+def is_inference(input: Tensor) -> bool:
+    return input.is_inference()
 
 
 def get_device(input: Tensor) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 from .. import _dtypes, _factories, _ops, _tensor
 from .._grad_mode import no_grad
 from .._graph import _Handle, _type_name, add_hook
-from .._tensor import Tensor, _Storage, check_can_require_grad
+from .._tensor import Tensor, _Storage, check_can_require_grad, check_not_inference
 from . import functional as F
 from ._hooks import BackwardHook
 
@@ -71,6 +71,7 @@ class Parameter(Tensor):
             storage = _Storage(jnp.asarray(data))
         if requires_grad:
             check_can_require_grad(storage.array.dtype)
+            check_not_inference(storage, "requires_grad")
         self._init(storage, bool(requires_grad), None)
 
     def __repr__(self) -> str:
