@@ -92,6 +92,11 @@ def test_small_names_are_torchs(torch):
     x = funcgrad.tensor([0.5, -1.0])
     assert identity(x) is x
     assert issubclass(funcgrad.linalg.LinAlgError, RuntimeError)
+    for name in ("pi", "e", "inf"):
+        assert getattr(funcgrad, name) == getattr(torch, name)
+    assert funcgrad.nan != funcgrad.nan and torch.nan != torch.nan
+    assert funcgrad.newaxis is torch.newaxis is None
+    assert funcgrad.arange(3.0)[funcgrad.newaxis].shape == (1, 3)
 
 
 _ELEMENT_LOOPS = {

@@ -3,6 +3,13 @@
 This module defines nothing: it re-exports the public surface of the private modules.
 """
 
+from math import e as e
+from math import inf as inf
+from math import nan as nan
+from math import pi as pi
+
+from numpy import newaxis as newaxis  # None, as torch's
+
 from . import amp as amp
 from . import autograd as autograd
 from . import backends as backends
