@@ -215,6 +215,49 @@ def test_matches_torch(torch, name, method):
             np.testing.assert_allclose(_numpy(ours), _numpy(theirs), rtol=1e-4, atol=1e-5)
 
 
+# (case, a parameter computed from the given ones on first use: torch's lazy_property)
+_LAZY = [("Bernoulli_probs", "logits"), ("Bernoulli_logits", "probs"),
+         ("Categorical_probs", "logits"), ("Categorical_logits", "probs"),
+         ("MultivariateNormal_precision", "covariance_matrix"),
+         ("MultivariateNormal_cov", "precision_matrix"),
+         ("LowRankMultivariateNormal", "scale_tril"), ("VonMises", "variance"),
+         ("Wishart_cov", "precision_matrix")]
+
+
+@pytest.mark.parametrize(("name", "attr"), _LAZY, ids=[f"{n}-{a}" for n, a in _LAZY])
+def test_a_parameter_first_read_without_grad_still_has_its_gradient(torch, name, attr):
+    """Computed on first use with grad mode on, wherever that is (torch's lazy_property): read
+    first under no_grad, it still carries its graph, and later terms differentiate through it
+    (a cached value without one gave the parameters no gradient at all)."""
+
+    def grads(lib):
+        dist, params, _ = _distribution(lib, name)
+        with lib.no_grad():
+            first = getattr(dist, attr)
+        getattr(dist, attr).sum().backward()
+        return first.requires_grad, [_numpy(p.grad) for p in params]
+
+    (ours_flag, ours), (theirs_flag, theirs) = grads(funcgrad), grads(torch)
+    assert ours_flag is theirs_flag is True
+    assert [a is None for a in ours] == [b is None for b in theirs]
+    assert any(b is not None for b in theirs)
+    for a, b in zip(ours, theirs):
+        if b is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_distributions_utils_are_torchs(torch):
+    for fn in ("logits_to_probs", "probs_to_logits"):
+        for binary in (False, True):
+            x = [[0.2, 0.5, 0.3], [0.0, 1.0, 0.0]]
+            ours = getattr(funcgrad.distributions.utils, fn)(funcgrad.tensor(x), binary)
+            theirs = getattr(torch.distributions.utils, fn)(torch.tensor(x), binary)
+            np.testing.assert_allclose(_numpy(ours), _numpy(theirs), rtol=1e-6)
+    ours = funcgrad.distributions.utils.broadcast_all(funcgrad.tensor([1.0, 2.0]), 3.0)
+    theirs = torch.distributions.utils.broadcast_all(torch.tensor([1.0, 2.0]), 3.0)
+    assert [t.tolist() for t in ours] == [t.tolist() for t in theirs]
+
+
 @pytest.mark.parametrize("method", ["log_prob", "entropy"])
 @pytest.mark.parametrize("name", CASES)
 def test_gradcheck(name, method):

@@ -3,7 +3,6 @@ plus a diagonal, computed through the small capacitance matrix as torch does."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -12,8 +11,9 @@ from .. import _ops, linalg
 from .._factories import eye
 from .._tensor import Size, Tensor
 from . import constraints
-from ._distribution import Distribution, draw
 from ._multivariate import batch_mahalanobis
+from .distribution import Distribution, draw
+from .utils import lazy_property
 
 
 def batch_mv(matrix: Tensor, vector: Tensor) -> Tensor:
@@ -103,12 +103,12 @@ class LowRankMultivariateNormal(Distribution):
     def _matrix_shape(self) -> tuple:
         return (*self._batch_shape, *self._event_shape, *self._event_shape)
 
-    @functools.cached_property
+    @lazy_property
     def variance(self) -> Tensor:
         return (self._unbroadcasted_cov_factor.pow(2).sum(-1)
                 + self._unbroadcasted_cov_diag).expand(*self._extended_shape())
 
-    @functools.cached_property
+    @lazy_property
     def scale_tril(self) -> Tensor:
         # factored as D^1/2 (I + D^-1/2 W W^T D^-1/2), torch's form, stable for any rank
         n = self._event_shape[0]
@@ -117,13 +117,13 @@ class LowRankMultivariateNormal(Distribution):
         k = dinvsqrt_w @ dinvsqrt_w.mT + eye(n, dtype=dinvsqrt_w.dtype)
         return (diag_sqrt * linalg.cholesky(k)).expand(*self._matrix_shape())
 
-    @functools.cached_property
+    @lazy_property
     def covariance_matrix(self) -> Tensor:
         w = self._unbroadcasted_cov_factor
         return (w @ w.mT + self._unbroadcasted_cov_diag.diag_embed()).expand(
             *self._matrix_shape())
 
-    @functools.cached_property
+    @lazy_property
     def precision_matrix(self) -> Tensor:
         wt_dinv = self._unbroadcasted_cov_factor.mT / self._unbroadcasted_cov_diag.unsqueeze(-2)
         a = linalg.solve_triangular(self._capacitance_tril, wt_dinv, upper=False)

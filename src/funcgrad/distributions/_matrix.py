@@ -3,7 +3,6 @@ and ``Wishart`` (positive-definite matrices), as torch's."""
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 
@@ -14,10 +13,11 @@ from .._factories import arange, eye, tensor, tril_indices
 from .._grad_mode import no_grad
 from .._tensor import Size, Tensor
 from . import constraints
-from ._distribution import Distribution, _read_bool, broadcast_all, draw, eps, tiny
-from ._exp_family import ExponentialFamily
 from ._multivariate import _CholeskyParameterized, _precision_to_scale_tril
 from ._univariate import Beta, Chi2
+from .distribution import Distribution, _read_bool, draw, eps, tiny
+from .exp_family import ExponentialFamily
+from .utils import broadcast_all, lazy_property
 
 _LOG_2 = math.log(2)
 
@@ -176,7 +176,7 @@ class Wishart(_CholeskyParameterized, ExponentialFamily):
     def _matrix_shape(self) -> tuple:
         return (*self._batch_shape, *self._event_shape)
 
-    @functools.cached_property
+    @lazy_property
     def precision_matrix(self) -> Tensor:
         identity = eye(self._event_shape[-1], dtype=self._unbroadcasted_scale_tril.dtype)
         return linalg.cholesky_solve(identity, self._unbroadcasted_scale_tril).expand(

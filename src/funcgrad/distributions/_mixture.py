@@ -5,8 +5,8 @@ from __future__ import annotations
 from .._grad_mode import no_grad
 from .._tensor import Size, Tensor
 from . import constraints
-from ._distribution import Distribution
 from ._multivariate import Categorical
+from .distribution import Distribution
 
 
 class MixtureSameFamily(Distribution):

@@ -7,9 +7,9 @@ from .._factories import full, ones_like, zeros
 from .._ops import broadcast_tensors
 from .._tensor import Tensor
 from . import constraints
-from ._distribution import Distribution
 from ._multivariate import Categorical
 from ._univariate import Binomial
+from .distribution import Distribution
 
 
 class Multinomial(Distribution):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -14,8 +13,9 @@ from .._factories import arange, eye, full
 from .._tensor import Size, Tensor
 from ..nn import functional as F
 from . import constraints
-from ._distribution import Distribution, dirichlet_sample, draw, eps
-from ._exp_family import ExponentialFamily
+from .distribution import Distribution, dirichlet_sample, draw
+from .exp_family import ExponentialFamily
+from .utils import lazy_property, logits_to_probs, probs_to_logits
 
 
 def sum_rightmost(value: Tensor, dim: int) -> Tensor:
@@ -57,13 +57,13 @@ class Categorical(Distribution):
         self._num_events = self._param.shape[-1]
         super().__init__(self._param.shape[:-1], validate_args=validate_args)
 
-    @functools.cached_property
+    @lazy_property
     def logits(self) -> Tensor:
-        return self.probs.clamp(min=eps(self.probs.dtype), max=1 - eps(self.probs.dtype)).log()
+        return probs_to_logits(self.probs)
 
-    @functools.cached_property
+    @lazy_property
     def probs(self) -> Tensor:
-        return F.softmax(self.logits, dim=-1)
+        return logits_to_probs(self.logits)
 
     support = property(lambda self: constraints.integer_interval(0, self._num_events - 1))
     param_shape = property(lambda self: self._param.shape)
@@ -228,11 +228,11 @@ class _CholeskyParameterized:
     """The matrices of a distribution parameterized by the Cholesky factor
     ``_unbroadcasted_scale_tril``, each made once and broadcast to ``_matrix_shape()``."""
 
-    @functools.cached_property
+    @lazy_property
     def scale_tril(self) -> Tensor:
         return self._unbroadcasted_scale_tril.expand(*self._matrix_shape())
 
-    @functools.cached_property
+    @lazy_property
     def covariance_matrix(self) -> Tensor:
         tril = self._unbroadcasted_scale_tril
         return (tril @ tril.mT).expand(*self._matrix_shape())
@@ -279,7 +279,7 @@ class MultivariateNormal(_CholeskyParameterized, Distribution):
     def _matrix_shape(self) -> tuple:
         return (*self._batch_shape, *self._event_shape, *self._event_shape)
 
-    @functools.cached_property
+    @lazy_property
     def precision_matrix(self) -> Tensor:
         tril = self._unbroadcasted_scale_tril
         identity = eye(tril.shape[-1], dtype=tril.dtype)

@@ -8,11 +8,12 @@ import jax
 from .._factories import full_like
 from .._tensor import Size, Tensor
 from . import constraints
-from ._distribution import Distribution, broadcast_all, draw, eps
 from ._multivariate import Categorical
 from ._transformed import TransformedDistribution
 from ._univariate import _Trials
+from .distribution import Distribution, draw, eps
 from .transforms import ExpTransform, SigmoidTransform
+from .utils import broadcast_all
 
 
 def _clamped_uniform(shape, dtype) -> Tensor:

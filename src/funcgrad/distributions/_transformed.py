@@ -11,9 +11,9 @@ from .._factories import full_like, ones_like
 from .._grad_mode import no_grad
 from .._tensor import Size, Tensor
 from . import constraints
-from ._distribution import Distribution, broadcast_all
 from ._multivariate import Independent, sum_rightmost
 from ._univariate import EULER, Exponential, Gamma, Normal, Uniform
+from .distribution import Distribution
 from .transforms import (
     AffineTransform,
     ComposeTransform,
@@ -22,6 +22,7 @@ from .transforms import (
     StickBreakingTransform,
     Transform,
 )
+from .utils import broadcast_all
 
 
 class TransformedDistribution(Distribution):

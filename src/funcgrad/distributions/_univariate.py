@@ -15,17 +15,17 @@ from .._graph import Op, apply
 from .._tensor import Size, Tensor
 from ..nn import functional as F
 from . import constraints
-from ._distribution import (
+from ._multivariate import Dirichlet
+from .distribution import (
     Distribution,
     _read_bool,
-    broadcast_all,
     draw,
     eps,
     standard_gamma,
     tiny,
 )
-from ._exp_family import ExponentialFamily
-from ._multivariate import Dirichlet
+from .exp_family import ExponentialFamily
+from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 EULER = 0.57721566490153286060  # the Euler-Mascheroni constant
 
@@ -388,14 +388,13 @@ class _Trials(Distribution):
     """A distribution of ``probs`` (or ``logits``, log-odds) of success per trial: each is
     computed from the other on first use."""
 
-    @functools.cached_property
+    @lazy_property
     def logits(self) -> Tensor:
-        p = self.probs.clamp(min=eps(self.probs.dtype), max=1 - eps(self.probs.dtype))
-        return p.log() - (-p).log1p()
+        return probs_to_logits(self.probs, is_binary=True)
 
-    @functools.cached_property
+    @lazy_property
     def probs(self) -> Tensor:
-        return self.logits.sigmoid()
+        return logits_to_probs(self.logits, is_binary=True)
 
     def _param(self) -> Tensor:
         """The parameter given: ``probs`` or ``logits``."""

@@ -16,8 +16,6 @@ import math
 from .. import _ops, autograd, linalg
 from .._factories import full_like, ones_like
 from ..nn import functional as F
-from ._continuous_bernoulli import ContinuousBernoulli
-from ._exp_family import ExponentialFamily
 from ._lowrank import LowRankMultivariateNormal, lowrank_logdet, lowrank_mahalanobis
 from ._multivariate import (
     Categorical,
@@ -42,6 +40,8 @@ from ._univariate import (
     Poisson,
     Uniform,
 )
+from .continuous_bernoulli import ContinuousBernoulli
+from .exp_family import ExponentialFamily
 
 _KL_REGISTRY: dict = {}
 

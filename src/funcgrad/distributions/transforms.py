@@ -19,8 +19,9 @@ from .. import _factories, _ops, linalg
 from .._tensor import Tensor
 from ..nn import functional as F
 from . import constraints
-from ._distribution import eps, tiny
 from ._multivariate import sum_rightmost
+from .distribution import eps, tiny
+from .utils import tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
            "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
@@ -634,31 +635,6 @@ class PositiveDefiniteTransform(_Parameterless):
 
     def _inverse(self, y):
         return LowerCholeskyTransform().inv(linalg.cholesky(y))
-
-
-def tril_matrix_to_vec(mat, diag: int = 0):
-    """The entries of ``mat`` on and below its ``diag``-th diagonal, row by row."""
-    n = mat.shape[-1]
-    if diag < -n or diag >= n:
-        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
-    rows, cols = _factories.tril_indices(n, n, diag)
-    return mat[..., rows, cols]
-
-
-def vec_to_tril_matrix(vec, diag: int = 0):
-    """The square matrix whose entries on and below its ``diag``-th diagonal are ``vec``'s,
-    row by row (zeros elsewhere)."""
-    # the positive root of n^2 + (1 + 2 diag) n - |diag| (diag + 1) - 2 len(vec) = 0
-    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1]
-                            + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
-    if round(n) - n > eps(vec.dtype):
-        raise ValueError(f"The size of last dimension is {vec.shape[-1]} which cannot be "
-                         "expressed as the lower triangular part of a square D x D matrix.")
-    n = round(n)
-    mat = vec.new_zeros(*vec.shape[:-1], n, n)
-    rows, cols = _factories.tril_indices(n, n, diag)
-    mat[..., rows, cols] = vec
-    return mat
 
 
 class CorrCholeskyTransform(_Parameterless):

@@ -4,7 +4,6 @@ is near 1/2 and the closed forms cancel."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -15,13 +14,10 @@ from .._grad_mode import no_grad
 from .._tensor import Tensor
 from ..nn import functional as F
 from . import constraints
-from ._distribution import broadcast_all, draw, eps
-from ._exp_family import ExponentialFamily
 from ._univariate import _Trials
-
-
-def _clamp_probs(probs: Tensor) -> Tensor:
-    return probs.clamp(min=eps(probs.dtype), max=1 - eps(probs.dtype))
+from .distribution import draw
+from .exp_family import ExponentialFamily
+from .utils import broadcast_all, clamp_probs, lazy_property
 
 
 class ContinuousBernoulli(_Trials, ExponentialFamily):
@@ -49,15 +45,15 @@ class ContinuousBernoulli(_Trials, ExponentialFamily):
             if validate_args is not None and not bool(
                     self.arg_constraints["probs"].check(self.probs).all()):
                 raise ValueError("The parameter probs has invalid values")
-            self.probs = _clamp_probs(self.probs)
+            self.probs = clamp_probs(self.probs)
         else:
             (self.logits,) = broadcast_all(logits)
         self._lims = lims
         super().__init__(self._param().shape, validate_args=validate_args)
 
-    @functools.cached_property
+    @lazy_property
     def probs(self) -> Tensor:
-        return _clamp_probs(self.logits.sigmoid())
+        return clamp_probs(self.logits.sigmoid())
 
     param_shape = property(lambda self: self._param().shape)
 

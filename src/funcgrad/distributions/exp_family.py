@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import autograd
 from .._tensor import Tensor
-from ._distribution import Distribution
+from .distribution import Distribution
 
 
 class ExponentialFamily(Distribution):

@@ -3,7 +3,6 @@ same polynomial approximations, so values and gradients agree)."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -12,7 +11,8 @@ import jax.numpy as jnp
 from .. import _ops
 from .._tensor import Tensor
 from . import constraints
-from ._distribution import Distribution, broadcast_all, draw
+from .distribution import Distribution, draw
+from .utils import broadcast_all, lazy_property
 
 # Abramowitz and Stegun's approximations of I0 and I1 (9.8.1-9.8.4): x / 3.75 squared for
 # x < 3.75, else 3.75 / x
@@ -109,7 +109,7 @@ class VonMises(Distribution):
     mean = property(lambda self: self.loc)
     mode = property(lambda self: self.loc)
 
-    @functools.cached_property
+    @lazy_property
     def variance(self) -> Tensor:
         return 1 - (log_modified_bessel(self.concentration, order=1)
                     - log_modified_bessel(self.concentration, order=0)).exp()

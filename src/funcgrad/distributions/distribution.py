@@ -6,21 +6,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .. import _dtypes, _ops
 from .._factories import next_key, tensor
 from .._grad_mode import no_grad
 from .._graph import Op, apply
 from .._tensor import Size, Tensor
 from . import constraints
-
-
-def broadcast_all(*values) -> tuple[Tensor, ...]:
-    """The values as tensors of one broadcast shape; numbers take the dtype of the tensors
-    among them (the default float dtype when there are none), as torch's ``broadcast_all``."""
-    like = next((v for v in values if isinstance(v, Tensor)), None)
-    dtype = like.dtype if like is not None else _dtypes.get_default_dtype()
-    return _ops.broadcast_tensors(*(v if isinstance(v, Tensor) else tensor(v, dtype=dtype)
-                                    for v in values))
 
 
 def _read_bool(check: Tensor) -> bool | None:

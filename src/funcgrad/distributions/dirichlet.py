@@ -1,0 +1,4 @@
+"""``funcgrad.distributions.dirichlet``: ``Dirichlet``, where torch keeps it, for code importing
+from here."""
+
+from ._multivariate import Dirichlet as Dirichlet

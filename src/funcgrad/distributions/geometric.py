@@ -1,0 +1,4 @@
+"""``funcgrad.distributions.geometric``: ``Geometric``, where torch keeps it, for code importing
+from here."""
+
+from ._univariate import Geometric as Geometric

@@ -1,0 +1,4 @@
+"""``funcgrad.distributions.negative_binomial``: ``NegativeBinomial``, where torch keeps it, for
+code importing from here."""
+
+from ._univariate import NegativeBinomial as NegativeBinomial

@@ -1,0 +1,4 @@
+"""``funcgrad.distributions.wishart``: ``Wishart``, where torch keeps it, for code importing from
+here."""
+
+from ._matrix import Wishart as Wishart
