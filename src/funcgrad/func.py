@@ -267,10 +267,10 @@ def replace_all_batch_norm_modules_(root):
     """Makes every batch normalization in ``root`` (itself included) use the statistics of
     each batch, in training and in eval mode: no running statistics, which ``vmap`` over a
     model could not update. Changes ``root`` in place and returns it."""
-    from .nn._modules import is_batch_norm
+    from .nn.modules.batchnorm import _BatchNorm
 
     for module in root.modules():
-        if is_batch_norm(module) and module.track_running_stats:
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
             module.running_mean = module.running_var = module.num_batches_tracked = None
             module.track_running_stats = False
     return root

@@ -3,6 +3,8 @@
 from . import attention as attention
 from . import functional as functional
 from . import init as init
+from . import modules as modules
+from . import parameter as parameter
 from . import utils as utils
 from ._lazy import (
     LazyBatchNorm1d,

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import _dtypes, _factories, _ops, _tensor
 from .._grad_mode import no_grad
-from .._graph import _Handle, _type_name, add_hook
+from .._graph import RemovableHandle, _type_name, add_hook
 from .._tensor import Tensor, _Storage, check_can_require_grad, check_not_inference
 from . import functional as F
 from ._hooks import BackwardHook
@@ -422,7 +422,7 @@ class Module:
             return hook(self, args, kwargs, output)
         return hook(self, args, output)
 
-    def _add_hook(self, hooks: str, hook, prepend: bool, **flags: bool) -> _Handle:
+    def _add_hook(self, hooks: str, hook, prepend: bool, **flags: bool) -> RemovableHandle:
         """Registers ``hook`` in the dict ``hooks``, marked in ``<hooks>_<flag>`` for each of
         ``flags`` that is true (``with_kwargs``, ``always_called``)."""
         marks = [self.__dict__[f"{hooks}_{flag}"] for flag in flags]
@@ -432,7 +432,7 @@ class Module:
                 mark[handle.id] = True
         return handle
 
-    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> _Handle:
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Calls ``hook(module, grad_output)`` when the gradients of this module's outputs
         are known, before they go further back; what it returns, if not None, replaces
         ``grad_output`` (a tuple with None for an output that is not a tensor or got no
@@ -448,7 +448,7 @@ class Module:
         """
         return self._add_hook("_backward_pre_hooks", hook, prepend)
 
-    def register_full_backward_hook(self, hook, prepend: bool = False) -> _Handle:
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Calls ``hook(module, grad_input, grad_output)`` when the gradients of this module's
         positional inputs are known (of its outputs, where no input requires grad); what it
         returns, if not None, replaces ``grad_input``. Entries are None for arguments that
@@ -467,7 +467,7 @@ class Module:
         return self._add_hook("_backward_hooks", hook, prepend)
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> _Handle:
+                                  with_kwargs: bool = False) -> RemovableHandle:
         """Calls ``hook(module, args)`` before each ``forward`` (``hook(module, args, kwargs)``
         with ``with_kwargs``); what it returns, if not None, replaces the arguments (a
         non-tuple is the one argument; with ``with_kwargs``, an ``(args, kwargs)`` pair).
@@ -485,7 +485,7 @@ class Module:
         return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs=with_kwargs)
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
-                              always_call: bool = False) -> _Handle:
+                              always_call: bool = False) -> RemovableHandle:
         """Calls ``hook(module, args, output)`` after each ``forward`` (``hook(module, args,
         kwargs, output)`` with ``with_kwargs``); what it returns, if not None, replaces the
         output. With ``always_call``, it runs even when the call raises (``output`` then None
@@ -782,19 +782,19 @@ class Module:
             "module loads extra state only where its class defines set_extra_state."
         )
 
-    def register_state_dict_pre_hook(self, hook) -> _Handle:
+    def register_state_dict_pre_hook(self, hook) -> RemovableHandle:
         """Calls ``hook(module, prefix, keep_vars)`` before this module's ``state_dict`` saves
         anything. Returns a handle whose ``remove()`` unregisters it."""
         return self._add_hook("_state_dict_pre_hooks", hook, False)
 
-    def register_state_dict_post_hook(self, hook) -> _Handle:
+    def register_state_dict_post_hook(self, hook) -> RemovableHandle:
         """Calls ``hook(module, state_dict, prefix, local_metadata)`` once this module and
         those below it have saved their state, to change ``state_dict`` in place (it must
         return None). Returns a handle whose ``remove()`` unregisters it."""
         hook._from_public_api = True
         return self._add_hook("_state_dict_hooks", hook, False)
 
-    def _register_state_dict_hook(self, hook) -> _Handle:
+    def _register_state_dict_hook(self, hook) -> RemovableHandle:
         """torch's older post-hook: as ``register_state_dict_post_hook``'s, but what it returns,
         if not None, replaces the state dict of the module ``state_dict`` was called on."""
         if getattr(hook, "_from_public_api", False):
@@ -803,20 +803,21 @@ class Module:
                                "register_state_dict_post_hook")
         return self._add_hook("_state_dict_hooks", hook, False)
 
-    def register_load_state_dict_pre_hook(self, hook) -> _Handle:
+    def register_load_state_dict_pre_hook(self, hook) -> RemovableHandle:
         """Calls ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
         unexpected_keys, error_msgs)`` before this module loads its part of a state dict; it may
         change that (a copy of the caller's) and the three lists in place. Returns a handle
         whose ``remove()`` unregisters it."""
         return self._register_load_state_dict_pre_hook(hook, with_module=True)
 
-    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> _Handle:
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False
+                                           ) -> RemovableHandle:
         """``register_load_state_dict_pre_hook``, the module left out of the hook's arguments
         unless ``with_module``."""
         return self._add_hook("_load_state_dict_pre_hooks",
                               _WithModule(hook, self) if with_module else hook, False)
 
-    def register_load_state_dict_post_hook(self, hook) -> _Handle:
+    def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:
         """Calls ``hook(module, incompatible_keys)`` once this module and those below it have
         loaded a state dict; it may change ``incompatible_keys.missing_keys`` and
         ``.unexpected_keys`` in place (what ``strict`` then checks) and must return None.
@@ -1179,7 +1180,7 @@ def _kaiming_uniform(module: Module, shape: tuple[int, ...], bound: float, dtype
 _STORAGE = Tensor.__dict__["_storage"]  # the slot, which the uninitialized kinds hide
 
 
-class _Uninitialized:
+class UninitializedTensorMixin:
     """What ``UninitializedParameter`` and ``UninitializedBuffer`` share: a tensor with no
     shape or values yet, any use of which is refused, until ``materialize`` gives it a shape
     and makes it a ``cls_to_become``."""
@@ -1221,7 +1222,7 @@ class _Uninitialized:
     __str__ = __repr__
 
 
-class UninitializedParameter(_Uninitialized, Parameter):
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
     """A parameter whose shape a lazy module (``LazyLinear``) finds at its first call.
 
     >>> import funcgrad
@@ -1236,7 +1237,7 @@ class UninitializedParameter(_Uninitialized, Parameter):
         self._start(requires_grad, device, dtype)
 
 
-class UninitializedBuffer(_Uninitialized, Tensor):
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
     """A buffer whose shape a lazy module (``LazyBatchNorm1d``) finds at its first call."""
 
     __slots__ = ()
@@ -1248,7 +1249,7 @@ class UninitializedBuffer(_Uninitialized, Tensor):
 
 def is_lazy(tensor) -> bool:
     """Whether ``tensor`` is an ``UninitializedParameter`` or ``UninitializedBuffer``."""
-    return isinstance(tensor, _Uninitialized)
+    return isinstance(tensor, UninitializedTensorMixin)
 
 
 class Linear(Module):
@@ -1866,10 +1867,9 @@ class UpsamplingBilinear2d(Upsample):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
-class _BatchNorm(Module):
-    """Batch normalization over channels (dimension 1) with running statistics, as torch's:
-    the batch's statistics in training (updating the running ones, by ``momentum``, or by a
-    cumulative average when it is None), the running ones in eval mode."""
+class _NormBase(Module):
+    """What batch and instance normalizations share, as torch's: per-channel affine
+    parameters, running statistics and their reset, printing, and loading old state dicts."""
 
     _input_dims: tuple[int, ...]
     _version = 2  # num_batches_tracked came in version 2
@@ -1921,20 +1921,6 @@ class _BatchNorm(Module):
             raise ValueError(f"expected {' or '.join(f'{d}D' for d in self._input_dims)} "
                              f"input (got {input.ndim}D input)")
 
-    def forward(self, input: Tensor) -> Tensor:
-        self._check_input_dim(input)
-        use_batch = self.training or self.running_mean is None
-        track = not self.training or self.track_running_stats
-        stats = (self.running_mean, self.running_var) if track else (None, None)
-        # torch's checks before the count changes, so that a bad input changes nothing
-        F._check_batch_norm(input, *stats, self.weight, self.bias, use_batch)
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # a cumulative average (this reads the count)
-                momentum = 1.0 / float(self.num_batches_tracked)
-        return F.batch_norm(input, *stats, self.weight, self.bias, use_batch, momentum, self.eps)
-
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
@@ -1950,6 +1936,26 @@ class _BatchNorm(Module):
             state_dict.setdefault(prefix + "num_batches_tracked",
                                   _factories.tensor(0) if count is None else count)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
+
+
+class _BatchNorm(_NormBase):
+    """Batch normalization over channels (dimension 1) with running statistics, as torch's:
+    the batch's statistics in training (updating the running ones, by ``momentum``, or by a
+    cumulative average when it is None), the running ones in eval mode."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        stats = (self.running_mean, self.running_var) if track else (None, None)
+        # torch's checks before the count changes, so that a bad input changes nothing
+        F._check_batch_norm(input, *stats, self.weight, self.bias, use_batch)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # a cumulative average (this reads the count)
+                momentum = 1.0 / float(self.num_batches_tracked)
+        return F.batch_norm(input, *stats, self.weight, self.bias, use_batch, momentum, self.eps)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -1973,12 +1979,6 @@ class BatchNorm3d(_BatchNorm):
     """Batch normalization of (N, C, D, H, W) inputs."""
 
     _input_dims = (5,)
-
-
-def is_batch_norm(module: Module) -> bool:
-    """Whether ``module`` is a batch normalization (torch's ``_BatchNorm``; the instance norms,
-    which share its code here, are not)."""
-    return isinstance(module, _BatchNorm) and not isinstance(module, _InstanceNorm)
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -2009,7 +2009,7 @@ class SyncBatchNorm(_BatchNorm):
         """``module`` with each of its batch normalizations (itself included) replaced by a
         ``SyncBatchNorm`` sharing its parameters, running statistics and mode."""
         output = module
-        if is_batch_norm(module):
+        if isinstance(module, _BatchNorm):
             output = cls(module.num_features, module.eps, module.momentum, module.affine,
                          module.track_running_stats, process_group,
                          bias=module.bias is not None)
@@ -2025,7 +2025,7 @@ class SyncBatchNorm(_BatchNorm):
         return output
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
     """Instance normalization of (N, C, *) or unbatched (C, *) inputs: each sample's channels
     by their own statistics (and, with ``track_running_stats``, by the running ones in eval
     mode), as torch's; no affine parameters or running statistics by default."""
@@ -3187,6 +3187,16 @@ class _Loss(Module):
         self.reduction = F._legacy_reduction(size_average, reduce, reduction)
 
 
+class _WeightedLoss(_Loss):
+    """A loss whose optional ``weight`` rescales classes or elements: a buffer, so it follows
+    the module across devices and dtypes and into its state_dict."""
+
+    def __init__(self, weight: Tensor | None = None, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+
 class MSELoss(_Loss):
     """Mean squared error (``reduction`` ``'mean'``, ``'sum'`` or ``'none'``).
 
@@ -3206,14 +3216,13 @@ class L1Loss(_Loss):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities against class indices, with torch's
     ``weight`` and ``ignore_index``."""
 
     def __init__(self, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
                  reduce=None, reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -3232,13 +3241,8 @@ class NLLLoss2d(NLLLoss):
         super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
-class BCELoss(_Loss):
+class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities; ``weight`` rescales each element."""
-
-    def __init__(self, weight: Tensor | None = None, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
@@ -3260,7 +3264,7 @@ class BCEWithLogitsLoss(_Loss):
                                                   pos_weight=self.pos_weight)
 
 
-class CrossEntropyLoss(_Loss):
+class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy of logits against class indices or class probabilities, with torch's
     ``weight``, ``ignore_index`` and ``label_smoothing``.
 
@@ -3271,8 +3275,7 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -3280,7 +3283,7 @@ class CrossEntropyLoss(_Loss):
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
-class LinearCrossEntropyLoss(_Loss):
+class LinearCrossEntropyLoss(_WeightedLoss):
     """Cross-entropy of ``input`` projected to the logits of ``num_classes`` classes (and of
     ``out_features`` positions) by a ``Linear`` layer of its own, ``self.linear``:
     ``nn.functional.linear_cross_entropy``. ``options`` (torch's chunking of the logits) is
@@ -3304,8 +3307,7 @@ class LinearCrossEntropyLoss(_Loss):
         if label_smoothing < 0 or label_smoothing > 1.0:
             raise RuntimeError("expected label_smoothing to be in range [0, 1], got "
                                f"{label_smoothing}")
-        super().__init__(reduction=reduction)
-        self.register_buffer("weight", weight)
+        super().__init__(weight, reduction=reduction)
         self.num_classes, self.out_features = num_classes, out_features
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
         self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias,
@@ -3569,14 +3571,9 @@ class HingeEmbeddingLoss(_Loss):
         return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
 
 
-class MultiLabelSoftMarginLoss(_Loss):
+class MultiLabelSoftMarginLoss(_WeightedLoss):
     """Logistic loss of each label in {0, 1}, averaged over the labels; ``weight`` rescales
     each label."""
-
-    def __init__(self, weight: Tensor | None = None, size_average=None, reduce=None,
-                 reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
-        self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.multilabel_soft_margin_loss(input, target, self.weight,
@@ -3618,20 +3615,19 @@ class TripletMarginWithDistanceLoss(_Loss):
             margin=self.margin, swap=self.swap, reduction=self.reduction)
 
 
-class MultiMarginLoss(_Loss):
+class MultiMarginLoss(_WeightedLoss):
     """Multi-class hinge loss of scores against class indices (``p`` 1 or 2); ``weight``
     rescales each class."""
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                  size_average=None, reduce=None, reduction: str = "mean") -> None:
-        super().__init__(size_average, reduce, reduction)
+        super().__init__(weight, size_average, reduce, reduction)
         if p not in (1, 2):
             raise ValueError("only p == 1 and p == 2 supported")
         if weight is not None and weight.dim() != 1:
             raise ValueError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got "
                              f"{weight.dim()}D instead")
         self.p, self.margin = p, margin
-        self.register_buffer("weight", weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,

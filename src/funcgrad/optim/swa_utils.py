@@ -143,9 +143,7 @@ def update_bn(loader: Iterable, model: nn.Module, device=None) -> None:
     training mode; restores their momentum and the model's mode afterwards."""
     momenta = {}
     for module in model.modules():
-        # (torch's instance norms are no batch norms; funcgrad's share their code)
-        if isinstance(module, nn._modules._BatchNorm) and not isinstance(
-                module, nn._modules._InstanceNorm):
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.reset_running_stats()
             momenta[module] = module.momentum
     if not momenta:
