@@ -921,3 +921,114 @@ def test_state_dict_hooks_run_and_replace_as_torchs(torch):
         "pre-0", "pre-1", ["param_groups", "state"], ("load-pre", ["note", "param_groups",
                                                                    "state"]),
         ("load-post", 0.01), 0.1]
+
+
+def _hand_written_adam(lib, count=lambda lib: 0):
+    """An optimizer written as torch's are: its own ``step()``, in-place updates under
+    ``no_grad``, its own state in ``self.state[p]`` (its step count made by ``count``)."""
+
+    class HandAdam(lib.optim.Optimizer):
+        def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+            super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
+
+        @lib.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["step"] = count(lib)
+                        state["exp_avg"] = lib.zeros_like(p)
+                        state["exp_avg_sq"] = lib.zeros_like(p)
+                    state["step"] += 1
+                    state["exp_avg"].mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                    state["exp_avg_sq"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                    m_hat = state["exp_avg"] / (1 - beta1 ** state["step"])
+                    v_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])
+                    p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
+
+    return HandAdam
+
+
+def test_an_optimizer_written_as_torchs_trains_as_in_torch(torch):
+    problem = _Problem(torch)
+    t_opt = _hand_written_adam(torch)(problem.t_model.parameters(), lr=0.01)
+    opt = _hand_written_adam(funcgrad)(problem.model.parameters(), lr=0.01)
+    for _ in range(4):
+        problem.step(t_opt, opt)
+        problem.assert_close()
+    p, t_p = next(problem.model.parameters()), next(problem.t_model.parameters())
+    assert sorted(opt.state[p]) == sorted(t_opt.state[t_p]) and opt.state[p]["step"] == 4
+    np.testing.assert_allclose(_np(opt.state[p]["exp_avg"]), _np(t_opt.state[t_p]["exp_avg"]),
+                               rtol=2e-5, atol=1e-7)
+
+
+def test_an_optimizer_written_as_torchs_resumes_from_its_state_dict(torch):
+    problem = _Problem(torch)
+    t_opt = _hand_written_adam(torch)(problem.t_model.parameters(), lr=0.01)
+    opt = _hand_written_adam(funcgrad)(problem.model.parameters(), lr=0.01)
+    for _ in range(2):
+        problem.step(t_opt, opt)
+    saved, t_saved = opt.state_dict(), t_opt.state_dict()
+    exp_avg = _np(saved["state"][0]["exp_avg"]).copy()
+    assert saved["param_groups"] == t_saved["param_groups"]
+    assert list(saved["state"]) == list(t_saved["state"]) == list(range(4))
+    opt = _hand_written_adam(funcgrad)(problem.model.parameters(), lr=0.5)
+    t_opt = _hand_written_adam(torch)(problem.t_model.parameters(), lr=0.5)
+    opt.load_state_dict(saved)
+    t_opt.load_state_dict(t_saved)
+    assert opt.param_groups[0]["lr"] == 0.01
+    for _ in range(2):
+        problem.step(t_opt, opt)
+        problem.assert_close()
+    # the loaded state is a copy: training on did not change what was saved
+    assert saved["state"][0]["step"] == 2
+    np.testing.assert_array_equal(_np(saved["state"][0]["exp_avg"]), exp_avg)
+
+
+def _compiled_hand_written_training(count, eager_steps: int):
+    x, y = funcgrad.randn(16, 4), funcgrad.randn(16, 2)
+    model = _mlp(funcgrad)
+    opt = _hand_written_adam(funcgrad, count)(model.parameters(), lr=0.05)
+
+    def step():
+        opt.zero_grad()
+        F.mse_loss(model(x), y).backward()
+        opt.step()
+
+    for _ in range(eager_steps):
+        step()
+    return model, opt, step, funcgrad.compile(step)
+
+
+def test_a_compiled_optimizer_written_as_torchs_trains_as_eager():
+    """With its state made by one uncompiled step and its step count in a tensor."""
+    runs = []
+    for compiled in (False, True):
+        funcgrad.manual_seed(0)
+        model, _, eager, compiled_step = _compiled_hand_written_training(
+            lambda lib: lib.tensor(0.0), 1)
+        for _ in range(4):
+            (compiled_step if compiled else eager)()
+        runs.append([_np(p) for p in model.parameters()])
+    for eager, compiled in zip(*runs):
+        np.testing.assert_allclose(compiled, eager, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("eager_steps", "count", "said"), [
+    (0, lambda lib: lib.tensor(0.0), "made its state (self.state[p]) while funcgrad.compile"),
+    (1, lambda lib: 0, "changed self.state[p]['step'], a Python int, while funcgrad.compile"),
+], ids=["state-made-in-the-trace", "python-step-count"])
+def test_compiling_a_step_that_python_state_would_freeze_is_refused(eager_steps, count, said):
+    funcgrad.manual_seed(0)
+    model, opt, _, step = _compiled_hand_written_training(count, eager_steps)
+    before = [_np(p).copy() for p in model.parameters()]
+    states = {p: dict(s) for p, s in opt.state.items()}
+    with pytest.raises(RuntimeError, match=re.escape(said)):
+        step()
+    assert {p: dict(s) for p, s in opt.state.items()} == states
+    for p, was in zip(model.parameters(), before):
+        np.testing.assert_array_equal(_np(p), was)

@@ -16,6 +16,7 @@ parameters.
 from __future__ import annotations
 
 import collections
+import copy
 import functools
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
@@ -25,7 +26,7 @@ import jax.numpy as jnp
 import optax
 
 from .._grad_mode import enable_grad
-from .._graph import _Handle, add_hook
+from .._graph import RemovableHandle, add_hook
 from .._tensor import Tensor, is_tensor
 from .._tensor import arrays as _unbox
 from ..nn._modules import _typename, _zero_grad, is_lazy
@@ -134,20 +135,62 @@ def _switches(**switches) -> dict:
 
 
 # Hooks on every optimizer's step (torch.optim.optimizer.register_optimizer_step_*_hook).
+class _RequiredParameter:
+    """The default of a hyperparameter that every parameter group must give: a custom
+    optimizer's ``lr=required``, as torch's ``optim.optimizer.required``."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
 _global_step_pre_hooks: collections.OrderedDict = collections.OrderedDict()
 _global_step_post_hooks: collections.OrderedDict = collections.OrderedDict()
 
 
-def register_optimizer_step_pre_hook(hook: Callable) -> _Handle:
+def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
     """Registers ``hook(optimizer, args, kwargs)`` to run before every optimizer's ``step``
     (before the optimizer's own pre-hooks); it may return new ``(args, kwargs)``."""
     return add_hook(_global_step_pre_hooks, hook)
 
 
-def register_optimizer_step_post_hook(hook: Callable) -> _Handle:
+def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
     """Registers ``hook(optimizer, args, kwargs)`` to run after every optimizer's ``step``
     (after the optimizer's own post-hooks)."""
     return add_hook(_global_step_post_hooks, hook)
+
+
+def _traced_step_by_hand(self: Optimizer, step: Callable, args: tuple, kwargs: dict):
+    """``step`` of an optimizer stepping by hand while ``funcgrad.compile`` traces it, which
+    runs its Python once: refused, its state left as it was, where the step makes state (torch's
+    optimizers make theirs at the first step) or changes a Python number in it (a step count),
+    which the program would not make or change again."""
+    before = {p: {k: v for k, v in self.state[p].items() if not is_tensor(v)}
+              for group in self.param_groups for p in group["params"] if self.state.get(p)}
+    out = step(*args, **kwargs)
+    made = [p for p, state in self.state.items() if state and p not in before]
+    changed = [(p, k) for p, numbers in before.items() for k, v in numbers.items()
+               if self.state[p].get(k) is not v]
+    if not (made or changed):
+        return out
+    for p in made:
+        del self.state[p]
+    for p, numbers in before.items():
+        self.state[p].update(numbers)
+    name = type(self).__name__
+    if made:
+        raise RuntimeError(
+            f"{name}.step made its state (self.state[p]) while funcgrad.compile traced it: an "
+            "optimizer written as torch's makes its state at its first step, and a compiled "
+            "program cannot keep state it made. Take one step uncompiled first (or make the "
+            "state in __init__), then compile.")
+    raise RuntimeError(
+        f"{name}.step changed self.state[p][{changed[0][1]!r}], a Python "
+        f"{type(before[changed[0][0]][changed[0][1]]).__name__}, while funcgrad.compile traced "
+        "it: the compiled program runs the step's Python once, so it would never change again. "
+        "Keep it in a tensor (funcgrad.tensor(0.0), updated in place), as torch's optimizers "
+        "keep their step counts.")
 
 
 def _hooked(step: Callable) -> Callable:
@@ -164,7 +207,10 @@ def _hooked(step: Callable) -> Callable:
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, "
                                        f"new_kwargs), but got {result}.")
                 args, kwargs = result
-        out = step(*args, **kwargs)
+        if self._by_hand and Tensor._observer is not None:
+            out = _traced_step_by_hand(self, step, args, kwargs)
+        else:
+            out = step(*args, **kwargs)
         for hook in (*self._step_post_hooks.values(), *_global_step_post_hooks.values()):
             hook(self, args, kwargs)
         return out
@@ -180,7 +226,9 @@ class Optimizer:
 
     A subclass names the group keys that are operands (``_hyper``), says which of a group's
     settings select the program (``_structure``) and builds the optax transformation from both
-    (``_build``, called while tracing).
+    (``_build``, called while tracing). Or, as torch's optimizers are written, it defines a
+    ``step()`` of its own that changes the parameters in place (under ``no_grad``) and keeps
+    what it needs in ``self.state[p]``, a dict per parameter made on first use.
 
     Args:
         params: an iterable of Tensors, or of dicts with a ``'params'`` entry and per-group
@@ -199,11 +247,13 @@ class Optimizer:
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {_typename(params)}")
         self.defaults = dict(defaults)
-        self.state: dict = {}
+        # A subclass without an optax transformation steps by hand and keeps its own state.
+        cls = type(self)
+        self._by_hand = cls._build is Optimizer._build and cls._program is Optimizer._program
+        self.state: dict = collections.defaultdict(dict) if self._by_hand else {}
         self.param_groups: list[dict] = []
         for hooks in self._HOOKS:
             setattr(self, hooks, collections.OrderedDict())
-        cls = type(self)
         if not getattr(cls.step, "hooked", False):  # as torch, once per class, at first use
             cls.step = _hooked(cls.step)
         groups = list(params)
@@ -235,33 +285,35 @@ class Optimizer:
               "_state_dict_post_hooks", "_load_state_dict_pre_hooks",
               "_load_state_dict_post_hooks")
 
-    def register_step_pre_hook(self, hook: Callable) -> _Handle:
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(optimizer, args, kwargs)`` to run before each ``step``; it may
         return new ``(args, kwargs)`` (``args`` start with the optimizer)."""
         return add_hook(self._step_pre_hooks, hook)
 
-    def register_step_post_hook(self, hook: Callable) -> _Handle:
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(optimizer, args, kwargs)`` to run after each ``step``."""
         return add_hook(self._step_post_hooks, hook)
 
-    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> _Handle:
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False
+                                     ) -> RemovableHandle:
         """Registers ``hook(optimizer)`` to run before ``state_dict``."""
         return add_hook(self._state_dict_pre_hooks, hook, prepend)
 
-    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> _Handle:
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False
+                                      ) -> RemovableHandle:
         """Registers ``hook(optimizer, state_dict)``, run on what ``state_dict`` made; what it
         returns, if not None, replaces it."""
         return add_hook(self._state_dict_post_hooks, hook, prepend)
 
     def register_load_state_dict_pre_hook(self, hook: Callable,
-                                          prepend: bool = False) -> _Handle:
+                                          prepend: bool = False) -> RemovableHandle:
         """Registers ``hook(optimizer, state_dict)``, run on (a shallow copy of) what
         ``load_state_dict`` is given, before it loads; what it returns, if not None, is loaded
         instead."""
         return add_hook(self._load_state_dict_pre_hooks, hook, prepend)
 
     def register_load_state_dict_post_hook(self, hook: Callable,
-                                           prepend: bool = False) -> _Handle:
+                                           prepend: bool = False) -> RemovableHandle:
         """Registers ``hook(optimizer)`` to run after ``load_state_dict``."""
         return add_hook(self._load_state_dict_post_hooks, hook, prepend)
 
@@ -270,7 +322,8 @@ class Optimizer:
 
         Raises:
             TypeError: for a set of parameters or a non-Tensor.
-            ValueError: for a non-leaf tensor, or a parameter already in another group.
+            ValueError: for a non-leaf tensor, a parameter already in another group, or no
+                value for a hyperparameter whose default is ``required``.
         """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {_typename(param_group)}")
@@ -288,6 +341,10 @@ class Optimizer:
                                 + _typename(p))
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError("parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
         taken = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in taken for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -324,7 +381,16 @@ class Optimizer:
     def _init_states(self, group: dict, states: dict | None = None) -> None:
         """Sets each unit's state: from ``states`` (keyed by the unit's first parameter) where
         there, else made afresh. Unlike torch, which makes state at the first step, this runs
-        outside any trace, so ``funcgrad.compile`` meets the state as state from outside."""
+        outside any trace, so ``funcgrad.compile`` meets the state as state from outside.
+        An optimizer stepping by hand (see the class) keeps its state itself: it gets the
+        loaded one, the floating tensors in it as copies of the parameter's dtype (torch's)."""
+        if self._by_hand:
+            for p in group["params"]:
+                if states is not None and p in states:
+                    self.state[p] = {k: v.detach().clone().to(p.dtype)
+                                     if is_tensor(v) and v.is_floating_point() and k != "step"
+                                     else copy.deepcopy(v) for k, v in states[p].items()}
+            return
         group.made_for = self._structure(group)
         for unit in self._units(group):
             state = (states or {}).get(unit[0])
@@ -385,7 +451,8 @@ class Optimizer:
     def state_dict(self) -> dict:
         """``{'state': {index: optax state}, 'param_groups': [group with 'params' as
         indices]}``, parameters numbered in group order as torch numbers them. The state is a
-        snapshot of arrays (later steps do not change it)."""
+        snapshot of arrays (later steps do not change it); an optimizer stepping by hand gives
+        its state dicts as they are, as torch's does."""
         for hook in self._state_dict_pre_hooks.values():
             hook(self)
         index: dict[int, int] = {}
@@ -394,7 +461,8 @@ class Optimizer:
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
             groups.append(packed)
-        state_dict = {"state": {index[id(p)]: _unbox(s) for p, s in self.state.items()},
+        state_dict = {"state": {index[id(p)]: s if self._by_hand else _unbox(s)
+                                for p, s in self.state.items()},
                       "param_groups": groups}
         for hook in self._state_dict_post_hooks.values():
             result = hook(self, state_dict)

@@ -89,6 +89,10 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
+class _LRScheduler(LRScheduler):
+    """``LRScheduler`` under its old name, which custom schedulers still subclass."""
+
+
 class StepLR(LRScheduler):
     """Multiplies each group's lr by ``gamma`` every ``step_size`` epochs.
 
