@@ -266,37 +266,50 @@ def overwriting(tensor: Tensor):
         _overwritten.pop()
 
 
-class _Handle:
-    """What ``register_hook`` returns: ``.remove()`` unregisters the hook (from ``hooks`` and
-    from each dict of ``extra`` that keeps something of it); as a context manager, at exit."""
+class RemovableHandle:
+    """What registering a hook returns: ``remove()`` unregisters it from ``hooks_dict`` and
+    drops its id from each dict of ``extra_dict`` (one or a sequence), which keep something of
+    it; as a context manager, at exit. torch's ``utils.hooks.RemovableHandle``: code keeping
+    hooks of its own makes one per hook and files the hook under its ``id``.
 
-    def __init__(self, hooks: dict, key: int, *extra: dict) -> None:
-        self._dicts, self.id = (hooks, *extra), key
+    >>> hooks = {}
+    >>> handle = RemovableHandle(hooks)
+    >>> hooks[handle.id] = print
+    >>> handle.remove(); hooks
+    {}
+    """
+
+    next_id = 0
+
+    def __init__(self, hooks_dict: dict, *, extra_dict: dict | Sequence[dict] | None = None
+                 ) -> None:
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+        extra = () if extra_dict is None else (
+            (extra_dict,) if isinstance(extra_dict, dict) else tuple(extra_dict))
+        self._dicts = (hooks_dict, *extra)
 
     def remove(self) -> None:
         for hooks in self._dicts:
             hooks.pop(self.id, None)
 
-    def __enter__(self) -> _Handle:
+    def __enter__(self) -> RemovableHandle:
         return self
 
     def __exit__(self, *exc) -> None:
         self.remove()
 
 
-_hook_keys = itertools.count()
-
-
 def add_hook(hooks: dict, hook: Callable, prepend: bool = False,
-             extra: Sequence[dict] = ()) -> _Handle:
+             extra: Sequence[dict] = ()) -> RemovableHandle:
     """Registers ``hook`` in ``hooks``, after those there or, with ``prepend`` (``hooks`` an
     OrderedDict), before them; the handle's ``remove()`` unregisters it (and drops its key
     from each dict of ``extra``, which keep something of it)."""
-    key = next(_hook_keys)
-    hooks[key] = hook
+    handle = RemovableHandle(hooks, extra_dict=extra)
+    hooks[handle.id] = hook
     if prepend:
-        hooks.move_to_end(key, last=False)
-    return _Handle(hooks, key, *extra)
+        hooks.move_to_end(handle.id, last=False)
+    return handle
 # torch's sequence number: of two nodes ready at once, backward runs the newer first.
 _creation = itertools.count()
 
@@ -341,15 +354,15 @@ class _GraphNode:
     def next_functions(self) -> tuple:
         return tuple((e, 0) for e in self.edges)
 
-    def register_prehook(self, hook: Callable) -> _Handle:
+    def register_prehook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(grad_outputs) -> grad_outputs | None``, run before this node."""
         return add_hook(self._hooks("_prehooks"), hook)
 
-    def register_hook(self, hook: Callable) -> _Handle:
+    def register_hook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(grad_inputs, grad_outputs) -> grad_inputs | None``, run after."""
         return add_hook(self._hooks("_posthooks"), hook)
 
-    def _add_tensor_hook(self, hook: Callable) -> _Handle:
+    def _add_tensor_hook(self, hook: Callable) -> RemovableHandle:
         return add_hook(self._hooks("_tensor_hooks"), hook)
 
     def _retain(self, tensor: Tensor) -> None:
