@@ -561,6 +561,50 @@ def test_is_compiling_says_whether_a_step_is_being_traced_as_torchs(dynamo_torch
         assert seen[0] is seen[-1] is False and set(seen[1:-1]) == {True}, lib.__name__
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_functions_marked_for_torch_compile_give_torchs_results_compiled_or_not(dynamo_torch):
+    """compiler.disable (bare and with arguments), allow_in_graph and assume_constant_result:
+    torch.compile breaks the graph at, keeps unread, or bakes in those; funcgrad.compile traces
+    them with the step, which gives the same numbers."""
+    torch = dynamo_torch
+
+    def run(lib, compile_):
+        @lib.compiler.disable
+        def penalty(w):
+            return (w ** 2).sum() * 0.1
+
+        @lib.compiler.disable(recursive=False, reason="a bound")
+        def bounded(loss):
+            return loss.clamp(max=100.0)
+
+        @lib.compiler.allow_in_graph
+        def act(x):
+            return lib.tanh(x) * 1.5
+
+        @lib.compiler.assume_constant_result
+        def scale():
+            return 0.5
+
+        w = lib.tensor([0.3, -0.7, 1.1], requires_grad=True)
+        x = lib.tensor([[1.0, 2.0, -1.0], [0.5, -0.5, 2.0]])
+
+        def step():
+            loss = bounded(act(x @ w).sum() * scale() + penalty(w))
+            loss.backward()
+            return loss
+
+        step = compile_(step)
+        losses = [step().item() for _ in range(3)]
+        return losses, w.grad.tolist()
+
+    ours = run(funcgrad, lambda f: f), run(funcgrad, funcgrad.compile)
+    theirs = run(torch, lambda f: f), run(torch, lambda f: torch.compile(f, backend="eager"))
+    for got in (*ours, theirs[1]):
+        np.testing.assert_allclose(got[0], theirs[0][0], rtol=1e-6)
+        np.testing.assert_allclose(got[1], theirs[0][1], rtol=1e-6)
+    assert funcgrad.compiler.is_exporting() is torch.compiler.is_exporting() is False
+
+
 def test_compiler_reset_forgets_every_program_and_changes_no_result():
     x = funcgrad.tensor([0.5, -1.0], requires_grad=True)
     for _ in range(3):  # a recurring structure: compiled

@@ -1,5 +1,13 @@
 """``funcgrad.compiler``: ``torch.compiler``'s questions and switches that library code asks
-and sets, answered for ``funcgrad.compile``."""
+and sets, answered for ``funcgrad.compile``, and its decorators, which model code carries.
+
+``funcgrad.compile`` makes a whole step one XLA program, with no graph breaks: where
+torch.compile runs a ``disable``d function eagerly, or puts an ``allow_in_graph`` one in its
+graph unread, funcgrad.compile traces it with the rest of the step (so it must be traceable: no
+``.item()`` of a value the step computes, no Python branch on one). Outside a compiled step the
+decorated functions run as they are. The decorators therefore return the function itself."""
+
+import functools
 
 import jax
 
@@ -19,4 +27,29 @@ def reset() -> None:
     jax.clear_caches()
 
 
-__all__ = ["is_compiling", "is_dynamo_compiling", "reset"]
+def is_exporting() -> bool:
+    """False: funcgrad has no ``torch.export``."""
+    return False
+
+
+def disable(fn=None, recursive: bool = True, *, reason: str | None = None):
+    """``fn`` itself (see the module: funcgrad.compile has no graph breaks); as torch's, a
+    decorator with or without arguments."""
+    if fn is None:
+        return functools.partial(disable, recursive=recursive, reason=reason)
+    return fn
+
+
+def allow_in_graph(fn):
+    """``fn`` itself: funcgrad.compile traces every function it calls."""
+    return fn
+
+
+def assume_constant_result(fn):
+    """``fn`` itself: funcgrad.compile runs a step's Python once, while tracing, so what ``fn``
+    returns then is a constant of the program, as torch.compile makes it."""
+    return fn
+
+
+__all__ = ["allow_in_graph", "assume_constant_result", "disable", "is_compiling",
+           "is_dynamo_compiling", "is_exporting", "reset"]
