@@ -56,6 +56,22 @@ def test_clip_grad_norm_is_clip_grad_norm__with_torchs_warning(torch):
     assert message(our_warning.message) == message(their_warning.message)
 
 
+def test_stateless_functional_call_is_func_functional_call_with_torchs_warning(torch):
+    def call(lib):
+        lib.manual_seed(0)
+        model = lib.nn.Linear(2, 1)
+        weight = lib.tensor([[2.0, -1.0]], requires_grad=True)
+        out = lib.nn.utils.stateless.functional_call(
+            model, {"weight": weight, "bias": lib.tensor([0.5])}, (lib.tensor([1.0, 3.0]),))
+        out.sum().backward()
+        return out.item(), weight.grad.tolist(), model.weight.grad
+
+    (ours, our_warning), (theirs, their_warning) = _warned(funcgrad, call), _warned(torch, call)
+    assert ours == theirs == (-0.5, [[1.0, 3.0]], None)
+    assert our_warning.category is their_warning.category is FutureWarning
+    assert message(our_warning.message) == message(their_warning.message)
+
+
 def test_variable_is_a_detached_tensor_as_torchs(torch):
     for lib in (funcgrad, torch):
         t = lib.ones(2, requires_grad=True) * 2

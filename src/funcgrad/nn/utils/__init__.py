@@ -1,8 +1,9 @@
 """``funcgrad.nn.utils``: gradient clipping and flattening parameters into one vector, as
 torch.nn.utils has them; ``rnn``, padded and packed batches of sequences; ``fusion``,
 batch norms folded into the layers before them; ``parametrize`` and ``parametrizations``,
-parameters computed from other tensors (weight and spectral normalization); and the older,
-hook-based ``weight_norm`` and ``spectral_norm``."""
+parameters computed from other tensors (weight and spectral normalization); the older,
+hook-based ``weight_norm`` and ``spectral_norm``; and ``stateless``, the deprecated home of
+``functional_call``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from . import fusion as fusion
 from . import parametrizations as parametrizations
 from . import parametrize as parametrize
 from . import rnn as rnn
+from . import stateless as stateless
 from ._spectral_norm import remove_spectral_norm, spectral_norm
 from ._weight_norm import remove_weight_norm, weight_norm
 from .fusion import (
