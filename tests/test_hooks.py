@@ -552,3 +552,42 @@ def test_multi_grad_hook_errors():
         funcgrad.autograd.graph.register_multi_grad_hook((a, a.detach()), print)
     (a * 2).sum().backward()  # nothing was registered on a
     assert a.grad.tolist() == [2.0]
+
+
+def test_hooks_registered_for_every_module_run_first_as_in_torch():
+    """nn.modules.module's register_module_forward_pre_hook, register_module_forward_hook
+    (with_kwargs, a replaced output), register_module_full_backward_pre_hook and
+    register_module_full_backward_hook: every module runs them, before its own; removed, none."""
+
+    def scenario(lib, log):
+        from importlib import import_module
+
+        module = import_module(f"{lib.__name__}.nn.modules.module")
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Tanh(), lib.nn.Linear(3, 1))
+        with lib.no_grad():
+            for i, p in enumerate(net.parameters()):
+                p.copy_(lib.linspace(-1, 1, p.numel()).reshape(p.shape) * (i + 1))
+        handles = [
+            module.register_module_forward_pre_hook(lambda m, a: log("pre", type(m).__name__)),
+            module.register_module_forward_hook(
+                lambda m, a, o: log("forward " + type(m).__name__, o)),
+            module.register_module_forward_hook(
+                lambda m, a, k, o: o * 2 if isinstance(m, lib.nn.Tanh) else None,
+                with_kwargs=True),
+            module.register_module_full_backward_pre_hook(
+                lambda m, go: log("backward pre " + type(m).__name__, go)),
+            module.register_module_full_backward_hook(
+                lambda m, gi, go: log("backward " + type(m).__name__, [gi, go]))]
+        net[0].register_forward_hook(lambda m, a, o: log("own forward hook"))
+        net[0].register_full_backward_hook(lambda m, gi, go: log("own backward hook"))
+        x = lib.tensor([[0.5, -1.0]], requires_grad=True)
+        out = net(x)
+        out.sum().backward()
+        log("out", out)
+        log("x.grad", x.grad)
+        for handle in handles:
+            handle.remove()
+        log("after removing", net(x))
+
+    assert_same_as_torch(scenario)

@@ -227,6 +227,62 @@ _HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward
                "_load_state_dict_post_hooks")
 
 
+# The hooks every module runs before its own (nn.modules.module's register_module_*_hook),
+# in dicts of the names of a module's, with the marks of the forward ones.
+_GLOBAL_HOOKS = {name: OrderedDict() for name in _HOOK_DICTS[:7]}
+# the dicts whose hooks make a module call go the slow way
+_GLOBAL_HOOKS_ON = tuple(_GLOBAL_HOOKS[name] for name in (
+    "_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks"))
+
+
+def _hooks_with_global(module: Module, name: str) -> list:
+    """``module``'s hooks of the dict ``name``, after the ones every module runs."""
+    return [*_GLOBAL_HOOKS[name].items(), *module.__dict__[name].items()]
+
+
+def _marked(module: Module, mark: str, key: int) -> bool:
+    """Whether the hook registered under ``key`` has the mark ``mark`` (with_kwargs, ...)."""
+    return key in module.__dict__[mark] or key in _GLOBAL_HOOKS[mark]
+
+
+def _add_marked_hook(dicts: dict, hooks: str, hook, prepend: bool, **flags: bool
+                     ) -> RemovableHandle:
+    """Registers ``hook`` in ``dicts[hooks]``, marked in ``dicts[<hooks>_<flag>]`` for each
+    of ``flags`` that is true (``with_kwargs``, ``always_called``)."""
+    marks = [dicts[f"{hooks}_{flag}"] for flag in flags]
+    handle = add_hook(dicts[hooks], hook, prepend, marks)
+    for mark, on in zip(marks, flags.values()):
+        if on:
+            mark[handle.id] = True
+    return handle
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """Registers ``hook(module, args)`` to run before every module's ``forward``, before the
+    module's own pre-hooks; what it returns, if not None, replaces ``args``."""
+    return add_hook(_GLOBAL_HOOKS["_forward_pre_hooks"], hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """Registers ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+    ``with_kwargs``) to run after every module's ``forward``, before the module's own hooks;
+    what it returns, if not None, replaces the output. With ``always_call``, it runs even when
+    the call raises."""
+    return _add_marked_hook(_GLOBAL_HOOKS, "_forward_hooks", hook, False,
+                            with_kwargs=with_kwargs, always_called=always_call)
+
+
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
+    """``Module.register_full_backward_pre_hook`` for every module, run before its own."""
+    return add_hook(_GLOBAL_HOOKS["_backward_pre_hooks"], hook)
+
+
+def register_module_full_backward_hook(hook) -> RemovableHandle:
+    """``Module.register_full_backward_hook`` for every module, run before its own."""
+    return add_hook(_GLOBAL_HOOKS["_backward_hooks"], hook)
+
+
 def _same(a, b) -> bool:
     """Static values compare by value; arrays and Tensors (which a trace bakes in as
     constants) by identity, as their ``==`` is elementwise."""
@@ -353,7 +409,7 @@ class Module:
 
     def _call_impl(self, *args, **kwargs):
         if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or any(_GLOBAL_HOOKS_ON)):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -372,8 +428,8 @@ class Module:
         on (an error of theirs then only warns)."""
         output, called = None, set()
         try:
-            for key, hook in list(self._forward_pre_hooks.items()):
-                if key in self._forward_pre_hooks_with_kwargs:
+            for key, hook in _hooks_with_global(self, "_forward_pre_hooks"):
+                if _marked(self, "_forward_pre_hooks_with_kwargs", key):
                     result = hook(self, args, kwargs)
                     if result is not None:
                         if not (isinstance(result, tuple) and len(result) == 2):
@@ -385,13 +441,15 @@ class Module:
                     if result is not None:
                         args = result if isinstance(result, tuple) else (result,)
             backward_hook = None
-            if self._backward_hooks or self._backward_pre_hooks:
-                backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
-                                             list(self._backward_pre_hooks.values()))
+            hooks, pre_hooks = (_hooks_with_global(self, name)
+                                for name in ("_backward_hooks", "_backward_pre_hooks"))
+            if hooks or pre_hooks:
+                backward_hook = BackwardHook(self, [hook for _, hook in hooks],
+                                             [hook for _, hook in pre_hooks])
                 args = backward_hook.setup_input_hook(args)
             output = self.forward(*args, **kwargs)
-            for key, hook in list(self._forward_hooks.items()):
-                if key in self._forward_hooks_always_called:
+            for key, hook in _hooks_with_global(self, "_forward_hooks"):
+                if _marked(self, "_forward_hooks_always_called", key):
                     called.add(key)
                 result = self._forward_hook(key, hook, args, kwargs, output)
                 if result is not None:
@@ -404,8 +462,8 @@ class Module:
                 output = backward_hook.setup_output_hook(output)
             return output
         except Exception:
-            for key, hook in list(self._forward_hooks.items()):
-                if key in self._forward_hooks_always_called and key not in called:
+            for key, hook in _hooks_with_global(self, "_forward_hooks"):
+                if _marked(self, "_forward_hooks_always_called", key) and key not in called:
                     try:
                         result = self._forward_hook(key, hook, args, kwargs, output)
                         output = output if result is None else result
@@ -418,19 +476,13 @@ class Module:
     def _forward_hook(self, key: int, hook, args: tuple, kwargs: dict, output):
         """Calls the forward hook ``hook`` registered under ``key``, as it takes its
         arguments."""
-        if key in self._forward_hooks_with_kwargs:
+        if _marked(self, "_forward_hooks_with_kwargs", key):
             return hook(self, args, kwargs, output)
         return hook(self, args, output)
 
     def _add_hook(self, hooks: str, hook, prepend: bool, **flags: bool) -> RemovableHandle:
-        """Registers ``hook`` in the dict ``hooks``, marked in ``<hooks>_<flag>`` for each of
-        ``flags`` that is true (``with_kwargs``, ``always_called``)."""
-        marks = [self.__dict__[f"{hooks}_{flag}"] for flag in flags]
-        handle = add_hook(self.__dict__[hooks], hook, prepend, marks)
-        for mark, on in zip(marks, flags.values()):
-            if on:
-                mark[handle.id] = True
-        return handle
+        """Registers ``hook`` in this module's dict ``hooks`` (see ``_add_marked_hook``)."""
+        return _add_marked_hook(self.__dict__, hooks, hook, prepend, **flags)
 
     def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Calls ``hook(module, grad_output)`` when the gradients of this module's outputs
