@@ -443,6 +443,18 @@ def test_what_an_inference_tensor_may_do_outside_inference_mode(torch):
     assert both(torch, scenario) == (False, True, True, False, [2.0, 3.0, 4.0])
 
 
+def test_inference_mode_records_nothing_even_under_enable_grad(torch):
+    def scenario(lib):
+        w = lib.ones(2, requires_grad=True)
+        with lib.inference_mode():
+            x = lib.ones(2)
+            with lib.enable_grad():
+                y = w * x
+                return y.requires_grad, y.grad_fn is None, lib.is_grad_enabled()
+
+    assert both(torch, scenario) == (False, True, True)
+
+
 def test_an_inference_tensor_has_no_version_counter(torch):
     from test_errors import assert_raises_as_torch
 

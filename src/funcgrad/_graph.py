@@ -214,8 +214,9 @@ def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) ->
         return Tensor._wrap(out)
     edges = tuple([a._edge() if isinstance(a, Tensor) else None for a in args])
     if edges.count(None) == len(edges) or not (
-            _dtypes.is_inexact(out.dtype) if sig is None else sig.inexact):
-        return Tensor._wrap(out)
+            _dtypes.is_inexact(out.dtype) if sig is None else sig.inexact) or (
+            _grad_mode.inference_used and _grad_mode.is_inference_mode_enabled()):
+        return Tensor._wrap(out)  # (inference mode records nothing, under enable_grad too)
     node = Node(op, static, args, arrays, edges, sig)
     if saved_hooks and op.saves:
         node._pack(args, *saved_hooks[-1])
