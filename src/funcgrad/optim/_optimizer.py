@@ -134,7 +134,6 @@ def _switches(**switches) -> dict:
     return switches
 
 
-# Hooks on every optimizer's step (torch.optim.optimizer.register_optimizer_step_*_hook).
 class _RequiredParameter:
     """The default of a hyperparameter that every parameter group must give: a custom
     optimizer's ``lr=required``, as torch's ``optim.optimizer.required``."""
@@ -145,6 +144,7 @@ class _RequiredParameter:
 
 required = _RequiredParameter()
 
+# Hooks on every optimizer's step (torch.optim.optimizer.register_optimizer_step_*_hook).
 _global_step_pre_hooks: collections.OrderedDict = collections.OrderedDict()
 _global_step_post_hooks: collections.OrderedDict = collections.OrderedDict()
 
