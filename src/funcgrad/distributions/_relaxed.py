@@ -11,14 +11,14 @@ from . import constraints
 from ._multivariate import Categorical
 from ._transformed import TransformedDistribution
 from ._univariate import _Trials
-from .distribution import Distribution, draw, eps
+from .distribution import Distribution, draw
 from .transforms import ExpTransform, SigmoidTransform
-from .utils import broadcast_all
+from .utils import broadcast_all, clamp_probs
 
 
 def _clamped_uniform(shape, dtype) -> Tensor:
-    """Uniform draws kept inside ``[eps, 1 - eps]`` (torch's ``clamp_probs``)."""
-    return draw(jax.random.uniform, shape, dtype).clamp(min=eps(dtype), max=1 - eps(dtype))
+    """Uniform draws kept inside ``[eps, 1 - eps]``."""
+    return clamp_probs(draw(jax.random.uniform, shape, dtype))
 
 
 class LogitRelaxedBernoulli(_Trials):
@@ -47,8 +47,7 @@ class LogitRelaxedBernoulli(_Trials):
 
     def rsample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        probs = self.probs.expand(*shape).clamp(min=eps(self.probs.dtype),
-                                                max=1 - eps(self.probs.dtype))
+        probs = clamp_probs(self.probs.expand(*shape))
         uniforms = _clamped_uniform(shape, probs.dtype)
         return (uniforms.log() - (-uniforms).log1p() + probs.log()
                 - (-probs).log1p()) / self.temperature
