@@ -468,11 +468,11 @@ def test_inference_mode_in_one_thread_makes_no_inference_tensors_in_another():
     def inside():
         with funcgrad.inference_mode():
             entered.set()
-            leave.wait(10)
+            leave.wait(60)
             made.append(funcgrad.ones(1))
 
     def outside():
-        entered.wait(10)
+        entered.wait(60)
         made.append(funcgrad.ones(1) * 2)
         leave.set()
 
