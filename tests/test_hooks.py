@@ -582,12 +582,14 @@ def test_hooks_registered_for_every_module_run_first_as_in_torch():
         net[0].register_forward_hook(lambda m, a, o: log("own forward hook"))
         net[0].register_full_backward_hook(lambda m, gi, go: log("own backward hook"))
         x = lib.tensor([[0.5, -1.0]], requires_grad=True)
-        out = net(x)
-        out.sum().backward()
+        try:
+            out = net(x)
+            out.sum().backward()
+        finally:  # (hooks left registered would run in every later test)
+            for handle in handles:
+                handle.remove()
         log("out", out)
         log("x.grad", x.grad)
-        for handle in handles:
-            handle.remove()
         log("after removing", net(x))
 
     assert_same_as_torch(scenario)
