@@ -606,6 +606,27 @@ from ._transforms import (
     vjp,
     vmap,
 )
+from ._view_copies import (  # noqa: F401 - generated from its NAMES
+    alias_copy,
+    as_strided_copy,
+    detach_copy,
+    diagonal_copy,
+    expand_copy,
+    permute_copy,
+    select_copy,
+    slice_copy,
+    split_copy,
+    split_with_sizes_copy,
+    squeeze_copy,
+    t_copy,
+    transpose_copy,
+    unbind_copy,
+    unfold_copy,
+    unsqueeze_copy,
+    view_as_complex_copy,
+    view_as_real_copy,
+    view_copy,
+)
 from ._windows import (
     bartlett_window,
     blackman_window,
