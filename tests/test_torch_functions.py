@@ -119,3 +119,89 @@ def test_view_copies_without_grad_match_torch(torch):
         "permute_dims"])
 def test_view_copy_errors_match_torch(torch, scenario):
     assert_raises_as_torch(torch, scenario)
+
+
+_SYM_CALLS = {
+    "int_float": lambda T: T.sym_int(-2.7),
+    "int_bool": lambda T: T.sym_int(True),
+    "int_tensor": lambda T: T.sym_int(T.tensor(2.7)),
+    "float_int": lambda T: T.sym_float(3),
+    "float_tensor": lambda T: T.sym_float(T.tensor(3)),
+    "max_ints": lambda T: T.sym_max(2, 3),
+    "max_mixed": lambda T: T.sym_max(3, 2.0),
+    "max_numpy": lambda T: T.sym_max(np.int64(3), np.float32(2.0)),
+    "max_bool": lambda T: T.sym_max(True, 2),
+    "max_nan": lambda T: T.sym_max(float("nan"), 1.0),
+    "min_ints": lambda T: T.sym_min(2, 1),
+    "min_mixed": lambda T: T.sym_min(2, 3.0),
+    "not": lambda T: T.sym_not(0),
+    "not_tensor": lambda T: T.sym_not(T.tensor(0.0)),
+    "sqrt_int": lambda T: T.sym_sqrt(4),
+    "sqrt_tensor": lambda T: T.sym_sqrt(T.tensor(2.0)),
+    "sum_list": lambda T: T.sym_sum([1, 2, 3]),
+    "sum_args": lambda T: T.sym_sum(1, 2.5),
+    "sum_empty": lambda T: T.sym_sum([]),
+    "sum_tensors": lambda T: T.sym_sum([T.tensor(1.0), T.tensor(2.0)]),
+    "ite_true": lambda T: T.sym_ite(True, 1, 2),
+    "ite_false": lambda T: T.sym_ite(False, "a", "b"),
+}
+
+
+@pytest.mark.parametrize("call", _SYM_CALLS.values(), ids=_SYM_CALLS)
+def test_sym_functions_match_torch(torch, call):
+    ours, theirs = call(funcgrad), call(torch)
+    if isinstance(theirs, float) and theirs != theirs:
+        assert isinstance(ours, float) and ours != ours
+    else:
+        _assert_same(ours, theirs)
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda T: T.sym_max("a", 1),
+    lambda T: T.sym_min(1, None),
+    lambda T: T.sym_sqrt(-1.0),
+    lambda T: T.sym_ite(1, 1, 2),
+    lambda T: T.sym_ite(True, 1, 2.0),
+    lambda T: T.sym_not(T.tensor([True, False])),
+    lambda T: T.sym_int("x"),
+], ids=["max_str", "min_none", "sqrt_negative", "ite_int", "ite_types", "not_tensor",
+        "int_str"])
+def test_sym_function_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+def test_warn_always_flag_round_trips_as_torchs(torch):
+    for lib in (funcgrad, torch):
+        assert lib.is_warn_always_enabled() is False
+        lib.set_warn_always(True)
+        try:
+            assert lib.is_warn_always_enabled() is True
+        finally:
+            lib.set_warn_always(False)
+        assert lib.is_warn_always_enabled() is False
+
+
+def test_flush_denormal_says_what_xla_does(torch):
+    """XLA's CPU code flushes denormal floats whatever is asked: True for the mode in force,
+    as torch's answer on a CPU that can flush, and False for the mode XLA cannot give."""
+    assert funcgrad.set_flush_denormal(True) is True is torch.set_flush_denormal(True)
+    torch.set_flush_denormal(False)
+    assert funcgrad.set_flush_denormal(False) is False
+    denormal = funcgrad.tensor([1e-39], device="cpu")
+    assert (denormal * 0.5).item() == 0.0
+
+
+def test_get_device_module_finds_torchs_modules(torch):
+    for spec in ("cuda", "cuda:1", "gpu"):
+        assert funcgrad.get_device_module(spec) is funcgrad.cuda
+    assert torch.get_device_module("cuda:1") is torch.cuda
+
+
+def test_get_device_module_has_no_cpu_module():
+    """torch's answer for the CPU is ``torch.cpu``, a module funcgrad does not have."""
+    with pytest.raises(RuntimeError, match="registered as 'funcgrad.cpu'"):
+        funcgrad.get_device_module(funcgrad.device("cpu"))
+
+
+def test_get_device_module_error_matches_torch(torch):
+    assert_raises_as_torch(torch, lambda T: T.get_device_module(3))

@@ -67,15 +67,19 @@ from ._config import get_num_threads as get_num_threads
 from ._config import (
     is_deterministic_algorithms_warn_only_enabled as is_deterministic_algorithms_warn_only_enabled,
 )
+from ._config import is_warn_always_enabled as is_warn_always_enabled
 from ._config import set_deterministic_debug_mode as set_deterministic_debug_mode
 from ._config import set_float32_matmul_precision as set_float32_matmul_precision
+from ._config import set_flush_denormal as set_flush_denormal
 from ._config import set_num_interop_threads as set_num_interop_threads
 from ._config import set_num_threads as set_num_threads
+from ._config import set_warn_always as set_warn_always
 from ._config import use_deterministic_algorithms as use_deterministic_algorithms
 from ._control_flow import cond as cond
 from ._control_flow import while_loop as while_loop
 from ._devices import device as device
 from ._devices import get_default_device as get_default_device
+from ._devices import get_device_module as get_device_module
 from ._devices import set_default_device as set_default_device
 from ._dtypes import (
     bfloat16,
@@ -272,6 +276,14 @@ from ._math_ops import (
     mvlgamma,
     polygamma,
     renorm,
+    sym_float,
+    sym_int,
+    sym_ite,
+    sym_max,
+    sym_min,
+    sym_not,
+    sym_sqrt,
+    sym_sum,
     trapezoid,
     trapz,
     vander,

@@ -1,6 +1,6 @@
 """``funcgrad.config``: switches for the engine's tiers and the sizes of its caches; torch's
-setting of how float32 matrix products compute, kept in JAX's own; and torch's
-deterministic-algorithms settings."""
+setting of how float32 matrix products compute, kept in JAX's own; torch's
+deterministic-algorithms settings; and its switches for warnings and denormal numbers."""
 
 from __future__ import annotations
 
@@ -233,3 +233,30 @@ def set_deterministic_debug_mode(debug_mode: str | int) -> None:
 def get_deterministic_debug_mode() -> int:
     """0, 1 or 2 (see ``set_deterministic_debug_mode``), from the settings in force."""
     return 0 if not determinism.enabled else 1 if determinism.warn_only else 2
+
+
+_warn_always = [False]
+
+
+def set_warn_always(b: bool) -> None:
+    """Sets torch's flag that makes its once-per-process warnings warn every time. funcgrad's
+    warnings go through Python's ``warnings``, whose filters decide how often each shows; the
+    flag is kept for ``is_warn_always_enabled``."""
+    _warn_always[0] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    """Whether ``set_warn_always(True)`` is in force."""
+    return _warn_always[0]
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """torch's switch for flushing denormal floats to zero, and whether it could be set. XLA
+    flushes them on the CPU always (a ``1e-39 * 0.5`` in float32 is 0), so flushing is
+    already on: True for ``mode`` True, and False for False, which XLA cannot do.
+
+    >>> import funcgrad
+    >>> funcgrad.set_flush_denormal(True)
+    True
+    """
+    return bool(mode)

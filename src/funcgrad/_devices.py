@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 import jax
 
 _TORCH_TYPE = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "rocm": "cuda", "tpu": "tpu"}
@@ -38,14 +41,8 @@ class device:
             # devices keep their number, so 'cpu:1' stays distinguishable from 'cpu'.
             self.index = None if self.type == "cpu" and spec.id == 0 else spec.id
             return
-        kind, _, num = str(spec).partition(":")
-        if kind not in _JAX_PLATFORM or (num and not num.isdigit()):
-            raise RuntimeError(
-                f"Expected one of cpu, cuda, gpu, tpu device type at start of device string: "
-                f"{spec}"
-            )
-        self.type = _TORCH_TYPE[kind]
-        self.index = int(num) if num else index
+        self.type, number = _parse(spec)
+        self.index = index if number is None else number
         self.jax_device = _find(self.type, self.index, spec)
 
     def __repr__(self) -> str:
@@ -75,6 +72,17 @@ class device:
 
 
 _entered: list[jax.Device | None] = []  # the default devices the open with-blocks replaced
+
+
+def _parse(spec) -> tuple[str, int | None]:
+    """torch's type of the device ``spec`` names ('cuda' for 'gpu:1'), and its number if any."""
+    kind, _, num = str(spec).partition(":")
+    if kind not in _JAX_PLATFORM or (num and not num.isdigit()):
+        raise RuntimeError(
+            f"Expected one of cpu, cuda, gpu, tpu device type at start of device string: "
+            f"{spec}"
+        )
+    return _TORCH_TYPE[kind], int(num) if num else None
 
 
 def _find(kind: str, index: int | None, spec) -> jax.Device:
@@ -133,3 +141,33 @@ def of(array) -> device:
     except Exception:  # a tracer has no concrete device
         return get_default_device()
     return device(next(iter(devices)))
+
+
+def get_device_module(spec=None):
+    """The module of a device type, ``funcgrad.cuda`` for ``'cuda'`` or ``'cuda:1'``; with no
+    ``spec``, that of the first device JAX sees (its accelerator, or the CPU). The device need
+    not be attached.
+
+    Raises:
+        RuntimeError: torch's, for a ``spec`` that is not a device name, or a device type with
+            no module: funcgrad has no ``cpu`` module (torch's has one of streams and device
+            counts, which JAX's CPU devices have no use for).
+
+    >>> import funcgrad
+    >>> funcgrad.get_device_module("cuda:0") is funcgrad.cuda
+    True
+    """
+    if isinstance(spec, device):
+        kind = spec.type
+    elif isinstance(spec, str):
+        kind = _parse(spec)[0]
+    elif spec is None:
+        kind = device(jax.devices()[0]).type
+    else:
+        raise RuntimeError(f"Invalid value of device '{spec}', expect funcgrad.device, str, or "
+                           "None")
+    module = sys.modules["funcgrad"].__dict__.get(kind)
+    if not isinstance(module, types.ModuleType):
+        raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as "
+                           f"'funcgrad.{kind}'.")
+    return module

@@ -1,17 +1,20 @@
 """More of torch's math: integer and bitwise ops, special functions (``polygamma``,
 ``mvlgamma``, ``i0``), batched products (``addmv``, ``addbmm``, ``baddbmm``), integration
 (``trapezoid``), statistics (``cov``, ``corrcoef``, ``mode``), ``renorm``, ``unfold``,
-``combinations`` and a few in-place ops, each with torch's ``grad_fn`` name.
+``combinations`` and a few in-place ops, each with torch's ``grad_fn`` name; and the ``sym_*``
+helpers, which are plain Python math here, with no symbolic shapes to trace.
 """
 
 from __future__ import annotations
 
 import builtins
 import itertools
+import math
 import warnings
 
 import jax.numpy as jnp
 import jax.scipy.special
+import numpy as np
 
 from . import _dtypes
 from ._autocast import LOWER, NONE, autocast_policy
@@ -450,6 +453,84 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
         raise RuntimeError("all dimensions of input must be of equal length")
     _check_writable(self, "a view of a leaf Variable")  # torch writes through a diagonal view
     return _inplace(self, apply(FILL_DIAGONAL, self, fill_value, wrap=builtins.bool(wrap)))
+
+# ----- torch's sym_* helpers: compiling traces shapes as ints here, so these are Python's math ----
+_SYM_NUMBERS = (np.integer, np.floating, builtins.int, builtins.float)
+_SYM_FLOATS = (np.floating, builtins.float)
+
+
+def sym_int(a) -> int:
+    """``int(a)``: a float truncated toward zero.
+
+    >>> import funcgrad
+    >>> funcgrad.sym_int(-2.7)
+    -2
+    """
+    return builtins.int(a)
+
+
+def sym_float(a) -> float:
+    """``float(a)``."""
+    return builtins.float(a)
+
+
+def _sym_pick(pick, a, b):
+    """``pick(a, b)`` of two numbers, a float when either is one, as torch's ``sym_max``."""
+    for x in (a, b):
+        if not isinstance(x, _SYM_NUMBERS):
+            raise AssertionError(f"expected {_SYM_NUMBERS}, got {type(x)}")
+    out = pick(a, b)
+    return builtins.float(out) if isinstance(a, _SYM_FLOATS) or isinstance(b, _SYM_FLOATS) else out
+
+
+def sym_max(a, b):
+    """The larger of two numbers, a float when either is one.
+
+    >>> import funcgrad
+    >>> funcgrad.sym_max(2, 1.0), funcgrad.sym_max(2, 1)
+    (2.0, 2)
+    """
+    return _sym_pick(builtins.max, a, b)
+
+
+def sym_min(a, b):
+    """The smaller of two numbers, a float when either is one."""
+    return _sym_pick(builtins.min, a, b)
+
+
+def sym_not(a) -> bool:
+    """``not a``."""
+    return not a
+
+
+def sym_sqrt(a) -> float:
+    """``math.sqrt(a)``."""
+    return math.sqrt(a)
+
+
+def sym_sum(*args):
+    """The sum of ``args``, given as one list or tuple or one by one.
+
+    >>> import funcgrad
+    >>> funcgrad.sym_sum([1, 2, 3]), funcgrad.sym_sum(1, 2.5)
+    (6, 3.5)
+    """
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = args[0]
+    return builtins.sum(args)
+
+
+def sym_ite(b: bool, t, f):
+    """``t if b else f``, for a ``bool`` ``b`` and ``t``, ``f`` of one type.
+
+    Raises:
+        AssertionError: torch's, for another ``b`` or ``t`` and ``f`` of two types.
+    """
+    if not isinstance(b, builtins.bool):
+        raise AssertionError(f"expected SymBool or bool, got {type(b)}")
+    if type(t) is not type(f):
+        raise AssertionError(f"type mismatch: {type(t)} vs {type(f)}")
+    return t if b else f
 
 
 def _install() -> None:
