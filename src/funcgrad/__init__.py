@@ -367,6 +367,7 @@ from ._ops import (  # noqa: F401 - generated in _ops from the table
     argmin,
     argsort,
     as_strided,
+    as_strided_scatter,
     asin,
     asinh,
     atan,

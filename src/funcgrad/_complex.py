@@ -16,16 +16,19 @@ tensor([[ 1.,  2.],
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
 from . import _dtypes
 from ._autocast import FP32, autocast_policy
 from ._graph import CONJ, Op, apply
-from ._ops import select
+from ._ops import _inplace, select
 from ._tensor import Tensor
 
 CONJ_PHYSICAL = Op("conj_physical", jnp.conj, "ConjPhysicalBackward0", saves=False)
+CONJ_PHYSICAL_ = dataclasses.replace(CONJ_PHYSICAL, grad_fn="ConjPhysicalBackward1")
 ANGLE = Op("angle", jnp.angle, "AngleBackward0")
 COMPLEX = Op("complex", jax.lax.complex, "ComplexBackward0", saves=False)
 POLAR = Op("polar", lambda abs, angle: jax.lax.complex(abs * jnp.cos(angle),
@@ -56,6 +59,11 @@ def conj_physical(input) -> Tensor:
     """The complex conjugate, as a new tensor (torch's non-lazy conjugate); a real tensor is
     returned as it is."""
     return apply(CONJ_PHYSICAL, input) if is_complex(input) else input
+
+
+def conj_physical_(self) -> Tensor:
+    """In-place ``conj_physical``; recorded for a real tensor too, as in torch."""
+    return _inplace(self, apply(CONJ_PHYSICAL_, self))
 
 
 def resolve_conj(input) -> Tensor:
@@ -156,9 +164,9 @@ def polar(abs, angle) -> Tensor:  # noqa: A002 - torch's argument names
 
 
 def _install() -> None:
-    for name, fn in dict(conj=conj, conj_physical=conj_physical, resolve_conj=resolve_conj,
-                         is_conj=is_conj, is_complex=is_complex, angle=angle,
-                         isreal=isreal).items():
+    for name, fn in dict(conj=conj, conj_physical=conj_physical, conj_physical_=conj_physical_,
+                         resolve_conj=resolve_conj, is_conj=is_conj, is_complex=is_complex,
+                         angle=angle, isreal=isreal).items():
         setattr(Tensor, name, fn)
     Tensor.real = property(real)
     Tensor.imag = property(imag)

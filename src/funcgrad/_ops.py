@@ -2001,23 +2001,8 @@ AS_STRIDED = Op("as_strided", lambda x, size, stride, offset: x.reshape(-1)[
     _strided_positions(size, stride, offset)], "AsStridedBackward0")
 
 
-def as_strided(input, size, stride, storage_offset: int | None = None) -> Tensor:
-    """The tensor of shape ``size`` whose element ``(i, j, ...)`` is element ``storage_offset
-    + i * stride[0] + j * stride[1] + ...`` of ``input``'s elements in row-major order, as a
-    copy; gradients of elements read more than once add up. A funcgrad tensor is its own
-    row-major storage (views are copies), so for an input that is a transposed or sliced view
-    in torch, torch reads the base's storage and this reads the input's.
-
-    >>> import funcgrad
-    >>> funcgrad.arange(5.0).as_strided((3, 3), (1, 1))  # sliding windows
-    tensor([[0., 1., 2.],
-            [1., 2., 3.],
-            [2., 3., 4.]])
-
-    Raises:
-        RuntimeError: torch's, for ``size`` and ``stride`` of different lengths, a negative
-            stride or offset, or positions beyond the elements.
-    """
+def _strided_arguments(input, size, stride, storage_offset) -> tuple:
+    """``as_strided``'s arguments as ints, with torch's checks that they stay in ``input``."""
     size, stride = tuple(builtins.int(n) for n in size), tuple(builtins.int(s) for s in stride)
     offset = 0 if storage_offset is None else builtins.int(storage_offset)
     if len(size) != len(stride):
@@ -2035,7 +2020,67 @@ def as_strided(input, size, stride, storage_offset: int | None = None) -> Tensor
                            f"offset {offset}, and itemsize {item} requiring a storage size of "
                            f"{needed * item} are out of bounds for storage of size "
                            f"{input.numel() * item}")
+    return size, stride, offset
+
+
+def as_strided(input, size, stride, storage_offset: int | None = None) -> Tensor:
+    """The tensor of shape ``size`` whose element ``(i, j, ...)`` is element ``storage_offset
+    + i * stride[0] + j * stride[1] + ...`` of ``input``'s elements in row-major order, as a
+    copy; gradients of elements read more than once add up. A funcgrad tensor is its own
+    row-major storage (views are copies), so for an input that is a transposed or sliced view
+    in torch, torch reads the base's storage and this reads the input's.
+
+    >>> import funcgrad
+    >>> funcgrad.arange(5.0).as_strided((3, 3), (1, 1))  # sliding windows
+    tensor([[0., 1., 2.],
+            [1., 2., 3.],
+            [2., 3., 4.]])
+
+    Raises:
+        RuntimeError: torch's, for ``size`` and ``stride`` of different lengths, a negative
+            stride or offset, or positions beyond the elements.
+    """
+    size, stride, offset = _strided_arguments(input, size, stride, storage_offset)
     return apply(AS_STRIDED, input, size=size, stride=stride, offset=offset)
+
+
+AS_STRIDED_ = dataclasses.replace(AS_STRIDED, grad_fn="AsStridedBackward1")
+
+
+def as_strided_(self, size, stride, storage_offset: int | None = None) -> Tensor:
+    """In-place ``as_strided``: this tensor takes the strided tensor's shape and values."""
+    size, stride, offset = _strided_arguments(self, size, stride, storage_offset)
+    result = apply(AS_STRIDED_, self, size=size, stride=stride, offset=offset)
+    return _inplace(self, result, reshape=True)
+
+
+def _strided_scatter(x, src, size, stride, offset):
+    return x.reshape(-1).at[_strided_positions(size, stride, offset)].set(src).reshape(x.shape)
+
+
+AS_STRIDED_SCATTER = Op("as_strided_scatter", _strided_scatter, "AsStridedScatterBackward0",
+                        saves=False)
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset: int | None = None) -> Tensor:
+    """A copy of ``input`` with ``src`` written where ``input.as_strided(size, stride,
+    storage_offset)`` reads; gradients flow to both.
+
+    >>> import funcgrad
+    >>> funcgrad.zeros(6).as_strided_scatter(funcgrad.tensor([1.0, 2.0]), (2,), (2,), 1)
+    tensor([0., 1., 0., 2., 0., 0.])
+
+    Raises:
+        RuntimeError: torch's, for ``as_strided``'s bad arguments, a ``src`` not of shape
+            ``size``, or positions written more than once.
+    """
+    size, stride, offset = _strided_arguments(input, size, stride, storage_offset)
+    _check_scatter_source(src, size)
+    if len(np.unique(_strided_positions(size, stride, offset))) < math.prod(size):
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location. Please clone() the "
+                           "tensor before performing the operation.")
+    return apply(AS_STRIDED_SCATTER, input, src, size=size, stride=stride, offset=offset)
 
 
 def _check_has_dims(name: str, input) -> None:
@@ -3092,6 +3137,65 @@ def resize_(self, *sizes, memory_format=None) -> Tensor:
     return self
 
 
+# torch's autograd Function behind the deprecated out-of-place resize
+RESIZE = dataclasses.replace(RESHAPE, grad_fn="ResizeBackward")
+
+
+def resize(self, *sizes) -> Tensor:
+    """Deprecated as in torch (it warns so): ``self`` reshaped to ``sizes``, which must keep
+    the number of elements.
+
+    Raises:
+        RuntimeError: torch's, for ``sizes`` of another number of elements.
+    """
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    return _resized(self, _shape_arg(sizes))
+
+
+def resize_as(self, tensor) -> Tensor:
+    """Deprecated as in torch (it warns so): ``self`` reshaped to ``tensor``'s shape, which
+    must keep the number of elements."""
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    return _resized(self, tuple(tensor.shape))
+
+
+def _resized(self, shape: tuple) -> Tensor:
+    if math.prod(shape) != self.numel():
+        raise RuntimeError(
+            f"requested resize to {'x'.join(map(str, shape))} ({math.prod(shape)} elements in "
+            f"total), but the given tensor has a size of {'x'.join(map(str, self.shape))} "
+            f"({self.numel()} elements). autograd's resize can only change the shape of a "
+            "given tensor, while preserving the number of elements. ")
+    return apply(RESIZE, self, shape=shape)
+
+
+ALIAS = Op("alias", lambda x: x, "AliasBackward0", saves=False)
+
+
+def as_subclass(self, cls) -> Tensor:
+    """A ``cls`` tensor sharing this one's storage (writes to either show in both), attached
+    to the graph through an alias node, as torch's.
+
+    >>> import funcgrad
+    >>> class Marked(funcgrad.Tensor):
+    ...     pass
+    >>> type(funcgrad.ones(2).as_subclass(Marked)).__name__
+    'Marked'
+
+    Raises:
+        TypeError: torch's, for a ``cls`` that is not a Tensor subclass.
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"cls must be a type (got {type(cls).__name__})")
+    if not issubclass(cls, Tensor):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from "
+                        "Tensor is not possible. Make sure your class inherits from Tensor.")
+    alias = apply(ALIAS, self)
+    result = object.__new__(cls)
+    result._init(self._storage, alias.requires_grad, alias.grad_fn)
+    return result
+
+
 def float_power_(self, exponent) -> Tensor:
     """In-place ``float_power``: only for a tensor that is already float64 (complex128 for a
     complex result), as in torch."""
@@ -3384,7 +3488,8 @@ def _install() -> None:
         "float_power", "fix", "positive", "ger", "split_with_sizes", "fmax", "fmin", "ldexp",
         "frexp", "nextafter", "select_scatter", "slice_scatter", "diagonal_scatter", "addr",
         "resolve_neg", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
-        "narrow_copy", "as_strided", "apply_", "map_", "map2_",
+        "narrow_copy", "as_strided", "apply_", "map_", "map2_", "as_strided_",
+        "as_strided_scatter", "resize", "resize_as", "as_subclass",
     )}
     methods.update({alias: m[name] for alias, name in _ALIASES.items()})
     methods.update(

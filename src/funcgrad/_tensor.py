@@ -128,6 +128,19 @@ def check_can_require_grad(dtype, who: str = "Only Tensors of floating point and
         raise RuntimeError(f"{who} can require gradients")
 
 
+def _row_major_in(shape: tuple, format) -> bool:
+    """Whether a row-major tensor of ``shape`` is laid out in ``format`` too, by torch's rule
+    (the strides of size-1 dimensions do not count)."""
+    if format is _layouts.contiguous_format:
+        return True
+    if _layouts._RANKS.get(format) != len(shape):
+        return False
+    wanted, row, step = [0] * len(shape), np.cumprod((1, *shape[:0:-1]))[::-1], 1
+    for axis in (1, *range(len(shape) - 1, 1, -1), 0):  # channels innermost
+        wanted[axis], step = step, step * shape[axis]
+    return all(n == 1 or a == b for n, a, b in zip(shape, wanted, row))
+
+
 class Tensor:
     """A multi-dimensional array with PyTorch's autograd semantics, backed by a ``jax.Array``.
 
@@ -293,6 +306,67 @@ class Tensor:
         """The row-major strides (in elements), or the one of ``dim``."""
         strides = tuple(int(np.prod(self.shape[i + 1:])) for i in range(self.ndim))
         return strides if dim is None else strides[dim]
+
+    def dim_order(self, *, ambiguity_check=False) -> tuple:
+        """The dimensions from outermost to innermost in memory: always in order, as
+        ``stride`` reads (row-major). With ``ambiguity_check`` True, or a list of memory
+        formats, raises torch's error where another order is as true (a size-1 dimension, or
+        equal strides) and the formats do not single one out.
+
+        >>> import funcgrad
+        >>> funcgrad.empty(2, 3, 5).dim_order()
+        (0, 1, 2)
+
+        Raises:
+            TypeError: torch's, for an ``ambiguity_check`` that is not a bool or a list of
+                memory formats.
+            RuntimeError: torch's, for an ambiguous order when asked to check.
+        """
+        if not isinstance(ambiguity_check, bool) and not (
+                isinstance(ambiguity_check, list) and all(
+                    isinstance(f, _layouts.memory_format) for f in ambiguity_check)):
+            raise TypeError("The ambiguity_check argument must be a bool or a list of memory "
+                            "formats.")
+        shape, strides = tuple(self.shape), self.stride()
+        tied = any(a == b for a, b in zip(strides, strides[1:]))
+        formats = ambiguity_check if isinstance(ambiguity_check, list) else []
+        if ambiguity_check is not False and (1 in shape or tied) and sum(
+                _row_major_in(shape, f) for f in formats) != 1:
+            raise RuntimeError("The tensor does not have unique dim order, or cannot map to "
+                               "exact one of the given memory formats.")
+        # torch orders the dimensions by stride where channels-last fits as well, and then
+        # finds ties
+        if ambiguity_check and _row_major_in(shape, _layouts.channels_last) and (
+                tied or 0 in strides):
+            raise RuntimeError("The tensor does not have unique dim order.")
+        return tuple(range(self.ndim))
+
+    def is_shared(self) -> bool:
+        """False: a JAX array lives in this process's memory, never in memory shared with
+        other processes (``share_memory_`` cannot move it there)."""
+        return False
+
+    def share_memory_(self) -> Tensor:
+        """Returns this tensor as it is: JAX arrays cannot be placed in shared memory, so
+        another process given this tensor gets a copy (``is_shared`` stays False)."""
+        return self
+
+    def is_pinned(self, device=None) -> bool:
+        """False: funcgrad has no page-locked host memory of its own."""
+        return False
+
+    def pin_memory(self, device=None) -> Tensor:
+        """This tensor as it is where there is an accelerator (JAX stages its copies to the
+        device itself, so ``is_pinned`` stays False).
+
+        Raises:
+            RuntimeError: torch's, where there is no accelerator.
+        """
+        from . import cuda
+
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self
 
     @property
     def is_cuda(self) -> bool:

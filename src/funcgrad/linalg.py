@@ -1305,6 +1305,49 @@ def lu_deprecated(A: Tensor, pivot: bool = True, get_infos: bool = False):
     return tuple(result) if get_infos else tuple(result[:2])
 
 
+# Tensor methods torch has removed, which raise its message naming what replaces them
+_REMOVED = dict(
+    solve="This function was deprecated since version 1.9 and is now removed. "
+    "`funcgrad.solve` is deprecated in favor of `funcgrad.linalg.solve`. "
+    "`funcgrad.linalg.solve` has its arguments reversed and does not return the LU "
+    "factorization.\n\nTo get the LU factorization see `funcgrad.lu`, which can be used with "
+    "`funcgrad.lu_solve` or `funcgrad.lu_unpack`.\nX = funcgrad.solve(B, A).solution should be "
+    "replaced with:\nX = funcgrad.linalg.solve(A, B)",
+    lstsq="This function was deprecated since version 1.9 and is now removed. "
+    "`funcgrad.lstsq` is deprecated in favor of `funcgrad.linalg.lstsq`.\n"
+    "`funcgrad.linalg.lstsq` has reversed arguments and does not return the QR decomposition "
+    "in the returned tuple (although it returns other information about the problem).\n\n"
+    "To get the QR decomposition consider using `funcgrad.linalg.qr`.\n\n"
+    "The returned solution in `funcgrad.lstsq` stored the residuals of the solution in the last "
+    "m - n columns of the returned value whenever m > n. In funcgrad.linalg.lstsq, the "
+    "residuals are in the field 'residuals' of the returned named tuple.\n\n"
+    "The unpacking of the solution, as in\nX, _ = funcgrad.lstsq(B, A).solution[:A.size(1)]\n"
+    "should be replaced with:\nX = funcgrad.linalg.lstsq(A, B).solution",
+    eig="This function was deprecated since version 1.9 and is now removed. "
+    "`funcgrad.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than "
+    "real tensors mimicking complex tensors.\n\nL, _ = funcgrad.eig(A) should be replaced "
+    "with:\nL_complex = funcgrad.linalg.eigvals(A)\n\nand\n\nL, V = funcgrad.eig(A, "
+    "eigenvectors=True) should be replaced with:\nL_complex, V_complex = funcgrad.linalg.eig(A)",
+    symeig="This function was deprecated since version 1.9 and is now removed. The default "
+    "behavior has changed from using the upper triangular portion of the matrix by default to "
+    "using the lower triangular portion.\n\nL, _ = funcgrad.symeig(A, upper=upper) should be "
+    "replaced with:\nL = funcgrad.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\n\nand\n\n"
+    "L, V = funcgrad.symeig(A, eigenvectors=True) should be replaced with:\nL, V = "
+    "funcgrad.linalg.eigh(A, UPLO='U' if upper else 'L')",
+)
+
+
+def _removed(name: str):
+    def method(self, *args, **kwargs):
+        raise RuntimeError(_REMOVED[name])
+
+    method.__name__ = name
+    method.__doc__ = "Removed from torch: raises its RuntimeError, which names the replacement."
+    return method
+
+
+for _name in _REMOVED:
+    setattr(Tensor, _name, _removed(_name))
 Tensor.matrix_exp = matrix_exp
 Tensor.pinverse = pinverse
 Tensor.cholesky_solve = cholesky_solve
