@@ -205,3 +205,47 @@ def test_get_device_module_has_no_cpu_module():
 
 def test_get_device_module_error_matches_torch(torch):
     assert_raises_as_torch(torch, lambda T: T.get_device_module(3))
+
+
+_IN_PLACE_DROPOUTS = ("dropout_", "alpha_dropout_", "feature_dropout_", "feature_alpha_dropout_")
+
+
+@pytest.mark.parametrize("p, train", [(0.5, False), (0.0, True), (1.0, True)])
+@pytest.mark.parametrize("name", _IN_PLACE_DROPOUTS)
+def test_in_place_dropouts_match_torch(torch, name, p, train):
+    """The cases without randomness: the same values, gradients, ``grad_fn`` and version."""
+    def run(lib, x):
+        y = x * 1
+        version = y._version
+        assert getattr(lib, name)(y, p, train) is y
+        return y, y._version - version
+    results = {}
+    for lib in (funcgrad, torch):
+        x = _leaf(lib, _RNG.standard_normal((2, 3, 4)).astype(np.float32) if lib is funcgrad
+                  else results[funcgrad][2].detach().numpy())
+        y, bumps = run(lib, x)
+        y.sum().backward()
+        results[lib] = y, bumps, x
+    (y, bumps, x), (ty, their_bumps, tx) = results.values()
+    assert bumps == their_bumps
+    assert y.grad_fn.name() == ty.grad_fn.name()
+    _assert_same(y, ty)
+    _assert_same(x.grad, tx.grad)
+
+
+@pytest.mark.parametrize("name", _IN_PLACE_DROPOUTS)
+def test_in_place_dropouts_keep_or_drop_as_torchs(torch, name):
+    """With randomness, each element is one of the values torch's gives it over many draws
+    (kept or dropped), and some of each are seen."""
+    x = _RNG.standard_normal((16, 4, 3)).astype(np.float32)
+    ours = getattr(funcgrad, name)(funcgrad.tensor(x), 0.5, True).numpy()
+    draws = np.stack([getattr(torch, name)(torch.tensor(x), 0.5, True).numpy()
+                      for _ in range(30)])
+    seen = np.isclose(draws, ours, rtol=1e-5, atol=1e-6)
+    assert seen.any(axis=0).all()
+    assert 0 < seen.mean() < 1
+
+
+def test_in_place_dropout_errors_match_torch(torch):
+    assert_raises_as_torch(torch, lambda T: T.dropout_(T.ones(2, requires_grad=True), 0.5, True))
+    assert_raises_as_torch(torch, lambda T: T.feature_dropout_(T.ones(2), 0.5, True))

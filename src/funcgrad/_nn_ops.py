@@ -71,6 +71,26 @@ def feature_alpha_dropout(input, p: float, train: bool):
     return F.feature_alpha_dropout(input, p, train)
 
 
+def dropout_(input, p: float, train: bool):
+    """``dropout`` of ``input`` in place; returns ``input``."""
+    return F.dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout_(input, p: float, train: bool):
+    """``alpha_dropout`` of ``input`` in place; returns ``input``."""
+    return F.alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_dropout_(input, p: float, train: bool):
+    """``feature_dropout`` of ``input`` in place; returns ``input``."""
+    return F._dropout(input, p, train, True, feature=True)
+
+
+def feature_alpha_dropout_(input, p: float, train: bool):
+    """``feature_alpha_dropout`` of ``input`` in place; returns ``input``."""
+    return F.feature_alpha_dropout(input, p, train, inplace=True)
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5,
                cudnn_enable: bool = True):
     """``nn.functional.layer_norm``; ``cudnn_enable`` is accepted and has no effect."""
