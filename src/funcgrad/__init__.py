@@ -8,6 +8,7 @@ from math import inf as inf
 from math import nan as nan
 from math import pi as pi
 
+from numpy import dtype as dtype  # the type of funcgrad's dtypes, which are NumPy's
 from numpy import newaxis as newaxis  # None, as torch's
 
 from . import amp as amp
@@ -84,10 +85,17 @@ from ._devices import set_default_device as set_default_device
 from ._dtypes import (
     bfloat16,
     bool,
+    cdouble,
+    cfloat,
     complex64,
     complex128,
     double,
     float,
+    float8_e4m3fn,
+    float8_e4m3fnuz,
+    float8_e5m2,
+    float8_e5m2fnuz,
+    float8_e8m0fnu,
     float16,
     float32,
     float64,
@@ -100,6 +108,9 @@ from ._dtypes import (
     long,
     short,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from ._dtypes import can_cast as can_cast
 from ._dtypes import finfo as finfo
@@ -246,6 +257,20 @@ from ._layouts import (
     memory_format,
     preserve_format,
     strided,
+)
+from ._legacy_types import (
+    BFloat16Tensor,
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    is_storage,
+    set_default_tensor_type,
 )
 from ._lowrank import pca_lowrank as pca_lowrank
 from ._lowrank import svd_lowrank as svd_lowrank

@@ -1,9 +1,10 @@
 """Dtypes: torch's names for NumPy/JAX dtypes, the default dtype, and the 64-bit rule.
 
 funcgrad's dtypes *are* NumPy dtype objects, so ``x.dtype == jnp.float32`` holds and any JAX
-function accepts them. JAX only makes 64-bit arrays when ``jax_enable_x64`` is on; funcgrad never
-turns it on for you (importing a library must not change global configuration), so asking for a
-64-bit dtype without it is an error that says how to turn it on.
+function accepts them, and their class, ``funcgrad.dtype``, is ``numpy.dtype``. JAX only makes
+64-bit arrays when ``jax_enable_x64`` is on; funcgrad never turns it on for you (importing a
+library must not change global configuration), so asking for a 64-bit dtype without it is an
+error that says how to turn it on.
 """
 
 from __future__ import annotations
@@ -24,9 +25,18 @@ uint8 = np.dtype("uint8")
 int16 = short = np.dtype("int16")
 int32 = int = np.dtype("int32")  # noqa: A001
 int64 = long = np.dtype("int64")
+uint16 = np.dtype("uint16")
+uint32 = np.dtype("uint32")
+uint64 = np.dtype("uint64")
 bool = np.dtype("bool")  # noqa: A001
-complex64 = np.dtype("complex64")
-complex128 = np.dtype("complex128")
+complex64 = cfloat = np.dtype("complex64")
+complex128 = cdouble = np.dtype("complex128")
+# ml_dtypes' 8-bit floats, which JAX exports and torch names the same
+float8_e4m3fn = jnp.dtype(jnp.float8_e4m3fn)
+float8_e5m2 = jnp.dtype(jnp.float8_e5m2)
+float8_e4m3fnuz = jnp.dtype(jnp.float8_e4m3fnuz)
+float8_e5m2fnuz = jnp.dtype(jnp.float8_e5m2fnuz)
+float8_e8m0fnu = jnp.dtype(jnp.float8_e8m0fnu)
 
 _NAMES = {
     float16: "float16", bfloat16: "bfloat16", float32: "float32", float64: "float64",
@@ -37,7 +47,10 @@ _NAMES = {
 _SCALAR_NAMES = {
     float16: "Half", bfloat16: "BFloat16", float32: "Float", float64: "Double", int8: "Char",
     uint8: "Byte", int16: "Short", int32: "Int", int64: "Long", bool: "Bool",
-    complex64: "ComplexFloat", complex128: "ComplexDouble",
+    complex64: "ComplexFloat", complex128: "ComplexDouble", uint16: "UInt16", uint32: "UInt32",
+    uint64: "UInt64", float8_e4m3fn: "Float8_e4m3fn", float8_e5m2: "Float8_e5m2",
+    float8_e4m3fnuz: "Float8_e4m3fnuz", float8_e5m2fnuz: "Float8_e5m2fnuz",
+    float8_e8m0fnu: "Float8_e8m0fnu",
 }
 _default_float = [float32]
 

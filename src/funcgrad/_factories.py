@@ -646,30 +646,24 @@ def _new(fn):
     return method
 
 
-def _legacy_new(self, *args, device=None) -> Tensor:
-    """torch's legacy constructor ``x.new(...)``, of ``x``'s dtype, on ``x``'s device unless
-    ``device`` is given: ``new(2, 3)`` or ``new(size)`` an uninitialized tensor of that size
-    (as ``empty``'s), ``new()`` an empty one, ``new(data)`` a tensor of ``data``
-    (a list or tuple is data, never a size) and ``new(tensor)`` that tensor's storage, which
-    must hold ``x``'s dtype on ``x``'s device.
+def legacy_new(dtype, device, *args) -> Tensor:
+    """torch's legacy constructor, behind ``x.new(...)`` and the legacy tensor types
+    (``funcgrad.FloatTensor(...)``), making ``dtype`` on ``device`` (a ``device``): from
+    ``(2, 3)`` or ``(size)`` an uninitialized tensor of that size (as ``empty``'s), from ``()``
+    an empty one, from ``(data)`` a tensor of ``data`` (a list or tuple is data, never a size)
+    and from ``(tensor)`` that tensor's storage, which must hold ``dtype`` on ``device``.
 
     Raises:
         TypeError: torch's, for a number or string as data, a size that is not all ints, or a
             tensor of another dtype or device.
-
-    >>> import funcgrad
-    >>> x = funcgrad.zeros(2, dtype=funcgrad.float16)
-    >>> x.new(2, 3).shape, x.new([1, 2])
-    (funcgrad.Size([2, 3]), tensor([1., 2.], dtype=funcgrad.float16))
     """
-    device = self.device if device is None else _devices.device(device)
     if len(args) == 1 and isinstance(args[0], Tensor):
         other = args[0]
-        if (other.dtype, other.device) != (self.dtype, device):
+        if (other.dtype, other.device) != (dtype, device):
             raise TypeError(
-                f"new(): a tensor given as data must be of this tensor's dtype and device "
-                f"({_dtypes.name(self.dtype)} on {device}), got {_dtypes.name(other.dtype)} on "
-                f"{other.device}: convert it first, e.g. other.to(x)")
+                f"new(): a tensor given as data must already be of the dtype and device made "
+                f"({_dtypes.name(dtype)} on {device}), got {_dtypes.name(other.dtype)} on "
+                f"{other.device}: convert it first with .to()")
         return other.detach()
     if len(args) == 1 and not (_is_size(args[0]) or isinstance(args[0], Size)):
         data = args[0]
@@ -677,14 +671,27 @@ def _legacy_new(self, *args, device=None) -> Tensor:
             raise TypeError("new(): invalid data type 'str'")
         if data is None or isinstance(data, _NUMBERS):
             raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
-        return tensor(data, dtype=self.dtype, device=device)
+        return tensor(data, dtype=dtype, device=device)
     size = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
     for i, n in enumerate(size):
         if not _is_size(n):
             raise TypeError(f"new(): argument 'size' failed to unpack the object at pos "
                             f"{i + 1} with error \"type must be tuple of ints,but got "
                             f"{type(n).__name__}\"")
-    return empty(size if args else (0,), dtype=self.dtype, device=device)
+    return empty(size if args else (0,), dtype=dtype, device=device)
+
+
+def _legacy_new(self, *args, device=None) -> Tensor:
+    """torch's ``x.new(...)``: ``legacy_new`` of ``x``'s dtype, on ``x``'s device unless
+    ``device`` is given.
+
+    >>> import funcgrad
+    >>> x = funcgrad.zeros(2, dtype=funcgrad.float16)
+    >>> x.new(2, 3).shape, x.new([1, 2])
+    (funcgrad.Size([2, 3]), tensor([1., 2.], dtype=funcgrad.float16))
+    """
+    return legacy_new(self.dtype, self.device if device is None else _devices.device(device),
+                      *args)
 
 
 def _is_size(n) -> bool:

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
 
-from . import _devices, _dtypes, _forward_ad, _graph, _layouts, _lazy, return_types
+from . import _devices, _dtypes, _forward_ad, _graph, _layouts, _lazy, _legacy_types, return_types
 from ._autocast import FP32, LOWER, NONE, autocast_policy
 from ._factories import uninitialized, zeros
 from ._grad_mode import is_grad_enabled
@@ -2949,25 +2949,24 @@ def cpu(input) -> Tensor:
     return to(input, "cpu")
 
 
-# torch's legacy tensor type names ("FloatTensor") by dtype, and the reverse
-_TYPE_NAMES = {dtype: name + "Tensor" for dtype, name in _dtypes._SCALAR_NAMES.items()}
-_TYPES = {name: dtype for dtype, name in _TYPE_NAMES.items()}
-
-
 def _legacy_type(self, dtype=None, non_blocking: bool = False, **kwargs):
     """With no ``dtype``, the legacy type name (``'funcgrad.FloatTensor'``, with ``cuda.``
-    before the name on a GPU); else the tensor converted to ``dtype``: a dtype, or such a name
-    (``torch.`` or ``funcgrad.``), which also says the device (a CPU one without ``cuda.``).
+    before the name on a GPU); else the tensor converted to ``dtype``: a dtype, or a legacy type
+    (``funcgrad.FloatTensor``) or its name (``torch.`` or ``funcgrad.``), which also says the
+    device (a CPU one without ``cuda.``).
     """
     if dtype is None:
-        return f"funcgrad.{'cuda.' if self.is_cuda else ''}{_TYPE_NAMES[self.dtype]}"
-    if not isinstance(dtype, str):
+        return _legacy_types.type_name(self)
+    if not isinstance(dtype, (str, _legacy_types.TensorType)):
         return to(self, dtype)
-    *module, name = dtype.split(".")
-    if module[:1] not in (["torch"], ["funcgrad"]) or module[1:] not in ([], ["cuda"]) or (
-            name not in _TYPES):
-        raise ValueError(f"invalid type: {dtype!r}")
-    return to(to(self, "cuda" if module[1:] else "cpu"), _TYPES[name])
+    dtype, device = _legacy_types.parse(dtype)
+    return to(to(self, device), dtype)
+
+
+def _chalf(self, memory_format=None) -> Tensor:
+    """torch's ``chalf()``, refused: JAX has no complex dtype of half precision."""
+    raise RuntimeError("chalf() would make a ComplexHalf (complex32) tensor, which JAX has no "
+                       "dtype for: use .cfloat() (complex64) instead.")
 
 
 def fix(input) -> Tensor:
@@ -3507,6 +3506,7 @@ def _install() -> None:
         bool=_converter(_dtypes.bool), byte=_converter(_dtypes.uint8),
         char=_converter(_dtypes.int8), short=_converter(_dtypes.int16),
         cfloat=_converter(_dtypes.complex64), cdouble=_converter(_dtypes.complex128),
+        chalf=_chalf,
         type=_legacy_type, sum_to_size=sum_to_size, is_neg=lambda self: False,
         adjoint=adjoint, resize_=resize_,
         resize_as_=lambda self, other, memory_format=None: resize_(self, *other.shape),

@@ -13,13 +13,28 @@ import importlib
 
 import jax
 
-from .. import _factories
+from .. import _dtypes, _factories
+from .._legacy_types import tensor_type
 
 __all__ = ["is_available", "device_count", "synchronize", "current_device",
            "get_device_name", "get_device_capability", "is_bf16_supported", "is_initialized",
            "manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed",
            "memory_allocated", "max_memory_allocated", "memory_reserved",
-           "max_memory_reserved", "memory_stats", "empty_cache"]
+           "max_memory_reserved", "memory_stats", "empty_cache", "FloatTensor", "DoubleTensor",
+           "HalfTensor", "BFloat16Tensor", "ByteTensor", "CharTensor", "ShortTensor",
+           "IntTensor", "LongTensor", "BoolTensor"]
+
+# torch's legacy tensor types for GPUs: without one, calling them raises torch's TypeError
+FloatTensor = tensor_type(_dtypes.float32, cuda=True)
+DoubleTensor = tensor_type(_dtypes.float64, cuda=True)
+HalfTensor = tensor_type(_dtypes.float16, cuda=True)
+BFloat16Tensor = tensor_type(_dtypes.bfloat16, cuda=True)
+ByteTensor = tensor_type(_dtypes.uint8, cuda=True)
+CharTensor = tensor_type(_dtypes.int8, cuda=True)
+ShortTensor = tensor_type(_dtypes.int16, cuda=True)
+IntTensor = tensor_type(_dtypes.int32, cuda=True)
+LongTensor = tensor_type(_dtypes.int64, cuda=True)
+BoolTensor = tensor_type(_dtypes.bool, cuda=True)
 
 
 def _gpus() -> list:
