@@ -2,6 +2,7 @@
 
 from . import attention as attention
 from . import functional as functional
+from . import grad as grad
 from . import init as init
 from . import modules as modules
 from . import parameter as parameter

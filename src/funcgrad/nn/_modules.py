@@ -283,6 +283,50 @@ def register_module_full_backward_hook(hook) -> RemovableHandle:
     return add_hook(_GLOBAL_HOOKS["_backward_hooks"], hook)
 
 
+# The hooks every module runs when a buffer, parameter or submodule is registered
+# (nn.modules.module's register_module_*_registration_hook), by kind.
+_REGISTRATION_HOOKS = {kind: OrderedDict() for kind in ("buffer", "parameter", "module")}
+
+
+def _registered(kind: str, module: Module, name: str, value):
+    """``value`` as the registration hooks of ``kind`` leave it: each may return another."""
+    for hook in _REGISTRATION_HOOKS[kind].values():
+        output = hook(module, name, value)
+        if output is not None:
+            value = output
+    return value
+
+
+def register_module_buffer_registration_hook(hook) -> RemovableHandle:
+    """Registers ``hook(module, name, buffer)`` to run whenever any module registers a buffer
+    (``register_buffer``, or assigning to one); what it returns, if not None, is registered
+    instead.
+
+    >>> import funcgrad
+    >>> handle = funcgrad.nn.modules.module.register_module_buffer_registration_hook(
+    ...     lambda module, name, buffer: buffer * 2)
+    >>> m = funcgrad.nn.Module()
+    >>> m.register_buffer("count", funcgrad.ones(1))
+    >>> m.count
+    tensor([2.])
+    >>> handle.remove()
+    """
+    return add_hook(_REGISTRATION_HOOKS["buffer"], hook)
+
+
+def register_module_parameter_registration_hook(hook) -> RemovableHandle:
+    """Registers ``hook(module, name, param)`` to run whenever any module registers a
+    parameter that is not None; what it returns, if not None, is registered instead."""
+    return add_hook(_REGISTRATION_HOOKS["parameter"], hook)
+
+
+def register_module_module_registration_hook(hook) -> RemovableHandle:
+    """Registers ``hook(module, name, submodule)`` to run whenever any module registers a
+    submodule (``add_module``, or assigning one); what it returns, if not None, is registered
+    instead."""
+    return add_hook(_REGISTRATION_HOOKS["module"], hook)
+
+
 def _same(a, b) -> bool:
     """Static values compare by value; arrays and Tensors (which a trace bakes in as
     constants) by identity, as their ``==`` is elementwise."""
@@ -655,7 +699,8 @@ class Module:
                 f"created explicitly. To express '{name}' as a function of another Tensor, "
                 "compute the value in the forward() method."
             )
-        self._parameters[name] = param
+        self._parameters[name] = param if param is None else _registered(
+            "parameter", self, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Registers a tensor that is state but not a parameter (saved in ``state_dict`` unless
@@ -675,7 +720,7 @@ class Module:
                 f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                 "(torch Tensor or None required)"
             )
-        self._buffers[name] = tensor
+        self._buffers[name] = _registered("buffer", self, name, tensor)
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
@@ -688,7 +733,7 @@ class Module:
         self._check_name("module", name)
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
-        self._modules[name] = module
+        self._modules[name] = _registered("module", self, name, module)
 
     register_module = add_module
 
@@ -708,12 +753,12 @@ class Module:
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._forget(name, "_parameters", "_buffers")
-            self._modules[name] = value
+            self._modules[name] = _registered("module", self, name, value)
         elif params is not None and name in self._modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
-            self._modules[name] = None
+            self._modules[name] = _registered("module", self, name, None)
         elif isinstance(value, Buffer) or params is not None and name in self._buffers:
             if params is None:
                 raise AttributeError("cannot assign buffer before Module.__init__() call")
@@ -724,7 +769,7 @@ class Module:
                 self._forget(name, "_parameters", "_modules")
                 self.register_buffer(name, value, value.persistent)
             else:
-                self._buffers[name] = value
+                self._buffers[name] = _registered("buffer", self, name, value)
         else:
             if name == "training":
                 Module._modes += 1

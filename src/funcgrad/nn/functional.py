@@ -32,7 +32,8 @@ __all__ = [
     "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
     "max_unpool2d", "max_unpool3d", "batch_norm", "instance_norm", "one_hot", "normalize",
     "cosine_similarity", "pairwise_distance", "pad", "group_norm", "scaled_dot_product_attention",
-    "interpolate", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "bilinear",
+    "interpolate", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
+    "bilinear",
     "hinge_embedding_loss", "multilabel_soft_margin_loss", "triplet_margin_loss",
     "multi_margin_loss", "unfold", "fold", "affine_grid", "grid_sample", "embedding_bag",
     "multilabel_margin_loss", "local_response_norm", "relu_", "elu_", "selu_", "celu_",
@@ -3401,6 +3402,11 @@ def channel_shuffle(input, groups: int):
         raise RuntimeError(f"Number of channels must be divisible by groups. Got "
                            f"{input.shape[1]} channels and {groups} groups.")
     return apply(CHANNEL_SHUFFLE, input, groups=groups)
+
+
+# torch's kernel-level name, with the same checks; torch records no derivative for it, and
+# this is channel_shuffle's, with one
+native_channel_shuffle = channel_shuffle
 
 
 def _im2col(x, *, kernel, dilation, padding, stride):

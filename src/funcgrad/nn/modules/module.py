@@ -3,6 +3,9 @@ importing from here."""
 
 from .._modules import Module as Module
 from .._modules import _IncompatibleKeys as _IncompatibleKeys
+from .._modules import (
+    register_module_buffer_registration_hook as register_module_buffer_registration_hook,
+)
 from .._modules import register_module_forward_hook as register_module_forward_hook
 from .._modules import register_module_forward_pre_hook as register_module_forward_pre_hook
 from .._modules import (
@@ -10,4 +13,10 @@ from .._modules import (
 )
 from .._modules import (
     register_module_full_backward_pre_hook as register_module_full_backward_pre_hook,
+)
+from .._modules import (
+    register_module_module_registration_hook as register_module_module_registration_hook,
+)
+from .._modules import (
+    register_module_parameter_registration_hook as register_module_parameter_registration_hook,
 )
