@@ -331,6 +331,70 @@ def test_sampler_errors_match_torch(torch, scenario):
     assert_raises_as_torch(torch, scenario)
 
 
+@pytest.mark.parametrize("n", [0, 1, 7, 10, 11])
+@pytest.mark.parametrize("replicas", [1, 3, 4, 12])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_in_order_matches_torch(torch, n, replicas, drop_last):
+    """Without shuffling, each rank's indices and length are torch's: padding by repeating the
+    first indices (more than once when the replicas outnumber them), or dropping the tail."""
+    def shares(lib):
+        return [(list(s), len(s)) for s in (
+            lib.utils.data.DistributedSampler(range(n), replicas, rank, shuffle=False,
+                                              drop_last=drop_last) for rank in range(replicas))]
+
+    assert shares(funcgrad) == shares(torch)
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_shuffles_alike_on_every_rank_and_per_epoch(torch, drop_last):
+    """The ranks' shuffled shares partition the dataset (plus torch's padding, or less its
+    dropped tail), each share as long as torch's; the order is fixed by seed and epoch."""
+    n, replicas = 23, 4
+
+    def shares(epoch: int, seed: int = 0) -> list[list[int]]:
+        samplers = [data.DistributedSampler(range(n), replicas, rank, seed=seed,
+                                            drop_last=drop_last) for rank in range(replicas)]
+        for s in samplers:
+            s.set_epoch(epoch)
+        return [list(s) for s in samplers]
+
+    first = shares(0)
+    theirs = [list(torch.utils.data.DistributedSampler(range(n), replicas, rank,
+                                                      drop_last=drop_last))
+              for rank in range(replicas)]
+    assert [len(s) for s in first] == [len(s) for s in theirs]
+    drawn = sorted(i for share in first for i in share)
+    if drop_last:
+        assert len(set(drawn)) == len(drawn) == 20
+    else:
+        assert sorted(set(drawn)) == list(range(n)) and len(drawn) == 24
+    assert shares(0) == first  # the same seed and epoch: the same order
+    assert shares(1) != first and shares(0, seed=1) != first
+    in_order = [list(data.DistributedSampler(range(n), replicas, rank, shuffle=False,
+                                             drop_last=drop_last)) for rank in range(replicas)]
+    assert first != in_order
+
+
+DISTRIBUTED_ERRORS = {
+    "rank too large": lambda lib: lib.utils.data.DistributedSampler(range(4), 2, 2),
+    "negative rank": lambda lib: lib.utils.data.DistributedSampler(range(4), 2, -1),
+}
+
+
+@pytest.mark.parametrize("scenario", DISTRIBUTED_ERRORS.values(), ids=DISTRIBUTED_ERRORS.keys())
+def test_distributed_sampler_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+def test_distributed_sampler_without_replicas_says_to_pass_them(torch):
+    """torch asks its default process group, which needs torch.distributed; funcgrad has none
+    (``distributed.is_available()`` is False), so it raises torch's error for that case, with
+    the fix."""
+    with pytest.raises(RuntimeError, match="Requires distributed package to be available: "
+                                           ".*pass num_replicas and rank"):
+        data.DistributedSampler(range(4))
+
+
 # ----- DataLoader -----------------------------------------------------------------------------
 LOADERS = {
     "batch 1": {},

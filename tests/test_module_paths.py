@@ -36,6 +36,7 @@ _SINGLE = {"nn.parameter": "nn", "autograd.function": "autograd",
            "autograd.grad_mode": "autograd", "autograd.anomaly_mode": "autograd",
            "optim.optimizer": "optim", "utils.data.dataset": "utils.data",
            "utils.data.dataloader": "utils.data", "utils.data.sampler": "utils.data",
+           "utils.data.distributed": "utils.data",
            "nn.utils.clip_grad": "nn.utils", "nn.utils.convert_parameters": "nn.utils"}
 
 
