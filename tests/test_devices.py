@@ -143,6 +143,65 @@ def test_without_a_gpu_torch_cudas_functions_do_what_torchs_do_without_cuda():
     assert funcgrad.rand(3).tolist() == expected  # the global stream was left alone
 
 
+def test_cpu_module_answers_as_torchs():
+    torch = pytest.importorskip("torch")
+    for lib in (funcgrad, torch):
+        assert (lib.cpu.is_available(), lib.cpu.is_initialized(), lib.cpu.device_count(),
+                lib.cpu.current_device()) == (True, True, 1, "cpu")
+        assert lib.cpu.synchronize() is None and lib.cpu.set_device("cpu") is None
+
+
+_NEEDS_AN_ACCELERATOR = ["synchronize()", "current_device_index()", "empty_cache()",
+                         "memory_stats()", "memory_allocated()", "max_memory_allocated()",
+                         "memory_reserved()", "max_memory_reserved()"]
+
+
+def test_without_a_gpu_the_accelerator_functions_do_what_torchs_do_without_one():
+    torch = pytest.importorskip("torch")
+    if funcgrad.cuda.is_available() or torch.accelerator.is_available():
+        pytest.skip("compares with torch on a machine without an accelerator")
+    for lib in (funcgrad, torch):
+        assert (lib.accelerator.is_available(), lib.accelerator.device_count()) == (False, 0)
+        assert lib.accelerator.current_accelerator() is None
+        assert lib.accelerator.current_accelerator(check_available=True) is None
+        for call in _NEEDS_AN_ACCELERATOR:
+            with pytest.raises(RuntimeError, match="^Cannot access accelerator device when none "
+                                                   "is available.$"):
+                eval(f"lib.accelerator.{call}")
+        with pytest.warns(FutureWarning, match="Use `current_device_index` instead."), (
+                pytest.raises(RuntimeError)):
+            lib.accelerator.current_device_idx()
+
+
+@pytest.mark.gpu
+def test_the_accelerator_is_jaxs_gpu():
+    assert funcgrad.accelerator.is_available() and funcgrad.accelerator.device_count() >= 1
+    assert funcgrad.accelerator.current_accelerator() == funcgrad.device("cuda")
+    assert funcgrad.accelerator.current_device_index() == 0
+    assert funcgrad.accelerator.memory_allocated() == funcgrad.cuda.memory_allocated()
+    funcgrad.accelerator.synchronize()
+
+
+@pytest.mark.parametrize("synchronize", [funcgrad.cpu.synchronize, funcgrad.cuda.synchronize])
+def test_synchronize_runs_the_pending_work_and_waits_for_it(synchronize):
+    """A step timed up to ``synchronize()`` has run: nothing of it is left pending, and its
+    results are computed (closed form: w - lr * 2w after one step of sum(w ** 2))."""
+    from funcgrad import _lazy
+
+    w = funcgrad.ones(256, requires_grad=True)
+    for _ in range(3):  # a recurring structure: the update stays pending after backward
+        (w ** 2).sum().backward()
+        with funcgrad.no_grad():
+            w -= 0.25 * w.grad
+        w.grad.zero_()
+    assert type(w._storage.array) is _lazy.Pending
+    synchronize()
+    assert not _lazy._trace.pendings
+    array = w._storage.array
+    assert array.value.is_ready() if type(array) is _lazy.Pending else array.is_ready()
+    assert w.tolist() == [0.125] * 256
+
+
 @pytest.mark.gpu
 def test_torch_cudas_functions_read_jaxs_gpu():
     gpu = jax.devices("gpu")[0]

@@ -197,10 +197,11 @@ def test_get_device_module_finds_torchs_modules(torch):
     assert torch.get_device_module("cuda:1") is torch.cuda
 
 
-def test_get_device_module_has_no_cpu_module():
-    """torch's answer for the CPU is ``torch.cpu``, a module funcgrad does not have."""
-    with pytest.raises(RuntimeError, match="registered as 'funcgrad.cpu'"):
-        funcgrad.get_device_module(funcgrad.device("cpu"))
+def test_get_device_module_of_the_cpu_is_the_cpu_module(torch):
+    assert funcgrad.get_device_module(funcgrad.device("cpu")) is funcgrad.cpu
+    assert torch.get_device_module(torch.device("cpu")) is torch.cpu
+    if not funcgrad.cuda.is_available():
+        assert funcgrad.get_device_module() is funcgrad.cpu
 
 
 def test_get_device_module_error_matches_torch(torch):

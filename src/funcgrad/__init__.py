@@ -11,10 +11,12 @@ from math import pi as pi
 from numpy import dtype as dtype  # the type of funcgrad's dtypes, which are NumPy's
 from numpy import newaxis as newaxis  # None, as torch's
 
+from . import accelerator as accelerator
 from . import amp as amp
 from . import autograd as autograd
 from . import backends as backends
 from . import compiler as compiler
+from . import cpu as cpu
 from . import cuda as cuda
 from . import debug as debug
 from . import distributed as distributed

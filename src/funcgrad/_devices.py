@@ -150,8 +150,7 @@ def get_device_module(spec=None):
 
     Raises:
         RuntimeError: torch's, for a ``spec`` that is not a device name, or a device type with
-            no module: funcgrad has no ``cpu`` module (torch's has one of streams and device
-            counts, which JAX's CPU devices have no use for).
+            no module.
 
     >>> import funcgrad
     >>> funcgrad.get_device_module("cuda:0") is funcgrad.cuda

@@ -26,6 +26,7 @@ import math
 import operator
 import sys
 import warnings
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -124,6 +125,9 @@ _NO_CHANGE = contextlib.nullcontext()
 
 
 _trace = _Trace()
+# The last flush's program, by a weak reference to one of its outputs: all of them are ready
+# once it has run.
+_dispatched: list = [None]
 _SCALAR, _FLOAT, _ARRAY = 0, 1, 2
 _kinds: dict[type, int | None] = {int: _SCALAR, bool: _SCALAR, type(None): _SCALAR,
                                   float: _FLOAT, Pending: _ARRAY}
@@ -389,9 +393,24 @@ def flush() -> None:
             # flush.)
             with jax.ensure_compile_time_eval():
                 results = program(*inputs)
+            first = None
     for i, result in zip(outputs, results):
         p = pendings[i]
         p.value, p.args = result, None
+    try:
+        _dispatched[0] = None if first is None else weakref.ref(first)
+    except TypeError:  # not an array (an op of the interpreted replay gave a number)
+        _dispatched[0] = None
+
+
+def synchronize() -> None:
+    """Runs the pending work and waits for the program that ran it to finish (JAX dispatches
+    asynchronously): what ``cuda.synchronize`` is called for, timing a step."""
+    flush()
+    last = _dispatched[0]() if _dispatched[0] is not None else None
+    if last is not None:
+        last.block_until_ready()
+    jax.effects_barrier()
 
 
 def _recompute(root: Pending) -> None:

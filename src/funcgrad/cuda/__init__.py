@@ -13,7 +13,7 @@ import importlib
 
 import jax
 
-from .. import _dtypes, _factories
+from .. import _dtypes, _factories, _lazy
 from .._legacy_types import tensor_type
 
 __all__ = ["is_available", "device_count", "synchronize", "current_device",
@@ -59,9 +59,10 @@ def device_count() -> int:
     return len(_gpus())
 
 
-def synchronize() -> None:
-    """Waits for all work queued on the devices to finish."""
-    jax.effects_barrier()
+def synchronize(device=None) -> None:
+    """Waits for the work given to the devices to finish: funcgrad's pending work is run first
+    (see ``_lazy.synchronize``), so a step timed up to here has really run."""
+    _lazy.synchronize()
 
 
 def _gpu(device=None):
