@@ -23,6 +23,7 @@ from . import distributed as distributed
 from . import distributions as distributions
 from . import fft as fft
 from . import func as func
+from . import jit as jit
 from . import linalg as linalg
 from . import nn as nn
 from . import optim as optim
@@ -643,7 +644,6 @@ from ._transforms import (
     hessian,
     jacfwd,
     jacrev,
-    jit,
     jvp,
     stop_gradient,
     value_and_grad,
