@@ -162,3 +162,59 @@ def test_deprecated_linear_algebra_warns_as_torch_in_a_fresh_process(torch):
         funcgrad.lu_solve(funcgrad.ones(2, 1), *funcgrad.linalg.lu_factor(funcgrad.eye(2)))
         funcgrad.nuclear_norm(funcgrad.eye(2))
     assert [message(w.message) for w in ours] == [message(m) for m in theirs]
+
+
+def test_share_memory_returns_the_module_with_its_state_as_torchs(torch):
+    def shared(lib):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+        params = list(model.parameters())
+        before = [t.tolist() for t in model.state_dict().values()]
+        assert model.share_memory() is model
+        assert all(a is b for a, b in zip(params, model.parameters()))
+        return before == [t.tolist() for t in model.state_dict().values()]
+
+    assert shared(funcgrad) and shared(torch)
+
+
+def test_modules_switches_are_off_as_torchs(torch):
+    for lib in (funcgrad, torch):
+        assert lib.nn.Module.call_super_init is False and lib.nn.Module.dump_patches is False
+        assert lib.nn.Linear(1, 1).call_super_init is False
+
+
+def test_sample_n_is_sample_of_n_with_torchs_warning(torch):
+    def sampled(lib):
+        lib.manual_seed(0)
+        normal = lib.distributions.Normal(lib.tensor([0.0, 10.0]), lib.tensor([1.0, 0.1]))
+        return normal.sample_n(4000)
+
+    ours, our_warning = _warned(funcgrad, sampled)
+    theirs, their_warning = _warned(torch, sampled)
+    assert our_warning.category is their_warning.category is FutureWarning
+    assert message(our_warning.message) == message(their_warning.message)
+    assert tuple(ours.shape) == tuple(theirs.shape) == (4000, 2)
+    np.testing.assert_allclose(ours.mean(0).numpy(), [0.0, 10.0], atol=0.06)
+
+
+def test_a_cloned_generator_draws_what_the_original_draws_as_torchs(torch):
+    def cloned(lib, seed):
+        g = lib.Generator()
+        if seed is not None:
+            g.manual_seed(seed)
+            lib.rand(3, generator=g)
+        clone = g.clone_state()
+        draws = lib.rand(4, generator=g).tolist(), lib.rand(4, generator=clone).tolist()
+        return draws[0] == draws[1], clone.initial_seed() == g.initial_seed(), str(clone.device)
+
+    for seed in (None, 7):
+        assert cloned(funcgrad, seed) == cloned(torch, seed) == (True, True, "cpu")
+
+
+def test_functional_grad_is_the_nn_grad_module_as_torchs(torch):
+    from funcgrad.nn.functional import grad
+
+    for lib in (funcgrad, torch):
+        assert lib.nn.functional.grad is lib.nn.grad
+    assert grad is funcgrad.nn.grad
+    assert_raises_as_torch(torch, lambda T: T.nn.functional.no_such_name)

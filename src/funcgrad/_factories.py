@@ -422,6 +422,15 @@ class Generator:
         self._state._write(jax.random.wrap_key_data(data))
         return self
 
+    def clone_state(self) -> Generator:
+        """A new generator on this one's device, at this one's seed and place in the stream:
+        both draw the same numbers from here on."""
+        clone = Generator(self._device)
+        clone._initial_seed = self._initial_seed
+        if self._state._storage.array is not None:  # else both start from the seed
+            clone._state._write(self._state._read())
+        return clone
+
     def next_key(self) -> jax.Array:
         """A fresh JAX key (advancing the stream)."""
         if _vmap_randomness and _vmap_randomness[-1] == "error":

@@ -3,6 +3,8 @@ parameters into tensors of one shape, and drawing from funcgrad's random state."
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 
@@ -102,6 +104,12 @@ class Distribution:
         """Draws a sample of shape ``sample_shape + batch_shape + event_shape``; no gradient."""
         with no_grad():
             return self.rsample(sample_shape).detach()
+
+    def sample_n(self, n: int) -> Tensor:
+        """``sample((n,))``, after torch's FutureWarning that this name goes."""
+        warnings.warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.",
+                      FutureWarning, stacklevel=2)
+        return self.sample(Size((n,)))
 
     def rsample(self, sample_shape=()) -> Tensor:
         """A reparameterized sample: gradients flow from it to the parameters."""

@@ -401,6 +401,11 @@ class Module:
     # The version of a class's state-dict layout, saved in a state dict's ``_metadata``: a
     # class that changes its layout raises it and loads the older ones (``_BatchNorm``).
     _version: int = 1
+    # torch's class switches, at torch's defaults for code that reads them; funcgrad's Module
+    # neither passes __init__ arguments on to object.__init__ nor prints patch notes on loading,
+    # whatever they are set to.
+    call_super_init: bool = False
+    dump_patches: bool = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -1225,6 +1230,11 @@ class Module:
     def cuda(self, device=None) -> Module:
         """Moves every parameter and buffer to the (first, or given) GPU, in place."""
         return self._apply(lambda t: t.cuda(device))
+
+    def share_memory(self) -> Module:
+        """Calls ``share_memory_`` on every parameter and buffer (which leaves a JAX array as
+        it is: see ``Tensor.share_memory_``); returns the module."""
+        return self._apply(lambda t: t.share_memory_())
 
     def to_empty(self, *, device, recurse: bool = True) -> Module:
         """Gives every parameter, its ``.grad`` and every buffer an uninitialized tensor of its

@@ -3697,3 +3697,13 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
 
 Tensor.hardshrink = hardshrink
 Tensor.prelu = prelu
+
+
+def __getattr__(name: str):
+    """``grad``: as torch's, this module's ``grad`` is the ``nn.grad`` module, found on first
+    use (``nn.grad`` imports this module, so importing it here would be circular)."""
+    if name == "grad":
+        from . import grad
+
+        return grad
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
