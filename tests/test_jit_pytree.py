@@ -32,8 +32,11 @@ def _plain(x, y):
 
 
 def _same_warning(ours, theirs, category):
+    """torch's warning, but that a deprecated jit name points to funcgrad.compile alone:
+    funcgrad has no torch.export."""
     assert ours.category is theirs.category is category
-    assert message(ours.message) == message(theirs.message)
+    theirs = message(theirs.message).replace(" or `funcgrad.export`.", ".")
+    assert message(ours.message) == theirs
 
 
 @pytest.mark.parametrize("values", [[1.0, -2.0, 3.0], [-1.0, -2.0, 0.5]])

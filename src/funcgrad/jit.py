@@ -28,8 +28,9 @@ __all__ = ["Final", "annotate", "ignore", "is_scripting", "is_tracing", "script"
 
 
 def _deprecated(name: str) -> None:
-    warnings.warn(f"`funcgrad.jit.{name}` is deprecated. Please switch to `funcgrad.compile` "
-                  "or `funcgrad.export`.", DeprecationWarning, stacklevel=3)
+    # torch's words, but for its torch.export, which funcgrad does not have
+    warnings.warn(f"`funcgrad.jit.{name}` is deprecated. Please switch to `funcgrad.compile`.",
+                  DeprecationWarning, stacklevel=3)
 
 
 def script(obj, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None):
