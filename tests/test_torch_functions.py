@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import funcgrad
-from test_errors import assert_raises_as_torch
+from test_errors import assert_raises_as_torch, assert_warns_as_torch
 
 
 @pytest.fixture
@@ -35,9 +35,10 @@ def _assert_same(ours, theirs, rtol=1e-5, atol=1e-6):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=atol)
 
 
-def _compare(torch, fn, *arrays, grads=True, rtol=1e-5, atol=1e-6):
+def _compare(torch, fn, *arrays, grads=True, check_names=True, rtol=1e-5, atol=1e-6):
     """Runs ``fn(lib, *leaves)`` in both libraries and compares outputs, ``grad_fn`` names
-    and, through a weighted sum of the outputs, the leaves' gradients."""
+    (unless not ``check_names``) and, through a weighted sum of the outputs, the leaves'
+    gradients."""
     results = {}
     for lib in (funcgrad, torch):
         leaves = [_leaf(lib, a, grads and np.asarray(a).dtype.kind in "fc") for a in arrays]
@@ -50,7 +51,7 @@ def _compare(torch, fn, *arrays, grads=True, rtol=1e-5, atol=1e-6):
         results[lib] = out, names, [leaf.grad for leaf in leaves]
     (ours, our_names, our_grads), (theirs, their_names, their_grads) = results.values()
     _assert_same(ours, theirs, rtol, atol)
-    assert our_names == their_names
+    assert our_names == their_names or not check_names
     for a, b in zip(our_grads, their_grads):
         assert (a is None) == (b is None)
         if b is not None:
@@ -250,3 +251,215 @@ def test_in_place_dropouts_keep_or_drop_as_torchs(torch, name):
 def test_in_place_dropout_errors_match_torch(torch):
     assert_raises_as_torch(torch, lambda T: T.dropout_(T.ones(2, requires_grad=True), 0.5, True))
     assert_raises_as_torch(torch, lambda T: T.feature_dropout_(T.ones(2), 0.5, True))
+
+
+_BATCH = _RNG.standard_normal((4, 3, 5)).astype(np.float32)
+_CHANNELS = _RNG.standard_normal(3).astype(np.float32)
+_GROUPED = _RNG.standard_normal((2, 6, 5)).astype(np.float32)
+_SIX = _RNG.standard_normal(6).astype(np.float32)
+
+
+def _running_batch_norm(T, x, w, b, training):
+    mean, var = T.zeros(3), T.ones(3)
+    return (*T.native_batch_norm(x, w, b, mean, var, training, 0.1, 1e-5), mean, var)
+
+
+_NATIVE_NORMS = {
+    "layer_norm": (lambda T, x, w, b: T.native_layer_norm(x, (5,), w, b, 1e-5),
+                   _BATCH, _BATCH[0, 0], _BATCH[1, 1]),
+    "layer_norm_2d": (lambda T, x: T.native_layer_norm(x, [3, 5], None, None, 0.1), _BATCH),
+    "batch_norm_train": (lambda T, x, w, b: _running_batch_norm(T, x, w, b, True),
+                         _BATCH, _CHANNELS, _CHANNELS[::-1].copy()),
+    "batch_norm_no_stats": (lambda T, x: T.native_batch_norm(x, None, None, None, None, True,
+                                                             0.1, 1e-5), _BATCH),
+    "batch_norm_eval": (lambda T, x, w: _running_batch_norm(T, x, w, None, False),
+                        _BATCH, _CHANNELS),
+    "group_norm": (lambda T, x, w, b: T.native_group_norm(x, w, b, 2, 6, 5, 3, 1e-5),
+                   _GROUPED, _SIX, _SIX[::-1].copy()),
+    "group_norm_4d": (lambda T, x: T.native_group_norm(x.reshape(2, 6, 5, 1), None, None,
+                                                       2, 6, 5, 2, 1e-5), _GROUPED),
+    "group_norm_read_as": (lambda T, x: T.native_group_norm(x, None, None, 1, 12, 5, 3, 0.0),
+                           _GROUPED),
+}
+
+
+@pytest.mark.parametrize("fn, values", [(v[0], v[1:]) for v in _NATIVE_NORMS.values()],
+                         ids=_NATIVE_NORMS)
+def test_native_norms_match_torch(torch, fn, values):
+    """The statistics too, with torch's shapes, and the gradients through each output."""
+    _compare(torch, fn, *values, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("stats", [False, True])
+@pytest.mark.parametrize("training", [False, True])
+def test_native_batch_norm_statistics_of_half_have_torchs_dtypes(torch, training, stats):
+    """torch's kernel for a half-precision input takes float32 running statistics, and gives
+    its statistics in their dtype."""
+    dtypes = {}
+    for lib in (funcgrad, torch):
+        running = (lib.zeros(3), lib.ones(3)) if stats else (None, None)
+        if not training and not stats:
+            continue  # (torch's kernel crashes the process there)
+        outputs = lib.native_batch_norm(lib.tensor(_BATCH).half(), None, None, *running,
+                                        training, 0.1, 1e-5)
+        dtypes[lib] = [str(t.dtype).split(".")[-1] for t in outputs]
+    assert dtypes.get(funcgrad) == dtypes.get(torch)
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda T: T.native_group_norm(T.ones(2, 6, 5), None, None, 2, 6, 4, 3, 1e-5),
+    lambda T: T.native_group_norm(T.ones(2, 6, 5), None, None, 2, 6, 5, 4, 1e-5),
+    lambda T: T.native_layer_norm(T.ones(2, 3), (2,), None, None, 1e-5),
+], ids=["group_norm_numel", "group_norm_groups", "layer_norm_shape"])
+def test_native_norm_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+@pytest.mark.parametrize("p, train", [(0.5, False), (0.0, True), (1.0, True), (0.0, None)])
+def test_native_dropout_without_randomness_matches_torch(torch, p, train):
+    _compare(torch, lambda T, x: T.native_dropout(x, p, train), _BATCH)
+
+
+def test_native_dropout_mask_is_what_it_kept(torch):
+    """With randomness: ``out`` is the input kept where the mask is True, scaled, and the
+    gradient the same scale there; torch's keeps about as many."""
+    x = funcgrad.tensor(_BATCH, requires_grad=True)
+    out, mask = funcgrad.native_dropout(x, 0.25, None)
+    out.sum().backward()
+    kept = mask.numpy()
+    assert mask.dtype == funcgrad.bool
+    np.testing.assert_allclose(out.detach().numpy(), np.where(kept, _BATCH / 0.75, 0), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), np.where(kept, 1 / 0.75, 0), rtol=1e-6)
+    theirs = torch.native_dropout(torch.tensor(_BATCH), 0.25, None)[1].numpy()
+    assert abs(kept.mean() - theirs.mean()) < 0.3
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda T: T.native_dropout(T.ones(2), 1.5, True),
+    lambda T: T.native_dropout(T.ones(2, dtype=T.int32), 0.5, True),
+], ids=["p", "int"])
+def test_native_dropout_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+@pytest.fixture
+def torch_warns_always(torch):
+    """torch warns of ``frobenius_norm`` once a process; every time here, as funcgrad."""
+    torch.set_warn_always(True)
+    yield torch
+    torch.set_warn_always(False)
+
+
+@pytest.mark.parametrize("dim, keepdim", [([1], False), ((0, 2), True), ([], False), (-1, True)])
+def test_frobenius_norm_matches_torch(torch_warns_always, dim, keepdim):
+    def norm(T, x):
+        with pytest.warns(UserWarning, match="frobenius_norm is deprecated"):
+            return T.frobenius_norm(x, dim, keepdim)
+    _compare(torch_warns_always, norm, _BATCH)
+
+
+def test_frobenius_norm_warning_and_errors_match_torch(torch_warns_always):
+    torch = torch_warns_always
+    assert_warns_as_torch(torch, lambda T: T.frobenius_norm(T.ones(2, 2), [0]))
+    with pytest.warns(UserWarning):
+        assert_raises_as_torch(torch, lambda T: T.frobenius_norm(T.ones(2, 2, 2), [0, 1, 2]))
+        assert_raises_as_torch(torch, lambda T: T.frobenius_norm(T.ones(2, dtype=T.int32), [0]))
+
+
+@pytest.mark.parametrize("pow, dim", [(2, 0), (3, 2), (2, 1), (2, -1), (3, -2), (2, -3)])
+def test_norm_except_dim_matches_torch(torch, pow, dim):
+    _compare(torch, lambda T, x: T.norm_except_dim(x, pow, dim), _BATCH)
+
+
+def test_norm_except_dim_error_matches_torch(torch):
+    assert_raises_as_torch(torch, lambda T: T.norm_except_dim(T.ones(2, 3), 2, 2))
+
+
+_N, _IN, _HIDDEN = 3, 4, 5
+_CELL_INPUT = _RNG.standard_normal((_N, _IN)).astype(np.float32)
+_STATE = _RNG.standard_normal((_N, _HIDDEN)).astype(np.float32)
+
+
+def _cell_weights(gates):
+    return [(_RNG.standard_normal(shape) * 0.5).astype(np.float32) for shape in
+            ((gates * _HIDDEN, _IN), (gates * _HIDDEN, _HIDDEN), (gates * _HIDDEN,),
+             (gates * _HIDDEN,))]
+
+
+_CELLS = {
+    "lstm_cell": (lambda T, x, h, c, *w: T.lstm_cell(x, (h, c), *w), 4, 2),
+    "lstm_cell_no_bias": (lambda T, x, h, c, *w: T.lstm_cell(x, [h, c], *w[:2]), 4, 2),
+    "gru_cell": (lambda T, x, h, *w: T.gru_cell(x, h, *w), 3, 1),
+    "gru_cell_no_bias": (lambda T, x, h, *w: T.gru_cell(x, h, *w[:2]), 3, 1),
+    "rnn_tanh_cell": (lambda T, x, h, *w: T.rnn_tanh_cell(x, h, *w), 1, 1),
+    "rnn_relu_cell": (lambda T, x, h, *w: T.rnn_relu_cell(x, h, *w), 1, 1),
+    "rnn_relu_cell_one_bias": (lambda T, x, h, *w: T.rnn_relu_cell(x, h, *w[:3]), 1, 1),
+}
+
+
+@pytest.mark.parametrize("fn, gates, states", _CELLS.values(), ids=_CELLS)
+def test_cells_match_torch(torch, fn, gates, states):
+    """Values and the gradients of input, states and weights. torch composes its cells of
+    ops, the last naming its grad_fn (AddBackward0 …); funcgrad's are one op, as
+    nn.LSTMCell's (RnnCellBackward0)."""
+    _compare(torch, fn, _CELL_INPUT, *(_STATE * (k + 1) for k in range(states)),
+             *_cell_weights(gates), check_names=False, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda T: T.rnn_tanh_cell(T.ones(3, 4), T.ones(3, 5), T.ones(5, 4), T.ones(6, 5)),
+    lambda T: T.rnn_tanh_cell(T.ones(3, 4), T.ones(3, 5), T.ones(5, 4), T.ones(5, 6)),
+    lambda T: T.gru_cell(T.ones(3, 4), T.ones(2, 5), T.ones(6, 4), T.ones(15, 5)),
+    lambda T: T.rnn_relu_cell(T.ones(3, 4), T.ones(3, 5), T.ones(5, 3), T.ones(5, 5)),
+    lambda T: T.rnn_relu_cell(T.ones(3, 4), T.ones(2, 5), T.ones(5, 4), T.ones(5, 5)),
+    lambda T: T.gru_cell(T.ones(3, 4), T.ones(3, 4), T.ones(15, 4), T.ones(15, 5)),
+    lambda T: T.lstm_cell(T.ones(3, 4), (T.ones(3, 5),), T.ones(20, 4), T.ones(20, 5)),
+    lambda T: T.lstm_cell(T.ones(3, 4), (T.ones(3, 5), T.ones(2, 5)), T.ones(20, 4),
+                          T.ones(20, 5)),
+    lambda T: T.rnn_tanh_cell(T.ones(4), T.ones(5), T.ones(5, 4), T.ones(5, 5)),
+], ids=["weight_hh", "weight_ih", "gru_weight_ih", "input_size", "batch", "hidden_size",
+        "lstm_one_state", "lstm_batch", "unbatched"])
+def test_cell_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+_SIGNAL = _RNG.standard_normal((2, 3, 7)).astype(np.float32)
+_IMAGE = _RNG.standard_normal((2, 4, 5, 6)).astype(np.float32)
+_CONVOLUTIONS = {
+    "conv1d": (lambda T, x, w, b: T.convolution(x, w, b, [2], [1], [1], False, [0], 1),
+               _SIGNAL, _RNG.standard_normal((4, 3, 3)).astype(np.float32), _CHANNELS[:1]
+               .repeat(4)),
+    "conv2d_groups": (lambda T, x, w: T.convolution(x, w, None, [1, 2], [0, 1], [2, 1], False,
+                                                    [0, 0], 2),
+                      _IMAGE, _RNG.standard_normal((6, 2, 2, 3)).astype(np.float32)),
+    "transposed1d": (lambda T, x, w, b: T.convolution(x, w, b, [2], [1], [1], True, [1], 1),
+                     _SIGNAL, _RNG.standard_normal((3, 2, 3)).astype(np.float32),
+                     _CHANNELS[:2]),
+    "transposed2d": (lambda T, x, w: T.convolution(x, w, None, [2, 1], [1, 0], [1, 2], True,
+                                                   [1, 0], 2),
+                     _IMAGE, _RNG.standard_normal((4, 3, 3, 2)).astype(np.float32)),
+}
+
+
+@pytest.mark.parametrize("fn, values", [(v[0], v[1:]) for v in _CONVOLUTIONS.values()],
+                         ids=_CONVOLUTIONS)
+def test_convolution_matches_torch(torch, fn, values):
+    _compare(torch, fn, *values, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("scenario", [
+    lambda T: T.convolution(T.ones(1, 2, 5), T.ones(3, 2), None, [1], [0], [1], False, [0], 1),
+    lambda T: T.convolution(T.ones(2, 5), T.ones(3, 2, 2), None, [1], [0], [1], False, [0], 1),
+], ids=["weight_dims", "unbatched"])
+def test_convolution_errors_match_torch(torch, scenario):
+    assert_raises_as_torch(torch, scenario)
+
+
+@pytest.mark.parametrize("reduction", [0, 1, 2])
+def test_ctc_loss_matches_torch(torch, reduction):
+    log_probs = np.log(_RNG.dirichlet(np.ones(4), (6, 2))).astype(np.float32)
+
+    def loss(T, log_probs):
+        return T.ctc_loss(log_probs, T.tensor([[1, 2, 1], [3, 3, 0]]), [6, 5], [3, 2], 0,
+                          reduction)
+    _compare(torch, loss, log_probs, rtol=1e-4, atol=1e-5)

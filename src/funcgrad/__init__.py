@@ -335,8 +335,10 @@ from ._nn_ops import (
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
+    convolution,
     cosine_embedding_loss,
     cosine_similarity,
+    ctc_loss,
     dropout,
     dropout_,
     embedding,
@@ -345,16 +347,22 @@ from ._nn_ops import (
     feature_dropout,
     feature_dropout_,
     group_norm,
+    gru_cell,
     hardshrink,
     hinge_embedding_loss,
     instance_norm,
     kl_div,
     layer_norm,
+    lstm_cell,
     margin_ranking_loss,
     max_pool1d,
     max_pool1d_with_indices,
     max_pool2d,
     max_pool3d,
+    native_batch_norm,
+    native_dropout,
+    native_group_norm,
+    native_layer_norm,
     pairwise_distance,
     pdist,
     pixel_shuffle,
@@ -363,6 +371,8 @@ from ._nn_ops import (
     prelu,
     relu_,
     rms_norm,
+    rnn_relu_cell,
+    rnn_tanh_cell,
     rrelu,
     rrelu_,
     selu,
@@ -680,11 +690,13 @@ from ._windows import (
 )
 from .linalg import cholesky_inverse as cholesky_inverse
 from .linalg import cholesky_solve as cholesky_solve
+from .linalg import frobenius_norm as frobenius_norm
 from .linalg import geqrf as geqrf
 from .linalg import lu_deprecated as lu
 from .linalg import lu_solve_deprecated as lu_solve
 from .linalg import lu_unpack as lu_unpack
 from .linalg import matrix_exp as matrix_exp
+from .linalg import norm_except_dim as norm_except_dim
 from .linalg import nuclear_norm as nuclear_norm
 from .linalg import orgqr as orgqr
 from .linalg import ormqr as ormqr

@@ -483,6 +483,14 @@ def group(tensors: Sequence[Tensor]) -> tuple[Group, tuple[Tensor, ...]]:
                        for i, (t, e) in enumerate(zip(tensors, edges)))
 
 
+def renamed(tensor: Tensor, grad_fn: str) -> Tensor:
+    """``tensor``, its node (if it has one) shown as ``grad_fn``: torch's name for a kernel
+    that funcgrad composes of ops with names of their own."""
+    if tensor.grad_fn is not None:
+        tensor.grad_fn._name = grad_fn
+    return tensor
+
+
 _WRAPS_NUMBERS = frozenset({"add", "sub", "mul", "div", "index_put"})
 
 

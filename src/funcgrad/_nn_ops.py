@@ -11,8 +11,12 @@ tensor([1., 1., 1.])
 
 from __future__ import annotations
 
+from . import _dtypes, _factories, _grad_mode
 from ._autocast import FP32, autocast_policy
+from ._graph import renamed
+from ._tensor import Tensor
 from .nn import functional as F
+from .nn._rnn import functional_cell
 
 conv1d = F.conv1d
 conv2d = F.conv2d
@@ -124,6 +128,180 @@ def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool =
                        scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
+def native_layer_norm(input, normalized_shape, weight, bias, eps: float):
+    """``layer_norm`` with the statistics it normalized by: ``(out, mean, rstd)``, the mean
+    and ``1 / sqrt(var + eps)`` over the normalized dimensions, kept as size 1 (outside the
+    graph, as torch's).
+
+    >>> import funcgrad
+    >>> out, mean, rstd = funcgrad.native_layer_norm(funcgrad.ones(2, 3), (3,), None, None,
+    ...                                              1e-5)
+    >>> mean.shape
+    funcgrad.Size([2, 1])
+    """
+    out = F.layer_norm(input, normalized_shape, weight, bias, eps)
+    ndim = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
+    axes = tuple(range(input.ndim - ndim, input.ndim))
+    with _grad_mode.no_grad():
+        mean = input.mean(axes, keepdim=True)
+        rstd = input.var(axes, correction=0, keepdim=True).add(eps).rsqrt()
+    return out, mean, rstd
+
+
+def native_batch_norm(input, weight, bias, running_mean, running_var, training: bool,
+                      momentum: float, eps: float):
+    """``batch_norm`` (running statistics updated in place when ``training``) with the
+    statistics it normalized by: ``(out, save_mean, save_invstd)``, in training the batch's
+    mean and ``1 / sqrt(var + eps)`` per channel, in evaluation empty; outside the graph and
+    of the running statistics' dtype (float32 for a half-precision input), as torch's.
+
+    >>> import funcgrad
+    >>> out, mean, invstd = funcgrad.native_batch_norm(
+    ...     funcgrad.tensor([[1.0], [3.0]]), None, None, None, None, True, 0.1, 0.0)
+    >>> mean, invstd
+    (tensor([2.]), tensor([1.]))
+    """
+    out = F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    dtype = input.dtype if running_mean is None else running_mean.dtype
+    if not training:
+        return out, _factories.empty(0, dtype=dtype), _factories.empty(0, dtype=dtype)
+    axes = (0, *range(2, input.ndim))
+    with _grad_mode.no_grad():
+        x = input.to(dtype)
+        return out, x.mean(axes), x.var(axes, correction=0).add(eps).rsqrt()
+
+
+def native_group_norm(input, weight, bias, N: int, C: int, HxW: int, group: int, eps: float):
+    """``group_norm`` of ``input`` read as ``(N, C, HxW)``, with the statistics it normalized
+    by: ``(out, mean, rstd)``, the mean and ``1 / sqrt(var + eps)`` of each sample's group,
+    ``(N, group)``, through which gradients flow too, as torch's.
+
+    Raises:
+        RuntimeError: torch's, when ``input`` does not have ``N * C * HxW`` elements.
+
+    >>> import funcgrad
+    >>> out, mean, rstd = funcgrad.native_group_norm(funcgrad.ones(2, 4, 3), None, None,
+    ...                                              2, 4, 3, 2, 1e-5)
+    >>> mean.shape
+    funcgrad.Size([2, 2])
+    """
+    if input.numel() != N * C * HxW:
+        raise RuntimeError("Expected X.numel() == N * C * HxW to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+    x = input.reshape(N, C, HxW) if tuple(input.shape[:2]) != (N, C) else input
+    out = F.group_norm(x, group, weight, bias, eps).reshape(input.shape)
+    grouped = input.reshape(N, group, -1)
+    mean = grouped.mean(-1)
+    rstd = grouped.var(-1, correction=0).add(eps).rsqrt()
+    return tuple(renamed(t, "NativeGroupNormBackward0") for t in (out, mean, rstd))
+
+
+def native_dropout(input, p: float, train: bool | None):
+    """``dropout`` with its mask: ``(out, mask)``, ``mask`` True where an element was kept.
+    ``train`` None drops as True does; False keeps every element (``out`` a copy).
+
+    Raises:
+        RuntimeError: torch's, for ``p`` outside ``[0, 1]`` in training, or an input not of
+            floating point.
+
+    >>> import funcgrad
+    >>> funcgrad.native_dropout(funcgrad.ones(2), 0.5, False)
+    (tensor([1., 1.]), tensor([True, True]))
+    """
+    if input.numel() == 0:
+        return input, _factories.empty_like(input)
+    if train is False:
+        return (renamed(input.clone(), "NativeDropoutBackward0"),
+                _factories.ones_like(input, dtype=_dtypes.bool))
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={1 - p}")
+    if not _dtypes.is_floating(input.dtype):
+        raise RuntimeError("result type Float can't be cast to the desired output type "
+                           f"{_dtypes.scalar_name(input.dtype)}")
+    noise = F._dropout_noise(p, tuple(input.shape), input.dtype)
+    return renamed(input * noise, "NativeDropoutBackward0"), Tensor._wrap(noise != 0)
+
+
+def _check_lstm_states(hx) -> tuple:
+    if len(hx) != 2:
+        raise RuntimeError("lstm_cell expects two hidden states")
+    return tuple(hx)
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One step of ``nn.LSTMCell`` with the given weights on a batch ``input`` (N, input
+    size) from ``hx = (h, c)``; returns ``(h', c')``.
+
+    Raises:
+        RuntimeError: torch's, for weights, input or states whose sizes do not agree.
+    """
+    both = functional_cell("LSTM", input, _check_lstm_states(hx), w_ih, w_hh, b_ih, b_hh)
+    return both[0], both[1]
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One step of ``nn.GRUCell`` with the given weights on a batch ``input`` from ``hx``.
+
+    Raises:
+        RuntimeError: torch's, for weights, input or state whose sizes do not agree.
+    """
+    return functional_cell("GRU", input, (hx,), w_ih, w_hh, b_ih, b_hh)
+
+
+def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One step of ``nn.RNNCell`` (tanh) with the given weights on a batch ``input``.
+
+    Raises:
+        RuntimeError: torch's, for weights, input or state whose sizes do not agree.
+
+    >>> import funcgrad
+    >>> funcgrad.rnn_tanh_cell(funcgrad.ones(1, 2), funcgrad.zeros(1, 1),
+    ...                        funcgrad.ones(1, 2), funcgrad.ones(1, 1))
+    tensor([[0.9640]])
+    """
+    return functional_cell("RNN_TANH", input, (hx,), w_ih, w_hh, b_ih, b_hh)
+
+
+def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One step of ``nn.RNNCell`` (relu) with the given weights on a batch ``input``.
+
+    Raises:
+        RuntimeError: torch's, for weights, input or state whose sizes do not agree.
+    """
+    return functional_cell("RNN_RELU", input, (hx,), w_ih, w_hh, b_ih, b_hh)
+
+
+def convolution(input, weight, bias, stride, padding, dilation, transposed: bool,
+                output_padding, groups: int):
+    """The convolution, or with ``transposed`` the transposed one, of as many spatial
+    dimensions as ``weight`` has beyond two (``conv2d``, ``conv_transpose3d``…);
+    ``output_padding`` is read only when ``transposed``.
+
+    Raises:
+        RuntimeError: torch's, for a weight of fewer than 3 dimensions or an input of
+            another number of dimensions than the weight (no unbatched input, unlike
+            ``conv2d``'s).
+
+    >>> import funcgrad
+    >>> funcgrad.convolution(funcgrad.ones(1, 1, 4), funcgrad.ones(1, 1, 2), None, [1], [0],
+    ...                      [1], False, [0], 1)
+    tensor([[[2., 2., 2.]]])
+    """
+    if weight.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if input.ndim != weight.ndim:
+        raise RuntimeError(
+            f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional weight "
+            f"{list(weight.shape)}, but got {input.ndim}-dimensional input of size "
+            f"{list(input.shape)} instead")
+    n = weight.ndim - 2
+    if transposed:
+        return getattr(F, f"conv_transpose{n}d")(input, weight, bias, stride, padding,
+                                                  output_padding, groups, dilation)
+    return getattr(F, f"conv{n}d")(input, weight, bias, stride, padding, dilation, groups)
+
+
 def adaptive_max_pool1d(input, output_size):
     """``nn.functional.adaptive_max_pool1d`` with its indices, which ATen's always returns."""
     return F.adaptive_max_pool1d(input, output_size, return_indices=True)
@@ -173,6 +351,13 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     """``nn.functional.triplet_margin_loss``, ``reduction`` a number."""
     return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
                                  reduction=_REDUCTIONS[reduction])
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: int = 1, zero_infinity: bool = False):
+    """``nn.functional.ctc_loss``, ``reduction`` a number."""
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
+                      _REDUCTIONS[reduction], zero_infinity)
 
 
 def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float, reduction: int):

@@ -26,7 +26,7 @@ import numpy as np
 from . import _dtypes, _ops, return_types
 from ._autocast import FP32, LOWER, autocast_policy
 from ._factories import ones_like, zeros
-from ._graph import Op, apply, broadcast_shape
+from ._graph import Op, apply, broadcast_shape, renamed
 from ._ops import (
     CHOLESKY,
     MATRIX_EXP,
@@ -518,6 +518,48 @@ def nuclear_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:
     if isinstance(dim, bool):  # the first form, keepdim given by position
         dim, keepdim = (-2, -1), dim
     return matrix_norm(input, "nuc", dim, keepdim)
+
+
+def frobenius_norm(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """torch's top-level ``frobenius_norm``: the 2-norm over at most two dimensions ``dim``
+    (every element when empty), with torch's deprecation warning.
+
+    Raises:
+        RuntimeError: torch's, for more than two dimensions or an input not of floating point
+            or complex.
+    """
+    warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. "
+                  "It will be removed in a future PyTorch release. Please use "
+                  "`linalg.vector_norm(A, 2., dim, keepdim)` instead", UserWarning,
+                  stacklevel=2)
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dims) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dims)} dimensions "
+                           "instead.")
+    if not _dtypes.is_inexact(input.dtype):
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. "
+                           f"Got {_dtypes.scalar_name(input.dtype)} instead.")
+    return renamed(norm_op(input, 2, dims or None, keepdim), "NormBackward1")
+
+
+def norm_except_dim(v: Tensor, pow: int = 2, dim: int = 0) -> Tensor:
+    """The ``pow``-norm of ``v`` over every dimension but ``dim``, which is kept (the others
+    as size 1); over every element when ``dim`` is -1. Composed as torch composes it, so its
+    nodes are torch's.
+
+    >>> import funcgrad
+    >>> funcgrad.norm_except_dim(funcgrad.tensor([[3.0, 4.0], [0.0, 1.0]]))
+    tensor([[5.],
+            [1.]])
+    """
+    if dim == -1:
+        return renamed(norm_op(v, pow), "NormBackward0")
+    if dim not in (0, v.ndim - 1):
+        return norm_except_dim(v.transpose(0, dim), pow, 0).transpose(0, dim)
+    kept = [1] * v.ndim
+    kept[dim] = v.shape[dim]
+    rows = v.reshape(v.shape[0], -1) if dim == 0 else v.reshape(-1, v.shape[-1])
+    return norm_op(rows, pow, 1 if dim == 0 else 0).view(kept)
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

@@ -128,6 +128,54 @@ def _autocast_run(mode: str, cell: bool):
     return _ops._as_matmul if mode.startswith("RNN") or mode == "LSTM" and not cell else apply
 
 
+def _check_input(input: Tensor, input_size: int) -> None:
+    if input.size(1) != input_size:
+        raise RuntimeError(f"input has inconsistent input_size: got {input.shape[1]} "
+                           f"expected {input_size}")
+
+
+def _check_states(input: Tensor, states: tuple, hidden_size: int) -> None:
+    for i, h in enumerate(states):
+        if h.shape[0] != input.shape[0]:
+            raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{i} "
+                               f"batch size {h.shape[0]}")
+        size = h.shape[min(h.ndim - 1, 1)]  # (torch reads dimension 1, of any rank)
+        if size != hidden_size:
+            raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {size}, "
+                               f"expected {hidden_size}")
+
+
+def _check_weights(mode: str, w_ih: Tensor, w_hh: Tensor) -> None:
+    gates, hidden_size = _GATES[mode], w_hh.shape[1]
+    for name, weight in (("weight_ih", w_ih), ("weight_hh", w_hh)):
+        if weight.shape[0] != gates * hidden_size:
+            raise RuntimeError(f"{name} first dim must be {gates} * hidden_size = "
+                               f"{gates * hidden_size}, but got {weight.shape[0]}")
+
+
+# the order in which torch's top-level cells check their (w)eights, (i)nput and (h)idden states
+_CHECK_ORDER = {"RNN_TANH": "wih", "RNN_RELU": "wih", "LSTM": "iwh", "GRU": "ihw"}
+
+
+def cell(mode: str, input: Tensor, h: Tensor, c: Tensor, w_ih: Tensor, w_hh: Tensor,
+         b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor:
+    """One step of a cell of ``mode`` on a batch: the new ``h``, or for an LSTM ``h`` and
+    ``c`` stacked."""
+    return _autocast_run(mode, True)(RNN_CELL, input, h, c, w_ih, w_hh, b_ih, b_hh, mode=mode)
+
+
+def functional_cell(mode: str, input: Tensor, states: tuple, w_ih: Tensor, w_hh: Tensor,
+                    b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor:
+    """torch's top-level cells (``lstm_cell``, ``gru_cell``…): ``cell`` after torch's checks
+    of the weights, the batch of inputs and the states, in its order and words."""
+    checks = {"w": lambda: _check_weights(mode, w_ih, w_hh),
+              "i": lambda: _check_input(input, w_ih.shape[1]),
+              "h": lambda: _check_states(input, states, w_hh.shape[1])}
+    for check in _CHECK_ORDER[mode]:
+        checks[check]()
+    return cell(mode, input, states[0], states[-1], w_ih, w_hh, b_ih, b_hh)
+
+
 def _map_states(states, fn):
     """``fn`` of an RNN's or GRU's state, or of each of an LSTM's (a pair)."""
     return tuple(map(fn, states)) if isinstance(states, tuple) else fn(states)
@@ -179,27 +227,17 @@ class RNNCellBase(Module):
         if not batched:
             input = input.unsqueeze(0)
             states = states and tuple(h.unsqueeze(0) for h in states)
-        if input.shape[1] != self.input_size:
-            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[1]} "
-                               f"expected {self.input_size}")
         if states is None:
             zeros = _factories.zeros(input.shape[0], self.hidden_size, dtype=input.dtype,
                                      device=input.device)
             states = (zeros,) * (lstm + 1)
-        for i, h in enumerate(states):
-            if h.shape[0] != input.shape[0]:
-                raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{i} "
-                                   f"batch size {h.shape[0]}")
-            size = h.shape[min(h.ndim - 1, 1)]  # (torch reads dimension 1, of any rank)
-            if size != self.hidden_size:
-                raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {size}, "
-                                   f"expected {self.hidden_size}")
+        _check_input(input, self.input_size)
+        _check_states(input, states, self.hidden_size)
         return input, states, batched
 
     def _run(self, input: Tensor, h: Tensor, c: Tensor) -> Tensor:
-        return _autocast_run(self._mode, True)(
-            RNN_CELL, input, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-            mode=self._mode)
+        return cell(self._mode, input, h, c, self.weight_ih, self.weight_hh, self.bias_ih,
+                    self.bias_hh)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, (h,), batched = self._prepare(input, None if hx is None else (hx,))

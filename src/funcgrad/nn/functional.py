@@ -2532,7 +2532,8 @@ def adaptive_avg_pool1d(input, output_size):
 
 def _batch_norm(x, w, b, mean, var, eps):
     """Normalizes over every axis but the channels (axis 1) with ``mean`` and ``var`` (the
-    batch's, computed here, when None), then scales and shifts."""
+    batch's, computed here, when None), then scales and shifts; in ``x``'s dtype, as torch's
+    kernel gives a half-precision ``x`` with float32 statistics and parameters."""
     axes = (0, *range(2, x.ndim))
     if mean is None:
         mean, var = jnp.mean(x, axes), jnp.var(x, axes)
@@ -2542,7 +2543,7 @@ def _batch_norm(x, w, b, mean, var, eps):
         out = out * w.reshape(shape)
     if b is not None:
         out = out + b.reshape(shape)
-    return out
+    return out.astype(x.dtype)
 
 
 BATCH_NORM = Op("batch_norm", _batch_norm, "NativeBatchNormBackward0")

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import warnings
 
+from ...linalg import norm_except_dim
 from .._modules import Module, Parameter
-from .parametrizations import _norm_except_dim, weight_normalized
+from .parametrizations import weight_normalized
 
 __all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
 
@@ -47,7 +48,7 @@ class WeightNorm:
         weight = getattr(module, name)
         del module._parameters[name]
         module.register_parameter(name + "_g",
-                                  Parameter(_norm_except_dim(weight, fn.dim).detach()))
+                                  Parameter(norm_except_dim(weight, 2, fn.dim).detach()))
         module.register_parameter(name + "_v", Parameter(weight.detach()))
         setattr(module, name, fn.compute_weight(module))
         module.register_forward_pre_hook(fn)

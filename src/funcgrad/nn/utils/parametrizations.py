@@ -19,20 +19,12 @@ from ... import _dtypes, _factories, _ops
 from ..._grad_mode import no_grad
 from ..._graph import Op, apply
 from ..._tensor import Tensor
-from ...linalg import geqrf, householder_product, matrix_exp, solve, vector_norm
+from ...linalg import geqrf, householder_product, matrix_exp, norm_except_dim, solve
 from .. import functional as F
 from .._modules import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, Module
 from . import parametrize
 
 __all__ = ["orthogonal", "weight_norm", "spectral_norm"]
-
-
-def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
-    """The 2-norm of ``v`` over every dimension but ``dim``, keeping them (torch's
-    ``norm_except_dim``); over all of ``v`` when ``dim`` is -1."""
-    if dim == -1:
-        return vector_norm(v)
-    return vector_norm(v, dim=tuple(d for d in range(v.ndim) if d != dim), keepdim=True)
 
 
 def _weight_norm(v, g, *, dim: int):
@@ -50,7 +42,7 @@ def weight_normalized(v: Tensor, g: Tensor, dim: int) -> Tensor:
     no 16-bit dtype), composed of ops otherwise, so the grad_fn is named as torch's."""
     if dim in (0, v.ndim - 1) and v.dtype.itemsize > 2:
         return apply(_WEIGHT_NORM, v, g, dim=dim)
-    return v * (g / _norm_except_dim(v, dim))
+    return v * (g / norm_except_dim(v, 2, dim))
 
 
 class _WeightNorm(Module):
@@ -65,7 +57,7 @@ class _WeightNorm(Module):
         return weight_normalized(weight_v, weight_g, self.dim)
 
     def right_inverse(self, weight: Tensor) -> tuple[Tensor, Tensor]:
-        return _norm_except_dim(weight, self.dim), weight
+        return norm_except_dim(weight, 2, self.dim), weight
 
 
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
