@@ -14,7 +14,7 @@ import jax
 
 from . import _dtypes
 from ._complex import view_as_complex, view_as_real
-from ._graph import Op, apply
+from ._graph import Op, apply, renamed
 from ._math_ops import unfold
 from ._ops import (
     _wrap_dim,
@@ -84,7 +84,7 @@ def _function(name: str):
                 raise RuntimeError(f"{name} does not support automatic differentiation for "
                                    "outputs with complex dtype.")
             if tensor.grad_fn is not None:
-                tensor.grad_fn._name += "_copy"
+                renamed(tensor, tensor.grad_fn.name() + "_copy")
         return out
 
     copy.__name__ = copy.__qualname__ = name
