@@ -8,6 +8,7 @@ import pytest
 
 import funcgrad
 from test_errors import assert_raises_as_torch, message
+from test_legacy_names import _warned
 
 
 @pytest.fixture
@@ -17,14 +18,6 @@ def torch():
 
 _VALUES = np.arange(1.0, 7.0, dtype=np.float32)
 _WEIGHTS = np.linspace(-1.0, 2.0, 6, dtype=np.float32).reshape(2, 3)
-
-
-def _warned(lib, call):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = call(lib)
-    assert len(caught) == 1
-    return result, caught[0]
 
 
 _RESIZES = {"resize": lambda x, T: x.resize(2, 3),
