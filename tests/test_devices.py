@@ -10,11 +10,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import jax
 import pytest
 
 import funcgrad
+from test_errors import assert_raises_as_torch, message
 
 
 @pytest.fixture
@@ -217,6 +220,211 @@ def test_torch_cudas_functions_read_jaxs_gpu():
     assert funcgrad.cuda.max_memory_allocated() >= funcgrad.cuda.memory_allocated()
     with pytest.raises(ValueError, match="no GPU 99"):
         funcgrad.cuda.get_device_name(99)
+
+
+# ----- torch.cuda's streams, events, current device and nvtx ranges ----------------------------
+_WITHOUT_CUDA_RAISE = [
+    "Event()", "Event(enable_timing=True)", "Stream()", "current_stream()", "default_stream()",
+    "set_device(0)", "set_device('cuda:0')", "set_device('cpu')", "device(0).__enter__()",
+    "get_device_properties()", "get_device_properties(0)", "mem_get_info()",
+    "reset_peak_memory_stats()", "get_rng_state()", "is_current_stream_capturing()",
+    "nvtx.range_push('step')", "nvtx.range_pop()", "nvtx.mark('step')",
+    "nvtx.range('step').__enter__()"]
+
+
+def test_without_a_gpu_streams_events_and_devices_do_what_torchs_do_without_cuda(torch):
+    if funcgrad.cuda.is_available() or torch.cuda.is_available():
+        pytest.skip("compares with torch on a machine without CUDA")
+    funcgrad.manual_seed(5)
+    expected = funcgrad.rand(3).tolist()
+    funcgrad.manual_seed(5)
+    for call in _WITHOUT_CUDA_RAISE:
+        with pytest.raises(Exception) as theirs:
+            eval(f"torch.cuda.{call}")
+        with pytest.raises(type(theirs.value)):
+            eval(f"funcgrad.cuda.{call}")
+    assert_raises_as_torch(torch, lambda lib: lib.cuda.set_device("cpu"))
+    for lib in (funcgrad, torch):
+        assert (lib.cuda.get_rng_state_all(), lib.cuda.get_arch_list()) == ([], [])
+        assert lib.cuda.set_rng_state(lib.get_rng_state()) is None
+        assert lib.cuda.set_rng_state_all([lib.get_rng_state()]) is None
+        assert lib.cuda.set_device(-1) is None and lib.cuda.set_stream(None) is None
+        with lib.cuda.device(-1) as a, lib.cuda.device_of(lib.ones(1)) as b, (
+                lib.cuda.stream(None)) as c:
+            assert (a, b, c) == (None, None, None)
+        assert isinstance(lib.cuda.stream(None), lib.cuda.StreamContext)
+        lib.cuda.nvtx.range("made, not entered")  # the error comes on entering
+        with pytest.warns(FutureWarning) as record, pytest.raises(AttributeError):
+            lib.cuda.reset_max_memory_allocated()
+        assert message(record[0].message) == message(
+            "torch.cuda.reset_max_memory_allocated now calls torch.cuda."
+            "reset_peak_memory_stats, which resets /all/ peak memory stats.")
+    assert funcgrad.rand(3).tolist() == expected  # the global stream was left alone
+
+
+def test_the_new_cuda_names_are_torchs(torch):
+    ours = set(funcgrad.cuda.__all__)
+    assert ours <= set(dir(torch.cuda)), ours - set(dir(torch.cuda))
+    assert all(hasattr(funcgrad.cuda, name) for name in ours)
+    assert set(funcgrad.cuda.nvtx.__all__) <= set(torch.cuda.nvtx.__all__)
+
+
+def test_opt_einsum_switches_as_torchs(torch):
+    if not torch.backends.opt_einsum.is_available():
+        pytest.skip("compares with torch where the opt_einsum package is installed")
+    for lib in (funcgrad, torch):
+        switches = lib.backends.opt_einsum
+        assert (switches.is_available(), switches.enabled, switches.strategy) == (
+            True, True, "auto")
+        with switches.flags(strategy="greedy"):
+            assert (switches.enabled, switches.strategy) == (True, "greedy")
+            assert switches.set_flags(None, "optimal") == (True, "greedy")
+        assert switches.strategy == "auto"
+        with switches.flags(enabled=False):
+            assert (switches.enabled, switches.strategy) == (False, "auto")
+        assert switches.enabled is True
+    for scenario in (lambda lib: lib.backends.opt_einsum.set_flags(None, "dp"),
+                     lambda lib: lib.backends.opt_einsum.set_flags(False, "greedy")):
+        assert_raises_as_torch(torch, scenario)
+        for lib in (funcgrad, torch):
+            switches = lib.backends.opt_einsum
+            assert (switches.enabled, switches.strategy) in ((True, "auto"), (False, "auto"))
+            switches.enabled = True
+
+
+def _on_another_thread(fn):
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(fn()))
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_multithreading_switch_as_torchs(torch):
+    for lib in (funcgrad, torch):
+        autograd = lib.autograd
+        assert autograd.is_multithreading_enabled() is True
+        switch = autograd.set_multithreading_enabled(False)  # a function call sets it at once
+        assert autograd.is_multithreading_enabled() is False
+        assert _on_another_thread(autograd.is_multithreading_enabled) is True  # per thread
+        with switch:
+            with autograd.grad_mode.set_multithreading_enabled(True) as entered:
+                assert entered is None and autograd.is_multithreading_enabled() is True
+            assert autograd.is_multithreading_enabled() is False
+        assert autograd.is_multithreading_enabled() is True
+        with switch.clone():
+            assert autograd.is_multithreading_enabled() is False
+        assert autograd.is_multithreading_enabled() is True
+
+
+@pytest.mark.gpu
+def test_events_time_the_work_between_their_records():
+    """``record`` waits for the pending work (closed form: w - 0.25 * 2w after a step of
+    sum(w ** 2)), and the time between two records holds a known sleep."""
+    from funcgrad import _lazy
+
+    w = funcgrad.ones(256, device="cuda", requires_grad=True)
+    start, end = (funcgrad.cuda.Event(enable_timing=True) for _ in range(2))
+    start.record()
+    for _ in range(3):
+        (w ** 2).sum().backward()
+        with funcgrad.no_grad():
+            w -= 0.25 * w.grad
+        w.grad.zero_()
+    time.sleep(0.05)
+    end.record()
+    assert not _lazy._trace.pendings
+    assert start.query() and end.query() and end.synchronize() is None and end.wait() is None
+    assert 50.0 <= start.elapsed_time(end) < 60_000.0
+    assert w.tolist() == [0.125] * 256
+    with pytest.raises(RuntimeError, match="^Both events must be recorded"):
+        start.elapsed_time(funcgrad.cuda.Event(enable_timing=True))
+    untimed = funcgrad.cuda.Event()
+    untimed.record()
+    with pytest.raises(RuntimeError, match="enable_timing=True"):
+        start.elapsed_time(untimed)
+
+
+@pytest.mark.gpu
+def test_one_stream_stands_for_the_gpus():
+    default = funcgrad.cuda.default_stream()
+    assert funcgrad.cuda.current_stream() is default is funcgrad.cuda.default_stream(0)
+    assert default.device == funcgrad.device("cuda", 0)
+    side = funcgrad.cuda.Stream()
+    with funcgrad.cuda.stream(side):
+        assert funcgrad.cuda.current_stream() is side
+        side.wait_stream(default)
+        y = funcgrad.ones(4, device="cuda") * 3
+    assert funcgrad.cuda.current_stream() is default
+    side.synchronize()
+    assert side.query() and isinstance(side.record_event(), funcgrad.cuda.Event)
+    funcgrad.cuda.set_stream(side)
+    assert funcgrad.cuda.current_stream() is side
+    funcgrad.cuda.set_stream(default)
+    assert y.tolist() == [3.0] * 4
+    assert funcgrad.cuda.is_current_stream_capturing() is False
+
+
+@pytest.mark.gpu
+def test_the_current_gpu_and_its_properties():
+    gpu = jax.devices("gpu")[0]
+    funcgrad.cuda.set_device(0)
+    with funcgrad.cuda.device("cuda:0"):
+        assert funcgrad.cuda.current_device() == 0
+        x = funcgrad.ones(2).cuda()
+        with funcgrad.cuda.device_of(x), funcgrad.cuda.device(-1):
+            assert funcgrad.cuda.current_device() == x.get_device() == 0
+    count = funcgrad.cuda.device_count()
+    with pytest.raises(ValueError, match=f"no GPU {count}"):
+        funcgrad.cuda.set_device(count)
+    assert funcgrad.cuda.current_device() == 0
+    properties = funcgrad.cuda.get_device_properties()
+    assert properties.name == gpu.device_kind == funcgrad.cuda.get_device_name()
+    assert (properties.major, properties.minor) == funcgrad.cuda.get_device_capability()
+    assert f"sm_{properties.major}{properties.minor}" in funcgrad.cuda.get_arch_list()
+    assert getattr(properties, "multi_processor_count", None) == getattr(gpu, "core_count", None)
+    stats = gpu.memory_stats() or {}
+    assert getattr(properties, "total_memory", None) == stats.get("bytes_limit")
+    if "bytes_limit" in stats:
+        kept = funcgrad.ones(1024, 1024, device="cuda")
+        funcgrad.cuda.synchronize()  # kept is computed, so held on the GPU
+        free, total = funcgrad.cuda.mem_get_info()
+        assert total == stats["bytes_limit"]
+        assert free == total - funcgrad.cuda.memory_allocated() and free <= total - kept.numel() * 4
+    assert funcgrad.cuda.reset_peak_memory_stats() is None
+    assert funcgrad.cuda.max_memory_allocated() >= funcgrad.cuda.memory_allocated()
+
+
+@pytest.mark.gpu
+def test_cuda_rng_state_is_the_global_generators():
+    state = funcgrad.cuda.get_rng_state()
+    assert funcgrad.cuda.get_rng_state().tolist() == funcgrad.get_rng_state().tolist()
+    assert len(funcgrad.cuda.get_rng_state_all()) == funcgrad.cuda.device_count()
+    drawn = funcgrad.rand(3, device="cuda").tolist()
+    funcgrad.cuda.set_rng_state(state)
+    assert funcgrad.rand(3, device="cuda").tolist() == drawn
+    funcgrad.cuda.set_rng_state_all([state])
+    assert funcgrad.rand(3, device="cuda").tolist() == drawn
+
+
+@pytest.mark.gpu
+def test_nvtx_ranges_nest_as_nvtxs(tmp_path):
+    nvtx = funcgrad.cuda.nvtx
+    with jax.profiler.trace(str(tmp_path)):
+        assert (nvtx.range_push("nvtx_outer"), nvtx.range_push("nvtx_inner")) == (0, 1)
+        (funcgrad.ones(3, device="cuda") * 2).tolist()
+        assert (nvtx.range_pop(), nvtx.range_pop(), nvtx.range_pop()) == (1, 0, -1)
+        assert nvtx.mark("nvtx_instant") is None
+
+        @nvtx.range("nvtx_step_{}", 3)
+        def step():
+            return nvtx.range_push("nvtx_in_step"), nvtx.range_pop()
+
+        assert step() == (1, 1)
+    assert nvtx.range_pop() == -1
+    written = b"".join(p.read_bytes() for p in tmp_path.rglob("*.xplane.pb"))
+    for name in (b"nvtx_outer", b"nvtx_inner", b"nvtx_instant", b"nvtx_step_3", b"nvtx_in_step"):
+        assert name in written
 
 
 @pytest.mark.parametrize("spec", ["cuda:7", "tpu", "cpu:5"])

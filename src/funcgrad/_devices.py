@@ -10,6 +10,9 @@ import jax
 _TORCH_TYPE = {"cpu": "cpu", "gpu": "cuda", "cuda": "cuda", "rocm": "cuda", "tpu": "tpu"}
 _JAX_PLATFORM = {"cpu": "cpu", "cuda": "gpu", "gpu": "gpu", "tpu": "tpu"}
 _default: list[jax.Device | None] = [None]
+# The GPU 'cuda' names without an index: torch's current device, which cuda.set_device and
+# cuda.device choose.
+current_gpu: list[int] = [0]
 
 
 class device:
@@ -91,7 +94,7 @@ def _find(kind: str, index: int | None, spec) -> jax.Device:
     except RuntimeError:
         candidates = []
     if index is None and candidates:
-        return candidates[0]
+        return candidates[current_gpu[0] if kind == "cuda" else 0]
     for d in candidates:
         if d.id == index or (kind == "cpu" and index == 0):
             return d

@@ -8,6 +8,7 @@ import threading
 
 _enabled = contextvars.ContextVar("funcgrad_grad_enabled", default=True)
 _inference = contextvars.ContextVar("funcgrad_inference_mode", default=False)
+_multithreading = contextvars.ContextVar("funcgrad_multithreading", default=True)
 _threads = threading.local()  # per thread: id(context object) -> its entries' tokens
 # How many inference_mode(True) blocks are open, on any thread: while none is, a tensor being
 # made needs no look at whether it is an inference tensor. ``inference_used``: whether one has
@@ -176,3 +177,40 @@ class inference_mode(_GradModeContext):
         _inference.reset(inference)
         if self._on:
             inference_blocks -= 1
+
+
+def is_multithreading_enabled() -> bool:
+    """Whether ``set_multithreading_enabled`` last allowed a backward on worker threads."""
+    return _multithreading.get()
+
+
+class set_multithreading_enabled:
+    """torch's switch for running backward on a thread per device: at once when called, and
+    until the end of a ``with`` block. funcgrad's backward always runs on the calling thread
+    (JAX spreads the work over devices itself), so the switch is kept, per thread, for
+    ``is_multithreading_enabled`` to read back, and changes nothing else.
+
+    Args:
+        mode: True (torch's default) to allow worker threads, False not to.
+
+    >>> import funcgrad
+    >>> with funcgrad.autograd.set_multithreading_enabled(False):
+    ...     funcgrad.autograd.is_multithreading_enabled()
+    False
+    >>> funcgrad.autograd.is_multithreading_enabled()
+    True
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+        self._prev_token = _multithreading.set(bool(mode))
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc) -> None:
+        _multithreading.reset(self._prev_token)
+
+    def clone(self) -> set_multithreading_enabled:
+        """A new switch to the same mode (which it sets at once)."""
+        return type(self)(self.mode)

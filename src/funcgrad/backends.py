@@ -13,6 +13,10 @@
   and cudnn kin (what ``nn.attention.sdpa_kernel`` sets) are kept as set: XLA compiles
   ``scaled_dot_product_attention`` itself, whichever are enabled.
 - ``mps.is_available()`` and ``mps.is_built()``: False, JAX has no Metal backend here.
+- ``opt_einsum.enabled`` and ``strategy`` are kept as set, and ``opt_einsum.flags(...)``
+  sets them for a block (checked there, as torch checks them): ``einsum`` is ``jnp.einsum``,
+  which always plans its contraction order with the opt_einsum package (JAX's dependency, so
+  ``is_available()`` is True), by its ``'auto'`` strategy, whatever they say.
 
 >>> import funcgrad
 >>> funcgrad.backends.cudnn.benchmark = True
@@ -152,6 +156,53 @@ class _Mps:
         return False
 
 
+class _OptEinsum(_Switches):
+    """``torch.backends.opt_einsum``: torch's switches, kept as set (see the module's note)."""
+
+    _names = ("enabled", "strategy")
+
+    def __init__(self) -> None:
+        self.enabled, self.strategy = True, "auto"
+
+    @staticmethod
+    def is_available() -> bool:
+        """True: the opt_einsum package comes with JAX."""
+        return True
+
+    def set_flags(self, _enabled: bool | None = None, _strategy: str | None = None) -> tuple:
+        """Sets the switches given; returns ``(enabled, strategy)`` as they were.
+
+        Raises:
+            ValueError: a strategy other than ``'auto'``, ``'greedy'`` or ``'optimal'``, or one
+                given while ``enabled`` is False.
+        """
+        before = (self.enabled, self.strategy)
+        if _enabled is not None:
+            self.enabled = _enabled
+        if _strategy is not None:
+            if not self.enabled:
+                raise ValueError(
+                    f"opt_einsum is not enabled, so setting a `strategy` to {_strategy} will "
+                    "not be meaningful. torch.einsum will bypass path calculation and simply "
+                    "contract from left to right. Please set `enabled` to `True` as well or "
+                    "unset `strategy`.")
+            if _strategy not in ("auto", "greedy", "optimal"):
+                raise ValueError("`strategy` must be one of the following: [auto, greedy, "
+                                 f"optimal] but is {_strategy}")
+            self.strategy = _strategy
+        return before
+
+    @contextlib.contextmanager
+    def flags(self, enabled: bool | None = None, strategy: str | None = None):
+        """Sets the switches given for the block, then puts back what they were."""
+        before = self.set_flags(enabled, strategy)
+        try:
+            yield
+        finally:
+            self.set_flags(*before)
+
+
 cuda = _Cuda()
 cudnn = _Cudnn()
 mps = _Mps()
+opt_einsum = _OptEinsum()

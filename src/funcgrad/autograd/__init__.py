@@ -6,8 +6,10 @@ from .._anomaly import is_anomaly_enabled as is_anomaly_enabled
 from .._anomaly import set_detect_anomaly as set_detect_anomaly
 from .._grad_mode import enable_grad as enable_grad
 from .._grad_mode import inference_mode as inference_mode
+from .._grad_mode import is_multithreading_enabled as is_multithreading_enabled
 from .._grad_mode import no_grad as no_grad
 from .._grad_mode import set_grad_enabled as set_grad_enabled
+from .._grad_mode import set_multithreading_enabled as set_multithreading_enabled
 from .._graph import backward as backward
 from . import anomaly_mode as anomaly_mode
 from . import forward_ad as forward_ad
