@@ -24,6 +24,7 @@ from . import distributions as distributions
 from . import fft as fft
 from . import func as func
 from . import jit as jit
+from . import library as library
 from . import linalg as linalg
 from . import nn as nn
 from . import optim as optim
@@ -81,6 +82,7 @@ from ._config import set_warn_always as set_warn_always
 from ._config import use_deterministic_algorithms as use_deterministic_algorithms
 from ._control_flow import cond as cond
 from ._control_flow import while_loop as while_loop
+from ._custom_ops import ops as ops
 from ._devices import device as device
 from ._devices import get_default_device as get_default_device
 from ._devices import get_device_module as get_device_module

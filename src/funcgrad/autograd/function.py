@@ -129,6 +129,10 @@ class Function:
         ``ctx`` holds what ``forward`` saved with ``save_for_forward`` as ``saved_tensors``."""
         raise NotImplementedError(_NO_JVP)
 
+    # False for a forward that reads concrete values (numpy, a kernel outside JAX): the engine
+    # then runs it again eagerly for the VJP, not compiled.
+    _compiled = True
+
     @classmethod
     def apply(cls, *args):
         """Runs ``forward`` and records ``backward`` as its gradient; returns its output(s).
@@ -201,7 +205,7 @@ def _forward(cls: type, ctx: FunctionCtx, args) -> Any:
 @functools.lru_cache(maxsize=1024)
 def _output_op(cls: type, fn, k: int | None) -> Op:
     select = fn if k is None else lambda *arrays: fn(*arrays)[k]
-    return Op(f"{cls.__name__}.apply", select, f"{cls.__name__}Backward")
+    return Op(f"{cls.__name__}.apply", select, f"{cls.__name__}Backward", compiled=cls._compiled)
 
 
 @functools.lru_cache(maxsize=1024)
