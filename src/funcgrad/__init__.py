@@ -32,6 +32,7 @@ from . import profiler as profiler
 from . import random as random
 from . import return_types as return_types
 from . import serialization as serialization
+from . import signal as signal
 from . import special as special
 from . import testing as testing
 from . import utils as utils

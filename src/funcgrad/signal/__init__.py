@@ -1,0 +1,3 @@
+"""``funcgrad.signal``: torch.signal's windows, in ``signal.windows``."""
+
+from . import windows as windows
