@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import collections
 import importlib
+import importlib.metadata
 import pkgutil
+import types
 
 import numpy as np
 import pytest
@@ -264,3 +266,40 @@ def test_once_differentiable_from_torchs_path_refuses_a_second_derivative(torch)
         return g.item(), g2.item(), isinstance(function.FunctionCtx, type)
 
     assert run(funcgrad) == run(torch) == (12.0, 12.0, True)
+
+
+def test_version_module_has_torchs_names_with_funcgrads_version(torch):
+    """torch.version's names but ``git_version`` (funcgrad is not built from a commit); the
+    version is funcgrad's, the installed package's, and ``cuda`` a CUDA plugin's."""
+    from funcgrad import version
+
+    assert set(version.__all__) == set(torch.version.__all__) - {"git_version"}
+    expected = importlib.metadata.version("funcgrad")
+    assert version.__version__ == funcgrad.__version__ == expected
+    assert type(version.__version__) is type(torch.version.__version__) is str
+    assert (version.debug, version.hip, version.rocm, version.xpu) == (False, None, None, None)
+    assert version._cuda_version(None) is None
+    plugin = types.SimpleNamespace(cuda_runtime_build_version=lambda: 12080)
+    assert version._cuda_version(plugin) == "12.8"
+
+
+_VERSIONS = ["2.13.0+cpu", "2.0", "2", "2.0.0a1", "2.0.0rc1", "2.0.0.dev3", "2.0.0a1.dev2",
+             "2.0.post1", "2.0.0+cu121", "2.0.0+cpu.1", "1.10.0a0", "0.1.0", "0.10", "parrot"]
+
+
+@pytest.mark.parametrize("version", _VERSIONS)
+def test_torch_version_compares_as_torchs(torch, version):
+    ours, theirs = funcgrad.torch_version.TorchVersion(version), (
+        torch.torch_version.TorchVersion(version))
+    for other in [*_VERSIONS, (2,), (2, 0, 1), [1, 10], (0, 9)]:
+        for method in ("__gt__", "__ge__", "__lt__", "__le__", "__eq__", "__ne__"):
+            assert getattr(ours, method)(other) == getattr(theirs, method)(other), (
+                version, other, method)
+    assert hash(ours) == hash(theirs) == hash(version) and str(ours) == version
+    assert_raises_as_torch(torch, lambda T: T.torch_version.TorchVersion(version) > 3)
+
+
+def test_funcgrads_version_is_its_own_and_compares_as_torchs(torch):
+    assert isinstance(funcgrad.__version__, funcgrad.torch_version.TorchVersion)
+    assert type(torch.__version__) is torch.torch_version.TorchVersion
+    assert funcgrad.__version__ < "2.0" and funcgrad.__version__ >= (0, 1)

@@ -35,7 +35,9 @@ from . import serialization as serialization
 from . import signal as signal
 from . import special as special
 from . import testing as testing
+from . import torch_version as torch_version
 from . import utils as utils
+from . import version as version
 from ._anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from ._anomaly import set_detect_anomaly as set_anomaly_enabled
 from ._autocast import (
@@ -710,7 +712,7 @@ from .serialization import load as load
 from .serialization import save as save
 from .special import gammainc as igamma
 from .special import gammaincc as igammac
+from .torch_version import __version__ as __version__
 from .utils.dlpack import from_dlpack as from_dlpack
 from .utils.dlpack import to_dlpack as to_dlpack
 
-__version__ = "0.1.0"
