@@ -32,9 +32,9 @@ def _submodules(torch, package: str) -> list[str]:
 
 
 # torch's packages whose every submodule is mirrored, and funcgrad's namespace holding the
-# names; then single modules, with the namespace holding theirs
+# names ("": the top level); then single modules, with the namespace holding theirs
 _PACKAGES = {"nn.modules": "nn", "distributions": "distributions"}
-_SINGLE = {"nn.parameter": "nn", "autograd.function": "autograd",
+_SINGLE = {"functional": "", "nn.parameter": "nn", "autograd.function": "autograd",
            "autograd.grad_mode": "autograd", "autograd.anomaly_mode": "autograd",
            "optim.optimizer": "optim", "utils.data.dataset": "utils.data",
            "utils.data.dataloader": "utils.data", "utils.data.sampler": "utils.data",
@@ -59,10 +59,10 @@ def test_every_submodule_path_torch_has_is_here(torch):
     checked = 0
     for path, namespace in paths.items():
         theirs = importlib.import_module(f"torch.{path}")
-        where = importlib.import_module(f"funcgrad.{namespace}")
+        where = importlib.import_module(".".join(filter(None, ["funcgrad", namespace])))
         wanted = [n for n in _public(theirs) if hasattr(where, n)
                   and getattr(theirs, n) is getattr(importlib.import_module(
-                      f"torch.{namespace}"), n, None)]
+                      ".".join(filter(None, ["torch", namespace]))), n, None)]
         if not wanted:
             continue
         ours = importlib.import_module(f"funcgrad.{path}")

@@ -23,6 +23,7 @@ from . import distributed as distributed
 from . import distributions as distributions
 from . import fft as fft
 from . import func as func
+from . import functional as functional
 from . import jit as jit
 from . import library as library
 from . import linalg as linalg
