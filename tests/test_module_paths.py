@@ -12,6 +12,7 @@ import importlib
 import importlib.metadata
 import pkgutil
 import types
+import typing
 
 import numpy as np
 import pytest
@@ -303,3 +304,20 @@ def test_funcgrads_version_is_its_own_and_compares_as_torchs(torch):
     assert isinstance(funcgrad.__version__, funcgrad.torch_version.TorchVersion)
     assert type(torch.__version__) is torch.torch_version.TorchVersion
     assert funcgrad.__version__ < "2.0" and funcgrad.__version__ >= (0, 1)
+
+
+def test_types_path_holds_torchs_aliases_with_funcgrads_classes(torch):
+    """Each alias of torch.types that funcgrad has names the same types, funcgrad's classes
+    standing for torch's (``torch.device`` → ``funcgrad.device``)."""
+    ours_for = {torch.device: funcgrad.device, torch.Size: funcgrad.Size,
+                torch.dtype: funcgrad.dtype}
+    assert set(funcgrad.types.__all__) == set(torch.types.__all__) - {"Storage"}
+    for name in [*funcgrad.types.__all__, "_dtype", "_device", "_size"]:
+        ours, theirs = getattr(funcgrad.types, name), getattr(torch.types, name)
+        if isinstance(theirs, type):
+            assert ours is ours_for.get(theirs, theirs), name
+        else:
+            assert typing.get_args(ours) == tuple(
+                ours_for.get(arg, arg) for arg in typing.get_args(theirs)), name
+    for value in (3, 2.5, True):
+        assert isinstance(value, funcgrad.types.Number) and isinstance(value, torch.types.Number)

@@ -37,6 +37,7 @@ from . import signal as signal
 from . import special as special
 from . import testing as testing
 from . import torch_version as torch_version
+from . import types as types
 from . import utils as utils
 from . import version as version
 from ._anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled
