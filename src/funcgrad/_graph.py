@@ -352,8 +352,13 @@ class _GraphNode:
         return getattr(self, kind)
 
     @property
+    def listed(self) -> tuple[int, ...]:
+        """The positions of the inputs torch lists in ``next_functions``."""
+        return tuple(range(len(self.edges)))
+
+    @property
     def next_functions(self) -> tuple:
-        return tuple((e, 0) for e in self.edges)
+        return tuple((self.edges[i], 0) for i in self.listed)
 
     def register_prehook(self, hook: Callable) -> RemovableHandle:
         """Registers ``hook(grad_outputs) -> grad_outputs | None``, run before this node."""
@@ -512,7 +517,7 @@ class Node(_GraphNode):
     # Until set: recorded once per op, a node sets only what differs from these.
     _laid_out: tuple | None = None
     _region = None  # the checkpointed call (utils.checkpoint) that recomputes what it saved
-    _listed: tuple | None = None  # with a signature, found when next_functions is asked for
+    _listed: tuple | None = None  # with a signature, found when ``listed`` is asked for
     _packed: tuple | None = None  # (unpack hook, {input position: what the pack hook gave})
 
     def __init__(self, op: Op, static: tuple, inputs: tuple, arrays: tuple, edges: tuple,
@@ -552,10 +557,10 @@ class Node(_GraphNode):
                 "use `funcgrad.no_grad()` instead of `funcgrad.inference_mode()`.")
 
     @property
-    def next_functions(self) -> tuple:
+    def listed(self) -> tuple[int, ...]:
         if self._listed is None:
             self._listed = _listed(self.op, self._sig.values())
-        return tuple((self.edges[i], 0) for i in self._listed)
+        return self._listed
 
     def _check_saved(self) -> None:
         if self._region is not None:

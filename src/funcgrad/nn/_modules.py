@@ -25,7 +25,7 @@ from .._grad_mode import no_grad
 from .._graph import RemovableHandle, _type_name, add_hook
 from .._tensor import Tensor, _Storage, check_can_require_grad, check_not_inference
 from . import functional as F
-from ._hooks import BackwardHook
+from ._hooks import BackwardHook, register_non_full
 
 __all__ = [
     "Parameter", "Buffer", "Module", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d",
@@ -406,6 +406,9 @@ class Module:
     # whatever they are set to.
     call_super_init: bool = False
     dump_patches: bool = False
+    # Whether this module's backward hooks are full ones (register_full_backward_hook) or not
+    # (register_backward_hook): set by the first, it stays, as torch's, once they are removed.
+    _is_full_backward_hook: bool | None = None
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -490,11 +493,12 @@ class Module:
                     if result is not None:
                         args = result if isinstance(result, tuple) else (result,)
             backward_hook = None
-            hooks, pre_hooks = (_hooks_with_global(self, name)
-                                for name in ("_backward_hooks", "_backward_pre_hooks"))
+            hooks, non_full = list(_GLOBAL_HOOKS["_backward_hooks"].values()), []
+            (hooks if self._is_full_backward_hook else non_full).extend(
+                self._backward_hooks.values())
+            pre_hooks = [hook for _, hook in _hooks_with_global(self, "_backward_pre_hooks")]
             if hooks or pre_hooks:
-                backward_hook = BackwardHook(self, [hook for _, hook in hooks],
-                                             [hook for _, hook in pre_hooks])
+                backward_hook = BackwardHook(self, hooks, pre_hooks)
                 args = backward_hook.setup_input_hook(args)
             output = self.forward(*args, **kwargs)
             for key, hook in _hooks_with_global(self, "_forward_hooks"):
@@ -509,6 +513,8 @@ class Module:
                                   f"Tensor or a tuple of Tensors but received {type(output)}",
                                   stacklevel=3)
                 output = backward_hook.setup_output_hook(output)
+            if non_full:
+                register_non_full(self, non_full, args, output)
             return output
         except Exception:
             for key, hook in _hooks_with_global(self, "_forward_hooks"):
@@ -565,7 +571,40 @@ class Module:
         >>> layer(x).sum().backward(); seen
         [funcgrad.Size([3, 2])]
         """
+        self._set_full_backward_hook(True)
         return self._add_hook("_backward_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook) -> RemovableHandle:
+        """torch's deprecated non-full backward hook: calls ``hook(module, grad_input,
+        grad_output)`` after the node that made this module's output (its first tensor), with
+        the gradients of that node's inputs, not the module's: for ``nn.Linear``, torch's
+        ``addmm(bias, input, weight.t())`` (for an input that is not a matrix, the flattened
+        addmm output), for a convolution (input, weight, bias), None where no gradient flows.
+        What it returns, if not None, replaces ``grad_input``. Registered at each call; torch's
+        ``FutureWarning`` says when it misses gradients. Unlike torch's, a module whose output
+        comes from a multi-output op (``split``) sees one output's gradient, each output having
+        a node of its own in funcgrad, and an ``nn.Linear`` without bias given other than a
+        matrix sees the matmul's (input, weight.t()), not torch's flattened product. Returns a
+        handle whose ``remove()`` unregisters it.
+
+        Raises:
+            RuntimeError: where the module has full backward hooks, as torch's.
+
+        >>> import funcgrad
+        >>> act = funcgrad.nn.ReLU()
+        >>> _ = act.register_backward_hook(lambda module, grad_in, grad_out: (grad_in[0] * 2,))
+        >>> x = funcgrad.tensor([1.0, -1.0], requires_grad=True)
+        >>> act(x * 1).sum().backward(); x.grad
+        tensor([2., 0.])
+        """
+        self._set_full_backward_hook(False)
+        return self._add_hook("_backward_hooks", hook, False)
+
+    def _set_full_backward_hook(self, full: bool) -> None:
+        if self._is_full_backward_hook is not None and self._is_full_backward_hook != full:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self.__dict__["_is_full_backward_hook"] = full
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
