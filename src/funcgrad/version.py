@@ -12,22 +12,27 @@ counterpart in funcgrad and is left out.
 
 from __future__ import annotations
 
-from jax._src import lib as _jax_lib  # jax's own CUDA checks read the plugin's versions here
+try:  # JAX's own CUDA checks read the plugin's versions in this private module
+    from jax._src.lib import cuda_versions as _cuda_plugin
+except ImportError:  # a JAX that moved it: the version is then unknown, not an import error
+    _cuda_plugin = None
 
 __all__ = ["__version__", "debug", "cuda", "hip", "rocm", "xpu"]
 
 
 def _cuda_version(versions) -> str | None:
-    """``"12.8"`` from the CUDA runtime version a CUDA plugin was built with (12080)."""
-    if versions is None:
+    """``"12.8"`` from the CUDA runtime version a CUDA plugin was built with (12080); None
+    without a plugin, or one that does not say."""
+    build_version = getattr(versions, "cuda_runtime_build_version", None)
+    if build_version is None:
         return None
-    build = versions.cuda_runtime_build_version()
+    build = build_version()
     return f"{build // 1000}.{build % 1000 // 10}"
 
 
 __version__ = "0.1.0"
 debug = False
-cuda: str | None = _cuda_version(getattr(_jax_lib, "cuda_versions", None))
+cuda: str | None = _cuda_version(_cuda_plugin)
 hip: str | None = None
 rocm: str | None = None
 xpu: str | None = None
