@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jax.extend.core import Var
 
-from . import _config, _dtypes, _forward_ad, _grad_mode, _lazy, _tiers
+from . import _config, _dtypes, _forward_ad, _grad_mode, _lazy, _saved, _tiers
 from ._anomaly import creation_stack, is_anomaly_check_nan_enabled, is_anomaly_enabled
 from ._forward_ad import tangents as _tangents
 from ._grad_mode import is_grad_enabled, set_grad_enabled
@@ -629,15 +629,19 @@ class Node(_GraphNode):
 
     def _unpacked(self) -> tuple:
         """The inputs, each packed one as its unpack hook gives it back (once per call)."""
-        unpack, packed = self._packed
         arrays = list(self._arrays)
-        for i, saved in packed.items():
-            tensor = unpack(saved)
-            if not isinstance(tensor, Tensor):
-                raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
-                                f"got result of type {type(tensor).__name__}")
-            arrays[i] = tensor._peek()
+        for i in self._packed[1]:
+            arrays[i] = self._unpack(i)._peek()
         return tuple(arrays)
+
+    def _unpack(self, i: int) -> Tensor:
+        """Packed input ``i`` as its unpack hook gives it back."""
+        unpack, packed = self._packed
+        tensor = unpack(packed[i])
+        if not isinstance(tensor, Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
+                            f"got result of type {type(tensor).__name__}")
+        return tensor
 
     def _snapshot_self(self) -> None:
         """For an in-place op: input 0 is the tensor it overwrites, and what this node saved of
@@ -685,7 +689,7 @@ class Node(_GraphNode):
         grads: list = [None] * len(self.edges)
         if create_graph:
             primals = self._primals()
-            inputs = self._saved_inputs(primals)
+            inputs = self._connected_inputs(primals)
             for k, i in enumerate(diff):
                 read = self._reads(k)
                 grads[i] = apply(_backward_op(self.op, self._name, self.static, diff, scalars, k),
@@ -700,7 +704,7 @@ class Node(_GraphNode):
                 grads[i] = Tensor._wrap(g)
         return grads
 
-    def _saved_inputs(self, primals: tuple | None = None) -> list:
+    def _connected_inputs(self, primals: tuple | None = None) -> list:
         """The inputs as Tensors connected to the graph, so the VJP can itself be recorded;
         ``primals``: their values, when the caller has them already."""
         out = []
@@ -714,6 +718,29 @@ class Node(_GraphNode):
             else:
                 out.append(array)
         return out
+
+    def _kept_input(self, i: int) -> Tensor:
+        """Input ``i`` as torch's saved variable gives it back: the very tensor while it lives
+        unchanged (or the unpack hook's tensor, when it was packed), else its saved value,
+        connected to the graph where the input was."""
+        if self._packed is not None and i in self._packed[1]:
+            return self._unpack(i)
+        for storage, _, ref, _, j in self._versions:
+            tensor = ref()
+            if j == i and tensor is not None and tensor._storage is storage:
+                return tensor
+        saved = self._connected_inputs(self._arrays)[i]
+        return saved if isinstance(saved, Tensor) else Tensor._wrap(saved)
+
+    def __getattr__(self, name: str):
+        """torch's saved variables (``_saved_self``, ``_saved_dim`` ...), read from what this
+        node keeps when asked for (see ``_saved``): recording a node does no work for them."""
+        if name.startswith("_saved_"):
+            return _saved.saved(self, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __dir__(self) -> list:
+        return [*super().__dir__(), *_saved.names(self)]
 
 
 def _short_name(grad_fn) -> str:
@@ -1133,7 +1160,7 @@ def _recorded(order: Sequence[_GraphNode], roots: Sequence[tuple], targets: Sequ
     inputs = []
     for node in order:
         if node.op is not None:
-            saved = node._saved_inputs()
+            saved = node._connected_inputs()
             inputs.extend([saved[i] for i in _tiers.operand_positions(node)])
     inputs.extend(g for _, g in roots)
     avals = tuple(_operand_aval(a) for a in inputs)

@@ -128,6 +128,11 @@ def check_can_require_grad(dtype, who: str = "Only Tensors of floating point and
         raise RuntimeError(f"{who} can require gradients")
 
 
+def row_major_strides(shape: tuple) -> tuple[int, ...]:
+    """The strides (in elements) of a row-major tensor of ``shape``: every funcgrad tensor's."""
+    return tuple(int(np.prod(shape[i + 1:])) for i in range(len(shape)))
+
+
 def _row_major_in(shape: tuple, format) -> bool:
     """Whether a row-major tensor of ``shape`` is laid out in ``format`` too, by torch's rule
     (the strides of size-1 dimensions do not count)."""
@@ -304,7 +309,7 @@ class Tensor:
 
     def stride(self, dim: int | None = None):
         """The row-major strides (in elements), or the one of ``dim``."""
-        strides = tuple(int(np.prod(self.shape[i + 1:])) for i in range(self.ndim))
+        strides = row_major_strides(self.shape)
         return strides if dim is None else strides[dim]
 
     def dim_order(self, *, ambiguity_check=False) -> tuple:
