@@ -181,6 +181,10 @@ SAVED: dict[tuple[str, str], dict[str, Source]] = {
 }
 
 
+# Every saved variable's attribute name, of any kind of node.
+ATTRIBUTES = frozenset(f"_saved_{name}" for sources in SAVED.values() for name in sources)
+
+
 def _sources(node) -> dict[str, Source]:
     return SAVED.get((node.op.name, node.name()), {})
 
