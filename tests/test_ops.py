@@ -1228,6 +1228,8 @@ case("F.pixel_shuffle-5d", lambda m, x: m.nn.functional.pixel_shuffle(x, 3),
 case("F.pixel_unshuffle", lambda m, x: m.nn.functional.pixel_unshuffle(x, 2), real(2, 4, 6))
 case("F.channel_shuffle", lambda m, x: m.nn.functional.channel_shuffle(x, 3),
      real(2, 6, 2, 2))
+case("F.native_channel_shuffle", lambda m, x: m.nn.functional.native_channel_shuffle(x, 3),
+     real(2, 6, 2, 2), xfail=_NO_TORCH_GRAD + "gives channel_shuffle's gradient")
 case("F.unfold", lambda m, x: m.nn.functional.unfold(x, (2, 3), dilation=(1, 2), padding=1,
                                                       stride=(2, 1)), real(2, 3, 4, 5))
 case("F.unfold-unbatched", lambda m, x: m.nn.functional.unfold(x, 2), real(2, 3, 3))
@@ -1615,7 +1617,10 @@ def test_qr_legacy_spelling_warns_and_computes_as_torch(torch) -> None:
     assert type(got).__name__ == type(want).__name__
     for y, t in zip(got, want):
         assert y.grad_fn.name() == type(t.grad_fn).__name__
-        np.testing.assert_allclose(np.asarray(y.abs()), t.detach().abs().numpy(), rtol=1e-5)
+        # (float32 factors of a matrix of norm ~5 agree to ~1e-6 absolute: an entry near 0
+        # differs from torch's LAPACK by more than rtol allows on some CPUs)
+        np.testing.assert_allclose(np.asarray(y.abs()), t.detach().abs().numpy(), rtol=1e-5,
+                                   atol=1e-6)
     for q, r in (got, want):
         (q.abs().sum() + r.abs().sum()).backward()
     np.testing.assert_allclose(np.asarray(got_x.grad), want_x.grad.numpy(), rtol=1e-4)
