@@ -18,6 +18,7 @@ _ARGS = {
     "xlogy_": lambda lib: (lib.tensor([0.5, 2.0]),), "logit_": lambda lib: (0.1,),
     "index_put_": lambda lib: ((lib.tensor([1]),), lib.tensor([7.0])),
     "resize_as_": lambda lib: (lib.zeros(2),),
+    "as_strided_": lambda lib: ((2,), (1,)),
 }
 _INTEGER = ("gcd_", "lcm_")  # on integers only: no gradient
 _NOT_RECORDED = ("detach_", "resize_as_")  # no grad_fn of their own
