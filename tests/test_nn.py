@@ -1144,9 +1144,9 @@ def _net(lib):
             super().__init__()
             self.block = Block()
             self.again = self.block
-            self.head = lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Tanh(), lib.nn.Dropout(0.2))
-            self.scale = lib.nn.Parameter(lib.ones(2))
-            self.norm = lib.nn.LayerNorm(2)
+            self.head = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Dropout(0.2))
+            self.scale = lib.nn.Parameter(lib.ones(4))
+            self.norm = lib.nn.LayerNorm(4)
 
         def forward(self, x):
             return self.norm(self.head(self.again(self.block(x))) * self.scale)
