@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _config, _dtypes, _recompiles
-from ._tiers import _LRU, _same, seen_again
+from ._tiers import _LRU, seen_again
 
 _sigs = _LRU()  # (id(fn), static, operand avals) -> Sig, or None: run that op eagerly
 _seen = _LRU()  # hash of a structure -> times seen, before it is worth compiling
@@ -103,11 +103,14 @@ class _Trace:
         self.expected = expected
 
 
+_X64, _PRECISION = jax.enable_x64, jax.default_matmul_precision
+
+
 def _context() -> tuple:
     """The JAX settings an op's result depends on. A trace holds work of one context and runs
     it under that context whenever it runs: work recorded inside ``jax.enable_x64(True)`` or
     ``jax.default_matmul_precision`` may well be computed after the ``with`` block ends."""
-    return jax.enable_x64.value, jax.default_matmul_precision.value
+    return _X64.value, _PRECISION.value
 
 
 def _under(context: tuple):
@@ -172,7 +175,9 @@ def defer(fn, args: tuple, static: tuple = (), ints: bool = False) -> Pending | 
     devices, or an op whose abstract evaluation fails or warns (running it eagerly raises the
     error, or gives the warning, at this very op, as the eager engine would). ``ints``: Python
     ints are operands (``int_operand``), not static arguments."""
-    trace, single, context = _trace, _one_device() is not None, _context()
+    # (_one_device and _context inlined: this runs once per op.)
+    trace, context = _trace, (_X64.value, _PRECISION.value)
+    single = (_devices[0] if _devices else _one_device()) is not None
     if context != trace.context:
         if trace.pendings:
             flush()
@@ -230,7 +235,11 @@ def _append(trace: _Trace, fn, args: tuple, key: tuple, wiring: tuple, sharding
     None when its abstract evaluation fails or warns."""
     pos = len(trace.pendings)
     keys, nodes = trace.expected
-    if pos < len(keys) and _same(keys[pos], key):  # mostly identity checks: no hashing
+    try:  # (_same inlined) mostly identity checks: no hashing
+        recurs = pos < len(keys) and keys[pos] == key
+    except (TypeError, ValueError):
+        recurs = False
+    if recurs:
         # The trace keeps the objects of the trace before, not new equal ones: in a loop that
         # reads nothing, what a trace holds grows with every op, and objects it keeps alive
         # are ones the garbage collector walks again and again (each full pass over JAX's
