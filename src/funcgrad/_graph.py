@@ -31,11 +31,15 @@ import jax
 import jax.numpy as jnp
 from jax.extend.core import Var
 
-from . import _config, _dtypes, _forward_ad, _grad_mode, _lazy, _saved, _tiers
+from . import _anomaly, _config, _dtypes, _forward_ad, _grad_mode, _lazy, _saved, _tiers
 from ._anomaly import creation_stack, is_anomaly_check_nan_enabled, is_anomaly_enabled
 from ._forward_ad import tangents as _tangents
-from ._grad_mode import is_grad_enabled, set_grad_enabled
+from ._grad_mode import set_grad_enabled
 from ._tensor import Size, Tensor, _InferenceStorage
+
+# The context variables behind is_anomaly_enabled and is_grad_enabled, read directly once per
+# op (a call each would cost about 2% of a small training step).
+_ANOMALY, _GRAD_MODE = _anomaly._enabled, _grad_mode._enabled
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -76,7 +80,8 @@ def apply(op: Op, *args, **static) -> Tensor:
     Keyword arguments are static (hashable); positional ones are operands.
     """
     static_key = tuple(sorted(static.items())) if static else ()
-    if op.compiled and _lazy_on():  # the hot path: no observer, so no _peek calls
+    # The hot path (_lazy_on inlined): no observer, so no _peek calls.
+    if op.compiled and _config.config.lazy and Tensor._observer is None and not _ANOMALY.get()[0]:
         arrays = tuple([a._storage.array if isinstance(a, Tensor) else a for a in args])
         out = _lazy.defer(op.fn, arrays, static_key, op.numbers)
         if out is not None:
@@ -210,7 +215,7 @@ def record(op: Op, args: tuple, arrays: tuple, out, static: dict) -> Tensor:
 def _record(op: Op, args: tuple, arrays: tuple, out, static: tuple, sig=None) -> Tensor:
     """``record`` of an op whose lazy-tier signature is ``sig`` (None when it ran eagerly:
     only then can anomaly mode be on, as it keeps the lazy tier off)."""
-    if not (op.differentiable and is_grad_enabled()):
+    if not (op.differentiable and _GRAD_MODE.get()):  # (is_grad_enabled inlined)
         return Tensor._wrap(out)
     edges = tuple([a._edge() if isinstance(a, Tensor) else None for a in args])
     if edges.count(None) == len(edges) or not (
