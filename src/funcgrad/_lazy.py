@@ -66,10 +66,8 @@ class Pending:
     behind it can go."""
 
     __slots__ = ("sig", "args", "aval", "sharding", "trace", "pos", "value")
-
-    def __init__(self, sig: Sig, args: tuple, sharding, trace: _Trace, pos: int) -> None:
-        self.sig, self.args, self.aval, self.sharding = sig, args, sig.aval, sharding
-        self.trace, self.pos, self.value = trace, pos, None
+    # (Made by _append alone, which sets the fields itself: an __init__ call would cost about
+    # 1% of a small training step.)
 
     # What metadata reads of an array, answered without computing it.
     shape = property(lambda self: self.aval.shape)
@@ -128,6 +126,7 @@ _NO_CHANGE = contextlib.nullcontext()
 
 
 _trace = _Trace()
+_new = object.__new__
 # The last flush's program, by a weak reference to one of its outputs: all of them are ready
 # once it has run.
 _dispatched: list = [None]
@@ -263,7 +262,9 @@ def _append(trace: _Trace, fn, args: tuple, key: tuple, wiring: tuple, sharding
     for w in wiring:
         if w is not None and w >= 0:
             uses[w] += 1
-    p = Pending(sig, args, sharding, trace, pos)
+    p = _new(Pending)
+    p.sig, p.args, p.aval, p.sharding, p.trace, p.pos, p.value = (
+        sig, args, sig.aval, sharding, trace, pos, None)
     trace.pendings.append(p)
     trace.nodes.append(node)
     trace.keys.append(key)
