@@ -107,7 +107,8 @@ _X64, _PRECISION = jax.enable_x64, jax.default_matmul_precision
 def _context() -> tuple:
     """The JAX settings an op's result depends on. A trace holds work of one context and runs
     it under that context whenever it runs: work recorded inside ``jax.enable_x64(True)`` or
-    ``jax.default_matmul_precision`` may well be computed after the ``with`` block ends."""
+    ``jax.default_matmul_precision`` may well be computed after the ``with`` block ends.
+    ``defer`` reads the same two settings inline (once per op): change both together."""
     return _X64.value, _PRECISION.value
 
 

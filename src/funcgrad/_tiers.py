@@ -84,7 +84,8 @@ def memo(setting: str):
 
 def _same(key, other) -> bool:
     """``key == other`` for cache keys, False where comparing fails (a key holding a NumPy
-    array, say, which is never in a cache: it does not hash)."""
+    array, say, which is never in a cache: it does not hash). ``_lazy._append`` writes this
+    out inline (once per op)."""
     try:
         return key == other
     except (TypeError, ValueError):
