@@ -588,6 +588,9 @@ def test_hooks_registered_for_every_module_run_first_as_in_torch():
         finally:  # (hooks left registered would run in every later test)
             for handle in handles:
                 handle.remove()
+            # torch 2.13's remove leaves the with_kwargs hook's flag behind, and torch.compile
+            # then warns, in a later test of this process, that global hooks are registered.
+            getattr(module, "_global_forward_hooks_with_kwargs", {}).clear()
         log("out", out)
         log("x.grad", x.grad)
         log("after removing", net(x))
