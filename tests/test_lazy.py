@@ -108,8 +108,8 @@ def test_a_python_int_that_changes_every_step_compiles_once(fresh):
     # never seen, run op by op for good. Results stay torch's, wrapping uint8 included.
     ours = _int_schedule(funcgrad, 12)
     info = funcgrad.debug.cache_info()
-    # Two structures a step, each compiled once: the training step (backward flushes it) and
-    # the integer ops that tolist reads.
+    # Two structures a step, each compiled once: the training step (run by the first op after
+    # its backward) and the integer ops that tolist reads.
     assert info["lazy"]["compiles"] == 2 and info["lazy"]["hits"] >= 16
     assert info["backward"]["compiles"] == 1
     torch = pytest.importorskip("torch")
@@ -155,23 +155,41 @@ def test_metadata_does_not_compute_and_reading_does(fresh):
     assert not _pending(y)
 
 
-def test_backward_runs_everything_pending_as_one_program(fresh):
+def test_a_training_step_runs_as_one_program_without_its_gradients(fresh):
+    # A backward leaves its work pending; the next forward runs it with the updates and zero_
+    # that came after it, as one program per step even when nothing is read. Its outputs are
+    # the loss and the parameters: the gradient sums, overwritten by zero_, are not written.
     w = funcgrad.tensor([0.5, -1.0], requires_grad=True)
-    for _ in range(3):
+    losses = []
+    for _ in range(6):
         loss = (w.sigmoid() * w).sum()
+        losses.append(loss)
         loss.backward()
+        assert _pending(loss) and _pending(w.grad)
         with funcgrad.no_grad():
             w -= 0.1 * w.grad
         w.grad.zero_()
-    assert _pending(w)  # the last update waits for a reader
-    assert not _pending(w.grad)  # zero_ on a tensor outside the graph writes a constant
-    before = funcgrad.debug.cache_info()["lazy"]
-    loss = (w.sigmoid() * w).sum()
-    loss.backward()
+        assert _pending(w)  # the update waits for a reader, or the next forward
+    info = funcgrad.debug.cache_info()["lazy"]
+    assert info["compiles"] == 1 and info["hits"] == 2  # steps 4 and 5 (6 is still pending)
+    before = dict(info)
+    loss.item()
     after = funcgrad.debug.cache_info()["lazy"]
-    ran = sum(after[k] - before[k] for k in ("hits", "compiles", "interpreted"))
-    assert ran == 1  # the update, the forward and the backward: one program
-    assert not (_pending(w) or _pending(w.grad) or _pending(loss))
+    assert sum(after[k] - before[k] for k in ("hits", "compiles", "interpreted")) == 1
+    assert not (_pending(w) or _pending(loss))
+    (nodes, outputs), _ = _lazy._programs._last
+    assert len(outputs) == 2  # the loss and w, not w.grad's sum
+    # Each step's loss is torch's.
+    torch = pytest.importorskip("torch")
+    ref = torch.tensor([0.5, -1.0], requires_grad=True)
+    for ours in losses:
+        theirs = (ref.sigmoid() * ref).sum()
+        theirs.backward()
+        with torch.no_grad():
+            ref -= 0.1 * ref.grad
+        ref.grad.zero_()
+        np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+    np.testing.assert_allclose(w.detach().numpy(), ref.detach().numpy(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("lazy", [True, False])
@@ -262,23 +280,27 @@ def test_hessian_vector_product_matches_jax(fresh):
         np.testing.assert_allclose(hv.numpy(), want, rtol=1e-5, atol=1e-5)
 
 
-def test_grad_runs_everything_pending_as_one_program(fresh):
-    """``autograd.grad`` is a sync point as ``backward`` is: a loop of Hessian-vector products
-    runs one program per step, rather than keeping every step pending until a read."""
+def test_grad_ends_a_step_as_backward_does(fresh):
+    """``autograd.grad`` ends a step as ``backward`` does: a loop of Hessian-vector products
+    runs one program per step (when the next step's forward starts), rather than keeping every
+    step pending until a read."""
     rng = np.random.default_rng(2)
     a, x0, v = (rng.standard_normal(s, dtype=np.float32) for s in ((5, 5), 5, 5))
     want = jax.jvp(jax.grad(lambda x: (jnp.tanh(a @ x) ** 2).sum()), (x0,), (v,))[1]
     x = funcgrad.tensor(x0, requires_grad=True)
-    for _ in range(4):
+    for step in range(4):
         before = funcgrad.debug.cache_info()["lazy"]
         (g,) = funcgrad.autograd.grad((funcgrad.tensor(a) @ x).tanh().pow(2).sum(), x,
                                       create_graph=True)
-        assert _pending(g)  # a gradient to differentiate again is not a sync point
+        assert _pending(g)  # a gradient to differentiate again is not a step's end
         (hv,) = funcgrad.autograd.grad((g * funcgrad.tensor(v)).sum(), x)
+        assert _pending(hv)
         after = funcgrad.debug.cache_info()["lazy"]
-        assert sum(after[k] - before[k] for k in ("hits", "compiles", "interpreted")) == 1
-        assert not _pending(hv) and not _lazy._trace.pendings
+        # the previous step's program, run by this step's first op
+        assert sum(after[k] - before[k] for k in ("hits", "compiles", "interpreted")) == (
+            step > 0)
     np.testing.assert_allclose(hv.numpy(), want, rtol=1e-5, atol=1e-5)
+    assert not _lazy._trace.pendings
 
 
 def test_pending_work_is_bounded(fresh):
@@ -390,7 +412,8 @@ def test_a_computed_value_keeps_nothing_of_the_work_before_alive(fresh):
         x = funcgrad.tensor(np.arange(3, dtype=np.float32), requires_grad=True)
         arrays.append(weakref.ref(x._peek()))
         y = (x * 2).exp()
-        y.sum().backward()  # runs the trace: y is computed, not read yet
+        y.sum().backward()
+        x.grad.numpy()  # runs the trace: y is computed, not read yet
         return y.detach()
 
     arrays = []

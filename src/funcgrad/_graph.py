@@ -40,6 +40,7 @@ from ._tensor import Size, Tensor, _InferenceStorage
 # The context variables behind is_anomaly_enabled and is_grad_enabled, read directly once per
 # op (a call each would cost about 2% of a small training step).
 _ANOMALY, _GRAD_MODE = _anomaly._enabled, _grad_mode._enabled
+_STEP_ENDED = _lazy.step_ended
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -82,6 +83,8 @@ def apply(op: Op, *args, **static) -> Tensor:
     static_key = tuple(sorted(static.items())) if static else ()
     # The hot path (_lazy_on inlined): no observer, so no _peek calls.
     if op.compiled and _config.config.lazy and Tensor._observer is None and not _ANOMALY.get()[0]:
+        if _STEP_ENDED[0] and _GRAD_MODE.get():  # a forward after a backward
+            _lazy.flush()
         arrays = tuple([a._storage.array if isinstance(a, Tensor) else a for a in args])
         out = _lazy.defer(op.fn, arrays, static_key, op.numbers)
         if out is not None:
@@ -1321,10 +1324,9 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
                    if not isinstance(t, GradientEdge) or isinstance(e, AccumulateGrad)}
     _accumulate_all(*run(roots, retain_graph, create_graph,
                          None if targets is None else set(targets)), targets, create_graph)
-    # The natural sync point: what is pending (the previous step's updates, this forward, this
-    # backward) runs now, as one program. (The gradients as they reached the leaves are gone by
-    # now, so the program does not keep them as outputs besides the sums in .grad.)
-    _lazy.flush()
+    # What is pending (the previous step's updates, this forward, this backward) runs with the
+    # updates that follow, at the next forward or read (see _lazy.step_ended).
+    _STEP_ENDED[0] = True
 
 
 def _accumulate_all(reached: dict, retained: list, targets: dict | None,

@@ -73,7 +73,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     for tensor, g in retained:
         accumulate(tensor, torch_convention(g), create_graph)
     if not create_graph:
-        _lazy.flush()
+        _lazy.step_ended[0] = True  # as backward's end
     return grads
 
 
