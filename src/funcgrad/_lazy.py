@@ -8,14 +8,14 @@ errors never wait. Pending values join the *trace* of work recorded since the la
 builds, as it grows, the program's inputs and its *structure* (functions, static arguments,
 abstract values, wiring). Reading a value (``Tensor._read``), the first op recorded with grad
 mode on after a backward (``step_ended``) or a full trace (``config.max_pending``, which keeps
-memory flat) flushes the trace: the structure, and
-which values are still referenced, key a cache of programs, so a training loop, whose every step
-has the same structure, compiles once and then runs each step as one dispatch. A structure seen
-fewer than ``compile_after`` times is run op by op instead, as the eager engine would, since
-compiling a one-off graph costs more than it saves. Python floats stay operands (never baked
-constants), so a changing learning rate does not compile again, and so do the ints of
-arithmetic (``x * i``: ops with ``Op.numbers``); other ints (dims, sizes), bools and None are
-static, as in the per-op VJP rules. The backward of a recurring graph joins the trace as one
+memory flat) flushes the trace: the structure, and which values are still referenced, key a
+cache of programs, so a training loop, whose every step has the same structure, compiles once
+and then runs each step as one dispatch. A structure seen fewer than ``compile_after`` times is
+run op by op instead, as the eager engine would, since compiling a one-off graph costs more
+than it saves. Python floats stay operands (never baked constants), so a changing learning
+rate does not compile again, and so do the ints of arithmetic (``x * i``: ops with
+``Op.numbers``); other ints (dims, sizes), bools and None are static, as in the per-op VJP
+rules. The backward of a recurring graph joins the trace as one
 node: the compiled tier's whole-graph program (``_tiers``).
 """
 
