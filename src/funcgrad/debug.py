@@ -41,6 +41,7 @@ def explain_recompiles() -> list[str]:
     >>> for n in (2, 2, 2, 3, 3, 3):  # a structure compiles once it recurs
     ...     x = funcgrad.ones(n, requires_grad=True)
     ...     (x * x).sum().backward()
+    ...     grad = x.grad.tolist()  # (reading it runs the step's lazy work)
     >>> print(*funcgrad.debug.explain_recompiles(), sep="\\n")  # doctest: +ELLIPSIS
     backward at ...: node 0 (sum): input shapes and dtypes (float32[3]), was (float32[2])
     lazy work at ...: op 0 (multiply): input shapes and dtypes (float32[3], ...), was (...)
