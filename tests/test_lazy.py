@@ -177,7 +177,7 @@ def test_a_training_step_runs_as_one_program_without_its_gradients(fresh):
     after = funcgrad.debug.cache_info()["lazy"]
     assert sum(after[k] - before[k] for k in ("hits", "compiles", "interpreted")) == 1
     assert not (_pending(w) or _pending(loss))
-    (nodes, outputs), _ = _lazy._programs._last
+    (_, outputs), _ = _lazy._programs._last  # (structure, outputs), program
     assert len(outputs) == 2  # the loss and w, not w.grad's sum
     # Each step's loss is torch's.
     torch = pytest.importorskip("torch")

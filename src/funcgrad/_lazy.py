@@ -15,8 +15,8 @@ run op by op instead, as the eager engine would, since compiling a one-off graph
 than it saves. Python floats stay operands (never baked constants), so a changing learning
 rate does not compile again, and so do the ints of arithmetic (``x * i``: ops with
 ``Op.numbers``); other ints (dims, sizes), bools and None are static, as in the per-op VJP
-rules. The backward of a recurring graph joins the trace as one
-node: the compiled tier's whole-graph program (``_tiers``).
+rules. The backward of a recurring graph joins the trace as one node: the compiled tier's
+whole-graph program (``_tiers``).
 """
 
 from __future__ import annotations
