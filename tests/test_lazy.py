@@ -108,9 +108,9 @@ def test_a_python_int_that_changes_every_step_compiles_once(fresh):
     # never seen, run op by op for good. Results stay torch's, wrapping uint8 included.
     ours = _int_schedule(funcgrad, 12)
     info = funcgrad.debug.cache_info()
-    # Two structures a step, each compiled once: the training step (run by the first op after
-    # its backward) and the integer ops that tolist reads.
-    assert info["lazy"]["compiles"] == 2 and info["lazy"]["hits"] >= 16
+    # One structure a step, compiled once: the training step and the integer ops that tolist
+    # reads (which record no gradient, so they run with the step rather than after it).
+    assert info["lazy"]["compiles"] == 1 and info["lazy"]["hits"] >= 7
     assert info["backward"]["compiles"] == 1
     torch = pytest.importorskip("torch")
     for a, b in zip(ours, _int_schedule(torch, 12)):

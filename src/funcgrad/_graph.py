@@ -83,7 +83,8 @@ def apply(op: Op, *args, **static) -> Tensor:
     static_key = tuple(sorted(static.items())) if static else ()
     # The hot path (_lazy_on inlined): no observer, so no _peek calls.
     if op.compiled and _config.config.lazy and Tensor._observer is None and not _ANOMALY.get()[0]:
-        if _STEP_ENDED[0] and _GRAD_MODE.get():  # a forward after a backward
+        if _STEP_ENDED[0] and _GRAD_MODE.get() and any(  # a forward after a backward
+                isinstance(a, Tensor) and a._requires_grad for a in args):
             _lazy.flush()
         arrays = tuple([a._storage.array if isinstance(a, Tensor) else a for a in args])
         out = _lazy.defer(op.fn, arrays, static_key, op.numbers)

@@ -6,8 +6,8 @@ that makes it, the operands (concrete arrays, Python scalars, other pending valu
 abstract value, known at once from a cached ``jax.eval_shape``, so shapes, dtypes and shape
 errors never wait. Pending values join the *trace* of work recorded since the last flush, which
 builds, as it grows, the program's inputs and its *structure* (functions, static arguments,
-abstract values, wiring). Reading a value (``Tensor._read``), the first op recorded with grad
-mode on after a backward (``step_ended``) or a full trace (``config.max_pending``, which keeps
+abstract values, wiring). Reading a value (``Tensor._read``), the first op recording a
+gradient after a backward (``step_ended``) or a full trace (``config.max_pending``, which keeps
 memory flat) flushes the trace: the structure, and which values are still referenced, key a
 cache of programs, so a training loop, whose every step has the same structure, compiles once
 and then runs each step as one dispatch. A structure seen fewer than ``compile_after`` times is
@@ -128,11 +128,12 @@ _NO_CHANGE = contextlib.nullcontext()
 
 
 _trace = _Trace()
-# Set at the end of a backward, cleared by every flush: the next op recorded with grad mode on
-# (the next step's forward) first flushes, so that one program holds a training step's forward,
-# backward and the updates after it, and the gradients, zeroed or dropped by then, are none of
-# its outputs, as in a hand-written jax.jit step (flushing at the end of the backward, the
-# program wrote every gradient out, for the next one to read back).
+# Set at the end of a backward, cleared by every flush: the next op recording a gradient (grad
+# mode on, an input that requires grad: the next step's forward) first flushes, so that one
+# program holds a training step's forward, backward and the updates after it, and the
+# gradients, zeroed or dropped by then, are none of its outputs, as in a hand-written jax.jit
+# step (flushing at the end of the backward, the program wrote every gradient out, for the
+# next one to read back).
 step_ended = [False]
 _new = object.__new__
 # The last flush's program, by a weak reference to one of its outputs: all of them are ready
