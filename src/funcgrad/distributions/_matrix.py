@@ -222,10 +222,14 @@ class Wishart(_CholeskyParameterized, ExponentialFamily):
         # (inside a JAX trace the check cannot be read: the draw is kept as it is)
         if _read_bool(~is_singular) is False:
             warnings.warn("Singular sample detected.", stacklevel=2)
+            # Each try draws every sample again and keeps the new draw where the old one is
+            # singular. (torch draws only as many as are singular: a shape that changes with
+            # every try, and each new shape would compile every op of the draw again.)
+            per_sample = (*is_singular.shape, *(1,) * (sample.dim() - is_singular.dim()))
             for _ in range(max_try_correction):
-                sample_new = self._bartlett_sampling(is_singular[is_singular].shape)
-                sample[is_singular] = sample_new
-                is_singular[is_singular.clone()] = self._singular(sample_new)
+                sample_new = self._bartlett_sampling(sample_shape)
+                sample = _ops.where(is_singular.view(per_sample), sample_new, sample)
+                is_singular = is_singular & self._singular(sample_new)
                 if not bool(is_singular.any()):
                     break
         return sample
