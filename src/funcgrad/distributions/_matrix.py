@@ -223,8 +223,10 @@ class Wishart(_CholeskyParameterized, ExponentialFamily):
         if _read_bool(~is_singular) is False:
             warnings.warn("Singular sample detected.", stacklevel=2)
             # Each try draws every sample again and keeps the new draw where the old one is
-            # singular. (torch draws only as many as are singular: a shape that changes with
-            # every try, and each new shape would compile every op of the draw again.)
+            # singular. (torch draws only as many as are singular, into an index_put: a shape
+            # that changes with every try, and each new shape would compile every op of the
+            # draw again. So a corrected sample's grad_fn is WhereBackward0, torch's
+            # IndexPutBackward0.)
             per_sample = (*is_singular.shape, *(1,) * (sample.dim() - is_singular.dim()))
             for _ in range(max_try_correction):
                 sample_new = self._bartlett_sampling(sample_shape)
